@@ -1,0 +1,228 @@
+"""The clean core: a notebook dict and a policy in, the cleaned dict and what changed out. No I/O.
+
+Only the standard library is used: this runs inside the git filter for every notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nbgit.errors import NbgitError
+from nbgit.notebook import Notebook, parse, serialise, source_of
+from nbgit.policy import Policy
+from nbgit.volatile import VOLATILE_KEYS
+
+
+class CleanError(NbgitError):
+    """A notebook whose own markings contradict each other, so cleaning cannot decide."""
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """The cleaned notebook content and one line per change (`cell 3: outputs (2)`)."""
+
+    content: dict[str, Any]
+    changes: list[str]
+
+
+@dataclass(frozen=True)
+class KeyRules:
+    """Which key paths to strip and keep, with the dotted prefixes worth descending into."""
+
+    strip: frozenset[str]
+    keep: frozenset[str]
+    descend: frozenset[str]
+    keep_below: frozenset[str]
+
+    @classmethod
+    def for_policy(cls, policy: Policy) -> KeyRules:
+        """The catalogue plus the policy's extra keys, minus its kept keys."""
+        keep = frozenset(policy.keep_keys)
+        strip = frozenset({*VOLATILE_KEYS, *policy.extra_keys} - keep)
+        return cls(strip, keep, _prefixes(strip | keep), _prefixes(keep))
+
+
+def _prefixes(paths: frozenset[str]) -> frozenset[str]:
+    return frozenset(p[:i] for p in paths for i, ch in enumerate(p) if ch == ".")
+
+
+def clean_bytes(data: bytes, path: str, policy: Policy) -> bytes:
+    """Clean notebook bytes into Jupyter's own layout; raises NotebookError / CleanError on bad input."""
+    notebook = parse(data, path)
+    try:
+        cleaned = clean(notebook.content, notebook.major, policy)
+    except CleanError as error:
+        raise CleanError(f"{path}: {error.message}", error.hint) from None
+    return serialise(Notebook(cleaned.content, notebook.major, notebook.crlf))
+
+
+def clean(content: dict[str, Any], major: int, policy: Policy) -> Cleaned:
+    """Strip volatile state from a notebook (in memory form) as `policy` says; the input is not modified."""
+    rules = KeyRules.for_policy(policy)
+    changes: list[str] = []
+    result = _strip_keys(content, "", rules, _Recorder(changes, "notebook"))
+    metadata = content.get("metadata") if isinstance(content.get("metadata"), dict) else {}
+    keep_all = metadata.get("keep_output") is True
+    if "cells" in content or "worksheets" not in content:
+        result = dict(result)
+        result["cells"] = _clean_cells(content.get("cells") or [], 0, major, policy, rules, keep_all, changes)
+        if policy.ids == "sequential":
+            _renumber(result["cells"], (major, content.get("nbformat_minor", 0)) >= (4, 5), changes)
+    else:
+        result = dict(result)
+        offset, worksheets = 0, []
+        for worksheet in content["worksheets"]:
+            sheet_cells = worksheet.get("cells") or [] if isinstance(worksheet, dict) else []
+            cleaned = _clean_cells(sheet_cells, offset, major, policy, rules, keep_all, changes)
+            worksheets.append({**worksheet, "cells": cleaned} if isinstance(worksheet, dict) else worksheet)
+            offset += len(sheet_cells)
+        result["worksheets"] = worksheets
+    return Cleaned(result, changes)
+
+
+class _Recorder:
+    """Collects change lines for one place (`notebook`, `cell 3`)."""
+
+    def __init__(self, changes: list[str], where: str) -> None:
+        self.changes = changes
+        self.where = where
+
+    def add(self, what: str) -> None:
+        self.changes.append(f"{self.where}: {what}")
+
+
+def _clean_cells(
+    cells: list[Any], offset: int, major: int, policy: Policy, rules: KeyRules, keep_all: bool, changes: list[str]
+) -> list[Any]:
+    result = []
+    for number, cell in enumerate(cells, offset + 1):
+        if not isinstance(cell, dict):
+            result.append(cell)
+            continue
+        record = _Recorder(changes, f"cell {number}")
+        reason = _drop_reason(cell, policy)
+        if reason:
+            record.add(f"dropped ({reason})")
+            continue
+        result.append(_clean_cell(cell, major, policy, rules, keep_all, record))
+    return result
+
+
+def _drop_reason(cell: dict[str, Any], policy: Policy) -> str:
+    if policy.drop_empty_cells and not source_of(cell).strip():
+        return "empty"
+    tags = _tags(cell)
+    dropping = [t for t in policy.drop_tagged_cells if t in tags]
+    return f"tagged {dropping[0]}" if dropping else ""
+
+
+def _tags(cell: dict[str, Any]) -> list[Any]:
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return tags if isinstance(tags, list) else []
+
+
+def _clean_cell(
+    cell: dict[str, Any], major: int, policy: Policy, rules: KeyRules, keep_all: bool, record: _Recorder
+) -> dict[str, Any]:
+    result = dict(_strip_keys(cell, "cell", rules, record))
+    if cell.get("cell_type") != "code":
+        return result
+    count_key = "execution_count" if major == 4 else "prompt_number"
+    strip_counts = policy.execution_count == "strip"
+    if strip_counts and result.get(count_key) is not None:
+        result[count_key] = None
+        record.add(count_key)
+    outputs = cell.get("outputs")
+    if isinstance(outputs, list) and outputs:
+        explicit = _keeps_outputs(cell, policy, keep_all)
+        kept = [_clean_output(o, count_key, strip_counts, rules, record) for o in outputs if _survives(o, explicit, policy)]
+        if len(kept) < len(outputs):
+            record.add(f"outputs ({len(outputs) - len(kept)})")
+        result["outputs"] = kept
+    return result
+
+
+def _keeps_outputs(cell: dict[str, Any], policy: Policy, notebook_keeps: bool) -> bool:
+    """Whether the cell itself (tag, metadata, init_cell) or the notebook asks to keep its outputs."""
+    metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+    tagged = any(tag in _tags(cell) for tag in policy.keep_output_tags)
+    if metadata.get("keep_output") is False and tagged:
+        raise CleanError(
+            "a cell's metadata says keep_output is false but its tags say keep_output",
+            "remove the keep_output tag or the keep_output metadata from that cell",
+        )
+    init_cell = metadata.get("init_cell") is True and not policy.strip_init_cells
+    if tagged or metadata.get("keep_output") is True or init_cell:
+        return True
+    return notebook_keeps and metadata.get("keep_output") is not False
+
+
+def _survives(output: Any, explicit: bool, policy: Policy) -> bool:
+    if not isinstance(output, dict):
+        return explicit or policy.outputs == "keep"
+    if policy.drop_output_types and _type_matches(output, policy.drop_output_types):
+        return False
+    if policy.keep_output_types:
+        return _type_matches(output, policy.keep_output_types)
+    if explicit:
+        return True
+    if policy.max_output_size is not None:
+        return _size(output) <= policy.max_output_size
+    return policy.outputs == "keep"
+
+
+def _type_matches(output: dict[str, Any], types: tuple[str, ...]) -> bool:
+    kind = output.get("output_type")
+    return kind in types or f"{kind}:{output.get('name')}" in types
+
+
+def _size(item: Any) -> int:
+    """Characters in every string of an output (nbstripout's measure for --max-size)."""
+    if isinstance(item, str):
+        return len(item)
+    if isinstance(item, list):
+        return sum(_size(i) for i in item)
+    if isinstance(item, dict):
+        return sum(_size(v) for v in item.values())
+    return len(str(item))
+
+
+def _clean_output(output: Any, count_key: str, strip_counts: bool, rules: KeyRules, record: _Recorder) -> Any:
+    if not isinstance(output, dict):
+        return output
+    result = _strip_keys(output, "output", rules, record)
+    if strip_counts and result.get(count_key) is not None:
+        result = {**result, count_key: None}
+        record.add(f"outputs.{count_key}")
+    return result
+
+
+def _renumber(cells: list[Any], ids_required: bool, changes: list[str]) -> None:
+    for index, cell in enumerate(cells):
+        if isinstance(cell, dict) and (ids_required or "id" in cell) and cell.get("id") != str(index):
+            cell["id"] = str(index)
+            changes.append(f"cell {index + 1}: id")
+
+
+def _strip_keys(obj: dict[str, Any], prefix: str, rules: KeyRules, record: _Recorder, strip_all: bool = False) -> dict[str, Any]:
+    """`obj` without the keys the rules strip at `prefix` (a copy only when something goes)."""
+    result: dict[str, Any] | None = None
+    for key, value in obj.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if path in rules.keep:
+            continue
+        doomed = strip_all or path in rules.strip
+        if doomed and path not in rules.keep_below:
+            if result is None:
+                result = dict(obj)
+            del result[key]
+            record.add(path.split(".", 1)[1] if path.startswith(("cell.", "output.")) else path)
+        elif isinstance(value, dict) and path in rules.descend:
+            stripped = _strip_keys(value, path, rules, record, doomed)
+            if stripped is not value:
+                if result is None:
+                    result = dict(obj)
+                result[key] = stripped
+    return obj if result is None else result

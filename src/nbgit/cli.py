@@ -1,0 +1,157 @@
+"""Argument parsing only: one parser per subcommand, each dispatching to `nbgit.commands.<name>.run`.
+
+Command modules are imported only when their command runs, so `nbgit clean` never pays for
+jupytext, nbdime or GitPython.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Any, Callable
+
+from nbgit import __version__
+from nbgit.errors import NbgitError
+
+EXIT_OK, EXIT_FOUND, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+
+EPILOG_EXIT_CODES = "exit codes: 0 ok; 1 problems found (--check, conflicts); 2 error (bad input, policy or usage)"
+
+
+def _command(sub: Any, name: str, help: str, example: str, module: str | None = None) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        name,
+        help=help,
+        description=help,
+        epilog=f"example:\n  {example}\n\n{EPILOG_EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(module=module or name.replace("-", "_"))
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `nbgit` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="nbgit",
+        description="Jupyter notebooks that live well in git. Start with `nbgit install` in a repository.",
+        epilog=EPILOG_EXIT_CODES,
+    )
+    parser.add_argument("--version", action="version", version=f"nbgit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = _command(sub, "clean", "strip volatile state from notebooks, rewriting only files that change", "nbgit clean notebooks/")
+    p.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or folders (default: .); - filters stdin to stdout")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 listing what would change, per file and cell")
+    p.add_argument("--dry-run", action="store_true", help="change nothing; name the files that would change")
+
+    p = _command(sub, "filter-process", "git's long-running filter (filter.nbgit.process)", "git config filter.nbgit.process nbgit-filter-process", "filter_process")
+    p = _command(sub, "filter", "one-shot clean/smudge filter for git setups without `process`", "nbgit filter clean < nb.ipynb", "filter_once")
+    p.add_argument("direction", choices=["clean", "smudge"])
+    p.add_argument("path", nargs="?", default="<stdin>", help="the file's path, for messages and per-path policy")
+
+    p = _command(sub, "install", "wire nbgit into this repository (or --global): filter, diff, merge, hooks", "nbgit install")
+    p.add_argument("--global", dest="global_", action="store_true", help="write ~/.gitconfig instead of .git/config")
+    p.add_argument("--attributes", metavar="FILE", help="write the attribute lines here instead of .gitattributes")
+    p.add_argument("--diff", choices=["text", "nbdime"], help="what `git diff` shows (default: the policy's diff.driver)")
+    p.add_argument("--no-hooks", action="store_true", help="do not install git hooks")
+    p.add_argument("--replace-peers", action="store_true", help="remove nbstripout / nb-clean / nbdime wiring of the same files")
+    p = _command(sub, "uninstall", "remove exactly what `nbgit install` wrote", "nbgit uninstall")
+    p.add_argument("--global", dest="global_", action="store_true", help="undo a --global install")
+    p.add_argument("--attributes", metavar="FILE", help="the attributes file given to install")
+    p = _command(sub, "status", "show what is wired, missing or broken; exit 1 when broken", "nbgit status")
+    p = _command(sub, "renormalize", "re-add every tracked notebook through the filter after install", "nbgit renormalize && git commit -m 'Clean notebooks'")
+
+    p = _command(sub, "pair", "create jupytext text twins for notebooks that lack one", "nbgit pair notebooks/")
+    p.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    p = _command(sub, "sync", "bring notebooks and their twins in step, three-way, never losing an edit", "nbgit sync --all")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--all", action="store_true", help="every pair in the repository")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 when a pair is out of step")
+    p.add_argument("--take", choices=["notebook", "text"], help="on a conflict, take this side's inputs")
+
+    p = _command(sub, "textconv", "a notebook as readable text (diff.nbgit.textconv)", "nbgit textconv analysis.ipynb")
+    p.add_argument("path", metavar="FILE")
+    p = _command(sub, "diff", "a readable diff of notebooks between revisions (text, Markdown or HTML)", "nbgit diff main..HEAD --format html --output diff.html")
+    p.add_argument("revisions", nargs="*", metavar="REV", help="REV, REV..REV or REV REV (default: work tree against HEAD)")
+    p.add_argument("--format", choices=["text", "markdown", "html"], default="text")
+    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--web", action="store_true", help="open nbdime's web diff instead")
+    p.add_argument("--paths", nargs="*", default=[], metavar="PATH", help=argparse.SUPPRESS)
+    p = _command(sub, "diff-driver", "nbdime's diff on cleaned notebooks (diff.nbgit.command)", "git config diff.nbgit.command 'nbgit diff-driver'", "diff_driver")
+    p.add_argument("args", nargs="*", help="git's external diff arguments")
+
+    p = _command(sub, "merge-driver", "merge notebooks cell by cell (merge.nbgit.driver)", "git config merge.nbgit.driver 'nbgit merge-driver %O %A %B %L %P'", "merge_driver")
+    p.add_argument("base", metavar="BASE")
+    p.add_argument("local", metavar="LOCAL")
+    p.add_argument("remote", metavar="REMOTE")
+    p.add_argument("marker_size", nargs="?", type=int, default=7, metavar="MARKER_SIZE")
+    p.add_argument("path", nargs="?", default=None, metavar="PATH")
+    p = _command(sub, "resolve", "rebuild a notebook broken by git's conflict markers into a valid one", "nbgit resolve analysis.ipynb --take local")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--take", choices=["local", "remote", "base"], help="take one side whole instead of merging cell by cell")
+
+    p = _command(sub, "check", "catch unclean, broken, conflicted, unsynced and irreproducible notebooks", "nbgit check --all --format github")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--all", action="store_true", help="every tracked notebook")
+    p.add_argument("--staged", action="store_true", help="judge the staged content (what would be committed)")
+    p.add_argument("--fix", action="store_true", help="fix what can be fixed safely (clean, sync), report the rest")
+    p.add_argument("--format", choices=["text", "json", "github"], default="text")
+
+    p = _command(sub, "hook", "run one of nbgit's git hooks (called by the installed hook scripts)", "nbgit hook pre-commit")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("args", nargs="*")
+    return parser
+
+
+def _split_pathspec(argv: list[str]) -> tuple[list[str], list[str]]:
+    """`nbgit diff A..B -- x.ipynb`: what comes after `--` are paths, kept away from argparse."""
+    if len(argv) > 1 and argv[0] == "diff" and "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `nbgit` command; returns the exit code."""
+    argv, pathspec = _split_pathspec(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    if pathspec:
+        args.paths = pathspec
+    return run_guarded(lambda: _dispatch(args))
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    module = importlib.import_module(f"nbgit.commands.{args.module}")
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "module")}
+    return module.run(**options)
+
+
+def run_guarded(work: Callable[[], int]) -> int:
+    """Run a command: user errors become one line and a hint, never a traceback; ^C exits 130."""
+    try:
+        return work()
+    except NbgitError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("nbgit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (`nbgit diff | head`): nothing left to say
+        return EXIT_OK
+    except Exception as error:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("NBGIT_DEBUG"):
+            raise
+        print(
+            f"nbgit: internal error: {type(error).__name__}: {error}\n"
+            "hint: this is a bug in nbgit; rerun with NBGIT_DEBUG=1 for the traceback and report it with the command you ran",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

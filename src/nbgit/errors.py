@@ -1,0 +1,17 @@
+"""The one error type a user can cause, and how it is shown."""
+
+from __future__ import annotations
+
+
+class NbgitError(Exception):
+    """A problem the user can fix: a sentence saying what is wrong, and a hint saying how."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        """The error as printed: `nbgit: error: ...` and an optional `hint: ...` line."""
+        text = f"nbgit: error: {self.message}"
+        return f"{text}\nhint: {self.hint}" if self.hint else text

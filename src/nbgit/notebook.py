@@ -1,0 +1,282 @@
+"""Notebook bytes <-> plain dict, written exactly as Jupyter's own writer (nbformat) writes them.
+
+Only the standard library is used here: this module sits on the git filter's hot path.
+
+In memory a notebook is what `nbformat.reads(..., NO_CONVERT)` gives, as plain dicts: multi-line
+strings joined, transient keys dropped. `serialise` splits them again and dumps the JSON with the
+layout of the notebook's own nbformat version, so the bytes match `nbformat.write` exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from nbgit.errors import NbgitError
+
+CONFLICT_MARKERS = (b"<<<<<<< ", b"=======\n", b">>>>>>> ")
+
+# v4 text fields are split into lines for these mime types (besides every text/*)
+_SPLIT_MIMES = frozenset({"application/javascript", "image/svg+xml"})
+# v2/v3 output fields holding multi-line text
+_OLD_MULTILINE_OUTPUTS = ("text", "html", "svg", "latex", "javascript", "json")
+
+
+class NotebookError(NbgitError):
+    """Bytes that are not a notebook nbgit can read; says which file and what to do."""
+
+
+@dataclass
+class Notebook:
+    """A parsed notebook: its content in memory form, its nbformat major version, its line ending."""
+
+    content: dict[str, Any]
+    major: int
+    crlf: bool = False
+
+    @property
+    def minor(self) -> int:
+        """nbformat_minor, 0 when absent or not an integer."""
+        minor = self.content.get("nbformat_minor", 0)
+        return minor if isinstance(minor, int) else 0
+
+
+def parse(data: bytes, path: str = "<stdin>") -> Notebook:
+    """Read notebook bytes; raise NotebookError naming `path` when they are not a notebook."""
+    content = _load_json(data, path)
+    major = content.get("nbformat", 1)
+    if not isinstance(major, int) or isinstance(major, bool) or major not in (1, 2, 3, 4):
+        raise NotebookError(
+            f"{path}: unsupported nbformat version {major!r}",
+            "nbgit reads nbformat 1 to 4; open and re-save the notebook in Jupyter",
+        )
+    cells_key_ok = isinstance(content.get("cells"), list) if major in (1, 4) else _worksheets_ok(content)
+    if not cells_key_ok or not isinstance(content.get("metadata", {}), dict):
+        raise NotebookError(
+            f"{path}: not a notebook (no list of cells)",
+            "check that this file really is a Jupyter notebook, or remove it from the filter's patterns",
+        )
+    crlf = _first_line_ending_is_crlf(data)
+    try:
+        _rejoin(content, major)
+    except (AttributeError, TypeError) as error:
+        raise NotebookError(f"{path}: malformed notebook ({error})", "open and re-save it in Jupyter") from None
+    return Notebook(content, major, crlf)
+
+
+def serialise(notebook: Notebook) -> bytes:
+    """The notebook's bytes exactly as nbformat's writer for its version writes them."""
+    content = notebook.content
+    if notebook.major == 4:
+        text = json.dumps(
+            _split_v4(content),
+            indent=1,
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ": "),
+        )
+    elif notebook.major in (2, 3):
+        # nbformat's v2 and v3 writers leave ensure_ascii at its default (True)
+        text = json.dumps(_split_old(content, notebook.major), indent=1, sort_keys=True, separators=(",", ": "))
+    else:
+        text = json.dumps(content, indent=4)
+    if not text.endswith("\n"):
+        text += "\n"
+    if notebook.crlf:
+        text = text.replace("\n", "\r\n")
+    return text.encode("utf-8")
+
+
+def cells(content: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every cell dict of a notebook in order, whatever its version (v2/v3 keep cells in worksheets)."""
+    if "worksheets" in content and "cells" not in content:
+        for worksheet in content.get("worksheets") or []:
+            if isinstance(worksheet, dict):
+                yield from (c for c in worksheet.get("cells") or [] if isinstance(c, dict))
+    else:
+        yield from (c for c in content.get("cells") or [] if isinstance(c, dict))
+
+
+def source_of(cell: dict[str, Any]) -> str:
+    """A cell's source text (v4 `source`, v2/v3 code cells `input`)."""
+    text = cell.get("source", cell.get("input", ""))
+    if isinstance(text, list):
+        return "".join(t for t in text if isinstance(t, str))
+    return text if isinstance(text, str) else ""
+
+
+def _load_json(data: bytes, path: str) -> dict[str, Any]:
+    restore = f"restore it with `git checkout -- {path}` or fix it by hand" if path != "<stdin>" else "check what is piped in"
+    if not data.strip():
+        raise NotebookError(f"{path}: empty file, not a notebook", f"delete it or {restore}")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise NotebookError(f"{path}: starts with a UTF-8 byte order mark", "re-save it without a BOM (Jupyter never writes one)")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise NotebookError(f"{path}: UTF-16 text, not UTF-8", "re-save it as UTF-8 (Jupyter writes UTF-8)")
+    if has_conflict_markers(data):
+        raise NotebookError(
+            f"{path}: contains git conflict markers",
+            f"run `nbgit resolve {path}` to rebuild a valid notebook from both sides",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotebookError(f"{path}: not UTF-8 text (byte {error.start})", f"re-save it as UTF-8, or {restore}") from None
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NotebookError(f"{path}: invalid JSON at line {error.lineno} column {error.colno} ({error.msg})", restore) from None
+    except RecursionError:
+        raise NotebookError(f"{path}: JSON nested too deeply", restore) from None
+    if not isinstance(content, dict):
+        raise NotebookError(f"{path}: not a notebook (top-level JSON is a {type(content).__name__}, not an object)", restore)
+    return content
+
+
+def has_conflict_markers(data: bytes) -> bool:
+    """True when git's textual conflict markers start a line of `data`."""
+    for marker in (b"<<<<<<< ", b">>>>>>> "):
+        if data.startswith(marker) or b"\n" + marker in data:
+            return True
+    return False
+
+
+def _worksheets_ok(content: dict[str, Any]) -> bool:
+    worksheets = content.get("worksheets")
+    return isinstance(worksheets, list) and all(isinstance(w, dict) for w in worksheets)
+
+
+def _first_line_ending_is_crlf(data: bytes) -> bool:
+    newline = data.find(b"\n")
+    return newline > 0 and data[newline - 1 : newline] == b"\r"
+
+
+def _is_json_mime(mime: str) -> bool:
+    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
+
+
+def _joined(value: Any) -> Any:
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        return "".join(value)
+    return value
+
+
+def _rejoin(content: dict[str, Any], major: int) -> None:
+    """In place: what nbformat's reader does after json.loads (rejoin lines, drop transient keys)."""
+    if major == 4:
+        metadata = content.get("metadata") or {}
+        for key in ("orig_nbformat", "orig_nbformat_minor", "signature"):
+            metadata.pop(key, None)
+        for cell in cells(content):
+            if isinstance(cell.get("metadata"), dict):
+                cell["metadata"].pop("trusted", None)
+            if isinstance(cell.get("source"), list):
+                cell["source"] = "".join(cell["source"])
+            for attachment in _dicts((cell.get("attachments") or {}).values()):
+                _rejoin_bundle(attachment)
+            if cell.get("cell_type") == "code":
+                for output in _dicts(cell.get("outputs") or []):
+                    kind = output.get("output_type", "")
+                    if kind in ("execute_result", "display_data"):
+                        _rejoin_bundle(output.get("data") or {})
+                    elif kind and isinstance(output.get("text", ""), list):
+                        output["text"] = "".join(output["text"])
+    elif major in (2, 3):
+        if major == 3:
+            content.pop("orig_nbformat", None)
+            content.pop("orig_nbformat_minor", None)
+        for cell in cells(content):
+            if major == 3:
+                if isinstance(cell.get("metadata"), dict):
+                    cell["metadata"].pop("trusted", None)
+                cell.pop("trusted", None)
+            for holder, key in _old_text_fields(cell):
+                if isinstance(holder[key], list):
+                    holder[key] = _join_old_lines(holder[key], major)
+
+
+def _join_old_lines(lines: list[Any], major: int) -> Any:
+    if not all(isinstance(line, str) for line in lines):
+        return lines
+    if major == 3 and lines and lines[0].endswith(("\n", "\r")):
+        return "".join(lines)
+    return "\n".join(lines)
+
+
+def _old_text_fields(cell: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
+    if cell.get("cell_type") == "code":
+        if "input" in cell:
+            yield cell, "input"
+        for output in _dicts(cell.get("outputs") or []):
+            for key in _OLD_MULTILINE_OUTPUTS:
+                if key in output:
+                    yield output, key
+    else:
+        for key in ("source", "rendered"):
+            if key in cell:
+                yield cell, key
+
+
+def _rejoin_bundle(bundle: dict[str, Any]) -> None:
+    for mime, value in list(bundle.items()):
+        if not _is_json_mime(mime):
+            bundle[mime] = _joined(value)
+
+
+def _split_bundle(bundle: Any) -> Any:
+    if not isinstance(bundle, dict):
+        return bundle
+    return {
+        mime: value.splitlines(True)
+        if isinstance(value, str) and (mime.startswith("text/") or mime in _SPLIT_MIMES)
+        else value
+        for mime, value in bundle.items()
+    }
+
+
+def _split_v4(content: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of a v4 notebook with multi-line strings split into lines, as nbformat writes it."""
+    result = dict(content)
+    if isinstance(content.get("metadata"), dict):
+        result["metadata"] = {
+            k: v for k, v in content["metadata"].items() if k not in ("orig_nbformat", "orig_nbformat_minor", "signature")
+        }
+    result["cells"] = [_split_v4_cell(c) if isinstance(c, dict) else c for c in content.get("cells", [])]
+    return result
+
+
+def _split_v4_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    cell = dict(cell)
+    if isinstance(cell.get("source"), str):
+        cell["source"] = cell["source"].splitlines(True)
+    if isinstance(cell.get("attachments"), dict):
+        cell["attachments"] = {name: _split_bundle(b) for name, b in cell["attachments"].items()}
+    if isinstance(cell.get("metadata"), dict) and "trusted" in cell["metadata"]:
+        cell["metadata"] = {k: v for k, v in cell["metadata"].items() if k != "trusted"}
+    if cell.get("cell_type") == "code" and isinstance(cell.get("outputs"), list):
+        cell["outputs"] = [_split_v4_output(o) if isinstance(o, dict) else o for o in cell["outputs"]]
+    return cell
+
+
+def _split_v4_output(output: dict[str, Any]) -> dict[str, Any]:
+    kind = output.get("output_type")
+    if kind in ("execute_result", "display_data") and isinstance(output.get("data"), dict):
+        return {**output, "data": _split_bundle(output["data"])}
+    if kind == "stream" and isinstance(output.get("text"), str):
+        return {**output, "text": output["text"].splitlines(True)}
+    return output
+
+
+def _split_old(content: dict[str, Any], major: int) -> dict[str, Any]:
+    """A copy of a v2/v3 notebook with text fields split as that version's writer splits them."""
+    result = json.loads(json.dumps(content))  # small notebooks only: v2/v3 are rare and old
+    for cell in cells(result):
+        for holder, key in _old_text_fields(cell):
+            if isinstance(holder[key], str):
+                holder[key] = holder[key].splitlines(major == 3)
+    return result
+
+
+def _dicts(items: Any) -> Iterator[dict[str, Any]]:
+    return (item for item in items if isinstance(item, dict))

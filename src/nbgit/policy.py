@@ -1,0 +1,257 @@
+"""The repository's policy: defaults, `.nbgit.toml` or `[tool.nbgit]` in `pyproject.toml`, validation.
+
+Top-level keys govern cleaning (the git filter and `nbgit clean`); each other capability owns one
+table (`[pair]`, `[diff]`, `[merge]`, `[check]`) declared in `SECTIONS`. Every key is declared once
+with its default, its type and one line of documentation; unknown keys and wrong types are errors
+that name the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+from nbgit.errors import NbgitError
+
+POLICY_FILE = ".nbgit.toml"
+KEY_PREFIXES = ("metadata.", "cell.", "output.")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One policy key: its default, a check of its value, and what it does."""
+
+    default: Any
+    check: Callable[[Any], bool]
+    allowed: str
+    doc: str
+
+
+def _choice(*options: str) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: v in options), " or ".join(f'"{o}"' for o in options)
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(s, str) for s in v)
+
+
+def _is_key_paths(v: Any) -> bool:
+    return _is_str_list(v) and all(s.startswith(KEY_PREFIXES) and len(s.split(".", 1)[1]) > 0 for s in v)
+
+
+def _is_str_table(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(k, str) and isinstance(s, str) for k, s in v.items())
+
+
+BOOL = (_is_bool, "true or false")
+TEXT = (_is_str, "a string")
+COUNT = (_is_count, "a whole number >= 0")
+COUNT_OR_OFF = (lambda v: v is False or _is_count(v), "a whole number >= 0, or false for no limit")
+STRINGS = (_is_str_list, "a list of strings")
+KEY_PATHS = (_is_key_paths, 'a list of key paths starting with "metadata.", "cell." or "output."')
+STRING_TABLE = (_is_str_table, "a table of strings")
+
+
+def _key(default: Any, kind: tuple[Callable[[Any], bool], str], doc: str) -> Key:
+    return Key(default, kind[0], kind[1], doc)
+
+
+# The top-level keys: cleaning. Names marked public in the README are a fixed interface.
+CLEAN_KEYS: dict[str, Key] = {
+    "outputs": _key("strip", _choice("strip", "keep"), "strip every cell's outputs, or keep them"),
+    "execution_count": _key("strip", _choice("strip", "keep"), "strip execution counts (cells and outputs), or keep them"),
+    "ids": _key("keep", _choice("keep", "sequential"), 'keep cell ids, or renumber them "0", "1", ... as nbstripout does'),
+    "extra_keys": _key([], KEY_PATHS, "key paths to strip besides the default catalogue"),
+    "keep_keys": _key([], KEY_PATHS, "key paths of the catalogue (or below one) to keep"),
+    "strict": _key(False, BOOL, "refuse a file that cannot be cleaned instead of passing it through unchanged"),
+    "keep_output_tags": _key(["keep_output"], STRINGS, "cells with one of these tags keep their outputs"),
+    "strip_init_cells": _key(False, BOOL, "strip outputs of cells marked init_cell too (kept by default)"),
+    "max_output_size": _key(False, COUNT_OR_OFF, "outputs up to this many characters are kept, larger ones stripped"),
+    "keep_output_types": _key([], STRINGS, 'only outputs of these types survive ("execute_result", "stream:stdout"...)'),
+    "drop_output_types": _key([], STRINGS, 'outputs of these types never survive ("error", "stream:stderr"...)'),
+    "drop_empty_cells": _key(False, BOOL, "drop cells whose source is empty or only whitespace"),
+    "drop_tagged_cells": _key([], STRINGS, "drop cells carrying one of these tags"),
+    "exclude": _key([], STRINGS, "glob patterns of notebooks that nbgit leaves alone"),
+}
+
+# One table per capability; each capability declares its own keys here.
+SECTIONS: dict[str, dict[str, Key]] = {
+    "pair": {
+        "enabled": _key(False, BOOL, "give every notebook a jupytext text twin"),
+        "format": _key("py:percent", TEXT, 'the twin\'s jupytext format; the extension follows the kernel unless given ("md", "R:percent")'),
+        "folders": _key({}, STRING_TABLE, 'mirror folders, notebook folder -> twin folder (e.g. {notebooks = "scripts"})'),
+        "include": _key(["**/*.ipynb"], STRINGS, "glob patterns of notebooks to pair"),
+        "exclude": _key([], STRINGS, "glob patterns of notebooks never paired"),
+    },
+    "diff": {
+        "driver": _key("text", _choice("text", "nbdime"), "what `git diff` shows: nbgit's text rendering or nbdime's diff"),
+        "max_output_lines": _key(20, COUNT, "text outputs longer than this are truncated in diffs"),
+    },
+    "merge": {
+        "outputs": _key("clear", _choice("clear", "local", "remote"), "on an output conflict: clear outputs, or take one side"),
+    },
+    "check": {
+        "disable": _key([], STRINGS, "ids of checks that never run"),
+        "untitled_pattern": _key(r"(^|/)(Untitled\d*|.*-Copy\d+)\.ipynb$", TEXT, "regular expression of unnamed notebook paths"),
+        "max_output_bytes": _key(1_000_000, COUNT, "largest output a cell may keep"),
+        "max_notebook_bytes": _key(10_000_000, COUNT, "largest committed notebook"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A repository's validated policy. Field names are the top-level keys of the policy file."""
+
+    outputs: str = "strip"
+    execution_count: str = "strip"
+    ids: str = "keep"
+    extra_keys: tuple[str, ...] = ()
+    keep_keys: tuple[str, ...] = ()
+    strict: bool = False
+    keep_output_tags: tuple[str, ...] = ("keep_output",)
+    strip_init_cells: bool = False
+    max_output_size: int | None = None
+    keep_output_types: tuple[str, ...] = ()
+    drop_output_types: tuple[str, ...] = ()
+    drop_empty_cells: bool = False
+    drop_tagged_cells: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    sections: dict[str, dict[str, Any]] = field(default_factory=lambda: _section_defaults({}, "defaults"))
+    source: str = "defaults"
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The validated table of one capability (`pair`, `diff`, `merge`, `check`), defaults filled in."""
+        return self.sections[name]
+
+
+def find_root(start: Path) -> Path | None:
+    """The top of the git work tree holding `start`, found without running git (a `.git` entry)."""
+    here = start.resolve()
+    if here.is_file() or not here.exists():
+        here = here.parent
+    for directory in (here, *here.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def load_policy(root: Path | None) -> Policy:
+    """The policy of the repository at `root`: `.nbgit.toml`, else `[tool.nbgit]` of `pyproject.toml`, else defaults."""
+    if root is None:
+        return Policy()
+    own = root / POLICY_FILE
+    if own.is_file():
+        return policy_from_table(_read_toml(own), POLICY_FILE)
+    project = root / "pyproject.toml"
+    if project.is_file():
+        table = _read_toml(project).get("tool", {}).get("nbgit")
+        if table is not None:
+            if not isinstance(table, dict):
+                raise NbgitError("pyproject.toml: [tool.nbgit] must be a table")
+            return policy_from_table(table, "pyproject.toml [tool.nbgit]")
+    return Policy()
+
+
+def policy_from_table(table: dict[str, Any], source: str) -> Policy:
+    """Validate a policy table (as parsed from TOML) and build the Policy; `source` names it in errors."""
+    values: dict[str, Any] = {}
+    for name, value in table.items():
+        if name in SECTIONS:
+            continue
+        key = CLEAN_KEYS.get(name)
+        if key is None:
+            raise _unknown(source, name, [*CLEAN_KEYS, *(f"[{s}]" for s in SECTIONS)])
+        _validate(source, name, key, value)
+        values[name] = value
+    kwargs: dict[str, Any] = {}
+    for f in fields(Policy):
+        if f.name in values:
+            value = values[f.name]
+            if isinstance(value, list):
+                value = tuple(value)
+            if f.name == "max_output_size" and value is False:
+                value = None
+            kwargs[f.name] = value
+    return Policy(**kwargs, sections=_section_defaults(table, source), source=source)
+
+
+def _section_defaults(table: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for section, keys in SECTIONS.items():
+        given = table.get(section, {})
+        if not isinstance(given, dict):
+            raise NbgitError(f"{source}: `{section}` must be a table ([{section}])", "see the policy reference in README.md")
+        for name, value in given.items():
+            if name not in keys:
+                raise _unknown(source, f"{section}.{name}", [f"{section}.{k}" for k in keys])
+            _validate(source, f"{section}.{name}", keys[name], value)
+        result[section] = {name: given.get(name, key.default) for name, key in keys.items()}
+    return result
+
+
+def _validate(source: str, name: str, key: Key, value: Any) -> None:
+    if not key.check(value):
+        raise NbgitError(
+            f"{source}: `{name}` must be {key.allowed}, not {value!r}",
+            f"`{name}`: {key.doc}",
+        )
+
+
+def _unknown(source: str, name: str, known: list[str]) -> NbgitError:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean `{close[0]}`?" if close else "known keys: " + ", ".join(known)
+    return NbgitError(f"{source}: unknown policy key `{name}`", hint)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise NbgitError(f"{path.name}: not valid TOML ({error})", f"fix {path.name}; see the policy reference in README.md") from None
+
+
+def glob_matches(path: str, patterns: tuple[str, ...] | list[str]) -> bool:
+    """Whether a repo-relative POSIX path matches any gitignore-like glob (`*`, `?`, `**/`)."""
+    return any(_glob_regex(pattern).fullmatch(path) for pattern in patterns)
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    if "/" not in pattern.rstrip("/"):
+        pattern = "**/" + pattern  # like .gitignore: a bare name matches at any depth
+    regex, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex, i = regex + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            regex, i = regex + ".*", i + 2
+        elif pattern[i] == "*":
+            regex, i = regex + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            regex, i = regex + "[^/]", i + 1
+        else:
+            regex, i = regex + re.escape(pattern[i]), i + 1
+    if pattern.endswith("/"):
+        regex += ".*"
+    return re.compile(regex)

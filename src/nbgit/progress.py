@@ -1,0 +1,39 @@
+"""Progress for work over many files: on an interactive terminal only, never in hooks, pipes or CI."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Iterator, TypeVar
+
+T = TypeVar("T")
+
+MIN_ITEMS = 20
+
+
+def showing_progress() -> bool:
+    """True on an interactive terminal outside CI and outside git hooks."""
+    if os.environ.get("CI") or os.environ.get("GIT_INDEX_FILE") or os.environ.get("PRE_COMMIT"):
+        return False
+    return sys.stderr.isatty()
+
+
+def progress(items: list[T], verb: str) -> Iterator[T]:
+    """Yield `items`, drawing `verb 12/200` on stderr when that helps a person watching."""
+    if len(items) < MIN_ITEMS or not showing_progress():
+        yield from items
+        return
+    total = len(items)
+    for done, item in enumerate(items, 1):
+        sys.stderr.write(f"\r{verb} {done}/{total}")
+        sys.stderr.flush()
+        yield item
+    sys.stderr.write("\r\033[K")
+    sys.stderr.flush()
+
+
+def warn(message: str) -> None:
+    """One line on stderr, prefixed like every nbgit warning."""
+    sys.stderr.write(f"nbgit: warning: {message}\n")
+
+
