@@ -136,7 +136,7 @@ def _clean_cell(
         record.add(count_key)
     outputs = cell.get("outputs")
     if isinstance(outputs, list) and outputs:
-        explicit = _keeps_outputs(cell, policy, keep_all)
+        explicit = _keeps_outputs(cell, policy, keep_all, record.where)
         kept = [_clean_output(o, count_key, strip_counts, rules, record) for o in outputs if _survives(o, explicit, policy)]
         if len(kept) < len(outputs):
             record.add(f"outputs ({len(outputs) - len(kept)})")
@@ -144,13 +144,13 @@ def _clean_cell(
     return result
 
 
-def _keeps_outputs(cell: dict[str, Any], policy: Policy, notebook_keeps: bool) -> bool:
+def _keeps_outputs(cell: dict[str, Any], policy: Policy, notebook_keeps: bool, where: str) -> bool:
     """Whether the cell itself (tag, metadata, init_cell) or the notebook asks to keep its outputs."""
     metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
     tagged = any(tag in _tags(cell) for tag in policy.keep_output_tags)
     if metadata.get("keep_output") is False and tagged:
         raise CleanError(
-            "a cell's metadata says keep_output is false but its tags say keep_output",
+            f"{where}: metadata says keep_output is false but its tags say keep_output",
             "remove the keep_output tag or the keep_output metadata from that cell",
         )
     init_cell = metadata.get("init_cell") is True and not policy.strip_init_cells

@@ -1,0 +1,237 @@
+"""`nbgit clean` as a user runs it: files, folders, stdin, --check, --dry-run, bad input, strict."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, copy_in, corpus_files, git, nbgit
+from nbgit.clean import clean_bytes
+from nbgit.policy import Policy
+
+DIRTY = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_metadata.ipynb"
+CLEAN = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_unicode.ipynb.expected"
+BAD = CORPUS / "bad_inputs"
+CLEAN_BYTES = clean_bytes(CLEAN.read_bytes(), "clean.ipynb", Policy())  # non-ASCII, already clean
+
+
+def test_rewrites_only_what_changes_and_keeps_mtime_of_clean_files(repo: Path) -> None:
+    dirty = copy_in(DIRTY, repo, "dirty.ipynb")
+    clean = repo / "clean.ipynb"
+    clean.write_bytes(CLEAN_BYTES)
+    os.utime(clean, (1_000_000_000, 1_000_000_000))
+    done = nbgit(repo, "clean")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"" and done.stderr == b""
+    assert dirty.read_bytes() == clean_bytes(DIRTY.read_bytes(), "x", Policy())
+    assert clean.stat().st_mtime == 1_000_000_000
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "clean.ipynb", "dirty.ipynb"], "temporary file left behind"
+
+
+def test_permissions_survive_the_atomic_rewrite(repo: Path) -> None:
+    dirty = copy_in(DIRTY, repo, "dirty.ipynb")
+    dirty.chmod(0o640)
+    assert nbgit(repo, "clean", "dirty.ipynb").returncode == 0
+    assert dirty.stat().st_mode & 0o777 == 0o640
+
+
+def test_folders_recurse_but_skip_checkpoints_and_git_ignored(repo: Path) -> None:
+    wanted = copy_in(DIRTY, repo, "a/b/deep.ipynb")
+    checkpoint = copy_in(DIRTY, repo, "a/.ipynb_checkpoints/deep-checkpoint.ipynb")
+    ignored = copy_in(DIRTY, repo, "build/out.ipynb")
+    (repo / ".gitignore").write_text("build/\n")
+    other = copy_in(DIRTY, repo, "a/notes.txt")
+    assert nbgit(repo, "clean", "a", "build").returncode == 0
+    assert wanted.read_bytes() != DIRTY.read_bytes()
+    for untouched in (checkpoint, ignored, other):
+        assert untouched.read_bytes() == DIRTY.read_bytes()
+
+
+def test_a_file_named_explicitly_is_cleaned_even_if_ignored(repo: Path) -> None:
+    (repo / ".gitignore").write_text("*.ipynb\n")
+    target = copy_in(DIRTY, repo, "x.ipynb")
+    assert nbgit(repo, "clean", "x.ipynb").returncode == 0
+    assert target.read_bytes() != DIRTY.read_bytes()
+
+
+def test_check_lists_changes_per_file_and_cell_and_changes_nothing(repo: Path) -> None:
+    copy_in(DIRTY, repo, "dirty.ipynb")
+    (repo / "clean.ipynb").write_bytes(CLEAN_BYTES)
+    done = nbgit(repo, "clean", "--check")
+    assert done.returncode == 1
+    lines = done.stdout.decode().splitlines()
+    assert lines[0] == "dirty.ipynb: would clean"
+    assert "  cell 2: execution_count" in lines and "  cell 4: outputs (1)" in lines
+    assert "clean.ipynb" not in done.stdout.decode()
+    assert (repo / "dirty.ipynb").read_bytes() == DIRTY.read_bytes()
+    assert nbgit(repo, "clean", "--check", "clean.ipynb").returncode == 0
+
+
+def test_check_flags_a_notebook_only_in_another_editors_layout(repo: Path) -> None:
+    content = json.loads(CLEAN_BYTES)
+    (repo / "colab.ipynb").write_text(json.dumps(content, indent=2))
+    done = nbgit(repo, "clean", "--check")
+    assert done.returncode == 1
+    assert "layout" in done.stdout.decode()
+
+
+def test_dry_run_names_files_and_writes_nothing(repo: Path) -> None:
+    copy_in(DIRTY, repo, "dirty.ipynb")
+    done = nbgit(repo, "clean", "--dry-run")
+    assert done.returncode == 0
+    assert done.stdout.decode() == "would clean dirty.ipynb\n"
+    assert (repo / "dirty.ipynb").read_bytes() == DIRTY.read_bytes()
+
+
+def test_stdin_to_stdout(repo: Path) -> None:
+    done = nbgit(repo, "clean", "-", input=DIRTY.read_bytes())
+    assert done.returncode == 0 and done.stderr == b""
+    assert done.stdout == clean_bytes(DIRTY.read_bytes(), "-", Policy())
+    assert nbgit(repo, "clean", "-", "--check", input=DIRTY.read_bytes()).returncode == 1
+    assert nbgit(repo, "clean", "-", "--check", input=CLEAN_BYTES).returncode == 0
+
+
+def test_policy_of_the_repository_applies(repo: Path) -> None:
+    (repo / ".nbgit.toml").write_text('outputs = "keep"\nexecution_count = "keep"\n')
+    done = nbgit(repo, "clean", "-", input=DIRTY.read_bytes())
+    assert json.loads(done.stdout)["cells"][3]["outputs"] != []
+    (repo / ".nbgit.toml").write_text('outputs = "maybe"\n')
+    done = nbgit(repo, "clean", "-", input=DIRTY.read_bytes())
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().splitlines()[0] == ".nbgit.toml: `outputs` must be \"strip\" or \"keep\", not 'maybe'".join(["nbgit: error: ", ""])
+
+
+def test_excluded_notebooks_are_left_alone(repo: Path) -> None:
+    (repo / ".nbgit.toml").write_text('exclude = ["docs/**"]\n')
+    kept = copy_in(DIRTY, repo, "docs/gallery/demo.ipynb")
+    cleaned = copy_in(DIRTY, repo, "src/demo.ipynb")
+    assert nbgit(repo, "clean").returncode == 0
+    assert kept.read_bytes() == DIRTY.read_bytes() and cleaned.read_bytes() != DIRTY.read_bytes()
+
+
+BAD_INPUTS = {
+    "empty": b"",
+    "invalid-json": (BAD / "ageron+handson-ml2/19_training_and_deploying_at_scale.ipynb").read_bytes(),
+    "git-conflict-markers": (BAD / "derived/source-conflict.git-merge-file.ipynb").read_bytes(),
+    "bom": b"\xef\xbb\xbf" + CLEAN.read_bytes(),
+    "utf-16": (BAD / "jupyter+nbdime/nbdime/tests/files/empty-utf-16.ipynb").read_bytes(),
+    "non-utf8": CLEAN.read_bytes().replace("ü".encode(), b"\xfc") if "ü".encode() in CLEAN.read_bytes() else b'{"cells": ["\xfc"]}',
+    "binary-garbage": bytes(range(256)) * 64,
+    "json-array": b"[1, 2, 3]\n",
+    "html-saved-as-ipynb": (BAD / "fastai+nbdev/nbs/06_mdx.ipynb").read_bytes(),
+    "python-saved-as-ipynb": (BAD / "googlecolab+colabtools/democam.ipynb").read_bytes(),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_passes_through_with_one_warning_line(repo: Path, name: str) -> None:
+    data = BAD_INPUTS[name]
+    (repo / "bad.ipynb").write_bytes(data)
+    done = nbgit(repo, "clean", "bad.ipynb")
+    assert done.returncode == 0
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nbgit: warning: bad.ipynb: "), lines
+    assert (repo / "bad.ipynb").read_bytes() == data
+    piped = nbgit(repo, "clean", "-", input=data)
+    assert piped.returncode == 0 and piped.stdout == data
+    assert b"Traceback" not in done.stderr + piped.stderr
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_in_strict_mode_is_an_error_and_nothing_is_written(repo: Path, name: str) -> None:
+    data = BAD_INPUTS[name]
+    (repo / ".nbgit.toml").write_text("strict = true\n")
+    (repo / "bad.ipynb").write_bytes(data)
+    done = nbgit(repo, "clean", "bad.ipynb")
+    assert done.returncode == 2
+    stderr = done.stderr.decode().splitlines()
+    assert stderr[0].startswith("nbgit: error: bad.ipynb: ") and stderr[1].startswith("hint: ")
+    assert (repo / "bad.ipynb").read_bytes() == data
+    piped = nbgit(repo, "clean", "-", input=data)
+    assert piped.returncode == 2 and piped.stdout == b""
+
+
+def test_check_counts_unreadable_files_as_failures(repo: Path) -> None:
+    (repo / "bad.ipynb").write_bytes(b"{")
+    done = nbgit(repo, "clean", "--check")
+    assert done.returncode == 1
+    assert "bad.ipynb: invalid JSON" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("version", ["nbformat2", "nbformat3", "missing-nbformat"])
+def test_old_nbformat_versions_stay_in_their_version(repo: Path, version: str) -> None:
+    source = {
+        "nbformat2": CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_nbformat2.ipynb",
+        "nbformat3": next(p for p in corpus_files("dev") if b'"nbformat": 3' in p.read_bytes()),
+        "missing-nbformat": CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_missing_nbformat.ipynb",
+    }[version]
+    target = copy_in(source, repo, "old.ipynb")
+    assert nbgit(repo, "clean", "old.ipynb").returncode == 0
+    before, after = json.loads(source.read_bytes()), json.loads(target.read_bytes())
+    assert after.get("nbformat") == before.get("nbformat")
+    assert ("worksheets" in after) == ("worksheets" in before)
+    assert nbgit(repo, "clean", "--check", "old.ipynb").returncode == 0
+
+
+def test_nbformat_1_notebook_is_cleaned_in_its_version(repo: Path) -> None:
+    v1 = {"nbformat": 1, "cells": [{"cell_type": "code", "code": "1+1", "prompt_number": 3, "outputs": [{"text": "2"}]}]}
+    (repo / "v1.ipynb").write_text(json.dumps(v1))
+    assert nbgit(repo, "clean", "v1.ipynb").returncode == 0
+    after = json.loads((repo / "v1.ipynb").read_text())
+    assert after["nbformat"] == 1 and after["cells"][0]["code"] == "1+1" and after["cells"][0]["prompt_number"] is None
+
+
+def test_a_100_mb_notebook(repo: Path) -> None:
+    image = "iVBORw0KGgo" * 90_000  # ~1 MB of base64 per output
+    cell = {"cell_type": "code", "execution_count": 1, "id": "big", "metadata": {}, "source": "plot()",
+            "outputs": [{"output_type": "display_data", "data": {"image/png": image}, "metadata": {}}]}
+    notebook = {"cells": [dict(cell, id=f"c{i}") for i in range(100)], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = repo / "huge.ipynb"
+    path.write_text(json.dumps(notebook))
+    assert path.stat().st_size > 99_000_000
+    done = nbgit(repo, "clean", "huge.ipynb")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(path.read_bytes())
+    assert len(result["cells"]) == 100 and all(c["outputs"] == [] for c in result["cells"])
+    assert path.stat().st_size < 50_000
+
+
+def test_clean_does_not_import_heavy_libraries(repo: Path) -> None:
+    copy_in(DIRTY, repo, "dirty.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nbgit", "clean", "dirty.ipynb"],
+        cwd=repo, capture_output=True, text=True,
+    )
+    assert done.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "nbgit.clean" in imported
+    for heavy in ("nbformat", "jupytext", "nbdime", "git", "jsonschema"):
+        assert heavy not in imported
+
+
+def test_clean_in_a_real_commit_flow(repo: Path) -> None:
+    """What `nbgit clean` writes is stable through git: add, commit, re-clean gives no diff."""
+    for path in corpus_files("dev")[:20]:
+        copy_in(path, repo, f"nb/{path.parent.name}-{path.name}")
+    nbgit(repo, "clean", "nb")
+    git(repo, "add", "nb")
+    git(repo, "commit", "-qm", "clean notebooks")
+    assert nbgit(repo, "clean", "nb").returncode == 0
+    assert git(repo, "status", "--porcelain").stdout == b""
+
+
+def test_help_shows_an_example_and_exit_codes(repo: Path) -> None:
+    done = nbgit(repo, "clean", "--help")
+    assert done.returncode == 0
+    assert b"example:" in done.stdout and b"exit codes" in done.stdout
+
+
+def test_missing_path_is_an_error(repo: Path) -> None:
+    done = nbgit(repo, "clean", "nope.ipynb")
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("nbgit: error: nope.ipynb: no such file")

@@ -1,0 +1,126 @@
+"""notebook.py: bytes in, bytes out exactly as nbformat's own writer writes them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import CORPUS, corpus_files, corpus_id
+from nbgit.notebook import Notebook, NotebookError, parse, serialise
+
+READABLE = [p for p in corpus_files("dev") + corpus_files("peer") + corpus_files("bad_inputs")]
+
+
+def nbformat_bytes(data: bytes) -> bytes | None:
+    """What `nbformat.write(nbformat.read(..., NO_CONVERT))` produces, or None when nbformat cannot read it."""
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(data.decode("utf-8"), nbformat.NO_CONVERT)
+            text = nbformat.writes(nb, nbformat.NO_CONVERT)
+    except Exception:  # noqa: BLE001 - any refusal by nbformat means "not comparable"
+        return None
+    finally:
+        logging.disable(logging.NOTSET)
+    return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+
+
+def without_minted_ids(reference: bytes, original: dict) -> bytes:
+    """nbformat mints random ids for cells that lack one (and renames duplicates); nbgit never does."""
+    ours = json.loads(reference)
+    originals = [c.get("id") for c in original.get("cells", [])]
+    for cell, before in zip(ours.get("cells", []), originals):
+        if before is None:
+            cell.pop("id", None)
+        else:
+            cell["id"] = before
+    return serialise(Notebook(ours, 4)) if "cells" in ours else reference
+
+
+@pytest.mark.parametrize("path", READABLE, ids=corpus_id)
+def test_serialise_matches_nbformat_writer(path: Path) -> None:
+    data = path.read_bytes()
+    reference = nbformat_bytes(data)
+    try:
+        notebook = parse(data, str(path))
+    except NotebookError:
+        assert reference is None, "nbgit refused a notebook nbformat reads"
+        return
+    if reference is None:
+        pytest.skip("nbformat itself cannot read this file")
+    ours = serialise(notebook)
+    if notebook.crlf:
+        ours = ours.replace(b"\r\n", b"\n")
+    if ours != reference and notebook.major == 4:
+        reference = without_minted_ids(reference, json.loads(data))
+    assert ours == reference
+
+
+def test_every_dev_notebook_is_compared() -> None:
+    assert len(corpus_files("dev")) >= 190, f"corpus missing at {CORPUS}"
+
+
+def test_crlf_input_stays_crlf() -> None:
+    source = corpus_files("peer", "nbstripout/tests/e2e_notebooks/test_drop_empty_cells.ipynb")[0]
+    crlf = source.read_bytes().replace(b"\n", b"\r\n")
+    out = serialise(parse(crlf))
+    assert b"\r\n" in out and b"\n" not in out.replace(b"\r\n", b"")
+    assert out.endswith(b"}\r\n")
+
+
+@pytest.mark.parametrize("style", ["colab", "minified", "ascii", "unsorted-no-newline"])
+def test_other_editors_layouts_come_out_in_jupyters(style: str) -> None:
+    canonical_path = corpus_files("peer", "nbstripout/tests/e2e_notebooks/test_unicode.ipynb.expected")[0]
+    canonical = canonical_path.read_bytes()
+    content = json.loads(canonical)
+    if style == "colab":
+        resaved = json.dumps(content, indent=2, ensure_ascii=False).encode()
+    elif style == "minified":
+        # string sources instead of line lists, as some tools write them
+        for cell in content["cells"]:
+            cell["source"] = "".join(cell["source"])
+        resaved = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+    elif style == "ascii":
+        resaved = json.dumps(content, indent=1, sort_keys=True).encode() + b"\n"
+    else:
+        resaved = json.dumps(dict(reversed(list(content.items()))), indent=1, ensure_ascii=False).encode()
+    assert resaved != canonical
+    assert serialise(parse(resaved)) == canonical
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "empty file"),
+        (b"   \n", "empty file"),
+        (b"\xef\xbb\xbf{}", "byte order mark"),
+        (b"\xff\xfe{\x00}\x00", "UTF-16"),
+        (b'{"cells": [\n<<<<<<< HEAD\n', "conflict markers"),
+        (b'{"a": \xff}', "not UTF-8"),
+        (b'{"cells": [', "invalid JSON at line 1"),
+        (b"[1, 2]", "top-level JSON is a list"),
+        (b'{"nbformat": 9, "cells": []}', "unsupported nbformat version 9"),
+        (b'{"nbformat": 4, "metadata": {}}', "no list of cells"),
+        (b'{"nbformat": 3, "worksheets": 5}', "no list of cells"),
+        (bytes(range(256)) * 4, "not UTF-8"),
+    ],
+)
+def test_unreadable_bytes_give_one_line_naming_the_file(data: bytes, expected: str) -> None:
+    with pytest.raises(NotebookError) as raised:
+        parse(data, "dir/x.ipynb")
+    assert raised.value.message.startswith("dir/x.ipynb: ")
+    assert expected in raised.value.message
+    assert "\n" not in raised.value.message and raised.value.hint
+
+
+def test_missing_nbformat_is_read_as_nbformat_1_like_nbformat_does() -> None:
+    path = corpus_files("peer", "nbstripout/tests/e2e_notebooks/test_missing_nbformat.ipynb")[0]
+    notebook = parse(path.read_bytes())
+    assert notebook.major == 1
+    assert serialise(notebook) == nbformat_bytes(path.read_bytes())

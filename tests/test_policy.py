@@ -1,0 +1,107 @@
+"""policy.py: where the policy comes from, and errors that name the file, the key and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import nbgit
+from nbgit.errors import NbgitError
+from nbgit.policy import CLEAN_KEYS, SECTIONS, Policy, find_root, glob_matches, load_policy, policy_from_table
+
+
+def test_defaults_are_what_nbstripout_and_nb_clean_users_expect(tmp_path: Path) -> None:
+    policy = load_policy(tmp_path)
+    assert (policy.outputs, policy.execution_count, policy.ids, policy.strict) == ("strip", "strip", "keep", False)
+    assert policy.extra_keys == () and policy.keep_keys == ()
+    assert policy == Policy()
+
+
+def test_nbgit_toml_wins_over_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.nbgit]\noutputs = "keep"\n')
+    assert load_policy(tmp_path).outputs == "keep"
+    assert load_policy(tmp_path).source == "pyproject.toml [tool.nbgit]"
+    (tmp_path / ".nbgit.toml").write_text('execution_count = "keep"\n')
+    policy = load_policy(tmp_path)
+    assert (policy.outputs, policy.execution_count, policy.source) == ("strip", "keep", ".nbgit.toml")
+
+
+def test_pyproject_without_a_table_gives_defaults(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert load_policy(tmp_path) == Policy()
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ('outputs = "none"\n', '.nbgit.toml: `outputs` must be "strip" or "keep", not \'none\'', "`outputs`: strip every cell's outputs"),
+        ("strict = 1\n", ".nbgit.toml: `strict` must be true or false, not 1", "`strict`:"),
+        ('ids = "random"\n', '.nbgit.toml: `ids` must be "keep" or "sequential"', "`ids`:"),
+        ('extra_keys = "metadata.x"\n', ".nbgit.toml: `extra_keys` must be a list of key paths", "`extra_keys`:"),
+        ('extra_keys = ["kernelspec"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths", "`extra_keys`:"),
+        ("max_output_size = -1\n", ".nbgit.toml: `max_output_size` must be a whole number >= 0", ""),
+        ('output = "keep"\n', ".nbgit.toml: unknown policy key `output`", "did you mean `outputs`?"),
+        ('[pair]\nfromat = "md"\n', ".nbgit.toml: unknown policy key `pair.fromat`", "did you mean `pair.format`?"),
+        ("pair = 3\n", ".nbgit.toml: `pair` must be a table", ""),
+        ("outputs = \n", ".nbgit.toml: not valid TOML", "fix .nbgit.toml"),
+    ],
+)
+def test_bad_policies_name_file_key_and_what_is_allowed(tmp_path: Path, text: str, message: str, hint: str) -> None:
+    (tmp_path / ".nbgit.toml").write_text(text)
+    with pytest.raises(NbgitError) as raised:
+        load_policy(tmp_path)
+    assert raised.value.message.startswith(message)
+    assert hint in raised.value.hint
+
+
+def test_bad_policy_through_the_cli_is_one_error_and_a_hint(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text('[tool.nbgit]\nstrict = "yes"\n')
+    done = nbgit(repo, "clean")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        "nbgit: error: pyproject.toml [tool.nbgit]: `strict` must be true or false, not 'yes'",
+        "hint: `strict`: refuse a file that cannot be cleaned instead of passing it through unchanged",
+    ]
+
+
+def test_sections_are_filled_with_defaults_and_validated() -> None:
+    policy = policy_from_table({"check": {"disable": ["untitled"]}}, "t")
+    assert policy.section("check")["disable"] == ["untitled"]
+    for name, keys in SECTIONS.items():
+        assert set(Policy().section(name)) == set(keys)
+
+
+def test_find_root_walks_up_to_the_work_tree(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_root(deep) == tmp_path.resolve()
+    assert find_root(deep / "missing.ipynb") == tmp_path.resolve()
+
+
+def test_worktree_git_file_counts_as_a_root(tmp_path: Path) -> None:
+    (tmp_path / ".git").write_text("gitdir: /elsewhere\n")
+    assert find_root(tmp_path) == tmp_path.resolve()
+
+
+@pytest.mark.parametrize(
+    ("path", "patterns", "expected"),
+    [
+        ("docs/a/b.ipynb", ["docs/**"], True),
+        ("src/docs/b.ipynb", ["docs/**"], False),
+        ("x/Untitled.ipynb", ["Untitled*.ipynb"], True),
+        ("a.demo.ipynb", ["*.demo.ipynb"], True),
+        ("a/b/c.ipynb", ["a/*.ipynb"], False),
+        ("a/b/c.ipynb", ["a/**/c.ipynb"], True),
+        ("a/c.ipynb", ["a/**/c.ipynb"], True),
+    ],
+)
+def test_glob_matches(path: str, patterns: list[str], expected: bool) -> None:
+    assert glob_matches(path, patterns) is expected
+
+
+def test_every_key_has_a_doc_and_a_valid_default() -> None:
+    for name, key in [*CLEAN_KEYS.items(), *((f"{s}.{k}", v) for s, keys in SECTIONS.items() for k, v in keys.items())]:
+        assert key.doc, name
+        assert key.check(key.default), f"default of {name} fails its own check"
