@@ -235,3 +235,41 @@ def test_missing_path_is_an_error(repo: Path) -> None:
     done = nbgit(repo, "clean", "nope.ipynb")
     assert done.returncode == 2
     assert done.stderr.decode().startswith("nbgit: error: nope.ipynb: no such file")
+
+
+def run_on_terminal(cwd: Path, *args: str, env_extra: dict[str, str] | None = None) -> str:
+    """Run nbgit with stderr on a pseudo-terminal and return what it drew there."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PRE_COMMIT", "GIT_INDEX_FILE")}
+    env.update(env_extra or {})
+    done = subprocess.run([sys.executable, "-m", "nbgit", *args], cwd=cwd, stderr=follower, stdout=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert done.returncode == 0
+    return b"".join(chunks).decode()
+
+
+def test_progress_on_a_terminal_but_quiet_in_ci_and_pipes(repo: Path) -> None:
+    for n in range(25):
+        copy_in(DIRTY, repo, f"nb{n:02}.ipynb")
+    drawn = run_on_terminal(repo, "clean")
+    assert "cleaning 25/25" in drawn and "cleaned 25 of 25 notebooks" in drawn
+    for n in range(25):
+        copy_in(DIRTY, repo, f"nb{n:02}.ipynb")
+    assert run_on_terminal(repo, "clean", env_extra={"CI": "true"}) == ""
+    for n in range(25):
+        copy_in(DIRTY, repo, f"nb{n:02}.ipynb")
+    piped = nbgit(repo, "clean")
+    assert piped.returncode == 0 and piped.stderr == b""
+    assert (repo / "nb00.ipynb").read_bytes() != DIRTY.read_bytes()

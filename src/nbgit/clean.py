@@ -5,8 +5,8 @@ Only the standard library is used: this runs inside the git filter for every not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, parse, serialise, source_of
@@ -18,16 +18,14 @@ class CleanError(NbgitError):
     """A notebook whose own markings contradict each other, so cleaning cannot decide."""
 
 
-@dataclass(frozen=True)
-class Cleaned:
+class Cleaned(NamedTuple):
     """The cleaned notebook content and one line per change (`cell 3: outputs (2)`)."""
 
     content: dict[str, Any]
     changes: list[str]
 
 
-@dataclass(frozen=True)
-class KeyRules:
+class KeyRules(NamedTuple):
     """Which key paths to strip and keep, with the dotted prefixes worth descending into."""
 
     strip: frozenset[str]
@@ -38,9 +36,14 @@ class KeyRules:
     @classmethod
     def for_policy(cls, policy: Policy) -> KeyRules:
         """The catalogue plus the policy's extra keys, minus its kept keys."""
-        keep = frozenset(policy.keep_keys)
-        strip = frozenset({*VOLATILE_KEYS, *policy.extra_keys} - keep)
-        return cls(strip, keep, _prefixes(strip | keep), _prefixes(keep))
+        return _key_rules(policy.extra_keys, policy.keep_keys)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_rules(extra_keys: tuple[str, ...], keep_keys: tuple[str, ...]) -> KeyRules:
+    keep = frozenset(keep_keys)
+    strip = frozenset({*VOLATILE_KEYS, *extra_keys} - keep)
+    return KeyRules(strip, keep, _prefixes(strip | keep), _prefixes(keep))
 
 
 def _prefixes(paths: frozenset[str]) -> frozenset[str]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-from nbgit import gitrepo
 from nbgit.errors import NbgitError
 
 SKIPPED_DIRS = frozenset({".git", ".ipynb_checkpoints", "__pycache__", ".venv", "node_modules"})
@@ -18,7 +16,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nbgit-tmp", dir=path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.nbgit-tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -54,6 +53,8 @@ def find_notebooks(paths: list[str], suffix: str = ".ipynb") -> list[Path]:
         else:
             raise NbgitError(f"{name}: no such file or folder", "check the path")
     if walked:
+        from nbgit import gitrepo  # subprocess costs start-up time; only folders need git
+
         ignored = gitrepo.ignored_paths(walked)
         found.extend(p for p in walked if p not in ignored)
     return list(dict.fromkeys(found))

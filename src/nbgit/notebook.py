@@ -10,8 +10,7 @@ layout of the notebook's own nbformat version, so the bytes match `nbformat.writ
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from nbgit.errors import NbgitError
 
@@ -27,8 +26,7 @@ class NotebookError(NbgitError):
     """Bytes that are not a notebook nbgit can read; says which file and what to do."""
 
 
-@dataclass
-class Notebook:
+class Notebook(NamedTuple):
     """A parsed notebook: its content in memory form, its nbformat major version, its line ending."""
 
     content: dict[str, Any]

@@ -8,12 +8,10 @@ that name the file, the key and what is allowed.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from nbgit.errors import NbgitError
 
@@ -21,8 +19,7 @@ POLICY_FILE = ".nbgit.toml"
 KEY_PREFIXES = ("metadata.", "cell.", "output.")
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """One policy key: its default, a check of its value, and what it does."""
 
     default: Any
@@ -107,16 +104,16 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "outputs": _key("clear", _choice("clear", "local", "remote"), "on an output conflict: clear outputs, or take one side"),
     },
     "check": {
-        "disable": _key([], STRINGS, "ids of checks that never run"),
-        "untitled_pattern": _key(r"(^|/)(Untitled\d*|.*-Copy\d+)\.ipynb$", TEXT, "regular expression of unnamed notebook paths"),
-        "max_output_bytes": _key(1_000_000, COUNT, "largest output a cell may keep"),
-        "max_notebook_bytes": _key(10_000_000, COUNT, "largest committed notebook"),
+        "disable": _key([], STRINGS, 'ids of checks that never run ("untitled", "hidden-state"...: the README lists them all)'),
+        "untitled_pattern": _key(r"(^|/)(Untitled\d*( \(\d+\))?|[^/]*-Copy\d+|Copy of [^/]*)\.ipynb$", TEXT, 'regular expression searched in repo-relative notebook paths; "" turns the check off'),
+        "max_output_bytes": _key(1_000_000, COUNT_OR_OFF, "largest output (bytes of compact JSON) a committed cell may keep, or false"),
+        "max_notebook_bytes": _key(10_000_000, COUNT_OR_OFF, "largest committed notebook in bytes, or false"),
+        "execution_order": _key("increasing", _choice("increasing", "consecutive"), 'hidden-state: counts must rise from 1 ("increasing") or go 1, 2, 3... without gaps ("consecutive")'),
     },
 }
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """A repository's validated policy. Field names are the top-level keys of the policy file."""
 
     outputs: str = "strip"
@@ -133,11 +130,13 @@ class Policy:
     drop_empty_cells: bool = False
     drop_tagged_cells: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    sections: dict[str, dict[str, Any]] = field(default_factory=lambda: _section_defaults({}, "defaults"))
+    sections: dict[str, dict[str, Any]] | None = None  # None: every table at its defaults
     source: str = "defaults"
 
     def section(self, name: str) -> dict[str, Any]:
         """The validated table of one capability (`pair`, `diff`, `merge`, `check`), defaults filled in."""
+        if self.sections is None:
+            return {key: spec.default for key, spec in SECTIONS[name].items()}
         return self.sections[name]
 
 
@@ -181,14 +180,12 @@ def policy_from_table(table: dict[str, Any], source: str) -> Policy:
         _validate(source, name, key, value)
         values[name] = value
     kwargs: dict[str, Any] = {}
-    for f in fields(Policy):
-        if f.name in values:
-            value = values[f.name]
-            if isinstance(value, list):
-                value = tuple(value)
-            if f.name == "max_output_size" and value is False:
-                value = None
-            kwargs[f.name] = value
+    for name, value in values.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        if name == "max_output_size" and value is False:
+            value = None
+        kwargs[name] = value
     return Policy(**kwargs, sections=_section_defaults(table, source), source=source)
 
 
@@ -215,6 +212,8 @@ def _validate(source: str, name: str, key: Key, value: Any) -> None:
 
 
 def _unknown(source: str, name: str, known: list[str]) -> NbgitError:
+    import difflib
+
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean `{close[0]}`?" if close else "known keys: " + ", ".join(known)
     return NbgitError(f"{source}: unknown policy key `{name}`", hint)
