@@ -112,11 +112,6 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
         raise NotebookError(f"{path}: starts with a UTF-8 byte order mark", "re-save it without a BOM (Jupyter never writes one)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise NotebookError(f"{path}: UTF-16 text, not UTF-8", "re-save it as UTF-8 (Jupyter writes UTF-8)")
-    if has_conflict_markers(data):
-        raise NotebookError(
-            f"{path}: contains git conflict markers",
-            f"run `nbgit resolve {path}` to rebuild a valid notebook from both sides",
-        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -124,6 +119,12 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
     try:
         content = json.loads(text)
     except json.JSONDecodeError as error:
+        # markers at the start of a line always break JSON, so valid JSON needs no scan for them
+        if has_conflict_markers(data):
+            raise NotebookError(
+                f"{path}: contains git conflict markers",
+                f"run `nbgit resolve {path}` to rebuild a valid notebook from both sides",
+            ) from None
         raise NotebookError(f"{path}: invalid JSON at line {error.lineno} column {error.colno} ({error.msg})", restore) from None
     except RecursionError:
         raise NotebookError(f"{path}: JSON nested too deeply", restore) from None
