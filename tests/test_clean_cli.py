@@ -273,3 +273,13 @@ def test_progress_on_a_terminal_but_quiet_in_ci_and_pipes(repo: Path) -> None:
     piped = nbgit(repo, "clean")
     assert piped.returncode == 0 and piped.stderr == b""
     assert (repo / "nb00.ipynb").read_bytes() != DIRTY.read_bytes()
+
+
+def test_overrides_apply_per_path(repo: Path) -> None:
+    (repo / ".nbgit.toml").write_text('[[overrides]]\npaths = ["docs/**"]\noutputs = "keep"\nexecution_count = "keep"\n')
+    docs = copy_in(DIRTY, repo, "docs/tour.ipynb")
+    code = copy_in(DIRTY, repo, "src/work.ipynb")
+    assert nbgit(repo / "src", "clean", "..").returncode == 0
+    assert json.loads(docs.read_bytes())["cells"][3]["outputs"] != []
+    assert json.loads(code.read_bytes())["cells"][3]["outputs"] == []
+    assert nbgit(repo, "clean", "--check").returncode == 0

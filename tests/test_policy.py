@@ -105,3 +105,21 @@ def test_every_key_has_a_doc_and_a_valid_default() -> None:
     for name, key in [*CLEAN_KEYS.items(), *((f"{s}.{k}", v) for s, keys in SECTIONS.items() for k, v in keys.items())]:
         assert key.doc, name
         assert key.check(key.default), f"default of {name} fails its own check"
+
+
+def test_overrides_are_validated_and_applied_in_order() -> None:
+    policy = policy_from_table(
+        {"overrides": [{"paths": ["docs/**"], "outputs": "keep"}, {"paths": ["docs/raw/**"], "outputs": "strip", "ids": "sequential"}]}, "t"
+    )
+    assert policy.for_path("docs/a.ipynb").outputs == "keep"
+    assert (policy.for_path("docs/raw/a.ipynb").outputs, policy.for_path("docs/raw/a.ipynb").ids) == ("strip", "sequential")
+    assert policy.for_path("a.ipynb") is policy
+    for bad, message in [
+        ({"overrides": {"paths": ["x"]}}, "`overrides` must be a list of tables"),
+        ({"overrides": [{"outputs": "keep"}]}, "`overrides[1].paths` must be a non-empty list"),
+        ({"overrides": [{"paths": ["x"], "outputs": 1}]}, "`overrides[1].outputs` must be"),
+        ({"overrides": [{"paths": ["x"], "exclude": ["y"]}]}, "`overrides[1].exclude` cannot be overridden"),
+    ]:
+        with pytest.raises(NbgitError) as raised:
+            policy_from_table(bad, "t")
+        assert message in raised.value.message

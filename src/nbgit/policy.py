@@ -130,8 +130,21 @@ class Policy(NamedTuple):
     drop_empty_cells: bool = False
     drop_tagged_cells: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    overrides: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = ()  # (path globs, values) in file order
     sections: dict[str, dict[str, Any]] | None = None  # None: every table at its defaults
     source: str = "defaults"
+
+    def for_path(self, path: str) -> Policy:
+        """The policy for one repo-relative notebook path: every matching `[[overrides]]` applied in order."""
+        values: dict[str, Any] = {}
+        for patterns, override in self.overrides:
+            if glob_matches(path, patterns):
+                values.update(override)
+        return self._replace(**values) if values else self
+
+    def excludes(self, path: str) -> bool:
+        """Whether nbgit leaves the notebook at this repo-relative path alone (`exclude`)."""
+        return bool(self.exclude) and glob_matches(path, self.exclude)
 
     def section(self, name: str) -> dict[str, Any]:
         """The validated table of one capability (`pair`, `diff`, `merge`, `check`), defaults filled in."""
@@ -170,23 +183,40 @@ def load_policy(root: Path | None) -> Policy:
 
 def policy_from_table(table: dict[str, Any], source: str) -> Policy:
     """Validate a policy table (as parsed from TOML) and build the Policy; `source` names it in errors."""
+    values = _clean_values({k: v for k, v in table.items() if k not in SECTIONS and k != "overrides"}, source, "")
+    overrides = _overrides(table.get("overrides", []), source)
+    return Policy(**values, overrides=overrides, sections=_section_defaults(table, source), source=source)
+
+
+def _clean_values(table: dict[str, Any], source: str, where: str) -> dict[str, Any]:
+    """Validated top-level (cleaning) keys of `table`, as Policy field values."""
     values: dict[str, Any] = {}
     for name, value in table.items():
-        if name in SECTIONS:
-            continue
         key = CLEAN_KEYS.get(name)
         if key is None:
-            raise _unknown(source, name, [*CLEAN_KEYS, *(f"[{s}]" for s in SECTIONS)])
-        _validate(source, name, key, value)
-        values[name] = value
-    kwargs: dict[str, Any] = {}
-    for name, value in values.items():
+            known = [*CLEAN_KEYS] if where else [*CLEAN_KEYS, "[[overrides]]", *(f"[{s}]" for s in SECTIONS)]
+            raise _unknown(source, f"{where}{name}", [f"{where}{k}" for k in known])
+        _validate(source, f"{where}{name}", key, value)
         if isinstance(value, list):
             value = tuple(value)
-        if name == "max_output_size" and value is False:
-            value = None
-        kwargs[name] = value
-    return Policy(**kwargs, sections=_section_defaults(table, source), source=source)
+        values[name] = None if name == "max_output_size" and value is False else value
+    return values
+
+
+def _overrides(entries: Any, source: str) -> tuple[tuple[tuple[str, ...], dict[str, Any]], ...]:
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise NbgitError(f"{source}: `overrides` must be a list of tables ([[overrides]])", "see the policy reference in README.md")
+    result = []
+    for number, entry in enumerate(entries, 1):
+        where = f"overrides[{number}]."
+        paths = entry.get("paths")
+        if not _is_str_list(paths) or not paths:
+            raise NbgitError(f"{source}: `{where}paths` must be a non-empty list of glob patterns", 'e.g. paths = ["docs/**"]')
+        values = _clean_values({k: v for k, v in entry.items() if k != "paths"}, source, where)
+        if "exclude" in values:
+            raise NbgitError(f"{source}: `{where}exclude` cannot be overridden", "use the top-level `exclude`")
+        result.append((tuple(paths), values))
+    return tuple(result)
 
 
 def _section_defaults(table: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from nbgit.cli import EXIT_ERROR, EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.files import find_notebooks, write_atomic
 from nbgit.notebook import NotebookError, parse
-from nbgit.policy import Policy, find_root, glob_matches, load_policy
+from nbgit.policy import Policy, find_root, load_policy
 from nbgit.progress import progress, showing_progress, warn
 
 
@@ -20,12 +20,14 @@ def run(paths: list[str], check: bool = False, dry_run: bool = False) -> int:
         return _clean_stream(load_policy(find_root(Path.cwd())), check or dry_run)
     root = find_root(Path(paths[0]) if paths else Path.cwd())
     policy = load_policy(root)
-    notebooks = [p for p in find_notebooks(paths) if not _excluded(p, root, policy)]
+    notebooks = {p: repo_relative(p, root) for p in find_notebooks(paths)}
+    notebooks = {p: relative for p, relative in notebooks.items() if not policy.excludes(relative)}
     changed, failed = 0, 0
-    for path in progress(notebooks, "cleaning"):
+    for path in progress(list(notebooks), "cleaning"):
         data = path.read_bytes()
+        file_policy = policy.for_path(notebooks[path])
         try:
-            cleaned = clean_bytes(data, str(path), policy)
+            cleaned = clean_bytes(data, str(path), file_policy)
         except (NotebookError, CleanError) as error:
             failed += 1
             _report_unreadable(error, policy.strict or check)
@@ -34,7 +36,7 @@ def run(paths: list[str], check: bool = False, dry_run: bool = False) -> int:
             continue
         changed += 1
         if check:
-            _print_changes(path, data, policy)
+            _print_changes(path, data, file_policy)
         elif dry_run:
             print(f"would clean {path}")
         else:
@@ -61,14 +63,14 @@ def _clean_stream(policy: Policy, check: bool) -> int:
     return EXIT_OK
 
 
-def _excluded(path: Path, root: Path | None, policy: Policy) -> bool:
-    if not policy.exclude or root is None:
-        return False
-    try:
-        relative = path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return False
-    return glob_matches(relative, policy.exclude)
+def repo_relative(path: Path, root: Path | None) -> str:
+    """`path` relative to the work tree top in POSIX form (the form policy globs match), else as given."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
 
 
 def _report_unreadable(error: NbgitError, fatal: bool) -> None:
