@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 from nbgit.errors import NbgitError
 
@@ -36,3 +37,318 @@ def ignored_paths(paths: list[Path]) -> set[Path]:
     if done.returncode not in (0, 1):  # 128: not a repository
         return set()
     return {Path(p.decode()) for p in done.stdout.split(b"\0") if p}
+
+
+NULL_BLOB = "0" * 40
+
+
+class FileChange(NamedTuple):
+    """One changed path between two revisions: status letter (A, D, M, R, T...), both paths and blobs.
+
+    `new_blob` is NULL_BLOB when the new side is the working tree (read the file there).
+    """
+
+    status: str
+    old_path: str | None
+    new_path: str | None
+    old_blob: str | None
+    new_blob: str | None
+
+
+def top_level(cwd: Path | str | None = None) -> Path:
+    """The top of the work tree `cwd` is in; NbgitError outside a repository."""
+    return Path(git("rev-parse", "--show-toplevel", cwd=cwd).decode("utf-8").strip())
+
+
+def changed_files(revisions: list[str], paths: list[str], cwd: Path | str | None = None) -> list[FileChange]:
+    """Paths changed between `revisions` as `git diff` reads them (none: HEAD vs work tree), renames found.
+
+    One `git diff --raw -z` call; paths come back relative to the top of the work tree.
+    """
+    out = git("diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", *revisions, "--", *paths, cwd=cwd)
+    fields = out.split(b"\0")
+    changes: list[FileChange] = []
+    i = 0
+    while i < len(fields) - 1:
+        meta = fields[i].decode("ascii").lstrip(":").split()
+        old_mode, new_mode, old_blob, new_blob, status = meta[0], meta[1], meta[2], meta[3], meta[4][0]
+        first = fields[i + 1].decode("utf-8", "surrogateescape")
+        if status in ("R", "C"):
+            second = fields[i + 2].decode("utf-8", "surrogateescape")
+            i += 3
+        else:
+            second = first
+            i += 2
+        changes.append(
+            FileChange(
+                status,
+                None if status == "A" else first,
+                None if status == "D" else second,
+                None if old_mode == "000000" else old_blob,
+                None if new_mode == "000000" else new_blob,
+            )
+        )
+    return changes
+
+
+def read_blobs(blobs: list[str], cwd: Path | str | None = None) -> dict[str, bytes]:
+    """The contents of many blobs through one `git cat-file --batch` process."""
+    wanted = list(dict.fromkeys(blobs))
+    if not wanted:
+        return {}
+    out = git("cat-file", "--batch", cwd=cwd, input="".join(f"{b}\n" for b in wanted).encode("ascii"))
+    result: dict[str, bytes] = {}
+    at = 0
+    for blob in wanted:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) < 3 or header[1] == b"missing":
+            raise NbgitError(f"git object {blob} is missing", "run `git fsck`; the repository may be a partial clone")
+        size = int(header[2])
+        result[blob] = out[at : at + size]
+        at += size + 1
+    return result
+
+
+# --- configuration, attributes and paths for `nbgit install` / `uninstall` / `status` ---
+
+ConfigFile = tuple[str, ...]  # git config's choice of file: ("--local",), ("--global",) or ("--file", PATH)
+
+
+class ConfigValue(NamedTuple):
+    """One config entry as git reports it: scope (local, global, system...), the file, key, value."""
+
+    scope: str
+    file: Path
+    key: str
+    value: str
+
+
+def config_entries(pattern: str, where: ConfigFile = (), cwd: Path | str | None = None) -> list[ConfigValue]:
+    """Entries whose key matches the regular expression `pattern`, in every scope unless `where` names a file.
+
+    Keys come back as git canonicalises them: section and name lower-cased, subsection as written.
+    """
+    args = ["git", "config", *where, "--show-scope", "--show-origin", "-z", "--get-regexp", pattern]
+    done = subprocess.run(args, cwd=cwd, capture_output=True)
+    if done.returncode == 1:  # nothing matches, or the file does not exist
+        return []
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise NbgitError(f"git config failed: {message}", "fix the git config file it names")
+    fields = done.stdout.split(b"\0")
+    entries: list[ConfigValue] = []
+    for i in range(0, len(fields) - 2, 3):
+        origin = fields[i + 1].decode("utf-8", "surrogateescape").removeprefix("file:")
+        key, _, value = fields[i + 2].decode("utf-8", "surrogateescape").partition("\n")
+        entries.append(ConfigValue(fields[i].decode("ascii"), Path(cwd or ".", origin).absolute(), key, value))
+    return entries
+
+
+def config_set(key: str, value: str, where: ConfigFile, cwd: Path | str | None = None, add: bool = False) -> None:
+    """Set `key` to `value` in one config file (replacing every value it had), or `add` one more value."""
+    git("config", *where, "--add" if add else "--replace-all", key, value, cwd=cwd)
+
+
+def config_unset(key: str, where: ConfigFile, cwd: Path | str | None = None, value_pattern: str | None = None) -> None:
+    """Remove `key` (every value, or those matching `value_pattern`) from one config file, and its section if that empties it."""
+    extra = [value_pattern] if value_pattern is not None else []
+    subprocess.run(["git", "config", *where, "--unset-all", key, *extra], cwd=cwd, capture_output=True)
+    section = key.rsplit(".", 1)[0]
+    if not config_entries("^" + section.replace(".", r"\.") + r"\.", where, cwd):
+        config_remove_section(section, where, cwd)
+
+
+def config_remove_section(section: str, where: ConfigFile, cwd: Path | str | None = None) -> bool:
+    """Remove a whole `[section]` from one config file; False when it was not there."""
+    done = subprocess.run(["git", "config", *where, "--remove-section", section], cwd=cwd, capture_output=True)
+    return done.returncode == 0
+
+
+def config_path(key: str, where: ConfigFile = (), cwd: Path | str | None = None) -> Path | None:
+    """A config value that names a file (`~` expanded as git does), or None when unset."""
+    done = subprocess.run(["git", "config", *where, "--type=path", "--get", key], cwd=cwd, capture_output=True)
+    value = done.stdout.decode("utf-8", "surrogateescape").strip()
+    return Path(cwd or ".", value).absolute() if done.returncode == 0 and value else None
+
+
+def git_dir_path(name: str, cwd: Path | str | None = None) -> Path:
+    """Where git keeps `name` (`hooks`, `info/attributes`): honours core.hooksPath and linked worktrees."""
+    out = git("rev-parse", "--git-path", name, cwd=cwd).decode("utf-8", "surrogateescape").strip()
+    return Path(cwd or ".", out).absolute()
+
+
+def version() -> tuple[int, int, int]:
+    """The version of the git on PATH, as numbers (`git version 2.39.5.windows.1` -> (2, 39, 5))."""
+    import re
+
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", git("--version").decode("ascii", "replace"))
+    if found is None:
+        return (0, 0, 0)
+    return (int(found[1]), int(found[2]), int(found[3] or 0))
+
+
+def attributes_of(paths: list[str], names: tuple[str, ...], cwd: Path | str | None = None) -> dict[str, dict[str, str]]:
+    """The attributes in effect for each path (every attribute file, precedence applied), as `git check-attr` says.
+
+    Values are the driver name, `set`, `unset` or `unspecified`.
+    """
+    result: dict[str, dict[str, str]] = {path: {} for path in paths}
+    if not paths:
+        return result
+    out = git("check-attr", "--stdin", "-z", *names, cwd=cwd, input=b"\0".join(p.encode() for p in paths) + b"\0")
+    fields = out.decode("utf-8", "surrogateescape").split("\0")
+    for i in range(0, len(fields) - 2, 3):
+        result.setdefault(fields[i], {})[fields[i + 1]] = fields[i + 2]
+    return result
+
+
+def tracked_files(pathspec: str, cwd: Path | str | None = None, untracked: bool = False) -> list[str]:
+    """Paths (relative to `cwd`) that git tracks and match `pathspec`; with `untracked`, also those not ignored."""
+    extra = ["--others", "--exclude-standard"] if untracked else []
+    out = git("ls-files", "-z", "--cached", *extra, "--", pathspec, cwd=cwd)
+    return list(dict.fromkeys(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p))
+
+
+def stage_many(contents: list[tuple[IndexEntry, bytes]], cwd: Path | str | None = None) -> None:
+    """Replace what the index holds for many entries at once (no filters; the working tree is left alone).
+
+    Two git processes whatever the number of files: `hash-object --stdin-paths` and `update-index --index-info`.
+    """
+    import tempfile
+
+    if not contents:
+        return
+    with tempfile.TemporaryDirectory(prefix="nbgit-stage-") as folder:
+        names = []
+        for number, (_, data) in enumerate(contents):
+            name = Path(folder, str(number))
+            name.write_bytes(data)
+            names.append(str(name))
+        out = git("hash-object", "-w", "--no-filters", "--stdin-paths", cwd=cwd, input="".join(f"{n}\n" for n in names).encode())
+    blobs = out.decode("ascii").split()
+    info = "".join(f"{entry.mode} {blob}\t{entry.path}\0" for (entry, _), blob in zip(contents, blobs))
+    git("update-index", "-z", "--index-info", cwd=cwd, input=info.encode("utf-8", "surrogateescape"))
+
+
+def merge_file(local: bytes, base: bytes, remote: bytes, marker_size: int = 7, cwd: Path | str | None = None) -> tuple[bytes, int]:
+    """git's own three-way line merge (`git merge-file -p`, labels local/base/remote, git's marker
+    size and the repository's merge.conflictStyle): the merged bytes and the number of conflicts."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nbgit-merge-") as folder:
+        paths = []
+        for name, data in (("local", local), ("base", base), ("remote", remote)):
+            paths.append(Path(folder) / name)
+            paths[-1].write_bytes(data)
+        labels = ["-L", "local", "-L", "base", "-L", "remote"]
+        done = subprocess.run(
+            ["git", "merge-file", "-p", f"--marker-size={marker_size}", *labels, *map(str, paths)], cwd=cwd, capture_output=True
+        )
+    if done.returncode < 0 or done.returncode > 127:
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise NbgitError(f"git merge-file failed: {message or done.returncode}")
+    return done.stdout, done.returncode
+
+
+def conflict_stages(path: str, cwd: Path | str | None = None) -> dict[int, bytes]:
+    """The versions git keeps for an unmerged path: {1: base, 2: ours, 3: theirs}, those present
+    (no 1 for add/add); empty when the path is not in conflict or not in a repository."""
+    listing = git("ls-files", "-u", "-z", "--", path, cwd=cwd, check=False)
+    stages: dict[int, bytes] = {}
+    for entry in filter(None, listing.split(b"\0")):
+        info, _, _name = entry.partition(b"\t")
+        _mode, blob, stage = info.decode().split()
+        stages[int(stage)] = git("cat-file", "blob", blob, cwd=cwd)
+    return stages
+
+
+# --- the index, for `nbgit check --staged` and the pre-commit hook (GIT_INDEX_FILE is honoured) ---
+
+
+class IndexEntry(NamedTuple):
+    """One stage-0 entry of the index: file mode, blob and repo-relative path."""
+
+    mode: str
+    blob: str
+    path: str
+
+
+def index_entries(pathspecs: list[str], cwd: Path | str | None = None) -> list[IndexEntry]:
+    """The index entries matching `pathspecs` (every entry when empty), as the commit would record them."""
+    out = git("ls-files", "--stage", "-z", "--", *pathspecs, cwd=cwd)
+    entries: list[IndexEntry] = []
+    for record in out.decode("utf-8", "surrogateescape").split("\0"):
+        if record:
+            meta, _, path = record.partition("\t")
+            mode, blob, stage = meta.split()
+            if stage == "0":
+                entries.append(IndexEntry(mode, blob, path))
+    return entries
+
+
+def stage_content(entry: IndexEntry, data: bytes, cwd: Path | str | None = None) -> None:
+    """Replace what the index holds for `entry.path` with `data` (no filters), leaving the working tree alone."""
+    blob = git("hash-object", "-w", "--stdin", "--no-filters", cwd=cwd, input=data).decode("ascii").strip()
+    git("update-index", "--cacheinfo", f"{entry.mode},{blob},{entry.path}", cwd=cwd)
+
+
+# --- pairing (`nbgit sync`): listing, committed and staged versions, text merges ---
+
+
+def listed_files(root: Path, pathspecs: list[str]) -> list[str]:
+    """Repo-relative paths git knows under `pathspecs`: tracked (even if deleted on disk) and untracked but not ignored."""
+    out = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *pathspecs, cwd=root)
+    return list(dict.fromkeys(p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p))
+
+
+def revision_files(root: Path, specs: list[str]) -> list[bytes | None]:
+    """The contents of `REV:path` specs (`HEAD:a.py`, `:a.py` for the index) in one `git cat-file` process; None when absent."""
+    if not specs:
+        return []
+    done = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=root,
+        input="".join(f"{s}\n" for s in specs).encode("utf-8", "surrogateescape"),
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        raise NbgitError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    out, at, result = done.stdout, 0, []
+    for _ in specs:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) < 3 or header[-1] in (b"missing", b"ambiguous") or header[1] != b"blob":
+            result.append(None)
+            continue
+        size = int(header[2])
+        result.append(out[at : at + size])
+        at += size + 1
+    return result
+
+
+def merge_texts(base: str, ours: str, theirs: str, labels: tuple[str, str, str]) -> tuple[str, bool]:
+    """Three-way merge of texts with `git merge-file`: (merged text, True when clean)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nbgit-merge-") as folder:
+        names = []
+        for name, text in zip(("ours", "base", "theirs"), (ours, base, theirs)):
+            path = Path(folder) / name
+            path.write_text(text, encoding="utf-8", newline="")
+            names.append(str(path))
+        args = [a for label in (labels[0], labels[1], labels[2]) for a in ("-L", label)]
+        done = subprocess.run(["git", "merge-file", "-p", *args, *names], capture_output=True)
+    if done.returncode < 0 or done.returncode > 127:
+        raise NbgitError(f"git merge-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    return done.stdout.decode("utf-8", "surrogateescape"), done.returncode == 0
+
+
+def git_path(root: Path, name: str) -> Path:
+    """Where git keeps a private file named `name` for this work tree (`.git/name`, honouring worktrees)."""
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git / name
+    return root / git("rev-parse", "--git-path", name, cwd=root).decode("utf-8").strip()

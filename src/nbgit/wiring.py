@@ -1,0 +1,227 @@
+"""What `nbgit install` wires, capability by capability, as plain data.
+
+Each capability (the filter, the diff and merge drivers, hosting hints, hooks, jupytext's config)
+declares here the git config entries, notebook attributes, hooks and files it needs. `nbgit.install`
+applies, removes and inspects that data without knowing any capability in particular, so adding a
+capability means adding one function to `CAPABILITIES`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+from nbgit import __version__
+from nbgit.errors import NbgitError
+from nbgit.policy import Policy
+
+MANAGED_MARKER = "# nbgit: managed by `nbgit install`; `nbgit uninstall` removes it"
+NOTEBOOKS = "*.ipynb"
+
+
+class ConfigEntry(NamedTuple):
+    """One git config value. A `shared` key lives outside nbgit's own sections (`difftool.nbdime.cmd`):
+    install writes it only where it is unset and records that it did; uninstall removes only what it recorded."""
+
+    key: str
+    value: str
+    shared: bool = False
+
+
+class ManagedFile(NamedTuple):
+    """A file in the work tree that nbgit writes (marked with MANAGED_MARKER); `text` None: none is wanted now."""
+
+    path: str
+    text: str | None
+
+
+class Wiring(NamedTuple):
+    """Everything one capability wires into git."""
+
+    capability: str
+    summary: str  # what it gives, for `nbgit status`
+    config: tuple[ConfigEntry, ...] = ()
+    owned_keys: tuple[str, ...] = ()  # every key of nbgit's own sections this capability may ever write
+    tokens: tuple[str, ...] = ()  # attributes every notebook gets through the `nbgit` macro ("filter=nbgit")
+    lines: tuple[str, ...] = ()  # attribute lines of their own
+    hooks: tuple[str, ...] = ()  # git hooks that run `nbgit hook NAME`
+    files: tuple[ManagedFile, ...] = ()
+    optional: bool = False  # missing is not a problem for `nbgit status`
+    off: str = ""  # why this capability wires nothing here
+    warnings: tuple[str, ...] = ()  # said by install
+
+
+class Setup(NamedTuple):
+    """What the wiring depends on: where nbgit's programs are, the policy, the user's choices."""
+
+    bin_dir: Path
+    policy: Policy
+    diff_driver: str  # "text" or "nbdime"
+    global_: bool
+
+
+def program(name: str, bin_dir: Path) -> Path | None:
+    """The absolute path of a console script: beside the running interpreter first, else on PATH."""
+    beside = bin_dir / name
+    if beside.is_file():
+        return beside.absolute()
+    found = shutil.which(name)
+    return Path(found).absolute() if found else None
+
+
+def interpreter_bin_dir() -> Path:
+    """The folder of the running interpreter (a venv's bin/, not the resolved system python)."""
+    return Path(sys.executable).absolute().parent
+
+
+def quote(path: Path | str) -> str:
+    """`path` single-quoted for the shell git runs commands through."""
+    return "'" + str(path).replace("'", "'\"'\"'") + "'"
+
+
+def nbgit_command(setup: Setup) -> str:
+    """The quoted absolute path of the `nbgit` console script."""
+    found = program("nbgit", setup.bin_dir)
+    if found is None:
+        raise NbgitError("cannot find the `nbgit` command", "install nbgit with pip or pipx so that `nbgit` is a console script")
+    return quote(found)
+
+
+def filter_wiring(setup: Setup) -> Wiring:
+    """The clean filter: the long-running process, the one-shot clean, and smudge only if the filter requires it."""
+    from nbgit import filter as nbfilter
+
+    nbgit = nbgit_command(setup)
+    process = program("nbgit-filter-process", setup.bin_dir)
+    if process is None:
+        raise NbgitError("cannot find the `nbgit-filter-process` command", "reinstall nbgit: it provides that console script")
+    warnings: tuple[str, ...] = ()
+    if any(c.isspace() for c in str(process)):
+        warnings = (
+            (
+                f"the filter's path contains spaces ({process}): before git 2.55, if it ever disappears every git command "
+                "that touches a notebook fails until `nbgit uninstall`; install nbgit where its path has no spaces (e.g. pipx)"
+            ),
+        )
+    config = [
+        ConfigEntry("filter.nbgit.process", quote(process) if warnings else str(process)),
+        ConfigEntry("filter.nbgit.clean", f"{nbgit} filter clean"),
+    ]
+    if getattr(nbfilter, "REQUIRED", False):
+        config += [ConfigEntry("filter.nbgit.smudge", f"{nbgit} filter smudge"), ConfigEntry("filter.nbgit.required", "true")]
+    return Wiring(
+        "filter",
+        "strips notebooks as git stores them (one process per git command)",
+        tuple(config),
+        ("filter.nbgit.process", "filter.nbgit.clean", "filter.nbgit.smudge", "filter.nbgit.required"),
+        tokens=("filter=nbgit",),
+        warnings=warnings,
+    )
+
+
+def diff_wiring(setup: Setup) -> Wiring:
+    """`git diff` as readable cells (textconv, cached per nbgit version), or nbdime's diff; nbdime as difftool."""
+    nbgit = nbgit_command(setup)
+    config = [
+        # the version is part of the command so that git's textconv cache is dropped when nbgit changes
+        ConfigEntry("diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {nbgit} textconv"),
+        ConfigEntry("diff.nbgit.cachetextconv", "true"),
+    ]
+    summary = "git diff / log -p show notebooks as readable cells"
+    if setup.diff_driver == "nbdime":
+        config.append(ConfigEntry("diff.nbgit.command", f"{nbgit} diff-driver"))
+        summary = "git diff shows nbdime's diff of the cleaned notebooks; git log -p shows readable cells"
+    tool = program("git-nbdifftool", setup.bin_dir)
+    if tool is not None:
+        config.append(ConfigEntry("difftool.nbdime.cmd", f'{quote(tool)} diff "$LOCAL" "$REMOTE" "$BASE"', shared=True))
+    return Wiring(
+        "diff",
+        summary,
+        tuple(config),
+        ("diff.nbgit.textconv", "diff.nbgit.cachetextconv", "diff.nbgit.command"),
+        tokens=("diff=nbgit",),
+    )
+
+
+def merge_wiring(setup: Setup) -> Wiring:
+    """The cell-by-cell merge driver, and nbdime's web merge tool for `git mergetool --tool=nbdime`."""
+    nbgit = nbgit_command(setup)
+    config = [
+        ConfigEntry("merge.nbgit.name", "nbgit notebook merge"),
+        ConfigEntry("merge.nbgit.driver", f"{nbgit} merge-driver %O %A %B %L %P"),
+        ConfigEntry("merge.nbgit.recursive", "binary"),
+    ]
+    tool = program("git-nbmergetool", setup.bin_dir)
+    if tool is not None:
+        config += [
+            ConfigEntry("mergetool.nbdime.cmd", f'{quote(tool)} merge "$BASE" "$LOCAL" "$REMOTE" "$MERGED"', shared=True),
+            ConfigEntry("mergetool.nbdime.trustExitCode", "false", shared=True),
+        ]
+    return Wiring(
+        "merge",
+        "git merge / rebase merge notebooks cell by cell (nbgit merge-driver)",
+        tuple(config),
+        ("merge.nbgit.name", "merge.nbgit.driver", "merge.nbgit.recursive"),
+        tokens=("merge=nbgit",),
+    )
+
+
+def hosting_wiring(setup: Setup) -> Wiring:
+    """When text twins are committed, GitHub and GitLab collapse the notebook JSON in pull requests."""
+    if not setup.policy.section("pair")["enabled"]:
+        return Wiring("hosting", "", optional=True, off="pairing is off: pull requests show the notebooks")
+    return Wiring(
+        "hosting",
+        "GitHub / GitLab collapse notebook JSON in pull requests and show the text twins",
+        lines=(f"{NOTEBOOKS} linguist-generated gitlab-generated",),
+        optional=True,
+    )
+
+
+def hooks_wiring(setup: Setup) -> Wiring:
+    """nbgit's pre-commit checks (and, with pairing, reminders after merges and checkouts), chained with hooks already there."""
+    if setup.global_:
+        return Wiring("hooks", "", optional=True, off="hooks are per repository: run `nbgit install` inside one")
+    if setup.policy.section("pair")["enabled"]:
+        return Wiring(
+            "hooks",
+            "pre-commit runs nbgit's checks; post-merge / post-checkout remind when pairs fall out of step",
+            hooks=("pre-commit", "post-merge", "post-checkout"),
+            optional=True,
+        )
+    return Wiring("hooks", "pre-commit runs nbgit's checks", hooks=("pre-commit",), optional=True)
+
+
+JUPYTEXT_CONFIG = "jupytext.toml"
+
+
+def jupytext_wiring(setup: Setup) -> Wiring:
+    """jupytext's config matching the pairing policy, so JupyterLab keeps pairs in step on save."""
+    if setup.global_:
+        return Wiring("jupytext", "", optional=True, off="jupytext's config is per repository")
+    try:
+        from nbgit.pairing import jupytext_config_text
+    except (ImportError, AttributeError):
+        return Wiring("jupytext", "", optional=True, off="this nbgit has no pairing")
+    text = jupytext_config_text(setup.policy)
+    files = (ManagedFile(JUPYTEXT_CONFIG, f"{MANAGED_MARKER}\n{text}" if text else None),)
+    if not text:
+        return Wiring("jupytext", "", files=files, optional=True, off="pairing is off in the policy")
+    return Wiring("jupytext", "JupyterLab with jupytext keeps notebooks and twins in step on save", files=files, optional=True)
+
+
+CAPABILITIES: tuple[Callable[[Setup], Wiring], ...] = (
+    filter_wiring,
+    diff_wiring,
+    merge_wiring,
+    hosting_wiring,
+    hooks_wiring,
+    jupytext_wiring,
+)
+
+
+def wirings(setup: Setup) -> list[Wiring]:
+    """The wiring of every capability for this setup."""
+    return [capability(setup) for capability in CAPABILITIES]

@@ -1,0 +1,399 @@
+"""`nbgit install` / `uninstall` / `status` / `renormalize` on real repositories, through the real CLI."""
+
+from __future__ import annotations
+
+import csv
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, copy_in, git, nbgit
+from nbgit.clean import clean_bytes
+from nbgit.policy import Policy
+
+HOOK_LOG = "hook.log"
+CONFLICTED = CORPUS / "bad_inputs" / "derived" / "source-conflict.git-merge-file.ipynb"
+OLD_HOOK = f"""#!/bin/sh
+# someone's own pre-commit hook
+echo "old hook ran with $# args, index ${{GIT_INDEX_FILE:+kept}}" >> "$(git rev-parse --show-toplevel)/{HOOK_LOG}"
+test ! -e "$(git rev-parse --show-toplevel)/refuse"
+"""
+
+
+def dirty_notebooks(count: int) -> list[Path]:
+    """Small real v4 notebooks from the corpus whose outputs the filter strips."""
+    rows = csv.DictReader((CORPUS / "dev" / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t")
+    chosen = [
+        CORPUS / "dev" / row["local_file"]
+        for row in rows
+        if row["nbformat"].startswith("4.") and int(row["size"]) < 40_000 and int(row["n_outputs"] or 0) > 0 and not row["validation_error"]
+    ]
+    chosen = [p for p in sorted(chosen) if clean_bytes(p.read_bytes(), str(p), Policy()) != p.read_bytes()]
+    if len(chosen) < count:
+        pytest.skip("the corpus of real notebooks is not available")
+    return chosen[:count]
+
+
+def ok(done: object, code: int = 0) -> str:
+    """The output of a finished nbgit run, after checking its exit code."""
+    out = done.stdout.decode() + done.stderr.decode()  # type: ignore[attr-defined]
+    assert done.returncode == code, out  # type: ignore[attr-defined]
+    return out
+
+
+def snapshot(repo: Path) -> dict[str, bytes | None]:
+    """The bytes of everything install may touch (None: absent), hooks by name with their mode."""
+    files = {name: (repo / name).read_bytes() if (repo / name).exists() else None for name in (".git/config", ".gitattributes", ".git/info/attributes", "jupytext.toml")}
+    for hook in sorted((repo / ".git" / "hooks").iterdir()):
+        files[f"hook:{hook.name}"] = hook.read_bytes() + oct(hook.stat().st_mode).encode()
+    return files
+
+
+def status_clean(repo: Path) -> bool:
+    return git(repo, "status", "--porcelain").stdout == b""
+
+
+def committed(repo: Path, path: str) -> bytes:
+    return git(repo, "cat-file", "blob", f"HEAD:{path}").stdout
+
+
+def assert_nbgit_hook_refuses_conflicts(repo: Path) -> None:
+    """nbgit's own pre-commit hook really runs: a notebook full of conflict markers is refused."""
+    copy_in(CONFLICTED, repo, "conflicted.ipynb")
+    git(repo, "add", "conflicted.ipynb")
+    refused = git(repo, "commit", "-q", "-m", "conflicted", check=False)
+    assert refused.returncode != 0 and b"conflicted.ipynb" in refused.stderr
+    git(repo, "rm", "-q", "--cached", "conflicted.ipynb")
+    (repo / "conflicted.ipynb").unlink()
+
+
+@pytest.fixture
+def lived_in(repo: Path) -> Path:
+    """A repository with its owner's config, attributes and hooks already in place."""
+    git(repo, "config", "alias.st", "status --short")
+    git(repo, "config", "diff.nbgit.xfuncname", "^# cell")  # a user's own key inside nbgit's section
+    git(repo, "config", "core.autocrlf", "false")
+    (repo / ".gitattributes").write_bytes(b"*.png binary\r\n*.csv text eol=lf\r\n")  # CRLF, kept as such
+    hook = repo / ".git" / "hooks" / "post-commit"
+    hook.write_text("#!/bin/sh\ntrue\n")
+    hook.chmod(0o755)
+    return repo
+
+
+def test_install_is_idempotent_and_uninstall_restores_every_byte(lived_in: Path) -> None:
+    before = snapshot(lived_in)
+    out = ok(nbgit(lived_in, "install"))
+    assert "attributes: wrote nbgit's block in .gitattributes" in out
+    config = git(lived_in, "config", "--list").stdout.decode()
+    process = Path(git(lived_in, "config", "filter.nbgit.process").stdout.decode().strip())
+    assert process.is_absolute() and process.name == "nbgit-filter-process" and " " not in str(process)
+    assert "filter.nbgit.clean='" in config and config.count("filter.nbgit.clean") == 1
+    assert "filter.nbgit.required" not in config and "filter.nbgit.smudge" not in config
+    assert "diff.nbgit.textconv=NBGIT_VERSION=" in config and "diff.nbgit.cachetextconv=true" in config
+    assert "merge.nbgit.driver='" in config and config.strip().count("%O %A %B %L %P") == 1
+    assert "merge.nbgit.recursive=binary" in config
+    assert "difftool.nbdime.cmd=" in config and "mergetool.nbdime.trustexitcode=false" in config
+    attributes = (lived_in / ".gitattributes").read_bytes().decode()
+    assert "[attr]nbgit filter=nbgit diff=nbgit merge=nbgit\n*.ipynb nbgit\n" in attributes
+    assert attributes.endswith("# nbgit: end\n*.png binary\r\n*.csv text eol=lf\r\n")  # nbgit's block goes first: later lines win
+    assert "linguist-generated" not in attributes  # no twins committed by default
+    installed = snapshot(lived_in)
+    assert installed[".git/config"].startswith(before[".git/config"])  # type: ignore[union-attr]
+    assert installed["hook:post-commit"] == before["hook:post-commit"]
+    assert installed["hook:pre-commit"] is not None
+
+    ok(nbgit(lived_in, "install"))
+    assert snapshot(lived_in) == installed  # twice is once
+
+    out = ok(nbgit(lived_in, "status"))
+    for capability in ("filter", "diff", "merge", "hooks", "attributes"):
+        assert any(line.split()[:2] == [capability, "ok"] for line in out.splitlines()), out
+    assert "active driver: nbgit's text rendering" in out and "git 2." in out
+
+    ok(nbgit(lived_in, "uninstall"))
+    assert snapshot(lived_in) == before
+    out = ok(nbgit(lived_in, "status"), 1)
+    assert "not wired: run `nbgit install`" in out
+
+
+def test_filter_stores_notebooks_clean_and_keeps_working_copies(repo: Path) -> None:
+    ok(nbgit(repo, "install", "--no-hooks"))
+    sources = dirty_notebooks(3)
+    for i, source in enumerate(sources):
+        copy_in(source, repo, f"nb/{i}.ipynb")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "notebooks")
+    for i, source in enumerate(sources):
+        assert committed(repo, f"nb/{i}.ipynb") == clean_bytes(source.read_bytes(), source.name, Policy())
+        assert (repo / f"nb/{i}.ipynb").read_bytes() == source.read_bytes()  # outputs stay in the work tree
+    for i in range(3):
+        os.utime(repo / f"nb/{i}.ipynb", (1, 1))
+    assert status_clean(repo)
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()  # --no-hooks
+
+
+def test_existing_pre_commit_hook_is_chained_and_restored_byte_for_byte(repo: Path) -> None:
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(OLD_HOOK)
+    hook.chmod(0o750)
+    original = hook.read_bytes(), stat.S_IMODE(hook.stat().st_mode)
+    out = ok(nbgit(repo, "install"))
+    assert "pre-commit.nbgit-chained" in out
+    assert (hook.parent / "pre-commit.nbgit-chained").read_bytes() == original[0]
+    assert "nbgit: hook written by `nbgit install`" in hook.read_text()
+
+    copy_in(dirty_notebooks(1)[0], repo, "a.ipynb")
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "both hooks run")
+    assert (repo / HOOK_LOG).read_text() == "old hook ran with 0 args, index kept\n"
+    assert_nbgit_hook_refuses_conflicts(repo)
+    (repo / "refuse").write_text("")
+    (repo / "a.txt").write_text("x")
+    git(repo, "add", "a.txt")
+    refused = git(repo, "commit", "-q", "-m", "the old hook's refusal still counts", check=False)
+    assert refused.returncode != 0
+    (repo / "refuse").unlink()
+
+    ok(nbgit(repo, "install"))  # again: the chain is not doubled
+    assert (hook.parent / "pre-commit.nbgit-chained").read_bytes() == original[0]
+    ok(nbgit(repo, "uninstall"))
+    assert (hook.read_bytes(), stat.S_IMODE(hook.stat().st_mode)) == original
+    assert not (hook.parent / "pre-commit.nbgit-chained").exists()
+
+
+def test_hooks_go_where_core_hooks_path_points(repo: Path) -> None:
+    git(repo, "config", "core.hooksPath", ".githooks")
+    ok(nbgit(repo, "install"))
+    assert (repo / ".githooks" / "pre-commit").is_file()
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+    assert "hooks       ok" in ok(nbgit(repo, "status"))
+    ok(nbgit(repo, "uninstall"))
+    assert not (repo / ".githooks" / "pre-commit").exists()
+
+
+def test_hand_wired_hooks_folder_is_recognised(repo: Path) -> None:
+    hand = repo / "hooks"
+    hand.mkdir()
+    shipped = Path(__file__).resolve().parents[1] / "hooks" / "pre-commit"
+    (hand / "pre-commit").write_bytes(shipped.read_bytes())
+    (hand / "pre-commit").chmod(0o755)
+    git(repo, "config", "core.hooksPath", "hooks")
+    assert "kept nbgit's hand-wired hook" in ok(nbgit(repo, "install"))
+    assert (hand / "pre-commit").read_bytes() == shipped.read_bytes() and not (hand / "pre-commit.nbgit-chained").exists()
+    assert "hooks       ok" in ok(nbgit(repo, "status"))
+    assert_nbgit_hook_refuses_conflicts(repo)
+
+
+def test_install_from_a_linked_worktree(repo: Path, tmp_path: Path) -> None:
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(worktree))
+    ok(nbgit(worktree, "install"))
+    assert (repo / ".git" / "hooks" / "pre-commit").is_file()  # hooks are shared by all worktrees
+    assert (worktree / ".gitattributes").is_file() and not (repo / ".gitattributes").exists()
+    source = dirty_notebooks(1)[0]
+    copy_in(source, worktree, "w.ipynb")
+    git(worktree, "add", "w.ipynb", ".gitattributes")
+    git(worktree, "commit", "-q", "-m", "from the worktree")
+    assert committed(worktree, "w.ipynb") == clean_bytes(source.read_bytes(), source.name, Policy())
+    assert "nbgit: ok" in ok(nbgit(worktree, "status"))
+    ok(nbgit(worktree, "uninstall"))
+    assert "filter" not in git(repo, "config", "--list").stdout.decode()
+
+
+def test_global_install_wires_every_repository_and_uninstalls_cleanly(tmp_path: Path) -> None:
+    home = Path(os.environ["HOME"])
+    (home / ".gitconfig").write_text("[user]\n\tname = Someone\n")
+    before = (home / ".gitconfig").read_bytes()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    ok(nbgit(outside, "install", "--global"))
+    assert "filter.nbgit.process" in git(outside, "config", "--global", "--list", "--name-only").stdout.decode()
+    attributes = home / ".config" / "git" / "attributes"
+    assert "*.ipynb nbgit" in attributes.read_text()
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    git(fresh, "init", "-q", "-b", "main")
+    source = dirty_notebooks(1)[0]
+    copy_in(source, fresh, "g.ipynb")
+    git(fresh, "add", "g.ipynb")
+    git(fresh, "commit", "-q", "-m", "global filter")
+    assert committed(fresh, "g.ipynb") == clean_bytes(source.read_bytes(), source.name, Policy())
+    assert not (fresh / ".gitattributes").exists()
+
+    ok(nbgit(outside, "uninstall", "--global"))
+    assert (home / ".gitconfig").read_bytes() == before
+    assert not attributes.exists()
+
+
+def write_peers(repo: Path) -> None:
+    """nbstripout's wiring as `nbstripout --install` writes it (info/attributes), and nbdime's in .gitattributes."""
+    git(repo, "config", "filter.nbstripout.clean", "python -m nbstripout")
+    git(repo, "config", "filter.nbstripout.smudge", "cat")
+    git(repo, "config", "diff.ipynb.textconv", "python -m nbstripout -t")
+    git(repo, "config", "diff.jupyternotebook.command", "git-nbdiffdriver diff")
+    info = repo / ".git" / "info" / "attributes"
+    info.parent.mkdir(exist_ok=True)
+    info.write_text("*.ipynb filter=nbstripout\n*.zpln filter=nbstripout\n*.ipynb diff=ipynb\n")
+    (repo / ".gitattributes").write_text("*.csv text\n*.ipynb diff=jupyternotebook linguist-language=JSON\n")
+
+
+def test_peers_are_explained_and_replaced(repo: Path) -> None:
+    write_peers(repo)
+    out = ok(nbgit(repo, "install"), 1)
+    assert "nbstripout" in out and ".git/info/attributes overrides .gitattributes" in out
+    out = ok(nbgit(repo, "status"), 1)
+    assert "peers       broken" in out and "filter      broken" in out and "--replace-peers" in out
+
+    out = ok(nbgit(repo, "install", "--replace-peers"))
+    assert "removed nbstripout's [filter.nbstripout]" in out and "removed nbdime's `diff=jupyternotebook`" in out
+    config = git(repo, "config", "--list").stdout.decode()
+    assert "nbstripout" not in config and "jupyternotebook" not in config
+    assert (repo / ".git" / "info" / "attributes").read_text() == ""
+    assert (repo / ".gitattributes").read_text().endswith("# nbgit: end\n*.csv text\n*.ipynb linguist-language=JSON\n")
+    attrs = git(repo, "check-attr", "filter", "diff", "merge", "--", "x.ipynb").stdout.decode()
+    assert attrs.count(": nbgit") == 3
+    assert "nbgit: ok" in ok(nbgit(repo, "status"))
+
+
+def test_status_exits_1_when_a_wired_program_is_gone(repo: Path, tmp_path: Path) -> None:
+    ok(nbgit(repo, "install"))
+    git(repo, "config", "filter.nbgit.process", str(tmp_path / "gone" / "nbgit-filter-process"))
+    out = ok(nbgit(repo, "status"), 1)
+    assert "filter      broken" in out and "no longer exists" in out
+    orphan = tmp_path / "nbgit"
+    orphan.write_text(f"#!{tmp_path / 'deleted-venv' / 'python'}\nprint('hi')\n")
+    orphan.chmod(0o755)
+    ok(nbgit(repo, "install"))
+    git(repo, "config", "merge.nbgit.driver", f"'{orphan}' merge-driver %O %A %B %L %P")
+    out = ok(nbgit(repo, "status"), 1)
+    assert "merge       broken" in out and "the interpreter of" in out
+    ok(nbgit(repo, "install"))
+    assert "nbgit: ok" in ok(nbgit(repo, "status"))
+    with (repo / ".gitattributes").open("a") as attributes:
+        attributes.write("*.ipynb -diff\n")  # a later line silently switches nbgit's diff off
+    out = ok(nbgit(repo, "status"), 1)
+    assert "diff        broken" in out and "diff=unset instead of nbgit" in out
+
+
+def test_global_install_with_an_attributes_file_points_git_at_it(tmp_path: Path) -> None:
+    attributes = tmp_path / "my-attributes"
+    ok(nbgit(tmp_path, "install", "--global", "--attributes", str(attributes)))
+    assert git(tmp_path, "config", "--global", "core.attributesFile").stdout.decode().strip() == str(attributes)
+    assert "*.ipynb nbgit" in attributes.read_text()
+    ok(nbgit(tmp_path, "uninstall", "--global", "--attributes", str(attributes)))
+    assert git(tmp_path, "config", "--global", "core.attributesFile", check=False).returncode == 1
+    assert not attributes.exists() and not (Path(os.environ["HOME"]) / ".gitconfig").exists()
+
+
+def test_renormalize_cleans_notebooks_committed_before_nbgit(repo: Path) -> None:
+    sources = dirty_notebooks(3)
+    for i, source in enumerate(sources):
+        copy_in(source, repo, f"old/{i}.ipynb")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "dirty history")
+    ok(nbgit(repo, "renormalize"), 2)  # nothing wired yet: an error with the way out
+    ok(nbgit(repo, "install", "--no-hooks"))
+    assert not status_clean(repo)  # every dirty notebook now shows as modified
+    edited = repo / "old" / "0.ipynb"
+    edited.write_bytes(edited.read_bytes().replace(b'"cell_type": "code"', b'"cell_type": "raw"', 1))  # a real edit, not staged
+    out = ok(nbgit(repo, "renormalize"))
+    assert out.count("renormalized old/") == 3 and "git commit" in out
+    git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-q", "-m", "store clean")
+    assert git(repo, "status", "--porcelain").stdout == b" M old/0.ipynb\n"  # the edit is still there, unstaged
+    for i, source in enumerate(sources):
+        assert committed(repo, f"old/{i}.ipynb") == clean_bytes(source.read_bytes(), source.name, Policy())
+        os.utime(repo / f"old/{i}.ipynb", (2, 2))
+    git(repo, "checkout", "--", "old/0.ipynb")
+    assert status_clean(repo)
+    assert "already stored clean" in ok(nbgit(repo, "renormalize"))
+
+
+def test_nbdime_diff_is_sticky_until_text_is_asked_for(repo: Path) -> None:
+    ok(nbgit(repo, "install", "--diff", "nbdime", "--no-hooks"))
+    assert git(repo, "config", "diff.nbgit.command").stdout.decode().strip().endswith("diff-driver")
+    assert "active driver: nbdime" in ok(nbgit(repo, "status"))
+    ok(nbgit(repo, "install", "--no-hooks"))
+    assert git(repo, "config", "diff.nbgit.command", check=False).returncode == 0
+    ok(nbgit(repo, "install", "--diff", "text", "--no-hooks"))
+    assert git(repo, "config", "diff.nbgit.command", check=False).returncode == 1
+    assert "active driver: nbgit's text rendering" in ok(nbgit(repo, "status"))
+
+
+def test_paired_repositories_get_hosting_attributes_and_jupytext_config(repo: Path) -> None:
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / "sub").mkdir()
+    ok(nbgit(repo, "install", "--no-hooks"))
+    assert "*.ipynb linguist-generated gitlab-generated\n" in (repo / ".gitattributes").read_text()
+    config = (repo / "jupytext.toml").read_text()
+    assert config.startswith("# nbgit: managed") and "formats" in config
+    ok(nbgit(repo, "uninstall"))
+    assert not (repo / "jupytext.toml").exists() and not (repo / ".gitattributes").exists()
+    (repo / "jupytext.toml").write_text('formats = "ipynb,md"\n')
+    assert "kept your own jupytext.toml" in ok(nbgit(repo, "install", "--no-hooks"))
+    ok(nbgit(repo, "uninstall"))
+    assert (repo / "jupytext.toml").read_text() == 'formats = "ipynb,md"\n'
+
+
+def test_attribute_file_choices(repo: Path) -> None:
+    (repo / "notebooks").mkdir()
+    ok(nbgit(repo, "install", "--no-hooks", "--attributes", "notebooks/.gitattributes"))
+    nested = (repo / "notebooks" / ".gitattributes").read_text()
+    assert "[attr]" not in nested and "*.ipynb filter=nbgit diff=nbgit merge=nbgit\n" in nested  # no macros in nested files
+    assert "attributes  ok" in ok(nbgit(repo, "status"))
+    ok(nbgit(repo, "uninstall", "--attributes", "notebooks/.gitattributes"))
+    assert not (repo / "notebooks" / ".gitattributes").exists()
+    out = ok(nbgit(repo, "install", "--attributes", "notes.txt"), 2)
+    assert "git does not read attributes from this file" in out and "hint:" in out
+
+
+FRAMEWORK_CONFIG = """repos:
+- repo: local
+  hooks:
+  - id: log
+    name: log
+    entry: sh -c 'echo framework ran >> hook.log'
+    language: system
+    pass_filenames: false
+    always_run: true
+"""
+PRE_COMMIT = Path(os.sys.executable).with_name("pre-commit")
+
+
+@pytest.mark.parametrize("framework_first", [True, False], ids=["framework-then-nbgit", "nbgit-then-framework"])
+def test_pre_commit_framework_hook_and_nbgit_hook_both_run(repo: Path, framework_first: bool) -> None:
+    (repo / ".pre-commit-config.yaml").write_text(FRAMEWORK_CONFIG)
+    (repo / ".gitignore").write_text(f"{HOOK_LOG}\n")
+    hooks = repo / ".git" / "hooks"
+
+    def framework_install() -> None:
+        done = os.system(f"cd '{repo}' && '{PRE_COMMIT}' install >/dev/null")
+        assert done == 0
+
+    if framework_first:
+        framework_install()
+        framework_hook = (hooks / "pre-commit").read_bytes()
+        ok(nbgit(repo, "install"))
+        assert (hooks / "pre-commit.nbgit-chained").read_bytes() == framework_hook
+    else:
+        ok(nbgit(repo, "install"))
+        framework_install()  # the framework keeps nbgit's hook as pre-commit.legacy and runs it
+        assert "nbgit: hook written" in (hooks / "pre-commit.legacy").read_text()
+        assert "pre-commit framework" in ok(nbgit(repo, "install"))  # not wired twice
+    assert "hooks       ok" in ok(nbgit(repo, "status"))
+
+    copy_in(dirty_notebooks(1)[0], repo, "a.ipynb")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "framework and nbgit")
+    assert (repo / HOOK_LOG).read_text() == "framework ran\n"
+    assert committed(repo, "a.ipynb") == clean_bytes((repo / "a.ipynb").read_bytes(), "a.ipynb", Policy())
+    assert_nbgit_hook_refuses_conflicts(repo)
+
+    ok(nbgit(repo, "uninstall"))
+    if framework_first:
+        assert (hooks / "pre-commit").read_bytes() == framework_hook
+    else:
+        assert not (hooks / "pre-commit.legacy").exists() and "pre-commit" in (hooks / "pre-commit").read_text()
