@@ -117,6 +117,9 @@ def _split_pathspec(argv: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbgit` command; returns the exit code."""
     argv, pathspec = _split_pathspec(list(sys.argv[1:] if argv is None else argv))
+    if len(argv) == 2 and argv[0] == "textconv" and not argv[1].startswith("-"):
+        # git runs textconv once per changed notebook: skip building every subcommand's parser
+        return run_guarded(lambda: importlib.import_module("nbgit.commands.textconv").run(argv[1]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -90,9 +90,9 @@ CLEAN_KEYS: dict[str, Key] = {
 # One table per capability; each capability declares its own keys here.
 SECTIONS: dict[str, dict[str, Key]] = {
     "pair": {
-        "enabled": _key(False, BOOL, "give every notebook a jupytext text twin"),
-        "format": _key("py:percent", TEXT, 'the twin\'s jupytext format; the extension follows the kernel unless given ("md", "R:percent")'),
-        "folders": _key({}, STRING_TABLE, 'mirror folders, notebook folder -> twin folder (e.g. {notebooks = "scripts"})'),
+        "enabled": _key(False, BOOL, "pair every notebook the globs select (else only those given to `nbgit pair`)"),
+        "format": _key("auto:percent", TEXT, 'the twin\'s jupytext format; "auto:" follows the kernel (.py, .R, .jl), or give one ("py:percent", "md", "md:myst")'),
+        "folders": _key({}, STRING_TABLE, 'one mirror folder at the top of the repository, notebooks -> twins (e.g. {notebooks = "scripts"})'),
         "include": _key(["**/*.ipynb"], STRINGS, "glob patterns of notebooks to pair"),
         "exclude": _key([], STRINGS, "glob patterns of notebooks never paired"),
     },

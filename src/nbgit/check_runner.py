@@ -1,0 +1,273 @@
+"""What `nbgit check` and the pre-commit hook judge, gathered and judged: staged blobs or working-tree
+files, many at once in parallel, plus the checks that need the repository (wiring, pairs) and the fixes.
+
+Notebooks are judged as they would be committed (see `nbgit.checks`): with `staged`, the blobs in
+the index (`GIT_INDEX_FILE` is honoured, so a `commit -a` hook sees its temporary index), read
+through one `git cat-file --batch`; otherwise the working-tree files, as git's clean filter would
+store them where it is in effect.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shlex
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from nbgit import gitrepo
+from nbgit.checks import Problem, Settings, judge, problem
+from nbgit.clean import clean_bytes
+from nbgit.files import find_notebooks, write_atomic
+from nbgit.policy import Policy
+
+NOTEBOOK = ".ipynb"
+PARALLEL_FROM = 48  # notebooks: below this, starting worker processes costs more than it saves
+FILTER_KEYS = r"^filter\.nbgit\.(process|clean)$"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One notebook to judge: its shown path, and where its bytes come from (a file or a staged blob)."""
+
+    path: str
+    file: Path | None = None
+    entry: gitrepo.IndexEntry | None = None
+    data: bytes | None = None
+    filtered: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a run found: the problems left, those `--fix` fixed, how many notebooks were judged."""
+
+    problems: list[Problem] = field(default_factory=list)
+    fixed: list[Problem] = field(default_factory=list)
+    notebooks: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Whether any problem (not a mere warning) is left."""
+        return any(not p.warning for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which notebooks to judge: named paths (files or folders), every tracked one, or what is staged."""
+
+    paths: tuple[str, ...] = ()
+    all: bool = False
+    staged: bool = False
+
+
+def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = False) -> Outcome:
+    """Judge the notebooks of `scope` (and their twins) with every enabled check; with `fix`, fix what is safe."""
+    settings = Settings.from_policy(policy)
+    targets, others = _targets(root, policy, scope)
+    in_ci = bool(os.environ.get("CI"))  # a CI checkout is the commit under test: judged as it is, no filter
+    wiring = _wiring(root, [t.path for t in targets], report=settings.enabled("not-installed") and not in_ci,
+                     want_filtered=not scope.staged and not in_ci)
+    if wiring.filtered:
+        targets = [Target(t.path, t.file, t.entry, t.data, t.path in wiring.filtered) for t in targets]
+    outcome = Outcome(list(wiring.problems), [], len(targets))
+    for target, found in zip(targets, _judge_all(targets, policy, settings)):
+        if fix and any(p.check == "not-clean" for p in found) and _clean_target(root, target, policy):
+            outcome.fixed.extend(p for p in found if p.check == "not-clean")
+            found = [p for p in found if p.check != "not-clean"]
+        outcome.problems.extend(found)
+    pairs = _pair_problems(root, policy, settings, scope, {t.path for t in targets} | set(others), fix)
+    outcome.problems.extend(pairs.problems)
+    outcome.fixed.extend(pairs.fixed)
+    return outcome
+
+
+def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Target], list[str]]:
+    """The notebooks to judge, and the other files named (candidate twins), minus what the policy excludes."""
+    if scope.staged:
+        if root is None:
+            from nbgit.errors import NbgitError
+
+            raise NbgitError("--staged needs a git repository", "run it inside the repository, or name files without --staged")
+        entries = _staged_entries(root, scope)
+        blobs = gitrepo.read_blobs([e.blob for e in entries if e.path.endswith(NOTEBOOK)], cwd=root)
+        targets = [Target(e.path, entry=e, data=blobs[e.blob]) for e in entries if e.path.endswith(NOTEBOOK)]
+        others = [e.path for e in entries if not e.path.endswith(NOTEBOOK)]
+    elif scope.all:
+        if root is None:
+            from nbgit.errors import NbgitError
+
+            raise NbgitError("--all needs a git repository", "run it inside the repository, or name files or folders")
+        tracked = gitrepo.tracked_files(f"*{NOTEBOOK}", cwd=root)
+        targets = [Target(p, file=root / p) for p in tracked if (root / p).is_file()]
+        others = []
+    else:
+        found = find_notebooks(list(scope.paths) or ["."])
+        shown = [(_shown(root, p), p) for p in found]
+        targets = [Target(name, file=p) for name, p in shown if name.endswith(NOTEBOOK)]
+        others = [name for name, _ in shown if not name.endswith(NOTEBOOK)]
+    return [t for t in targets if not policy.excludes(t.path)], others
+
+
+def _staged_entries(root: Path, scope: Scope) -> list[gitrepo.IndexEntry]:
+    """Index entries: those the commit changes (the default), every one (--all) or those under the named paths."""
+    if scope.all or scope.paths:
+        specs = [_shown(root, Path(p)) for p in scope.paths] if not scope.all else []
+        return gitrepo.index_entries(specs, cwd=root)
+    changed = {c.new_path for c in gitrepo.changed_files(["--cached"], [], cwd=root) if c.new_path and c.new_blob}
+    return [e for e in gitrepo.index_entries([], cwd=root) if e.path in changed]
+
+
+def _shown(root: Path | None, path: Path) -> str:
+    """A path as shown and matched: repo-relative POSIX inside a repository, else as given."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+@dataclass
+class Wiring:
+    """The `not-installed` findings and the shown paths for which git's clean filter is in effect."""
+
+    problems: list[Problem] = field(default_factory=list)
+    filtered: set[str] = field(default_factory=set)
+
+
+def _wiring(root: Path | None, paths: list[str], report: bool, want_filtered: bool) -> Wiring:
+    """Whether this clone runs nbgit's filter, and for which files (`git check-attr filter`).
+
+    CI clones have no filters by design: there `not-installed` is not reported. Locally it is a
+    warning: the checks still judge what would be committed.
+    """
+    wiring = Wiring()
+    if root is None or not paths or not (report or want_filtered):
+        return wiring
+    broken = installation_problem(root)
+    if broken is not None:
+        if report:
+            wiring.problems.append(broken)
+        return wiring
+    attributes = gitrepo.attributes_of(paths, ("filter",), cwd=root)
+    for path in paths:
+        value = attributes.get(path, {}).get("filter", "unspecified")
+        if value == "nbgit":
+            wiring.filtered.add(path)
+        elif report:
+            wiring.problems.append(problem("not-installed", path, f'the nbgit filter is not in effect for this file (git check-attr: filter is "{value}")',
+                                           hint="add `*.ipynb filter=nbgit diff=nbgit merge=nbgit` to .gitattributes (`nbgit install` writes it)"))
+    return wiring
+
+
+def installation_problem(root: Path) -> Problem | None:
+    """The `not-installed` problem of the clone as a whole: no filter configured, or its program missing."""
+    entries = gitrepo.config_entries(FILTER_KEYS, cwd=root)
+    if not entries:
+        return problem("not-installed", "", "nbgit is not installed in this clone (no filter.nbgit.process in git config): notebooks are committed uncleaned")
+    for entry in entries:
+        words = shlex.split(entry.value) if entry.value.strip() else [""]
+        if shutil.which(words[0]) is None:
+            return problem("not-installed", "", f"{entry.key} runs `{words[0]}`, which is not there: git stores notebooks uncleaned",
+                           hint="run `nbgit install` again from the environment nbgit is installed in")
+    return None
+
+
+def _judge_all(targets: list[Target], policy: Policy, settings: Settings) -> list[list[Problem]]:
+    """Judge every target, in worker processes (one per core) when there are many."""
+    work = partial(_judge_target, policy=policy, settings=settings)
+    workers = min(os.cpu_count() or 1, 1 + len(targets) // PARALLEL_FROM)
+    if workers < 2:
+        return [work(t) for t in targets]
+    first = work(targets[0])  # in this process: forked workers inherit the schema validator it compiles
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return [first, *pool.map(work, targets[1:], chunksize=max(1, len(targets) // (workers * 8)))]
+
+
+def _judge_target(target: Target, policy: Policy, settings: Settings) -> list[Problem]:
+    data = target.data
+    if data is None and target.file is not None:
+        try:
+            data = target.file.read_bytes()
+        except OSError as error:
+            return [problem("invalid", target.path, f"cannot be read ({error.strerror})")]
+    return judge(target.path, data or b"", policy.for_path(target.path), settings, target.filtered)
+
+
+def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
+    """Clean one notebook: the working-tree file, or (staged) the index entry only, keeping the working copy."""
+    data = target.data if target.data is not None else target.file.read_bytes() if target.file else b""
+    cleaned = clean_bytes(data, target.path, policy.for_path(target.path))
+    if target.entry is not None:
+        gitrepo.stage_content(target.entry, cleaned, cwd=root)
+    elif target.file is not None:
+        write_atomic(target.file, cleaned)
+    else:
+        return False
+    return True
+
+
+def _pair_problems(root: Path | None, policy: Policy, settings: Settings, scope: Scope, names: set[str], fix: bool) -> Outcome:
+    """Pairs out of step and orphaned twins among the files judged, as `nbgit sync` sees them on disk.
+
+    The pairs are found as `nbgit sync --all` finds them (the policy's, and jupytext twins where a twin
+    belongs: naming a notebook does not pair it), then kept when a side is among `names` or under a
+    folder of `scope`. jupytext is imported only for pairs not known to be in step. With `fix`, the
+    pairs that sync by themselves are synced.
+    """
+    outcome = Outcome()
+    if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
+        return outcome
+    from nbgit import sync
+
+    run = sync.plan(root, policy, None)
+    folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
+    run.plans = [item for item in run.plans if not item.status.in_step and _wanted(item.relative, names, folders, scope.all)]
+    fixed = {id(item) for item in sync.apply(run, None)} if fix else set()
+    for item in run.plans:
+        found = _pair_problem(item.relative, item.status.state, item.status.detail, sync)
+        if found is not None and settings.enabled(found.check):
+            (outcome.fixed if id(item) in fixed else outcome.problems).append(found)
+    return outcome
+
+
+def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], everything: bool) -> bool:
+    return everything or any(side in names or any(f in ("", ".") or side.startswith(f + "/") for f in folders) for side in relative)
+
+
+def _pair_problem(relative: tuple[str, str], state: str, detail: str, sync: Any) -> Problem | None:
+    """The check's view of a pair's state (`nbgit.sync`'s constants)."""
+    notebook, twin = relative
+    take = f"take one side: `nbgit sync --take notebook {notebook}` or `--take text`"
+    messages = {
+        sync.NOTEBOOK_CHANGED: ("unsynced", notebook, f"changed since its twin {twin} was last in step", None),
+        sync.TWIN_CHANGED: ("unsynced", notebook, f"its twin {twin} changed since the pair was last in step", None),
+        sync.MERGEABLE: ("unsynced", notebook, f"it and its twin {twin} both changed (the edits merge)", None),
+        sync.NEW_TWIN: ("unsynced", notebook, f"paired, but its twin {twin} does not exist yet", None),
+        sync.NEW_NOTEBOOK: ("unsynced", twin, f"a twin whose notebook {notebook} does not exist yet", None),
+        sync.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
+        sync.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree and neither changed since the last commit", take),
+        sync.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", f"delete the twin (`git rm {twin}`) or rebuild the notebook: `nbgit sync --take text {twin}`"),
+        sync.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", f"recreate it (`nbgit sync --take notebook {notebook}`) or stop pairing the notebook ([pair] exclude)"),
+    }
+    if state in messages:
+        check, path, message, hint = messages[state]
+        found = problem(check, path, message, hint=hint)
+        return found._replace(fixable=found.fixable and state in sync.AUTOMATIC)
+    if state == sync.ERROR:
+        first = detail.splitlines()[0].removeprefix("nbgit: error: ") if detail else "cannot be judged"
+        return problem("unsynced", notebook, f"the pair cannot be synced: {first}", hint=f"fix the file named, then run `nbgit sync {notebook}`")._replace(fixable=False)
+    return None
+
+
+def pair_reminder(root: Path, policy: Policy, changed: list[str]) -> Outcome:
+    """The pairs with a side among the `changed` paths that are out of step (for post-merge and post-checkout)."""
+    outcome = _pair_problems(root, policy, Settings.from_policy(policy), Scope(staged=True), set(changed), False)
+    outcome.notebooks = len({p.path for p in outcome.problems})
+    return outcome

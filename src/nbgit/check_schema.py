@@ -1,0 +1,148 @@
+"""nbformat's JSON schema, checked fast: nbformat's own schema files through fastjsonschema.
+
+`import nbformat` costs over a second where nbdime is installed; its schema files and the
+compiled validator that nbformat itself uses by default (fastjsonschema) cost about 80 ms once per
+process. The verdict is nbformat's strict one (`nbformat.validator.isvalid`): the schema of the
+notebook's own version and minor version, and cell ids unique. Failures are narrowed down to the
+cell and output at fault, for a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterator, NamedTuple
+
+from nbgit.notebook import cells
+
+Validator = Callable[[Any], Any]
+
+# schema files per (major, minor), as nbformat.vN.nbbase.nbformat_schema lists them
+_SCHEMA_FILES = {**{(4, minor): f"v4/nbformat.v4.{minor}.schema.json" for minor in range(6)}, (3, 0): "v3/nbformat.v3.schema.json"}
+_PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+class SchemaError(NamedTuple):
+    """One reason a notebook breaks its schema: the cell at fault (numbered from 1) or None, and why."""
+
+    cell: int | None
+    message: str
+
+
+def schema_errors(content: dict[str, Any], major: int, minor: int) -> Iterator[SchemaError]:
+    """Why the notebook (in memory form) is not valid nbformat for its version; nothing when it is.
+
+    nbformat 1 and 2 have no schema and notebooks from a newer minor version than nbformat knows
+    are not judged (nbformat relaxes its schema for them).
+    """
+    validator = _validator(major, minor)
+    if validator is not None:
+        error = _first_error(validator, content)
+        if error is not None:
+            yield _explain(content, major, minor, error)
+    if (major, minor) >= (4, 5):
+        yield from _duplicate_ids(content)
+
+
+def _first_error(validator: Validator | None, value: Any) -> Any:
+    import fastjsonschema
+
+    if validator is None:
+        return None
+    try:
+        validator(value)
+    except fastjsonschema.JsonSchemaException as error:
+        return error
+    return None
+
+
+def _duplicate_ids(content: dict[str, Any]) -> Iterator[SchemaError]:
+    seen: dict[str, int] = {}
+    for number, cell in enumerate(cells(content), 1):
+        cell_id = cell.get("id")
+        if not isinstance(cell_id, str):
+            continue
+        if cell_id in seen:
+            yield SchemaError(number, f"cell id {cell_id!r} is also the id of cell {seen[cell_id]} (ids must be unique)")
+        else:
+            seen[cell_id] = number
+
+
+def _explain(content: dict[str, Any], major: int, minor: int, error: Any) -> SchemaError:
+    """The error narrowed to its cell and output: `oneOf` failures are re-checked against the cell's own type."""
+    parts = _path_parts(error.name)
+    if major != 4 or len(parts) < 2 or parts[0] != "cells" or not isinstance(parts[1], int):
+        return SchemaError(None, _sentence(error.message, "notebook"))
+    number = parts[1] + 1
+    cell = content["cells"][parts[1]]
+    if error.rule != "oneOf" or len(parts) > 2 or not isinstance(cell, dict):
+        return SchemaError(number, _sentence(error.message, "cell", 2))
+    kind = cell.get("cell_type")
+    if kind not in ("code", "markdown", "raw"):
+        return SchemaError(number, f"unknown cell type {kind!r}")
+    narrowed = _first_error(_definition_validator(minor, f"{kind}_cell"), cell)
+    if narrowed is None:  # (or fastjsonschema no longer exposes its definitions: keep its own message)
+        return SchemaError(number, _sentence(error.message, "cell", 2))
+    inner = _path_parts(narrowed.name)
+    if narrowed.rule == "oneOf" and len(inner) == 2 and inner[0] == "outputs" and isinstance(inner[1], int):
+        output = cell["outputs"][inner[1]]
+        kind = output.get("output_type") if isinstance(output, dict) else None
+        if kind not in ("execute_result", "display_data", "stream", "error"):
+            return SchemaError(number, f"output {inner[1] + 1}: unknown output type {kind!r}")
+        deeper = _first_error(_definition_validator(minor, kind), output)
+        if deeper is not None:
+            return SchemaError(number, f"output {inner[1] + 1}: " + _sentence(deeper.message, "output"))
+    return SchemaError(number, _sentence(narrowed.message, f"{cell.get('cell_type')} cell"))
+
+
+def _path_parts(name: str) -> list[str | int]:
+    """`data.cells[3].outputs[0]` -> ["cells", 3, "outputs", 0]."""
+    return [key if key else int(index) for key, index in _PATH_PART.findall(name.removeprefix("data"))]
+
+
+def _sentence(message: str, what: str, drop: int = 0) -> str:
+    """fastjsonschema's `data.cells[3].metadata must ...` as `cell metadata must ...`, relative to `what`."""
+    subject, _, rest = message.partition(" ")
+    parts = _path_parts(subject)[drop:]
+    where = ".".join(str(p) for p in parts)
+    return f"{what} {where} {rest}" if where else f"{what} {rest}"
+
+
+@lru_cache(maxsize=None)
+def _validator(major: int, minor: int) -> Validator | None:
+    if (major, minor) not in _SCHEMA_FILES:
+        return None
+    return _compile(_schema(major, minor))
+
+
+def _definition_validator(minor: int, definition: str) -> Validator | None:
+    """The validator of one definition (`code_cell`, `stream`), compiled along with the whole schema."""
+    validator = _validator(4, minor)
+    return getattr(validator, "__globals__", {}).get(f"validate___definitions_{definition}")
+
+
+def _compile(schema: dict[str, Any]) -> Validator:
+    import fastjsonschema
+
+    return fastjsonschema.compile(schema)
+
+
+@lru_cache(maxsize=None)
+def _schema(major: int, minor: int) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((_nbformat_folder() / _SCHEMA_FILES[(major, minor)]).read_text(encoding="utf-8"))
+    return schema
+
+
+@lru_cache(maxsize=1)
+def _nbformat_folder() -> Path:
+    """Where nbformat is installed, found without importing it."""
+    spec = importlib.util.find_spec("nbformat")
+    if spec is None or not spec.submodule_search_locations:
+        from nbgit.errors import NbgitError
+
+        raise NbgitError("nbformat is not installed: the schema check needs its schema files", "pip install nbformat")
+    return Path(next(iter(spec.submodule_search_locations)))
+

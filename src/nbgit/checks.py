@@ -1,0 +1,306 @@
+"""The checks on one notebook: its bytes as they would be committed in, its problems out. No I/O, no git.
+
+Every check judges the content as it would be committed: the staged blob, or the working-tree
+file as git would store it (through the clean filter when the filter is in effect for it).
+`not-clean` compares that content with what `nbgit clean` makes of it; the content checks
+(schema, conflict markers left inside cells, hidden state, sizes) judge the cleaned notebook, so a
+problem that cleaning removes is reported once, as `not-clean`, and the rest once each.
+
+The checks that need the repository (pairs, wiring) live in `nbgit.check_runner`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterator, NamedTuple
+
+from nbgit.clean import CleanError, clean
+from nbgit.errors import NbgitError
+from nbgit.notebook import Notebook, NotebookError, cells, parse, serialise, source_of
+from nbgit.policy import Policy
+
+
+@dataclass(frozen=True)
+class Check:
+    """One kind of problem: its id (for `[check] disable` and the reports), what it catches, how to fix it."""
+
+    id: str
+    catches: str
+    hint: str
+    fixable: bool = False
+
+
+CHECKS: dict[str, Check] = {
+    c.id: c
+    for c in (
+        Check("not-clean", "outputs or volatile metadata would be committed, or the JSON is not in Jupyter's layout",
+              "run `nbgit check --fix` (or `nbgit clean PATH`), or `nbgit install` so that git cleans notebooks as they are added", True),
+        Check("invalid", "unreadable: not JSON, not a notebook, or not valid for nbformat's schema",
+              "open and re-save it in Jupyter, or fix it by hand (`git checkout -- PATH` restores the committed one)"),
+        Check("conflict", "merge conflict markers: git's, nbdime's inline markers or `nbdime-conflicts` metadata, nbdev's marker cells",
+              "open it, keep the side you want in each marked place and delete the marker lines or marker cells"),
+        Check("unsynced", "a notebook and its text twin are out of step", "run `nbgit sync PATH` (or `nbgit check --fix`)", True),
+        Check("orphan", "a text twin whose notebook is gone (or a notebook whose twin is gone)",
+              "delete or rename the twin with its notebook, or run `nbgit sync` to recreate the missing side"),
+        Check("hidden-state", "kept outputs that a fresh \"Restart and run all\" would not reproduce (execution counts out of order)",
+              "restart the kernel, run all cells and save; or strip outputs and counts (`outputs = \"strip\"`)"),
+        Check("untitled", "a notebook left with a default name (Untitled3.ipynb, analysis-Copy1.ipynb, Copy of x.ipynb)",
+              "give it a name that says what it does: `git mv PATH NEW_NAME.ipynb`"),
+        Check("output-size", "an output larger than `[check] max_output_bytes`",
+              "clear or shrink that output (a smaller figure, fewer rows) or raise `[check] max_output_bytes`"),
+        Check("notebook-size", "a notebook larger than `[check] max_notebook_bytes`",
+              "clear large outputs, split the notebook, or raise `[check] max_notebook_bytes`"),
+        Check("not-installed", "nbgit's filter is not wired into this clone, or not in effect for the file",
+              "run `nbgit install` (it writes the git config and the .gitattributes line)"),
+    )
+}
+
+# nbdev's merge writes marker cells `` `<<<<<<< HEAD` ``; nbdime wraps its marker cells in red HTML.
+_MARKER_LINE = re.compile(r'^(?:`|<span style="color:red"><b>)?(<{7,}|>{7,})(?=[ `<]|$)', re.MULTILINE)
+# git's markers in the file itself, of any size (the `conflict-marker-size` attribute)
+_RAW_MARKER = re.compile(rb"^(?:<{7,}|>{7,})(?: |\r?$)", re.MULTILINE)
+_NBDIME_CONFLICTS = "nbdime-conflicts"
+_FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1|\Z)", re.MULTILINE | re.DOTALL)
+_FIRST_CHANGES = ("outputs", "execution_count", "prompt_number", "dropped")
+
+
+class Problem(NamedTuple):
+    """One problem found: which check, where (path, cell numbered from 1, line when known), what, how to fix it."""
+
+    check: str
+    path: str
+    cell: int | None
+    message: str
+    hint: str
+    fixable: bool = False
+    warning: bool = False
+    line: int | None = None
+
+    def text(self) -> str:
+        """`path cell 3: message`, the one-line form."""
+        where = f"{self.path} cell {self.cell}" if self.cell is not None else self.path
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The `[check]` table of the policy, validated and ready to use."""
+
+    disabled: frozenset[str]
+    untitled: re.Pattern[str] | None
+    max_output_bytes: int | None
+    max_notebook_bytes: int | None
+    execution_order: str
+
+    @classmethod
+    def from_policy(cls, policy: Policy) -> Settings:
+        """Read `[check]`; an unknown check id or a broken pattern is an error naming the key."""
+        table = policy.section("check")
+        unknown = [name for name in table["disable"] if name not in CHECKS]
+        if unknown:
+            raise NbgitError(
+                f"{policy.source}: `check.disable` names unknown checks: {', '.join(unknown)}",
+                "known checks: " + ", ".join(CHECKS),
+            )
+        try:
+            untitled = re.compile(table["untitled_pattern"]) if table["untitled_pattern"] else None
+        except re.error as error:
+            raise NbgitError(f"{policy.source}: `check.untitled_pattern` is not a regular expression ({error})") from None
+        return cls(
+            frozenset(table["disable"]),
+            untitled,
+            table["max_output_bytes"] if table["max_output_bytes"] is not False else None,
+            table["max_notebook_bytes"] if table["max_notebook_bytes"] is not False else None,
+            table["execution_order"],
+        )
+
+    def enabled(self, check: str) -> bool:
+        """Whether the policy lets `check` run."""
+        return check not in self.disabled
+
+
+def problem(check: str, path: str, message: str, cell: int | None = None, line: int | None = None, hint: str | None = None) -> Problem:
+    """A Problem of a catalogued check, with its hint (`PATH` replaced by the file) and fixability."""
+    info = CHECKS[check]
+    return Problem(check, path, cell, message, (hint or info.hint).replace("PATH", path), info.fixable, check == "not-installed", line)
+
+
+def judge(path: str, committed: bytes, policy: Policy, settings: Settings, filtered: bool = False) -> list[Problem]:
+    """Every problem of one notebook whose bytes, as they would be committed, are `committed`.
+
+    With `filtered`, `committed` is the working-tree file and git's clean filter is in effect for
+    it: what git stores is then the cleaned file (or the bytes unchanged if they cannot be cleaned,
+    as the filter does).
+    """
+    found: list[Problem] = []
+    if settings.untitled is not None and settings.enabled("untitled") and settings.untitled.search(path):
+        found.append(problem("untitled", path, "named like an unnamed or copied notebook"))
+    marker = _RAW_MARKER.search(committed)
+    if marker is not None:
+        if settings.enabled("conflict"):
+            line = committed.count(b"\n", 0, marker.start()) + 1
+            found.append(problem("conflict", path, f"git conflict markers (line {line}): not a readable notebook", line=line,
+                                 hint="run `nbgit resolve PATH` to rebuild a valid notebook from both sides (`--take local` keeps your side)"))
+        return found
+    try:
+        notebook = parse(committed, path)
+        cleaned = clean(notebook.content, notebook.major, policy)
+    except (NotebookError, CleanError) as error:
+        if settings.enabled("invalid"):
+            found.append(problem("invalid", path, error.message.removeprefix(f"{path}: "), hint=error.hint or None))
+        return found
+    canonical = serialise(Notebook(cleaned.content, notebook.major, notebook.crlf))
+    if not filtered and canonical != committed and settings.enabled("not-clean"):
+        found.append(_not_clean(path, cleaned.changes))
+    content = cleaned.content
+    if settings.enabled("invalid"):
+        found.extend(_schema(path, content, notebook))
+    if settings.enabled("conflict"):
+        found.extend(_inline_conflicts(path, content))
+    if settings.enabled("hidden-state"):
+        found.extend(_hidden_state(path, content, notebook.major, settings.execution_order))
+    if settings.enabled("output-size") and settings.max_output_bytes is not None:
+        found.extend(_large_outputs(path, content, settings.max_output_bytes))
+    if settings.enabled("notebook-size") and settings.max_notebook_bytes is not None and len(canonical) > settings.max_notebook_bytes:
+        found.append(problem("notebook-size", path, f"{_size(len(canonical))} (max_notebook_bytes is {_size(settings.max_notebook_bytes)})"))
+    return found
+
+
+def _not_clean(path: str, changes: list[str]) -> Problem:
+    """One problem per notebook: what would be stripped, grouped (`outputs in 12 cells, metadata.widgets`)."""
+    if not changes:
+        return problem("not-clean", path, "not in Jupyter's own JSON layout (re-saved by another tool)")
+    first_cell: int | None = None
+    counts: dict[str, int] = {}
+    for change in changes:
+        where, _, what = change.partition(": ")
+        what = what.split(" (", 1)[0]
+        if where.startswith("cell "):
+            first_cell = first_cell or int(where[5:])
+            counts[what] = counts.get(what, 0) + 1
+        else:
+            counts.setdefault(what, 0)
+    first = sorted(counts, key=lambda what: what not in _FIRST_CHANGES)  # the changes that matter most lead
+    parts = [f"{what} in {counts[what]} cell{'s' * (counts[what] != 1)}" if counts[what] else what for what in first]
+    shown = ", ".join(parts[:4]) + (f" and {len(parts) - 4} more" if len(parts) > 4 else "")
+    return problem("not-clean", path, f"not clean: {shown}", cell=first_cell)
+
+
+def _schema(path: str, content: dict[str, Any], notebook: Notebook) -> Iterator[Problem]:
+    from nbgit.check_schema import schema_errors
+
+    for error in schema_errors(content, notebook.major, notebook.minor):
+        version = f"{notebook.major}.{notebook.minor}"
+        yield problem("invalid", path, f"not valid nbformat {version}: {error.message}", cell=error.cell)
+
+
+def _inline_conflicts(path: str, content: dict[str, Any]) -> Iterator[Problem]:
+    """Markers left inside cells by nbdime's inline merge or nbdev's merge, and nbdime's recorded conflicts."""
+    if _NBDIME_CONFLICTS in (content.get("metadata") or {}):
+        yield problem("conflict", path, "unresolved nbdime conflicts recorded in the notebook's metadata (nbdime-conflicts)",
+                      hint="resolve them with `nbdime mergetool`, then delete the `nbdime-conflicts` key")
+    python = _is_python(content)
+    for number, cell in enumerate(cells(content), 1):
+        metadata = cell.get("metadata")
+        if isinstance(metadata, dict) and _NBDIME_CONFLICTS in metadata:
+            yield problem("conflict", path, "unresolved nbdime conflicts recorded in the cell's metadata (nbdime-conflicts)", cell=number,
+                          hint="resolve them with `nbdime mergetool`, then delete the cell's `nbdime-conflicts` key")
+            continue
+        marker = _source_marker(cell, python) or _output_marker(cell)
+        if marker is not None:
+            yield problem("conflict", path, f"merge conflict marker {marker.group(1)} left in the cell", cell=number)
+
+
+def _is_python(content: dict[str, Any]) -> bool:
+    metadata = content.get("metadata") if isinstance(content.get("metadata"), dict) else {}
+    for key in ("kernelspec", "language_info"):
+        table = metadata.get(key)
+        if isinstance(table, dict) and isinstance(table.get("language", table.get("name")), str):
+            return str(table.get("language", table.get("name"))).lower().startswith("python")
+    return "kernelspec" not in metadata  # nbformat's default kernel is Python
+
+
+def _source_marker(cell: dict[str, Any], python: bool) -> re.Match[str] | None:
+    """A marker line in the cell's source, unless it is text: inside a Markdown code fence, or a Python
+    string (nbdev's own documentation shows conflicts that way, and that source still compiles)."""
+    source = source_of(cell)
+    found = _MARKER_LINE.search(source)
+    if found is None:
+        return None
+    if cell.get("cell_type") == "markdown":
+        found = _MARKER_LINE.search(_FENCED.sub("", source))
+    elif cell.get("cell_type") == "code" and python and _compiles(source):
+        return None
+    return found
+
+
+def _compiles(source: str) -> bool:
+    """Whether Python source (IPython's magic and shell lines blanked) compiles; never runs it."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarnings of the user's code are not ours to print
+        try:
+            compile(code, "<cell>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
+def _output_marker(cell: dict[str, Any]) -> re.Match[str] | None:
+    """nbdime's inline merge marks conflicting outputs with stream outputs holding the markers."""
+    for output in cell.get("outputs") or []:
+        if isinstance(output, dict) and output.get("output_type") == "stream" and isinstance(output.get("text"), str):
+            found = _MARKER_LINE.search(output["text"])
+            if found:
+                return found
+    return None
+
+
+def _hidden_state(path: str, content: dict[str, Any], major: int, order: str) -> Iterator[Problem]:
+    """Execution counts of the cells that ran (count not null), in cell order: 1 first, then increasing.
+
+    Only notebooks that keep some output are judged: without outputs nothing shown can be stale.
+    With `order = "consecutive"` a gap (1, 2, 4) also counts: a cell ran that is not in the notebook.
+    """
+    code = [c for c in cells(content) if c.get("cell_type") == "code"]
+    if not any(c.get("outputs") for c in code):
+        return
+    key = "execution_count" if major == 4 else "prompt_number"
+    previous: int | None = None
+    for number, cell in enumerate(cells(content), 1):
+        count = cell.get(key) if cell.get("cell_type") == "code" else None
+        if not isinstance(count, int) or isinstance(count, bool):
+            continue
+        if previous is None and count != 1:
+            yield problem("hidden-state", path, f"the first cell that ran has execution count {count}, not 1: "
+                          "the kernel had run other code before", cell=number)
+            return
+        if previous is not None and count <= previous:
+            yield problem("hidden-state", path, f"ran before the cells above it (execution count {count} after {previous}): "
+                          "its outputs may depend on state a fresh run would not have", cell=number)
+            return
+        if previous is not None and order == "consecutive" and count != previous + 1:
+            yield problem("hidden-state", path, f"execution count {count} follows {previous}: "
+                          "code ran in between that is not in the notebook (or a cell ran twice)", cell=number)
+            return
+        previous = count
+
+
+def _large_outputs(path: str, content: dict[str, Any], limit: int) -> Iterator[Problem]:
+    for number, cell in enumerate(cells(content), 1):
+        for index, output in enumerate(cell.get("outputs") or [], 1):
+            size = len(json.dumps(output, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            if size > limit:
+                yield problem("output-size", path, f"output {index} is {_size(size)} (max_output_bytes is {_size(limit)})", cell=number)
+
+
+def _size(count: int) -> str:
+    """Bytes for people: 950 bytes, 12.3 KB, 4.1 MB (powers of 1000, as file browsers show)."""
+    if count < 1000:
+        return f"{count} bytes"
+    if count < 1_000_000:
+        return f"{count / 1000:.1f} KB"
+    return f"{count / 1_000_000:.1f} MB"

@@ -1,0 +1,97 @@
+"""`nbgit diff-driver`: nbdime's diff of the cleaned sides, as git's external diff (diff.nbgit.command).
+
+git calls `path old-file old-hex old-mode new-file new-hex new-mode` (two more arguments on a
+rename, only `path` for an unmerged path; /dev/null for an absent side). Both sides are cleaned with
+the repository's policy, written under `a/PATH` and `b/PATH` in a temporary folder, and handed to
+nbdime. When a side is no notebook nbdime could read, a plain diff of nbgit's text rendering is shown
+instead: an external diff that fails stops the whole `git diff`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from nbgit.clean import clean_bytes
+from nbgit.commands.textconv import policy_or_defaults
+from nbgit.errors import NbgitError
+from nbgit.policy import Policy
+from nbgit.progress import warn
+from nbgit.render import textconv
+
+NULL = "/dev/null"
+
+
+def run(args: list[str]) -> int:
+    """Show one path's diff the way git's external diff protocol asks; see `nbgit diff-driver --help`."""
+    if len(args) == 1:
+        print(f"* Unmerged path {args[0]}")
+        return 0
+    if len(args) not in (7, 9):
+        raise NbgitError(
+            f"diff-driver expects git's 7 or 9 external diff arguments, got {len(args)}",
+            "git calls this itself: git config diff.nbgit.command 'nbgit diff-driver'",
+        )
+    path, old_file, new_file = args[0], args[1], args[4]
+    new_path = args[7] if len(args) == 9 else path
+    policy = policy_or_defaults()
+    old, new = _read(old_file), _read(new_file)
+    try:
+        cleaned = (_clean(old, path, policy), _clean(new, new_path, policy))
+    except NbgitError as error:
+        warn(f"{error.message}; showing a text diff")
+        _text_diff(old, new, path, new_path, policy)
+        return 0
+    if importlib.util.find_spec("nbdime") is None:
+        warn("nbdime is not installed (pip install nbdime); showing a text diff")
+        _text_diff(old, new, path, new_path, policy)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="nbgit-diff-") as tmp:
+        names = [_place(Path(tmp), side, rel, data) for side, rel, data in (("a", path, cleaned[0]), ("b", new_path, cleaned[1]))]
+        sys.stdout.flush()
+        _nbdime_diff(Path(tmp), names)
+    return 0
+
+
+def _read(file: str) -> bytes | None:
+    return None if file == NULL else Path(file).read_bytes()
+
+
+def _clean(data: bytes | None, path: str, policy: Policy) -> bytes | None:
+    return None if data is None else clean_bytes(data, path, policy)
+
+
+def _place(tmp: Path, side: str, path: str, data: bytes | None) -> str:
+    """Write one side under `tmp/side/path`; return the name nbdime is given (relative, or /dev/null)."""
+    if data is None:
+        return NULL
+    relative = Path(side) / path
+    (tmp / relative).parent.mkdir(parents=True, exist_ok=True)
+    (tmp / relative).write_bytes(data)
+    return relative.as_posix()
+
+
+def _nbdime_diff(tmp: Path, names: list[str]) -> None:
+    """nbdime's terminal diff, run from `tmp` so that its header reads `a/PATH b/PATH`."""
+    from nbdime import nbdiffapp
+
+    here = os.getcwd()
+    os.chdir(tmp)
+    try:
+        nbdiffapp.main(names)
+    finally:
+        os.chdir(here)
+
+
+def _text_diff(old: bytes | None, new: bytes | None, path: str, new_path: str, policy: Policy) -> None:
+    """A unified diff of nbgit's text rendering (raw bytes for what is no notebook) of both sides."""
+
+    def lines(data: bytes | None, name: str) -> list[str]:
+        return [] if data is None else textconv(data, name, policy).decode("utf-8", "replace").splitlines(True)
+
+    diff = difflib.unified_diff(lines(old, path), lines(new, new_path), f"a/{path}", f"b/{new_path}")
+    sys.stdout.writelines(diff)

@@ -1,0 +1,79 @@
+"""`nbgit hook NAME`: what nbgit does inside a git hook (the installed hook scripts call this).
+
+- `pre-commit` (and `pre-merge-commit`): judge the staged notebooks and their twins as they will be
+  committed (git's `GIT_INDEX_FILE` is honoured, so `commit -a` is judged on its temporary index);
+  print the problems and refuse the commit (exit 1) when any is left.
+- `post-merge`, `post-checkout`: a reminder (never a refusal: git ignores these hooks' exit codes)
+  when notebooks and their twins changed by the merge or checkout are out of step.
+- `check-install`: fail when nbgit's filter is not wired into this clone (for the pre-commit
+  framework's `nbgit-check-install` hook); skipped in CI, where clones have no filters.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from nbgit import gitrepo
+from nbgit.check_report import render
+from nbgit.check_runner import Scope, installation_problem, pair_reminder, run_checks
+from nbgit.cli import EXIT_FOUND, EXIT_OK
+from nbgit.errors import NbgitError
+from nbgit.policy import find_root, load_policy
+
+HOOKS = ("pre-commit", "pre-merge-commit", "post-merge", "post-checkout", "check-install")
+
+
+def run(name: str, args: list[str]) -> int:
+    """Run hook `name` with git's hook arguments `args`; returns the hook's exit code."""
+    if name not in HOOKS:
+        raise NbgitError(f"unknown hook `{name}`", "nbgit's hooks: " + ", ".join(HOOKS))
+    root = find_root(Path.cwd())
+    if root is None:
+        raise NbgitError("`nbgit hook` runs inside a git repository (git runs hooks at the top of the work tree)")
+    if name == "check-install":
+        return _check_install(root)
+    if name in ("post-merge", "post-checkout"):
+        return _remind(root, name, args)
+    outcome = run_checks(root, load_policy(root), Scope(staged=True))
+    if not outcome.problems:
+        return EXIT_OK
+    sys.stderr.write(render(outcome, "text", root))
+    if not outcome.failed:
+        return EXIT_OK
+    sys.stderr.write(
+        "nbgit: commit refused: fix the problems above and `git add` the notebooks again "
+        "(or commit with --no-verify to skip the checks)\n"
+    )
+    return EXIT_FOUND
+
+
+def _check_install(root: Path) -> int:
+    if os.environ.get("CI"):
+        print("nbgit: check-install skipped in CI (CI clones run no filters)")
+        return EXIT_OK
+    broken = installation_problem(root)
+    if broken is None:
+        return EXIT_OK
+    print(f"{broken.message}\nhint: {broken.hint}", file=sys.stderr)
+    return EXIT_FOUND
+
+
+def _remind(root: Path, name: str, args: list[str]) -> int:
+    """After a merge or a branch checkout: name the pairs the change left out of step. Never fails."""
+    if name == "post-merge":
+        revisions = ["ORIG_HEAD", "HEAD"]
+    elif len(args) >= 3 and args[2] == "1" and args[0] != args[1]:
+        revisions = [args[0], args[1]]
+    else:
+        return EXIT_OK  # a file checkout, or nothing changed
+    try:
+        changed = [c.new_path for c in gitrepo.changed_files(revisions, [], cwd=root) if c.new_path]
+        outcome = pair_reminder(root, load_policy(root), changed)
+    except NbgitError as error:
+        print(f"nbgit: warning: {error.message}", file=sys.stderr)
+        return EXIT_OK
+    if outcome.problems:
+        sys.stderr.write(f"nbgit: after this {name.removeprefix('post-')}, pairs are out of step:\n" + render(outcome, "text", root))
+    return EXIT_OK

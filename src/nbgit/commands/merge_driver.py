@@ -1,0 +1,64 @@
+"""`nbgit merge-driver %O %A %B %L %P`: git's merge driver for notebooks (merge.nbgit.driver).
+
+The result goes into %A, atomically. Exit 0 for a clean merge, 1 when conflicts remain (marked inside
+the notebook, which stays valid JSON). Never a traceback and never an exit code above 128 (git 2.42+
+reads that as a failed merge): whatever goes wrong, both sides are kept and the merge is a conflict.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from nbgit.cli import EXIT_FOUND, EXIT_OK
+from nbgit.errors import NbgitError
+from nbgit.files import write_atomic
+from nbgit.merge import MergeResult, merge_bytes, text_merge
+from nbgit.policy import find_root, glob_matches, load_policy
+from nbgit.progress import warn
+
+
+def run(base: str, local: str, remote: str, marker_size: int = 7, path: str | None = None) -> int:
+    """Merge %B into %A with %O as the base; see `nbgit merge-driver --help`."""
+    name = path or local
+    try:
+        result = _merge(Path(base), Path(local), Path(remote), marker_size, name)
+        write_atomic(Path(local), result.data)
+    except Exception as error:  # noqa: BLE001 - git must get a conflict, never a crash
+        print(f"nbgit: error: merging {name} failed ({type(error).__name__}: {error}); local version left in place", file=sys.stderr)
+        print("hint: `git checkout --theirs` or `--ours` picks a side; please report this", file=sys.stderr)
+        return EXIT_FOUND
+    report(name, result)
+    return EXIT_FOUND if result.conflicts else EXIT_OK
+
+
+def _merge(base: Path, local: Path, remote: Path, marker_size: int, name: str) -> MergeResult:
+    sides = base.read_bytes(), local.read_bytes(), remote.read_bytes()
+    try:
+        policy = load_policy(find_root(Path.cwd()))
+    except NbgitError as error:
+        return text_merge(*sides, marker_size, f"{error.message}: {name} merged as text by git merge-file instead")
+    if policy.exclude and glob_matches(name, policy.exclude):
+        return text_merge(*sides, marker_size, f"{name} is excluded by the policy: merged as text by git merge-file")
+    try:
+        return merge_bytes(*sides, name, policy, marker_size)
+    except Exception as error:  # noqa: BLE001 - keep both sides rather than fail
+        return text_merge(*sides, marker_size, f"notebook merge failed ({type(error).__name__}: {error}); merged as text instead")
+
+
+def report(name: str, result: MergeResult) -> None:
+    """Notes and remaining conflicts on stderr, with what to do next."""
+    for note in result.notes:
+        warn(f"{name}: {note}")
+    if not result.conflicts:
+        return
+    count = f"{len(result.conflicts)} conflict{'s' if len(result.conflicts) != 1 else ''}"
+    kind = "left as git's text conflict markers" if result.how == "text merge" else "kept inside the notebook (valid JSON)"
+    print(f"nbgit: {name}: {count} {kind}:", file=sys.stderr)
+    for where in result.conflicts:
+        print(f"  {where}", file=sys.stderr)
+    if result.how == "text merge":
+        print(f"hint: `nbgit resolve {name}` rebuilds a valid notebook from both sides", file=sys.stderr)
+    else:
+        print(f"hint: edit the marked places in Jupyter, then `git add {name}`; or `nbgit resolve {name} --take local|remote`", file=sys.stderr)
+

@@ -1,0 +1,52 @@
+"""`nbgit pair`: give notebooks that lack one a jupytext text twin."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from nbgit.cli import EXIT_ERROR, EXIT_OK
+from nbgit.commands.sync import repository_root
+from nbgit.files import find_notebooks
+from nbgit.pairing import settings, twin_relpath
+from nbgit.policy import glob_matches, load_policy
+from nbgit.progress import warn
+from nbgit.sync import ERROR, NEW_TWIN, apply, plan
+
+
+def run(paths: list[str]) -> int:
+    """Create twins for the notebooks under `paths`; pairs that exist are left as they are (see `nbgit sync`)."""
+    root = repository_root(paths)
+    policy = load_policy(root)
+    pair = settings(policy)
+    named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+    chosen: list[Path] = []
+    for path in find_notebooks(paths):
+        relative = path.resolve().relative_to(root).as_posix()
+        if glob_matches(relative, pair.exclude):
+            if path.resolve() in named:
+                warn(f"{path}: excluded from pairing by the policy ([pair] exclude or exclude); not paired")
+            continue
+        if pair.folders and twin_relpath(relative, ".x", pair) is None:
+            if path.resolve() in named:
+                warn(f"{path}: not under `{pair.folders[0][0]}/`, the mirrored folder of [pair] folders; not paired")
+            continue
+        if path.resolve() in named or glob_matches(relative, pair.include):
+            chosen.append(path)
+    if not chosen:
+        return EXIT_OK
+    work = plan(root, policy, chosen)
+    for item in work.plans:
+        if item.status.state != NEW_TWIN:
+            item.action = None  # pairs that exist are synced by `nbgit sync`, not here
+    applied = {id(item) for item in apply(work, None)}
+    failed = False
+    for item in work.plans:
+        if id(item) in applied:
+            print(f"paired {item.relative[0]} with {item.relative[1]}")
+        elif item.status.state == ERROR:
+            failed = True
+            print(item.status.detail, file=sys.stderr)
+        elif not item.status.in_step:
+            print(f"{item.relative[0]} is paired with {item.relative[1]} but {item.status.state}: run nbgit sync {item.relative[0]}")
+    return EXIT_ERROR if failed else EXIT_OK

@@ -1,0 +1,100 @@
+"""`nbgit resolve PATH [--take local|remote|base]`: a valid notebook from one broken by git's conflict markers.
+
+When the notebook has a jupytext twin that git's text merge left with conflict markers, the twin is
+written again from the repaired notebook, so both carry the same content (and the same conflicts).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from nbgit import gitrepo
+from nbgit.cli import EXIT_FOUND, EXIT_OK
+from nbgit.commands.merge_driver import report
+from nbgit.errors import NbgitError
+from nbgit.files import write_atomic
+from nbgit.merge import describe_conflicts
+from nbgit.notebook import Notebook, has_conflict_markers, parse
+from nbgit.policy import Policy, find_root, load_policy
+from nbgit.progress import warn
+from nbgit.repair import find_sides, repair
+
+
+def run(path: str, take: str | None = None) -> int:
+    """Rebuild `path` from its sides (git's index stages, else its markers); see `nbgit resolve --help`."""
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise NbgitError(f"{path}: cannot read ({error.strerror})", "check the path") from None
+    root = find_root(file)
+    policy = load_policy(root)
+    if take is None and not has_conflict_markers(data):
+        notebook = parse(data, path)  # a clear NotebookError when it is not a notebook at all
+        _twin_in_step(root, file, notebook, data, policy)
+        return _already_valid(notebook, path)
+    stages = gitrepo.conflict_stages(path)
+    result = repair(find_sides(data, path, stages), path, policy, take)
+    write_atomic(file, result.data)
+    _twin_in_step(root, file, parse(result.data, path), data, policy)
+    if result.conflicts:
+        report(path, result)
+        return EXIT_FOUND
+    print(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {path}`", file=sys.stderr)
+    return EXIT_OK
+
+
+def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> None:
+    try:
+        _rewrite_conflicted_twin(root, file, notebook, before, policy)
+    except NbgitError as error:  # the notebook is repaired already: say what is left for the twin
+        warn(f"{error.message}; its twin was not written again (run `nbgit sync` once this is fixed)")
+
+
+def _already_valid(notebook: Notebook, path: str) -> int:
+    conflicts = describe_conflicts(notebook.content, 7)
+    if not conflicts:
+        print(f"nbgit: {path}: a valid notebook without conflict markers; nothing to repair", file=sys.stderr)
+        return EXIT_OK
+    print(f"nbgit: {path}: already a valid notebook; conflicts marked inside it:", file=sys.stderr)
+    for where in conflicts:
+        print(f"  {where}", file=sys.stderr)
+    print(f"hint: edit them in Jupyter, or `nbgit resolve {path} --take local|remote`", file=sys.stderr)
+    return EXIT_FOUND
+
+
+def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> None:
+    """Write the twin again from the repaired notebook when git's merge left it in conflict (markers,
+    or unmerged in the index), or when it was in step with the notebook before the repair."""
+    from nbgit.pairing import relative_to_root, selected, settings, twin_relpath
+
+    pair = settings(policy)
+    if root is None or not pair.enabled:
+        return
+    relative = relative_to_root(file, root)
+    if not selected(relative, pair):
+        return
+    from nbgit.twins import twin_extension, twin_text
+
+    extension = twin_extension(notebook.content.get("metadata") or {}, pair, relative)
+    twin_rel = twin_relpath(relative, extension, pair)
+    twin = root / twin_rel if twin_rel else None
+    if twin is None or not twin.is_file():
+        return
+    text = twin.read_bytes()
+    if not has_conflict_markers(text) and not gitrepo.conflict_stages(twin_rel, cwd=root) and not _in_step(text, before, policy, relative, extension):
+        return
+    write_atomic(twin, twin_text(notebook.content, policy, relative, notebook.major, extension).encode("utf-8"))
+    print(f"nbgit: {twin_rel}: written again from {relative}, to stay in step", file=sys.stderr)
+
+
+def _in_step(twin: bytes, before: bytes, policy: Policy, relative: str, extension: str) -> bool:
+    """Whether the twin was the text of the notebook as it was before the repair."""
+    from nbgit.twins import twin_text
+
+    try:
+        notebook = parse(before, relative)
+        return twin.decode("utf-8") == twin_text(notebook.content, policy, relative, notebook.major, extension)
+    except (NbgitError, UnicodeDecodeError):
+        return False

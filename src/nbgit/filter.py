@@ -1,0 +1,258 @@
+"""git's long-running filter (`filter.nbgit.process`): one warm process per git command.
+
+Three layers, kept apart as git-lfs keeps them:
+
+- pkt-line framing (`read_packet`, `write_text`, `write_content`): a packet is a 4-digit hex length
+  (which counts itself) and a payload of at most 65,516 bytes; `0000` is a flush.
+- the conversation (`serve`): the version-2 handshake, capability negotiation, then one request
+  after another: the keys git sends until a flush, the content until a flush, one response.
+- the domain work (`Cleaner`): clean a notebook per the repository's policy, loaded once at start.
+
+Only protocol bytes go to stdout; warnings go to stderr, one line per file. A file that cannot be
+cleaned is passed through unchanged with a warning (or refused with `status=error` when the policy
+is strict); no exception escapes the per-blob loop. A stream that breaks off or breaks the protocol
+ends the process with a non-zero exit and git reports the failed filter; git's index is untouched.
+
+Only the standard library is imported: git waits for this process to start.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from nbgit.clean import CleanError, clean_bytes
+from nbgit.errors import NbgitError
+from nbgit.notebook import NotebookError
+from nbgit.policy import Policy, find_root, glob_matches, load_policy
+from nbgit.progress import warn
+
+# What the process announces, and whether the installer sets `filter.nbgit.required`. Only `clean`:
+# a smudge that passes bytes through would cost every checkout a round trip of every notebook
+# through this process for nothing, and `required` without smudge would make every checkout fail.
+# Not required, a broken nbgit (a deleted virtualenv) never blocks git; the raw notebook it then
+# stores is caught by `nbgit check` in pre-commit and CI.
+CAPABILITIES: tuple[str, ...] = ("clean",)
+REQUIRED = False
+
+MAX_PACKET = 65520  # bytes, including the 4-byte length
+MAX_PAYLOAD = MAX_PACKET - 4
+FLUSH = b"0000"
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+_BUFFER = 1 << 18  # reads and writes in large blocks: few syscalls per blob
+
+EXIT_OK, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 2, 130
+
+
+class ProtocolError(Exception):
+    """The stream from git broke off or broke the protocol: the session cannot go on."""
+
+
+class StreamEnded(ProtocolError):
+    """The stream ended: normal between two requests (`at_boundary`), a broken-off session elsewhere."""
+
+    def __init__(self, message: str, at_boundary: bool) -> None:
+        super().__init__(message)
+        self.at_boundary = at_boundary
+
+
+# --- pkt-line framing -------------------------------------------------------------------------
+
+
+def read_packet(stream: BinaryIO) -> bytes | None:
+    """The next packet's payload, or None for a flush; ProtocolError on a short or malformed packet.
+
+    `stream` must be buffered: a buffered read(n) returns fewer than n bytes only at the end.
+    """
+    header = stream.read(4)
+    if len(header) != 4:
+        raise StreamEnded(f"the stream ended ({len(header)} bytes of a packet length)", at_boundary=not header)
+    if header.translate(None, _HEX_DIGITS):
+        raise ProtocolError(f"malformed packet length {header!r}")
+    length = int(header, 16)
+    if length == 0:
+        return None
+    if length < 4 or length > MAX_PACKET:
+        raise ProtocolError(f"invalid packet length {length} (a packet holds 4 to {MAX_PACKET} bytes)")
+    payload = stream.read(length - 4)
+    if len(payload) != length - 4:
+        raise StreamEnded(f"the stream ended inside a packet ({len(payload)} of {length - 4} bytes)", at_boundary=False)
+    return payload
+
+
+def read_text_list(stream: BinaryIO, payload: bytes | None = None) -> list[str]:
+    """Text packets up to the next flush (from `payload`, when already read), without trailing newlines."""
+    lines = []
+    if payload is None:
+        payload = read_packet(stream)
+    while payload is not None:
+        lines.append(payload.decode("utf-8", "surrogateescape").removesuffix("\n"))
+        payload = read_packet(stream)
+    return lines
+
+
+def read_content(stream: BinaryIO) -> bytes:
+    """Content packets up to the next flush, joined."""
+    chunks = []
+    while (payload := read_packet(stream)) is not None:
+        chunks.append(payload)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def write_text(stream: BinaryIO, *lines: str) -> None:
+    """Text packets (a newline added to each) followed by a flush."""
+    for line in lines:
+        payload = f"{line}\n".encode("utf-8", "surrogateescape")
+        stream.write(b"%04x" % (len(payload) + 4))
+        stream.write(payload)
+    stream.write(FLUSH)
+
+
+def write_content(stream: BinaryIO, data: bytes) -> None:
+    """`data` as packets of at most MAX_PAYLOAD bytes, sliced without copying, then a flush."""
+    view = memoryview(data)
+    for start in range(0, len(view), MAX_PAYLOAD):
+        chunk = view[start : start + MAX_PAYLOAD]
+        stream.write(b"%04x" % (len(chunk) + 4))
+        stream.write(chunk)
+    stream.write(FLUSH)
+
+
+# --- the conversation -------------------------------------------------------------------------
+
+# A handler answers one request: (command, pathname, content) -> (status, content or None).
+Handler = Callable[[str, str, bytes], tuple[str, bytes | None]]
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tuple[str, ...] = CAPABILITIES) -> None:
+    """Talk git's filter protocol v2 until git closes the stream (return) or breaks it (ProtocolError)."""
+    _handshake(stdin, stdout, capabilities)
+    while True:
+        try:
+            first = read_packet(stdin)
+        except StreamEnded as end:
+            if end.at_boundary:
+                return  # git closed the stream between two requests: the normal end
+            raise
+        keys = read_text_list(stdin, first) if first is not None else []
+        request = dict(key.partition("=")[::2] for key in keys)
+        command = request.get("command", "")
+        data = read_content(stdin)
+        if command in capabilities:
+            status, result = handler(command, request.get("pathname", ""), data)
+        else:
+            status, result = "error", None
+        del data
+        if result is None:
+            write_text(stdout, f"status={status}")
+        else:
+            write_text(stdout, "status=success")
+            write_content(stdout, result)
+            stdout.write(FLUSH)  # an empty status list: the success stands
+        stdout.flush()
+
+
+def _handshake(stdin: BinaryIO, stdout: BinaryIO, capabilities: tuple[str, ...]) -> None:
+    try:
+        welcome = read_text_list(stdin)
+    except StreamEnded:
+        raise ProtocolError("the stream ended before the handshake") from None
+    if not welcome or welcome[0] != "git-filter-client" or "version=2" not in welcome[1:]:
+        raise ProtocolError(f"unexpected handshake {welcome[:3]!r} (expected git-filter-client, version=2)")
+    write_text(stdout, "git-filter-server", "version=2")
+    stdout.flush()
+    offered = {line.removeprefix("capability=") for line in read_text_list(stdin)}
+    write_text(stdout, *(f"capability={c}" for c in capabilities if c in offered))
+    stdout.flush()
+
+
+# --- the domain work --------------------------------------------------------------------------
+
+
+def clean_blob(data: bytes, path: str, policy: Policy) -> tuple[bytes, NbgitError | None]:
+    """`data` cleaned per `policy` (or as it is when excluded), or unchanged with the reason it could not be.
+
+    Never raises: the filter and `nbgit filter clean` decide what a failure means (strict or not).
+    """
+    if policy.exclude and glob_matches(path, policy.exclude):
+        return data, None
+    try:
+        return clean_bytes(data, path, policy), None
+    except (NotebookError, CleanError) as error:
+        return data, error
+    except RecursionError:
+        return data, NbgitError(f"{path}: nested too deeply to clean", "open and re-save it in Jupyter")
+    except Exception as error:  # noqa: BLE001 - a bug in nbgit must not cost git the file
+        return data, NbgitError(f"{path}: internal error {type(error).__name__}: {error}", "this is a bug in nbgit: please report it")
+
+
+class Cleaner:
+    """Answers filter requests for one repository: clean per its policy (loaded once); smudge passes through."""
+
+    def __init__(self, policy: Policy | None, problem: NbgitError | None = None) -> None:
+        self.policy = policy or Policy()
+        self.problem = problem
+
+    @classmethod
+    def for_directory(cls, directory: Path | str) -> Cleaner:
+        """The cleaner for the repository holding `directory` (git runs filters at the work tree top)."""
+        try:
+            return cls(load_policy(find_root(Path(directory))))
+        except NbgitError as error:
+            return cls(None, error)
+
+    def __call__(self, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
+        """One request: (status, content); never raises (a failure is a warning and a pass-through or an error)."""
+        if command != "clean":
+            return "success", data
+        if self.problem is not None:
+            # a broken policy: say so once, then git stops sending (and stores notebooks unchanged)
+            warn(f"{self.problem.message}; notebooks are stored unchanged until it is fixed ({self.problem.hint})")
+            return "abort", None
+        result, problem = clean_blob(data, path, self.policy)
+        if problem is None:
+            return "success", result
+        if self.policy.strict:
+            warn(f"{problem.message}; refused (strict = true), so git keeps it as it is unless filter.nbgit.required is true ({problem.hint})")
+            return "error", None
+        warn(f"{problem.message}; stored unchanged ({problem.hint})")
+        return "success", result
+
+
+# --- the process ------------------------------------------------------------------------------
+
+
+def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
+    """The `nbgit-filter-process` console script: serve git on stdin/stdout until it hangs up.
+
+    `capabilities` is for measuring the alternative (`("clean", "smudge")`, see benchmarks/bench_filter.py).
+    """
+    stdin = open(sys.stdin.fileno(), "rb", buffering=_BUFFER, closefd=False)
+    stdout = open(sys.stdout.fileno(), "wb", buffering=_BUFFER, closefd=False)
+    sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
+    try:
+        serve(stdin, stdout, Cleaner.for_directory(Path.cwd()), capabilities)
+    except StreamEnded:
+        return EXIT_BROKEN  # git went away mid-request (killed, interrupted); it reports that itself
+    except ProtocolError as error:
+        sys.stderr.write(f"nbgit: error: filter protocol: {error}\n")
+        return EXIT_BROKEN
+    except BrokenPipeError:
+        return EXIT_BROKEN  # git went away mid-answer; it reports the failed filter itself
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        _close_quietly(stdout)
+    return EXIT_OK
+
+
+def _close_quietly(stream: BinaryIO) -> None:
+    try:
+        stream.close()
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

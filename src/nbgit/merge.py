@@ -1,0 +1,397 @@
+"""Three-way notebook merge that never leaves invalid JSON behind.
+
+All three sides are parsed and cleaned with the repository's policy first, so volatile state
+(execution counts, timings, UI metadata, stripped outputs) can never conflict. Trivial merges (a side
+unchanged, both sides equal) are decided here without importing nbdime. Everything else goes through
+nbdime's cell-by-cell merge with its inline strategy: a source conflict becomes git-style markers
+inside the cell, cells changed or added differently on both sides are framed by marker cells, and
+metadata conflicts are recorded under `nbdime-conflicts`. Output conflicts follow `[merge] outputs`.
+A guard checks that every line a side introduced survives; if nbdime would drop one (nbdime#597), or
+fails, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
+git's own text merge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import hashlib
+import json
+import re
+import sys
+from argparse import Namespace
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from nbgit import gitrepo
+from nbgit.clean import clean
+from nbgit.errors import NbgitError
+from nbgit.notebook import Notebook, cells, parse, serialise, source_of
+from nbgit.policy import Policy
+
+LOCAL, BASE, REMOTE = "local", "base", "remote"
+OUTPUT_STRATEGIES = {"clear": "clear-all", "local": "use-local", "remote": "use-remote"}
+CONFLICTS_KEY = "nbdime-conflicts"  # where nbdime records metadata conflicts
+REMOTE_METADATA_KEY = "nbgit-remote-metadata"  # where a whole-notebook fallback keeps remote's metadata
+_NBDIME_MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7} local|={7}|>{7} remote)</b></span>$')
+_MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7,} local|={7,}|>{7,} remote)</b></span>$')
+_NBDIME_DELETED = re.compile(r"^<{7} (LOCAL|REMOTE) CELL DELETED >{7}\n")
+
+
+@dataclass
+class MergeResult:
+    """A merged notebook's bytes, where conflicts remain (empty when clean), and how it was merged."""
+
+    data: bytes
+    conflicts: list[str]
+    how: str
+    notes: list[str] = field(default_factory=list)
+
+
+class _Unmergeable(Exception):
+    """Notebooks this module cannot merge cell by cell (several worksheets, nbformat 1)."""
+
+
+def read_side(data: bytes, path: str, policy: Policy) -> Notebook:
+    """Parse and clean one side with the policy; raises NotebookError / CleanError when it is not a notebook."""
+    notebook = parse(data, path)
+    return Notebook(clean(notebook.content, notebook.major, policy).content, notebook.major, notebook.crlf)
+
+
+def merge_bytes(base: bytes, local: bytes, remote: bytes, path: str, policy: Policy, marker_size: int = 7) -> MergeResult:
+    """Merge three versions of a notebook file (git's %O %A %B); an empty or unreadable base is an add/add."""
+    try:
+        local_nb, remote_nb = read_side(local, path, policy), read_side(remote, path, policy)
+    except NbgitError as error:
+        return text_merge(base, local, remote, marker_size, f"{error.message}: merged as text by git merge-file instead")
+    try:
+        base_nb: Notebook | None = read_side(base, path, policy) if base.strip() else None
+    except NbgitError:
+        base_nb = None
+    return merge_notebooks(base_nb, local_nb, remote_nb, policy, marker_size)
+
+
+def text_merge(base: bytes, local: bytes, remote: bytes, marker_size: int, reason: str) -> MergeResult:
+    """git's own line merge of the raw bytes: nothing is lost, conflicts become git's usual markers."""
+    data, conflicts = gitrepo.merge_file(local, base, remote, marker_size)
+    where = ["whole file: git's text conflict markers (`nbgit resolve` rebuilds a valid notebook)"] if conflicts else []
+    return MergeResult(data, where, "text merge", [reason])
+
+
+def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, policy: Policy, marker_size: int = 7) -> MergeResult:
+    """Merge cleaned notebooks; `base` None means none is shared (add/add, or a two-sided repair)."""
+    trivial = _trivial(base, local, remote)
+    if trivial is not None:
+        return MergeResult(serialise(trivial[0]), [], trivial[1])
+    try:
+        major, views = _common_views(base, local, remote)
+    except _Unmergeable as error:
+        return text_merge(_bytes_of(base), serialise(local), serialise(remote), marker_size, str(error))
+    base_view, local_view, remote_view = views
+    try:
+        merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, marker_size)
+        lost = _lost_line(base_view, local_view, remote_view, merged)
+        notes = [f"nbdime's merge would drop {lost!r}; both sides kept whole instead"] if lost else []
+    except Exception as error:  # noqa: BLE001 - a bug in nbdime must not cost either side
+        notes = [f"nbdime's merge failed ({type(error).__name__}: {error}); both sides kept whole instead"]
+    if notes:
+        merged, conflicted, unmarked = keep_both(local_view, remote_view, marker_size), True, []
+    content = _restore_version(merged, major, local.content)
+    conflicts = [*describe_conflicts(content, marker_size), *unmarked] if conflicted else []
+    how = "both sides kept whole" if notes else "cell by cell"
+    return MergeResult(serialise(Notebook(content, major, local.crlf)), conflicts, how, notes)
+
+
+def keep_both(local: dict[str, Any], remote: dict[str, Any], marker_size: int) -> dict[str, Any]:
+    """Local's cells then remote's between marker cells (shared leading and trailing cells outside them).
+
+    Remote's notebook metadata, when different, is kept under `nbgit-remote-metadata`.
+    """
+    left, right = local.get("cells", []), remote.get("cells", [])
+    head = 0
+    while head < min(len(left), len(right)) and left[head] == right[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(left), len(right)) - head and left[-1 - tail] == right[-1 - tail]:
+        tail += 1
+    middle = (
+        [marker_cell("<" * marker_size + " " + LOCAL), *left[head : len(left) - tail], marker_cell("=" * marker_size)]
+        + [*right[head : len(right) - tail], marker_cell(">" * marker_size + " " + REMOTE)]
+    )
+    merged = {**local, "cells": [*left[:head], *middle, *left[len(left) - tail :]]}
+    if remote.get("metadata") != local.get("metadata"):
+        merged["metadata"] = {**local.get("metadata", {}), REMOTE_METADATA_KEY: remote.get("metadata", {})}
+    merged["nbformat_minor"] = max(local.get("nbformat_minor", 0), remote.get("nbformat_minor", 0))
+    return merged
+
+
+def marker_cell(text: str) -> dict[str, Any]:
+    """A markdown cell framing cells in conflict, shown in red by Jupyter (nbdime's own marker format)."""
+    return {"cell_type": "markdown", "metadata": {}, "source": f'<span style="color:red"><b>{text}</b></span>'}
+
+
+def describe_conflicts(content: dict[str, Any], marker_size: int) -> list[str]:
+    """One line per place where a merged notebook still holds a conflict, cells numbered from 1."""
+    found: list[str] = []
+    if CONFLICTS_KEY in content.get("metadata", {}) or REMOTE_METADATA_KEY in content.get("metadata", {}):
+        found.append("notebook metadata")
+    start = "<" * marker_size + " "
+    open_at = 0
+    for number, cell in enumerate(cells(content), 1):
+        source = source_of(cell)
+        marker = _MARKER_CELL.match(source) if cell.get("cell_type") == "markdown" else None
+        if marker and marker.group(1).startswith("<"):
+            open_at = number
+        elif marker and marker.group(1).startswith(">") and open_at:
+            found.append(f"cells {open_at}-{number}: changed differently on both sides (between marker cells)")
+            open_at = 0
+        elif any(line.startswith(start) for line in source.splitlines()):
+            found.append(f"cell {number}: source")
+        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        outputs = [o for o in cell.get("outputs") or [] if isinstance(o, dict)]
+        if CONFLICTS_KEY in metadata or any(CONFLICTS_KEY in (o.get("metadata") or {}) for o in outputs):
+            found.append(f"cell {number}: metadata")
+        if any(str(name).startswith(("LOCAL_", "REMOTE_")) for name in cell.get("attachments") or {}):
+            found.append(f"cell {number}: attachments (both versions kept, as LOCAL_ and REMOTE_)")
+    return found
+
+
+def _trivial(base: Notebook | None, local: Notebook, remote: Notebook) -> tuple[Notebook, str] | None:
+    if local.content == remote.content and local.major == remote.major:
+        return local, "identical sides"
+    if base is not None and base.content == local.content and base.major == local.major:
+        return remote, "local unchanged"
+    if base is not None and base.content == remote.content and base.major == remote.major:
+        return local, "remote unchanged"
+    return None
+
+
+def _bytes_of(notebook: Notebook | None) -> bytes:
+    return serialise(notebook) if notebook is not None else b""
+
+
+# --- versions: merge v2/v3 in their own version, upgrade only when the sides disagree ---------------
+
+
+def _common_views(base: Notebook | None, local: Notebook, remote: Notebook) -> tuple[int, list[dict[str, Any]]]:
+    """Every side as a v4-shaped dict (top-level `cells`, code `source`) in one nbformat major.
+
+    Sides of one old version are only reshaped (no conversion, no ids minted); sides of different
+    versions are upgraded to v4 by nbformat, without the random ids it would mint.
+    """
+    sides = [base, local, remote]
+    majors = {side.major for side in sides if side is not None}
+    if majors == {4}:
+        return 4, [side.content if side is not None else _synthetic_base(local.content, remote.content) for side in sides]
+    if len(majors) == 1 and majors <= {2, 3}:
+        views = [_old_to_view(side.content) if side is not None else None for side in sides]
+        return majors.pop(), [view if view is not None else _synthetic_base(views[1], views[2]) for view in views]
+    if 1 in majors:
+        raise _Unmergeable("nbformat 1 notebooks are merged as text by git merge-file")
+    upgraded = [_upgrade(side) if side is not None else None for side in sides]
+    return 4, [view if view is not None else _synthetic_base(upgraded[1], upgraded[2]) for view in upgraded]
+
+
+def _old_to_view(content: dict[str, Any]) -> dict[str, Any]:
+    worksheets = content.get("worksheets") or [{"cells": []}]
+    if len(worksheets) != 1:
+        raise _Unmergeable("notebooks with several worksheets are merged as text by git merge-file")
+    view = {k: v for k, v in content.items() if k != "worksheets"}
+    view["cells"] = [_renamed(cell, "input", "source") if cell.get("cell_type") == "code" else cell for cell in worksheets[0].get("cells") or []]
+    return view
+
+
+def _restore_version(merged: dict[str, Any], major: int, template: dict[str, Any]) -> dict[str, Any]:
+    if major == 4:
+        return _settle_ids(merged)
+    content = {k: v for k, v in merged.items() if k != "cells"}
+    sheet = {k: v for k, v in (template.get("worksheets") or [{}])[0].items() if k != "cells"}
+    sheet["cells"] = [_renamed(cell, "source", "input") if cell.get("cell_type") == "code" else cell for cell in merged["cells"]]
+    content["worksheets"] = [sheet]
+    return content
+
+
+def _renamed(cell: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    return {(new if key == old else key): value for key, value in cell.items()}
+
+
+def _upgrade(side: Notebook) -> dict[str, Any]:
+    if side.major == 4:
+        return side.content
+    nbformat = _nbformat()
+    upgraded = _plain(nbformat.convert(nbformat.from_dict(side.content), 4))
+    for cell in upgraded.get("cells", []):
+        cell.pop("id", None)  # minted at random by the upgrade: never let them conflict
+    upgraded["nbformat_minor"] = 4
+    for key in ("orig_nbformat", "orig_nbformat_minor"):
+        upgraded.get("metadata", {}).pop(key, None)
+    return upgraded
+
+
+def _settle_ids(content: dict[str, Any]) -> dict[str, Any]:
+    """nbformat 4.5+ needs a unique id on every cell, older minors none: derive missing ones from content."""
+    if content.get("nbformat_minor", 0) < 5:
+        content["cells"] = [{k: v for k, v in cell.items() if k != "id"} for cell in content.get("cells", [])]
+        return content
+    seen: set[str] = set()
+    for index, cell in enumerate(content.get("cells", [])):
+        ident = cell.get("id")
+        if not isinstance(ident, str) or not ident or ident in seen:
+            digest = hashlib.sha1(f"{index}\0{ident}\0{source_of(cell)}".encode()).hexdigest()
+            ident = next(digest[i : i + 8] for i in range(0, 33) if digest[i : i + 8] not in seen)
+            cell["id"] = ident
+        seen.add(ident)
+    return content
+
+
+def _synthetic_base(local: dict[str, Any], remote: dict[str, Any]) -> dict[str, Any]:
+    """A base for two sides that share none: the cells and metadata both have in common, in order."""
+    left, right = local.get("cells", []), remote.get("cells", [])
+    matcher = difflib.SequenceMatcher(None, [_key(c) for c in left], [_key(c) for c in right], autojunk=False)
+    shared = [cell for a, _, size in matcher.get_matching_blocks() for cell in left[a : a + size]]
+    meta_l, meta_r = local.get("metadata", {}), remote.get("metadata", {})
+    metadata = {k: v for k, v in meta_l.items() if k in meta_r and meta_r[k] == v}
+    return {**local, "cells": shared, "metadata": metadata}
+
+
+def _key(cell: Any) -> str:
+    return json.dumps(cell, sort_keys=True)
+
+
+# --- nbdime -------------------------------------------------------------------------------------------
+
+
+def _nbformat() -> Any:
+    _skip_slow_optional_imports()
+    import nbformat
+
+    return nbformat
+
+
+# Optional format checkers jsonschema loads at import when installed; `rfc3987_syntax` alone builds a
+# grammar for about 2 s (most of nbformat's import time). Notebook schemas use none of these formats.
+_FORMAT_CHECKERS = ("rfc3987_syntax", "rfc3986_validator", "rfc3339_validator", "isoduration", "webcolors", "uri_template", "fqdn")
+
+
+def _skip_slow_optional_imports() -> None:
+    """Keep jsonschema, imported by nbformat, from loading format checkers nbgit never needs."""
+    if "jsonschema" not in sys.modules:
+        for name in _FORMAT_CHECKERS:
+            sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+def _merge_with_nbdime(
+    base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], policy: Policy, marker_size: int
+) -> tuple[dict[str, Any], bool, list[str]]:
+    import logging
+
+    nbformat = _nbformat()
+    from nbdime.merging.decisions import apply_decisions
+    from nbdime.merging.notebooks import decide_notebook_merge
+
+    logging.getLogger("nbdime").setLevel(logging.ERROR)  # conflicts are reported by nbgit, once
+    args = Namespace(
+        merge_strategy="inline",
+        input_strategy=None,
+        output_strategy=OUTPUT_STRATEGIES[policy.section("merge")["outputs"]],
+        ignore_transients=True,
+        log_level="ERROR",
+    )
+    base_node, local_node, remote_node = (nbformat.from_dict(side) for side in (base, local, remote))
+    with _source_renderer(marker_size):
+        decisions = decide_notebook_merge(base_node, local_node, remote_node, args)
+    unresolved = _keep_local_where_unresolved(decisions)
+    merged = _plain(apply_decisions(base_node, decisions))
+    merged["cells"] = [_resized_markers(cell, marker_size) for cell in merged.get("cells", [])]
+    return merged, any(d.conflict for d in decisions), [*unresolved, *_unmarked_conflicts(decisions, merged, marker_size)]
+
+
+def _keep_local_where_unresolved(decisions: list[Any]) -> list[str]:
+    """Conflicts no inline strategy could mark (nbdime keeps the base, losing both changes): keep local's
+    change instead, when no other decision touches that place. Remote's stays in git's index (stage 3)."""
+    found = []
+    paths = [tuple(d.common_path) for d in decisions]
+    for decision in decisions:
+        path = tuple(decision.common_path)
+        overlapping = [p for p in paths if p[: len(path)] == path or path[: len(p)] == p]
+        if decision.conflict and decision.action == "base" and decision.local_diff and len(overlapping) == 1:
+            decision.action = "local"
+            where = "/" + "/".join(str(part) for part in path)
+            found.append(f"{where}: changed on both sides where no marker fits; local's change kept (remote's: `git checkout --theirs`)")
+    return found
+
+
+def _unmarked_conflicts(decisions: list[Any], merged: dict[str, Any], marker_size: int) -> list[str]:
+    """Conflicts nbdime decided without leaving a mark in the notebook, described from its decisions."""
+    found = []
+    for decision in decisions:
+        if not decision.conflict or decision.action == "local":
+            continue
+        path = "/".join(str(part) for part in decision.common_path)
+        if "attachments" in decision.common_path:
+            names = sorted({str(d.key) for d in [*(decision.local_diff or []), *(decision.remote_diff or [])]})
+            if not any(name.startswith(("LOCAL_", "REMOTE_")) for name in names):
+                found.append(f"attachment {', '.join(names)} (at /{path}): removed on one side, changed on the other; the change is kept")
+    if not found and not describe_conflicts(merged, marker_size):
+        found = ["/" + "/".join(str(p) for p in d.common_path) + ": unresolved (base version kept)" for d in decisions if d.conflict and d.action == "base"]
+    return found
+
+
+@contextlib.contextmanager
+def _source_renderer(marker_size: int) -> Iterator[None]:
+    """Have nbdime's inline strategy render source conflicts through `git merge-file` with git's marker
+    size (nbdime hard-codes 7) and the repository's conflict style, in-process for the duration only."""
+    from nbdime.merging import strategies
+
+    original = strategies.merge_render
+    strategies.merge_render = functools.partial(_render_source, marker_size=marker_size)
+    try:
+        yield
+    finally:
+        strategies.merge_render = original
+
+
+def _render_source(base: str, local: str, remote: str, strategy: Any = None, marker_size: int = 7) -> tuple[str, int]:
+    if local == remote:
+        return local, 0
+    data, conflicts = gitrepo.merge_file(local.encode(), base.encode(), remote.encode(), marker_size)
+    text = data.decode("utf-8")
+    if conflicts and text.endswith("\n") and not local.endswith("\n") and not remote.endswith("\n"):
+        text = text[:-1]  # the closing marker was the last line: sources carry no final newline
+    return text, int(conflicts > 0)
+
+
+def _resized_markers(cell: dict[str, Any], marker_size: int) -> dict[str, Any]:
+    """nbdime's marker cells and deleted-cell notes, with git's marker size."""
+    source = cell.get("source") if isinstance(cell.get("source"), str) else ""
+    marker = _NBDIME_MARKER_CELL.match(source) if cell.get("cell_type") == "markdown" else None
+    if marker:
+        label = marker.group(1)
+        return marker_cell(label[0] * marker_size + label[7:])
+    deleted = _NBDIME_DELETED.match(source)
+    if deleted:
+        note = f"{'<' * marker_size} {deleted.group(1)} CELL DELETED {'>' * marker_size}\n"
+        return {**cell, "source": note + source[deleted.end() :]}
+    return cell
+
+
+def _plain(value: Any) -> Any:
+    """nbformat's NotebookNode tree as plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _lost_line(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], merged: dict[str, Any]) -> str:
+    """A source line one side introduced that the merge dropped (empty when none was lost)."""
+    base_lines = {line for cell in cells(base) for line in source_of(cell).splitlines()}
+    kept = {line for cell in cells(merged) for line in source_of(cell).splitlines()}
+    for side in (local, remote):
+        for cell in cells(side):
+            for line in source_of(cell).splitlines():
+                if line.strip() and line not in base_lines and line not in kept:
+                    return line
+    return ""

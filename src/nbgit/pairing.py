@@ -1,0 +1,205 @@
+"""Which notebooks are paired with a jupytext text twin, and where each twin lives.
+
+Stdlib only at import: the paths and the "nothing to do" decision of `nbgit sync` must not pay for
+jupytext. The conversions themselves live in `nbgit.twins` (jupytext imported there, lazily).
+
+A notebook is paired when the policy selects it (`[pair] enabled = true`, `include`, `exclude`, and
+the top-level `exclude`), or when a twin made by jupytext or nbgit (a text file whose header names
+jupytext) sits where its twin belongs: `nbgit pair` works without any policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from nbgit.errors import NbgitError
+from nbgit.policy import Policy, glob_matches
+
+NOTEBOOK_SUFFIX = ".ipynb"
+AUTO = ".auto"
+HEADER_BYTES = 4096
+# Extensions of the formats that are not scripts (their twin never follows the kernel's language).
+TEXT_FORMATS = {"md": ".md", "markdown": ".md", "myst": ".md", "rmd": ".Rmd", "qmd": ".qmd"}
+# The kernel languages whose extension is known without jupytext (checked against jupytext in tests).
+KNOWN_LANGUAGES = {"python": ".py", "python3": ".py", "r": ".R", "ir": ".R", "julia": ".jl"}
+# jupytext's fix-ups of a kernel's declared file extension (jupytext.formats.auto_ext_from_metadata).
+EXTENSION_FIXUPS = {".r": ".R", ".fs": ".fsx", ".resource": ".robot", ".C": ".cpp"}
+
+
+@dataclass(frozen=True)
+class PairSettings:
+    """The `[pair]` table, validated: the twin format split into extension and format name."""
+
+    enabled: bool
+    format: str
+    extension: str  # ".py", ".md"... or AUTO: follows the notebook's kernel language
+    format_name: str  # "percent", "light", "myst"... or "" for jupytext's default of that extension
+    folders: tuple[tuple[str, str], ...]
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def key(self) -> str:
+        """What the twin's path and text depend on; a cache made under other settings is void."""
+        return repr((self.format, self.folders))
+
+
+def settings(policy: Policy) -> PairSettings:
+    """The validated `[pair]` settings of `policy`; errors name the key and what is allowed."""
+    table = policy.section("pair")
+    extension, name = _split_format(table["format"], policy.source)
+    folders = tuple(table["folders"].items())
+    if len(folders) > 1:
+        raise NbgitError(
+            f"{policy.source}: `pair.folders` maps {len(folders)} folders; jupytext can mirror only one",
+            'keep one mapping, e.g. folders = {notebooks = "scripts"}',
+        )
+    for notebook_folder, twin_folder in folders:
+        for value in (notebook_folder, twin_folder):
+            _check_folder(policy.source, value)
+        if notebook_folder == twin_folder:
+            raise NbgitError(f"{policy.source}: `pair.folders` maps `{notebook_folder}` to itself", "drop `folders` to keep twins beside their notebooks")
+    return PairSettings(
+        enabled=table["enabled"],
+        format=table["format"],
+        extension=extension,
+        format_name=name,
+        folders=folders,
+        include=tuple(table["include"]),
+        exclude=tuple(table["exclude"]) + tuple(policy.exclude),
+    )
+
+
+def _split_format(text: str, source: str) -> tuple[str, str]:
+    """`py:percent` -> (".py", "percent"); `percent` or `auto:percent` -> (AUTO, "percent"); `md:myst` -> (".md", "myst")."""
+    extension, _, name = text.strip().partition(":")
+    if not name and extension.lower() in ("percent", "light", "hydrogen", "nomarker", "sphinx", "spin"):
+        extension, name = "auto", extension
+    if extension.lower() in ("myst", "markdown") and not name:
+        return ".md", "myst" if extension.lower() == "myst" else ""
+    valid_name = not name or name.replace("_", "").replace("-", "").isalnum()
+    if not extension or not extension.replace("_", "").isalnum() or extension.lower() == "ipynb" or not valid_name:
+        raise NbgitError(
+            f"{source}: `pair.format` must be a jupytext text format such as \"py:percent\", \"auto:percent\" or \"md\", not {text!r}",
+            "see https://jupytext.readthedocs.io/en/latest/formats.html",
+        )
+    return ("." + extension if extension != "auto" else AUTO), name
+
+
+def _check_folder(source: str, value: str) -> None:
+    path = PurePosixPath(value.strip("/"))
+    if not value.strip("/") or value.startswith("/") or ".." in path.parts or len(path.parts) != 1 or "\\" in value:
+        raise NbgitError(
+            f"{source}: `pair.folders`: `{value}` is not a top-level folder of the repository",
+            'name folders at the top of the repository, e.g. folders = {notebooks = "scripts"}; paths outside it are not allowed',
+        )
+
+
+def selected(relative: str, pair: PairSettings) -> bool:
+    """Whether the policy pairs the notebook at this repo-relative POSIX path."""
+    if not pair.enabled or glob_matches(relative, pair.exclude) or not glob_matches(relative, pair.include):
+        return False
+    return not pair.folders or relative.startswith(pair.folders[0][0].strip("/") + "/")
+
+
+def twin_relpath(notebook: str, extension: str, pair: PairSettings) -> str | None:
+    """The twin of a repo-relative notebook path, or None when the notebook lies outside the mirrored folder."""
+    stem = notebook[: -len(NOTEBOOK_SUFFIX)]
+    if pair.folders:
+        source, target = (f.strip("/") for f in pair.folders[0])
+        if not stem.startswith(source + "/"):
+            return None
+        stem = target + stem[len(source) :]
+    return stem + extension
+
+
+def notebook_relpath(twin: str, pair: PairSettings) -> str | None:
+    """The notebook a repo-relative twin path belongs to (None when it cannot be one under these settings)."""
+    stem, dot, extension = twin.rpartition(".")
+    if not dot or "/" in extension or f".{extension}" == NOTEBOOK_SUFFIX:
+        return None
+    if pair.extension != AUTO and f".{extension}" != pair.extension:
+        return None
+    if pair.folders:
+        source, target = (f.strip("/") for f in pair.folders[0])
+        if not stem.startswith(target + "/"):
+            return None
+        stem = source + stem[len(target) :]
+    return stem + NOTEBOOK_SUFFIX
+
+
+def extension_for(metadata: dict[str, Any], pair: PairSettings) -> str | None:
+    """The twin's extension for a notebook with this metadata, without jupytext when it can be told.
+
+    None means "ask jupytext" (`nbgit.twins.twin_extension`): an unusual kernel language. Where
+    jupytext's own rule finds nothing (Colab names no `kernelspec.language`), the language's name
+    in `language_info` or the kernel's name still tells Python, R and Julia apart.
+    """
+    if pair.extension != AUTO:
+        return pair.extension
+    info = metadata.get("language_info") if isinstance(metadata.get("language_info"), dict) else {}
+    kernel = metadata.get("kernelspec") if isinstance(metadata.get("kernelspec"), dict) else {}
+    declared = info.get("file_extension")
+    if isinstance(declared, str) and declared.startswith("."):
+        if declared == ".py" and kernel.get("language") == "sage":
+            return ".sage"
+        return EXTENSION_FIXUPS.get(declared, declared)
+    if declared is not None:
+        return None
+    # Colab and some older tools name the language only in language_info.name or the kernel's name
+    for language in (kernel.get("language"), info.get("name"), kernel.get("name")):
+        if isinstance(language, str) and language.lower() in KNOWN_LANGUAGES:
+            return KNOWN_LANGUAGES[language.lower()]
+    return None
+
+
+def looks_like_twin(path: Path) -> bool:
+    """Whether a text file's header says jupytext (or nbgit) wrote it: the mark of a twin whose notebook is missing."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEADER_BYTES)
+    except OSError:
+        return False
+    return b"jupytext:" in head and b"\0" not in head
+
+
+def relative_to_root(path: Path, root: Path, key: str = "path") -> str:
+    """A path as repo-relative POSIX text; an error naming `key` when it lies outside the repository."""
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        raise NbgitError(f"{path}: outside the repository at {root}", f"give a {key} inside the repository") from None
+
+
+def jupytext_options(policy: Policy) -> dict[str, str]:
+    """jupytext settings shared by nbgit's twins and `jupytext.toml`: cell metadata the clean filter
+    strips is filtered out of twins (so JupyterLab does not write it there either)."""
+    from nbgit.clean import KeyRules
+
+    strip = KeyRules.for_policy(policy).strip
+    keys = sorted(k.split(".", 2)[2] for k in strip if k.startswith("cell.metadata.") and k.count(".") == 2)
+    return {"cell_metadata_filter": ",".join(f"-{k}" for k in keys)} if keys else {}
+
+
+def jupytext_config_text(policy: Policy) -> str | None:
+    """The `jupytext.toml` that makes JupyterLab with jupytext pair notebooks exactly as `nbgit sync` does.
+
+    None when the policy does not enable pairing. With it, jupytext writes the very twin nbgit writes.
+    """
+    pair = settings(policy)
+    if not pair.enabled:
+        return None
+    twin_format = f"auto:{pair.format_name}" if pair.extension == AUTO else pair.format
+    if pair.folders:
+        source, target = (f.strip("/") for f in pair.folders[0])
+        formats = f"{source}///ipynb,{target}///{twin_format}"
+    else:
+        formats = f"ipynb,{twin_format}"
+    lines = [
+        "# Written by nbgit from the [pair] policy: JupyterLab with jupytext pairs notebooks as `nbgit sync` does.",
+        "# Edit the policy and re-run `nbgit install` rather than this file.",
+        f'formats = "{formats}"',
+        *(f'{key} = "{value}"' for key, value in jupytext_options(policy).items()),
+    ]
+    return "\n".join(lines) + "\n"

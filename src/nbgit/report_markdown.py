@@ -1,0 +1,79 @@
+"""`nbgit diff --format markdown`: the report as a GitHub pull-request comment (at most 65,536 characters)."""
+
+from __future__ import annotations
+
+import re
+
+from nbgit.report import NotebookChange, Report
+from nbgit.report_text import change_lines, counts_text, headline
+
+GITHUB_COMMENT_LIMIT = 65_536
+MAX_DIFF_LINES = 200  # per cell, so that one huge cell cannot crowd out every other notebook
+_RESERVE = 1_000  # room kept for the truncation note
+
+
+def to_markdown(report: Report, full_report: str, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The report in Markdown; past `limit` characters, whole blocks are left out and a note says
+    how much and where the full report is (`full_report`)."""
+    head = _summary(report)
+    blocks = [(nb.path, block) for nb in report.notebooks for block in _notebook_blocks(nb, report.max_lines)]
+    out, used = [head], len(head)
+    for k, (_, block) in enumerate(blocks):
+        if used + len(block) > limit - _RESERVE:
+            left = blocks[k:]
+            chars = sum(len(b) for _, b in left)
+            notebooks = len(dict.fromkeys(p for p, _ in left))
+            out.append(
+                f"\n> **Truncated:** {chars:,} characters ({len(left)} blocks in {notebooks} notebook"
+                f"{'s' if notebooks != 1 else ''}) are left out to fit a GitHub comment. Full report: {full_report}.\n"
+            )
+            break
+        out.append(block)
+        used += len(block)
+    return "".join(out)
+
+
+def _summary(report: Report) -> str:
+    text = f"## Notebook diff\n\n{_escape(headline(report))}.\n"
+    if not report.notebooks:
+        return text
+    text += "\n| notebook | status | cells |\n|---|---|---|\n"
+    for nb in report.notebooks:
+        text += f"| {_code(nb.title)} | {nb.status} | {counts_text(nb) or '-'} |\n"
+    return text
+
+
+def _notebook_blocks(nb: NotebookChange, max_lines: int) -> list[str]:
+    head = f"\n### {_code(nb.title)} ({nb.status})\n\n"
+    head += "".join(f"{_escape(line)}  \n" for line in (nb.summary, *nb.notes) if line)
+    blocks = [head]
+    for change in nb.cells:
+        lines = change_lines(change, max_lines)
+        if len(lines) > MAX_DIFF_LINES:
+            lines = [*lines[:MAX_DIFF_LINES], f"[... {len(lines) - MAX_DIFF_LINES} more diff lines]"]
+        blocks.append(f"\n**{_escape(change.cell.cell_type)}** {_code(change.cell.handle)}: {_escape(change.what)}\n{_fence(lines)}")
+    if nb.metadata_diff:
+        blocks.append(f"\n**notebook metadata**: modified\n{_fence(nb.metadata_diff)}")
+    return blocks
+
+
+def _fence(lines: list[str] | tuple[str, ...]) -> str:
+    """A ```diff block whose fence is longer than any backtick run inside it."""
+    if not lines:
+        return ""
+    body = "\n".join(lines)
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"\n{fence}diff\n{body}\n{fence}\n"
+
+
+def _code(text: str) -> str:
+    """Inline code that survives backticks and table pipes in paths."""
+    text = text.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    return f"{ticks}{text}{ticks}" if longest == 0 else f"{ticks} {text} {ticks}"
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>|#])", r"\\\1", text)

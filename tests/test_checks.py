@@ -1,0 +1,492 @@
+"""`nbgit check`: each check trips on a notebook that has its problem and stays quiet on one that has not;
+no check fires on the real notebooks of the corpus once cleaned; --all, --staged, --fix and the formats."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import CORPUS, NBGIT, copy_in, corpus_files, git, nbgit
+from nbgit.checks import CHECKS, Settings, judge
+from nbgit.clean import clean_bytes
+from nbgit.errors import NbgitError
+from nbgit.notebook import Notebook, parse, serialise
+from nbgit.policy import Policy, policy_from_table
+
+DIRTY = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_metadata.ipynb"
+BAD = CORPUS / "bad_inputs"
+NBDIME_MERGED = CORPUS / "peer/nbdime/reference_outputs_nbdime_4.0.4"
+KEEP = {"outputs": "keep", "execution_count": "keep"}
+CI_OFF = {k: v for k, v in os.environ.items() if k != "CI"}
+
+
+def nb(*cells: dict[str, Any], metadata: dict[str, Any] | None = None, minor: int = 5) -> bytes:
+    """A notebook in Jupyter's own layout with these cells (ids added in order)."""
+    for number, cell in enumerate(cells):
+        cell.setdefault("metadata", {})
+        if minor >= 5:
+            cell.setdefault("id", f"c{number}")
+        if cell["cell_type"] == "code":
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
+    content = {"cells": list(cells), "metadata": metadata or {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}, "nbformat": 4, "nbformat_minor": minor}
+    return serialise(Notebook(content, 4))
+
+
+def code(source: str, count: int | None = None, *outputs: dict[str, Any]) -> dict[str, Any]:
+    return {"cell_type": "code", "source": source, "execution_count": count, "outputs": list(outputs)}
+
+
+def md(source: str) -> dict[str, Any]:
+    return {"cell_type": "markdown", "source": source}
+
+
+def stream(text: str) -> dict[str, Any]:
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+def found(data: bytes, table: dict[str, Any] | None = None, path: str = "nb.ipynb") -> list[tuple[str, int | None]]:
+    """(check, cell) of every problem `judge` finds in `data` under the policy `table`."""
+    policy = policy_from_table(table or {}, "test")
+    return [(p.check, p.cell) for p in judge(path, data, policy, Settings.from_policy(policy))]
+
+
+def run_json(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, list[dict[str, Any]]]:
+    done = nbgit(cwd, "check", "--format", "json", *args, env=env)
+    assert done.returncode in (0, 1), done.stderr.decode()
+    return done.returncode, json.loads(done.stdout)
+
+
+# --- each check: trips on what it is for, quiet on what it is not ---
+
+
+def test_not_clean_trips_on_outputs_and_not_once_cleaned() -> None:
+    dirty = DIRTY.read_bytes()
+    assert ("not-clean", 1) in found(dirty) or any(c == "not-clean" for c, _ in found(dirty))
+    assert found(clean_bytes(dirty, "x", Policy())) == []
+
+
+def test_not_clean_names_the_first_cell_and_what_would_go() -> None:
+    data = nb(md("# t"), code("1", 3, stream("x\n")))
+    policy = Policy()
+    [problem] = judge("a.ipynb", data, policy, Settings.from_policy(policy))
+    assert (problem.check, problem.cell, problem.fixable) == ("not-clean", 2, True)
+    assert problem.text() == "a.ipynb cell 2: not clean: execution_count in 1 cell, outputs in 1 cell"
+
+
+def test_not_clean_catches_a_layout_other_than_jupyters() -> None:
+    content = json.loads(nb(md("# t")))
+    assert found(json.dumps(content, indent=2).encode()) == [("not-clean", None)]
+    assert found(nb(md("# t"))) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ageron+handson-ml3/01_the_machine_learning_landscape.ipynb", "fastai+nbdev/nbs/07_tools.ipynb",
+     "fastai+numerical-linear-algebra/nbs/2. Topic Modeling.ipynb", "jupyter+nbdime/nbdime/tests/files/empty-utf-16.ipynb",
+     "googlecolab+colabtools/democam.ipynb"],
+)
+def test_invalid_trips_on_unreadable_files(name: str) -> None:
+    data = (BAD / name).read_bytes()
+    policy = Policy()
+    [problem] = judge("x.ipynb", data, policy, Settings.from_policy(policy))
+    assert problem.check == "invalid" and problem.cell is None
+    assert problem.hint and "x.ipynb" not in problem.message.split(":")[0]
+
+
+def test_invalid_trips_on_schema_errors_and_names_the_cell() -> None:
+    help_nb = (BAD / "jakevdp+PythonDataScienceHandbook/notebooks/01.01-Help-And-Documentation.ipynb").read_bytes()
+    assert ("invalid", 2) in found(help_nb)
+    duplicate = (BAD / "fastai+nbdev/nbs/03_process.ipynb").read_bytes()
+    assert ("invalid", 45) in found(duplicate)
+    broken = nb(code("x", None), md("y"))
+    content = json.loads(broken)
+    content["cells"][1]["execution_count"] = 3  # a markdown cell with a count: nbformat refuses it
+    [problem] = judge("b.ipynb", serialise(Notebook(content, 4)), Policy(), Settings.from_policy(Policy()))
+    assert problem.text() == "b.ipynb cell 2: not valid nbformat 4.5: markdown cell must not contain {'execution_count'} properties"
+
+
+def test_schema_verdict_agrees_with_nbformat_on_the_whole_corpus() -> None:
+    """Valid or not, cell by cell as nbformat's strict validator says (its own schemas, ids unique)."""
+    from nbformat.reader import reads
+    from nbformat.validator import isvalid
+
+    policy = policy_from_table({"outputs": "keep", "execution_count": "keep", "keep_keys": []}, "t")
+    settings = Settings.from_policy(policy_from_table({"check": {"disable": ["not-clean", "conflict", "hidden-state", "output-size", "notebook-size", "untitled"]}}, "t"))
+    judged = 0
+    for path in corpus_files("dev") + corpus_files("bad_inputs") + corpus_files("peer"):
+        data = path.read_bytes()
+        try:
+            notebook = parse(data, "x")
+            cleaned = clean_bytes(data, "x", Policy())
+        except NbgitError:  # unreadable or contradictory: judged in the tests above
+            continue
+        if notebook.major < 3:
+            continue  # nbformat has no schema for v1 and v2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            valid = isvalid(reads(cleaned.decode("utf-8")))
+        problems = judge("x.ipynb", cleaned, policy, settings)
+        assert (not problems) == valid, (path, problems)
+        judged += 1
+    assert judged > 300
+
+
+@pytest.mark.parametrize("name", ["jupyter-widgets+ipywidgets/tests/test_imagemap.ipynb", "derived/inline-conflict.git-merge-file.ipynb", "derived/mixed-conflicts.git-merge-file.ipynb"])
+def test_conflict_trips_on_git_markers_with_their_line(name: str) -> None:
+    data = (BAD / name).read_bytes()
+    policy = Policy()
+    [problem] = judge("m.ipynb", data, policy, Settings.from_policy(policy))
+    lines = data.splitlines()
+    assert problem.check == "conflict" and problem.line is not None
+    assert lines[problem.line - 1].startswith((b"<<<<<<< ", b">>>>>>> "))
+    assert "nbgit resolve m.ipynb" in problem.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "cells"),
+    [("source-conflict", {1}), ("inline-conflict", {1}), ("output-conflict", {2, 6}), ("apap", {1, 5, 6})],
+)
+def test_conflict_trips_on_nbdimes_inline_markers(name: str, cells: set[int]) -> None:
+    data = (NBDIME_MERGED / f"{name}.inline-merged.ipynb").read_bytes()
+    assert {cell for check, cell in found(data) if check == "conflict"} == cells
+
+
+def test_conflict_trips_on_nbdime_conflicts_metadata_at_both_levels() -> None:
+    data = (NBDIME_MERGED / "mixed-conflicts.inline-merged.ipynb").read_bytes()
+    conflicts = [cell for check, cell in found(data) if check == "conflict"]
+    assert None in conflicts and 4 in conflicts
+    built = nb(md("a"), code("x"))
+    content = json.loads(built)
+    content["cells"][1]["metadata"]["nbdime-conflicts"] = {"local_diff": [], "remote_diff": []}
+    assert found(serialise(Notebook(content, 4))) == [("conflict", 2)]
+
+
+def test_conflict_trips_on_nbdevs_marker_cells() -> None:
+    # what nbdev_fix writes: the two sides between markdown cells `<<<<<<< HEAD`, `=======`, `>>>>>>> branch`
+    data = nb(md("`<<<<<<< HEAD`"), code("x = 1"), md("`=======`"), code("x = 2"), md("`>>>>>>> feature`"))
+    assert found(data) == [("conflict", 1), ("conflict", 5)]
+
+
+def test_conflict_trips_on_markers_in_a_twin_synced_back_into_a_cell() -> None:
+    data = nb(code("x = 1\n<<<<<<< HEAD\ny = 2\n=======\ny = 3\n>>>>>>> other\n"))
+    assert found(data) == [("conflict", 1)]
+
+
+def test_conflict_ignores_marker_text_that_is_text() -> None:
+    # nbdev documents its merge with conflicts inside Python strings, Markdown shows them in code fences,
+    # setext headings underline with ======= and doctests prompt with >>>
+    nbdev_docs = (CORPUS / "dev/fastai+nbdev/nbs/api/07_merge.ipynb").read_bytes()
+    assert [c for c, _ in found(clean_bytes(nbdev_docs, "x", Policy())) if c == "conflict"] == []
+    data = nb(
+        code('tst = """\n<<<<<<< HEAD\nz=3\n=======\nz=2\n>>>>>>> a7ec1b0\n"""\n%time f(tst)'),
+        md("Title\n=======\n\n```\n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> main\n```\n"),
+        code(">>> 1 + 1\n2", None),
+        md("look for `<<<<<<<` in the file"),
+    )
+    assert found(data) == []
+
+
+def test_hidden_state_trips_where_outputs_and_counts_are_kept() -> None:
+    out = stream("ok\n")
+    in_order = nb(code("a", 1, out), md("m"), code("b", None), code("c", 2, out), code("d", 5, out))
+    assert found(in_order, KEEP) == []
+    assert found(in_order, {**KEEP, "check": {"execution_order": "consecutive"}}) == [("hidden-state", 5)]
+    assert found(nb(code("a", 3, out), code("b", 4, out)), KEEP) == [("hidden-state", 1)]
+    assert found(nb(code("a", 1, out), code("b", 3, out), code("c", 2, out)), KEEP) == [("hidden-state", 3)]
+    assert found(nb(code("a", 1, out), code("b", 1, out)), KEEP) == [("hidden-state", 2)]
+    # no outputs kept: nothing shown can be stale, whatever the counts
+    assert found(nb(code("a", 7), code("b", 2)), KEEP) == []
+    # the default policy strips counts: nothing left to judge
+    assert ("hidden-state", 2) not in found(nb(code("a", 1, out), code("b", 3, out), code("c", 2, out)))
+
+
+@pytest.mark.parametrize(
+    ("path", "untitled"),
+    [("Untitled.ipynb", True), ("Untitled3.ipynb", True), ("sub/Untitled1 (1).ipynb", True), ("analysis-Copy1.ipynb", True),
+     ("notes/Copy of model.ipynb", True), ("untitled_analysis.ipynb", False), ("Copy-trading.ipynb", False),
+     ("Untitled/analysis.ipynb", False), ("model-Copy.ipynb", False)],
+)
+def test_untitled_trips_on_default_names_only(path: str, untitled: bool) -> None:
+    assert (("untitled", None) in found(nb(md("x")), path=path)) is untitled
+
+
+def test_untitled_pattern_is_the_policys() -> None:
+    assert found(nb(md("x")), {"check": {"untitled_pattern": r"scratch"}}, path="scratch/a.ipynb") == [("untitled", None)]
+    assert found(nb(md("x")), {"check": {"untitled_pattern": ""}}, path="Untitled.ipynb") == []
+
+
+def test_size_limits_trip_above_the_policys_limits_only() -> None:
+    data = nb(code("a", 1, stream("x" * 5000)), code("b", 2, stream("y" * 10)))
+    assert found(data, KEEP) == []
+    assert found(data, {**KEEP, "check": {"max_output_bytes": 2000}}) == [("output-size", 1)]
+    assert found(data, {**KEEP, "check": {"max_notebook_bytes": 3000}}) == [("notebook-size", None)]
+    assert found(data, {**KEEP, "check": {"max_notebook_bytes": False, "max_output_bytes": False}}) == []
+    # with outputs stripped, what is committed is small: the limits judge what is committed
+    assert found(clean_bytes(data, "x", Policy()), {"check": {"max_output_bytes": 2000, "max_notebook_bytes": 3000}}) == []
+
+
+def test_disabled_checks_never_run_and_unknown_ids_are_errors(repo: Path) -> None:
+    data = nb(code("1", 3, stream("x\n")))
+    assert found(data, {"check": {"disable": ["not-clean"]}}) == []
+    (repo / "Untitled.ipynb").write_bytes(nb(md("x")))
+    (repo / ".nbgit.toml").write_text('[check]\ndisable = ["untitled", "not-installed"]\n')
+    assert nbgit(repo, "check", "Untitled.ipynb").returncode == 0
+    (repo / ".nbgit.toml").write_text('[check]\ndisable = ["untitle"]\n')
+    done = nbgit(repo, "check", "Untitled.ipynb")
+    assert done.returncode == 2
+    assert b"unknown checks: untitle" in done.stderr and b"hint: known checks:" in done.stderr
+
+
+def test_catalogue_ids_are_the_documented_ones() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for check in CHECKS:
+        assert f"`{check}`" in readme, check
+
+
+# --- the repository: which notebooks, as they would be committed ---
+
+
+def wire(repo: Path) -> None:
+    """What `nbgit install` wires for the filter: the process in config, the attribute for notebooks."""
+    git(repo, "config", "filter.nbgit.process", str(NBGIT.with_name("nbgit-filter-process")))
+    (repo / ".gitattributes").write_text("*.ipynb filter=nbgit\n")
+
+
+def test_not_installed_is_a_warning_locally_and_skipped_in_ci(repo: Path) -> None:
+    (repo / "a.ipynb").write_bytes(nb(md("x")))
+    code_, problems = run_json(repo, "a.ipynb", env=CI_OFF)
+    assert code_ == 0
+    assert [(p["id"], p["severity"], p["path"]) for p in problems] == [("not-installed", "warning", "")]
+    assert run_json(repo, "a.ipynb", env={**CI_OFF, "CI": "true"}) == (0, [])
+    wire(repo)
+    assert run_json(repo, "a.ipynb", env=CI_OFF) == (0, [])
+    (repo / ".gitattributes").write_text("*.ipynb -filter\n")
+    _, problems = run_json(repo, "a.ipynb", env=CI_OFF)
+    assert [(p["id"], p["path"]) for p in problems] == [("not-installed", "a.ipynb")]
+    git(repo, "config", "filter.nbgit.process", "/nowhere/nbgit-filter-process")
+    _, problems = run_json(repo, "a.ipynb", env=CI_OFF)
+    assert [(p["id"], p["path"]) for p in problems] == [("not-installed", "")]
+    assert "/nowhere/nbgit-filter-process" in problems[0]["message"]
+
+
+def test_where_the_filter_is_in_effect_a_dirty_working_copy_is_what_git_cleans(repo: Path) -> None:
+    wire(repo)
+    copy_in(DIRTY, repo, "dirty.ipynb")
+    copy_in(BAD / "derived/source-conflict.git-merge-file.ipynb", repo, "conflicted.ipynb")
+    code_, problems = run_json(repo, env=CI_OFF)
+    assert code_ == 1
+    assert [(p["id"], p["path"]) for p in problems] == [("conflict", "conflicted.ipynb")]
+    # in CI there is no filter: the file is what is committed
+    _, problems = run_json(repo, env={**CI_OFF, "CI": "1"})
+    assert ("not-clean", "dirty.ipynb") in [(p["id"], p["path"]) for p in problems]
+
+
+def test_all_judges_every_tracked_notebook_and_nothing_else(repo: Path) -> None:
+    for name in ("a.ipynb", "sub/b.ipynb", "gone.ipynb"):
+        copy_in(DIRTY, repo, name)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "add")
+    (repo / "gone.ipynb").unlink()
+    copy_in(DIRTY, repo, "untracked.ipynb")
+    sub = repo / "sub"
+    code_, problems = run_json(sub, "--all", env={**CI_OFF, "CI": "1"})
+    assert code_ == 1
+    assert sorted(p["path"] for p in problems) == ["a.ipynb", "sub/b.ipynb"]
+    done = nbgit(repo, "check", "--all", "a.ipynb")
+    assert done.returncode == 2 and b"not both" in done.stderr
+
+
+def test_staged_judges_the_index_not_the_working_copy(repo: Path) -> None:
+    clean = clean_bytes(DIRTY.read_bytes(), "x", Policy())
+    target = repo / "nb.ipynb"
+    target.write_bytes(clean)
+    git(repo, "add", "nb.ipynb")
+    copy_in(DIRTY, repo, "nb.ipynb")  # dirty in the working copy only: partially staged
+    env = {**CI_OFF, "CI": "1"}
+    assert run_json(repo, "--staged", env=env) == (0, [])
+    assert run_json(repo, env=env)[0] == 1
+    git(repo, "add", "nb.ipynb")
+    target.write_bytes(clean)  # now the reverse: dirty staged, clean working copy
+    code_, problems = run_json(repo, "--staged", env=env)
+    assert code_ == 1 and [(p["id"], p["path"]) for p in problems] == [("not-clean", "nb.ipynb")]
+    assert run_json(repo, env=env) == (0, [])
+    # --staged with --all or paths judges the index entries there, committed or not
+    git(repo, "commit", "-qm", "dirty", "--no-verify")
+    assert run_json(repo, "--staged", env=env) == (0, [])
+    assert run_json(repo, "--staged", "--all", env=env)[0] == 1
+    assert run_json(repo, "--staged", ".", env=env)[0] == 1
+
+
+def test_fix_cleans_the_working_copy_and_reports_the_rest(repo: Path) -> None:
+    dirty = copy_in(DIRTY, repo, "dirty.ipynb")
+    conflicted = copy_in(BAD / "derived/source-conflict.git-merge-file.ipynb", repo, "conflicted.ipynb")
+    before = conflicted.read_bytes()
+    done = nbgit(repo, "check", "--fix", env={**CI_OFF, "CI": "1"})
+    assert done.returncode == 1
+    out = done.stdout.decode()
+    assert "fixed: dirty.ipynb cell" in out and "conflicted.ipynb: git conflict markers" in out
+    assert out.splitlines()[-1] == "1 problem in 1 notebook; fixed 1"
+    assert dirty.read_bytes() == clean_bytes(DIRTY.read_bytes(), "x", Policy())
+    assert conflicted.read_bytes() == before
+
+
+def test_staged_fix_cleans_the_index_and_keeps_the_working_copys_outputs(repo: Path) -> None:
+    dirty = copy_in(DIRTY, repo, "dirty.ipynb")
+    git(repo, "add", "dirty.ipynb")
+    done = nbgit(repo, "check", "--staged", "--fix", env={**CI_OFF, "CI": "1"})
+    assert done.returncode == 0, done.stdout
+    assert git(repo, "show", ":dirty.ipynb").stdout == clean_bytes(DIRTY.read_bytes(), "x", Policy())
+    assert dirty.read_bytes() == DIRTY.read_bytes()
+
+
+def test_excluded_notebooks_are_not_judged(repo: Path) -> None:
+    copy_in(DIRTY, repo, "vendor/x.ipynb")
+    (repo / ".nbgit.toml").write_text('exclude = ["vendor/**"]\n')
+    assert run_json(repo, env={**CI_OFF, "CI": "1"}) == (0, [])
+
+
+# --- the corpus: no false positives ---
+
+
+def test_no_check_fires_on_the_dev_corpus_once_cleaned(tmp_path: Path) -> None:
+    """After `nbgit clean`, the only problems left in 194 real notebooks are the schema errors nbformat
+    itself reports (the MANIFEST's `schema-invalid`): untitled and sizes fire on none of them by design
+    of the corpus (real names, nothing near 10 MB), not-installed is skipped as in CI."""
+    repo = tmp_path / "dev"
+    shutil.copytree(CORPUS / "dev", repo, ignore=shutil.ignore_patterns("*.tsv", "*.md", "*.json"))
+    git(repo, "init", "-q")
+    assert nbgit(repo, "clean", ".").returncode == 0
+    git(repo, "add", ".")
+    code_, problems = run_json(repo, "--all", env={**CI_OFF, "CI": "1"})
+    manifest = [line.split("\t") for line in (CORPUS / "dev/MANIFEST.tsv").read_text().splitlines()[1:]]
+    schema_invalid = {row[0] for row in manifest if "schema-invalid" in row[12].split(",")}
+    assert len(schema_invalid) == 17
+    assert {p["id"] for p in problems} == {"invalid"}
+    assert {p["path"] for p in problems} == schema_invalid
+    assert all(p["message"].startswith("not valid nbformat 4.") and p["cell"] for p in problems)
+    assert code_ == 1
+
+
+# --- the formats ---
+
+
+def test_text_format_is_one_line_per_problem_then_hints_and_a_summary(repo: Path) -> None:
+    copy_in(DIRTY, repo, "a.ipynb")
+    copy_in(DIRTY, repo, "b.ipynb")
+    (repo / "Untitled.ipynb").write_bytes(nb(md("x")))
+    done = nbgit(repo, "check", env={**CI_OFF, "CI": "1"})
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == 1
+    assert lines[0].startswith("Untitled.ipynb: named like an unnamed") and lines[0].endswith("[untitled]")
+    assert lines[1].startswith("a.ipynb cell ") and lines[1].endswith("[not-clean]")
+    assert "hint: run `nbgit check --fix` (or `nbgit clean PATH`)" in lines[4]
+    assert lines[-1] == "3 problems in 3 notebooks (2 fixable with --fix)"
+
+
+def test_github_format_annotates_the_line_where_the_cell_starts(repo: Path) -> None:
+    data = nb(md("# t"), code("x = 1\n<<<<<<< HEAD\ny\n>>>>>>> b\n"))
+    (repo / "m.ipynb").write_bytes(data)
+    copy_in(BAD / "derived/source-conflict.git-merge-file.ipynb", repo, "broken, really.ipynb")
+    done = nbgit(repo, "check", "--format", "github", env={**CI_OFF, "CI": "1"})
+    assert done.returncode == 1
+    annotations = [line for line in done.stdout.decode().splitlines() if line.startswith("::")]
+    broken, cell = annotations
+    assert broken.startswith("::error file=broken%2C really.ipynb,line=11,title=nbgit conflict::git conflict markers (line 11)")
+    assert "%0Ahint: run `nbgit resolve broken, really.ipynb`" in broken
+    line = int(cell.split("line=")[1].split(",")[0])
+    assert cell.startswith("::error file=m.ipynb,line=")
+    assert data.splitlines()[line - 1] == b"  {" and b'"cell_type": "code"' in data.splitlines()[line]
+
+
+def test_json_format_lists_every_field(repo: Path) -> None:
+    copy_in(DIRTY, repo, "a.ipynb")
+    _, [problem] = run_json(repo, env={**CI_OFF, "CI": "1"})
+    assert set(problem) == {"id", "path", "cell", "line", "message", "hint", "fixable", "severity", "fixed"}
+    assert (problem["id"], problem["path"], problem["fixable"], problem["severity"], problem["fixed"]) == ("not-clean", "a.ipynb", True, "error", False)
+
+
+# --- cost ---
+
+
+def test_check_imports_no_heavy_library(repo: Path) -> None:
+    for name in ("a.ipynb", "b.ipynb"):
+        copy_in(DIRTY, repo, name)
+    git(repo, "add", ".")
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "nbgit", "check", "--all"], cwd=repo, capture_output=True)
+    assert done.returncode == 1
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
+    assert "fastjsonschema" in imported  # the schema check did run
+    assert not imported & {"nbformat", "jupytext", "nbdime", "git", "jsonschema"}
+
+
+def test_many_notebooks_are_judged_in_parallel_with_the_same_verdicts(repo: Path) -> None:
+    clean = clean_bytes(DIRTY.read_bytes(), "x", Policy())
+    for n in range(120):
+        (repo / f"n{n:03}.ipynb").write_bytes(DIRTY.read_bytes() if n % 7 == 0 else clean)
+    code_, problems = run_json(repo, ".", env={**CI_OFF, "CI": "1"})
+    assert code_ == 1
+    assert [p["path"] for p in problems] == [f"n{n:03}.ipynb" for n in range(0, 120, 7)]
+
+
+# --- pairs (nbgit.sync's view of them) ---
+
+
+def paired_repo(repo: Path) -> Path:
+    """A repository pairing every notebook with a py:percent twin, one pair committed in step."""
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / "a.ipynb").write_bytes(clean_bytes(DIRTY.read_bytes(), "x", Policy()))
+    assert nbgit(repo, "sync", "a.ipynb").returncode == 0
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "pair")
+    return repo
+
+
+def test_unsynced_trips_when_a_twin_moves_on_and_fix_syncs_it(repo: Path) -> None:
+    paired_repo(repo)
+    env = {**CI_OFF, "CI": "1"}
+    assert run_json(repo, env=env) == (0, [])
+    with (repo / "a.py").open("a") as twin:
+        twin.write("\n# %%\nx = 42\n")
+    code_, problems = run_json(repo, "a.py", env=env)
+    assert code_ == 1
+    assert [(p["id"], p["path"], p["fixable"]) for p in problems] == [("unsynced", "a.ipynb", True)]
+    assert "its twin a.py changed" in problems[0]["message"]
+    done = nbgit(repo, "check", "--fix", env=env)
+    assert done.returncode == 0, done.stdout
+    assert "x = 42" in (repo / "a.ipynb").read_text()
+    assert run_json(repo, env=env) == (0, [])
+
+
+def test_orphan_trips_on_a_twin_without_its_notebook_and_the_reverse(repo: Path) -> None:
+    paired_repo(repo)
+    env = {**CI_OFF, "CI": "1"}
+    (repo / "a.ipynb").unlink()
+    code_, problems = run_json(repo, "--all", env=env)
+    assert code_ == 1 and [(p["id"], p["path"], p["fixable"]) for p in problems] == [("orphan", "a.py", False)]
+    git(repo, "checkout", "--", "a.ipynb")
+    (repo / "a.py").unlink()
+    assert [(p["id"], p["path"]) for p in run_json(repo, "a.ipynb", env=env)[1]] == [("orphan", "a.ipynb")]
+
+
+def test_naming_an_unpaired_notebook_does_not_pair_it(repo: Path) -> None:
+    (repo / "solo.ipynb").write_bytes(clean_bytes(DIRTY.read_bytes(), "x", Policy()))
+    assert run_json(repo, "solo.ipynb", env={**CI_OFF, "CI": "1"}) == (0, [])
+    assert run_json(repo, "--fix", "solo.ipynb", env={**CI_OFF, "CI": "1"}) == (0, [])
+    assert not (repo / "solo.py").exists()
+
+
+@pytest.mark.parametrize("size", [7, 9])
+def test_conflict_markers_of_any_size_are_found(size: int) -> None:
+    lt, gt = "<" * size, ">" * size
+    raw = f'{{\n "cells": [\n{lt} ours\n  ],\n{"=" * size}\n  ]\n{gt} theirs\n}}\n'.encode()
+    assert found(raw) == [("conflict", None)]
+    assert found(nb(code(f"x = 1\n{lt} local\ny = 2\n{'=' * size}\ny = 3\n{gt} remote\n"))) == [("conflict", 1)]

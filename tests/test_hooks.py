@@ -1,0 +1,174 @@
+"""`nbgit hook`: real `git commit` through git's own hooks: refused with the message when a notebook is
+dirty or conflicted, accepted when clean; partially staged notebooks judged by what is staged; the
+temporary index of `commit -a` and `commit PATH`; the hooks `nbgit install` writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, NBGIT, copy_in, git, nbgit
+from nbgit.clean import clean_bytes
+from nbgit.notebook import parse, serialise
+from nbgit.policy import Policy
+
+DIRTY = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_metadata.ipynb"
+CONFLICTED = CORPUS / "bad_inputs/derived/source-conflict.git-merge-file.ipynb"
+CLEAN = clean_bytes(DIRTY.read_bytes(), "x", Policy())
+HAND_HOOK = '#!/bin/sh\nexec nbgit hook pre-commit "$@"\n'
+
+
+@pytest.fixture(params=["hand", "install"])
+def hooked(request: pytest.FixtureRequest, repo: Path) -> Path:
+    """A repository whose pre-commit hook runs `nbgit hook pre-commit`: written by hand, or by `nbgit install`.
+
+    Neither wires the filter for the hand-written case: what is staged is what gets judged.
+    """
+    if request.param == "hand":
+        hook = repo / ".git/hooks/pre-commit"
+        hook.write_text(HAND_HOOK)
+        hook.chmod(0o755)
+    else:
+        done = nbgit(repo, "install")
+        assert done.returncode == 0, done.stderr.decode()
+        git(repo, "add", ".gitattributes")
+        git(repo, "commit", "-qm", "nbgit")
+    return repo
+
+
+def commit(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    return subprocess.run(["git", "commit", "-m", "change", *args], cwd=repo, capture_output=True, env=env)
+
+
+def test_a_clean_notebook_is_committed(hooked: Path) -> None:
+    (hooked / "clean.ipynb").write_bytes(CLEAN)
+    git(hooked, "add", "clean.ipynb")
+    done = commit(hooked)
+    assert done.returncode == 0, done.stderr.decode()
+    assert git(hooked, "show", "HEAD:clean.ipynb").stdout == CLEAN
+
+
+def test_a_conflicted_notebook_is_refused_with_the_message(hooked: Path) -> None:
+    copy_in(CONFLICTED, hooked, "merged.ipynb")
+    git(hooked, "add", "merged.ipynb")
+    done = commit(hooked)
+    assert done.returncode == 1
+    err = done.stderr.decode()
+    assert "merged.ipynb: git conflict markers (line 11)" in err
+    assert "nbgit resolve merged.ipynb" in err and "commit refused" in err
+    assert git(hooked, "rev-list", "--count", "HEAD").stdout.strip() == (b"1" if not (hooked / ".gitattributes").exists() else b"2")
+
+
+def test_a_dirty_notebook_is_refused_without_the_filter_and_cleaned_with_it(hooked: Path) -> None:
+    copy_in(DIRTY, hooked, "dirty.ipynb")
+    git(hooked, "add", "dirty.ipynb")
+    done = commit(hooked)
+    if (hooked / ".gitattributes").exists():  # installed: the filter cleaned it on `git add`
+        assert done.returncode == 0, done.stderr.decode()
+        assert git(hooked, "show", "HEAD:dirty.ipynb").stdout == CLEAN
+        assert (hooked / "dirty.ipynb").read_bytes() == DIRTY.read_bytes()  # the working copy keeps its outputs
+    else:
+        assert done.returncode == 1
+        assert "dirty.ipynb cell 2: not clean: execution_count" in done.stderr.decode()
+
+
+def test_a_partially_staged_notebook_is_judged_by_what_is_staged(repo: Path) -> None:
+    hook = repo / ".git/hooks/pre-commit"
+    hook.write_text(HAND_HOOK)
+    hook.chmod(0o755)
+    target = repo / "nb.ipynb"
+    target.write_bytes(CLEAN)
+    git(repo, "add", "nb.ipynb")
+    copy_in(DIRTY, repo, "nb.ipynb")  # outputs in the working copy, not staged
+    assert commit(repo).returncode == 0
+    git(repo, "add", "nb.ipynb")
+    target.write_bytes(CLEAN)  # dirty staged, clean working copy
+    done = commit(repo)
+    assert done.returncode == 1 and "nb.ipynb cell 2: not clean" in done.stderr.decode()
+
+
+def test_commit_all_and_commit_paths_are_judged_on_their_temporary_index(repo: Path) -> None:
+    hook = repo / ".git/hooks/pre-commit"
+    hook.write_text(HAND_HOOK)
+    hook.chmod(0o755)
+    target = repo / "nb.ipynb"
+    target.write_bytes(CLEAN)
+    git(repo, "add", "nb.ipynb")
+    assert commit(repo).returncode == 0
+    copy_in(DIRTY, repo, "nb.ipynb")  # modified, not staged: the real index still holds the clean one
+    done = commit(repo, "-a")
+    assert done.returncode == 1 and "nb.ipynb cell 2: not clean" in done.stderr.decode()
+    done = commit(repo, "--", "nb.ipynb")
+    assert done.returncode == 1 and "nb.ipynb cell 2: not clean" in done.stderr.decode()
+    assert git(repo, "diff", "--cached", "--name-only").stdout == b""  # the real index is untouched
+    target.write_bytes(edited(CLEAN))
+    done = commit(repo, "-a")
+    assert done.returncode == 0, done.stderr.decode()
+    assert git(repo, "show", "HEAD:nb.ipynb").stdout == edited(CLEAN)
+
+
+def edited(data: bytes) -> bytes:
+    """The notebook with a line added to its first cell, still clean."""
+    notebook = parse(data, "x")
+    notebook.content["cells"][0]["source"] += "\n# edited"
+    return serialise(notebook)
+
+
+def test_nothing_staged_or_no_notebook_staged_passes_quietly(repo: Path) -> None:
+    (repo / "notes.txt").write_text("hello\n")
+    git(repo, "add", "notes.txt")
+    done = nbgit(repo, "hook", "pre-commit")
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+
+def test_unknown_hook_names_are_errors(repo: Path) -> None:
+    done = nbgit(repo, "hook", "pre-push")
+    assert done.returncode == 2
+    assert b"unknown hook `pre-push`" in done.stderr and b"pre-commit" in done.stderr
+
+
+def test_check_install_fails_until_installed_and_is_skipped_in_ci(repo: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    done = nbgit(repo, "hook", "check-install", env=env)
+    assert done.returncode == 1 and b"nbgit is not installed in this clone" in done.stderr and b"nbgit install" in done.stderr
+    assert nbgit(repo, "hook", "check-install", env={**env, "CI": "true"}).returncode == 0
+    git(repo, "config", "filter.nbgit.process", str(NBGIT.with_name("nbgit-filter-process")))
+    assert nbgit(repo, "hook", "check-install", env=env).returncode == 0
+
+
+def test_post_merge_and_post_checkout_stay_quiet_without_pairs(repo: Path) -> None:
+    (repo / "a.ipynb").write_bytes(CLEAN)
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-qm", "a")
+    (repo / "a.ipynb").write_bytes(edited(CLEAN))
+    git(repo, "commit", "-qam", "b")
+    old, new = (git(repo, "rev-parse", rev).stdout.decode().strip() for rev in ("HEAD~1", "HEAD"))
+    for args in (("post-checkout", old, new, "1"), ("post-checkout", new, new, "0")):
+        done = nbgit(repo, "hook", *args)
+        assert (done.returncode, done.stderr) == (0, b"")
+    git(repo, "update-ref", "ORIG_HEAD", old)
+    done = nbgit(repo, "hook", "post-merge", "0")
+    assert (done.returncode, done.stderr) == (0, b"")
+
+
+def test_post_merge_names_the_pairs_a_merge_left_out_of_step(repo: Path) -> None:
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / "a.ipynb").write_bytes(CLEAN)
+    assert nbgit(repo, "sync", "a.ipynb").returncode == 0
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "pair")
+    git(repo, "checkout", "-qb", "feature")
+    with (repo / "a.py").open("a") as twin:
+        twin.write("\n# %%\nx = 42\n")
+    git(repo, "commit", "-qam", "edit the twin only")  # no hook: the notebook stays behind
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "feature")
+    done = nbgit(repo, "hook", "post-merge", "0")
+    assert done.returncode == 0
+    err = done.stderr.decode()
+    assert "after this merge, pairs are out of step" in err
+    assert "a.ipynb: it and its twin a.py disagree" in err and "nbgit sync --take notebook a.ipynb" in err

@@ -1,0 +1,460 @@
+"""The merge driver, through real `git merge`, `git rebase` and `git cherry-pick` in temporary repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import CORPUS, corpus_files, git, nbgit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nbgit.clean import clean_bytes
+from nbgit.merge import merge_bytes
+from nbgit.notebook import parse, source_of
+from nbgit.policy import Policy, policy_from_table
+
+NBDIME = CORPUS / "peer" / "nbdime"
+KEEP_ALL = 'outputs = "keep"\nexecution_count = "keep"\nkeep_keys = ["cell.metadata.collapsed", "metadata.language_info.version"]\n'
+
+
+def wire_driver(repo: Path, attributes: str = "*.ipynb merge=nbgit\n") -> None:
+    """Configure the driver as `nbgit install` does, and commit the attributes."""
+    git(repo, "config", "merge.nbgit.name", "nbgit notebook merge")
+    git(repo, "config", "merge.nbgit.driver", "nbgit merge-driver %O %A %B %L %P")
+    git(repo, "config", "merge.nbgit.recursive", "binary")
+    (repo / ".gitattributes").write_text(attributes)
+    commit_all(repo, "wire nbgit")
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+
+
+def write(repo: Path, files: dict[str, bytes | None]) -> None:
+    for name, data in files.items():
+        target = repo / name
+        if data is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
+def branches(repo: Path, base: dict[str, bytes | None], local: dict[str, bytes | None], remote: dict[str, bytes | None]) -> None:
+    """main gets `base`, then `local` on main and `remote` on branch `other`; HEAD is main."""
+    write(repo, base)
+    commit_all(repo, "base")
+    git(repo, "branch", "other")
+    write(repo, local)
+    commit_all(repo, "local")
+    git(repo, "checkout", "-q", "other")
+    write(repo, remote)
+    commit_all(repo, "remote")
+    git(repo, "checkout", "-q", "main")
+
+
+def unmerged(repo: Path) -> set[str]:
+    listing = git(repo, "ls-files", "-u", "-z").stdout.split(b"\0")
+    return {entry.split(b"\t", 1)[1].decode() for entry in listing if entry}
+
+
+def has_conflict_marks(data: bytes) -> bool:
+    """Independently of nbgit's own description: any marker line or recorded conflict left in the JSON."""
+    text = data.decode("utf-8")
+    return any(mark in text for mark in ("<<<<<<< ", ">>>>>>> ", "nbdime-conflicts", "nbgit-remote-metadata", '"LOCAL_'))
+
+
+def stderr_reports(stderr: str) -> dict[str, str]:
+    """The driver's stderr, split per file (`nbgit: NAME: ...` starts a file's report)."""
+    reports: dict[str, str] = {}
+    name = ""
+    for line in stderr.splitlines():
+        if line.startswith("nbgit: ") and ".ipynb:" in line:
+            name = line.split()[1].rstrip(":")
+        reports[name] = reports.get(name, "") + line + "\n"
+    return reports
+
+
+def validate(data: bytes) -> nbformat.NotebookNode:
+    notebook = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+    nbformat.validate(notebook)
+    return notebook
+
+
+def nbdime_triplets(outputs_differ: bool = False) -> list[tuple[str, str, str]]:
+    """cases.json's merge cases and smoke triplets; or only those whose sides differ in outputs."""
+    cases = json.loads((NBDIME / "cases.json").read_text())
+    triplets = [(c["base"], c["local"], c["remote"]) for c in cases["merge_cases"] + cases["smoke_triplets"]]
+    if outputs_differ:  # both sides changed, and not the same way: outputs matter to the merge
+        outputs = lambda rel: json.dumps([c.get("outputs") for c in json.loads((NBDIME / rel).read_text())["cells"]])  # noqa: E731
+        triplets = [(b, lo, r) for b, lo, r in triplets if len({outputs(b), outputs(lo), outputs(r)}) == 3]
+    return triplets
+
+
+@pytest.mark.parametrize("policy", ["", KEEP_ALL], ids=["default-policy", "keep-outputs"])
+def test_every_nbdime_triplet_through_git_merge(repo: Path, policy: str) -> None:
+    """Every triplet under the default policy; with outputs kept, those where outputs differ."""
+    triplets = nbdime_triplets(outputs_differ=bool(policy))
+    assert len(triplets) >= (80 if not policy else 5)
+    (repo / ".nbgit.toml").write_text(policy)
+    wire_driver(repo)
+    read = lambda rel: (NBDIME / rel).read_bytes()  # noqa: E731
+    names = [f"t{i:03}.ipynb" for i in range(len(triplets))]
+    branches(
+        repo,
+        {n: read(b) for n, (b, _, _) in zip(names, triplets)},
+        {n: read(lo) for n, (_, lo, _) in zip(names, triplets)},
+        {n: read(r) for n, (_, _, r) in zip(names, triplets)},
+    )
+    done = git(repo, "merge", "-q", "--no-edit", "other", check=False)
+    assert "Traceback" not in done.stderr.decode()
+    conflicted = unmerged(repo)
+    assert (done.returncode == 0) == (not conflicted)
+    reports = stderr_reports(done.stderr.decode())
+    for name, triplet in zip(names, triplets):
+        data = (repo / name).read_bytes()
+        validate(data)
+        if name in conflicted:  # marked in the notebook, or a conflict nbdime leaves unmarked, named on stderr
+            unmarked = ("attachment", "local's change kept")
+            assert has_conflict_marks(data) or any(u in reports[name] for u in unmarked), (name, triplet)
+        else:
+            assert not has_conflict_marks(data), (name, triplet)
+    # nbdime's source conflict fixtures must still conflict, its clean one must merge
+    index = {t: f"t{i:03}.ipynb" for i, t in enumerate(triplets)}
+    source_conflicts = [t for t in index if t[0].endswith(("inline-conflict--1.ipynb", "source-conflict--1.ipynb"))]
+    assert (source_conflicts or policy) and {index[t] for t in source_conflicts} <= conflicted
+    multilevel = ("files/multilevel-test-base.ipynb", "files/multilevel-test-local.ipynb", "files/multilevel-test-remote.ipynb")
+    assert multilevel not in index or index[multilevel] not in conflicted
+
+
+@pytest.mark.parametrize("policy", ["", KEEP_ALL], ids=["default-policy", "keep-outputs"])
+def test_multilevel_merges_to_nbdimes_expected_file(repo: Path, policy: str) -> None:
+    (repo / ".nbgit.toml").write_text(policy)
+    wire_driver(repo)
+    files = NBDIME / "files"
+    branches(
+        repo,
+        {"m.ipynb": (files / "multilevel-test-base.ipynb").read_bytes()},
+        {"m.ipynb": (files / "multilevel-test-local.ipynb").read_bytes()},
+        {"m.ipynb": (files / "multilevel-test-remote.ipynb").read_bytes()},
+    )
+    git(repo, "merge", "-q", "--no-edit", "other")
+    expected = (files / "multilevel-test-merged.ipynb").read_bytes()
+    merged = (repo / "m.ipynb").read_bytes()
+    if policy:  # everything kept: byte for byte nbdime's expected file
+        assert merged == expected
+    else:  # the expected merge, cleaned by the default policy
+        assert merged == clean_bytes(expected, "m.ipynb", Policy())
+
+
+# --- real branch scenarios on the dev corpus -------------------------------------------------------
+
+
+def dev_notebooks(count: int) -> list[Path]:
+    """v4 notebooks of the dev corpus with enough code cells for edits far apart."""
+    chosen = []
+    for path in corpus_files("dev"):
+        try:
+            notebook = parse(path.read_bytes(), str(path))
+        except Exception:  # noqa: BLE001 - unreadable corpus files are not for this test
+            continue
+        code = [c for c in notebook.content.get("cells", []) if c.get("cell_type") == "code" and source_of(c).strip()]
+        if notebook.major == 4 and len(code) >= 6 and schema_valid(path.read_bytes()):
+            chosen.append(path)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def schema_valid(data: bytes) -> bool:
+    try:
+        validate(data)
+    except Exception:  # noqa: BLE001 - nbformat raises several kinds
+        return False
+    return True
+
+
+def edited(data: bytes, edits: dict[int, str], rerun: int | None = None) -> bytes:
+    """The notebook with `text` appended to the n-th code cell's source; optionally every count set to `rerun`."""
+    notebook = json.loads(data)
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    for index, text in edits.items():
+        source = "".join(code[index]["source"])
+        code[index]["source"] = source.rstrip("\n") + "\n" + text
+    if rerun is not None:
+        for count, cell in enumerate(notebook["cells"]):
+            if cell["cell_type"] == "code":
+                cell["execution_count"] = rerun + count
+    return (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def code_sources(data: bytes) -> list[str]:
+    return [source_of(c) for c in parse(data).content["cells"] if c.get("cell_type") == "code"]
+
+
+def test_dev_edits_to_different_cells_merge_and_keep_both(repo: Path) -> None:
+    wire_driver(repo)
+    paths = dev_notebooks(4)
+    assert len(paths) == 4
+    base = {p.name: p.read_bytes() for p in paths}
+    # both sides re-ran the notebook (different execution counts): git's text merge would conflict
+    local = {n: edited(d, {0: "local_edit = 1"}, rerun=100) for n, d in base.items()}
+    remote = {n: edited(d, {5: "remote_edit = 2"}, rerun=200) for n, d in base.items()}
+    branches(repo, base, local, remote)
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    for name in base:
+        merged = (repo / name).read_bytes()
+        validate(merged)
+        text = "\n".join(code_sources(merged))
+        assert "local_edit = 1" in text and "remote_edit = 2" in text
+        assert not has_conflict_marks(merged)
+
+
+def test_dev_edits_to_the_same_line_conflict_inside_the_cell(repo: Path) -> None:
+    wire_driver(repo)
+    path = dev_notebooks(1)[0]
+    base = path.read_bytes()
+    branches(repo, {"nb.ipynb": base}, {"nb.ipynb": edited(base, {2: "value = 'local'"})}, {"nb.ipynb": edited(base, {2: "value = 'remote'"})})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 1
+    assert "nb.ipynb" in unmerged(repo)
+    assert "Traceback" not in done.stderr.decode() and "cell" in done.stderr.decode()
+    merged = (repo / "nb.ipynb").read_bytes()
+    validate(merged)
+    conflicted = [s for s in code_sources(merged) if "<<<<<<< local" in s]
+    assert len(conflicted) == 1
+    assert "value = 'local'\n=======\nvalue = 'remote'\n>>>>>>> remote" in conflicted[0]
+    assert len(code_sources(merged)) == len(code_sources(base))
+
+
+@pytest.mark.parametrize("command", ["rebase", "cherry-pick"])
+def test_rebase_and_cherry_pick_use_the_driver(repo: Path, command: str) -> None:
+    wire_driver(repo)
+    path = dev_notebooks(1)[0]
+    base = path.read_bytes()
+    branches(repo, {"nb.ipynb": base}, {"nb.ipynb": edited(base, {0: "on_main = 1"}, rerun=10)}, {"nb.ipynb": edited(base, {5: "on_other = 2"}, rerun=50)})
+    if command == "rebase":
+        git(repo, "checkout", "-q", "other")
+        done = git(repo, "rebase", "main", check=False)
+    else:
+        done = git(repo, "cherry-pick", "other", check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    merged = (repo / "nb.ipynb").read_bytes()
+    validate(merged)
+    text = "\n".join(code_sources(merged))
+    assert "on_main = 1" in text and "on_other = 2" in text
+    # the driver cleaned the merged result: execution counts stripped
+    assert all(c.get("execution_count") is None for c in parse(merged).content["cells"] if c.get("cell_type") == "code")
+
+
+def test_git_text_merge_would_have_conflicted_without_the_driver(repo: Path) -> None:
+    """The scenario above really needs the driver: without it git leaves markers in the JSON."""
+    path = dev_notebooks(1)[0]
+    base = path.read_bytes()
+    branches(repo, {"nb.ipynb": base}, {"nb.ipynb": edited(base, {0: "a = 1"}, rerun=10)}, {"nb.ipynb": edited(base, {5: "b = 2"}, rerun=50)})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    assert b"<<<<<<< HEAD" in (repo / "nb.ipynb").read_bytes()
+
+
+def test_criss_cross_merge_with_binary_inner_merge(repo: Path) -> None:
+    wire_driver(repo)
+    base = (NBDIME / "files" / "multilevel-test-base.ipynb").read_bytes()
+    branches(repo, {"nb.ipynb": base}, {"nb.ipynb": edited(base, {0: "a = 1"})}, {"nb.ipynb": edited(base, {4: "b = 2"})})
+    git(repo, "branch", "main-before")
+    git(repo, "merge", "-q", "--no-edit", "other")
+    git(repo, "checkout", "-q", "other")
+    git(repo, "merge", "-q", "--no-edit", "main-before")
+    write(repo, {"nb.ipynb": edited((repo / "nb.ipynb").read_bytes(), {2: "c = 3"})})
+    commit_all(repo, "other again")
+    git(repo, "checkout", "-q", "main")
+    write(repo, {"nb.ipynb": edited((repo / "nb.ipynb").read_bytes(), {3: "d = 4"})})
+    commit_all(repo, "main again")
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    text = "\n".join(code_sources((repo / "nb.ipynb").read_bytes()))
+    assert all(edit in text for edit in ("a = 1", "b = 2", "c = 3", "d = 4"))
+
+
+# --- bad inputs and special cases -----------------------------------------------------------------
+
+
+def test_add_add_with_empty_base(repo: Path) -> None:
+    wire_driver(repo)
+    base = (NBDIME / "files" / "multilevel-test-base.ipynb").read_bytes()
+    branches(repo, {}, {"new.ipynb": edited(base, {0: "mine = 1"})}, {"new.ipynb": edited(base, {4: "theirs = 2"})})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    merged = (repo / "new.ipynb").read_bytes()
+    validate(merged)
+    text = "\n".join(code_sources(merged))
+    assert "mine = 1" in text and "theirs = 2" in text
+    assert (done.returncode == 0) == (not has_conflict_marks(merged))
+    # the cells both sides added identically are kept once, outside any conflict
+    assert text.count("def f(x):") == 1
+
+
+def test_add_add_of_the_same_notebook_is_clean(repo: Path) -> None:
+    wire_driver(repo)
+    data = (NBDIME / "files" / "multilevel-test-base.ipynb").read_bytes()
+    branches(repo, {}, {"new.ipynb": data}, {"new.ipynb": edited(data, {}, rerun=7)})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 0
+    assert (repo / "new.ipynb").read_bytes() == clean_bytes(data, "new.ipynb", Policy())
+
+
+def test_delete_modify_is_left_to_git(repo: Path) -> None:
+    wire_driver(repo)
+    data = (NBDIME / "files" / "multilevel-test-base.ipynb").read_bytes()
+    branches(repo, {"nb.ipynb": data}, {"nb.ipynb": None}, {"nb.ipynb": edited(data, {0: "kept = 1"})})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 1 and "modify/delete" in done.stdout.decode() + done.stderr.decode()
+    assert b"kept = 1" in (repo / "nb.ipynb").read_bytes()
+    validate((repo / "nb.ipynb").read_bytes())
+
+
+def test_one_side_not_json_falls_back_to_git_text_merge(repo: Path) -> None:
+    wire_driver(repo)
+    data = (NBDIME / "files" / "multilevel-test-base.ipynb").read_bytes()
+    broken = data.replace(b'"cells": [', b'"cells": [[', 1)
+    branches(repo, {"nb.ipynb": data}, {"nb.ipynb": broken}, {"nb.ipynb": data.replace(b"x = 3", b"x = 30", 1)})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert "merged as text by git merge-file" in done.stderr.decode()
+    merged = (repo / "nb.ipynb").read_bytes()
+    assert b'"cells": [[' in merged and b"x = 30" in merged  # both sides' changes, nothing lost
+    assert done.returncode == 0
+
+
+def test_nbformat3_notebooks_merge_in_their_own_version(repo: Path) -> None:
+    wire_driver(repo)
+    path = next(p for p in corpus_files("dev") if b'"nbformat": 3' in p.read_bytes() and p.stat().st_size < 30000)
+    base = path.read_bytes()
+
+    def edit_v3(data: bytes, index: int, text: str) -> bytes:
+        notebook = json.loads(data)
+        code = [c for c in notebook["worksheets"][0]["cells"] if c["cell_type"] == "code"]
+        code[index]["input"] = ["".join(code[index]["input"]).rstrip("\n") + "\n" + text]
+        return json.dumps(notebook, indent=1).encode()
+
+    branches(repo, {"v3.ipynb": base}, {"v3.ipynb": edit_v3(base, 0, "v3_local = 1")}, {"v3.ipynb": edit_v3(base, 3, "v3_remote = 2")})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    merged = validate((repo / "v3.ipynb").read_bytes())
+    assert merged.nbformat == 3
+    text = json.dumps(merged)
+    assert "v3_local = 1" in text and "v3_remote = 2" in text and '"id"' not in text
+
+
+def test_v3_upgraded_on_one_side_mints_no_conflicting_ids(repo: Path) -> None:
+    wire_driver(repo)
+    path = next(p for p in corpus_files("dev") if b'"nbformat": 3' in p.read_bytes() and p.stat().st_size < 30000)
+    base = path.read_bytes()
+    upgraded = nbformat.writes(nbformat.reads(base.decode(), as_version=4)).encode()  # 4.5 with random ids
+    notebook = json.loads(base)
+    notebook["worksheets"][0]["cells"].append({"cell_type": "markdown", "metadata": {}, "source": ["remote note"]})
+    branches(repo, {"nb.ipynb": base}, {"nb.ipynb": upgraded}, {"nb.ipynb": json.dumps(notebook, indent=1).encode()})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    merged = validate((repo / "nb.ipynb").read_bytes())
+    assert merged.nbformat == 4 and merged.cells[-1].source == "remote note"
+
+
+def test_marker_size_from_gitattributes(repo: Path) -> None:
+    wire_driver(repo, "*.ipynb merge=nbgit conflict-marker-size=10\n")
+    files = NBDIME / "files"
+    branches(repo, *({"c.ipynb": (files / f"inline-conflict--{i}.ipynb").read_bytes()} for i in (1, 2, 3)))
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    source = validate((repo / "c.ipynb").read_bytes()).cells[0].source
+    assert "<" * 10 + " local\n" in source and "\n" + "=" * 10 + "\n" in source and ">" * 10 + " remote" in source
+
+
+@pytest.mark.parametrize(("choice", "expected"), [("clear", []), ("local", ["2\n"]), ("remote", ["3\n"])])
+def test_output_conflicts_follow_the_policy(repo: Path, choice: str, expected: list[str]) -> None:
+    (repo / ".nbgit.toml").write_text(f'outputs = "keep"\n\n[merge]\noutputs = "{choice}"\n')
+    wire_driver(repo)
+
+    def with_output(text: str) -> bytes:
+        cell = {"cell_type": "code", "execution_count": 1, "metadata": {}, "source": "print(x)",
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}
+        return nbformat.writes(nbformat.from_dict({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 4})).encode()
+
+    branches(repo, {"o.ipynb": with_output("1\n")}, {"o.ipynb": with_output("2\n")}, {"o.ipynb": with_output("3\n")})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 0
+    outputs = validate((repo / "o.ipynb").read_bytes()).cells[0].outputs
+    assert [o.text for o in outputs] == expected
+
+
+def test_garbage_never_crashes_the_driver(tmp_path: Path) -> None:
+    sides = {"b": b"\x00\xff garbage", "l": b"{not json", "r": bytes(range(256))}
+    for name, data in sides.items():
+        (tmp_path / name).write_bytes(data)
+    done = nbgit(tmp_path, "merge-driver", "b", "l", "r", "7", "g.ipynb")
+    assert done.returncode in (0, 1)
+    assert b"Traceback" not in done.stderr
+
+
+def test_trivial_merges_do_not_import_nbdime(tmp_path: Path) -> None:
+    data = (NBDIME / "files" / "multilevel-test-base.ipynb").read_bytes()
+    (tmp_path / "b").write_bytes(data)
+    (tmp_path / "l").write_bytes(edited(data, {}, rerun=40))  # volatile change only: same after cleaning
+    (tmp_path / "r").write_bytes(edited(data, {0: "x = 1"}))
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nbgit", "merge-driver", "b", "l", "r", "7", "t.ipynb"],
+        cwd=tmp_path, capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    imported = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
+    assert "nbgit.merge" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("nbdime", "nbformat", "jsonschema")}
+    assert b"x = 1" in (tmp_path / "l").read_bytes()
+
+
+# --- property: edits to different cells always merge cleanly with both kept -----------------------
+
+lines = st.text(alphabet="abcdefxyz =+()0123456789", min_size=1, max_size=20).filter(lambda s: s.strip() != "")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sources=st.lists(st.lists(lines, min_size=1, max_size=4), min_size=2, max_size=8),
+    data=st.data(),
+)
+def test_property_edits_to_different_cells_merge_cleanly(sources: list[list[str]], data: st.DataObject) -> None:
+    count = len(sources)
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "\n".join(s)} for s in sources]
+    mine = data.draw(st.sets(st.integers(0, count - 1), min_size=1, max_size=count - 1))
+    theirs = data.draw(st.sets(st.sampled_from(sorted(set(range(count)) - mine)), min_size=1))
+
+    def variant(edits: set[int], tag: str) -> list[dict]:
+        return [{**c, "source": c["source"] + f"\nedited_{tag}_{i} = {i}"} if i in edits else c for i, c in enumerate(cells)]
+
+    def as_bytes(cell_list: list[dict]) -> bytes:
+        return json.dumps({"cells": cell_list, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}).encode()
+
+    policy = policy_from_table({}, "test")
+    result = merge_bytes(as_bytes(cells), as_bytes(variant(mine, "local")), as_bytes(variant(theirs, "remote")), "p.ipynb", policy)
+    assert result.conflicts == [], result
+    merged = [source_of(c) for c in parse(result.data).content["cells"]]
+    expected = [source_of(c) if i not in theirs else source_of(variant(theirs, "remote")[i]) for i, c in enumerate(variant(mine, "local"))]
+    assert merged == expected
+
+
+def test_keep_both_fallback_is_a_valid_notebook_with_both_sides() -> None:
+    """What the driver writes when nbdime fails or would drop a line: shared cells once, the rest marked."""
+    from nbgit.merge import describe_conflicts, keep_both
+
+    def notebook(sources: list[str], kernel: str) -> dict:
+        cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s} for s in sources]
+        return {"cells": cells, "metadata": {"kernelspec": {"name": kernel, "display_name": kernel}}, "nbformat": 4, "nbformat_minor": 4}
+
+    merged = keep_both(notebook(["a", "b1", "z"], "python3"), notebook(["a", "b2", "c2", "z"], "ir"), 9)
+    validate(json.dumps(merged).encode())
+    sources = [c["source"] for c in merged["cells"]]
+    assert sources[0] == "a" and sources[-1] == "z" and sources.count("a") == 1
+    assert ["b1", "b2", "c2"] == [s for s in sources if s in ("b1", "b2", "c2")]
+    assert merged["metadata"]["nbgit-remote-metadata"]["kernelspec"]["name"] == "ir"
+    assert describe_conflicts(merged, 9) == ["notebook metadata", "cells 2-7: changed differently on both sides (between marker cells)"]

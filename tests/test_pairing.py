@@ -1,0 +1,228 @@
+"""Twin paths, the jupytext config nbgit writes, and round trips of real notebooks through their twins."""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, corpus_files, git, nbgit
+
+from nbgit.clean import clean_bytes
+from nbgit.errors import NbgitError
+from nbgit.notebook import parse, serialise
+from nbgit.pairing import AUTO, extension_for, jupytext_config_text, notebook_relpath, settings, twin_relpath
+from nbgit.policy import Policy, policy_from_table
+from nbgit import twins
+
+DEV = corpus_files("dev")
+JUPYTEXT = corpus_files("peer/jupytext/inputs")
+
+
+# nbformat 3 notebooks of one course that name no language anywhere, and an APL notebook (no jupytext
+# script format): "auto" cannot place their twins, and says so
+CANNOT_PAIR = {"APL.ipynb", "01 - Introduction.ipynb", "02 - Representation of data.ipynb", "03 - Basic principles of Machine Learning.ipynb",
+               "05 - Model Selection and Assessment.ipynb", "07 - Text Feature Extraction for Classification and Clustering.ipynb",
+               "08 - Large Scale Text Classification for Sentiment Analysis.ipynb"}
+
+
+def pair_policy(**keys: object) -> Policy:
+    return policy_from_table({"pair": {"enabled": True, **keys}}, ".nbgit.toml")
+
+
+def groups(files: list[Path], depth: int) -> dict[str, list[Path]]:
+    """Corpus files grouped by their first `depth` folders: one test per group spreads over workers."""
+    grouped: dict[str, list[Path]] = defaultdict(list)
+    for path in files:
+        grouped["/".join(path.relative_to(CORPUS).parts[:depth])].append(path)
+    return dict(grouped)
+
+
+# --- paths -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "notebook", "extension", "twin"),
+    [
+        ("auto:percent", "analysis.ipynb", ".py", "analysis.py"),
+        ("percent", "sub/model.ipynb", ".jl", "sub/model.jl"),
+        ("auto:light", "r/stats.ipynb", ".R", "r/stats.R"),
+        ("md", "doc.ipynb", None, "doc.md"),
+        ("md:myst", "doc.ipynb", None, "doc.md"),
+        ("py:percent", "julia.ipynb", None, "julia.py"),
+    ],
+)
+def test_twin_beside_notebook(fmt: str, notebook: str, extension: str | None, twin: str) -> None:
+    pair = settings(pair_policy(format=fmt))
+    extension = extension or pair.extension
+    assert twin_relpath(notebook, extension, pair) == twin
+    assert notebook_relpath(twin, pair) == notebook
+
+
+def test_mirror_folder_paths() -> None:
+    pair = settings(pair_policy(folders={"notebooks": "scripts"}))
+    assert twin_relpath("notebooks/a/b.ipynb", ".py", pair) == "scripts/a/b.py"
+    assert notebook_relpath("scripts/a/b.py", pair) == "notebooks/a/b.ipynb"
+    assert twin_relpath("elsewhere/b.ipynb", ".py", pair) is None
+    assert notebook_relpath("src/b.py", pair) is None
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ({"folders": {"notebooks": "../scripts"}}, ["pair.folders", "../scripts", "outside"]),
+        ({"folders": {"/abs": "scripts"}}, ["pair.folders", "/abs"]),
+        ({"folders": {"a": "x", "b": "y"}}, ["pair.folders", "only one"]),
+        ({"format": "ipynb"}, ["pair.format"]),
+        ({"format": "py:percent:x y"}, ["pair.format"]),
+    ],
+)
+def test_bad_pair_policy_names_the_key(table: dict[str, object], words: list[str]) -> None:
+    with pytest.raises(NbgitError) as error:
+        settings(pair_policy(**table))
+    for word in words:
+        assert word in error.value.message + error.value.hint
+
+
+def test_extension_without_jupytext_agrees_with_jupytext() -> None:
+    from jupytext.formats import auto_ext_from_metadata
+
+    pair = settings(pair_policy())
+    assert pair.extension == AUTO
+    told = 0
+    for path in DEV + JUPYTEXT:
+        metadata = parse(path.read_bytes(), str(path)).content.get("metadata") or {}
+        ours, theirs = extension_for(metadata, pair), auto_ext_from_metadata(metadata)
+        if ours is not None:
+            told += 1
+            assert ours == theirs or (theirs is None and ours in (".py", ".R", ".jl")), path
+    assert told > 200
+
+
+# --- the jupytext config that `nbgit install` writes ----------------------------------------------
+
+
+def test_no_jupytext_config_unless_pairing_is_enabled() -> None:
+    assert jupytext_config_text(Policy()) is None
+
+
+@pytest.mark.parametrize("folders", [{}, {"notebooks": "scripts"}])
+def test_jupytext_config_pairs_like_nbgit(folders: dict[str, str]) -> None:
+    """jupytext itself, reading the config nbgit writes, pairs each notebook with nbgit's twin path."""
+    import tomllib
+
+    from jupytext.config import JupytextConfiguration
+    from jupytext.paired_paths import paired_paths
+
+    policy = pair_policy(folders=folders)
+    text = jupytext_config_text(policy)
+    assert text is not None
+    config = JupytextConfiguration(**tomllib.loads(text))
+    pair = settings(policy)
+    root = Path("/repo")
+    for notebook in ("notebooks/a.ipynb", "notebooks/deep/b.ipynb"):
+        for extension in (".py", ".R", ".jl"):
+            paths = paired_paths(str(root / notebook), "ipynb", config.default_formats(str(root / notebook)))
+            twin = [p for p, fmt in paths if fmt["extension"] != ".ipynb"][0]
+            assert twin.replace(".auto", extension) == str(root / twin_relpath(notebook, extension, pair))
+    assert "-ExecuteTime" in text and "-papermill" in text
+
+
+def test_jupytext_writes_the_twin_nbgit_writes_with_that_config(tmp_path: Path) -> None:
+    """A notebook saved by jupytext under nbgit's config has exactly nbgit's twin (volatile metadata filtered)."""
+    import tomllib
+
+    import jupytext
+    from jupytext.config import JupytextConfiguration
+
+    source = next(p for p in DEV if "papermill" in p.read_text(encoding="utf-8", errors="replace"))
+    policy = pair_policy()
+    config = JupytextConfiguration(**tomllib.loads(jupytext_config_text(policy) or ""))
+    notebook = parse(clean_bytes(source.read_bytes(), str(source), policy))
+    ours = twins.twin_text(parse(source.read_bytes()).content, policy, "a.ipynb")
+    theirs = jupytext.writes(jupytext.reads(source.read_text(encoding="utf-8"), "ipynb"), "py:percent", config=config)
+    assert ours == theirs
+    assert ours == twins.twin_text(notebook.content, policy, "a.ipynb")
+
+
+# --- round trips over real notebooks ---------------------------------------------------------------
+
+
+def _round_trip(path: Path, policy: Policy) -> str | None:
+    """ipynb -> twin -> ipynb for one notebook: None when every input survives, else the error message."""
+    data = path.read_bytes()
+    notebook = parse(data, str(path))
+    pair = settings(policy)
+    try:
+        extension = twins.twin_extension(notebook.content.get("metadata") or {}, pair, str(path))
+        fmt = twins.twin_format(extension, pair)
+        text = twins.twin_text(notebook.content, policy, str(path), notebook.major)
+        twins.check_round_trip(text, fmt, notebook, policy, str(path), f"{path.stem}{extension}")
+    except NbgitError as error:
+        assert str(path) in error.message and error.hint
+        return error.message
+    if notebook.major != 4:
+        return None
+    # with the working notebook (outputs and all), an untouched twin changes nothing, byte for byte:
+    # every cell source and type (and output) comes back
+    assert twins.notebook_from_text(text, fmt, notebook, policy, "twin", str(path), text) == serialise(notebook), path
+    # an edit of one cell in the twin changes that cell only: every other cell keeps its outputs
+    code = [i for i, c in enumerate(notebook.content["cells"]) if c["cell_type"] == "code" and c["source"].strip()]
+    if code and fmt.endswith("percent"):
+        target = notebook.content["cells"][code[-1]]["source"]
+        marker = {".py": "#", ".R": "#", ".jl": "#"}.get(extension)
+        if marker and text.count(target.rstrip()) == 1:
+            edited_text = text.replace(target.rstrip(), target.rstrip() + f"\n{marker} edited in the twin", 1)
+            edited = parse(twins.notebook_from_text(edited_text, fmt, notebook, policy, "twin", str(path), text)).content
+            for number, (old, new) in enumerate(zip(notebook.content["cells"], edited["cells"])):
+                if number == code[-1]:
+                    assert new["source"].rstrip().endswith("edited in the twin") and new["outputs"] == old["outputs"], path
+                else:
+                    assert new == old, (path, number)
+    return None
+
+
+@pytest.mark.parametrize("group", sorted(groups(DEV, 2)))
+def test_dev_corpus_round_trips(group: str) -> None:
+    policy = pair_policy()
+    failures = {path.name: _round_trip(path, policy) for path in groups(DEV, 2)[group]}
+    failed = {name: message for name, message in failures.items() if message}
+    assert all("cannot place its twin" in message for message in failed.values()), failed
+    assert set(failed) <= CANNOT_PAIR, failed
+
+
+def test_jupytext_inputs_round_trip_in_every_language() -> None:
+    policy = pair_policy()
+    failed = {path.name: message for path in JUPYTEXT if (message := _round_trip(path, policy))}
+    assert failed == {}
+    assert len(JUPYTEXT) >= 60
+
+
+def test_jupytext_inputs_pair_and_sync_in_a_repository(repo: Path) -> None:
+    """All ~40 languages in one repository: pair, commit, check, edit twins, sync back."""
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    for path in JUPYTEXT:
+        target = repo / path.parent.name / path.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(path, target)
+    done = nbgit(repo, "pair")
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().count("paired ") == len(JUPYTEXT)
+    twins_made = {p.parent.name: p for p in repo.glob("ipynb_*/*") if p.suffix != ".ipynb"}
+    assert twins_made["ipynb_julia"].suffix == ".jl" and twins_made["ipynb_R"].suffix == ".R"
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pairs")
+    (repo / ".git" / "nbgit-pairs.json").unlink()
+    check = nbgit(repo, "sync", "--check", "--all")
+    assert (check.returncode, check.stdout) == (0, b""), check.stdout.decode() + check.stderr.decode()
+    for folder in ("ipynb_py", "ipynb_R", "ipynb_julia"):
+        twin = sorted(p for p in (repo / folder).iterdir() if p.suffix != ".ipynb")[0]
+        twin.write_text(twin.read_text(encoding="utf-8") + "\n# %%\n1 + 1\n", encoding="utf-8")
+    done = nbgit(repo, "sync", "--all")
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    assert done.stdout.decode().count("updated ") == 3
+    for folder in ("ipynb_py", "ipynb_R", "ipynb_julia"):
+        notebook = sorted((repo / folder).glob("*.ipynb"))[0]
+        assert parse(notebook.read_bytes()).content["cells"][-1]["source"] == "1 + 1"
+    assert nbgit(repo, "sync", "--check", "--all").returncode == 0

@@ -1,0 +1,323 @@
+"""`nbgit diff`: exactly the changed cells, against nbdime's own diff and on edited corpus notebooks in real repos."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+from pathlib import Path
+
+import nbdime
+import nbformat
+import pytest
+from conftest import CORPUS, NBGIT, corpus_files, git, nbgit
+
+from nbgit.clean import clean_bytes
+from nbgit.notebook import NotebookError, parse
+from nbgit.policy import Policy, policy_from_table
+from nbgit.report import ADDED, MODIFIED, MOVED, REMOVED, UNREADABLE, VOLATILE, build, compare
+from nbgit.report_markdown import to_markdown
+
+NBDIME = CORPUS / "peer" / "nbdime"
+KEEP_OUTPUTS = policy_from_table({"outputs": "keep"}, "test")
+
+
+def nbdime_pairs() -> list[tuple[Path, Path]]:
+    """nbdime's diff cases and every pair of its fixture groups (`name--x.ipynb` with `name.ipynb` or each other)."""
+    cases = json.loads((NBDIME / "cases.json").read_text())["diff_cases"]
+    pairs = [(NBDIME / c["a"], NBDIME / c["b"]) for c in cases if "b" in c]
+    groups: dict[str, list[Path]] = {}
+    for path in sorted((NBDIME / "files").glob("*.ipynb")):
+        groups.setdefault(path.stem.split("--")[0].split("-test-")[0], []).append(path)
+    for members in groups.values():
+        pairs += [(a, b) for k, a in enumerate(members) for b in members[k + 1 :]]
+    return list(dict.fromkeys(pairs))
+
+
+def nbdime_touched(a: bytes, b: bytes) -> tuple[set[int], set[int], bool]:
+    """Old and new cell indices nbdime's diff touches, and whether it changes notebook metadata."""
+    diff = nbdime.diff_notebooks(nbformat.reads(a.decode(), as_version=4), nbformat.reads(b.decode(), as_version=4))
+    cells = next((op["diff"] for op in diff if op["key"] == "cells"), [])
+    n_old = len(json.loads(a)["cells"])
+    added = {op["key"]: len(op["valuelist"]) for op in cells if op["op"] == "addrange"}
+    removed = {k for op in cells if op["op"] == "removerange" for k in range(op["key"], op["key"] + op["length"])}
+    patched = {op["key"] for op in cells if op["op"] == "patch"}
+    old_touched, new_touched, j = removed | patched, set(), 0
+    for k in range(n_old + 1):
+        new_touched |= set(range(j, j + added.get(k, 0)))
+        j += added.get(k, 0)
+        if k < n_old and k not in removed:
+            if k in patched:
+                new_touched.add(j)
+            j += 1
+    return old_touched, new_touched, any(op["key"] == "metadata" for op in diff)
+
+
+def our_touched(a: bytes, b: bytes, policy: Policy) -> tuple[set[int], set[int], bool, str]:
+    change = compare(a, b, "a.ipynb", "a.ipynb", policy, 20)
+    old = {c.old.index for c in change.cells if c.old and c.kind in (REMOVED, MODIFIED, MOVED)}
+    new = {c.new.index for c in change.cells if c.new and c.kind in (ADDED, MODIFIED, MOVED)}
+    return old, new, bool(change.metadata_diff), change.status
+
+
+@pytest.mark.parametrize("policy", [Policy(), KEEP_OUTPUTS], ids=["strip-outputs", "keep-outputs"])
+def test_changed_cells_agree_with_nbdime_on_its_own_pairs(policy: Policy) -> None:
+    """On every nbdime fixture pair, cleaned alike, we touch exactly the cells nbdime's diff touches."""
+    checked = 0
+    for a_path, b_path in nbdime_pairs():
+        try:
+            a = clean_bytes(a_path.read_bytes(), a_path.name, policy)
+            b = clean_bytes(b_path.read_bytes(), b_path.name, policy)
+        except NotebookError:
+            continue
+        if {a_path.name, b_path.name} == {"attachment--empty_attachments_list.ipynb", "attachment--remove_attachment.ipynb"}:
+            continue  # `"attachments": {}` against no key: nbdime lists it, a reader sees nothing, nbgit neither
+        old, new, metadata, status = our_touched(a, b, policy)
+        expected_old, expected_new, expected_metadata = nbdime_touched(a, b)
+        assert (old, new, metadata) == (expected_old, expected_new, expected_metadata), (a_path.name, b_path.name)
+        if a == b:
+            assert status == "modified"  # identical content: nothing to list
+        elif not (old or new or metadata):
+            assert status == VOLATILE
+        checked += 1
+    assert checked > 60
+
+
+def edit_notebook(content: dict, rng: random.Random) -> dict[str, set[int]]:
+    """Edit a v4 notebook in place: modify, delete, insert, move and re-tag cells at spaced positions.
+
+    Returns the expected old/new indices of each kind of change.
+    """
+    cells = content["cells"]
+    n = len(cells)
+    ids = all("id" in c for c in cells)
+    modify, delete, retag, move = 1, 3, 5, 7  # old positions, apart so that every change stands alone
+    expected = {"modified_old": {modify, retag}, "removed": {delete}, "moved_old": {move}}
+    src = cells[modify]["source"]
+    cells[modify]["source"] = ("".join(src) if isinstance(src, list) else src) + "\n# reviewed by the test"
+    cells[retag].setdefault("metadata", {})["tags"] = ["edited-by-test"]
+    moved = cells[move]
+    new_cell = nbformat.v4.new_markdown_cell(f"A new cell {rng.random()}")
+    if not ids:
+        del new_cell["id"]
+    order = [c for k, c in enumerate(cells) if k not in (delete, move)]
+    order.insert(order.index(cells[retag]) + 1, new_cell)
+    order.append(moved)
+    content["cells"] = order
+    position = {id(c): j for j, c in enumerate(order)}
+    expected["modified_new"] = {position[id(cells[modify])], position[id(cells[retag])]}
+    expected["added"] = {position[id(new_cell)]}
+    expected["moved_new"] = {position[id(moved)]}
+    assert n > move
+    return expected
+
+
+def editable(path: Path) -> bool:
+    """A v4 notebook whose cells (at least eleven) are distinct and non-empty (so that alignment is unambiguous)."""
+    try:
+        nb = parse(path.read_bytes())
+    except NotebookError:
+        return False
+    cells = nb.content.get("cells", [])
+    head = ["".join(c.get("source", "")) for c in cells]
+    return nb.major == 4 and len(cells) >= 11 and all(s.strip() for s in head) and len(set(head)) == len(head)
+
+
+def test_report_lists_exactly_the_cells_changed_in_corpus_notebooks(repo: Path) -> None:
+    """Corpus notebooks committed, edited, committed again: the report names exactly the edited cells."""
+    rng = random.Random(5)
+    sources = [p for p in corpus_files("dev") if editable(p)][::4][:24]
+    assert len(sources) >= 15
+    expectations = {}
+    for k, source in enumerate(sources):
+        name = f"nbs/{k:02d}.ipynb"
+        (repo / "nbs").mkdir(exist_ok=True)
+        (repo / name).write_bytes(source.read_bytes())
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "originals")
+    for k, source in enumerate(sources):
+        name = f"nbs/{k:02d}.ipynb"
+        content = json.loads(source.read_bytes())
+        expectations[name] = edit_notebook(content, rng)
+        (repo / name).write_text(json.dumps(content, indent=2))  # another layout too: must not matter
+    git(repo, "commit", "-q", "-a", "-m", "edits")
+
+    report = build(["HEAD~1", "HEAD"], [], Policy(), repo)
+    assert sorted(nb.path for nb in report.notebooks) == sorted(expectations)
+    for nb in report.notebooks:
+        expected = expectations[nb.path]
+        by_kind: dict[str, set[int]] = {k: set() for k in expected}
+        for change in nb.cells:
+            if change.kind == ADDED:
+                by_kind["added"].add(change.new.index)
+            elif change.kind == REMOVED:
+                by_kind["removed"].add(change.old.index)
+            elif change.kind == MODIFIED:
+                by_kind["modified_old"].add(change.old.index)
+                by_kind["modified_new"].add(change.new.index)
+            if change.moved:
+                by_kind["moved_old"].add(change.old.index)
+                by_kind["moved_new"].add(change.new.index)
+        assert by_kind == expected, (nb.path, [(c.kind, c.what) for c in nb.cells])
+        assert nb.counts() == {ADDED: 1, REMOVED: 1, MODIFIED: 2, MOVED: 1}
+
+    done = nbgit(repo, "diff", "HEAD~1..HEAD")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    for name in expectations:
+        assert f"modified  {name}  1 added, 1 removed, 2 modified, 1 moved" in text
+    assert "# reviewed by the test" in text and "edited-by-test" in text
+
+
+def notebook(*sources: str, outputs: bool = False) -> str:
+    """A v4.5 notebook of code cells with stable ids (`cell0`, `cell1`...), optionally run."""
+    cells = [nbformat.v4.new_code_cell(s, id=f"cell{k}", execution_count=5 if outputs else None) for k, s in enumerate(sources)]
+    if outputs:
+        for cell in cells:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"run of {cell.source}\n")]
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+
+
+def test_statuses_bad_input_and_revision_forms(repo: Path) -> None:
+    """Added, deleted, renamed, volatile only, unreadable, nbformat upgrade; every way to name revisions."""
+    (repo / "keep.ipynb").write_text(notebook("a = 1", "b = 2"))
+    (repo / "gone.ipynb").write_text(notebook(*(f"gone_{k} = {'g' * 60}" for k in range(20))))
+    (repo / "old-name.ipynb").write_text(notebook(*(f"line_{k} = {k}" for k in range(10))))
+    (repo / "rerun.ipynb").write_text(notebook("x = 1"))
+    (repo / "broken.ipynb").write_text(notebook("fine = 1"))
+    v3 = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell(input="legacy()")])])
+    (repo / "legacy.ipynb").write_text(nbformat.v3.writes_json(v3))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+
+    (repo / "new.ipynb").write_text(notebook(*(f"brand_new_{k} = {'n' * 70}" for k in range(25))))
+    git(repo, "rm", "-q", "gone.ipynb")
+    git(repo, "mv", "old-name.ipynb", "new-name.ipynb")
+    (repo / "rerun.ipynb").write_text(notebook("x = 1", outputs=True))
+    (repo / "broken.ipynb").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00 binary named .ipynb")
+    (repo / "legacy.ipynb").write_text(nbformat.writes(nbformat.v4.upgrade(nbformat.reads(nbformat.v3.writes_json(v3), 3))))
+    git(repo, "add", ".")
+    (repo / "keep.ipynb").write_text(notebook("a = 1", "b = 3"))  # unstaged: work tree only
+
+    report = build([], [], Policy(), repo)  # HEAD against the work tree
+    status = {nb.path: nb.status for nb in report.notebooks}
+    assert status == {
+        "new.ipynb": "added",
+        "gone.ipynb": "deleted",
+        "new-name.ipynb": "renamed",
+        "rerun.ipynb": VOLATILE,
+        "broken.ipynb": UNREADABLE,
+        "legacy.ipynb": "modified",
+        "keep.ipynb": "modified",
+    }
+    by_path = {nb.path: nb for nb in report.notebooks}
+    assert "new side unreadable: broken.ipynb: not UTF-8" in by_path["broken.ipynb"].notes[0]
+    assert by_path["legacy.ipynb"].notes == ["nbformat version changed: 3.0 -> 4.5"]
+    assert by_path["legacy.ipynb"].cells == []  # same cell, same source, across versions
+    assert [c.kind for c in by_path["new-name.ipynb"].cells] == []
+    assert [c.kind for c in by_path["keep.ipynb"].cells] == [MODIFIED]
+
+    # the same change through the CLI in every format; bad input never breaks it
+    for fmt in ("text", "markdown", "html"):
+        done = nbgit(repo, "diff", "--format", fmt)
+        assert done.returncode == 0 and b"broken.ipynb" in done.stdout, done.stderr
+    git(repo, "commit", "-q", "-m", "two")
+    assert {nb.path for nb in build(["HEAD~1"], [], Policy(), repo).notebooks} == set(status)
+    assert {nb.path for nb in build(["HEAD~1", "HEAD"], [], Policy(), repo).notebooks} == set(status) - {"keep.ipynb"}
+    assert [nb.path for nb in build(["HEAD~1..HEAD"], ["legacy.ipynb"], Policy(), repo).notebooks] == ["legacy.ipynb"]
+    done = nbgit(repo, "diff", "HEAD~1", "HEAD", "--", "gone.ipynb")
+    assert done.returncode == 0 and b"gone.ipynb" in done.stdout and b"legacy" not in done.stdout
+    done = nbgit(repo, "diff", "no-such-rev")
+    assert done.returncode == 2 and done.stderr.startswith(b"nbgit: error: git diff failed")
+    done = nbgit(repo, "diff", "a", "b", "c")
+    assert done.returncode == 2 and b"too many revisions" in done.stderr
+
+
+def test_markdown_fits_a_github_comment_and_says_what_it_left_out(repo: Path) -> None:
+    (repo / "nbs").mkdir()
+    for k in range(12):
+        (repo / "nbs" / f"{k}.ipynb").write_text(notebook(*(f"value_{k}_{n} = {n}" for n in range(150))))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    for k in range(12):
+        (repo / "nbs" / f"{k}.ipynb").write_text(notebook(*(f"value_{k}_{n} = {n} * 2  # {'x' * 40}" for n in range(150))))
+    report = build([], [], Policy(), repo)
+    full = to_markdown(report, "the artefact", limit=10**9)
+    assert len(full) > 65_536
+    short = to_markdown(report, "the artefact")
+    assert len(short) <= 65_536
+    at = short.index("\n> **Truncated:**")
+    left_out = int(short[at:].split(" characters")[0].split()[-1].replace(",", ""))
+    assert left_out == len(full) - at and full.startswith(short[:at])
+    assert "Full report: the artefact" in short[at:]
+    assert short.count("```") % 2 == 0  # no code block left open
+    github = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "7"}
+    done = nbgit(repo, "diff", "--format", "markdown", env={**os.environ, **github})
+    assert b"[this CI run](https://github.com/o/r/actions/runs/7)" in done.stdout
+
+
+def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:
+    """git's external diff protocol, for real: cleaned sides through nbdime; bad input as a text diff."""
+    git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver")
+    (repo / ".gitattributes").write_text("*.ipynb diff=nbgit\n")
+    (repo / "a.ipynb").write_text(notebook("x = 1", "y = 2"))
+    (repo / "b.ipynb").write_text(notebook("bad = 0"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "a.ipynb").write_text(notebook("x = 1", "y = 3", outputs=True))
+    (repo / "b.ipynb").write_text("{not json")
+    (repo / "c.ipynb").write_text(notebook("added = 1"))
+    git(repo, "add", "c.ipynb")
+    done = git(repo, "diff", "HEAD")
+    out = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout.decode())
+    assert "nbdiff a/a.ipynb b/a.ipynb" in out
+    assert "-  y = 2" in out and "+  y = 3" in out and "run of" not in out  # outputs stripped on both sides
+    assert "+{not json" in out and "-bad = 0" in out  # the text diff nbgit falls back to
+    assert "c.ipynb" in out
+    assert nbgit(repo, "diff-driver", "only-a-path.ipynb").stdout == b"* Unmerged path only-a-path.ipynb\n"
+    assert nbgit(repo, "diff-driver", "x", "y").returncode == 2
+
+
+def test_web_view_serves_nbdime_on_the_cleaned_sides(repo: Path) -> None:
+    """`nbgit diff --web` for real: nbdime's server starts on cleaned copies; its diff API shows the edit only."""
+    import http.cookiejar
+    import urllib.request
+
+    (repo / "n.ipynb").write_text(notebook("x = 1", "y = 2"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "n.ipynb").write_text(notebook("x = 1", "y = 3", outputs=True))
+    env = {**os.environ, "BROWSER": "true"}  # the "browser" nbdime opens is /bin/true
+    process = subprocess.Popen([str(NBGIT), "diff", "--web"], cwd=repo, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in process.stderr:  # nbdime says where it listens
+            lines.append(line)
+            found = re.search(r"URL: (http://127\.0\.0\.1:\d+)/diff\?base=([^&]+)&remote=(\S+)", line)
+            if found:
+                break
+        assert found, "".join(lines)
+        assert "opening nbdime's web diff of n.ipynb" in "".join(lines)
+        url = found.group(1)
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar := http.cookiejar.CookieJar()))
+        page = opener.open(f"{url}/diff?base={found.group(2)}&remote={found.group(3)}", timeout=30)
+        assert page.status == 200
+        xsrf = next(c.value for c in jar if c.name == "_xsrf")
+        from urllib.parse import unquote
+
+        body = json.dumps({"base": unquote(found.group(2)), "remote": unquote(found.group(3))}).encode()
+        request = urllib.request.Request(f"{url}/api/diff", data=body, headers={"X-XSRFToken": xsrf, "Content-Type": "application/json"})
+        served = json.loads(opener.open(request, timeout=60).read())
+        assert [c["source"] for c in served["base"]["cells"]] == ["x = 1", "y = 2"]
+        cells = next(op["diff"] for op in served["diff"] if op["key"] == "cells")
+        # the edit, and nothing of the outputs and counts the work-tree file has
+        assert [(op["op"], op["key"], [d["key"] for d in op["diff"]]) for op in cells] == [("patch", 1, ["source"])]
+        close = urllib.request.Request(f"{url}/api/closetool", data=b'{"exitCode": 0}', headers={"X-XSRFToken": xsrf})
+        opener.open(close, timeout=30)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

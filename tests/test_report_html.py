@@ -1,0 +1,100 @@
+"""The HTML report: one self-contained file, rendered in a real headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import git, nbgit
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> str:
+    """A real PNG of one colour with a darker diagonal, base64 as notebooks store it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    dark = tuple(c // 3 for c in rgb)
+    rows = b"".join(
+        b"\0" + b"".join(bytes(dark if abs(x * height - y * width) < width * 2 else rgb) for x in range(width)) for y in range(height)
+    )
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    data += chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return base64.b64encode(data).decode()
+
+
+def figure_cell(source: str, cell_id: str, image: str, text: str) -> nbformat.NotebookNode:
+    output = nbformat.v4.new_output("display_data", data={"image/png": image, "text/plain": text})
+    return nbformat.v4.new_code_cell(source, id=cell_id, outputs=[output], execution_count=1)
+
+
+def write(path: Path, cells: list[nbformat.NotebookNode]) -> None:
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    path.write_text(nbformat.writes(nbformat.v4.new_notebook(cells=cells, metadata=meta)))
+
+
+def make_change(repo: Path) -> dict[str, str]:
+    """A repo that keeps outputs, with a commit and a work tree that changes sources, images and cells."""
+    (repo / ".nbgit.toml").write_text('outputs = "keep"\n')
+    old_blue, new_red, added_green = png(160, 100, (40, 90, 200)), png(160, 100, (210, 50, 40)), png(120, 80, (40, 160, 60))
+    intro = nbformat.v4.new_markdown_cell("# Sales analysis\nQuarterly numbers.", id="intro-md")
+    load = nbformat.v4.new_code_cell("import pandas as pd\ndf = pd.read_csv('sales.csv')", id="load-data")
+    write(repo / "analysis.ipynb", [intro, load, figure_cell("df.plot(color='blue')", "plot-cell", old_blue, "<Figure blue>")])
+    write(repo / "untouched.ipynb", [nbformat.v4.new_code_cell("print('same')", id="same-cell")])
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    load2 = nbformat.v4.new_code_cell("import pandas as pd\ndf = pd.read_csv('sales-2024.csv')", id="load-data")
+    plot = figure_cell("df.plot(color='red')", "plot-cell", new_red, "<Figure red>")
+    write(repo / "analysis.ipynb", [intro, load2, plot, figure_cell("df.hist()", "hist-cell", added_green, "<Figure hist>")])
+    return {"old": old_blue, "new": new_red, "added": added_green}
+
+
+def test_html_is_one_self_contained_file(repo: Path) -> None:
+    images = make_change(repo)
+    done = nbgit(repo, "diff", "--format", "html", "--output", "report.html")
+    assert done.returncode == 0, done.stderr
+    html = (repo / "report.html").read_text()
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.I)
+    assert not re.search(r"url\(|@import|@font-face", html, re.I)
+    assert "default-src 'none'" in html  # and the browser is told to fetch nothing
+    for image in images.values():
+        assert f"data:image/png;base64,{image}" in html
+    assert "untouched.ipynb" not in html
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium); .ci/run installs it")
+def test_html_report_in_headless_chromium(repo: Path, tmp_path: Path) -> None:
+    images = make_change(repo)
+    report = tmp_path / "report.html"
+    assert nbgit(repo, "diff", "--format", "html", "--output", str(report)).returncode == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "report_html.png"
+    base = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2000",
+    ]  # fmt: skip
+    done = subprocess.run([*base, "--dump-dom", report.as_uri()], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    dom = done.stdout.decode()
+    # the summary first, then the changed cells: source edits, the image before and after, the new cell
+    assert dom.index("<table") < dom.index('<section id="nb-1"')
+    assert "analysis.ipynb" in dom and "2 modified" in dom and "1 added" in dom
+    assert "load-dat" in dom and "sales-2024.csv" in dom and "plot-cel" in dom and "hist-cel" in dom
+    assert "intro-md" not in dom  # unchanged cells are not listed
+    figures = re.findall(r'<figure class="(before|after)">.*?<img [^>]*src="data:image/png;base64,([^"]+)"', dom)
+    assert ("before", images["old"]) in figures and ("after", images["new"]) in figures and ("after", images["added"]) in figures
+    screenshot.unlink(missing_ok=True)
+    done = subprocess.run([*base, f"--screenshot={screenshot}", report.as_uri()], capture_output=True, timeout=120)
+    assert done.returncode == 0 and screenshot.stat().st_size > 10_000, done.stderr.decode()[-2000:]

@@ -1,0 +1,151 @@
+"""`nbgit resolve` on notebooks broken by real conflicting `git merge`s made without nbgit's driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import CORPUS, copy_in, git, nbgit
+from test_merge import branches, code_sources, dev_notebooks, edited, has_conflict_marks, unmerged, validate, wire_driver
+
+from nbgit.clean import clean_bytes
+from nbgit.notebook import has_conflict_markers
+from nbgit.policy import Policy
+
+FILES = CORPUS / "peer" / "nbdime" / "files"
+CONFLICT_CASES = ["inline-conflict", "source-conflict", "mixed-conflicts", "output-conflict"]
+
+
+def conflicted_merge(repo: Path, style: str = "merge") -> dict[str, tuple[bytes, bytes, bytes]]:
+    """nbdime's conflict fixtures and two dev notebooks merged by git's text merge into conflict markers."""
+    git(repo, "config", "merge.conflictStyle", style)
+    sides = {f"{case}.ipynb": tuple((FILES / f"{case}--{i}.ipynb").read_bytes() for i in (1, 2, 3)) for case in CONFLICT_CASES}
+    for path in dev_notebooks(2):
+        data = path.read_bytes()
+        sides[path.name] = (data, edited(data, {1: "mine = 1"}, rerun=3), edited(data, {1: "theirs = 2"}, rerun=9))
+    branches(repo, *({name: triplet[i] for name, triplet in sides.items()} for i in range(3)))
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    assert unmerged(repo) == set(sides)
+    for name in sides:
+        assert has_conflict_markers((repo / name).read_bytes())
+    return sides
+
+
+@pytest.mark.parametrize("style", ["merge", "diff3"])
+def test_resolve_after_a_real_conflicting_merge_without_the_driver(repo: Path, style: str) -> None:
+    sides = conflicted_merge(repo, style)
+    for name in sides:
+        done = nbgit(repo, "resolve", name)
+        assert done.returncode in (0, 1), done.stderr.decode()
+        assert b"Traceback" not in done.stderr
+        repaired = (repo / name).read_bytes()
+        validate(repaired)
+        assert (done.returncode == 1) == has_conflict_marks(repaired), name
+    # the dev notebooks: the same line edited differently, marked inside the one cell
+    for name in list(sides)[-2:]:
+        conflicted = [s for s in code_sources((repo / name).read_bytes()) if "<<<<<<< local" in s]
+        assert len(conflicted) == 1 and "mine = 1" in conflicted[0] and "theirs = 2" in conflicted[0]
+
+
+@pytest.mark.parametrize("take", ["local", "remote", "base"])
+def test_resolve_takes_one_side_whole(repo: Path, take: str) -> None:
+    sides = conflicted_merge(repo)
+    stage = {"base": 0, "local": 1, "remote": 2}[take]
+    for name, triplet in sides.items():
+        done = nbgit(repo, "resolve", name, "--take", take)
+        assert done.returncode == 0, done.stderr.decode()
+        assert (repo / name).read_bytes() == clean_bytes(triplet[stage], name, Policy())
+
+
+def test_resolve_from_markers_alone_outside_a_merge(tmp_path: Path) -> None:
+    """Files broken long ago (committed with markers): only the markers are left to rebuild from."""
+    broken = sorted((CORPUS / "bad_inputs" / "derived").glob("*.git-merge-file.ipynb"))
+    broken.append(CORPUS / "bad_inputs" / "jupyter-widgets+ipywidgets" / "tests" / "test_imagemap.ipynb")
+    assert len(broken) == 5
+    for index, source in enumerate(broken):
+        target = copy_in(source, tmp_path, f"broken{index}.ipynb")
+        done = nbgit(tmp_path, "resolve", target.name)
+        assert done.returncode in (0, 1), done.stderr.decode()
+        repaired = target.read_bytes()
+        validate(repaired)
+        assert not has_conflict_markers(repaired)  # git's markers are gone from the JSON itself
+        assert (done.returncode == 1) == has_conflict_marks(repaired)
+    # ipywidgets' committed conflict: both image lines survive, inside the one cell
+    sources = [c.source for c in nbformat.reads(target.read_text(), as_version=4).cells]
+    assert any("magician-penguin-hi.png" in s and "flocon.png" in s and "<<<<<<< local" in s for s in sources)
+
+
+def test_resolve_take_local_from_markers(tmp_path: Path) -> None:
+    target = copy_in(CORPUS / "bad_inputs" / "derived" / "source-conflict.git-merge-file.ipynb", tmp_path, "s.ipynb")
+    assert nbgit(tmp_path, "resolve", "s.ipynb", "--take", "local").returncode == 0
+    assert target.read_bytes() == clean_bytes((FILES / "source-conflict--2.ipynb").read_bytes(), "s.ipynb", Policy())
+    assert nbgit(tmp_path, "resolve", "s.ipynb", "--take", "local").returncode == 2  # nothing left to rebuild from
+    done = nbgit(tmp_path, "resolve", "s.ipynb")
+    assert done.returncode == 0 and b"nothing to repair" in done.stderr
+
+
+def test_resolve_refuses_when_a_side_is_not_json(tmp_path: Path) -> None:
+    broken = b'{\n "cells": [\n<<<<<<< HEAD\n  {"cell_type": "markdown", "metadata": {}, "source": "a"}\n=======\n  {"cell_type": \n>>>>>>> other\n ],\n "metadata": {}, "nbformat": 4, "nbformat_minor": 4\n}\n'
+    (tmp_path / "b.ipynb").write_bytes(broken)
+    done = nbgit(tmp_path, "resolve", "b.ipynb")
+    assert done.returncode == 2
+    message = done.stderr.decode()
+    assert "cannot rebuild" in message and "remote side" in message and "hint:" in message and "Traceback" not in message
+    assert (tmp_path / "b.ipynb").read_bytes() == broken  # nothing written
+
+
+def test_resolve_refuses_unclosed_markers(tmp_path: Path) -> None:
+    (tmp_path / "u.ipynb").write_bytes(b'{\n<<<<<<< HEAD\n "cells": []\n}\n')
+    done = nbgit(tmp_path, "resolve", "u.ipynb")
+    assert done.returncode == 2 and b"never closed" in done.stderr
+
+
+def paired_repo(repo: Path) -> None:
+    """A notebook with its py:percent twin, committed in step, the driver wired; branch `other` from there."""
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    wire_driver(repo)
+    copy_in(FILES / "multilevel-test-base.ipynb", repo, "nb.ipynb")
+    assert nbgit(repo, "clean", "nb.ipynb").returncode == 0
+    assert nbgit(repo, "pair", "nb.ipynb").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "paired")
+
+
+def edit_and_sync(repo: Path, branch: str, edits: dict[int, str]) -> None:
+    """On `branch`: edit the notebook as Jupyter would, let `nbgit sync` update the twin, commit both."""
+    git(repo, "checkout", "-q", "-B", branch)
+    (repo / "nb.ipynb").write_bytes(edited((repo / "nb.ipynb").read_bytes(), edits))
+    assert nbgit(repo, "sync", "nb.ipynb").returncode == 0
+    git(repo, "commit", "-q", "-am", branch)
+
+
+def test_twin_and_notebook_merged_together_stay_in_step(repo: Path) -> None:
+    paired_repo(repo)
+    edit_and_sync(repo, "other", {3: "theirs = 2"})
+    git(repo, "checkout", "-q", "main")
+    edit_and_sync(repo, "main", {0: "mine = 1"})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 0
+    assert nbgit(repo, "sync", "--check", "nb.ipynb").returncode == 0
+    assert "mine = 1" in (repo / "nb.py").read_text() and "theirs = 2" in (repo / "nb.py").read_text()
+
+
+def test_twin_conflict_is_rewritten_from_the_resolved_notebook(repo: Path) -> None:
+    paired_repo(repo)
+    edit_and_sync(repo, "other", {1: "value = 'remote'"})
+    git(repo, "checkout", "-q", "main")
+    edit_and_sync(repo, "main", {1: "value = 'local'"})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    assert unmerged(repo) == {"nb.ipynb", "nb.py"}
+    assert b"<<<<<<< HEAD" in (repo / "nb.py").read_bytes()  # git's text merge of the twin
+    done = nbgit(repo, "resolve", "nb.ipynb")  # the driver's notebook is valid: only the twin is rewritten
+    assert done.returncode == 1 and b"nb.py: written again from nb.ipynb" in done.stderr
+    twin = (repo / "nb.py").read_text()
+    assert "<<<<<<< HEAD" not in twin and "<<<<<<< local" in twin  # the notebook's conflict, not git's
+    assert twin.index("value = 'local'") < twin.index("=======") < twin.index("value = 'remote'")
+    assert nbgit(repo, "resolve", "nb.ipynb", "--take", "remote").returncode == 0
+    assert "value = 'remote'" in (repo / "nb.py").read_text() and "<<<<<<<" not in (repo / "nb.py").read_text()
+    git(repo, "add", "nb.ipynb", "nb.py")
+    assert nbgit(repo, "sync", "--check", "nb.ipynb").returncode == 0
+    checked = nbgit(repo, "check", "nb.ipynb")
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
