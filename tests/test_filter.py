@@ -263,6 +263,17 @@ def test_excluded_notebooks_are_stored_as_they_are(wired: Path) -> None:
     assert blob(wired, ":cooked/cleaned.ipynb") == clean(cleaned.read_bytes())
 
 
+def test_overrides_apply_per_path(wired: Path) -> None:
+    (wired / ".nbgit.toml").write_text('[[overrides]]\npaths = ["docs/**"]\noutputs = "keep"\n')
+    documented = copy_in(DEV / SAMPLES[2], wired, "docs/page.ipynb")
+    plain = copy_in(DEV / SAMPLES[2], wired, "plain.ipynb")
+    git(wired, "add", "-A")
+    keep_outputs = Policy(outputs="keep")
+    assert blob(wired, ":docs/page.ipynb") == clean_bytes(documented.read_bytes(), "docs/page.ipynb", keep_outputs)
+    assert blob(wired, ":plain.ipynb") == clean(plain.read_bytes())
+    assert blob(wired, ":docs/page.ipynb") != blob(wired, ":plain.ipynb")
+
+
 def test_the_cli_filter_process_command_serves_git_too(repo: Path) -> None:
     wire(repo, f"{NBGIT} filter-process")
     [first, *_] = samples(repo)

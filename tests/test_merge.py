@@ -413,6 +413,27 @@ def test_trivial_merges_do_not_import_nbdime(tmp_path: Path) -> None:
     assert b"x = 1" in (tmp_path / "l").read_bytes()
 
 
+def test_edits_among_identical_cells_merge_in_place_without_nbdime(tmp_path: Path) -> None:
+    """nbdime aligns cells by content and misplaces edits among identical cells (found by the property test below)."""
+
+    def notebook(*sources: str) -> bytes:
+        cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s} for s in sources]
+        return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}).encode()
+
+    (tmp_path / "b").write_bytes(notebook("0", "0", "0"))
+    (tmp_path / "l").write_bytes(notebook("0\nlocal = 0", "0", "0\nlocal = 2"))
+    (tmp_path / "r").write_bytes(notebook("0", "0\nremote = 1", "0"))
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nbgit", "merge-driver", "b", "l", "r", "7", "t.ipynb"],
+        cwd=tmp_path, capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    imported = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
+    assert not {m for m in imported if m.split(".")[0] in ("nbdime", "nbformat")}
+    merged = [source_of(c) for c in parse((tmp_path / "l").read_bytes()).content["cells"]]
+    assert merged == ["0\nlocal = 0", "0\nremote = 1", "0\nlocal = 2"]
+
+
 # --- property: edits to different cells always merge cleanly with both kept -----------------------
 
 lines = st.text(alphabet="abcdefxyz =+()0123456789", min_size=1, max_size=20).filter(lambda s: s.strip() != "")

@@ -25,7 +25,7 @@ from typing import BinaryIO, Callable
 from nbgit.clean import CleanError, clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import NotebookError
-from nbgit.policy import Policy, find_root, glob_matches, load_policy
+from nbgit.policy import Policy, find_root, load_policy
 from nbgit.progress import warn
 
 # What the process announces, and whether the installer sets `filter.nbgit.required`. Only `clean`:
@@ -175,10 +175,10 @@ def clean_blob(data: bytes, path: str, policy: Policy) -> tuple[bytes, NbgitErro
 
     Never raises: the filter and `nbgit filter clean` decide what a failure means (strict or not).
     """
-    if policy.exclude and glob_matches(path, policy.exclude):
+    if policy.excludes(path):
         return data, None
     try:
-        return clean_bytes(data, path, policy), None
+        return clean_bytes(data, path, policy.for_path(path)), None
     except (NotebookError, CleanError) as error:
         return data, error
     except RecursionError:

@@ -2,7 +2,9 @@
 
 All three sides are parsed and cleaned with the repository's policy first, so volatile state
 (execution counts, timings, UI metadata, stripped outputs) can never conflict. Trivial merges (a side
-unchanged, both sides equal) are decided here without importing nbdime. Everything else goes through
+unchanged, both sides equal) and merges where no side added, removed or moved cells and each cell
+changed on one side only are decided here, position by position, without importing nbdime.
+Everything else goes through
 nbdime's cell-by-cell merge with its inline strategy: a source conflict becomes git-style markers
 inside the cell, cells changed or added differently on both sides are framed by marker cells, and
 metadata conflicts are recorded under `nbdime-conflicts`. Output conflicts follow `[merge] outputs`.
@@ -89,6 +91,10 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
     except _Unmergeable as error:
         return text_merge(_bytes_of(base), serialise(local), serialise(remote), marker_size, str(error))
     base_view, local_view, remote_view = views
+    in_place = _merge_in_place(base_view, local_view, remote_view) if base is not None else None
+    if in_place is not None:
+        content = _restore_version(in_place, major, local.content)
+        return MergeResult(serialise(Notebook(content, major, local.crlf)), [], "cell by cell, in place")
     try:
         merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, marker_size)
         lost = _lost_line(base_view, local_view, remote_view, merged)
@@ -165,6 +171,43 @@ def _trivial(base: Notebook | None, local: Notebook, remote: Notebook) -> tuple[
     if base is not None and base.content == remote.content and base.major == remote.major:
         return local, "remote unchanged"
     return None
+
+
+_UNMERGED = object()
+
+
+def _merge_in_place(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]) -> dict[str, Any] | None:
+    """The merge position by position, when no side added, removed or moved a cell and no cell, nor the
+    notebook's metadata, changed on both sides; None otherwise (nbdime decides).
+
+    nbdime aligns cells by their content, which misplaces edits among identical cells; when the
+    cell structure is untouched the position is the alignment, and nbdime is not needed at all.
+    """
+    sides = [side.get("cells", []) for side in (base, local, remote)]
+    if len({len(side) for side in sides}) != 1:
+        return None
+    merged_cells = []
+    for trio in zip(*sides):
+        if len({(cell.get("cell_type"), cell.get("id")) for cell in trio}) != 1:
+            return None
+        cell = _one_sided(*trio)
+        if cell is _UNMERGED:
+            return None
+        merged_cells.append(cell)
+    rest = [{k: v for k, v in side.items() if k != "cells"} for side in (base, local, remote)]
+    merged = _one_sided(*rest)
+    if merged is _UNMERGED:
+        return None
+    return {**merged, "cells": merged_cells}
+
+
+def _one_sided(base: Any, local: Any, remote: Any) -> Any:
+    """The side that changed (either when both made the same change), or _UNMERGED when both changed differently."""
+    if local == remote or remote == base:
+        return local
+    if local == base:
+        return remote
+    return _UNMERGED
 
 
 def _bytes_of(notebook: Notebook | None) -> bytes:

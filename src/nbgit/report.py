@@ -174,7 +174,7 @@ def compare(
             sides.append(None)
             continue
         try:
-            sides.append(view(data, path or "", policy))
+            sides.append(view(data, path or "", policy.for_path(path or "")))
         except NotebookError as error:
             sides.append(None)
             errors.append(f"{label} side unreadable: {error.message}")

@@ -14,7 +14,7 @@ from nbgit.cli import EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
 from nbgit.merge import MergeResult, merge_bytes, text_merge
-from nbgit.policy import find_root, glob_matches, load_policy
+from nbgit.policy import find_root, load_policy
 from nbgit.progress import warn
 
 
@@ -38,10 +38,10 @@ def _merge(base: Path, local: Path, remote: Path, marker_size: int, name: str) -
         policy = load_policy(find_root(Path.cwd()))
     except NbgitError as error:
         return text_merge(*sides, marker_size, f"{error.message}: {name} merged as text by git merge-file instead")
-    if policy.exclude and glob_matches(name, policy.exclude):
+    if policy.excludes(name):
         return text_merge(*sides, marker_size, f"{name} is excluded by the policy: merged as text by git merge-file")
     try:
-        return merge_bytes(*sides, name, policy, marker_size)
+        return merge_bytes(*sides, name, policy.for_path(name), marker_size)
     except Exception as error:  # noqa: BLE001 - keep both sides rather than fail
         return text_merge(*sides, marker_size, f"notebook merge failed ({type(error).__name__}: {error}); merged as text instead")
 
