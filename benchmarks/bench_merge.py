@@ -64,6 +64,13 @@ def rerun_and_edit(data: bytes, cell: int, text: str, seed: int) -> bytes:
     return (json.dumps(content, indent=1, ensure_ascii=False) + "\n").encode()
 
 
+def with_new_cell(data: bytes, text: str) -> bytes:
+    """The notebook with a new code cell inserted first: the cell structure changes, so nbdime aligns the cells."""
+    content = json.loads(data)
+    content["cells"].insert(0, {"cell_type": "code", "execution_count": None, "id": "added-cell", "metadata": {}, "outputs": [], "source": [text]})
+    return (json.dumps(content, indent=1, ensure_ascii=False) + "\n").encode()
+
+
 def timed(command: list[str], folder: Path, sides: dict[str, bytes], runs: int) -> tuple[float, subprocess.CompletedProcess[bytes]]:
     """Median wall time of `command` over `runs` runs (plus a warm-up), the sides written afresh each time."""
     times, done = [], None
@@ -112,6 +119,14 @@ def main() -> None:
         print(f"{'nbgit merge-driver (different cells edited)':46} {ours:8.3f} {ours / floor:9.1f} {done.returncode:5}")
         theirs, done = timed([str(nbmerge), "base", "local", "remote", "--out", "merged"], folder, merge_sides, runs)
         print(f"{'nbmerge (nbdime, same merge)':46} {theirs:8.3f} {theirs / floor:9.1f} {done.returncode:5}")
+        # a cell added on one side: not a merge in place, so nbdime aligns the cells
+        added = {"base": base, "local": with_new_cell(local, "added = 0"), "remote": remote}
+        ours_added, done = timed(driver, folder, added, runs)
+        merged = (folder / "local").read_bytes()
+        assert b"added = 0" in merged and b"remote_edit = 2" in merged, done.stderr.decode()
+        print(f"{'nbgit merge-driver (a cell added, one edited)':46} {ours_added:8.3f} {ours_added / floor:9.1f} {done.returncode:5}")
+        theirs_added, done = timed([str(nbmerge), "base", "local", "remote", "--out", "merged"], folder, added, runs)
+        print(f"{'nbmerge (nbdime, same merge)':46} {theirs_added:8.3f} {theirs_added / floor:9.1f} {done.returncode:5}")
         # the same merge on sides already cleaned (as committed through nbgit's filter): nbdime's floor
         cleaned = {name: clean_bytes(data, "nb.ipynb", Policy()) for name, data in merge_sides.items()}
         ours_cleaned, done = timed(driver, folder, cleaned, runs)
@@ -128,6 +143,7 @@ def main() -> None:
             fast[name], done = timed(driver, folder, sides, runs)
             print(f"{name:46} {fast[name]:8.3f} {fast[name] / floor:9.1f} {done.returncode:5}")
         print(f"\nnbgit / nbmerge on a real merge: {ours / theirs:.2f}x (target <= 0.5x: {'met' if ours <= 0.5 * theirs else 'MISSED'})")
+        print(f"nbgit / nbmerge with a cell added: {ours_added / theirs_added:.2f}x (target <= 0.5x: {'met' if ours_added <= 0.5 * theirs_added else 'MISSED'})")
         print(f"nbgit / nbmerge on clean sides: {ours_cleaned / theirs_cleaned:.2f}x (target <= 0.5x: {'met' if ours_cleaned <= 0.5 * theirs_cleaned else 'MISSED'})")
         modules = heavy_imports(folder, trivial["nbgit merge-driver, local unchanged"])
         print(f"heavy modules imported by a trivial merge: {', '.join(modules) or 'none'}")

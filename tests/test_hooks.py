@@ -28,15 +28,20 @@ def hooked(request: pytest.FixtureRequest, repo: Path) -> Path:
     Neither wires the filter for the hand-written case: what is staged is what gets judged.
     """
     if request.param == "hand":
-        hook = repo / ".git/hooks/pre-commit"
-        hook.write_text(HAND_HOOK)
-        hook.chmod(0o755)
+        hook_by_hand(repo)
     else:
         done = nbgit(repo, "install")
         assert done.returncode == 0, done.stderr.decode()
         git(repo, "add", ".gitattributes")
         git(repo, "commit", "-qm", "nbgit")
     return repo
+
+
+def hook_by_hand(repo: Path) -> None:
+    """Write the pre-commit hook a user would write by hand: one line that calls nbgit."""
+    hook = repo / ".git/hooks/pre-commit"
+    hook.write_text(HAND_HOOK)
+    hook.chmod(0o755)
 
 
 def commit(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -77,9 +82,7 @@ def test_a_dirty_notebook_is_refused_without_the_filter_and_cleaned_with_it(hook
 
 
 def test_a_partially_staged_notebook_is_judged_by_what_is_staged(repo: Path) -> None:
-    hook = repo / ".git/hooks/pre-commit"
-    hook.write_text(HAND_HOOK)
-    hook.chmod(0o755)
+    hook_by_hand(repo)
     target = repo / "nb.ipynb"
     target.write_bytes(CLEAN)
     git(repo, "add", "nb.ipynb")
@@ -92,9 +95,7 @@ def test_a_partially_staged_notebook_is_judged_by_what_is_staged(repo: Path) -> 
 
 
 def test_commit_all_and_commit_paths_are_judged_on_their_temporary_index(repo: Path) -> None:
-    hook = repo / ".git/hooks/pre-commit"
-    hook.write_text(HAND_HOOK)
-    hook.chmod(0o755)
+    hook_by_hand(repo)
     target = repo / "nb.ipynb"
     target.write_bytes(CLEAN)
     git(repo, "add", "nb.ipynb")
