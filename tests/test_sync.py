@@ -374,3 +374,47 @@ def test_filter_interplay_twin_agrees_with_committed_notebook(repo: Path) -> Non
     git(repo, "add", "-A")
     assert git(repo, "status", "--porcelain").stdout == b"M  a.ipynb\nM  a.py\n"
     assert nbgit(repo, "sync", "--check").returncode == 0
+
+
+def test_many_pairs_are_judged_and_written_alike_by_worker_processes(repo: Path) -> None:
+    # 40 pairs: enough for sync to judge and write them in worker processes on a machine with 2+ cores
+    enable_pairing(repo)
+    count = 40
+    for number in range(count):
+        (repo / f"n{number:02}.ipynb").write_bytes(notebook_bytes([f"# Notebook {number}", "x = 1\ny = 2", "print(x)"]))
+    assert nbgit(repo, "pair").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pairs")
+    (repo / ".git" / "nbgit-pairs.json").unlink()  # every pair judged through jupytext, none known in step
+    for number in range(count):
+        notebook, twin = repo / f"n{number:02}.ipynb", repo / f"n{number:02}.py"
+        if number % 4 == 0:
+            set_cell(notebook, 1, f"x = {number}\ny = 2")
+        elif number % 4 == 1:
+            twin.write_text(twin.read_text().replace("print(x)", f"print(x + {number})"))
+        elif number % 4 == 2:
+            set_cell(notebook, 1, "x = 'notebook'\ny = 2")
+            twin.write_text(twin.read_text().replace("x = 1\n", "x = 'text'\n"))
+    before = {path.name: path.read_bytes() for path in repo.iterdir() if path.is_file()}
+    done = nbgit(repo, "sync", "--all")
+    assert done.returncode == 1, "the pairs edited on both sides are conflicts"
+    out = done.stdout.decode()
+    for number in range(count):
+        notebook, twin = repo / f"n{number:02}.ipynb", repo / f"n{number:02}.py"
+        if number % 4 == 0:
+            assert f"updated n{number:02}.py from n{number:02}.ipynb" in out
+            assert f"x = {number}\n" in twin.read_text()
+            assert twin.read_bytes() == expected_twin(repo, notebook)
+        elif number % 4 == 1:
+            assert f"updated n{number:02}.ipynb from n{number:02}.py" in out
+            assert sources(notebook)[2] == f"print(x + {number})"
+            assert parse(notebook.read_bytes()).content["cells"][1]["outputs"], "outputs of unchanged cells stay"
+        elif number % 4 == 2:
+            assert f"conflict: n{number:02}.ipynb and n{number:02}.py were both edited" in out
+            assert notebook.read_bytes() == before[notebook.name] and twin.read_bytes() == before[twin.name]
+        else:
+            assert notebook.read_bytes() == before[notebook.name] and twin.read_bytes() == before[twin.name]
+    assert out.count("conflict:") == count // 4
+    assert json.loads((repo / ".git" / "nbgit-pairs.json").read_bytes())["pairs"].keys() == {
+        f"n{number:02}.ipynb" for number in range(count) if number % 4 != 2
+    }

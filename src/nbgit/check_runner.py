@@ -9,12 +9,9 @@ store them where it is in effect.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shlex
 import shutil
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -24,10 +21,11 @@ from nbgit import gitrepo
 from nbgit.checks import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
 from nbgit.files import find_notebooks, write_atomic
+from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 
 NOTEBOOK = ".ipynb"
-PARALLEL_FROM = 48  # notebooks: below this, starting worker processes costs more than it saves
+PARALLEL_FROM = 48  # notebooks per worker: for fewer, starting a process costs more than it saves
 FILTER_KEYS = r"^filter\.nbgit\.(process|clean)$"
 
 
@@ -180,14 +178,7 @@ def installation_problem(root: Path) -> Problem | None:
 
 def _judge_all(targets: list[Target], policy: Policy, settings: Settings) -> list[list[Problem]]:
     """Judge every target, in worker processes (one per core) when there are many."""
-    work = partial(_judge_target, policy=policy, settings=settings)
-    workers = min(os.cpu_count() or 1, 1 + len(targets) // PARALLEL_FROM)
-    if workers < 2:
-        return [work(t) for t in targets]
-    first = work(targets[0])  # in this process: forked workers inherit the schema validator it compiles
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return [first, *pool.map(work, targets[1:], chunksize=max(1, len(targets) // (workers * 8)))]
+    return map_on_all_cores(partial(_judge_target, policy=policy, settings=settings), targets, PARALLEL_FROM)
 
 
 def _judge_target(target: Target, policy: Policy, settings: Settings) -> list[Problem]:

@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,6 +25,7 @@ from nbgit import gitrepo
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
 from nbgit.notebook import Notebook, parse
+from nbgit.parallel import map_on_all_cores
 from nbgit.pairing import (
     AUTO,
     NOTEBOOK_SUFFIX,
@@ -39,6 +41,7 @@ from nbgit.policy import Policy
 
 CACHE_NAME = "nbgit-pairs.json"
 CACHE_VERSION = 1
+PAIRS_PER_WORKER = 8  # a pair costs jupytext about 10 ms, starting a worker process about 30 ms
 
 # States of a pair. IN_STEP needs nothing; the next five sync by themselves; the rest need a person.
 IN_STEP = "in step"
@@ -165,15 +168,12 @@ def apply(run: Run, take: str | None) -> list[Plan]:
     A file that changed on disk since it was read is not overwritten: that pair is reported instead.
     Returns the plans whose files were written. Saves the cache of pairs seen in step.
     """
+    chosen = [(item, action) for item in run.plans if (action := _chosen_action(item, take))]
+    prepared = map_on_all_cores(partial(_prepared_writes, policy=run.policy), chosen, PAIRS_PER_WORKER)
     done: list[Plan] = []
-    for item in run.plans:
-        action = item.action if item.status.state in AUTOMATIC else (take if take in item.choices else None)
-        if action is None:
-            continue
-        try:
-            writes = _writes(item, action, run.policy)
-        except NbgitError as error:
-            item.status = item.status._replace(state=ERROR, detail=error.render())
+    for (item, action), (writes, error) in zip(chosen, prepared):
+        if error:
+            item.status = item.status._replace(state=ERROR, detail=error)
             continue
         if not (item.notebook.unchanged_on_disk() and item.twin.unchanged_on_disk()):
             item.status = item.status._replace(state=CONFLICT, detail="a file changed while nbgit was syncing it: nothing written; run nbgit sync again")
@@ -190,6 +190,19 @@ def apply(run: Run, take: str | None) -> list[Plan]:
         run.cache.remember(item.relative, item.notebook.digest, item.twin.digest)
     run.cache.save()
     return done
+
+
+def _chosen_action(item: Plan, take: str | None) -> str | None:
+    """What sync does to a pair: its own action, or the side chosen with --take where that is a choice."""
+    return item.action if item.status.state in AUTOMATIC else (take if take in item.choices else None)
+
+
+def _prepared_writes(chosen: tuple[Plan, str], policy: Policy) -> tuple[dict[Path, bytes], str]:
+    """The bytes to write for a pair and its action, or nothing and the error that stops it."""
+    try:
+        return _writes(*chosen, policy), ""
+    except NbgitError as error:
+        return {}, error.render()
 
 
 def _writes(item: Plan, action: str, policy: Policy) -> dict[Path, bytes]:
@@ -323,22 +336,30 @@ def _digest(path: Path) -> str | None:
 def _judge(root: Path, policy: Policy, pair: PairSettings, items: list[Plan], cache: _Cache) -> None:
     specs = [f"{rev}:{rel}" for item in items for rel in item.relative for rev in ("HEAD", "")]
     blobs = gitrepo.revision_files(root, specs)
-    for index, item in enumerate(items):
-        head_nb, index_nb, head_tw, index_tw = blobs[4 * index : 4 * index + 4]
-        try:
-            _judge_one(policy, pair, item, cache, (head_nb, head_tw), (index_nb, index_tw))
-        except NbgitError as error:
-            item.status = item.status._replace(state=ERROR, detail=error.render())
+    jobs = [(item, cache.pairs.get(item.relative[0]), blobs[4 * index : 4 * index + 4]) for index, item in enumerate(items)]
+    judged = map_on_all_cores(partial(_judged, policy=policy, pair=pair), jobs, PAIRS_PER_WORKER)
+    for item, result in zip(items, judged):
+        if result is not item:
+            vars(item).update(vars(result))  # a worker process judged a copy
 
 
-def _judge_one(policy: Policy, pair: PairSettings, item: Plan, cache: _Cache, head: tuple, staged: tuple) -> None:
+def _judged(job: tuple[Plan, list[str] | None, list[bytes | None]], policy: Policy, pair: PairSettings) -> Plan:
+    """One pair judged against its base: (the plan, what the cache remembers of it, its HEAD and staged blobs)."""
+    item, remembered, (head_nb, index_nb, head_tw, index_tw) = job
+    try:
+        _judge_one(policy, pair, item, remembered, (head_nb, head_tw), (index_nb, index_tw))
+    except NbgitError as error:
+        item.status = item.status._replace(state=ERROR, detail=error.render())
+    return item
+
+
+def _judge_one(policy: Policy, pair: PairSettings, item: Plan, remembered: list[str] | None, head: tuple, staged: tuple) -> None:
     from nbgit import twins
 
     notebook, twin = item.notebook, item.twin
     nb_rel, tw_rel = item.relative
     item.fmt = fmt = twins.twin_format(Path(tw_rel).suffix, pair)
     base_nb, base_tw, base_name = _choose_base(policy, fmt, item, head, staged)
-    remembered = cache.pairs.get(nb_rel)
 
     def set_state(state: str, detail: str, action: str | None = None, *choices: str) -> None:
         item.status = item.status._replace(state=state, detail=detail)
