@@ -231,6 +231,7 @@ def test_statuses_bad_input_and_revision_forms(repo: Path) -> None:
     assert done.returncode == 0 and b"gone.ipynb" in done.stdout and b"legacy" not in done.stdout
     done = nbgit(repo, "diff", "no-such-rev")
     assert done.returncode == 2 and done.stderr.startswith(b"nbgit: error: git diff failed")
+    assert b"hint: name revisions that exist" in done.stderr and b"Traceback" not in done.stderr
     done = nbgit(repo, "diff", "a", "b", "c")
     assert done.returncode == 2 and b"too many revisions" in done.stderr
 

@@ -71,6 +71,8 @@ def test_html_is_one_self_contained_file(repo: Path) -> None:
     for image in images.values():
         assert f"data:image/png;base64,{image}" in html
     assert "untouched.ipynb" not in html
+    assert nbgit(repo, "diff", "--format", "html", "-o", "short.html").returncode == 0
+    assert (repo / "short.html").read_text() == html
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium); .ci/run installs it")

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "diff", "a readable diff of notebooks between revisions (text, Markdown or HTML)", "nbgit diff main..HEAD --format html --output diff.html")
     p.add_argument("revisions", nargs="*", metavar="REV", help="REV, REV..REV or REV REV (default: work tree against HEAD)")
     p.add_argument("--format", choices=["text", "markdown", "html"], default="text")
-    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--web", action="store_true", help="open nbdime's web diff instead")
     p.add_argument("--paths", nargs="*", default=[], metavar="PATH", help=argparse.SUPPRESS)
     p = _command(sub, "diff-driver", "nbdime's diff on cleaned notebooks (diff.nbgit.command)", "git config diff.nbgit.command 'nbgit diff-driver'", "diff_driver")

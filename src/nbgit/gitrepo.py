@@ -65,7 +65,10 @@ def changed_files(revisions: list[str], paths: list[str], cwd: Path | str | None
 
     One `git diff --raw -z` call; paths come back relative to the top of the work tree.
     """
-    out = git("diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", *revisions, "--", *paths, cwd=cwd)
+    try:
+        out = git("diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", *revisions, "--", *paths, cwd=cwd)
+    except NbgitError as error:
+        raise NbgitError(error.message, "name revisions that exist (`git log --oneline` lists them); before the first commit there is no HEAD") from None
     fields = out.split(b"\0")
     changes: list[FileChange] = []
     i = 0
