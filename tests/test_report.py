@@ -62,6 +62,7 @@ def our_touched(a: bytes, b: bytes, policy: Policy) -> tuple[set[int], set[int],
     return old, new, bool(change.metadata_diff), change.status
 
 
+@pytest.mark.filterwarnings("ignore::nbformat.warnings.MissingIDFieldWarning")  # nbdime validating its own v4.4 fixtures
 @pytest.mark.parametrize("policy", [Policy(), KEEP_OUTPUTS], ids=["strip-outputs", "keep-outputs"])
 def test_changed_cells_agree_with_nbdime_on_its_own_pairs(policy: Policy) -> None:
     """On every nbdime fixture pair, cleaned alike, we touch exactly the cells nbdime's diff touches."""
