@@ -13,15 +13,15 @@ from typing import NamedTuple
 from nbgit.errors import NbgitError
 
 
-def git(*args: str, cwd: Path | str | None = None, input: bytes | None = None, check: bool = True) -> bytes:
-    """Run `git ARGS` and return its stdout; raise NbgitError with git's message when it fails."""
+def git(*args: str, cwd: Path | str | None = None, input: bytes | None = None, check: bool = True, hint: str = "") -> bytes:
+    """Run `git ARGS` and return its stdout; raise NbgitError with git's message (and `hint`) when it fails."""
     try:
         done = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True)
     except FileNotFoundError:
         raise NbgitError("git is not installed or not on PATH", "install git 2.39 or newer") from None
     if check and done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise NbgitError(f"git {args[0]} failed: {message[-1] if message else done.returncode}")
+        raise NbgitError(f"git {args[0]} failed: {message[-1] if message else done.returncode}", hint)
     return done.stdout
 
 
@@ -65,10 +65,10 @@ def changed_files(revisions: list[str], paths: list[str], cwd: Path | str | None
 
     One `git diff --raw -z` call; paths come back relative to the top of the work tree.
     """
-    try:
-        out = git("diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", *revisions, "--", *paths, cwd=cwd)
-    except NbgitError as error:
-        raise NbgitError(error.message, "name revisions that exist (`git log --oneline` lists them); before the first commit there is no HEAD") from None
+    out = git(
+        "diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", *revisions, "--", *paths, cwd=cwd,
+        hint="name revisions that exist (`git log --oneline` lists them); before the first commit there is no HEAD",
+    )
     fields = out.split(b"\0")
     changes: list[FileChange] = []
     i = 0
