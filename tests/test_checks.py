@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import CORPUS, NBGIT, copy_in, corpus_files, git, nbgit
-from nbgit.checks import CHECKS, Settings, judge
+from nbgit.check.judge import CHECKS, Settings, judge
 from nbgit.clean import clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, parse, serialise

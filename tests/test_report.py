@@ -17,8 +17,8 @@ from conftest import CORPUS, NBGIT, corpus_files, git, nbgit
 from nbgit.clean import clean_bytes
 from nbgit.notebook import NotebookError, parse
 from nbgit.policy import Policy, policy_from_table
-from nbgit.report import ADDED, MODIFIED, MOVED, REMOVED, UNREADABLE, VOLATILE, build, compare
-from nbgit.report_markdown import to_markdown
+from nbgit.report.changes import ADDED, MODIFIED, MOVED, REMOVED, UNREADABLE, VOLATILE, build, compare
+from nbgit.report.markdown import to_markdown
 
 NBDIME = CORPUS / "peer" / "nbdime"
 KEEP_OUTPUTS = policy_from_table({"outputs": "keep"}, "test")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nbgit.check_report import render
-from nbgit.check_runner import Scope, run_checks
+from nbgit.check.formats import render
+from nbgit.check.runner import Scope, run_checks
 from nbgit.cli import EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.policy import find_root, load_policy

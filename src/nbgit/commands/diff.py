@@ -14,7 +14,7 @@ from nbgit.clean import clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
 from nbgit.policy import Policy, find_root, load_policy
-from nbgit.report import Report, build, changed_notebooks
+from nbgit.report.changes import Report, build, changed_notebooks
 
 EMPTY_NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'
 
@@ -38,14 +38,14 @@ def run(revisions: list[str], format: str = "text", output: str | None = None, w
 
 def _format(report: Report, format: str, revisions: list[str]) -> str:
     if format == "markdown":
-        from nbgit.report_markdown import to_markdown
+        from nbgit.report.markdown import to_markdown
 
         return to_markdown(report, _where_full_report(revisions))
     if format == "html":
-        from nbgit.report_html import to_html
+        from nbgit.report.html import to_html
 
         return to_html(report)
-    from nbgit.report_text import to_text
+    from nbgit.report.text import to_text
 
     return to_text(report)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from nbgit.report import NotebookChange, Report
-from nbgit.report_text import change_lines, counts_text, headline
+from nbgit.report.changes import NotebookChange, Report
+from nbgit.report.text import change_lines, counts_text, headline
 
 GITHUB_COMMENT_LIMIT = 65_536
 MAX_DIFF_LINES = 200  # per cell, so that one huge cell cannot crowd out every other notebook

@@ -6,7 +6,7 @@ every cell on both sides has a unique one, else by content (a longest common sub
 cells, then the most similar sources paired as edits). Only the standard library and git are used:
 nbdime's diff takes minutes on large notebooks.
 
-The formats live beside this module: report_text, report_markdown, report_html.
+The formats live beside this module: `text`, `markdown`, `html`.
 """
 
 from __future__ import annotations

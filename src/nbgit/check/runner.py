@@ -1,7 +1,7 @@
 """What `nbgit check` and the pre-commit hook judge, gathered and judged: staged blobs or working-tree
 files, many at once in parallel, plus the checks that need the repository (wiring, pairs) and the fixes.
 
-Notebooks are judged as they would be committed (see `nbgit.checks`): with `staged`, the blobs in
+Notebooks are judged as they would be committed (see `nbgit.check.judge`): with `staged`, the blobs in
 the index (`GIT_INDEX_FILE` is honoured, so a `commit -a` hook sees its temporary index), read
 through one `git cat-file --batch`; otherwise the working-tree files, as git's clean filter would
 store them where it is in effect.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nbgit import gitrepo
-from nbgit.checks import Problem, Settings, judge, problem
+from nbgit.check.judge import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
 from nbgit.files import find_notebooks, write_atomic
 from nbgit.parallel import map_on_all_cores

@@ -6,7 +6,7 @@ file as git would store it (through the clean filter when the filter is in effec
 (schema, conflict markers left inside cells, hidden state, sizes) judge the cleaned notebook, so a
 problem that cleaning removes is reported once, as `not-clean`, and the rest once each.
 
-The checks that need the repository (pairs, wiring) live in `nbgit.check_runner`.
+The checks that need the repository (pairs, wiring) live in `nbgit.check.runner`.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def _not_clean(path: str, changes: list[str]) -> Problem:
 
 
 def _schema(path: str, content: dict[str, Any], notebook: Notebook) -> Iterator[Problem]:
-    from nbgit.check_schema import schema_errors
+    from nbgit.check.schema import schema_errors
 
     for error in schema_errors(content, notebook.major, notebook.minor):
         version = f"{notebook.major}.{notebook.minor}"

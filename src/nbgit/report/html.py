@@ -11,8 +11,8 @@ import base64
 from html import escape
 
 from nbgit.render import Part, cell_lines
-from nbgit.report import ADDED, REMOVED, CellChange, NotebookChange, Report
-from nbgit.report_text import counts_text, headline
+from nbgit.report.changes import ADDED, REMOVED, CellChange, NotebookChange, Report
+from nbgit.report.text import counts_text, headline
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _CSS = """

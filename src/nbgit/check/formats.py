@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from nbgit.check_runner import Outcome
-from nbgit.checks import Problem
+from nbgit.check.runner import Outcome
+from nbgit.check.judge import Problem
 
 _CELLS_OPEN = re.compile(rb'^( +)"cells": \[\s*$')
 

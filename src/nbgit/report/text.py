@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nbgit.render import cell_lines
-from nbgit.report import ADDED, REMOVED, CellChange, NotebookChange, Report
+from nbgit.report.changes import ADDED, REMOVED, CellChange, NotebookChange, Report
 
 
 def change_lines(change: CellChange, max_lines: int) -> list[str]:
