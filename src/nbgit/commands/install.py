@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbgit import gitrepo, install
+from nbgit import gitrepo
 from nbgit.cli import EXIT_FOUND, EXIT_OK
-from nbgit.wiring import wirings
+from nbgit.install.apply import install
+from nbgit.install.target import make_setup, shown_path, target_for
+from nbgit.install.wiring import NOTEBOOKS, wirings
 
 
 def run(global_: bool = False, attributes: str | None = None, diff: str | None = None, no_hooks: bool = False, replace_peers: bool = False) -> int:
     """Install nbgit's wiring into this repository (or --global); see `nbgit install --help`."""
     cwd = Path.cwd()
-    target = install.target_for(global_, attributes, cwd)
-    setup = install.make_setup(target.root, global_, diff, target.config, cwd)
-    report, clash = install.install(wirings(setup), target, setup, replace_peers, not no_hooks)
+    target = target_for(global_, attributes, cwd)
+    setup = make_setup(target.root, global_, diff, target.config, cwd)
+    report, clash = install(wirings(setup), target, setup, replace_peers, not no_hooks)
     where = "~/.gitconfig" if global_ else str(target.root)
     print(f"nbgit: wired into {where}")
     for line in report:
@@ -23,8 +25,8 @@ def run(global_: bool = False, attributes: str | None = None, diff: str | None =
         print("nbgit: another tool overrides nbgit for some notebooks (see above); `nbgit install --replace-peers` removes it")
         return EXIT_FOUND
     if target.root is not None and not global_:
-        print(f"next: commit {install.shown_path(target.attributes, target.root)}", end="")
-        if gitrepo.tracked_files(install.NOTEBOOKS, target.root):
+        print(f"next: commit {shown_path(target.attributes, target.root)}", end="")
+        if gitrepo.tracked_files(NOTEBOOKS, target.root):
             print("; notebooks committed before nbgit: `nbgit renormalize`, then commit", end="")
         print()
     return EXIT_OK

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbgit import install
 from nbgit.cli import EXIT_OK
+from nbgit.install.renormalize import renormalize
 
 
 def run() -> int:
     """Stage every tracked notebook as the filter stores it, so `git status` stops listing them; say what to commit."""
-    changed = install.renormalize(Path.cwd())
+    changed = renormalize(Path.cwd())
     if not changed:
         print("nbgit: every tracked notebook is already stored clean; nothing to commit")
         return EXIT_OK

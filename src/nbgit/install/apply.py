@@ -1,0 +1,113 @@
+"""Install and uninstall: every capability's config, attributes, hooks and managed files, and the peers' wiring replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbgit import gitrepo
+from nbgit.files import write_atomic
+from nbgit.install import peers
+from nbgit.install.attributes import attribute_files, block_text, remove_block, write_block
+from nbgit.install.config import RECORD, apply_config, remove_config
+from nbgit.install.hooks import hook_script, install_hook, is_ours, remove_hooks
+from nbgit.install.inspect import inspect_peers
+from nbgit.install.target import Target, is_repository_file, shown_path
+from nbgit.install.wiring import MANAGED_MARKER, ManagedFile, Setup, Wiring, nbgit_command
+
+
+def write_file(root: Path, managed: ManagedFile) -> str | None:
+    """Write (or, when no longer wanted, remove) a file nbgit manages; a file that is not nbgit's is left alone."""
+    path = root / managed.path
+    ours = is_ours(path, MANAGED_MARKER)
+    if managed.text is None:
+        if ours:
+            path.unlink()
+            return f"removed {managed.path} (no longer needed)"
+        return None
+    if path.exists() and not ours:
+        return f"kept your own {managed.path} (not written by nbgit)"
+    if ours and path.read_text(encoding="utf-8") == managed.text:
+        return None
+    write_atomic(path, managed.text.encode("utf-8"))
+    return f"wrote {managed.path}"
+
+
+def remove_file(root: Path, managed: ManagedFile) -> str | None:
+    """Remove a managed file if it is nbgit's."""
+    path = root / managed.path
+    if is_ours(path, MANAGED_MARKER):
+        path.unlink()
+        return f"removed {managed.path}"
+    return None
+
+
+def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: bool, with_hooks: bool) -> tuple[list[str], bool]:
+    """Wire every capability into the target; the report, and whether a peer still overrides nbgit."""
+    if not with_hooks:
+        wirings = [w._replace(hooks=(), off="skipped (--no-hooks)") if w.hooks else w for w in wirings]
+    report = [f"warning: {w}" for wiring in wirings for w in wiring.warnings]
+    if replace_peers:
+        report += replace(target)
+    for wiring in wirings:
+        apply_config(wiring, target)
+    if target.point_attributes_file:
+        gitrepo.config_set("core.attributesFile", str(target.attributes), target.config, target.cwd)
+        gitrepo.config_set(RECORD, "core.attributesfile", target.config, target.cwd, add=True)
+    if write_block(target.attributes, block_text(wirings, target.macro)):
+        report.append(f"attributes: wrote nbgit's block in {shown_path(target.attributes, target.root)}")
+    nbgit = nbgit_command(setup)
+    for wiring in wirings:
+        if wiring.hooks and target.hooks is not None:
+            report += [install_hook(target.hooks, name, hook_script(name, nbgit)) for name in wiring.hooks]
+        if target.root is not None:
+            report += [said for f in wiring.files if (said := write_file(target.root, f))]
+    for wiring in wirings:
+        report.append(f"{wiring.capability:<10} {'off: ' + wiring.off if wiring.off else wiring.summary}")
+    found = [f for f in inspect_peers(target.cwd) if f.state in ("broken", "note")]
+    report += [f"{f.state}: {f.detail}" for f in found]
+    return report, any(f.state == "broken" for f in found)
+
+
+def uninstall(wirings: list[Wiring], target: Target) -> list[str]:
+    """Remove exactly what install wrote to the target: config keys, the attribute block, hooks, managed files."""
+    report = [f"config: removed {key}" for key in remove_config(wirings, target)]
+    if report and target.config == ("--global",):
+        _drop_if_empty(Path.home() / ".gitconfig")
+    if remove_block(target.attributes):
+        report.append(f"attributes: removed nbgit's block from {shown_path(target.attributes, target.root)}")
+    if target.hooks is not None and target.config != ("--global",):
+        report += remove_hooks(target.hooks)
+    if target.root is not None and target.config != ("--global",):
+        report += [said for w in wirings for f in w.files if (said := remove_file(target.root, f))]
+    return report
+
+
+def _drop_if_empty(path: Path) -> None:
+    """A config file nbgit's removals left empty goes too (install created it, or it held only nbgit's)."""
+    if path.is_file() and not path.read_bytes().strip():
+        path.unlink()
+
+
+def replace(target: Target) -> list[str]:
+    """Remove the peers' wiring that the target's scope owns (its config file, its attribute files); say what went."""
+    configs = peers.find_config(target.cwd)
+    lines = peers.find_lines(attribute_files(target.cwd), configs)
+    report = []
+    mine = _scope_files(target)
+    removable = [line for line in lines if line.file in mine]
+    peers.remove_lines(removable)
+    report += [f"removed {line.peer}'s `{' '.join(line.tokens)}` from {shown_path(line.file, target.root)}:{line.number}" for line in removable]
+    scopes = ("global",) if target.config == ("--global",) else ("local", "worktree")
+    for item in configs:
+        if item.scope in scopes and peers.remove_config(item, target.cwd):
+            report.append(f"removed {item.peer}'s [{item.section}] from {item.file}")
+        else:
+            report.append(f"kept {item.peer}'s [{item.section}] in {item.file} ({item.scope} config; remove it there if it clashes)")
+    return report
+
+
+def _scope_files(target: Target) -> set[Path]:
+    """The attribute files a local install owns (the work tree's and info/attributes), or --global's one file."""
+    if target.config == ("--global",):
+        return {target.attributes.resolve()}
+    return {p for p in attribute_files(target.cwd) if is_repository_file(p, target.cwd)}

@@ -1,0 +1,191 @@
+"""What git really uses here, capability by capability: the findings of `nbgit status`."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import NamedTuple
+
+from nbgit import gitrepo
+from nbgit.install import peers
+from nbgit.install.attributes import attribute_files, has_block
+from nbgit.install.hooks import HAND_HOOK_MARKER, is_ours
+from nbgit.install.target import config_values, info_attributes, is_repository_file, repository_root, shown_path
+from nbgit.install.wiring import NOTEBOOKS, Wiring
+
+MIN_GIT = (2, 39, 0)
+
+
+DRIVERS = ("filter", "diff", "merge")
+
+
+class Finding(NamedTuple):
+    """One line of `nbgit status`: a capability, its state (ok, missing, broken, stale, off, note) and details."""
+
+    capability: str
+    state: str
+    detail: str
+
+
+def _probes(cwd: Path) -> tuple[Path | None, list[str]]:
+    """The work tree and notebook paths whose attributes tell what git really does: tracked notebooks and a probe."""
+    root = repository_root(cwd)
+    if root is None:
+        return None, []
+    notebooks = gitrepo.tracked_files(NOTEBOOKS, root)
+    block_dirs = [p.parent for p in attribute_files(cwd) if p.name == ".gitattributes" and has_block(p)]
+    probes = [(d.relative_to(root) / "nbgit-probe.ipynb").as_posix() for d in block_dirs if d.is_relative_to(root)]
+    return root, list(dict.fromkeys([*notebooks, *(probes or ["nbgit-probe.ipynb"])]))
+
+
+def missing_program(command: str) -> str | None:
+    """The program (or its interpreter) a configured command runs, when it no longer exists; None when it does."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    words = [w for w in words if "=" not in w.split("/")[0] and w != "exec"] or [""]
+    program = Path(words[0]) if os.path.isabs(words[0]) else None
+    if program is None:
+        from shutil import which
+
+        return None if which(words[0]) else words[0]
+    if not program.is_file():
+        return str(program)
+    with program.open("rb") as handle:
+        first = handle.readline(512)
+    if first.startswith(b"#!"):
+        interpreter = first[2:].split()[0].decode("utf-8", "replace") if first[2:].split() else ""
+        if interpreter and not Path(interpreter).exists():
+            return f"{interpreter} (the interpreter of {program})"
+    return None
+
+
+def inspect(wirings: list[Wiring], cwd: Path) -> list[Finding]:
+    """What git really uses here, capability by capability (the basis of `nbgit status`)."""
+    effective = config_values((), cwd)
+    root, probes = _probes(cwd)
+    attrs = gitrepo.attributes_of(probes, DRIVERS, root) if root else {}
+    findings = [_git_version()]
+    for wiring in wirings:
+        findings.append(_inspect_one(wiring, effective, attrs, root))
+    findings.append(_inspect_attributes(wirings, attrs, cwd, root))
+    findings += inspect_peers(cwd, attrs)
+    return findings
+
+
+def _git_version() -> Finding:
+    have = gitrepo.version()
+    shown = ".".join(map(str, have))
+    if have < MIN_GIT:
+        return Finding("git", "broken", f"git {shown} is older than {'.'.join(map(str, MIN_GIT))}, the oldest nbgit supports: upgrade git")
+    return Finding("git", "ok", f"git {shown} (nbgit needs {'.'.join(map(str, MIN_GIT[:2]))} or newer)")
+
+
+def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attrs: dict[str, dict[str, str]], root: Path | None) -> Finding:
+    if wiring.off:
+        return Finding(wiring.capability, "off", wiring.off)
+    broken: list[str] = []
+    missing: list[str] = []
+    stale: list[str] = []
+    for entry in wiring.config:
+        have = effective.get(entry.key.lower())
+        if have is None:
+            missing.append(f"{entry.key} is not set")
+        elif not entry.shared and have.value != entry.value:
+            gone = missing_program(have.value)
+            if gone:
+                broken.append(f"{entry.key} runs {gone}, which no longer exists: run `nbgit install` again")
+            else:
+                stale.append(f"{entry.key} = {have.value} ({have.scope}) is not this nbgit's: `nbgit install` rewires it")
+    for token in wiring.tokens:
+        name, value = token.split("=", 1)
+        if not attrs:
+            continue
+        got = {p: a.get(name, "unspecified") for p, a in attrs.items()}
+        other = {p: v for p, v in got.items() if v not in (value, "unspecified")}  # unspecified: outside nbgit's patterns
+        if other:
+            path, instead = next(iter(other.items()))
+            broken.append(f"{len(other)} notebook path(s) get {name}={instead} instead of {value} (e.g. {path}): see `peers` / a later attribute line")
+        elif value not in got.values():
+            missing.append(f"no attribute gives notebooks {token}")
+    for name in wiring.hooks:
+        state, said = _hook_state(root, name)
+        {"broken": broken, "missing": missing}.get(state, []).append(said)
+    for managed in wiring.files:
+        if root is not None and managed.text is not None and not (root / managed.path).exists():
+            missing.append(f"{managed.path} is missing")
+    if wiring.config and len(missing) >= len(wiring.config):
+        missing = ["not wired: run `nbgit install`"]
+    detail = wiring.summary
+    if wiring.capability == "diff":
+        active = "nbdime (diff.nbgit.command)" if "diff.nbgit.command" in effective else "nbgit's text rendering (textconv)"
+        detail = f"active driver: {active}; {detail}"
+    for state, problems in (("broken", broken), ("missing", missing), ("stale", stale)):
+        if problems:
+            return Finding(wiring.capability, state, "; ".join(problems))
+    return Finding(wiring.capability, "ok", detail)
+
+
+def _hook_state(root: Path | None, name: str) -> tuple[str, str]:
+    """(state, what to say) of one of nbgit's hooks."""
+    if root is None:
+        return "missing", "not in a repository"
+    hooks = gitrepo.git_dir_path("hooks", root)
+    for path in (hooks / name, hooks / f"{name}.legacy"):
+        if is_ours(path) or is_ours(path, HAND_HOOK_MARKER):
+            if not os.access(path, os.X_OK):
+                return "broken", f"{path} is not executable (chmod +x it)"
+            text = path.read_text(encoding="utf-8", errors="replace")
+            command = next((line for line in text.splitlines() if " hook " in line and not line.startswith("#")), "")
+            gone = missing_program(command.split(" hook ")[0]) if command else None
+            if gone:
+                return "broken", f"{path.name} runs {gone}, which no longer exists: run `nbgit install` again"
+            return "ok", str(path)
+    if (hooks / name).exists():
+        return "missing", f"{hooks / name} is not nbgit's (`nbgit install` chains it)"
+    return "missing", f"no {name} hook in {hooks}"
+
+
+def _inspect_attributes(wirings: list[Wiring], attrs: dict[str, dict[str, str]], cwd: Path, root: Path | None) -> Finding:
+    where = [p for p in attribute_files(cwd) if has_block(p)]
+    if where:
+        return Finding("attributes", "ok", "nbgit's block in " + ", ".join(shown_path(p, root) for p in where))
+    tokens = [t.split("=", 1) for w in wirings for t in w.tokens]
+    if attrs and all(a.get(name) == value for a in attrs.values() for name, value in tokens):
+        return Finding("attributes", "ok", "notebooks get nbgit's drivers (lines written by hand)")
+    return Finding("attributes", "missing", "no nbgit attributes: run `nbgit install`")
+
+
+def inspect_peers(cwd: Path, attrs: dict[str, dict[str, str]] | None = None) -> list[Finding]:
+    """Peers wired to the same files: a clash (broken) when git would use their driver, else a note."""
+    if attrs is None:
+        root, probes = _probes(cwd)
+        attrs = gitrepo.attributes_of(probes, DRIVERS, root) if root else {}
+    root = repository_root(cwd)
+    configs = peers.find_config(cwd)
+    lines = peers.find_lines(attribute_files(cwd), configs)
+    findings: list[Finding] = []
+    used: set[str] = set()
+    for line in lines:
+        hits = [p for p, a in attrs.items() for t in line.tokens if a.get(t.split("=")[0]) == t.split("=")[1]]
+        where = f"{shown_path(line.file, root)}:{line.number}"
+        fix = "nbgit install --replace-peers" if is_repository_file(line.file, cwd) else "nbgit install --global --replace-peers"
+        if hits:
+            used.add(line.peer)
+            why = " (.git/info/attributes overrides .gitattributes)" if line.file == info_attributes(cwd) else ""
+            findings.append(Finding("peers", "broken", f"{where}: `{line.line.strip()}` makes git run {line.peer} on {len(set(hits))} notebook path(s){why}; fix: {fix}"))
+        else:
+            findings.append(Finding("peers", "note", f"{where}: `{line.line.strip()}` wires {line.peer}, overridden by nbgit here; tidy up: {fix}"))
+    for item in configs:
+        if item.peer not in used:
+            findings.append(Finding("peers", "note", f"{item.file} configures {item.peer} ([{item.section}], {item.scope}), unused by these notebooks"))
+    return findings or [Finding("peers", "ok", "no nbstripout, nb-clean, nbwipers or nbdime wiring")]
+
+
+def exit_code(findings: list[Finding], wirings: list[Wiring]) -> int:
+    """1 when something is broken, or a capability nbgit needs is missing; else 0."""
+    optional = {w.capability for w in wirings if w.optional}
+    bad = any(f.state == "broken" or f.state == "missing" and f.capability not in optional for f in findings)
+    return 1 if bad else 0

@@ -1,0 +1,43 @@
+"""Re-clean what the index holds for every tracked notebook, as nbgit's filter would store it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbgit import gitrepo
+from nbgit.errors import NbgitError
+from nbgit.install.target import config_values, repository_root
+from nbgit.install.wiring import NOTEBOOKS
+
+
+def renormalize(cwd: Path) -> list[str]:
+    """Re-clean what the index holds for every tracked notebook, as nbgit's filter would store it; the paths changed.
+
+    Works on the staged blobs themselves (like `git add --renormalize`, but edits in the working
+    tree stay unstaged), with the very code and policy the filter process runs.
+    """
+    from nbgit.filter import Cleaner
+    from nbgit.progress import progress
+
+    root = repository_root(cwd)
+    if root is None:
+        raise NbgitError("not inside a git repository", "run `nbgit renormalize` inside the repository")
+    entries = gitrepo.index_entries([NOTEBOOKS], root)
+    paths = [e.path for e in entries] or ["nbgit-probe.ipynb"]
+    wired = gitrepo.attributes_of(paths, ("filter",), root)
+    filters = {a.get("filter") for a in wired.values()}
+    if "nbgit" not in filters or not ({"filter.nbgit.process", "filter.nbgit.clean"} & config_values((), cwd).keys()):
+        raise NbgitError("nbgit's filter is not wired here, so renormalising would change nothing", "run `nbgit install` first")
+    cleaner = Cleaner.for_directory(root)
+    if cleaner.problem is not None:
+        raise cleaner.problem
+    staged = gitrepo.read_blobs([e.blob for e in entries], root)
+    changed = []
+    for entry in progress(entries, "renormalizing"):
+        if wired[entry.path].get("filter") != "nbgit":
+            continue  # git would not run nbgit's filter on this one either
+        state, data = cleaner("clean", entry.path, staged[entry.blob])
+        if state == "success" and data is not None and data != staged[entry.blob]:
+            changed.append((entry, data))
+    gitrepo.stage_many(changed, root)
+    return [entry.path for entry, _ in changed]
