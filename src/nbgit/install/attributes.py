@@ -10,8 +10,6 @@ from nbgit.install.target import default_global_attributes, repository_root
 from nbgit.install.wiring import NOTEBOOKS, Wiring
 
 BEGIN = "# nbgit: begin (written by `nbgit install`; `nbgit uninstall` removes this block)"
-
-
 END = "# nbgit: end"
 
 

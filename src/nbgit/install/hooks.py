@@ -9,11 +9,7 @@ from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
 
 HOOK_MARKER = "# nbgit: hook written by `nbgit install`"
-
-
 HAND_HOOK_MARKER = "# nbgit: hook for wiring by hand"
-
-
 CHAINED = ".nbgit-chained"
 
 

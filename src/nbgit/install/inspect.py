@@ -15,8 +15,6 @@ from nbgit.install.target import config_values, info_attributes, is_repository_f
 from nbgit.install.wiring import NOTEBOOKS, Wiring
 
 MIN_GIT = (2, 39, 0)
-
-
 DRIVERS = ("filter", "diff", "merge")
 
 
