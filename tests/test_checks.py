@@ -360,13 +360,21 @@ def test_excluded_notebooks_are_not_judged(repo: Path) -> None:
 def test_no_check_fires_on_the_dev_corpus_once_cleaned(tmp_path: Path) -> None:
     """After `nbgit clean`, the only problems left in 194 real notebooks are the schema errors nbformat
     itself reports (the MANIFEST's `schema-invalid`): untitled and sizes fire on none of them by design
-    of the corpus (real names, nothing near 10 MB), not-installed is skipped as in CI."""
+    of the corpus (real names, nothing near 10 MB), not-installed is skipped as in CI. The corpus does
+    hold real copies (books keep old versions of chapters): those are warnings, and none is smaller
+    than `duplicate_min_lines`."""
     repo = tmp_path / "dev"
     shutil.copytree(CORPUS / "dev", repo, ignore=shutil.ignore_patterns("*.tsv", "*.md", "*.json"))
     git(repo, "init", "-q")
     assert nbgit(repo, "clean", ".").returncode == 0
     git(repo, "add", ".")
     code_, problems = run_json(repo, "--all", env={**CI_OFF, "CI": "1"})
+    copies = [p for p in problems if p["id"] == "duplicate-code"]
+    problems = [p for p in problems if p["id"] != "duplicate-code"]
+    assert copies and all(p["severity"] == "warning" for p in copies)
+    assert min(place["lines"] for p in copies for place in p["copies"]["places"]) >= 5
+    save_fig = [p for p in copies if p["copies"]["suggested_module"] == "save_fig.py"]  # handson-ml3's helper, in 3 chapters
+    assert len(save_fig) == 1 and len({place["path"] for place in save_fig[0]["copies"]["places"]}) == 3
     manifest = [line.split("\t") for line in (CORPUS / "dev/MANIFEST.tsv").read_text().splitlines()[1:]]
     schema_invalid = {row[0] for row in manifest if "schema-invalid" in row[12].split(",")}
     assert len(schema_invalid) == 17

@@ -291,6 +291,24 @@ def index_entries(pathspecs: list[str], cwd: Path | str | None = None) -> list[I
     return entries
 
 
+def tree_blobs(revision: str, cwd: Path | str | None = None) -> dict[str, str]:
+    """{path: blob} of every file in a commit's tree (`git ls-tree -r`); empty when the revision does not exist."""
+    done = subprocess.run(["git", "ls-tree", "-r", "-z", "--full-tree", revision], cwd=cwd, capture_output=True)
+    blobs: dict[str, str] = {}
+    for record in done.stdout.decode("utf-8", "surrogateescape").split("\0") if done.returncode == 0 else []:
+        meta, _, path = record.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == "blob":
+            blobs[path] = fields[2]
+    return blobs
+
+
+def common_dir(cwd: Path | str | None = None) -> Path:
+    """git's directory shared by every linked work tree of the repository (`git rev-parse --git-common-dir`)."""
+    out = git("rev-parse", "--git-common-dir", cwd=cwd).decode("utf-8", "surrogateescape").strip()
+    return Path(cwd or ".", out).absolute()
+
+
 def stage_content(entry: IndexEntry, data: bytes, cwd: Path | str | None = None) -> None:
     """Replace what the index holds for `entry.path` with `data` (no filters), leaving the working tree alone."""
     blob = git("hash-object", "-w", "--stdin", "--no-filters", cwd=cwd, input=data).decode("ascii").strip()

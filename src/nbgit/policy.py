@@ -109,6 +109,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "max_output_bytes": _key(1_000_000, COUNT_OR_OFF, "largest output (bytes of compact JSON) a committed cell may keep, or false"),
         "max_notebook_bytes": _key(10_000_000, COUNT_OR_OFF, "largest committed notebook in bytes, or false"),
         "execution_order": _key("increasing", _choice("increasing", "consecutive"), 'hidden-state: counts must rise from 1 ("increasing") or go 1, 2, 3... without gaps ("consecutive")'),
+        "errors": _key([], STRINGS, 'ids of checks that warn by default ("duplicate-code", "not-installed") to report as errors, failing the check'),
+        "duplicate_min_lines": _key(5, COUNT, "duplicate-code: the fewest lines of code (as normalised: no blank lines, comments or imports) a copy must have"),
+        "duplicate_exclude": _key([], STRINGS, "duplicate-code: glob patterns of notebooks and modules never compared"),
     },
 }
 

@@ -60,7 +60,7 @@ def _text(problem: Problem) -> str:
 
 
 def _record(problem: Problem, fixed: bool) -> dict[str, object]:
-    return {
+    record: dict[str, object] = {
         "id": problem.check,
         "path": problem.path,
         "cell": problem.cell,
@@ -71,6 +71,9 @@ def _record(problem: Problem, fixed: bool) -> dict[str, object]:
         "severity": "warning" if problem.warning else "error",
         "fixed": fixed,
     }
+    if problem.copied is not None:
+        record["copies"] = problem.copied.record()
+    return record
 
 
 def _annotation(problem: Problem, root: Path | None) -> str:

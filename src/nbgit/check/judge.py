@@ -15,12 +15,15 @@ import json
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from nbgit.clean import CleanError, clean
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, NotebookError, cells, parse, serialise, source_of
 from nbgit.policy import Policy
+
+if TYPE_CHECKING:
+    from nbgit.check.duplicates import CopyGroup
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Check:
     catches: str
     hint: str
     fixable: bool = False
+    warning: bool = False  # reported, exit code unaffected, unless `[check] errors` names it
 
 
 CHECKS: dict[str, Check] = {
@@ -54,7 +58,10 @@ CHECKS: dict[str, Check] = {
         Check("notebook-size", "a notebook larger than `[check] max_notebook_bytes`",
               "clear large outputs, split the notebook, or raise `[check] max_notebook_bytes`"),
         Check("not-installed", "nbgit's filter is not wired into this clone, or not in effect for the file",
-              "run `nbgit install` (it writes the git config and the .gitattributes line)"),
+              "run `nbgit install` (it writes the git config and the .gitattributes line)", warning=True),
+        Check("duplicate-code", "code of at least `[check] duplicate_min_lines` lines copied between notebooks, or from a module into a notebook",
+              "import the code instead of copying it; to keep a copy on purpose, tag its cell `nbgit:allow-copy` "
+              "or list the path in `[check] duplicate_exclude`", warning=True),
     )
 }
 
@@ -78,6 +85,7 @@ class Problem(NamedTuple):
     fixable: bool = False
     warning: bool = False
     line: int | None = None
+    copied: CopyGroup | None = None  # duplicate-code: every place of the copied code and the way out
 
     def text(self) -> str:
         """`path cell 3: message`, the one-line form."""
@@ -94,17 +102,19 @@ class Settings:
     max_output_bytes: int | None
     max_notebook_bytes: int | None
     execution_order: str
+    errors: frozenset[str] = frozenset()
 
     @classmethod
     def from_policy(cls, policy: Policy) -> Settings:
         """Read `[check]`; an unknown check id or a broken pattern is an error naming the key."""
         table = policy.section("check")
-        unknown = [name for name in table["disable"] if name not in CHECKS]
-        if unknown:
-            raise NbgitError(
-                f"{policy.source}: `check.disable` names unknown checks: {', '.join(unknown)}",
-                "known checks: " + ", ".join(CHECKS),
-            )
+        for key in ("disable", "errors"):
+            unknown = [name for name in table[key] if name not in CHECKS]
+            if unknown:
+                raise NbgitError(
+                    f"{policy.source}: `check.{key}` names unknown checks: {', '.join(unknown)}",
+                    "known checks: " + ", ".join(CHECKS),
+                )
         try:
             untitled = re.compile(table["untitled_pattern"]) if table["untitled_pattern"] else None
         except re.error as error:
@@ -115,17 +125,22 @@ class Settings:
             table["max_output_bytes"] if table["max_output_bytes"] is not False else None,
             table["max_notebook_bytes"] if table["max_notebook_bytes"] is not False else None,
             table["execution_order"],
+            frozenset(table["errors"]),
         )
 
     def enabled(self, check: str) -> bool:
         """Whether the policy lets `check` run."""
         return check not in self.disabled
 
+    def severity(self, found: Problem) -> Problem:
+        """The problem as the policy ranks it: a warning that `[check] errors` names becomes an error."""
+        return found._replace(warning=False) if found.warning and found.check in self.errors else found
+
 
 def problem(check: str, path: str, message: str, cell: int | None = None, line: int | None = None, hint: str | None = None) -> Problem:
     """A Problem of a catalogued check, with its hint (`PATH` replaced by the file) and fixability."""
     info = CHECKS[check]
-    return Problem(check, path, cell, message, (hint or info.hint).replace("PATH", path), info.fixable, check == "not-installed", line)
+    return Problem(check, path, cell, message, (hint or info.hint).replace("PATH", path), info.fixable, info.warning, line)
 
 
 def judge(path: str, committed: bytes, policy: Policy, settings: Settings, filtered: bool = False) -> list[Problem]:

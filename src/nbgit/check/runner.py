@@ -81,6 +81,11 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     pairs = _pair_problems(root, policy, settings, scope, {t.path for t in targets} | set(others), fix)
     outcome.problems.extend(pairs.problems)
     outcome.fixed.extend(pairs.fixed)
+    if settings.enabled("duplicate-code"):
+        from nbgit.check.copies import duplicate_code
+
+        outcome.problems.extend(duplicate_code(root, policy, scope.staged, scope.all, [t.path for t in targets] + others))
+    outcome.problems = [settings.severity(p) for p in outcome.problems]
     return outcome
 
 

@@ -1,0 +1,135 @@
+"""Fingerprints of files kept between runs, by blob id, under git's common directory.
+
+`nbgit check` and the pre-commit hook compare every notebook and module of the repository, but
+tokenise only what they have not seen: a file's fingerprint depends only on its bytes (its blob id)
+and on nbgit's normalisation, so it is kept under `<git common dir>/nbgit/fingerprints` (shared by
+linked work trees, never committed) with nbgit's version and the normalisation's format. The
+policy is applied after the index (minimum size, excluded paths), so changing it never needs a
+new fingerprint. The file is replaced atomically, holds only the fingerprints recent runs used,
+and a missing, unreadable or foreign one only costs the time to rebuild it.
+"""
+
+from __future__ import annotations
+
+import marshal
+from array import array
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from nbgit import __version__, gitrepo
+from nbgit.check.fingerprints import FORMAT, Unit, module_units, notebook_units
+from nbgit.errors import NbgitError
+from nbgit.files import write_atomic
+from nbgit.parallel import map_on_all_cores
+
+INDEX_PATH = ("nbgit", "fingerprints")
+PARALLEL_FROM = 64  # files per worker: fewer are tokenised faster here than a process starts
+KEEP_UNUSED = 10_000  # fingerprints kept beyond those a run used, for switching branches
+Units = tuple[Unit, ...]
+Packed = tuple[tuple[int, bytes, bytes, bytes, tuple[tuple[int, str], ...]], ...]
+
+
+class Job(NamedTuple):
+    """A file to fingerprint: its index key, its blob, its language (None for a notebook) and its
+    bytes when read from the work tree (else they come from git by blob)."""
+
+    key: str
+    blob: str
+    language: str | None
+    data: bytes | None
+
+
+class FingerprintIndex:
+    """The kept fingerprints of one repository (in memory only outside a repository)."""
+
+    def __init__(self, path: Path | None, entries: dict[str, Packed]) -> None:
+        self.path = path
+        self.entries = entries
+        self.used: set[str] = set()
+        self.dirty = False
+
+    @classmethod
+    def open(cls, root: Path | None) -> FingerprintIndex:
+        """The index of the repository at `root`; empty when absent, unreadable or made by another nbgit."""
+        if root is None:
+            return cls(None, {})
+        try:
+            path = gitrepo.common_dir(root).joinpath(*INDEX_PATH)
+        except NbgitError:
+            return cls(None, {})
+        try:
+            saved = marshal.loads(path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return cls(path, {})
+        if not (isinstance(saved, tuple) and len(saved) == 2 and saved[0] == _version() and isinstance(saved[1], dict)):
+            return cls(path, {})
+        return cls(path, saved[1])
+
+    def fingerprints(self, root: Path | None, jobs: list[Job]) -> dict[str, Units]:
+        """{key: units} for every job: from the index, else computed (in parallel when there are many)."""
+        found: dict[str, Units] = {}
+        missing: dict[str, Job] = {}
+        for job in jobs:
+            if job.key in found or job.key in missing:
+                continue
+            units = _unpacked(self.entries.get(job.key))
+            if units is None:
+                missing[job.key] = job
+            else:
+                found[job.key] = units
+            self.used.add(job.key)
+        if missing:
+            blobs = gitrepo.read_blobs([j.blob for j in missing.values() if j.data is None], cwd=root)
+            work = [(job.data if job.data is not None else blobs[job.blob], job.language) for job in missing.values()]
+            for key, packed in zip(missing, map_on_all_cores(_fingerprint, work, PARALLEL_FROM)):
+                self.entries[key] = packed
+                found[key] = _unpacked(packed) or ()
+            self.dirty = True
+        return found
+
+    def save(self) -> None:
+        """Write the index when it changed, keeping what this run used and a bounded number of others."""
+        if self.path is None:
+            return
+        if len(self.entries) > len(self.used) + KEEP_UNUSED:
+            self.entries = {key: value for key, value in self.entries.items() if key in self.used}
+            self.dirty = True
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            write_atomic(self.path, marshal.dumps((_version(), self.entries)))
+        except OSError:
+            pass  # a read-only repository: the next run computes them again
+
+
+def _version() -> str:
+    return f"nbgit {__version__}, fingerprints {FORMAT}"
+
+
+def _fingerprint(work: tuple[bytes, str | None]) -> Packed:
+    data, language = work
+    if language is None:
+        units = notebook_units(data)
+    else:
+        units = module_units(data.decode("utf-8", "replace"), language)
+    return tuple(
+        (unit.cell or 0, array("Q", unit.hashes).tobytes(), array("I", unit.starts).tobytes(), array("I", unit.ends).tobytes(), unit.defines)
+        for unit in units
+    )
+
+
+def _unpacked(packed: Any) -> Units | None:
+    """Units from their kept form; None when absent or not of that form (a damaged index)."""
+    if packed is None:
+        return None
+    try:
+        units = []
+        for cell, hashes, starts, ends, defines in packed:
+            numbers = array("Q", hashes), array("I", starts), array("I", ends)
+            if not len(numbers[0]) == len(numbers[1]) == len(numbers[2]):
+                return None
+            units.append(Unit(cell or None, *numbers, tuple((int(p), str(n)) for p, n in defines)))  # type: ignore[arg-type]
+        return tuple(units)
+    except (TypeError, ValueError):
+        return None
