@@ -58,7 +58,7 @@ class Source(NamedTuple):
 def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: bool, named: list[str]) -> list[Problem]:
     """The `duplicate-code` problems: one per group of copied code, largest first (see the module's docstring)."""
     copies = CopySettings.from_policy(policy)
-    after, before = _states(root, staged, everything, named)
+    after, before = _states(root, policy, copies, staged, everything, named)
     keep = _kept([*after, *(before or {})], policy, copies)
     after = {path: source for path, source in after.items() if path in keep}
     before = None if before is None else {path: source for path, source in before.items() if path in keep}
@@ -77,13 +77,14 @@ def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: 
     return [_problem(group) for group in groups]
 
 
-def _states(root: Path | None, staged: bool, everything: bool, named: list[str]) -> tuple[dict[str, Source], dict[str, Source | None] | None]:
+def _states(root: Path | None, policy: Policy, copies: CopySettings, staged: bool, everything: bool, named: list[str]) -> tuple[dict[str, Source], dict[str, Source | None] | None]:
     """The files compared, and (unless every group is wanted) the changed ones as they are in HEAD
     (None for a file HEAD does not have)."""
     if root is None:
         return _on_disk(Path.cwd(), named), None
     if everything:
-        return _on_disk(root, [p for p in gitrepo.tracked_files(".", cwd=root) if _compared(p)]), None
+        tracked = [p for p in gitrepo.tracked_files(".", cwd=root) if _compared(p)]
+        return _on_disk(root, sorted(_kept(tracked, policy, copies))), None
     after = {e.path: Source(e.blob) for e in gitrepo.index_entries([], cwd=root) if e.mode in REGULAR_FILES and _compared(e.path)}
     head = {path: blob for path, blob in gitrepo.tree_blobs("HEAD", cwd=root).items() if _compared(path)}
     if staged:

@@ -1,0 +1,150 @@
+"""What the `duplicate-code` check costs: `nbgit check --all` and the pre-commit hook, with and without it.
+
+    .venv/bin/python benchmarks/bench_duplicates.py            # 1000 notebooks plus twins, 5 rounds
+    .venv/bin/python benchmarks/bench_duplicates.py --quick    # 200 notebooks, 2 rounds
+
+The repository is built from the real notebooks of ../shared/corpus/dev of 15-150 KB (every kernel
+language), repeated under `nbs/rNN/` until there are 1000, each paired with its `py:percent` twin by
+`nbgit sync --all` (pairing on, as a team using twins has it), committed. Each repeat shifts the numbers in its code (`0.5` -> `3.5`), so repeats are copies only
+where a line has no number; with `--identical` they are exact copies (every notebook copied 5 times:
+the worst case for grouping). Timed, with CI=1 (files judged as they are), tools alternated round by
+round, medians:
+
+- `nbgit check --all`, every check, the fingerprint index warm; the same with `duplicate-code`
+  disabled; and `duplicate-code` alone with its index deleted before each run (cold: every file read
+  and tokenised, on every core);
+- the pre-commit hook (`nbgit hook pre-commit`) on a commit of 5 changed notebooks, with the check
+  and without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
+NBGIT = str(Path(sys.executable).with_name("nbgit"))
+OTHER_CHECKS = ["not-clean", "invalid", "conflict", "unsynced", "orphan", "hidden-state", "untitled", "output-size", "notebook-size", "not-installed"]
+PAIRING = '[pair]\nenabled = true\nformat = "py:percent"\n'
+POLICIES = {
+    "with duplicate-code": PAIRING,
+    "without duplicate-code": PAIRING + '[check]\ndisable = ["duplicate-code"]\n',
+    "duplicate-code alone": PAIRING + f"[check]\ndisable = {json.dumps(OTHER_CHECKS)}\n",
+}
+
+
+def build(repo: Path, count: int, identical: bool) -> tuple[int, int]:
+    """The repository: `count` corpus notebooks (those of 15-150 KB) paired with twins by `nbgit sync`, committed."""
+    sources = sorted(p for p in CORPUS.rglob("*.ipynb") if 15_000 <= p.stat().st_size <= 150_000)
+    total = 0
+    for number in range(count):
+        source = sources[number % len(sources)]
+        repeat = number // len(sources)
+        content = json.loads(source.read_bytes())
+        if repeat and not identical:
+            for cell in content.get("cells", []):
+                if cell.get("cell_type") == "code":
+                    text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                    cell["source"] = re.sub(r"\b\d+\b", lambda m: str(int(m.group()) + 3 * repeat), text)
+        target = repo / "nbs" / f"r{repeat:02d}" / source.relative_to(CORPUS).as_posix().replace("/", "__")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(content, indent=1, ensure_ascii=False).encode()
+        target.write_bytes(data)
+        total += len(data)
+    (repo / ".nbgit.toml").write_text(PAIRING)
+    subprocess.run([NBGIT, "sync", "--all"], cwd=repo, capture_output=True)  # twins for every notebook jupytext can write
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "corpus", "--no-verify"], cwd=repo, check=True)
+    return count, total
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str], before: object = None) -> float:
+    if before:
+        before()  # type: ignore[operator]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr.decode()[-800:]}")
+    return elapsed
+
+
+def measure_all(repo: Path, rounds: int) -> dict[str, float]:
+    """`nbgit check --all` under each policy, alternated round by round (index warm unless cold)."""
+    env = {**os.environ, "CI": "1"}
+    index = repo / ".git" / "nbgit" / "fingerprints"
+    cases = {
+        **{f"check --all, {name}": (POLICIES[name], None) for name in ("with duplicate-code", "without duplicate-code", "duplicate-code alone")},
+        "check --all, duplicate-code alone, index deleted (cold)": (POLICIES["duplicate-code alone"], lambda: index.unlink(missing_ok=True)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for round_ in range(rounds + 1):
+        for name, (policy, before) in cases.items():
+            (repo / ".nbgit.toml").write_text(policy)
+            elapsed = timed([NBGIT, "check", "--all"], repo, env, before)
+            if round_:  # the first round warms up every case
+                times[name].append(elapsed)
+    (repo / ".nbgit.toml").write_text(PAIRING)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def measure_hook(repo: Path, rounds: int) -> dict[str, float]:
+    """The pre-commit hook on 5 changed notebooks (a cell added to each), with and without the check."""
+    notebooks = sorted(repo.glob("nbs/r00/*.ipynb"))[:5]
+    for path in notebooks:
+        content = json.loads(path.read_bytes())
+        content["cells"].append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["total = sum(range(10))\n"]})
+        path.write_text(json.dumps(content, indent=1))
+    subprocess.run(["git", "add", *map(str, notebooks)], cwd=repo, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    names = ("with duplicate-code", "without duplicate-code")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(rounds + 1):
+        for name in names:
+            (repo / ".nbgit.toml").write_text(POLICIES[name])
+            elapsed = timed([NBGIT, "hook", "pre-commit"], repo, env)
+            if round_:
+                times[name].append(elapsed)
+    return {f"hook pre-commit, 5 notebooks, {name}": statistics.median(values) for name, values in times.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 notebooks, 2 rounds")
+    parser.add_argument("--count", type=int, default=None, help="notebooks (default 1000, --quick 200)")
+    parser.add_argument("--identical", action="store_true", help="repeats are exact copies (the worst case)")
+    args = parser.parse_args(argv)
+    if not CORPUS.is_dir():
+        raise SystemExit(f"needs the corpus at {CORPUS}")
+    count = args.count or (200 if args.quick else 1000)
+    rounds = 2 if args.quick else 5
+    with tempfile.TemporaryDirectory(prefix="nbgit-bench-duplicates-") as temporary:
+        repo = Path(temporary) / "repo"
+        repo.mkdir()
+        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+        notebooks, size = build(repo, count, args.identical)
+        twins = len(list(repo.glob("nbs/*/*.py")))
+        print(f"{notebooks} notebooks ({size / notebooks / 1000:.0f} KB on average) and {twins} twins, "
+              f"{'identical' if args.identical else 'numbers shifted in'} repeats; {os.cpu_count()} cores; median of {rounds} rounds")
+        done = subprocess.run([NBGIT, "check", "--all", "--format", "json"], cwd=repo, capture_output=True, env={**os.environ, "CI": "1"})
+        groups = [r for r in json.loads(done.stdout) if r["id"] == "duplicate-code"]
+        print(f"duplicate-code groups: {len(groups)}, places: {sum(len(r['copies']['places']) for r in groups)}")
+        results = {**measure_all(repo, rounds), **measure_hook(repo, rounds)}
+        width = max(map(len, results))
+        for name, seconds in results.items():
+            print(f"  {name:<{width}} {seconds:6.2f} s")
+        shutil.rmtree(repo / ".git" / "nbgit", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
