@@ -8,7 +8,8 @@ language), repeated under `nbs/rNN/` until there are 1000, each paired with its 
 `nbgit sync --all` (pairing on, as a team using twins has it), committed. Each repeat shifts the numbers in its code (`0.5` -> `3.5`), so repeats are copies only
 where a line has no number; with `--identical` they are exact copies (every notebook copied 5 times:
 the worst case for grouping). Timed, with CI=1 (files judged as they are), tools alternated round by
-round, medians:
+round, medians of wall time and of CPU time (user + system of every process: steadier than wall time
+on a shared machine):
 
 - `nbgit check --all`, every check, the fingerprint index warm; the same with `duplicate-code`
   disabled; and `duplicate-code` alone with its index deleted before each run (cold: every file read
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -67,18 +69,21 @@ def build(repo: Path, count: int, identical: bool) -> tuple[int, int]:
     return count, total
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str], before: object = None) -> float:
+def timed(command: list[str], cwd: Path, env: dict[str, str], before: object = None) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds (user + system, the command and every process it started)."""
     if before:
         before()  # type: ignore[operator]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, env=env)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr.decode()[-800:]}")
-    return elapsed
+    return elapsed, after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
 
 
-def measure_all(repo: Path, rounds: int) -> dict[str, float]:
+def measure_all(repo: Path, rounds: int) -> dict[str, tuple[float, float]]:
     """`nbgit check --all` under each policy, alternated round by round (index warm unless cold)."""
     env = {**os.environ, "CI": "1"}
     index = repo / ".git" / "nbgit" / "fingerprints"
@@ -86,7 +91,7 @@ def measure_all(repo: Path, rounds: int) -> dict[str, float]:
         **{f"check --all, {name}": (POLICIES[name], None) for name in ("with duplicate-code", "without duplicate-code", "duplicate-code alone")},
         "check --all, duplicate-code alone, index deleted (cold)": (POLICIES["duplicate-code alone"], lambda: index.unlink(missing_ok=True)),
     }
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
     for round_ in range(rounds + 1):
         for name, (policy, before) in cases.items():
             (repo / ".nbgit.toml").write_text(policy)
@@ -94,10 +99,10 @@ def measure_all(repo: Path, rounds: int) -> dict[str, float]:
             if round_:  # the first round warms up every case
                 times[name].append(elapsed)
     (repo / ".nbgit.toml").write_text(PAIRING)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: _medians(values) for name, values in times.items()}
 
 
-def measure_hook(repo: Path, rounds: int) -> dict[str, float]:
+def measure_hook(repo: Path, rounds: int) -> dict[str, tuple[float, float]]:
     """The pre-commit hook on 5 changed notebooks (a cell added to each), with and without the check."""
     notebooks = sorted(repo.glob("nbs/r00/*.ipynb"))[:5]
     for path in notebooks:
@@ -107,14 +112,18 @@ def measure_hook(repo: Path, rounds: int) -> dict[str, float]:
     subprocess.run(["git", "add", *map(str, notebooks)], cwd=repo, check=True)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     names = ("with duplicate-code", "without duplicate-code")
-    times: dict[str, list[float]] = {name: [] for name in names}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     for round_ in range(rounds + 1):
         for name in names:
             (repo / ".nbgit.toml").write_text(POLICIES[name])
             elapsed = timed([NBGIT, "hook", "pre-commit"], repo, env)
             if round_:
                 times[name].append(elapsed)
-    return {f"hook pre-commit, 5 notebooks, {name}": statistics.median(values) for name, values in times.items()}
+    return {f"hook pre-commit, 5 notebooks, {name}": _medians(values) for name, values in times.items()}
+
+
+def _medians(values: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"duplicate-code groups: {len(groups)}, places: {sum(len(r['copies']['places']) for r in groups)}")
         results = {**measure_all(repo, rounds), **measure_hook(repo, rounds)}
         width = max(map(len, results))
-        for name, seconds in results.items():
-            print(f"  {name:<{width}} {seconds:6.2f} s")
+        print(f"  {'':<{width}}  wall s   CPU s")
+        for name, (wall, cpu) in results.items():
+            print(f"  {name:<{width}} {wall:7.2f} {cpu:7.2f}")
         shutil.rmtree(repo / ".git" / "nbgit", ignore_errors=True)
     return 0
 

@@ -188,6 +188,14 @@ def test_twins_excluded_cells_and_paths_imports_and_common_snippets_are_never_re
     assert not any(path.endswith(".py") for record in found for path, _ in places(record))
 
 
+def test_a_symbolic_link_out_of_the_repository_is_never_read(repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "outside.py").write_text(LOAD_SALES)
+    (repo / "link.py").symlink_to(tmp_path / "outside.py")
+    write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
+    commit_all(repo)
+    assert copies(repo, "--all") == [] and copies(repo, "link.py", "a.ipynb") == []
+
+
 def test_a_smaller_minimum_finds_the_four_line_snippet_and_disable_turns_the_check_off(repo: Path) -> None:
     snippet = "x = 1\ny = 2\nz = x + y\nprint(z)"
     write(repo, "a.ipynb", notebook(WIDGETS, snippet))

@@ -116,11 +116,14 @@ def _kept(paths: list[str], policy: Policy, copies: CopySettings) -> set[str]:
 
 
 def _on_disk(root: Path, paths: list[str]) -> dict[str, Source]:
-    """The notebooks and modules among `paths` as they are on disk (missing ones left out)."""
+    """The notebooks and modules among `paths` as they are on disk (missing ones and symbolic links,
+    which may point outside the repository, left out)."""
     found = {}
     for path in paths:
         if _compared(path):
             try:
+                if (root / path).is_symlink():
+                    continue
                 data = (root / path).read_bytes()
             except OSError:
                 continue
