@@ -15,12 +15,13 @@ from conftest import NBGIT, corpus_files, git, nbgit
 from nbgit import __version__
 from nbgit.clean import clean_bytes
 from nbgit.errors import NbgitError
+from nbgit.install.wiring import CELL_HEADER_REGEX
 from nbgit.notebook import NotebookError, parse
 from nbgit.policy import Policy, policy_from_table
 from nbgit.render import textconv
 
-# git takes the hunk header from the first group: the whole header line
-FUNCNAME = r"^(\[(code|markdown|raw|heading|unknown)[^]]*\].*)$"
+# what `nbgit install` writes: git takes the hunk header from the first group, the whole header line
+FUNCNAME = CELL_HEADER_REGEX
 
 
 def wire_textconv(repo: Path, cache: bool = True) -> None:
@@ -166,7 +167,7 @@ def test_textconv_through_git(repo: Path) -> None:
     for name, (old_line, new_line, cell) in edits.items():
         assert changed_lines(sections[name]) == ([old_line], [new_line]), name
         if cell > 0:  # the hunk starts below a cell header, which names it
-            assert re.search(r"^@@ .* @@ \[(code|markdown|raw) ", sections[name], re.M), name
+            assert re.search(r"^@@ .* @@ \[(code|markdown|raw)[\] ]", sections[name], re.M), name
     # git's diffstat runs no textconv: it counts stored JSON lines, one per source line once cleaned
     stat = git_text(repo, ["show", "--stat", "--format=", "HEAD"], env)
     assert f"{len(edits)} files changed, {len(edits)} insertions(+), {len(edits)} deletions(-)" in stat
@@ -284,4 +285,4 @@ def test_real_v3_and_v2_notebooks_render_all_cells() -> None:
         upgraded = nbformat.reads(data.decode(), as_version=4)
         text = textconv(data, path.name, Policy()).decode()
         sources_in_order(text, [c.source for c in upgraded.cells])
-        assert len(re.findall(r"^\[(code|markdown|raw|heading \d) ", text, re.M)) == len(upgraded.cells)
+        assert len(re.findall(r"^\[(code|markdown|raw|heading \d)[\] ]", text, re.M)) == len(upgraded.cells)

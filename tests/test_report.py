@@ -208,12 +208,15 @@ def test_statuses_bad_input_and_revision_forms(repo: Path) -> None:
         "new.ipynb": "added",
         "gone.ipynb": "deleted",
         "new-name.ipynb": "renamed",
-        "rerun.ipynb": VOLATILE,
+        "rerun.ipynb": "modified",  # no filter here: the outputs would be committed, so they show
         "broken.ipynb": UNREADABLE,
         "legacy.ipynb": "modified",
         "keep.ipynb": "modified",
     }
     by_path = {nb.path: nb for nb in report.notebooks}
+    assert [c.what for c in by_path["rerun.ipynb"].cells] == ["modified (outputs)"]
+    hidden = {nb.path: nb.status for nb in build([], [], Policy(), repo, outputs="hide").notebooks}
+    assert hidden == {**status, "rerun.ipynb": VOLATILE}
     assert "new side unreadable: broken.ipynb: not UTF-8" in by_path["broken.ipynb"].notes[0]
     assert by_path["legacy.ipynb"].notes == ["nbformat version changed: 3.0 -> 4.5"]
     assert by_path["legacy.ipynb"].cells == []  # same cell, same source, across versions

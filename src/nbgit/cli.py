@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revisions", nargs="*", metavar="REV", help="REV, REV..REV or REV REV (default: work tree against HEAD)")
     p.add_argument("--format", choices=["text", "markdown", "html"], default="text")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--outputs", choices=["show", "hide"], help="show the outputs the commits hold (default, or the policy's [diff] outputs), or hide every output")
+    p.add_argument("--whole", action="store_true", help="HTML: the whole notebook, unchanged cells collapsed between the changes")
     p.add_argument("--web", action="store_true", help="open nbdime's web diff instead")
     p.add_argument("--paths", nargs="*", default=[], metavar="PATH", help=argparse.SUPPRESS)
     p = _command(sub, "diff-driver", "nbdime's diff on cleaned notebooks (diff.nbgit.command)", "git config diff.nbgit.command 'nbgit diff-driver'", "diff_driver")

@@ -52,6 +52,28 @@ def _is_key_paths(v: Any) -> bool:
     return _is_str_list(v) and all(s.startswith(KEY_PREFIXES) and len(s.split(".", 1)[1]) > 0 for s in v)
 
 
+def regex_problem(pattern: str) -> str:
+    """Why a user's regular expression is refused (empty when it is fine): it must compile, and hold no
+    quantified group that itself ends in a quantifier (`(a+)+`, `(\\d*)*`), the shape that makes Python's
+    matcher backtrack for ever on a long non-matching line. Minimal on purpose: one place to swap for a
+    stricter shared guard."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        return f"not a regular expression ({error})"
+    if _NESTED_QUANTIFIER.search(pattern):
+        return "a repeated group that repeats inside (like `(a+)+`) can take for ever to fail: rewrite it without the nesting"
+    return ""
+
+
+# a group whose last item is quantified, itself quantified: `(...+)+`, `(...*){2,}`
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?:[+*}]|\+\?|\*\?)\)(?:[+*]|\{\d*,)")
+
+
+def _is_regex_list(v: Any) -> bool:
+    return _is_str_list(v) and not any(regex_problem(s) for s in v)
+
+
 def _is_str_table(v: Any) -> bool:
     return isinstance(v, dict) and all(isinstance(k, str) and isinstance(s, str) for k, s in v.items())
 
@@ -63,6 +85,7 @@ COUNT_OR_OFF = (lambda v: v is False or _is_count(v), "a whole number >= 0, or f
 STRINGS = (_is_str_list, "a list of strings")
 KEY_PATHS = (_is_key_paths, 'a list of key paths starting with "metadata.", "cell." or "output."')
 STRING_TABLE = (_is_str_table, "a table of strings")
+REGEXES = (_is_regex_list, "a list of regular expressions that compile and repeat no group that repeats inside (like `(a+)+`)")
 
 
 def _key(default: Any, kind: tuple[Callable[[Any], bool], str], doc: str) -> Key:
@@ -99,6 +122,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "diff": {
         "driver": _key("text", _choice("text", "nbdime"), "what `git diff` shows: nbgit's text rendering or nbdime's diff"),
         "max_output_lines": _key(20, COUNT, "text outputs longer than this are truncated in diffs"),
+        "outputs": _key("show", _choice("show", "hide"), "`nbgit diff`: show the outputs the commits hold, or hide every output"),
+        "volatile_patterns": _key([], REGEXES, "regular expressions for output text that changes on every run (besides the built-in addresses and timings): text that differs only there is no change"),
     },
     "merge": {
         "outputs": _key("clear", _choice("clear", "local", "remote"), "on an output conflict: clear outputs, or take one side"),

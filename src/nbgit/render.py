@@ -3,8 +3,9 @@
 Only the standard library is used: git runs textconv once per changed notebook on every `git diff`,
 `git log -p` and `git show`, so start-up and rendering must stay cheap.
 
-The text has one block per cell: a header line `[code 1a2b3c4d]` (type and a short stable handle:
-the cell id's first 8 characters, or `cell N` when the notebook has no ids), the source, then the
+The text has one block per cell: a header line `[code 1a2b3c4d]` (type and the cell id's first 8
+characters; just `[code]` in notebooks without ids, so that inserting, deleting or moving one cell
+changes no other cell's lines), the source, then the
 outputs, summarised: text shown up to a line limit, images and other binary data as mime type,
 decoded size and a short hash, errors as `ename: evalue`.
 """
@@ -80,8 +81,13 @@ class CellView:
 
     @property
     def title(self) -> str:
-        """`code 1a2b3c4d` or `markdown cell 3`."""
-        return f"{self.cell_type} {self.handle}"
+        """`code 1a2b3c4d`: type and handle (just the type in notebooks without ids)."""
+        return f"{self.cell_type} {self.handle}".rstrip()
+
+    @property
+    def label(self) -> str:
+        """What reports call the cell: its handle, or its position (`cell 3`) in notebooks without ids."""
+        return self.handle or f"cell {self.index + 1}"
 
 
 @dataclass(frozen=True)
@@ -122,11 +128,13 @@ def _view_of(notebook: Notebook, note: str) -> NotebookView:
 
 def _cell_view(cell: dict[str, Any], index: int, use_ids: bool) -> CellView:
     cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
-    handle = cell_id[:HASH_CHARS] if use_ids and cell_id else f"cell {index + 1}"
     cell_type = cell.get("cell_type") if isinstance(cell.get("cell_type"), str) else "unknown"
     if cell_type == "heading":  # nbformat 3
         cell_type = f"heading {cell.get('level', 1)}"
     source = source_of(cell) or _v1_source(cell)
+    # without ids, no handle: a position (`cell 3`) would renumber every cell below an inserted one, and
+    # a hash of the content would change the header with every edit (measured in benchmarks/bench_diff.py)
+    handle = cell_id[:HASH_CHARS] if use_ids and cell_id else ""
     metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
     outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
     parts = tuple(part for output in outputs for part in output_parts(output))

@@ -168,6 +168,11 @@ def _wiring(root: Path | None, paths: list[str], report: bool, want_filtered: bo
     return wiring
 
 
+def filtered_paths(root: Path, paths: list[str]) -> set[str]:
+    """The repo-relative paths for which git runs nbgit's clean filter in this clone (none when it is not wired)."""
+    return _wiring(root, paths, report=False, want_filtered=True).filtered
+
+
 def installation_problem(root: Path) -> Problem | None:
     """The `not-installed` problem of the clone as a whole: no filter configured, or its program missing."""
     entries = gitrepo.config_entries(FILTER_KEYS, cwd=root)

@@ -19,16 +19,26 @@ from nbgit.report.changes import Report, build, changed_notebooks
 EMPTY_NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'
 
 
-def run(revisions: list[str], format: str = "text", output: str | None = None, web: bool = False, paths: list[str] | None = None) -> int:
+def run(
+    revisions: list[str],
+    format: str = "text",
+    output: str | None = None,
+    web: bool = False,
+    paths: list[str] | None = None,
+    outputs: str | None = None,
+    whole: bool = False,
+) -> int:
     """Write the report of notebooks changed between `revisions`; see `nbgit diff --help`."""
     if len(revisions) > 2:
         raise NbgitError(f"too many revisions: {' '.join(revisions)}", "give REV, REV..REV or REV REV (and paths after --)")
+    if whole and format != "html":
+        raise NbgitError("--whole shapes the HTML report only", "add --format html")
     cwd = Path.cwd()
     policy = load_policy(find_root(cwd))
     if web:
         return _open_web(revisions, paths or [], policy, cwd)
-    report = build(revisions, paths or [], policy, cwd)
-    text = _format(report, format, revisions)
+    report = build(revisions, paths or [], policy, cwd, outputs)
+    text = render_report(report, format, revisions, whole)
     if output:
         write_atomic(Path(output), text.encode("utf-8"))
     else:
@@ -36,21 +46,22 @@ def run(revisions: list[str], format: str = "text", output: str | None = None, w
     return 0
 
 
-def _format(report: Report, format: str, revisions: list[str]) -> str:
+def render_report(report: Report, format: str, revisions: list[str], whole: bool = False) -> str:
+    """The report as text, Markdown (a pull-request comment) or HTML (`whole`: every cell, unchanged ones collapsed)."""
     if format == "markdown":
         from nbgit.report.markdown import to_markdown
 
-        return to_markdown(report, _where_full_report(revisions))
+        return to_markdown(report, where_full_report(revisions))
     if format == "html":
         from nbgit.report.html import to_html
 
-        return to_html(report)
+        return to_html(report, whole)
     from nbgit.report.text import to_text
 
     return to_text(report)
 
 
-def _where_full_report(revisions: list[str]) -> str:
+def where_full_report(revisions: list[str]) -> str:
     """Where a truncated Markdown report's reader finds everything: the CI run's artefacts, or the command."""
     command = "nbgit diff " + " ".join(shlex.quote(r) for r in revisions) + " --format html --output notebook-diff.html"
     run_url = "{}/{}/actions/runs/{}".format(
@@ -65,7 +76,7 @@ def _open_web(revisions: list[str], paths: list[str], policy: Policy, cwd: Path)
     """nbdime's web diff of each changed notebook, one after the other, both sides cleaned."""
     if importlib.util.find_spec("nbdime") is None:
         raise NbgitError("nbdime is not installed, so there is no web diff", "pip install nbdime (in nbgit's environment)")
-    pairs = changed_notebooks(revisions, paths, cwd)
+    pairs = changed_notebooks(revisions, paths, cwd, policy)
     if not pairs:
         print("no notebooks changed", file=sys.stderr)
         return 0

@@ -19,6 +19,8 @@ from nbgit.policy import Policy
 
 MANAGED_MARKER = "# nbgit: managed by `nbgit install`; `nbgit uninstall` removes it"
 NOTEBOOKS = "*.ipynb"
+# git's hunk headers (`@@ -3,4 +3,5 @@ [code 1a2b3c4d]`) name the cell: the nearest header line textconv wrote above
+CELL_HEADER_REGEX = r"^(\[(code|markdown|raw|heading|unknown)[^]]*\].*)$"
 
 
 class ConfigEntry(NamedTuple):
@@ -128,6 +130,8 @@ def diff_wiring(setup: Setup) -> Wiring:
         # the version is part of the command so that git's textconv cache is dropped when nbgit changes
         ConfigEntry("diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {nbgit} textconv"),
         ConfigEntry("diff.nbgit.cachetextconv", "true"),
+        # shared: a pattern of the user's own is kept (written only when unset, removed only if nbgit wrote it)
+        ConfigEntry("diff.nbgit.xfuncname", CELL_HEADER_REGEX, shared=True),
     ]
     summary = "git diff / log -p show notebooks as readable cells"
     if setup.diff_driver == "nbdime":

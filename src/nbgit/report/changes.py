@@ -1,7 +1,11 @@
 """The diff of notebooks between two revisions: which notebooks changed and, cell by cell, how.
 
-Both sides are cleaned with the repository's policy before they are compared (like textconv), so a
-notebook whose only changes are volatile state is recognised as such. Cells are aligned by id when
+Each side is shown as the commit holds it: a committed blob as it is, a working-tree file as git
+would store it (through nbgit's clean filter where that is in effect). Outputs the commits hold are
+shown (`[diff] outputs = "hide"` or `--outputs hide` leaves every output out); volatile metadata and
+execution counts the policy strips never are. Outputs are judged as a reader sees them
+(`nbgit.outputs`): a re-encoded plot with the same pixels or a timing that moved is no change, so a
+notebook whose only changes are volatile is recognised as such. Cells are aligned by id when
 every cell on both sides has a unique one, else by content (a longest common subsequence of whole
 cells, then the most similar sources paired as edits). Only the standard library and git are used:
 nbdime's diff takes minutes on large notebooks.
@@ -12,6 +16,7 @@ The formats live beside this module: `text`, `markdown`, `html`.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import difflib
 import json
 from dataclasses import dataclass, field
@@ -19,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from nbgit import gitrepo
+from nbgit.errors import NbgitError
 from nbgit.notebook import NotebookError
+from nbgit.outputs import Sameness
 from nbgit.policy import Policy
 from nbgit.render import CellView, NotebookView, Part, notebook_summary, part_lines, view
 
@@ -28,7 +35,7 @@ SIMILAR = 0.5
 # beyond this many candidate pairs in one unaligned stretch, cells are paired by position instead
 MAX_PAIRINGS = 10_000
 
-ADDED, REMOVED, MODIFIED, MOVED = "added", "removed", "modified", "moved"
+ADDED, REMOVED, MODIFIED, MOVED, UNCHANGED = "added", "removed", "modified", "moved", "unchanged"
 VOLATILE, UNREADABLE, RENAMED, DELETED = "volatile only", "unreadable", "renamed", "deleted"
 
 
@@ -50,6 +57,16 @@ class CellChange:
     def cell(self) -> CellView:
         """The cell as it is now (as it was, for a removed cell)."""
         return self.new or self.old  # type: ignore[return-value]
+
+    @property
+    def name(self) -> str:
+        """`code 1a2b3c4d` or, in notebooks without ids, `code cell 3` (its position now, or before removal)."""
+        return f"{self.cell.cell_type} {self.cell.label}"
+
+    @property
+    def outputs_only(self) -> bool:
+        """Whether the outputs changed and the source did not: the reader then needs the source as context."""
+        return bool((self.output_diff or self.images) and not self.source_diff and self.kind == MODIFIED)
 
     @property
     def what(self) -> str:
@@ -74,15 +91,21 @@ class CellChange:
 
 @dataclass
 class NotebookChange:
-    """One changed notebook: status, paths, the changed cells, notebook metadata changes and notes."""
+    """One changed notebook: status, paths, every cell in reading order (changed or not), notebook
+    metadata changes and notes."""
 
     status: str
     old_path: str | None
     new_path: str | None
-    cells: list[CellChange] = field(default_factory=list)
+    rows: list[CellChange] = field(default_factory=list)
     metadata_diff: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     summary: str = ""
+
+    @property
+    def cells(self) -> list[CellChange]:
+        """The changed cells, in reading order (removed cells where they were)."""
+        return [row for row in self.rows if row.kind != UNCHANGED]
 
     @property
     def path(self) -> str:
@@ -118,30 +141,55 @@ class Report:
     max_lines: int
 
 
-def changed_notebooks(revisions: list[str], paths: list[str], cwd: Path) -> list[tuple[gitrepo.FileChange, bytes | None, bytes | None]]:
+def changed_notebooks(
+    revisions: list[str], paths: list[str], cwd: Path, policy: Policy
+) -> list[tuple[gitrepo.FileChange, bytes | None, bytes | None]]:
     """Each notebook changed between `revisions` (as `git diff` takes them; none: HEAD and the work tree) with both sides' bytes (None: absent).
 
-    Blobs come from one `git cat-file --batch`; a working-tree side is read from disk, raw.
+    Blobs come from one `git cat-file --batch`, as committed. A working-tree side is read from disk
+    and shown as git would store it: cleaned with the policy where nbgit's filter is in effect for
+    it (so outputs the filter strips never show before a commit), as it is elsewhere.
     """
+    from nbgit.check.runner import filtered_paths
+
     root = gitrepo.top_level(cwd)
     changes = [c for c in gitrepo.changed_files(revisions or ["HEAD"], paths, cwd) if _is_notebook(c)]
     blobs = gitrepo.read_blobs([b for c in changes for b in (c.old_blob, c.new_blob) if b and b != gitrepo.NULL_BLOB], cwd)
+    on_disk = [c.new_path for c in changes if c.new_path and c.new_blob == gitrepo.NULL_BLOB]
+    filtered = filtered_paths(root, on_disk) if on_disk else set()
 
     def content(path: str | None, blob: str | None) -> bytes | None:
         if path is None or blob is None:
             return None
-        if blob == gitrepo.NULL_BLOB:
-            return (root / path).read_bytes()
-        return blobs[blob]
+        if blob != gitrepo.NULL_BLOB:
+            return blobs[blob]
+        data = (root / path).read_bytes()
+        return stored_as(data, path, policy) if path in filtered else data
 
     return [(c, content(c.old_path, c.old_blob), content(c.new_path, c.new_blob)) for c in changes]
 
 
-def build(revisions: list[str], paths: list[str], policy: Policy, cwd: Path) -> Report:
-    """Compare the notebooks changed between `revisions` (as `git diff` takes them) under `paths`."""
+def stored_as(data: bytes, path: str, policy: Policy) -> bytes:
+    """What nbgit's clean filter stores for a working-tree file: cleaned, or the bytes unchanged when they cannot be."""
+    from nbgit.clean import clean_bytes
+
+    try:
+        return clean_bytes(data, path, policy.for_path(path))
+    except NbgitError:
+        return data
+
+
+def build(revisions: list[str], paths: list[str], policy: Policy, cwd: Path, outputs: str | None = None) -> Report:
+    """Compare the notebooks changed between `revisions` (as `git diff` takes them) under `paths`.
+
+    `outputs`: "show" (the outputs the commits hold) or "hide" (none); default: the policy's `[diff] outputs`.
+    """
+    show = (outputs or policy.section("diff")["outputs"]) == "show"
     max_lines = policy.section("diff")["max_output_lines"]
+    sameness = Sameness.of(policy)
     notebooks = [
-        compare(old, new, c.old_path, c.new_path, policy, max_lines) for c, old, new in changed_notebooks(revisions, paths, cwd)
+        compare(old, new, c.old_path, c.new_path, policy, max_lines, show, sameness)
+        for c, old, new in changed_notebooks(revisions, paths, cwd, policy)
     ]
     old_label, new_label = _labels(revisions)
     return Report(old_label, new_label, notebooks, max_lines)
@@ -164,9 +212,20 @@ def _labels(revisions: list[str]) -> tuple[str, str]:
 
 
 def compare(
-    old: bytes | None, new: bytes | None, old_path: str | None, new_path: str | None, policy: Policy, max_lines: int
+    old: bytes | None,
+    new: bytes | None,
+    old_path: str | None,
+    new_path: str | None,
+    policy: Policy,
+    max_lines: int,
+    show_outputs: bool = True,
+    sameness: Sameness | None = None,
 ) -> NotebookChange:
-    """The change from `old` to `new` notebook bytes (None: the side is absent); never raises on bad input."""
+    """The change from `old` to `new` notebook bytes (None: the side is absent); never raises on bad input.
+
+    Each side is shown as it is, its volatile metadata stripped; its outputs too unless `show_outputs`.
+    """
+    sameness = sameness or Sameness.of(policy)
     sides: list[NotebookView | None] = []
     errors: list[str] = []
     for label, data, path in (("old", old, old_path), ("new", new, new_path)):
@@ -174,7 +233,8 @@ def compare(
             sides.append(None)
             continue
         try:
-            sides.append(view(data, path or "", policy.for_path(path or "")))
+            shown = view(data, path or "", as_committed(policy.for_path(path or "")))
+            sides.append(shown if show_outputs else _without_outputs(shown))
         except NotebookError as error:
             sides.append(None)
             errors.append(f"{label} side unreadable: {error.message}")
@@ -187,11 +247,33 @@ def compare(
     if before and after and before.major != after.major:
         result.notes.append(f"nbformat version changed: {before.major}.{before.minor} -> {after.major}.{after.minor}")
     result.notes += [note for note in dict.fromkeys(side.note for side in (before, after) if side) if note]
-    result.cells = diff_cells(before.cells if before else (), after.cells if after else (), max_lines)
+    result.rows = diff_cells(before.cells if before else (), after.cells if after else (), max_lines, sameness)
     result.metadata_diff = _lines_diff(_json_lines(before.metadata if before else {}), _json_lines(after.metadata if after else {}))
     if status in (MODIFIED, RENAMED) and not result.cells and not result.metadata_diff and not result.notes:
         result.status = VOLATILE if old != new else status
     return result
+
+
+def as_committed(policy: Policy) -> Policy:
+    """The policy that shows a notebook as its commit holds it: volatile metadata (and execution counts,
+    where the policy strips them) hidden, every output, cell and id kept as committed."""
+    return policy._replace(
+        outputs="keep",
+        ids="keep",
+        max_output_size=None,
+        keep_output_types=(),
+        drop_output_types=(),
+        drop_empty_cells=False,
+        drop_tagged_cells=(),
+        strict=False,
+        overrides=(),
+    )
+
+
+def _without_outputs(nb: NotebookView) -> NotebookView:
+    """The notebook with every output and execution count left out (`--outputs hide`)."""
+    cells = tuple(dataclasses.replace(c, parts=(), execution_count=None) for c in nb.cells)
+    return dataclasses.replace(nb, cells=cells)
 
 
 def _status(old: bytes | None, new: bytes | None, old_path: str | None, new_path: str | None) -> str:
@@ -202,8 +284,10 @@ def _status(old: bytes | None, new: bytes | None, old_path: str | None, new_path
     return RENAMED if old_path != new_path else MODIFIED
 
 
-def diff_cells(old: tuple[CellView, ...] | list[CellView], new: tuple[CellView, ...] | list[CellView], max_lines: int) -> list[CellChange]:
-    """The changed cells from `old` to `new`, in reading order (removed cells where they were)."""
+def diff_cells(
+    old: tuple[CellView, ...] | list[CellView], new: tuple[CellView, ...] | list[CellView], max_lines: int, sameness: Sameness
+) -> list[CellChange]:
+    """Every cell from `old` to `new` in reading order (removed cells where they were), unchanged ones as UNCHANGED."""
     pairs = align(list(old), list(new))
     changes: list[CellChange] = []
     for i, j, moved in pairs:
@@ -212,9 +296,7 @@ def diff_cells(old: tuple[CellView, ...] | list[CellView], new: tuple[CellView, 
         elif j is None:
             changes.append(CellChange(REMOVED, old[i], None))
         else:
-            change = _cell_change(old[i], new[j], moved, max_lines)
-            if change is not None:
-                changes.append(change)
+            changes.append(_cell_change(old[i], new[j], moved, max_lines, sameness))
     return changes
 
 
@@ -381,19 +463,18 @@ def _reading_order(matched: dict[int, tuple[int, bool]], n_old: int, n_new: int)
     return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 
-def _cell_change(old: CellView, new: CellView, moved: bool, max_lines: int) -> CellChange | None:
+def _cell_change(old: CellView, new: CellView, moved: bool, max_lines: int, sameness: Sameness) -> CellChange:
     source_diff = _lines_diff(old.source.splitlines(), new.source.splitlines())
-    output_diff = _lines_diff(_output_lines(old, max_lines), _output_lines(new, max_lines))
-    images = _image_changes(old.parts + old.attachments, new.parts + new.attachments)
+    judged = dataclasses.replace(new, parts=_settled(old.parts, new.parts, sameness), attachments=_settled(old.attachments, new.attachments, sameness))
+    output_diff = _lines_diff(_output_lines(old, max_lines), _output_lines(judged, max_lines))
+    images = _image_changes(old.parts + old.attachments, judged.parts + judged.attachments)
     metadata_diff = _lines_diff(_json_lines(old.metadata), _json_lines(new.metadata))
     type_change = f"{old.cell_type} -> {new.cell_type}" if old.cell_type != new.cell_type else ""
     if old.cell_id and new.cell_id and old.cell_id != new.cell_id:  # ids gained in an nbformat upgrade are no news
         metadata_diff = _lines_diff([f"id: {old.cell_id}"], [f"id: {new.cell_id}"]) + metadata_diff
     changed = bool(source_diff or output_diff or images or metadata_diff or type_change)
-    if not (moved or changed):
-        return None
     return CellChange(
-        MODIFIED if changed else MOVED,
+        MODIFIED if changed else MOVED if moved else UNCHANGED,
         old,
         new,
         moved,
@@ -402,6 +483,16 @@ def _cell_change(old: CellView, new: CellView, moved: bool, max_lines: int) -> C
         images,
         tuple(metadata_diff),
         type_change,
+    )
+
+
+def _settled(old: tuple[Part, ...], new: tuple[Part, ...], sameness: Sameness) -> tuple[Part, ...]:
+    """`new` with each part that reads the same as the old part in its place replaced by that old part,
+    so that what a reader would not call a change (a timing, a re-encoded image) diffs as nothing."""
+    if old == new:
+        return new
+    return tuple(
+        old[k] if k < len(old) and part != old[k] and sameness.same_part(old[k], part) else part for k, part in enumerate(new)
     )
 
 

@@ -2,17 +2,26 @@
 
 Inline CSS, no scripts, no fonts or anything else fetched: a Content-Security-Policy forbids every
 network request, and images are data URIs. The summary comes first, then each notebook's changed
-cells with their source diffs, output diffs, images before and after, and metadata diffs.
+cells with their source diffs, output diffs, images and metadata diffs. A changed image shows before
+and after side by side, and radio buttons styled as tabs (CSS `:checked`, no script) flip between
+before, after and a difference picture with the changed pixels highlighted (`nbgit.pixels`). A cell
+whose outputs changed shows its source, collapsed; `whole` shows every cell, the unchanged ones
+collapsed between the changes.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 from html import escape
+from typing import Iterator, Sequence
 
-from nbgit.render import Part, cell_lines
-from nbgit.report.changes import ADDED, REMOVED, CellChange, NotebookChange, Report
+from nbgit import pixels
+from nbgit.render import CellView, Part, cell_lines, part_lines
+from nbgit.report.changes import ADDED, REMOVED, UNCHANGED, CellChange, NotebookChange, Report
 from nbgit.report.text import counts_text, headline
+
+ImagePairs = Sequence[tuple[Part | None, Part | None]]
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _CSS = """
@@ -41,14 +50,25 @@ pre span{display:block;padding:0 12px}
 figure{margin:0;border:1px solid #d0d7de;border-radius:4px;padding:6px;max-width:520px}
 figure img{max-width:100%;height:auto;display:block}figcaption{font-size:12px;color:#59636e;margin-bottom:4px}
 .none{color:#59636e;font-style:italic;padding:20px}
+details>summary{cursor:pointer;color:#59636e;font-size:13px;padding:6px 12px}
+details.unchanged{border:1px dashed #d0d7de;border-radius:6px;margin:12px 0}
+.flip{padding:8px 12px}.flip>input{position:absolute;opacity:0;width:1px;height:1px}
+.flip>label{display:inline-block;border:1px solid #d0d7de;padding:2px 10px;font-size:13px;cursor:pointer;
+ background:#f6f8fa;margin:0 -1px 8px 0}
+.flip>input:checked+label{background:#0969da;border-color:#0969da;color:#fff}
+.flip>input:focus-visible+label{outline:2px solid #0969da;outline-offset:2px}
+.flip .panes{display:flex;gap:12px;flex-wrap:wrap}.flip .panes figure{display:none}
+.flip .v-both:checked~.panes .before,.flip .v-both:checked~.panes .after,.flip .v-before:checked~.panes .before,
+.flip .v-after:checked~.panes .after,.flip .v-diff:checked~.panes .diff{display:block}
 """
 
 
-def to_html(report: Report) -> str:
-    """The whole report as one HTML document that needs nothing but itself."""
+def to_html(report: Report, whole: bool = False) -> str:
+    """The whole report as one HTML document that needs nothing but itself (`whole`: unchanged cells too, collapsed)."""
     title = f"Notebook diff: {report.old_label} \u2192 {report.new_label}"
     body = [f"<h1>{escape(title)}</h1>", f'<p class="meta">{escape(headline(report))}</p>', _summary(report)]
-    body += [_notebook(nb, k, report.max_lines) for k, nb in enumerate(report.notebooks, 1)]
+    ids = itertools.count(1)
+    body += [_notebook(nb, k, report.max_lines, whole, ids) for k, nb in enumerate(report.notebooks, 1)]
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8">'
@@ -74,37 +94,48 @@ def _badge(status: str) -> str:
     return f'<span class="badge b-{escape(status.split()[0])}">{escape(status)}</span>'
 
 
-def _notebook(nb: NotebookChange, k: int, max_lines: int) -> str:
+def _notebook(nb: NotebookChange, k: int, max_lines: int, whole: bool, ids: Iterator[int]) -> str:
     parts = [f'<section id="nb-{k}"><h2>{_badge(nb.status)}<code>{escape(nb.title)}</code></h2>']
     parts += [f'<p class="meta">{escape(line)}</p>' for line in (nb.summary, *nb.notes) if line]
     if nb.status.startswith("volatile"):
-        parts.append('<p class="none">Only volatile state changed (outputs, counts, run metadata): nothing to review.</p>')
-    parts += [_cell(change, max_lines) for change in nb.cells]
+        parts.append('<p class="none">Only volatile state changed (timings, addresses, re-encoded images, counts, run metadata): nothing to review.</p>')
+    if whole and nb.cells:
+        for unchanged, group in itertools.groupby(nb.rows, key=lambda row: row.kind == UNCHANGED):
+            rows = list(group)
+            if unchanged:
+                cells = "".join(_unchanged_cell(row.cell, max_lines) for row in rows)
+                plural = "s" if len(rows) != 1 else ""
+                parts.append(f'<details class="unchanged"><summary>{len(rows)} unchanged cell{plural}</summary>{cells}</details>')
+            else:
+                parts += [_cell(row, max_lines, ids) for row in rows]
+    else:
+        parts += [_cell(change, max_lines, ids) for change in nb.cells]
     if nb.metadata_diff:
         parts.append(f'<article><h3>{_badge("modified")}notebook metadata</h3>{_pre(nb.metadata_diff)}</article>')
     parts.append("</section>\n")
     return "".join(parts)
 
 
-def _cell(change: CellChange, max_lines: int) -> str:
+def _cell(change: CellChange, max_lines: int, ids: Iterator[int]) -> str:
     cell = change.cell
-    kind = "moved" if change.kind == "moved" else change.kind
-    head = f'<h3>{_badge(kind)}{escape(cell.cell_type)} <code>{escape(cell.handle)}</code> \u2014 {escape(change.what)}</h3>'
+    head = f'<h3>{_badge(change.kind)}{escape(cell.cell_type)} <code>{escape(cell.label)}</code> \u2014 {escape(change.what)}</h3>'
     parts = [f'<article class="cell {escape(change.kind)}">{head}']
     if change.kind in (ADDED, REMOVED):
         sign = "+" if change.kind == ADDED else "-"
         parts.append(_pre([f"{sign}{line}" for line in cell_lines(cell, max_lines)[2:]]))
         images = [p for p in (*cell.attachments, *cell.parts) if p.is_image]
         pairs = [((None, p) if change.kind == ADDED else (p, None)) for p in images]
-        parts.append(_images(pairs))
+        parts.append(_images(pairs, ids))
     else:
         if change.type_change:
             parts.append(f'<p class="label">cell type: {escape(change.type_change)}</p>')
         if change.source_diff:
             parts.append(f'<p class="label">source</p>{_pre(change.source_diff)}')
+        elif change.outputs_only:
+            parts.append(f'<details class="context"><summary>source (unchanged)</summary>{_pre(cell.source.splitlines())}</details>')
         if change.output_diff:
             parts.append(f'<p class="label">outputs</p>{_pre(change.output_diff)}')
-        parts.append(_images(change.images))
+        parts.append(_images(change.images, ids))
         if change.metadata_diff:
             parts.append(f'<p class="label">metadata</p>{_pre(change.metadata_diff)}')
     parts.append("</article>")
@@ -120,18 +151,59 @@ def _pre(lines: list[str] | tuple[str, ...]) -> str:
     return f"<pre>{''.join(spans)}</pre>"
 
 
-def _images(pairs: tuple[tuple[Part | None, Part | None], ...] | list[tuple[Part | None, Part | None]]) -> str:
-    if not pairs:
-        return ""
-    figures = []
+def _unchanged_cell(cell: CellView, max_lines: int) -> str:
+    """An unchanged cell for the whole-notebook view: its source and outputs as they are."""
+    lines = cell.source.splitlines()
+    for part in (*cell.attachments, *cell.parts):
+        if not part.is_image:
+            lines += part_lines(part, max_lines)
+    figures = "".join(_figure("", part, part.summary()) for part in (*cell.attachments, *cell.parts) if part.is_image)
+    images = f'<div class="images">{figures}</div>' if figures else ""
+    return f'<article class="cell unchanged"><h3>{escape(cell.cell_type)} <code>{escape(cell.label)}</code></h3>{_pre(lines)}{images}</article>'
+
+
+def _images(pairs: ImagePairs, ids: Iterator[int]) -> str:
+    """Each image pair: a lone image as a figure, a changed one as before / after / difference tabs."""
+    blocks = []
     for before, after in pairs:
-        for label, part in (("before", before), ("after", after)):
-            if part is not None:
-                figures.append(
-                    f'<figure class="{label}"><figcaption>{label}: {escape(part.summary())}</figcaption>'
-                    f'<img alt="{label}: {escape(part.summary())}" src="data:{escape(part.mime)};base64,{_base64(part)}"></figure>'
-                )
-    return f'<div class="images">{"".join(figures)}</div>'
+        if before is not None and after is not None:
+            blocks.append(_flip(before, after, next(ids)))
+        else:
+            label, part = ("before", before) if before is not None else ("after", after)
+            blocks.append(f'<div class="images">{_figure(label, part, f"{label}: {part.summary()}")}</div>')  # type: ignore[union-attr]
+    return "".join(blocks)
+
+
+def _flip(before: Part, after: Part, number: int) -> str:
+    """Before and after side by side, with tabs that show one at a time in the same place, or where they differ.
+
+    The tabs are radio buttons and their labels; CSS shows the panes of the checked one: no script.
+    """
+    figures = [_figure("before", before, f"before: {before.summary()}"), _figure("after", after, f"after: {after.summary()}")]
+    views = [("both", "side by side"), ("before", "before"), ("after", "after")]
+    difference = pixels.difference(before.mime, before.payload or "", after.mime, after.payload or "")
+    if difference is not None:
+        share = difference.changed / difference.total if difference.total else 0.0
+        caption = f"difference: {difference.changed:,} of {difference.total:,} pixels changed ({share:.1%}), highlighted"
+        data = base64.b64encode(difference.picture).decode("ascii")
+        figures.append(f'<figure class="diff"><figcaption>{escape(caption)}</figcaption><img alt="{escape(caption)}" src="data:image/png;base64,{data}"></figure>')
+        views.append(("diff", "difference"))
+    elif not pixels.available() and before.mime in pixels.RASTER:
+        figures.append('<p class="meta">Compared by bytes: install nbgit[images] (Pillow) to compare pixels and see where they differ.</p>')
+    tabs = "".join(
+        f'<input type="radio" name="flip-{number}" id="flip-{number}-{view}" class="v-{view}"{" checked" if view == "both" else ""}>'
+        f'<label for="flip-{number}-{view}">{text}</label>'
+        for view, text in views
+    )
+    return f'<div class="flip" id="flip-{number}">{tabs}<div class="panes">{"".join(figures)}</div></div>'
+
+
+def _figure(label: str, part: Part, caption: str) -> str:
+    css = f' class="{label}"' if label else ""
+    return (
+        f'<figure{css}><figcaption>{escape(caption)}</figcaption>'
+        f'<img alt="{escape(caption)}" src="data:{escape(part.mime)};base64,{_base64(part)}"></figure>'
+    )
 
 
 def _base64(part: Part) -> str:

@@ -51,7 +51,7 @@ def _notebook_blocks(nb: NotebookChange, max_lines: int) -> list[str]:
         lines = change_lines(change, max_lines)
         if len(lines) > MAX_DIFF_LINES:
             lines = [*lines[:MAX_DIFF_LINES], f"[... {len(lines) - MAX_DIFF_LINES} more diff lines]"]
-        blocks.append(f"\n**{_escape(change.cell.cell_type)}** {_code(change.cell.handle)}: {_escape(change.what)}\n{_fence(lines)}")
+        blocks.append(f"\n**{_escape(change.cell.cell_type)}** {_code(change.cell.label)}: {_escape(change.what)}\n{_fence(lines)}")
     if nb.metadata_diff:
         blocks.append(f"\n**notebook metadata**: modified\n{_fence(nb.metadata_diff)}")
     return blocks

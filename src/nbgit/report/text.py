@@ -16,6 +16,8 @@ def change_lines(change: CellChange, max_lines: int) -> list[str]:
         lines.append(f"cell type: {change.type_change}")
     if change.source_diff:
         lines += change.source_diff
+    elif change.outputs_only:
+        lines += [f" {line}" for line in change.cell.source.splitlines()]  # context: what produced the outputs
     if change.output_diff:
         lines += ["outputs:", *change.output_diff]
     for before, after in change.images:
@@ -50,7 +52,7 @@ def to_text(report: Report) -> str:
         lines += ["", f"=== {nb.title} ({nb.status}) ==="]
         lines += [line for line in (nb.summary, *nb.notes) if line]
         for change in nb.cells:
-            lines.append(f"[{change.cell.title}] {change.what}")
+            lines.append(f"[{change.name}] {change.what}")
             lines += [f"  {line}" for line in change_lines(change, report.max_lines)]
         if nb.metadata_diff:
             lines.append("[notebook metadata] modified")
