@@ -100,7 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every tracked notebook")
     p.add_argument("--staged", action="store_true", help="judge the staged content (what would be committed)")
     p.add_argument("--fix", action="store_true", help="fix what can be fixed safely (clean, sync), report the rest")
-    p.add_argument("--format", choices=["text", "json", "github"], default="text")
+    p.add_argument("--format", choices=["text", "json", "github", "gitlab", "sarif"], default="text",
+                   help="gitlab: GitLab's Code Quality report; sarif: SARIF 2.1.0 for code-scanning tools")
+
+    p = _command(sub, "ci", "check, report and publish in CI: annotations, job summary, one pull-request comment, Code Quality", "nbgit ci github")
+    p.add_argument("platform", choices=["github", "gitlab"])
+    p.add_argument("--base", metavar="REV", help="compare with this revision (default: the pull or merge request's base)")
+    p.add_argument("--html", default="nbgit-report.html", metavar="FILE", help="where the HTML report goes (default: %(default)s)")
+    p.add_argument("--code-quality", default="gl-code-quality-report.json", metavar="FILE", help="gitlab: where the Code Quality report goes (default: %(default)s)")
 
     p = _command(sub, "hook", "run one of nbgit's git hooks (called by the installed hook scripts)", "nbgit hook pre-commit")
     p.add_argument("name", metavar="NAME")

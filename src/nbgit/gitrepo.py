@@ -25,6 +25,11 @@ def git(*args: str, cwd: Path | str | None = None, input: bytes | None = None, c
     return done.stdout
 
 
+def commit_exists(revision: str, cwd: Path | str | None = None) -> bool:
+    """Whether `revision` names a commit this clone has (a shallow CI clone may lack a pull request's base)."""
+    return bool(git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", cwd=cwd, check=False).strip())
+
+
 def ignored_paths(paths: list[Path]) -> set[Path]:
     """Those of `paths` that git ignores (none when outside a work tree)."""
     if not paths:

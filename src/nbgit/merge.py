@@ -7,7 +7,9 @@ changed on one side only are decided here, position by position, without importi
 Everything else goes through
 nbdime's cell-by-cell merge with its inline strategy: a source conflict becomes git-style markers
 inside the cell, cells changed or added differently on both sides are framed by marker cells, and
-metadata conflicts are recorded under `nbdime-conflicts`. Output conflicts follow `[merge] outputs`.
+metadata conflicts are recorded under `nbdime-conflicts`. Outputs that read the same on two sides (a
+re-run that moved only timings, addresses or PNG bytes: `nbgit.outputs`) are made identical first,
+so they never conflict; real output conflicts follow `[merge] outputs`.
 A guard checks that every line a side introduced survives; if nbdime would drop one (nbdime#597), or
 fails, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
 git's own text merge.
@@ -30,6 +32,7 @@ from nbgit import gitrepo
 from nbgit.clean import clean
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, cells, parse, serialise, source_of
+from nbgit.outputs import Sameness
 from nbgit.policy import Policy
 
 LOCAL, BASE, REMOTE = "local", "base", "remote"
@@ -83,6 +86,7 @@ def text_merge(base: bytes, local: bytes, remote: bytes, marker_size: int, reaso
 
 def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, policy: Policy, marker_size: int = 7) -> MergeResult:
     """Merge cleaned notebooks; `base` None means none is shared (add/add, or a two-sided repair)."""
+    _settle_outputs(base, local, remote, Sameness.of(policy))
     trivial = _trivial(base, local, remote)
     if trivial is not None:
         return MergeResult(serialise(trivial[0]), [], trivial[1])
@@ -171,6 +175,33 @@ def _trivial(base: Notebook | None, local: Notebook, remote: Notebook) -> tuple[
     if base is not None and base.content == remote.content and base.major == remote.major:
         return local, "remote unchanged"
     return None
+
+
+def _settle_outputs(base: Notebook | None, local: Notebook, remote: Notebook, sameness: Sameness) -> None:
+    """Make outputs that read the same identical, in place: base's and remote's take local's (remote's
+    takes base's), so that a re-run on one or both sides that changed nothing a reader would see is no
+    change and no conflict. Cells are matched by id, else by source."""
+    local_cells = dict(_code_cells(local))
+    base_cells = dict(_code_cells(base)) if base is not None else {}
+    for key, cell in base_cells.items():
+        mine = local_cells.get(key)
+        if mine is not None and sameness.same_outputs(mine["outputs"], cell["outputs"]):
+            cell["outputs"] = mine["outputs"]
+    for key, cell in _code_cells(remote):
+        for reference in (base_cells.get(key), local_cells.get(key)):
+            if reference is not None and sameness.same_outputs(reference["outputs"], cell["outputs"]):
+                cell["outputs"] = reference["outputs"]
+                break
+
+
+def _code_cells(notebook: Notebook) -> Iterator[tuple[tuple[str, int], dict[str, Any]]]:
+    """Code cells that have outputs, keyed by id (else source) and occurrence."""
+    seen: dict[str, int] = {}
+    for cell in cells(notebook.content):
+        if cell.get("cell_type") == "code" and isinstance(cell.get("outputs"), list):
+            ident = cell.get("id") if isinstance(cell.get("id"), str) else "\0" + source_of(cell)
+            seen[ident] = seen.get(ident, 0) + 1
+            yield (ident, seen[ident]), cell
 
 
 _UNMERGED = object()

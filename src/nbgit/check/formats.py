@@ -1,23 +1,36 @@
-"""The outcome of a check run, as text for people, JSON for tools, or GitHub Actions annotations."""
+"""The outcome of a check run: text for people, JSON for tools, GitHub Actions annotations, GitLab's
+Code Quality report and SARIF 2.1.0 (code-scanning tools) for CI."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
+from nbgit import __version__
+from nbgit.check.judge import CHECKS, Problem
 from nbgit.check.runner import Outcome
-from nbgit.check.judge import Problem
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+PROJECT_URL = "https://github.com/OWNER/nbgit"  # this project, as README names it
+# GitLab's Code Quality severities for nbgit's two
+_GITLAB_SEVERITY = {False: "major", True: "info"}
 
 _CELLS_OPEN = re.compile(rb'^( +)"cells": \[\s*$')
 
 
 def render(outcome: Outcome, format: str, root: Path | None) -> str:
-    """The report in `format` (text, json or github), ending with a newline."""
+    """The report in `format` (text, json, github, gitlab or sarif), ending with a newline."""
     if format == "json":
         return json.dumps(
             [_record(p, False) for p in outcome.problems] + [_record(p, True) for p in outcome.fixed], indent=2
         ) + "\n"
+    if format == "gitlab":
+        return json.dumps([_code_quality(p, root) for p in outcome.problems], indent=2) + "\n"
+    if format == "sarif":
+        return json.dumps(_sarif(outcome, root), indent=2) + "\n"
     lines = [_annotation(p, root) for p in outcome.problems] if format == "github" else [_text(p) for p in outcome.problems]
     lines += [f"fixed: {p.text()} [{p.check}]" for p in outcome.fixed]
     if format == "text":
@@ -76,16 +89,67 @@ def _record(problem: Problem, fixed: bool) -> dict[str, object]:
     return record
 
 
+def _line(problem: Problem, root: Path | None) -> int | None:
+    """The line of the file to point at: the problem's own, else where its cell opens in the JSON."""
+    return problem.line or (_cell_line(root, problem.path, problem.cell) if problem.cell and problem.path else None)
+
+
+def _message(problem: Problem) -> str:
+    return problem.message if problem.cell is None else f"cell {problem.cell}: {problem.message}"
+
+
+def _code_quality(problem: Problem, root: Path | None) -> dict[str, Any]:
+    """One issue of GitLab's Code Quality report (the Code Climate subset GitLab reads)."""
+    fingerprint = hashlib.md5(f"{problem.check}\0{problem.path}\0{problem.cell}\0{problem.message}".encode(), usedforsecurity=False)
+    return {
+        "type": "issue",
+        "check_name": f"nbgit/{problem.check}",
+        "description": _message(problem) + (f" (hint: {problem.hint})" if problem.hint else ""),
+        "categories": ["Style"] if problem.check == "not-clean" else ["Bug Risk"],
+        "fingerprint": fingerprint.hexdigest(),
+        "severity": _GITLAB_SEVERITY[problem.warning],
+        "location": {"path": problem.path or ".gitattributes", "lines": {"begin": _line(problem, root) or 1}},
+    }
+
+
+def _sarif(outcome: Outcome, root: Path | None) -> dict[str, Any]:
+    """A SARIF 2.1.0 log: one run of nbgit, its checks as rules, each problem a result."""
+    rules = list(CHECKS)
+    results = []
+    for problem in outcome.problems:
+        result: dict[str, Any] = {
+            "ruleId": problem.check,
+            "ruleIndex": rules.index(problem.check),
+            "level": "warning" if problem.warning else "error",
+            "message": {"text": _message(problem) + (f"\nhint: {problem.hint}" if problem.hint else "")},
+        }
+        if problem.path:
+            region = {"startLine": _line(problem, root) or 1}
+            location = {"artifactLocation": {"uri": problem.path, "uriBaseId": "%SRCROOT%"}, "region": region}
+            result["locations"] = [{"physicalLocation": location}]
+        results.append(result)
+    driver = {
+        "name": "nbgit",
+        "version": __version__,
+        "informationUri": PROJECT_URL,
+        "rules": [
+            {"id": check.id, "shortDescription": {"text": check.catches}, "help": {"text": check.hint.replace("PATH", "the notebook")}}
+            for check in CHECKS.values()
+        ],
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": results}]}
+
+
 def _annotation(problem: Problem, root: Path | None) -> str:
     """`::error file=PATH,line=N,title=nbgit ID::message` (GitHub's workflow command syntax, escaped)."""
     properties = []
     if problem.path:
         properties.append(f"file={_escape(problem.path, True)}")
-        line = problem.line or (_cell_line(root, problem.path, problem.cell) if problem.cell else None)
+        line = _line(problem, root)
         if line:
             properties.append(f"line={line}")
     properties.append(f"title={_escape('nbgit ' + problem.check, True)}")
-    text = problem.message if problem.cell is None else f"cell {problem.cell}: {problem.message}"
+    text = _message(problem)
     body = _escape(f"{text}\nhint: {problem.hint}" if problem.hint else text, False)
     return f"::{'warning' if problem.warning else 'error'} {','.join(properties)}::{body}"
 

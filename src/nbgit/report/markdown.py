@@ -34,24 +34,24 @@ def to_markdown(report: Report, full_report: str, limit: int = GITHUB_COMMENT_LI
 
 
 def _summary(report: Report) -> str:
-    text = f"## Notebook diff\n\n{_escape(headline(report))}.\n"
+    text = f"## Notebook diff\n\n{escape_markdown(headline(report))}.\n"
     if not report.notebooks:
         return text
     text += "\n| notebook | status | cells |\n|---|---|---|\n"
     for nb in report.notebooks:
-        text += f"| {_code(nb.title)} | {nb.status} | {counts_text(nb) or '-'} |\n"
+        text += f"| {code_span(nb.title)} | {nb.status} | {counts_text(nb) or '-'} |\n"
     return text
 
 
 def _notebook_blocks(nb: NotebookChange, max_lines: int) -> list[str]:
-    head = f"\n### {_code(nb.title)} ({nb.status})\n\n"
-    head += "".join(f"{_escape(line)}  \n" for line in (nb.summary, *nb.notes) if line)
+    head = f"\n### {code_span(nb.title)} ({nb.status})\n\n"
+    head += "".join(f"{escape_markdown(line)}  \n" for line in (nb.summary, *nb.notes) if line)
     blocks = [head]
     for change in nb.cells:
         lines = change_lines(change, max_lines)
         if len(lines) > MAX_DIFF_LINES:
             lines = [*lines[:MAX_DIFF_LINES], f"[... {len(lines) - MAX_DIFF_LINES} more diff lines]"]
-        blocks.append(f"\n**{_escape(change.cell.cell_type)}** {_code(change.cell.label)}: {_escape(change.what)}\n{_fence(lines)}")
+        blocks.append(f"\n**{escape_markdown(change.cell.cell_type)}** {code_span(change.cell.label)}: {escape_markdown(change.what)}\n{_fence(lines)}")
     if nb.metadata_diff:
         blocks.append(f"\n**notebook metadata**: modified\n{_fence(nb.metadata_diff)}")
     return blocks
@@ -67,7 +67,7 @@ def _fence(lines: list[str] | tuple[str, ...]) -> str:
     return f"\n{fence}diff\n{body}\n{fence}\n"
 
 
-def _code(text: str) -> str:
+def code_span(text: str) -> str:
     """Inline code that survives backticks and table pipes in paths."""
     text = text.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
@@ -75,5 +75,6 @@ def _code(text: str) -> str:
     return f"{ticks}{text}{ticks}" if longest == 0 else f"{ticks} {text} {ticks}"
 
 
-def _escape(text: str) -> str:
+def escape_markdown(text: str) -> str:
+    """Text that Markdown shows as it is (no emphasis, links, HTML or table cells of its own)."""
     return re.sub(r"([\\`*_{}\[\]<>|#])", r"\\\1", text)
