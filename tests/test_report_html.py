@@ -100,3 +100,105 @@ def test_html_report_in_headless_chromium(repo: Path, tmp_path: Path) -> None:
     screenshot.unlink(missing_ok=True)
     done = subprocess.run([*base, f"--screenshot={screenshot}", report.as_uri()], capture_output=True, timeout=120)
     assert done.returncode == 0 and screenshot.stat().st_size > 10_000, done.stderr.decode()[-2000:]
+
+
+class DevTools:
+    """A page of headless Chromium driven over the DevTools protocol: what a person does, no page script."""
+
+    def __init__(self, url: str, profile: Path) -> None:
+        import json
+        import urllib.request
+
+        import websocket
+
+        self.process = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}",
+             "--window-size=1200,900", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        line = b""
+        while b"DevTools listening on" not in line:
+            line = self.process.stderr.readline()  # type: ignore[union-attr]
+            assert line, "chromium did not start its DevTools endpoint"
+        port = re.search(rb"ws://127\.0\.0\.1:(\d+)/", line).group(1).decode()  # type: ignore[union-attr]
+        pages = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30).read())
+        self.socket = websocket.create_connection(next(p for p in pages if p["type"] == "page")["webSocketDebuggerUrl"], timeout=60)
+        self.json, self.ids, self.events = json, iter(range(1, 10**6)), []
+        self.call("Network.enable")
+        self.call("Page.enable")
+        self.call("Page.navigate", url=url)
+        self.wait_for("Page.loadEventFired")
+
+    def call(self, method: str, **params: object) -> dict:
+        number = next(self.ids)
+        self.socket.send(self.json.dumps({"id": number, "method": method, "params": params}))
+        while True:
+            message = self.json.loads(self.socket.recv())
+            if message.get("id") == number:
+                assert "error" not in message, message
+                return message.get("result", {})
+            self.events.append(message)
+
+    def wait_for(self, event: str) -> None:
+        while not any(e.get("method") == event for e in self.events):
+            self.events.append(self.json.loads(self.socket.recv()))
+
+    def box(self, selector: str) -> tuple[float, float, float, float]:
+        """The element's border box in the viewport, scrolled into view first."""
+        root = self.call("DOM.getDocument")["root"]["nodeId"]
+        node = self.call("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        assert node, selector
+        self.call("DOM.scrollIntoViewIfNeeded", nodeId=node)
+        quad = self.call("DOM.getBoxModel", nodeId=node)["model"]["border"]
+        return quad[0], quad[1], quad[4] - quad[0], quad[5] - quad[1]
+
+    def click(self, selector: str) -> None:
+        x, y, width, height = self.box(selector)
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x + width / 2, y=y + height / 2, button="left", clickCount=1)
+
+    def colours(self, selector: str) -> set[tuple[int, int, int]]:
+        """The colours shown in an element's box, from a real screenshot."""
+        import io
+
+        from PIL import Image
+
+        x, y, width, height = self.box(selector)
+        viewport = self.call("Page.getLayoutMetrics")["cssVisualViewport"]  # the clip is in page coordinates
+        x, y = x + viewport["pageX"], y + viewport["pageY"]
+        shot = self.call("Page.captureScreenshot", format="png", clip={"x": x, "y": y, "width": max(width, 1), "height": max(height, 1), "scale": 1})
+        image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
+        return {colour for _, colour in image.getcolors(maxcolors=1 << 20)}
+
+    def close(self) -> None:
+        self.socket.close()
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium); .ci/run installs it")
+def test_before_after_flip_works_without_script_and_nothing_is_fetched(repo: Path, tmp_path: Path) -> None:
+    """Click the tabs of a changed plot as a reader would: before, after and the difference show in turn."""
+    pytest.importorskip("websocket")
+    images = make_change(repo)
+    report = tmp_path / "report.html"
+    assert nbgit(repo, "diff", "--format", "html", "--output", str(report)).returncode == 0
+    blue, red, magenta = (40, 90, 200), (210, 50, 40), (230, 0, 90)
+    page = DevTools(report.as_uri(), tmp_path / "profile")
+    try:
+        panes = "#flip-1 .panes"
+        both = page.colours(panes)
+        assert blue in both and red in both and magenta not in both  # side by side, both images rendered
+        page.click('label[for="flip-1-before"]')
+        assert blue in page.colours(panes) and red not in page.colours(panes)
+        page.click('label[for="flip-1-after"]')
+        assert red in page.colours(panes) and blue not in page.colours(panes)
+        page.click('label[for="flip-1-diff"]')
+        shown = page.colours(panes)
+        assert magenta in shown and blue not in shown and red not in shown  # every pixel changed colour: highlighted
+        requested = [e["params"]["request"]["url"] for e in page.events if e.get("method") == "Network.requestWillBeSent"]
+        assert requested and all(url.startswith(("file:", "data:")) for url in requested), requested
+        assert images["added"] in report.read_text()
+    finally:
+        page.close()
