@@ -5,6 +5,12 @@
    nbstripout's textconv. Target: nbgit <= 10x plain git.
 2. The HTML report of a changed 20 MB notebook full of images (`nbgit diff --format html`, outputs
    kept) against nbdime's `nbdiff` of the same pair. Target: nbgit <= 0.5x nbdime.
+3. The HTML report of the largest corpus notebook with images (committed outputs shown, images
+   compared by decoded pixels, difference pictures) against `nbdiff` of the same two versions: sources
+   edited, plots re-encoded with the same pixels, plots swapped. Target: nbgit <= 0.5x nbdime.
+4. Cell handles in notebooks without ids: lines `git diff` (textconv) shows for one inserted, deleted,
+   moved or edited cell over the corpus, with positional handles (`[code cell 3]`, nbgit before) and
+   without (`[code]`, now).
 
 Inputs are generated in a temporary folder; the peers are installed into benchmarks/.peers.
 Run: .venv/bin/python benchmarks/bench_diff.py [--quick]
@@ -14,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import difflib
+import io
 import json
 import os
 import random
@@ -25,6 +33,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parents[1] / "shared" / "corpus"
 PEERS = HERE / ".peers"
 NBGIT = Path(sys.executable).with_name("nbgit")
 
@@ -139,6 +148,112 @@ def bench_report(tmp: Path, megabytes: float, timeout: float) -> list[tuple[str,
     return [("nbdime nbdiff", nbdime_time), ("nbgit diff --format html", nbgit_time)]
 
 
+def largest_corpus_notebook_with_images() -> Path | None:
+    """The largest v4 corpus notebook that has PNG outputs (none when the corpus is absent)."""
+    best = None
+    for path in (CORPUS / "dev").glob("**/*.ipynb"):
+        data = path.read_bytes()
+        if b'"image/png"' in data and b'"nbformat": 4' in data and (best is None or len(data) > best.stat().st_size):
+            best = path
+    return best
+
+
+def reviewed_version(content: dict, seed: int) -> dict:
+    """The notebook after a review-sized change: 10 sources edited, 5 plots re-encoded (same pixels), 5 plots swapped."""
+    from PIL import Image
+
+    rng = random.Random(seed)
+    content = json.loads(json.dumps(content))
+    code = [c for c in content["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    for cell in rng.sample(code, min(10, len(code))):
+        cell["source"] = "".join(cell["source"]) + "\n# reviewed"
+    plots = [o["data"] for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    rng.shuffle(plots)
+    for data in plots[:5]:
+        out = io.BytesIO()
+        Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).save(out, "PNG", compress_level=1)
+        data["image/png"] = base64.b64encode(out.getvalue()).decode()
+    swapped = plots[5:10]
+    for data, other in zip(swapped, swapped[1:] + swapped[:1]):
+        data["image/png"], other["image/png"] = other["image/png"], data["image/png"]
+    return content
+
+
+def bench_corpus_report(tmp: Path, repeat: int) -> list[tuple[str, float]] | None:
+    source = largest_corpus_notebook_with_images()
+    if source is None:
+        print("\n(no corpus at ../shared/corpus: the corpus report is skipped)")
+        return None
+    content = json.loads(source.read_bytes())
+    data, changed = dump(content), dump(reviewed_version(content, seed=5))
+    print(f"\nHTML report of {source.name} ({len(data) / 1e6:.1f} MB; 10 sources edited, 5 plots re-encoded, 5 swapped), median of {repeat}")
+    repo = git_repo(tmp / "corpus-report", "", {}, data, changed)
+    subprocess.run(["git", "commit", "-q", "-a", "-m", "reviewed"], cwd=repo, check=True)
+    (tmp / "a.ipynb").write_bytes(data)
+    (tmp / "b.ipynb").write_bytes(changed)
+    nbgit_command = [str(NBGIT), "diff", "HEAD~1..HEAD", "--format", "html", "--output", str(tmp / "corpus.html")]
+    nbdime_command = [str(peer("nbdiff")), "--no-color", str(tmp / "a.ipynb"), str(tmp / "b.ipynb")]
+    run(nbgit_command, repo)
+    html = (tmp / "corpus.html").read_text()
+    pictures = html.count('<figure class="diff">')
+    print(f"  (nbgit's report: {len(html) / 1e6:.1f} MB, {pictures} difference pictures)")
+    times: dict[str, list[float]] = {"nbdime nbdiff": [], "nbgit diff --format html": []}
+    for _ in range(repeat):  # alternate the tools round by round: the machine is shared
+        times["nbdime nbdiff"].append(run(nbdime_command, tmp))
+        times["nbgit diff --format html"].append(run(nbgit_command, repo))
+    return [(name, statistics.median(values)) for name, values in times.items()]
+
+
+def changed_lines(a: str, b: str) -> int:
+    return sum(1 for line in difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0) if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+
+
+def positional(text: str) -> str:
+    """textconv's text with the positional handles nbgit used before (`[code cell 3]`)."""
+    import re
+
+    counter = iter(range(1, 10**6))
+    return re.sub(r"^\[(code|markdown|raw)\]", lambda m: f"[{m.group(1)} cell {next(counter)}]", text, flags=re.M)
+
+
+def bench_handles() -> None:
+    """Lines textconv shows for one-cell changes in corpus notebooks without ids, positional handles against none."""
+    from nbgit.policy import Policy
+    from nbgit.render import textconv
+
+    notebooks = []
+    for path in sorted((CORPUS / "dev").glob("**/*.ipynb")):
+        try:
+            content = json.loads(path.read_bytes())
+        except ValueError:
+            continue
+        cells = content.get("cells", [])
+        if content.get("nbformat") == 4 and len(cells) >= 6 and not any("id" in c for c in cells):
+            notebooks.append(content)
+    if not notebooks:
+        return
+    new = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "x = compute()\nprint(x)"}
+    changes = {
+        "insert a cell at the top": lambda cells: cells.insert(0, new),
+        "insert a cell in the middle": lambda cells: cells.insert(len(cells) // 2, new),
+        "delete a cell in the middle": lambda cells: cells.pop(len(cells) // 2),
+        "move a cell up": lambda cells: cells.insert(1, cells.pop(len(cells) // 2)),
+    }
+    print(f"\nlines textconv shows for a one-cell change, {len(notebooks)} corpus notebooks without ids (median / mean / max)")
+    print(f"  {'change':<30} {'positional [code cell 3]':>26} {'no handle [code]':>20}")
+    for name, change in changes.items():
+        counts: dict[str, list[int]] = {"positional": [], "none": []}
+        for content in notebooks:
+            edited = json.loads(json.dumps(content))
+            change(edited["cells"])
+            before = textconv(json.dumps(content).encode(), "nb.ipynb", Policy()).decode()
+            after = textconv(json.dumps(edited).encode(), "nb.ipynb", Policy()).decode()
+            counts["positional"].append(changed_lines(positional(before), positional(after)))
+            counts["none"].append(changed_lines(before, after))
+        shown = [f"{statistics.median(v):g} / {statistics.mean(v):.1f} / {max(v)}" for v in counts.values()]
+        print(f"  {name:<30} {shown[0]:>26} {shown[1]:>20}")
+
+
 def table(rows: list[tuple[str, float]], reference: str, target: str) -> None:
     ref = dict(rows)[reference]
     for name, seconds in rows:
@@ -158,6 +273,10 @@ def main() -> None:
         table(rows, "plain git diff", "nbgit textconv <= 10x plain git diff")
         rows = bench_report(tmp, megabytes=5 if args.quick else 20, timeout=120 if args.quick else 900)
         table(rows, "nbdime nbdiff", "nbgit <= 0.5x nbdime nbdiff")
+        corpus_rows = bench_corpus_report(tmp, repeat=3 if args.quick else 7)
+        if corpus_rows:
+            table(corpus_rows, "nbdime nbdiff", "nbgit (pixels compared) <= 0.5x nbdime nbdiff")
+        bench_handles()
 
 
 if __name__ == "__main__":
