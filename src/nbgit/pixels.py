@@ -43,23 +43,39 @@ def available() -> bool:
     return _pillow() is not None
 
 
-def _decode(mime: str, payload: str) -> Any:
-    """The image as RGBA pixels, or None when it cannot be decoded (no Pillow, bad data, a decompression bomb)."""
+def _opened(mime: str, payload: str) -> Any:
+    """The image opened, its header read but its pixels not yet decoded; None when it cannot be."""
     image_module = _pillow()
     if image_module is None or mime not in RASTER:
         return None
     try:
-        raw = base64.b64decode("".join(payload.split()), validate=False)
-        with image_module.open(io.BytesIO(raw)) as image:
-            return image.convert("RGBA")
+        return image_module.open(io.BytesIO(base64.b64decode("".join(payload.split()), validate=False)))
     except (binascii.Error, ValueError, OSError, image_module.DecompressionBombError):
         return None
 
 
+@functools.lru_cache(maxsize=16)  # a changed pair is decoded once for the comparison and once for its picture
+def _decode(mime: str, payload: str) -> Any:
+    """The image as RGBA pixels, or None when it cannot be decoded (no Pillow, bad data, a decompression bomb)."""
+    image = _opened(mime, payload)
+    if image is None:
+        return None
+    try:
+        with image:
+            return image.convert("RGBA")
+    except (ValueError, OSError, _pillow().DecompressionBombError):
+        return None
+
+
 def same_pixels(mime_a: str, payload_a: str, mime_b: str, payload_b: str) -> bool:
-    """Whether two base64 images show exactly the same pixels (False when either cannot be decoded)."""
+    """Whether two base64 images show exactly the same pixels (False when either cannot be decoded).
+
+    Images of different sizes differ without being decoded."""
+    a, b = _opened(mime_a, payload_a), _opened(mime_b, payload_b)
+    if a is None or b is None or a.size != b.size:
+        return False
     a, b = _decode(mime_a, payload_a), _decode(mime_b, payload_b)
-    return a is not None and b is not None and a.size == b.size and a.tobytes() == b.tobytes()
+    return a is not None and b is not None and a.tobytes() == b.tobytes()
 
 
 def difference(mime_a: str, payload_a: str, mime_b: str, payload_b: str) -> Difference | None:
