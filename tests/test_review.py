@@ -89,6 +89,9 @@ def test_committed_outputs_with_swapped_images_appear_in_markdown_and_html(repo:
 
     hidden = nbgit(repo, "diff", "HEAD~1..HEAD", "--outputs", "hide").stdout.decode()
     assert "volatile only" in hidden and "image" not in hidden
+    (repo / ".nbgit.toml").write_text('[diff]\noutputs = "hide"\n')  # the team's choice, in the policy
+    assert nbgit(repo, "diff", "HEAD~1..HEAD").stdout.decode() == hidden
+    assert "image: image/png" in nbgit(repo, "diff", "HEAD~1..HEAD", "--outputs", "show").stdout.decode()
 
 
 def test_rerun_that_changes_only_bytes_addresses_and_timings_is_no_change(repo: Path) -> None:
