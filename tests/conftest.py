@@ -71,3 +71,53 @@ def copy_in(source: Path, repo: Path, name: str | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return target
+
+
+def rerunnable(count: int) -> list[Path]:
+    """`count` real notebooks of 15-90 KB with outputs, valid nbformat 4, from the corpus (empty when it is absent)."""
+    manifest = CORPUS / "dev" / "MANIFEST.tsv"
+    if not manifest.is_file():
+        return []
+    found = []
+    for line in manifest.read_text(encoding="utf-8").splitlines()[1:]:
+        fields = line.split("\t")
+        if "outputs" in fields[12].split(",") and not fields[14] and fields[6].startswith("4") and 15_000 < int(fields[5]) < 90_000:
+            found.append(CORPUS / "dev" / fields[0])
+    return found[:count]
+
+
+def rerun(data: bytes, seed: int = 0) -> bytes:
+    """A v4 notebook as Jupyter saves it after every code cell ran again with no source change.
+
+    New execution counts, JupyterLab's per-cell timings, other numbers in text outputs and one
+    more line of them ("Wall time"), other image bytes, another interpreter version: the size
+    changes, and nothing nbgit's filter keeps does.
+    """
+    import base64
+    import json
+    import random
+    import re
+
+    rng = random.Random(seed)
+    content = json.loads(data)
+    count = rng.randint(1, 40)
+    stamp = f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T1{rng.randint(0, 9)}:{rng.randint(10, 59)}:0{rng.randint(0, 9)}.{rng.randint(100000, 999999)}Z"
+    for cell in content["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        count += 1
+        cell["execution_count"] = count
+        cell.setdefault("metadata", {})["execution"] = {key: stamp for key in ("iopub.execute_input", "iopub.status.busy", "iopub.status.idle", "shell.execute_reply")}
+        for output in cell.get("outputs", []):
+            if "execution_count" in output:
+                output["execution_count"] = count
+            if output.get("output_type") == "stream":
+                text = "".join(output["text"]) if isinstance(output["text"], list) else output["text"]
+                text = re.sub(r"\d+", lambda m: str(rng.randint(0, 10 ** (len(m.group()) + 1))), text)
+                output["text"] = (text + f"Wall time: {rng.random():.3f} s\n").splitlines(True)
+            for mime, value in output.get("data", {}).items():
+                if mime in ("image/png", "image/jpeg"):
+                    encoded = "".join(value) if isinstance(value, list) else value
+                    output["data"][mime] = base64.b64encode(base64.b64decode(encoded) + rng.randbytes(rng.randint(16, 400))).decode()
+    content.setdefault("metadata", {}).setdefault("language_info", {})["version"] = f"3.{rng.randint(8, 13)}.{rng.randint(0, 9)}"
+    return (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()

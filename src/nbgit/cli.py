@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--global", dest="global_", action="store_true", help="undo a --global install")
     p.add_argument("--attributes", metavar="FILE", help="the attributes file given to install")
     p = _command(sub, "status", "show what is wired, missing or broken; exit 1 when broken", "nbgit status")
+    p = _command(sub, "refresh", "make git status stop listing notebooks re-run without a real change (outputs, counts, timings)", "nbgit refresh")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the whole work tree)")
+    p.add_argument("--wait", type=float, default=5.0, metavar="SECONDS", help="how long to wait for another git command's index lock (default: 5)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings")
     p = _command(sub, "renormalize", "re-add every tracked notebook through the filter after install", "nbgit renormalize && git commit -m 'Clean notebooks'")
 
     p = _command(sub, "pair", "create jupytext text twins for notebooks that lack one", "nbgit pair notebooks/")

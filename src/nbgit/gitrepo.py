@@ -58,11 +58,39 @@ class FileChange(NamedTuple):
     new_path: str | None
     old_blob: str | None
     new_blob: str | None
+    old_mode: str = ""  # as git prints it: 100644, 100755, 120000, 160000; 000000 for a missing side
+    new_mode: str = ""
 
 
 def top_level(cwd: Path | str | None = None) -> Path:
     """The top of the work tree `cwd` is in; NbgitError outside a repository."""
     return Path(git("rev-parse", "--show-toplevel", cwd=cwd).decode("utf-8").strip())
+
+
+class WorkTree(NamedTuple):
+    """A work tree as git sees it from some folder: its top, its index file and its object format."""
+
+    root: Path
+    index: Path  # honours GIT_INDEX_FILE and linked worktrees
+    object_format: str  # sha1 or sha256
+
+
+def work_tree(cwd: Path | str) -> WorkTree:
+    """The work tree holding `cwd` (one `git rev-parse`); NbgitError outside one."""
+    out = git(
+        "rev-parse", "--show-toplevel", "--git-path", "index", "--show-object-format", cwd=cwd,
+        hint="run it inside a git work tree",
+    )
+    root, index, object_format = out.decode("utf-8", "surrogateescape").splitlines()[:3]
+    return WorkTree(Path(root), Path(cwd, index).absolute(), object_format)
+
+
+def filtered_paths(paths: list[str], driver: str, cwd: Path | str | None = None) -> set[str]:
+    """Those of `paths` (repo-relative) that git runs the clean filter `driver` on: its attribute names
+    the driver and the config gives the driver a command (without one, git stores files as they are)."""
+    if not paths or not config_entries(rf"^filter\.{driver}\.(process|clean)$", (), cwd):
+        return set()
+    return {path for path, values in attributes_of(paths, ("filter",), cwd).items() if values.get("filter") == driver}
 
 
 def changed_files(revisions: list[str], paths: list[str], cwd: Path | str | None = None) -> list[FileChange]:
@@ -74,6 +102,22 @@ def changed_files(revisions: list[str], paths: list[str], cwd: Path | str | None
         "diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", *revisions, "--", *paths, cwd=cwd,
         hint="name revisions that exist (`git log --oneline` lists them); before the first commit there is no HEAD",
     )
+    return _raw_changes(out)
+
+
+def stat_dirty(paths: list[str], cwd: Path | str | None = None, literal: bool = False) -> list[FileChange]:
+    """Index entries whose work-tree file's stat data no longer matches (`git diff-files`), as FileChanges.
+
+    git decides from stat data alone here, as `git status` first does: a file whose size changed
+    is listed without its content being read, one only touched is listed too (unless racily clean).
+    `paths` are pathspecs relative to `cwd` (`literal`: no glob magic); none means the whole work tree.
+    """
+    options = ["--literal-pathspecs"] if literal else []
+    return _raw_changes(git(*options, "diff-files", "-z", "--no-abbrev", "--", *paths, cwd=cwd))
+
+
+def _raw_changes(out: bytes) -> list[FileChange]:
+    """FileChanges from `git diff --raw -z`-style output (renames and copies carry two paths)."""
     fields = out.split(b"\0")
     changes: list[FileChange] = []
     i = 0
@@ -94,6 +138,8 @@ def changed_files(revisions: list[str], paths: list[str], cwd: Path | str | None
                 None if status == "D" else second,
                 None if old_mode == "000000" else old_blob,
                 None if new_mode == "000000" else new_blob,
+                old_mode,
+                new_mode,
             )
         )
     return changes

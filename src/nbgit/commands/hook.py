@@ -5,6 +5,9 @@
   print the problems and refuse the commit (exit 1) when any is left.
 - `post-merge`, `post-checkout`: a reminder (never a refusal: git ignores these hooks' exit codes)
   when notebooks and their twins changed by the merge or checkout are out of step.
+- `pre-commit`, `post-merge` and `post-checkout` also refresh the notebooks they touch (those
+  committed, merged or checked out), so `git status` does not list them for outputs alone; a
+  problem there is one warning, never a refused commit.
 - `check-install`: fail when nbgit's filter is not wired into this clone (for the pre-commit
   framework's `nbgit-check-install` hook); skipped in CI, where clones have no filters.
 """
@@ -21,7 +24,11 @@ from nbgit.check.runner import Scope, installation_problem, pair_reminder, run_c
 from nbgit.cli import EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.policy import find_root, load_policy
+from nbgit.progress import warn
+from nbgit.worktree.refresh import refresh
 
+HOOK_WAIT = 1.0  # seconds a hook waits for another git command's index lock before skipping the refresh
+NOTEBOOK = ".ipynb"
 HOOKS = ("pre-commit", "pre-merge-commit", "post-merge", "post-checkout", "check-install")
 
 
@@ -36,6 +43,7 @@ def run(name: str, args: list[str]) -> int:
         return _check_install(root)
     if name in ("post-merge", "post-checkout"):
         return _remind(root, name, args)
+    _refresh(root, ["--cached"])
     outcome = run_checks(root, load_policy(root), Scope(staged=True))
     if not outcome.problems:
         return EXIT_OK
@@ -68,6 +76,7 @@ def _remind(root: Path, name: str, args: list[str]) -> int:
         revisions = [args[0], args[1]]
     else:
         return EXIT_OK  # a file checkout, or nothing changed
+    _refresh(root, revisions)
     try:
         changed = [c.new_path for c in gitrepo.changed_files(revisions, [], cwd=root) if c.new_path]
         outcome = pair_reminder(root, load_policy(root), changed)
@@ -77,3 +86,15 @@ def _remind(root: Path, name: str, args: list[str]) -> int:
     if outcome.problems:
         sys.stderr.write(f"nbgit: after this {name.removeprefix('post-')}, pairs are out of step:\n" + render(outcome, "text", root))
     return EXIT_OK
+
+
+def _refresh(root: Path, revisions: list[str]) -> None:
+    """`nbgit refresh` of the notebooks changed between `revisions` (those a hook commits, merged or
+    checked out); a problem is one warning, never a failed hook."""
+    try:
+        changed = gitrepo.changed_files(revisions, [], cwd=root)
+        notebooks = [c.new_path for c in changed if c.new_path and c.new_blob and c.new_path.endswith(NOTEBOOK)]
+        if notebooks:
+            refresh(root, notebooks, HOOK_WAIT, literal=True)
+    except NbgitError as error:
+        warn(f"{error.message}; `git status` may list re-run notebooks until `nbgit refresh`")

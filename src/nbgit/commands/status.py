@@ -1,4 +1,4 @@
-"""`nbgit status`: what is wired, missing or broken; exit 1 when broken."""
+"""`nbgit status`: what is wired, missing or broken (exit 1 when broken), and which listed notebooks are phantoms."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from nbgit import __version__
 from nbgit.install.inspect import exit_code, inspect
 from nbgit.install.target import make_setup, repository_root
 from nbgit.install.wiring import interpreter_bin_dir, program, wirings
+from nbgit.worktree import phantoms
 
 
 def run() -> int:
@@ -17,6 +18,8 @@ def run() -> int:
     setup = make_setup(root, root is None, None, (), cwd, lenient=True)
     capabilities = wirings(setup)
     findings = inspect(capabilities, cwd)
+    if root is not None:
+        findings += phantoms.findings(cwd)
     print(f"nbgit {__version__} ({program('nbgit', interpreter_bin_dir())}) in {root or cwd}")
     for finding in findings:
         print(f"{finding.capability:<11} {finding.state:<8} {finding.detail}")

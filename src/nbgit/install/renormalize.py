@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
-from nbgit.install.target import config_values, repository_root
+from nbgit.install.target import repository_root
 from nbgit.install.wiring import NOTEBOOKS
 
 
@@ -23,10 +23,8 @@ def renormalize(cwd: Path) -> list[str]:
     if root is None:
         raise NbgitError("not inside a git repository", "run `nbgit renormalize` inside the repository")
     entries = gitrepo.index_entries([NOTEBOOKS], root)
-    paths = [e.path for e in entries] or ["nbgit-probe.ipynb"]
-    wired = gitrepo.attributes_of(paths, ("filter",), root)
-    filters = {a.get("filter") for a in wired.values()}
-    if "nbgit" not in filters or not ({"filter.nbgit.process", "filter.nbgit.clean"} & config_values((), cwd).keys()):
+    wired = gitrepo.filtered_paths([e.path for e in entries] or ["nbgit-probe.ipynb"], "nbgit", root)
+    if not wired:
         raise NbgitError("nbgit's filter is not wired here, so renormalising would change nothing", "run `nbgit install` first")
     cleaner = Cleaner.for_directory(root)
     if cleaner.problem is not None:
@@ -34,7 +32,7 @@ def renormalize(cwd: Path) -> list[str]:
     staged = gitrepo.read_blobs([e.blob for e in entries], root)
     changed = []
     for entry in progress(entries, "renormalizing"):
-        if wired[entry.path].get("filter") != "nbgit":
+        if entry.path not in wired:
             continue  # git would not run nbgit's filter on this one either
         state, data = cleaner("clean", entry.path, staged[entry.blob])
         if state == "success" and data is not None and data != staged[entry.blob]:

@@ -185,17 +185,19 @@ def hosting_wiring(setup: Setup) -> Wiring:
 
 
 def hooks_wiring(setup: Setup) -> Wiring:
-    """nbgit's pre-commit checks (and, with pairing, reminders after merges and checkouts), chained with hooks already there."""
+    """nbgit's pre-commit checks, refreshes after commits and checkouts (and, with pairing, reminders after merges and
+    checkouts), chained with hooks already there."""
     if setup.global_:
         return Wiring("hooks", "", optional=True, off="hooks are per repository: run `nbgit install` inside one")
+    refreshing = "pre-commit / post-checkout keep notebooks they touch out of git status when only outputs changed"
     if setup.policy.section("pair")["enabled"]:
         return Wiring(
             "hooks",
-            "pre-commit runs nbgit's checks; post-merge / post-checkout remind when pairs fall out of step",
+            f"pre-commit runs nbgit's checks; post-merge / post-checkout remind when pairs fall out of step; {refreshing}",
             hooks=("pre-commit", "post-merge", "post-checkout"),
             optional=True,
         )
-    return Wiring("hooks", "pre-commit runs nbgit's checks", hooks=("pre-commit",), optional=True)
+    return Wiring("hooks", f"pre-commit runs nbgit's checks; {refreshing}", hooks=("pre-commit", "post-checkout"), optional=True)
 
 
 JUPYTEXT_CONFIG = "jupytext.toml"

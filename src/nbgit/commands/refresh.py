@@ -1,0 +1,27 @@
+"""`nbgit refresh`: git stops listing notebooks re-run without a real change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbgit.cli import EXIT_OK
+from nbgit.progress import warn
+from nbgit.worktree.phantoms import names
+from nbgit.worktree.refresh import refresh
+
+
+def run(paths: list[str], wait: float, quiet: bool) -> int:
+    """Refresh the index's stat data of notebooks unchanged once cleaned; say how many, and which stay modified."""
+    outcome = refresh(Path.cwd(), paths, wait)
+    if outcome.unsettled:
+        warn(f"{len(outcome.unsettled)} notebook(s) changed or were staged while being judged, left as they are: {names(outcome.unsettled)} (run `nbgit refresh` again)")
+    if quiet:
+        return EXIT_OK
+    if outcome.refreshed:
+        print(f"nbgit: refreshed {len(outcome.refreshed)} notebook(s) changed only in outputs or volatile state: git status no longer lists them")
+    elif not outcome.changed:
+        print("nbgit: no notebook is listed as modified for outputs or volatile state alone; nothing to refresh")
+    if outcome.changed:
+        print(f"nbgit: {len(outcome.changed)} notebook(s) really changed and stay modified: {names(outcome.changed)}")
+    return EXIT_OK
+

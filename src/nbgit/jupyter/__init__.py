@@ -1,0 +1,30 @@
+"""nbgit's Jupyter Server extension: saving a notebook whose inputs did not change leaves `git status` quiet.
+
+Installing nbgit in the environment that runs Jupyter Server enables it: the package ships
+`etc/jupyter/jupyter_server_config.d/nbgit.json`, which turns on `nbgit.jupyter` there, the way
+jupytext and nbdime enable their own extensions. The extension only registers a post-save hook
+(`nbgit.jupyter.save_hook`) on the server's contents manager, after any hook already set; it
+imports nothing from Jupyter itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Where Jupyter Server finds the extension's loader: this module."""
+    return [{"module": "nbgit.jupyter"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Hook nbgit into every save of the server's contents manager.
+
+    Another extension may replace the contents manager after this one loads (jupytext's does, to
+    derive its own from the configured class), so the hook is attached again, to the one the
+    request handlers use, once the server's loop starts.
+    """
+    from nbgit.jupyter.save_hook import attach
+
+    attach(serverapp.contents_manager)
+    serverapp.io_loop.add_callback(lambda: attach(serverapp.web_app.settings["contents_manager"]))

@@ -1,0 +1,141 @@
+"""`nbgit refresh`: git stops listing notebooks whose only changes are ones nbgit's filter strips.
+
+After a notebook is re-run with no source change, its size differs from the size the index
+recorded, and git lists it as modified without running the clean filter at all (read-cache's size
+check). `git add` would store the very same blob and only record the file's new stat data; this
+module records that stat data and never touches a blob, in three steps:
+
+1. list: `git diff-files` names the entries whose stat data no longer matches (git's own test), and
+   only those git runs nbgit's clean filter on are kept (`git check-attr`, the filter's config);
+2. judge, holding no lock (the costly part, on every core when there are many): read each file
+   between two stats (a file that changes while it is read is left alone), clean it with the
+   filter's own code and policy, and name the result as git names blobs: equal to the entry's blob
+   means `git add` would store the same blob;
+3. record, holding the index lock: an entry changes only while it still holds the judged blob and
+   its file still has the stat data seen when it was judged, and only its stat data changes. A
+   file saved after that has other stat data than the one recorded, so git lists it again; one
+   saved within the same clock tick is "racily clean" to git, which then compares its content.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+from pathlib import Path
+from typing import NamedTuple
+
+from nbgit import gitrepo
+from nbgit.filter import Cleaner, clean_blob
+from nbgit.parallel import map_on_all_cores
+from nbgit.policy import Policy
+from nbgit.worktree.index import IndexLock, blob_id, read_entries, with_stat
+
+UNCHANGED, CHANGED, UNSETTLED = "unchanged", "changed", "unsettled"
+DEFAULT_WAIT = 5.0  # seconds `nbgit refresh` waits for another git command's index lock
+REGULAR_MODES = ("100644", "100755")
+JUDGED_PER_WORKER = 100  # one more worker process per this many notebooks (a few ms each)
+
+
+class Verdict(NamedTuple):
+    """What judging one listed notebook found: UNCHANGED (cleaned, it is the entry's blob), CHANGED
+    (a real change) or UNSETTLED (it changed while being read, or could not be read)."""
+
+    path: str
+    blob: str  # the index entry's blob it was compared with
+    state: str
+    stat: os.stat_result | None  # the file's stat data as read (UNCHANGED only)
+
+
+class Outcome(NamedTuple):
+    """Repo-relative paths: stat data recorded, really changed, and left alone (changing, or the index moved on)."""
+
+    refreshed: list[str]
+    changed: list[str]
+    unsettled: list[str]
+
+
+def judge(cwd: Path, paths: list[str], literal: bool = False) -> tuple[gitrepo.WorkTree, list[Verdict]]:
+    """The work tree, and a verdict for every notebook under `paths` (pathspecs relative to `cwd`)
+    that git lists as modified and runs nbgit's clean filter on. NbgitError outside a work tree or
+    when the policy is broken."""
+    tree = gitrepo.work_tree(cwd)
+    listed = [
+        change
+        for change in gitrepo.stat_dirty(paths, cwd, literal)
+        if change.status == "M" and change.old_mode == change.new_mode and change.old_mode in REGULAR_MODES
+    ]
+    filtered = gitrepo.filtered_paths([c.new_path for c in listed if c.new_path], "nbgit", tree.root)
+    jobs = [(c.new_path, c.old_blob) for c in listed if c.new_path in filtered and c.old_blob]
+    if not jobs:
+        return tree, []
+    cleaner = Cleaner.for_directory(tree.root)
+    if cleaner.problem is not None:
+        raise cleaner.problem
+    work = functools.partial(_judge_one, tree.root, cleaner.policy, tree.object_format)
+    return tree, map_on_all_cores(work, jobs, JUDGED_PER_WORKER)
+
+
+def refresh(cwd: Path, paths: list[str], wait: float = DEFAULT_WAIT, literal: bool = False) -> Outcome:
+    """Record the current stat data of every listed notebook that is unchanged once cleaned, so that
+    `git status` stops listing it; blobs never change. IndexBusy when another git command holds the
+    index lock for more than `wait` seconds (nothing is changed then)."""
+    tree, verdicts = judge(cwd, paths, literal)
+    return record(tree, verdicts, wait)
+
+
+def record(tree: gitrepo.WorkTree, verdicts: list[Verdict], wait: float = DEFAULT_WAIT) -> Outcome:
+    """Step 3: record, under the index lock, the stat data of the UNCHANGED notebooks whose entry
+    still holds the judged blob and whose file was not written since; only stat data changes."""
+    unchanged = [v for v in verdicts if v.state == UNCHANGED]
+    changed = [v.path for v in verdicts if v.state == CHANGED]
+    unsettled = [v.path for v in verdicts if v.state == UNSETTLED]
+    if not unchanged:
+        return Outcome([], changed, unsettled)
+    with IndexLock(tree.index, wait) as lock:
+        data = tree.index.read_bytes()
+        entries = read_entries(data, tree.object_format)
+        updates, refreshed = [], []
+        for verdict in unchanged:
+            entry = entries.get(verdict.path)
+            if entry is not None and entry.compared and entry.blob == verdict.blob and _still(tree.root / verdict.path, verdict.stat):
+                updates.append((entry, verdict.stat))
+                refreshed.append(verdict.path)
+            else:
+                unsettled.append(verdict.path)  # staged, saved or re-recorded since it was judged
+        if updates:
+            lock.commit(with_stat(data, updates, tree.object_format))
+    return Outcome(refreshed, changed, unsettled)
+
+
+def _judge_one(root: Path, policy: Policy, object_format: str, job: tuple[str, str]) -> Verdict:
+    """Judge one notebook: its file read between two stats, cleaned as the filter cleans, named as git names blobs."""
+    path, blob = job
+    file = root / path
+    try:
+        with open(file, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            data = handle.read()
+        after = os.lstat(file)
+    except OSError:
+        return Verdict(path, blob, UNSETTLED, None)
+    if not stat.S_ISREG(after.st_mode) or _stat_key(before) != _stat_key(after):
+        return Verdict(path, blob, UNSETTLED, None)
+    cleaned, _ = clean_blob(data, path, policy)  # what git stores, also when the filter passes bad input through
+    if blob_id(cleaned, object_format) != blob:
+        return Verdict(path, blob, CHANGED, None)
+    return Verdict(path, blob, UNCHANGED, before)
+
+
+def _still(file: Path, seen: os.stat_result | None) -> bool:
+    """Whether `file` still has the stat data seen when it was judged (not saved again since)."""
+    try:
+        return seen is not None and _stat_key(os.lstat(file)) == _stat_key(seen)
+    except OSError:
+        return False
+
+
+def _stat_key(seen: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is written or replaced: device, inode, size, modification and change times."""
+    return (seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns, seen.st_ctime_ns, seen.st_mode)
+
