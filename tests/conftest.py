@@ -90,7 +90,8 @@ def rerun(data: bytes, seed: int = 0) -> bytes:
     """A v4 notebook as Jupyter saves it after every code cell ran again with no source change.
 
     New execution counts, JupyterLab's per-cell timings, other numbers in text outputs and one
-    more line of them ("Wall time"), other image bytes, another interpreter version: the size
+    more line of them ("Wall time"), other image bytes, another interpreter version (where one is
+    recorded): the size
     changes, and nothing nbgit's filter keeps does.
     """
     import base64
@@ -119,5 +120,7 @@ def rerun(data: bytes, seed: int = 0) -> bytes:
                 if mime in ("image/png", "image/jpeg"):
                     encoded = "".join(value) if isinstance(value, list) else value
                     output["data"][mime] = base64.b64encode(base64.b64decode(encoded) + rng.randbytes(rng.randint(16, 400))).decode()
-    content.setdefault("metadata", {}).setdefault("language_info", {})["version"] = f"3.{rng.randint(8, 13)}.{rng.randint(0, 9)}"
+    language = content.get("metadata", {}).get("language_info")
+    if isinstance(language, dict) and "version" in language:
+        language["version"] = f"3.{rng.randint(8, 13)}.{rng.randint(0, 9)}"
     return (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()

@@ -1,0 +1,234 @@
+"""`nbgit refresh` against the `git status` it replaces, and what nbgit's Jupyter save hook adds to a save.
+
+    .venv/bin/python benchmarks/bench_refresh.py            # 1000 notebooks, 5 rounds; a 1 MB notebook saved 15 times
+    .venv/bin/python benchmarks/bench_refresh.py --quick    # 200 notebooks, 2 rounds; 5 saves
+
+1. A repository wired with nbgit's filter holds 1000 copies of the real notebooks of about 50 KB
+   from ../shared/corpus/dev (repeated and renamed). Round by round, alternating:
+   - `git status` right after touching every notebook: git runs the filter on each to compare it
+     (the same cleaning `nbgit refresh` does once);
+   - `nbgit refresh` right after re-running every notebook (new execution counts, timings and
+     outputs of other sizes, written as Jupyter writes them: the re-run of tests/conftest.py),
+     when `git status` lists all 1000 without running the filter; `git status` must be quiet after.
+2. A real notebook of about 1 MB, re-run and saved: the hook's own time in process
+   (`refresh_after_save`, what it adds to each save), and the `PUT` of the re-run notebook to real
+   Jupyter Servers with and without the extension, alternating, as JupyterLab sends it.
+
+Prints medians and the issue's targets: refresh at most the time of `git status` after a touch;
+at most 50 ms added to saving a 1 MB notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from conftest import CORPUS, rerun  # noqa: E402  - the re-run the tests use
+
+BIN = Path(sys.executable).parent
+ABOUT_50KB = (35_000, 75_000)
+ABOUT_1MB = (900_000, 1_500_000)
+TOKEN = "bench"
+
+
+def real_notebooks(sizes: tuple[int, int]) -> list[Path]:
+    """Corpus notebooks of nbformat 4 within `sizes` bytes that parse, in a fixed order."""
+    found = []
+    for path in sorted((CORPUS / "dev").rglob("*.ipynb")):
+        if sizes[0] <= path.stat().st_size <= sizes[1]:
+            try:
+                content = json.loads(path.read_bytes())
+            except ValueError:
+                continue
+            if isinstance(content, dict) and content.get("nbformat") == 4:
+                found.append(path)
+    return found
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user and system, of the command and every process it waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, capture_output=True, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def wired_repo(repo: Path) -> None:
+    """A repository with nbgit's filter, as `nbgit install` wires it (without hooks)."""
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q")
+    subprocess.run([str(BIN / "nbgit"), "install", "--no-hooks"], cwd=repo, capture_output=True, check=True)
+
+
+def many_notebooks(work: Path, count: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of `git status` after a touch and of `nbgit refresh` after a re-run, alternating."""
+    repo = work / "many"
+    wired_repo(repo)
+    sources = real_notebooks(ABOUT_50KB)
+    originals = {}
+    for number in range(count):
+        source = sources[number % len(sources)]
+        name = f"nb{number:04d}-{source.stem[:30].replace(' ', '_')}.ipynb"
+        originals[name] = source.read_bytes()
+        (repo / name).write_bytes(originals[name])
+    sizes = sorted(len(data) for data in originals.values())
+    print(f"{count} real notebooks from {len(sources)} of the corpus, {sum(sizes) / 1e6:.0f} MB, median {statistics.median(sizes) / 1000:.0f} KB")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "notebooks")
+    times: dict[str, list[tuple[float, float]]] = {"git status after touching them": [], "nbgit refresh after re-running them": []}
+    for round_ in range(rounds + 1):  # the first round warms the caches and is not counted
+        moment = time.time() + round_ + 1
+        for name in originals:
+            os.utime(repo / name, (moment, moment))
+        status = timed(["git", "status", "--porcelain"], repo)
+        for name, data in originals.items():
+            (repo / name).write_bytes(rerun(data, round_))
+        listed = len(git(repo, "status", "--porcelain").splitlines())
+        refresh = timed([str(BIN / "nbgit"), "refresh", "-q"], repo)
+        left = git(repo, "status", "--porcelain")
+        assert listed == count and not left, (listed, left[:200])
+        if round_:
+            times["git status after touching them"].append(status)
+            times["nbgit refresh after re-running them"].append(refresh)
+        for name, data in originals.items():
+            (repo / name).write_bytes(data)
+        git(repo, "add", "-A")
+    return {name: (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)) for name, values in times.items()}
+
+
+def hook_in_process(work: Path, notebook: Path, saves: int) -> float:
+    """Median seconds `refresh_after_save` takes after a re-run of `notebook` was written."""
+    from nbgit.jupyter.save_hook import refresh_after_save
+
+    class Manager:
+        log = logging.getLogger("bench")
+
+    repo = work / "hook"
+    wired_repo(repo)
+    target = repo / "big.ipynb"
+    target.write_bytes(notebook.read_bytes())
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "big")
+    times = []
+    for seed in range(saves + 1):
+        target.write_bytes(rerun(notebook.read_bytes(), seed))
+        started = time.perf_counter()
+        refresh_after_save(os_path=str(target), model={}, contents_manager=Manager())
+        times.append(time.perf_counter() - started)
+        assert not git(repo, "status", "--porcelain")
+    return statistics.median(times[1:])
+
+
+def serve(root: Path, config: Path, extension: bool) -> tuple[subprocess.Popen[bytes], str]:
+    """A real Jupyter Server on a free port, nbgit's extension on or off."""
+    config.mkdir(parents=True)
+    extensions = {"nbgit.jupyter": extension, "nbdime": False, "jupyter_server_terminals": False, "jupyterlab_jupytext": False}
+    (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": extensions}}))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(config / "runtime")}
+    command = [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+               f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            call(url, "GET", "/api/status")
+            return process, url
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("Jupyter Server did not start")
+
+
+def call(url: str, method: str, path: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, method=method, headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        return json.loads(answer.read() or b"null")
+
+
+def saves_through_servers(work: Path, notebook: Path, saves: int) -> dict[str, float]:
+    """Median seconds of the `PUT` of a re-run notebook, to a server with nbgit's extension and to one without."""
+    servers = {}
+    for name, extension in (("with nbgit's extension", True), ("without it", False)):
+        repo = work / f"served-{extension}"
+        wired_repo(repo)
+        (repo / "big.ipynb").write_bytes(notebook.read_bytes())
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "--no-verify", "-m", "big")
+        servers[name] = (repo, *serve(repo, work / f"config-{extension}", extension))
+    times: dict[str, list[float]] = {name: [] for name in servers}
+    content = call(servers["without it"][2], "GET", "/api/contents/big.ipynb?type=notebook&content=1")["content"]
+    try:
+        for seed in range(saves + 1):
+            body = {"type": "notebook", "format": "json", "content": json.loads(rerun(json.dumps(content).encode(), seed))}
+            for name, (repo, _, url) in servers.items():
+                started = time.perf_counter()
+                call(url, "PUT", "/api/contents/big.ipynb", body)
+                if seed:
+                    times[name].append(time.perf_counter() - started)
+                listed = git(repo, "status", "--porcelain", "--untracked-files=no")
+                assert bool(listed) == (name == "without it"), (name, listed)
+    finally:
+        for _, process, _ in servers.values():
+            process.terminate()
+            process.wait()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both measurements and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 notebooks, 2 rounds, 5 saves")
+    options = parser.parse_args(argv)
+    if not (CORPUS / "dev").is_dir():
+        raise SystemExit(f"the corpus of real notebooks is not at {CORPUS}")
+    count, rounds, saves = (200, 2, 5) if options.quick else (1000, 5, 15)
+    git_version = git(Path.cwd(), "--version").split()[-1]
+    print(f"git {git_version}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; medians")
+    with tempfile.TemporaryDirectory(prefix="nbgit-bench-refresh-") as folder:
+        work = Path(folder)
+        many = many_notebooks(work, count, rounds)
+        print(f"\n{'':<40} {'wall':>8} {'CPU':>8}")
+        for name, (wall, cpu) in many.items():
+            print(f"{name:<40} {wall:>6.3f} s {cpu:>6.3f} s")
+        refresh, status = many["nbgit refresh after re-running them"], many["git status after touching them"]
+        print(f"nbgit refresh = {refresh[0] / status[0]:.2f}x the wall time of git status after a touch (target: at most 1.0x), "
+              f"{refresh[1] / status[1]:.2f}x its CPU time")
+
+        big = real_notebooks(ABOUT_1MB)[0]
+        print(f"\nsaving {big.relative_to(CORPUS)} ({big.stat().st_size / 1e6:.2f} MB), re-run each time")
+        hook = hook_in_process(work, big, saves)
+        print(f"the save hook in process (refresh_after_save): {hook * 1000:.1f} ms (target: at most 50 ms)")
+        served = saves_through_servers(work, big, saves)
+        for name, seconds in served.items():
+            print(f"PUT to Jupyter Server {name:<24} {seconds * 1000:7.1f} ms")
+        print(f"added to the save: {(served[next(iter(served))] - served['without it']) * 1000:.1f} ms")
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

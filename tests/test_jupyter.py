@@ -1,0 +1,173 @@
+"""nbgit's Jupyter Server extension: a real server, saves over the contents REST API as JupyterLab sends them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from conftest import copy_in, git, nbgit, rerun, rerunnable
+
+pytest.importorskip("jupyter_server", reason="needs jupyter_server (pip install -e '.[jupyter]')")
+NOTEBOOKS = rerunnable(3)
+pytestmark = pytest.mark.skipif(len(NOTEBOOKS) < 3, reason="needs ../shared/corpus")
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "jupyter-config" / "jupyter_server_config.d" / "nbgit.json"
+TOKEN = "nbgit-test-token"
+
+
+class Server(NamedTuple):
+    """A running Jupyter Server: its base URL and its log file."""
+
+    url: str
+    log: Path
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """One call to the REST API, authenticated with the token as JupyterLab's requests are."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return json.loads(answer.read() or b"null")
+
+    def save_rerun(self, name: str, seed: int, edit: bool = False) -> float:
+        """Load a notebook, re-run it (and edit a source when asked), save it as JupyterLab does; the save's seconds."""
+        content = self.request("GET", f"/api/contents/{name}?type=notebook&content=1")["content"]
+        content = json.loads(rerun(json.dumps(content).encode(), seed))
+        if edit:
+            cell = next(c for c in content["cells"] if c["cell_type"] == "code")
+            cell["source"] += "\nprint('a real change')"
+        started = time.perf_counter()
+        saved = self.request("PUT", f"/api/contents/{name}", {"type": "notebook", "format": "json", "content": content})
+        assert saved["path"] == name
+        return time.perf_counter() - started
+
+    def warnings(self) -> list[str]:
+        return [line for line in self.log.read_text(errors="replace").splitlines() if line.startswith("[W") and "nbgit:" in line]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Any]:
+    """Start a real `python -m jupyter_server` on a free port with a token, configured as installing nbgit configures it."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def launch(root: Path, extensions: dict[str, bool], settings: dict[str, Any] | None = None) -> Server:
+        config = tmp_path / f"jupyter-config-{len(started)}"
+        (config / "jupyter_server_config.d").mkdir(parents=True)
+        shutil.copyfile(SHIPPED_CONFIG, config / "jupyter_server_config.d" / "nbgit.json")  # what pip installs in etc/jupyter
+        quick = {"nbdime": False, "jupyter_server_terminals": False, **extensions}
+        (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": quick}, **(settings or {})}))
+        env = {**os.environ, "PYTHONPATH": str(tmp_path), "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_DATA_DIR": str(tmp_path / "data")}
+        port = free_port()
+        log = tmp_path / f"server-{len(started)}.log"
+        command = [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+                   "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"]
+        with log.open("wb") as output:
+            started.append(subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT))
+        server = Server(f"http://127.0.0.1:{port}", log)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                server.request("GET", "/api/status")
+                return server
+            except (urllib.error.URLError, ConnectionError):
+                assert started[-1].poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+                time.sleep(0.1)
+
+    yield launch
+    for process in started:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def committed(repo: Path) -> Path:
+    """A repository wired with `nbgit install`, three real notebooks committed through the filter."""
+    assert nbgit(repo, "install").returncode == 0
+    (repo / ".gitignore").write_text(".ipynb_checkpoints/\n")
+    for number, source in enumerate(NOTEBOOKS):
+        copy_in(source, repo, f"nb{number}.ipynb")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "notebooks")
+    return repo
+
+
+def porcelain(repo: Path) -> list[str]:
+    return git(repo, "status", "--porcelain").stdout.decode().splitlines()
+
+
+def test_saving_a_rerun_notebook_leaves_git_status_quiet_after_the_users_own_hook(committed: Path, start: Any, tmp_path: Path) -> None:
+    (tmp_path / "users_hook.py").write_text(
+        "from pathlib import Path\n"
+        "def after_save(os_path, model, contents_manager):\n"
+        "    with open(Path(__file__).with_name('saved.txt'), 'a') as log:\n"
+        "        log.write(Path(os_path).name + '\\n')\n"
+    )
+    server = start(committed, {"jupyterlab_jupytext": False}, {"ContentsManager": {"post_save_hook": "users_hook.after_save"}})
+
+    server.save_rerun("nb0.ipynb", seed=1)
+    server.save_rerun("nb1.ipynb", seed=2, edit=True)
+
+    assert (tmp_path / "saved.txt").read_text() == "nb0.ipynb\nnb1.ipynb\n"  # the hook already set still runs
+    assert porcelain(committed) == [" M nb1.ipynb"]
+    assert b"a real change" in git(committed, "diff", "nb1.ipynb").stdout
+    assert server.warnings() == []
+    assert "Deriving an AsyncTextFileContentsManager" not in server.log.read_text()
+
+
+def test_with_jupytexts_contents_manager_and_a_paired_notebook(committed: Path, start: Any) -> None:
+    (committed / "jupytext.toml").write_text('formats = "ipynb,py:percent"\n')
+    server = start(committed, {"jupyterlab_jupytext": True})
+    assert "Deriving an AsyncTextFileContentsManager" in server.log.read_text()  # jupytext replaced the contents manager
+    server.save_rerun("nb0.ipynb", seed=1)  # writes the twin nb0.py
+    git(committed, "add", "-A")
+    git(committed, "commit", "-q", "--no-verify", "-m", "pair")
+
+    server.save_rerun("nb0.ipynb", seed=2)
+    server.save_rerun("nb2.ipynb", seed=3, edit=True)
+
+    assert porcelain(committed) == [" M nb2.ipynb", "?? nb2.py"]
+    assert server.warnings() == []
+
+
+def test_without_the_extension_git_lists_the_rerun_notebook(committed: Path, start: Any) -> None:
+    server = start(committed, {"jupyterlab_jupytext": False, "nbgit.jupyter": False})
+
+    server.save_rerun("nb0.ipynb", seed=1)
+
+    assert porcelain(committed) == [" M nb0.ipynb"]  # the phantom the extension removes
+    assert nbgit(committed, "refresh").returncode == 0
+    assert porcelain(committed) == []
+
+
+def test_a_save_always_succeeds_when_nbgit_cannot_refresh(committed: Path, start: Any) -> None:
+    server = start(committed, {"jupyterlab_jupytext": False})
+    (committed / ".git" / "index.lock").write_bytes(b"")  # another git command at work
+
+    seconds = server.save_rerun("nb0.ipynb", seed=1)
+
+    assert seconds < 5  # the hook never waits for the lock
+    (committed / ".git" / "index.lock").unlink()
+    assert porcelain(committed) == [" M nb0.ipynb"]
+    (committed / ".nbgit.toml").write_text("outputs = 'sometimes'\n")  # a broken policy
+    server.save_rerun("nb1.ipynb", seed=2)
+    assert porcelain(committed) == [" M nb0.ipynb", " M nb1.ipynb", "?? .nbgit.toml"]
+    warnings = server.warnings()
+    assert len(warnings) == 2, warnings
+    assert "nb0.ipynb: another git command is using the index" in warnings[0]
+    assert "nb1.ipynb: .nbgit.toml: `outputs` must be" in warnings[1]
