@@ -263,6 +263,8 @@ def test_the_post_checkout_hook_refreshes_the_notebooks_a_checkout_changed(commi
 
     assert done.returncode == 0, done.stderr
     assert porcelain(committed) == [" M nb1.ipynb"]
+    cloned = nbgit(committed, "hook", "post-checkout", "0" * 40, new, "1")  # as `git clone` runs it
+    assert (cloned.returncode, cloned.stderr) == (0, b"")
 
 
 def test_only_notebooks_git_runs_nbgits_filter_on_are_refreshed(committed: Path) -> None:

@@ -72,10 +72,10 @@ def _remind(root: Path, name: str, args: list[str]) -> int:
     """After a merge or a branch checkout: name the pairs the change left out of step. Never fails."""
     if name == "post-merge":
         revisions = ["ORIG_HEAD", "HEAD"]
-    elif len(args) >= 3 and args[2] == "1" and args[0] != args[1]:
+    elif len(args) >= 3 and args[2] == "1" and args[0] != args[1] and args[0].strip("0"):
         revisions = [args[0], args[1]]
     else:
-        return EXIT_OK  # a file checkout, or nothing changed
+        return EXIT_OK  # a file checkout, nothing changed, or a clone (from the null commit: git wrote every file itself)
     _refresh(root, revisions)
     try:
         changed = [c.new_path for c in gitrepo.changed_files(revisions, [], cwd=root) if c.new_path]
