@@ -171,3 +171,18 @@ def test_a_save_always_succeeds_when_nbgit_cannot_refresh(committed: Path, start
     assert len(warnings) == 2, warnings
     assert "nb0.ipynb: another git command is using the index" in warnings[0]
     assert "nb1.ipynb: .nbgit.toml: `outputs` must be" in warnings[1]
+
+
+def test_the_package_ships_the_file_that_enables_the_extension() -> None:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    import nbgit.jupyter
+
+    project = tomllib.loads((SHIPPED_CONFIG.parents[2] / "pyproject.toml").read_text())
+    shipped = project["tool"]["setuptools"]["data-files"]["etc/jupyter/jupyter_server_config.d"]
+    assert shipped == [SHIPPED_CONFIG.relative_to(SHIPPED_CONFIG.parents[2]).as_posix()]
+    assert json.loads(SHIPPED_CONFIG.read_text()) == {"ServerApp": {"jpserver_extensions": {"nbgit.jupyter": True}}}
+    assert nbgit.jupyter._jupyter_server_extension_points() == [{"module": "nbgit.jupyter"}]
+    assert "jupyter_server>=2.0" in project["project"]["optional-dependencies"]["jupyter"]

@@ -164,20 +164,26 @@ class IndexLock:
         self.on_terminate: Any = None
 
     def __enter__(self) -> IndexLock:
-        self._exit_cleanly_on_sigterm()
         deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-                self.held = True
-                return self
-            except FileExistsError:
-                if time.monotonic() >= deadline:
-                    raise IndexBusy(
-                        f"another git command is using the index ({self.path} exists)",
-                        "run it again once that command is done; if no git command is running, a crashed one left the lock: remove it",
-                    ) from None
-                time.sleep(LOCK_POLL)
+        self._exit_cleanly_on_sigterm()
+        try:
+            while True:
+                try:
+                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                    self.held = True
+                    return self
+                except FileExistsError:
+                    if time.monotonic() >= deadline:
+                        raise IndexBusy(
+                            f"another git command is using the index ({self.path} exists)",
+                            "run it again once that command is done; if no git command is running, a crashed one left the lock: remove it",
+                        ) from None
+                    time.sleep(LOCK_POLL)
+                except OSError as error:
+                    raise NbgitError(f"cannot lock the index: {error}", "check the permissions of the repository's .git folder") from None
+        except BaseException:
+            self._restore_sigterm()
+            raise
 
     def commit(self, data: bytes) -> None:
         """Write `data` to the lock and rename it over the index, keeping the index's permissions."""
@@ -194,14 +200,18 @@ class IndexLock:
         if self.held:
             self.path.unlink(missing_ok=True)
             self.held = False
-        if self.on_terminate is not None:
-            signal.signal(signal.SIGTERM, self.on_terminate)
+        self._restore_sigterm()
 
     def _exit_cleanly_on_sigterm(self) -> None:
         """In a process that would die at once on SIGTERM (nbgit's commands, not a Jupyter Server, which
         handles it), make SIGTERM an exception while the lock is held, so that the lock goes with it."""
         if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             self.on_terminate = signal.signal(signal.SIGTERM, _terminated)
+
+    def _restore_sigterm(self) -> None:
+        if self.on_terminate is not None:
+            signal.signal(signal.SIGTERM, self.on_terminate)
+            self.on_terminate = None
 
 
 def _terminated(number: int, frame: object) -> None:
