@@ -6,8 +6,7 @@ from pathlib import Path
 
 from nbgit.cli import EXIT_OK
 from nbgit.progress import warn
-from nbgit.worktree.phantoms import names
-from nbgit.worktree.refresh import refresh
+from nbgit.worktree.refresh import names, refresh
 
 
 def run(paths: list[str], wait: float, quiet: bool) -> int:

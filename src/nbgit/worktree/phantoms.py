@@ -6,9 +6,7 @@ from pathlib import Path
 
 from nbgit.errors import NbgitError
 from nbgit.install.inspect import Finding
-from nbgit.worktree.refresh import CHANGED, UNCHANGED, judge
-
-SHOWN = 10  # paths named in one line before "and N more"
+from nbgit.worktree.refresh import CHANGED, UNCHANGED, judge, names
 
 
 def findings(cwd: Path) -> list[Finding]:
@@ -26,8 +24,3 @@ def findings(cwd: Path) -> list[Finding]:
         said.append(Finding("worktree", "ok", f"{len(changed)} notebook(s) with real changes: {names(changed)}"))
     return said or [Finding("worktree", "ok", "git status lists no notebook for outputs or volatile state alone")]
 
-
-def names(paths: list[str]) -> str:
-    """Up to SHOWN paths, comma-separated, and how many more."""
-    shown = ", ".join(paths[:SHOWN])
-    return shown if len(paths) <= SHOWN else f"{shown} and {len(paths) - SHOWN} more"

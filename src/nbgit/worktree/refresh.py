@@ -35,6 +35,7 @@ UNCHANGED, CHANGED, UNSETTLED = "unchanged", "changed", "unsettled"
 DEFAULT_WAIT = 5.0  # seconds `nbgit refresh` waits for another git command's index lock
 REGULAR_MODES = ("100644", "100755")
 JUDGED_PER_WORKER = 100  # one more worker process per this many notebooks (a few ms each)
+SHOWN = 10  # paths named in one line of a report before "and N more"
 
 
 class Verdict(NamedTuple):
@@ -139,3 +140,9 @@ def _stat_key(seen: os.stat_result) -> tuple[int, ...]:
     """What changes when a file is written or replaced: device, inode, size, modification and change times."""
     return (seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns, seen.st_ctime_ns, seen.st_mode)
 
+
+
+def names(paths: list[str]) -> str:
+    """Up to SHOWN paths, comma-separated, and how many more: for one-line reports."""
+    shown = ", ".join(paths[:SHOWN])
+    return shown if len(paths) <= SHOWN else f"{shown} and {len(paths) - SHOWN} more"
