@@ -22,7 +22,8 @@ from conftest import copy_in, git, nbgit, rerun, rerunnable
 pytest.importorskip("jupyter_server", reason="needs jupyter_server (pip install -e '.[jupyter]')")
 NOTEBOOKS = rerunnable(3)
 pytestmark = pytest.mark.skipif(len(NOTEBOOKS) < 3, reason="needs ../shared/corpus")
-SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "jupyter-config" / "jupyter_server_config.d" / "nbgit.json"
+PROJECT = Path(__file__).resolve().parents[1]
+SHIPPED_CONFIG = PROJECT / "src" / "nbgit" / "jupyter" / "nbgit.json"  # installed as etc/jupyter/jupyter_server_config.d/nbgit.json
 TOKEN = "nbgit-test-token"
 
 
@@ -180,9 +181,9 @@ def test_the_package_ships_the_file_that_enables_the_extension() -> None:
         import tomli as tomllib  # type: ignore[no-redef]
     import nbgit.jupyter
 
-    project = tomllib.loads((SHIPPED_CONFIG.parents[2] / "pyproject.toml").read_text())
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())
     shipped = project["tool"]["setuptools"]["data-files"]["etc/jupyter/jupyter_server_config.d"]
-    assert shipped == [SHIPPED_CONFIG.relative_to(SHIPPED_CONFIG.parents[2]).as_posix()]
+    assert shipped == [SHIPPED_CONFIG.relative_to(PROJECT).as_posix()]
     assert json.loads(SHIPPED_CONFIG.read_text()) == {"ServerApp": {"jpserver_extensions": {"nbgit.jupyter": True}}}
     assert nbgit.jupyter._jupyter_server_extension_points() == [{"module": "nbgit.jupyter"}]
     assert "jupyter_server>=2.0" in project["project"]["optional-dependencies"]["jupyter"]
