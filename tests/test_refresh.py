@@ -177,7 +177,7 @@ def test_a_file_saved_or_staged_after_judging_is_never_recorded(committed: Path)
     git(committed, "add", "nb1.ipynb")
     index_before = staged(committed)
 
-    outcome = record(tree, verdicts)
+    outcome = record(tree, verdicts, wait=0)
 
     assert outcome.refreshed == ["nb2.ipynb"]
     assert sorted(outcome.unsettled) == ["nb0.ipynb", "nb1.ipynb"]
@@ -206,7 +206,7 @@ def test_saves_racing_refreshes_never_leave_an_unverified_stat(committed: Path) 
     writer.start()
     rounds = 0
     while writer.is_alive() or rounds < 5:
-        record(*judge(committed, ["nb0.ipynb"]))
+        record(*judge(committed, ["nb0.ipynb"]), wait=5)
         rounds += 1
     writer.join()
 

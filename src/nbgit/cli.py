@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "status", "show what is wired, missing or broken; exit 1 when broken", "nbgit status")
     p = _command(sub, "refresh", "make git status stop listing notebooks re-run without a real change (outputs, counts, timings)", "nbgit refresh")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the whole work tree)")
-    p.add_argument("--wait", type=float, default=5.0, metavar="SECONDS", help="how long to wait for another git command's index lock (default: 5)")
+    p.add_argument("--wait", type=float, default=5.0, metavar="SECONDS", help="how long to wait for another git command's index lock (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings")
     p = _command(sub, "renormalize", "re-add every tracked notebook through the filter after install", "nbgit renormalize && git commit -m 'Clean notebooks'")
 

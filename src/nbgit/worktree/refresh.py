@@ -32,7 +32,6 @@ from nbgit.policy import Policy
 from nbgit.worktree.index import IndexLock, blob_id, read_entries, with_stat
 
 UNCHANGED, CHANGED, UNSETTLED = "unchanged", "changed", "unsettled"
-DEFAULT_WAIT = 5.0  # seconds `nbgit refresh` waits for another git command's index lock
 REGULAR_MODES = ("100644", "100755")
 JUDGED_PER_WORKER = 100  # one more worker process per this many notebooks (a few ms each)
 SHOWN = 10  # paths named in one line of a report before "and N more"
@@ -77,7 +76,7 @@ def judge(cwd: Path, paths: list[str], literal: bool = False) -> tuple[gitrepo.W
     return tree, map_on_all_cores(work, jobs, JUDGED_PER_WORKER)
 
 
-def refresh(cwd: Path, paths: list[str], wait: float = DEFAULT_WAIT, literal: bool = False) -> Outcome:
+def refresh(cwd: Path, paths: list[str], wait: float, literal: bool = False) -> Outcome:
     """Record the current stat data of every listed notebook that is unchanged once cleaned, so that
     `git status` stops listing it; blobs never change. IndexBusy when another git command holds the
     index lock for more than `wait` seconds (nothing is changed then)."""
@@ -85,7 +84,7 @@ def refresh(cwd: Path, paths: list[str], wait: float = DEFAULT_WAIT, literal: bo
     return record(tree, verdicts, wait)
 
 
-def record(tree: gitrepo.WorkTree, verdicts: list[Verdict], wait: float = DEFAULT_WAIT) -> Outcome:
+def record(tree: gitrepo.WorkTree, verdicts: list[Verdict], wait: float) -> Outcome:
     """Step 3: record, under the index lock, the stat data of the UNCHANGED notebooks whose entry
     still holds the judged blob and whose file was not written since; only stat data changes."""
     unchanged = [v for v in verdicts if v.state == UNCHANGED]
