@@ -172,4 +172,4 @@ def test_post_merge_names_the_pairs_a_merge_left_out_of_step(repo: Path) -> None
     assert done.returncode == 0
     err = done.stderr.decode()
     assert "after this merge, pairs are out of step" in err
-    assert "a.ipynb: it and its twin a.py disagree" in err and "nbgit sync --take notebook a.ipynb" in err
+    assert "a.ipynb: its twin a.py changed since the pair was last in step" in err and "nbgit sync a.ipynb" in err

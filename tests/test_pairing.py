@@ -12,7 +12,7 @@ from conftest import CORPUS, corpus_files, git, nbgit
 from nbgit.clean import clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import parse, serialise
-from nbgit.pairing import AUTO, extension_for, jupytext_config_text, notebook_relpath, settings, twin_relpath
+from nbgit.pairing import AUTO, extension_for, jupytext_config_text, notebook_relpath, settings, twin_format, twin_relpath
 from nbgit.policy import Policy, policy_from_table
 from nbgit import twins
 
@@ -93,7 +93,7 @@ def test_extension_without_jupytext_agrees_with_jupytext() -> None:
     told = 0
     for path in DEV + JUPYTEXT:
         metadata = parse(path.read_bytes(), str(path)).content.get("metadata") or {}
-        ours, theirs = extension_for(metadata, pair), auto_ext_from_metadata(metadata)
+        ours, theirs = extension_for(metadata, pair, str(path)), auto_ext_from_metadata(metadata)
         if ours is not None:
             told += 1
             assert ours == theirs or (theirs is None and ours in (".py", ".R", ".jl")), path
@@ -140,10 +140,10 @@ def test_jupytext_writes_the_twin_nbgit_writes_with_that_config(tmp_path: Path) 
     policy = pair_policy()
     config = JupytextConfiguration(**tomllib.loads(jupytext_config_text(policy) or ""))
     notebook = parse(clean_bytes(source.read_bytes(), str(source), policy))
-    ours = twins.twin_text(parse(source.read_bytes()).content, policy, "a.ipynb")
+    ours = twins.twin_text(parse(source.read_bytes()).content, policy, "a.ipynb", "py:percent")
     theirs = jupytext.writes(jupytext.reads(source.read_text(encoding="utf-8"), "ipynb"), "py:percent", config=config)
     assert ours == theirs
-    assert ours == twins.twin_text(notebook.content, policy, "a.ipynb")
+    assert ours == twins.twin_text(notebook.content, policy, "a.ipynb", "py:percent")
 
 
 # --- round trips over real notebooks ---------------------------------------------------------------
@@ -156,8 +156,8 @@ def _round_trip(path: Path, policy: Policy) -> str | None:
     pair = settings(policy)
     try:
         extension = twins.twin_extension(notebook.content.get("metadata") or {}, pair, str(path))
-        fmt = twins.twin_format(extension, pair)
-        text = twins.twin_text(notebook.content, policy, str(path), notebook.major)
+        fmt = twin_format(extension, pair.format_name)
+        text = twins.twin_text(notebook.content, policy, str(path), fmt, notebook.major)
         twins.check_round_trip(text, fmt, notebook, policy, str(path), f"{path.stem}{extension}")
     except NbgitError as error:
         assert str(path) in error.message and error.hint

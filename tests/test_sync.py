@@ -75,7 +75,7 @@ def paired(repo: Path) -> Path:
 
 def expected_twin(repo: Path, notebook: Path) -> bytes:
     parsed = parse(notebook.read_bytes())
-    return twin_text(parsed.content, load_policy(repo), "a.ipynb", parsed.major).encode()
+    return twin_text(parsed.content, load_policy(repo), "a.ipynb", "py:percent", parsed.major).encode()
 
 
 def test_pair_writes_percent_twin_beside(paired: Path) -> None:
@@ -282,16 +282,34 @@ def test_only_notebook_staged_still_updates_twin(paired: Path) -> None:
     assert done.stdout == b"updated a.py from a.ipynb\n"
 
 
-def test_committed_out_of_step_needs_a_decision(paired: Path) -> None:
+def test_a_committed_twin_only_edit_is_carried_into_the_notebook(paired: Path) -> None:
+    """The pair was in step in the commit before: that commit is the base, so the twin's edit wins."""
     (paired / "a.py").write_text((paired / "a.py").read_text().replace("x = 1\n", "x = 9\n"))
     git(paired, "commit", "-q", "-am", "twin only")
     (paired / ".git" / "nbgit-pairs.json").unlink()
-    files = (paired / "a.ipynb").read_bytes(), (paired / "a.py").read_bytes()
     check = nbgit(paired, "sync", "--check")
-    assert check.returncode == 1 and b"out of step in the base" in check.stdout
+    assert check.returncode == 1 and b"a.ipynb: twin changed" in check.stdout
     done = nbgit(paired, "sync")
-    assert done.returncode == 1
-    assert ((paired / "a.ipynb").read_bytes(), (paired / "a.py").read_bytes()) == files
+    assert done.returncode == 0 and done.stdout == b"updated a.ipynb from a.py (outputs of unchanged cells kept)\n"
+    assert sources(paired / "a.ipynb")[1] == "x = 9\ny = 2"
+
+
+def test_a_pair_never_in_step_needs_a_decision(repo: Path) -> None:
+    enable_pairing(repo)
+    (repo / "a.ipynb").write_bytes(notebook_bytes())
+    assert nbgit(repo, "pair").returncode == 0
+    (repo / "a.py").write_text((repo / "a.py").read_text().replace("x = 1\n", "x = 9\n"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "committed out of step")
+    (repo / ".git" / "nbgit-pairs.json").unlink()
+    files = (repo / "a.ipynb").read_bytes(), (repo / "a.py").read_bytes()
+    check = nbgit(repo, "sync", "--check")
+    assert check.returncode == 1 and b"a.ipynb: never in step (needs a decision)" in check.stdout
+    done = nbgit(repo, "sync")
+    assert done.returncode == 1 and b"no commit of their history" in done.stdout and b"--take notebook|text a.ipynb" in done.stdout
+    assert ((repo / "a.ipynb").read_bytes(), (repo / "a.py").read_bytes()) == files
+    assert nbgit(repo, "sync", "--take", "text").returncode == 0
+    assert sources(repo / "a.ipynb")[1] == "x = 9\ny = 2"
 
 
 def test_check_changes_nothing_and_says_what_sync_would_do(paired: Path) -> None:
@@ -363,7 +381,7 @@ def test_filter_interplay_twin_agrees_with_committed_notebook(repo: Path) -> Non
     committed = git(repo, "show", "HEAD:a.ipynb").stdout
     assert b"outputs\": []" in committed and b"ExecuteTime" not in committed, "the filter cleaned the notebook"
     parsed = parse(committed)
-    assert (repo / "a.py").read_text() == twin_text(parsed.content, load_policy(repo), "a.ipynb")
+    assert (repo / "a.py").read_text() == twin_text(parsed.content, load_policy(repo), "a.ipynb", "py:percent")
     assert "papermill=" not in (repo / "a.py").read_text() and "ExecuteTime=" not in (repo / "a.py").read_text() and 'tags=["keep"]' in (repo / "a.py").read_text()
     (repo / ".git" / "nbgit-pairs.json").unlink()
     assert nbgit(repo, "sync", "--check").returncode == 0

@@ -379,10 +379,10 @@ def revision_files(root: Path, specs: list[str]) -> list[bytes | None]:
     """The contents of `REV:path` specs (`HEAD:a.py`, `:a.py` for the index) in one `git cat-file` process; None when absent."""
     if not specs:
         return []
-    done = subprocess.run(
-        ["git", "cat-file", "--batch"],
+    done = subprocess.run(  # -z: a path may hold a newline
+        ["git", "cat-file", "--batch", "-z"],
         cwd=root,
-        input="".join(f"{s}\n" for s in specs).encode("utf-8", "surrogateescape"),
+        input="".join(f"{s}\0" for s in specs).encode("utf-8", "surrogateescape"),
         capture_output=True,
     )
     if done.returncode != 0:
@@ -399,6 +399,13 @@ def revision_files(root: Path, specs: list[str]) -> list[bytes | None]:
         result.append(out[at : at + size])
         at += size + 1
     return result
+
+
+def path_history(root: Path, paths: tuple[str, ...], limit: int) -> list[str]:
+    """The newest `limit` commits reachable from HEAD that changed any of `paths`, newest first
+    (none before the first commit). Paths are literal, never pathspec patterns."""
+    out = git("--literal-pathspecs", "log", f"--max-count={limit}", "--format=%H", "HEAD", "--", *paths, cwd=root, check=False)
+    return out.decode("ascii", "replace").split()
 
 
 def merge_texts(base: str, ours: str, theirs: str, labels: tuple[str, str, str]) -> tuple[str, bool]:

@@ -10,9 +10,10 @@ jupytext) sits where its twin belongs: `nbgit pair` works without any policy.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from nbgit.errors import NbgitError
 from nbgit.policy import Policy, glob_matches
@@ -26,6 +27,16 @@ TEXT_FORMATS = {"md": ".md", "markdown": ".md", "myst": ".md", "rmd": ".Rmd", "q
 KNOWN_LANGUAGES = {"python": ".py", "python3": ".py", "r": ".R", "ir": ".R", "julia": ".jl"}
 # jupytext's fix-ups of a kernel's declared file extension (jupytext.formats.auto_ext_from_metadata).
 EXTENSION_FIXUPS = {".r": ".R", ".fs": ".fsx", ".resource": ".robot", ".C": ".cpp"}
+# A twin's extension comes from repository content (a kernel's `file_extension`): a short suffix of
+# safe characters, never a path (jupytext's own extensions all fit: .py, .R, .fsx, .wolfram...).
+SAFE_EXTENSION = re.compile(r"\.[A-Za-z0-9][A-Za-z0-9_+-]{0,15}")
+
+
+class Twin(NamedTuple):
+    """Where a notebook's twin lives (repo-relative) and its jupytext format (`py:percent`, `md`, `md:myst`)."""
+
+    path: str
+    format: str
 
 
 @dataclass(frozen=True)
@@ -89,10 +100,11 @@ def _split_format(text: str, source: str) -> tuple[str, str]:
 
 def _check_folder(source: str, value: str) -> None:
     path = PurePosixPath(value.strip("/"))
-    if not value.strip("/") or value.startswith("/") or ".." in path.parts or len(path.parts) != 1 or "\\" in value:
+    unsafe = value.startswith("/") or "\\" in value or not value.isprintable()
+    if unsafe or len(path.parts) != 1 or path.parts[0] in ("..", ".") or path.parts[0].lower() == ".git":
         raise NbgitError(
-            f"{source}: `pair.folders`: `{value}` is not a top-level folder of the repository",
-            'name folders at the top of the repository, e.g. folders = {notebooks = "scripts"}; paths outside it are not allowed',
+            f"{source}: `pair.folders`: {value!r} is not a top-level folder of the repository",
+            'name folders at the top of the repository, e.g. folders = {notebooks = "scripts"}; paths outside it, and .git, are not allowed',
         )
 
 
@@ -129,7 +141,40 @@ def notebook_relpath(twin: str, pair: PairSettings) -> str | None:
     return stem + NOTEBOOK_SUFFIX
 
 
-def extension_for(metadata: dict[str, Any], pair: PairSettings) -> str | None:
+def twin_for(root: Path, notebook: str, metadata: dict[str, Any], pair: PairSettings) -> Twin | None:
+    """Where the twin of the repo-relative `notebook` lives, and its format; None when it has none there
+    (outside the mirrored folder, or its own formats name no text format).
+
+    A notebook that names its own formats (`metadata.jupytext.formats`, e.g. "ipynb,md") is paired as
+    jupytext pairs it, whatever the policy says, so that a save in JupyterLab and `nbgit sync` agree.
+    Otherwise the policy decides. jupytext is imported only for own formats and unusual kernels.
+    """
+    if own_formats(metadata) is not None:
+        from nbgit.twins import own_twin
+
+        return own_twin(root, notebook, metadata, pair)
+    extension = extension_for(metadata, pair, notebook)
+    if extension is None:
+        from nbgit.twins import twin_extension
+
+        extension = twin_extension(metadata, pair, notebook)
+    twin = twin_relpath(notebook, extension, pair)
+    return None if twin is None else Twin(twin, twin_format(extension, pair.format_name))
+
+
+def own_formats(metadata: dict[str, Any]) -> Any:
+    """The notebook's own jupytext formats (`metadata.jupytext.formats`), None when it names none."""
+    jupytext = metadata.get("jupytext")
+    formats = jupytext.get("formats") if isinstance(jupytext, dict) else None
+    return formats if isinstance(formats, (str, list)) and formats else None
+
+
+def twin_format(extension: str, format_name: str) -> str:
+    """The jupytext format string for a twin with this extension, e.g. `jl:percent` or `md:myst`."""
+    return f"{extension[1:]}:{format_name}" if format_name else extension[1:]
+
+
+def extension_for(metadata: dict[str, Any], pair: PairSettings, notebook: str) -> str | None:
     """The twin's extension for a notebook with this metadata, without jupytext when it can be told.
 
     None means "ask jupytext" (`nbgit.twins.twin_extension`): an unusual kernel language. Where
@@ -141,7 +186,8 @@ def extension_for(metadata: dict[str, Any], pair: PairSettings) -> str | None:
     info = metadata.get("language_info") if isinstance(metadata.get("language_info"), dict) else {}
     kernel = metadata.get("kernelspec") if isinstance(metadata.get("kernelspec"), dict) else {}
     declared = info.get("file_extension")
-    if isinstance(declared, str) and declared.startswith("."):
+    if isinstance(declared, str):
+        check_extension(declared, notebook)
         if declared == ".py" and kernel.get("language") == "sage":
             return ".sage"
         return EXTENSION_FIXUPS.get(declared, declared)
@@ -152,6 +198,42 @@ def extension_for(metadata: dict[str, Any], pair: PairSettings) -> str | None:
         if isinstance(language, str) and language.lower() in KNOWN_LANGUAGES:
             return KNOWN_LANGUAGES[language.lower()]
     return None
+
+
+def check_extension(extension: str, notebook: str) -> str:
+    """`extension` when it is a twin's extension (a short suffix of safe characters, not `.ipynb`);
+    else an error naming the notebook: a kernel's `file_extension` comes from repository content."""
+    if SAFE_EXTENSION.fullmatch(extension) and extension.lower() != NOTEBOOK_SUFFIX:
+        return extension
+    raise NbgitError(
+        f"{notebook}: its kernel's file_extension {extension!r} is not a file extension; its twin is not placed",
+        'give the twin a fixed format in the policy ([pair] format = "py:percent"), or exclude it with [pair] exclude',
+    )
+
+
+def inside_repository(root: Path, relative: str) -> Path:
+    """The real path of a repo-relative path that nbgit derived from repository content (a twin's or a
+    notebook's), symlinks resolved; an error when it leaves the work tree or leads into `.git`.
+
+    A symlink that stays inside the work tree is followed: reads and writes go to its target.
+    """
+    parts = PurePosixPath(relative).parts
+    lexical_escape = not relative or relative.startswith("/") or ".." in parts or "\0" in relative
+    top = root.resolve()
+    if not lexical_escape:
+        resolved = (top / relative).resolve()
+        try:
+            inside = resolved.relative_to(top).parts
+        except ValueError:
+            inside = None
+        if inside and not any(part.lower() == ".git" for part in inside):
+            return resolved
+        if inside is not None:
+            raise NbgitError(f"{relative}: leads into git's own folder (.git); nbgit never reads or writes there", "remove the symlink, or exclude the notebook with [pair] exclude")
+    raise NbgitError(
+        f"{relative}: leads outside the repository; nbgit never reads or writes there",
+        "remove the symlink (a twin or notebook linked out of the work tree), or exclude the notebook with [pair] exclude",
+    )
 
 
 def looks_like_twin(path: Path) -> bool:
@@ -165,11 +247,19 @@ def looks_like_twin(path: Path) -> bool:
 
 
 def relative_to_root(path: Path, root: Path, key: str = "path") -> str:
-    """A path as repo-relative POSIX text; an error naming `key` when it lies outside the repository."""
+    """A path given on the command line as repo-relative POSIX text ("" for the root itself); an error
+    naming `key` when it lies outside the repository. A symlink named is not followed: it is the
+    link's own path that names a notebook or twin (`inside_repository` checks where it leads)."""
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    if absolute.name in ("", ".", ".."):
+        absolute = absolute.resolve()
+    else:
+        absolute = absolute.parent.resolve() / absolute.name
     try:
-        return path.resolve().relative_to(root).as_posix()
+        relative = absolute.relative_to(root.resolve()).as_posix()
     except ValueError:
         raise NbgitError(f"{path}: outside the repository at {root}", f"give a {key} inside the repository") from None
+    return "" if relative == "." else relative
 
 
 def jupytext_options(policy: Policy) -> dict[str, str]:

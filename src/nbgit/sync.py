@@ -1,14 +1,19 @@
 """Three-way sync of notebooks and their text twins, with git as the base; never throws an edit away.
 
-For each pair the base is the last version both sides were in step at: the staged pair when it is
-in step (you ran `nbgit sync` and `git add`), else the committed (HEAD) pair. A side whose bytes
-equal its base (or the last pair nbgit saw in step, for notebooks git does not track) is unchanged.
-Then: only the notebook changed -> rewrite the twin; only the twin changed -> update the notebook's
-inputs; both changed -> same inputs: nothing; different edits that do not overlap: merge them;
-overlapping edits: a conflict, nothing written.
+For each pair the base is a version where both files really were in step: the staged pair when it
+is, else the newest commit of the pair's history where they were (HEAD, most of the time), and, side
+by side, the files as nbgit last saw them in step (a small cache in `.git/nbgit-pairs.json`). A side
+equal to its base is unchanged. Then: only the notebook changed -> rewrite the twin; only the twin
+changed -> update the notebook's inputs; both changed -> same inputs: nothing; different edits that
+do not overlap: merge them; overlapping edits: a conflict, nothing written. A pair that was never in
+step needs a decision, and a side holding git's conflict markers is never taken: so a teammate's
+commit of one side only (hosting sites run no hooks) is carried over, never reverted.
+
+Every path comes from repository content and is confined to the work tree (`pairing.inside_repository`):
+a twin or notebook linked out of it, or into `.git`, is never read or written.
 
 The decision "nothing to do" is taken here without jupytext: a pair whose two files hash as they did
-when nbgit last saw them in step (a small cache in `.git/nbgit-pairs.json`) is in step.
+when nbgit last saw them in step is in step.
 """
 
 from __future__ import annotations
@@ -16,32 +21,37 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import stat
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
-from nbgit.notebook import Notebook, parse
+from nbgit.notebook import Notebook, has_conflict_markers, parse
 from nbgit.parallel import map_on_all_cores
 from nbgit.pairing import (
-    AUTO,
     NOTEBOOK_SUFFIX,
     PairSettings,
-    extension_for,
+    Twin,
+    inside_repository,
     looks_like_twin,
     notebook_relpath,
+    own_formats,
+    relative_to_root,
     selected,
     settings,
-    twin_relpath,
+    twin_for,
+    twin_format,
 )
 from nbgit.policy import Policy
 
 CACHE_NAME = "nbgit-pairs.json"
 CACHE_VERSION = 1
 PAIRS_PER_WORKER = 8  # a pair costs jupytext about 10 ms, starting a worker process about 30 ms
+HISTORY_DEPTH = 50  # commits of a pair's history searched for a version in step
 
 # States of a pair. IN_STEP needs nothing; the next five sync by themselves; the rest need a person.
 IN_STEP = "in step"
@@ -51,11 +61,14 @@ MERGEABLE = "both changed, edits merge"
 NEW_TWIN = "twin missing"
 NEW_NOTEBOOK = "notebook missing"
 CONFLICT = "conflict"
-OUT_OF_STEP = "out of step in the base"
+OUT_OF_STEP = "never in step"
+MARKED = "conflict markers"
+NOT_STAGED = "not staged"
 ORPHAN = "orphaned twin"
 TWIN_DELETED = "twin deleted"
 ERROR = "error"
 AUTOMATIC = frozenset({NOTEBOOK_CHANGED, TWIN_CHANGED, MERGEABLE, NEW_TWIN, NEW_NOTEBOOK})
+TAKES = {"notebook": {"notebook"}, "text": {"text"}, "merge": {"notebook", "text"}}  # the sides an action copies from
 
 
 class PairStatus(NamedTuple):
@@ -74,31 +87,49 @@ class PairStatus(NamedTuple):
 
 @dataclass
 class Member:
-    """One side of a pair as read from disk: its bytes (None when absent) and the stat seen then."""
+    """One side of a pair as read (from disk, or from git's index): its bytes (None when absent) and
+    the stat seen then. `path` is where it lives on disk, symlinks inside the work tree resolved."""
 
     path: Path
     data: bytes | None
     stat: tuple[int, int] | None
 
     @classmethod
-    def read(cls, path: Path) -> Member:
-        """Read a file and remember its size and mtime, to notice a change before overwriting it."""
+    def read(cls, path: Path, shown: str) -> Member:
+        """Read a regular file and remember its size and mtime, to notice a change before overwriting
+        it; an error naming `shown` for a folder or anything else that is no file."""
         try:
-            data = path.read_bytes()
             st = path.stat()
-            return cls(path, data, (st.st_size, st.st_mtime_ns))
+            if stat.S_ISDIR(st.st_mode):
+                raise NbgitError(f"{shown}: a directory, where a file of the pair belongs", "move the directory away, or exclude the notebook from pairing ([pair] exclude)")
+            if not stat.S_ISREG(st.st_mode):
+                raise NbgitError(f"{shown}: not a regular file", "replace it with a file, or exclude the notebook from pairing ([pair] exclude)")
+            return cls(path, path.read_bytes(), (st.st_size, st.st_mtime_ns))
         except FileNotFoundError:
             return cls(path, None, None)
+        except OSError as error:
+            raise NbgitError(f"{shown}: cannot be read ({error.strerror})", "check its permissions") from None
 
     def unchanged_on_disk(self) -> bool:
         """Whether the file is still exactly as read (or still absent)."""
-        now = Member.read(self.path)
+        try:
+            now = Member.read(self.path, str(self.path))
+        except NbgitError:
+            return False
         return now.data == self.data and now.stat == self.stat
 
     @property
     def digest(self) -> str | None:
         """sha1 of the bytes read (None when absent)."""
         return None if self.data is None else hashlib.sha1(self.data).hexdigest()
+
+
+class Base(NamedTuple):
+    """A version of the pair where both files were in step: its two files' bytes and what it is called."""
+
+    notebook: bytes
+    twin: bytes
+    name: str  # "staged", "committed" (HEAD), "commit 1a2b3c4"
 
 
 @dataclass
@@ -120,54 +151,101 @@ class Plan:
 
 @dataclass
 class Run:
-    """The plans of one sync or check, and the cache of pairs seen in step that they update."""
+    """The plans of one sync or check, and the cache of pairs seen in step that they update.
+    A `staged` run judges what git's index holds and writes nothing."""
 
     plans: list[Plan]
     cache: _Cache
     policy: Policy
+    staged: bool = False
 
 
-def plan(root: Path, policy: Policy, paths: list[Path] | None) -> Run:
-    """Every pair under `paths` (None: the whole repository) with its status and how to sync it.
+def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = False, wanted: Callable[[tuple[str, str]], bool] | None = None) -> Run:
+    """Every pair under `paths` (None: the whole repository) with its status and how to sync it;
+    `wanted` keeps only the pairs it accepts (notebook, twin), before any is judged.
 
-    jupytext is imported only when some pair is not known to be in step.
+    With `staged`, both files of each pair are judged as git's index holds them (what the next commit
+    records), not as they are on disk. jupytext is imported only when some pair is not known to be in step.
     """
     pair = settings(policy)
     cache = _Cache.load(root, pair)
     pairs, unknown = _pairs(root, pair, paths, cache)
+    if wanted is not None:
+        pairs = [relative for relative in pairs if wanted(relative)]
+        unknown = [(name, error) for name, error in unknown if wanted((name, name))]
     plans: list[Plan] = []
     for notebook_rel, error in unknown:
-        path = root / notebook_rel
-        plans.append(Plan(PairStatus(path, path, ERROR, error.render()), Member(path, None, None), Member(path, None, None), (notebook_rel, notebook_rel)))
+        plans.append(_error_plan(root, (notebook_rel, notebook_rel), error))
     slow: list[Plan] = []
-    for notebook_rel, twin_rel in pairs:
-        notebook, twin = Member.read(root / notebook_rel), Member.read(root / twin_rel)
-        item = Plan(PairStatus(notebook.path, twin.path, IN_STEP, ""), notebook, twin, (notebook_rel, twin_rel))
+    for relative in pairs:
+        try:
+            notebook, twin = (Member.read(inside_repository(root, rel), rel) for rel in relative)
+        except NbgitError as error:
+            plans.append(_error_plan(root, relative, error))
+            continue
+        item = Plan(PairStatus(notebook.path, twin.path, IN_STEP, ""), notebook, twin, relative)
         plans.append(item)
-        if not cache.in_step(notebook_rel, twin_rel, notebook.digest, twin.digest):
+        if not cache.in_step(*relative, notebook.digest, twin.digest) or staged:
             slow.append(item)
+    if staged:
+        slow = _staged(root, policy, slow, cache)
     if slow:
-        _judge(root, policy, pair, slow, cache)
+        _judge(root, policy, pair, slow, cache, staged)
     for item in plans:
-        if item.status.in_step:
+        if item.status.in_step and not staged:
             cache.remember(item.relative, item.notebook.digest, item.twin.digest)
-    return Run(plans, cache, policy)
+    return Run(plans, cache, policy, staged)
 
 
-def pair_status(root: Path, policy: Policy, paths: list[Path] | None = None) -> list[PairStatus]:
-    """The status of every pair under `paths` (None: all), changing nothing; for `nbgit check`.
+def _error_plan(root: Path, relative: tuple[str, str], error: NbgitError) -> Plan:
+    paths = [root / rel for rel in relative]
+    return Plan(PairStatus(*paths, ERROR, error.render()), Member(paths[0], None, None), Member(paths[1], None, None), relative)
 
-    Pairs whose files are as nbgit last saw them in step are judged without importing jupytext.
-    """
-    return [p.status for p in plan(root, policy, paths).plans]
+
+def _staged(root: Path, policy: Policy, items: list[Plan], cache: _Cache) -> list[Plan]:
+    """Swap each pair's files on disk for what git's index holds of them; returns the pairs still to
+    judge: those whose staged files are not the pair on disk that nbgit last saw in step."""
+    blobs = gitrepo.revision_files(root, [f":{rel}" for item in items for rel in _in_git(root, item)])
+    slow: list[Plan] = []
+    for number, item in enumerate(items):
+        disk = (item.notebook, item.twin)
+        item.notebook, item.twin = (Member(member.path, data, None) for member, data in zip(disk, blobs[2 * number : 2 * number + 2]))
+        known = cache.in_step(*item.relative, disk[0].digest, disk[1].digest)
+        if not (known and _as_on_disk((item.notebook, item.twin), disk, policy.for_path(item.relative[0]))):
+            slow.append(item)
+    return slow
+
+
+def _as_on_disk(index: tuple[Member, Member], disk: tuple[Member, Member], policy: Policy) -> bool:
+    """Whether the staged pair is the pair on disk as git stores it (the notebook through the clean filter)."""
+    from nbgit.clean import clean_bytes
+
+    (index_nb, index_tw), (disk_nb, disk_tw) = index, disk
+    if index_tw.data != disk_tw.data or index_nb.data is None or disk_nb.data is None:
+        return False
+    if index_nb.data == disk_nb.data:
+        return True
+    try:
+        return clean_bytes(disk_nb.data, str(disk_nb.path), policy) == index_nb.data
+    except NbgitError:
+        return False
+
+
+def _in_git(root: Path, item: Plan) -> tuple[str, str]:
+    """The pair's paths as git tracks its content: a symlink inside the work tree stands for its target."""
+    top = root.resolve()
+    return tuple(member.path.relative_to(top).as_posix() for member in (item.notebook, item.twin))  # type: ignore[return-value]
 
 
 def apply(run: Run, take: str | None) -> list[Plan]:
     """Carry out each plan's action (and, with `take`, the chosen side of pairs that need a decision).
 
-    A file that changed on disk since it was read is not overwritten: that pair is reported instead.
-    Returns the plans whose files were written. Saves the cache of pairs seen in step.
+    A file that changed on disk since it was read is not overwritten: that pair is reported instead,
+    and so is a file that cannot be written (the other pairs go on). Returns the plans whose files
+    were written. Saves the cache of pairs seen in step.
     """
+    if run.staged:
+        raise NbgitError("a run judged on git's index writes nothing", "sync the files on disk: nbgit sync")
     chosen = [(item, action) for item in run.plans if (action := _chosen_action(item, take))]
     prepared = map_on_all_cores(partial(_prepared_writes, policy=run.policy), chosen, PAIRS_PER_WORKER)
     done: list[Plan] = []
@@ -178,18 +256,31 @@ def apply(run: Run, take: str | None) -> list[Plan]:
         if not (item.notebook.unchanged_on_disk() and item.twin.unchanged_on_disk()):
             item.status = item.status._replace(state=CONFLICT, detail="a file changed while nbgit was syncing it: nothing written; run nbgit sync again")
             continue
-        for path, data in writes.items():
-            member = item.notebook if path == item.notebook.path else item.twin
-            if data != member.data:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(path, data)
-                member.data = data
+        try:
+            _write(item, writes)
+        except NbgitError as failure:
+            item.status = item.status._replace(state=ERROR, detail=failure.render())
+            continue
         if item.status.state not in AUTOMATIC:
             item.status = item.status._replace(detail=f"took the {action} side")
         done.append(item)
         run.cache.remember(item.relative, item.notebook.digest, item.twin.digest)
     run.cache.save()
     return done
+
+
+def _write(item: Plan, writes: dict[Path, bytes]) -> None:
+    """Write a pair's new bytes, the notebook first (a merged notebook holds both sides' edits)."""
+    for member, shown in sorted(zip((item.notebook, item.twin), item.relative), key=lambda m: m[0] is item.twin):
+        data = writes.get(member.path)
+        if data is None or data == member.data:
+            continue
+        try:
+            member.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(member.path, data)
+        except OSError as error:
+            raise NbgitError(f"{shown}: cannot be written ({error.strerror})", "check the permissions of the file and its folder, then run nbgit sync again") from None
+        member.data = data
 
 
 def _chosen_action(item: Plan, take: str | None) -> str | None:
@@ -215,21 +306,36 @@ def _writes(item: Plan, action: str, policy: Policy) -> dict[Path, bytes]:
         assert item.current is not None
         twins.check_round_trip(item.nb_text, item.fmt, item.current, policy, item.relative[0], item.relative[1])
         return {item.twin.path: item.nb_text.encode("utf-8")}
-    text = _text(item.twin)
+    text = _text(item.twin, item.relative[1])
     return {item.notebook.path: twins.notebook_from_text(text, item.fmt, item.current, policy, item.relative[1], item.relative[0], item.nb_text or None)}
 
 
 # --- which pairs -------------------------------------------------------------------------------
 
 
+def twin_of(root: Path, policy: Policy, notebook: str) -> Twin | None:
+    """The twin of a notebook on disk that nbgit knows as paired, as `nbgit sync` finds it (the policy's
+    pairs, pairs made by `nbgit pair`, the notebook's own formats), with its format; else None."""
+    pair = settings(policy)
+    twin = _twin_of(root, notebook, pair, _Cache.load(root, pair), False)
+    return None if twin is None else Twin(twin, pair_format(root, pair, (notebook, twin), _metadata(inside_repository(root, notebook))))
+
+
+def pair_format(root: Path, pair: PairSettings, relative: tuple[str, str], metadata: dict) -> str:
+    """The jupytext format of a pair's twin: what the notebook's own formats or the policy give the
+    twin at that path, else the policy's format for its extension."""
+    twin = twin_for(root, relative[0], metadata, pair)
+    return twin.format if twin is not None and twin.path == relative[1] else twin_format(Path(relative[1]).suffix, pair.format_name)
+
+
 def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cache) -> tuple[list[tuple[str, str]], list[tuple[str, NbgitError]]]:
     """(notebook, twin) repo-relative paths of the pairs under `paths`, in path order, and the
-    selected notebooks whose twin cannot be placed (an unknown kernel language)."""
+    paired notebooks whose twin cannot be placed (an unknown kernel language, a hostile path)."""
     specs: list[str] = []
     explicit: list[str] = []
     for path in paths or []:
-        relative = _relative(root, path)
-        if (root / relative).is_file():
+        relative = relative_to_root(path, root)
+        if (root / relative).is_file() or (root / relative).is_symlink():
             explicit.append(relative)
         elif (root / relative).is_dir():
             specs.append(relative or ".")
@@ -252,12 +358,12 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
         if name.endswith(NOTEBOOK_SUFFIX) or name in twins_found:
             continue
         notebook = notebook_relpath(name, pair)
-        if notebook is None or notebook in found or not looks_like_twin(root / name):
+        if notebook is None or notebook in found or not looks_like_twin(_inside(root, name)):
             continue
-        if (root / notebook).exists():
+        if _inside(root, notebook).exists():
             try:
                 if _twin_of(root, notebook, pair, cache, True) != name:
-                    continue  # the notebook's twin has another extension: this file is not it
+                    continue  # the notebook's twin is another file: this one is not it
             except NbgitError:
                 continue
         found[notebook] = name
@@ -266,61 +372,53 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
 
 def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, explicit: bool) -> str | None:
     """The notebook's twin when the notebook is paired: selected by the policy or named on the command
-    line, remembered from an earlier sync, or with a jupytext twin where its twin belongs."""
-    path = root / notebook
+    line, remembered from an earlier sync, with its own jupytext formats and their twin on disk, or
+    with a jupytext twin where its twin belongs. Notebooks nbgit has no reason to pair are never
+    read when they lead out of the work tree."""
     remembered = cache.twin_of(notebook)
+    wanted = selected(notebook, pair) or explicit
+    try:
+        path = inside_repository(root, notebook)
+    except NbgitError:
+        if wanted or remembered is not None:
+            raise
+        return None
     if remembered is not None and (remembered[1] == _digest(path) or not path.exists()):
         return remembered[0]
-    is_selected = selected(notebook, pair) or explicit
-    if not path.exists():
+    if not path.is_file():
         return None  # a deleted notebook: found through its twin, if that is still there
-    extension = _extension(path, pair)
-    if extension is None:
-        if is_selected:
-            from nbgit.twins import unknown_language
-
-            parse(path.read_bytes(), notebook)  # an unreadable notebook says so first
-            raise unknown_language(notebook, _metadata(path))
-        return None
-    twin = twin_relpath(notebook, extension, pair)
-    if twin is not None and (is_selected or remembered is not None or looks_like_twin(root / twin)):
-        return twin
-    return None
-
-
-def _extension(path: Path, pair: PairSettings) -> str | None:
-    """The twin's extension for a notebook on disk; jupytext is asked only for unusual kernels."""
-    if pair.extension != AUTO:
-        return pair.extension
     metadata = _metadata(path)
-    extension = extension_for(metadata, pair)
-    if extension is None and metadata:
-        from nbgit.twins import twin_extension
+    try:
+        twin = twin_for(root, notebook, metadata, pair)
+    except NbgitError:
+        if wanted or own_formats(metadata) is not None:
+            parse(path.read_bytes(), notebook)  # an unreadable notebook says so first
+            raise
+        return None
+    if twin is None:
+        return None
+    if wanted or remembered is not None:
+        return twin.path
+    on_disk = _inside(root, twin.path)
+    return twin.path if looks_like_twin(on_disk) or (own_formats(metadata) is not None and on_disk.is_file()) else None
 
-        try:
-            extension = twin_extension(metadata, pair, str(path))
-        except NbgitError:
-            return None
-    return extension
+
+def _inside(root: Path, relative: str) -> Path:
+    """The path inside the work tree, or an unreadable stand-in (`/dev/null/...`) when it leads out."""
+    try:
+        return inside_repository(root, relative)
+    except NbgitError:
+        return Path("/dev/null/outside")
 
 
 def _metadata(path: Path) -> dict:
     """A notebook file's metadata, {} when it cannot be read (the error comes when it is judged)."""
     try:
         content = json.loads(path.read_bytes())
-    except (ValueError, OSError):
+    except (ValueError, OSError, RecursionError):
         return {}
     metadata = content.get("metadata") if isinstance(content, dict) else None
     return metadata if isinstance(metadata, dict) else {}
-
-
-def _relative(root: Path, path: Path) -> str:
-    absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
-    try:
-        relative = absolute.relative_to(root).as_posix()
-    except ValueError:
-        raise NbgitError(f"{path}: outside the repository at {root}", "give paths inside the repository") from None
-    return "" if relative == "." else relative
 
 
 def _digest(path: Path) -> str | None:
@@ -333,112 +431,216 @@ def _digest(path: Path) -> str | None:
 # --- judging pairs (jupytext from here on) --------------------------------------------------------
 
 
-def _judge(root: Path, policy: Policy, pair: PairSettings, items: list[Plan], cache: _Cache) -> None:
-    specs = [f"{rev}:{rel}" for item in items for rel in item.relative for rev in ("HEAD", "")]
+def _judge(root: Path, policy: Policy, pair: PairSettings, items: list[Plan], cache: _Cache, staged: bool) -> None:
+    specs = [f"{rev}:{rel}" for item in items for rel in _in_git(root, item) for rev in ("HEAD", "")]
     blobs = gitrepo.revision_files(root, specs)
     jobs = [(item, cache.pairs.get(item.relative[0]), blobs[4 * index : 4 * index + 4]) for index, item in enumerate(items)]
-    judged = map_on_all_cores(partial(_judged, policy=policy, pair=pair), jobs, PAIRS_PER_WORKER)
+    judged = map_on_all_cores(partial(_judged, root=root, policy=policy, pair=pair, staged=staged), jobs, PAIRS_PER_WORKER)
     for item, result in zip(items, judged):
         if result is not item:
             vars(item).update(vars(result))  # a worker process judged a copy
 
 
-def _judged(job: tuple[Plan, list[str] | None, list[bytes | None]], policy: Policy, pair: PairSettings) -> Plan:
+class Versions(NamedTuple):
+    """What git holds of a pair besides the files judged: (notebook, twin) in HEAD and in the index."""
+
+    head: tuple[bytes | None, bytes | None]
+    staged: tuple[bytes | None, bytes | None]
+
+
+def _judged(job: tuple[Plan, list[str] | None, list[bytes | None]], root: Path, policy: Policy, pair: PairSettings, staged: bool) -> Plan:
     """One pair judged against its base: (the plan, what the cache remembers of it, its HEAD and staged blobs)."""
     item, remembered, (head_nb, index_nb, head_tw, index_tw) = job
+    judge = Judge(root, policy, pair, item, remembered, Versions((head_nb, head_tw), (index_nb, index_tw)), staged)
     try:
-        _judge_one(policy, pair, item, remembered, (head_nb, head_tw), (index_nb, index_tw))
+        judge.run()
     except NbgitError as error:
         item.status = item.status._replace(state=ERROR, detail=error.render())
     return item
 
 
-def _judge_one(policy: Policy, pair: PairSettings, item: Plan, remembered: list[str] | None, head: tuple, staged: tuple) -> None:
-    from nbgit import twins
+@dataclass
+class Judge:
+    """Judges one pair: which sides changed since a version in step, and what bringing them in step takes."""
 
-    notebook, twin = item.notebook, item.twin
-    nb_rel, tw_rel = item.relative
-    item.fmt = fmt = twins.twin_format(Path(tw_rel).suffix, pair)
-    base_nb, base_tw, base_name = _choose_base(policy, fmt, item, head, staged)
+    root: Path
+    policy: Policy
+    pair: PairSettings
+    item: Plan
+    remembered: list[str] | None
+    versions: Versions
+    staged: bool
 
-    def set_state(state: str, detail: str, action: str | None = None, *choices: str) -> None:
-        item.status = item.status._replace(state=state, detail=detail)
-        item.action, item.choices = action, frozenset(choices)
+    def set_state(self, state: str, detail: str, action: str | None = None, *choices: str) -> None:
+        self.item.status = self.item.status._replace(state=state, detail=detail)
+        self.item.action, self.item.choices = action, frozenset(choices)
 
-    if notebook.data is None and twin.data is None:
-        set_state(ERROR, f"{nb_rel}: neither the notebook nor its twin {tw_rel} exists")
-    elif notebook.data is None:
-        twins.read_text(_text(twin), fmt, tw_rel)  # an unreadable twin is an error now, not at --take
-        if base_nb is not None:
-            set_state(ORPHAN, f"{tw_rel}: its notebook {nb_rel} was deleted; delete the twin (git rm {tw_rel}) or rebuild the notebook: nbgit sync --take text {tw_rel}", None, "text")
+    def run(self) -> None:
+        from nbgit import twins
+
+        item = self.item
+        notebook, twin = item.notebook, item.twin
+        nb_rel, tw_rel = item.relative
+        head_nb, head_tw = self.versions.head
+        if notebook.data is None and twin.data is None:
+            self.set_state(ERROR, f"{nb_rel}: neither the notebook nor its twin {tw_rel} exists")
+            return
+        missing = notebook if notebook.data is None else twin if twin.data is None else None
+        if self.staged and missing is not None and missing.path.exists():
+            missing_rel, present_rel = (nb_rel, tw_rel) if missing is notebook else (tw_rel, nb_rel)
+            self.set_state(NOT_STAGED, f"{present_rel} is staged but {missing_rel} is not: git add {missing_rel}")
+            return
+        if notebook.data is None:
+            item.fmt = twin_format(Path(tw_rel).suffix, self.pair.format_name)
+            twins.read_text(_text(twin, tw_rel), item.fmt, tw_rel)  # an unreadable twin is an error now, not at --take
+            if head_nb is not None:
+                self.set_state(ORPHAN, f"{tw_rel}: its notebook {nb_rel} was deleted; delete the twin (git rm {tw_rel}) or rebuild the notebook: nbgit sync --take text {tw_rel}", None, "text")
+            else:
+                self.set_state(NEW_NOTEBOOK, f"created {nb_rel} from {tw_rel}", "text")
+            self._refuse_marked_sides()
+            return
+        item.current = current = parse(notebook.data, nb_rel)
+        item.fmt = pair_format(self.root, self.pair, item.relative, current.content.get("metadata") or {})
+        item.nb_text = twins.twin_text(current.content, self.policy, nb_rel, item.fmt, current.major)
+        if twin.data is None:
+            if head_tw is not None:
+                self.set_state(TWIN_DELETED, f"{tw_rel}: the twin of {nb_rel} was deleted; recreate it (nbgit sync --take notebook {nb_rel}) or stop pairing this notebook ([pair] exclude) and commit the deletion", None, "notebook")
+            else:
+                self.set_state(NEW_TWIN, f"created {tw_rel} from {nb_rel}", "notebook")
+            self._refuse_marked_sides()
+            return
+        text = _text(twin, tw_rel)
+        if item.nb_text == text:
+            self.set_state(IN_STEP, "")
+            return
+        self._judge_changes(text)
+        self._refuse_marked_sides()
+
+    def _judge_changes(self, text: str) -> None:
+        """Both files exist and differ: which changed since a version in step, and what follows."""
+        from nbgit import twins
+
+        item, (nb_rel, tw_rel) = self.item, self.item.relative
+        base = self._base()
+        seen = self.remembered
+        nb_unchanged = (base is not None and (item.notebook.data == base.notebook or _cleaned(item.notebook, self.policy) == base.notebook)) or (
+            seen is not None and seen[1] == item.notebook.digest
+        )
+        tw_unchanged = (base is not None and item.twin.data == base.twin) or (seen is not None and seen[2] == item.twin.digest)
+        if tw_unchanged and not nb_unchanged:
+            self.set_state(NOTEBOOK_CHANGED, f"updated {tw_rel} from {nb_rel}", "notebook")
+        elif nb_unchanged and not tw_unchanged:
+            self.set_state(TWIN_CHANGED, f"updated {nb_rel} from {tw_rel} (outputs of unchanged cells kept)", "text")
+        elif twins.inputs(item.nb_text, item.fmt, nb_rel) == twins.inputs(text, item.fmt, tw_rel):
+            self.set_state(IN_STEP, "")
+        elif nb_unchanged and tw_unchanged:
+            self.set_state(OUT_OF_STEP, f"{nb_rel} and {tw_rel} disagree and neither changed since they were last in step; take one side: nbgit sync --take notebook|text {nb_rel}", None, "notebook", "text")
+        elif base is None and all(self.versions.head):
+            self.set_state(
+                OUT_OF_STEP,
+                f"{nb_rel} and {tw_rel} disagree, and no commit of their history (the last {HISTORY_DEPTH}) has them in step to tell which side changed; "
+                f"take one side: nbgit sync --take notebook|text {nb_rel}",
+                None, "notebook", "text",
+            )
         else:
-            set_state(NEW_NOTEBOOK, f"created {nb_rel} from {tw_rel}", "text")
-        return
-    if item.status.state == ERROR:
-        return
-    item.current = current = parse(notebook.data, nb_rel)
-    item.nb_text = nb_text = twins.twin_text(current.content, policy, nb_rel, current.major, Path(tw_rel).suffix)
-    if twin.data is None:
-        if base_tw is not None:
-            set_state(TWIN_DELETED, f"{tw_rel}: the twin of {nb_rel} was deleted; recreate it (nbgit sync --take notebook {nb_rel}) or stop pairing this notebook ([pair] exclude) and commit the deletion", None, "notebook")
+            self._judge_both_changed(base, text)
+
+    def _base(self) -> Base | None:
+        """The newest version where both files were in step: the staged pair (in a run on the work
+        tree), HEAD's, else the newest such commit of the pair's history; None when there is none."""
+        head, index = self.versions
+        if not self.staged and index != head and index[0] is not None and index[1] is not None and self._in_step(*index):
+            return Base(index[0], index[1], "staged")
+        if head[0] is None or head[1] is None:
+            return None
+        if self._in_step(*head):
+            return Base(head[0], head[1], "committed")
+        paths = _in_git(self.root, self.item)
+        commits = gitrepo.path_history(self.root, paths, HISTORY_DEPTH)
+        blobs = gitrepo.revision_files(self.root, [f"{commit}:{rel}" for commit in commits for rel in paths])
+        tried = {head}
+        for number, commit in enumerate(commits):
+            version = (blobs[2 * number], blobs[2 * number + 1])
+            if version not in tried and version[0] is not None and version[1] is not None and self._in_step(*version):
+                return Base(version[0], version[1], f"commit {commit[:7]}")
+            tried.add(version)
+        return None
+
+    def _in_step(self, notebook: bytes, twin: bytes) -> bool:
+        """Whether a version of the pair (a notebook and a twin as git holds them) was in step: same inputs."""
+        from nbgit import twins
+
+        nb_rel, tw_rel = self.item.relative
+        text = _notebook_text(self.policy, nb_rel, self.item.fmt, notebook)
+        try:
+            return text is not None and twins.inputs(text, self.item.fmt, nb_rel) == twins.inputs(twin.decode("utf-8"), self.item.fmt, tw_rel)
+        except (NbgitError, UnicodeDecodeError):
+            return False
+
+    def _judge_both_changed(self, base: Base | None, text: str) -> None:
+        """Both sides changed: one side's inputs may still equal the base's; else merge, else a conflict."""
+        from nbgit import twins
+
+        item = self.item
+        nb_rel, tw_rel = item.relative
+        fmt, nb_text, current = item.fmt, item.nb_text, item.current
+        assert current is not None
+        base_text = _base_text(self.policy, nb_rel, fmt, base) if base is not None else None
+        item.choices = frozenset({"notebook", "text"})
+        status = item.status
+        if base is not None and base_text is not None:
+            base_inputs = twins.inputs(base_text, fmt, tw_rel)
+            if twins.inputs(text, fmt, tw_rel) == base_inputs:
+                item.status, item.action = status._replace(state=NOTEBOOK_CHANGED, detail=f"updated {tw_rel} from {nb_rel}"), "notebook"
+                return
+            if twins.inputs(nb_text, fmt, nb_rel) == base_inputs:
+                item.status, item.action = status._replace(state=TWIN_CHANGED, detail=f"updated {nb_rel} from {tw_rel} (outputs of unchanged cells kept)"), "text"
+                return
+            merged, clean = gitrepo.merge_texts(base_text, nb_text, text, (nb_rel, f"{base.name} version", tw_rel))
+            if clean:
+                merged_notebook = twins.notebook_from_text(merged, fmt, current, self.policy, tw_rel, nb_rel, nb_text)
+                merged_parsed = parse(merged_notebook, nb_rel)
+                merged_twin = twins.twin_text(merged_parsed.content, self.policy, nb_rel, fmt)
+                item.merged = {item.notebook.path: merged_notebook, item.twin.path: merged_twin.encode("utf-8")}
+                item.status, item.action = status._replace(state=MERGEABLE, detail=f"merged the edits of {nb_rel} and {tw_rel} (they do not overlap)"), "merge"
+                return
+        detail = f"{nb_rel} and {tw_rel} were both edited"
+        detail += f" since the {base.name} version, in the same place" if base_text is not None and base is not None else ", and git has no version of either to compare with"
+        item.report = _conflict_report(base_text, nb_text, text, nb_rel, tw_rel)
+        item.status = status._replace(state=CONFLICT, detail=detail)
+
+    def _refuse_marked_sides(self) -> None:
+        """Never copy git's (or nbdime's) conflict markers from one file of the pair into the other:
+        a side holding them is not taken, by the pair's own action or by --take."""
+        from nbgit.merge import describe_conflicts
+
+        item = self.item
+        nb_rel, tw_rel = item.relative
+        marked = set()
+        if item.current is not None and describe_conflicts(item.current.content, 7):
+            marked.add("notebook")
+        if item.twin.data is not None and has_conflict_markers(item.twin.data):
+            marked.add("text")
+        if not marked:
+            return
+        item.choices = item.choices - marked
+        if item.action is None or not TAKES[item.action] & marked:
+            return
+        if marked == {"notebook"}:
+            way = f"resolve the conflicts in Jupyter or with `nbgit resolve {nb_rel} --take local|remote`, then run nbgit sync again"
         else:
-            set_state(NEW_TWIN, f"created {tw_rel} from {nb_rel}", "notebook")
-        return
-    text = _text(twin)
-    nb_unchanged = notebook.data == base_nb or (remembered is not None and remembered[1] == notebook.digest) or _cleaned(notebook, policy) == base_nb
-    tw_unchanged = twin.data == base_tw or (remembered is not None and remembered[2] == twin.digest)
-    if nb_text == text:
-        set_state(IN_STEP, "")
-    elif tw_unchanged and not nb_unchanged:
-        set_state(NOTEBOOK_CHANGED, f"updated {tw_rel} from {nb_rel}", "notebook")
-    elif nb_unchanged and not tw_unchanged:
-        set_state(TWIN_CHANGED, f"updated {nb_rel} from {tw_rel} (outputs of unchanged cells kept)", "text")
-    elif twins.inputs(nb_text, fmt, nb_rel) == twins.inputs(text, fmt, tw_rel):
-        set_state(IN_STEP, "")
-    elif nb_unchanged and tw_unchanged:
-        set_state(OUT_OF_STEP, f"{nb_rel} and {tw_rel} disagree and neither changed since the {base_name} version; take one side: nbgit sync --take notebook|text {nb_rel}", None, "notebook", "text")
-    else:
-        _judge_both_changed(policy, item, base_nb, base_tw, base_name, text)
+            way = f"`nbgit resolve {nb_rel}` writes {tw_rel} again from the notebook; or edit out the markers"
+            way += f", or keep the notebook's side: nbgit sync --take notebook {nb_rel}" if "notebook" in item.choices else ""
+        holders = " and ".join(rel for side, rel in (("notebook", nb_rel), ("text", tw_rel)) if side in marked)
+        self.set_state(MARKED, f"{holders} hold{'s' if len(marked) == 1 else ''} conflict markers, which nbgit sync never copies into the other file; {way}", None, *item.choices)
 
 
-def _judge_both_changed(policy: Policy, item: Plan, base_nb: bytes | None, base_tw: bytes | None, base_name: str, text: str) -> None:
-    """Both sides changed: one side's inputs may still equal the base's; else merge, else a conflict."""
-    from nbgit import twins
-
-    nb_rel, tw_rel = item.relative
-    fmt, nb_text, current = item.fmt, item.nb_text, item.current
-    assert current is not None
-    base_text = _base_text(policy, nb_rel, tw_rel, base_nb, base_tw)
-    status = item.status
-    item.choices = frozenset({"notebook", "text"})
-    if base_text is not None:
-        base_inputs = twins.inputs(base_text, fmt, tw_rel)
-        if twins.inputs(text, fmt, tw_rel) == base_inputs:
-            item.status, item.action = status._replace(state=NOTEBOOK_CHANGED, detail=f"updated {tw_rel} from {nb_rel}"), "notebook"
-            return
-        if twins.inputs(nb_text, fmt, nb_rel) == base_inputs:
-            item.status, item.action = status._replace(state=TWIN_CHANGED, detail=f"updated {nb_rel} from {tw_rel} (outputs of unchanged cells kept)"), "text"
-            return
-        merged, clean = gitrepo.merge_texts(base_text, nb_text, text, (nb_rel, f"{base_name} version", tw_rel))
-        if clean:
-            merged_notebook = twins.notebook_from_text(merged, fmt, current, policy, tw_rel, nb_rel, nb_text)
-            merged_parsed = parse(merged_notebook, nb_rel)
-            merged_twin = twins.twin_text(merged_parsed.content, policy, nb_rel, 4, Path(tw_rel).suffix)
-            item.merged = {item.notebook.path: merged_notebook, item.twin.path: merged_twin.encode("utf-8")}
-            item.status, item.action = status._replace(state=MERGEABLE, detail=f"merged the edits of {nb_rel} and {tw_rel} (they do not overlap)"), "merge"
-            return
-    detail = f"{nb_rel} and {tw_rel} were both edited"
-    detail += f" since the {base_name} version, in the same place" if base_text is not None else ", and git has no version of either to compare with"
-    item.report = _conflict_report(base_text, nb_text, text, nb_rel, tw_rel)
-    item.status = status._replace(state=CONFLICT, detail=detail)
-
-
-def _text(member: Member) -> str:
+def _text(member: Member, shown: str) -> str:
     assert member.data is not None
     try:
         return member.data.decode("utf-8")
     except UnicodeDecodeError:
-        raise NbgitError(f"{member.path}: not UTF-8 text", "save the twin as UTF-8, or take the notebook side: nbgit sync --take notebook") from None
+        raise NbgitError(f"{shown}: not UTF-8 text", "save the twin as UTF-8, or take the notebook side: nbgit sync --take notebook") from None
 
 
 def _cleaned(member: Member, policy: Policy) -> bytes | None:
@@ -450,39 +652,22 @@ def _cleaned(member: Member, policy: Policy) -> bytes | None:
         return None
 
 
-def _choose_base(policy: Policy, fmt: str, item: Plan, head: tuple, staged: tuple) -> tuple[bytes | None, bytes | None, str]:
-    """The staged pair when it differs from HEAD and is itself in step, else the committed (HEAD) pair."""
-    if staged == head or staged[0] is None or staged[1] is None:
-        return head[0], head[1], "committed"
-    from nbgit import twins
-
-    nb_rel, tw_rel = item.relative
-    staged_text = _notebook_text(policy, nb_rel, tw_rel, staged[0])
-    try:
-        in_step = staged_text is not None and twins.inputs(staged_text, fmt, nb_rel) == twins.inputs(staged[1].decode("utf-8"), fmt, tw_rel)
-    except (NbgitError, UnicodeDecodeError):
-        in_step = False
-    return (staged[0], staged[1], "staged") if in_step else (head[0], head[1], "committed")
-
-
-def _notebook_text(policy: Policy, nb_rel: str, tw_rel: str, data: bytes) -> str | None:
+def _notebook_text(policy: Policy, nb_rel: str, fmt: str, data: bytes) -> str | None:
     from nbgit import twins
 
     try:
         parsed = parse(data, nb_rel)
-        return twins.twin_text(parsed.content, policy, nb_rel, parsed.major, Path(tw_rel).suffix)
+        return twins.twin_text(parsed.content, policy, nb_rel, fmt, parsed.major)
     except NbgitError:
         return None
 
 
-def _base_text(policy: Policy, nb_rel: str, tw_rel: str, base_nb: bytes | None, base_tw: bytes | None) -> str | None:
+def _base_text(policy: Policy, nb_rel: str, fmt: str, base: Base) -> str | None:
     """The pair's base as twin text: the base twin, else the base notebook's inputs."""
-    if base_tw is not None:
-        try:
-            return base_tw.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    return _notebook_text(policy, nb_rel, tw_rel, base_nb) if base_nb is not None else None
+    try:
+        return base.twin.decode("utf-8")
+    except UnicodeDecodeError:
+        return _notebook_text(policy, nb_rel, fmt, base.notebook)
 
 
 def _conflict_report(base: str | None, ours: str, theirs: str, nb_rel: str, tw_rel: str) -> str:
@@ -532,11 +717,6 @@ class _Cache:
         except (OSError, ValueError, AttributeError, KeyError, TypeError):
             pass
         return cls(path, pair.key(), {})
-
-    @property
-    def twins(self) -> set[str]:
-        """Twin paths of remembered pairs."""
-        return {entry[0] for entry in self.pairs.values()}
 
     def twin_of(self, notebook: str) -> tuple[str, str] | None:
         """(twin, notebook sha1) of a remembered pair."""

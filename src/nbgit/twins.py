@@ -8,15 +8,18 @@ it, so a twin agrees with the committed notebook whatever volatile state the wor
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 from nbgit.clean import clean
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, serialise
-from nbgit.pairing import PairSettings, extension_for, jupytext_options, settings
+from nbgit.pairing import AUTO, PairSettings, Twin, check_extension, extension_for, jupytext_options, own_formats, twin_format
 from nbgit.policy import Policy
 
 Inputs = tuple[tuple[str, str, str], ...]
@@ -26,7 +29,7 @@ LAYOUT_METADATA = frozenset({"lines_to_next_cell", "cell_marker"})
 
 def twin_extension(metadata: dict[str, Any], pair: PairSettings, path: str) -> str:
     """The twin's extension for a notebook: the format's, else its kernel language's (via jupytext if unusual)."""
-    extension = extension_for(metadata, pair)
+    extension = extension_for(metadata, pair, path)
     if extension is None:
         _jupytext()
         from jupytext.formats import auto_ext_from_metadata
@@ -34,7 +37,7 @@ def twin_extension(metadata: dict[str, Any], pair: PairSettings, path: str) -> s
         extension = auto_ext_from_metadata(metadata)
     if not extension:
         raise unknown_language(path, metadata)
-    return extension
+    return check_extension(extension, path)
 
 
 def unknown_language(path: str, metadata: dict[str, Any]) -> NbgitError:
@@ -48,22 +51,46 @@ def unknown_language(path: str, metadata: dict[str, Any]) -> NbgitError:
     )
 
 
-def twin_format(extension: str, pair: PairSettings) -> str:
-    """The jupytext format string for a twin with this extension, e.g. `jl:percent` or `md:myst`."""
-    return f"{extension[1:]}:{pair.format_name}" if pair.format_name else extension[1:]
+def own_twin(root: Path, notebook: str, metadata: dict[str, Any], pair: PairSettings) -> Twin | None:
+    """The twin the notebook's own `metadata.jupytext.formats` names, placed by jupytext's own rules
+    (prefixes, suffixes, `auto`); None when they name no text format.
 
-
-def twin_text(notebook_content: dict[str, Any], policy: Policy, notebook_path: str, major: int = 4, extension: str | None = None) -> str:
-    """The text twin of a notebook (in memory form, any nbformat), written from its cleaned inputs.
-
-    This is what `nbgit sync` writes; the merge driver may call it to regenerate a twin from a
-    merged notebook. `extension` defaults to the one the policy gives for this notebook.
+    What the formats say is repository content: the path must stay in the work tree, and more than
+    one text format (nbgit keeps one twin per notebook) is an error naming the notebook.
     """
+    formats = own_formats(metadata)
+    _jupytext()
+    from jupytext.paired_paths import paired_paths
+
+    where = f"{notebook}: its metadata.jupytext.formats {formats!r}"
+    try:
+        paths = paired_paths(str(root / notebook), "ipynb", formats)
+    except Exception as error:  # noqa: BLE001 - jupytext raises many types; each becomes one line naming the file
+        raise NbgitError(f"{where} cannot pair it: {error}", 'fix the formats in the notebook\'s metadata, e.g. "ipynb,py:percent"') from None
+    texts = [(path, fmt) for path, fmt in paths if fmt.get("extension") != ".ipynb"]
+    if not texts:
+        return None
+    if len(texts) > 1:
+        raise NbgitError(
+            f"{where} name {len(texts)} text formats; nbgit keeps one twin per notebook",
+            'keep one text format in the notebook\'s formats, e.g. "ipynb,py:percent" (jupytext: --set-formats)',
+        )
+    path, fmt = texts[0]
+    extension = fmt["extension"]
+    if extension == AUTO:
+        extension = twin_extension(metadata, dataclasses.replace(pair, extension=AUTO), notebook)
+        path = path[: -len(AUTO)] + extension
+    relative = Path(os.path.relpath(os.path.normpath(path), root)).as_posix()
+    if relative.startswith("../") or relative == "..":
+        raise NbgitError(f"{where} place its twin outside the repository ({relative})", 'keep twins inside the repository, e.g. formats "ipynb,py:percent"')
+    return Twin(relative, twin_format(check_extension(extension, notebook), fmt.get("format_name", "")))
+
+
+def twin_text(notebook_content: dict[str, Any], policy: Policy, notebook_path: str, fmt: str, major: int = 4) -> str:
+    """The text twin of a notebook (in memory form, any nbformat) in the jupytext format `fmt`,
+    written from its cleaned inputs: what `nbgit sync` writes."""
     jupytext = _jupytext()
-    pair = settings(policy)
     cleaned = clean(notebook_content, major, policy).content
-    extension = extension or twin_extension(cleaned.get("metadata") or {}, pair, notebook_path)
-    fmt = twin_format(extension, pair)
     try:
         return jupytext.writes(_as_v4(cleaned, major), fmt, config=_config(policy))
     except Exception as error:  # noqa: BLE001 - jupytext raises many types; each becomes one line naming the file
@@ -110,7 +137,7 @@ def notebook_from_text(
         outputs = from_dict(copy.deepcopy(existing.content))
         matches = map_outputs_to_inputs(source.cells, outputs.cells)
         result = combine_inputs_with_outputs(source, outputs, fmt)
-        own_text = own_text or twin_text(existing.content, policy, notebook_path, 4, "." + fmt.split(":")[0])
+        own_text = own_text or twin_text(existing.content, policy, notebook_path, fmt)
         own = read_text(own_text, fmt, notebook_path).cells
         views = own if len(own) == len(outputs.cells) else outputs.cells  # a policy dropping cells breaks the alignment
         for number, match in enumerate(matches):

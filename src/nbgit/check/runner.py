@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from nbgit import gitrepo
 from nbgit.check.judge import Problem, Settings, judge, problem
@@ -78,7 +78,9 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
             outcome.fixed.extend(p for p in found if p.check == "not-clean")
             found = [p for p in found if p.check != "not-clean"]
         outcome.problems.extend(found)
-    pairs = _pair_problems(root, policy, settings, scope, {t.path for t in targets} | set(others), fix)
+    names = {t.path for t in targets} | set(others)
+    folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
+    pairs = _pair_problems(root, policy, settings, partial(_wanted, names=names, folders=folders, everything=scope.all), scope.staged, fix)
     outcome.problems.extend(pairs.problems)
     outcome.fixed.extend(pairs.fixed)
     if settings.enabled("duplicate-code"):
@@ -214,23 +216,22 @@ def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
     return True
 
 
-def _pair_problems(root: Path | None, policy: Policy, settings: Settings, scope: Scope, names: set[str], fix: bool) -> Outcome:
-    """Pairs out of step and orphaned twins among the files judged, as `nbgit sync` sees them on disk.
+def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted: Callable[[tuple[str, str]], bool], staged: bool, fix: bool) -> Outcome:
+    """Pairs out of step and orphaned twins among the pairs `wanted` accepts, as `nbgit sync` judges them:
+    on disk, or with `staged` both files as git's index holds them (what the commit records).
 
     The pairs are found as `nbgit sync --all` finds them (the policy's, and jupytext twins where a twin
-    belongs: naming a notebook does not pair it), then kept when a side is among `names` or under a
-    folder of `scope`. jupytext is imported only for pairs not known to be in step. With `fix`, the
-    pairs that sync by themselves are synced.
+    belongs: naming a notebook does not pair it). jupytext is imported only for pairs not known to be
+    in step. With `fix`, the pairs on disk that sync by themselves are synced.
     """
     outcome = Outcome()
     if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
         return outcome
     from nbgit import sync
 
-    run = sync.plan(root, policy, None)
-    folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
-    run.plans = [item for item in run.plans if not item.status.in_step and _wanted(item.relative, names, folders, scope.all)]
-    fixed = {id(item) for item in sync.apply(run, None)} if fix else set()
+    run = sync.plan(root, policy, None, staged=staged, wanted=wanted)
+    run.plans = [item for item in run.plans if not item.status.in_step]
+    fixed = {id(item) for item in sync.apply(run, None)} if fix and not staged else set()
     for item in run.plans:
         found = _pair_problem(item.relative, item.status.state, item.status.detail, sync)
         if found is not None and settings.enabled(found.check):
@@ -253,7 +254,10 @@ def _pair_problem(relative: tuple[str, str], state: str, detail: str, sync: Any)
         sync.NEW_TWIN: ("unsynced", notebook, f"paired, but its twin {twin} does not exist yet", None),
         sync.NEW_NOTEBOOK: ("unsynced", twin, f"a twin whose notebook {notebook} does not exist yet", None),
         sync.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
-        sync.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree and neither changed since the last commit", take),
+        sync.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
+        sync.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
+        sync.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {twin}`")
+        if detail.endswith(twin) else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {notebook}`"),
         sync.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", f"delete the twin (`git rm {twin}`) or rebuild the notebook: `nbgit sync --take text {twin}`"),
         sync.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", f"recreate it (`nbgit sync --take notebook {notebook}`) or stop pairing the notebook ([pair] exclude)"),
     }
@@ -269,6 +273,6 @@ def _pair_problem(relative: tuple[str, str], state: str, detail: str, sync: Any)
 
 def pair_reminder(root: Path, policy: Policy, changed: list[str]) -> Outcome:
     """The pairs with a side among the `changed` paths that are out of step (for post-merge and post-checkout)."""
-    outcome = _pair_problems(root, policy, Settings.from_policy(policy), Scope(staged=True), set(changed), False)
+    outcome = _pair_problems(root, policy, Settings.from_policy(policy), partial(_wanted, names=set(changed), folders=[], everything=False), False, False)
     outcome.notebooks = len({p.path for p in outcome.problems})
     return outcome

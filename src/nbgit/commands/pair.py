@@ -8,7 +8,7 @@ from pathlib import Path
 from nbgit.cli import EXIT_ERROR, EXIT_OK
 from nbgit.commands.sync import repository_root
 from nbgit.files import find_notebooks
-from nbgit.pairing import settings, twin_relpath
+from nbgit.pairing import relative_to_root, settings, twin_relpath
 from nbgit.policy import glob_matches, load_policy
 from nbgit.progress import warn
 from nbgit.sync import ERROR, NEW_TWIN, apply, plan
@@ -19,19 +19,19 @@ def run(paths: list[str]) -> int:
     root = repository_root(paths)
     policy = load_policy(root)
     pair = settings(policy)
-    named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+    named = {relative_to_root(Path(p), root) for p in paths if Path(p).is_file() or Path(p).is_symlink()}
     chosen: list[Path] = []
     for path in find_notebooks(paths):
-        relative = path.resolve().relative_to(root).as_posix()
+        relative = relative_to_root(path, root)
         if glob_matches(relative, pair.exclude):
-            if path.resolve() in named:
+            if relative in named:
                 warn(f"{path}: excluded from pairing by the policy ([pair] exclude or exclude); not paired")
             continue
         if pair.folders and twin_relpath(relative, ".x", pair) is None:
-            if path.resolve() in named:
+            if relative in named:
                 warn(f"{path}: not under `{pair.folders[0][0]}/`, the mirrored folder of [pair] folders; not paired")
             continue
-        if path.resolve() in named or glob_matches(relative, pair.include):
+        if relative in named or glob_matches(relative, pair.include):
             chosen.append(path)
     if not chosen:
         return EXIT_OK

@@ -66,35 +66,35 @@ def _already_valid(notebook: Notebook, path: str) -> int:
 
 def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> None:
     """Write the twin again from the repaired notebook when git's merge left it in conflict (markers,
-    or unmerged in the index), or when it was in step with the notebook before the repair."""
-    from nbgit.pairing import relative_to_root, selected, settings, twin_relpath
+    or unmerged in the index), or when it was in step with the notebook before the repair. Every pair
+    nbgit knows of counts, also those made by `nbgit pair` without `[pair] enabled`."""
+    from nbgit.pairing import inside_repository, relative_to_root
+    from nbgit.sync import twin_of
 
-    pair = settings(policy)
-    if root is None or not pair.enabled:
+    if root is None:
         return
     relative = relative_to_root(file, root)
-    if not selected(relative, pair):
+    twin = twin_of(root, policy, relative)
+    if twin is None:
         return
-    from nbgit.twins import twin_extension, twin_text
-
-    extension = twin_extension(notebook.content.get("metadata") or {}, pair, relative)
-    twin_rel = twin_relpath(relative, extension, pair)
-    twin = root / twin_rel if twin_rel else None
-    if twin is None or not twin.is_file():
+    path = inside_repository(root, twin.path)
+    if not path.is_file():
         return
-    text = twin.read_bytes()
-    if not has_conflict_markers(text) and not gitrepo.conflict_stages(twin_rel, cwd=root) and not _in_step(text, before, policy, relative, extension):
+    from nbgit.twins import twin_text
+
+    text = path.read_bytes()
+    if not has_conflict_markers(text) and not gitrepo.conflict_stages(twin.path, cwd=root) and not _in_step(text, before, policy, relative, twin.format):
         return
-    write_atomic(twin, twin_text(notebook.content, policy, relative, notebook.major, extension).encode("utf-8"))
-    print(f"nbgit: {twin_rel}: written again from {relative}, to stay in step", file=sys.stderr)
+    write_atomic(path, twin_text(notebook.content, policy, relative, twin.format, notebook.major).encode("utf-8"))
+    print(f"nbgit: {twin.path}: written again from {relative}, to stay in step", file=sys.stderr)
 
 
-def _in_step(twin: bytes, before: bytes, policy: Policy, relative: str, extension: str) -> bool:
+def _in_step(twin: bytes, before: bytes, policy: Policy, relative: str, fmt: str) -> bool:
     """Whether the twin was the text of the notebook as it was before the repair."""
     from nbgit.twins import twin_text
 
     try:
         notebook = parse(before, relative)
-        return twin.decode("utf-8") == twin_text(notebook.content, policy, relative, notebook.major, extension)
+        return twin.decode("utf-8") == twin_text(notebook.content, policy, relative, fmt, notebook.major)
     except (NbgitError, UnicodeDecodeError):
         return False
