@@ -205,3 +205,20 @@ def test_framework_keeps_pairs_in_step(repo: Path) -> None:
     git(repo, "add", "a.py")
     code, said = commit(repo)
     assert code == 0, said
+
+
+def test_framework_sync_fails_when_it_writes_a_twin(repo: Path) -> None:
+    """A twin nbgit-sync creates is a new, untracked file the framework would not notice: the hook's
+    own exit code fails the commit, so the twin is not left out of it."""
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / "a.ipynb").write_bytes(CLEAN)
+    use_manifest(repo, skip=("nbgit-clean", "nbgit-check", "nbgit-check-install"))
+    git(repo, "add", "a.ipynb", ".nbgit.toml")
+    code, said = commit(repo)
+    assert code == 1, said
+    assert "nbgit sync..." in said and "Failed" in said and "created a.py from a.ipynb" in said
+    assert (repo / "a.py").is_file() and git(repo, "rev-list", "--count", "HEAD").stdout.strip() == b"2"
+    git(repo, "add", "a.py")
+    code, said = commit(repo)
+    assert code == 0, said
+    assert git(repo, "ls-files", "a.py").stdout == b"a.py\n"

@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every pair in the repository")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 when a pair is out of step")
     p.add_argument("--take", choices=["notebook", "text"], help="on a conflict, take this side's inputs")
+    p.add_argument("--fail-on-write", action="store_true", help="exit 1 when a file was written, as fixers do in hooks (`git add` it, commit again)")
 
     p = _command(sub, "textconv", "a notebook as readable text (diff.nbgit.textconv)", "nbgit textconv analysis.ipynb")
     p.add_argument("path", metavar="FILE")

@@ -11,8 +11,11 @@ from nbgit.policy import find_root, load_policy
 from nbgit.sync import AUTOMATIC, CONFLICT, ERROR, apply, plan
 
 
-def run(paths: list[str], all: bool = False, check: bool = False, take: str | None = None) -> int:  # noqa: A002 - the option is --all
-    """Sync the pairs under `paths` (default: the current folder; `all`: the repository); see `nbgit sync --help`."""
+def run(paths: list[str], all: bool = False, check: bool = False, take: str | None = None, fail_on_write: bool = False) -> int:  # noqa: A002 - the option is --all
+    """Sync the pairs under `paths` (default: the current folder; `all`: the repository); see `nbgit sync --help`.
+
+    `fail_on_write` is for hooks: the pre-commit framework fails a fixer that modifies a tracked file,
+    but a twin sync creates is new, untracked, and would not be committed; the exit code says it."""
     if all and paths:
         raise NbgitError("give paths or --all, not both", "nbgit sync --all, or nbgit sync PATH...")
     if check and take:
@@ -38,7 +41,7 @@ def run(paths: list[str], all: bool = False, check: bool = False, take: str | No
     remaining = [item for item in work.plans if not item.status.in_step and id(item) not in applied and item.status.state != ERROR]
     if failed:
         return EXIT_ERROR
-    return EXIT_FOUND if remaining else EXIT_OK
+    return EXIT_FOUND if remaining or (fail_on_write and applied) else EXIT_OK
 
 
 def repository_root(paths: list[str]) -> Path:

@@ -1,0 +1,155 @@
+"""Pairs between real clones: a teammate without nbgit commits one file of a pair (hosting sites run
+no hooks either), you edit the other file, and the two meet through a merge, a rebase or a
+fast-forward pull. Whatever then syncs the pair (`nbgit sync`, `nbgit check --fix`, the framework's
+`nbgit-sync` hook) keeps both edits in both files, and the post-merge hook says the edits merge:
+nothing reverts the teammate's commit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import git, nbgit
+from test_precommit import commit as framework_commit
+from test_precommit import use_manifest
+
+from nbgit.notebook import Notebook, parse, serialise
+from nbgit.policy import load_policy
+from nbgit.twins import twin_text
+
+PLAIN = ("-c", "core.hooksPath=/dev/null")  # the teammate commits without nbgit's hooks
+SOURCES = ["# Analysis", "x = 1\ny = 2", "def f(a):\n    return a + 1", "print(f(x))"]
+THEIRS = "x = 'teammate'\ny = 2"  # the teammate's edit of cell 2
+MINE = "print(f(x) * 'mine')"  # your edit of cell 4
+
+
+def notebook_bytes(sources: list[str]) -> bytes:
+    cells = [{"cell_type": "markdown", "id": "c0", "metadata": {}, "source": sources[0]}]
+    cells += [
+        {"cell_type": "code", "execution_count": None, "id": f"c{n}", "metadata": {}, "outputs": [], "source": source}
+        for n, source in enumerate(sources[1:], 1)
+    ]
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, "language_info": {"name": "python", "file_extension": ".py"}}
+    return serialise(Notebook({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}, 4))
+
+
+def twin_of(repo: Path, sources: list[str]) -> str:
+    return twin_text(parse(notebook_bytes(sources)).content, load_policy(repo), "a.ipynb", "py:percent")
+
+
+def edit(repo: Path, side: str, cell: int, source: str) -> None:
+    """Edit one cell of the pair on one side only: the notebook's JSON, or the twin's text."""
+    if side == "notebook":
+        notebook = parse((repo / "a.ipynb").read_bytes())
+        notebook.content["cells"][cell]["source"] = source
+        (repo / "a.ipynb").write_bytes(serialise(notebook))
+    else:
+        text = (repo / "a.py").read_text()
+        old = parse(notebook_bytes(SOURCES)).content["cells"][cell]["source"]
+        assert text.count(old) == 1
+        (repo / "a.py").write_text(text.replace(old, source))
+
+
+@pytest.fixture
+def clones(tmp_path: Path) -> tuple[Path, Path]:
+    """A shared repository with a pair in step, your clone (nbgit installed: filter, driver, hooks)
+    and the teammate's (plain git)."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "-q", str(origin), str(seed))
+    (seed / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (seed / "a.ipynb").write_bytes(notebook_bytes(SOURCES))
+    (seed / "a.py").write_text(twin_of(seed, SOURCES))
+    git(seed, "add", "-A")
+    git(seed, *PLAIN, "commit", "-q", "-m", "a pair in step")
+    git(seed, "push", "-q", "origin", "main")
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    for clone in (mine, theirs):
+        git(tmp_path, "clone", "-q", str(origin), str(clone))
+        git(clone, "config", "pull.rebase", "false")
+    done = nbgit(mine, "install")
+    assert done.returncode == 0, done.stderr.decode()
+    return mine, theirs
+
+
+def meet(mine: Path, theirs: Path, their_side: str, how: str) -> str:
+    """The teammate edits `their_side` and pushes; you edit the other side and integrate with `how`.
+    Returns what `git pull` said (the hooks git ran included)."""
+    edit(theirs, their_side, 1, THEIRS)
+    git(theirs, *PLAIN, "commit", "-q", "-am", f"{their_side} only")
+    git(theirs, "push", "-q", "origin", "main")
+    edit(mine, "twin" if their_side == "notebook" else "notebook", 3, MINE)
+    if how == "ff":
+        pulled = git(mine, "pull", "--ff-only")  # your edit is not committed yet
+    else:
+        git(mine, "commit", "-q", "--no-verify", "-am", "my side only")  # out of step, as a commit without nbgit's hook
+        pulled = git(mine, "pull", "--rebase" if how == "rebase" else "--no-rebase", "--no-edit")
+    return (pulled.stdout + pulled.stderr).decode()
+
+
+def assert_both_edits_in_both_files(repo: Path) -> None:
+    cells = [c["source"] for c in parse((repo / "a.ipynb").read_bytes()).content["cells"]]
+    assert cells == [SOURCES[0], THEIRS, SOURCES[2], MINE], "the notebook keeps the teammate's edit and yours"
+    assert (repo / "a.py").read_text() == twin_of(repo, cells), "the twin is the notebook's text"
+
+
+SIDES = ["notebook", "twin"]
+HOWS = ["merge", "rebase", "ff"]
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("their_side", SIDES)
+def test_sync_keeps_the_teammates_commit(clones: tuple[Path, Path], their_side: str, how: str) -> None:
+    mine, theirs = clones
+    meet(mine, theirs, their_side, how)
+    done = nbgit(mine, "sync")
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    assert done.stdout == b"merged the edits of a.ipynb and a.py (they do not overlap)\n"
+    assert_both_edits_in_both_files(mine)
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("their_side", SIDES)
+def test_check_fix_keeps_the_teammates_commit(clones: tuple[Path, Path], their_side: str, how: str) -> None:
+    mine, theirs = clones
+    meet(mine, theirs, their_side, how)
+    done = nbgit(mine, "check", "--fix", "a.ipynb", env={k: v for k, v in os.environ.items() if k != "CI"})
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    assert "fixed: a.ipynb: it and its twin a.py both changed (the edits merge)" in done.stdout.decode()
+    assert_both_edits_in_both_files(mine)
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("their_side", SIDES)
+def test_the_frameworks_sync_hook_keeps_the_teammates_commit(clones: tuple[Path, Path], their_side: str, how: str) -> None:
+    mine, theirs = clones
+    (mine / ".git/hooks/pre-commit").unlink()  # only the framework's hook judges the commit
+    use_manifest(mine, skip=("nbgit-clean", "nbgit-check", "nbgit-check-install"))
+    git(mine, "push", "-q", "origin", "main")  # the framework's config, shared before the story starts
+    git(theirs, "pull", "-q")
+    meet(mine, theirs, their_side, how)
+    (mine / "tool.py").write_text("print('a script of mine')\n")  # a file the hook's pattern selects
+    git(mine, "add", "tool.py", "a.ipynb", "a.py")
+    code, said = framework_commit(mine)
+    assert code == 1 and "merged the edits of a.ipynb and a.py" in said, said  # it wrote both files: the commit waits
+    assert_both_edits_in_both_files(mine)
+    git(mine, "add", "a.ipynb", "a.py")
+    code, said = framework_commit(mine)
+    assert code == 0, said
+    committed = parse(git(mine, "show", "HEAD:a.ipynb").stdout).content["cells"]
+    assert [c["source"] for c in committed] == [SOURCES[0], THEIRS, SOURCES[2], MINE]
+
+
+@pytest.mark.parametrize("how", ["merge", "ff"])  # git runs post-merge after a merge and a pull, not a rebase
+@pytest.mark.parametrize("their_side", SIDES)
+def test_post_merge_says_the_edits_merge(clones: tuple[Path, Path], their_side: str, how: str) -> None:
+    mine, theirs = clones
+    said = meet(mine, theirs, their_side, how)  # the post-merge hook nbgit install wrote runs inside `git pull`
+    assert "after this merge, pairs are out of step" in said, said
+    assert "a.ipynb: it and its twin a.py both changed (the edits merge)" in said and "--take" not in said, said
+    cells = [c["source"] for c in parse((mine / "a.ipynb").read_bytes()).content["cells"]]
+    assert THEIRS in cells or MINE in cells, "the hook writes nothing"
+    assert nbgit(mine, "sync").returncode == 0
+    assert_both_edits_in_both_files(mine)
