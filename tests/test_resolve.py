@@ -149,3 +149,35 @@ def test_twin_conflict_is_rewritten_from_the_resolved_notebook(repo: Path) -> No
     assert nbgit(repo, "sync", "--check", "nb.ipynb").returncode == 0
     checked = nbgit(repo, "check", "nb.ipynb")
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+def test_a_pair_made_without_the_policy_is_resolved_and_markers_are_never_synced(repo: Path) -> None:
+    """`nbgit pair` without `[pair] enabled`: resolve still writes the twin again, and sync never
+    copies conflict markers from one file of the pair into the other."""
+    wire_driver(repo)
+    copy_in(FILES / "multilevel-test-base.ipynb", repo, "nb.ipynb")
+    assert nbgit(repo, "clean", "nb.ipynb").returncode == 0
+    assert nbgit(repo, "pair", "nb.ipynb").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "paired by hand")
+    edit_and_sync(repo, "other", {1: "value = 'remote'"})
+    git(repo, "checkout", "-q", "main")
+    edit_and_sync(repo, "main", {1: "value = 'local'"})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    assert b"<<<<<<< HEAD" in (repo / "nb.py").read_bytes()
+    files = (repo / "nb.ipynb").read_bytes(), (repo / "nb.py").read_bytes()
+    for args in (("sync",), ("sync", "--take", "text", "nb.ipynb"), ("check", "--fix", "nb.ipynb")):
+        done = nbgit(repo, *args)
+        assert done.returncode == 1 and b"conflict markers" in done.stdout, done.stdout.decode() + done.stderr.decode()
+        assert ((repo / "nb.ipynb").read_bytes(), (repo / "nb.py").read_bytes()) == files, args
+    done = nbgit(repo, "resolve", "nb.ipynb")
+    assert done.returncode == 1 and b"nb.py: written again from nb.ipynb" in done.stderr
+    twin = (repo / "nb.py").read_text()
+    assert "<<<<<<< HEAD" not in twin and "<<<<<<< local" in twin  # the notebook's conflict, not git's
+    (repo / "nb.ipynb").write_bytes(edited((repo / "nb.ipynb").read_bytes(), {3: "more = 3"}))  # an edit elsewhere
+    done = nbgit(repo, "sync")  # the notebook side still holds its conflict: not copied either
+    assert done.returncode == 1 and b"nb.ipynb holds conflict markers" in done.stdout and b"resolve the conflicts in Jupyter" in done.stdout
+    assert (repo / "nb.py").read_text() == twin
+    assert nbgit(repo, "resolve", "nb.ipynb", "--take", "remote").returncode == 0
+    assert "value = 'remote'" in (repo / "nb.py").read_text() and "<<<<<<<" not in (repo / "nb.py").read_text()
+    assert nbgit(repo, "sync", "--check", "nb.ipynb").returncode == 0
