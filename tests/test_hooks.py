@@ -173,3 +173,28 @@ def test_post_merge_names_the_pairs_a_merge_left_out_of_step(repo: Path) -> None
     err = done.stderr.decode()
     assert "after this merge, pairs are out of step" in err
     assert "a.ipynb: its twin a.py changed since the pair was last in step" in err and "nbgit sync a.ipynb" in err
+
+
+def test_pre_commit_judges_both_files_of_a_pair_as_staged(repo: Path) -> None:
+    """The pair is judged in the index, not on disk: a notebook staged without the twin sync rewrote is
+    refused; a staged pair in step is committed whatever unstaged edit the twin has on disk."""
+    hook_by_hand(repo)
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / "a.ipynb").write_bytes(CLEAN)
+    assert nbgit(repo, "sync", "a.ipynb").returncode == 0
+    git(repo, "add", "a.ipynb", ".nbgit.toml")
+    done = commit(repo)
+    assert done.returncode == 1 and "a.ipynb: staged without its twin a.py [unsynced]" in done.stderr.decode() and "git add a.py" in done.stderr.decode()
+    git(repo, "add", "a.py")
+    assert commit(repo).returncode == 0
+    (repo / "a.ipynb").write_bytes(edited(CLEAN))
+    assert nbgit(repo, "sync", "a.ipynb").stdout == b"updated a.py from a.ipynb\n"
+    git(repo, "add", "a.ipynb")  # the twin sync rewrote is left unstaged
+    done = commit(repo)
+    assert done.returncode == 1 and "a.ipynb: changed since its twin a.py was last in step [unsynced]" in done.stderr.decode()
+    git(repo, "add", "a.py")
+    with (repo / "a.py").open("a") as twin:
+        twin.write("\n# %%\nnot_staged = 1\n")  # an edit on disk that this commit does not record
+    done = commit(repo)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"# edited" in git(repo, "show", "HEAD:a.py").stdout and b"not_staged" not in git(repo, "show", "HEAD:a.py").stdout

@@ -517,16 +517,20 @@ class Judge:
         self._refuse_marked_sides()
 
     def _judge_changes(self, text: str) -> None:
-        """Both files exist and differ: which changed since a version in step, and what follows."""
+        """Both files exist and differ: which changed since a version in step, and what follows.
+
+        Both sides are compared with one base: the pair as nbgit last saw it in step on disk when it
+        remembers it (a run on the work tree), else the newest version in step that git holds."""
         from nbgit import twins
 
         item, (nb_rel, tw_rel) = self.item, self.item.relative
-        base = self._base()
-        seen = self.remembered
-        nb_unchanged = (base is not None and (item.notebook.data == base.notebook or _cleaned(item.notebook, self.policy) == base.notebook)) or (
-            seen is not None and seen[1] == item.notebook.digest
-        )
-        tw_unchanged = (base is not None and item.twin.data == base.twin) or (seen is not None and seen[2] == item.twin.digest)
+        seen = self.remembered if self.remembered is not None and self.remembered[0] == tw_rel and not self.staged else None
+        base = None if seen is not None else self._base()
+        if seen is not None:
+            nb_unchanged, tw_unchanged = seen[1] == item.notebook.digest, seen[2] == item.twin.digest
+        else:
+            nb_unchanged = base is not None and (item.notebook.data == base.notebook or _cleaned(item.notebook, self.policy) == base.notebook)
+            tw_unchanged = base is not None and item.twin.data == base.twin
         if tw_unchanged and not nb_unchanged:
             self.set_state(NOTEBOOK_CHANGED, f"updated {tw_rel} from {nb_rel}", "notebook")
         elif nb_unchanged and not tw_unchanged:
@@ -535,7 +539,7 @@ class Judge:
             self.set_state(IN_STEP, "")
         elif nb_unchanged and tw_unchanged:
             self.set_state(OUT_OF_STEP, f"{nb_rel} and {tw_rel} disagree and neither changed since they were last in step; take one side: nbgit sync --take notebook|text {nb_rel}", None, "notebook", "text")
-        elif base is None and all(self.versions.head):
+        elif (base := base or self._base()) is None and all(self.versions.head):
             self.set_state(
                 OUT_OF_STEP,
                 f"{nb_rel} and {tw_rel} disagree, and no commit of their history (the last {HISTORY_DEPTH}) has them in step to tell which side changed; "
