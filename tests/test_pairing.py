@@ -226,3 +226,31 @@ def test_jupytext_inputs_pair_and_sync_in_a_repository(repo: Path) -> None:
         notebook = sorted((repo / folder).glob("*.ipynb"))[0]
         assert parse(notebook.read_bytes()).content["cells"][-1]["source"] == "1 + 1"
     assert nbgit(repo, "sync", "--check", "--all").returncode == 0
+
+
+# --- the notebook's own formats (metadata.jupytext.formats), as jupytext follows them --------------
+
+
+def own_formats_notebook(formats: str | None, source: str = "x = 1") -> bytes:
+    from nbgit.notebook import Notebook
+
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, "language_info": {"name": "python", "file_extension": ".py"}}
+    if formats is not None:
+        metadata["jupytext"] = {"formats": formats}
+    cells = [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Title"},
+             {"cell_type": "code", "execution_count": None, "id": "c", "metadata": {}, "outputs": [], "source": source}]
+    return serialise(Notebook({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}, 4))
+
+
+@pytest.mark.parametrize(
+    ("formats", "words"),
+    [("ipynb,py:percent,md", ["a.ipynb", "metadata.jupytext.formats", "2 text formats", "keep one"]), ("ipynb,py:nosuchformat", ["a.ipynb", "metadata.jupytext.formats", "nosuchformat"])],
+)
+def test_own_formats_nbgit_cannot_follow_are_one_line_naming_the_fix(repo: Path, formats: str, words: list[str]) -> None:
+    (repo / "a.ipynb").write_bytes(own_formats_notebook(formats))
+    done = nbgit(repo, "sync", "a.ipynb")
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 2, err
+    for word in words:
+        assert word in err, (word, err)
+    assert sorted(p.name for p in repo.iterdir() if p.name != ".git") == ["a.ipynb"]

@@ -14,6 +14,9 @@ from nbgit.policy import Policy
 from nbgit.volatile import VOLATILE_KEYS
 
 
+JUPYTEXT_UTF8_LINE = " -*- coding: utf-8 -*-"  # after the language's comment sign, as jupytext writes it
+
+
 class CleanError(NbgitError):
     """A notebook whose own markings contradict each other, so cleaning cannot decide."""
 
@@ -64,7 +67,7 @@ def clean(content: dict[str, Any], major: int, policy: Policy) -> Cleaned:
     """Strip volatile state from a notebook (in memory form) as `policy` says; the input is not modified."""
     rules = KeyRules.for_policy(policy)
     changes: list[str] = []
-    result = _strip_keys(content, "", rules, _Recorder(changes, "notebook"))
+    result = _without_jupytext_echo(_strip_keys(content, "", rules, _Recorder(changes, "notebook")), rules, _Recorder(changes, "notebook"))
     metadata = content.get("metadata") if isinstance(content.get("metadata"), dict) else {}
     keep_all = metadata.get("keep_output") is True
     if "cells" in content or "worksheets" not in content:
@@ -82,6 +85,57 @@ def clean(content: dict[str, Any], major: int, policy: Policy) -> Cleaned:
             offset += len(sheet_cells)
         result["worksheets"] = worksheets
     return Cleaned(result, changes)
+
+
+def jupytext_cell_filter(rules: KeyRules) -> str:
+    """jupytext's `cell_metadata_filter` leaving out of twins the cell metadata these rules strip ("" when none)."""
+    keys = sorted(k.split(".", 2)[2] for k in rules.strip if k.startswith("cell.metadata.") and k.count(".") == 2)
+    return ",".join(f"-{k}" for k in keys)
+
+
+def _without_jupytext_echo(notebook: dict[str, Any], rules: KeyRules, record: _Recorder) -> dict[str, Any]:
+    """The notebook without what jupytext echoes into `metadata.jupytext` when JupyterLab saves a paired
+    notebook and writes again by itself whenever it is missing: the `cell_metadata_filter` of the
+    jupytext.toml nbgit writes, and the utf-8 coding line jupytext puts atop the script twin of a
+    non-Python notebook with non-ASCII sources. Kept, they would make every first save a change."""
+    metadata = notebook.get("metadata")
+    jupytext = metadata.get("jupytext") if isinstance(metadata, dict) else None
+    if not isinstance(jupytext, dict):
+        return notebook
+    echoed = set()
+    if _echoes_cell_filter(jupytext.get("cell_metadata_filter"), jupytext_cell_filter(rules)):
+        echoed.add("cell_metadata_filter")
+    if isinstance(jupytext.get("encoding"), str) and jupytext["encoding"].endswith(JUPYTEXT_UTF8_LINE) and _writes_coding_line(notebook):
+        echoed.add("encoding")
+    echoed = {key for key in echoed if f"metadata.jupytext.{key}" not in rules.keep}
+    if not echoed:
+        return notebook
+    for key in sorted(echoed):
+        record.add(f"metadata.jupytext.{key}")
+    kept = {key: value for key, value in jupytext.items() if key not in echoed}
+    return {**notebook, "metadata": {**{k: v for k, v in metadata.items() if k != "jupytext"}, **({"jupytext": kept} if kept else {})}}
+
+
+def _echoes_cell_filter(value: Any, configured: str) -> bool:
+    """Whether a notebook's `cell_metadata_filter` is the configured one as jupytext echoes it: the same
+    keys left out, plus the cell metadata keys it read in the twin named as kept (which they are anyway)."""
+    if not isinstance(value, str) or not configured:
+        return False
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    left_out = {entry[1:] for entry in entries if entry.startswith("-")}
+    kept = {entry for entry in entries if not entry.startswith("-")}
+    return left_out == {entry[1:] for entry in configured.split(",")} and "all" not in kept | left_out
+
+
+def _writes_coding_line(notebook: dict[str, Any]) -> bool:
+    """Whether jupytext writes the utf-8 coding line atop this notebook's script twin by itself: a
+    kernel language other than Python and a source that is not ASCII."""
+    metadata = notebook["metadata"]
+    kernel = metadata.get("kernelspec") if isinstance(metadata.get("kernelspec"), dict) else {}
+    info = metadata.get("language_info") if isinstance(metadata.get("language_info"), dict) else {}
+    language = kernel.get("language") or info.get("name")
+    cells = notebook.get("cells") if isinstance(notebook.get("cells"), list) else []
+    return isinstance(language, str) and language.lower() != "python" and any(not source_of(c).isascii() for c in cells if isinstance(c, dict))
 
 
 class _Recorder:

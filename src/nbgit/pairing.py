@@ -264,12 +264,12 @@ def relative_to_root(path: Path, root: Path, key: str = "path") -> str:
 
 def jupytext_options(policy: Policy) -> dict[str, str]:
     """jupytext settings shared by nbgit's twins and `jupytext.toml`: cell metadata the clean filter
-    strips is filtered out of twins (so JupyterLab does not write it there either)."""
-    from nbgit.clean import KeyRules
+    strips is filtered out of twins (so JupyterLab does not write it there either); the filter that
+    JupyterLab then echoes into the notebook's metadata, the clean filter strips (`nbgit.clean`)."""
+    from nbgit.clean import KeyRules, jupytext_cell_filter
 
-    strip = KeyRules.for_policy(policy).strip
-    keys = sorted(k.split(".", 2)[2] for k in strip if k.startswith("cell.metadata.") and k.count(".") == 2)
-    return {"cell_metadata_filter": ",".join(f"-{k}" for k in keys)} if keys else {}
+    cell_filter = jupytext_cell_filter(KeyRules.for_policy(policy))
+    return {"cell_metadata_filter": cell_filter} if cell_filter else {}
 
 
 def jupytext_config_text(policy: Policy) -> str | None:
