@@ -169,6 +169,20 @@ def test_a_notebook_that_is_a_symlink_out_of_the_repository_is_never_read(tmp_pa
     assert not (clone / "nb.py").exists()
 
 
+def test_check_never_reads_a_notebook_linked_out_of_the_repository(tmp_path: Path, outside: Path) -> None:
+    dirty = json.loads(notebook(["# Outside", "x = 1"]))
+    dirty["cells"][1].update(execution_count=3, outputs=[{"name": "stdout", "output_type": "stream", "text": "secret-from-outside\n"}])
+    (outside / "real.ipynb").write_text(json.dumps(dirty))
+    clone = stranger_clone(tmp_path, {"ok.ipynb": notebook(["# Fine", "y = 2"])}, {"nb.ipynb": "../outside/real.ipynb"})
+    before = files_under(outside)
+    for args in (("--all",), ("nb.ipynb",), ("--fix", "--all")):
+        done = nbgit(clone, "check", *args, env={**os.environ, "CI": "1"})
+        said = (done.stdout + done.stderr).decode()
+        assert done.returncode == 1 and "nb.ipynb: a symlink that leads out of the repository: not read [invalid]" in said, said
+        assert "not clean" not in said and "secret-from-outside" not in said
+    assert_untouched(outside, before)
+
+
 def test_a_twin_folder_that_is_a_symlink_out_of_the_repository_is_refused(tmp_path: Path, outside: Path) -> None:
     policy = PAIRING + '[pair.folders]\nnotebooks = "scripts"\n'
     clone = stranger_clone(tmp_path, {".nbgit.toml": policy, "notebooks/a.ipynb": notebook(["# A", "x = 1"])}, {"scripts": "../outside"})
@@ -254,3 +268,16 @@ def test_a_read_only_folder_during_sync_is_one_error_and_the_walk_goes_on(tmp_pa
     assert (clone / "b.py").is_file() and b"created b.py from b.ipynb" in done.stdout
     assert not (clone / "locked/a.py").exists()
     assert list(clone.rglob("*.nbgit-tmp")) == []
+
+
+@pytest.mark.parametrize("policy", [PAIRING, ""])
+@pytest.mark.parametrize("formats", ["ipynb,../outside//py:percent", "ipynb,.git/hooks//py:percent", "ipynb,sub/.Git//py"])
+def test_a_notebooks_own_formats_never_lead_out_of_the_work_tree_or_into_git(tmp_path: Path, outside: Path, formats: str, policy: str) -> None:
+    hostile = notebook(["# Hi", "x = 1"], {"jupytext": {"formats": formats}})
+    clone = stranger_clone(tmp_path, {".nbgit.toml": policy, "nb.ipynb": hostile})
+    before = files_under(outside)
+    for command in (("sync", "--all"), ("sync", "nb.ipynb"), ("pair", "nb.ipynb")):
+        err = one_line_error(nbgit(clone, *command), "nb.ipynb")
+        assert "metadata.jupytext.formats" in err or ".git" in err, err
+    assert_untouched(outside, before)
+    assert not list((clone / ".git" / "hooks").glob("nb.*")) and git(clone, "status", "--porcelain", "--ignored").stdout == b""

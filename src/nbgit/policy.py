@@ -182,10 +182,12 @@ class Policy(NamedTuple):
 
 
 def find_root(start: Path) -> Path | None:
-    """The top of the git work tree holding `start`, found without running git (a `.git` entry)."""
-    here = start.resolve()
-    if here.is_file() or not here.exists():
+    """The top of the git work tree holding `start`, found without running git (a `.git` entry).
+    A symlink is held by the work tree it sits in, wherever it leads."""
+    here = start.absolute()
+    if here.is_symlink() or here.is_file() or not here.exists():
         here = here.parent
+    here = here.resolve()
     for directory in (here, *here.parents):
         if (directory / ".git").exists():
             return directory

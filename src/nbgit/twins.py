@@ -81,8 +81,9 @@ def own_twin(root: Path, notebook: str, metadata: dict[str, Any], pair: PairSett
         extension = twin_extension(metadata, dataclasses.replace(pair, extension=AUTO), notebook)
         path = path[: -len(AUTO)] + extension
     relative = Path(os.path.relpath(os.path.normpath(path), root)).as_posix()
-    if relative.startswith("../") or relative == "..":
-        raise NbgitError(f"{where} place its twin outside the repository ({relative})", 'keep twins inside the repository, e.g. formats "ipynb,py:percent"')
+    parts = relative.split("/")
+    if parts[0] == ".." or any(part.lower() == ".git" for part in parts):
+        raise NbgitError(f"{where} place its twin at {relative}, outside the work tree or in .git", 'keep twins in the repository\'s own folders, e.g. formats "ipynb,py:percent"')
     return Twin(relative, twin_format(check_extension(extension, notebook), fmt.get("format_name", "")))
 
 

@@ -73,7 +73,7 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     if wiring.filtered:
         targets = [Target(t.path, t.file, t.entry, t.data, t.path in wiring.filtered) for t in targets]
     outcome = Outcome(list(wiring.problems), [], len(targets))
-    for target, found in zip(targets, _judge_all(targets, policy, settings)):
+    for target, found in zip(targets, _judge_all(root, targets, policy, settings)):
         if fix and any(p.check == "not-clean" for p in found) and _clean_target(root, target, policy):
             outcome.fixed.extend(p for p in found if p.check == "not-clean")
             found = [p for p in found if p.check != "not-clean"]
@@ -188,14 +188,17 @@ def installation_problem(root: Path) -> Problem | None:
     return None
 
 
-def _judge_all(targets: list[Target], policy: Policy, settings: Settings) -> list[list[Problem]]:
+def _judge_all(root: Path | None, targets: list[Target], policy: Policy, settings: Settings) -> list[list[Problem]]:
     """Judge every target, in worker processes (one per core) when there are many."""
-    return map_on_all_cores(partial(_judge_target, policy=policy, settings=settings), targets, PARALLEL_FROM)
+    return map_on_all_cores(partial(_judge_target, root=root, policy=policy, settings=settings), targets, PARALLEL_FROM)
 
 
-def _judge_target(target: Target, policy: Policy, settings: Settings) -> list[Problem]:
+def _judge_target(target: Target, root: Path | None, policy: Policy, settings: Settings) -> list[Problem]:
     data = target.data
     if data is None and target.file is not None:
+        if root is not None and not target.file.resolve().is_relative_to(root.resolve()):
+            return [problem("invalid", target.path, "a symlink that leads out of the repository: not read",
+                            hint="nbgit never reads a file outside the repository through a link in it: remove the link")]
         try:
             data = target.file.read_bytes()
         except OSError as error:

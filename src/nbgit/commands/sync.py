@@ -46,8 +46,7 @@ def run(paths: list[str], all: bool = False, check: bool = False, take: str | No
 
 def repository_root(paths: list[str]) -> Path:
     """The work tree holding the first path (or the current folder); an error outside git."""
-    first = Path(paths[0]) if paths else Path.cwd()
-    root = find_root(first.absolute().parent if first.is_symlink() else first)  # a link's own folder, not its target's
+    root = find_root(Path(paths[0]) if paths else Path.cwd())
     if root is None:
         raise NbgitError("not inside a git repository", "pairs are synced against git's committed versions: run this in a clone")
     return root
