@@ -146,6 +146,44 @@ def test_jupytext_writes_the_twin_nbgit_writes_with_that_config(tmp_path: Path) 
     assert ours == twins.twin_text(notebook.content, policy, "a.ipynb", "py:percent")
 
 
+UTF8_R = "# -*- coding: utf-8 -*-"
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "jupytext_metadata", "stripped"),
+    [
+        ("python", "x = 1", {"cell_metadata_filter": "-ExecuteTime,-_cell_guid,-_uuid,-colab,-colab_type,-collapsed,-execution,-executionInfo,-heading_collapsed,-hidden,-id,-jupyter,-outputId,-papermill,-pycharm,-scrolled,-trusted,-vscode"}, True),
+        ("python", "x = 1", {"cell_metadata_filter": "tags,-ExecuteTime,-_cell_guid,-_uuid,-colab,-colab_type,-collapsed,-execution,-executionInfo,-heading_collapsed,-hidden,-id,-jupyter,-outputId,-papermill,-pycharm,-scrolled,-trusted,-vscode"}, True),
+        ("python", "x = 1", {"cell_metadata_filter": "-all"}, False),  # the notebook's own choice for its twin
+        ("python", "x = 1", {"cell_metadata_filter": "-ExecuteTime"}, False),
+        ("R", "x <- 'café'", {"encoding": UTF8_R}, True),
+        ("R", "x <- 1", {"encoding": UTF8_R}, False),  # all ASCII: jupytext would not write the line by itself
+        ("python", "x = 'café'", {"encoding": UTF8_R}, False),  # a Python twin has the line only when asked
+    ],
+)
+def test_clean_drops_only_what_jupytext_echoes_and_writes_again_itself(language: str, source: str, jupytext_metadata: dict[str, str], stripped: bool) -> None:
+    """What the clean filter strips of `metadata.jupytext` is exactly what makes jupytext write the same
+    twin without it: the twin written from the cleaned notebook equals the one from the saved notebook."""
+    import jupytext
+    from jupytext.config import JupytextConfiguration
+    import tomllib
+
+    from nbgit.clean import clean
+    from nbgit.notebook import Notebook
+
+    policy = pair_policy()
+    kernel = {"python": {"name": "python3", "display_name": "Python 3", "language": "python"}, "R": {"name": "ir", "display_name": "R", "language": "R"}}[language]
+    cells = [{"cell_type": "code", "execution_count": None, "id": "c", "metadata": {"tags": ["t"]}, "outputs": [], "source": source}]
+    saved = {"cells": cells, "metadata": {"kernelspec": kernel, "jupytext": dict(jupytext_metadata)}, "nbformat": 4, "nbformat_minor": 5}
+    cleaned = clean(saved, 4, policy).content
+    assert ("jupytext" not in cleaned["metadata"]) == stripped
+    config = JupytextConfiguration(**tomllib.loads(jupytext_config_text(policy) or ""))
+    fmt = "py:percent" if language == "python" else "R:percent"
+    if stripped:
+        as_saved = jupytext.writes(jupytext.reads(serialise(Notebook(saved, 4)).decode(), "ipynb"), fmt, config=config)
+        assert twins.twin_text(cleaned, policy, "a.ipynb", fmt) == as_saved
+
+
 # --- round trips over real notebooks ---------------------------------------------------------------
 
 

@@ -21,8 +21,6 @@ from nbgit.policy import Policy, glob_matches
 NOTEBOOK_SUFFIX = ".ipynb"
 AUTO = ".auto"
 HEADER_BYTES = 4096
-# Extensions of the formats that are not scripts (their twin never follows the kernel's language).
-TEXT_FORMATS = {"md": ".md", "markdown": ".md", "myst": ".md", "rmd": ".Rmd", "qmd": ".qmd"}
 # The kernel languages whose extension is known without jupytext (checked against jupytext in tests).
 KNOWN_LANGUAGES = {"python": ".py", "python3": ".py", "r": ".R", "ir": ".R", "julia": ".jl"}
 # jupytext's fix-ups of a kernel's declared file extension (jupytext.formats.auto_ext_from_metadata).

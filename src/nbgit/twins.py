@@ -36,11 +36,11 @@ def twin_extension(metadata: dict[str, Any], pair: PairSettings, path: str) -> s
 
         extension = auto_ext_from_metadata(metadata)
     if not extension:
-        raise unknown_language(path, metadata)
+        raise _unknown_language(path, metadata)
     return check_extension(extension, path)
 
 
-def unknown_language(path: str, metadata: dict[str, Any]) -> NbgitError:
+def _unknown_language(path: str, metadata: dict[str, Any]) -> NbgitError:
     """The error for a notebook whose twin's extension cannot follow its kernel."""
     kernel = metadata.get("kernelspec") if isinstance(metadata.get("kernelspec"), dict) else {}
     language = kernel.get("language")
