@@ -281,3 +281,18 @@ def test_a_notebooks_own_formats_never_lead_out_of_the_work_tree_or_into_git(tmp
         assert "metadata.jupytext.formats" in err or ".git" in err, err
     assert_untouched(outside, before)
     assert not list((clone / ".git" / "hooks").glob("nb.*")) and git(clone, "status", "--porcelain", "--ignored").stdout == b""
+
+
+def test_fifos_named_like_a_pair_never_block_sync_or_check(tmp_path: Path) -> None:
+    clone = stranger_clone(tmp_path, {".nbgit.toml": PAIRING, "a.ipynb": notebook(["# A", "x = 1"])})
+    for name in ("a.py", "b.py", "c.ipynb"):
+        os.mkfifo(clone / name)
+    for command in (("sync", "--all"), ("check", "--all"), ("pair", "."), ("sync", "a.ipynb")):
+        try:
+            done = subprocess.run([str(Path(os.environ["PATH"].split(os.pathsep)[0]) / "nbgit"), *command], cwd=clone, capture_output=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"nbgit {' '.join(command)} blocked on a FIFO")
+        said = (done.stdout + done.stderr).decode()
+        assert "Traceback" not in said and "internal error" not in said, said
+        if command[0] != "check":
+            assert done.returncode == 2 and "a.py: not a regular file" in said, (command, said)

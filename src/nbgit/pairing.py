@@ -235,7 +235,10 @@ def inside_repository(root: Path, relative: str) -> Path:
 
 
 def looks_like_twin(path: Path) -> bool:
-    """Whether a text file's header says jupytext (or nbgit) wrote it: the mark of a twin whose notebook is missing."""
+    """Whether a text file's header says jupytext (or nbgit) wrote it: the mark of a twin whose notebook is
+    missing. Only regular files are read (a FIFO would block)."""
+    if not path.is_file():
+        return False
     try:
         with path.open("rb") as handle:
             head = handle.read(HEADER_BYTES)

@@ -339,6 +339,8 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
             explicit.append(relative)
         elif (root / relative).is_dir():
             specs.append(relative or ".")
+        elif (root / relative).exists():
+            raise NbgitError(f"{path}: not a regular file", "name notebooks, twins or folders")
         else:
             raise NbgitError(f"{path}: no such file or folder", "check the path")
     names = list(dict.fromkeys(explicit + (gitrepo.listed_files(root, specs) if (specs or paths is None) else [])))
@@ -413,6 +415,8 @@ def _inside(root: Path, relative: str) -> Path:
 
 def _metadata(path: Path) -> dict:
     """A notebook file's metadata, {} when it cannot be read (the error comes when it is judged)."""
+    if not path.is_file():
+        return {}
     try:
         content = json.loads(path.read_bytes())
     except (ValueError, OSError, RecursionError):
@@ -422,6 +426,8 @@ def _metadata(path: Path) -> dict:
 
 
 def _digest(path: Path) -> str | None:
+    if not path.is_file():
+        return None  # nothing to read, or nothing to read safely (a FIFO would block)
     try:
         return hashlib.sha1(path.read_bytes()).hexdigest()
     except OSError:

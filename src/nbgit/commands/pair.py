@@ -22,6 +22,8 @@ def run(paths: list[str]) -> int:
     named = {relative_to_root(Path(p), root) for p in paths if Path(p).is_file() or Path(p).is_symlink()}
     chosen: list[Path] = []
     for path in find_notebooks(paths):
+        if not (path.is_file() or path.is_symlink()):
+            continue  # a FIFO or device named like a notebook: nothing to pair
         relative = relative_to_root(path, root)
         if glob_matches(relative, pair.exclude):
             if relative in named:
