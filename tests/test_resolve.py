@@ -101,9 +101,11 @@ def test_resolve_refuses_unclosed_markers(tmp_path: Path) -> None:
     assert done.returncode == 2 and b"never closed" in done.stderr
 
 
-def paired_repo(repo: Path) -> None:
-    """A notebook with its py:percent twin, committed in step, the driver wired; branch `other` from there."""
-    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+def paired_repo(repo: Path, policy: bool = True) -> None:
+    """A notebook with its py:percent twin, committed in step, the driver wired; branch `other` from there.
+    Without `policy`, the pair is one `nbgit pair` made: `[pair] enabled` is not set."""
+    if policy:
+        (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
     wire_driver(repo)
     copy_in(FILES / "multilevel-test-base.ipynb", repo, "nb.ipynb")
     assert nbgit(repo, "clean", "nb.ipynb").returncode == 0
@@ -154,12 +156,7 @@ def test_twin_conflict_is_rewritten_from_the_resolved_notebook(repo: Path) -> No
 def test_a_pair_made_without_the_policy_is_resolved_and_markers_are_never_synced(repo: Path) -> None:
     """`nbgit pair` without `[pair] enabled`: resolve still writes the twin again, and sync never
     copies conflict markers from one file of the pair into the other."""
-    wire_driver(repo)
-    copy_in(FILES / "multilevel-test-base.ipynb", repo, "nb.ipynb")
-    assert nbgit(repo, "clean", "nb.ipynb").returncode == 0
-    assert nbgit(repo, "pair", "nb.ipynb").returncode == 0
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "paired by hand")
+    paired_repo(repo, policy=False)
     edit_and_sync(repo, "other", {1: "value = 'remote'"})
     git(repo, "checkout", "-q", "main")
     edit_and_sync(repo, "main", {1: "value = 'local'"})
