@@ -360,9 +360,10 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
         if name.endswith(NOTEBOOK_SUFFIX) or name in twins_found:
             continue
         notebook = notebook_relpath(name, pair)
-        if notebook is None or notebook in found or not looks_like_twin(_inside(root, name)):
+        twin_path, notebook_path = _inside(root, name), _inside(root, notebook) if notebook else None
+        if notebook is None or notebook in found or twin_path is None or notebook_path is None or not looks_like_twin(twin_path):
             continue
-        if _inside(root, notebook).exists():
+        if notebook_path.exists():
             try:
                 if _twin_of(root, notebook, pair, cache, True) != name:
                     continue  # the notebook's twin is another file: this one is not it
@@ -402,15 +403,17 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     if wanted or remembered is not None:
         return twin.path
     on_disk = _inside(root, twin.path)
+    if on_disk is None:
+        return None
     return twin.path if looks_like_twin(on_disk) or (own_formats(metadata) is not None and on_disk.is_file()) else None
 
 
-def _inside(root: Path, relative: str) -> Path:
-    """The path inside the work tree, or an unreadable stand-in (`/dev/null/...`) when it leads out."""
+def _inside(root: Path, relative: str) -> Path | None:
+    """The real path of a repo-relative path, None when it leads out of the work tree (or into .git)."""
     try:
         return inside_repository(root, relative)
     except NbgitError:
-        return Path("/dev/null/outside")
+        return None
 
 
 def _metadata(path: Path) -> dict:

@@ -236,7 +236,7 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     run.plans = [item for item in run.plans if not item.status.in_step]
     fixed = {id(item) for item in sync.apply(run, None)} if fix and not staged else set()
     for item in run.plans:
-        found = _pair_problem(item.relative, item.status.state, item.status.detail, sync)
+        found = _pair_problem(item, sync)
         if found is not None and settings.enabled(found.check):
             (outcome.fixed if id(item) in fixed else outcome.problems).append(found)
     return outcome
@@ -246,9 +246,9 @@ def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], ever
     return everything or any(side in names or any(f in ("", ".") or side.startswith(f + "/") for f in folders) for side in relative)
 
 
-def _pair_problem(relative: tuple[str, str], state: str, detail: str, sync: Any) -> Problem | None:
-    """The check's view of a pair's state (`nbgit.sync`'s constants)."""
-    notebook, twin = relative
+def _pair_problem(item: Any, sync: Any) -> Problem | None:
+    """The check's view of a pair's plan (`nbgit.sync.Plan`; its state is one of `nbgit.sync`'s constants)."""
+    (notebook, twin), state, detail = item.relative, item.status.state, item.status.detail
     take = f"take one side: `nbgit sync --take notebook {notebook}` or `--take text`"
     messages = {
         sync.NOTEBOOK_CHANGED: ("unsynced", notebook, f"changed since its twin {twin} was last in step", None),
@@ -260,7 +260,7 @@ def _pair_problem(relative: tuple[str, str], state: str, detail: str, sync: Any)
         sync.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
         sync.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
         sync.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {twin}`")
-        if detail.endswith(twin) else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {notebook}`"),
+        if item.twin.data is None else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {notebook}`"),
         sync.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", f"delete the twin (`git rm {twin}`) or rebuild the notebook: `nbgit sync --take text {twin}`"),
         sync.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", f"recreate it (`nbgit sync --take notebook {notebook}`) or stop pairing the notebook ([pair] exclude)"),
     }
