@@ -1,87 +1,32 @@
 """JupyterLab with jupytext and nbgit on the same pairs, through a real Jupyter Server's REST API (the
-calls JupyterLab makes: GET a notebook's model, PUT it back to save): a save changes nothing git
-stores, and a notebook's own jupytext formats are followed by both alike."""
+calls JupyterLab makes: GET a notebook's model, PUT it back to save) with jupytext's extension, as
+installed: a save changes nothing git stores, and a notebook's own jupytext formats are followed by
+both alike."""
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from conftest import git, nbgit
+from test_jupyter import start  # noqa: F401 - the fixture that starts a real Jupyter Server
 from test_pairing import own_formats_notebook
 
 from nbgit.notebook import Notebook, parse, serialise
 
-SERVER = Path(sys.executable).with_name("jupyter-server")
-TOKEN = "nbgit-tests"
+JUPYTEXT = {"jupyterlab_jupytext": True}
 
 
-class Server(NamedTuple):
-    """A running Jupyter Server: the folder it serves and its contents API."""
-
-    root: Path
-    url: str
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}{path}?token={TOKEN}", data=data, method=method, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            result: dict[str, Any] = json.load(answer)
-            return result
-
-    def save(self, path: str) -> None:
-        """Open a notebook and save it, as JupyterLab does: the model it gets, put back unchanged."""
-        model = self.call("GET", path)
-        self.call("PUT", path, {"type": "notebook", "format": "json", "content": model["content"]})
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One Jupyter Server (with jupytext's extension, as installed) for the module, on a free local port."""
-    if not SERVER.exists():
-        pytest.skip("jupyter-server is not installed in this environment")
-    root = tmp_path_factory.mktemp("served")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (root / "server.log").open("wb")
-    process = subprocess.Popen(
-        [str(SERVER), "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    running = Server(root, f"http://127.0.0.1:{port}/api/contents/")
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                running.call("GET", "")
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the Jupyter Server did not start:\n" + (root / "server.log").read_text()[-3000:])
-                time.sleep(0.2)
-        yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+def save(server: Any, name: str) -> None:
+    """Open a notebook and save it as JupyterLab does: the model the server gives, put back unchanged."""
+    model = server.request("GET", f"/api/contents/{name}?type=notebook&content=1")
+    server.request("PUT", f"/api/contents/{name}", {"type": "notebook", "format": "json", "content": model["content"]})
 
 
 @pytest.fixture
-def served(server: Server) -> Path:
-    """A repository inside the served folder, paired by the policy, with nbgit installed."""
-    repo = Path(tempfile.mkdtemp(prefix="repo-", dir=server.root))
-    git(repo, "init", "-q", "-b", "main")
+def installed(repo: Path) -> Path:
+    """A repository paired by the policy, with nbgit installed (jupytext.toml included)."""
     (repo / ".gitignore").write_text(".ipynb_checkpoints/\n")
     (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
     done = nbgit(repo, "install")
@@ -90,7 +35,7 @@ def served(server: Server) -> Path:
     return repo
 
 
-def notebook(language: str, sources: list[str]) -> bytes:
+def ran(language: str, sources: list[str]) -> bytes:
     """A notebook as Jupyter saves it after a run: outputs, counts and per-cell timing metadata."""
     kernels = {
         "python": ({"name": "python3", "display_name": "Python 3", "language": "python"}, {"name": "python", "file_extension": ".py"}),
@@ -106,58 +51,64 @@ def notebook(language: str, sources: list[str]) -> bytes:
     return serialise(Notebook({"cells": cells, "metadata": {"kernelspec": kernel, "language_info": info}, "nbformat": 4, "nbformat_minor": 5}, 4))
 
 
-@pytest.mark.parametrize(("language", "sources", "twin"), [("python", ["x = 1", "print(x)"], "a.py"), ("R", ["x <- 'café'", "print(x)"], "a.R")])
-def test_a_save_in_jupyterlab_changes_nothing_git_stores(server: Server, served: Path, language: str, sources: list[str], twin: str) -> None:
-    (served / "a.ipynb").write_bytes(notebook(language, sources))
-    assert nbgit(served, "sync", "--all").stdout == f"created {twin} from a.ipynb\n".encode()
-    git(served, "add", "-A")
-    git(served, "commit", "-q", "-m", "a pair")
-    committed = {name: git(served, "show", f"HEAD:{name}").stdout for name in ("a.ipynb", twin)}
-    for _ in range(2):  # the first save is where jupytext echoes its settings into the notebook
-        server.save(f"{served.name}/a.ipynb")
-        assert git(served, "diff", "--stat").stdout == b"", "git's clean filter stores the same notebook"
-        git(served, "add", "-A")
-        assert git(served, "status", "--porcelain").stdout == b"", "a save leaves nothing to commit"
-    assert "jupytext" in parse((served / "a.ipynb").read_bytes()).content["metadata"], "JupyterLab did write its settings into the file"
-    assert {name: git(served, "show", f":{name}").stdout for name in committed} == committed
-    done = nbgit(served, "sync", "--all", "--check")
+def test_a_save_in_jupyterlab_changes_nothing_git_stores(installed: Path, start: Any) -> None:  # noqa: F811
+    (installed / "py.ipynb").write_bytes(ran("python", ["x = 1", "print(x)"]))
+    (installed / "r.ipynb").write_bytes(ran("R", ["x <- 'café'", "print(x)"]))  # jupytext adds a coding line atop its twin
+    done = nbgit(installed, "sync", "--all")
+    assert done.stdout == b"created py.py from py.ipynb\ncreated r.R from r.ipynb\n", done.stderr.decode()
+    git(installed, "add", "-A")
+    git(installed, "commit", "-q", "--no-verify", "-m", "pairs")
+    committed = git(installed, "ls-files", "-s").stdout
+    server = start(installed, JUPYTEXT)
+    for _ in range(2):  # the first save is where jupytext echoes its settings into the notebooks
+        for name in ("py.ipynb", "r.ipynb"):
+            save(server, name)
+        assert git(installed, "diff", "--stat").stdout == b"", "git's clean filter stores the same notebooks and twins"
+        git(installed, "add", "-A")
+        assert git(installed, "ls-files", "-s").stdout == committed, "a save leaves nothing to commit"
+    metadata = parse((installed / "r.ipynb").read_bytes()).content["metadata"]
+    assert set(metadata["jupytext"]) == {"cell_metadata_filter", "encoding"}, "JupyterLab did write its settings into the file"
+    done = nbgit(installed, "sync", "--all", "--check")
     assert (done.returncode, done.stdout) == (0, b""), done.stdout.decode()
 
 
-@pytest.mark.parametrize(
-    ("formats", "twin"),
-    [("ipynb,md", "a.md"), ("ipynb,py:light", "a.py"), ("ipynb,md:myst", "a.md"), ("ipynb,scripts//py:percent", "scripts/a.py"), ("ipynb,auto:percent", "a.py")],
-)
-def test_a_notebooks_own_formats_are_followed_as_jupyterlab_follows_them(server: Server, served: Path, formats: str, twin: str) -> None:
-    (served / ".nbgit.toml").write_text('[pair]\nenabled = true\nformat = "R:percent"\n')  # loses to the notebook's own formats
-    (served / "a.ipynb").write_bytes(own_formats_notebook(formats))
-    done = nbgit(served, "sync", "--all")
-    assert (done.returncode, done.stdout.decode()) == (0, f"created {twin} from a.ipynb\n"), done.stderr.decode()
-    ours = (served / twin).read_bytes()
-    git(served, "add", "-A")
-    git(served, "commit", "-q", "-m", "pair")
-    server.save(f"{served.name}/a.ipynb")
-    assert (served / twin).read_bytes() == ours, "JupyterLab writes the very twin nbgit wrote"
-    assert not (served / "a.R").exists()
-    git(served, "add", "-A")
-    if "auto" not in formats:  # jupytext's own save rewrites "auto:percent" as the kernel's "py:percent", once
-        assert git(served, "status", "--porcelain").stdout == b""
-    (served / twin).write_text((served / twin).read_text().replace("x = 1", "x = 2"))
-    done = nbgit(served, "sync", "--all")
-    assert done.returncode == 0 and f"updated a.ipynb from {twin}".encode() in done.stdout, done.stdout.decode() + done.stderr.decode()
-    assert '"x = 2"' in (served / "a.ipynb").read_text()
+OWN_FORMATS = {"md.ipynb": ("ipynb,md", "md.md"), "light.ipynb": ("ipynb,py:light", "light.py"), "myst.ipynb": ("ipynb,md:myst", "myst.md"),
+               "prefix.ipynb": ("ipynb,scripts//py:percent", "scripts/prefix.py"), "auto.ipynb": ("ipynb,auto:percent", "auto.py")}
 
 
-def test_own_formats_pair_a_notebook_without_the_policy_when_its_twin_exists(server: Server, served: Path) -> None:
-    (served / ".nbgit.toml").unlink()  # no pairing policy: jupytext.toml says nothing either
-    (served / "jupytext.toml").unlink()
-    (served / "a.ipynb").write_bytes(own_formats_notebook("ipynb,md"))
-    (served / "b.ipynb").write_bytes(own_formats_notebook("ipynb,md"))
-    server.save(f"{served.name}/a.ipynb")  # jupytext writes a.md; b.md was never written
-    assert (served / "a.md").is_file() and not (served / "b.md").exists()
-    git(served, "add", "-A")
-    git(served, "commit", "-q", "-m", "jupytext pairs")
-    (served / "a.md").write_text((served / "a.md").read_text().replace("x = 1", "x = 3"))
-    done = nbgit(served, "sync", "--all")
+def test_a_notebooks_own_formats_are_followed_as_jupyterlab_follows_them(installed: Path, start: Any) -> None:  # noqa: F811
+    (installed / ".nbgit.toml").write_text('[pair]\nenabled = true\nformat = "R:percent"\n')  # loses to the notebooks' own formats
+    for name, (formats, _) in OWN_FORMATS.items():
+        (installed / name).write_bytes(own_formats_notebook(formats))
+    done = nbgit(installed, "sync", "--all")
+    assert sorted(done.stdout.decode().splitlines()) == sorted(f"created {twin} from {name}" for name, (_, twin) in OWN_FORMATS.items()), done.stderr.decode()
+    ours = {twin: (installed / twin).read_bytes() for _, twin in OWN_FORMATS.values()}
+    git(installed, "add", "-A")
+    git(installed, "commit", "-q", "--no-verify", "-m", "pairs")
+    server = start(installed, JUPYTEXT)
+    for name in OWN_FORMATS:
+        save(server, name)
+    assert {twin: (installed / twin).read_bytes() for twin in ours} == ours, "JupyterLab writes the very twins nbgit wrote"
+    assert not list(installed.glob("*.R"))
+    git(installed, "add", "-A")
+    # jupytext's own save rewrites "auto:percent" as the kernel's "py:percent" in the notebook, once
+    assert git(installed, "diff", "--cached", "--name-only").stdout == b"auto.ipynb\n"
+    for twin in ours:
+        (installed / twin).write_text((installed / twin).read_text().replace("x = 1", "x = 2"))
+    done = nbgit(installed, "sync", "--all")
+    assert done.returncode == 0 and done.stdout.decode().count("updated ") == len(OWN_FORMATS), done.stdout.decode() + done.stderr.decode()
+    for name in OWN_FORMATS:
+        assert '"x = 2"' in (installed / name).read_text(), name
+
+
+def test_own_formats_pair_a_notebook_without_the_policy_when_its_twin_exists(repo: Path, start: Any) -> None:  # noqa: F811
+    (repo / "a.ipynb").write_bytes(own_formats_notebook("ipynb,md"))
+    (repo / "b.ipynb").write_bytes(own_formats_notebook("ipynb,md"))
+    save(start(repo, JUPYTEXT), "a.ipynb")  # jupytext writes a.md; b.md was never written
+    assert (repo / "a.md").is_file() and not (repo / "b.md").exists()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "jupytext pairs")
+    (repo / "a.md").write_text((repo / "a.md").read_text().replace("x = 1", "x = 3"))
+    done = nbgit(repo, "sync", "--all")
     assert (done.returncode, done.stdout) == (0, b"updated a.ipynb from a.md (outputs of unchanged cells kept)\n"), done.stderr.decode()
-    assert not (served / "b.md").exists(), "a notebook is paired by its own formats only once its twin exists"
+    assert not (repo / "b.md").exists(), "a notebook is paired by its own formats only once its twin exists"
