@@ -132,14 +132,17 @@ def test_stash_checkout_rebase_cherry_pick_and_archive(wired: Path) -> None:
     git(wired, "add", "-A")
     git(wired, "commit", "-q", "-m", "notebooks")
 
-    # stash: git stores what the filter gives, so the stash holds the cleaned notebook
+    # stash: git stores what the filter gives, so the stash holds the cleaned notebook; the work tree
+    # gets back the committed version with its outputs (tests/test_restore.py tells the whole story)
+    committed = nb0.read_bytes()
     edit_source(nb0, "stashed_edit = 1\n")
+    stashed = nb0.read_bytes()
     git(wired, "stash", "-q")
-    assert nb0.read_bytes() == blob(wired, "HEAD:nb0.ipynb")
+    assert nb0.read_bytes() == committed
     assert status(wired) == ""
+    assert clean(blob(wired, "stash@{0}:nb0.ipynb")) == blob(wired, "stash@{0}:nb0.ipynb") == clean(stashed)
     git(wired, "stash", "pop", "-q")
-    assert "stashed_edit = 1" in nb0.read_text(encoding="utf-8")
-    assert nb0.read_bytes() == clean(nb0.read_bytes())  # restored from the cleaned blob
+    assert nb0.read_bytes() == stashed
     git(wired, "commit", "-q", "-am", "edit nb0")
 
     # a feature branch and a diverging main
@@ -163,7 +166,7 @@ def test_stash_checkout_rebase_cherry_pick_and_archive(wired: Path) -> None:
     assert "feature_change = 2" in nb1.read_text(encoding="utf-8")
     assert status(wired) == ""
 
-    archive = git(wired, "archive", "--format=tar", "HEAD").stdout
+    archive = git(wired, "-c", "nbgit.restore=false", "archive", "--format=tar", "HEAD").stdout  # as committed
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         for name in ("nb0.ipynb", "nb1.ipynb", "nb2.ipynb"):
             member = tar.extractfile(name)
@@ -344,8 +347,8 @@ def responses(stream: bytes) -> list[tuple[str, bytes | None, list[bytes]]]:
     """The server's handshake checked, then per request (status, content or None, content packets)."""
     items = packets(stream)
     assert items[:3] == [b"git-filter-server\n", b"version=2\n", None]
-    assert items[3:5] == [b"capability=clean\n", None]
-    at, result = 5, []
+    assert items[3:6] == [b"capability=clean\n", b"capability=smudge\n", None]
+    at, result = 6, []
     while at < len(items):
         status_line = items[at]
         assert status_line is not None and status_line.startswith(b"status=") and items[at + 1] is None
@@ -368,10 +371,10 @@ def run_filter(stream: bytes, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([str(FILTER)], input=stream, capture_output=True, cwd=cwd)
 
 
-def test_the_process_announces_clean_only_and_is_not_required(tmp_path: Path) -> None:
+def test_the_process_announces_clean_and_smudge_and_is_not_required(tmp_path: Path) -> None:
     offer = text("git-filter-client", "version=2", "version=3") + text("capability=smudge", "capability=invented-later", "capability=clean")
     done = run_filter(offer, tmp_path)
-    assert CAPABILITIES == ("clean",) and REQUIRED is False
+    assert CAPABILITIES == ("clean", "smudge") and REQUIRED is False
     assert done.returncode == 0 and done.stderr == b""
     assert responses(done.stdout) == []
 
@@ -417,7 +420,7 @@ def test_many_files_in_one_session_and_an_unknown_command(tmp_path: Path) -> Non
     stream = HANDSHAKE
     for i in range(200):
         stream += request(f"dir/n{i}.ipynb", notebooks[i % len(notebooks)])
-    stream += request("x.ipynb", notebooks[0], command="smudge")  # never announced: an error, and go on
+    stream += request("x.ipynb", notebooks[0], command="frobnicate")  # never announced: an error, and go on
     stream += request("last.ipynb", notebooks[1])
     done = run_filter(stream, tmp_path)
     assert done.returncode == 0 and done.stderr == b""

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", choices=["text", "nbdime"], help="what `git diff` shows (default: the policy's diff.driver)")
     p.add_argument("--no-hooks", action="store_true", help="do not install git hooks")
     p.add_argument("--replace-peers", action="store_true", help="remove nbstripout / nb-clean / nbdime wiring of the same files")
+    p.add_argument(
+        "--restore", action=argparse.BooleanOptionalAction, default=None,
+        help="keep stripped outputs in this clone and put them back on checkout (the default); --no-restore: keep none, remove the store",
+    )
     p = _command(sub, "uninstall", "remove exactly what `nbgit install` wrote", "nbgit uninstall")
     p.add_argument("--global", dest="global_", action="store_true", help="undo a --global install")
     p.add_argument("--attributes", metavar="FILE", help="the attributes file given to install")
@@ -66,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the whole work tree)")
     p.add_argument("--wait", type=float, default=5.0, metavar="SECONDS", help="how long to wait for another git command's index lock (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings")
+    p = _command(sub, "gc", "prune the clone's output store: unusable entries, then the least recently used past its limit", "nbgit gc --max-size 200m")
+    p.add_argument("--max-size", metavar="SIZE", help="prune down to this size (bytes, or with k, m, g) instead of nbgit.restoreMaxSize")
+    p.add_argument("--all", action="store_true", help="empty the store: checkouts write notebooks without outputs until they are recorded again")
     p = _command(sub, "renormalize", "re-add every tracked notebook through the filter after install", "nbgit renormalize && git commit -m 'Clean notebooks'")
 
     p = _command(sub, "pair", "create jupytext text twins for notebooks that lack one", "nbgit pair notebooks/")

@@ -6,7 +6,8 @@ Three layers, kept apart as git-lfs keeps them:
   (which counts itself) and a payload of at most 65,516 bytes; `0000` is a flush.
 - the conversation (`serve`): the version-2 handshake, capability negotiation, then one request
   after another: the keys git sends until a flush, the content until a flush, one response.
-- the domain work (`Cleaner`): clean a notebook per the repository's policy, loaded once at start.
+- the domain work (`Cleaner`): clean a notebook per the repository's policy, loaded once at start,
+  and (through `nbgit.outputs`) remember its outputs on clean and put them back on smudge.
 
 Only protocol bytes go to stdout; warnings go to stderr, one line per file. A file that cannot be
 cleaned is passed through unchanged with a warning (or refused with `status=error` when the policy
@@ -25,15 +26,15 @@ from typing import BinaryIO, Callable
 from nbgit.clean import CleanError, clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import NotebookError
+from nbgit.store.keeper import OutputKeeper
 from nbgit.policy import Policy, find_root, load_policy
 from nbgit.progress import warn
 
-# What the process announces, and whether the installer sets `filter.nbgit.required`. Only `clean`:
-# a smudge that passes bytes through would cost every checkout a round trip of every notebook
-# through this process for nothing, and `required` without smudge would make every checkout fail.
-# Not required, a broken nbgit (a deleted virtualenv) never blocks git; the raw notebook it then
-# stores is caught by `nbgit check` in pre-commit and CI.
-CAPABILITIES: tuple[str, ...] = ("clean",)
+# What the process announces, and whether the installer sets `filter.nbgit.required`. `smudge` puts
+# back the outputs this clone had (nbgit.outputs). Never required: a broken nbgit (a deleted
+# virtualenv) never blocks git; checkouts then write notebooks without outputs, and the raw notebook
+# git then stores is caught by `nbgit check` in pre-commit and CI.
+CAPABILITIES: tuple[str, ...] = ("clean", "smudge")
 REQUIRED = False
 
 MAX_PACKET = 65520  # bytes, including the 4-byte length
@@ -188,30 +189,38 @@ def clean_blob(data: bytes, path: str, policy: Policy) -> tuple[bytes, NbgitErro
 
 
 class Cleaner:
-    """Answers filter requests for one repository: clean per its policy (loaded once); smudge passes through."""
+    """Answers filter requests for one repository: clean per its policy (loaded once), recording the
+    outputs; smudge restores them (`keeper`; without one, smudge passes the blob through)."""
 
-    def __init__(self, policy: Policy | None, problem: NbgitError | None = None) -> None:
+    def __init__(self, policy: Policy | None, problem: NbgitError | None = None, keeper: OutputKeeper | None = None) -> None:
         self.policy = policy or Policy()
         self.problem = problem
+        self.keeper = keeper
 
     @classmethod
     def for_directory(cls, directory: Path | str) -> Cleaner:
         """The cleaner for the repository holding `directory` (git runs filters at the work tree top)."""
+        root = find_root(Path(directory))
         try:
-            return cls(load_policy(find_root(Path(directory))))
+            policy = load_policy(root)
         except NbgitError as error:
             return cls(None, error)
+        return cls(policy, keeper=OutputKeeper(root) if root is not None else None)
 
     def __call__(self, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
         """One request: (status, content); never raises (a failure is a warning and a pass-through or an error)."""
         if command != "clean":
-            return "success", data
+            if self.keeper is None or self.policy.excludes(path):
+                return "success", data
+            return "success", self.keeper.smudge(path, data, self.policy.for_path(path))
         if self.problem is not None:
             # a broken policy: say so once, then git stops sending (and stores notebooks unchanged)
             warn(f"{self.problem.message}; notebooks are stored unchanged until it is fixed ({self.problem.hint})")
             return "abort", None
         result, problem = clean_blob(data, path, self.policy)
         if problem is None:
+            if self.keeper is not None and not self.policy.excludes(path):
+                self.keeper.clean(path, data, result, self.policy.for_path(path))
             return "success", result
         if self.policy.strict:
             warn(f"{problem.message}; refused (strict = true), so git keeps it as it is unless filter.nbgit.required is true ({problem.hint})")

@@ -108,6 +108,7 @@ CLEAN_KEYS: dict[str, Key] = {
     "drop_empty_cells": _key(False, BOOL, "drop cells whose source is empty or only whitespace"),
     "drop_tagged_cells": _key([], STRINGS, "drop cells carrying one of these tags"),
     "exclude": _key([], STRINGS, "glob patterns of notebooks that nbgit leaves alone"),
+    "restore_outputs": _key(True, BOOL, "keep stripped outputs in the clone and put them back when git writes notebooks out"),
 }
 
 # One table per capability; each capability declares its own keys here.
@@ -158,6 +159,7 @@ class Policy(NamedTuple):
     drop_empty_cells: bool = False
     drop_tagged_cells: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    restore_outputs: bool = True
     overrides: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = ()  # (path globs, values) in file order
     sections: dict[str, dict[str, Any]] | None = None  # None: every table at its defaults
     source: str = "defaults"

@@ -1,5 +1,7 @@
 """`nbgit filter clean|smudge [PATH]`: the one-shot filter, stdin to stdout, for setups without `process`.
 
+Like the process, clean keeps the outputs it strips (for PATH) and smudge puts them back.
+
 Other tools run the clean command themselves (nbdime runs `filter.<driver>.clean` without `%f`,
 with stderr mixed into the content it reads), so on success it prints nothing but the notebook.
 """
@@ -7,31 +9,48 @@ with stderr mixed into the content it reads), so on success it prints nothing bu
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from nbgit.cli import EXIT_OK
-from nbgit.filter import clean_blob
+from nbgit.errors import NbgitError
+from nbgit.filter import Cleaner, clean_blob
+from nbgit.store.keeper import OutputKeeper
 from nbgit.policy import find_root, load_policy
 from nbgit.progress import warn
 
 
 def run(direction: str, path: str = "<stdin>") -> int:
-    """Clean (per the repository's policy) or smudge (unchanged) stdin to stdout; see `nbgit filter --help`."""
+    """Clean (per the repository's policy, keeping the outputs) or smudge (outputs put back) stdin to
+    stdout; see `nbgit filter --help`."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    root = find_root(Path.cwd())
     if direction == "smudge":
-        shutil.copyfileobj(stdin, stdout, 1 << 20)
+        stdout.write(_smudged(root, path, stdin.read()))
         return EXIT_OK
-    policy = load_policy(find_root(Path.cwd()))
-    result, problem = clean_blob(stdin.read(), path, policy)
+    policy = load_policy(root)
+    data = stdin.read()
+    result, problem = clean_blob(data, path, policy)
     if problem is not None:
         if policy.strict:
             raise problem  # nothing on stdout: git (when required) or the caller sees the failure
         if not _stderr_mixed_into_stdout():
             warn(f"{problem.message}; left unchanged ({problem.hint})")
+    elif root is not None and path != "<stdin>" and not policy.excludes(path):
+        OutputKeeper(root).clean(path, data, result, policy.for_path(path))
     stdout.write(result)
     return EXIT_OK
+
+
+def _smudged(root: Path | None, path: str, blob: bytes) -> bytes:
+    """`blob` with the outputs this clone had; unchanged without a repository, a path or a readable policy."""
+    if root is None or path == "<stdin>":
+        return blob
+    try:
+        policy = load_policy(root)
+    except NbgitError:
+        return blob
+    return Cleaner(policy, keeper=OutputKeeper(root))("smudge", path, blob)[1] or blob
 
 
 def _stderr_mixed_into_stdout() -> bool:

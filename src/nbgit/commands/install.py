@@ -6,17 +6,21 @@ from pathlib import Path
 
 from nbgit import gitrepo
 from nbgit.cli import EXIT_FOUND, EXIT_OK
-from nbgit.install.apply import install
+from nbgit.install.apply import forget_outputs, install
 from nbgit.install.target import make_setup, shown_path, target_for
 from nbgit.install.wiring import NOTEBOOKS, wirings
 
 
-def run(global_: bool = False, attributes: str | None = None, diff: str | None = None, no_hooks: bool = False, replace_peers: bool = False) -> int:
+def run(
+    global_: bool = False, attributes: str | None = None, diff: str | None = None, no_hooks: bool = False, replace_peers: bool = False, restore: bool | None = None
+) -> int:
     """Install nbgit's wiring into this repository (or --global); see `nbgit install --help`."""
     cwd = Path.cwd()
     target = target_for(global_, attributes, cwd)
-    setup = make_setup(target.root, global_, diff, target.config, cwd)
+    setup = make_setup(target.root, global_, diff, target.config, cwd, restore=restore)
     report, clash = install(wirings(setup), target, setup, replace_peers, not no_hooks)
+    if restore is False and target.root is not None:
+        report += forget_outputs(target.root)
     where = "~/.gitconfig" if global_ else str(target.root)
     print(f"nbgit: wired into {where}")
     for line in report:

@@ -1,5 +1,7 @@
 """`nbgit resolve PATH [--take local|remote|base]`: a valid notebook from one broken by git's conflict markers.
 
+Cells the merge left unchanged get back the outputs this clone kept for them (nbgit.outputs).
+
 When the notebook has a jupytext twin that git's text merge left with conflict markers, the twin is
 written again from the repaired notebook, so both carry the same content (and the same conflicts).
 """
@@ -36,13 +38,27 @@ def run(path: str, take: str | None = None) -> int:
         return _already_valid(notebook, path)
     stages = gitrepo.conflict_stages(path)
     result = repair(find_sides(data, path, stages), path, policy, take)
-    write_atomic(file, result.data)
+    write_atomic(file, _with_outputs(root, file, result.data, policy))
     _twin_in_step(root, file, parse(result.data, path), data, policy)
     if result.conflicts:
         report(path, result)
         return EXIT_FOUND
     print(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {path}`", file=sys.stderr)
     return EXIT_OK
+
+
+def _with_outputs(root: Path | None, file: Path, repaired: bytes, policy: Policy) -> bytes:
+    """The repaired notebook with the outputs this clone kept for its unchanged cells (git does not
+    smudge a file that nbgit writes; `git add` strips them again)."""
+    if root is None:
+        return repaired
+    from nbgit.store.keeper import OutputKeeper
+    from nbgit.pairing import relative_to_root
+
+    relative = relative_to_root(file, root)
+    if policy.excludes(relative):
+        return repaired
+    return OutputKeeper(root).smudge(relative, repaired, policy.for_path(relative))
 
 
 def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> None:

@@ -82,6 +82,18 @@ def uninstall(wirings: list[Wiring], target: Target) -> list[str]:
     return report
 
 
+def forget_outputs(root: Path) -> list[str]:
+    """Remove the clone's output store (the outputs the filter kept); say what went."""
+    from nbgit.store.evict import forget
+    from nbgit.store.location import shown_size, store_dir
+
+    directory = store_dir(root)
+    if directory is None or not directory.exists():
+        return []
+    held = forget(directory)
+    return [f"outputs: removed the output store {directory} ({shown_size(held.bytes)} in {held.files} files)"]
+
+
 def _drop_if_empty(path: Path) -> None:
     """A config file nbgit's removals left empty goes too (install created it, or it held only nbgit's)."""
     if path.is_file() and not path.read_bytes().strip():

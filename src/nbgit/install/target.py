@@ -89,12 +89,16 @@ def shown_path(path: Path, root: Path | None) -> str:
     return str(path)
 
 
-def make_setup(target_root: Path | None, global_: bool, diff: str | None, config: gitrepo.ConfigFile, cwd: Path, lenient: bool = False) -> Setup:
-    """The Setup for this run: nbgit's folder, the policy, and the diff driver (flag, else policy or what is wired).
+def make_setup(
+    target_root: Path | None, global_: bool, diff: str | None, config: gitrepo.ConfigFile, cwd: Path, lenient: bool = False, restore: bool | None = None
+) -> Setup:
+    """The Setup for this run: nbgit's folder, the policy, the diff driver and whether the clone keeps
+    outputs (each: the flag, else what is wired, else the policy or the default).
 
-    `lenient` (uninstall, status): a broken policy falls back to the defaults instead of stopping.
+    `lenient` (uninstall, status): a broken policy or config value falls back to the defaults instead of stopping.
     """
     from nbgit.install.wiring import interpreter_bin_dir
+    from nbgit.store.location import ENABLED_KEY, parse_bool
     from nbgit.policy import Policy, load_policy
 
     try:
@@ -103,7 +107,15 @@ def make_setup(target_root: Path | None, global_: bool, diff: str | None, config
         if not lenient:
             raise
         policy = Policy()
+    wired = config_values(config, cwd)
     if diff is None:
-        wired = "diff.nbgit.command" in config_values(config, cwd)
-        diff = "nbdime" if wired or policy.section("diff")["driver"] == "nbdime" else "text"
-    return Setup(interpreter_bin_dir(), policy, diff, global_)
+        diff = "nbdime" if "diff.nbgit.command" in wired or policy.section("diff")["driver"] == "nbdime" else "text"
+    if restore is None:
+        said = wired.get(ENABLED_KEY.lower())
+        try:
+            restore = said is None or parse_bool(said.value, ENABLED_KEY)
+        except NbgitError:
+            if not lenient:
+                raise
+            restore = True
+    return Setup(interpreter_bin_dir(), policy, diff, global_, restore, target_root)

@@ -62,6 +62,8 @@ class Setup(NamedTuple):
     policy: Policy
     diff_driver: str  # "text" or "nbdime"
     global_: bool
+    restore: bool = True  # keep outputs in the clone (`--no-restore`: this clone keeps none)
+    root: Path | None = None  # the work tree, when the run is inside one
 
 
 def program(name: str, bin_dir: Path) -> Path | None:
@@ -121,6 +123,30 @@ def filter_wiring(setup: Setup) -> Wiring:
         tokens=("filter=nbgit",),
         warnings=warnings,
     )
+
+
+def outputs_wiring(setup: Setup) -> Wiring:
+    """Outputs kept in the clone by the filter and put back on checkout; a clone can say no (`nbgit.restore`)."""
+    from nbgit.store.location import ENABLED_KEY, clone_settings, shown_size, store_dir
+
+    owned = (ENABLED_KEY,)
+    if not setup.restore:
+        return Wiring(
+            "outputs", "", (ConfigEntry(ENABLED_KEY, "false"),), owned, optional=True,
+            off="this clone keeps no outputs: checkouts write notebooks without them (`nbgit install --restore` turns it back on)",
+        )
+    if not setup.policy.restore_outputs or setup.policy.outputs != "strip":
+        why = "restore_outputs = false" if not setup.policy.restore_outputs else 'outputs = "keep"'
+        return Wiring("outputs", "", owned_keys=owned, optional=True, off=f"the policy says {why}: git stores outputs, or nobody wants them back")
+    summary = "outputs git strips are kept in the clone and put back on checkout, switch, stash, reset, pull, merge"
+    directory = store_dir(setup.root) if setup.root is not None and not setup.global_ else None
+    if directory is not None:
+        from nbgit.store.evict import measure
+
+        used = measure(directory)
+        limit = clone_settings(setup.root).limit if setup.root is not None else 0
+        summary += f"; store {shown_size(used.bytes)} of {shown_size(limit)} in {directory} (`nbgit gc` prunes it)"
+    return Wiring("outputs", summary, owned_keys=owned, optional=True)
 
 
 def diff_wiring(setup: Setup) -> Wiring:
@@ -220,6 +246,7 @@ def jupytext_wiring(setup: Setup) -> Wiring:
 
 CAPABILITIES: tuple[Callable[[Setup], Wiring], ...] = (
     filter_wiring,
+    outputs_wiring,
     diff_wiring,
     merge_wiring,
     hosting_wiring,

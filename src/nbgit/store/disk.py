@@ -1,0 +1,242 @@
+"""The output store on disk: content-addressed files under git's common directory, written atomically.
+
+    notebooks/ab/<sha256>  how to rebuild one work-tree notebook, named by the sha256 of the blob it cleans to
+    objects/ab/<sha256>    one long line of a work-tree notebook (an image, a long HTML line), named by
+                           its own sha256: stored once, however many versions of however many notebooks hold it
+    paths/ab/<sha256>      the last cleaned blobs recorded at one path (named by the path's sha256), newest first
+    usage                  the store's size in bytes as last counted, plus what was written since
+
+Every file name is a digest nbgit computed, never a name taken from the repository, so nothing is
+read or written outside the store. Files are written under a temporary name and renamed: a reader
+sees a whole file or none, also when the writer is killed. A file that does not parse, or that
+rebuilds into bytes other than the ones recorded, is damaged: ignored with one warning, and removed.
+Recency is the files' modification time, refreshed on every use: eviction goes by it (`evict`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from pathlib import Path
+from typing import NamedTuple
+
+from nbgit.files import write_atomic
+from nbgit.progress import warn
+
+KINDS = ("notebooks", "objects", "paths")
+HISTORY = 4  # cleaned versions remembered per path, for the cell-by-cell restore
+USAGE = "usage"
+_FORMAT = b"nbgit-outputs 1"
+_HISTORY_FORMAT = "nbgit-history 1"
+_HEX = frozenset(b"0123456789abcdef")
+_MARK = b"\0"  # in a skeleton, stands for a line kept as an object; never in a notebook's JSON text
+
+
+def digest(data: bytes) -> str:
+    """The sha256 of `data` in hex: every name in the store."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_name(name: str | bytes) -> bool:
+    """Whether `name` is a store name (64 lower-case hex digits), so it can never leave its folder."""
+    raw = name.encode("ascii", "replace") if isinstance(name, str) else name
+    return len(raw) == 64 and _HEX.issuperset(raw)
+
+
+class Record(NamedTuple):
+    """How to rebuild one work-tree notebook: its digest and size, and its skeleton (compressed): the
+    bytes with each line kept as an object replaced by a NUL and that object's name.
+
+    `fingerprint` names the nbgit version and cleaning policy that cleaned it (`record.fingerprint`).
+    """
+
+    fingerprint: str
+    digest: str
+    size: int
+    packed: bytes
+
+    def encode(self) -> bytes:
+        """The record file's bytes."""
+        return b"%s\n%s\n%s %d\n%s" % (_FORMAT, self.fingerprint.encode(), self.digest.encode(), self.size, self.packed)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Record:
+        """A record from its file's bytes; ValueError when they are not one."""
+        parts = data.split(b"\n", 3)
+        if len(parts) != 4 or parts[0] != _FORMAT:
+            raise ValueError("not an nbgit output record")
+        name, _, size = parts[2].partition(b" ")
+        if not is_name(name) or not size.isdigit() or not parts[1].isalnum():
+            raise ValueError("a malformed record header")
+        return cls(parts[1].decode(), name.decode(), int(size), parts[3])
+
+    def skeleton(self) -> bytes:
+        """The uncompressed skeleton; ValueError when it is damaged."""
+        try:
+            return zlib.decompress(self.packed)
+        except zlib.error as error:
+            raise ValueError(f"a damaged skeleton ({error})") from None
+
+    def objects(self) -> list[str]:
+        """The names of the objects the skeleton refers to, in order; ValueError when it is damaged."""
+        names = [part[:64] for part in self.skeleton().split(_MARK)[1:]]
+        if not all(is_name(n) for n in names):
+            raise ValueError("a malformed object reference")
+        return [n.decode() for n in names]
+
+
+def pack(skeleton: bytes) -> bytes:
+    """A skeleton compressed for its record."""
+    return zlib.compress(skeleton, 6)
+
+
+class Store:
+    """One clone's output store (the folder need not exist yet: it is made on the first write)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.warned = False
+        self.written = 0  # bytes this process wrote, for the size accounting
+        self._usage: int | None = None
+
+    def file(self, kind: str, name: str) -> Path:
+        """Where one entry lives; ValueError for a name that is not a digest."""
+        if kind not in KINDS or not is_name(name):
+            raise ValueError(f"not a store entry: {kind}/{name!r}")
+        return self.directory / kind / name[:2] / name
+
+    # --- entries ---------------------------------------------------------------------------
+
+    def read(self, kind: str, name: str) -> bytes | None:
+        """An entry's bytes, None when it is not there."""
+        try:
+            with open(self.file(kind, name), "rb") as handle:
+                return handle.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def write(self, kind: str, name: str, data: bytes) -> None:
+        """Write an entry atomically (a temporary file, then a rename)."""
+        path = self.file(kind, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+        self.written += len(data)
+
+    def touch(self, kind: str, name: str) -> None:
+        """Mark an entry as just used (eviction removes the least recently used first)."""
+        try:
+            os.utime(self.file(kind, name))
+        except OSError:
+            pass
+
+    def remove(self, kind: str, name: str) -> None:
+        """Remove an entry if it is there."""
+        self.file(kind, name).unlink(missing_ok=True)
+
+    def damaged(self, kind: str, name: str, why: str) -> None:
+        """Remove a damaged entry; the first one of a process gets a warning."""
+        if not self.warned:
+            self.warned = True
+            warn(f"the output store entry {self.file(kind, name)} is damaged ({why}): ignored and removed; "
+                 "notebooks it held come back without outputs")
+        self.remove(kind, name)
+
+    # --- notebooks and objects -------------------------------------------------------------
+
+    def record(self, key: str) -> Record | None:
+        """The record for the cleaned blob whose digest is `key`; None when absent or damaged."""
+        data = self.read("notebooks", key)
+        if data is None:
+            return None
+        try:
+            return Record.decode(data)
+        except ValueError as error:
+            self.damaged("notebooks", key, str(error))
+            return None
+
+    def put_record(self, key: str, record: Record) -> None:
+        """Write a record."""
+        self.write("notebooks", key, record.encode())
+
+    def put_object(self, name: str, data: bytes) -> None:
+        """Write an object unless it is there already (then only mark it used)."""
+        try:
+            os.utime(self.file("objects", name))
+        except FileNotFoundError:
+            self.write("objects", name, data)
+
+    def rebuild(self, key: str, record: Record) -> bytes | None:
+        """The work-tree bytes a record holds, checked against its digest; None when an object was
+        evicted or something is damaged (the damaged entries are removed, the record too)."""
+        try:
+            parts = record.skeleton().split(_MARK)
+        except ValueError as error:
+            self.damaged("notebooks", key, str(error))
+            return None
+        pieces = [parts[0]]
+        used = []
+        for part in parts[1:]:
+            name = part[:64].decode("ascii", "replace")
+            piece = self.read("objects", name) if is_name(name) else None
+            if piece is None:
+                self.remove("notebooks", key)  # evicted (or never there): the record cannot be used again
+                return None
+            pieces += (piece, part[64:])
+            used.append(name)
+        data = b"".join(pieces)
+        if len(data) != record.size or digest(data) != record.digest:
+            self._blame(key, used)
+            return None
+        self.touch("notebooks", key)
+        for name in used:
+            self.touch("objects", name)
+        return data
+
+    def _blame(self, key: str, objects: list[str]) -> None:
+        """A record rebuilt into the wrong bytes: find the damaged objects (each must match its name)."""
+        for name in objects:
+            data = self.read("objects", name)
+            if data is not None and digest(data) != name:
+                self.damaged("objects", name, "its bytes do not match their digest")
+        self.damaged("notebooks", key, "it rebuilds into bytes other than the ones recorded")
+
+    # --- paths -----------------------------------------------------------------------------
+
+    def history(self, path: str) -> list[str]:
+        """The keys of the last cleaned blobs recorded at `path`, newest first."""
+        name = digest(path.encode("utf-8", "surrogateescape"))
+        data = self.read("paths", name)
+        if data is None:
+            return []
+        lines = data.decode("ascii", "replace").splitlines()
+        if not lines or lines[0] != _HISTORY_FORMAT or not all(is_name(line) for line in lines[1:]):
+            self.damaged("paths", name, "not an nbgit history")
+            return []
+        return lines[1 : 1 + HISTORY]
+
+    def remember(self, path: str, key: str) -> None:
+        """Put `key` first in `path`'s history (nothing is written when it is first already)."""
+        known = self.history(path)
+        if known[:1] == [key]:
+            return
+        keys = [key, *(k for k in known if k != key)][:HISTORY]
+        text = "\n".join([_HISTORY_FORMAT, *keys]) + "\n"
+        self.write("paths", digest(path.encode("utf-8", "surrogateescape")), text.encode("ascii"))
+
+    # --- size ------------------------------------------------------------------------------
+
+    def usage(self) -> int | None:
+        """The store's size as last counted plus what was written since; None when never counted."""
+        if self._usage is None:
+            try:
+                self._usage = int((self.directory / USAGE).read_text(encoding="ascii"))
+            except (OSError, ValueError):
+                return None
+        return self._usage
+
+    def set_usage(self, size: int) -> None:
+        """Record the store's size (after counting it, or after writing)."""
+        self._usage = size
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.directory / USAGE, str(size).encode("ascii"))

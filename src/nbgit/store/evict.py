@@ -1,0 +1,126 @@
+"""The store's size limit: the least recently used entries go first, on their own and with `nbgit gc`.
+
+Every use of an entry (recorded again, rebuilt for a checkout) refreshes its modification time, so
+eviction removes the oldest files until the store fits. A record whose object was evicted cannot be
+rebuilt any more: the store drops it the first time it is asked for, and `collect` drops it at once,
+with every object no record refers to and what killed writers left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+from nbgit.store.disk import KINDS, Store, is_name
+
+EVICT_TO = 0.9  # of the limit, so that one more record does not start eviction again
+STALE = 3600  # seconds: a temporary file this old was left by a writer that was killed
+
+
+class Entry(NamedTuple):
+    """One file of the store."""
+
+    path: Path
+    kind: str
+    size: int
+    used: float  # modification time: the last use
+
+
+class Usage(NamedTuple):
+    """A number of files and their bytes."""
+
+    files: int
+    bytes: int
+
+
+def entries(directory: Path) -> Iterator[Entry]:
+    """Every entry of the store; temporary files left by killed writers are removed on the way."""
+    now = time.time()
+    for kind in KINDS:
+        try:
+            folders = list(os.scandir(directory / kind))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for folder in folders:
+            if not folder.is_dir(follow_symlinks=False):
+                continue
+            for item in os.scandir(folder.path):
+                try:
+                    stat = item.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed meanwhile by another process
+                if is_name(item.name):
+                    yield Entry(Path(item.path), kind, stat.st_size, stat.st_mtime)
+                elif item.name.startswith(".") and now - stat.st_mtime > STALE:
+                    Path(item.path).unlink(missing_ok=True)
+
+
+def measure(directory: Path) -> Usage:
+    """How many files and bytes the store holds."""
+    files = size = 0
+    for entry in entries(directory):
+        files += 1
+        size += entry.size
+    return Usage(files, size)
+
+
+def evict(store: Store, target: int) -> Usage:
+    """Remove the least recently used entries until the store holds at most `target` bytes; what went."""
+    found = sorted(entries(store.directory), key=lambda e: e.used)
+    total = sum(e.size for e in found)
+    files = size = 0
+    for entry in found:
+        if total - size <= target:
+            break
+        entry.path.unlink(missing_ok=True)
+        files += 1
+        size += entry.size
+    store.set_usage(total - size)
+    return Usage(files, size)
+
+
+def account(store: Store, new_bytes: int, limit: int) -> None:
+    """Count `new_bytes` just written into the store's size, and evict down to below `limit` past it."""
+    usage = store.usage()
+    total = measure(store.directory).bytes if usage is None else usage + new_bytes
+    if total > limit:
+        evict(store, int(limit * EVICT_TO))
+    else:
+        store.set_usage(total)
+
+
+def collect(store: Store) -> Usage:
+    """Remove what can never be used: damaged records, records whose objects are gone, objects no record
+    has referred to for an hour, temporary files left by killed writers; what went."""
+    found = list(entries(store.directory))
+    objects = {e.path.name: e for e in found if e.kind == "objects"}
+    referred: set[str] = set()
+    gone: list[Entry] = []
+    for entry in found:
+        if entry.kind != "notebooks":
+            continue
+        record = store.record(entry.path.name)
+        try:
+            names = record.objects() if record is not None else None
+        except ValueError:
+            names = None
+        if names is None or not all(n in objects for n in names):
+            gone.append(entry)
+        else:
+            referred.update(names)
+    recent = time.time() - STALE  # an object this new may belong to a record being written right now
+    gone += [e for name, e in objects.items() if name not in referred and e.used < recent]
+    for entry in gone:
+        entry.path.unlink(missing_ok=True)
+    store.set_usage(sum(e.size for e in found) - sum(e.size for e in gone))
+    return Usage(len(gone), sum(e.size for e in gone))
+
+
+def forget(directory: Path) -> Usage:
+    """Remove the whole store; what it held."""
+    held = measure(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+    return held

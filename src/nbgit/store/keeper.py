@@ -1,0 +1,83 @@
+"""What the filter process (and `nbgit resolve`) asks of the store: record on clean, restore on smudge.
+
+It never fails git: any error is one warning, then this process goes on without the store (the
+notebook git asked for is answered as if there were no store). The store is opened on first use,
+reading the clone's git config once; until then nothing but this module is imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+from nbgit.errors import NbgitError
+from nbgit.policy import Policy
+from nbgit.progress import warn
+
+if TYPE_CHECKING:
+    from nbgit.store.disk import Store
+
+T = TypeVar("T")
+
+
+def wanted(policy: Policy) -> bool:
+    """Whether outputs are kept and restored for notebooks under `policy` (a path's own policy)."""
+    return policy.restore_outputs and policy.outputs == "strip"
+
+
+class OutputKeeper:
+    """The output store of the clone whose work tree is at `root`, as the filter uses it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._store: Store | None = None
+        self._limit = 0
+        self._accounted = 0
+        self._off = False
+
+    def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy) -> None:
+        """Remember the work-tree bytes git just had cleaned (`policy` is the path's own)."""
+        if wanted(policy):
+            from nbgit.store.record import fingerprint, record
+
+            self._guarded(lambda store: record(store, path, worktree, cleaned, fingerprint(policy)))
+
+    def smudge(self, path: str, blob: bytes, policy: Policy) -> bytes:
+        """The bytes to write for `blob`: with the outputs this clone had, else `blob` itself."""
+        if not wanted(policy):
+            return blob
+        from nbgit.store.restore import restore
+
+        restored = self._guarded(lambda store: restore(store, path, blob, policy))
+        return blob if restored is None else restored
+
+    def _open(self) -> Store | None:
+        if self._store is None and not self._off:
+            from nbgit.store.location import clone_settings, store_dir
+            from nbgit.store.disk import Store
+
+            settings = clone_settings(self.root)
+            directory = store_dir(self.root)
+            if not settings.enabled or directory is None:
+                self._off = True
+                return None
+            self._store, self._limit = Store(directory), settings.limit
+        return self._store
+
+    def _guarded(self, work: Callable[[Store], T]) -> T | None:
+        try:
+            store = self._open()
+            if store is None:
+                return None
+            result = work(store)
+            if store.written > self._accounted:
+                from nbgit.store.evict import account
+
+                account(store, store.written - self._accounted, self._limit)
+                self._accounted = store.written
+            return result
+        except Exception as error:  # noqa: BLE001 - the store must never cost git a file
+            self._off = True
+            why = f"{error.message} ({error.hint})" if isinstance(error, NbgitError) else f"{type(error).__name__}: {error}"
+            warn(f"keeping outputs failed: {why}; notebooks go in and out without them for the rest of this command")
+            return None

@@ -1,0 +1,91 @@
+"""Where a clone keeps its outputs, and what its git config says about keeping them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+ENABLED_KEY = "nbgit.restore"  # false: this clone keeps no outputs (`nbgit install --no-restore`)
+LIMIT_KEY = "nbgit.restoreMaxSize"  # the store's size limit, in bytes or with k, m, g
+DEFAULT_LIMIT = 1 << 30
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def common_dir(root: Path) -> Path | None:
+    """git's common directory for the work tree at `root` (shared by its linked worktrees), or None.
+
+    Read from `.git` (a folder, or a file naming one) and its `commondir` file, as git does, so the
+    filter finds it once per process without running git; `GIT_DIR` and `GIT_COMMON_DIR` win when set.
+    """
+    if os.environ.get("GIT_COMMON_DIR"):
+        return Path(os.environ["GIT_COMMON_DIR"]).absolute()
+    git_dir = Path(os.environ["GIT_DIR"]).absolute() if os.environ.get("GIT_DIR") else root / ".git"
+    try:
+        if git_dir.is_file():
+            pointer = git_dir.read_text(encoding="utf-8").strip()
+            if not pointer.startswith("gitdir:"):
+                return None
+            git_dir = git_dir.parent / pointer.removeprefix("gitdir:").strip()
+        if not git_dir.is_dir():
+            return None
+        shared = git_dir / "commondir"
+        if shared.is_file():
+            return (git_dir / shared.read_text(encoding="utf-8").strip()).resolve()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return git_dir.resolve()
+
+
+def store_dir(root: Path) -> Path | None:
+    """The output store of the clone whose work tree is at `root` (it may not exist yet)."""
+    common = common_dir(root)
+    return common / "nbgit" / "outputs" if common is not None else None
+
+
+class CloneSettings(NamedTuple):
+    """What the clone's git config says: whether it keeps outputs at all, and how much."""
+
+    enabled: bool = True
+    limit: int = DEFAULT_LIMIT
+
+
+def clone_settings(root: Path) -> CloneSettings:
+    """`nbgit.restore` and `nbgit.restoreMaxSize` as git resolves them for `root` (one git process)."""
+    from nbgit import gitrepo
+
+    values = {entry.key.lower(): entry.value for entry in gitrepo.config_entries(r"^nbgit\.restore", (), root)}
+    enabled = parse_bool(values.get(ENABLED_KEY.lower(), "true"), ENABLED_KEY)
+    limit = parse_size(values.get(LIMIT_KEY.lower(), str(DEFAULT_LIMIT)), LIMIT_KEY)
+    return CloneSettings(enabled, limit)
+
+
+def parse_bool(text: str, key: str) -> bool:
+    """A git config boolean (`true`, `yes`, `on`, `1`, an empty value; `false`, `no`, `off`, `0`)."""
+    value = text.strip().lower()
+    if value in ("", "true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    from nbgit.errors import NbgitError
+
+    raise NbgitError(f"git config {key} = {text!r} is not a boolean", f"`git config {key} false` (or true)")
+
+
+def parse_size(text: str, key: str = "size") -> int:
+    """A size as git writes one: bytes, or a whole number with k, m or g (`500m`)."""
+    value = text.strip().lower()
+    number, unit = (value[:-1], value[-1]) if value[-1:] in _UNITS else (value, "")
+    if not number.isdigit():
+        from nbgit.errors import NbgitError
+
+        raise NbgitError(f"{key} = {text!r} is not a size", "give bytes or a whole number with k, m or g, e.g. 500m or 2g")
+    return int(number) * _UNITS[unit]
+
+
+def shown_size(size: int) -> str:
+    """`12.3 MiB`: a size for people, in the binary units git's `k`, `m` and `g` stand for."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"

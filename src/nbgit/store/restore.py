@@ -1,0 +1,164 @@
+"""The smudge side: the outputs a notebook had in this clone, put back into a cleaned blob git writes out.
+
+- Exactly: the blob is one this clone cleaned before. The work-tree bytes it came from are rebuilt
+  without parsing and checked against their digest; they are trusted when recorded under the same
+  fingerprint (same nbgit, same cleaning policy: they clean to this blob by construction), else
+  cleaned again to check.
+- Cell by cell: a blob this clone never cleaned (git built it by merging, or it changed elsewhere).
+  Each code cell whose source, type and id (and place among identical cells) match a code cell of
+  a recent version of the same path gets that cell's outputs, execution count and stripped metadata,
+  when the cell still cleans to itself with them; other cells stay as they are, without outputs.
+
+Whatever comes out must clean back to the very blob git handed over, or the blob goes out unchanged:
+a cell's inputs never change.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, NamedTuple
+
+from nbgit.clean import clean, clean_bytes
+from nbgit.errors import NbgitError
+from nbgit.notebook import Notebook, cells, parse, serialise, source_of
+from nbgit.store.record import fingerprint, record
+from nbgit.store.disk import Store, digest
+from nbgit.policy import Policy
+
+CellKey = tuple[str, Any, int]  # source, id (None when the policy renumbers ids), place among identical cells
+
+
+class Remembered(NamedTuple):
+    """What recent versions of one path held: code cells by key (newest first wins), newest metadata."""
+
+    cells: dict[CellKey, dict[str, Any]]
+    metadata: Any
+
+
+def restore(store: Store, path: str, blob: bytes, policy: Policy) -> bytes:
+    """The notebook to write for `blob` at repo-relative `path`: with the outputs this clone had, else `blob`."""
+    made_by = fingerprint(policy)
+    key = digest(blob)
+    known = store.record(key)
+    if known is not None:
+        data = store.rebuild(key, known)
+        if data is not None and (known.fingerprint == made_by or cleans_to(data, blob, path, policy)):
+            if known.fingerprint != made_by:
+                store.put_record(key, known._replace(fingerprint=made_by))  # checked: trusted from now on
+            store.remember(path, key)
+            return data
+    restored = restore_cells(store, path, blob, policy)
+    if restored is None:
+        return blob
+    record(store, path, restored, blob, made_by)  # the next checkout of this blob is exact
+    return restored
+
+
+def restore_cells(store: Store, path: str, blob: bytes, policy: Policy) -> bytes | None:
+    """`blob` with the outputs of its unchanged code cells, as Jupyter writes it; None when none come back."""
+    try:
+        notebook = parse(blob, path)
+    except NbgitError:
+        return None
+    remembered = recent_cells(store, path, notebook.major, policy)
+    if not remembered.cells:
+        return None
+    content = _with_outputs(notebook, remembered, policy)
+    data = serialise(Notebook(content, notebook.major, notebook.crlf))
+    return data if data != blob and cleans_to(data, blob, path, policy) else None
+
+
+def cleans_to(data: bytes, blob: bytes, path: str, policy: Policy) -> bool:
+    """Whether `data` cleans to exactly `blob` (what the clean filter would store for it)."""
+    try:
+        return clean_bytes(data, path, policy) == blob
+    except (NbgitError, RecursionError):
+        return False
+
+
+def recent_cells(store: Store, path: str, major: int, policy: Policy) -> Remembered:
+    """The code cells of the versions of `path` this clone recorded last (of nbformat `major`)."""
+    found: dict[CellKey, dict[str, Any]] = {}
+    metadata = None
+    for key in store.history(path):
+        known = store.record(key)
+        data = store.rebuild(key, known) if known is not None else None
+        try:
+            old = parse(data, path) if data is not None else None
+        except NbgitError:
+            continue
+        if old is None or old.major != major:
+            continue
+        if metadata is None:
+            metadata = old.content.get("metadata")
+        for cell_key, cell in keyed_cells(old.content, policy):
+            found.setdefault(cell_key, cell)
+    return Remembered(found, metadata)
+
+
+def keyed_cells(content: dict[str, Any], policy: Policy) -> Iterator[tuple[CellKey, dict[str, Any]]]:
+    """Every code cell with its key: source, id (unless the policy renumbers ids) and its place among
+    the cells before it with the same source and id (identical cells in notebooks without ids)."""
+    seen: dict[tuple[str, Any], int] = {}
+    for cell in cells(content):
+        if cell.get("cell_type") != "code":
+            continue
+        ident = cell.get("id") if policy.ids == "keep" else None
+        base = (source_of(cell), ident if isinstance(ident, str) else None)
+        seen[base] = seen.get(base, -1) + 1
+        yield (*base, seen[base]), cell
+
+
+def _with_outputs(notebook: Notebook, remembered: Remembered, policy: Policy) -> dict[str, Any]:
+    """The notebook's content with each remembered cell's outputs back where the cell still cleans to itself."""
+    content, major = notebook.content, notebook.major
+    shell = {k: v for k, v in content.items() if k not in ("cells", "worksheets")}
+    restored: dict[int, dict[str, Any]] = {}
+    for cell_key, cell in keyed_cells(content, policy):
+        old = remembered.cells.get(cell_key)
+        if old is not None:
+            better = _cell_with_outputs(cell, old, shell, major, policy)
+            if better is not cell:
+                restored[id(cell)] = better
+    result = dict(content)
+    old_metadata = remembered.metadata
+    if isinstance(old_metadata, dict) and _cleaned({**shell, "metadata": old_metadata}, major, policy).get("metadata") == content.get("metadata"):
+        result["metadata"] = old_metadata  # widget state and the like, where it cleans to this blob's
+    if "cells" in content:
+        result["cells"] = [restored.get(id(cell), cell) for cell in content["cells"]]
+    else:
+        result["worksheets"] = [
+            {**sheet, "cells": [restored.get(id(cell), cell) for cell in sheet.get("cells") or []]} if isinstance(sheet, dict) else sheet
+            for sheet in content.get("worksheets") or []
+        ]
+    return result
+
+
+def _cell_with_outputs(cell: dict[str, Any], old: dict[str, Any], shell: dict[str, Any], major: int, policy: Policy) -> dict[str, Any]:
+    """`old` (the remembered cell, with the blob cell's id), else only its outputs and count on `cell`,
+    whichever cleans to `cell`; `cell` itself when neither does."""
+    count = "execution_count" if major == 4 else "prompt_number"
+    whole = {k: v for k, v in old.items() if k != "id"}
+    if "id" in cell:
+        whole["id"] = cell["id"]
+    outputs_only = {**cell, "outputs": old.get("outputs", []), count: old.get(count)}
+    for candidate in (whole, outputs_only):
+        if _cell_cleans_to(candidate, cell, shell, major, policy):
+            return candidate
+    return cell
+
+
+def _cell_cleans_to(candidate: dict[str, Any], cell: dict[str, Any], shell: dict[str, Any], major: int, policy: Policy) -> bool:
+    alone = {**shell, "cells": [candidate]} if major == 4 else {**shell, "worksheets": [{"cells": [candidate]}]}
+    cleaned = list(cells(_cleaned(alone, major, policy)))
+    if len(cleaned) != 1:
+        return False
+    if policy.ids == "sequential":  # ids are numbered by position, which a cell alone does not have
+        return {k: v for k, v in cleaned[0].items() if k != "id"} == {k: v for k, v in cell.items() if k != "id"}
+    return cleaned[0] == cell
+
+
+def _cleaned(content: dict[str, Any], major: int, policy: Policy) -> dict[str, Any]:
+    try:
+        return clean(content, major, policy).content
+    except NbgitError:
+        return {}
