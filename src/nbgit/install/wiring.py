@@ -138,14 +138,14 @@ def outputs_wiring(setup: Setup) -> Wiring:
     if not setup.policy.restore_outputs or setup.policy.outputs != "strip":
         why = "restore_outputs = false" if not setup.policy.restore_outputs else 'outputs = "keep"'
         return Wiring("outputs", "", owned_keys=owned, optional=True, off=f"the policy says {why}: git stores outputs, or nobody wants them back")
-    summary = "outputs git strips are kept in the clone and put back on checkout, switch, stash, reset, pull, merge"
+    summary = "kept in the clone as git strips them, put back when git writes notebooks out (checkout, stash, pull, merge...)"
     directory = store_dir(setup.root) if setup.root is not None and not setup.global_ else None
-    if directory is not None:
+    if setup.root is not None and directory is not None:
         from nbgit.store.evict import measure
 
-        used = measure(directory)
-        limit = clone_settings(setup.root).limit if setup.root is not None else 0
-        summary += f"; store {shown_size(used.bytes)} of {shown_size(limit)} in {directory} (`nbgit gc` prunes it)"
+        shown = directory.relative_to(setup.root) if directory.is_relative_to(setup.root) else directory
+        limit = shown_size(clone_settings(setup.root).limit)
+        summary += f"; store {shown_size(measure(directory).bytes)} of {limit} in {shown} (`nbgit gc` prunes it)"
     return Wiring("outputs", summary, owned_keys=owned, optional=True)
 
 

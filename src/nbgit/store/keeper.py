@@ -52,7 +52,9 @@ class OutputKeeper:
         return blob if restored is None else restored
 
     def _open(self) -> Store | None:
-        if self._store is None and not self._off:
+        if self._off:
+            return None
+        if self._store is None:
             from nbgit.store.location import clone_settings, store_dir
             from nbgit.store.disk import Store
 

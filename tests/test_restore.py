@@ -1,0 +1,622 @@
+"""Outputs that survive git: real git in temporary repositories, real corpus notebooks, nbgit installed.
+
+After every git command that writes notebooks out (checkout, switch, stash pop, `checkout -- FILE`,
+restore, `reset --hard`, pull, rebase, cherry-pick, merge through the driver) and after `nbgit
+resolve`, the same checks: unchanged code cells have their outputs back exactly, edited cells have
+none, `git status` is empty, and every blob git stores is what nbgit stores without restoring.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import CORPUS, copy_in, git, nbgit
+from nbgit.clean import clean_bytes
+from nbgit.notebook import cells, parse, serialise
+from nbgit.store.evict import entries, measure
+from nbgit.store.disk import Record, Store, digest
+from nbgit.policy import Policy
+
+DEV = CORPUS / "dev"
+SAMPLES = {
+    "images.ipynb": DEV / "karpathy+nn-zero-to-hero/lectures/makemore/makemore_part5_cnn1.ipynb",  # 4.4 without ids, PNGs
+    "widgets.ipynb": DEV / "googlecolab+colabtools/notebooks/Talk_to_Gemini_with_Google's_Speech_to_Text_API.ipynb",  # widget state and views, Colab
+    "v3.ipynb": DEV / "ogrisel+parallel_ml_tutorial/rendered_notebooks/01 - Introduction.ipynb",  # nbformat 3 with images
+    "ids.ipynb": DEV / "fastai+nbdev/tests/docs_test.ipynb",  # 4.5 with cell ids and attachments
+}
+# per sample: a code cell with outputs (edited on one side) and another one (edited on the other)
+FIRST = {"images.ipynb": 1, "widgets.ipynb": 0, "v3.ipynb": 1, "ids.ipynb": 3}
+SECOND = {"images.ipynb": 4, "widgets.ipynb": 4, "v3.ipynb": 4, "ids.ipynb": 6}
+
+pytestmark = pytest.mark.skipif(not DEV.is_dir(), reason="the corpus is not at ../shared/corpus")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def install(repo: Path, *flags: str) -> None:
+    done = nbgit(repo, "install", "--no-hooks", *flags)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def clone(repo: Path) -> Path:
+    """A repository with nbgit installed and the four samples committed (so their outputs are kept)."""
+    install(repo)
+    for name, source in SAMPLES.items():
+        copy_in(source, repo, name)
+    commit(repo, "notebooks")
+    return repo
+
+
+def snapshot(repo: Path) -> dict[str, bytes]:
+    return {name: (repo / name).read_bytes() for name in SAMPLES}
+
+
+def code_cells(data: bytes) -> list[dict[str, Any]]:
+    return [c for c in cells(parse(data).content) if c.get("cell_type") == "code"]
+
+
+def count_key(cell: dict[str, Any]) -> str:
+    return "prompt_number" if "input" in cell else "execution_count"
+
+
+def edit(path: Path, index: int, line: str, ran: str | None = None) -> None:
+    """Append `line` to the `index`-th code cell as Jupyter saves it: run (its output is `ran`), or not
+    run, its outputs cleared."""
+    notebook = parse(path.read_bytes())
+    cell = code_cells_of(notebook.content)[index]
+    key = "input" if "input" in cell else "source"
+    cell[key] = cell[key].rstrip("\n") + "\n" + line
+    cell["outputs"], cell[count_key(cell)] = [], None
+    if ran is not None:
+        cell["outputs"], cell[count_key(cell)] = [stream(ran, old=key == "input")], 99
+    path.write_bytes(serialise(notebook))
+
+
+def stream(text: str, old: bool = False) -> dict[str, Any]:
+    """A stdout output (nbformat 3 names its stream differently)."""
+    return {"output_type": "stream", "text": text + "\n", **({"stream": "stdout"} if old else {"name": "stdout"})}
+
+
+def code_cells_of(content: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in cells(content) if c.get("cell_type") == "code"]
+
+
+def assert_outputs(path: Path, had: bytes, edited: tuple[int, ...] = (), ran: dict[int, str] | None = None) -> None:
+    """Every code cell of `path` has the outputs and count it had in `had`, except `edited` ones (none)
+    and those that `ran` here after an edit (what they printed)."""
+    now, before = code_cells(path.read_bytes()), code_cells(had)
+    assert len(now) == len(before), path.name
+    restored = 0
+    for index, (cell, old) in enumerate(zip(now, before)):
+        count = count_key(cell)
+        if index in (ran or {}):
+            expected = [stream((ran or {})[index], old="input" in cell)]
+            assert (cell.get("outputs"), cell.get(count)) == (expected, 99), f"{path.name}: cell {index} ran here"
+        elif index in edited:
+            assert (cell.get("outputs"), cell.get(count)) == ([], None), f"{path.name}: edited cell {index} has outputs"
+        else:
+            assert (cell.get("outputs"), cell.get(count)) == (old.get("outputs"), old.get(count)), f"{path.name}: cell {index}"
+            restored += bool(old.get("outputs"))
+    assert restored, f"{path.name}: no cell with outputs to compare"
+
+
+def blob(repo: Path, spec: str) -> bytes:
+    return git(repo, "cat-file", "-p", spec).stdout
+
+
+def clean(data: bytes, name: str) -> bytes:
+    return clean_bytes(data, name, Policy())
+
+
+def assert_clean_state(repo: Path) -> None:
+    """`git status` is empty and git holds exactly what nbgit stores without restoring: the cleaned work tree."""
+    assert git(repo, "status", "--porcelain").stdout == b""
+    for name in git(repo, "ls-files", "*.ipynb").stdout.decode().split():
+        staged = blob(repo, f":{name}")
+        assert staged == clean(staged, name) == clean((repo / name).read_bytes(), name), name
+        assert b'"output_type"' not in staged, f"{name}: outputs in a blob"
+
+
+def store_of(repo: Path) -> Path:
+    return Path(git(repo, "rev-parse", "--git-common-dir").stdout.decode().strip()).absolute() / "nbgit" / "outputs" if (repo / ".git").is_file() else repo / ".git" / "nbgit" / "outputs"
+
+
+def assert_store_sound(directory: Path) -> None:
+    """Every entry of the store is whole: records rebuild into their digest, objects match their names."""
+    store = Store(directory)
+    for entry in entries(directory):
+        if entry.kind == "objects":
+            assert digest(entry.path.read_bytes()) == entry.path.name
+        elif entry.kind == "notebooks":
+            record = Record.decode(entry.path.read_bytes())
+            data = store.rebuild(entry.path.name, record)
+            assert data is not None and digest(data) == record.digest
+
+
+# --- every command that writes notebooks out ----------------------------------------------------
+
+
+def test_checkout_and_switch_give_back_the_exact_notebooks(clone: Path) -> None:
+    original = snapshot(clone)
+    git(clone, "checkout", "-q", "-b", "feature")
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "feature = 1", ran="feature run")
+    commit(clone, "feature")
+    on_feature = snapshot(clone)
+    git(clone, "checkout", "-q", "main")
+    assert snapshot(clone) == original  # byte for byte, outputs and all
+    assert_clean_state(clone)
+    git(clone, "switch", "-q", "feature")
+    assert snapshot(clone) == on_feature
+    assert_clean_state(clone)
+    git(clone, "switch", "-q", "--detach", "main")
+    assert snapshot(clone) == original
+    assert_clean_state(clone)
+
+
+def test_checkout_file_restore_and_reset_hard(clone: Path) -> None:
+    original = snapshot(clone)
+    for name in SAMPLES:
+        (clone / name).unlink()
+    git(clone, "checkout", "--", "images.ipynb", "widgets.ipynb")
+    git(clone, "restore", "v3.ipynb", "ids.ipynb")
+    assert snapshot(clone) == original
+    assert_clean_state(clone)
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "thrown_away = 1", ran="thrown away")
+    git(clone, "reset", "-q", "--hard")
+    assert snapshot(clone) == original
+    assert_clean_state(clone)
+
+
+def test_stash_and_pop(clone: Path) -> None:
+    original = snapshot(clone)
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "stashed = 1", ran="stashed run")
+    edited = snapshot(clone)
+    git(clone, "stash", "-q")
+    assert snapshot(clone) == original
+    assert_clean_state(clone)
+    git(clone, "stash", "pop", "-q")
+    assert snapshot(clone) == edited  # the outputs of the stashed edit too
+    for name in SAMPLES:
+        assert blob(clone, f":{name}") == blob(clone, f"HEAD:{name}")  # pop leaves the edit unstaged
+        assert clean(edited[name], name) != blob(clone, f"HEAD:{name}")
+
+
+def test_pull_from_a_second_clone(clone: Path, tmp_path: Path) -> None:
+    original = snapshot(clone)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(clone), str(other))
+    for name in SAMPLES:  # a fresh clone has no outputs
+        assert (other / name).read_bytes() == blob(other, f"HEAD:{name}")
+    install(other)
+    for name in SAMPLES:
+        edit(other / name, SECOND[name], "from_elsewhere = 2", ran="never seen here")
+    commit(other, "edited elsewhere")
+    git(clone, "pull", "-q", str(other), "main")
+    for name in SAMPLES:
+        assert_outputs(clone / name, original[name], edited=(SECOND[name],))
+        assert "from_elsewhere = 2" in (clone / name).read_text(encoding="utf-8")
+    assert_clean_state(clone)
+
+
+def test_rebase_and_cherry_pick(clone: Path) -> None:
+    original = snapshot(clone)
+    git(clone, "checkout", "-q", "-b", "feature")
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "feature = 1", ran="feature run")  # run here: its outputs come along
+    commit(clone, "feature")
+    picked = git(clone, "rev-parse", "HEAD").stdout.decode().strip()
+    git(clone, "checkout", "-q", "main")
+    for name in SAMPLES:
+        edit(clone / name, SECOND[name], "main = 2")  # edited, never run: no outputs
+    commit(clone, "main")
+    git(clone, "checkout", "-q", "feature")
+    git(clone, "rebase", "-q", "main")
+    for name in SAMPLES:
+        assert_outputs(clone / name, original[name], edited=(SECOND[name],), ran={FIRST[name]: "feature run"})
+        assert "main = 2" in (clone / name).read_text(encoding="utf-8")
+    assert_clean_state(clone)
+    git(clone, "checkout", "-q", "-b", "picked", "main")
+    git(clone, "cherry-pick", picked)
+    for name in SAMPLES:
+        assert_outputs(clone / name, original[name], edited=(SECOND[name],), ran={FIRST[name]: "feature run"})
+    assert_clean_state(clone)
+
+
+def test_merge_through_the_driver(clone: Path) -> None:
+    """git smudges what a merge driver writes, so the merged notebook gets its outputs from the filter;
+    the driver itself writes the merge cleaned, which is what git stores."""
+    original = snapshot(clone)
+    git(clone, "checkout", "-q", "-b", "feature")
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "feature = 1")
+    commit(clone, "feature")
+    git(clone, "checkout", "-q", "main")
+    for name in SAMPLES:
+        edit(clone / name, SECOND[name], "main = 2")
+    commit(clone, "main")
+    done = git(clone, "merge", "--no-edit", "feature")
+    assert b"Auto-merging" in done.stdout + done.stderr  # the driver merged each notebook
+    for name in SAMPLES:
+        text = (clone / name).read_text(encoding="utf-8")
+        assert "feature = 1" in text and "main = 2" in text
+        assert_outputs(clone / name, original[name], edited=(FIRST[name], SECOND[name]))
+    assert_clean_state(clone)
+
+
+def test_a_conflicted_merge_and_resolve(clone: Path) -> None:
+    original = snapshot(clone)
+    git(clone, "checkout", "-q", "-b", "feature")
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "mine_or_theirs = 'feature'", ran="feature run")
+    commit(clone, "feature")
+    git(clone, "checkout", "-q", "main")
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "mine_or_theirs = 'main'", ran="main run")
+    commit(clone, "main")
+    on_main = snapshot(clone)
+    assert git(clone, "merge", "--no-edit", "feature", check=False).returncode == 1
+    for name in SAMPLES:  # the conflict is marked inside one cell; every other cell has its outputs
+        assert "<<<<<<< local" in (clone / name).read_text(encoding="utf-8")
+        assert_outputs(clone / name, original[name], edited=(FIRST[name],))
+    done = nbgit(clone, "resolve", "images.ipynb", "--take", "local")
+    assert done.returncode == 0, done.stderr.decode()
+    assert (clone / "images.ipynb").read_bytes() == on_main["images.ipynb"]  # the very notebook main had
+    git(clone, "add", "images.ipynb")
+    assert blob(clone, ":images.ipynb") == clean(on_main["images.ipynb"], "images.ipynb")
+
+
+def test_resolve_after_a_merge_without_the_driver(clone: Path) -> None:
+    """git's own text merge writes markers (not a notebook: nothing restored); `nbgit resolve` rebuilds it with outputs."""
+    original = snapshot(clone)
+    git(clone, "checkout", "-q", "-b", "feature")
+    edit(clone / "images.ipynb", FIRST["images.ipynb"], "feature = 1")
+    commit(clone, "feature")
+    git(clone, "checkout", "-q", "main")
+    edit(clone / "images.ipynb", FIRST["images.ipynb"], "main = 2")
+    commit(clone, "main")
+    (clone / ".git" / "info" / "attributes").write_text("*.ipynb merge=text\n")
+    assert git(clone, "merge", "--no-edit", "feature", check=False).returncode == 1
+    assert b"<<<<<<< " in (clone / "images.ipynb").read_bytes()
+    done = nbgit(clone, "resolve", "images.ipynb")
+    assert done.returncode == 1, done.stderr.decode()  # the one cell stays in conflict, marked inside it
+    assert_outputs(clone / "images.ipynb", original["images.ipynb"], edited=(FIRST["images.ipynb"],))
+
+
+def test_linked_worktrees_share_the_store(clone: Path, tmp_path: Path) -> None:
+    original = snapshot(clone)
+    git(clone, "checkout", "-q", "-b", "feature")
+    edit(clone / "images.ipynb", FIRST["images.ipynb"], "feature = 1", ran="feature run")
+    commit(clone, "feature")
+    on_feature = snapshot(clone)
+    git(clone, "checkout", "-q", "main")
+    linked = tmp_path / "linked"
+    git(clone, "worktree", "add", "-q", str(linked), "feature")
+    assert snapshot(linked) == on_feature  # recorded in the main work tree, restored in the linked one
+    assert_clean_state(linked)
+    edit(linked / "widgets.ipynb", SECOND["widgets.ipynb"], "linked = 1", ran="linked run")
+    commit(linked, "from the linked work tree")
+    in_linked = (linked / "widgets.ipynb").read_bytes()
+    git(clone, "checkout", "-q", "--detach", "feature")
+    assert (clone / "widgets.ipynb").read_bytes() == in_linked
+    assert not (linked / ".git" / "nbgit").exists() and store_of(linked) == store_of(clone)
+    assert snapshot(clone)["v3.ipynb"] == original["v3.ipynb"]
+
+
+def test_a_fresh_clone_has_no_outputs_even_with_the_filter_wired(clone: Path, tmp_path: Path) -> None:
+    install(clone, "--global")  # every clone runs nbgit's filter from its very first checkout
+    other = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", str(clone), str(other))
+    for name in SAMPLES:
+        assert (other / name).read_bytes() == blob(other, f"HEAD:{name}")
+    assert not (other / ".git" / "nbgit").exists()
+    assert_clean_state(other)
+
+
+def test_the_store_survives_git_gc(clone: Path) -> None:
+    original = snapshot(clone)
+    git(clone, "gc", "-q", "--prune=now", "--aggressive")
+    for name in SAMPLES:
+        (clone / name).unlink()
+    git(clone, "checkout", "--", ".")
+    assert snapshot(clone) == original
+
+
+def test_blobs_are_those_nbgit_stores_without_restore(tmp_path: Path) -> None:
+    """The same work in two clones, one that keeps outputs and one that does not: the same trees, commit after commit."""
+    trees = {}
+    for flag in ("--restore", "--no-restore"):
+        repo = tmp_path / flag
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        install(repo, flag)
+        for name, source in SAMPLES.items():
+            copy_in(source, repo, name)
+        commit(repo, "notebooks")
+        steps = [git(repo, "rev-parse", "HEAD^{tree}").stdout]
+        git(repo, "checkout", "-q", "-b", "feature")
+        for name in SAMPLES:
+            edit(repo / name, FIRST[name], "feature = 1", ran="feature run")
+        git(repo, "commit", "-q", "-am", "feature")
+        git(repo, "checkout", "-q", "main")
+        for name in SAMPLES:
+            edit(repo / name, SECOND[name], "main = 2")
+        git(repo, "stash", "-q")
+        git(repo, "stash", "pop", "-q")
+        git(repo, "commit", "-q", "-am", "main")
+        steps.append(git(repo, "rev-parse", "HEAD^{tree}").stdout)
+        git(repo, "merge", "-q", "--no-edit", "feature")
+        steps.append(git(repo, "rev-parse", "HEAD^{tree}").stdout)
+        for name in SAMPLES:  # touch: git cleans the restored work tree again
+            os.utime(repo / name, (time.time() + 5, time.time() + 5))
+        git(repo, "add", "-A")
+        steps.append(git(repo, "write-tree").stdout)
+        trees[flag] = steps
+        assert ((repo / ".git" / "nbgit" / "outputs").exists()) == (flag == "--restore")
+        assert_clean_state(repo)
+    assert trees["--restore"] == trees["--no-restore"]
+
+
+# --- switching it off -----------------------------------------------------------------------------
+
+
+def test_no_restore_per_clone_and_back(clone: Path) -> None:
+    original = snapshot(clone)
+    done = nbgit(clone, "install", "--no-hooks", "--no-restore")
+    assert b"outputs: removed the output store" in done.stdout
+    assert git(clone, "config", "nbgit.restore").stdout.strip() == b"false"
+    assert not store_of(clone).exists()
+    for name in SAMPLES:
+        (clone / name).unlink()
+    git(clone, "checkout", "--", ".")
+    for name in SAMPLES:
+        assert (clone / name).read_bytes() == blob(clone, f"HEAD:{name}")
+    for name, source in SAMPLES.items():
+        copy_in(source, clone, name)
+    git(clone, "add", "-A")
+    assert not store_of(clone).exists()  # nothing kept on disk
+    assert re.search(rb"^outputs +off ", nbgit(clone, "status").stdout, re.MULTILINE)
+    nbgit(clone, "install", "--no-hooks")  # the choice sticks
+    assert git(clone, "config", "nbgit.restore").stdout.strip() == b"false"
+    install(clone, "--restore")
+    assert git(clone, "config", "nbgit.restore", check=False).returncode == 1
+    for name in SAMPLES:  # touched: git cleans them again, and they are kept
+        os.utime(clone / name, (time.time() + 5, time.time() + 5))
+    assert git(clone, "status", "--porcelain").stdout == b""
+    for name in SAMPLES:
+        (clone / name).unlink()
+    git(clone, "checkout", "--", ".")
+    assert snapshot(clone) == original
+
+
+def test_the_policy_key_turns_it_off(repo: Path) -> None:
+    install(repo)
+    (repo / ".nbgit.toml").write_text('restore_outputs = false\n\n[[overrides]]\npaths = ["kept/*"]\nrestore_outputs = true\n')
+    copy_in(SAMPLES["images.ipynb"], repo, "images.ipynb")
+    kept = copy_in(SAMPLES["images.ipynb"], repo, "kept/images.ipynb").read_bytes()
+    commit(repo, "notebooks")
+    for name in ("images.ipynb", "kept/images.ipynb"):
+        (repo / name).unlink()
+    git(repo, "checkout", "--", ".")
+    assert (repo / "images.ipynb").read_bytes() == blob(repo, "HEAD:images.ipynb")
+    assert (repo / "kept/images.ipynb").read_bytes() == kept
+    assert re.search(rb"^outputs +off +the policy says restore_outputs = false", nbgit(repo, "status").stdout, re.MULTILINE)
+
+
+def test_status_shows_the_store_and_gc_prunes_it(clone: Path) -> None:
+    status = nbgit(clone, "status").stdout.decode()
+    line = next(line for line in status.splitlines() if line.startswith("outputs "))
+    size = measure(store_of(clone)).bytes
+    assert " ok " in line and "nbgit gc" in line and f"{size / 1024:.1f} KiB of 1.0 GiB" in line, line
+    done = nbgit(clone, "gc")
+    assert done.returncode == 0 and b"removed 0 B in 0 files" in done.stdout, done.stdout
+    done = nbgit(clone, "gc", "--max-size", "1k")
+    assert done.returncode == 0
+    assert measure(store_of(clone)).bytes <= 1024
+    done = nbgit(clone, "gc", "--all")
+    assert done.returncode == 0 and not store_of(clone).exists()
+    for name in SAMPLES:
+        (clone / name).unlink()
+    git(clone, "checkout", "--", ".")
+    for name in SAMPLES:  # nothing kept: the blobs as committed, and git sees nothing changed
+        assert (clone / name).read_bytes() == blob(clone, f"HEAD:{name}")
+    assert_clean_state(clone)
+    assert nbgit(clone, "gc", "--max-size", "lots").returncode == 2
+
+
+# --- a bounded, damaged or broken store --------------------------------------------------------
+
+
+def test_least_recently_used_entries_are_evicted_past_the_limit(clone: Path) -> None:
+    original = snapshot(clone)
+    directory = store_of(clone)
+    past = time.time() - 1000
+    for entry in entries(directory):
+        os.utime(entry.path, (past, past))
+    (clone / "widgets.ipynb").unlink()
+    git(clone, "checkout", "--", "widgets.ipynb")  # a use: widgets' entries are the most recent now
+    limit = measure(directory).bytes
+    git(clone, "config", "nbgit.restoreMaxSize", str(limit))
+    edit(clone / "images.ipynb", FIRST["images.ipynb"], "new = 1", ran="new run")
+    edited = (clone / "images.ipynb").read_bytes()
+    commit(clone, "a new version")  # recorded: past the limit, the least recently used go
+    assert measure(directory).bytes <= limit
+    for name in ("widgets.ipynb", "images.ipynb", "v3.ipynb", "ids.ipynb"):
+        (clone / name).unlink()
+    git(clone, "checkout", "--", ".")
+    assert (clone / "widgets.ipynb").read_bytes() == original["widgets.ipynb"]
+    assert (clone / "images.ipynb").read_bytes() == edited
+    lost = [name for name in ("v3.ipynb", "ids.ipynb") if (clone / name).read_bytes() == blob(clone, f"HEAD:{name}")]
+    assert lost  # evicted: back as committed, without outputs
+    assert_clean_state(clone)
+    assert_store_sound(directory)
+
+
+@pytest.mark.parametrize("damage", ["truncated record", "garbage record", "truncated object", "garbage history"])
+def test_a_damaged_entry_is_ignored_with_one_warning(clone: Path, damage: str) -> None:
+    directory = store_of(clone)
+    kind = {"truncated record": "notebooks", "garbage record": "notebooks", "truncated object": "objects", "garbage history": "paths"}[damage]
+    victims = {e.path: e.path.read_bytes() for e in entries(directory) if e.kind == kind}
+    assert victims
+    for path, data in victims.items():
+        victims[path] = data[: len(data) // 2] if damage.startswith("truncated") else os.urandom(300)
+        path.write_bytes(victims[path])
+    for name in SAMPLES:
+        (clone / name).unlink()
+    done = git(clone, "checkout", "--", ".")
+    warnings = [line for line in done.stderr.decode().splitlines() if "nbgit: warning:" in line]
+    assert len(warnings) == 1 and "is damaged" in warnings[0], done.stderr.decode()
+    for name in SAMPLES:
+        data = (clone / name).read_bytes()
+        assert clean(data, name) == blob(clone, f"HEAD:{name}")  # never a damaged notebook
+    assert_clean_state(clone)
+    assert_store_sound(directory)
+    assert not any(path.exists() and path.read_bytes() == damaged for path, damaged in victims.items())  # removed
+
+
+def test_a_store_that_cannot_be_written_costs_outputs_not_checkouts(clone: Path) -> None:
+    directory = store_of(clone)
+    for entry in entries(directory):
+        entry.path.unlink()
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "x = 1", ran="x")
+    shutil.rmtree(directory / "notebooks")
+    (directory / "notebooks").write_text("a file where a folder should be")
+    done = git(clone, "commit", "-q", "-am", "recorded nowhere")
+    assert done.stderr.decode().count("nbgit: warning: keeping outputs failed") == 1
+    git(clone, "checkout", "-q", "HEAD~1")
+    for name in SAMPLES:
+        assert (clone / name).read_bytes() == blob(clone, f"HEAD:{name}")
+    assert_clean_state(clone)
+
+
+KILLED_WHILE_WRITING = """#!{python}
+import os, signal
+from nbgit.filter import CAPABILITIES, Cleaner, serve
+os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)  # dies after writing a file, before renaming it
+serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), Cleaner.for_directory(os.path.realpath(".")), CAPABILITIES)
+"""
+
+
+def test_a_filter_killed_while_writing_leaves_nothing_readable_but_wrong(clone: Path, tmp_path: Path) -> None:
+    original = snapshot(clone)
+    killer = tmp_path / "killer.py"
+    killer.write_text(KILLED_WHILE_WRITING.format(python=sys.executable))
+    killer.chmod(0o755)
+    real = git(clone, "config", "filter.nbgit.process").stdout.decode().strip()
+    git(clone, "config", "filter.nbgit.process", str(killer))
+    edit(clone / "images.ipynb", FIRST["images.ipynb"], "killed = 1", ran="a new image would be here")
+    done = git(clone, "add", "images.ipynb")  # recording dies mid-write: git stores what it read
+    assert b"died of signal 9" in done.stderr
+    git(clone, "config", "filter.nbgit.process", real)
+    git(clone, "reset", "-q")
+    directory = store_of(clone)
+    leftovers = [p for p in directory.rglob(".*") if p.is_file()]
+    assert leftovers  # the half-written file, under a temporary name only
+    assert_store_sound(directory)
+    git(clone, "checkout", "-q", "--", ".")
+    assert snapshot(clone) == original
+    assert_clean_state(clone)
+    past = time.time() - 7200
+    for path in leftovers:
+        os.utime(path, (past, past))
+    nbgit(clone, "gc")
+    assert not any(p.exists() for p in leftovers)
+
+
+def test_a_broken_nbgit_during_checkout_gives_clean_notebooks(clone: Path) -> None:
+    git(clone, "config", "filter.nbgit.process", str(clone / "no-such-nbgit-filter-process"))
+    git(clone, "config", "--unset", "filter.nbgit.clean")
+    for name in SAMPLES:
+        (clone / name).unlink()
+    done = git(clone, "checkout", "--", ".")
+    assert done.returncode == 0
+    for name in SAMPLES:
+        assert (clone / name).read_bytes() == blob(clone, f"HEAD:{name}")
+
+
+# --- upgrades, the one-shot filter, archives ----------------------------------------------------------
+
+
+def test_an_install_made_before_restore_existed_restores(repo: Path) -> None:
+    """Old installs wrote `filter.nbgit.process` and `filter.nbgit.clean` only: the process announces smudge itself."""
+    process = Path(sys.executable).with_name("nbgit-filter-process")
+    git(repo, "config", "filter.nbgit.process", str(process))
+    (repo / ".gitattributes").write_text("*.ipynb filter=nbgit\n")
+    original = copy_in(SAMPLES["widgets.ipynb"], repo, "widgets.ipynb").read_bytes()
+    commit(repo, "notebooks")
+    (repo / "widgets.ipynb").unlink()
+    git(repo, "checkout", "--", ".")
+    assert (repo / "widgets.ipynb").read_bytes() == original
+
+
+def test_the_one_shot_filter_keeps_and_restores(repo: Path) -> None:
+    data = SAMPLES["ids.ipynb"].read_bytes()
+    done = nbgit(repo, "filter", "clean", "ids.ipynb", input=data)
+    assert done.returncode == 0 and done.stdout == clean(data, "ids.ipynb")
+    done = nbgit(repo, "filter", "smudge", "ids.ipynb", input=done.stdout)
+    assert (done.returncode, done.stdout, done.stderr) == (0, data, b"")
+
+
+def test_archive_writes_what_checkout_writes_unless_told_not_to(clone: Path) -> None:
+    import io
+    import tarfile
+
+    original = snapshot(clone)
+    for config, expected in ((), original), (("-c", "nbgit.restore=false"), {n: blob(clone, f"HEAD:{n}") for n in SAMPLES}):
+        archive = git(clone, *config, "archive", "--format=tar", "HEAD").stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            for name in SAMPLES:
+                member = tar.extractfile(name)
+                assert member is not None and member.read() == expected[name]
+
+
+# --- the cell-by-cell restore over the whole corpus ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_every_corpus_notebook_comes_back_exactly_and_cell_by_cell(tmp_path: Path) -> None:
+    from nbgit.store.record import fingerprint, record
+    from nbgit.store.restore import restore, restore_cells
+
+    store, policy, made_by = Store(tmp_path / "store"), Policy(), fingerprint(Policy())
+    checked = 0
+    for source in sorted(DEV.rglob("*.ipynb")):
+        data, name = source.read_bytes(), source.relative_to(DEV).as_posix()
+        try:
+            cleaned = clean(data, name)
+        except Exception:  # noqa: BLE001 - not a notebook nbgit reads: never recorded
+            continue
+        record(store, name, data, cleaned, made_by)
+        assert restore(store, name, cleaned, policy) == data, name
+        # the same notebook changed elsewhere: one new code cell at the end, never run
+        notebook = parse(cleaned, name)
+        code = code_cells_of(notebook.content)
+        if notebook.major == 4 and code:
+            notebook.content["cells"].append({**code[0], "source": "new_cell = 1", "outputs": [], "execution_count": None, **({"id": "brand-new"} if "id" in code[0] else {})})
+            changed = serialise(notebook)
+            restored = restore_cells(store, name, changed, policy)
+            had = [c.get("outputs") for c in code_cells(data)]
+            if any(had):
+                assert restored is not None and clean(restored, name) == changed, name
+                assert [c.get("outputs") for c in code_cells(restored)] == [*had, []], name
+                checked += 1
+    assert checked > 50
+    assert_store_sound(store.directory)
