@@ -1,15 +1,16 @@
 """The output store on disk: content-addressed files under git's common directory, written atomically.
 
-    notebooks/ab/<sha256>  how to rebuild one work-tree notebook, named by the sha256 of the blob it cleans to
+    notebooks/ab/<oid>     how to rebuild one work-tree notebook (`skeleton`), named by git's object id
+                           of the cleaned blob it cleans to
     objects/ab/<sha256>    one long line of a work-tree notebook (an image, a long HTML line), named by
-                           its own sha256: stored once, however many versions of however many notebooks hold it
-    paths/ab/<sha256>      the last cleaned blobs recorded at one path (named by the path's sha256), newest first
+                           its own digest: stored once, however many versions of however many notebooks hold it
+    paths/ab/<sha256>      the last cleaned blobs recorded at one path (named by the path's digest), newest first
     usage                  the store's size in bytes as last counted, plus what was written since
 
 Every file name is a digest nbgit computed, never a name taken from the repository, so nothing is
 read or written outside the store. Files are written under a temporary name and renamed: a reader
 sees a whole file or none, also when the writer is killed. A file that does not parse, or that
-rebuilds into bytes other than the ones recorded, is damaged: ignored with one warning, and removed.
+rebuilds into other bytes than the ones recorded, is damaged: ignored with one warning, and removed.
 Recency is the files' modification time, refreshed on every use: eviction goes by it (`evict`).
 """
 
@@ -30,23 +31,29 @@ USAGE = "usage"
 _FORMAT = b"nbgit-outputs 1"
 _HISTORY_FORMAT = "nbgit-history 1"
 _HEX = frozenset(b"0123456789abcdef")
-_MARK = b"\0"  # in a skeleton, stands for a line kept as an object; never in a notebook's JSON text
 
 
 def digest(data: bytes) -> str:
-    """The sha256 of `data` in hex: every name in the store."""
+    """The sha256 of `data` in hex: the name of an object, a path's history, a work-tree notebook."""
     return hashlib.sha256(data).hexdigest()
 
 
+def blob_id(data: bytes, object_format: str = "sha1") -> str:
+    """git's object id of `data` as a blob (what `git hash-object` prints): a record's name, by which
+    git can also give the blob back."""
+    header = b"blob %d\0" % len(data)
+    return (hashlib.sha256 if object_format == "sha256" else hashlib.sha1)(header + data).hexdigest()
+
+
 def is_name(name: str | bytes) -> bool:
-    """Whether `name` is a store name (64 lower-case hex digits), so it can never leave its folder."""
+    """Whether `name` is a store name (40 or 64 lower-case hex digits), so it can never leave its folder."""
     raw = name.encode("ascii", "replace") if isinstance(name, str) else name
-    return len(raw) == 64 and _HEX.issuperset(raw)
+    return len(raw) in (40, 64) and _HEX.issuperset(raw)
 
 
 class Record(NamedTuple):
-    """How to rebuild one work-tree notebook: its digest and size, and its skeleton (compressed): the
-    bytes with each line kept as an object replaced by a NUL and that object's name.
+    """How to rebuild one work-tree notebook from the blob it cleans to: the digest and size of its
+    bytes, and its skeleton, compressed (`nbgit.store.skeleton`).
 
     `fingerprint` names the nbgit version and cleaning policy that cleaned it (`record.fingerprint`).
     """
@@ -78,13 +85,6 @@ class Record(NamedTuple):
         except zlib.error as error:
             raise ValueError(f"a damaged skeleton ({error})") from None
 
-    def objects(self) -> list[str]:
-        """The names of the objects the skeleton refers to, in order; ValueError when it is damaged."""
-        names = [part[:64] for part in self.skeleton().split(_MARK)[1:]]
-        if not all(is_name(n) for n in names):
-            raise ValueError("a malformed object reference")
-        return [n.decode() for n in names]
-
 
 def pack(skeleton: bytes) -> bytes:
     """A skeleton compressed for its record."""
@@ -94,17 +94,19 @@ def pack(skeleton: bytes) -> bytes:
 class Store:
     """One clone's output store (the folder need not exist yet: it is made on the first write)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, object_format: str = "sha1") -> None:
         self.directory = directory
+        self.object_format = object_format  # the repository's: records are named by git's blob ids
+        self._root = str(directory)  # entries are reached by string: pathlib costs more than the read
         self.warned = False
         self.written = 0  # bytes this process wrote, for the size accounting
         self._usage: int | None = None
 
-    def file(self, kind: str, name: str) -> Path:
+    def file(self, kind: str, name: str) -> str:
         """Where one entry lives; ValueError for a name that is not a digest."""
         if kind not in KINDS or not is_name(name):
             raise ValueError(f"not a store entry: {kind}/{name!r}")
-        return self.directory / kind / name[:2] / name
+        return f"{self._root}/{kind}/{name[:2]}/{name}"
 
     # --- entries ---------------------------------------------------------------------------
 
@@ -118,7 +120,7 @@ class Store:
 
     def write(self, kind: str, name: str, data: bytes) -> None:
         """Write an entry atomically (a temporary file, then a rename)."""
-        path = self.file(kind, name)
+        path = Path(self.file(kind, name))
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
         self.written += len(data)
@@ -132,7 +134,10 @@ class Store:
 
     def remove(self, kind: str, name: str) -> None:
         """Remove an entry if it is there."""
-        self.file(kind, name).unlink(missing_ok=True)
+        try:
+            os.unlink(self.file(kind, name))
+        except FileNotFoundError:
+            pass
 
     def damaged(self, kind: str, name: str, why: str) -> None:
         """Remove a damaged entry; the first one of a process gets a warning."""
@@ -144,8 +149,12 @@ class Store:
 
     # --- notebooks and objects -------------------------------------------------------------
 
+    def key(self, blob: bytes) -> str:
+        """The name of the record for a cleaned blob: git's id of it."""
+        return blob_id(blob, self.object_format)
+
     def record(self, key: str) -> Record | None:
-        """The record for the cleaned blob whose digest is `key`; None when absent or damaged."""
+        """The record for the cleaned blob named `key`; None when absent or damaged."""
         data = self.read("notebooks", key)
         if data is None:
             return None
@@ -165,41 +174,6 @@ class Store:
             os.utime(self.file("objects", name))
         except FileNotFoundError:
             self.write("objects", name, data)
-
-    def rebuild(self, key: str, record: Record) -> bytes | None:
-        """The work-tree bytes a record holds, checked against its digest; None when an object was
-        evicted or something is damaged (the damaged entries are removed, the record too)."""
-        try:
-            parts = record.skeleton().split(_MARK)
-        except ValueError as error:
-            self.damaged("notebooks", key, str(error))
-            return None
-        pieces = [parts[0]]
-        used = []
-        for part in parts[1:]:
-            name = part[:64].decode("ascii", "replace")
-            piece = self.read("objects", name) if is_name(name) else None
-            if piece is None:
-                self.remove("notebooks", key)  # evicted (or never there): the record cannot be used again
-                return None
-            pieces += (piece, part[64:])
-            used.append(name)
-        data = b"".join(pieces)
-        if len(data) != record.size or digest(data) != record.digest:
-            self._blame(key, used)
-            return None
-        self.touch("notebooks", key)
-        for name in used:
-            self.touch("objects", name)
-        return data
-
-    def _blame(self, key: str, objects: list[str]) -> None:
-        """A record rebuilt into the wrong bytes: find the damaged objects (each must match its name)."""
-        for name in objects:
-            data = self.read("objects", name)
-            if data is not None and digest(data) != name:
-                self.damaged("objects", name, "its bytes do not match their digest")
-        self.damaged("notebooks", key, "it rebuilds into bytes other than the ones recorded")
 
     # --- paths -----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
+from nbgit.store.skeleton import parse, references
 from nbgit.store.disk import KINDS, Store, is_name
 
 EVICT_TO = 0.9  # of the limit, so that one more record does not start eviction again
@@ -104,7 +105,7 @@ def collect(store: Store) -> Usage:
             continue
         record = store.record(entry.path.name)
         try:
-            names = record.objects() if record is not None else None
+            names = references(parse(record.skeleton())[1]) if record is not None else None
         except ValueError:
             names = None
         if names is None or not all(n in objects for n in names):

@@ -48,8 +48,14 @@ class OutputKeeper:
             return blob
         from nbgit.store.restore import restore
 
-        restored = self._guarded(lambda store: restore(store, path, blob, policy))
+        restored = self._guarded(lambda store: restore(store, path, blob, policy, self._blobs))
         return blob if restored is None else restored
+
+    def _blobs(self, ids: list[str]) -> list[bytes | None]:
+        """Blobs by git's ids, from the repository (None for those it does not have)."""
+        from nbgit import gitrepo
+
+        return gitrepo.revision_files(self.root, ids)
 
     def _open(self) -> Store | None:
         if self._off:
@@ -63,7 +69,7 @@ class OutputKeeper:
             if not settings.enabled or directory is None:
                 self._off = True
                 return None
-            self._store, self._limit = Store(directory), settings.limit
+            self._store, self._limit = Store(directory, settings.object_format), settings.limit
         return self._store
 
     def _guarded(self, work: Callable[[Store], T]) -> T | None:

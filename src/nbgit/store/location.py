@@ -44,20 +44,22 @@ def store_dir(root: Path) -> Path | None:
 
 
 class CloneSettings(NamedTuple):
-    """What the clone's git config says: whether it keeps outputs at all, and how much."""
+    """What the clone's git config says: whether it keeps outputs at all, how much, and how git names objects."""
 
     enabled: bool = True
     limit: int = DEFAULT_LIMIT
+    object_format: str = "sha1"
 
 
 def clone_settings(root: Path) -> CloneSettings:
-    """`nbgit.restore` and `nbgit.restoreMaxSize` as git resolves them for `root` (one git process)."""
+    """`nbgit.restore`, `nbgit.restoreMaxSize` and git's object format as git resolves them for `root` (one git process)."""
     from nbgit import gitrepo
 
-    values = {entry.key.lower(): entry.value for entry in gitrepo.config_entries(r"^nbgit\.restore", (), root)}
+    entries = gitrepo.config_entries(r"^(nbgit\.restore|extensions\.objectformat$)", (), root)
+    values = {entry.key.lower(): entry.value for entry in entries}
     enabled = parse_bool(values.get(ENABLED_KEY.lower(), "true"), ENABLED_KEY)
     limit = parse_size(values.get(LIMIT_KEY.lower(), str(DEFAULT_LIMIT)), LIMIT_KEY)
-    return CloneSettings(enabled, limit)
+    return CloneSettings(enabled, limit, values.get("extensions.objectformat", "sha1").lower())
 
 
 def parse_bool(text: str, key: str) -> bool:

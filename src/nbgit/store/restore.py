@@ -1,13 +1,14 @@
 """The smudge side: the outputs a notebook had in this clone, put back into a cleaned blob git writes out.
 
 - Exactly: the blob is one this clone cleaned before. The work-tree bytes it came from are rebuilt
-  without parsing and checked against their digest; they are trusted when recorded under the same
-  fingerprint (same nbgit, same cleaning policy: they clean to this blob by construction), else
-  cleaned again to check.
+  from it without parsing (`skeleton`), every part checked whole; they are trusted when recorded
+  under the same fingerprint (same nbgit, same cleaning policy: they clean to this blob by
+  construction), else cleaned again to check.
 - Cell by cell: a blob this clone never cleaned (git built it by merging, or it changed elsewhere).
   Each code cell whose source, type and id (and place among identical cells) match a code cell of
-  a recent version of the same path gets that cell's outputs, execution count and stripped metadata,
-  when the cell still cleans to itself with them; other cells stay as they are, without outputs.
+  a recent version of the same path (rebuilt from its blob, which git gives back) gets that cell's
+  outputs, execution count and stripped metadata, when the cell still cleans to itself with them;
+  other cells stay as they are, without outputs.
 
 Whatever comes out must clean back to the very blob git handed over, or the blob goes out unchanged:
 a cell's inputs never change.
@@ -15,16 +16,18 @@ a cell's inputs never change.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from nbgit.clean import clean, clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, cells, parse, serialise, source_of
+from nbgit.store import skeleton
 from nbgit.store.record import fingerprint, record
-from nbgit.store.disk import Store, digest
+from nbgit.store.disk import Record, Store, digest, is_name
 from nbgit.policy import Policy
 
 CellKey = tuple[str, Any, int]  # source, id (None when the policy renumbers ids), place among identical cells
+Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None for those git does not have
 
 
 class Remembered(NamedTuple):
@@ -34,32 +37,69 @@ class Remembered(NamedTuple):
     metadata: Any
 
 
-def restore(store: Store, path: str, blob: bytes, policy: Policy) -> bytes:
-    """The notebook to write for `blob` at repo-relative `path`: with the outputs this clone had, else `blob`."""
+def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
+    """The notebook to write for `blob` at repo-relative `path`: with the outputs this clone had, else
+    `blob`. `fetch` gives the blobs of older versions, for the cell-by-cell restore."""
     made_by = fingerprint(policy)
-    key = digest(blob)
+    key = store.key(blob)
     known = store.record(key)
     if known is not None:
-        data = store.rebuild(key, known)
+        data = rebuild(store, key, known, blob)
         if data is not None and (known.fingerprint == made_by or cleans_to(data, blob, path, policy)):
             if known.fingerprint != made_by:
                 store.put_record(key, known._replace(fingerprint=made_by))  # checked: trusted from now on
-            store.remember(path, key)
             return data
-    restored = restore_cells(store, path, blob, policy)
+    restored = restore_cells(store, path, blob, policy, fetch)
     if restored is None:
         return blob
     record(store, path, restored, blob, made_by)  # the next checkout of this blob is exact
     return restored
 
 
-def restore_cells(store: Store, path: str, blob: bytes, policy: Policy) -> bytes | None:
+def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
+    """The work-tree bytes a record holds, from the blob it cleans to; None when an object was evicted
+    (the record goes too) or something is damaged (removed, with a warning). The skeleton's
+    compression carries a checksum and every object must match its name, so whole parts give back
+    exactly the recorded bytes."""
+    try:
+        lead, parts = skeleton.parse(known.skeleton())
+    except ValueError as error:
+        store.damaged("notebooks", key, str(error))
+        return None
+    read = {name: store.read("objects", name) if is_object(name) else None for name in skeleton.references(parts)}
+    objects = {name: line for name, line in read.items() if line is not None and digest(line) == name}
+    for name, line in read.items():
+        if line is not None and name not in objects:
+            store.damaged("objects", name, "its bytes do not match their digest")
+    if len(objects) != len(read):
+        store.remove("notebooks", key)  # evicted or damaged: the record cannot be used again
+        return None
+    try:
+        data = skeleton.expand(lead, parts, blob, objects)
+    except ValueError as error:
+        store.damaged("notebooks", key, str(error))
+        return None
+    if len(data) != known.size:
+        store.damaged("notebooks", key, f"it rebuilds into {len(data)} bytes, not {known.size}")
+        return None
+    store.touch("notebooks", key)
+    for name in objects:
+        store.touch("objects", name)
+    return data
+
+
+def is_object(name: str) -> bool:
+    """Whether `name` can name an object (a sha256 digest)."""
+    return len(name) == 64 and is_name(name)
+
+
+def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes | None:
     """`blob` with the outputs of its unchanged code cells, as Jupyter writes it; None when none come back."""
     try:
         notebook = parse(blob, path)
     except NbgitError:
         return None
-    remembered = recent_cells(store, path, notebook.major, policy)
+    remembered = recent_cells(store, path, notebook.major, policy, fetch)
     if not remembered.cells:
         return None
     content = _with_outputs(notebook, remembered, policy)
@@ -75,13 +115,14 @@ def cleans_to(data: bytes, blob: bytes, path: str, policy: Policy) -> bool:
         return False
 
 
-def recent_cells(store: Store, path: str, major: int, policy: Policy) -> Remembered:
+def recent_cells(store: Store, path: str, major: int, policy: Policy, fetch: Fetch) -> Remembered:
     """The code cells of the versions of `path` this clone recorded last (of nbformat `major`)."""
     found: dict[CellKey, dict[str, Any]] = {}
     metadata = None
-    for key in store.history(path):
-        known = store.record(key)
-        data = store.rebuild(key, known) if known is not None else None
+    known = [(key, record) for key in store.history(path) if (record := store.record(key)) is not None]
+    blobs = fetch([key for key, _ in known]) if known else []
+    for (key, record), blob in zip(known, blobs):
+        data = rebuild(store, key, record, blob) if blob is not None else None
         try:
             old = parse(data, path) if data is not None else None
         except NbgitError:

@@ -1,0 +1,105 @@
+"""A work-tree notebook as what it adds to the blob it cleans to: the skeleton a record keeps.
+
+Jupyter and nbgit write the same layout, so a work-tree notebook and its cleaned blob share most of
+their lines. The skeleton copies those from the blob (a line `NUL c OFFSET LENGTH`, in bytes), holds the lines
+that cleaning removed or changed (outputs, execution counts, stripped metadata), and names each long
+line (`NUL o DIGEST`: an image, a long HTML line) instead of holding it: the store keeps such a line
+once, as an object, however many versions hold it. JSON text never holds a raw NUL, so a NUL always
+starts a marker, and a marker always fills its line. A notebook in another layout (Colab's indent,
+minified) shares few lines with its blob: its skeleton holds it nearly whole, which is only bigger.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from nbgit.store.disk import digest
+
+MARK, COPY, OBJECT = b"\0", b"c", b"o"
+LONG_LINE = 1024  # bytes: a line this long is an object of its own
+_AGREE = 3  # lines both must have in common where copying from the blob resumes
+_CHANGED = 4  # lines of the blob in a row that cleaning may have changed (`"outputs": [],` and the like)
+_TRIES = 8  # places a line occurs at that are checked before giving up on it
+
+
+def encode(worktree: bytes, cleaned: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The skeleton of `worktree` against `cleaned` (the blob it cleans to), and the long lines it names."""
+    mine, theirs = worktree.split(b"\n"), cleaned.split(b"\n")
+    offsets = [0]
+    for line in theirs:
+        offsets.append(offsets[-1] + len(line) + 1)
+    where: dict[bytes, list[int]] = {}
+    for index, line in enumerate(mine):
+        where.setdefault(line, []).append(index)
+    out: list[bytes] = []
+    objects: list[tuple[str, bytes]] = []
+    i = j = 0
+    while i < len(mine):
+        start = j
+        while i < len(mine) and j < len(theirs) and mine[i] == theirs[j]:
+            i, j = i + 1, j + 1
+        if j > start:
+            out.append(b"%s%s%d %d" % (MARK, COPY, offsets[start], offsets[j] - offsets[start] - 1))
+        if i == len(mine):
+            break
+        resume = _resume(mine, theirs, where, i, j)
+        stop = resume[0] if resume else len(mine)
+        for line in mine[i:stop]:
+            if len(line) >= LONG_LINE:
+                name = digest(line)
+                objects.append((name, line))
+                line = MARK + OBJECT + name.encode("ascii")
+            out.append(line)
+        if resume is None:
+            break
+        i, j = resume
+    return b"\n".join(out), objects
+
+
+def _resume(mine: list[bytes], theirs: list[bytes], where: dict[bytes, list[int]], i: int, j: int) -> tuple[int, int] | None:
+    """Where copying from the blob resumes: the nearest line of the work tree from which `_AGREE`
+    lines (or all that are left) equal the blob's from one of its next `_CHANGED` lines on."""
+    best: tuple[int, int] | None = None
+    for skip in range(min(_CHANGED, len(theirs) - j)):
+        at = j + skip
+        want = theirs[at : at + _AGREE]
+        places = where.get(theirs[at], [])
+        for k in places[bisect.bisect_left(places, i) :][:_TRIES]:
+            if mine[k : k + len(want)] == want and (best is None or k < best[0]):
+                best = (k, at)
+                break
+    return best
+
+
+Part = tuple[bytes, bytes, bytes]  # a marker's kind (COPY or OBJECT), its argument, and the text after it
+
+
+def parse(skeleton: bytes) -> tuple[bytes, list[Part]]:
+    """A skeleton's leading text and its markers, each with the text that follows it."""
+    pieces = skeleton.split(MARK)
+    parts = []
+    for piece in pieces[1:]:
+        marker, newline, rest = piece.partition(b"\n")
+        parts.append((marker[:1], marker[1:], newline + rest))
+    return pieces[0], parts
+
+
+def references(parts: list[Part]) -> list[str]:
+    """The names of the objects a skeleton holds in place of long lines, in order."""
+    return [argument.decode("ascii", "replace") for kind, argument, _ in parts if kind == OBJECT]
+
+
+def expand(lead: bytes, parts: list[Part], cleaned: bytes, objects: dict[str, bytes]) -> bytes:
+    """The work-tree bytes a parsed skeleton stands for, given its blob and its objects; ValueError when
+    it is malformed."""
+    pieces = [lead]
+    for kind, argument, rest in parts:
+        if kind == OBJECT:
+            pieces.append(objects[argument.decode("ascii", "replace")])
+        else:
+            offset, _, length = argument.partition(b" ")
+            if kind != COPY or not (offset.isdigit() and length.isdigit()) or int(offset) + int(length) > len(cleaned):
+                raise ValueError("a malformed copy from the blob")
+            pieces.append(cleaned[int(offset) : int(offset) + int(length)])
+        pieces.append(rest)
+    return b"".join(pieces)
