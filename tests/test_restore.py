@@ -337,13 +337,15 @@ def test_a_fresh_clone_has_no_outputs_even_with_the_filter_wired(clone: Path, tm
     assert_clean_state(other)
 
 
-def test_the_store_survives_git_gc(clone: Path) -> None:
+def test_the_store_survives_git_gc_and_goes_with_uninstall(clone: Path) -> None:
     original = snapshot(clone)
     git(clone, "gc", "-q", "--prune=now", "--aggressive")
     for name in SAMPLES:
         (clone / name).unlink()
     git(clone, "checkout", "--", ".")
     assert snapshot(clone) == original
+    done = nbgit(clone, "uninstall")
+    assert b"outputs: removed the output store" in done.stdout and not store_of(clone).exists()
 
 
 def test_blobs_are_those_nbgit_stores_without_restore(tmp_path: Path) -> None:
