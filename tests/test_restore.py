@@ -223,6 +223,33 @@ def test_pull_from_a_second_clone(clone: Path, tmp_path: Path) -> None:
     assert_clean_state(clone)
 
 
+def test_a_cell_whose_metadata_changed_elsewhere_keeps_its_outputs(clone: Path, tmp_path: Path) -> None:
+    original = snapshot(clone)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(clone), str(other))
+    install(other)
+    notebook = parse((other / "ids.ipynb").read_bytes())
+    tagged = code_cells_of(notebook.content)[FIRST["ids.ipynb"]]
+    tagged["metadata"] = {**tagged.get("metadata", {}), "tags": ["tagged-elsewhere"]}
+    (other / "ids.ipynb").write_bytes(serialise(notebook))
+    commit(other, "a tag")
+    git(clone, "pull", "-q", str(other), "main")
+    assert_outputs(clone / "ids.ipynb", original["ids.ipynb"])  # the source is the same: outputs back
+    assert code_cells((clone / "ids.ipynb").read_bytes())[FIRST["ids.ipynb"]]["metadata"]["tags"] == ["tagged-elsewhere"]
+    assert_clean_state(clone)
+
+
+def test_a_notebook_committed_with_its_outputs_comes_out_as_committed(clone: Path) -> None:
+    """A collaborator without nbgit committed outputs: git writes that blob as it is, nothing mixed in."""
+    raw = SAMPLES["widgets.ipynb"].read_bytes().replace(b"Speech", b"Speech (raw)")
+    oid = git(clone, "hash-object", "-w", "--no-filters", "--stdin", input=raw).stdout.decode().strip()
+    git(clone, "update-index", "--cacheinfo", f"100644,{oid},widgets.ipynb")
+    git(clone, "commit", "-q", "-m", "committed raw, outputs and all")
+    (clone / "widgets.ipynb").unlink()
+    git(clone, "checkout", "--", "widgets.ipynb")
+    assert (clone / "widgets.ipynb").read_bytes() == raw
+
+
 def test_rebase_and_cherry_pick(clone: Path) -> None:
     original = snapshot(clone)
     git(clone, "checkout", "-q", "-b", "feature")

@@ -94,11 +94,11 @@ def is_object(name: str) -> bool:
 
 
 def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes | None:
-    """`blob` with the outputs of its unchanged code cells, as Jupyter writes it; None when none come back."""
-    try:
-        notebook = parse(blob, path)
-    except NbgitError:
+    """`blob` with the outputs of its unchanged code cells, as Jupyter writes it; None when none come back
+    (nothing remembered at `path`, or a blob that is not clean: committed without nbgit, say)."""
+    if not store.history(path) or not cleans_to(blob, blob, path, policy):
         return None
+    notebook = parse(blob, path)
     remembered = recent_cells(store, path, notebook.major, policy, fetch)
     if not remembered.cells:
         return None
