@@ -21,12 +21,9 @@ alternated round by round (a burst of load on the shared machine then costs each
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +33,7 @@ from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bench_filter import git, median as median_of  # noqa: E402  (wall and CPU time of a git command)
 from nbgit.clean import clean_bytes  # noqa: E402
 from nbgit.notebook import cells, parse, serialise  # noqa: E402
 from nbgit.policy import Policy  # noqa: E402
@@ -92,27 +90,16 @@ def rerun_one_cell(path: Path) -> None:
 
 
 class Took(NamedTuple):
-    """Wall and CPU seconds of one git command, the CPU of git and its filters counted."""
+    """Wall and CPU seconds (the CPU of git and its filters counted): on a shared machine the wall
+    time depends on what else runs, the CPU time much less."""
 
     wall: float
     cpu: float
 
 
-def git(repo: Path, *args: str) -> Took:
-    """Run git in `repo`, failing loudly; what it took. On a shared machine the wall time depends on
-    what else runs, the CPU time much less."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"git {' '.join(args)} failed in {repo}:\n{done.stderr.decode()}")
-    return Took(wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-
-
-def median(runs: list[Took]) -> Took:
-    return Took(statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs))
+def median(runs: list[tuple[float, float]]) -> Took:
+    """Median wall and median CPU time of several runs."""
+    return Took(*median_of(runs))
 
 
 def make_repo(path: Path, notebooks: list[Path], setup: str) -> Path:
@@ -157,12 +144,12 @@ def stripped_size(folder: Path) -> int:
 # --- the measurements --------------------------------------------------------------------------
 
 
-def checkout_all(repo: Path) -> Took:
+def checkout_all(repo: Path) -> tuple[float, float]:
     shutil.rmtree(repo / "nbs")
     return git(repo, "checkout", "--", ".")
 
 
-def status_after_touch(repo: Path) -> Took:
+def status_after_touch(repo: Path) -> tuple[float, float]:
     time.sleep(1.1)  # past the index's own timestamp: no racily clean entries
     touch_all(repo / "nbs")
     return git(repo, "status", "--porcelain")
@@ -176,7 +163,7 @@ def switches(repo: Path, count: int) -> None:
         git(repo, "status", "--porcelain")
 
 
-def report(runs: dict[str, list[Took]], base: str, labels: dict[str, str]) -> None:
+def report(runs: dict[str, list[tuple[float, float]]], base: str, labels: dict[str, str]) -> None:
     """One line per setup: median wall and CPU seconds, and each as a ratio to `base`'s."""
     reference = median(runs[base])
     for setup, label in labels.items():
@@ -213,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(p.stat().st_size for p in notebooks)
         print(f"{count} real notebooks of 35-75 KB with outputs ({total / 1e6:.0f} MB; {len({p.name[5:] for p in notebooks})} distinct)")
         repos = {setup: make_repo(work / setup, notebooks, setup) for setup in ("plain", "restore", "no-restore")}
-        checkouts: dict[str, list[Took]] = {setup: [] for setup in repos}
-        statuses: dict[str, list[Took]] = {"restore": [], "no-restore": []}
+        checkouts: dict[str, list[tuple[float, float]]] = {setup: [] for setup in repos}
+        statuses: dict[str, list[tuple[float, float]]] = {"restore": [], "no-restore": []}
         for setup, repo in repos.items():  # warm up: bytecode, page cache
             checkout_all(repo)
         for _ in range(rounds):

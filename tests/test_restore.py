@@ -88,6 +88,15 @@ def edit(path: Path, index: int, line: str, ran: str | None = None) -> None:
     path.write_bytes(serialise(notebook))
 
 
+def commit_edits(repo: Path, cell: dict[str, int], line: str, ran: str | None = None, branch: str | None = None) -> None:
+    """`edit` every sample's `cell[name]`-th code cell and commit, on a new `branch` when one is named."""
+    if branch is not None:
+        git(repo, "checkout", "-q", "-b", branch)
+    for name in SAMPLES:
+        edit(repo / name, cell[name], line, ran)
+    commit(repo, line)
+
+
 def stream(text: str, old: bool = False) -> dict[str, Any]:
     """A stdout output (nbformat 3 names its stream differently)."""
     return {"output_type": "stream", "text": text + "\n", **({"stream": "stdout"} if old else {"name": "stdout"})}
@@ -160,10 +169,7 @@ def from_git(repo: Path) -> Callable[[str], bytes | None]:
 
 def test_checkout_and_switch_give_back_the_exact_notebooks(clone: Path) -> None:
     original = snapshot(clone)
-    git(clone, "checkout", "-q", "-b", "feature")
-    for name in SAMPLES:
-        edit(clone / name, FIRST[name], "feature = 1", ran="feature run")
-    commit(clone, "feature")
+    commit_edits(clone, FIRST, "feature = 1", ran="feature run", branch="feature")
     on_feature = snapshot(clone)
     git(clone, "checkout", "-q", "main")
     assert snapshot(clone) == original  # byte for byte, outputs and all
@@ -213,9 +219,7 @@ def test_pull_from_a_second_clone(clone: Path, tmp_path: Path) -> None:
     for name in SAMPLES:  # a fresh clone has no outputs
         assert (other / name).read_bytes() == blob(other, f"HEAD:{name}")
     install(other)
-    for name in SAMPLES:
-        edit(other / name, SECOND[name], "from_elsewhere = 2", ran="never seen here")
-    commit(other, "edited elsewhere")
+    commit_edits(other, SECOND, "from_elsewhere = 2", ran="never seen here")
     git(clone, "pull", "-q", str(other), "main")
     for name in SAMPLES:
         assert_outputs(clone / name, original[name], edited=(SECOND[name],))
@@ -252,15 +256,10 @@ def test_a_notebook_committed_with_its_outputs_comes_out_as_committed(clone: Pat
 
 def test_rebase_and_cherry_pick(clone: Path) -> None:
     original = snapshot(clone)
-    git(clone, "checkout", "-q", "-b", "feature")
-    for name in SAMPLES:
-        edit(clone / name, FIRST[name], "feature = 1", ran="feature run")  # run here: its outputs come along
-    commit(clone, "feature")
+    commit_edits(clone, FIRST, "feature = 1", ran="feature run", branch="feature")  # run here: its outputs come along
     picked = git(clone, "rev-parse", "HEAD").stdout.decode().strip()
     git(clone, "checkout", "-q", "main")
-    for name in SAMPLES:
-        edit(clone / name, SECOND[name], "main = 2")  # edited, never run: no outputs
-    commit(clone, "main")
+    commit_edits(clone, SECOND, "main = 2")  # edited, never run: no outputs
     git(clone, "checkout", "-q", "feature")
     git(clone, "rebase", "-q", "main")
     for name in SAMPLES:
@@ -278,14 +277,9 @@ def test_merge_through_the_driver(clone: Path) -> None:
     """git smudges what a merge driver writes, so the merged notebook gets its outputs from the filter;
     the driver itself writes the merge cleaned, which is what git stores."""
     original = snapshot(clone)
-    git(clone, "checkout", "-q", "-b", "feature")
-    for name in SAMPLES:
-        edit(clone / name, FIRST[name], "feature = 1")
-    commit(clone, "feature")
+    commit_edits(clone, FIRST, "feature = 1", branch="feature")
     git(clone, "checkout", "-q", "main")
-    for name in SAMPLES:
-        edit(clone / name, SECOND[name], "main = 2")
-    commit(clone, "main")
+    commit_edits(clone, SECOND, "main = 2")
     done = git(clone, "merge", "--no-edit", "feature")
     assert b"Auto-merging" in done.stdout + done.stderr  # the driver merged each notebook
     for name in SAMPLES:
@@ -297,14 +291,9 @@ def test_merge_through_the_driver(clone: Path) -> None:
 
 def test_a_conflicted_merge_and_resolve(clone: Path) -> None:
     original = snapshot(clone)
-    git(clone, "checkout", "-q", "-b", "feature")
-    for name in SAMPLES:
-        edit(clone / name, FIRST[name], "mine_or_theirs = 'feature'", ran="feature run")
-    commit(clone, "feature")
+    commit_edits(clone, FIRST, "mine_or_theirs = 'feature'", ran="feature run", branch="feature")
     git(clone, "checkout", "-q", "main")
-    for name in SAMPLES:
-        edit(clone / name, FIRST[name], "mine_or_theirs = 'main'", ran="main run")
-    commit(clone, "main")
+    commit_edits(clone, FIRST, "mine_or_theirs = 'main'", ran="main run")
     on_main = snapshot(clone)
     assert git(clone, "merge", "--no-edit", "feature", check=False).returncode == 1
     for name in SAMPLES:  # the conflict is marked inside one cell; every other cell has its outputs
@@ -387,10 +376,7 @@ def test_blobs_are_those_nbgit_stores_without_restore(tmp_path: Path) -> None:
             copy_in(source, repo, name)
         commit(repo, "notebooks")
         steps = [git(repo, "rev-parse", "HEAD^{tree}").stdout]
-        git(repo, "checkout", "-q", "-b", "feature")
-        for name in SAMPLES:
-            edit(repo / name, FIRST[name], "feature = 1", ran="feature run")
-        git(repo, "commit", "-q", "-am", "feature")
+        commit_edits(repo, FIRST, "feature = 1", ran="feature run", branch="feature")
         git(repo, "checkout", "-q", "main")
         for name in SAMPLES:
             edit(repo / name, SECOND[name], "main = 2")
