@@ -21,10 +21,10 @@ import pytest
 from conftest import CORPUS, copy_in, git, nbgit
 from nbgit.clean import clean_bytes
 from nbgit.notebook import cells, parse, serialise
+from nbgit.policy import Policy
+from nbgit.store.disk import Record, Store, digest
 from nbgit.store.evict import entries, measure
 from nbgit.store.restore import rebuild
-from nbgit.store.disk import Record, Store, digest
-from nbgit.policy import Policy
 
 DEV = CORPUS / "dev"
 SAMPLES = {

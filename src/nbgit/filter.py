@@ -7,7 +7,7 @@ Three layers, kept apart as git-lfs keeps them:
 - the conversation (`serve`): the version-2 handshake, capability negotiation, then one request
   after another: the keys git sends until a flush, the content until a flush, one response.
 - the domain work (`Cleaner`): clean a notebook per the repository's policy, loaded once at start,
-  and (through `nbgit.outputs`) remember its outputs on clean and put them back on smudge.
+  and (through `nbgit.store`) remember its outputs on clean and put them back on smudge.
 
 Only protocol bytes go to stdout; warnings go to stderr, one line per file. A file that cannot be
 cleaned is passed through unchanged with a warning (or refused with `status=error` when the policy
@@ -26,12 +26,12 @@ from typing import BinaryIO, Callable
 from nbgit.clean import CleanError, clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import NotebookError
-from nbgit.store.keeper import OutputKeeper
 from nbgit.policy import Policy, find_root, load_policy
 from nbgit.progress import warn
+from nbgit.store.keeper import OutputKeeper
 
 # What the process announces, and whether the installer sets `filter.nbgit.required`. `smudge` puts
-# back the outputs this clone had (nbgit.outputs). Never required: a broken nbgit (a deleted
+# back the outputs this clone had (nbgit.store). Never required: a broken nbgit (a deleted
 # virtualenv) never blocks git; checkouts then write notebooks without outputs, and the raw notebook
 # git then stores is caught by `nbgit check` in pre-commit and CI.
 CAPABILITIES: tuple[str, ...] = ("clean", "smudge")

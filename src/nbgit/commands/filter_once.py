@@ -15,9 +15,9 @@ from pathlib import Path
 from nbgit.cli import EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.filter import Cleaner, clean_blob
-from nbgit.store.keeper import OutputKeeper
 from nbgit.policy import find_root, load_policy
 from nbgit.progress import warn
+from nbgit.store.keeper import OutputKeeper
 
 
 def run(direction: str, path: str = "<stdin>") -> int:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from nbgit.cli import EXIT_OK
 from nbgit.errors import NbgitError
+from nbgit.policy import find_root
+from nbgit.store.disk import Store
 from nbgit.store.evict import Usage, collect, evict, forget, measure
 from nbgit.store.location import LIMIT_KEY, clone_settings, parse_size, shown_size, store_dir
-from nbgit.store.disk import Store
-from nbgit.policy import find_root
 
 
 def run(max_size: str | None = None, all: bool = False) -> int:  # noqa: A002 - the option is --all

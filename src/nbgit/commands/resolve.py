@@ -1,6 +1,6 @@
 """`nbgit resolve PATH [--take local|remote|base]`: a valid notebook from one broken by git's conflict markers.
 
-Cells the merge left unchanged get back the outputs this clone kept for them (nbgit.outputs).
+Cells the merge left unchanged get back the outputs this clone kept for them (nbgit.store).
 
 When the notebook has a jupytext twin that git's text merge left with conflict markers, the twin is
 written again from the repaired notebook, so both carry the same content (and the same conflicts).

@@ -6,7 +6,8 @@ tree (checkout, switch, stash pop, reset, pull, rebase, merge) gets its outputs 
 
 - `location`: where the store lives (git's common directory, found without running git) and what
   the clone's git config says (`nbgit.restore`, `nbgit.restoreMaxSize`);
-- `store`: the files on disk, content-addressed, written atomically, damage detected on read;
+- `disk`: the files, content-addressed, written atomically, damage detected on read;
+- `skeleton`: a work-tree notebook as what it adds to its cleaned blob (lines in common are not kept twice);
 - `record`: the clean side: the work-tree bytes of each cleaned notebook, keyed by its cleaned blob;
 - `restore`: the smudge side: the exact work-tree bytes a blob came from, else outputs cell by cell;
 - `evict`: the size limit (least recently used first) and `nbgit gc`;

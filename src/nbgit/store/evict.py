@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from nbgit.store.skeleton import parse, references
 from nbgit.store.disk import KINDS, Store, is_name
+from nbgit.store.skeleton import parse, references
 
 EVICT_TO = 0.9  # of the limit, so that one more record does not start eviction again
 STALE = 3600  # seconds: a temporary file this old was left by a writer that was killed

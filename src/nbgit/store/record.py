@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 
+from nbgit.policy import Policy
 from nbgit.store import skeleton
 from nbgit.store.disk import Record, Store, digest, pack
-from nbgit.policy import Policy
 
 
 def fingerprint(policy: Policy) -> str:

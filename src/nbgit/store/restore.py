@@ -21,10 +21,10 @@ from typing import Any, Callable, Iterator, NamedTuple
 from nbgit.clean import clean, clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, cells, parse, serialise, source_of
-from nbgit.store import skeleton
-from nbgit.store.record import fingerprint, record
-from nbgit.store.disk import Record, Store, digest, is_name
 from nbgit.policy import Policy
+from nbgit.store import skeleton
+from nbgit.store.disk import Record, Store, digest, is_name
+from nbgit.store.record import fingerprint, record
 
 CellKey = tuple[str, Any, int]  # source, id (None when the policy renumbers ids), place among identical cells
 Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None for those git does not have
