@@ -4,7 +4,7 @@ git runs the clean filter whenever it reads a work-tree notebook (`add`, `commit
 after a touch): that is when the outputs are seen. The bytes are kept exactly, so the smudge can
 write back what the user had, byte for byte, as what they add to the blob (`skeleton`): lines the
 blob has are not kept twice, and long lines are objects shared by every version. A record that is
-already there costs two hashes and two small reads: nothing is written twice.
+already there costs two hashes and one small read: nothing is written twice.
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     key = store.key(cleaned)
     known = store.record(key)
     kept = digest(worktree)
-    if known is None or known.digest != kept or known.fingerprint != made_by:
-        held, objects = skeleton.encode(worktree, cleaned)
-        for name, line in objects:
-            store.put_object(name, line)
-        store.put_record(key, Record(made_by, kept, len(worktree), pack(held)))
+    if known is not None and known.digest == kept and known.fingerprint == made_by:
+        return  # seen before: its path's history already has it
+    held, objects = skeleton.encode(worktree, cleaned)
+    for name, line in objects:
+        store.put_object(name, line)
+    store.put_record(key, Record(made_by, kept, len(worktree), pack(held)))
     store.remember(path, key)
