@@ -147,7 +147,11 @@ def checkout_all(repo: Path) -> tuple[float, float]:
     return git(repo, "checkout", "--", ".")
 
 
-def status_after_touch(repo: Path) -> tuple[float, float]:
+def status_after_touch(repo: Path, notebooks: list[Path]) -> tuple[float, float]:
+    """`git status` with the notebooks (outputs and all) in the work tree, every one touched."""
+    for source in notebooks:  # a clone that keeps no outputs got them back without: the same files for both
+        shutil.copyfile(source, repo / "nbs" / source.name)
+    git(repo, "add", "-A")  # the index takes their sizes (the blobs stay): else git calls them modified unread
     time.sleep(1.1)  # past the index's own timestamp: no racily clean entries
     touch_all(repo / "nbs")
     return git(repo, "status", "--porcelain")
@@ -200,16 +204,15 @@ def main(argv: list[str] | None = None) -> int:
         repos = {setup: make_repo(work / setup, notebooks, setup) for setup in ("plain", "restore", "no-restore")}
         checkouts: dict[str, list[tuple[float, float]]] = {setup: [] for setup in repos}
         statuses: dict[str, list[tuple[float, float]]] = {"restore": [], "no-restore": []}
-        for setup, repo in repos.items():  # warm up: bytecode, page cache
+        for setup, repo in repos.items():  # warm up (bytecode, page cache), and check what each writes
             checkout_all(repo)
+            written = (repo / "nbs" / notebooks[0].name).read_bytes()
+            assert (written == notebooks[0].read_bytes()) == (setup != "no-restore"), setup
         for _ in range(rounds):
             for setup, repo in repos.items():
                 checkouts[setup].append(checkout_all(repo))
             for setup in statuses:
-                statuses[setup].append(status_after_touch(repos[setup]))
-        for setup in ("restore", "no-restore"):  # what the checkout wrote: outputs back, or the blobs
-            sample = repos[setup] / "nbs" / notebooks[0].name
-            assert (sample.read_bytes() == notebooks[0].read_bytes()) == (setup == "restore"), setup
+                statuses[setup].append(status_after_touch(repos[setup], notebooks))
         print("\n`git checkout -- .` of every notebook (deleted first)          wall            CPU")
         report(checkouts, "plain", {"plain": "no filter, outputs committed", "restore": "nbgit, outputs restored", "no-restore": "nbgit, clone keeps no outputs"})
         target("restoring <= 2x no filter", median(checkouts["restore"]), median(checkouts["plain"]), 2.0)

@@ -41,8 +41,16 @@ def digest(data: bytes) -> str:
 def blob_id(data: bytes, object_format: str = "sha1") -> str:
     """git's object id of `data` as a blob (what `git hash-object` prints): a record's name, by which
     git can also give the blob back."""
-    header = b"blob %d\0" % len(data)
-    return (hashlib.sha256 if object_format == "sha256" else hashlib.sha1)(header + data).hexdigest()
+    hashed = (hashlib.sha256 if object_format == "sha256" else hashlib.sha1)(b"blob %d\0" % len(data))
+    hashed.update(data)
+    return hashed.hexdigest()
+
+
+def checksum(data: bytes) -> str:
+    """A quick checksum of a work-tree notebook (with its size, it tells whether the store has that
+    version already; it names nothing, so speed matters more than strength: git status runs it on
+    every notebook it cleans)."""
+    return "%08x" % zlib.crc32(data)
 
 
 def is_name(name: str | bytes) -> bool:
@@ -52,20 +60,20 @@ def is_name(name: str | bytes) -> bool:
 
 
 class Record(NamedTuple):
-    """How to rebuild one work-tree notebook from the blob it cleans to: the digest and size of its
+    """How to rebuild one work-tree notebook from the blob it cleans to: the checksum and size of its
     bytes, and its skeleton, compressed (`nbgit.store.skeleton`).
 
     `fingerprint` names the nbgit version and cleaning policy that cleaned it (`record.fingerprint`).
     """
 
     fingerprint: str
-    digest: str
+    checksum: str
     size: int
     packed: bytes
 
     def encode(self) -> bytes:
         """The record file's bytes."""
-        return b"%s\n%s\n%s %d\n%s" % (_FORMAT, self.fingerprint.encode(), self.digest.encode(), self.size, self.packed)
+        return b"%s\n%s\n%s %d\n%s" % (_FORMAT, self.fingerprint.encode(), self.checksum.encode(), self.size, self.packed)
 
     @classmethod
     def decode(cls, data: bytes) -> Record:
@@ -73,10 +81,10 @@ class Record(NamedTuple):
         parts = data.split(b"\n", 3)
         if len(parts) != 4 or parts[0] != _FORMAT:
             raise ValueError("not an nbgit output record")
-        name, _, size = parts[2].partition(b" ")
-        if not is_name(name) or not size.isdigit() or not parts[1].isalnum():
+        check, _, size = parts[2].partition(b" ")
+        if len(check) != 8 or not _HEX.issuperset(check) or not size.isdigit() or not parts[1].isalnum():
             raise ValueError("a malformed record header")
-        return cls(parts[1].decode(), name.decode(), int(size), parts[3])
+        return cls(parts[1].decode(), check.decode(), int(size), parts[3])
 
     def skeleton(self) -> bytes:
         """The uncompressed skeleton; ValueError when it is damaged."""

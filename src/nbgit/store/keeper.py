@@ -40,7 +40,8 @@ class OutputKeeper:
         if wanted(policy):
             from nbgit.store.record import fingerprint, record
 
-            self._guarded(lambda store: record(store, path, worktree, cleaned, fingerprint(policy)))
+            made_by = fingerprint(policy)
+            self._guarded(lambda store: record(store, path, worktree, cleaned, made_by))
 
     def smudge(self, path: str, blob: bytes, policy: Policy) -> bytes:
         """The bytes to write for `blob`: with the outputs this clone had, else `blob` itself."""

@@ -4,7 +4,7 @@ git runs the clean filter whenever it reads a work-tree notebook (`add`, `commit
 after a touch): that is when the outputs are seen. The bytes are kept exactly, so the smudge can
 write back what the user had, byte for byte, as what they add to the blob (`skeleton`): lines the
 blob has are not kept twice, and long lines are objects shared by every version. A record that is
-already there costs two hashes and one small read: nothing is written twice.
+already there costs a hash, a checksum and one small read: nothing is written twice.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import functools
 
 from nbgit.policy import Policy
 from nbgit.store import skeleton
-from nbgit.store.disk import Record, Store, digest, pack
+from nbgit.store.disk import Record, Store, checksum, digest, pack
 
 
 def fingerprint(policy: Policy) -> str:
@@ -37,8 +37,8 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     writing only what the store does not hold yet."""
     key = store.key(cleaned)
     known = store.record(key)
-    kept = digest(worktree)
-    if known is not None and known.digest == kept and known.fingerprint == made_by:
+    kept = checksum(worktree)
+    if known is not None and (known.checksum, known.size, known.fingerprint) == (kept, len(worktree), made_by):
         return  # seen before: its path's history already has it
     held, objects = skeleton.encode(worktree, cleaned)
     for name, line in objects:

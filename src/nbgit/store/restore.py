@@ -23,7 +23,7 @@ from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy
 from nbgit.store import skeleton
-from nbgit.store.disk import Record, Store, digest, is_name
+from nbgit.store.disk import Record, Store, checksum, digest, is_name
 from nbgit.store.record import fingerprint, record
 
 CellKey = tuple[str, Any, int]  # source, id (None when the policy renumbers ids), place among identical cells
@@ -58,9 +58,9 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
 
 def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
     """The work-tree bytes a record holds, from the blob it cleans to; None when an object was evicted
-    (the record goes too) or something is damaged (removed, with a warning). The skeleton's
-    compression carries a checksum and every object must match its name, so whole parts give back
-    exactly the recorded bytes."""
+    (the record goes too) or something is damaged (removed, with a warning): the skeleton's
+    compression carries a checksum, every object must match its name, and the result the recorded
+    size and checksum."""
     try:
         lead, parts = skeleton.parse(known.skeleton())
     except ValueError as error:
@@ -79,8 +79,8 @@ def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
     except ValueError as error:
         store.damaged("notebooks", key, str(error))
         return None
-    if len(data) != known.size:
-        store.damaged("notebooks", key, f"it rebuilds into {len(data)} bytes, not {known.size}")
+    if (len(data), checksum(data)) != (known.size, known.checksum):
+        store.damaged("notebooks", key, "it rebuilds into other bytes than the ones recorded")
         return None
     store.touch("notebooks", key)
     for name in objects:
