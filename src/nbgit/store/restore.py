@@ -59,20 +59,17 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
 def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
     """The work-tree bytes a record holds, from the blob it cleans to; None when an object was evicted
     (the record goes too) or something is damaged (removed, with a warning): the skeleton's
-    compression carries a checksum, every object must match its name, and the result the recorded
-    size and checksum."""
+    compression carries a checksum, and the result must have the recorded size and checksum (when
+    it does not, each object is checked against its name to find the damaged ones)."""
     try:
         lead, parts = skeleton.parse(known.skeleton())
     except ValueError as error:
         store.damaged("notebooks", key, str(error))
         return None
     read = {name: store.read("objects", name) if is_object(name) else None for name in skeleton.references(parts)}
-    objects = {name: line for name, line in read.items() if line is not None and digest(line) == name}
-    for name, line in read.items():
-        if line is not None and name not in objects:
-            store.damaged("objects", name, "its bytes do not match their digest")
+    objects = {name: line for name, line in read.items() if line is not None}
     if len(objects) != len(read):
-        store.remove("notebooks", key)  # evicted or damaged: the record cannot be used again
+        store.remove("notebooks", key)  # an object was evicted: the record cannot be used again
         return None
     try:
         data = skeleton.expand(lead, parts, blob, objects)
@@ -80,6 +77,9 @@ def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
         store.damaged("notebooks", key, str(error))
         return None
     if (len(data), checksum(data)) != (known.size, known.checksum):
+        for name, line in objects.items():
+            if digest(line) != name:
+                store.damaged("objects", name, "its bytes do not match their digest")
         store.damaged("notebooks", key, "it rebuilds into other bytes than the ones recorded")
         return None
     store.touch("notebooks", key)
