@@ -463,6 +463,20 @@ def test_status_shows_the_store_and_gc_prunes_it(clone: Path) -> None:
     assert nbgit(clone, "gc", "--max-size", "lots").returncode == 2
 
 
+def test_a_bad_size_limit_in_git_config_costs_outputs_with_one_warning(clone: Path) -> None:
+    git(clone, "config", "nbgit.restoreMaxSize", "lots")
+    for name in SAMPLES:
+        (clone / name).unlink()
+    done = git(clone, "checkout", "--", ".")
+    warnings = [line for line in done.stderr.decode().splitlines() if line.startswith("nbgit: warning:")]
+    assert len(warnings) == 1 and "nbgit.restoreMaxSize = 'lots' is not a size" in warnings[0], warnings
+    for name in SAMPLES:
+        assert (clone / name).read_bytes() == blob(clone, f"HEAD:{name}")
+    status = nbgit(clone, "status")
+    assert status.returncode == 2 and b"nbgit.restoreMaxSize = 'lots' is not a size" in status.stderr
+    assert b"hint: give bytes or a whole number with k, m or g" in status.stderr
+
+
 # --- a bounded, damaged or broken store --------------------------------------------------------
 
 
@@ -570,8 +584,26 @@ def test_a_filter_killed_while_writing_leaves_nothing_readable_but_wrong(clone: 
     assert not any(p.exists() for p in leftovers)
 
 
-def test_a_broken_nbgit_during_checkout_gives_clean_notebooks(clone: Path) -> None:
-    git(clone, "config", "filter.nbgit.process", str(clone / "no-such-nbgit-filter-process"))
+KILLED_ON_SMUDGE = """#!{python}
+import os, signal
+from nbgit.filter import CAPABILITIES, Cleaner, serve
+cleaner = Cleaner.for_directory(os.path.realpath("."))
+def handler(command, path, data):
+    if command == "smudge":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return cleaner(command, path, data)
+serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), handler, CAPABILITIES)
+"""
+
+
+@pytest.mark.parametrize("broken", ["gone", "killed on smudge"])
+def test_a_broken_nbgit_during_checkout_gives_clean_notebooks(clone: Path, tmp_path: Path, broken: str) -> None:
+    process = clone / "no-such-nbgit-filter-process"
+    if broken == "killed on smudge":
+        process = tmp_path / "killed.py"
+        process.write_text(KILLED_ON_SMUDGE.format(python=sys.executable))
+        process.chmod(0o755)
+    git(clone, "config", "filter.nbgit.process", str(process))
     git(clone, "config", "--unset", "filter.nbgit.clean")
     for name in SAMPLES:
         (clone / name).unlink()

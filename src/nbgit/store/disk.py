@@ -34,7 +34,7 @@ _HEX = frozenset(b"0123456789abcdef")
 
 
 def digest(data: bytes) -> str:
-    """The sha256 of `data` in hex: the name of an object, a path's history, a work-tree notebook."""
+    """The sha256 of `data` in hex: the name of an object, or of a path's history."""
     return hashlib.sha256(data).hexdigest()
 
 
