@@ -227,6 +227,25 @@ def test_pull_from_a_second_clone(clone: Path, tmp_path: Path) -> None:
     assert_clean_state(clone)
 
 
+def test_outputs_of_a_rerun_that_nbgit_refresh_settles_are_kept(clone: Path) -> None:
+    """After `nbgit refresh` (or Jupyter's save hook) git never reads a re-run notebook again: refresh keeps its outputs."""
+    notebook = parse((clone / "images.ipynb").read_bytes())
+    cell = code_cells_of(notebook.content)[FIRST["images.ipynb"]]
+    cell["outputs"], cell["execution_count"] = [stream("the latest run")], 42
+    (clone / "images.ipynb").write_bytes(serialise(notebook))
+    past = time.time() - 10  # older than the index refresh writes: git will not look at it again (not racy)
+    os.utime(clone / "images.ipynb", (past, past))
+    rerun = (clone / "images.ipynb").read_bytes()
+    assert git(clone, "status", "--porcelain").stdout == b" M images.ipynb\n"  # listed: its size changed
+    done = nbgit(clone, "refresh")
+    assert done.returncode == 0, done.stderr.decode()
+    assert git(clone, "status", "--porcelain").stdout == b""
+    git(clone, "checkout", "-q", "-b", "elsewhere")
+    commit_edits(clone, SECOND, "elsewhere = 1")
+    git(clone, "checkout", "-q", "main")
+    assert (clone / "images.ipynb").read_bytes() == rerun  # the latest run, not the one committed
+
+
 def test_a_cell_whose_metadata_changed_elsewhere_keeps_its_outputs(clone: Path, tmp_path: Path) -> None:
     original = snapshot(clone)
     other = tmp_path / "other"

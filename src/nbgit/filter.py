@@ -210,7 +210,7 @@ class Cleaner:
     def __call__(self, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
         """One request: (status, content); never raises (a failure is a warning and a pass-through or an error)."""
         if command != "clean":
-            if self.keeper is None or self.policy.excludes(path):
+            if self.keeper is None:
                 return "success", data
             return "success", self.keeper.smudge(path, data, self.policy.for_path(path))
         if self.problem is not None:
@@ -219,7 +219,7 @@ class Cleaner:
             return "abort", None
         result, problem = clean_blob(data, path, self.policy)
         if problem is None:
-            if self.keeper is not None and not self.policy.excludes(path):
+            if self.keeper is not None:
                 self.keeper.clean(path, data, result, self.policy.for_path(path))
             return "success", result
         if self.policy.strict:

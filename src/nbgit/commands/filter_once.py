@@ -36,7 +36,7 @@ def run(direction: str, path: str = "<stdin>") -> int:
             raise problem  # nothing on stdout: git (when required) or the caller sees the failure
         if not _stderr_mixed_into_stdout():
             warn(f"{problem.message}; left unchanged ({problem.hint})")
-    elif root is not None and path != "<stdin>" and not policy.excludes(path):
+    elif root is not None and path != "<stdin>":
         OutputKeeper(root).clean(path, data, result, policy.for_path(path))
     stdout.write(result)
     return EXIT_OK

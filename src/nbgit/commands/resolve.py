@@ -56,8 +56,6 @@ def _with_outputs(root: Path | None, file: Path, repaired: bytes, policy: Policy
     from nbgit.pairing import relative_to_root
 
     relative = relative_to_root(file, root)
-    if policy.excludes(relative):
-        return repaired
     return OutputKeeper(root).smudge(relative, repaired, policy.for_path(relative))
 
 

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from nbgit.files import write_atomic
 from nbgit.progress import warn
+from nbgit.worktree.index import blob_id
 
 KINDS = ("notebooks", "objects", "paths")
 HISTORY = 4  # cleaned versions remembered per path, for the cell-by-cell restore
@@ -36,14 +37,6 @@ _HEX = frozenset(b"0123456789abcdef")
 def digest(data: bytes) -> str:
     """The sha256 of `data` in hex: the name of an object, or of a path's history."""
     return hashlib.sha256(data).hexdigest()
-
-
-def blob_id(data: bytes, object_format: str = "sha1") -> str:
-    """git's object id of `data` as a blob (what `git hash-object` prints): a record's name, by which
-    git can also give the blob back."""
-    hashed = (hashlib.sha256 if object_format == "sha256" else hashlib.sha1)(b"blob %d\0" % len(data))
-    hashed.update(data)
-    return hashed.hexdigest()
 
 
 def checksum(data: bytes) -> str:
@@ -158,7 +151,7 @@ class Store:
     # --- notebooks and objects -------------------------------------------------------------
 
     def key(self, blob: bytes) -> str:
-        """The name of the record for a cleaned blob: git's id of it."""
+        """The name of the record for a cleaned blob: git's id of it, by which git can also give it back."""
         return blob_id(blob, self.object_format)
 
     def record(self, key: str) -> Record | None:

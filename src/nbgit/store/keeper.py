@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def wanted(policy: Policy) -> bool:
-    """Whether outputs are kept and restored for notebooks under `policy` (a path's own policy)."""
-    return policy.restore_outputs and policy.outputs == "strip"
+def wanted(policy: Policy, path: str) -> bool:
+    """Whether outputs are kept and restored for the notebook at `path` under `policy` (its own)."""
+    return policy.restore_outputs and policy.outputs == "strip" and not policy.excludes(path)
 
 
 class OutputKeeper:
@@ -37,7 +37,7 @@ class OutputKeeper:
 
     def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy) -> None:
         """Remember the work-tree bytes git just had cleaned (`policy` is the path's own)."""
-        if wanted(policy):
+        if wanted(policy, path):
             from nbgit.store.record import fingerprint, record
 
             made_by = fingerprint(policy)
@@ -45,7 +45,7 @@ class OutputKeeper:
 
     def smudge(self, path: str, blob: bytes, policy: Policy) -> bytes:
         """The bytes to write for `blob`: with the outputs this clone had, else `blob` itself."""
-        if not wanted(policy):
+        if not wanted(policy, path):
             return blob
         from nbgit.store.restore import restore
 

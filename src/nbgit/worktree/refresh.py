@@ -29,6 +29,7 @@ from nbgit import gitrepo
 from nbgit.filter import Cleaner, clean_blob
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
+from nbgit.store.keeper import OutputKeeper
 from nbgit.worktree.index import IndexLock, blob_id, read_entries, with_stat
 
 UNCHANGED, CHANGED, UNSETTLED = "unchanged", "changed", "unsettled"
@@ -72,7 +73,7 @@ def judge(cwd: Path, paths: list[str], literal: bool = False) -> tuple[gitrepo.W
     cleaner = Cleaner.for_directory(tree.root)
     if cleaner.problem is not None:
         raise cleaner.problem
-    work = functools.partial(_judge_one, tree.root, cleaner.policy, tree.object_format)
+    work = functools.partial(_judge_one, tree.root, cleaner.policy, tree.object_format, OutputKeeper(tree.root))
     return tree, map_on_all_cores(work, jobs, JUDGED_PER_WORKER)
 
 
@@ -108,8 +109,10 @@ def record(tree: gitrepo.WorkTree, verdicts: list[Verdict], wait: float) -> Outc
     return Outcome(refreshed, changed, unsettled)
 
 
-def _judge_one(root: Path, policy: Policy, object_format: str, job: tuple[str, str]) -> Verdict:
-    """Judge one notebook: its file read between two stats, cleaned as the filter cleans, named as git names blobs."""
+def _judge_one(root: Path, policy: Policy, object_format: str, keeper: OutputKeeper, job: tuple[str, str]) -> Verdict:
+    """Judge one notebook: its file read between two stats, cleaned as the filter cleans, named as git names blobs.
+
+    An unchanged one has its outputs kept as the filter keeps them: git will not read it again."""
     path, blob = job
     file = root / path
     try:
@@ -124,6 +127,7 @@ def _judge_one(root: Path, policy: Policy, object_format: str, job: tuple[str, s
     cleaned, _ = clean_blob(data, path, policy)  # what git stores, also when the filter passes bad input through
     if blob_id(cleaned, object_format) != blob:
         return Verdict(path, blob, CHANGED, None)
+    keeper.clean(path, data, cleaned, policy.for_path(path))
     return Verdict(path, blob, UNCHANGED, before)
 
 
