@@ -1,7 +1,7 @@
 """The store's size limit: the least recently used entries go first, on their own and with `nbgit gc`.
 
-Every use of an entry (recorded again, rebuilt for a checkout) refreshes its modification time, so
-eviction removes the oldest files until the store fits. A record whose object was evicted cannot be
+Every use of an entry (rebuilt for a checkout, or shared by a version recorded anew) refreshes its
+modification time, so eviction removes the oldest files until the store fits. A record whose object was evicted cannot be
 rebuilt any more: the store drops it the first time it is asked for, and `collect` drops it at once,
 with every object no record refers to and what killed writers left behind.
 """

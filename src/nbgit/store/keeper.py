@@ -1,4 +1,5 @@
-"""What the filter process (and `nbgit resolve`) asks of the store: record on clean, restore on smudge.
+"""What the filter (the process and the one-shot command), `nbgit refresh` and `nbgit resolve` ask of
+the store: record on clean, restore on smudge.
 
 It never fails git: any error is one warning, then this process goes on without the store (the
 notebook git asked for is answered as if there were no store). The store is opened on first use,
@@ -62,8 +63,8 @@ class OutputKeeper:
         if self._off:
             return None
         if self._store is None:
-            from nbgit.store.location import clone_settings, store_dir
             from nbgit.store.disk import Store
+            from nbgit.store.location import clone_settings, store_dir
 
             settings = clone_settings(self.root)
             directory = store_dir(self.root)
