@@ -11,16 +11,25 @@ One section per area; add new cases to the section of the code they exercise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
+import resource
+import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
-from conftest import git, nbgit
+from conftest import NBGIT, git, nbgit
 
+from nbgit.clean import clean_bytes
 from nbgit.notebook import Notebook, serialise
+from nbgit.policy import Policy
 
 PLAIN = ("-c", "core.hooksPath=/dev/null")  # the stranger commits without hooks
 
@@ -296,3 +305,309 @@ def test_fifos_named_like_a_pair_never_block_sync_or_check(tmp_path: Path) -> No
         assert "Traceback" not in said and "internal error" not in said, said
         if command[0] != "check":
             assert done.returncode == 2 and "a.py: not a regular file" in said, (command, said)
+
+
+# --- files on disk and the one-shot commands: symlinks, FIFOs, races, closed pipes, full disks, signals ---
+# (nbgit clean, nbgit check's walk, nbgit diff -o; notebooks built here, so no corpus is needed)
+
+
+def dirty_notebook(cells: int = 3, output: str = "42", **metadata: Any) -> bytes:
+    """A dirty v4.5 notebook: every code cell ran and keeps an output, as Jupyter saves it."""
+    content = {
+        "cells": [
+            {"cell_type": "code", "execution_count": n + 1, "id": f"c{n}", "metadata": {"scrolled": True},
+             "outputs": [{"name": "stdout", "output_type": "stream", "text": [output]}], "source": [f"print({n})"]}
+            for n in range(cells)
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}, **metadata},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(content, indent=1).encode() + b"\n"
+
+
+DIRTY = dirty_notebook()
+CLEANED = clean_bytes(DIRTY, "x.ipynb", Policy())
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Temporary files nbgit left behind anywhere below `folder`."""
+    return sorted(folder.rglob("*.nbgit-tmp"))
+
+
+def only_errors(stderr: bytes) -> list[str]:
+    """stderr's lines, each checked to be nbgit's own (never a traceback or an internal error)."""
+    lines = stderr.decode().splitlines()
+    assert "Traceback" not in stderr.decode() and "internal error" not in stderr.decode(), lines
+    return lines
+
+
+# Paused runs: nbgit's own main() in a child process that stops at one function, so that the test can
+# act at exactly that moment (an editor saving, a signal arriving) instead of hoping for the timing.
+PAUSED = """
+import importlib, sys
+where, name = sys.argv[1].rsplit(".", 1)
+module = importlib.import_module(where)
+real = getattr(module, name)
+def paused(*args, **kwargs):
+    sys.__stdout__.write("paused\\n")
+    sys.__stdout__.flush()
+    sys.stdin.readline()
+    return real(*args, **kwargs)
+setattr(module, name, paused)
+from nbgit.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def start_paused(cwd: Path, at: str, *args: str) -> subprocess.Popen[bytes]:
+    """Start `nbgit ARGS` and return once it is stopped on entering `at` (`module.function`)."""
+    child = subprocess.Popen([sys.executable, "-c", PAUSED, at, *args], cwd=cwd,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stdout.readline() == b"paused\n"
+    return child
+
+
+def resume(child: subprocess.Popen[bytes]) -> tuple[int, bytes]:
+    """Let a paused run go on; its exit code and stderr."""
+    _, stderr = child.communicate(b"\n", timeout=60)
+    return child.returncode, stderr
+
+
+def test_clean_writes_through_a_symlink_inside_the_repository(repo: Path) -> None:
+    """nbdev links getting_started.ipynb to index.ipynb: cleaning the link cleans index.ipynb, the link stays."""
+    (repo / "index.ipynb").write_bytes(DIRTY)
+    (repo / "getting_started.ipynb").symlink_to("index.ipynb")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "nbdev layout")
+    for args in (["getting_started.ipynb"], ["."]):
+        (repo / "index.ipynb").write_bytes(DIRTY)
+        done = nbgit(repo, "clean", *args)
+        assert done.returncode == 0, done.stderr
+        assert (repo / "getting_started.ipynb").is_symlink()
+        assert os.readlink(repo / "getting_started.ipynb") == "index.ipynb"
+        assert (repo / "index.ipynb").read_bytes() == CLEANED
+        assert git(repo, "status", "--porcelain").stdout.decode() == " M index.ipynb\n"
+        assert leftovers(repo) == []
+
+
+def test_clean_refuses_symlinks_that_leave_the_work_tree(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.ipynb"
+    outside.write_bytes(DIRTY)
+    (repo / "out.ipynb").symlink_to(outside)
+    (repo / "config.ipynb").symlink_to(".git/config")
+    (repo / "mine.ipynb").write_bytes(DIRTY)
+    config = (repo / ".git/config").read_bytes()
+    done = nbgit(repo, "clean", ".")
+    assert done.returncode == 2
+    lines = only_errors(done.stderr)
+    assert lines == [
+        f"nbgit: error: config.ipynb: a symbolic link to {repo / '.git/config'}, inside .git; not followed",
+        "hint: replace the link with the file itself, or run nbgit where the file really lives",
+        f"nbgit: error: out.ipynb: a symbolic link to {outside}, outside the repository's work tree; not followed",
+        "hint: replace the link with the file itself, or run nbgit where the file really lives",
+    ]
+    assert outside.read_bytes() == DIRTY and (repo / ".git/config").read_bytes() == config
+    assert (repo / "out.ipynb").is_symlink() and (repo / "config.ipynb").is_symlink()
+    assert (repo / "mine.ipynb").read_bytes() == CLEANED, "the other notebooks are still cleaned"
+
+
+def test_diff_output_onto_links_and_descriptors(repo: Path, tmp_path: Path) -> None:
+    """`nbgit diff -o`: a link inside the repository is written through, one leading out is refused,
+    descriptors and devices (`/dev/stdout`, `/proc/self/fd/1`, `/dev/full`) are written into, never replaced."""
+    (repo / "a.ipynb").write_bytes(CLEANED)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "a")
+    (repo / "a.ipynb").write_bytes(dirty_notebook(cells=4))
+    report = nbgit(repo, "diff").stdout
+    assert b"a.ipynb" in report
+
+    (repo / "reports").mkdir()
+    (repo / "latest.txt").symlink_to("reports/2024.txt")
+    done = nbgit(repo, "diff", "-o", "latest.txt")
+    assert done.returncode == 0, done.stderr
+    assert (repo / "latest.txt").is_symlink() and (repo / "reports/2024.txt").read_bytes() == report
+
+    elsewhere = tmp_path / "elsewhere.txt"
+    (repo / "away.txt").symlink_to(elsewhere)
+    done = nbgit(repo, "diff", "-o", "away.txt")
+    assert done.returncode == 2 and not elsewhere.exists()
+    assert only_errors(done.stderr)[0].endswith("outside the repository's work tree; not followed")
+
+    for descriptor in ("/dev/stdout", "/proc/self/fd/1"):
+        done = nbgit(repo, "diff", "-o", descriptor)  # stdout is a pipe here
+        assert (done.returncode, done.stdout) == (0, report), done.stderr
+    assert os.path.islink("/dev/stdout")
+    with open(tmp_path / "log.txt", "wb") as log:
+        log.write(b"earlier\n")
+        log.flush()
+        done = subprocess.run([str(NBGIT), "diff", "-o", "/dev/stdout"], cwd=repo, stdout=log, stderr=subprocess.PIPE)
+    assert done.returncode == 0 and (tmp_path / "log.txt").read_bytes() == b"earlier\n" + report
+
+    done = nbgit(repo, "diff", "-o", "/dev/full")
+    assert done.returncode == 2
+    assert only_errors(done.stderr) == ["nbgit: error: /dev/full: cannot write (No space left on device)",
+                                        "hint: free some space and run it again; the file was left as it was"]
+    assert leftovers(repo) == []
+
+
+def test_fifos_are_not_notebooks(repo: Path) -> None:
+    """A FIFO named *.ipynb would block whoever opens it: folder walks skip it, naming it is an error."""
+    os.mkfifo(repo / "pipe.ipynb")
+    (repo / "dirty.ipynb").write_bytes(DIRTY)
+    check = subprocess.run([str(NBGIT), "check", "."], cwd=repo, capture_output=True, timeout=60)
+    assert check.returncode == 1 and b"dirty.ipynb" in check.stdout and b"pipe.ipynb" not in check.stdout
+    clean = subprocess.run([str(NBGIT), "clean", "."], cwd=repo, capture_output=True, timeout=60)
+    assert clean.returncode == 0, clean.stderr
+    assert (repo / "dirty.ipynb").read_bytes() == CLEANED
+    for name, kind in (("pipe.ipynb", "a FIFO (named pipe)"), ("/dev/null", "a character device")):
+        for command in ("clean", "check"):
+            done = subprocess.run([str(NBGIT), command, name], cwd=repo, capture_output=True, timeout=60)
+            assert done.returncode == 2
+            assert only_errors(done.stderr) == [f"nbgit: error: {name}: {kind}, not a notebook file",
+                                                "hint: name notebook files or folders that hold them"]
+
+
+def test_clean_keeps_an_edit_saved_while_it_runs(repo: Path) -> None:
+    """An editor saves between nbgit's read and its write: the edit stays, nbgit says so and exits 2."""
+    path = repo / "edited.ipynb"
+    path.write_bytes(DIRTY)
+    (repo / "other.ipynb").write_bytes(DIRTY)
+    child = start_paused(repo, "nbgit.commands.clean.clean_bytes", "clean", "edited.ipynb", "other.ipynb")
+    edit = dirty_notebook(cells=5, output="the user's new result")
+    path.write_bytes(edit)  # saved in place, as Jupyter does
+    code, stderr = resume(child)
+    assert path.read_bytes() == edit
+    assert code == 2
+    assert only_errors(stderr) == [
+        "nbgit: error: edited.ipynb: changed on disk while nbgit was working on it; left as it is now",
+        "hint: run the command again to include the newer content",
+    ]
+    assert (repo / "other.ipynb").read_bytes() == CLEANED
+    assert leftovers(repo) == []
+    assert nbgit(repo, "clean", "edited.ipynb").returncode == 0
+    assert path.read_bytes() == clean_bytes(edit, "x", Policy())
+
+
+@pytest.mark.parametrize(("command", "reader"), [
+    (["clean", "--check", "."], "head -1"),
+    (["clean", "--check", "."], "(exec <&-; sleep 1)"),
+    (["check", "."], "(exec <&-; sleep 1)"),
+])
+def test_a_reader_that_leaves_does_not_turn_a_failure_into_success(repo: Path, command: list[str], reader: str) -> None:
+    """`nbgit clean --check . | head -1` under pipefail: the verdict (1) survives the closed pipe."""
+    (repo / "many.ipynb").write_bytes(dirty_notebook(cells=20_000))  # a megabyte of findings: more than a pipe holds
+    for n in range(60):  # and more `nbgit check` findings than one write buffer
+        (repo / f"{'a-notebook-with-a-long-name-' * 4}{n}.ipynb").write_bytes(DIRTY)
+    script = f"set -o pipefail; {NBGIT} {' '.join(command)} | {reader}"
+    done = subprocess.run(["bash", "-c", script], cwd=repo, capture_output=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert len(done.stdout.splitlines()) == (1 if reader.startswith("head") else 0)
+    assert b"Error" not in done.stderr and b"Traceback" not in done.stderr
+
+
+def without_read_override() -> list[str]:
+    """A command prefix under which file permissions hold (root reads anything unless it drops that power)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot make a file unreadable")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+def test_an_unreadable_notebook_is_one_error_and_the_walk_goes_on(repo: Path) -> None:
+    locked = repo / "a-locked.ipynb"
+    locked.write_bytes(DIRTY)
+    locked.chmod(0)
+    (repo / "b-dirty.ipynb").write_bytes(DIRTY)
+    done = subprocess.run([*without_read_override(), str(NBGIT), "clean", "."], cwd=repo, capture_output=True)
+    assert done.returncode == 2
+    assert only_errors(done.stderr) == ["nbgit: error: a-locked.ipynb: cannot read (Permission denied)",
+                                        "hint: check the file's and its folder's permissions"]
+    assert (repo / "b-dirty.ipynb").read_bytes() == CLEANED
+    check = subprocess.run([*without_read_override(), str(NBGIT), "check", "."], cwd=repo, capture_output=True)
+    assert check.returncode == 1 and b"a-locked.ipynb: cannot be read (Permission denied) [invalid]" in check.stdout
+    only_errors(check.stderr)
+
+
+def test_a_full_disk_is_one_error_naming_the_file(repo: Path) -> None:
+    """A write that the disk refuses (here a file-size limit: EFBIG, as ENOSPC would be) leaves the file whole."""
+    big = repo / "a-big.ipynb"
+    big.write_bytes(dirty_notebook(cells=2000))
+    before = big.read_bytes()
+    assert len(clean_bytes(before, "x", Policy())) > 200_000
+    (repo / "b-small.ipynb").write_bytes(DIRTY)
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    done = subprocess.run([str(NBGIT), "clean", "."], cwd=repo, capture_output=True, preexec_fn=limit_file_size)
+    assert done.returncode == 2
+    assert only_errors(done.stderr) == [
+        "nbgit: error: a-big.ipynb: cannot write (File too large)",
+        "hint: the file is larger than this process may write (ulimit -f); the file was left as it was",
+    ]
+    assert big.read_bytes() == before and leftovers(repo) == []
+    assert (repo / "b-small.ipynb").read_bytes() == CLEANED
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_deeply_nested_metadata_is_judged_not_a_crash(repo: Path, depth: int) -> None:
+    deep = '{"a": ' * depth + "1" + "}" * depth
+    data = CLEANED.replace(b'"metadata": {', b'"metadata": {\n  "deep": ' + deep.encode() + b",", 1)
+    (repo / "deep.ipynb").write_bytes(data)
+    git(repo, "add", "deep.ipynb")
+    for args in (["check", "deep.ipynb"], ["check", "--staged"], ["check", "--all"], ["clean", "deep.ipynb"], ["diff"]):
+        done = nbgit(repo, *args)
+        only_errors(done.stderr)
+        assert done.returncode in (0, 1), (args, done.stderr)
+        if depth == 5000 and args[0] == "check":
+            assert b"deep.ipynb: JSON nested too deeply [invalid]" in done.stdout
+
+
+def test_sigterm_during_the_write_leaves_no_temporary_file(repo: Path) -> None:
+    """Stopped just before the rename, with the temporary file complete: SIGTERM removes it."""
+    path = repo / "nb.ipynb"
+    path.write_bytes(DIRTY)
+    child = start_paused(repo, "os.replace", "clean", "nb.ipynb")
+    assert [p.name for p in leftovers(repo)] == [f".nb.ipynb.{child.pid}.nbgit-tmp"]
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 128 + signal.SIGTERM
+    assert only_errors(stderr) == ["nbgit: stopped by SIGTERM"]
+    assert leftovers(repo) == [] and path.read_bytes() == DIRTY
+
+
+def test_sigterm_at_any_moment_leaves_whole_files_and_no_temporary_ones(repo: Path) -> None:
+    """Real signals at random moments of a real run: each notebook is either as it was or cleaned."""
+    big = dirty_notebook(cells=3000, output="x" * 200)
+    cleaned = clean_bytes(big, "x", Policy())
+    chance = random.Random(16)
+    for _ in range(8):
+        for n in range(4):
+            (repo / f"nb{n}.ipynb").write_bytes(big)
+        child = subprocess.Popen([str(NBGIT), "clean", "."], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(chance.uniform(0.05, 0.6))
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=60)
+        # 0: done before the signal; 143: stopped by nbgit's handler; -15: killed before Python had set it up
+        assert child.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM), stderr
+        assert leftovers(repo) == []
+        assert all((repo / f"nb{n}.ipynb").read_bytes() in (big, cleaned) for n in range(4))
+
+
+def test_sigterm_to_a_parallel_check_ends_it_promptly(repo: Path) -> None:
+    """The whole process group signalled (as a terminal or CI runner does) while worker processes start or judge."""
+    for n in range(300):
+        (repo / f"nb{n}.ipynb").write_bytes(DIRTY)
+    for delay in (0.2, 0.4, 0.6, 0.8, 1.0):
+        child = subprocess.Popen([str(NBGIT), "check", "."], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 start_new_session=True)
+        time.sleep(delay)
+        os.killpg(child.pid, signal.SIGTERM)
+        time.sleep(0.01)
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signal.SIGTERM)  # and once more (a supervisor insisting): the cleanup goes on
+        _, stderr = child.communicate(timeout=60)  # never waits on a worker that will not come back
+        assert child.returncode in (1, 128 + signal.SIGTERM, -signal.SIGTERM), stderr
+        only_errors(stderr)

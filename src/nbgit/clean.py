@@ -9,7 +9,7 @@ import functools
 from typing import Any, NamedTuple
 
 from nbgit.errors import NbgitError
-from nbgit.notebook import Notebook, parse, serialise, source_of
+from nbgit.notebook import Notebook, parse, serialise, source_of, too_deep
 from nbgit.policy import Policy
 from nbgit.volatile import VOLATILE_KEYS
 
@@ -58,9 +58,11 @@ def clean_bytes(data: bytes, path: str, policy: Policy) -> bytes:
     notebook = parse(data, path)
     try:
         cleaned = clean(notebook.content, notebook.major, policy)
+        return serialise(Notebook(cleaned.content, notebook.major, notebook.crlf))
     except CleanError as error:
         raise CleanError(f"{path}: {error.message}", error.hint) from None
-    return serialise(Notebook(cleaned.content, notebook.major, notebook.crlf))
+    except RecursionError:  # parsed near the limit, too deep to write back (the indented writer recurses)
+        raise too_deep(path) from None
 
 
 def clean(content: dict[str, Any], major: int, policy: Policy) -> Cleaned:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
+import signal
 import sys
 from typing import Any, Callable
 
@@ -16,6 +18,15 @@ from nbgit import __version__
 from nbgit.errors import NbgitError
 
 EXIT_OK, EXIT_FOUND, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+HOOKS = {
+    "pre-commit": "judge the staged notebooks and refuse the commit while a problem is left; refresh them",
+    "pre-merge-commit": "the same for merge commits",
+    "post-merge": "refresh the merged notebooks; name the pairs the merge left out of step (never fails)",
+    "post-checkout": "refresh the checked-out notebooks; name the pairs left out of step (never fails)",
+    "check-install": "fail when nbgit's filter is not wired into this clone (skipped in CI)",
+}
 
 EPILOG_EXIT_CODES = "exit codes: 0 ok; 1 problems found (--check, conflicts); 2 error (bad input, policy or usage)"
 
@@ -46,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or folders (default: .); - filters stdin to stdout")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 listing what would change, per file and cell")
     p.add_argument("--dry-run", action="store_true", help="change nothing; name the files that would change")
+    one_run = p.add_argument_group("one-run overrides of the policy (nbstripout's and nb-clean's names work too)")
+    one_run.add_argument("--keep-output", "--preserve-cell-outputs", dest="outputs", action="store_const", const="keep",
+                         help='keep outputs (policy: outputs = "keep")')
+    one_run.add_argument("--keep-count", "--preserve-execution-counts", dest="execution_count", action="store_const", const="keep",
+                         help='keep execution counts (policy: execution_count = "keep")')
+    one_run.add_argument("--extra-keys", metavar="KEYS", type=_key_paths, help='strip these key paths too, space-separated: "metadata.foo cell.metadata.bar" (adds to extra_keys)')
+    one_run.add_argument("--keep-metadata-keys", dest="keep_keys", metavar="KEYS", type=_key_paths,
+                         help='keep these key paths of the catalogue, space-separated (adds to keep_keys)')
+    one_run.add_argument("--drop-empty-cells", "--remove-empty-cells", dest="drop_empty_cells", action="store_const", const=True,
+                         help="drop cells whose source is empty (policy: drop_empty_cells = true)")
 
     p = _command(sub, "filter-process", "git's long-running filter (filter.nbgit.process)", "git config filter.nbgit.process nbgit-filter-process", "filter_process")
     p = _command(sub, "filter", "one-shot clean/smudge filter for git setups without `process`", "nbgit filter clean < nb.ipynb", "filter_once")
@@ -75,8 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="empty the store: checkouts write notebooks without outputs until they are recorded again")
     p = _command(sub, "renormalize", "re-add every tracked notebook through the filter after install", "nbgit renormalize && git commit -m 'Clean notebooks'")
 
-    p = _command(sub, "pair", "create jupytext text twins for notebooks that lack one", "nbgit pair notebooks/")
+    p = _command(sub, "pair", "create jupytext text twins for notebooks that lack one", "nbgit pair notebooks/ --format md")
     p.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    p.add_argument("--format", dest="twin_format", metavar="FORMAT",
+                   help='the twins\' jupytext format for this run: "py:percent", "md", "md:myst"... (policy: [pair] format)')
     p = _command(sub, "sync", "bring notebooks and their twins in step, three-way, never losing an edit", "nbgit sync --all")
     p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--all", action="store_true", help="every pair in the repository")
@@ -86,9 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "textconv", "a notebook as readable text (diff.nbgit.textconv)", "nbgit textconv analysis.ipynb")
     p.add_argument("path", metavar="FILE")
-    p = _command(sub, "diff", "a readable diff of notebooks between revisions (text, Markdown or HTML)", "nbgit diff main..HEAD --format html --output diff.html")
-    p.add_argument("revisions", nargs="*", metavar="REV", help="REV, REV..REV or REV REV (default: work tree against HEAD)")
-    p.add_argument("--format", choices=["text", "markdown", "html"], default="text")
+    p = _command(sub, "diff", "a readable diff of notebooks between revisions (text, Markdown or HTML)", "nbgit diff main..HEAD --format html --output diff.html -- notebooks/")
+    p.usage = "nbgit diff [REV | REV..REV | REV REV] [--format text|markdown|html] [-o FILE] [--web] [-- PATH...]"
+    p.add_argument("revisions", nargs="*", metavar="REV", help="REV, REV..REV or REV REV (default: work tree against HEAD); paths go after --")
+    p.add_argument("--format", choices=["text", "markdown", "html"], default="text",
+                   help="text for a terminal (default), markdown for a pull-request comment, html for a self-contained page")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--outputs", choices=["show", "hide"], help="show the outputs the commits hold (default, or the policy's [diff] outputs), or hide every output")
     p.add_argument("--whole", action="store_true", help="HTML: the whole notebook, unchanged cells collapsed between the changes")
@@ -122,9 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--code-quality", default="gl-code-quality-report.json", metavar="FILE", help="gitlab: where the Code Quality report goes (default: %(default)s)")
 
     p = _command(sub, "hook", "run one of nbgit's git hooks (called by the installed hook scripts)", "nbgit hook pre-commit")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("args", nargs="*")
+    p.description += "\n\nhooks:\n" + "\n".join(f"  {name:<17} {what}" for name, what in HOOKS.items())
+    p.add_argument("name", metavar="NAME", help="one of the hooks above")
+    p.add_argument("args", nargs="*", help="the arguments git passed to the hook")
     return parser
+
+
+def _key_paths(text: str) -> tuple[str, ...]:
+    """`--extra-keys "metadata.foo cell.metadata.bar"`: space-separated key paths, as nbstripout takes them."""
+    return tuple(text.split())
 
 
 def _split_pathspec(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -158,7 +189,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def run_guarded(work: Callable[[], int]) -> int:
-    """Run a command: user errors become one line and a hint, never a traceback; ^C exits 130."""
+    """Run a command: user errors become one line and a hint, never a traceback; ^C exits 130.
+
+    SIGTERM and SIGHUP unwind the command like ^C (so no temporary file outlives it) and exit 128+N.
+    A reader that goes away (`nbgit clean --check | head -1`) does not end the command: what is left
+    to print is dropped and the exit code is still the verdict.
+    """
+    _survive_reader_leaving("stdout")
+    _survive_reader_leaving("stderr")
+    previous = {number: _handle(number, _terminate) for number in TERMINATING_SIGNALS}
     try:
         return work()
     except NbgitError as error:
@@ -167,9 +206,9 @@ def run_guarded(work: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("nbgit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        sys.stderr.close()  # the reader went away (`nbgit diff | head`): nothing left to say
-        return EXIT_OK
+    except Terminated as signalled:
+        print(f"nbgit: stopped by {signal.Signals(signalled.number).name}", file=sys.stderr)
+        return 128 + signalled.number
     except Exception as error:  # noqa: BLE001 - the last line of defence
         if os.environ.get("NBGIT_DEBUG"):
             raise
@@ -179,3 +218,54 @@ def run_guarded(work: Callable[[], int]) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        for number, handler in previous.items():
+            _handle(number, handler)
+
+
+class Terminated(BaseException):
+    """A terminating signal, raised where the command is so that `finally` and cleanup run."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def _terminate(number: int, frame: object) -> None:
+    raise Terminated(number)
+
+
+def _handle(number: int, handler: Any) -> Any:
+    """Install a signal handler and return the previous one (none outside the main thread)."""
+    try:
+        return signal.signal(number, handler)
+    except ValueError:
+        return handler
+
+
+class _ReaderMayLeave(io.FileIO):
+    """stdout or stderr whose reader may go away: later writes go to /dev/null instead of failing."""
+
+    def write(self, data: Any) -> int:
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.fileno())
+            os.close(devnull)
+            return memoryview(data).nbytes
+
+
+def _survive_reader_leaving(name: str) -> None:
+    """Give the process's own `sys.stdout` / `sys.stderr` (not one a caller put in their place) a _ReaderMayLeave."""
+    stream = getattr(sys, name)
+    if stream is None or stream is not getattr(sys, f"__{name}__"):
+        return
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return
+    stream.flush()
+    raw = _ReaderMayLeave(fd, "w", closefd=False)
+    setattr(sys, name, io.TextIOWrapper(io.BufferedWriter(raw), encoding=stream.encoding, errors=stream.errors,
+                                        line_buffering=stream.line_buffering, write_through=stream.write_through))

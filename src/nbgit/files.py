@@ -1,31 +1,200 @@
-"""Files on disk: atomic writes and finding the notebooks a command should look at."""
+"""Files on disk: reading and writing them safely, and finding the notebooks a command should look at.
+
+Repository content is not trusted: a committed symbolic link may point anywhere, a file named
+`*.ipynb` may be a FIFO that blocks whoever opens it, and an editor may save while nbgit works.
+Every command reads and writes notebooks through this module so that each of those gets one answer.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 from pathlib import Path
+from typing import NamedTuple
 
 from nbgit.errors import NbgitError
 
 SKIPPED_DIRS = frozenset({".git", ".ipynb_checkpoints", "__pycache__", ".venv", "node_modules"})
+TEMPORARY_SUFFIX = ".nbgit-tmp"
+_DESCRIPTOR = re.compile(r"/(proc/[^/]+|dev)/fd/\d+")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` through a temporary file and a rename, keeping its permissions."""
+class Snapshot(NamedTuple):
+    """A file's bytes as read, and the stat data that tells whether it changed since."""
+
+    data: bytes
+    stamp: tuple[int, int, int, int]  # device, inode, size, modification time in ns
+
+
+class FileChanged(NbgitError):
+    """The file changed on disk after nbgit read it: the newer content is kept, nothing is written."""
+
+
+def read_file(path: Path) -> Snapshot:
+    """A regular file's bytes; anything else (a FIFO, a device, a folder) or a failed read is an NbgitError.
+
+    The file is opened without blocking, so a FIFO named like a notebook is refused instead of
+    waiting forever for a writer.
+    """
     try:
-        mode = path.stat().st_mode & 0o7777
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise _os_error(path, "cannot read", error) from None
+    with os.fdopen(fd, "rb") as handle:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise not_a_file(path, status.st_mode)
+        try:
+            data = handle.read()
+        except OSError as error:
+            raise _os_error(path, "cannot read", error) from None
+    return Snapshot(data, _stamp(status))
+
+
+def not_a_file(path: Path | str, mode: int) -> NbgitError:
+    """The error for a path that exists but is no regular file, so no notebook."""
+    kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device",
+             stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+    kind = next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+    return NbgitError(f"{path}: {kind}, not a notebook file", "name notebook files or folders that hold them")
+
+
+def write_atomic(path: Path, data: bytes, expected: Snapshot | None = None) -> None:
+    """Replace the file at `path` by `data` (a temporary file beside it, then a rename), keeping its permissions.
+
+    - A symbolic link is written through and stays a link (nbdev links `getting_started.ipynb` to
+      `index.ipynb`), but only when it leads to a place inside the work tree that holds it, outside
+      `.git`; a link out of it is refused (`confined`).
+    - What is not a regular file (a terminal, a pipe: `-o /dev/stdout`) is written into, not replaced.
+    - With `expected`, the file must still be as it was read: an edit saved meanwhile is kept and
+      FileChanged is raised instead.
+    - Failures (a full disk, a read-only folder) are NbgitErrors naming the file; the temporary file
+      is removed on every way out, a SIGTERM included (`nbgit.cli` turns it into an exception).
+    """
+    target = confined(path)
+    try:
+        status = path.stat()  # through the link as the kernel follows it (`/proc/self/fd/1` of a pipe)
     except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.nbgit-tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        status = None
+    except OSError as error:
+        raise _os_error(path, "cannot write", error) from None
+    if status is not None and (not stat.S_ISREG(status.st_mode) or _names_a_descriptor(path)):
+        if stat.S_ISDIR(status.st_mode) or expected is not None:
+            raise not_a_file(path, status.st_mode)
+        _write_into(path, data)
+        return
+    mode = stat.S_IMODE(status.st_mode) if status else 0o666 & ~_umask()
+    temporary = target.with_name(f".{target.name}.{os.getpid()}{TEMPORARY_SUFFIX}")
     try:
+        fd = _create(temporary)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        if expected is not None and _snapshot_or_none(target) != expected:
+            raise FileChanged(f"{path}: changed on disk while nbgit was working on it; left as it is now",
+                              "run the command again to include the newer content")
+        os.replace(temporary, target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise _os_error(path, "cannot write", error) from None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def confined(path: Path) -> Path:
+    """Where writing `path` really lands; an NbgitError when a symbolic link leads out of its work tree.
+
+    The work tree is the one holding `path` as named (its nearest folder with a `.git`); its `.git`
+    folder is never a target. Outside any work tree nothing is confined: the path is the user's own
+    choice on the command line, not repository content.
+    """
+    named = Path(os.path.abspath(path))
+    real = Path(os.path.realpath(named))
+    if real == named:
+        return named
+    top = _work_tree(named.parent)
+    if top is None:
+        return real
+    inside = Path(os.path.realpath(top))
+    try:
+        relative = real.relative_to(inside)
+    except ValueError:
+        relative = None
+    if relative is None or relative.parts[:1] == (".git",):
+        where = "outside the repository's work tree" if relative is None else "inside .git"
+        raise NbgitError(f"{path}: a symbolic link to {real}, {where}; not followed",
+                         "replace the link with the file itself, or run nbgit where the file really lives")
+    return real
+
+
+def _work_tree(folder: Path) -> Path | None:
+    """The nearest folder at or above `folder` (as named, links not resolved) that holds a `.git` entry."""
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    return None
+
+
+def _names_a_descriptor(path: Path) -> bool:
+    """Whether `path` reaches its file through an open file descriptor (`/dev/stdout`, `/proc/self/fd/1`)."""
+    seen = Path(os.path.abspath(path))
+    for _ in range(40):
+        if _DESCRIPTOR.fullmatch(str(seen)):
+            return True
+        if not seen.is_symlink():
+            return False
+        seen = Path(os.path.abspath(seen.parent / os.readlink(seen)))
+    return False
+
+
+def _write_into(path: Path, data: bytes) -> None:
+    """Write into what is not a file to replace: a terminal, a pipe, a device, an open descriptor.
+
+    Appending, so that `-o /dev/stdout >> log` adds to the log as the shell's own redirection would.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except OSError as error:
+        raise _os_error(path, "cannot write", error) from None
+
+
+def _create(temporary: Path) -> int:
+    """Create the temporary file exclusively (never through a link planted at its name).
+
+    A leftover of the same name can only come from a dead process that had this process id: removed.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(temporary, flags, 0o600)
+    except FileExistsError:
+        temporary.unlink()
+        return os.open(temporary, flags, 0o600)
+
+
+def _snapshot_or_none(path: Path) -> Snapshot | None:
+    try:
+        return read_file(path)
+    except NbgitError:
+        return None
+
+
+def _stamp(status: os.stat_result) -> tuple[int, int, int, int]:
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _os_error(path: Path, doing: str, error: OSError) -> NbgitError:
+    reason = error.strerror or type(error).__name__
+    hints = {
+        "No space left on device": "free some space and run it again; the file was left as it was",
+        "File too large": "the file is larger than this process may write (ulimit -f); the file was left as it was",
+        "Permission denied": "check the file's and its folder's permissions",
+        "Read-only file system": "the file lives on a read-only file system",
+    }
+    return NbgitError(f"{path}: {doing} ({reason})", hints.get(reason, "check the path and the file's permissions"))
 
 
 def _umask() -> int:
@@ -35,10 +204,12 @@ def _umask() -> int:
 
 
 def find_notebooks(paths: list[str], suffix: str = ".ipynb") -> list[Path]:
-    """Files named in `paths`, and every `*.ipynb` below the folders among them, minus what git ignores.
+    """Files named in `paths`, and every `*.ipynb` file below the folders among them, minus what git ignores.
 
-    Folders named `.ipynb_checkpoints` (Jupyter's autosaves) and `.git` are never entered.
-    A file named explicitly is always included; a missing path is an error.
+    Only regular files are notebooks (a FIFO named `x.ipynb` would block whoever reads it); in a
+    folder anything else is skipped, named directly it is an error. Folders named
+    `.ipynb_checkpoints` (Jupyter's autosaves) and `.git` are never entered. A file named explicitly
+    is always included; a missing path is an error.
     """
     found: list[Path] = []
     walked: list[Path] = []
@@ -47,9 +218,12 @@ def find_notebooks(paths: list[str], suffix: str = ".ipynb") -> list[Path]:
         if path.is_dir():
             for folder, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-                walked.extend(Path(folder) / f for f in sorted(files) if f.endswith(suffix))
+                candidates = (Path(folder) / f for f in sorted(files) if f.endswith(suffix))
+                walked.extend(p for p in candidates if p.is_file())
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise not_a_file(name, path.stat().st_mode)
         else:
             raise NbgitError(f"{name}: no such file or folder", "check the path")
     if walked:

@@ -104,8 +104,17 @@ def source_of(cell: dict[str, Any]) -> str:
     return text if isinstance(text, str) else ""
 
 
+def too_deep(path: str) -> NotebookError:
+    """The error for JSON nested deeper than Python's recursion allows (hostile or broken, never Jupyter's)."""
+    return NotebookError(f"{path}: JSON nested too deeply", _restore(path))
+
+
+def _restore(path: str) -> str:
+    return f"restore it with `git checkout -- {path}` or fix it by hand" if path != "<stdin>" else "check what is piped in"
+
+
 def _load_json(data: bytes, path: str) -> dict[str, Any]:
-    restore = f"restore it with `git checkout -- {path}` or fix it by hand" if path != "<stdin>" else "check what is piped in"
+    restore = _restore(path)
     if not data.strip():
         raise NotebookError(f"{path}: empty file, not a notebook", f"delete it or {restore}")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -127,7 +136,7 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
             ) from None
         raise NotebookError(f"{path}: invalid JSON at line {error.lineno} column {error.colno} ({error.msg})", restore) from None
     except RecursionError:
-        raise NotebookError(f"{path}: JSON nested too deeply", restore) from None
+        raise too_deep(path) from None
     if not isinstance(content, dict):
         raise NotebookError(f"{path}: not a notebook (top-level JSON is a {type(content).__name__}, not an object)", restore)
     return content

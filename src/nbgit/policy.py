@@ -163,6 +163,7 @@ class Policy(NamedTuple):
     overrides: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = ()  # (path globs, values) in file order
     sections: dict[str, dict[str, Any]] | None = None  # None: every table at its defaults
     source: str = "defaults"
+    flags: tuple[tuple[str, Any], ...] = ()  # one run's command-line overrides, applied after everything else
 
     def for_path(self, path: str) -> Policy:
         """The policy for one repo-relative notebook path: every matching `[[overrides]]` applied in order."""
@@ -170,7 +171,30 @@ class Policy(NamedTuple):
         for patterns, override in self.overrides:
             if glob_matches(path, patterns):
                 values.update(override)
-        return self._replace(**values) if values else self
+        return self._replace(**values).with_flags(dict(self.flags)) if values else self
+
+    def with_flags(self, flags: dict[str, Any]) -> Policy:
+        """This policy with one run's command-line flags on top of the policy file and its `[[overrides]]`.
+
+        `flags` are named by policy key (`outputs`, `pair.format`); None and False mean "not given".
+        List keys are extended (`--extra-keys` adds to `extra_keys`), other keys replaced.
+        """
+        given = {name: value for name, value in flags.items() if value is not None and value is not False}
+        if not given:
+            return self
+        values: dict[str, Any] = {}
+        sections = {name: dict(self.section(name)) for name in SECTIONS}
+        for name, value in given.items():
+            section, _, key = name.rpartition(".")
+            spec = SECTIONS[section][key] if section else CLEAN_KEYS[name]
+            _validate("the command line", name, spec, list(value) if isinstance(value, tuple) else value)
+            if section:
+                sections[section][key] = value
+            elif isinstance(getattr(self, name), tuple):
+                values[name] = tuple(dict.fromkeys((*getattr(self, name), *value)))
+            else:
+                values[name] = value
+        return self._replace(**values, sections=sections, flags=tuple(given.items()))
 
     def excludes(self, path: str) -> bool:
         """Whether nbgit leaves the notebook at this repo-relative path alone (`exclude`)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from nbgit import gitrepo
 from nbgit.check.formats import render
 from nbgit.check.runner import Scope, installation_problem, pair_reminder, run_checks
-from nbgit.cli import EXIT_FOUND, EXIT_OK
+from nbgit.cli import EXIT_FOUND, EXIT_OK, HOOKS
 from nbgit.errors import NbgitError
 from nbgit.policy import find_root, load_policy
 from nbgit.progress import warn
@@ -29,7 +29,6 @@ from nbgit.worktree.refresh import refresh
 
 HOOK_WAIT = 1.0  # seconds a hook waits for another git command's index lock before skipping the refresh
 NOTEBOOK = ".ipynb"
-HOOKS = ("pre-commit", "pre-merge-commit", "post-merge", "post-checkout", "check-install")
 
 
 def run(name: str, args: list[str]) -> int:

@@ -14,10 +14,13 @@ from nbgit.progress import warn
 from nbgit.sync import ERROR, NEW_TWIN, apply, plan
 
 
-def run(paths: list[str]) -> int:
-    """Create twins for the notebooks under `paths`; pairs that exist are left as they are (see `nbgit sync`)."""
+def run(paths: list[str], twin_format: str | None = None) -> int:
+    """Create twins for the notebooks under `paths`; pairs that exist are left as they are (see `nbgit sync`).
+
+    `twin_format` (`--format md`) overrides the policy's `[pair] format` for this run.
+    """
     root = repository_root(paths)
-    policy = load_policy(root)
+    policy = load_policy(root).with_flags({"pair.format": twin_format})
     pair = settings(policy)
     named = {relative_to_root(Path(p), root) for p in paths if Path(p).is_file() or Path(p).is_symlink()}
     chosen: list[Path] = []
