@@ -104,6 +104,36 @@ def test_clean_output_passes_nbformat_validate_wherever_the_input_did(path: Path
         assert schema_valid(json.loads(clean_bytes(path.read_bytes(), str(path), policy)))
 
 
+def test_markdown_and_raw_cells_lose_what_only_code_cells_may_carry() -> None:
+    """Some tools leave `outputs` and `execution_count` on markdown and raw cells: invalid nbformat 4."""
+    content = {
+        "cells": [
+            {"cell_type": "markdown", "execution_count": None, "id": "a", "metadata": {}, "outputs": [], "source": "# Title"},
+            {"cell_type": "raw", "execution_count": 3, "id": "b", "metadata": {}, "source": "raw"},
+            {"cell_type": "code", "execution_count": None, "id": "c", "metadata": {}, "outputs": [], "source": "1"},
+        ],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }
+    assert not schema_valid(content)
+    cleaned = clean(content, 4, Policy())
+    assert schema_valid(cleaned.content)
+    assert cleaned.changes == ["cell 1: outputs (on a markdown cell)", "cell 1: execution_count (on a markdown cell)",
+                               "cell 2: execution_count (on a raw cell)"]
+    assert cleaned.content["cells"][2] == content["cells"][2]
+    data = serialise(Notebook(cleaned.content, 4))
+    assert clean_bytes(data, "x.ipynb", Policy()) == data
+
+
+@pytest.mark.parametrize("path", [*corpus_files("dev/Carl-McBride-Ellis+My-kaggle-notebooks"),
+                                  *corpus_files("bad_inputs/fastai+course22", "czech-pastries-classifier.ipynb")], ids=corpus_id)
+def test_real_notebooks_with_code_keys_on_markdown_cells_come_out_valid(path: Path) -> None:
+    notebook = readable(path)
+    if notebook is None or not any(c.get("cell_type") != "code" and ("outputs" in c or "execution_count" in c) for c in cells(notebook.content)):
+        pytest.skip("no markdown or raw cell with code cell keys")
+    assert not schema_valid(notebook.content)
+    assert schema_valid(json.loads(clean_bytes(path.read_bytes(), str(path), Policy())))
+
+
 # nbstripout's end-to-end suite: input, flags, byte-exact expected file
 NBSTRIPOUT = CORPUS / "peer" / "nbstripout"
 NBSTRIPOUT_ALWAYS_STRIPPED = {

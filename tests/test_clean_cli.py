@@ -106,6 +106,38 @@ def test_policy_of_the_repository_applies(repo: Path) -> None:
     assert done.stderr.decode().splitlines()[0] == ".nbgit.toml: `outputs` must be \"strip\" or \"keep\", not 'maybe'".join(["nbgit: error: ", ""])
 
 
+@pytest.mark.parametrize(("flags", "counts", "outputs", "collapsed"), [
+    ([], None, 0, False),
+    (["--keep-output"], None, 1, False),
+    (["--preserve-cell-outputs", "--preserve-execution-counts"], 3, 1, False),  # nb-clean's names
+    (["--keep-count"], 3, 0, False),
+    (["--keep-metadata-keys", "cell.metadata.collapsed"], None, 0, True),
+])
+def test_peer_flags_override_the_policy_for_one_run(repo: Path, flags: list[str], counts: int | None, outputs: int, collapsed: bool) -> None:
+    """nbstripout's (and nb-clean's) flags win over the policy file and its [[overrides]], for this run only."""
+    (repo / ".nbgit.toml").write_text('[[overrides]]\npaths = ["**"]\noutputs = "strip"\nexecution_count = "strip"\n')
+    path = copy_in(DIRTY, repo, "nb.ipynb")
+    done = nbgit(repo, "clean", *flags, "nb.ipynb")
+    assert done.returncode == 0, done.stderr
+    last = json.loads(path.read_bytes())["cells"][3]
+    assert (last["execution_count"], len(last["outputs"]), "collapsed" in last["metadata"]) == (counts, outputs, collapsed)
+    assert nbgit(repo, "clean", "--check", *flags, "nb.ipynb").returncode == 0
+    assert nbgit(repo, "clean", "--check", "nb.ipynb").returncode == (0 if not flags else 1)
+
+
+def test_extra_keys_and_empty_cells_flags(repo: Path) -> None:
+    content = json.loads(DIRTY.read_bytes())
+    content["cells"].append({"cell_type": "code", "execution_count": None, "metadata": {"owner": "me"}, "outputs": [], "source": [" "]})
+    (repo / "nb.ipynb").write_text(json.dumps(content))
+    done = nbgit(repo, "clean", "--extra-keys", "cell.metadata.owner metadata.kernelspec", "--drop-empty-cells", "nb.ipynb")
+    assert done.returncode == 0, done.stderr
+    after = json.loads((repo / "nb.ipynb").read_bytes())
+    assert len(after["cells"]) == 4 and "kernelspec" not in after["metadata"]
+    done = nbgit(repo, "clean", "--extra-keys", "kernelspec", "nb.ipynb")
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("nbgit: error: the command line: `extra_keys` must be a list of key paths")
+
+
 def test_excluded_notebooks_are_left_alone(repo: Path) -> None:
     (repo / ".nbgit.toml").write_text('exclude = ["docs/**"]\n')
     kept = copy_in(DIRTY, repo, "docs/gallery/demo.ipynb")
@@ -154,6 +186,20 @@ def test_bad_input_in_strict_mode_is_an_error_and_nothing_is_written(repo: Path,
     assert (repo / "bad.ipynb").read_bytes() == data
     piped = nbgit(repo, "clean", "-", input=data)
     assert piped.returncode == 2 and piped.stdout == b""
+
+
+def test_strict_writes_nothing_when_any_notebook_cannot_be_cleaned(repo: Path) -> None:
+    """Under strict a failed run leaves the checkout as it found it (what a CI step expects)."""
+    (repo / ".nbgit.toml").write_text("strict = true\n")
+    good = copy_in(DIRTY, repo, "a-good.ipynb")
+    (repo / "b-bad.ipynb").write_bytes(b"{")
+    done = nbgit(repo, "clean", ".")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines()[0].startswith("nbgit: error: b-bad.ipynb: invalid JSON")
+    assert good.read_bytes() == DIRTY.read_bytes()
+    (repo / "b-bad.ipynb").unlink()
+    assert nbgit(repo, "clean", ".").returncode == 0
+    assert good.read_bytes() == clean_bytes(DIRTY.read_bytes(), "x", Policy())
 
 
 def test_check_counts_unreadable_files_as_failures(repo: Path) -> None:

@@ -436,3 +436,26 @@ def test_many_pairs_are_judged_and_written_alike_by_worker_processes(repo: Path)
     assert json.loads((repo / ".git" / "nbgit-pairs.json").read_bytes())["pairs"].keys() == {
         f"n{number:02}.ipynb" for number in range(count) if number % 4 != 2
     }
+
+
+def test_pair_format_flag_writes_that_twin_and_records_it_in_the_notebook(repo: Path) -> None:
+    """`nbgit pair --format md` (jupytext's habit): this run's twins are Markdown, and each notebook names
+    its format in `metadata.jupytext.formats` so that jupytext (JupyterLab) keeps writing that twin."""
+    enable_pairing(repo, 'format = "py:percent"\n')
+    (repo / "a.ipynb").write_bytes(notebook_bytes())
+    (repo / "b.ipynb").write_bytes(notebook_bytes())
+    assert nbgit(repo, "pair", "b.ipynb").returncode == 0  # already paired: --format leaves it alone
+    b_before = (repo / "b.ipynb").read_bytes()
+    done = nbgit(repo, "pair", "--format", "md")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"paired a.ipynb with a.md\n"
+    assert not (repo / "a.py").exists() and (repo / "b.ipynb").read_bytes() == b_before
+    assert parse((repo / "a.ipynb").read_bytes()).content["metadata"]["jupytext"] == {"formats": "ipynb,md"}
+    assert "# Title" in (repo / "a.md").read_text() and "formats: ipynb,md" in (repo / "a.md").read_text()
+    with (repo / "a.md").open("a") as twin:
+        twin.write("\nA paragraph written in the twin.\n")
+    jupytext = Path(sys.executable).with_name("jupytext")
+    subprocess.run([str(jupytext), "--sync", "a.ipynb"], cwd=repo, capture_output=True, check=True)
+    assert sources(repo / "a.ipynb")[-1] == "A paragraph written in the twin."
+    bad = nbgit(repo, "pair", "--format", "ipynb", "a.ipynb")
+    assert bad.returncode == 2 and b"`pair.format` must be a jupytext text format" in bad.stderr

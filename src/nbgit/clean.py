@@ -15,6 +15,8 @@ from nbgit.volatile import VOLATILE_KEYS
 
 
 JUPYTEXT_UTF8_LINE = " -*- coding: utf-8 -*-"  # after the language's comment sign, as jupytext writes it
+# What only code cells may carry in nbformat 4; found on markdown and raw cells in real repositories.
+CODE_ONLY_KEYS = ("outputs", "execution_count")
 
 
 class CleanError(NbgitError):
@@ -187,6 +189,10 @@ def _clean_cell(
 ) -> dict[str, Any]:
     result = dict(_strip_keys(cell, "cell", rules, record))
     if cell.get("cell_type") != "code":
+        if major == 4:
+            for key in (k for k in CODE_ONLY_KEYS if k in result):  # schema-invalid there; some tools leave them
+                del result[key]
+                record.add(f"{key} (on a {cell.get('cell_type')} cell)")
         return result
     count_key = "execution_count" if major == 4 else "prompt_number"
     strip_counts = policy.execution_count == "strip"
