@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -312,6 +313,35 @@ def test_renormalize_cleans_notebooks_committed_before_nbgit(repo: Path) -> None
     assert "already stored clean" in ok(nbgit(repo, "renormalize"))
 
 
+def next_line(out: str) -> str | None:
+    """The command line install's `next:` says to run, None when it says nothing more is needed."""
+    steps = [line.removeprefix("next: ") for line in out.splitlines() if line.startswith("next: ")]
+    assert len(steps) <= 1, out
+    return steps[0] if steps else None
+
+
+def test_install_says_what_is_left_to_commit_and_then_nothing(repo: Path) -> None:
+    """The `next:` line names renormalize only when committed notebooks are not stored clean; run, it leaves
+    nothing to do, and install run again says nothing more."""
+    (repo / "clean.ipynb").write_bytes(clean_bytes(dirty_notebooks(1)[0].read_bytes(), "x", Policy()))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "a clean notebook")
+    assert next_line(ok(nbgit(repo, "install"))) == "git add .gitattributes && git commit -m 'Store notebooks clean with nbgit'"
+    subprocess.run(["bash", "-c", next_line(ok(nbgit(repo, "install"))) or "false"], cwd=repo, check=True, capture_output=True)
+    assert next_line(ok(nbgit(repo, "install"))) is None
+    copy_in(dirty_notebooks(1)[0], repo, "dirty.ipynb")  # committed by a teammate without nbgit: stored with outputs
+    blob = git(repo, "hash-object", "-w", "--no-filters", "dirty.ipynb").stdout.decode().strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},dirty.ipynb")
+    git(repo, "commit", "-q", "-m", "a notebook committed with outputs")
+    (repo / ".nbgit.toml").write_text('[pair]\nenabled = true\ninclude = ["paired/**"]\n')  # jupytext.toml to share too
+    git(repo, "add", ".nbgit.toml")
+    step = next_line(ok(nbgit(repo, "install")))
+    assert step == "nbgit renormalize && git add .gitattributes jupytext.toml && git commit -m 'Store notebooks clean with nbgit'"
+    subprocess.run(["bash", "-c", step], cwd=repo, check=True, capture_output=True)
+    assert status_clean(repo)
+    assert next_line(ok(nbgit(repo, "install"))) is None
+
+
 def test_nbdime_diff_is_sticky_until_text_is_asked_for(repo: Path) -> None:
     ok(nbgit(repo, "install", "--diff", "nbdime", "--no-hooks"))
     assert git(repo, "config", "diff.nbgit.command").stdout.decode().strip().endswith("diff-driver")
@@ -324,7 +354,7 @@ def test_nbdime_diff_is_sticky_until_text_is_asked_for(repo: Path) -> None:
 
 
 def test_paired_repositories_get_hosting_attributes_and_jupytext_config(repo: Path) -> None:
-    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / ".nbgit.toml").write_text('[pair]\nenabled = true\ninclude = ["paired/**"]\n')  # jupytext.toml to share too
     (repo / "sub").mkdir()
     ok(nbgit(repo, "install", "--no-hooks"))
     assert "*.ipynb linguist-generated gitlab-generated\n" in (repo / ".gitattributes").read_text()

@@ -258,6 +258,15 @@ def attributes_of(paths: list[str], names: tuple[str, ...], cwd: Path | str | No
     return result
 
 
+def uncommitted(paths: list[str], cwd: Path | str | None = None) -> list[str]:
+    """Those of `paths` (relative to `cwd`) whose work-tree or staged content differs from HEAD, untracked ones included."""
+    if not paths:
+        return []
+    out = git("status", "--porcelain", "-z", "--untracked-files=all", "--", *paths, cwd=cwd)
+    entries = out.decode("utf-8", "surrogateescape").split("\0")
+    return [path for path in paths if any(entry[3:] == path for entry in entries)]
+
+
 def tracked_files(pathspec: str, cwd: Path | str | None = None, untracked: bool = False) -> list[str]:
     """Paths (relative to `cwd`) that git tracks and match `pathspec`; with `untracked`, also those not ignored."""
     extra = ["--others", "--exclude-standard"] if untracked else []

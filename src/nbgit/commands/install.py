@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbgit import gitrepo
 from nbgit.cli import EXIT_FOUND, EXIT_OK
-from nbgit.install.apply import forget_outputs, install
-from nbgit.install.target import make_setup, shown_path, target_for
-from nbgit.install.wiring import NOTEBOOKS, wirings
+from nbgit.install.apply import forget_outputs, install, next_step
+from nbgit.install.target import make_setup, target_for
+from nbgit.install.wiring import wirings
 
 
 def run(
@@ -18,7 +17,8 @@ def run(
     cwd = Path.cwd()
     target = target_for(global_, attributes, cwd)
     setup = make_setup(target.root, global_, diff, target.config, cwd, restore=restore)
-    report, clash = install(wirings(setup), target, setup, replace_peers, not no_hooks)
+    wanted = wirings(setup)
+    report, clash = install(wanted, target, setup, replace_peers, not no_hooks)
     if restore is False and target.root is not None:
         report += forget_outputs(target.root)
     where = "~/.gitconfig" if global_ else str(target.root)
@@ -28,9 +28,7 @@ def run(
     if clash:
         print("nbgit: another tool overrides nbgit for some notebooks (see above); `nbgit install --replace-peers` removes it")
         return EXIT_FOUND
-    if target.root is not None and not global_:
-        print(f"next: commit {shown_path(target.attributes, target.root)}", end="")
-        if gitrepo.tracked_files(NOTEBOOKS, target.root):
-            print("; notebooks committed before nbgit: `nbgit renormalize`, then commit", end="")
-        print()
+    step = next_step(target, wanted, setup) if not global_ else ""
+    if step:
+        print(f"next: {step}")
     return EXIT_OK

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 from pathlib import Path
 
 from nbgit import gitrepo
+from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
 from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, block_text, remove_block, write_block
 from nbgit.install.config import RECORD, apply_config, remove_config
 from nbgit.install.hooks import hook_script, install_hook, is_ours, remove_hooks
 from nbgit.install.inspect import inspect_peers
+from nbgit.install.renormalize import restaging
 from nbgit.install.target import Target, is_repository_file, shown_path
 from nbgit.install.wiring import MANAGED_MARKER, ManagedFile, Setup, Wiring, nbgit_command
 
@@ -66,6 +70,34 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
     found = [f for f in inspect_peers(target.cwd) if f.state in ("broken", "note")]
     report += [f"{f.state}: {f.detail}" for f in found]
     return report, any(f.state == "broken" for f in found)
+
+
+def next_step(target: Target, wirings: list[Wiring], setup: Setup) -> str:
+    """What is left to do in a repository after install, as one command line ("" when nothing is).
+
+    Committing the files the team shares (a `.gitattributes`, the policy file, nbgit's
+    `jupytext.toml`) when they differ from what is committed, and, when tracked notebooks are stored
+    with what the filter strips, `nbgit renormalize` first (by its full path when `nbgit` on PATH is
+    not this one).
+    """
+    from nbgit.policy import POLICY_FILE
+
+    root = target.root
+    if root is None:
+        return ""
+    shared = [target.attributes] if target.attributes.name == ".gitattributes" else []
+    shared += [root / POLICY_FILE] if (root / POLICY_FILE).is_file() else []
+    shared += [root / f.path for w in wirings for f in w.files if f.text is not None and is_ours(root / f.path, MANAGED_MARKER)]
+    to_commit = gitrepo.uncommitted([shown_path(p, root) for p in shared], root)
+    try:
+        unclean = bool(restaging(root))
+    except NbgitError:
+        unclean = False  # nbgit's filter is not in effect here: renormalising would change nothing
+    nbgit = nbgit_command(setup)
+    on_path = shutil.which("nbgit")
+    nbgit = "nbgit" if on_path and shlex.split(nbgit)[0] == str(Path(on_path).absolute()) else nbgit
+    steps = ([f"{nbgit} renormalize"] if unclean else []) + (["git add " + " ".join(map(shlex.quote, to_commit))] if to_commit else [])
+    return " && ".join([*steps, "git commit -m 'Store notebooks clean with nbgit'"]) if steps else ""
 
 
 def uninstall(wirings: list[Wiring], target: Target) -> list[str]:

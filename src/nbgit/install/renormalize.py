@@ -16,6 +16,13 @@ def renormalize(cwd: Path) -> list[str]:
     Works on the staged blobs themselves (like `git add --renormalize`, but edits in the working
     tree stay unstaged), with the very code and policy the filter process runs.
     """
+    changed = restaging(cwd)
+    gitrepo.stage_many(changed, repository_root(cwd))
+    return [entry.path for entry, _ in changed]
+
+
+def restaging(cwd: Path) -> list[tuple[gitrepo.IndexEntry, bytes]]:
+    """The index entries of tracked notebooks that nbgit's filter would store differently, with what it would store."""
     from nbgit.filter import Cleaner
     from nbgit.progress import progress
 
@@ -37,5 +44,4 @@ def renormalize(cwd: Path) -> list[str]:
         state, data = cleaner("clean", entry.path, staged[entry.blob])
         if state == "success" and data is not None and data != staged[entry.blob]:
             changed.append((entry, data))
-    gitrepo.stage_many(changed, root)
-    return [entry.path for entry, _ in changed]
+    return changed
