@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -17,13 +19,18 @@ from nbgit.policy import Policy
 DIRTY = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_metadata.ipynb"
 CLEAN = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_unicode.ipynb.expected"
 BAD = CORPUS / "bad_inputs"
-CLEAN_BYTES = clean_bytes(CLEAN.read_bytes(), "clean.ipynb", Policy())  # non-ASCII, already clean
+
+
+@functools.cache
+def clean_notebook() -> bytes:
+    """A clean notebook with non-ASCII text (read when a test asks: without the corpus only those tests skip)."""
+    return clean_bytes(CLEAN.read_bytes(), "clean.ipynb", Policy())
 
 
 def test_rewrites_only_what_changes_and_keeps_mtime_of_clean_files(repo: Path) -> None:
     dirty = copy_in(DIRTY, repo, "dirty.ipynb")
     clean = repo / "clean.ipynb"
-    clean.write_bytes(CLEAN_BYTES)
+    clean.write_bytes(clean_notebook())
     os.utime(clean, (1_000_000_000, 1_000_000_000))
     done = nbgit(repo, "clean")
     assert done.returncode == 0, done.stderr
@@ -61,7 +68,7 @@ def test_a_file_named_explicitly_is_cleaned_even_if_ignored(repo: Path) -> None:
 
 def test_check_lists_changes_per_file_and_cell_and_changes_nothing(repo: Path) -> None:
     copy_in(DIRTY, repo, "dirty.ipynb")
-    (repo / "clean.ipynb").write_bytes(CLEAN_BYTES)
+    (repo / "clean.ipynb").write_bytes(clean_notebook())
     done = nbgit(repo, "clean", "--check")
     assert done.returncode == 1
     lines = done.stdout.decode().splitlines()
@@ -73,7 +80,7 @@ def test_check_lists_changes_per_file_and_cell_and_changes_nothing(repo: Path) -
 
 
 def test_check_flags_a_notebook_only_in_another_editors_layout(repo: Path) -> None:
-    content = json.loads(CLEAN_BYTES)
+    content = json.loads(clean_notebook())
     (repo / "colab.ipynb").write_text(json.dumps(content, indent=2))
     done = nbgit(repo, "clean", "--check")
     assert done.returncode == 1
@@ -93,7 +100,7 @@ def test_stdin_to_stdout(repo: Path) -> None:
     assert done.returncode == 0 and done.stderr == b""
     assert done.stdout == clean_bytes(DIRTY.read_bytes(), "-", Policy())
     assert nbgit(repo, "clean", "-", "--check", input=DIRTY.read_bytes()).returncode == 1
-    assert nbgit(repo, "clean", "-", "--check", input=CLEAN_BYTES).returncode == 0
+    assert nbgit(repo, "clean", "-", "--check", input=clean_notebook()).returncode == 0
 
 
 def test_policy_of_the_repository_applies(repo: Path) -> None:
@@ -146,23 +153,23 @@ def test_excluded_notebooks_are_left_alone(repo: Path) -> None:
     assert kept.read_bytes() == DIRTY.read_bytes() and cleaned.read_bytes() != DIRTY.read_bytes()
 
 
-BAD_INPUTS = {
-    "empty": b"",
-    "invalid-json": (BAD / "ageron+handson-ml2/19_training_and_deploying_at_scale.ipynb").read_bytes(),
-    "git-conflict-markers": (BAD / "derived/source-conflict.git-merge-file.ipynb").read_bytes(),
-    "bom": b"\xef\xbb\xbf" + CLEAN.read_bytes(),
-    "utf-16": (BAD / "jupyter+nbdime/nbdime/tests/files/empty-utf-16.ipynb").read_bytes(),
-    "non-utf8": CLEAN.read_bytes().replace("ü".encode(), b"\xfc") if "ü".encode() in CLEAN.read_bytes() else b'{"cells": ["\xfc"]}',
-    "binary-garbage": bytes(range(256)) * 64,
-    "json-array": b"[1, 2, 3]\n",
-    "html-saved-as-ipynb": (BAD / "fastai+nbdev/nbs/06_mdx.ipynb").read_bytes(),
-    "python-saved-as-ipynb": (BAD / "googlecolab+colabtools/democam.ipynb").read_bytes(),
+BAD_INPUTS: dict[str, Callable[[], bytes]] = {  # read when a test asks: without the corpus only those tests skip
+    "empty": lambda: b"",
+    "invalid-json": lambda: (BAD / "ageron+handson-ml2/19_training_and_deploying_at_scale.ipynb").read_bytes(),
+    "git-conflict-markers": lambda: (BAD / "derived/source-conflict.git-merge-file.ipynb").read_bytes(),
+    "bom": lambda: b"\xef\xbb\xbf" + CLEAN.read_bytes(),
+    "utf-16": lambda: (BAD / "jupyter+nbdime/nbdime/tests/files/empty-utf-16.ipynb").read_bytes(),
+    "non-utf8": lambda: CLEAN.read_bytes().replace("ü".encode(), b"\xfc") if "ü".encode() in CLEAN.read_bytes() else b'{"cells": ["\xfc"]}',
+    "binary-garbage": lambda: bytes(range(256)) * 64,
+    "json-array": lambda: b"[1, 2, 3]\n",
+    "html-saved-as-ipynb": lambda: (BAD / "fastai+nbdev/nbs/06_mdx.ipynb").read_bytes(),
+    "python-saved-as-ipynb": lambda: (BAD / "googlecolab+colabtools/democam.ipynb").read_bytes(),
 }
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
 def test_bad_input_passes_through_with_one_warning_line(repo: Path, name: str) -> None:
-    data = BAD_INPUTS[name]
+    data = BAD_INPUTS[name]()
     (repo / "bad.ipynb").write_bytes(data)
     done = nbgit(repo, "clean", "bad.ipynb")
     assert done.returncode == 0
@@ -176,7 +183,7 @@ def test_bad_input_passes_through_with_one_warning_line(repo: Path, name: str) -
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
 def test_bad_input_in_strict_mode_is_an_error_and_nothing_is_written(repo: Path, name: str) -> None:
-    data = BAD_INPUTS[name]
+    data = BAD_INPUTS[name]()
     (repo / ".nbgit.toml").write_text("strict = true\n")
     (repo / "bad.ipynb").write_bytes(data)
     done = nbgit(repo, "clean", "bad.ipynb")

@@ -492,6 +492,7 @@ def test_random_bytes_after_the_handshake_end_the_session_only_with_a_protocol_e
 
 
 @pytest.mark.slow
+@pytest.mark.corpus
 def test_the_whole_corpus_through_one_session(tmp_path: Path) -> None:
     files = corpus_files("dev") + corpus_files("bad_inputs", "**/*")
     files = [f for f in files if f.is_file() and f.name != "MANIFEST.tsv"]

@@ -4,6 +4,7 @@ temporary index of `commit -a` and `commit PATH`; the hooks `nbgit install` writ
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -17,7 +18,14 @@ from nbgit.policy import Policy
 
 DIRTY = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_metadata.ipynb"
 CONFLICTED = CORPUS / "bad_inputs/derived/source-conflict.git-merge-file.ipynb"
-CLEAN = clean_bytes(DIRTY.read_bytes(), "x", Policy())
+
+
+@functools.cache
+def clean_notebook() -> bytes:
+    """DIRTY as nbgit cleans it (read when a test asks: without the corpus only those tests skip)."""
+    return clean_bytes(DIRTY.read_bytes(), "x", Policy())
+
+
 HAND_HOOK = '#!/bin/sh\nexec nbgit hook pre-commit "$@"\n'
 
 
@@ -50,11 +58,11 @@ def commit(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def test_a_clean_notebook_is_committed(hooked: Path) -> None:
-    (hooked / "clean.ipynb").write_bytes(CLEAN)
+    (hooked / "clean.ipynb").write_bytes(clean_notebook())
     git(hooked, "add", "clean.ipynb")
     done = commit(hooked)
     assert done.returncode == 0, done.stderr.decode()
-    assert git(hooked, "show", "HEAD:clean.ipynb").stdout == CLEAN
+    assert git(hooked, "show", "HEAD:clean.ipynb").stdout == clean_notebook()
 
 
 def test_a_conflicted_notebook_is_refused_with_the_message(hooked: Path) -> None:
@@ -74,7 +82,7 @@ def test_a_dirty_notebook_is_refused_without_the_filter_and_cleaned_with_it(hook
     done = commit(hooked)
     if (hooked / ".gitattributes").exists():  # installed: the filter cleaned it on `git add`
         assert done.returncode == 0, done.stderr.decode()
-        assert git(hooked, "show", "HEAD:dirty.ipynb").stdout == CLEAN
+        assert git(hooked, "show", "HEAD:dirty.ipynb").stdout == clean_notebook()
         assert (hooked / "dirty.ipynb").read_bytes() == DIRTY.read_bytes()  # the working copy keeps its outputs
     else:
         assert done.returncode == 1
@@ -84,12 +92,12 @@ def test_a_dirty_notebook_is_refused_without_the_filter_and_cleaned_with_it(hook
 def test_a_partially_staged_notebook_is_judged_by_what_is_staged(repo: Path) -> None:
     hook_by_hand(repo)
     target = repo / "nb.ipynb"
-    target.write_bytes(CLEAN)
+    target.write_bytes(clean_notebook())
     git(repo, "add", "nb.ipynb")
     copy_in(DIRTY, repo, "nb.ipynb")  # outputs in the working copy, not staged
     assert commit(repo).returncode == 0
     git(repo, "add", "nb.ipynb")
-    target.write_bytes(CLEAN)  # dirty staged, clean working copy
+    target.write_bytes(clean_notebook())  # dirty staged, clean working copy
     done = commit(repo)
     assert done.returncode == 1 and "nb.ipynb cell 2: not clean" in done.stderr.decode()
 
@@ -97,7 +105,7 @@ def test_a_partially_staged_notebook_is_judged_by_what_is_staged(repo: Path) -> 
 def test_commit_all_and_commit_paths_are_judged_on_their_temporary_index(repo: Path) -> None:
     hook_by_hand(repo)
     target = repo / "nb.ipynb"
-    target.write_bytes(CLEAN)
+    target.write_bytes(clean_notebook())
     git(repo, "add", "nb.ipynb")
     assert commit(repo).returncode == 0
     copy_in(DIRTY, repo, "nb.ipynb")  # modified, not staged: the real index still holds the clean one
@@ -106,10 +114,10 @@ def test_commit_all_and_commit_paths_are_judged_on_their_temporary_index(repo: P
     done = commit(repo, "--", "nb.ipynb")
     assert done.returncode == 1 and "nb.ipynb cell 2: not clean" in done.stderr.decode()
     assert git(repo, "diff", "--cached", "--name-only").stdout == b""  # the real index is untouched
-    target.write_bytes(edited(CLEAN))
+    target.write_bytes(edited(clean_notebook()))
     done = commit(repo, "-a")
     assert done.returncode == 0, done.stderr.decode()
-    assert git(repo, "show", "HEAD:nb.ipynb").stdout == edited(CLEAN)
+    assert git(repo, "show", "HEAD:nb.ipynb").stdout == edited(clean_notebook())
 
 
 def edited(data: bytes) -> bytes:
@@ -142,10 +150,10 @@ def test_check_install_fails_until_installed_and_is_skipped_in_ci(repo: Path) ->
 
 
 def test_post_merge_and_post_checkout_stay_quiet_without_pairs(repo: Path) -> None:
-    (repo / "a.ipynb").write_bytes(CLEAN)
+    (repo / "a.ipynb").write_bytes(clean_notebook())
     git(repo, "add", "a.ipynb")
     git(repo, "commit", "-qm", "a")
-    (repo / "a.ipynb").write_bytes(edited(CLEAN))
+    (repo / "a.ipynb").write_bytes(edited(clean_notebook()))
     git(repo, "commit", "-qam", "b")
     old, new = (git(repo, "rev-parse", rev).stdout.decode().strip() for rev in ("HEAD~1", "HEAD"))
     for args in (("post-checkout", old, new, "1"), ("post-checkout", new, new, "0")):
@@ -158,7 +166,7 @@ def test_post_merge_and_post_checkout_stay_quiet_without_pairs(repo: Path) -> No
 
 def test_post_merge_names_the_pairs_a_merge_left_out_of_step(repo: Path) -> None:
     (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
-    (repo / "a.ipynb").write_bytes(CLEAN)
+    (repo / "a.ipynb").write_bytes(clean_notebook())
     assert nbgit(repo, "sync", "a.ipynb").returncode == 0
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "pair")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, copy_in, git, nbgit
+from conftest import CORPUS, NBGIT, copy_in, git, nbgit
 from nbgit.clean import clean_bytes
 from nbgit.policy import Policy
 
@@ -334,12 +334,25 @@ def test_install_says_what_is_left_to_commit_and_then_nothing(repo: Path) -> Non
     git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},dirty.ipynb")
     git(repo, "commit", "-q", "-m", "a notebook committed with outputs")
     (repo / ".nbgit.toml").write_text('[pair]\nenabled = true\ninclude = ["paired/**"]\n')  # jupytext.toml to share too
-    git(repo, "add", ".nbgit.toml")
     step = next_line(ok(nbgit(repo, "install")))
-    assert step == "nbgit renormalize && git add .gitattributes jupytext.toml && git commit -m 'Store notebooks clean with nbgit'"
+    assert step == "nbgit renormalize && git add .gitattributes .nbgit.toml jupytext.toml && git commit -m 'Store notebooks clean with nbgit'"
     subprocess.run(["bash", "-c", step], cwd=repo, check=True, capture_output=True)
     assert status_clean(repo)
     assert next_line(ok(nbgit(repo, "install"))) is None
+
+
+def test_install_names_nbgit_by_its_path_when_it_is_not_on_path(repo: Path) -> None:
+    """nbgit installed in its own environment and run by its path: the `next:` line works as printed."""
+    copy_in(dirty_notebooks(1)[0], repo, "dirty.ipynb")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "a notebook with outputs")
+    env = {**os.environ, "PATH": os.defpath}
+    done = subprocess.run([str(NBGIT), "install"], cwd=repo, capture_output=True, env=env)
+    step = next_line(ok(done))
+    assert step == f"'{NBGIT}' renormalize && git add .gitattributes && git commit -m 'Store notebooks clean with nbgit'"
+    subprocess.run(["bash", "-c", step], cwd=repo, check=True, capture_output=True, env=env)
+    assert status_clean(repo)
+    assert committed(repo, "dirty.ipynb") == clean_bytes(dirty_notebooks(1)[0].read_bytes(), "x", Policy())
 
 
 def test_nbdime_diff_is_sticky_until_text_is_asked_for(repo: Path) -> None:

@@ -198,6 +198,7 @@ def code_sources(data: bytes) -> list[str]:
     return [source_of(c) for c in parse(data).content["cells"] if c.get("cell_type") == "code"]
 
 
+@pytest.mark.corpus
 def test_dev_edits_to_different_cells_merge_and_keep_both(repo: Path) -> None:
     wire_driver(repo)
     paths = dev_notebooks(4)
@@ -217,6 +218,7 @@ def test_dev_edits_to_different_cells_merge_and_keep_both(repo: Path) -> None:
         assert not has_conflict_marks(merged)
 
 
+@pytest.mark.corpus
 def test_dev_edits_to_the_same_line_conflict_inside_the_cell(repo: Path) -> None:
     wire_driver(repo)
     path = dev_notebooks(1)[0]
@@ -234,6 +236,7 @@ def test_dev_edits_to_the_same_line_conflict_inside_the_cell(repo: Path) -> None
     assert len(code_sources(merged)) == len(code_sources(base))
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("command", ["rebase", "cherry-pick"])
 def test_rebase_and_cherry_pick_use_the_driver(repo: Path, command: str) -> None:
     wire_driver(repo)
@@ -254,6 +257,7 @@ def test_rebase_and_cherry_pick_use_the_driver(repo: Path, command: str) -> None
     assert all(c.get("execution_count") is None for c in parse(merged).content["cells"] if c.get("cell_type") == "code")
 
 
+@pytest.mark.corpus
 def test_git_text_merge_would_have_conflicted_without_the_driver(repo: Path) -> None:
     """The scenario above really needs the driver: without it git leaves markers in the JSON."""
     path = dev_notebooks(1)[0]

@@ -62,6 +62,7 @@ def test_serialise_matches_nbformat_writer(path: Path) -> None:
     assert ours == reference
 
 
+@pytest.mark.corpus
 def test_every_dev_notebook_is_compared() -> None:
     assert len(corpus_files("dev")) >= 190, f"corpus missing at {CORPUS}"
 

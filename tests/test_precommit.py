@@ -5,6 +5,7 @@ staged (the framework stashes the rest); nbgit-clean fails when it changes a fil
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -25,7 +26,14 @@ MANIFEST = PROJECT / ".pre-commit-hooks.yaml"
 PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
 DIRTY = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_metadata.ipynb"
 CONFLICTED = CORPUS / "bad_inputs/derived/source-conflict.git-merge-file.ipynb"
-CLEAN = clean_bytes(DIRTY.read_bytes(), "x", Policy())
+
+
+@functools.cache
+def clean_notebook() -> bytes:
+    """DIRTY as nbgit cleans it (read when a test asks: without the corpus only those tests skip)."""
+    return clean_bytes(DIRTY.read_bytes(), "x", Policy())
+
+
 # read before the fixtures isolate HOME: try-repo pip-installs this project and its dependencies
 PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
 
@@ -94,7 +102,7 @@ def test_framework_refuses_dirty_and_conflicted_notebooks_and_passes_clean_ones(
     assert "merged.ipynb: git conflict markers (line 11)" in said
     git(framework, "rm", "-q", "--cached", "merged.ipynb")
     (framework / "merged.ipynb").unlink()
-    (framework / "clean.ipynb").write_bytes(CLEAN)
+    (framework / "clean.ipynb").write_bytes(clean_notebook())
     git(framework, "add", "clean.ipynb")
     code, said = commit(framework)
     assert code == 0, said
@@ -103,7 +111,7 @@ def test_framework_refuses_dirty_and_conflicted_notebooks_and_passes_clean_ones(
 def test_framework_judges_what_is_staged_and_clean_fixes_like_a_fixer(framework: Path) -> None:
     git(framework, "config", "filter.nbgit.process", str(NBGIT.with_name("nbgit-filter-process")))
     target = framework / "nb.ipynb"
-    target.write_bytes(CLEAN)
+    target.write_bytes(clean_notebook())
     git(framework, "add", "nb.ipynb")
     copy_in(DIRTY, framework, "nb.ipynb")  # outputs in the working copy only: the framework stashes them
     code, said = commit(framework)
@@ -125,7 +133,7 @@ def test_framework_judges_what_is_staged_and_clean_fixes_like_a_fixer(framework:
 
 
 def test_framework_check_install_refuses_until_installed(framework: Path) -> None:
-    (framework / "clean.ipynb").write_bytes(CLEAN)
+    (framework / "clean.ipynb").write_bytes(clean_notebook())
     git(framework, "add", "clean.ipynb")
     code, said = commit(framework)
     assert code == 1
@@ -168,7 +176,7 @@ def test_try_repo_installs_the_project_and_runs_the_manifests_hooks(repo: Path, 
         pytest.skip("PyPI is not reachable: the framework cannot build nbgit's environment")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "dirty.ipynb cell 2: not clean" in done.stdout
-    (repo / "dirty.ipynb").write_bytes(CLEAN)  # clean in the working copy, dirty staged: the staged one is judged
+    (repo / "dirty.ipynb").write_bytes(clean_notebook())  # clean in the working copy, dirty staged: the staged one is judged
     assert pre_commit(repo, "try-repo", str(snap), "nbgit-check").returncode == 1
     git(repo, "add", "dirty.ipynb")
     copy_in(DIRTY, repo, "dirty.ipynb")  # clean staged, dirty working copy: stashed, and passes
@@ -177,12 +185,12 @@ def test_try_repo_installs_the_project_and_runs_the_manifests_hooks(repo: Path, 
     git(repo, "add", "dirty.ipynb")
     done = pre_commit(repo, "try-repo", str(snap), "nbgit-clean")
     assert done.returncode == 1 and "files were modified by this hook" in done.stdout
-    assert (repo / "dirty.ipynb").read_bytes() == CLEAN
+    assert (repo / "dirty.ipynb").read_bytes() == clean_notebook()
 
 
 def test_framework_keeps_pairs_in_step(repo: Path) -> None:
     (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
-    (repo / "a.ipynb").write_bytes(CLEAN)
+    (repo / "a.ipynb").write_bytes(clean_notebook())
     git(repo, "config", "filter.nbgit.process", str(NBGIT.with_name("nbgit-filter-process")))
     use_manifest(repo, skip=("nbgit-clean",))
     git(repo, "add", "a.ipynb", ".nbgit.toml")
@@ -193,7 +201,7 @@ def test_framework_keeps_pairs_in_step(repo: Path) -> None:
     git(repo, "add", "a.py")
     code, said = commit(repo)
     assert code == 0, said
-    notebook = parse(CLEAN, "x")
+    notebook = parse(clean_notebook(), "x")
     notebook.content["cells"][0]["source"] += "\n# edited"
     (repo / "a.ipynb").write_bytes(serialise(notebook))
     git(repo, "add", "a.ipynb")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from nbgit.cli import build_parser
@@ -33,12 +37,59 @@ def test_every_command_is_documented_with_its_name() -> None:
         assert f"nbgit {name}" in README, name
 
 
+SH_BLOCKS = re.findall(r"```sh\n(.+?)\n```", README, re.S)
+
+
 def test_ci_runs_exactly_the_readme_test_command() -> None:
-    blocks = re.findall(r"```sh\n(.+?)\n```", README, re.S)
-    test_command = next(b for b in blocks if "pytest" in b).strip()
-    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert test_command in ci_lines
+    test_command = next(b for b in SH_BLOCKS if "pytest" in b).strip()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test_command in [line.strip() for line in ci.splitlines()]
+    set_up = SH_BLOCKS[SH_BLOCKS.index(test_command) - 1]
+    assert set_up == "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'"
+    assert "python3 -m venv .venv" in ci and "pip install -q -e '.[test]'" in ci
+
+
+def test_first_run_in_your_repository_ends_with_the_wiring_committed(repo: Path) -> None:
+    """README's two set-up lines and the `next:` line they print, run in a newcomer's repository.
+
+    The first line (a fresh environment, pip installing nbgit and its dependencies) takes minutes
+    and is what the test suite itself runs in: its result is the environment these tests run in.
+    """
+    install, wire = next(b for b in SH_BLOCKS if "nbgit install" in b and "~/.nbgit" in b).splitlines()
+    assert install.startswith("python3 -m venv ~/.nbgit && ~/.nbgit/bin/pip install /path/to/nbgit")
+    assert install.endswith('export PATH="$HOME/.nbgit/bin:$PATH"')
+    assert wire == "cd /path/to/your-repository && nbgit install"
+    printed = SH_BLOCKS[SH_BLOCKS.index(f"{install}\n{wire}") + 1]
+    cell = {"cell_type": "code", "execution_count": 3, "id": "a", "metadata": {}, "source": ["1 + 1"],
+            "outputs": [{"data": {"text/plain": ["2"]}, "execution_count": 3, "metadata": {}, "output_type": "execute_result"}]}
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (repo / "analysis.ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "a notebook committed with its outputs"], cwd=repo, check=True)
+    (repo / ".nbgit.toml").write_text('outputs = "strip"\n')
+    done = subprocess.run(["bash", "-c", wire.replace("/path/to/your-repository", str(repo))], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"next: {printed}"
+    subprocess.run(["bash", "-c", printed], cwd=repo, check=True, capture_output=True)
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+    committed = subprocess.run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=repo, capture_output=True, text=True).stdout
+    assert status == "" and committed.split() == [".gitattributes", ".nbgit.toml", "analysis.ipynb"]
 
 
 def test_readme_states_the_minimum_git_version() -> None:
     assert re.search(r"git 2\.39 or newer", README)
+
+
+def test_without_the_corpus_tests_that_need_it_skip_and_the_rest_pass(tmp_path: Path) -> None:
+    """README: the corpus is expected at ../shared/corpus; without it the suite still collects and passes."""
+    env = {**os.environ, "NBGIT_CORPUS": str(tmp_path / "no-corpus")}
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                               cwd=ROOT, env=env, capture_output=True, text=True)
+    assert collected.returncode == 0 and " error" not in collected.stdout.splitlines()[-1], collected.stdout[-2000:]
+    chosen = "missing_path or rewrites_only or help_shows or check_counts_unreadable or nbformat_1"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/test_clean_cli.py", "-k", chosen],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    skipped = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert skipped == [f"SKIPPED [1] tests/conftest.py:54: needs the corpus of real notebooks, expected at {tmp_path / 'no-corpus'} (or set NBGIT_CORPUS)"]
+    assert "4 passed, 1 skipped" in done.stdout

@@ -93,6 +93,7 @@ def committed(data: bytes, name: str) -> bytes:
         return data
 
 
+@pytest.mark.corpus
 def test_textconv_never_fails_and_is_deterministic_on_every_corpus_file(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     """Every corpus file through the command itself (in process): output, never an exception; bad input raw."""
     from nbgit.commands import textconv as command
@@ -181,7 +182,7 @@ def git_text(repo: Path, args: list[str], env: dict[str, str]) -> str:
     return done.stdout.decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("source", [p for p in corpus_files("bad_inputs", "**/*") if p.is_file() and p.name != "MANIFEST.tsv"][:12], ids=lambda p: p.name)
+@pytest.mark.parametrize("source", [p for p in corpus_files("bad_inputs", "**/*") if not p.is_dir() and p.name != "MANIFEST.tsv"][:12], ids=lambda p: p.name)
 def test_cli_passes_bad_input_through(source: Path, tmp_path: Path) -> None:
     data = source.read_bytes()
     target = tmp_path / "bad.ipynb"

@@ -58,6 +58,7 @@ def test_resolve_takes_one_side_whole(repo: Path, take: str) -> None:
         assert (repo / name).read_bytes() == clean_bytes(triplet[stage], name, Policy())
 
 
+@pytest.mark.corpus
 def test_resolve_from_markers_alone_outside_a_merge(tmp_path: Path) -> None:
     """Files broken long ago (committed with markers): only the markers are left to rebuild from."""
     broken = sorted((CORPUS / "bad_inputs" / "derived").glob("*.git-merge-file.ipynb"))

@@ -267,5 +267,6 @@ def _survive_reader_leaving(name: str) -> None:
         return
     stream.flush()
     raw = _ReaderMayLeave(fd, "w", closefd=False)
-    setattr(sys, name, io.TextIOWrapper(io.BufferedWriter(raw), encoding=stream.encoding, errors=stream.errors,
+    binary = raw if isinstance(stream.buffer, io.RawIOBase) else io.BufferedWriter(raw)  # unbuffered stays so (-u)
+    setattr(sys, name, io.TextIOWrapper(binary, encoding=stream.encoding, errors=stream.errors,  # type: ignore[arg-type]
                                         line_buffering=stream.line_buffering, write_through=stream.write_through))
