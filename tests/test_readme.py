@@ -93,3 +93,12 @@ def test_without_the_corpus_tests_that_need_it_skip_and_the_rest_pass(tmp_path: 
     skipped = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED")]
     assert skipped == [f"SKIPPED [1] tests/conftest.py:54: needs the corpus of real notebooks, expected at {tmp_path / 'no-corpus'} (or set NBGIT_CORPUS)"]
     assert "4 passed, 1 skipped" in done.stdout
+
+
+def test_every_one_run_override_of_clean_is_documented_with_its_policy_key() -> None:
+    clean = build_parser()._subparsers._group_actions[0].choices["clean"]  # type: ignore[union-attr]
+    group = next(g for g in clean._action_groups if g.title and g.title.startswith("one-run overrides"))
+    for action in group._group_actions:
+        row = next(line for line in README.splitlines() if line.startswith(f"| `{action.option_strings[0]}"))
+        assert all(f"`{flag}" in row for flag in action.option_strings), row
+        assert f"`{action.dest}" in row, row
