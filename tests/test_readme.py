@@ -102,3 +102,14 @@ def test_every_one_run_override_of_clean_is_documented_with_its_policy_key() -> 
         row = next(line for line in README.splitlines() if line.startswith(f"| `{action.option_strings[0]}"))
         assert all(f"`{flag}" in row for flag in action.option_strings), row
         assert f"`{action.dest}" in row, row
+
+
+def test_help_shows_diff_paths_and_formats_and_the_hook_names() -> None:
+    nbgit = Path(sys.executable).with_name("nbgit")
+    diff = subprocess.run([str(nbgit), "diff", "--help"], capture_output=True, text=True).stdout
+    assert "[-- PATH...]" in diff.splitlines()[0]
+    assert "text for a terminal (default), markdown for a" in " ".join(diff.split())
+    hook = subprocess.run([str(nbgit), "hook", "--help"], capture_output=True, text=True).stdout
+    for name in ("pre-commit", "pre-merge-commit", "post-merge", "post-checkout", "check-install"):
+        assert f"\n  {name} " in hook, name
+        assert f"`{name}`" in README, name

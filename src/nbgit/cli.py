@@ -235,6 +235,17 @@ def _terminate(number: int, frame: object) -> None:
     raise Terminated(number)
 
 
+def leave_signals_to_the_main_process() -> None:
+    """For worker processes: ^C and terminating signals sent to the whole group are the main process's to handle.
+
+    It stops handing out work and the workers end with the chunk under way. A worker unwound by the
+    signal itself could leave the main process waiting on it forever, and one that died would make
+    the pool print a traceback.
+    """
+    for number in (signal.SIGINT, *TERMINATING_SIGNALS):
+        _handle(number, signal.SIG_IGN)
+
+
 def _handle(number: int, handler: Any) -> Any:
     """Install a signal handler and return the previous one (none outside the main thread)."""
     try:

@@ -2,7 +2,8 @@
 
 Repository content is not trusted: a committed symbolic link may point anywhere, a file named
 `*.ipynb` may be a FIFO that blocks whoever opens it, and an editor may save while nbgit works.
-Every command reads and writes notebooks through this module so that each of those gets one answer.
+Everything nbgit writes goes through `write_atomic`, and folder walks through `find_notebooks`, so
+that each of those gets one answer.
 """
 
 from __future__ import annotations

@@ -26,7 +26,12 @@ def map_on_all_cores(work: Callable[[Item], Result], items: Sequence[Item], per_
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from nbgit.cli import leave_signals_to_the_main_process
+
     first = work(items[0])
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=leave_signals_to_the_main_process)
+    try:
         return [first, *pool.map(work, items[1:], chunksize=max(1, len(items) // (workers * 8)))]
+    finally:
+        pool.shutdown(cancel_futures=True)  # stopped (^C, SIGTERM): only the chunks under way are finished
