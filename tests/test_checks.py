@@ -118,6 +118,7 @@ def test_invalid_trips_on_schema_errors_and_names_the_cell() -> None:
     assert problem.text() == "b.ipynb cell 2: not clean: execution_count in 1 cell"
 
 
+@pytest.mark.corpus
 def test_schema_verdict_agrees_with_nbformat_on_the_whole_corpus() -> None:
     """Valid or not, cell by cell as nbformat's strict validator says (its own schemas, ids unique)."""
     from nbformat.reader import reads

@@ -216,6 +216,7 @@ def test_check_counts_unreadable_files_as_failures(repo: Path) -> None:
     assert "bad.ipynb: invalid JSON" in done.stderr.decode()
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("version", ["nbformat2", "nbformat3", "missing-nbformat"])
 def test_old_nbformat_versions_stay_in_their_version(repo: Path, version: str) -> None:
     source = {
@@ -267,6 +268,7 @@ def test_clean_does_not_import_heavy_libraries(repo: Path) -> None:
         assert heavy not in imported
 
 
+@pytest.mark.corpus
 def test_clean_in_a_real_commit_flow(repo: Path) -> None:
     """What `nbgit clean` writes is stable through git: add, commit, re-clean gives no diff."""
     for path in corpus_files("dev")[:20]:

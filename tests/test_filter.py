@@ -284,6 +284,7 @@ def test_the_cli_filter_process_command_serves_git_too(repo: Path) -> None:
     assert blob(repo, f":{first.name}") == clean(first.read_bytes())
 
 
+@pytest.mark.corpus
 @pytest.mark.slow
 def test_the_whole_dev_corpus_in_one_git_add(wired: Path) -> None:
     sources = corpus_files("dev")

@@ -333,6 +333,7 @@ def test_one_side_not_json_falls_back_to_git_text_merge(repo: Path) -> None:
     assert done.returncode == 0
 
 
+@pytest.mark.corpus
 def test_nbformat3_notebooks_merge_in_their_own_version(repo: Path) -> None:
     wire_driver(repo)
     path = next(p for p in corpus_files("dev") if b'"nbformat": 3' in p.read_bytes() and p.stat().st_size < 30000)
@@ -353,6 +354,7 @@ def test_nbformat3_notebooks_merge_in_their_own_version(repo: Path) -> None:
     assert "v3_local = 1" in text and "v3_remote = 2" in text and '"id"' not in text
 
 
+@pytest.mark.corpus
 def test_v3_upgraded_on_one_side_mints_no_conflicting_ids(repo: Path) -> None:
     wire_driver(repo)
     path = next(p for p in corpus_files("dev") if b'"nbformat": 3' in p.read_bytes() and p.stat().st_size < 30000)

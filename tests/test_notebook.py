@@ -67,6 +67,7 @@ def test_every_dev_notebook_is_compared() -> None:
     assert len(corpus_files("dev")) >= 190, f"corpus missing at {CORPUS}"
 
 
+@pytest.mark.corpus
 def test_crlf_input_stays_crlf() -> None:
     source = corpus_files("peer", "nbstripout/tests/e2e_notebooks/test_drop_empty_cells.ipynb")[0]
     crlf = source.read_bytes().replace(b"\n", b"\r\n")
@@ -75,6 +76,7 @@ def test_crlf_input_stays_crlf() -> None:
     assert out.endswith(b"}\r\n")
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("style", ["colab", "minified", "ascii", "unsorted-no-newline"])
 def test_other_editors_layouts_come_out_in_jupyters(style: str) -> None:
     canonical_path = corpus_files("peer", "nbstripout/tests/e2e_notebooks/test_unicode.ipynb.expected")[0]
@@ -120,6 +122,7 @@ def test_unreadable_bytes_give_one_line_naming_the_file(data: bytes, expected: s
     assert "\n" not in raised.value.message and raised.value.hint
 
 
+@pytest.mark.corpus
 def test_missing_nbformat_is_read_as_nbformat_1_like_nbformat_does() -> None:
     path = corpus_files("peer", "nbstripout/tests/e2e_notebooks/test_missing_nbformat.ipynb")[0]
     notebook = parse(path.read_bytes())

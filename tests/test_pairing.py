@@ -85,6 +85,7 @@ def test_bad_pair_policy_names_the_key(table: dict[str, object], words: list[str
         assert word in error.value.message + error.value.hint
 
 
+@pytest.mark.corpus
 def test_extension_without_jupytext_agrees_with_jupytext() -> None:
     from jupytext.formats import auto_ext_from_metadata
 
@@ -129,6 +130,7 @@ def test_jupytext_config_pairs_like_nbgit(folders: dict[str, str]) -> None:
     assert "-ExecuteTime" in text and "-papermill" in text
 
 
+@pytest.mark.corpus
 def test_jupytext_writes_the_twin_nbgit_writes_with_that_config(tmp_path: Path) -> None:
     """A notebook saved by jupytext under nbgit's config has exactly nbgit's twin (volatile metadata filtered)."""
     import tomllib
@@ -230,6 +232,7 @@ def test_dev_corpus_round_trips(group: str) -> None:
     assert set(failed) <= CANNOT_PAIR, failed
 
 
+@pytest.mark.corpus
 def test_jupytext_inputs_round_trip_in_every_language() -> None:
     policy = pair_policy()
     failed = {path.name: message for path in JUPYTEXT if (message := _round_trip(path, policy))}
@@ -237,6 +240,7 @@ def test_jupytext_inputs_round_trip_in_every_language() -> None:
     assert len(JUPYTEXT) >= 60
 
 
+@pytest.mark.corpus
 def test_jupytext_inputs_pair_and_sync_in_a_repository(repo: Path) -> None:
     """All ~40 languages in one repository: pair, commit, check, edit twins, sync back."""
     (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")

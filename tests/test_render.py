@@ -125,6 +125,7 @@ def git_sample() -> list[Path]:
     return list(dict.fromkeys([*bad, *old, *dev[::15], *corpus_files("peer", "nbdime/**/*.ipynb")[::3]]))
 
 
+@pytest.mark.corpus
 def test_textconv_through_git(repo: Path) -> None:
     """git's real textconv wiring: diffs never die, match the rendering in another process, read like code."""
     wire_textconv(repo)
@@ -182,7 +183,7 @@ def git_text(repo: Path, args: list[str], env: dict[str, str]) -> str:
     return done.stdout.decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("source", [p for p in corpus_files("bad_inputs", "**/*") if not p.is_dir() and p.name != "MANIFEST.tsv"][:12], ids=lambda p: p.name)
+@pytest.mark.parametrize("source", [p for p in corpus_files("bad_inputs", "**/*") if p.is_file() and p.name != "MANIFEST.tsv"][:12], ids=lambda p: p.name)
 def test_cli_passes_bad_input_through(source: Path, tmp_path: Path) -> None:
     data = source.read_bytes()
     target = tmp_path / "bad.ipynb"
@@ -277,6 +278,7 @@ def test_every_nbformat_version(version: int) -> None:
         assert "  [result text/plain]" in text and "  42" in text and "image/png 3 bytes" in text
 
 
+@pytest.mark.corpus
 def test_real_v3_and_v2_notebooks_render_all_cells() -> None:
     files = [p for p in corpus_files("dev") if major_of(p) == 3][:5]
     files += corpus_files("peer", "**/test_nbformat2.ipynb")

@@ -126,6 +126,7 @@ def editable(path: Path) -> bool:
     return nb.major == 4 and len(cells) >= 11 and all(s.strip() for s in head) and len(set(head)) == len(head)
 
 
+@pytest.mark.corpus
 def test_report_lists_exactly_the_cells_changed_in_corpus_notebooks(repo: Path) -> None:
     """Corpus notebooks committed, edited, committed again: the report names exactly the edited cells."""
     rng = random.Random(5)

@@ -18,7 +18,7 @@ from nbgit import __version__
 from nbgit.errors import NbgitError
 
 EXIT_OK, EXIT_FOUND, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
-TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 HOOKS = {
     "pre-commit": "judge the staged notebooks and refuse the commit while a problem is left; refresh them",
@@ -232,18 +232,9 @@ class Terminated(BaseException):
 
 
 def _terminate(number: int, frame: object) -> None:
+    for other in TERMINATING_SIGNALS:  # a second signal must not interrupt the cleanup the first one starts
+        signal.signal(other, signal.SIG_IGN)
     raise Terminated(number)
-
-
-def leave_signals_to_the_main_process() -> None:
-    """For worker processes: ^C and terminating signals sent to the whole group are the main process's to handle.
-
-    It stops handing out work and the workers end with the chunk under way. A worker unwound by the
-    signal itself could leave the main process waiting on it forever, and one that died would make
-    the pool print a traceback.
-    """
-    for number in (signal.SIGINT, *TERMINATING_SIGNALS):
-        _handle(number, signal.SIG_IGN)
 
 
 def _handle(number: int, handler: Any) -> Any:
