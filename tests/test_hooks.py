@@ -188,14 +188,14 @@ def test_pre_commit_judges_both_files_of_a_pair_as_staged(repo: Path) -> None:
     refused; a staged pair in step is committed whatever unstaged edit the twin has on disk."""
     hook_by_hand(repo)
     (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
-    (repo / "a.ipynb").write_bytes(CLEAN)
+    (repo / "a.ipynb").write_bytes(clean_notebook())
     assert nbgit(repo, "sync", "a.ipynb").returncode == 0
     git(repo, "add", "a.ipynb", ".nbgit.toml")
     done = commit(repo)
     assert done.returncode == 1 and "a.ipynb: staged without its twin a.py [unsynced]" in done.stderr.decode() and "git add a.py" in done.stderr.decode()
     git(repo, "add", "a.py")
     assert commit(repo).returncode == 0
-    (repo / "a.ipynb").write_bytes(edited(CLEAN))
+    (repo / "a.ipynb").write_bytes(edited(clean_notebook()))
     assert nbgit(repo, "sync", "a.ipynb").stdout == b"updated a.py from a.ipynb\n"
     git(repo, "add", "a.ipynb")  # the twin sync rewrote is left unstaged
     done = commit(repo)

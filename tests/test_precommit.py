@@ -219,7 +219,7 @@ def test_framework_sync_fails_when_it_writes_a_twin(repo: Path) -> None:
     """A twin nbgit-sync creates is a new, untracked file the framework would not notice: the hook's
     own exit code fails the commit, so the twin is not left out of it."""
     (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
-    (repo / "a.ipynb").write_bytes(CLEAN)
+    (repo / "a.ipynb").write_bytes(clean_notebook())
     use_manifest(repo, skip=("nbgit-clean", "nbgit-check", "nbgit-check-install"))
     git(repo, "add", "a.ipynb", ".nbgit.toml")
     code, said = commit(repo)

@@ -440,7 +440,7 @@ def test_many_pairs_are_judged_and_written_alike_by_worker_processes(repo: Path)
 
 def test_pair_format_flag_writes_that_twin_and_records_it_in_the_notebook(repo: Path) -> None:
     """`nbgit pair --format md` (jupytext's habit): this run's twins are Markdown, and each notebook names
-    its format in `metadata.jupytext.formats` so that jupytext (JupyterLab) keeps writing that twin."""
+    its format in `metadata.jupytext.formats`, so that nbgit sync and jupytext (JupyterLab) keep that twin."""
     enable_pairing(repo, 'format = "py:percent"\n')
     (repo / "a.ipynb").write_bytes(notebook_bytes())
     (repo / "b.ipynb").write_bytes(notebook_bytes())
@@ -452,10 +452,17 @@ def test_pair_format_flag_writes_that_twin_and_records_it_in_the_notebook(repo: 
     assert not (repo / "a.py").exists() and (repo / "b.ipynb").read_bytes() == b_before
     assert parse((repo / "a.ipynb").read_bytes()).content["metadata"]["jupytext"] == {"formats": "ipynb,md"}
     assert "# Title" in (repo / "a.md").read_text() and "formats: ipynb,md" in (repo / "a.md").read_text()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pairs")
     with (repo / "a.md").open("a") as twin:
         twin.write("\nA paragraph written in the twin.\n")
+    done = nbgit(repo, "sync")  # follows the notebook's own format, not the policy's py:percent
+    assert done.stdout == b"updated a.ipynb from a.md (outputs of unchanged cells kept)\n", done.stderr
+    assert sources(repo / "a.ipynb")[-1] == "A paragraph written in the twin." and not (repo / "a.py").exists()
+    with (repo / "a.md").open("a") as twin:
+        twin.write("\nAnd one more.\n")
     jupytext = Path(sys.executable).with_name("jupytext")
     subprocess.run([str(jupytext), "--sync", "a.ipynb"], cwd=repo, capture_output=True, check=True)
-    assert sources(repo / "a.ipynb")[-1] == "A paragraph written in the twin."
+    assert sources(repo / "a.ipynb")[-1].endswith("And one more.")
     bad = nbgit(repo, "pair", "--format", "ipynb", "a.ipynb")
     assert bad.returncode == 2 and b"`pair.format` must be a jupytext text format" in bad.stderr

@@ -107,8 +107,8 @@ def write_atomic(path: Path, data: bytes, expected: Snapshot | None = None) -> N
 def confined(path: Path) -> Path:
     """Where writing `path` really lands; an NbgitError when a symbolic link leads out of its work tree.
 
-    The work tree is the one holding `path` as named (its nearest folder with a `.git`); its `.git`
-    folder is never a target. Outside any work tree nothing is confined: the path is the user's own
+    The work tree is the one holding `path` as named (its nearest folder with a `.git`); no `.git`
+    folder is ever a target. Outside any work tree nothing is confined: the path is the user's own
     choice on the command line, not repository content.
     """
     named = Path(os.path.abspath(path))
@@ -123,7 +123,7 @@ def confined(path: Path) -> Path:
         relative = real.relative_to(inside)
     except ValueError:
         relative = None
-    if relative is None or relative.parts[:1] == (".git",):
+    if relative is None or any(part.lower() == ".git" for part in relative.parts):  # as pairing.inside_repository
         where = "outside the repository's work tree" if relative is None else "inside .git"
         raise NbgitError(f"{path}: a symbolic link to {real}, {where}; not followed",
                          "replace the link with the file itself, or run nbgit where the file really lives")
