@@ -67,9 +67,15 @@ def corpus_id(path: Path) -> str:
     return str(path.relative_to(CORPUS))
 
 
+_RUNNER_VARIABLES = {"CI", "GITLAB_CI", "PRE_COMMIT", "NBGIT_DEBUG"}
+
+
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test sees a git without the user's global or system config."""
+    """Every test sees a git without the user's global or system config, and no CI job around it."""
+    for name in list(os.environ):  # the machine running the tests may be a CI job, or inside git or a hook
+        if name in _RUNNER_VARIABLES or name.startswith(("GIT_", "GITHUB_", "CI_")):
+            monkeypatch.delenv(name)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
@@ -78,9 +84,6 @@ def _isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@example.com")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Test")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "test@example.com")
-    monkeypatch.delenv("GIT_DIR", raising=False)
-    monkeypatch.delenv("GIT_INDEX_FILE", raising=False)
-    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
     # the venv's console scripts (nbgit, nbgit-filter-process) must be found by git and hooks
     monkeypatch.setenv("PATH", f"{NBGIT.parent}{os.pathsep}{os.environ['PATH']}")
 

@@ -25,6 +25,7 @@ from nbgit.policy import Policy
 from nbgit.store.disk import Record, Store, checksum, digest
 from nbgit.store.evict import entries, measure
 from nbgit.store.restore import rebuild
+from nbgit.store.skeleton import parse as parse_skeleton, references
 
 DEV = CORPUS / "dev"
 SAMPLES = {
@@ -502,9 +503,19 @@ def test_a_bad_size_limit_in_git_config_costs_outputs_with_one_warning(clone: Pa
 def test_least_recently_used_entries_are_evicted_past_the_limit(clone: Path) -> None:
     original = snapshot(clone)
     directory = store_of(clone)
+    oldest = set()  # v3's and ids' records and objects: the least recently used, whatever the folder order
+    for name in ("v3.ipynb", "ids.ipynb"):
+        key = git(clone, "rev-parse", f"HEAD:{name}").stdout.decode().strip()
+        record = Store(directory).record(key)
+        assert record is not None
+        oldest |= {key, *references(parse_skeleton(record.skeleton())[1])}
     past = time.time() - 1000
+    for name in SAMPLES:  # written in the index's second, git would clean them again (a use) on every command
+        os.utime(clone / name, (past, past))
+    git(clone, "update-index", "-q", "--refresh")
     for entry in entries(directory):
-        os.utime(entry.path, (past, past))
+        used = past - 1000 if entry.path.name in oldest else past
+        os.utime(entry.path, (used, used))
     (clone / "widgets.ipynb").unlink()
     git(clone, "checkout", "--", "widgets.ipynb")  # a use: widgets' entries are the most recent now
     limit = measure(directory).bytes
