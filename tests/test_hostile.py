@@ -611,3 +611,139 @@ def test_sigterm_to_a_parallel_check_ends_it_promptly(repo: Path) -> None:
         _, stderr = child.communicate(timeout=60)  # never waits on a worker that will not come back
         assert child.returncode in (1, 128 + signal.SIGTERM, -signal.SIGTERM), stderr
         only_errors(stderr)
+
+
+# --- what git runs, policies, names, terminals and reports (filter, drivers, hooks, check, diff) -------
+
+FILTER = NBGIT.with_name("nbgit-filter-process")
+
+
+def run_notebook(*sources: str, outputs: bool = True, count: int | None = 1, metadata: dict | None = None) -> bytes:
+    """A small nbformat 4.5 notebook, one code cell per source, as Jupyter writes it."""
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": count,
+            "id": f"cell{k}",
+            "metadata": {},
+            "outputs": [{"name": "stdout", "output_type": "stream", "text": [f"out {k}\n"]}] if outputs else [],
+            "source": source,
+        }
+        for k, source in enumerate(sources)
+    ]
+    content = {"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
+    return (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def installed(repo: Path, *options: str) -> Path:
+    done = nbgit(repo, "install", *options)
+    assert done.returncode == 0, done.stderr.decode()
+    return repo
+
+
+def blob(repo: Path, spec: str) -> bytes:
+    return git(repo, "cat-file", "blob", spec).stdout
+
+
+# Policies git meets inside a clone. None may stop git: the filter completes its handshake, warns once
+# and git stores notebooks unchanged.
+BROKEN_POLICIES = {
+    "tool-not-a-table": ("pyproject.toml", 'tool = "oops"\n'),
+    "tool-nbgit-not-a-table": ("pyproject.toml", '[tool]\nnbgit = "oops"\n'),
+    "not-toml": (".nbgit.toml", "outputs = = 'keep'\n"),
+    "nested-too-deeply": (".nbgit.toml", "x = " + "[" * 20_000 + "]" * 20_000 + "\n"),
+    "unknown-key": (".nbgit.toml", "outputs_please = 'keep'\n"),
+}
+
+
+def _write_policy(repo: Path, name: str, text: str) -> None:
+    (repo / name).write_text(text)
+
+
+def _unreadable_policy(repo: Path) -> None:
+    """A policy file that cannot be read: no permission, or (as root, who may read anything) an I/O error."""
+    policy = repo / ".nbgit.toml"
+    if os.geteuid() == 0:
+        policy.symlink_to("/proc/self/mem")  # a regular file whose read fails with EIO
+    else:
+        policy.write_text("outputs = 'keep'\n")
+        policy.chmod(0)
+
+
+def _git_survives_the_filter(repo: Path) -> None:
+    """`git add`, `git diff`, `git commit -a` and `git stash` all work and store the notebook unchanged."""
+    raw = run_notebook("print(1)")
+    (repo / "a.ipynb").write_bytes(raw)
+    done = git(repo, "add", "a.ipynb")
+    warnings = [line for line in done.stderr.decode().splitlines() if line]
+    assert len(warnings) == 1 and warnings[0].startswith("nbgit: warning: "), warnings
+    assert not warnings[0].endswith("()")
+    assert blob(repo, ":a.ipynb") == raw
+    git(repo, "commit", "-q", "-m", "a")
+    (repo / "a.ipynb").write_bytes(run_notebook("print(2)"))
+    assert b"print(2)" in git(repo, "diff").stdout
+    git(repo, "commit", "-q", "-a", "-m", "b")
+    assert blob(repo, "HEAD:a.ipynb") == run_notebook("print(2)")
+    (repo / "a.ipynb").write_bytes(run_notebook("print(3)"))
+    git(repo, "stash")
+    assert (repo / "a.ipynb").read_bytes() == run_notebook("print(2)")
+
+
+@pytest.mark.parametrize("name", BROKEN_POLICIES)
+def test_a_broken_policy_never_stops_git(repo: Path, name: str) -> None:
+    installed(repo, "--no-hooks")
+    _write_policy(repo, *BROKEN_POLICIES[name])
+    _git_survives_the_filter(repo)
+
+
+def test_an_unreadable_policy_never_stops_git(repo: Path) -> None:
+    installed(repo, "--no-hooks")
+    _unreadable_policy(repo)
+    _git_survives_the_filter(repo)
+
+
+def test_a_filter_whose_interpreter_cannot_import_nbgit_never_stops_git(repo: Path, tmp_path: Path) -> None:
+    """The installed filter program run by an interpreter without nbgit (a virtualenv upgraded to
+    another Python, an editable checkout moved away): it still answers git's handshake."""
+    installed(repo, "--no-hooks")
+    stranded = tmp_path / "nbgit-filter-process"
+    lines = FILTER.read_text().splitlines(keepends=True)
+    assert lines[0].startswith("#!")
+    stranded.write_text(f"#!{sys.executable} -S\n" + "".join(lines[1:]))  # -S: no site-packages, so no nbgit
+    stranded.chmod(0o755)
+    git(repo, "config", "filter.nbgit.process", str(stranded))
+    _git_survives_the_filter(repo)
+
+
+FAULTY_FILTER = """#!{python}
+import sys
+import nbgit.policy
+def broken(root):
+    raise {error}
+nbgit.policy.load_policy = broken
+import nbgit.filter
+nbgit.filter.load_policy = broken
+sys.exit(nbgit.filter.main())
+"""
+
+
+@pytest.mark.parametrize("error", ["AttributeError('a bug in nbgit')", "MemoryError()", "RecursionError()"])
+def test_any_exception_while_loading_the_policy_is_caught_at_the_handshake(repo: Path, tmp_path: Path, error: str) -> None:
+    installed(repo, "--no-hooks")
+    faulty = tmp_path / "faulty-filter"
+    faulty.write_text(FAULTY_FILTER.format(python=sys.executable, error=error))
+    faulty.chmod(0o755)
+    git(repo, "config", "filter.nbgit.process", str(faulty))
+    _git_survives_the_filter(repo)
+
+
+@pytest.mark.parametrize("name", ["tool-not-a-table", "not-toml"])
+def test_the_one_shot_clean_filter_passes_notebooks_through_a_broken_policy(repo: Path, name: str) -> None:
+    installed(repo, "--no-hooks")
+    git(repo, "config", "--unset", "filter.nbgit.process")  # git runs `nbgit filter clean` per file
+    _write_policy(repo, *BROKEN_POLICIES[name])
+    raw = run_notebook("print(1)")
+    done = nbgit(repo, "filter", "clean", "a.ipynb", input=raw)
+    assert done.returncode == 0 and done.stdout == raw
+    assert done.stderr.decode().count("nbgit: warning:") == 1
+    _git_survives_the_filter(repo)

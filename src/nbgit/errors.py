@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nbgit.terminal import one_line
+
 
 class NbgitError(Exception):
     """A problem the user can fix: a sentence saying what is wrong, and a hint saying how."""
@@ -12,6 +14,7 @@ class NbgitError(Exception):
         self.hint = hint
 
     def render(self) -> str:
-        """The error as printed: `nbgit: error: ...` and an optional `hint: ...` line."""
-        text = f"nbgit: error: {self.message}"
-        return f"{text}\nhint: {self.hint}" if self.hint else text
+        """The error as printed: `nbgit: error: ...` and an optional `hint: ...` line, each one line
+        whatever file names they carry (control characters shown, see `nbgit.terminal`)."""
+        text = f"nbgit: error: {one_line(self.message)}"
+        return f"{text}\nhint: {one_line(self.hint)}" if self.hint else text

@@ -140,10 +140,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tup
         request = dict(key.partition("=")[::2] for key in keys)
         command = request.get("command", "")
         data = read_content(stdin)
-        if command in capabilities:
-            status, result = handler(command, request.get("pathname", ""), data)
-        else:
-            status, result = "error", None
+        status, result = _answer(handler, command, request.get("pathname", ""), data) if command in capabilities else ("error", None)
         del data
         if result is None:
             write_text(stdout, f"status={status}")
@@ -152,6 +149,16 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tup
             write_content(stdout, result)
             stdout.write(FLUSH)  # an empty status list: the success stands
         stdout.flush()
+
+
+def _answer(handler: Handler, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
+    """The handler's answer; an exception it lets through is one warning and `status=error` for that file
+    (git then stores it unchanged), never the end of the session: git would abort the whole command."""
+    try:
+        return handler(command, path, data)
+    except Exception as error:  # noqa: BLE001 - the boundary: nothing may cost git its filter
+        warn(f"{path}: internal error {type(error).__name__}: {error}; stored unchanged", "this is a bug in nbgit: please report it")
+        return "error", None
 
 
 def _handshake(stdin: BinaryIO, stdout: BinaryIO, capabilities: tuple[str, ...]) -> None:
@@ -199,13 +206,18 @@ class Cleaner:
 
     @classmethod
     def for_directory(cls, directory: Path | str) -> Cleaner:
-        """The cleaner for the repository holding `directory` (git runs filters at the work tree top)."""
-        root = find_root(Path(directory))
+        """The cleaner for the repository holding `directory` (git runs filters at the work tree top).
+
+        Never raises: whatever stops the policy from loading (a broken policy file, an unreadable
+        one, a bug) is kept as the problem every clean request then answers with `abort`.
+        """
         try:
-            policy = load_policy(root)
+            root = find_root(Path(directory))
+            return cls(load_policy(root), keeper=OutputKeeper(root) if root is not None else None)
         except NbgitError as error:
             return cls(None, error)
-        return cls(policy, keeper=OutputKeeper(root) if root is not None else None)
+        except Exception as error:  # noqa: BLE001 - git must still get its handshake and an answer
+            return cls(None, NbgitError(f"cannot load the policy ({type(error).__name__}: {error})", "this is a bug in nbgit: please report it"))
 
     def __call__(self, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
         """One request: (status, content); never raises (a failure is a warning and a pass-through or an error)."""
@@ -215,7 +227,7 @@ class Cleaner:
             return "success", self.keeper.smudge(path, data, self.policy.for_path(path))
         if self.problem is not None:
             # a broken policy: say so once, then git stops sending (and stores notebooks unchanged)
-            warn(f"{self.problem.message}; notebooks are stored unchanged until it is fixed ({self.problem.hint})")
+            warn(f"{self.problem.message}; notebooks are stored unchanged until it is fixed", self.problem.hint)
             return "abort", None
         result, problem = clean_blob(data, path, self.policy)
         if problem is None:
@@ -223,9 +235,9 @@ class Cleaner:
                 self.keeper.clean(path, data, result, self.policy.for_path(path))
             return "success", result
         if self.policy.strict:
-            warn(f"{problem.message}; refused (strict = true), so git keeps it as it is unless filter.nbgit.required is true ({problem.hint})")
+            warn(f"{problem.message}; refused (strict = true), so git keeps it as it is unless filter.nbgit.required is true", problem.hint)
             return "error", None
-        warn(f"{problem.message}; stored unchanged ({problem.hint})")
+        warn(f"{problem.message}; stored unchanged", problem.hint)
         return "success", result
 
 
@@ -251,6 +263,9 @@ def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
         return EXIT_BROKEN  # git went away mid-answer; it reports the failed filter itself
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - mid-stream the session cannot go on: one line, no traceback
+        sys.stderr.write(f"nbgit: error: filter: internal error {type(error).__name__}: {error}\n")
+        return EXIT_BROKEN
     finally:
         _close_quietly(stdout)
     return EXIT_OK

@@ -229,10 +229,13 @@ def load_policy(root: Path | None) -> Policy:
         return policy_from_table(_read_toml(own), POLICY_FILE)
     project = root / "pyproject.toml"
     if project.is_file():
-        table = _read_toml(project).get("tool", {}).get("nbgit")
+        tool = _read_toml(project).get("tool", {})
+        if not isinstance(tool, dict):
+            raise NbgitError("pyproject.toml: `tool` must be a table ([tool])", "fix pyproject.toml; see the policy reference in README.md")
+        table = tool.get("nbgit")
         if table is not None:
             if not isinstance(table, dict):
-                raise NbgitError("pyproject.toml: [tool.nbgit] must be a table")
+                raise NbgitError("pyproject.toml: [tool.nbgit] must be a table", "fix pyproject.toml; see the policy reference in README.md")
             return policy_from_table(table, "pyproject.toml [tool.nbgit]")
     return Policy()
 
@@ -312,8 +315,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         import tomli as tomllib  # type: ignore[no-redef]
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise NbgitError(f"{path.name}: not valid TOML ({error})", f"fix {path.name}; see the policy reference in README.md") from None
+    except OSError as error:
+        raise NbgitError(f"{path.name}: cannot read the policy ({error.strerror or error})", f"make {path.name} readable, or remove it") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise NbgitError(f"{path.name}: not valid TOML ({reason})", f"fix {path.name}; see the policy reference in README.md") from None
 
 
 def glob_matches(path: str, patterns: tuple[str, ...] | list[str]) -> bool:

@@ -6,6 +6,8 @@ import os
 import sys
 from typing import Iterator, TypeVar
 
+from nbgit.terminal import one_line
+
 T = TypeVar("T")
 
 MIN_ITEMS = 20
@@ -32,8 +34,12 @@ def progress(items: list[T], verb: str) -> Iterator[T]:
     sys.stderr.flush()
 
 
-def warn(message: str) -> None:
-    """One line on stderr, prefixed like every nbgit warning."""
-    sys.stderr.write(f"nbgit: warning: {message}\n")
+def warn(message: str, hint: str = "") -> None:
+    """One line on stderr, prefixed like every nbgit warning, the hint (when there is one) in parentheses.
+
+    Control characters from repository content (file names) are shown, never sent to the terminal.
+    """
+    text = f"{message} ({hint})" if hint else message
+    sys.stderr.write(f"nbgit: warning: {one_line(text)}\n")
 
 

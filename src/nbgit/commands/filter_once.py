@@ -13,44 +13,32 @@ import sys
 from pathlib import Path
 
 from nbgit.cli import EXIT_OK
-from nbgit.errors import NbgitError
 from nbgit.filter import Cleaner, clean_blob
-from nbgit.policy import find_root, load_policy
 from nbgit.progress import warn
-from nbgit.store.keeper import OutputKeeper
 
 
 def run(direction: str, path: str = "<stdin>") -> int:
     """Clean (per the repository's policy, keeping the outputs) or smudge (outputs put back) stdin to
-    stdout; see `nbgit filter --help`."""
+    stdout; see `nbgit filter --help`. A policy that does not load passes everything through, with
+    one warning, as the process filter does."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    root = find_root(Path.cwd())
-    if direction == "smudge":
-        stdout.write(_smudged(root, path, stdin.read()))
-        return EXIT_OK
-    policy = load_policy(root)
+    cleaner = Cleaner.for_directory(Path.cwd())
     data = stdin.read()
-    result, problem = clean_blob(data, path, policy)
-    if problem is not None:
-        if policy.strict:
+    if direction == "smudge":  # the blob with the outputs this clone had (unchanged without a path or a store)
+        stdout.write((cleaner("smudge", path, data)[1] if path != "<stdin>" else None) or data)
+        return EXIT_OK
+    if cleaner.problem is not None:
+        result, problem = data, cleaner.problem
+    else:
+        result, problem = clean_blob(data, path, cleaner.policy)
+        if problem is not None and cleaner.policy.strict:
             raise problem  # nothing on stdout: git (when required) or the caller sees the failure
-        if not _stderr_mixed_into_stdout():
-            warn(f"{problem.message}; left unchanged ({problem.hint})")
-    elif root is not None and path != "<stdin>":
-        OutputKeeper(root).clean(path, data, result, policy.for_path(path))
+        if problem is None and cleaner.keeper is not None and path != "<stdin>":
+            cleaner.keeper.clean(path, data, result, cleaner.policy.for_path(path))
+    if problem is not None and not _stderr_mixed_into_stdout():
+        warn(f"{problem.message}; left unchanged", problem.hint)
     stdout.write(result)
     return EXIT_OK
-
-
-def _smudged(root: Path | None, path: str, blob: bytes) -> bytes:
-    """`blob` with the outputs this clone had; unchanged without a repository, a path or a readable policy."""
-    if root is None or path == "<stdin>":
-        return blob
-    try:
-        policy = load_policy(root)
-    except NbgitError:
-        return blob
-    return Cleaner(policy, keeper=OutputKeeper(root))("smudge", path, blob)[1] or blob
 
 
 def _stderr_mixed_into_stdout() -> bool:
