@@ -641,6 +641,15 @@ def installed(repo: Path, *options: str) -> Path:
     return repo
 
 
+def git_within(seconds: float, repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Real git that must finish within `seconds` (a hang fails the test instead of stopping the run)."""
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, timeout=seconds)
+
+
+def nbgit_within(seconds: float, repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([str(NBGIT), *args], cwd=repo, capture_output=True, timeout=seconds)
+
+
 def blob(repo: Path, spec: str) -> bytes:
     return git(repo, "cat-file", "blob", spec).stdout
 
@@ -747,3 +756,54 @@ def test_the_one_shot_clean_filter_passes_notebooks_through_a_broken_policy(repo
     assert done.returncode == 0 and done.stdout == raw
     assert done.stderr.decode().count("nbgit: warning:") == 1
     _git_survives_the_filter(repo)
+
+
+# Patterns from the policy run against every path: none may hang git, nbgit check or the pre-commit hook.
+DEEP_PATH = "/".join(["d"] * 40) + "/nb.ipynb"
+BACKTRACKING_GLOB = "**/" * 30 + "x.ipynb"
+
+
+@pytest.mark.parametrize("key", ["exclude", "overrides", "pair.include", "pair.exclude"])
+def test_globs_with_many_double_stars_hang_neither_git_nor_check(repo: Path, key: str) -> None:
+    installed(repo, "--no-hooks")
+    glob = json.dumps([BACKTRACKING_GLOB])
+    policy = {
+        "exclude": f"exclude = {glob}\n",
+        "overrides": f"[[overrides]]\npaths = {glob}\noutputs = 'keep'\n",
+        "pair.include": f"[pair]\nenabled = true\ninclude = {glob}\n",
+        "pair.exclude": f"[pair]\nenabled = true\nexclude = {glob}\n",
+    }[key]
+    (repo / ".nbgit.toml").write_text(policy)
+    target = repo / DEEP_PATH
+    target.parent.mkdir(parents=True)
+    target.write_bytes(notebook("print(1)"))
+    assert git_within(30, repo, "add", DEEP_PATH).returncode == 0  # hung for minutes with the old glob compiler
+    assert b'"outputs": []' in blob(repo, f":{DEEP_PATH}")  # not excluded, not overridden: cleaned
+    if key.startswith("pair."):  # pairs are selected when nbgit judges them
+        assert nbgit_within(60, repo, "check", "--all").returncode in (0, 1)
+
+
+@pytest.mark.parametrize("pattern", ["^(a+)+$", "^(a|a)*$"], ids=["nested-repetition", "ambiguous-alternation"])
+def test_a_backtracking_untitled_pattern_fails_fast_naming_its_key(repo: Path, pattern: str) -> None:
+    """Nested repetition is refused when the policy is read; what passes that (an ambiguous
+    alternation) runs out of its time limit on the first path it backtracks on."""
+    installed(repo)
+    (repo / ".nbgit.toml").write_text(f"[check]\nuntitled_pattern = '{pattern}'\n")
+    name = "a" * 40 + "!.ipynb"
+    (repo / name).write_bytes(notebook("print(1)", outputs=False, count=None))
+    done = nbgit_within(30, repo, "check", name)
+    assert done.returncode == 2
+    assert "`check.untitled_pattern`" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
+    git(repo, "add", name)
+    done = git_within(30, repo, "commit", "-m", "x")  # the pre-commit hook runs the same check
+    assert done.returncode != 0 and b"`check.untitled_pattern`" in done.stderr
+
+
+@pytest.mark.parametrize("key", ["exclude", "pair.include", "check.untitled_pattern"])
+def test_an_overlong_pattern_is_refused_naming_its_key(repo: Path, key: str) -> None:
+    section, _, name = key.rpartition(".")
+    long = "*" * 5000
+    value = f"'{long}'" if name == "untitled_pattern" else f"['{long}']"
+    (repo / ".nbgit.toml").write_text((f"[{section}]\n" if section else "") + f"{name} = {value}\n")
+    done = nbgit(repo, "check", "--all")
+    assert done.returncode == 2 and f"`{key}` must be" in done.stderr.decode()

@@ -8,12 +8,11 @@ that name the file, the key and what is allowed.
 
 from __future__ import annotations
 
-import functools
-import re
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 from nbgit.errors import NbgitError
+from nbgit.patterns import MAX_PATTERN_CHARS, glob_matches, regex_problem  # noqa: F401 - glob_matches: for pairing and the commands
 
 POLICY_FILE = ".nbgit.toml"
 KEY_PREFIXES = ("metadata.", "cell.", "output.")
@@ -52,26 +51,16 @@ def _is_key_paths(v: Any) -> bool:
     return _is_str_list(v) and all(s.startswith(KEY_PREFIXES) and len(s.split(".", 1)[1]) > 0 for s in v)
 
 
-def regex_problem(pattern: str) -> str:
-    """Why a user's regular expression is refused (empty when it is fine): it must compile, and hold no
-    quantified group that itself ends in a quantifier (`(a+)+`, `(\\d*)*`), the shape that makes Python's
-    matcher backtrack for ever on a long non-matching line. Minimal on purpose: one place to swap for a
-    stricter shared guard."""
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        return f"not a regular expression ({error})"
-    if _NESTED_QUANTIFIER.search(pattern):
-        return "a repeated group that repeats inside (like `(a+)+`) can take for ever to fail: rewrite it without the nesting"
-    return ""
-
-
-# a group whose last item is quantified, itself quantified: `(...+)+`, `(...*){2,}`
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?:[+*}]|\+\?|\*\?)\)(?:[+*]|\{\d*,)")
-
-
 def _is_regex_list(v: Any) -> bool:
     return _is_str_list(v) and not any(regex_problem(s) for s in v)
+
+
+def _is_regex(v: Any) -> bool:
+    return isinstance(v, str) and not regex_problem(v)
+
+
+def _is_globs(v: Any) -> bool:
+    return _is_str_list(v) and all(len(s) <= MAX_PATTERN_CHARS for s in v)
 
 
 def _is_str_table(v: Any) -> bool:
@@ -85,7 +74,9 @@ COUNT_OR_OFF = (lambda v: v is False or _is_count(v), "a whole number >= 0, or f
 STRINGS = (_is_str_list, "a list of strings")
 KEY_PATHS = (_is_key_paths, 'a list of key paths starting with "metadata.", "cell." or "output."')
 STRING_TABLE = (_is_str_table, "a table of strings")
-REGEXES = (_is_regex_list, "a list of regular expressions that compile and repeat no group that repeats inside (like `(a+)+`)")
+REGEXES = (_is_regex_list, f"a list of regular expressions that compile, have at most {MAX_PATTERN_CHARS} characters and repeat no group that repeats inside (like `(a+)+`)")
+REGEX = (_is_regex, f"a regular expression that compiles, has at most {MAX_PATTERN_CHARS} characters and repeats no group that repeats inside (like `(a+)+`)")
+GLOBS = (_is_globs, f"a list of glob patterns of at most {MAX_PATTERN_CHARS} characters")
 
 
 def _key(default: Any, kind: tuple[Callable[[Any], bool], str], doc: str) -> Key:
@@ -107,7 +98,7 @@ CLEAN_KEYS: dict[str, Key] = {
     "drop_output_types": _key([], STRINGS, 'outputs of these types never survive ("error", "stream:stderr"...)'),
     "drop_empty_cells": _key(False, BOOL, "drop cells whose source is empty or only whitespace"),
     "drop_tagged_cells": _key([], STRINGS, "drop cells carrying one of these tags"),
-    "exclude": _key([], STRINGS, "glob patterns of notebooks that nbgit leaves alone"),
+    "exclude": _key([], GLOBS, "glob patterns of notebooks that nbgit leaves alone"),
     "restore_outputs": _key(True, BOOL, "keep stripped outputs in the clone and put them back when git writes notebooks out"),
 }
 
@@ -117,8 +108,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "enabled": _key(False, BOOL, "pair every notebook the globs select (else only those given to `nbgit pair`)"),
         "format": _key("auto:percent", TEXT, 'the twin\'s jupytext format; "auto:" follows the kernel (.py, .R, .jl), or give one ("py:percent", "md", "md:myst")'),
         "folders": _key({}, STRING_TABLE, 'one mirror folder at the top of the repository, notebooks -> twins (e.g. {notebooks = "scripts"})'),
-        "include": _key(["**/*.ipynb"], STRINGS, "glob patterns of notebooks to pair"),
-        "exclude": _key([], STRINGS, "glob patterns of notebooks never paired"),
+        "include": _key(["**/*.ipynb"], GLOBS, "glob patterns of notebooks to pair"),
+        "exclude": _key([], GLOBS, "glob patterns of notebooks never paired"),
     },
     "diff": {
         "driver": _key("text", _choice("text", "nbdime"), "what `git diff` shows: nbgit's text rendering or nbdime's diff"),
@@ -131,13 +122,13 @@ SECTIONS: dict[str, dict[str, Key]] = {
     },
     "check": {
         "disable": _key([], STRINGS, 'ids of checks that never run ("untitled", "hidden-state"...: the README lists them all)'),
-        "untitled_pattern": _key(r"(^|/)(Untitled\d*( \(\d+\))?|[^/]*-Copy\d+|Copy of [^/]*)\.ipynb$", TEXT, 'regular expression searched in repo-relative notebook paths; "" turns the check off'),
+        "untitled_pattern": _key(r"(^|/)(Untitled\d*( \(\d+\))?|[^/]*-Copy\d+|Copy of [^/]*)\.ipynb$", REGEX, 'regular expression searched in repo-relative notebook paths; "" turns the check off'),
         "max_output_bytes": _key(1_000_000, COUNT_OR_OFF, "largest output (bytes of compact JSON) a committed cell may keep, or false"),
         "max_notebook_bytes": _key(10_000_000, COUNT_OR_OFF, "largest committed notebook in bytes, or false"),
         "execution_order": _key("increasing", _choice("increasing", "consecutive"), 'hidden-state: counts must rise from 1 ("increasing") or go 1, 2, 3... without gaps ("consecutive")'),
         "errors": _key([], STRINGS, 'ids of checks that warn by default ("duplicate-code", "not-installed") to report as errors, failing the check'),
         "duplicate_min_lines": _key(5, COUNT, "duplicate-code: the fewest lines of code (as normalised: no blank lines, comments or imports) a copy must have"),
-        "duplicate_exclude": _key([], STRINGS, "duplicate-code: glob patterns of notebooks and modules never compared"),
+        "duplicate_exclude": _key([], GLOBS, "duplicate-code: glob patterns of notebooks and modules never compared"),
     },
 }
 
@@ -269,8 +260,8 @@ def _overrides(entries: Any, source: str) -> tuple[tuple[tuple[str, ...], dict[s
     for number, entry in enumerate(entries, 1):
         where = f"overrides[{number}]."
         paths = entry.get("paths")
-        if not _is_str_list(paths) or not paths:
-            raise NbgitError(f"{source}: `{where}paths` must be a non-empty list of glob patterns", 'e.g. paths = ["docs/**"]')
+        if not _is_globs(paths) or not paths:
+            raise NbgitError(f"{source}: `{where}paths` must be a non-empty {GLOBS[1].removeprefix('a ')}", 'e.g. paths = ["docs/**"]')
         values = _clean_values({k: v for k, v in entry.items() if k != "paths"}, source, where)
         if "exclude" in values:
             raise NbgitError(f"{source}: `{where}exclude` cannot be overridden", "use the top-level `exclude`")
@@ -320,29 +311,3 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise NbgitError(f"{path.name}: not valid TOML ({reason})", f"fix {path.name}; see the policy reference in README.md") from None
-
-
-def glob_matches(path: str, patterns: tuple[str, ...] | list[str]) -> bool:
-    """Whether a repo-relative POSIX path matches any gitignore-like glob (`*`, `?`, `**/`)."""
-    return any(_glob_regex(pattern).fullmatch(path) for pattern in patterns)
-
-
-@functools.lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    if "/" not in pattern.rstrip("/"):
-        pattern = "**/" + pattern  # like .gitignore: a bare name matches at any depth
-    regex, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            regex, i = regex + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            regex, i = regex + ".*", i + 2
-        elif pattern[i] == "*":
-            regex, i = regex + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            regex, i = regex + "[^/]", i + 1
-        else:
-            regex, i = regex + re.escape(pattern[i]), i + 1
-    if pattern.endswith("/"):
-        regex += ".*"
-    return re.compile(regex)

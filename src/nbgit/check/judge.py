@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 from nbgit.clean import CleanError, clean
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, NotebookError, cells, parse, serialise, source_of
+from nbgit.patterns import UserRegex, user_regex
 from nbgit.policy import Policy
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class Settings:
     """The `[check]` table of the policy, validated and ready to use."""
 
     disabled: frozenset[str]
-    untitled: re.Pattern[str] | None
+    untitled: UserRegex | None
     max_output_bytes: int | None
     max_notebook_bytes: int | None
     execution_order: str
@@ -115,10 +116,8 @@ class Settings:
                     f"{policy.source}: `check.{key}` names unknown checks: {', '.join(unknown)}",
                     "known checks: " + ", ".join(CHECKS),
                 )
-        try:
-            untitled = re.compile(table["untitled_pattern"]) if table["untitled_pattern"] else None
-        except re.error as error:
-            raise NbgitError(f"{policy.source}: `check.untitled_pattern` is not a regular expression ({error})") from None
+        pattern = table["untitled_pattern"]
+        untitled = user_regex(pattern, "check.untitled_pattern", policy.source) if pattern else None
         return cls(
             frozenset(table["disable"]),
             untitled,
