@@ -420,7 +420,7 @@ def test_github_format_annotates_the_line_where_the_cell_starts(repo: Path) -> N
     annotations = [line for line in done.stdout.decode().splitlines() if line.startswith("::")]
     broken, cell = annotations
     assert broken.startswith("::error file=broken%2C really.ipynb,line=11,title=nbgit conflict::git conflict markers (line 11)")
-    assert "%0Ahint: run `nbgit resolve broken, really.ipynb`" in broken
+    assert "%0Ahint: run `nbgit resolve 'broken, really.ipynb'`" in broken  # quoted for a shell
     line = int(cell.split("line=")[1].split(",")[0])
     assert cell.startswith("::error file=m.ipynb,line=")
     assert data.splitlines()[line - 1] == b"  {" and b'"cell_type": "code"' in data.splitlines()[line]
@@ -509,3 +509,65 @@ def test_conflict_markers_of_any_size_are_found(size: int) -> None:
     raw = f'{{\n "cells": [\n{lt} ours\n  ],\n{"=" * size}\n  ]\n{gt} theirs\n}}\n'.encode()
     assert found(raw) == [("conflict", None)]
     assert found(nb(code(f"x = 1\n{lt} local\ny = 2\n{'=' * size}\ny = 3\n{gt} remote\n"))) == [("conflict", 1)]
+
+
+# --- verdicts on exactly what is committed ---
+
+
+def out_of_order() -> bytes:
+    """A notebook whose outputs came from running its cells out of order (1, 3, 2)."""
+    out = stream("ok\n")
+    return nb(code("a = 1", 1, out), code("b = a + 1", 3, out), code("a = 5", 2, out))
+
+
+def test_hidden_state_is_judged_from_the_counts_the_filter_strips(repo: Path) -> None:
+    """Outputs kept, counts stripped (a common policy): what is committed shows no counts, but the
+    working-tree notebook (and the one a staged blob was cleaned from) still tells the order."""
+    assert nbgit(repo, "install").returncode == 0
+    (repo / ".nbgit.toml").write_text('outputs = "keep"\n')
+    (repo / "nb.ipynb").write_bytes(out_of_order())
+    code_, problems = run_json(repo, "nb.ipynb", env=CI_OFF)
+    assert code_ == 1 and [(p["id"], p["cell"]) for p in problems] == [("hidden-state", 3)]
+    git(repo, "add", ".nbgit.toml", "nb.ipynb")
+    assert b'"execution_count": null' in git(repo, "show", ":nb.ipynb").stdout  # the counts never reach the index
+    code_, problems = run_json(repo, "--staged", env=CI_OFF)
+    assert code_ == 1 and [(p["id"], p["cell"]) for p in problems] == [("hidden-state", 3)]
+    done = git(repo, "commit", "-m", "out of order", check=False)  # the pre-commit hook judges the same
+    assert done.returncode != 0 and b"hidden-state" in done.stderr
+    # re-run in order with the same outputs: what is staged is now reproducible
+    (repo / "nb.ipynb").write_bytes(nb(*(code(s, n, stream("ok\n")) for s, n in (("a = 1", 1), ("b = a + 1", 2), ("a = 5", 3)))))
+    assert run_json(repo, "--staged", env=CI_OFF) == (0, [])
+
+
+def test_all_judges_no_untracked_pair_nor_jupyterlab_checkpoint(repo: Path) -> None:
+    """A first save in JupyterLab writes .ipynb_checkpoints/NAME-checkpoint.ipynb: `--all` is what git tracks."""
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    clean = nb(code("x = 1"))
+    (repo / "nb.ipynb").write_bytes(clean)
+    assert nbgit(repo, "pair", "nb.ipynb").returncode == 0
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "paired")
+    (repo / ".ipynb_checkpoints").mkdir()
+    (repo / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").write_bytes(clean)
+    (repo / "scratch.ipynb").write_bytes(clean)  # untracked, paired by the policy, no twin yet
+    env = {**CI_OFF, "CI": "1"}
+    assert run_json(repo, "--all", env=env) == (0, [])
+    code_, problems = run_json(repo, "scratch.ipynb", env=env)  # named, it is judged
+    assert code_ == 1 and [p["id"] for p in problems] == ["unsynced"]
+
+
+def test_conflict_markers_of_any_size_are_what_resolve_repairs(repo: Path) -> None:
+    """`conflict-marker-size=10`: check names `nbgit resolve`, and resolve does it."""
+    import subprocess
+
+    sides = [repo / name for name in ("local", "base", "remote")]
+    for side, source in zip(sides, ("x = 2", "x = 1", "x = 3")):
+        side.write_bytes(nb(code(source)))
+    marked = subprocess.run(["git", "merge-file", "-p", "--marker-size=10", *map(str, sides)], capture_output=True).stdout
+    assert b"\n<<<<<<<<<< " in marked
+    (repo / "nb.ipynb").write_bytes(marked)
+    done = nbgit(repo, "check", "nb.ipynb", env={**CI_OFF, "CI": "1"})
+    assert done.returncode == 1 and b"run `nbgit resolve nb.ipynb`" in done.stdout
+    repaired = nbgit(repo, "resolve", "nb.ipynb")
+    assert repaired.returncode == 1, repaired.stderr.decode()  # the conflict, now inside a valid notebook's cell
+    assert "x = 2" in (repo / "nb.ipynb").read_text() and "x = 3" in (repo / "nb.ipynb").read_text()

@@ -15,7 +15,9 @@ import contextlib
 import json
 import os
 import random
+import re
 import resource
+import shlex
 import shutil
 import signal
 import subprocess
@@ -807,3 +809,188 @@ def test_an_overlong_pattern_is_refused_naming_its_key(repo: Path, key: str) -> 
     (repo / ".nbgit.toml").write_text((f"[{section}]\n" if section else "") + f"{name} = {value}\n")
     done = nbgit(repo, "check", "--all")
     assert done.returncode == 2 and f"`{key}` must be" in done.stderr.decode()
+
+
+# File names git hands nbgit's drivers: options, spaces, unicode, newlines, shell syntax.
+HOSTILE_NAMES = ["-rf.ipynb", "a b.ipynb", "ünïcode.ipynb", "new\nline.ipynb", "x;rm -rf ~.ipynb", "--fix.ipynb"]
+
+
+def _edited(data: bytes, cell: int, source: str) -> bytes:
+    content = json.loads(data)
+    content["cells"][cell]["source"] = source
+    return (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _branches(repo: Path, name: str, base: bytes, local: bytes, remote: bytes) -> None:
+    (repo / name).write_bytes(base)
+    git(repo, "add", "--", name)
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "branch", "other")
+    (repo / name).write_bytes(local)
+    git(repo, "commit", "-q", "-am", "local")
+    git(repo, "checkout", "-q", "other")
+    (repo / name).write_bytes(remote)
+    git(repo, "commit", "-q", "-am", "remote")
+    git(repo, "checkout", "-q", "main")
+
+
+def _one_line_each(stderr: bytes) -> None:
+    """Every line nbgit printed is a line of its own: no file name broke one in two, no escape came through raw."""
+    for line in stderr.decode().splitlines():
+        assert "\x1b" not in line
+        assert not line.startswith("line.ipynb"), stderr.decode()
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_filter_textconv_and_hooks_take_any_file_name(repo: Path, name: str) -> None:
+    installed(repo)
+    (repo / name).write_bytes(notebook("x = 1", "y = 2"))
+    done = git(repo, "add", "--", name)  # the filter
+    assert b'"outputs": []' in blob(repo, f":{name}")
+    git(repo, "commit", "-q", "-m", "add")  # the pre-commit hook judges the staged notebook
+    (repo / name).write_bytes(notebook("x = 1", "y = 3"))
+    diff = git(repo, "diff")  # textconv of the work tree file and of the committed blob
+    assert b"-y = 2\n+y = 3\n" in diff.stdout, diff.stderr.decode()
+    assert b"error" not in diff.stderr and b"fatal" not in diff.stderr
+    git(repo, "commit", "-q", "-am", "y")
+    assert b"-y = 2\n+y = 3\n" in git(repo, "log", "-p", "-1").stdout  # textconv of two blobs
+    _one_line_each(done.stderr + diff.stderr)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_the_diff_driver_takes_any_file_name(repo: Path, name: str) -> None:
+    installed(repo, "--no-hooks", "--diff", "nbdime")
+    (repo / name).write_bytes(notebook("x = 1", "y = 2"))
+    git(repo, "add", "--", name)
+    git(repo, "commit", "-q", "-m", "add")
+    (repo / name).write_bytes(notebook("x = 1", "y = 3"))
+    diff = git(repo, "diff")
+    assert b"y = 3" in diff.stdout, diff.stderr.decode()
+    assert b"error" not in diff.stderr.lower() and b"usage:" not in diff.stderr
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_the_merge_driver_takes_any_file_name(repo: Path, name: str) -> None:
+    installed(repo, "--no-hooks")
+    base = notebook("a = 1", "b = 1", "c = 1", outputs=False, count=None)
+    _branches(repo, name, base, _edited(base, 0, "a = 2"), _edited(base, 2, "c = 3"))
+    done = git_within(60, repo, "merge", "--no-edit", "other")
+    assert done.returncode == 0, done.stderr.decode()
+    merged = json.loads((repo / name).read_bytes())
+    assert ["".join(c["source"]) for c in merged["cells"]] == ["a = 2", "b = 1", "c = 3"]
+    git(repo, "checkout", "-q", "other")  # a conflict this time: the same cell changed on both sides
+    (repo / name).write_bytes(_edited(base, 1, "b = 3"))
+    git(repo, "commit", "-q", "-am", "theirs")
+    git(repo, "checkout", "-q", "main")
+    (repo / name).write_bytes(_edited((repo / name).read_bytes(), 1, "b = 2"))
+    git(repo, "commit", "-q", "-am", "mine")
+    done = git_within(60, repo, "merge", "--no-edit", "other")
+    assert done.returncode == 1 and b"usage:" not in done.stderr
+    merged = json.loads((repo / name).read_bytes())  # still a notebook, the conflict inside the cell
+    assert "b = 2\n=======\nb = 3" in "".join(merged["cells"][1]["source"])
+    stderr = done.stderr.decode()
+    assert f"`git add {shlex.quote('./' + name if name.startswith('-') else name)}`".replace("\n", "\\n") in stderr
+    _one_line_each(done.stderr)
+
+
+# What reaches a terminal: control characters are shown (`\033`), never sent raw.
+ERASE = "\x1b[2K\r"  # erases the line on screen, then prints over it
+TITLE = "\x1b]0;owned\x07"  # an OSC sequence: sets the terminal's title
+ESCAPED_NAME = "\x1b[31mred.ipynb"
+
+
+def _escaped(text: str) -> bool:
+    return "\x1b" not in text and "\x07" not in text and "\\033" in text
+
+
+def test_textconv_git_diff_and_nbgit_diff_show_escapes_instead_of_sending_them(repo: Path) -> None:
+    installed(repo, "--no-hooks")
+    (repo / "a.ipynb").write_bytes(notebook("x = 1"))
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "a")
+    (repo / "a.ipynb").write_bytes(notebook(f"x = 1  # fine{ERASE}x = 2  # what the screen shows{TITLE}"))
+    for command in (["git", "diff"], ["git", "diff", "--no-ext-diff"], [str(NBGIT), "diff"], [str(NBGIT), "textconv", "--", "a.ipynb"]):
+        shown = subprocess.run(command, cwd=repo, capture_output=True).stdout.decode()
+        assert _escaped(shown) and "\\033]0;owned\\a" in shown and "\r" not in shown, (command, shown)
+        assert re.search(r"(?m)^[ +]*x = 2  # what the screen shows", shown)  # a carriage return ends a line, as in Python
+
+
+def test_names_in_warnings_and_check_output_show_their_control_characters(repo: Path) -> None:
+    installed(repo, "--no-hooks")
+    (repo / ESCAPED_NAME).write_bytes(b"<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> other\n")
+    done = git(repo, "add", "--", ESCAPED_NAME)  # the filter warns: conflict markers, stored unchanged
+    assert _escaped(done.stderr.decode()) and "\\033[31mred.ipynb" in done.stderr.decode()
+    checked = nbgit(repo, "check", "--all")
+    assert checked.returncode == 1 and _escaped(checked.stdout.decode())
+    assert "nbgit resolve '\\033[31mred.ipynb'" in checked.stdout.decode()  # the hint's command, quoted for a shell
+    for fmt in ("github", "json"):
+        assert "\x1b" not in nbgit(repo, "check", "--all", "--format", fmt).stdout.decode()
+
+
+# Markdown for pull requests: names and metadata must not write headings, break the table or mention anyone.
+HOSTILE_TITLE = "evil\n## Injected @octocat #1 <img src=x> | x\n.ipynb"
+
+
+def test_the_markdown_report_escapes_names_metadata_and_mentions(repo: Path) -> None:
+    from markdown_it import MarkdownIt
+
+    installed(repo, "--no-hooks")
+    kernel = {"kernelspec": {"display_name": "Py\n# Owned by @octocat", "language": "python", "name": "py\n### x"}}
+    (repo / HOSTILE_TITLE).write_bytes(notebook("x = 1", metadata=kernel))
+    (repo / "plain.ipynb").write_bytes(notebook("y = 1"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / HOSTILE_TITLE).write_bytes(notebook("x = 1\nprint('@octocat')", "# @octocat see #1", metadata=kernel))
+    (repo / "plain.ipynb").write_bytes(notebook("y = 2"))
+    report = nbgit(repo, "diff", "--format", "markdown").stdout.decode()
+    assert "\x1b" not in report
+    tokens = MarkdownIt("commonmark").enable("table").parse(report)
+    headings = [tokens[k + 1].content for k, t in enumerate(tokens) if t.type == "heading_open"]
+    assert len(headings) == 3 and headings[0] == "Notebook diff"  # the report's own, one per notebook: nothing injected
+    rows = [t for t in tokens if t.type == "tr_open"]
+    assert len(rows) == 3  # the header and one row per notebook: no name broke the table
+    for token in tokens:
+        for child in token.children or []:
+            if child.type == "text":  # mentions and references only inside code, where GitHub leaves them alone
+                assert "@octocat" not in child.content and "#1" not in child.content, child.content
+            assert child.type != "html_inline", child.content
+        assert token.type != "html_block", token.content
+
+
+@pytest.mark.parametrize("name", ["-rf.ipynb", "new\nline.ipynb"])
+def test_the_post_checkout_hook_names_any_pair(repo: Path, name: str) -> None:
+    """With pairing, checking out a branch where a notebook moved on without its twin: a reminder, one line per pair."""
+    (repo / ".nbgit.toml").write_text('[pair]\nenabled = true\nformat = "py:percent"\n')
+    installed(repo)
+    (repo / name).write_bytes(notebook("x = 1", outputs=False, count=None))
+    assert nbgit(repo, "sync", "--all").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pair")
+    git(repo, "checkout", "-q", "-b", "other")
+    (repo / name).write_bytes(notebook("x = 2", outputs=False, count=None))
+    git(repo, "commit", "-q", "--no-verify", "-am", "notebook only")  # as a collaborator without nbgit would
+    git(repo, "checkout", "-q", "main")
+    done = git(repo, "checkout", "other")
+    stderr = done.stderr.decode()
+    assert "pairs are out of step" in stderr and "error" not in stderr.lower(), stderr
+    _one_line_each(done.stderr)
+
+
+def test_the_pre_commit_framework_hooks_take_file_names_starting_with_a_dash(repo: Path) -> None:
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text())
+    hooks = [{**hook, "language": "system", "entry": hook["entry"].replace("nbgit", str(NBGIT), 1)} for hook in manifest if hook["id"] in ("nbgit-check", "nbgit-clean")]
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]}))
+    git(repo, "add", ".pre-commit-config.yaml")
+    git(repo, "commit", "-q", "-m", "framework")
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | {"PRE_COMMIT_HOME": str(repo.parent / "pre-commit-home")}
+    assert subprocess.run([str(NBGIT.with_name("pre-commit")), "install"], cwd=repo, env=env, capture_output=True).returncode == 0
+    (repo / "-rf.ipynb").write_bytes(notebook("x = 1"))  # outputs: nbgit-clean strips them, as a fixer
+    git(repo, "add", "--", "-rf.ipynb")
+    done = subprocess.run(["git", "commit", "-m", "dash"], cwd=repo, env=env, capture_output=True, text=True)
+    said = done.stdout + done.stderr
+    assert done.returncode == 1 and "files were modified by this hook" in said and "unrecognized arguments" not in said, said
+    git(repo, "add", "--", "-rf.ipynb")
+    done = subprocess.run(["git", "commit", "-m", "dash"], cwd=repo, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

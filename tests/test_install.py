@@ -357,7 +357,7 @@ def test_install_names_nbgit_by_its_path_when_it_is_not_on_path(repo: Path) -> N
 
 def test_nbdime_diff_is_sticky_until_text_is_asked_for(repo: Path) -> None:
     ok(nbgit(repo, "install", "--diff", "nbdime", "--no-hooks"))
-    assert git(repo, "config", "diff.nbgit.command").stdout.decode().strip().endswith("diff-driver")
+    assert git(repo, "config", "diff.nbgit.command").stdout.decode().strip().endswith("diff-driver --")
     assert "active driver: nbdime" in ok(nbgit(repo, "status"))
     ok(nbgit(repo, "install", "--no-hooks"))
     assert git(repo, "config", "diff.nbgit.command", check=False).returncode == 0

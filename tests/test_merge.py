@@ -25,7 +25,7 @@ KEEP_ALL = 'outputs = "keep"\nexecution_count = "keep"\nkeep_keys = ["cell.metad
 def wire_driver(repo: Path, attributes: str = "*.ipynb merge=nbgit\n") -> None:
     """Configure the driver as `nbgit install` does, and commit the attributes."""
     git(repo, "config", "merge.nbgit.name", "nbgit notebook merge")
-    git(repo, "config", "merge.nbgit.driver", "nbgit merge-driver %O %A %B %L %P")
+    git(repo, "config", "merge.nbgit.driver", "nbgit merge-driver -- %O %A %B %L %P")
     git(repo, "config", "merge.nbgit.recursive", "binary")
     (repo / ".gitattributes").write_text(attributes)
     commit_all(repo, "wire nbgit")
@@ -230,9 +230,9 @@ def test_dev_edits_to_the_same_line_conflict_inside_the_cell(repo: Path) -> None
     assert "Traceback" not in done.stderr.decode() and "cell" in done.stderr.decode()
     merged = (repo / "nb.ipynb").read_bytes()
     validate(merged)
-    conflicted = [s for s in code_sources(merged) if "<<<<<<< local" in s]
+    conflicted = [s for s in code_sources(merged) if "<<<<<<< HEAD" in s]  # git's own labels: HEAD and the branch
     assert len(conflicted) == 1
-    assert "value = 'local'\n=======\nvalue = 'remote'\n>>>>>>> remote" in conflicted[0]
+    assert "value = 'local'\n=======\nvalue = 'remote'\n>>>>>>> other" in conflicted[0]
     assert len(code_sources(merged)) == len(code_sources(base))
 
 
@@ -330,7 +330,9 @@ def test_one_side_not_json_falls_back_to_git_text_merge(repo: Path) -> None:
     assert "merged as text by git merge-file" in done.stderr.decode()
     merged = (repo / "nb.ipynb").read_bytes()
     assert b'"cells": [[' in merged and b"x = 30" in merged  # both sides' changes, nothing lost
-    assert done.returncode == 0
+    # git's text merge had no conflict, but what it left is no notebook: a conflict, never a clean merge
+    assert done.returncode == 1 and "nb.ipynb" in unmerged(repo)
+    assert "not a readable notebook" in done.stderr.decode()
 
 
 @pytest.mark.corpus
@@ -375,7 +377,7 @@ def test_marker_size_from_gitattributes(repo: Path) -> None:
     branches(repo, *({"c.ipynb": (files / f"inline-conflict--{i}.ipynb").read_bytes()} for i in (1, 2, 3)))
     assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
     source = validate((repo / "c.ipynb").read_bytes()).cells[0].source
-    assert "<" * 10 + " local\n" in source and "\n" + "=" * 10 + "\n" in source and ">" * 10 + " remote" in source
+    assert "<" * 10 + " HEAD\n" in source and "\n" + "=" * 10 + "\n" in source and ">" * 10 + " other" in source
 
 
 @pytest.mark.parametrize(("choice", "expected"), [("clear", []), ("local", ["2\n"]), ("remote", ["3\n"])])
@@ -472,16 +474,114 @@ def test_property_edits_to_different_cells_merge_cleanly(sources: list[list[str]
 
 def test_keep_both_fallback_is_a_valid_notebook_with_both_sides() -> None:
     """What the driver writes when nbdime fails or would drop a line: shared cells once, the rest marked."""
-    from nbgit.merge import describe_conflicts, keep_both
+    from nbgit.merge import Markers, describe_conflicts, keep_both
 
     def notebook(sources: list[str], kernel: str) -> dict:
         cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s} for s in sources]
         return {"cells": cells, "metadata": {"kernelspec": {"name": kernel, "display_name": kernel}}, "nbformat": 4, "nbformat_minor": 4}
 
-    merged = keep_both(notebook(["a", "b1", "z"], "python3"), notebook(["a", "b2", "c2", "z"], "ir"), 9)
+    merged = keep_both(notebook(["a", "b1", "z"], "python3"), notebook(["a", "b2", "c2", "z"], "python3"), Markers(9, "HEAD", "base", "feature"))
     validate(json.dumps(merged).encode())
     sources = [c["source"] for c in merged["cells"]]
     assert sources[0] == "a" and sources[-1] == "z" and sources.count("a") == 1
     assert ["b1", "b2", "c2"] == [s for s in sources if s in ("b1", "b2", "c2")]
-    assert merged["metadata"]["nbgit-remote-metadata"]["kernelspec"]["name"] == "ir"
-    assert describe_conflicts(merged, 9) == ["notebook metadata", "cells 2-7: changed differently on both sides (between marker cells)"]
+    assert "<" * 9 + " HEAD</b>" in sources[1] and ">" * 9 + " feature</b>" in sources[-2]
+    assert describe_conflicts(merged, 9) == ["cells 2-7: changed differently on both sides (between marker cells)"]
+
+
+def small_notebook(sources: list[str], metadata: dict | None = None, minor: int = 4) -> bytes:
+    """A notebook written as Jupyter writes it; nbformat 4.4 has no cell ids (nbdime then aligns by content)."""
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s} for s in sources]
+    for number, cell in enumerate(cells):
+        if minor >= 5:
+            cell["id"] = f"cell-{number}"
+    content = {"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": minor}
+    return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
+
+
+def test_a_line_nbdime_drops_is_caught_even_when_the_base_has_it_elsewhere(repo: Path) -> None:
+    """Local inserts a `plt.show()` cell above a plot cell; remote deletes the plot line from that cell.
+    nbdime's merge keeps one `plt.show()` cell, no conflict: a cell is gone. The base has `plt.show()`
+    too, so only counting lines (a multiset) sees it; the driver then keeps both sides whole."""
+    wire_driver(repo)
+    setup = "import matplotlib.pyplot as plt\nx = load()"
+    branches(
+        repo,
+        {"nb.ipynb": small_notebook([setup, "plt.plot(x)\nplt.show()"])},
+        {"nb.ipynb": small_notebook([setup, "plt.show()", "plt.plot(x)\nplt.show()"])},
+        {"nb.ipynb": small_notebook([setup, "plt.show()"])},
+    )
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 1 and "nbdime's merge would drop 'plt.show()'; both sides kept whole" in done.stderr.decode()
+    merged = (repo / "nb.ipynb").read_bytes()
+    validate(merged)
+    assert code_sources(merged) == [setup, "plt.show()", "plt.plot(x)\nplt.show()"]  # every cell of local's is there
+    assert "cells 3-6: changed differently on both sides (between marker cells)" in done.stderr.decode()
+
+
+JULIA = {"file_extension": ".jl", "mimetype": "application/julia", "name": "julia"}
+
+
+def julia(version: str, kernel: str, display: str) -> dict:
+    return {"kernelspec": {"display_name": display, "language": "julia", "name": kernel}, "language_info": {**JULIA, "version": version}}
+
+
+@pytest.mark.parametrize("keep_version", [False, True], ids=["default-policy", "version-kept"])
+def test_a_kernel_changed_on_both_sides_stays_local_and_whole(repo: Path, keep_version: bool) -> None:
+    """A real merge in a Julia course: kernel 1.0.5 on one side, 1.1.0-DEV on the other. nbdime glued the
+    display names together ("Julia 1.1.0-DEVJulia 0.6.2") and took the name from the base."""
+    if keep_version:
+        (repo / ".nbgit.toml").write_text('keep_keys = ["metadata.language_info.version"]\n')
+    wire_driver(repo)
+    base, local, remote = julia("0.6.2", "julia-0.6", "Julia 0.6.2"), julia("1.0.5", "julia-1.0", "Julia 1.0.5"), julia("1.1.0", "julia-1.1", "Julia 1.1.0-DEV")
+    branches(
+        repo,
+        {"nb.ipynb": small_notebook(["x = 1", "y = 1"], base)},
+        {"nb.ipynb": small_notebook(["x = 2", "y = 1"], local)},
+        {"nb.ipynb": small_notebook(["x = 1", "y = 2"], remote)},
+    )
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    differing = "kernelspec, language_info" if keep_version else "kernelspec"  # the default policy strips the version
+    assert done.returncode == 1 and f"notebook metadata: {differing} changed differently" in done.stderr.decode()
+    merged = json.loads((repo / "nb.ipynb").read_bytes())
+    stripped = () if keep_version else ("version",)
+    expected = {key: {k: v for k, v in value.items() if k not in stripped} for key, value in local.items()}
+    assert {key: merged["metadata"][key] for key in local} == expected  # local's kernel, whole (language_info.version too)
+    recorded = {key: {k: v for k, v in value.items() if k not in stripped} for key, value in remote.items()}
+    assert merged["metadata"]["nbgit-remote-metadata"] == {key: recorded[key] for key in differing.split(", ")}
+    assert code_sources((repo / "nb.ipynb").read_bytes()) == ["x = 2", "y = 2"]  # the cells merged all the same
+    checked = nbgit(repo, "check", "nb.ipynb")
+    assert checked.returncode == 1 and b"nbgit-remote-metadata" in checked.stdout
+
+
+def test_metadata_changed_on_both_sides_in_different_keys_merges(repo: Path) -> None:
+    wire_driver(repo)
+    base = {"kernelspec": {"name": "python3", "display_name": "Python 3"}, "jupytext": {"formats": "ipynb,py"}}
+    local = {**base, "jupytext": {"formats": "ipynb,py", "notebook_metadata_filter": "-all"}}
+    remote = {**base, "title": "Sales"}
+    branches(repo, *({"nb.ipynb": small_notebook(["x = 1"], meta)} for meta in (base, local, remote)))
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 0
+    assert json.loads((repo / "nb.ipynb").read_bytes())["metadata"] == {**local, "title": "Sales"}
+
+
+@pytest.mark.parametrize("command", ["merge", "rebase"])
+def test_a_notebook_and_a_text_file_conflicting_in_one_merge_carry_the_same_labels(repo: Path, command: str) -> None:
+    """git writes `HEAD` and the branch (or, rebasing, the picked commit) on a text file's markers; the
+    driver reads them from what git 2.39 tells a driver and writes the same ones in the notebook."""
+    wire_driver(repo)
+    cells = ["a = 1", "b = 1", "c = 1"]
+    branches(
+        repo,
+        {"nb.ipynb": small_notebook(cells, minor=5), "nb.py": b"a = 1\nb = 1\nc = 1\n"},
+        {"nb.ipynb": small_notebook(["a = 1", "b = 2", "c = 1"], minor=5), "nb.py": b"a = 1\nb = 2\nc = 1\n"},
+        {"nb.ipynb": small_notebook(["a = 1", "b = 3", "c = 1"], minor=5), "nb.py": b"a = 1\nb = 3\nc = 1\n"},
+    )
+    if command == "rebase":
+        git(repo, "checkout", "-q", "other")
+    done = git(repo, command, "main" if command == "rebase" else "other", check=False)
+    assert done.returncode != 0 and unmerged(repo) == {"nb.ipynb", "nb.py"}
+    text = (repo / "nb.py").read_text()
+    theirs = text.split(">>>>>>> ", 1)[1].splitlines()[0]
+    assert text.startswith("a = 1\n<<<<<<< HEAD\n") and theirs == ("other" if command == "merge" else f"{git(repo, 'rev-parse', '--short', 'other').stdout.decode().strip()} (remote)")
+    cell = code_sources((repo / "nb.ipynb").read_bytes())[1]
+    assert cell == text.split("\n", 1)[1].split(f">>>>>>> {theirs}")[0] + f">>>>>>> {theirs}"  # the same markers, the same labels

@@ -266,7 +266,7 @@ def test_markdown_fits_a_github_comment_and_says_what_it_left_out(repo: Path) ->
 
 def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:
     """git's external diff protocol, for real: cleaned sides through nbdime; bad input as a text diff."""
-    git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver")
+    git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")
     (repo / ".gitattributes").write_text("*.ipynb diff=nbgit\n")
     (repo / "a.ipynb").write_text(notebook("x = 1", "y = 2"))
     (repo / "b.ipynb").write_text(notebook("bad = 0"))

@@ -140,11 +140,14 @@ def test_twin_conflict_is_rewritten_from_the_resolved_notebook(repo: Path) -> No
     edit_and_sync(repo, "main", {1: "value = 'local'"})
     assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
     assert unmerged(repo) == {"nb.ipynb", "nb.py"}
-    assert b"<<<<<<< HEAD" in (repo / "nb.py").read_bytes()  # git's text merge of the twin
+    twin = (repo / "nb.py").read_text()  # git's text merge of the twin, with the labels the driver gave the notebook
+    assert "<<<<<<< HEAD" in twin and ">>>>>>> other" in twin
+    notebook = (repo / "nb.ipynb").read_text()  # the driver's markers (here marker cells) carry the same labels
+    assert "<<<<<<< HEAD" in notebook and ">>>>>>> other" in notebook and "local</b>" not in notebook
     done = nbgit(repo, "resolve", "nb.ipynb")  # the driver's notebook is valid: only the twin is rewritten
     assert done.returncode == 1 and b"nb.py: written again from nb.ipynb" in done.stderr
     twin = (repo / "nb.py").read_text()
-    assert "<<<<<<< HEAD" not in twin and "<<<<<<< local" in twin  # the notebook's conflict, not git's
+    assert twin.count("<<<<<<< HEAD") == 1 and "|||||||" not in twin  # the notebook's conflict, in the notebook's words
     assert twin.index("value = 'local'") < twin.index("=======") < twin.index("value = 'remote'")
     assert nbgit(repo, "resolve", "nb.ipynb", "--take", "remote").returncode == 0
     assert "value = 'remote'" in (repo / "nb.py").read_text() and "<<<<<<<" not in (repo / "nb.py").read_text()

@@ -119,10 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whole", action="store_true", help="HTML: the whole notebook, unchanged cells collapsed between the changes")
     p.add_argument("--web", action="store_true", help="open nbdime's web diff instead")
     p.add_argument("--paths", nargs="*", default=[], metavar="PATH", help=argparse.SUPPRESS)
-    p = _command(sub, "diff-driver", "nbdime's diff on cleaned notebooks (diff.nbgit.command)", "git config diff.nbgit.command 'nbgit diff-driver'", "diff_driver")
+    p = _command(sub, "diff-driver", "nbdime's diff on cleaned notebooks (diff.nbgit.command)", "git config diff.nbgit.command 'nbgit diff-driver --'", "diff_driver")
     p.add_argument("args", nargs="*", help="git's external diff arguments")
 
-    p = _command(sub, "merge-driver", "merge notebooks cell by cell (merge.nbgit.driver)", "git config merge.nbgit.driver 'nbgit merge-driver %O %A %B %L %P'", "merge_driver")
+    p = _command(sub, "merge-driver", "merge notebooks cell by cell (merge.nbgit.driver)", "git config merge.nbgit.driver 'nbgit merge-driver -- %O %A %B %L %P'", "merge_driver")
     p.add_argument("base", metavar="BASE")
     p.add_argument("local", metavar="LOCAL")
     p.add_argument("remote", metavar="REMOTE")
@@ -169,9 +169,9 @@ def _split_pathspec(argv: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbgit` command; returns the exit code."""
     argv, pathspec = _split_pathspec(list(sys.argv[1:] if argv is None else argv))
-    if len(argv) == 2 and argv[0] == "textconv" and not argv[1].startswith("-"):
+    if argv[:2] == ["textconv", "--"] and len(argv) == 3:
         # git runs textconv once per changed notebook: skip building every subcommand's parser
-        return run_guarded(lambda: importlib.import_module("nbgit.commands.textconv").run(argv[1]))
+        return run_guarded(lambda: importlib.import_module("nbgit.commands.textconv").run(argv[2]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -295,9 +295,16 @@ def stage_many(contents: list[tuple[IndexEntry, bytes]], cwd: Path | str | None 
     git("update-index", "-z", "--index-info", cwd=cwd, input=info.encode("utf-8", "surrogateescape"))
 
 
-def merge_file(local: bytes, base: bytes, remote: bytes, marker_size: int = 7, cwd: Path | str | None = None) -> tuple[bytes, int]:
-    """git's own three-way line merge (`git merge-file -p`, labels local/base/remote, git's marker
-    size and the repository's merge.conflictStyle): the merged bytes and the number of conflicts."""
+def merge_file(
+    local: bytes,
+    base: bytes,
+    remote: bytes,
+    marker_size: int = 7,
+    labels: tuple[str, str, str] = ("local", "base", "remote"),
+    cwd: Path | str | None = None,
+) -> tuple[bytes, int]:
+    """git's own three-way line merge (`git merge-file -p`, with these labels, git's marker size and
+    the repository's merge.conflictStyle): the merged bytes and the number of conflicts."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="nbgit-merge-") as folder:
@@ -305,14 +312,32 @@ def merge_file(local: bytes, base: bytes, remote: bytes, marker_size: int = 7, c
         for name, data in (("local", local), ("base", base), ("remote", remote)):
             paths.append(Path(folder) / name)
             paths[-1].write_bytes(data)
-        labels = ["-L", "local", "-L", "base", "-L", "remote"]
-        done = subprocess.run(
-            ["git", "merge-file", "-p", f"--marker-size={marker_size}", *labels, *map(str, paths)], cwd=cwd, capture_output=True
-        )
+        options = [f"--marker-size={marker_size}", *(arg for label in labels for arg in ("-L", label))]
+        done = subprocess.run(["git", "merge-file", "-p", *options, *map(str, paths)], cwd=cwd, capture_output=True)
     if done.returncode < 0 or done.returncode > 127:
         message = done.stderr.decode("utf-8", "replace").strip()
         raise NbgitError(f"git merge-file failed: {message or done.returncode}")
     return done.stdout, done.returncode
+
+
+def merge_labels(environ: dict[str, str], cwd: Path | str | None = None) -> tuple[str, str] | None:
+    """The labels git writes on its own conflict markers in the merge running now, for a merge driver.
+
+    git 2.39 passes a driver no labels (`%S %X %Y` came in 2.44), but says enough: ours is `HEAD`;
+    theirs is the name `git merge` (and so `git pull`) gives in `GITHEAD_<commit>`, or, in a rebase,
+    the commit being picked, `<short hash> (<subject>)`, the last line of `rebase-merge/done`.
+    None when neither is there (cherry-pick, stash, checkout -m): the caller keeps its own labels.
+    """
+    named = [value for key, value in environ.items() if key.startswith("GITHEAD_")]
+    if len(named) == 1:
+        return "HEAD", named[0]
+    try:
+        done = Path(cwd or ".", git("rev-parse", "--git-path", "rebase-merge/done", cwd=cwd).decode().strip())
+        last = done.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1].split(maxsplit=2)
+        short = git("rev-parse", "--short", last[1], cwd=cwd).decode().strip()
+    except (NbgitError, OSError, IndexError):
+        return None
+    return "HEAD", f"{short} ({last[2]})" if len(last) > 2 else short
 
 
 def conflict_stages(path: str, cwd: Path | str | None = None) -> dict[int, bytes]:

@@ -21,26 +21,25 @@ import contextlib
 import difflib
 import functools
 import hashlib
+import html
 import json
 import re
 import sys
 from argparse import Namespace
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.clean import clean
 from nbgit.errors import NbgitError
-from nbgit.notebook import Notebook, cells, parse, serialise, source_of
+from nbgit.notebook import NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, cells, parse, serialise, source_of
 from nbgit.outputs import Sameness
 from nbgit.policy import Policy
 
-LOCAL, BASE, REMOTE = "local", "base", "remote"
 OUTPUT_STRATEGIES = {"clear": "clear-all", "local": "use-local", "remote": "use-remote"}
-CONFLICTS_KEY = "nbdime-conflicts"  # where nbdime records metadata conflicts
-REMOTE_METADATA_KEY = "nbgit-remote-metadata"  # where a whole-notebook fallback keeps remote's metadata
 _NBDIME_MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7} local|={7}|>{7} remote)</b></span>$')
-_MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7,} local|={7,}|>{7,} remote)</b></span>$')
+_MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7,} .*|={7,}|>{7,} .*)</b></span>$')
 _NBDIME_DELETED = re.compile(r"^<{7} (LOCAL|REMOTE) CELL DELETED >{7}\n")
 
 
@@ -54,6 +53,17 @@ class MergeResult:
     notes: list[str] = field(default_factory=list)
 
 
+class Markers(NamedTuple):
+    """How conflicts are marked: git's marker size (`%L`) and the labels of its own markers. In a
+    `git merge` the notebook's markers carry the labels git writes into a text twin's (`HEAD`, the
+    branch), so both files of a pair read alike."""
+
+    size: int = 7
+    local: str = "local"
+    base: str = "base"
+    remote: str = "remote"
+
+
 class _Unmergeable(Exception):
     """Notebooks this module cannot merge cell by cell (several worksheets, nbformat 1)."""
 
@@ -64,28 +74,41 @@ def read_side(data: bytes, path: str, policy: Policy) -> Notebook:
     return Notebook(clean(notebook.content, notebook.major, policy).content, notebook.major, notebook.crlf)
 
 
-def merge_bytes(base: bytes, local: bytes, remote: bytes, path: str, policy: Policy, marker_size: int = 7) -> MergeResult:
+def merge_bytes(base: bytes, local: bytes, remote: bytes, path: str, policy: Policy, markers: Markers = Markers()) -> MergeResult:
     """Merge three versions of a notebook file (git's %O %A %B); an empty or unreadable base is an add/add."""
     try:
         local_nb, remote_nb = read_side(local, path, policy), read_side(remote, path, policy)
-    except NbgitError as error:
-        return text_merge(base, local, remote, marker_size, f"{error.message}: merged as text by git merge-file instead")
+    except NbgitError as error:  # the message names the side's file; the driver's report names the path
+        return text_merge(base, local, remote, markers, f"{error.message.removeprefix(f'{path}: ')}: merged as text by git merge-file instead")
     try:
         base_nb: Notebook | None = read_side(base, path, policy) if base.strip() else None
     except NbgitError:
         base_nb = None
-    return merge_notebooks(base_nb, local_nb, remote_nb, policy, marker_size)
+    return merge_notebooks(base_nb, local_nb, remote_nb, policy, markers)
 
 
-def text_merge(base: bytes, local: bytes, remote: bytes, marker_size: int, reason: str) -> MergeResult:
-    """git's own line merge of the raw bytes: nothing is lost, conflicts become git's usual markers."""
-    data, conflicts = gitrepo.merge_file(local, base, remote, marker_size)
+def text_merge(base: bytes, local: bytes, remote: bytes, markers: Markers, reason: str) -> MergeResult:
+    """git's own line merge of the raw bytes: nothing is lost, conflicts become git's usual markers.
+
+    A result that is not a readable notebook is a conflict too, markers or not: git must not take it
+    as merged.
+    """
+    data, conflicts = gitrepo.merge_file(local, base, remote, markers.size, (markers.local, markers.base, markers.remote))
     where = ["whole file: git's text conflict markers (`nbgit resolve` rebuilds a valid notebook)"] if conflicts else []
+    if not conflicts:
+        try:
+            parse(data, "merged")
+        except NbgitError as error:
+            where = [f"whole file: merged as text, but not a readable notebook ({error.message.removeprefix('merged: ')}): fix it by hand"]
     return MergeResult(data, where, "text merge", [reason])
 
 
-def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, policy: Policy, marker_size: int = 7) -> MergeResult:
-    """Merge cleaned notebooks; `base` None means none is shared (add/add, or a two-sided repair)."""
+def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, policy: Policy, markers: Markers = Markers()) -> MergeResult:
+    """Merge cleaned notebooks; `base` None means none is shared (add/add, or a two-sided repair).
+
+    The notebook's metadata is merged here, key by key, before the cells (see `merge_metadata`), so
+    that nbdime never merges it: its string patches glue two versions together.
+    """
     _settle_outputs(base, local, remote, Sameness.of(policy))
     trivial = _trivial(base, local, remote)
     if trivial is not None:
@@ -93,30 +116,80 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
     try:
         major, views = _common_views(base, local, remote)
     except _Unmergeable as error:
-        return text_merge(_bytes_of(base), serialise(local), serialise(remote), marker_size, str(error))
-    base_view, local_view, remote_view = views
-    in_place = _merge_in_place(base_view, local_view, remote_view) if base is not None else None
-    if in_place is not None:
-        content = _restore_version(in_place, major, local.content)
-        return MergeResult(serialise(Notebook(content, major, local.crlf)), [], "cell by cell, in place")
-    try:
-        merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, marker_size)
-        lost = _lost_line(base_view, local_view, remote_view, merged)
-        notes = [f"nbdime's merge would drop {lost!r}; both sides kept whole instead"] if lost else []
-    except Exception as error:  # noqa: BLE001 - a bug in nbdime must not cost either side
-        notes = [f"nbdime's merge failed ({type(error).__name__}: {error}); both sides kept whole instead"]
-    if notes:
-        merged, conflicted, unmarked = keep_both(local_view, remote_view, marker_size), True, []
+        return text_merge(_bytes_of(base), serialise(local), serialise(remote), markers, str(error))
+    metadata, theirs = merge_metadata(*(view.get("metadata") or {} for view in views))
+    base_view, local_view, remote_view = ({**view, "metadata": metadata} for view in views)
+    notes: list[str] = []
+    merged = _merge_in_place(base_view, local_view, remote_view) if base is not None else None
+    conflicted, unmarked, how = False, [], "cell by cell, in place"
+    if merged is None:
+        try:
+            merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers)
+            lost = _lost_line(base_view, local_view, remote_view, merged)
+            notes = [f"nbdime's merge would drop {lost!r}; both sides kept whole instead"] if lost else []
+        except Exception as error:  # noqa: BLE001 - a bug in nbdime must not cost either side
+            notes = [f"nbdime's merge failed ({type(error).__name__}: {error}); both sides kept whole instead"]
+        if notes:
+            merged, conflicted, unmarked = keep_both(local_view, remote_view, markers), True, []
+        how = "both sides kept whole" if notes else "cell by cell"
+    if theirs:
+        merged["metadata"] = {**merged.get("metadata", {}), REMOTE_METADATA_KEY: theirs}
     content = _restore_version(merged, major, local.content)
-    conflicts = [*describe_conflicts(content, marker_size), *unmarked] if conflicted else []
-    how = "both sides kept whole" if notes else "cell by cell"
+    conflicts = [*describe_conflicts(content, markers.size), *unmarked] if conflicted or theirs else []
     return MergeResult(serialise(Notebook(content, major, local.crlf)), conflicts, how, notes)
 
 
-def keep_both(local: dict[str, Any], remote: dict[str, Any], marker_size: int) -> dict[str, Any]:
+# the notebook's kernel is one thing: its two keys are taken together, from one side
+KERNEL_KEYS = ("kernelspec", "language_info")
+_ABSENT = object()
+
+
+def merge_metadata(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Notebook metadata merged three-way: (the merged metadata, remote's values where both sides
+    changed a key differently, to be recorded under `nbgit-remote-metadata`; null where remote deleted it).
+
+    Tables merge key by key; any other value changed differently on both sides keeps local's value,
+    whole. The kernel (`kernelspec` and `language_info`) is one value: when either conflicts, both
+    come from local, so the result is one coherent kernel (never "Julia 1.1.0-DEVJulia 0.6.2").
+    """
+    kernel = {key: (base.get(key, _ABSENT), local.get(key, _ABSENT), remote.get(key, _ABSENT)) for key in KERNEL_KEYS}
+    kernel_conflict = any(_one_sided(*trio) is _UNMERGED for trio in kernel.values())
+    merged, theirs = _merge_table(
+        {k: v for k, v in base.items() if k not in KERNEL_KEYS},
+        {k: v for k, v in local.items() if k not in KERNEL_KEYS},
+        {k: v for k, v in remote.items() if k not in KERNEL_KEYS},
+    )
+    for key, (old, mine, other) in kernel.items():
+        value = mine if kernel_conflict else _one_sided(old, mine, other)
+        if value is not _ABSENT:
+            merged[key] = value
+        if kernel_conflict and mine != other:
+            theirs[key] = None if other is _ABSENT else other
+    return merged, theirs
+
+
+def _merge_table(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    merged: dict[str, Any] = {}
+    theirs: dict[str, Any] = {}
+    for key in dict.fromkeys([*local, *remote, *base]):
+        old, mine, other = (side.get(key, _ABSENT) for side in (base, local, remote))
+        value = _one_sided(old, mine, other)
+        if value is _UNMERGED and all(isinstance(v, dict) for v in (mine, other)):
+            value, inner = _merge_table(old if isinstance(old, dict) else {}, mine, other)
+            if inner:
+                theirs[key] = inner
+        elif value is _UNMERGED:
+            value = mine
+            theirs[key] = None if other is _ABSENT else other
+        if value is not _ABSENT:
+            merged[key] = value
+    return merged, theirs
+
+
+def keep_both(local: dict[str, Any], remote: dict[str, Any], markers: Markers) -> dict[str, Any]:
     """Local's cells then remote's between marker cells (shared leading and trailing cells outside them).
 
-    Remote's notebook metadata, when different, is kept under `nbgit-remote-metadata`.
+    The notebook's metadata is local's: `merge_notebooks` has merged it already.
     """
     left, right = local.get("cells", []), remote.get("cells", [])
     head = 0
@@ -126,25 +199,31 @@ def keep_both(local: dict[str, Any], remote: dict[str, Any], marker_size: int) -
     while tail < min(len(left), len(right)) - head and left[-1 - tail] == right[-1 - tail]:
         tail += 1
     middle = (
-        [marker_cell("<" * marker_size + " " + LOCAL), *left[head : len(left) - tail], marker_cell("=" * marker_size)]
-        + [*right[head : len(right) - tail], marker_cell(">" * marker_size + " " + REMOTE)]
+        [marker_cell("<" * markers.size, markers.local), *left[head : len(left) - tail], marker_cell("=" * markers.size)]
+        + [*right[head : len(right) - tail], marker_cell(">" * markers.size, markers.remote)]
     )
     merged = {**local, "cells": [*left[:head], *middle, *left[len(left) - tail :]]}
-    if remote.get("metadata") != local.get("metadata"):
-        merged["metadata"] = {**local.get("metadata", {}), REMOTE_METADATA_KEY: remote.get("metadata", {})}
     merged["nbformat_minor"] = max(local.get("nbformat_minor", 0), remote.get("nbformat_minor", 0))
     return merged
 
 
-def marker_cell(text: str) -> dict[str, Any]:
-    """A markdown cell framing cells in conflict, shown in red by Jupyter (nbdime's own marker format)."""
+def marker_cell(marker: str, label: str = "") -> dict[str, Any]:
+    """A markdown cell framing cells in conflict, shown in red by Jupyter (nbdime's own marker format).
+
+    The label (a branch name may hold `<`) is escaped: the cell is rendered as HTML.
+    """
+    text = f"{marker} {html.escape(label)}" if label else marker
     return {"cell_type": "markdown", "metadata": {}, "source": f'<span style="color:red"><b>{text}</b></span>'}
 
 
 def describe_conflicts(content: dict[str, Any], marker_size: int) -> list[str]:
     """One line per place where a merged notebook still holds a conflict, cells numbered from 1."""
     found: list[str] = []
-    if CONFLICTS_KEY in content.get("metadata", {}) or REMOTE_METADATA_KEY in content.get("metadata", {}):
+    metadata = content.get("metadata") if isinstance(content.get("metadata"), dict) else {}
+    if isinstance(metadata.get(REMOTE_METADATA_KEY), dict):
+        keys = ", ".join(metadata[REMOTE_METADATA_KEY])
+        found.append(f"notebook metadata: {keys} changed differently on both sides (local's kept; remote's under {REMOTE_METADATA_KEY})")
+    elif NBDIME_CONFLICTS_KEY in metadata or REMOTE_METADATA_KEY in metadata:
         found.append("notebook metadata")
     start = "<" * marker_size + " "
     open_at = 0
@@ -160,7 +239,7 @@ def describe_conflicts(content: dict[str, Any], marker_size: int) -> list[str]:
             found.append(f"cell {number}: source")
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         outputs = [o for o in cell.get("outputs") or [] if isinstance(o, dict)]
-        if CONFLICTS_KEY in metadata or any(CONFLICTS_KEY in (o.get("metadata") or {}) for o in outputs):
+        if NBDIME_CONFLICTS_KEY in metadata or any(NBDIME_CONFLICTS_KEY in (o.get("metadata") or {}) for o in outputs):
             found.append(f"cell {number}: metadata")
         if any(str(name).startswith(("LOCAL_", "REMOTE_")) for name in cell.get("attachments") or {}):
             found.append(f"cell {number}: attachments (both versions kept, as LOCAL_ and REMOTE_)")
@@ -356,7 +435,7 @@ def _skip_slow_optional_imports() -> None:
 
 
 def _merge_with_nbdime(
-    base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], policy: Policy, marker_size: int
+    base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], policy: Policy, markers: Markers
 ) -> tuple[dict[str, Any], bool, list[str]]:
     import logging
 
@@ -373,12 +452,12 @@ def _merge_with_nbdime(
         log_level="ERROR",
     )
     base_node, local_node, remote_node = (nbformat.from_dict(side) for side in (base, local, remote))
-    with _source_renderer(marker_size):
+    with _source_renderer(markers):
         decisions = decide_notebook_merge(base_node, local_node, remote_node, args)
     unresolved = _keep_local_where_unresolved(decisions)
     merged = _plain(apply_decisions(base_node, decisions))
-    merged["cells"] = [_resized_markers(cell, marker_size) for cell in merged.get("cells", [])]
-    return merged, any(d.conflict for d in decisions), [*unresolved, *_unmarked_conflicts(decisions, merged, marker_size)]
+    merged["cells"] = [_relabelled_markers(cell, markers) for cell in merged.get("cells", [])]
+    return merged, any(d.conflict for d in decisions), [*unresolved, *_unmarked_conflicts(decisions, merged, markers.size)]
 
 
 def _keep_local_where_unresolved(decisions: list[Any]) -> list[str]:
@@ -413,39 +492,41 @@ def _unmarked_conflicts(decisions: list[Any], merged: dict[str, Any], marker_siz
 
 
 @contextlib.contextmanager
-def _source_renderer(marker_size: int) -> Iterator[None]:
+def _source_renderer(markers: Markers) -> Iterator[None]:
     """Have nbdime's inline strategy render source conflicts through `git merge-file` with git's marker
-    size (nbdime hard-codes 7) and the repository's conflict style, in-process for the duration only."""
+    size and labels (nbdime hard-codes 7, local and remote) and the repository's conflict style,
+    in-process for the duration only."""
     from nbdime.merging import strategies
 
     original = strategies.merge_render
-    strategies.merge_render = functools.partial(_render_source, marker_size=marker_size)
+    strategies.merge_render = functools.partial(_render_source, markers=markers)
     try:
         yield
     finally:
         strategies.merge_render = original
 
 
-def _render_source(base: str, local: str, remote: str, strategy: Any = None, marker_size: int = 7) -> tuple[str, int]:
+def _render_source(base: str, local: str, remote: str, strategy: Any = None, markers: Markers = Markers()) -> tuple[str, int]:
     if local == remote:
         return local, 0
-    data, conflicts = gitrepo.merge_file(local.encode(), base.encode(), remote.encode(), marker_size)
+    labels = (markers.local, markers.base, markers.remote)
+    data, conflicts = gitrepo.merge_file(local.encode(), base.encode(), remote.encode(), markers.size, labels)
     text = data.decode("utf-8")
     if conflicts and text.endswith("\n") and not local.endswith("\n") and not remote.endswith("\n"):
         text = text[:-1]  # the closing marker was the last line: sources carry no final newline
     return text, int(conflicts > 0)
 
 
-def _resized_markers(cell: dict[str, Any], marker_size: int) -> dict[str, Any]:
-    """nbdime's marker cells and deleted-cell notes, with git's marker size."""
+def _relabelled_markers(cell: dict[str, Any], markers: Markers) -> dict[str, Any]:
+    """nbdime's marker cells and deleted-cell notes, with git's marker size and labels."""
     source = cell.get("source") if isinstance(cell.get("source"), str) else ""
     marker = _NBDIME_MARKER_CELL.match(source) if cell.get("cell_type") == "markdown" else None
     if marker:
-        label = marker.group(1)
-        return marker_cell(label[0] * marker_size + label[7:])
+        char = marker.group(1)[0]
+        return marker_cell(char * markers.size, {"<": markers.local, ">": markers.remote}.get(char, ""))
     deleted = _NBDIME_DELETED.match(source)
     if deleted:
-        note = f"{'<' * marker_size} {deleted.group(1)} CELL DELETED {'>' * marker_size}\n"
+        note = f"{'<' * markers.size} {deleted.group(1)} CELL DELETED {'>' * markers.size}\n"
         return {**cell, "source": note + source[deleted.end() :]}
     return cell
 
@@ -460,12 +541,63 @@ def _plain(value: Any) -> Any:
 
 
 def _lost_line(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], merged: dict[str, Any]) -> str:
-    """A source line one side introduced that the merge dropped (empty when none was lost)."""
-    base_lines = {line for cell in cells(base) for line in source_of(cell).splitlines()}
-    kept = {line for cell in cells(merged) for line in source_of(cell).splitlines()}
-    for side in (local, remote):
-        for cell in cells(side):
-            for line in source_of(cell).splitlines():
-                if line.strip() and line not in base_lines and line not in kept:
-                    return line
-    return ""
+    """A source line the merge dropped (empty when none was lost), counting lines as a multiset.
+
+    Cell by cell (cells matched to the base by id, or by content when ids are missing), a side's
+    added lines are what its cells have beyond the base cells they came from. The merged notebook
+    must hold every line of the base that neither side deleted, plus every line each side added, as
+    many times as that side added it: `plt.show()` added in a new cell is missed even when the base
+    has one elsewhere. (Lines both sides added count once: two similar cells inserted at one place
+    become one cell with the conflict inside it, their common lines shown once.)
+    """
+    base_list = list(cells(base))
+    base_cells = [_line_counts(cell) for cell in base_list]
+    sides = [_matched_to_base(base_list, list(cells(side))) for side in (local, remote)]
+    needed: Counter[str] = Counter()
+    for index, counts in enumerate(base_cells):  # base lines neither side deleted (sides may delete different copies)
+        local_cell, remote_cell = (side.get(("base", index), Counter()) for side in sides)
+        needed.update(counts - (counts - local_cell) - (counts - remote_cell))
+    added: list[Counter[str]] = [Counter(), Counter()]
+    for total, side in zip(added, sides):
+        for key, counts in side.items():
+            total.update(counts - (base_cells[key[1]] if key[0] == "base" else Counter()))
+    needed.update(added[0] | added[1])
+    have = Counter(line for cell in cells(merged) for line in source_of(cell).splitlines() if line.strip())
+    return next((line for line, count in needed.items() if have[line] < count), "")
+
+
+def _line_counts(cell: dict[str, Any]) -> Counter[str]:
+    return Counter(line for line in source_of(cell).splitlines() if line.strip())
+
+
+def _matched_to_base(base: list[dict[str, Any]], side: list[dict[str, Any]]) -> dict[tuple[str, Any], Counter[str]]:
+    """A side's cells as line counts, keyed ("base", index) when they are a base cell, else ("new",
+    source): a cell both sides added with the same source is one change.
+
+    Cells are matched by id when every cell has a unique one, then by identical source (a cell cut
+    and pasted, or given a new id by another tool, is still that cell); without ids, by content and
+    position (difflib).
+    """
+    matched: dict[tuple[str, Any], Counter[str]] = {}
+    if _unique_ids(base) and _unique_ids(side):
+        where = {cell["id"]: index for index, cell in enumerate(base)}
+        pairs = [(where.get(cell["id"]), cell) for cell in side]
+        free: dict[str, list[int]] = {}
+        for index in sorted(set(range(len(base))) - {index for index, _ in pairs if index is not None}):
+            free.setdefault(source_of(base[index]), []).append(index)
+        for index, cell in pairs:
+            if index is None and free.get(source_of(cell)):
+                index = free[source_of(cell)].pop(0)
+            matched[("base", index) if index is not None else ("new", source_of(cell))] = _line_counts(cell)
+        return matched
+    matcher = difflib.SequenceMatcher(None, [source_of(c) for c in base], [source_of(c) for c in side], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for offset, j in enumerate(range(j1, j2)):
+            index = i1 + offset if tag in ("equal", "replace") and i1 + offset < i2 else None
+            matched[("base", index) if index is not None else ("new", source_of(side[j]))] = _line_counts(side[j])
+    return matched
+
+
+def _unique_ids(cell_list: list[dict[str, Any]]) -> bool:
+    ids = [cell.get("id") for cell in cell_list]
+    return all(isinstance(i, str) and i for i in ids) and len(set(ids)) == len(ids)

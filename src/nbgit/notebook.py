@@ -10,11 +10,18 @@ layout of the notebook's own nbformat version, so the bytes match `nbformat.writ
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterator, NamedTuple
 
 from nbgit.errors import NbgitError
+from nbgit.terminal import shell_word
 
-CONFLICT_MARKERS = (b"<<<<<<< ", b"=======\n", b">>>>>>> ")
+# git's conflict markers at the start of a line, of any size (the `conflict-marker-size` attribute)
+CONFLICT_MARKER = re.compile(rb"^(?:<{7,}|>{7,})(?: |\r?$)", re.MULTILINE)
+# metadata keys where merges record conflicts: nbdime's (in any metadata), and nbgit's merge driver's
+# (in the notebook's metadata: the other side's values where both sides changed a key differently)
+NBDIME_CONFLICTS_KEY = "nbdime-conflicts"
+REMOTE_METADATA_KEY = "nbgit-remote-metadata"
 
 # v4 text fields are split into lines for these mime types (besides every text/*)
 _SPLIT_MIMES = frozenset({"application/javascript", "image/svg+xml"})
@@ -110,7 +117,7 @@ def too_deep(path: str) -> NotebookError:
 
 
 def _restore(path: str) -> str:
-    return f"restore it with `git checkout -- {path}` or fix it by hand" if path != "<stdin>" else "check what is piped in"
+    return f"restore it with `git checkout -- {shell_word(path)}` or fix it by hand" if path != "<stdin>" else "check what is piped in"
 
 
 def _load_json(data: bytes, path: str) -> dict[str, Any]:
@@ -132,7 +139,7 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
         if has_conflict_markers(data):
             raise NotebookError(
                 f"{path}: contains git conflict markers",
-                f"run `nbgit resolve {path}` to rebuild a valid notebook from both sides",
+                f"run `nbgit resolve {shell_word(path)}` to rebuild a valid notebook from both sides",
             ) from None
         raise NotebookError(f"{path}: invalid JSON at line {error.lineno} column {error.colno} ({error.msg})", restore) from None
     except RecursionError:
@@ -143,11 +150,8 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
 
 
 def has_conflict_markers(data: bytes) -> bool:
-    """True when git's textual conflict markers start a line of `data`."""
-    for marker in (b"<<<<<<< ", b">>>>>>> "):
-        if data.startswith(marker) or b"\n" + marker in data:
-            return True
-    return False
+    """True when git's textual conflict markers, of any size, start a line of `data`."""
+    return CONFLICT_MARKER.search(data) is not None
 
 
 def _worksheets_ok(content: dict[str, Any]) -> bool:

@@ -34,12 +34,16 @@ def progress(items: list[T], verb: str) -> Iterator[T]:
     sys.stderr.flush()
 
 
+def tell(line: str) -> None:
+    """One line for the person at the terminal, on stderr, control characters shown (see `nbgit.terminal`)."""
+    sys.stderr.write(f"{one_line(line)}\n")
+
+
 def warn(message: str, hint: str = "") -> None:
     """One line on stderr, prefixed like every nbgit warning, the hint (when there is one) in parentheses.
 
     Control characters from repository content (file names) are shown, never sent to the terminal.
     """
-    text = f"{message} ({hint})" if hint else message
-    sys.stderr.write(f"nbgit: warning: {one_line(text)}\n")
+    tell(f"nbgit: warning: {message} ({hint})" if hint else f"nbgit: warning: {message}")
 
 

@@ -1,7 +1,8 @@
 """A notebook as readable text (git's textconv), and the per-cell pieces the diff reports reuse.
 
 Only the standard library is used: git runs textconv once per changed notebook on every `git diff`,
-`git log -p` and `git show`, so start-up and rendering must stay cheap.
+`git log -p` and `git show`, so start-up and rendering must stay cheap. What reaches the terminal has
+its control characters shown (`nbgit.terminal`): a source line must not be able to rewrite the screen.
 
 The text has one block per cell: a header line `[code 1a2b3c4d]` (type and the cell id's first 8
 characters; just `[code]` in notebooks without ids, so that inserting, deleting or moving one cell
@@ -20,6 +21,7 @@ from typing import Any, Iterator
 from nbgit.clean import CleanError, clean
 from nbgit.notebook import Notebook, NotebookError, cells, parse, source_of
 from nbgit.policy import Policy
+from nbgit.terminal import one_line, visible
 
 MAX_LINE_CHARS = 400
 HASH_CHARS = 8
@@ -228,8 +230,8 @@ def truncated(text: str, max_lines: int) -> list[str]:
 def part_lines(part: Part, max_lines: int) -> list[str]:
     """A part as text lines: `[label]` then its text indented, or one summary line."""
     if part.text is None:
-        return [f"  [{part.label} {part.summary()}]"]
-    return [f"  [{part.label}]", *(f"  {line}" for line in truncated(part.text, max_lines))]
+        return [one_line(f"  [{part.label} {part.summary()}]")]
+    return [one_line(f"  [{part.label}]"), *(f"  {line}" for line in truncated(part.text, max_lines))]
 
 
 def metadata_lines(metadata: dict[str, Any], prefix: str) -> list[str]:
@@ -253,7 +255,7 @@ def notebook_summary(nb: NotebookView) -> str:
 
 def cell_lines(cell: CellView, max_lines: int) -> list[str]:
     """A cell as text: header, metadata, source, then attachments and outputs."""
-    header = f"[{cell.title}]"
+    header = f"[{one_line(cell.title)}]"
     if cell.execution_count is not None:
         header += f" In [{cell.execution_count}]"
     lines = ["", header]
@@ -266,9 +268,9 @@ def cell_lines(cell: CellView, max_lines: int) -> list[str]:
 
 def render_text(nb: NotebookView, max_lines: int) -> str:
     """The whole notebook as text, for textconv: summary line, metadata, then one block per cell."""
-    lines = [notebook_summary(nb)]
+    lines = [one_line(notebook_summary(nb))]
     if nb.note:
-        lines.append(nb.note)
+        lines.append(one_line(nb.note))
     other = {k: v for k, v in nb.metadata.items() if k not in ("kernelspec", "language_info")}
     lines += metadata_lines(other, "metadata.")
     for cell in nb.cells:
@@ -277,9 +279,10 @@ def render_text(nb: NotebookView, max_lines: int) -> str:
 
 
 def textconv(data: bytes, path: str, policy: Policy) -> bytes:
-    """textconv's output for notebook bytes: readable text, or the bytes unchanged when they are no notebook."""
+    """textconv's output for notebook bytes: readable text, or the bytes as they are when they are no
+    notebook; either way with control characters shown (`\033`), never sent to the terminal raw."""
     try:
         nb = view(data, path, policy)
     except NotebookError:
-        return data
-    return render_text(nb, policy.section("diff")["max_output_lines"]).encode("utf-8")
+        return visible(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    return visible(render_text(nb, policy.section("diff")["max_output_lines"])).encode("utf-8")

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass
 
 from nbgit.errors import NbgitError
-from nbgit.merge import MergeResult, merge_notebooks, read_side
+from nbgit.merge import Markers, MergeResult, merge_notebooks, read_side
 from nbgit.notebook import Notebook, has_conflict_markers, serialise
 from nbgit.policy import Policy
+from nbgit.terminal import shell_word
 
 _OPEN = re.compile(rb"^(<{7,})(?: .*)?\r?\n?$")
 
@@ -89,24 +90,24 @@ def repair(sides: Sides, path: str, policy: Policy, take: str | None = None, mar
         data = chosen[take]
         if data is None:
             raise NbgitError(f"{path}: no base version is recorded", "the markers have no `|||||||` base sections; take local or remote")
-        notebook = _readable(data, f"{path} ({take} side, from {sides.origin})", policy)
+        notebook = _readable(data, path, f"{take} side, from {sides.origin}", policy)
         return MergeResult(serialise(notebook), [], f"took {take}")
-    local = _readable(sides.local, f"{path} (local side, from {sides.origin})", policy)
-    remote = _readable(sides.remote, f"{path} (remote side, from {sides.origin})", policy)
+    local = _readable(sides.local, path, f"local side, from {sides.origin}", policy)
+    remote = _readable(sides.remote, path, f"remote side, from {sides.origin}", policy)
     base = None
     if sides.base is not None and sides.base.strip():
         try:
             base = read_side(sides.base, path, policy)
         except NbgitError:
             base = None  # a broken base only costs precision: the sides are merged as if added on both
-    return merge_notebooks(base, local, remote, policy, marker_size)
+    return merge_notebooks(base, local, remote, policy, Markers(marker_size))
 
 
-def _readable(data: bytes, name: str, policy: Policy) -> Notebook:
+def _readable(data: bytes, path: str, side: str, policy: Policy) -> Notebook:
     try:
-        return read_side(data, name, policy)
+        return read_side(data, f"{path} ({side})", policy)
     except NbgitError as error:
         raise NbgitError(
             f"cannot rebuild {error.message}",
-            "fix that side by hand, or take the other one: `nbgit resolve PATH --take local|remote`",
+            f"fix that side by hand, or take the other one: `nbgit resolve {shell_word(path)} --take local|remote`",
         ) from None

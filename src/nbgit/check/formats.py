@@ -12,6 +12,7 @@ from typing import Any
 from nbgit import __version__
 from nbgit.check.judge import CHECKS, Problem
 from nbgit.check.runner import Outcome
+from nbgit.terminal import one_line, shell_word, visible
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 PROJECT_URL = "https://github.com/OWNER/nbgit"  # this project, as README names it
@@ -32,7 +33,7 @@ def render(outcome: Outcome, format: str, root: Path | None) -> str:
     if format == "sarif":
         return json.dumps(_sarif(outcome, root), indent=2) + "\n"
     lines = [_annotation(p, root) for p in outcome.problems] if format == "github" else [_text(p) for p in outcome.problems]
-    lines += [f"fixed: {p.text()} [{p.check}]" for p in outcome.fixed]
+    lines += [one_line(f"fixed: {p.text()} [{p.check}]") for p in outcome.fixed]
     if format == "text":
         lines += [f"hint: {hint}" for hint in _hints(outcome.problems)]
     lines.append(summary(outcome))
@@ -63,13 +64,13 @@ def _hints(problems: list[Problem]) -> list[str]:
     paths: dict[str, set[str]] = {}
     for p in problems:
         if p.hint:
-            paths.setdefault(p.hint.replace(p.path, "PATH") if p.path else p.hint, set()).add(p.path)
-    return [hint.replace("PATH", next(iter(where))) if len(where) == 1 else hint for hint, where in paths.items()]
+            paths.setdefault(p.hint.replace(shell_word(p.path), "PATH") if p.path else p.hint, set()).add(p.path)
+    return [one_line(hint.replace("PATH", shell_word(next(iter(where)))) if len(where) == 1 else hint) for hint, where in paths.items()]
 
 
 def _text(problem: Problem) -> str:
     prefix = "warning: " if problem.warning else ""
-    return f"{prefix}{problem.text()} [{problem.check}]"
+    return one_line(f"{prefix}{problem.text()} [{problem.check}]")
 
 
 def _record(problem: Problem, fixed: bool) -> dict[str, object]:
@@ -156,6 +157,7 @@ def _annotation(problem: Problem, root: Path | None) -> str:
 
 def _escape(text: str, property: bool) -> str:
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = visible(text)  # GitHub's log viewer reads ANSI sequences: other control characters are shown
     return text.replace(":", "%3A").replace(",", "%2C") if property else text
 
 

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from nbgit.clean import CleanError, clean
 from nbgit.errors import NbgitError
-from nbgit.notebook import Notebook, NotebookError, cells, parse, serialise, source_of
+from nbgit.notebook import CONFLICT_MARKER, NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, NotebookError, cells, parse, serialise, source_of
 from nbgit.patterns import UserRegex, user_regex
 from nbgit.policy import Policy
+from nbgit.terminal import shell_word
 
 if TYPE_CHECKING:
     from nbgit.check.duplicates import CopyGroup
@@ -68,9 +69,6 @@ CHECKS: dict[str, Check] = {
 
 # nbdev's merge writes marker cells `` `<<<<<<< HEAD` ``; nbdime wraps its marker cells in red HTML.
 _MARKER_LINE = re.compile(r'^(?:`|<span style="color:red"><b>)?(<{7,}|>{7,})(?=[ `<]|$)', re.MULTILINE)
-# git's markers in the file itself, of any size (the `conflict-marker-size` attribute)
-_RAW_MARKER = re.compile(rb"^(?:<{7,}|>{7,})(?: |\r?$)", re.MULTILINE)
-_NBDIME_CONFLICTS = "nbdime-conflicts"
 _FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1|\Z)", re.MULTILINE | re.DOTALL)
 _FIRST_CHANGES = ("outputs", "execution_count", "prompt_number", "dropped")
 
@@ -137,22 +135,25 @@ class Settings:
 
 
 def problem(check: str, path: str, message: str, cell: int | None = None, line: int | None = None, hint: str | None = None) -> Problem:
-    """A Problem of a catalogued check, with its hint (`PATH` replaced by the file) and fixability."""
+    """A Problem of a catalogued check, with its hint (`PATH` replaced by the file, quoted for a shell) and fixability."""
     info = CHECKS[check]
-    return Problem(check, path, cell, message, (hint or info.hint).replace("PATH", path), info.fixable, info.warning, line)
+    return Problem(check, path, cell, message, (hint or info.hint).replace("PATH", shell_word(path)), info.fixable, info.warning, line)
 
 
-def judge(path: str, committed: bytes, policy: Policy, settings: Settings, filtered: bool = False) -> list[Problem]:
+def judge(
+    path: str, committed: bytes, policy: Policy, settings: Settings, filtered: bool = False, work_tree: bytes | None = None
+) -> list[Problem]:
     """Every problem of one notebook whose bytes, as they would be committed, are `committed`.
 
     With `filtered`, `committed` is the working-tree file and git's clean filter is in effect for
     it: what git stores is then the cleaned file (or the bytes unchanged if they cannot be cleaned,
-    as the filter does).
+    as the filter does). `work_tree` is the working-tree file a staged blob came from: its execution
+    counts, stripped from what is committed, tell in which order the kept outputs were made.
     """
     found: list[Problem] = []
     if settings.untitled is not None and settings.enabled("untitled") and settings.untitled.search(path):
         found.append(problem("untitled", path, "named like an unnamed or copied notebook"))
-    marker = _RAW_MARKER.search(committed)
+    marker = CONFLICT_MARKER.search(committed)
     if marker is not None:
         if settings.enabled("conflict"):
             line = committed.count(b"\n", 0, marker.start()) + 1
@@ -175,7 +176,9 @@ def judge(path: str, committed: bytes, policy: Policy, settings: Settings, filte
     if settings.enabled("conflict"):
         found.extend(_inline_conflicts(path, content))
     if settings.enabled("hidden-state"):
-        found.extend(_hidden_state(path, content, notebook.major, settings.execution_order))
+        counted = _with_counts(path, content, notebook, committed, work_tree, policy)
+        if counted is not None:
+            found.extend(_hidden_state(path, content, counted, notebook.major, settings.execution_order))
     if settings.enabled("output-size") and settings.max_output_bytes is not None:
         found.extend(_large_outputs(path, content, settings.max_output_bytes))
     if settings.enabled("notebook-size") and settings.max_notebook_bytes is not None and len(canonical) > settings.max_notebook_bytes:
@@ -213,13 +216,16 @@ def _schema(path: str, content: dict[str, Any], notebook: Notebook) -> Iterator[
 
 def _inline_conflicts(path: str, content: dict[str, Any]) -> Iterator[Problem]:
     """Markers left inside cells by nbdime's inline merge or nbdev's merge, and nbdime's recorded conflicts."""
-    if _NBDIME_CONFLICTS in (content.get("metadata") or {}):
+    if NBDIME_CONFLICTS_KEY in (content.get("metadata") or {}):
         yield problem("conflict", path, "unresolved nbdime conflicts recorded in the notebook's metadata (nbdime-conflicts)",
                       hint="resolve them with `nbdime mergetool`, then delete the `nbdime-conflicts` key")
+    if REMOTE_METADATA_KEY in (content.get("metadata") or {}):
+        yield problem("conflict", path, f"notebook metadata changed differently on both sides of a merge ({REMOTE_METADATA_KEY} holds the other side's)",
+                      hint=f"keep the values you want in the notebook's metadata, then delete the `{REMOTE_METADATA_KEY}` key")
     python = _is_python(content)
     for number, cell in enumerate(cells(content), 1):
         metadata = cell.get("metadata")
-        if isinstance(metadata, dict) and _NBDIME_CONFLICTS in metadata:
+        if isinstance(metadata, dict) and NBDIME_CONFLICTS_KEY in metadata:
             yield problem("conflict", path, "unresolved nbdime conflicts recorded in the cell's metadata (nbdime-conflicts)", cell=number,
                           hint="resolve them with `nbdime mergetool`, then delete the cell's `nbdime-conflicts` key")
             continue
@@ -273,18 +279,42 @@ def _output_marker(cell: dict[str, Any]) -> re.Match[str] | None:
     return None
 
 
-def _hidden_state(path: str, content: dict[str, Any], major: int, order: str) -> Iterator[Problem]:
+def _with_counts(
+    path: str, content: dict[str, Any], notebook: Notebook, committed: bytes, work_tree: bytes | None, policy: Policy
+) -> dict[str, Any] | None:
+    """The notebook whose execution counts describe the outputs that will be committed: the cleaned one
+    when the policy keeps counts; else the notebook before cleaning (the working-tree file, or the
+    one a staged blob was cleaned from); None when no counts are left to judge by."""
+    if policy.execution_count == "keep" or _counts(notebook.content, notebook.major):
+        return content if policy.execution_count == "keep" else notebook.content
+    if work_tree is None:
+        return None
+    try:
+        before = parse(work_tree, path)
+        if serialise(Notebook(clean(before.content, before.major, policy).content, before.major, before.crlf)) != committed:
+            return None  # changed since it was staged: its counts are not those of the staged outputs
+    except (NotebookError, CleanError):
+        return None
+    return before.content
+
+
+def _counts(content: dict[str, Any], major: int) -> bool:
+    key = "execution_count" if major == 4 else "prompt_number"
+    return any(isinstance(cell.get(key), int) for cell in cells(content) if cell.get("cell_type") == "code")
+
+
+def _hidden_state(path: str, content: dict[str, Any], counted: dict[str, Any], major: int, order: str) -> Iterator[Problem]:
     """Execution counts of the cells that ran (count not null), in cell order: 1 first, then increasing.
 
-    Only notebooks that keep some output are judged: without outputs nothing shown can be stale.
-    With `order = "consecutive"` a gap (1, 2, 4) also counts: a cell ran that is not in the notebook.
+    Only notebooks whose committed `content` keeps some output are judged: without outputs nothing
+    shown can be stale. The counts come from `counted` (see `_with_counts`). With `order =
+    "consecutive"` a gap (1, 2, 4) also counts: a cell ran that is not in the notebook.
     """
-    code = [c for c in cells(content) if c.get("cell_type") == "code"]
-    if not any(c.get("outputs") for c in code):
+    if not any(c.get("outputs") for c in cells(content) if c.get("cell_type") == "code"):
         return
     key = "execution_count" if major == 4 else "prompt_number"
     previous: int | None = None
-    for number, cell in enumerate(cells(content), 1):
+    for number, cell in enumerate(cells(counted), 1):
         count = cell.get(key) if cell.get("cell_type") == "code" else None
         if not isinstance(count, int) or isinstance(count, bool):
             continue

@@ -14,7 +14,7 @@ import shlex
 import shutil
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from nbgit import gitrepo
@@ -23,8 +23,10 @@ from nbgit.clean import clean_bytes
 from nbgit.files import find_notebooks, write_atomic
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
+from nbgit.terminal import shell_word
 
 NOTEBOOK = ".ipynb"
+CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's autosaved copies: never a notebook of the project
 PARALLEL_FROM = 48  # notebooks per worker: for fewer, starting a process costs more than it saves
 FILTER_KEYS = r"^filter\.nbgit\.(process|clean)$"
 
@@ -66,7 +68,7 @@ class Scope:
 def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = False) -> Outcome:
     """Judge the notebooks of `scope` (and their twins) with every enabled check; with `fix`, fix what is safe."""
     settings = Settings.from_policy(policy)
-    targets, others = _targets(root, policy, scope)
+    targets, others, tracked = _targets(root, policy, scope)
     in_ci = bool(os.environ.get("CI"))  # a CI checkout is the commit under test: judged as it is, no filter
     wiring = _wiring(root, [t.path for t in targets], report=settings.enabled("not-installed") and not in_ci,
                      want_filtered=not scope.staged and not in_ci)
@@ -80,7 +82,8 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
         outcome.problems.extend(found)
     names = {t.path for t in targets} | set(others)
     folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
-    pairs = _pair_problems(root, policy, settings, partial(_wanted, names=names, folders=folders, everything=scope.all), scope.staged, fix)
+    wanted = partial(_wanted, names=names, folders=folders, everything=scope.all, tracked=tracked)
+    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix)
     outcome.problems.extend(pairs.problems)
     outcome.fixed.extend(pairs.fixed)
     if settings.enabled("duplicate-code"):
@@ -91,8 +94,10 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     return outcome
 
 
-def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Target], list[str]]:
-    """The notebooks to judge, and the other files named (candidate twins), minus what the policy excludes."""
+def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Target], list[str], set[str] | None]:
+    """The notebooks to judge, the other files named (candidate twins), minus what the policy excludes,
+    and with `--all` every path git tracks (what the pair checks may judge too; None: no such limit)."""
+    tracked: set[str] | None = None
     if scope.staged:
         if root is None:
             from nbgit.errors import NbgitError
@@ -100,22 +105,22 @@ def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Targ
             raise NbgitError("--staged needs a git repository", "run it inside the repository, or name files without --staged")
         entries = _staged_entries(root, scope)
         blobs = gitrepo.read_blobs([e.blob for e in entries if e.path.endswith(NOTEBOOK)], cwd=root)
-        targets = [Target(e.path, entry=e, data=blobs[e.blob]) for e in entries if e.path.endswith(NOTEBOOK)]
+        targets = [Target(e.path, root / e.path, e, blobs[e.blob]) for e in entries if e.path.endswith(NOTEBOOK)]
         others = [e.path for e in entries if not e.path.endswith(NOTEBOOK)]
     elif scope.all:
         if root is None:
             from nbgit.errors import NbgitError
 
             raise NbgitError("--all needs a git repository", "run it inside the repository, or name files or folders")
-        tracked = gitrepo.tracked_files(f"*{NOTEBOOK}", cwd=root)
-        targets = [Target(p, file=root / p) for p in tracked if (root / p).is_file()]
+        tracked = set(gitrepo.tracked_files(".", cwd=root))
+        targets = [Target(p, file=root / p) for p in sorted(tracked) if p.endswith(NOTEBOOK) and (root / p).is_file()]
         others = []
     else:
         found = find_notebooks(list(scope.paths) or ["."])
         shown = [(_shown(root, p), p) for p in found]
         targets = [Target(name, file=p) for name, p in shown if name.endswith(NOTEBOOK)]
         others = [name for name, _ in shown if not name.endswith(NOTEBOOK)]
-    return [t for t in targets if not policy.excludes(t.path)], others
+    return [t for t in targets if not policy.excludes(t.path)], others, tracked
 
 
 def _staged_entries(root: Path, scope: Scope) -> list[gitrepo.IndexEntry]:
@@ -203,7 +208,21 @@ def _judge_target(target: Target, root: Path | None, policy: Policy, settings: S
             data = target.file.read_bytes()
         except OSError as error:
             return [problem("invalid", target.path, f"cannot be read ({error.strerror})")]
-    return judge(target.path, data or b"", policy.for_path(target.path), settings, target.filtered)
+    return judge(target.path, data or b"", policy.for_path(target.path), settings, target.filtered, _work_tree_copy(target, root))
+
+
+def _work_tree_copy(target: Target, root: Path | None) -> bytes | None:
+    """For a staged notebook, the working-tree file it was staged from (execution counts included,
+    which the filter stripped): hidden state is judged from it when it cleans to what is staged.
+    Only a regular file inside the repository is read."""
+    if target.entry is None or target.file is None or root is None:
+        return None
+    try:
+        if not target.file.is_file() or not target.file.resolve().is_relative_to(root.resolve()):
+            return None
+        return target.file.read_bytes()
+    except OSError:
+        return None
 
 
 def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
@@ -242,14 +261,20 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     return outcome
 
 
-def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], everything: bool) -> bool:
+def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], everything: bool, tracked: set[str] | None = None) -> bool:
+    """Whether a pair is judged: a side named or under a folder named, or every pair (`--all`: those with
+    a side git tracks, `tracked`); never JupyterLab's `.ipynb_checkpoints` copies."""
+    if any(CHECKPOINTS in PurePosixPath(side).parts for side in relative):
+        return False
+    if tracked is not None and not any(side in tracked for side in relative):
+        return False
     return everything or any(side in names or any(f in ("", ".") or side.startswith(f + "/") for f in folders) for side in relative)
 
 
 def _pair_problem(item: Any, sync: Any) -> Problem | None:
     """The check's view of a pair's plan (`nbgit.sync.Plan`; its state is one of `nbgit.sync`'s constants)."""
     (notebook, twin), state, detail = item.relative, item.status.state, item.status.detail
-    take = f"take one side: `nbgit sync --take notebook {notebook}` or `--take text`"
+    take = f"take one side: `nbgit sync --take notebook {shell_word(notebook)}` or `--take text`"
     messages = {
         sync.NOTEBOOK_CHANGED: ("unsynced", notebook, f"changed since its twin {twin} was last in step", None),
         sync.TWIN_CHANGED: ("unsynced", notebook, f"its twin {twin} changed since the pair was last in step", None),
@@ -259,10 +284,10 @@ def _pair_problem(item: Any, sync: Any) -> Problem | None:
         sync.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
         sync.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
         sync.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
-        sync.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {twin}`")
-        if item.twin.data is None else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {notebook}`"),
-        sync.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", f"delete the twin (`git rm {twin}`) or rebuild the notebook: `nbgit sync --take text {twin}`"),
-        sync.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", f"recreate it (`nbgit sync --take notebook {notebook}`) or stop pairing the notebook ([pair] exclude)"),
+        sync.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {shell_word(twin)}`")
+        if item.twin.data is None else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {shell_word(notebook)}`"),
+        sync.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", "delete the twin (`git rm PATH`) or rebuild the notebook: `nbgit sync --take text PATH`"),
+        sync.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", "recreate it (`nbgit sync --take notebook PATH`) or stop pairing the notebook ([pair] exclude)"),
     }
     if state in messages:
         check, path, message, hint = messages[state]
@@ -270,7 +295,7 @@ def _pair_problem(item: Any, sync: Any) -> Problem | None:
         return found._replace(fixable=found.fixable and state in sync.AUTOMATIC)
     if state == sync.ERROR:
         first = detail.splitlines()[0].removeprefix("nbgit: error: ") if detail else "cannot be judged"
-        return problem("unsynced", notebook, f"the pair cannot be synced: {first}", hint=f"fix the file named, then run `nbgit sync {notebook}`")._replace(fixable=False)
+        return problem("unsynced", notebook, f"the pair cannot be synced: {first}", hint="fix the file named, then run `nbgit sync PATH`")._replace(fixable=False)
     return None
 
 

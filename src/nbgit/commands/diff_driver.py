@@ -1,9 +1,9 @@
 """`nbgit diff-driver`: nbdime's diff of the cleaned sides, as git's external diff (diff.nbgit.command).
 
-git calls `path old-file old-hex old-mode new-file new-hex new-mode` (two more arguments on a
-rename, only `path` for an unmerged path; /dev/null for an absent side). Both sides are cleaned with
-the repository's policy, written under `a/PATH` and `b/PATH` in a temporary folder, and handed to
-nbdime. When a side is no notebook nbdime could read, a plain diff of nbgit's text rendering is shown
+git calls `path old-file old-hex old-mode new-file new-hex new-mode` after the `--` it is wired with
+(two more arguments on a rename, only `path` for an unmerged path; /dev/null for an absent side).
+Both sides are cleaned with the repository's policy, written under `a/PATH` and `b/PATH` in a
+temporary folder, and handed to nbdime (control characters in their strings shown, as everywhere). When a side is no notebook nbdime could read, a plain diff of nbgit's text rendering is shown
 instead: an external diff that fails stops the whole `git diff`.
 """
 
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import json
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from nbgit.clean import clean_bytes
 from nbgit.commands.textconv import policy_or_defaults
@@ -22,6 +24,7 @@ from nbgit.errors import NbgitError
 from nbgit.policy import Policy
 from nbgit.progress import warn
 from nbgit.render import textconv
+from nbgit.terminal import one_line, visible
 
 NULL = "/dev/null"
 
@@ -29,12 +32,12 @@ NULL = "/dev/null"
 def run(args: list[str]) -> int:
     """Show one path's diff the way git's external diff protocol asks; see `nbgit diff-driver --help`."""
     if len(args) == 1:
-        print(f"* Unmerged path {args[0]}")
+        print(one_line(f"* Unmerged path {args[0]}"))
         return 0
     if len(args) not in (7, 9):
         raise NbgitError(
             f"diff-driver expects git's 7 or 9 external diff arguments, got {len(args)}",
-            "git calls this itself: git config diff.nbgit.command 'nbgit diff-driver'",
+            "git calls this itself: git config diff.nbgit.command 'nbgit diff-driver --'",
         )
     path, old_file, new_file = args[0], args[1], args[4]
     new_path = args[7] if len(args) == 9 else path
@@ -51,7 +54,8 @@ def run(args: list[str]) -> int:
         _text_diff(old, new, path, new_path, policy)
         return 0
     with tempfile.TemporaryDirectory(prefix="nbgit-diff-") as tmp:
-        names = [_place(Path(tmp), side, rel, data) for side, rel, data in (("a", path, cleaned[0]), ("b", new_path, cleaned[1]))]
+        sides = (("a", path, cleaned[0]), ("b", new_path, cleaned[1]))
+        names = [_place(Path(tmp), side, one_line(rel), _shown_strings(data)) for side, rel, data in sides]
         sys.stdout.flush()
         _nbdime_diff(Path(tmp), names)
     return 0
@@ -63,6 +67,22 @@ def _read(file: str) -> bytes | None:
 
 def _clean(data: bytes | None, path: str, policy: Policy) -> bytes | None:
     return None if data is None else clean_bytes(data, path, policy)
+
+
+def _shown_strings(data: bytes | None) -> bytes | None:
+    """The cleaned notebook with control characters shown in every string: nbdime prints sources and
+    outputs raw, and a terminal must never receive repository content's escape sequences."""
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, str):
+            return visible(value)
+        if isinstance(value, list):
+            return [shown(v) for v in value]
+        if isinstance(value, dict):
+            return {visible(k): shown(v) for k, v in value.items()}
+        return value
+
+    return None if data is None else json.dumps(shown(json.loads(data)), indent=1, ensure_ascii=False).encode("utf-8")
 
 
 def _place(tmp: Path, side: str, path: str, data: bytes | None) -> str:
@@ -93,5 +113,5 @@ def _text_diff(old: bytes | None, new: bytes | None, path: str, new_path: str, p
     def lines(data: bytes | None, name: str) -> list[str]:
         return [] if data is None else textconv(data, name, policy).decode("utf-8", "replace").splitlines(True)
 
-    diff = difflib.unified_diff(lines(old, path), lines(new, new_path), f"a/{path}", f"b/{new_path}")
+    diff = difflib.unified_diff(lines(old, path), lines(new, new_path), f"a/{one_line(path)}", f"b/{one_line(new_path)}")
     sys.stdout.writelines(diff)

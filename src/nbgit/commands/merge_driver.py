@@ -7,43 +7,53 @@ reads that as a failed merge): whatever goes wrong, both sides are kept and the 
 
 from __future__ import annotations
 
-import sys
+import os
 from pathlib import Path
 
+from nbgit import gitrepo
 from nbgit.cli import EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
-from nbgit.merge import MergeResult, merge_bytes, text_merge
+from nbgit.merge import Markers, MergeResult, merge_bytes, text_merge
 from nbgit.policy import find_root, load_policy
-from nbgit.progress import warn
+from nbgit.progress import tell, warn
+from nbgit.terminal import one_line, shell_word
 
 
 def run(base: str, local: str, remote: str, marker_size: int = 7, path: str | None = None) -> int:
     """Merge %B into %A with %O as the base; see `nbgit merge-driver --help`."""
     name = path or local
     try:
-        result = _merge(Path(base), Path(local), Path(remote), marker_size, name)
+        result = _merge(Path(base), Path(local), Path(remote), _markers(marker_size), name)
         write_atomic(Path(local), result.data)
     except Exception as error:  # noqa: BLE001 - git must get a conflict, never a crash
-        print(f"nbgit: error: merging {name} failed ({type(error).__name__}: {error}); local version left in place", file=sys.stderr)
-        print("hint: `git checkout --theirs` or `--ours` picks a side; please report this", file=sys.stderr)
+        tell(f"nbgit: error: merging {name} failed ({type(error).__name__}: {error}); local version left in place")
+        tell(f"hint: `git checkout --theirs -- {shell_word(name)}` or `--ours` picks a side; please report this")
         return EXIT_FOUND
     report(name, result)
     return EXIT_FOUND if result.conflicts else EXIT_OK
 
 
-def _merge(base: Path, local: Path, remote: Path, marker_size: int, name: str) -> MergeResult:
+def _markers(size: int) -> Markers:
+    """git's marker size, and the labels git writes on the text files of this merge (a notebook's twin)."""
+    labels = gitrepo.merge_labels(dict(os.environ))
+    if labels is None:
+        return Markers(size)
+    return Markers(size, one_line(labels[0]), "base", one_line(labels[1]))
+
+
+def _merge(base: Path, local: Path, remote: Path, markers: Markers, name: str) -> MergeResult:
     sides = base.read_bytes(), local.read_bytes(), remote.read_bytes()
     try:
         policy = load_policy(find_root(Path.cwd()))
     except NbgitError as error:
-        return text_merge(*sides, marker_size, f"{error.message}: {name} merged as text by git merge-file instead")
+        return text_merge(*sides, markers, f"{error.message}; merged as text by git merge-file instead")
     if policy.excludes(name):
-        return text_merge(*sides, marker_size, f"{name} is excluded by the policy: merged as text by git merge-file")
+        return text_merge(*sides, markers, "excluded by the policy: merged as text by git merge-file")
     try:
-        return merge_bytes(*sides, name, policy.for_path(name), marker_size)
+        return merge_bytes(*sides, name, policy.for_path(name), markers)
     except Exception as error:  # noqa: BLE001 - keep both sides rather than fail
-        return text_merge(*sides, marker_size, f"notebook merge failed ({type(error).__name__}: {error}); merged as text instead")
+        return text_merge(*sides, markers, f"notebook merge failed ({type(error).__name__}: {error}); merged as text instead")
 
 
 def report(name: str, result: MergeResult) -> None:
@@ -54,11 +64,12 @@ def report(name: str, result: MergeResult) -> None:
         return
     count = f"{len(result.conflicts)} conflict{'s' if len(result.conflicts) != 1 else ''}"
     kind = "left as git's text conflict markers" if result.how == "text merge" else "kept inside the notebook (valid JSON)"
-    print(f"nbgit: {name}: {count} {kind}:", file=sys.stderr)
+    tell(f"nbgit: {name}: {count} {kind}:")
     for where in result.conflicts:
-        print(f"  {where}", file=sys.stderr)
+        tell(f"  {where}")
+    shown = shell_word(name)
     if result.how == "text merge":
-        print(f"hint: `nbgit resolve {name}` rebuilds a valid notebook from both sides", file=sys.stderr)
+        tell(f"hint: `nbgit resolve {shown}` rebuilds a valid notebook from both sides")
     else:
-        print(f"hint: edit the marked places in Jupyter, then `git add {name}`; or `nbgit resolve {name} --take local|remote`", file=sys.stderr)
+        tell(f"hint: edit the marked places in Jupyter, then `git add {shown}`; or `nbgit resolve {shown} --take local|remote`")
 

@@ -8,7 +8,6 @@ written again from the repaired notebook, so both carry the same content (and th
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from nbgit import gitrepo
@@ -19,8 +18,9 @@ from nbgit.files import write_atomic
 from nbgit.merge import describe_conflicts
 from nbgit.notebook import Notebook, has_conflict_markers, parse
 from nbgit.policy import Policy, find_root, load_policy
-from nbgit.progress import warn
+from nbgit.progress import tell, warn
 from nbgit.repair import find_sides, repair
+from nbgit.terminal import shell_word
 
 
 def run(path: str, take: str | None = None) -> int:
@@ -43,7 +43,7 @@ def run(path: str, take: str | None = None) -> int:
     if result.conflicts:
         report(path, result)
         return EXIT_FOUND
-    print(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {path}`", file=sys.stderr)
+    tell(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {shell_word(path)}`")
     return EXIT_OK
 
 
@@ -69,12 +69,12 @@ def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: byt
 def _already_valid(notebook: Notebook, path: str) -> int:
     conflicts = describe_conflicts(notebook.content, 7)
     if not conflicts:
-        print(f"nbgit: {path}: a valid notebook without conflict markers; nothing to repair", file=sys.stderr)
+        tell(f"nbgit: {path}: a valid notebook without conflict markers; nothing to repair")
         return EXIT_OK
-    print(f"nbgit: {path}: already a valid notebook; conflicts marked inside it:", file=sys.stderr)
+    tell(f"nbgit: {path}: already a valid notebook; conflicts marked inside it:")
     for where in conflicts:
-        print(f"  {where}", file=sys.stderr)
-    print(f"hint: edit them in Jupyter, or `nbgit resolve {path} --take local|remote`", file=sys.stderr)
+        tell(f"  {where}")
+    tell(f"hint: edit them in Jupyter, or `nbgit resolve {shell_word(path)} --take local|remote`")
     return EXIT_FOUND
 
 
@@ -100,7 +100,7 @@ def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, 
     if not has_conflict_markers(text) and not gitrepo.conflict_stages(twin.path, cwd=root) and not _in_step(text, before, policy, relative, twin.format):
         return
     write_atomic(path, twin_text(notebook.content, policy, relative, twin.format, notebook.major).encode("utf-8"))
-    print(f"nbgit: {twin.path}: written again from {relative}, to stay in step", file=sys.stderr)
+    tell(f"nbgit: {twin.path}: written again from {relative}, to stay in step")
 
 
 def _in_step(twin: bytes, before: bytes, policy: Policy, relative: str, fmt: str) -> bool:

@@ -37,18 +37,25 @@ def _probes(cwd: Path) -> tuple[Path | None, list[str]]:
     return root, list(dict.fromkeys([*notebooks, *(probes or ["nbgit-probe.ipynb"])]))
 
 
-def missing_program(command: str) -> str | None:
-    """The program (or its interpreter) a configured command runs, when it no longer exists; None when it does."""
+def program_of(command: str) -> str | None:
+    """The program a configured command runs (environment assignments and `exec` skipped); None when unparsable."""
     try:
         words = shlex.split(command)
     except ValueError:
         return None
-    words = [w for w in words if "=" not in w.split("/")[0] and w != "exec"] or [""]
-    program = Path(words[0]) if os.path.isabs(words[0]) else None
-    if program is None:
+    return next((w for w in words if "=" not in w.split("/")[0] and w != "exec"), "")
+
+
+def missing_program(command: str) -> str | None:
+    """The program (or its interpreter) a configured command runs, when it no longer exists; None when it does."""
+    name = program_of(command)
+    if name is None:
+        return None
+    if not os.path.isabs(name):
         from shutil import which
 
-        return None if which(words[0]) else words[0]
+        return None if which(name) else name
+    program = Path(name)
     if not program.is_file():
         return str(program)
     with program.open("rb") as handle:
@@ -95,6 +102,8 @@ def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attr
             gone = missing_program(have.value)
             if gone:
                 broken.append(f"{entry.key} runs {gone}, which no longer exists: run `nbgit install` again")
+            elif program_of(have.value) == program_of(entry.value):
+                stale.append(f"{entry.key} = {have.value} ({have.scope}) was written by an older nbgit: `nbgit install` upgrades it")
             else:
                 stale.append(f"{entry.key} = {have.value} ({have.scope}) is not this nbgit's: `nbgit install` rewires it")
     for token in wiring.tokens:

@@ -1,5 +1,8 @@
 """What `nbgit install` wires, capability by capability, as plain data.
 
+Every command git runs with file names puts `--` before them: a file named `-rf.ipynb` is a file,
+never an option.
+
 Each capability (the filter, the diff and merge drivers, hosting hints, hooks, jupytext's config)
 declares here the git config entries, notebook attributes, hooks and files it needs. `nbgit.install`
 applies, removes and inspects that data without knowing any capability in particular, so adding a
@@ -154,18 +157,18 @@ def diff_wiring(setup: Setup) -> Wiring:
     nbgit = nbgit_command(setup)
     config = [
         # the version is part of the command so that git's textconv cache is dropped when nbgit changes
-        ConfigEntry("diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {nbgit} textconv"),
+        ConfigEntry("diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {nbgit} textconv --"),
         ConfigEntry("diff.nbgit.cachetextconv", "true"),
         # shared: a pattern of the user's own is kept (written only when unset, removed only if nbgit wrote it)
         ConfigEntry("diff.nbgit.xfuncname", CELL_HEADER_REGEX, shared=True),
     ]
     summary = "git diff / log -p show notebooks as readable cells"
     if setup.diff_driver == "nbdime":
-        config.append(ConfigEntry("diff.nbgit.command", f"{nbgit} diff-driver"))
+        config.append(ConfigEntry("diff.nbgit.command", f"{nbgit} diff-driver --"))
         summary = "git diff shows nbdime's diff of the cleaned notebooks; git log -p shows readable cells"
     tool = program("git-nbdifftool", setup.bin_dir)
     if tool is not None:
-        config.append(ConfigEntry("difftool.nbdime.cmd", f'{quote(tool)} diff "$LOCAL" "$REMOTE" "$BASE"', shared=True))
+        config.append(ConfigEntry("difftool.nbdime.cmd", f'{quote(tool)} diff -- "$LOCAL" "$REMOTE" "$BASE"', shared=True))
     return Wiring(
         "diff",
         summary,
@@ -180,13 +183,13 @@ def merge_wiring(setup: Setup) -> Wiring:
     nbgit = nbgit_command(setup)
     config = [
         ConfigEntry("merge.nbgit.name", "nbgit notebook merge"),
-        ConfigEntry("merge.nbgit.driver", f"{nbgit} merge-driver %O %A %B %L %P"),
+        ConfigEntry("merge.nbgit.driver", f"{nbgit} merge-driver -- %O %A %B %L %P"),
         ConfigEntry("merge.nbgit.recursive", "binary"),
     ]
     tool = program("git-nbmergetool", setup.bin_dir)
     if tool is not None:
         config += [
-            ConfigEntry("mergetool.nbdime.cmd", f'{quote(tool)} merge "$BASE" "$LOCAL" "$REMOTE" "$MERGED"', shared=True),
+            ConfigEntry("mergetool.nbdime.cmd", f'{quote(tool)} merge -- "$BASE" "$LOCAL" "$REMOTE" "$MERGED"', shared=True),
             ConfigEntry("mergetool.nbdime.trustExitCode", "false", shared=True),
         ]
     return Wiring(

@@ -1,4 +1,11 @@
-"""`nbgit diff --format markdown`: the report as a GitHub pull-request comment (at most 65,536 characters)."""
+"""`nbgit diff --format markdown`: the report as a GitHub pull-request comment (at most 65,536 characters).
+
+Everything from the repository (paths, kernel names, cell ids and types, sources) is hostile: it may
+hold newlines that break the table and start headings, HTML, or `@someone` and `#123` that GitHub
+turns into notifications and cross-references. Such text is shown as inline code or inside diff
+fences (where GitHub renders nothing), or escaped: control characters made visible, Markdown's
+punctuation backslash-escaped, mentions and references broken by a zero-width space.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import re
 
 from nbgit.report.changes import NotebookChange, Report
 from nbgit.report.text import change_lines, counts_text, headline
+from nbgit.terminal import one_line, visible
 
 GITHUB_COMMENT_LIMIT = 65_536
 MAX_DIFF_LINES = 200  # per cell, so that one huge cell cannot crowd out every other notebook
@@ -30,7 +38,7 @@ def to_markdown(report: Report, full_report: str, limit: int = GITHUB_COMMENT_LI
             break
         out.append(block)
         used += len(block)
-    return "".join(out)
+    return visible("".join(out))
 
 
 def _summary(report: Report) -> str:
@@ -68,13 +76,15 @@ def _fence(lines: list[str] | tuple[str, ...]) -> str:
 
 
 def code_span(text: str) -> str:
-    """Inline code that survives backticks and table pipes in paths."""
-    text = text.replace("|", "\\|")
+    """Inline code, on one line, that survives backticks and table pipes in paths."""
+    text = one_line(text).replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     ticks = "`" * (longest + 1)
     return f"{ticks}{text}{ticks}" if longest == 0 else f"{ticks} {text} {ticks}"
 
 
 def escape_markdown(text: str) -> str:
-    """Text that Markdown shows as it is (no emphasis, links, HTML or table cells of its own)."""
-    return re.sub(r"([\\`*_{}\[\]<>|#])", r"\\\1", text)
+    """Plain text that Markdown shows as it is, on one line: its punctuation escaped (no emphasis,
+    links, HTML or table cells of its own), no mention or issue reference left."""
+    text = re.sub(r"([\\`*_{}\[\]<>|#~!&])", r"\\\1", one_line(text))
+    return re.sub(r"([@#])", r"\1&#8203;", text)

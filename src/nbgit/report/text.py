@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nbgit.render import cell_lines
 from nbgit.report.changes import ADDED, REMOVED, CellChange, NotebookChange, Report
+from nbgit.terminal import one_line, visible
 
 
 def change_lines(change: CellChange, max_lines: int) -> list[str]:
@@ -43,19 +44,19 @@ def headline(report: Report) -> str:
 def to_text(report: Report) -> str:
     """The whole report as text: a summary table, then each notebook's changed cells with their diffs."""
     if not report.notebooks:
-        return f"no notebooks changed between {report.old_label} and {report.new_label}\n"
+        return visible(f"no notebooks changed between {report.old_label} and {report.new_label}\n")
     lines = [headline(report)]
     width = max(len(nb.status) for nb in report.notebooks)
     for nb in report.notebooks:
-        lines.append(f"  {nb.status:<{width}}  {nb.title}  {counts_text(nb)}".rstrip())
+        lines.append(f"  {nb.status:<{width}}  {one_line(nb.title)}  {counts_text(nb)}".rstrip())
     for nb in report.notebooks:
-        lines += ["", f"=== {nb.title} ({nb.status}) ==="]
-        lines += [line for line in (nb.summary, *nb.notes) if line]
+        lines += ["", f"=== {one_line(nb.title)} ({nb.status}) ==="]
+        lines += [one_line(line) for line in (nb.summary, *nb.notes) if line]
         for change in nb.cells:
-            lines.append(f"[{change.name}] {change.what}")
+            lines.append(f"[{one_line(change.name)}] {change.what}")
             lines += [f"  {line}" for line in change_lines(change, report.max_lines)]
         if nb.metadata_diff:
             lines.append("[notebook metadata] modified")
             lines += [f"  {line}" for line in nb.metadata_diff]
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines) + "\n")
 
