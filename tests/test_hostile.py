@@ -778,7 +778,7 @@ def test_globs_with_many_double_stars_hang_neither_git_nor_check(repo: Path, key
     (repo / ".nbgit.toml").write_text(policy)
     target = repo / DEEP_PATH
     target.parent.mkdir(parents=True)
-    target.write_bytes(notebook("print(1)"))
+    target.write_bytes(run_notebook("print(1)"))
     assert git_within(30, repo, "add", DEEP_PATH).returncode == 0  # hung for minutes with the old glob compiler
     assert b'"outputs": []' in blob(repo, f":{DEEP_PATH}")  # not excluded, not overridden: cleaned
     if key.startswith("pair."):  # pairs are selected when nbgit judges them
@@ -792,13 +792,27 @@ def test_a_backtracking_untitled_pattern_fails_fast_naming_its_key(repo: Path, p
     installed(repo)
     (repo / ".nbgit.toml").write_text(f"[check]\nuntitled_pattern = '{pattern}'\n")
     name = "a" * 40 + "!.ipynb"
-    (repo / name).write_bytes(notebook("print(1)", outputs=False, count=None))
+    (repo / name).write_bytes(run_notebook("print(1)", outputs=False, count=None))
     done = nbgit_within(30, repo, "check", name)
     assert done.returncode == 2
     assert "`check.untitled_pattern`" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
     git(repo, "add", name)
     done = git_within(30, repo, "commit", "-m", "x")  # the pre-commit hook runs the same check
     assert done.returncode != 0 and b"`check.untitled_pattern`" in done.stderr
+
+
+def test_a_backtracking_volatile_pattern_fails_fast_naming_its_key(repo: Path) -> None:
+    """`[diff] volatile_patterns` run on output text (nbgit diff, the merge driver): under the same time limit."""
+    installed(repo, "--no-hooks")
+    (repo / ".nbgit.toml").write_text("outputs = 'keep'\n[diff]\nvolatile_patterns = ['^(a|a)*$']\n")
+    (repo / "a.ipynb").write_bytes(run_notebook("print('a' * 40)"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a")
+    content = json.loads((repo / "a.ipynb").read_bytes())
+    content["cells"][0]["outputs"][0]["text"] = ["a" * 40 + "!\n"]
+    (repo / "a.ipynb").write_text(json.dumps(content))
+    done = nbgit_within(30, repo, "diff")
+    assert done.returncode == 2 and "`diff.volatile_patterns` takes more than 1 s" in done.stderr.decode()
 
 
 @pytest.mark.parametrize("key", ["exclude", "pair.include", "check.untitled_pattern"])
@@ -844,11 +858,11 @@ def _one_line_each(stderr: bytes) -> None:
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_filter_textconv_and_hooks_take_any_file_name(repo: Path, name: str) -> None:
     installed(repo)
-    (repo / name).write_bytes(notebook("x = 1", "y = 2"))
+    (repo / name).write_bytes(run_notebook("x = 1", "y = 2"))
     done = git(repo, "add", "--", name)  # the filter
     assert b'"outputs": []' in blob(repo, f":{name}")
     git(repo, "commit", "-q", "-m", "add")  # the pre-commit hook judges the staged notebook
-    (repo / name).write_bytes(notebook("x = 1", "y = 3"))
+    (repo / name).write_bytes(run_notebook("x = 1", "y = 3"))
     diff = git(repo, "diff")  # textconv of the work tree file and of the committed blob
     assert b"-y = 2\n+y = 3\n" in diff.stdout, diff.stderr.decode()
     assert b"error" not in diff.stderr and b"fatal" not in diff.stderr
@@ -860,10 +874,10 @@ def test_filter_textconv_and_hooks_take_any_file_name(repo: Path, name: str) -> 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_the_diff_driver_takes_any_file_name(repo: Path, name: str) -> None:
     installed(repo, "--no-hooks", "--diff", "nbdime")
-    (repo / name).write_bytes(notebook("x = 1", "y = 2"))
+    (repo / name).write_bytes(run_notebook("x = 1", "y = 2"))
     git(repo, "add", "--", name)
     git(repo, "commit", "-q", "-m", "add")
-    (repo / name).write_bytes(notebook("x = 1", "y = 3"))
+    (repo / name).write_bytes(run_notebook("x = 1", "y = 3"))
     diff = git(repo, "diff")
     assert b"y = 3" in diff.stdout, diff.stderr.decode()
     assert b"error" not in diff.stderr.lower() and b"usage:" not in diff.stderr
@@ -872,7 +886,7 @@ def test_the_diff_driver_takes_any_file_name(repo: Path, name: str) -> None:
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_the_merge_driver_takes_any_file_name(repo: Path, name: str) -> None:
     installed(repo, "--no-hooks")
-    base = notebook("a = 1", "b = 1", "c = 1", outputs=False, count=None)
+    base = run_notebook("a = 1", "b = 1", "c = 1", outputs=False, count=None)
     _branches(repo, name, base, _edited(base, 0, "a = 2"), _edited(base, 2, "c = 3"))
     done = git_within(60, repo, "merge", "--no-edit", "other")
     assert done.returncode == 0, done.stderr.decode()
@@ -905,10 +919,10 @@ def _escaped(text: str) -> bool:
 
 def test_textconv_git_diff_and_nbgit_diff_show_escapes_instead_of_sending_them(repo: Path) -> None:
     installed(repo, "--no-hooks")
-    (repo / "a.ipynb").write_bytes(notebook("x = 1"))
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1"))
     git(repo, "add", "a.ipynb")
     git(repo, "commit", "-q", "-m", "a")
-    (repo / "a.ipynb").write_bytes(notebook(f"x = 1  # fine{ERASE}x = 2  # what the screen shows{TITLE}"))
+    (repo / "a.ipynb").write_bytes(run_notebook(f"x = 1  # fine{ERASE}x = 2  # what the screen shows{TITLE}"))
     for command in (["git", "diff"], ["git", "diff", "--no-ext-diff"], [str(NBGIT), "diff"], [str(NBGIT), "textconv", "--", "a.ipynb"]):
         shown = subprocess.run(command, cwd=repo, capture_output=True).stdout.decode()
         assert _escaped(shown) and "\\033]0;owned\\a" in shown and "\r" not in shown, (command, shown)
@@ -936,12 +950,12 @@ def test_the_markdown_report_escapes_names_metadata_and_mentions(repo: Path) -> 
 
     installed(repo, "--no-hooks")
     kernel = {"kernelspec": {"display_name": "Py\n# Owned by @octocat", "language": "python", "name": "py\n### x"}}
-    (repo / HOSTILE_TITLE).write_bytes(notebook("x = 1", metadata=kernel))
-    (repo / "plain.ipynb").write_bytes(notebook("y = 1"))
+    (repo / HOSTILE_TITLE).write_bytes(run_notebook("x = 1", metadata=kernel))
+    (repo / "plain.ipynb").write_bytes(run_notebook("y = 1"))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
-    (repo / HOSTILE_TITLE).write_bytes(notebook("x = 1\nprint('@octocat')", "# @octocat see #1", metadata=kernel))
-    (repo / "plain.ipynb").write_bytes(notebook("y = 2"))
+    (repo / HOSTILE_TITLE).write_bytes(run_notebook("x = 1\nprint('@octocat')", "# @octocat see #1", metadata=kernel))
+    (repo / "plain.ipynb").write_bytes(run_notebook("y = 2"))
     report = nbgit(repo, "diff", "--format", "markdown").stdout.decode()
     assert "\x1b" not in report
     tokens = MarkdownIt("commonmark").enable("table").parse(report)
@@ -962,12 +976,12 @@ def test_the_post_checkout_hook_names_any_pair(repo: Path, name: str) -> None:
     """With pairing, checking out a branch where a notebook moved on without its twin: a reminder, one line per pair."""
     (repo / ".nbgit.toml").write_text('[pair]\nenabled = true\nformat = "py:percent"\n')
     installed(repo)
-    (repo / name).write_bytes(notebook("x = 1", outputs=False, count=None))
+    (repo / name).write_bytes(run_notebook("x = 1", outputs=False, count=None))
     assert nbgit(repo, "sync", "--all").returncode == 0
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "pair")
     git(repo, "checkout", "-q", "-b", "other")
-    (repo / name).write_bytes(notebook("x = 2", outputs=False, count=None))
+    (repo / name).write_bytes(run_notebook("x = 2", outputs=False, count=None))
     git(repo, "commit", "-q", "--no-verify", "-am", "notebook only")  # as a collaborator without nbgit would
     git(repo, "checkout", "-q", "main")
     done = git(repo, "checkout", "other")
@@ -986,7 +1000,7 @@ def test_the_pre_commit_framework_hooks_take_file_names_starting_with_a_dash(rep
     git(repo, "commit", "-q", "-m", "framework")
     env = {k: v for k, v in os.environ.items() if k != "CI"} | {"PRE_COMMIT_HOME": str(repo.parent / "pre-commit-home")}
     assert subprocess.run([str(NBGIT.with_name("pre-commit")), "install"], cwd=repo, env=env, capture_output=True).returncode == 0
-    (repo / "-rf.ipynb").write_bytes(notebook("x = 1"))  # outputs: nbgit-clean strips them, as a fixer
+    (repo / "-rf.ipynb").write_bytes(run_notebook("x = 1"))  # outputs: nbgit-clean strips them, as a fixer
     git(repo, "add", "--", "-rf.ipynb")
     done = subprocess.run(["git", "commit", "-m", "dash"], cwd=repo, env=env, capture_output=True, text=True)
     said = done.stdout + done.stderr

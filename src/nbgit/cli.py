@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from nbgit import __version__
 from nbgit.errors import NbgitError
+from nbgit.terminal import shown_streams
 
 EXIT_OK, EXIT_FOUND, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -167,8 +168,14 @@ def _split_pathspec(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `nbgit` command; returns the exit code."""
-    argv, pathspec = _split_pathspec(list(sys.argv[1:] if argv is None else argv))
+    """Entry point of the `nbgit` command; returns the exit code. Nothing it prints sends a control
+    character from a repository (a file name, a cell) to the terminal (`nbgit.terminal`)."""
+    with shown_streams():
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(argv: list[str]) -> int:
+    argv, pathspec = _split_pathspec(argv)
     if argv[:2] == ["textconv", "--"] and len(argv) == 3:
         # git runs textconv once per changed notebook: skip building every subcommand's parser
         return run_guarded(lambda: importlib.import_module("nbgit.commands.textconv").run(argv[2]))

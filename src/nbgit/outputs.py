@@ -13,6 +13,7 @@ import re
 from typing import Any, Iterable
 
 from nbgit import pixels
+from nbgit.patterns import UserRegex, user_regex
 from nbgit.policy import Policy
 from nbgit.render import Part
 
@@ -33,13 +34,15 @@ MAX_NORMALISED_CHARS = 200_000  # longer texts are compared exactly: patterns ne
 class Sameness:
     """Compares outputs as a reader would: volatile text blanked, images by pixels."""
 
-    def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
-        self.patterns = [re.compile(p) for p in (*VOLATILE_PATTERNS, *extra_patterns)]
+    def __init__(self, extra_patterns: Iterable[str] = (), source: str = "the policy") -> None:
+        # the policy's patterns are a repository's: they run under a time limit (`nbgit.patterns`)
+        extra = (user_regex(p, "diff.volatile_patterns", source) for p in extra_patterns)
+        self.patterns: list[re.Pattern[str] | UserRegex] = [*(re.compile(p) for p in VOLATILE_PATTERNS), *extra]
 
     @classmethod
     def of(cls, policy: Policy) -> Sameness:
         """The comparison the policy asks for (its `[diff] volatile_patterns` added to the built-in ones)."""
-        return cls(policy.section("diff")["volatile_patterns"])
+        return cls(policy.section("diff")["volatile_patterns"], policy.source)
 
     def normalised(self, text: str) -> str:
         """`text` with every volatile match replaced by one placeholder."""

@@ -26,12 +26,13 @@ def progress(items: list[T], verb: str) -> Iterator[T]:
         yield from items
         return
     total = len(items)
+    terminal = getattr(sys.stderr, "unfiltered", sys.stderr)  # the line is redrawn: a carriage return of our own
     for done, item in enumerate(items, 1):
-        sys.stderr.write(f"\r{verb} {done}/{total}")
-        sys.stderr.flush()
+        terminal.write(f"\r{verb} {done}/{total}")
+        terminal.flush()
         yield item
-    sys.stderr.write("\r\033[K")
-    sys.stderr.flush()
+    terminal.write("\r\033[K")
+    terminal.flush()
 
 
 def tell(line: str) -> None:
