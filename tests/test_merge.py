@@ -333,6 +333,7 @@ def test_one_side_not_json_falls_back_to_git_text_merge(repo: Path) -> None:
     # git's text merge had no conflict, but what it left is no notebook: a conflict, never a clean merge
     assert done.returncode == 1 and "nb.ipynb" in unmerged(repo)
     assert "not a readable notebook" in done.stderr.decode()
+    assert "nb.ipynb: nb.ipynb" not in done.stderr.decode()  # the warning names the path once
 
 
 @pytest.mark.corpus

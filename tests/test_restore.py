@@ -316,8 +316,8 @@ def test_a_conflicted_merge_and_resolve(clone: Path) -> None:
     commit_edits(clone, FIRST, "mine_or_theirs = 'main'", ran="main run")
     on_main = snapshot(clone)
     assert git(clone, "merge", "--no-edit", "feature", check=False).returncode == 1
-    for name in SAMPLES:  # the conflict is marked inside one cell; every other cell has its outputs
-        assert "<<<<<<< local" in (clone / name).read_text(encoding="utf-8")
+    for name in SAMPLES:  # the conflict is marked inside one cell (git's labels); every other cell has its outputs
+        assert "<<<<<<< HEAD" in (clone / name).read_text(encoding="utf-8")
         assert_outputs(clone / name, original[name], edited=(FIRST[name],))
     done = nbgit(clone, "resolve", "images.ipynb", "--take", "local")
     assert done.returncode == 0, done.stderr.decode()

@@ -1,10 +1,10 @@
 """Patterns from the policy, matched so that no pattern can hang git: globs in linear time, regular
 expressions under a time limit.
 
-A policy comes with the repository, so its patterns are hostile input. A glob compiled to a
+A policy comes with the repository, so its patterns are hostile input. A glob compiled to one
 backtracking regular expression takes time exponential in its number of `**` (`**/**/**/...` hung
-`git add`); here a glob runs as a state machine over its tokens, built lazily into a table of
-transitions, so matching a path costs one table lookup per character whatever the pattern. Python's
+`git add`); here a glob is matched segment by segment, each (pattern segment, path segment) pair
+tried at most once, so matching costs time linear in the path whatever the pattern. Python's
 regular expressions backtrack too (`^(a+)+$`), and the policy's regular expressions use its full
 syntax, so each search runs under a time limit instead and a pattern that exceeds it is an error
 naming its policy key.
@@ -25,90 +25,69 @@ from nbgit.errors import NbgitError
 
 MAX_PATTERN_CHARS = 1000  # longer globs and regular expressions are refused when the policy is read
 SEARCH_SECONDS = 1.0  # what one search of a policy regular expression may take (a sane one takes microseconds)
-_MAX_TRANSITIONS = 4096  # a glob's table of transitions is dropped and rebuilt past this size
 
-# glob tokens: a literal character, `?`, `*` (no `/`), `**` (anything) and `**/` (nothing, or anything
-# ending with `/`; its token is followed by a literal `/` that the empty case skips too)
-_LITERAL, _ONE, _STAR, _ANY, _DIRS = range(5)
+_ANY_DEPTH = None  # a `**` segment: any number of path segments, none included
 
 
 def glob_matches(path: str, patterns: tuple[str, ...] | list[str]) -> bool:
-    """Whether a repo-relative POSIX path matches any gitignore-like glob (`*`, `?`, `**/`)."""
+    """Whether a repo-relative POSIX path matches any gitignore-like glob (`*`, `?`, `**`)."""
     return any(compile_glob(pattern).matches(path) for pattern in patterns)
 
 
 @functools.lru_cache(maxsize=256)
 def compile_glob(pattern: str) -> Glob:
-    """The matcher of one glob: a bare name (no `/`) matches at any depth, a trailing `/` everything below."""
+    """The matcher of one glob, as .gitignore reads one: a bare name (no `/`) matches at any depth, a
+    trailing `/` everything below, `**` as a whole segment any number of folders (elsewhere it is `*`)."""
     if "/" not in pattern.rstrip("/"):
         pattern = "**/" + pattern
-    tokens: list[tuple[int, str]] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            tokens += [(_DIRS, ""), (_LITERAL, "/")]
-            i += 3
-        elif pattern.startswith("**", i):
-            tokens.append((_ANY, ""))
-            i += 2
-        else:
-            char = pattern[i]
-            tokens.append((_STAR, "") if char == "*" else (_ONE, "") if char == "?" else (_LITERAL, char))
-            i += 1
     if pattern.endswith("/"):
-        tokens.append((_ANY, ""))
-    return Glob(tuple(tokens))
+        pattern += "**"
+    return Glob(tuple(_ANY_DEPTH if part == "**" else _segment(part) for part in pattern.split("/")))
+
+
+def _segment(part: str) -> re.Pattern[str]:
+    """One segment's matcher: `*` and `?` within the segment, everything else literal. fnmatch's
+    translation matches each `*` without backtracking into it (linear in the segment's length)."""
+    import fnmatch
+
+    return re.compile(fnmatch.translate(part.replace("[", "[[]")))
 
 
 class Glob:
-    """A glob as a lazily built deterministic automaton: a state is the set of token positions reached."""
+    """A glob as its segments: each matches one path segment, `**` any run of them. Matching is a walk
+    over (pattern segment, path segment) positions, each tried at most once: time linear in the path
+    for a given pattern, whatever its `**` (a regular expression backtracks through them)."""
 
-    def __init__(self, tokens: tuple[tuple[int, str], ...]) -> None:
-        self.tokens = tokens
-        # characters that behave alike share a column: `/`, each literal of the pattern, and the rest (0)
-        self.columns = {char: k for k, char in enumerate(sorted({"/", *(c for kind, c in tokens if kind == _LITERAL)}), 1)}
-        self.start = self._closure(frozenset([0]))
-        self.transitions: dict[tuple[frozenset[int], int], frozenset[int]] = {}
+    def __init__(self, segments: tuple[re.Pattern[str] | None, ...]) -> None:
+        self.segments = segments
+        # after each segment, how many path segments the rest must take, when it holds no `**`
+        fixed: list[int | None] = [0] * (len(segments) + 1)
+        for index in range(len(segments) - 1, -1, -1):
+            after = fixed[index + 1]
+            fixed[index] = None if segments[index] is _ANY_DEPTH or after is None else after + 1
+        self.fixed = fixed
 
     def matches(self, path: str) -> bool:
-        """Whether the whole of `path` matches: one lookup per character once the table is warm."""
-        state = self.start
-        for char in path:
-            key = (state, self.columns.get(char, 0))
-            following = self.transitions.get(key)
-            if following is None:
-                if len(self.transitions) > _MAX_TRANSITIONS:
-                    self.transitions.clear()
-                following = self.transitions[key] = self._step(state, char)
-            if not following:
+        """Whether the whole of `path` matches."""
+        return self._match(0, 0, path.split("/"), set())
+
+    def _match(self, at: int, part: int, parts: list[str], failed: set[tuple[int, int]]) -> bool:
+        while at < len(self.segments):
+            segment = self.segments[at]
+            if segment is _ANY_DEPTH:
+                rest = self.fixed[at + 1]
+                if rest is not None:  # no `**` after this one: the rest takes the last `rest` segments
+                    return len(parts) - rest >= part and self._match(at + 1, len(parts) - rest, parts, failed)
+                if (at, part) in failed:
+                    return False
+                if any(self._match(at + 1, start, parts, failed) for start in range(part, len(parts) + 1)):
+                    return True
+                failed.add((at, part))
                 return False
-            state = following
-        return len(self.tokens) in state
-
-    def _closure(self, state: frozenset[int]) -> frozenset[int]:
-        """`state` plus every position reachable without reading a character (wildcards matching nothing)."""
-        reached, pending = set(state), list(state)
-        while pending:
-            at = pending.pop()
-            kind = self.tokens[at][0] if at < len(self.tokens) else None
-            skips = (at + 1,) if kind in (_STAR, _ANY, _DIRS) else ()
-            for following in skips + ((at + 2,) if kind == _DIRS else ()):
-                if following not in reached:
-                    reached.add(following)
-                    pending.append(following)
-        return frozenset(reached)
-
-    def _step(self, state: frozenset[int], char: str) -> frozenset[int]:
-        following = set()
-        for at in state:
-            if at == len(self.tokens):
-                continue
-            kind, literal = self.tokens[at]
-            if kind == _LITERAL and char == literal or kind == _ONE and char != "/":
-                following.add(at + 1)
-            elif kind in (_ANY, _DIRS) or kind == _STAR and char != "/":
-                following.add(at)
-        return self._closure(frozenset(following)) if following else frozenset()
+            if part == len(parts) or not segment.fullmatch(parts[part]):
+                return False
+            at, part = at + 1, part + 1
+        return part == len(parts)
 
 
 def regex_problem(pattern: str) -> str:
