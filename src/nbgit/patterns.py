@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-import signal
-import threading
 from typing import Iterator, NamedTuple
 
 from nbgit.errors import NbgitError
@@ -131,6 +129,9 @@ class UserRegex(NamedTuple):
     def _time_limit(self, text: str) -> Iterator[None]:
         """SEARCH_SECONDS for what runs inside (a signal interrupts Python's matcher; only the main
         thread gets signals, and nbgit matches there: worker processes, never threads)."""
+        import signal  # only here: the filter, which matches globs for every file, never needs these
+        import threading
+
         if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
             yield
             return
