@@ -170,6 +170,8 @@ def _split_pathspec(argv: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbgit` command; returns the exit code. Nothing it prints sends a control
     character from a repository (a file name, a cell) to the terminal (`nbgit.terminal`)."""
+    _survive_reader_leaving("stdout")  # before shown_streams wraps them
+    _survive_reader_leaving("stderr")
     with shown_streams():
         return _main(list(sys.argv[1:] if argv is None else argv))
 
