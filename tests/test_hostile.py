@@ -664,6 +664,8 @@ BROKEN_POLICIES = {
     "not-toml": (".nbgit.toml", "outputs = = 'keep'\n"),
     "nested-too-deeply": (".nbgit.toml", "x = " + "[" * 20_000 + "]" * 20_000 + "\n"),
     "unknown-key": (".nbgit.toml", "outputs_please = 'keep'\n"),
+    "strips-sources": (".nbgit.toml", 'extra_keys = ["cell.source"]\n'),  # would commit cells without their code
+    "strips-attachments": (".nbgit.toml", 'extra_keys = ["cell.metadata.tags", "cell.attachments"]\n'),
 }
 
 

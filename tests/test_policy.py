@@ -40,6 +40,8 @@ def test_pyproject_without_a_table_gives_defaults(tmp_path: Path) -> None:
         ('ids = "random"\n', '.nbgit.toml: `ids` must be "keep" or "sequential"', "`ids`:"),
         ('extra_keys = "metadata.x"\n', ".nbgit.toml: `extra_keys` must be a list of key paths", "`extra_keys`:"),
         ('extra_keys = ["kernelspec"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths", "`extra_keys`:"),
+        ('extra_keys = ["cell.source"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths starting with \"metadata.\", \"cell.\" or \"output.\", none of them a notebook's content (", "`extra_keys`:"),
+        ('extra_keys = ["output.data"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths starting with \"metadata.\", \"cell.\" or \"output.\", none of them a notebook's content (", "`extra_keys`:"),
         ("max_output_size = -1\n", ".nbgit.toml: `max_output_size` must be a whole number >= 0", ""),
         ('output = "keep"\n', ".nbgit.toml: unknown policy key `output`", "did you mean `outputs`?"),
         ('[pair]\nfromat = "md"\n', ".nbgit.toml: unknown policy key `pair.fromat`", "did you mean `pair.format`?"),

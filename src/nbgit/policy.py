@@ -51,6 +51,19 @@ def _is_key_paths(v: Any) -> bool:
     return _is_str_list(v) and all(s.startswith(KEY_PREFIXES) and len(s.split(".", 1)[1]) > 0 for s in v)
 
 
+# What a notebook is made of: stripping one would lose what people wrote (a cell's source, pasted
+# images) or leave a notebook Jupyter refuses. A repository's policy is not trusted to remove them.
+CONTENT_KEYS = frozenset({
+    "cell.source", "cell.cell_type", "cell.attachments", "cell.metadata", "cell.id", "cell.outputs",
+    "cell.execution_count", "output.output_type", "output.data", "output.text", "output.name",
+    "output.metadata", "output.ename", "output.evalue", "output.traceback",
+})
+
+
+def _is_strippable_key_paths(v: Any) -> bool:
+    return _is_key_paths(v) and not CONTENT_KEYS.intersection(v)
+
+
 def _is_regex_list(v: Any) -> bool:
     return _is_str_list(v) and not any(regex_problem(s) for s in v)
 
@@ -73,6 +86,7 @@ COUNT = (_is_count, "a whole number >= 0")
 COUNT_OR_OFF = (lambda v: v is False or _is_count(v), "a whole number >= 0, or false for no limit")
 STRINGS = (_is_str_list, "a list of strings")
 KEY_PATHS = (_is_key_paths, 'a list of key paths starting with "metadata.", "cell." or "output."')
+STRIPPABLE_KEY_PATHS = (_is_strippable_key_paths, KEY_PATHS[1] + ", none of them a notebook's content (" + ", ".join(sorted(CONTENT_KEYS)) + ")")
 STRING_TABLE = (_is_str_table, "a table of strings")
 REGEXES = (_is_regex_list, f"a list of regular expressions that compile, have at most {MAX_PATTERN_CHARS} characters and repeat no group that repeats inside (like `(a+)+`)")
 REGEX = (_is_regex, f"a regular expression that compiles, has at most {MAX_PATTERN_CHARS} characters and repeats no group that repeats inside (like `(a+)+`)")
@@ -88,7 +102,7 @@ CLEAN_KEYS: dict[str, Key] = {
     "outputs": _key("strip", _choice("strip", "keep"), "strip every cell's outputs, or keep them"),
     "execution_count": _key("strip", _choice("strip", "keep"), "strip execution counts (cells and outputs), or keep them"),
     "ids": _key("keep", _choice("keep", "sequential"), 'keep cell ids, or renumber them "0", "1", ... as nbstripout does'),
-    "extra_keys": _key([], KEY_PATHS, "key paths to strip besides the default catalogue"),
+    "extra_keys": _key([], STRIPPABLE_KEY_PATHS, "key paths to strip besides the default catalogue"),
     "keep_keys": _key([], KEY_PATHS, "key paths of the catalogue (or below one) to keep"),
     "strict": _key(False, BOOL, "refuse a file that cannot be cleaned instead of passing it through unchanged"),
     "keep_output_tags": _key(["keep_output"], STRINGS, "cells with one of these tags keep their outputs"),
