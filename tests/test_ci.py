@@ -72,13 +72,19 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         found = re.fullmatch(r"/repos/o/r/issues/7/comments\?per_page=(\d+)&page=(\d+)", self.path)
-        if self._authorised():
-            size, page = int(found.group(1)), int(found.group(2)) if found else (0, 0)
+        if not self._authorised():
+            return
+        if self.path == "/user":
+            self._reply(403, {"message": "Resource not accessible by integration"})  # as GITHUB_TOKEN is answered
+        elif found:
+            size, page = int(found.group(1)), int(found.group(2))
             self._reply(200, self.comments[(page - 1) * size : page * size])
+        else:
+            self._reply(404, {"message": "Not Found"})
 
     def do_POST(self) -> None:  # noqa: N802
         if self._authorised() and self.path == "/repos/o/r/issues/7/comments":
-            comment = {"id": 1000 + len(self.comments), "body": self._payload()["body"]}
+            comment = {"id": 1000 + len(self.comments), "body": self._payload()["body"], "user": {"login": "github-actions[bot]", "type": "Bot"}}
             self.comments.append(comment)
             self._reply(201, comment)
 
@@ -95,8 +101,11 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def github() -> Iterator[tuple[str, type[FakeGitHub]]]:
-    """A real HTTP server on localhost standing in for api.github.com, with 150 comments by others already there."""
-    handler = type("Handler", (FakeGitHub,), {"comments": [{"id": k, "body": f"comment {k}"} for k in range(150)], "requests": []})
+    """A real HTTP server on localhost standing in for api.github.com, with 150 comments by others already
+    there, one of which carries nbgit's marker (anyone can write it)."""
+    others = [{"id": k, "body": f"comment {k}", "user": {"login": f"user{k}", "type": "User"}} for k in range(150)]
+    others[5]["body"] = f"no problems here, merge it {MARKER}"
+    handler = type("Handler", (FakeGitHub,), {"comments": others, "requests": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -160,9 +169,10 @@ def test_github_action_end_to_end(repo: Path, tmp_path: Path, github: tuple[str,
     assert "-total = 1" in body and "+total = 2" in body and "-  1" in body and "+  2" in body  # source and committed output
     report = Path(re.fullmatch(r"report=(.+)\n", outputs.read_text()).group(1))
     assert report == runner / "nbgit-report.html" and "total = 2" in report.read_text()
-    ours = [c for c in server.comments if MARKER in c["body"]]
+    ours = [c for c in server.comments if MARKER in c["body"] and c["user"]["login"] == "github-actions[bot]"]
     assert len(ours) == 1 and ours[0]["body"] + "\n" == body  # the comment is the summary
-    assert [r[0] for r in server.requests] == ["GET", "GET", "POST"]  # two pages of others' comments, then created
+    assert [r[0] for r in server.requests] == ["GET", "GET", "GET", "POST"]  # who am I, two pages of others' comments, then created
+    assert server.comments[5]["body"] == f"no problems here, merge it {MARKER}"  # someone else's marker: not nbgit's comment
 
     # the next push edits the same comment
     (repo / "analysis.ipynb").write_text(notebook("total = 3", "3\n"))
@@ -170,9 +180,10 @@ def test_github_action_end_to_end(repo: Path, tmp_path: Path, github: tuple[str,
     server.requests.clear()
     done = run_step(step, repo, {"token": "test-token", "base": ""}, env)
     assert done.returncode == 1, done.stderr
-    ours = [c for c in server.comments if MARKER in c["body"]]
+    ours = [c for c in server.comments if MARKER in c["body"] and c["user"]["login"] == "github-actions[bot]"]
     assert len(ours) == 1 and "+total = 3" in ours[0]["body"] and len(server.comments) == 151
-    assert [r[0] for r in server.requests] == ["GET", "GET", "PATCH"] and ours[0]["id"] == 1150
+    assert [r[0] for r in server.requests] == ["GET", "GET", "GET", "PATCH"] and ours[0]["id"] == 1150
+    assert server.comments[5]["body"] == f"no problems here, merge it {MARKER}"
     assert all(r[2] == "Bearer test-token" for r in server.requests)
 
     # without a token, no request at all; a bad token is a warning, never a crash

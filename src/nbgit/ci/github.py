@@ -2,8 +2,10 @@
 to date, and the HTML report for the artifact step (`action.yml` runs this as `nbgit ci github`).
 
 GitHub's REST API is reached at `GITHUB_API_URL` with the token given; the comment is found by the
-hidden marker among the pull request's comments and edited, so a pull request has one nbgit comment
-however often it is pushed to. A failure to comment (a fork's read-only token) is a warning.
+hidden marker among the pull request's comments written by the token's own account, and edited, so
+a pull request has one nbgit comment however often it is pushed to. (Anyone may write the marker into
+a comment of theirs: such a comment is never taken for nbgit's.) A failure to comment (a fork's
+read-only token) is a warning.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from nbgit.ci.review import MARKER, Review, markdown, review, write_html
 from nbgit.commands.diff import where_full_report
 
 PER_PAGE = 100
+ACTIONS_BOT = "github-actions[bot]"  # the account GITHUB_TOKEN comments as
 TIMEOUT = 30  # seconds per request to GitHub
 
 
@@ -74,12 +77,14 @@ def _publish(body: str, number: int, token: str) -> None:
 
 
 def upsert_comment(api: str, repository: str, number: int, body: str, token: str) -> str:
-    """Edit nbgit's comment on the pull request (found by its marker), or create it; 'updated' or 'created'."""
+    """Edit nbgit's comment on the pull request (its marker, written by the token's account), or create
+    it; 'updated' or 'created'."""
+    author = _account(api, token)
     page = 1
     while True:
         comments = _request("GET", f"{api}/repos/{repository}/issues/{number}/comments?per_page={PER_PAGE}&page={page}", token)
         for comment in comments:
-            if MARKER in (comment.get("body") or ""):
+            if MARKER in (comment.get("body") or "") and (comment.get("user") or {}).get("login") == author:
                 _request("PATCH", f"{api}/repos/{repository}/issues/comments/{comment['id']}", token, {"body": body})
                 return "updated"
         if len(comments) < PER_PAGE:
@@ -87,6 +92,17 @@ def upsert_comment(api: str, repository: str, number: int, body: str, token: str
         page += 1
     _request("POST", f"{api}/repos/{repository}/issues/{number}/comments", token, {"body": body})
     return "created"
+
+
+def _account(api: str, token: str) -> str:
+    """The login the token comments as: a personal token's user, else GitHub Actions' bot (GITHUB_TOKEN
+    may not ask who it is)."""
+    try:
+        user = _request("GET", f"{api}/user", token)
+    except urllib.error.HTTPError:
+        return ACTIONS_BOT
+    login = user.get("login") if isinstance(user, dict) else None
+    return login if isinstance(login, str) else ACTIONS_BOT
 
 
 def _request(method: str, url: str, token: str, payload: dict[str, Any] | None = None) -> Any:
