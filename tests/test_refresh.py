@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -329,6 +330,59 @@ def test_index_versions_and_sha256_repositories(tmp_path: Path, object_format: s
     assert staged(repo) == before
     assert index_version(repo) == version
     assert git(repo, "fsck", "--no-dangling", check=False).returncode == 0
+
+
+def recorded(repo: Path, path: str) -> dict[str, int]:
+    """The stat data the index records for `path` (`git ls-files --debug`): seconds of ctime and mtime, size."""
+    text = git(repo, "ls-files", "--debug", "--", path).stdout.decode()
+    return {field: int(re.search(rf"{field}: (\d+)", text).group(1)) for field in ("ctime", "mtime", "size")}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("version", [2, 3, 4])
+def test_an_edit_only_gits_racy_check_sees_stays_listed_after_a_refresh(committed: Path, version: int) -> None:
+    """git trusts an entry's stat data only when its file was modified before the index was written:
+    a same-size edit in that second is found by comparing content. The index `nbgit refresh` writes
+    later must not hide it (git smudges such entries when it writes an index, and so must nbgit).
+
+    The second is set with os.utime (a past one: the edit, the entry and the index all in it) so that
+    the refresh is always later, as a save hook running a moment after `git add; edit` is."""
+    old, edited_file, untouched = committed / "old.txt", committed / "t.txt", committed / "u.txt"
+    for file, text in ((old, "old\n"), (edited_file, "aaaa\n"), (untouched, "uuuu\n")):
+        file.write_text(text)
+    second = time.time_ns() // 10**9 * 10**9 - 10 * 10**9
+    os.utime(old, ns=(second - 10**12, second - 10**12))  # long before the index: stat data git may trust
+    git(committed, "add", "old.txt", "t.txt", "u.txt")
+    git(committed, "commit", "-q", "--no-verify", "-m", "text files")
+    git(committed, "update-index", f"--index-version={version}")
+    if version == 3:
+        (committed / "later.txt").write_text("later\n")
+        git(committed, "add", "-N", "later.txt")  # an entry with extended flags: keeps the index at version 3
+    rerun_file(committed / "nb0.ipynb")
+    if time.time() % 1 > 0.8:
+        time.sleep(0.25)  # the ctimes below fall in one second, as git compares them
+    for file in (edited_file, untouched):
+        os.utime(file, ns=(second, second))
+    git(committed, "add", "t.txt", "u.txt")
+    os.utime(committed / ".git" / "index", ns=(second, second))  # the index written in the same second
+    edited_file.write_text("bbbb\n")  # the user's edit: same size, same mtime second
+    os.utime(edited_file, ns=(second, second))
+    now = os.stat(edited_file)
+    assert recorded(committed, "t.txt") == {"ctime": int(now.st_ctime), "mtime": int(now.st_mtime), "size": now.st_size}
+    assert "t.txt" in git(committed, "diff-files", "--name-only").stdout.decode().split()  # found by git's racy check alone
+
+    done = nbgit(committed, "refresh")
+
+    assert b"refreshed 1 notebook(s)" in done.stdout, done.stderr
+    assert index_version(committed) == version
+    assert "t.txt" in git(committed, "diff-files", "--name-only").stdout.decode().split()  # the edit is still found
+    assert recorded(committed, "old.txt")["size"] == 4  # not racy: left as git recorded it
+    assert recorded(committed, "nb0.ipynb")["size"] == (committed / "nb0.ipynb").stat().st_size  # just refreshed
+    assert recorded(committed, "u.txt")["size"] == 5  # racy but unchanged (git compared it): not smudged
+    assert recorded(committed, "t.txt")["size"] == 0  # racy and changed: smudged, git compares its content
+    assert [line for line in porcelain(committed) if "later" not in line] == [" M t.txt"]
+    assert b"+bbbb" in git(committed, "diff", "t.txt").stdout
+    assert git(committed, "checkout", "-q", "HEAD~1", check=False).returncode != 0  # git refuses to overwrite the edit
+    assert edited_file.read_text() == "bbbb\n"
 
 
 def test_a_split_index_or_a_broken_policy_is_one_error_and_no_lock_is_left(committed: Path) -> None:

@@ -10,7 +10,13 @@ few bytes are rewritten here, the way git itself updates an index:
   trailing checksum, write the whole file to the lock and rename it over the index;
 - versions 2, 3 and 4 (path-compressed), SHA-1 and SHA-256 repositories; extensions are kept
   byte for byte (none of them depends on stat data, and entry sizes never change, so the offsets
-  in `EOIE` and `IEOT` stay right); a split index (`link` extension) is refused.
+  in `EOIE` and `IEOT` stay right); a split index (`link` extension) is refused;
+- smudge the entries that are racily clean, as git's index writer does (read-cache.c): git trusts
+  an entry's stat data only when its file was last modified before the index was written, so one
+  modified in the second the old index was written may hold a change that only a content check
+  finds. The new index is written later and would hide it; its size set to 0 makes git compare the
+  content next time instead. Only stage-0 entries can be racy: git records no stat data (all
+  zero) for the stages of an unmerged path.
 
 The stat fields are those git's `fill_stat_data` records: ctime and mtime (seconds, nanoseconds),
 device, inode, uid, gid and size, each truncated to 32 bits; the mode field stays as it is.
@@ -25,7 +31,7 @@ import struct
 import threading
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from nbgit.errors import NbgitError
 
@@ -33,6 +39,8 @@ SIGNATURE = b"DIRC"
 HEADER = struct.Struct(">4sII")  # signature, version, number of entries
 STAT = struct.Struct(">10I")  # ctime s, ctime ns, mtime s, mtime ns, dev, ino, mode, uid, gid, size
 FLAGS = struct.Struct(">H")
+SIZE = struct.Struct(">I")  # the last stat field: 0 makes git compare the entry's content ("smudged")
+GITLINK, FILE_TYPE = 0o160000, 0o170000  # a submodule's entry: git compares its HEAD, never its stat data
 ASSUME_VALID, EXTENDED, STAGE_MASK, NAME_MASK = 0x8000, 0x4000, 0x3000, 0x0FFF
 SKIP_WORKTREE, INTENT_TO_ADD = 0x4000, 0x2000  # in the extended flags (version 3 and later)
 SPLIT_INDEX = b"link"
@@ -98,9 +106,12 @@ def read_entries(data: bytes, object_format: str) -> dict[str, Entry]:
     return entries
 
 
-def with_stat(data: bytes, changes: list[tuple[Entry, os.stat_result]], object_format: str) -> bytes:
-    """The index bytes with each entry's stat data set from its `os.stat_result`, checksum recomputed."""
+def with_stat(data: bytes, changes: list[tuple[Entry, os.stat_result]], smudged: Iterable[Entry], object_format: str) -> bytes:
+    """The index bytes with each changed entry's stat data set from its `os.stat_result` and each
+    smudged entry's size set to 0 (git then compares its content), checksum recomputed."""
     updated = bytearray(data)
+    for entry in smudged:
+        SIZE.pack_into(updated, entry.offset + STAT.size - SIZE.size, 0)
     for entry, stat in changes:
         mode = STAT.unpack_from(data, entry.offset)[6]
         STAT.pack_into(
@@ -118,6 +129,21 @@ def with_stat(data: bytes, changes: list[tuple[Entry, os.stat_result]], object_f
     if any(data[-size:]):  # an all-zero checksum means git skips it (index.skipHash): keep it so
         updated[-size:] = hashlib.new(object_format, updated[:-size]).digest()
     return bytes(updated)
+
+
+def racily_clean(data: bytes, entries: dict[str, Entry], since: int) -> dict[str, Entry]:
+    """Those of `entries` whose file git recorded as modified at or after the second of `since` (ns):
+    git trusts their stat data only while the index is not newer (read-cache.c is_racy_timestamp,
+    which also compares nanoseconds when git is built to; the whole second is safe either way).
+    Gitlinks (git compares a submodule's HEAD) and entries already smudged are left out."""
+    second = (since // 1_000_000_000) & 0xFFFFFFFF
+    racy = {}
+    for path, entry in entries.items():
+        fields = STAT.unpack_from(data, entry.offset)
+        mtime, mode, size = fields[2], fields[6], fields[9]
+        if second and mtime >= second and mode & FILE_TYPE != GITLINK and size:
+            racy[path] = entry
+    return racy
 
 
 def _check_sum(data: bytes, object_format: str) -> None:
@@ -161,6 +187,7 @@ class IndexLock:
         self.path = index.with_name(index.name + ".lock")
         self.wait = wait
         self.held = False
+        self.taken = 0  # when the lock was taken, by the file system's clock (ns): no git command wrote the index since
         self.on_terminate: Any = None
 
     def __enter__(self) -> IndexLock:
@@ -169,7 +196,9 @@ class IndexLock:
         try:
             while True:
                 try:
-                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                    descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                    self.taken = os.fstat(descriptor).st_mtime_ns
+                    os.close(descriptor)
                     self.held = True
                     return self
                 except FileExistsError:
@@ -185,10 +214,20 @@ class IndexLock:
             self._restore_sigterm()
             raise
 
-    def commit(self, data: bytes) -> None:
-        """Write `data` to the lock and rename it over the index, keeping the index's permissions."""
+    def read(self) -> tuple[bytes, int]:
+        """The index's bytes and when they were written (its mtime, ns), from one open file."""
+        with open(self.index, "rb") as handle:
+            return handle.read(), os.fstat(handle.fileno()).st_mtime_ns
+
+    def write(self, data: bytes) -> int:
+        """Write `data` to the lock, not yet over the index; when it was written (its mtime, ns)."""
         with open(self.path, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            return os.fstat(handle.fileno()).st_mtime_ns
+
+    def commit(self) -> None:
+        """Rename the lock, as last written, over the index, keeping the index's permissions."""
         try:
             os.chmod(self.path, self.index.stat().st_mode & 0o777)
         except FileNotFoundError:

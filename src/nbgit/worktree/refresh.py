@@ -15,6 +15,9 @@ module records that stat data and never touches a blob, in three steps:
    its file still has the stat data seen when it was judged, and only its stat data changes. A
    file saved after that has other stat data than the one recorded, so git lists it again; one
    saved within the same clock tick is "racily clean" to git, which then compares its content.
+   Every other entry is copied as it is, except that those racily clean against the index read
+   and found modified are smudged, as git smudges them when it writes an index: the later index
+   would hide their changes.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from nbgit.filter import Cleaner, clean_blob
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.store.keeper import OutputKeeper
-from nbgit.worktree.index import IndexLock, blob_id, read_entries, with_stat
+from nbgit.worktree.index import Entry, IndexLock, blob_id, racily_clean, read_entries, with_stat
 
 UNCHANGED, CHANGED, UNSETTLED = "unchanged", "changed", "unsettled"
 REGULAR_MODES = ("100644", "100755")
@@ -94,7 +97,7 @@ def record(tree: gitrepo.WorkTree, verdicts: list[Verdict], wait: float) -> Outc
     if not unchanged:
         return Outcome([], changed, unsettled)
     with IndexLock(tree.index, wait) as lock:
-        data = tree.index.read_bytes()
+        data, written = lock.read()
         entries = read_entries(data, tree.object_format)
         updates, refreshed = [], []
         for verdict in unchanged:
@@ -105,8 +108,25 @@ def record(tree: gitrepo.WorkTree, verdicts: list[Verdict], wait: float) -> Outc
             else:
                 unsettled.append(verdict.path)  # staged, saved or re-recorded since it was judged
         if updates:
-            lock.commit(with_stat(data, updates, tree.object_format))
+            others = {path: entry for path, entry in entries.items() if path not in refreshed}
+            _write_hiding_no_change(tree, lock, data, updates, racily_clean(data, others, written))
+            lock.commit()
     return Outcome(refreshed, changed, unsettled)
+
+
+def _write_hiding_no_change(tree: gitrepo.WorkTree, lock: IndexLock, data: bytes, updates: list[tuple[Entry, os.stat_result]], racy: dict[str, Entry]) -> None:
+    """Write the index with `updates` to the lock, smudging the racily clean entries (`racy`) a change
+    of which the later index would hide, as git does when it writes an index: those git, comparing
+    their content now (`git diff-files`, which reads the index held by the lock), finds modified.
+    A file changed after git compared it, within the second it was recorded in, is found by no one
+    once that second is past: when the new index is from a later second than the comparison, every
+    racy entry recorded in or after that second is smudged too (otherwise git itself still checks it)."""
+    compared = lock.taken  # before git compares, by the clock that dates files
+    modified = {c.new_path: racy[c.new_path] for c in gitrepo.stat_dirty([], tree.root) if c.new_path in racy} if racy else {}
+    written = lock.write(with_stat(data, updates, modified.values(), tree.object_format))
+    if racy and written // 1_000_000_000 > compared // 1_000_000_000:
+        late = racily_clean(data, racy, compared)
+        lock.write(with_stat(data, updates, {**modified, **late}.values(), tree.object_format))
 
 
 def _judge_one(root: Path, policy: Policy, object_format: str, keeper: OutputKeeper, job: tuple[str, str]) -> Verdict:
