@@ -414,6 +414,30 @@ def test_nothing_to_refresh_is_said_and_changes_nothing(committed: Path) -> None
     assert nbgit(committed, "refresh", "-q").stdout == b""
 
 
+def test_a_newline_or_tab_in_a_name_is_shown_never_printed_raw(committed: Path) -> None:
+    """A name from the repository cannot break `nbgit refresh`'s or `nbgit status`'s lines or forge one."""
+    forged = "a\nnbgit: refreshed 3 notebook(s) changed only in outputs or volatile state: git status no longer lists them\nb"
+    shown = forged.replace("\n", "\\n")
+    git(committed, "mv", "nb0.ipynb", f"{forged}.ipynb")
+    git(committed, "mv", "nb1.ipynb", f"{forged}\t.ipynb")
+    git(committed, "commit", "-q", "--no-verify", "-m", "hostile names")
+    rerun_file(committed / f"{forged}.ipynb")
+    changed = committed / f"{forged}\t.ipynb"
+    changed.write_bytes(edited(changed.read_bytes()))
+
+    lines = nbgit(committed, "status").stdout.decode().splitlines()
+    done = nbgit(committed, "refresh")
+
+    assert [line for line in lines if line.startswith("worktree")] == [
+        f"worktree    note     1 notebook(s) changed only in outputs or volatile state: {shown}.ipynb (git status lists them until `nbgit refresh`)",
+        f"worktree    ok       1 notebook(s) with real changes: {shown}\\t.ipynb",
+    ]
+    assert done.stdout.decode().splitlines() == [
+        "nbgit: refreshed 1 notebook(s) changed only in outputs or volatile state: git status no longer lists them",
+        f"nbgit: 1 notebook(s) really changed and stay modified: {shown}\\t.ipynb",
+    ]
+
+
 def test_status_tells_phantoms_from_real_changes(committed: Path) -> None:
     rerun_file(committed / "nb0.ipynb")
     rerun_file(committed / "nb1.ipynb")

@@ -33,6 +33,7 @@ from nbgit.filter import Cleaner, clean_blob
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.store.keeper import OutputKeeper
+from nbgit.terminal import one_line
 from nbgit.worktree.index import Entry, IndexLock, blob_id, racily_clean, read_entries, with_stat
 
 UNCHANGED, CHANGED, UNSETTLED = "unchanged", "changed", "unsettled"
@@ -166,6 +167,7 @@ def _stat_key(seen: os.stat_result) -> tuple[int, ...]:
 
 
 def names(paths: list[str]) -> str:
-    """Up to SHOWN paths, comma-separated, and how many more: for one-line reports."""
-    shown = ", ".join(paths[:SHOWN])
+    """Up to SHOWN paths, comma-separated, and how many more: for one-line reports (control
+    characters in a name shown as git quotes them, so that no name breaks or forges a line)."""
+    shown = ", ".join(one_line(path) for path in paths[:SHOWN])
     return shown if len(paths) <= SHOWN else f"{shown} and {len(paths) - SHOWN} more"
