@@ -385,6 +385,29 @@ def test_an_edit_only_gits_racy_check_sees_stays_listed_after_a_refresh(committe
     assert edited_file.read_text() == "bbbb\n"
 
 
+def test_a_change_made_after_git_compared_it_stays_listed_when_the_clock_ticks(committed: Path) -> None:
+    """Under the lock git compares the racily clean entries; one changed after that, in the second it
+    was recorded in, is hidden by an index written in a later second unless it is smudged too. A
+    slow clean filter on another racy file makes the change (once git compared u.txt) and the tick."""
+    git(committed, "config", "filter.slow.clean", "if test -f armed; then rm armed; printf 'vvvv\\n' > u.txt; sleep 1.2; fi; cat")
+    (committed / ".git" / "info" / "attributes").write_text("*.slow filter=slow\n")
+    rerun_file(committed / "nb0.ipynb")
+    tree, verdicts = judge(committed, ["nb0.ipynb"])
+    time.sleep(1 - time.time() % 1)  # the start of a second: what follows up to the change fits in it
+    (committed / "u.txt").write_text("uuuu\n")
+    (committed / "x.slow").write_text("slow\n")
+    git(committed, "add", "u.txt", "x.slow")  # the index and both entries from this second: racily clean
+    (committed / "armed").touch()
+
+    outcome = record(tree, verdicts, wait=5)
+
+    now = os.stat(committed / "u.txt")
+    assert (recorded(committed, "u.txt")["ctime"], recorded(committed, "u.txt")["mtime"]) == (int(now.st_ctime), int(now.st_mtime))
+    assert outcome.refreshed == ["nb0.ipynb"]
+    assert not (committed / "armed").exists()
+    assert porcelain(committed) == ["AM u.txt", "A  x.slow"]  # the change, not hidden
+
+
 def test_a_split_index_or_a_broken_policy_is_one_error_and_no_lock_is_left(committed: Path) -> None:
     rerun_file(committed / "nb0.ipynb")
     git(committed, "update-index", "--split-index")
