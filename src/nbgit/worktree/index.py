@@ -146,6 +146,17 @@ def racily_clean(data: bytes, entries: dict[str, Entry], since: int) -> dict[str
     return racy
 
 
+def stat_matches(data: bytes, entry: Entry, file: Path) -> bool:
+    """Whether `file` has the size and modification second `entry` records: stat fields git always
+    compares, so a file that differs in either is listed by git however old the index is."""
+    try:
+        seen = os.lstat(file)
+    except OSError:
+        return False
+    fields = STAT.unpack_from(data, entry.offset)
+    return (fields[2], fields[9]) == ((seen.st_mtime_ns // 1_000_000_000) & 0xFFFFFFFF, seen.st_size & 0xFFFFFFFF)
+
+
 def _check_sum(data: bytes, object_format: str) -> None:
     size = hash_size(object_format)
     if len(data) < HEADER.size + size:

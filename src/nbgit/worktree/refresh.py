@@ -34,7 +34,7 @@ from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.store.keeper import OutputKeeper
 from nbgit.terminal import one_line
-from nbgit.worktree.index import Entry, IndexLock, blob_id, racily_clean, read_entries, with_stat
+from nbgit.worktree.index import Entry, IndexLock, blob_id, racily_clean, read_entries, stat_matches, with_stat
 
 UNCHANGED, CHANGED, UNSETTLED = "unchanged", "changed", "unsettled"
 REGULAR_MODES = ("100644", "100755")
@@ -118,12 +118,14 @@ def record(tree: gitrepo.WorkTree, verdicts: list[Verdict], wait: float) -> Outc
 def _write_hiding_no_change(tree: gitrepo.WorkTree, lock: IndexLock, data: bytes, updates: list[tuple[Entry, os.stat_result]], racy: dict[str, Entry]) -> None:
     """Write the index with `updates` to the lock, smudging the racily clean entries (`racy`) a change
     of which the later index would hide, as git does when it writes an index: those git, comparing
-    their content now (`git diff-files`, which reads the index held by the lock), finds modified.
+    their content now (`git diff-files`, which reads the index held by the lock), finds modified
+    while their size and modification second are still the recorded ones (else git lists them anyway).
     A file changed after git compared it, within the second it was recorded in, is found by no one
     once that second is past: when the new index is from a later second than the comparison, every
     racy entry recorded in or after that second is smudged too (otherwise git itself still checks it)."""
     compared = lock.taken  # before git compares, by the clock that dates files
-    modified = {c.new_path: racy[c.new_path] for c in gitrepo.stat_dirty([], tree.root) if c.new_path in racy} if racy else {}
+    listed = [c.new_path for c in gitrepo.stat_dirty([], tree.root) if c.new_path in racy] if racy else []
+    modified = {path: racy[path] for path in listed if stat_matches(data, racy[path], tree.root / path)}
     written = lock.write(with_stat(data, updates, modified.values(), tree.object_format))
     if racy and written // 1_000_000_000 > compared // 1_000_000_000:
         late = racily_clean(data, racy, compared)
