@@ -64,7 +64,8 @@ def _resume(mine: list[bytes], theirs: list[bytes], where: dict[bytes, list[int]
         at = j + skip
         want = theirs[at : at + _AGREE]
         places = where.get(theirs[at], [])
-        for k in places[bisect.bisect_left(places, i) :][:_TRIES]:
+        first = bisect.bisect_left(places, i)
+        for k in places[first : first + _TRIES]:  # a slice of _TRIES places: never the rest of a long list
             if mine[k : k + len(want)] == want and (best is None or k < best[0]):
                 best = (k, at)
                 break
