@@ -804,6 +804,23 @@ def test_globs_with_many_double_stars_hang_neither_git_nor_check(repo: Path, key
         assert nbgit_within(60, repo, "check", "--all").returncode in (0, 1)
 
 
+@pytest.mark.parametrize("stars", [150, 333], ids=["time-quadratic-in-depth", "recursion-too-deep"])
+def test_hundreds_of_double_stars_match_deep_paths_at_once_and_never_recurse(repo: Path, stars: int) -> None:
+    """`**/` x 150 took seconds per path 400 folders deep (every `**` tried every start), so that git
+    add stalled; x 333 (1000 characters, accepted) overflowed the stack on every path."""
+    installed(repo, "--no-hooks")
+    (repo / ".nbgit.toml").write_text(f"exclude = {json.dumps(['**/' * stars + 'x'])}\n")
+    deep = "/".join(["d"] * 400) + "/nb.ipynb"
+    (repo / deep).parent.mkdir(parents=True)
+    (repo / deep).write_bytes(run_notebook("print(1)"))
+    done = git_within(10, repo, "add", "-A")
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert b'"outputs": []' in blob(repo, f":{deep}")  # not excluded: cleaned
+    assert nbgit_within(10, repo, "check", "--all").returncode == 0
+    done = nbgit_within(10, repo, "clean", "--check", ".")
+    assert done.returncode == 1 and deep in done.stdout.decode() + done.stderr.decode() and b"internal error" not in done.stderr
+
+
 @pytest.mark.parametrize("pattern", ["^(a+)+$", "^(a|a)*$"], ids=["nested-repetition", "ambiguous-alternation"])
 def test_a_backtracking_untitled_pattern_fails_fast_naming_its_key(repo: Path, pattern: str) -> None:
     """Nested repetition is refused when the policy is read; what passes that (an ambiguous

@@ -97,6 +97,15 @@ def test_worktree_git_file_counts_as_a_root(tmp_path: Path) -> None:
         ("a/b/c.ipynb", ["a/*.ipynb"], False),
         ("a/b/c.ipynb", ["a/**/c.ipynb"], True),
         ("a/c.ipynb", ["a/**/c.ipynb"], True),
+        ("a", ["a/**"], True),
+        ("c.ipynb", ["**/**/c.ipynb"], True),
+        ("a/x/b/y/c.ipynb", ["a/**/b/**/c.ipynb"], True),
+        ("a/b/c.ipynb", ["a/**/b/**/c.ipynb"], True),
+        ("a/c.ipynb", ["a/**/b/**/c.ipynb"], False),
+        ("x/docs/a.ipynb", ["docs/"], True),
+        ("a/x/b.ipynb", ["a/**b.ipynb"], False),
+        ("d/" * 400 + "x", ["**/" * 333 + "x"], True),
+        ("d/" * 400 + "nb.ipynb", ["**/d/" * 150 + "x"], False),
     ],
 )
 def test_glob_matches(path: str, patterns: list[str], expected: bool) -> None:

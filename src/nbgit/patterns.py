@@ -3,8 +3,10 @@ expressions under a time limit.
 
 A policy comes with the repository, so its patterns are hostile input. A glob compiled to one
 backtracking regular expression takes time exponential in its number of `**` (`**/**/**/...` hung
-`git add`); here a glob is matched segment by segment, each (pattern segment, path segment) pair
-tried at most once, so matching costs time linear in the path whatever the pattern. Python's
+`git add`), and a search that retries every start at each `**` takes time quadratic in the path's
+depth per `**` (or overflows the stack); here a glob is matched segment by segment as an automaton,
+each (pattern segment, path segment) pair tried at most once and nothing recursing, so matching costs
+time linear in the path for any pattern of the policy's bounded length. Python's
 regular expressions backtrack too (`^(a+)+$`), and the policy's regular expressions use its full
 syntax, so each search runs under a time limit instead and a pattern that exceeds it is an error
 naming its policy key.
@@ -52,40 +54,59 @@ def _segment(part: str) -> re.Pattern[str]:
 
 
 class Glob:
-    """A glob as its segments: each matches one path segment, `**` any run of them. Matching is a walk
-    over (pattern segment, path segment) positions, each tried at most once: time linear in the path
-    for a given pattern, whatever its `**` (a regular expression backtracks through them)."""
+    """A glob as its segments: each matches one path segment, `**` any run of them. Matching walks the
+    path once, keeping the set of pattern positions reached so far (an automaton's states): each
+    (pattern segment, path segment) pair is tried at most once and nothing recurses, so a path costs
+    time linear in its segments times the pattern's, whatever its `**` (a regular expression, or a
+    search that backtracks, goes through them again for every start)."""
 
     def __init__(self, segments: tuple[re.Pattern[str] | None, ...]) -> None:
-        self.segments = segments
-        # after each segment, how many path segments the rest must take, when it holds no `**`
-        fixed: list[int | None] = [0] * (len(segments) + 1)
-        for index in range(len(segments) - 1, -1, -1):
+        # `**/**` matches what `**` matches: one of a run is enough, and keeps the positions few
+        self.segments = tuple(s for k, s in enumerate(segments) if not (s is _ANY_DEPTH and k and segments[k - 1] is _ANY_DEPTH))
+        # after each position, how many path segments the rest takes, when it holds no `**`
+        fixed: list[int | None] = [0] * (len(self.segments) + 1)
+        for index in range(len(self.segments) - 1, -1, -1):
             after = fixed[index + 1]
-            fixed[index] = None if segments[index] is _ANY_DEPTH or after is None else after + 1
+            fixed[index] = None if self.segments[index] is _ANY_DEPTH or after is None else after + 1
         self.fixed = fixed
 
     def matches(self, path: str) -> bool:
-        """Whether the whole of `path` matches."""
-        return self._match(0, 0, path.split("/"), set())
+        """Whether the whole of `path` matches. A `**` position stands for itself and the next one
+        (`**` may take no segment); the last `**` hands the end of the path to the segments after it."""
+        parts, segments, fixed = path.split("/"), self.segments, self.fixed
+        last = len(segments)
+        reached = {0}
+        tail: bool | None = None  # whether the segments after the last `**` match the path's last ones
+        for index, part in enumerate(parts):
+            following: set[int] = set()
+            for at in reached:
+                if at == last:  # the pattern is used up before the path
+                    continue
+                if segments[at] is _ANY_DEPTH:
+                    if fixed[at + 1] is not None:  # the last `**`: it takes whatever the segments after it leave
+                        if tail is None:
+                            tail = self._ends(at + 1, parts)
+                        if tail and len(parts) - fixed[at + 1] >= index:
+                            return True
+                        continue
+                    following.add(at)  # `**` takes this segment, and perhaps more
+                    at += 1  # or none: the next position takes it
+                if segments[at].fullmatch(part):
+                    following.add(at + 1)
+            if not following:
+                return False
+            reached = following
+        return last in reached or (last - 1 in reached and segments[-1] is _ANY_DEPTH)
 
-    def _match(self, at: int, part: int, parts: list[str], failed: set[tuple[int, int]]) -> bool:
-        while at < len(self.segments):
-            segment = self.segments[at]
-            if segment is _ANY_DEPTH:
-                rest = self.fixed[at + 1]
-                if rest is not None:  # no `**` after this one: the rest takes the last `rest` segments
-                    return len(parts) - rest >= part and self._match(at + 1, len(parts) - rest, parts, failed)
-                if (at, part) in failed:
-                    return False
-                if any(self._match(at + 1, start, parts, failed) for start in range(part, len(parts) + 1)):
-                    return True
-                failed.add((at, part))
+    def _ends(self, at: int, parts: list[str]) -> bool:
+        """Whether `parts` ends with path segments that the segments from `at` on (no `**` among them) match."""
+        start = len(parts) - self.fixed[at]
+        if start < 0:
+            return False
+        for segment, part in zip(self.segments[at:], parts[start:]):
+            if not segment.fullmatch(part):
                 return False
-            if part == len(parts) or not segment.fullmatch(parts[part]):
-                return False
-            at, part = at + 1, part + 1
-        return part == len(parts)
+        return True
 
 
 def regex_problem(pattern: str) -> str:
