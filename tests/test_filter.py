@@ -22,7 +22,7 @@ from conftest import CORPUS, NBGIT, copy_in, corpus_files, git, nbgit
 from nbgit.clean import clean_bytes
 from nbgit.filter import CAPABILITIES, MAX_PACKET, MAX_PAYLOAD, REQUIRED, Cleaner, ProtocolError, read_content, serve, write_content
 from nbgit.errors import NbgitError
-from nbgit.policy import Policy
+from nbgit.policy import Policy, policy_from_table
 
 FILTER = NBGIT.with_name("nbgit-filter-process")
 DEV = CORPUS / "dev"
@@ -490,6 +490,27 @@ def test_random_bytes_after_the_handshake_end_the_session_only_with_a_protocol_e
         serve(stream, io.BytesIO(), Cleaner(None))
     except ProtocolError:
         pass  # the only way out besides a normal end; never another exception
+
+
+@pytest.mark.parametrize("key", ["exclude", "overrides"])
+def test_a_glob_that_cannot_be_matched_leaves_the_notebook_unchanged_with_one_warning_naming_its_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], key: str
+) -> None:
+    """Matching the policy's globs cannot fail today (nbgit.patterns neither recurses nor backtracks);
+    if it ever does, as the recursive matcher overflowed on `**/` x 333, git still gets the file back.
+    The failure is injected: no glob the policy accepts makes the matcher fail any more."""
+    import nbgit.policy
+
+    def overflow(path: str, patterns: object) -> bool:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(nbgit.policy, "glob_matches", overflow)
+    table = {"exclude": ["x/**"]} if key == "exclude" else {"overrides": [{"paths": ["x/**"], "outputs": "keep"}]}
+    raw = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+    assert Cleaner(policy_from_table(table, ".nbgit.toml"))("clean", "a.ipynb", raw) == ("success", raw)
+    (warning,) = capsys.readouterr().err.splitlines()
+    assert warning.startswith(f"nbgit: warning: a.ipynb: `{key}` in .nbgit.toml cannot be matched against it (RecursionError)")
+    assert warning.endswith(f"stored unchanged (simplify `{key}` in .nbgit.toml)")
 
 
 @pytest.mark.slow

@@ -183,10 +183,16 @@ def clean_blob(data: bytes, path: str, policy: Policy) -> tuple[bytes, NbgitErro
 
     Never raises: the filter and `nbgit filter clean` decide what a failure means (strict or not).
     """
-    if policy.excludes(path):
-        return data, None
+    key = "exclude"
+    try:  # the policy's globs come with the repository: whatever matching them costs, git keeps the file
+        if policy.excludes(path):
+            return data, None
+        key = "overrides"
+        own = policy.for_path(path)
+    except Exception as error:  # noqa: BLE001 - a glob that cannot be matched must not cost git the file
+        return data, NbgitError(f"{path}: `{key}` in {policy.source} cannot be matched against it ({type(error).__name__})", f"simplify `{key}` in {policy.source}")
     try:
-        return clean_bytes(data, path, policy.for_path(path)), None
+        return clean_bytes(data, path, own), None
     except (NotebookError, CleanError) as error:
         return data, error
     except RecursionError:
