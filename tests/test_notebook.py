@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import nbformat
 import pytest
 
 from conftest import CORPUS, corpus_files, corpus_id
+from nbgit import jsonwrite
 from nbgit.notebook import Notebook, NotebookError, parse, serialise
 
 READABLE = [p for p in corpus_files("dev") + corpus_files("peer") + corpus_files("bad_inputs")]
@@ -43,8 +45,11 @@ def without_minted_ids(reference: bytes, original: dict) -> bytes:
     return serialise(Notebook(ours, 4)) if "cells" in ours else reference
 
 
+@pytest.mark.parametrize("writer", ["stdlib", "fast"])
 @pytest.mark.parametrize("path", READABLE, ids=corpus_id)
-def test_serialise_matches_nbformat_writer(path: Path) -> None:
+def test_serialise_matches_nbformat_writer(path: Path, writer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first notebooks a process writes go through the standard library, the rest through C
+    monkeypatch.setattr(jsonwrite, "FAST_FROM", 0 if writer == "fast" else sys.maxsize)
     data = path.read_bytes()
     reference = nbformat_bytes(data)
     try:

@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any, Iterator, NamedTuple
 
+from nbgit import jsonwrite
 from nbgit.errors import NbgitError
 from nbgit.terminal import shell_word
 
@@ -74,23 +75,17 @@ def serialise(notebook: Notebook) -> bytes:
     """The notebook's bytes exactly as nbformat's writer for its version writes them."""
     content = notebook.content
     if notebook.major == 4:
-        text = json.dumps(
-            _split_v4(content),
-            indent=1,
-            sort_keys=True,
-            ensure_ascii=False,
-            separators=(",", ": "),
-        )
+        data = jsonwrite.indented(_split_v4(content))
     elif notebook.major in (2, 3):
         # nbformat's v2 and v3 writers leave ensure_ascii at its default (True)
-        text = json.dumps(_split_old(content, notebook.major), indent=1, sort_keys=True, separators=(",", ": "))
+        data = json.dumps(_split_old(content, notebook.major), indent=1, sort_keys=True, separators=(",", ": ")).encode("utf-8")
     else:
-        text = json.dumps(content, indent=4)
-    if not text.endswith("\n"):
-        text += "\n"
+        data = json.dumps(content, indent=4).encode("utf-8")
+    if not data.endswith(b"\n"):
+        data += b"\n"
     if notebook.crlf:
-        text = text.replace("\n", "\r\n")
-    return text.encode("utf-8")
+        data = data.replace(b"\n", b"\r\n")
+    return data
 
 
 def cells(content: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,164 @@
+"""jsonwrite.py: the C fast path writes exactly the standard library's bytes, or declines to write."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import corpus_files, corpus_id
+from nbgit import jsonwrite
+from nbgit.notebook import NotebookError, _split_v4, parse
+
+# every character, lone surrogates included (hypothesis leaves them out unless asked)
+ANY_CHARACTER = st.characters(codec=None, categories=None)
+ANY_TEXT = st.text(ANY_CHARACTER, max_size=40)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**200), max_value=2**200)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | ANY_TEXT
+)
+JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(ANY_TEXT, inner, max_size=5), max_leaves=40)
+# what a notebook written by the fast path holds: no float Python writes with an exponent, no NaN
+PLAIN_FLOATS = st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: "e" not in repr(f))
+PLAIN_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
+PLAIN_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**200), max_value=2**200) | PLAIN_FLOATS | PLAIN_TEXT,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(PLAIN_TEXT, inner, max_size=5),
+    max_leaves=40,
+)
+
+
+def stdlib_or_error(value: object) -> bytes | type[Exception]:
+    try:
+        return jsonwrite.write_stdlib(value)
+    except (UnicodeError, ValueError, TypeError) as error:
+        return type(error)
+
+
+def test_the_fast_path_is_installed() -> None:
+    assert jsonwrite.write_fast({"a": [1, "b"]}) == b'{\n "a": [\n  1,\n  "b"\n ]\n}'
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_VALUES)
+def test_fast_path_writes_the_same_bytes_or_declines(value: object) -> None:
+    expected = stdlib_or_error(value)
+    fast = jsonwrite.write_fast(value)
+    if isinstance(expected, bytes):
+        assert fast is None or fast == expected
+    else:
+        assert fast is None, "the fast path wrote what the standard library refuses"
+
+
+@settings(max_examples=400, deadline=None)
+@given(PLAIN_VALUES)
+def test_fast_path_takes_everything_plain(value: object) -> None:
+    assert jsonwrite.write_fast(value) == jsonwrite.write_stdlib(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_floats_of_every_magnitude(number: float) -> None:
+    value = {"x": [number, -number, number / 3]}
+    fast = jsonwrite.write_fast(value)
+    assert fast is None or fast == jsonwrite.write_stdlib(value)
+    assert (fast is None) == any("e" in repr(f) for f in value["x"])
+
+
+@pytest.mark.parametrize("exponent", range(-324, 309, 7))
+def test_powers_of_ten_and_their_neighbours(exponent: int) -> None:
+    numbers = [float(f"1e{exponent}"), float(f"1.5e{exponent}"), float(f"9.999999999999999e{exponent}") if exponent < 308 else 1.0]
+    value = {"numbers": numbers}
+    fast = jsonwrite.write_fast(value)
+    assert fast is None or fast == jsonwrite.write_stdlib(value)
+
+
+@pytest.mark.parametrize("number", [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64, 10**40, -(10**100)])
+def test_integers_beyond_64_bits(number: int) -> None:
+    assert jsonwrite.write_fast([number]) == jsonwrite.write_stdlib([number])
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinities_go_to_the_standard_library(number: float) -> None:
+    assert jsonwrite.write_fast({"x": number}) is None
+    assert jsonwrite.write_stdlib({"x": number}) in (b'{\n "x": NaN\n}', b'{\n "x": Infinity\n}', b'{\n "x": -Infinity\n}')
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "\udc80\udc80"])
+def test_lone_surrogates_fail_as_the_standard_library_fails(text: str) -> None:
+    assert jsonwrite.write_fast({"s": text}) is None
+    assert jsonwrite.write_fast({text: 1}) is None
+    with pytest.raises(UnicodeEncodeError):
+        jsonwrite.indented({"s": text})
+
+
+def test_non_bmp_characters_and_escapes() -> None:
+    text = "\U0001f600 \U00010000 \U0010ffff \u2028\u2029 \x7f \x00\x01\x08\t\n\x0b\x0c\r\x1f \"\\/ é 中"
+    value = {text: [text, {text[::-1]: text}], "\U0001f600": 1, "\uffff": 2, "\ue000": 3}
+    assert jsonwrite.write_fast(value) == jsonwrite.write_stdlib(value)
+
+
+def test_huge_strings() -> None:
+    chunk = "line of output \u00e9\U0001f600\t\"quoted\"\\ " * 10
+    value = {"big": chunk * 20_000, "lines": [chunk + "\n"] * 5_000}
+    assert len(value["big"]) > 4_000_000
+    assert jsonwrite.write_fast(value) == jsonwrite.write_stdlib(value)
+
+
+def test_other_types_go_to_the_standard_library() -> None:
+    class Node(dict):  # nbformat's NotebookNode is a dict subclass
+        pass
+
+    for value in ({"t": (1, 2)}, Node(a=1), {"b": b"bytes"}, {1: "int key"}, {"s": {1, 2}}):
+        assert jsonwrite.write_fast(value) is None
+    assert jsonwrite.indented(Node(b=1, a=2)) == b'{\n "a": 2,\n "b": 1\n}'
+
+
+def test_a_process_loads_the_fast_path_from_its_eighth_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonwrite, "_written", 0)
+    calls: list[object] = []
+    monkeypatch.setattr(jsonwrite, "write_fast", lambda value: calls.append(value))
+    for number in range(jsonwrite.FAST_FROM + 2):
+        assert jsonwrite.indented({"n": number}) == jsonwrite.write_stdlib({"n": number})
+    assert len(calls) == 3
+
+
+def test_importing_the_filter_loads_no_c_encoder() -> None:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", "import sys, nbgit.filter; print('msgspec' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def v4_corpus_values() -> list[tuple[str, object]]:
+    """Every readable v4 notebook of the corpus, split into lines as the writer gets it."""
+    values = []
+    for path in corpus_files("dev"):
+        try:
+            notebook = parse(path.read_bytes(), str(path))
+        except NotebookError:
+            continue
+        if notebook.major == 4:
+            values.append((corpus_id(path), _split_v4(notebook.content)))
+    return values
+
+
+def test_fast_path_over_the_corpus() -> None:
+    values = v4_corpus_values()
+    if not values:
+        pytest.skip("corpus absent")
+    declined = []
+    for name, value in values:
+        fast = jsonwrite.write_fast(value)
+        if fast is None:
+            declined.append(name)
+            assert not jsonwrite._writes_alike(value) or isinstance(stdlib_or_error(value), type), name
+        else:
+            assert fast == jsonwrite.write_stdlib(value), name
+    assert len(declined) <= len(values) // 20, f"the fast path declined {len(declined)} of {len(values)}: {declined[:5]}"
