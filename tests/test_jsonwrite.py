@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import corpus_files, corpus_id
 from nbgit import jsonwrite
-from nbgit.notebook import NotebookError, _split_v4, parse
+from nbgit.notebook import NotebookError, _split_old, _split_v4, parse
 
 # every character, lone surrogates included (hypothesis leaves them out unless asked)
 ANY_CHARACTER = st.characters(codec=None, categories=None)
@@ -34,9 +34,9 @@ PLAIN_VALUES = st.recursive(
 )
 
 
-def stdlib_or_error(value: object) -> bytes | type[Exception]:
+def stdlib_or_error(value: object, ascii: bool = False) -> bytes | type[Exception]:
     try:
-        return jsonwrite.write_stdlib(value)
+        return jsonwrite.write_stdlib(value, ascii)
     except (UnicodeError, ValueError, TypeError) as error:
         return type(error)
 
@@ -46,10 +46,10 @@ def test_the_fast_path_is_installed() -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(JSON_VALUES)
-def test_fast_path_writes_the_same_bytes_or_declines(value: object) -> None:
-    expected = stdlib_or_error(value)
-    fast = jsonwrite.write_fast(value)
+@given(JSON_VALUES, st.booleans())
+def test_fast_path_writes_the_same_bytes_or_declines(value: object, ascii: bool) -> None:
+    expected = stdlib_or_error(value, ascii)
+    fast = jsonwrite.write_fast(value, ascii)
     if isinstance(expected, bytes):
         assert fast is None or fast == expected
     else:
@@ -60,6 +60,25 @@ def test_fast_path_writes_the_same_bytes_or_declines(value: object) -> None:
 @given(PLAIN_VALUES)
 def test_fast_path_takes_everything_plain(value: object) -> None:
     assert jsonwrite.write_fast(value) == jsonwrite.write_stdlib(value)
+    ascii = jsonwrite.write_fast(value, ascii=True)
+    assert ascii == jsonwrite.write_stdlib(value, ascii=True) or (ascii is None and not _ascii_only(value))
+
+
+def _ascii_only(value: object) -> bool:
+    """Whether every string of `value` is printable ASCII, as nbformat 3's writer leaves it unescaped."""
+    text = jsonwrite.write_stdlib(value)
+    return text.isascii() and b"\x7f" not in text
+
+
+@pytest.mark.parametrize("text", ["\x7f", "é", "\U0001f600", "\u2028", "plain \t\n\x00"])
+def test_ascii_mode_escapes_as_nbformat_3_does(text: str) -> None:
+    value = {"source": [text, "x"], text: 1}
+    fast = jsonwrite.write_fast(value, ascii=True)
+    if text.isascii() and "\x7f" not in text:
+        assert fast == jsonwrite.write_stdlib(value, ascii=True)
+    else:
+        assert fast is None
+    assert jsonwrite.indented(value, ascii=True) == jsonwrite.write_stdlib(value, ascii=True)
 
 
 @settings(max_examples=300, deadline=None)
@@ -123,7 +142,7 @@ def test_other_types_go_to_the_standard_library() -> None:
 def test_a_process_loads_the_fast_path_from_its_eighth_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jsonwrite, "_written", 0)
     calls: list[object] = []
-    monkeypatch.setattr(jsonwrite, "write_fast", lambda value: calls.append(value))
+    monkeypatch.setattr(jsonwrite, "write_fast", lambda value, ascii: calls.append(value))
     for number in range(jsonwrite.FAST_FROM + 2):
         assert jsonwrite.indented({"n": number}) == jsonwrite.write_stdlib({"n": number})
     assert len(calls) == 3
@@ -136,8 +155,8 @@ def test_importing_the_filter_loads_no_c_encoder() -> None:
     assert done.stdout.strip() == "False"
 
 
-def v4_corpus_values() -> list[tuple[str, object]]:
-    """Every readable v4 notebook of the corpus, split into lines as the writer gets it."""
+def corpus_values() -> list[tuple[str, object, bool]]:
+    """Every readable v2-v4 notebook of the corpus, split into lines as the writer gets it, and its ASCII mode."""
     values = []
     for path in corpus_files("dev"):
         try:
@@ -145,20 +164,22 @@ def v4_corpus_values() -> list[tuple[str, object]]:
         except NotebookError:
             continue
         if notebook.major == 4:
-            values.append((corpus_id(path), _split_v4(notebook.content)))
+            values.append((corpus_id(path), _split_v4(notebook.content), False))
+        elif notebook.major in (2, 3):
+            values.append((corpus_id(path), _split_old(notebook.content, notebook.major), True))
     return values
 
 
 def test_fast_path_over_the_corpus() -> None:
-    values = v4_corpus_values()
+    values = corpus_values()
     if not values:
         pytest.skip("corpus absent")
     declined = []
-    for name, value in values:
-        fast = jsonwrite.write_fast(value)
+    for name, value, ascii in values:
+        fast = jsonwrite.write_fast(value, ascii)
         if fast is None:
             declined.append(name)
-            assert not jsonwrite._writes_alike(value) or isinstance(stdlib_or_error(value), type), name
+            assert ascii or not jsonwrite._writes_alike(value) or isinstance(stdlib_or_error(value), type), name
         else:
-            assert fast == jsonwrite.write_stdlib(value), name
+            assert fast == jsonwrite.write_stdlib(value, ascii), name
     assert len(declined) <= len(values) // 20, f"the fast path declined {len(declined)} of {len(values)}: {declined[:5]}"

@@ -31,12 +31,17 @@ class Cleaned(NamedTuple):
 
 
 class KeyRules(NamedTuple):
-    """Which key paths to strip and keep, with the dotted prefixes worth descending into."""
+    """Which key paths to strip and keep, with the dotted prefixes worth descending into.
+
+    `children` maps a prefix to the keys below it that any rule names (`cell.metadata` ->
+    `collapsed`, `scrolled`...): a dict is looked at only where it has one of those keys.
+    """
 
     strip: frozenset[str]
     keep: frozenset[str]
     descend: frozenset[str]
     keep_below: frozenset[str]
+    children: dict[str, frozenset[str]]
 
     @classmethod
     def for_policy(cls, policy: Policy) -> KeyRules:
@@ -48,11 +53,22 @@ class KeyRules(NamedTuple):
 def _key_rules(extra_keys: tuple[str, ...], keep_keys: tuple[str, ...]) -> KeyRules:
     keep = frozenset(keep_keys)
     strip = frozenset({*VOLATILE_KEYS, *extra_keys} - keep)
-    return KeyRules(strip, keep, _prefixes(strip | keep), _prefixes(keep))
+    descend = _prefixes(strip | keep)
+    return KeyRules(strip, keep, descend, _prefixes(keep), _children(strip | keep | descend))
 
 
 def _prefixes(paths: frozenset[str]) -> frozenset[str]:
     return frozenset(p[:i] for p in paths for i, ch in enumerate(p) if ch == ".")
+
+
+def _children(paths: frozenset[str]) -> dict[str, frozenset[str]]:
+    """prefix -> {key: f"{prefix}.{key}" is one of `paths`} (keys may hold dots themselves); "" -> the paths."""
+    children: dict[str, set[str]] = {"": set(paths)}
+    for path in paths:
+        for i, ch in enumerate(path):
+            if ch == ".":
+                children.setdefault(path[:i], set()).add(path[i + 1 :])
+    return {prefix: frozenset(keys) for prefix, keys in children.items()}
 
 
 def clean_bytes(data: bytes, path: str, policy: Policy) -> bytes:
@@ -162,7 +178,7 @@ def _clean_cells(
             result.append(cell)
             continue
         record = _Recorder(changes, f"cell {number}")
-        reason = _drop_reason(cell, policy)
+        reason = _drop_reason(cell, policy) if policy.drop_empty_cells or policy.drop_tagged_cells else ""
         if reason:
             record.add(f"dropped ({reason})")
             continue
@@ -273,8 +289,17 @@ def _renumber(cells: list[Any], ids_required: bool, changes: list[str]) -> None:
 
 def _strip_keys(obj: dict[str, Any], prefix: str, rules: KeyRules, record: _Recorder, strip_all: bool = False) -> dict[str, Any]:
     """`obj` without the keys the rules strip at `prefix` (a copy only when something goes)."""
+    if strip_all:
+        named = list(obj)
+    else:
+        wanted = rules.children.get(prefix)
+        hits = wanted.intersection(obj) if wanted else None
+        if not hits:
+            return obj  # no key here that any rule names: the common case, decided in C
+        named = [key for key in obj if key in hits]
     result: dict[str, Any] | None = None
-    for key, value in obj.items():
+    for key in named:
+        value = obj[key]
         path = f"{prefix}.{key}" if prefix else key
         if path in rules.keep:
             continue

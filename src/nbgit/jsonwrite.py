@@ -22,14 +22,15 @@ from typing import Any, Callable
 
 FAST_FROM = 8  # the notebook (counted per process) from which the C encoder is worth its import
 
-_JSON_TYPES = (str, int, dict, list, bool, type(None))
+_LEAVES = frozenset({str, int, bool, type(None)})
 _written = 0
 _encoder: Callable[[Any], bytes] | None = None
 _loaded = False
 
 
-def indented(value: Any) -> bytes:
-    """`value` as nbformat writes a v4 notebook: one-space indent, sorted keys, non-ASCII kept, UTF-8.
+def indented(value: Any, ascii: bool = False) -> bytes:
+    """`value` as nbformat writes a notebook: one-space indent, sorted keys, UTF-8; with `ascii`,
+    non-ASCII escaped (nbformat 2 and 3), else kept (nbformat 4).
 
     Raises what the standard library raises (UnicodeEncodeError for a lone surrogate, TypeError,
     ValueError for circular data).
@@ -37,26 +38,33 @@ def indented(value: Any) -> bytes:
     global _written
     _written += 1
     if _written >= FAST_FROM:
-        fast = write_fast(value)
+        fast = write_fast(value, ascii)
         if fast is not None:
             return fast
-    return write_stdlib(value)
+    return write_stdlib(value, ascii)
 
 
-def write_stdlib(value: Any) -> bytes:
+def write_stdlib(value: Any, ascii: bool = False) -> bytes:
     """The reference: nbformat's own call to the standard library."""
-    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, separators=(",", ": ")).encode("utf-8")
+    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=ascii, separators=(",", ": ")).encode("utf-8")
 
 
-def write_fast(value: Any) -> bytes | None:
-    """`write_stdlib(value)` written in C, or None when the fast path cannot promise the same bytes."""
+def write_fast(value: Any, ascii: bool = False) -> bytes | None:
+    """`write_stdlib(value, ascii)` written in C, or None when the fast path cannot promise the same bytes.
+
+    msgspec never escapes non-ASCII: with `ascii` its output serves only when it is all ASCII and
+    holds no DEL (which Python's ASCII mode escapes as `\\u007f`).
+    """
     encode = _fast_encoder()
     if encode is None or not _writes_alike(value):
         return None
     try:
-        return encode(value)
+        data = encode(value)
     except (TypeError, ValueError, OverflowError, UnicodeError):
         return None
+    if ascii and (not data.isascii() or b"\x7f" in data):
+        return None
+    return data
 
 
 def _fast_encoder() -> Callable[[Any], bytes] | None:
@@ -95,6 +103,6 @@ def _writes_alike(value: Any) -> bool:
             text = float.__repr__(item)
             if "e" in text or "n" in text:  # 1e+16, 1.5e-05, nan, inf
                 return False
-        elif kind not in _JSON_TYPES:
+        elif kind not in _LEAVES:
             return False
     return True

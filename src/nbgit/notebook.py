@@ -78,7 +78,7 @@ def serialise(notebook: Notebook) -> bytes:
         data = jsonwrite.indented(_split_v4(content))
     elif notebook.major in (2, 3):
         # nbformat's v2 and v3 writers leave ensure_ascii at its default (True)
-        data = json.dumps(_split_old(content, notebook.major), indent=1, sort_keys=True, separators=(",", ": ")).encode("utf-8")
+        data = jsonwrite.indented(_split_old(content, notebook.major), ascii=True)
     else:
         data = json.dumps(content, indent=4).encode("utf-8")
     if not data.endswith(b"\n"):
@@ -164,8 +164,12 @@ def _is_json_mime(mime: str) -> bool:
 
 
 def _joined(value: Any) -> Any:
-    if isinstance(value, list) and all(isinstance(line, str) for line in value):
-        return "".join(value)
+    """A list of strings joined (in C: no per-line work), anything else as it is."""
+    if type(value) is list:
+        try:
+            return "".join(value)
+        except TypeError:  # not all strings: nbformat leaves it too
+            pass
     return value
 
 
@@ -226,8 +230,8 @@ def _old_text_fields(cell: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str
 
 
 def _rejoin_bundle(bundle: dict[str, Any]) -> None:
-    for mime, value in list(bundle.items()):
-        if not _is_json_mime(mime):
+    for mime, value in bundle.items():
+        if type(value) is list and not _is_json_mime(mime):
             bundle[mime] = _joined(value)
 
 
@@ -277,12 +281,29 @@ def _split_v4_output(output: dict[str, Any]) -> dict[str, Any]:
 
 def _split_old(content: dict[str, Any], major: int) -> dict[str, Any]:
     """A copy of a v2/v3 notebook with text fields split as that version's writer splits them."""
-    result = json.loads(json.dumps(content))  # small notebooks only: v2/v3 are rare and old
-    for cell in cells(result):
-        for holder, key in _old_text_fields(cell):
-            if isinstance(holder[key], str):
-                holder[key] = holder[key].splitlines(major == 3)
+    result = dict(content)
+    if "worksheets" in content and "cells" not in content:
+        result["worksheets"] = [
+            {**sheet, "cells": [_split_old_cell(c, major) for c in sheet["cells"]]}
+            if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list)
+            else sheet
+            for sheet in content.get("worksheets") or []
+        ]
+    elif isinstance(content.get("cells"), list):
+        result["cells"] = [_split_old_cell(c, major) for c in content["cells"]]
     return result
+
+
+def _split_old_cell(cell: Any, major: int) -> Any:
+    if not isinstance(cell, dict):
+        return cell
+    cell = dict(cell)
+    if isinstance(cell.get("outputs"), list):
+        cell["outputs"] = [dict(o) if isinstance(o, dict) else o for o in cell["outputs"]]
+    for holder, key in _old_text_fields(cell):
+        if isinstance(holder[key], str):
+            holder[key] = holder[key].splitlines(major == 3)
+    return cell
 
 
 def _dicts(items: Any) -> Iterator[dict[str, Any]]:
