@@ -1,10 +1,13 @@
 """nbgit's git filter against no filter, a `cat` filter, nbstripout and nb-clean 5, side by side.
 
-    .venv/bin/python benchmarks/bench_filter.py            # 1000 x 50 KB and 100 x 1 MB notebooks
-    .venv/bin/python benchmarks/bench_filter.py --quick    # 200 x 50 KB and 20 x 1 MB, one run each
+    .venv/bin/python benchmarks/bench_filter.py            # every set below, 3 rounds
+    .venv/bin/python benchmarks/bench_filter.py --quick    # 200 files per set (20 of 1 MB), 1 round
+    .venv/bin/python benchmarks/bench_filter.py --set real-50kb --skip nbstripout
 
-Generates notebooks (outputs, base64 PNG images, widget and editor metadata) in a temporary folder,
-installs the peers into benchmarks/.peers (a virtualenv, once), and measures in real repositories:
+The sets (benchmarks/corpora.py): generated notebooks of ~50 KB (1000) and ~1 MB (100), a few big
+cells each; and real ones from ../shared/corpus/dev, repeated and renamed: 1000 of about 50 KB
+(about 50 cells and 30 small outputs each) and 1000 of every size the corpus has. Measured in real
+repositories, the tools taken in turn round by round after a warm-up round of each:
 
 - `git status` right after touching every notebook (git re-filters each one to compare it);
 - `git add -A` of every notebook into a fresh repository;
@@ -21,23 +24,23 @@ Prints absolute times (medians) and nbgit's ratio to each of the others, with th
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
 import random
 import resource
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PEERS = HERE / ".peers"
+sys.path.insert(0, str(HERE))
+
+from corpora import ABOUT_50KB, MIXED, Corpus, generate, notebook, real  # noqa: E402
+from harness import PEERS, install_peers, machine  # noqa: E402
+
 FILTER_PROCESS = Path(sys.executable).with_name("nbgit-filter-process")
 SMUDGING_PROCESS = f"{sys.executable} -c 'from nbgit.filter import main; main((\"clean\", \"smudge\"))'"
 
@@ -61,70 +64,14 @@ CHECKOUT_VARIANTS: dict[str, list[tuple[str, str]] | None] = {
     "nbgit clean only": [("filter.x.process", str(FILTER_PROCESS))],
     "nbgit clean+smudge, required": [("filter.x.process", SMUDGING_PROCESS), ("filter.x.required", "true")],
 }
-
-
-# --- inputs ------------------------------------------------------------------------------------
-
-
-def png(rng: random.Random, size: int) -> bytes:
-    """A valid PNG of about `size` bytes (noise does not compress, like real plots' base64 payload)."""
-    width = max(8, int((size / 3) ** 0.5))
-    rows = b"".join(b"\0" + rng.randbytes(width * 3) for _ in range(width))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, width, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b"")
-
-
-def notebook(rng: random.Random, size: int) -> bytes:
-    """A notebook of about `size` bytes: code with outputs and images, markdown, volatile metadata."""
-    cells = []
-    images = max(1, size // 40_000)
-    image_bytes = int(size * 0.98 / images / 1.37)
-    for n in range(images):
-        cells.append({"cell_type": "markdown", "id": f"md{n}", "metadata": {}, "source": [f"## Step {n}\n", "Some words about the plot below.\n"]})
-        source = [f"x{n} = load({n})\n", f"plt.plot(x{n}, x{n} ** 2)\n", "plt.show()"]
-        outputs = [
-            {"name": "stdout", "output_type": "stream", "text": [f"loaded {rng.randint(1, 10**6)} rows\n"] * 5},
-            {
-                "data": {"image/png": base64.b64encode(png(rng, image_bytes)).decode(), "text/plain": ["<Figure size 640x480 with 1 Axes>"]},
-                "metadata": {"needs_background": "light"},
-                "output_type": "display_data",
-            },
-            {
-                "data": {"text/html": [f"<tr><td>{rng.random()}</td></tr>\n" for _ in range(20)], "text/plain": ["table"]},
-                "execution_count": n + 1,
-                "metadata": {},
-                "output_type": "execute_result",
-            },
-        ]
-        metadata = {"ExecuteTime": {"end_time": "2024-05-01T10:00:00.000Z", "start_time": "2024-05-01T09:59:59.000Z"}}
-        cells.append({"cell_type": "code", "execution_count": n + 1, "id": f"code{n}", "metadata": metadata, "outputs": outputs, "source": source})
-    content = {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python", "version": "3.11.4"},
-            "vscode": {"interpreter": {"hash": rng.randbytes(32).hex()}},
-            "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {rng.randbytes(16).hex(): {"model_name": "IntSliderModel", "state": {"value": rng.randint(0, 99)}}}, "version_major": 2, "version_minor": 0}},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    return (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def generate(folder: Path, count: int, size: int, seed: int) -> int:
-    """`count` notebooks of about `size` bytes in `folder`; returns the total bytes."""
-    folder.mkdir(parents=True)
-    total = 0
-    for i in range(count):
-        data = notebook(random.Random(seed * 100_000 + i), size)
-        (folder / f"nb{i:04d}.ipynb").write_bytes(data)
-        total += len(data)
-    return total
+# name -> (count, quick count, `git add -A` target as a multiple of no filter, how to build it)
+SETS = {
+    "generated-50kb": (1000, 200, 1.0, lambda folder, n: generate(folder, n, 50_000, seed=n)),
+    "generated-1mb": (100, 20, 0.15, lambda folder, n: generate(folder, n, 1_000_000, seed=n)),
+    "real-50kb": (1000, 200, 1.0, lambda folder, n: real(folder, n, ABOUT_50KB)),
+    "real-mixed": (1000, 200, 1.0, lambda folder, n: real(folder, n, MIXED)),
+}
+STATUS_TARGETS = {"nb-clean 5": 0.25, "cat": 0.4, "no filter": 3.0}
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -146,7 +93,7 @@ def git(repo: Path, *args: str) -> tuple[float, float]:
 
 
 def make_repo(path: Path, notebooks: Path, config: list[tuple[str, str]] | None) -> None:
-    """A fresh repository at `path` whose work tree hard-links the generated notebooks."""
+    """A fresh repository at `path` whose work tree hard-links the notebooks (the same files for every tool)."""
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
@@ -173,37 +120,53 @@ def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def measure_tool(
-    work: Path, notebooks: Path, config: list[tuple[str, str]] | None, repeat: int, check_clean: bool = True
-) -> dict[str, tuple[float, float]]:
-    """Median `git add -A` (fresh repository) and `git status` (after touching) times for one setup."""
-    repo = work / "repo"
-    adds, statuses = [], []
-    for _ in range(repeat):
-        make_repo(repo, notebooks, config)
-        adds.append(git(repo, "add", "-A"))
-    git(repo, "commit", "-q", "-m", "notebooks")
-    for _ in range(repeat):
+def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, str]] | None], rounds: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """Median `git add -A` (fresh repository) and `git status` (after touching) per tool, tools in turn.
+
+    Each round: every tool's `git add -A` and commit, one pause for the index's timestamp, then every
+    tool's `git status`. The first round is a warm-up (page cache, compiled bytecode) and is not counted.
+    """
+    adds: dict[str, list[tuple[float, float]]] = {tool: [] for tool in tools}
+    statuses: dict[str, list[tuple[float, float]]] = {tool: [] for tool in tools}
+    repos = {tool: work / f"repo-{number}" for number, tool in enumerate(tools)}
+    for round_ in range(1 + rounds):
+        for tool, config in tools.items():
+            make_repo(repos[tool], notebooks, config)
+            took = git(repos[tool], "add", "-A")
+            git(repos[tool], "commit", "-q", "-m", "notebooks")
+            if round_:
+                adds[tool].append(took)
         time.sleep(1.1)  # past the index's own timestamp: no racily-clean entries
-        touch_all(repo / "nbs")
-        statuses.append(git(repo, "status", "--porcelain"))
-        left = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True).stdout
-        if left.strip() and check_clean:
-            print(f"  note: git status not clean after touching: {left[:200]!r}", file=sys.stderr)
-    return {"add": median(adds), "status": median(statuses)}
+        for tool in tools:
+            touch_all(repos[tool] / "nbs")
+            took = git(repos[tool], "status", "--porcelain")
+            if round_:
+                statuses[tool].append(took)
+            left = subprocess.run(["git", "status", "--porcelain"], cwd=repos[tool], capture_output=True).stdout
+            if left.strip() and tool != FLOOR:
+                print(f"  note: {tool}: git status not clean after touching: {left[:200]!r}", file=sys.stderr)
+    for repo in repos.values():
+        shutil.rmtree(repo)
+    return {tool: {"add": median(adds[tool]), "status": median(statuses[tool])} for tool in tools}
 
 
-def measure_checkout(work: Path, notebooks: Path, config: list[tuple[str, str]] | None, repeat: int) -> tuple[float, float]:
-    """Median `git checkout -- nbs` time after deleting every notebook."""
-    repo = work / "repo"
-    make_repo(repo, notebooks, config)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "notebooks")
-    times = []
-    for _ in range(repeat):
-        shutil.rmtree(repo / "nbs")
-        times.append(git(repo, "checkout", "--", "nbs"))
-    return median(times)
+def measure_checkouts(work: Path, notebooks: Path, rounds: int) -> dict[str, tuple[float, float]]:
+    """Median `git checkout -- nbs` after deleting every notebook, per variant, variants in turn after a warm-up."""
+    repos = {variant: work / f"checkout-{number}" for number, variant in enumerate(CHECKOUT_VARIANTS)}
+    for variant, config in CHECKOUT_VARIANTS.items():
+        make_repo(repos[variant], notebooks, config)
+        git(repos[variant], "add", "-A")
+        git(repos[variant], "commit", "-q", "-m", "notebooks")
+    times: dict[str, list[tuple[float, float]]] = {variant: [] for variant in CHECKOUT_VARIANTS}
+    for round_ in range(1 + rounds):
+        for variant, repo in repos.items():
+            shutil.rmtree(repo / "nbs")
+            took = git(repo, "checkout", "--", "nbs")
+            if round_:
+                times[variant].append(took)
+    for repo in repos.values():
+        shutil.rmtree(repo)
+    return {variant: median(runs) for variant, runs in times.items()}
 
 
 def peak_memory(work: Path, size: int) -> tuple[int, int]:
@@ -236,16 +199,7 @@ def baseline_memory() -> int:
     return int(done.stdout)
 
 
-# --- peers and report --------------------------------------------------------------------------
-
-
-def install_peers() -> None:
-    """nbstripout and nb-clean 5 in benchmarks/.peers, once."""
-    if (PEERS / "bin" / "nb-clean").exists() and (PEERS / "bin" / "nbstripout").exists():
-        return
-    print("installing nbstripout and nb-clean 5 into benchmarks/.peers ...", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
-    subprocess.run([str(PEERS / "bin" / "pip"), "install", "-q", "nbstripout", "nb-clean>=5"], check=True)
+# --- report --------------------------------------------------------------------------
 
 
 def ratio_line(ours: str, name: str, mine: tuple[float, float], other: tuple[float, float], target: float | None) -> str:
@@ -280,12 +234,13 @@ def report_set(label: str, results: dict[str, dict[str, tuple[float, float]]], t
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer notebooks, one run each")
+    parser.add_argument("--quick", action="store_true", help="fewer notebooks, one round")
+    parser.add_argument("--set", action="append", choices=list(SETS), help="only these sets (repeatable; default: all)")
     parser.add_argument("--skip", action="append", default=[], choices=[*TOOLS, FLOOR], help="leave a tool out (repeatable)")
-    parser.add_argument("--repeat", type=int, help="runs per measurement (median); default 3, 1 with --quick")
+    parser.add_argument("--rounds", type=int, help="timed rounds per measurement (median); default 3, 1 with --quick")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak memory measurement")
     args = parser.parse_args(argv)
-    repeat = args.repeat or (1 if args.quick else 3)
-    sets = [("50 KB", 200 if args.quick else 1000, 50_000, 1.0), ("1 MB", 20 if args.quick else 100, 1_000_000, 0.15)]
+    rounds = args.rounds or (1 if args.quick else 3)
     install_peers()
     # an installed nbgit runs from compiled bytecode: let Python write it, then warm it up once
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -295,34 +250,30 @@ def main(argv: list[str] | None = None) -> int:
         GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",
         GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com",
     )
-    print(f"git {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.split()[-1]}, "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, repeat {repeat} (medians)")
+    print(f"{machine()}; {rounds} timed round(s) after a warm-up, tools alternated, medians")
     with tempfile.TemporaryDirectory(prefix="nbgit-bench-") as tmp:
         work = Path(tmp)
         floor = work / "floor.py"
         floor.write_text(FLOOR_SCRIPT.format(python=sys.executable))
         floor.chmod(0o755)
-        TOOLS[FLOOR] = [("filter.x.process", str(floor))]
-        for label, count, size, add_target in sets:
-            notebooks = work / f"set-{count}"
-            total = generate(notebooks, count, size, seed=count)
-            results = {}
-            for tool, config in TOOLS.items():
-                if tool in args.skip:
-                    continue
-                print(f"  {label}: {tool} ...", file=sys.stderr)
-                results[tool] = measure_tool(work, notebooks, config, repeat, check_clean=tool != FLOOR)
-            targets = {"status": {"nb-clean 5": 0.25, "cat": 0.4, "no filter": 3.0}, "add": {"no filter": add_target}}
-            report_set(f"{count} notebooks of ~{label} ({total / 1e6:.0f} MB in all)", results, targets)
+        tools = {**TOOLS, FLOOR: [("filter.x.process", str(floor))]}
+        tools = {tool: config for tool, config in tools.items() if tool not in args.skip}
+        for name in args.set or list(SETS):
+            count, quick_count, add_target, build = SETS[name]
+            corpus: Corpus = build(work / name, quick_count if args.quick else count)
+            print(f"  {name}: {corpus.describe()} ...", file=sys.stderr)
+            results = measure_tools(work, work / name, tools, rounds)
+            targets = {"status": STATUS_TARGETS, "add": {"no filter": add_target}}
+            report_set(f"{name}: {corpus.describe()}; load average now {os.getloadavg()[0]:.1f}", results, targets)
             print("  git checkout -- nbs (every notebook deleted first):")
-            for variant, config in CHECKOUT_VARIANTS.items():
-                wall, cpu = measure_checkout(work, notebooks, config, repeat)
+            for variant, (wall, cpu) in measure_checkouts(work, work / name, rounds).items():
                 print(f"    {variant:<30} wall {wall:7.3f} s  CPU {cpu:7.3f} s")
-            shutil.rmtree(notebooks)
-        size, peak = peak_memory(work, 20_000_000)
-        base = baseline_memory()
-        print(f"\nfilter peak RSS on a {size / 1e6:.1f} MB notebook: {peak / 1e6:.1f} MB = {peak / size:.2f}x the file "
-              f"(target <= 4x; the idle interpreter alone: {base / 1e6:.1f} MB)")
+            shutil.rmtree(work / name)
+        if not args.no_memory:
+            size, peak = peak_memory(work, 20_000_000)
+            base = baseline_memory()
+            print(f"\nfilter peak RSS on a {size / 1e6:.1f} MB notebook: {peak / 1e6:.1f} MB = {peak / size:.2f}x the file "
+                  f"(target <= 4x; the idle interpreter alone: {base / 1e6:.1f} MB)")
     return 0
 
 

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from conftest import CORPUS, corpus_files, corpus_id
-from nbgit import jsonwrite
+from nbgit import fastjson
 from nbgit.notebook import Notebook, NotebookError, parse, serialise
 
 READABLE = [p for p in corpus_files("dev") + corpus_files("peer") + corpus_files("bad_inputs")]
@@ -48,8 +48,8 @@ def without_minted_ids(reference: bytes, original: dict) -> bytes:
 @pytest.mark.parametrize("writer", ["stdlib", "fast"])
 @pytest.mark.parametrize("path", READABLE, ids=corpus_id)
 def test_serialise_matches_nbformat_writer(path: Path, writer: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # the first notebooks a process writes go through the standard library, the rest through C
-    monkeypatch.setattr(jsonwrite, "FAST_FROM", 0 if writer == "fast" else sys.maxsize)
+    # the first notebooks a process reads and writes go through the standard library, the rest through C
+    monkeypatch.setattr(fastjson, "FAST_FROM", 0 if writer == "fast" else sys.maxsize)
     data = path.read_bytes()
     reference = nbformat_bytes(data)
     try:
@@ -119,7 +119,9 @@ def test_other_editors_layouts_come_out_in_jupyters(style: str) -> None:
         (bytes(range(256)) * 4, "not UTF-8"),
     ],
 )
-def test_unreadable_bytes_give_one_line_naming_the_file(data: bytes, expected: str) -> None:
+@pytest.mark.parametrize("reader", ["stdlib", "fast"])
+def test_unreadable_bytes_give_one_line_naming_the_file(data: bytes, expected: str, reader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastjson, "FAST_FROM", 0 if reader == "fast" else sys.maxsize)
     with pytest.raises(NotebookError) as raised:
         parse(data, "dir/x.ipynb")
     assert raised.value.message.startswith("dir/x.ipynb: ")

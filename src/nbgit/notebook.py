@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Iterator, NamedTuple
 
-from nbgit import jsonwrite
+from nbgit import fastjson
 from nbgit.errors import NbgitError
 from nbgit.terminal import shell_word
 
@@ -75,10 +75,10 @@ def serialise(notebook: Notebook) -> bytes:
     """The notebook's bytes exactly as nbformat's writer for its version writes them."""
     content = notebook.content
     if notebook.major == 4:
-        data = jsonwrite.indented(_split_v4(content))
+        data = fastjson.indented(_split_v4(content))
     elif notebook.major in (2, 3):
         # nbformat's v2 and v3 writers leave ensure_ascii at its default (True)
-        data = jsonwrite.indented(_split_old(content, notebook.major), ascii=True)
+        data = fastjson.indented(_split_old(content, notebook.major), ascii=True)
     else:
         data = json.dumps(content, indent=4).encode("utf-8")
     if not data.endswith(b"\n"):
@@ -128,7 +128,7 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise NotebookError(f"{path}: not UTF-8 text (byte {error.start})", f"re-save it as UTF-8, or {restore}") from None
     try:
-        content = json.loads(text)
+        content = fastjson.loads(text)
     except json.JSONDecodeError as error:
         # markers at the start of a line always break JSON, so valid JSON needs no scan for them
         if has_conflict_markers(data):

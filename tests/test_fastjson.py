@@ -1,7 +1,8 @@
-"""jsonwrite.py: the C fast path writes exactly the standard library's bytes, or declines to write."""
+"""fastjson.py: the C fast path writes exactly the standard library's bytes, or declines to write."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import corpus_files, corpus_id
-from nbgit import jsonwrite
+from nbgit import fastjson
 from nbgit.notebook import NotebookError, _split_old, _split_v4, parse
 
 # every character, lone surrogates included (hypothesis leaves them out unless asked)
@@ -36,20 +37,20 @@ PLAIN_VALUES = st.recursive(
 
 def stdlib_or_error(value: object, ascii: bool = False) -> bytes | type[Exception]:
     try:
-        return jsonwrite.write_stdlib(value, ascii)
+        return fastjson.write_stdlib(value, ascii)
     except (UnicodeError, ValueError, TypeError) as error:
         return type(error)
 
 
 def test_the_fast_path_is_installed() -> None:
-    assert jsonwrite.write_fast({"a": [1, "b"]}) == b'{\n "a": [\n  1,\n  "b"\n ]\n}'
+    assert fastjson.write_fast({"a": [1, "b"]}) == b'{\n "a": [\n  1,\n  "b"\n ]\n}'
 
 
 @settings(max_examples=400, deadline=None)
 @given(JSON_VALUES, st.booleans())
 def test_fast_path_writes_the_same_bytes_or_declines(value: object, ascii: bool) -> None:
     expected = stdlib_or_error(value, ascii)
-    fast = jsonwrite.write_fast(value, ascii)
+    fast = fastjson.write_fast(value, ascii)
     if isinstance(expected, bytes):
         assert fast is None or fast == expected
     else:
@@ -59,34 +60,34 @@ def test_fast_path_writes_the_same_bytes_or_declines(value: object, ascii: bool)
 @settings(max_examples=400, deadline=None)
 @given(PLAIN_VALUES)
 def test_fast_path_takes_everything_plain(value: object) -> None:
-    assert jsonwrite.write_fast(value) == jsonwrite.write_stdlib(value)
-    ascii = jsonwrite.write_fast(value, ascii=True)
-    assert ascii == jsonwrite.write_stdlib(value, ascii=True) or (ascii is None and not _ascii_only(value))
+    assert fastjson.write_fast(value) == fastjson.write_stdlib(value)
+    ascii = fastjson.write_fast(value, ascii=True)
+    assert ascii == fastjson.write_stdlib(value, ascii=True) or (ascii is None and not _ascii_only(value))
 
 
 def _ascii_only(value: object) -> bool:
     """Whether every string of `value` is printable ASCII, as nbformat 3's writer leaves it unescaped."""
-    text = jsonwrite.write_stdlib(value)
+    text = fastjson.write_stdlib(value)
     return text.isascii() and b"\x7f" not in text
 
 
 @pytest.mark.parametrize("text", ["\x7f", "é", "\U0001f600", "\u2028", "plain \t\n\x00"])
 def test_ascii_mode_escapes_as_nbformat_3_does(text: str) -> None:
     value = {"source": [text, "x"], text: 1}
-    fast = jsonwrite.write_fast(value, ascii=True)
+    fast = fastjson.write_fast(value, ascii=True)
     if text.isascii() and "\x7f" not in text:
-        assert fast == jsonwrite.write_stdlib(value, ascii=True)
+        assert fast == fastjson.write_stdlib(value, ascii=True)
     else:
         assert fast is None
-    assert jsonwrite.indented(value, ascii=True) == jsonwrite.write_stdlib(value, ascii=True)
+    assert fastjson.indented(value, ascii=True) == fastjson.write_stdlib(value, ascii=True)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_floats_of_every_magnitude(number: float) -> None:
     value = {"x": [number, -number, number / 3]}
-    fast = jsonwrite.write_fast(value)
-    assert fast is None or fast == jsonwrite.write_stdlib(value)
+    fast = fastjson.write_fast(value)
+    assert fast is None or fast == fastjson.write_stdlib(value)
     assert (fast is None) == any("e" in repr(f) for f in value["x"])
 
 
@@ -94,40 +95,40 @@ def test_floats_of_every_magnitude(number: float) -> None:
 def test_powers_of_ten_and_their_neighbours(exponent: int) -> None:
     numbers = [float(f"1e{exponent}"), float(f"1.5e{exponent}"), float(f"9.999999999999999e{exponent}") if exponent < 308 else 1.0]
     value = {"numbers": numbers}
-    fast = jsonwrite.write_fast(value)
-    assert fast is None or fast == jsonwrite.write_stdlib(value)
+    fast = fastjson.write_fast(value)
+    assert fast is None or fast == fastjson.write_stdlib(value)
 
 
 @pytest.mark.parametrize("number", [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64, 10**40, -(10**100)])
 def test_integers_beyond_64_bits(number: int) -> None:
-    assert jsonwrite.write_fast([number]) == jsonwrite.write_stdlib([number])
+    assert fastjson.write_fast([number]) == fastjson.write_stdlib([number])
 
 
 @pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
 def test_nan_and_infinities_go_to_the_standard_library(number: float) -> None:
-    assert jsonwrite.write_fast({"x": number}) is None
-    assert jsonwrite.write_stdlib({"x": number}) in (b'{\n "x": NaN\n}', b'{\n "x": Infinity\n}', b'{\n "x": -Infinity\n}')
+    assert fastjson.write_fast({"x": number}) is None
+    assert fastjson.write_stdlib({"x": number}) in (b'{\n "x": NaN\n}', b'{\n "x": Infinity\n}', b'{\n "x": -Infinity\n}')
 
 
 @pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "\udc80\udc80"])
 def test_lone_surrogates_fail_as_the_standard_library_fails(text: str) -> None:
-    assert jsonwrite.write_fast({"s": text}) is None
-    assert jsonwrite.write_fast({text: 1}) is None
+    assert fastjson.write_fast({"s": text}) is None
+    assert fastjson.write_fast({text: 1}) is None
     with pytest.raises(UnicodeEncodeError):
-        jsonwrite.indented({"s": text})
+        fastjson.indented({"s": text})
 
 
 def test_non_bmp_characters_and_escapes() -> None:
     text = "\U0001f600 \U00010000 \U0010ffff \u2028\u2029 \x7f \x00\x01\x08\t\n\x0b\x0c\r\x1f \"\\/ é 中"
     value = {text: [text, {text[::-1]: text}], "\U0001f600": 1, "\uffff": 2, "\ue000": 3}
-    assert jsonwrite.write_fast(value) == jsonwrite.write_stdlib(value)
+    assert fastjson.write_fast(value) == fastjson.write_stdlib(value)
 
 
 def test_huge_strings() -> None:
     chunk = "line of output \u00e9\U0001f600\t\"quoted\"\\ " * 10
     value = {"big": chunk * 20_000, "lines": [chunk + "\n"] * 5_000}
     assert len(value["big"]) > 4_000_000
-    assert jsonwrite.write_fast(value) == jsonwrite.write_stdlib(value)
+    assert fastjson.write_fast(value) == fastjson.write_stdlib(value)
 
 
 def test_other_types_go_to_the_standard_library() -> None:
@@ -135,17 +136,48 @@ def test_other_types_go_to_the_standard_library() -> None:
         pass
 
     for value in ({"t": (1, 2)}, Node(a=1), {"b": b"bytes"}, {1: "int key"}, {"s": {1, 2}}):
-        assert jsonwrite.write_fast(value) is None
-    assert jsonwrite.indented(Node(b=1, a=2)) == b'{\n "a": 2,\n "b": 1\n}'
+        assert fastjson.write_fast(value) is None
+    assert fastjson.indented(Node(b=1, a=2)) == b'{\n "a": 2,\n "b": 1\n}'
 
 
 def test_a_process_loads_the_fast_path_from_its_eighth_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jsonwrite, "_written", 0)
+    monkeypatch.setattr(fastjson, "_handled", 0)
     calls: list[object] = []
-    monkeypatch.setattr(jsonwrite, "write_fast", lambda value, ascii: calls.append(value))
-    for number in range(jsonwrite.FAST_FROM + 2):
-        assert jsonwrite.indented({"n": number}) == jsonwrite.write_stdlib({"n": number})
+    monkeypatch.setattr(fastjson, "write_fast", lambda value, ascii: calls.append(value))
+    for number in range(fastjson.FAST_FROM + 2):
+        assert fastjson.indented({"n": number}) == fastjson.write_stdlib({"n": number})
     assert len(calls) == 3
+
+
+JSON_TEXTS = st.builds(
+    lambda value, indent, ascii: json.dumps(value, indent=indent, ensure_ascii=ascii),
+    JSON_VALUES, st.sampled_from([None, 1, 2]), st.booleans(),
+)
+
+
+def read(reader, text: str) -> tuple[str, object]:
+    try:
+        return "value", reader(text)
+    except (ValueError, RecursionError) as error:
+        return "error", type(error)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_TEXTS)
+def test_reading_gives_the_standard_librarys_value(text: str) -> None:
+    expected = json.loads(text)
+    assert repr(fastjson.loads(text)) == repr(expected)  # repr: NaN and -0.0 compared too
+    kind, fast = read(fastjson.read_fast, text)
+    assert kind == "error" or repr(fast) == repr(expected)
+
+
+@pytest.mark.parametrize("text", [
+    "NaN", "[Infinity, -Infinity]", "1E400", '"\\ud800"', '{"a": "\\udc00x"}', "123456789012345678901234567890",
+    '{"a": 1, "a": 2}', "-0", "[-0.0, 1e-400, 5e-324]", '"a\x01b"', "[1,]", "[1] [2]", '"\\x"', "[" * 5000 + "]" * 5000,
+])
+def test_reading_edge_cases_as_the_standard_library_does(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr(fastjson, "_handled", fastjson.FAST_FROM)  # the fast path is in use
+    assert read(fastjson.loads, text) == read(json.loads, text) or repr(read(fastjson.loads, text)) == repr(read(json.loads, text))
 
 
 def test_importing_the_filter_loads_no_c_encoder() -> None:
@@ -176,10 +208,10 @@ def test_fast_path_over_the_corpus() -> None:
         pytest.skip("corpus absent")
     declined = []
     for name, value, ascii in values:
-        fast = jsonwrite.write_fast(value, ascii)
+        fast = fastjson.write_fast(value, ascii)
         if fast is None:
             declined.append(name)
-            assert ascii or not jsonwrite._writes_alike(value) or isinstance(stdlib_or_error(value), type), name
+            assert ascii or not fastjson._writes_alike(value) or isinstance(stdlib_or_error(value), type), name
         else:
-            assert fast == jsonwrite.write_stdlib(value, ascii), name
+            assert fast == fastjson.write_stdlib(value, ascii), name
     assert len(declined) <= len(values) // 20, f"the fast path declined {len(declined)} of {len(values)}: {declined[:5]}"

@@ -1,0 +1,75 @@
+"""What keeps every benchmark's comparisons fair: the peers installed once, tools alternated round by
+round after a warm-up of each, medians, and the machine's state printed with the numbers.
+
+On a shared machine the load changes from one second to the next: timing one tool's runs, then
+the next tool's, lets a burst of load land on one tool only. Alternating puts every tool in every
+round, so a burst costs each the same.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE / ".peers"
+PEER_PACKAGES = {"nbstripout": "nbstripout", "nb-clean": "nb-clean>=5,<6", "nbmerge": "nbdime", "git-nbdiffdriver": "nbdime"}
+
+
+def peer(script: str, package: str | None = None) -> Path:
+    """A peer's console script in benchmarks/.peers (a virtualenv), installed from the package index once."""
+    path = PEERS / "bin" / script
+    if not path.exists():
+        if not (PEERS / "bin" / "pip").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
+        wanted = package or PEER_PACKAGES[script]
+        print(f"installing {wanted} into benchmarks/.peers ...", file=sys.stderr)
+        subprocess.run([str(PEERS / "bin" / "pip"), "install", "-q", wanted], check=True)
+    return path
+
+
+def install_peers() -> None:
+    """nbstripout and nb-clean 5, the filter and check peers."""
+    peer("nbstripout")
+    peer("nb-clean")
+
+
+def machine() -> str:
+    """git's version, the cores and the load average: the state of the machine the numbers come from."""
+    git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.split()[-1]
+    return f"git {git}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+
+
+def alternate(runs: dict[str, Callable[[], float]], rounds: int, warmups: int = 1) -> dict[str, float]:
+    """Median seconds of each run, the runs taken in turn round by round after `warmups` untimed rounds.
+
+    Each callable does one run and returns its seconds (it may time only part of what it does).
+    """
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for round_ in range(warmups + rounds):
+        for name, run in runs.items():
+            seconds = run()
+            if round_ >= warmups:
+                times[name].append(seconds)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def timed(command: list[str] | str, cwd: Path | None = None, env: dict[str, str] | None = None, expect: tuple[int, ...] = (0,), input: bytes | None = None) -> float:
+    """Wall seconds of one run of `command`; a run that exits otherwise than `expect` stops the benchmark."""
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, input=input, shell=isinstance(command, str))
+    elapsed = time.perf_counter() - start
+    if done.returncode not in expect:
+        shown = command if isinstance(command, str) else " ".join(map(str, command[:4]))
+        raise SystemExit(f"{shown} exited {done.returncode} in {cwd}:\n{done.stdout.decode()[-600:]}{done.stderr.decode()[-600:]}")
+    return elapsed
+
+
+def ratio(mine: float, other: float) -> str:
+    """`0.42x`, for the ratio columns."""
+    return f"{mine / other:.2f}x" if other else "n/a"
