@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fix", action="store_true", help="fix what can be fixed safely (clean, sync), report the rest")
     p.add_argument("--format", choices=["text", "json", "github", "gitlab", "sarif"], default="text",
                    help="gitlab: GitLab's Code Quality report; sarif: SARIF 2.1.0 for code-scanning tools")
+    p.add_argument("--shard", type=_shard, metavar="K/N", help="with --all: only the K-th of N shares of the notebooks (a CI job of N)")
+    p.add_argument("--no-cache", action="store_true", help="judge every notebook afresh, neither reading nor writing the verdict cache")
 
     p = _command(sub, "ci", "check, report and publish in CI: annotations, job summary, one pull-request comment, Code Quality", "nbgit ci github")
     p.add_argument("platform", choices=["github", "gitlab"])
@@ -157,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _key_paths(text: str) -> tuple[str, ...]:
     """`--extra-keys "metadata.foo cell.metadata.bar"`: space-separated key paths, as nbstripout takes them."""
     return tuple(text.split())
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """`2/4` -> (2, 4): the second of four shares."""
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 1 <= K <= N (e.g. 1/4)")
+    return int(k), int(n)
 
 
 def _split_pathspec(argv: list[str]) -> tuple[list[str], list[str]]:

@@ -459,6 +459,14 @@ def merge_texts(base: str, ours: str, theirs: str, labels: tuple[str, str, str])
     return done.stdout.decode("utf-8", "surrogateescape"), done.returncode == 0
 
 
+def common_dir(root: Path) -> Path:
+    """git's directory shared by every worktree of the repository at `root` (`.git` of the main one)."""
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    return (root / git("rev-parse", "--git-common-dir", cwd=root).decode("utf-8").strip()).resolve()
+
+
 def git_path(root: Path, name: str) -> Path:
     """Where git keeps a private file named `name` for this work tree (`.git/name`, honouring worktrees)."""
     dot_git = root / ".git"

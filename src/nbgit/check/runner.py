@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import zlib
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from nbgit import gitrepo
+from nbgit.check.cache import Verdicts, blob_id, entry_key
 from nbgit.check.judge import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
 from nbgit.files import find_notebooks, write_atomic
@@ -63,10 +65,23 @@ class Scope:
     paths: tuple[str, ...] = ()
     all: bool = False
     staged: bool = False
+    shard: tuple[int, int] | None = None
 
 
-def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = False) -> Outcome:
-    """Judge the notebooks of `scope` (and their twins) with every enabled check; with `fix`, fix what is safe."""
+def in_shard(path: str, shard: tuple[int, int] | None) -> bool:
+    """Whether a notebook belongs to shard (K, N), K from 1: decided by its repo-relative path alone
+    (crc32, the same on every machine), so N CI jobs split the notebooks, each in exactly one share."""
+    if shard is None:
+        return True
+    return zlib.crc32(path.encode("utf-8", "surrogateescape")) % shard[1] == shard[0] - 1
+
+
+def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = False, use_cache: bool = True) -> Outcome:
+    """Judge the notebooks of `scope` (and their twins) with every enabled check; with `fix`, fix what is safe.
+
+    Verdicts already reached for the same bytes, path, policy and code come from the cache
+    (`nbgit.check.cache`) unless `use_cache` is false.
+    """
     settings = Settings.from_policy(policy)
     targets, others, tracked = _targets(root, policy, scope)
     in_ci = bool(os.environ.get("CI"))  # a CI checkout is the commit under test: judged as it is, no filter
@@ -75,14 +90,18 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     if wiring.filtered:
         targets = [Target(t.path, t.file, t.entry, t.data, t.path in wiring.filtered) for t in targets]
     outcome = Outcome(list(wiring.problems), [], len(targets))
-    for target, found in zip(targets, _judge_all(root, targets, policy, settings)):
+    verdicts = Verdicts.load(root, policy) if use_cache else None
+    judged = _judge_all(root, targets, policy, settings, verdicts)
+    if verdicts is not None:
+        verdicts.save()
+    for target, found in zip(targets, judged):
         if fix and any(p.check == "not-clean" for p in found) and _clean_target(root, target, policy):
             outcome.fixed.extend(p for p in found if p.check == "not-clean")
             found = [p for p in found if p.check != "not-clean"]
         outcome.problems.extend(found)
     names = {t.path for t in targets} | set(others)
     folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
-    wanted = partial(_wanted, names=names, folders=folders, everything=scope.all, tracked=tracked)
+    wanted = partial(_wanted, names=names, folders=folders, everything=scope.all, tracked=tracked, shard=scope.shard)
     pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix)
     outcome.problems.extend(pairs.problems)
     outcome.fixed.extend(pairs.fixed)
@@ -120,7 +139,7 @@ def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Targ
         shown = [(_shown(root, p), p) for p in found]
         targets = [Target(name, file=p) for name, p in shown if name.endswith(NOTEBOOK)]
         others = [name for name, _ in shown if not name.endswith(NOTEBOOK)]
-    return [t for t in targets if not policy.excludes(t.path)], others, tracked
+    return [t for t in targets if not policy.excludes(t.path) and in_shard(t.path, scope.shard)], others, tracked
 
 
 def _staged_entries(root: Path, scope: Scope) -> list[gitrepo.IndexEntry]:
@@ -193,22 +212,58 @@ def installation_problem(root: Path) -> Problem | None:
     return None
 
 
-def _judge_all(root: Path | None, targets: list[Target], policy: Policy, settings: Settings) -> list[list[Problem]]:
-    """Judge every target, in worker processes (one per core) when there are many."""
-    return map_on_all_cores(partial(_judge_target, root=root, policy=policy, settings=settings), targets, PARALLEL_FROM)
+def _judge_all(root: Path | None, targets: list[Target], policy: Policy, settings: Settings, verdicts: Verdicts | None) -> list[list[Problem]]:
+    """Judge every target: from the cache what it knows, the rest in worker processes (one per core) when many."""
+    results: list[list[Problem]] = [[] for _ in targets]
+    misses = list(range(len(targets)))
+    if verdicts is not None:
+        misses = []
+        for index, target in enumerate(targets):
+            blob = _blob_of(root, target)
+            known = verdicts.get(entry_key(blob, target.path, target.filtered)) if blob is not None else None
+            if known is None:
+                misses.append(index)
+            else:
+                results[index] = known
+    work = partial(_judge_target, root=root, policy=policy, settings=settings, identify=verdicts is not None)
+    for index, (blob, found) in zip(misses, map_on_all_cores(work, [targets[i] for i in misses], PARALLEL_FROM)):
+        results[index] = found
+        if verdicts is not None and blob is not None:
+            verdicts.put(entry_key(blob, targets[index].path, targets[index].filtered), found)
+    return results
 
 
-def _judge_target(target: Target, root: Path | None, policy: Policy, settings: Settings) -> list[Problem]:
+def _blob_of(root: Path | None, target: Target) -> str | None:
+    """What a target's verdict is cached under (`_identity`), or None when its bytes cannot or may not be read."""
+    if target.data is None and _links_out(root, target):
+        return None
+    try:
+        data = target.data if target.data is not None else target.file.read_bytes() if target.file else b""
+    except OSError:
+        return None
+    return _identity(target, data, _work_tree_copy(target, root))
+
+
+def _links_out(root: Path | None, target: Target) -> bool:
+    """Whether the target's file is a link that leads out of the repository (never read)."""
+    return root is not None and target.file is not None and not target.file.resolve().is_relative_to(root.resolve())
+
+
+def _judge_target(target: Target, root: Path | None, policy: Policy, settings: Settings, identify: bool = False) -> tuple[str | None, list[Problem]]:
+    """The problems of one target, with (when `identify`) the identity of the very bytes judged, to cache them under."""
     data = target.data
     if data is None and target.file is not None:
-        if root is not None and not target.file.resolve().is_relative_to(root.resolve()):
-            return [problem("invalid", target.path, "a symlink that leads out of the repository: not read",
-                            hint="nbgit never reads a file outside the repository through a link in it: remove the link")]
+        if _links_out(root, target):
+            return None, [problem("invalid", target.path, "a symlink that leads out of the repository: not read",
+                                  hint="nbgit never reads a file outside the repository through a link in it: remove the link")]
         try:
             data = target.file.read_bytes()
         except OSError as error:
-            return [problem("invalid", target.path, f"cannot be read ({error.strerror})")]
-    return judge(target.path, data or b"", policy.for_path(target.path), settings, target.filtered, _work_tree_copy(target, root))
+            return None, [problem("invalid", target.path, f"cannot be read ({error.strerror})")]
+    data = data or b""
+    work_tree = _work_tree_copy(target, root)
+    identity = _identity(target, data, work_tree) if identify else None
+    return identity, judge(target.path, data, policy.for_path(target.path), settings, target.filtered, work_tree)
 
 
 def _work_tree_copy(target: Target, root: Path | None) -> bytes | None:
@@ -223,6 +278,15 @@ def _work_tree_copy(target: Target, root: Path | None) -> bytes | None:
         return target.file.read_bytes()
     except OSError:
         return None
+
+
+def _identity(target: Target, data: bytes, work_tree: bytes | None) -> str:
+    """What a verdict depends on besides path, filter flag and fingerprint: the blob id of the bytes judged
+    (git's, for a staged blob) and, for a staged blob, the working-tree copy it was staged from (its
+    execution counts decide hidden-state)."""
+    if target.entry is None or target.data is None:
+        return blob_id(data)
+    return f"{target.entry.blob}+{blob_id(work_tree) if work_tree is not None else '-'}"
 
 
 def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
@@ -261,10 +325,11 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     return outcome
 
 
-def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], everything: bool, tracked: set[str] | None = None) -> bool:
+def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], everything: bool, tracked: set[str] | None = None,
+            shard: tuple[int, int] | None = None) -> bool:
     """Whether a pair is judged: a side named or under a folder named, or every pair (`--all`: those with
-    a side git tracks, `tracked`); never JupyterLab's `.ipynb_checkpoints` copies."""
-    if any(CHECKPOINTS in PurePosixPath(side).parts for side in relative):
+    a side git tracks, `tracked`), in the notebook's shard; never JupyterLab's `.ipynb_checkpoints` copies."""
+    if any(CHECKPOINTS in PurePosixPath(side).parts for side in relative) or not in_shard(relative[0], shard):
         return False
     if tracked is not None and not any(side in tracked for side in relative):
         return False

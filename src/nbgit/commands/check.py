@@ -12,12 +12,17 @@ from nbgit.errors import NbgitError
 from nbgit.policy import find_root, load_policy
 
 
-def run(paths: list[str], all: bool = False, staged: bool = False, fix: bool = False, format: str = "text") -> int:
+def run(
+    paths: list[str], all: bool = False, staged: bool = False, fix: bool = False, format: str = "text",
+    shard: tuple[int, int] | None = None, no_cache: bool = False,
+) -> int:
     """Check the notebooks named, every tracked one (`all`) or the staged ones; see `nbgit check --help`."""
     if all and paths:
         raise NbgitError("give paths or --all, not both", "`nbgit check --all` checks every tracked notebook")
+    if shard is not None and not all:
+        raise NbgitError("--shard splits `--all` only", "run `nbgit check --all --shard K/N` in each of N jobs")
     root = find_root(Path(paths[0]) if paths else Path.cwd())
     policy = load_policy(root)
-    outcome = run_checks(root, policy, Scope(tuple(paths), all, staged), fix)
+    outcome = run_checks(root, policy, Scope(tuple(paths), all, staged, shard), fix, use_cache=not no_cache)
     sys.stdout.write(render(outcome, format, root))
     return EXIT_FOUND if outcome.failed else EXIT_OK

@@ -1,0 +1,154 @@
+"""Verdicts of `nbgit check` remembered per notebook content, so that hooks and CI re-runs pay only for
+what changed; and the folder where nbgit keeps such per-clone caches.
+
+A verdict is what `judge` found in one notebook: a pure function of the bytes judged, the path (the
+`untitled` check, per-path overrides, the messages), whether git's clean filter is in effect for the
+file, the policy, and the code that judges. The key holds all of them: the bytes by their git blob
+id (given by git for staged blobs, else computed here), the path and the filter flag per entry, and
+a fingerprint of the rest per file: the whole policy, nbgit's version and the size and time of each
+of its modules (an edited checkout counts as another version), Python's version (cells are compiled
+to tell merge markers from text) and nbformat's (its schema files). Anything else than a key that
+matches exactly is a miss, so the cache can make a check slower, never wrong. A file that cannot be
+read or parsed, or was made by another fingerprint, is ignored and replaced.
+
+The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
+committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
+at most `MAX_ENTRIES` verdicts, the most recently used. Deleting it only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from nbgit.check.judge import Problem
+
+CACHE_ENV = "NBGIT_CACHE_DIR"
+FOLDER = "nbgit"
+VERDICTS_FILE = "check-verdicts.json"
+FORMAT = 1
+MAX_ENTRIES = 20_000
+
+
+def cache_folder(root: Path | None) -> Path | None:
+    """Where nbgit keeps caches for the repository at `root`: `$NBGIT_CACHE_DIR`, else `nbgit/` in git's
+    common directory; None outside a repository. The folder may not exist yet."""
+    given = os.environ.get(CACHE_ENV)
+    if given:
+        return Path(given)
+    if root is None:
+        return None
+    from nbgit import gitrepo  # a git process only for linked worktrees
+
+    try:
+        return gitrepo.common_dir(root) / FOLDER
+    except Exception:  # noqa: BLE001 - no cache is always a safe answer
+        return None
+
+
+def blob_id(data: bytes) -> str:
+    """git's object id of `data` as a blob (what `git hash-object` prints)."""
+    digest = hashlib.sha1(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def fingerprint(policy: Any) -> str:
+    """What, besides a notebook's bytes, path and filter flag, decides its verdict."""
+    import nbgit
+
+    package = Path(nbgit.__file__).parent
+    code = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
+    parts = [FORMAT, nbgit.__version__, code, sys.version, _nbformat_stamp(), repr(policy)]
+    return hashlib.sha256(json.dumps(parts, default=repr).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _nbformat_stamp() -> list[Any]:
+    """nbformat's installed version, without importing it: its folder and the stamp of its version file."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nbformat")
+    if spec is None or spec.origin is None:
+        return []
+    folder = Path(spec.origin).parent
+    return [str(folder), *((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.glob("_version.py")))]
+
+
+def entry_key(blob: str, path: str, filtered: bool) -> str:
+    """One verdict's key within a fingerprint."""
+    return f"{blob}:{int(filtered)}:{path}"
+
+
+def _readable(entry: Any) -> bool:
+    """Whether a cache entry has the shape `put` writes: [last used, [[Problem fields]...]]."""
+    return (
+        isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)
+        and all(isinstance(fields, list) and len(fields) == len(Problem._fields) and isinstance(fields[0], str) for fields in entry[1])
+    )
+
+
+class Verdicts:
+    """The verdicts of one fingerprint, read from and written back to the cache file."""
+
+    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, list[Any]]) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.entries = entries
+        self.changed = False
+        self.now = int(time.time())
+
+    @classmethod
+    def load(cls, root: Path | None, policy: Any) -> Verdicts:
+        """The cached verdicts for this policy and code; empty when there are none usable."""
+        folder = cache_folder(root)
+        path = folder / VERDICTS_FILE if folder is not None else None
+        stamp = fingerprint(policy)
+        entries: dict[str, list[Any]] = {}
+        if path is not None:
+            try:
+                saved = json.loads(path.read_bytes())
+                if saved["format"] == FORMAT and saved["fingerprint"] == stamp and isinstance(saved["verdicts"], dict):
+                    entries = saved["verdicts"]
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # absent, unreadable, corrupt or another version's: start afresh
+        return cls(path, stamp, entries)
+
+    def get(self, key: str) -> list[Problem] | None:
+        """The problems remembered for `key`, or None (a miss, also for an entry that does not read back)."""
+        entry = self.entries.get(key)
+        if not _readable(entry):
+            return None
+        if entry[0] != self.now:
+            entry[0] = self.now
+            self.changed = True
+        return [Problem(*fields) for fields in entry[1]]
+
+    def put(self, key: str, problems: list[Problem]) -> None:
+        """Remember the verdict for `key`."""
+        self.entries[key] = [self.now, [list(p) for p in problems]]
+        self.changed = True
+
+    def save(self) -> None:
+        """Write the file back when anything changed, keeping the `MAX_ENTRIES` most recently used.
+
+        Atomic (a reader never sees half a file); a failure to write only costs time next run.
+        """
+        if not self.changed or self.path is None:
+            return
+        from nbgit.files import write_atomic
+
+        entries = self.entries
+        if len(entries) > MAX_ENTRIES:
+            kept = sorted(entries, key=lambda k: entries[k][0], reverse=True)[:MAX_ENTRIES]
+            entries = {k: entries[k] for k in kept}
+        data = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries}, ensure_ascii=False)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, data.encode("utf-8", "surrogateescape"))
+        except OSError:
+            pass

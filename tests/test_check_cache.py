@@ -1,0 +1,168 @@
+"""`nbgit check`'s verdict cache never makes a verdict wrong, and `--shard K/N` splits `--all` exactly.
+
+The cache is proven used by planting a wrong verdict under the right key: a run that reports it
+read the cache; a change of notebook, policy or nbgit's version must then ignore the planted entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import git, nbgit
+from nbgit.check.cache import FOLDER, VERDICTS_FILE, blob_id, entry_key
+from nbgit.check.runner import in_shard
+from nbgit.clean import clean_bytes
+from nbgit.policy import Policy
+from test_checks import CI_OFF, DIRTY, paired_repo, run_json
+
+CI = {**CI_OFF, "CI": "1"}
+PLANTED = ["hidden-state", "nb.ipynb", 3, "planted verdict", "", False, False, None]
+
+
+def cache_file(repo: Path) -> Path:
+    return repo / ".git" / FOLDER / VERDICTS_FILE
+
+
+def plant(repo: Path, path: str = "nb.ipynb") -> None:
+    """Replace every verdict in the cache with a wrong one for `path` as it is now."""
+    saved = json.loads(cache_file(repo).read_bytes())
+    key = entry_key(blob_id((repo / path).read_bytes()), path, False)
+    assert key in saved["verdicts"], "the first run did not cache this notebook's verdict"
+    saved["verdicts"][key] = [0, [PLANTED]]
+    cache_file(repo).write_text(json.dumps(saved))
+
+
+def messages(repo: Path, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    return [p["message"] for p in run_json(repo, "--all", *args, env=env or CI)[1]]
+
+
+@pytest.fixture
+def checked(repo: Path) -> Path:
+    """A repository with one clean notebook, checked once (so its verdict is cached), then a wrong verdict planted."""
+    (repo / "nb.ipynb").write_bytes(clean_bytes(DIRTY.read_bytes(), "nb.ipynb", Policy()))
+    git(repo, "add", "nb.ipynb")
+    assert messages(repo) == []
+    plant(repo)
+    return repo
+
+
+def test_a_rerun_takes_the_verdict_from_the_cache(checked: Path) -> None:
+    assert messages(checked) == ["planted verdict"]
+
+
+def test_no_cache_judges_afresh_and_leaves_the_cache_alone(checked: Path) -> None:
+    before = cache_file(checked).read_bytes()
+    assert messages(checked, "--no-cache") == []
+    assert cache_file(checked).read_bytes() == before
+
+
+def test_a_changed_notebook_is_judged_afresh(checked: Path) -> None:
+    (checked / "nb.ipynb").write_bytes(DIRTY.read_bytes())
+    assert [m.split(":")[0] for m in messages(checked)] == ["not clean"]
+
+
+def test_a_changed_policy_is_judged_afresh(checked: Path) -> None:
+    (checked / ".nbgit.toml").write_text('[check]\ndisable = ["untitled"]\n')
+    assert messages(checked) == []
+
+
+def test_another_nbgit_version_is_judged_afresh(checked: Path) -> None:
+    script = "import sys, nbgit; nbgit.__version__ = '99.0'; from nbgit.cli import main; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-c", script, "check", "--all", "--format", "json"], cwd=checked, capture_output=True, env=CI)
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+
+
+def test_an_edited_nbgit_module_is_another_version() -> None:
+    import nbgit.check.judge
+    from nbgit.check.cache import fingerprint
+
+    before = fingerprint(Policy())
+    assert fingerprint(Policy()) == before
+    assert fingerprint(Policy(outputs="keep")) != before
+    module = Path(nbgit.check.judge.__file__)
+    stamp = module.stat()
+    try:
+        os.utime(module, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
+        assert fingerprint(Policy()) != before
+    finally:
+        os.utime(module, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert fingerprint(Policy()) == before
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\xff not json", b"[]", b'{"format": 1}', b'{"format": 1, "fingerprint": "x", "verdicts": []}'])
+def test_a_corrupt_cache_is_ignored_and_replaced(repo: Path, garbage: bytes) -> None:
+    (repo / "nb.ipynb").write_bytes(DIRTY.read_bytes())
+    git(repo, "add", "nb.ipynb")
+    cache_file(repo).parent.mkdir(parents=True)
+    cache_file(repo).write_bytes(garbage)
+    assert [m.split(":")[0] for m in messages(repo)] == ["not clean"]
+    assert json.loads(cache_file(repo).read_bytes())["verdicts"]
+
+
+def test_a_corrupt_entry_is_a_miss(checked: Path) -> None:
+    saved = json.loads(cache_file(checked).read_bytes())
+    for key in saved["verdicts"]:
+        saved["verdicts"][key] = [0, {"abcdefgh": 1}]
+    cache_file(checked).write_text(json.dumps(saved))
+    assert messages(checked) == []
+
+
+def test_nbgit_cache_dir_puts_the_cache_where_ci_keeps_it(repo: Path, tmp_path: Path) -> None:
+    (repo / "nb.ipynb").write_bytes(DIRTY.read_bytes())
+    git(repo, "add", "nb.ipynb")
+    folder = tmp_path / "ci-cache"
+    assert messages(repo, env={**CI, "NBGIT_CACHE_DIR": str(folder)})
+    assert (folder / VERDICTS_FILE).is_file() and not cache_file(repo).exists()
+
+
+def test_linked_worktrees_share_the_cache(checked: Path, tmp_path: Path) -> None:
+    git(checked, "commit", "-qm", "nb")
+    git(checked, "worktree", "add", "-q", str(tmp_path / "other"))
+    assert messages(tmp_path / "other") == ["planted verdict"]
+
+
+def test_a_staged_blob_is_cached_under_its_git_id(checked: Path) -> None:
+    done = nbgit(checked, "check", "--staged", "--format", "json", env=CI_OFF)
+    assert [p["message"] for p in json.loads(done.stdout) if not p["path"] == ""] == ["planted verdict"]
+
+
+# --- --shard K/N ---
+
+
+def test_shards_split_the_notebooks_each_in_exactly_one(repo: Path) -> None:
+    for n in range(40):
+        (repo / f"nb{n:02}.ipynb").write_bytes(DIRTY.read_bytes())
+    git(repo, "add", ".")
+    everything = sorted(p["path"] for p in run_json(repo, "--all", env=CI)[1])
+    assert len(everything) == 40
+    shards = [sorted(p["path"] for p in run_json(repo, "--all", "--shard", f"{k}/3", env=CI)[1]) for k in (1, 2, 3)]
+    assert sorted(sum(shards, [])) == everything
+    assert all(shards), "a shard got nothing: the split is not spread"
+    again = [sorted(p["path"] for p in run_json(repo, "--all", "--no-cache", "--shard", f"{k}/3", env=CI)[1]) for k in (1, 2, 3)]
+    assert again == shards
+
+
+def test_a_pair_is_judged_in_its_notebooks_shard_only(repo: Path) -> None:
+    paired_repo(repo)
+    with (repo / "a.py").open("a") as twin:
+        twin.write("\n# %%\nx = 42\n")
+    found = {k: run_json(repo, "--all", "--shard", f"{k}/2", env=CI)[1] for k in (1, 2)}
+    owners = [k for k, problems in found.items() if any(p["id"] == "unsynced" for p in problems)]
+    assert owners == [k for k in (1, 2) if in_shard("a.ipynb", (k, 2))]
+
+
+@pytest.mark.parametrize("bad", ["0/3", "4/3", "2", "a/b", "1/0"])
+def test_a_bad_shard_is_a_usage_error(repo: Path, bad: str) -> None:
+    done = nbgit(repo, "check", "--all", "--shard", bad)
+    assert done.returncode == 2 and b"K/N" in done.stderr
+
+
+def test_shard_needs_all(repo: Path) -> None:
+    done = nbgit(repo, "check", "--shard", "1/2")
+    assert done.returncode == 2 and b"--shard splits `--all` only" in done.stderr
