@@ -1,51 +1,42 @@
-"""Benchmark: readable notebook diffs, nbgit against the peers, side by side.
+"""Benchmark: readable notebook diffs and `git log -p`, nbgit against the peers, side by side.
 
-1. `git diff` of a changed 1 MB notebook (one source line edited in the work tree): plain git (no
-   driver), nbgit's textconv (cached, as `nbgit install` wires it), nbdime's git diff driver and
-   nbstripout's textconv. Target: nbgit <= 10x plain git.
-2. The HTML report of a changed 20 MB notebook full of images (`nbgit diff --format html`, outputs
-   kept) against nbdime's `nbdiff` of the same pair. Target: nbgit <= 0.5x nbdime.
-3. The HTML report of the largest corpus notebook with images (committed outputs shown, images
-   compared by decoded pixels, difference pictures) against `nbdiff` of the same two versions: sources
-   edited, plots re-encoded with the same pixels, plots swapped. Target: nbgit <= 0.5x nbdime.
-4. Cell handles in notebooks without ids: lines `git diff` (textconv) shows for one inserted, deleted,
-   moved or edited cell over the corpus, with positional handles (`[code cell 3]`, nbgit before) and
-   without (`[code]`, now).
+1. `git diff` of a changed notebook (one source line edited in the work tree): plain git (no
+   driver), nbgit's textconv, nbdime's git diff driver and nbstripout's textconv; on a generated
+   1 MB notebook and on the real notebook of ../shared/corpus/dev closest to 1 MB.
+   Target: nbgit <= 10x plain git.
+2. `git log -p -40 -- '*.ipynb'` in a repository built from the real notebooks of the corpus with
+   outputs (200 KB and more, like a book's chapters), with a history of 40 commits after the first,
+   each re-running or editing one notebook (80 textconv runs per log): plain git, nbgit's textconv
+   and nbstripout's. Target: nbgit <= 5x plain `git log -p`.
+3. The HTML report of a changed notebook full of images (`nbgit diff --format html`, outputs kept)
+   against nbdime's `nbdiff` of the same pair: generated (20 MB) and the largest real one.
+   Target: nbgit <= 0.5x nbdime.
 
-Inputs are generated in a temporary folder; the peers are installed into benchmarks/.peers.
-Run: .venv/bin/python benchmarks/bench_diff.py [--quick]
+Every textconv runs uncached (no `cachetextconv`), as on the first `git log -p` after a clone:
+the same caching for every tool. Tools are taken in turn round by round after a warm-up round; the
+peers are installed into benchmarks/.peers.
+Run: .venv/bin/python benchmarks/bench_diff.py [--quick] [--skip nbstripout]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import difflib
-import io
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CORPUS = HERE.parents[1] / "shared" / "corpus"
-PEERS = HERE / ".peers"
+sys.path.insert(0, str(HERE))
+
+from corpora import dump, edit_source, real_sources, rerun  # noqa: E402
+from harness import Took, alternate, machine, peer, table, timed  # noqa: E402
+
 NBGIT = Path(sys.executable).with_name("nbgit")
-
-
-def peer(name: str) -> Path:
-    """A peer's console script, installing the peers first when missing."""
-    script = PEERS / "bin" / name
-    if not script.exists():
-        if not (PEERS / "bin" / "python").exists():
-            subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
-        subprocess.run([str(PEERS / "bin" / "pip"), "install", "-q", "nbdime", "nbstripout"], check=True)
-    return script
 
 
 def notebook(megabytes: float, images: int, seed: int) -> dict:
@@ -67,10 +58,6 @@ def notebook(megabytes: float, images: int, seed: int) -> dict:
     return {"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
 
 
-def dump(content: dict) -> bytes:
-    return (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
 def edit(content: dict, cells: int, images: int, seed: int) -> dict:
     """A copy with `cells` source lines edited and `images` images replaced."""
     rng = random.Random(seed)
@@ -85,198 +72,113 @@ def edit(content: dict, cells: int, images: int, seed: int) -> dict:
     return content
 
 
-def run(command: list[str] | str, cwd: Path, env: dict[str, str] | None = None, timeout: float | None = None) -> float:
-    """Seconds one run takes (inf on timeout); its output is discarded but must not fail."""
-    start = time.perf_counter()
-    try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, env=env, timeout=timeout, shell=isinstance(command, str))
-    except subprocess.TimeoutExpired:
-        return float("inf")
-    elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command} failed ({done.returncode}): {done.stderr.decode()[-800:]}")
-    return elapsed
-
-
-def median(command: list[str], cwd: Path, repeat: int) -> float:
-    run(command, cwd)  # warm: page cache, git's textconv cache
-    return statistics.median(run(command, cwd) for _ in range(repeat))
-
-
-def git_repo(path: Path, attributes: str, config: dict[str, str], data: bytes, changed: bytes) -> Path:
+def git_repo(path: Path, attributes: str, config: dict[str, str], files: dict[str, bytes]) -> Path:
     path.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True)
     for key, value in {"user.name": "b", "user.email": "b@example.com", **config}.items():
         subprocess.run(["git", "config", key, value], cwd=path, check=True)
     if attributes:
         (path / ".gitattributes").write_text(attributes)
-    (path / "nb.ipynb").write_bytes(data)
+    for name, data in files.items():
+        (path / name).write_bytes(data)
     subprocess.run(["git", "add", "."], cwd=path, check=True)
-    subprocess.run(["git", "commit", "-q", "-m", "nb"], cwd=path, check=True)
-    (path / "nb.ipynb").write_bytes(changed)
+    subprocess.run(["git", "commit", "-q", "-m", "notebooks"], cwd=path, check=True)
     return path
 
 
-def bench_git_diff(tmp: Path, repeat: int) -> list[tuple[str, float]]:
-    base = notebook(1.15, images=6, seed=1)
-    data, changed = dump(base), dump(edit(base, cells=1, images=0, seed=2))
-    print(f"git diff of a changed {len(data) / 1e6:.2f} MB notebook (one source line edited), median of {repeat}")
-    setups = {
-        "plain git diff": ("", {}),
-        "nbgit textconv": ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": f"'{NBGIT}' textconv", "diff.nbgit.cachetextconv": "true"}),
-        "nbdime diff driver": ("*.ipynb diff=jupyternotebook\n", {"diff.jupyternotebook.command": f"'{peer('git-nbdiffdriver')}' diff"}),
-        "nbstripout textconv": ("*.ipynb diff=ipynb\n", {"diff.ipynb.textconv": f"'{peer('nbstripout')}' -t"}),
-    }
-    rows = []
-    for name, (attributes, config) in setups.items():
-        repo = git_repo(tmp / name.replace(" ", "-"), attributes, config, data, changed)
-        rows.append((name, median(["git", "diff"], repo, repeat)))
-    return rows
+def textconv_setups(skip: list[str], driver: bool) -> dict[str, tuple[str, dict[str, str]]]:
+    """name -> (.gitattributes, git config): every textconv uncached, the same way."""
+    setups = {"plain git": ("", {}), "nbgit textconv": ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": f"'{NBGIT}' textconv"})}
+    if "nbstripout" not in skip:
+        setups["nbstripout textconv"] = ("*.ipynb diff=ipynb\n", {"diff.ipynb.textconv": f"'{peer('nbstripout')}' -t"})
+    if driver and "nbdime" not in skip:
+        setups["nbdime diff driver"] = ("*.ipynb diff=jupyternotebook\n", {"diff.jupyternotebook.command": f"'{peer('git-nbdiffdriver')}' diff"})
+    return setups
 
 
-def bench_report(tmp: Path, megabytes: float, timeout: float) -> list[tuple[str, float]]:
-    base = notebook(megabytes, images=60, seed=3)
-    data, changed = dump(base), dump(edit(base, cells=10, images=8, seed=4))
-    print(f"\nreport of a changed {len(data) / 1e6:.1f} MB notebook (10 sources, 8 images changed)")
-    repo = git_repo(tmp / "report", "", {}, data, changed)
+def bench_git_diff(tmp: Path, label: str, data: bytes, changed: bytes, rounds: int, skip: list[str]) -> dict[str, Took]:
+    print(f"\ngit diff of a changed {label} ({len(data) / 1e6:.2f} MB, one source line edited), median of {rounds}")
+    repos = {}
+    for name, (attributes, config) in textconv_setups(skip, driver=True).items():
+        repos[name] = git_repo(tmp / f"{label}-{name}".replace(" ", "-"), attributes, config, {"nb.ipynb": data})
+        (repos[name] / "nb.ipynb").write_bytes(changed)
+    return alternate({name: (lambda repo=repo: timed(["git", "diff"], repo, expect=(0, 1))) for name, repo in repos.items()}, rounds)
+
+
+def history_repo(path: Path, attributes: str, config: dict[str, str], commits: int) -> Path:
+    """The real notebooks of 200 KB and more, committed with outputs, then `commits` commits each
+    re-running (new counts and printed numbers) or editing (a line added) one notebook in turn."""
+    sources = real_sources((200_000, 10**9))
+    contents = {f"{i:02d}-{p.stem[:30].replace(' ', '_')}.ipynb": json.loads(p.read_bytes()) for i, p in enumerate(sources)}
+    repo = git_repo(path, attributes, config, {name: dump(content) for name, content in contents.items()})
+    names = sorted(contents)
+    for number in range(commits):
+        name = names[number % len(names)]
+        content = contents[name]
+        contents[name] = rerun(content, number) if number % 2 == 0 else edit_source(content, -1, f"print('commit {number}')")
+        (repo / name).write_bytes(dump(contents[name]))
+        subprocess.run(["git", "commit", "-q", "-am", f"commit {number}"], cwd=repo, check=True)
+    return repo
+
+
+def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int) -> dict[str, Took]:
+    setups = textconv_setups(skip, driver=False)
+    repos = {name: history_repo(tmp / f"log-{name}".replace(" ", "-"), attributes, config, commits) for name, (attributes, config) in setups.items()}
+    some = next(iter(repos.values()))
+    sizes = [p.stat().st_size for p in some.glob("*.ipynb")]
+    print(f"\ngit log -p -{commits} -- '*.ipynb': {len(sizes)} real notebooks with outputs, {sum(sizes) / len(sizes) / 1e6:.2f} MB on average, "
+          f"{commits} commits each changing one ({2 * commits} textconv runs per log, none cached); median of {rounds}")
+    command = ["git", "log", "-p", f"-{commits}", "--", "*.ipynb"]
+    return alternate({name: (lambda repo=repo: timed(command, repo, expect=(0, 1))) for name, repo in repos.items()}, rounds)
+
+
+def bench_report(tmp: Path, label: str, data: bytes, changed: bytes, timeout: float) -> dict[str, Took]:
+    print(f"\nreport of a changed {label} ({len(data) / 1e6:.1f} MB)")
+    repo = git_repo(tmp / f"report-{label}".replace(" ", "-"), "", {}, {"nb.ipynb": data})
+    (repo / "nb.ipynb").write_bytes(changed)
     (repo / ".nbgit.toml").write_text('outputs = "keep"\n')
     (tmp / "old.ipynb").write_bytes(data)
-    nbgit_time = run([str(NBGIT), "diff", "--format", "html", "--output", str(tmp / "report.html")], repo)
+    nbgit_time = timed([str(NBGIT), "diff", "--format", "html", "--output", str(tmp / "report.html")], repo)
     size = (tmp / "report.html").stat().st_size
     print(f"  (nbgit's HTML report: {size / 1e6:.1f} MB)")
-    nbdime_time = run([str(peer("nbdiff")), "--no-color", str(tmp / "old.ipynb"), str(repo / "nb.ipynb")], tmp, timeout=timeout)
-    return [("nbdime nbdiff", nbdime_time), ("nbgit diff --format html", nbgit_time)]
+    nbdime_time = timed([str(peer("nbdiff", "nbdime")), "--no-color", str(tmp / "old.ipynb"), str(repo / "nb.ipynb")], tmp, expect=(0, 1), timeout=timeout)
+    return {"nbdime nbdiff": nbdime_time, "nbgit diff --format html": nbgit_time}
 
 
-def largest_corpus_notebook_with_images() -> Path | None:
-    """The largest v4 corpus notebook that has PNG outputs (none when the corpus is absent)."""
-    best = None
-    for path in (CORPUS / "dev").glob("**/*.ipynb"):
-        data = path.read_bytes()
-        if b'"image/png"' in data and b'"nbformat": 4' in data and (best is None or len(data) > best.stat().st_size):
-            best = path
-    return best
-
-
-def reviewed_version(content: dict, seed: int) -> dict:
-    """The notebook after a review-sized change: 10 sources edited, 5 plots re-encoded (same pixels), 5 plots swapped."""
-    from PIL import Image
-
-    rng = random.Random(seed)
-    content = json.loads(json.dumps(content))
-    code = [c for c in content["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
-    for cell in rng.sample(code, min(10, len(code))):
-        cell["source"] = "".join(cell["source"]) + "\n# reviewed"
-    plots = [o["data"] for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    rng.shuffle(plots)
-    for data in plots[:5]:
-        out = io.BytesIO()
-        Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).save(out, "PNG", compress_level=1)
-        data["image/png"] = base64.b64encode(out.getvalue()).decode()
-    swapped = plots[5:10]
-    for data, other in zip(swapped, swapped[1:] + swapped[:1]):
-        data["image/png"], other["image/png"] = other["image/png"], data["image/png"]
-    return content
-
-
-def bench_corpus_report(tmp: Path, repeat: int) -> list[tuple[str, float]] | None:
-    source = largest_corpus_notebook_with_images()
-    if source is None:
-        print("\n(no corpus at ../shared/corpus: the corpus report is skipped)")
-        return None
-    content = json.loads(source.read_bytes())
-    data, changed = dump(content), dump(reviewed_version(content, seed=5))
-    print(f"\nHTML report of {source.name} ({len(data) / 1e6:.1f} MB; 10 sources edited, 5 plots re-encoded, 5 swapped), median of {repeat}")
-    repo = git_repo(tmp / "corpus-report", "", {}, data, changed)
-    subprocess.run(["git", "commit", "-q", "-a", "-m", "reviewed"], cwd=repo, check=True)
-    (tmp / "a.ipynb").write_bytes(data)
-    (tmp / "b.ipynb").write_bytes(changed)
-    nbgit_command = [str(NBGIT), "diff", "HEAD~1..HEAD", "--format", "html", "--output", str(tmp / "corpus.html")]
-    nbdime_command = [str(peer("nbdiff")), "--no-color", str(tmp / "a.ipynb"), str(tmp / "b.ipynb")]
-    run(nbgit_command, repo)
-    html = (tmp / "corpus.html").read_text()
-    pictures = html.count('<figure class="diff">')
-    print(f"  (nbgit's report: {len(html) / 1e6:.1f} MB, {pictures} difference pictures)")
-    times: dict[str, list[float]] = {"nbdime nbdiff": [], "nbgit diff --format html": []}
-    for _ in range(repeat):  # alternate the tools round by round: the machine is shared
-        times["nbdime nbdiff"].append(run(nbdime_command, tmp))
-        times["nbgit diff --format html"].append(run(nbgit_command, repo))
-    return [(name, statistics.median(values)) for name, values in times.items()]
-
-
-def changed_lines(a: str, b: str) -> int:
-    return sum(1 for line in difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0) if line[:1] in "+-" and line[:3] not in ("+++", "---"))
-
-
-def positional(text: str) -> str:
-    """textconv's text with the positional handles nbgit used before (`[code cell 3]`)."""
-    import re
-
-    counter = iter(range(1, 10**6))
-    return re.sub(r"^\[(code|markdown|raw)\]", lambda m: f"[{m.group(1)} cell {next(counter)}]", text, flags=re.M)
-
-
-def bench_handles() -> None:
-    """Lines textconv shows for one-cell changes in corpus notebooks without ids, positional handles against none."""
-    from nbgit.policy import Policy
-    from nbgit.render import textconv
-
-    notebooks = []
-    for path in sorted((CORPUS / "dev").glob("**/*.ipynb")):
-        try:
-            content = json.loads(path.read_bytes())
-        except ValueError:
-            continue
-        cells = content.get("cells", [])
-        if content.get("nbformat") == 4 and len(cells) >= 6 and not any("id" in c for c in cells):
-            notebooks.append(content)
-    if not notebooks:
-        return
-    new = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "x = compute()\nprint(x)"}
-    changes = {
-        "insert a cell at the top": lambda cells: cells.insert(0, new),
-        "insert a cell in the middle": lambda cells: cells.insert(len(cells) // 2, new),
-        "delete a cell in the middle": lambda cells: cells.pop(len(cells) // 2),
-        "move a cell up": lambda cells: cells.insert(1, cells.pop(len(cells) // 2)),
-    }
-    print(f"\nlines textconv shows for a one-cell change, {len(notebooks)} corpus notebooks without ids (median / mean / max)")
-    print(f"  {'change':<30} {'positional [code cell 3]':>26} {'no handle [code]':>20}")
-    for name, change in changes.items():
-        counts: dict[str, list[int]] = {"positional": [], "none": []}
-        for content in notebooks:
-            edited = json.loads(json.dumps(content))
-            change(edited["cells"])
-            before = textconv(json.dumps(content).encode(), "nb.ipynb", Policy()).decode()
-            after = textconv(json.dumps(edited).encode(), "nb.ipynb", Policy()).decode()
-            counts["positional"].append(changed_lines(positional(before), positional(after)))
-            counts["none"].append(changed_lines(before, after))
-        shown = [f"{statistics.median(v):g} / {statistics.mean(v):.1f} / {max(v)}" for v in counts.values()]
-        print(f"  {name:<30} {shown[0]:>26} {shown[1]:>20}")
-
-
-def table(rows: list[tuple[str, float]], reference: str, target: str) -> None:
-    ref = dict(rows)[reference]
-    for name, seconds in rows:
-        shown = "timed out" if seconds == float("inf") else f"{seconds * 1000:9.0f} ms"
-        print(f"  {name:<26} {shown:>12}  {seconds / ref:7.2f}x {reference}")
-    print(f"  target: {target}")
+def closest_real(size: int) -> bytes:
+    """The real notebook of the corpus whose size is closest to `size`."""
+    return min(real_sources(), key=lambda p: abs(p.stat().st_size - size)).read_bytes()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, a 5 MB report notebook")
+    parser.add_argument("--quick", action="store_true", help="one round, fewer commits, a 5 MB report notebook")
+    parser.add_argument("--skip", action="append", default=[], choices=["nbstripout", "nbdime"], help="leave a peer out (repeatable)")
+    parser.add_argument("--rounds", type=int, help="timed rounds (median); default 5 for git diff, 3 for git log -p")
     args = parser.parse_args()
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
+    print(machine())
     with tempfile.TemporaryDirectory(prefix="nbgit-bench-diff-") as name:
         tmp = Path(name)
-        rows = bench_git_diff(tmp, repeat=3 if args.quick else 9)
-        table(rows, "plain git diff", "nbgit textconv <= 10x plain git diff")
-        rows = bench_report(tmp, megabytes=5 if args.quick else 20, timeout=120 if args.quick else 900)
-        table(rows, "nbdime nbdiff", "nbgit <= 0.5x nbdime nbdiff")
-        corpus_rows = bench_corpus_report(tmp, repeat=3 if args.quick else 7)
-        if corpus_rows:
-            table(corpus_rows, "nbdime nbdiff", "nbgit (pixels compared) <= 0.5x nbdime nbdiff")
-        bench_handles()
+        base = notebook(1.15, images=6, seed=1)
+        generated = (dump(base), dump(edit(base, cells=1, images=0, seed=2)))
+        real = json.loads(closest_real(1_000_000))
+        real_pair = (dump(real), dump(edit_source(real, 0, "x = 1")))
+        for label, (data, changed) in (("generated notebook", generated), ("real notebook", real_pair)):
+            rows = bench_git_diff(tmp, label, data, changed, args.rounds or (1 if args.quick else 5), args.skip)
+            table(rows, "plain git", "nbgit textconv <= 10x plain git diff")
+        rows = bench_log(tmp, args.rounds or (1 if args.quick else 3), args.skip, 10 if args.quick else 40)
+        table(rows, "plain git", "nbgit textconv <= 5x plain git log -p")
+        if "nbdime" not in args.skip:
+            big = notebook(5 if args.quick else 20, images=60, seed=3)
+            largest = json.loads(max(real_sources(), key=lambda p: p.stat().st_size).read_bytes())
+            pairs = {
+                "generated notebook": (dump(big), dump(edit(big, cells=10, images=8, seed=4))),
+                "real notebook": (dump(largest), dump(edit_source(rerun(largest, 5), 0, "x = 1"))),
+            }
+            for label, (data, changed) in pairs.items():
+                rows = bench_report(tmp, label, data, changed, timeout=120 if args.quick else 900)
+                table(rows, "nbdime nbdiff", "nbgit <= 0.5x nbdime nbdiff")
 
 
 if __name__ == "__main__":

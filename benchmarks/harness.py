@@ -9,12 +9,13 @@ round, so a burst costs each the same.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / ".peers"
@@ -45,31 +46,55 @@ def machine() -> str:
     return f"git {git}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
 
 
-def alternate(runs: dict[str, Callable[[], float]], rounds: int, warmups: int = 1) -> dict[str, float]:
-    """Median seconds of each run, the runs taken in turn round by round after `warmups` untimed rounds.
+class Took(NamedTuple):
+    """Seconds of wall time and of CPU time (the command and every process it started: git's filters,
+    textconv). On a shared machine the wall time depends on what else runs; the CPU time much less."""
 
-    Each callable does one run and returns its seconds (it may time only part of what it does).
+    wall: float
+    cpu: float
+
+
+def alternate(runs: dict[str, Callable[[], Took]], rounds: int, warmups: int = 1) -> dict[str, Took]:
+    """Median times of each run, the runs taken in turn round by round after `warmups` untimed rounds.
+
+    Each callable does one run and returns its times (it may time only part of what it does).
     """
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    times: dict[str, list[Took]] = {name: [] for name in runs}
     for round_ in range(warmups + rounds):
         for name, run in runs.items():
-            seconds = run()
+            took = run()
             if round_ >= warmups:
-                times[name].append(seconds)
-    return {name: statistics.median(values) for name, values in times.items()}
+                times[name].append(took)
+    return {name: Took(statistics.median(t.wall for t in values), statistics.median(t.cpu for t in values)) for name, values in times.items()}
 
 
-def timed(command: list[str] | str, cwd: Path | None = None, env: dict[str, str] | None = None, expect: tuple[int, ...] = (0,), input: bytes | None = None) -> float:
-    """Wall seconds of one run of `command`; a run that exits otherwise than `expect` stops the benchmark."""
+def timed(
+    command: list[str] | str, cwd: Path | None = None, env: dict[str, str] | None = None, expect: tuple[int, ...] = (0,),
+    input: bytes | None = None, timeout: float | None = None,
+) -> Took:
+    """The times of one run of `command` (inf past `timeout`); a run that exits otherwise than `expect` stops the benchmark."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, input=input, shell=isinstance(command, str))
+    try:
+        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, input=input, shell=isinstance(command, str), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Took(float("inf"), float("inf"))
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode not in expect:
         shown = command if isinstance(command, str) else " ".join(map(str, command[:4]))
         raise SystemExit(f"{shown} exited {done.returncode} in {cwd}:\n{done.stdout.decode()[-600:]}{done.stderr.decode()[-600:]}")
-    return elapsed
+    return Took(elapsed, cpu)
 
 
-def ratio(mine: float, other: float) -> str:
-    """`0.42x`, for the ratio columns."""
-    return f"{mine / other:.2f}x" if other else "n/a"
+def table(rows: dict[str, Took], reference: str, target: str) -> None:
+    """One line per tool: wall and CPU milliseconds and their ratios to `reference`, then the target."""
+    ref = rows[reference]
+    print(f"  {'':<28} {'wall ms':>9} {'x ' + reference:>14} {'CPU ms':>9} {'x ' + reference:>14}")
+    for name, took in rows.items():
+        if took.wall == float("inf"):
+            print(f"  {name:<28} {'timed out':>9}")
+            continue
+        print(f"  {name:<28} {took.wall * 1000:9.0f} {took.wall / ref.wall:13.2f}x {took.cpu * 1000:9.0f} {took.cpu / ref.cpu if ref.cpu else 0:13.2f}x")
+    print(f"  target: {target}")

@@ -6,17 +6,19 @@ jupytext, nbdime or GitPython.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import io
 import os
 import signal
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from nbgit import __version__
 from nbgit.errors import NbgitError
 from nbgit.terminal import shown_streams
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK, EXIT_FOUND, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -33,6 +35,8 @@ EPILOG_EXIT_CODES = "exit codes: 0 ok; 1 problems found (--check, conflicts); 2 
 
 
 def _command(sub: Any, name: str, help: str, example: str, module: str | None = None) -> argparse.ArgumentParser:
+    import argparse
+
     parser = sub.add_parser(
         name,
         help=help,
@@ -45,7 +49,9 @@ def _command(sub: Any, name: str, help: str, example: str, module: str | None = 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `nbgit` parser with every subcommand."""
+    """The `nbgit` parser with every subcommand (argparse is imported here: the commands git runs per file skip it)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="nbgit",
         description="Jupyter notebooks that live well in git. Start with `nbgit install` in a repository.",
@@ -165,6 +171,8 @@ def _shard(text: str) -> tuple[int, int]:
     """`2/4` -> (2, 4): the second of four shares."""
     k, _, n = text.partition("/")
     if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):
+        import argparse
+
         raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 1 <= K <= N (e.g. 1/4)")
     return int(k), int(n)
 
@@ -188,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     argv, pathspec = _split_pathspec(argv)
-    if argv[:2] == ["textconv", "--"] and len(argv) == 3:
-        # git runs textconv once per changed notebook: skip building every subcommand's parser
-        return run_guarded(lambda: importlib.import_module("nbgit.commands.textconv").run(argv[2]))
+    per_file = _per_file_command(argv)
+    if per_file is not None:
+        return run_guarded(per_file)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -199,6 +207,28 @@ def _main(argv: list[str]) -> int:
     if pathspec:
         args.paths = pathspec
     return run_guarded(lambda: _dispatch(args))
+
+
+def _per_file_command(argv: list[str]) -> Callable[[], int] | None:
+    """The commands git starts once per file (textconv, the one-shot filter), recognised without argparse:
+    importing it and building every subcommand's parser would cost each of those processes about 10 ms."""
+    if argv == ["clean", "-"]:
+        return lambda: importlib.import_module("nbgit.commands.clean").run(["-"])
+    operands = _operands(argv[1:])
+    if not argv or operands is None:
+        return None
+    if argv[0] == "textconv" and len(operands) == 1:
+        return lambda: importlib.import_module("nbgit.commands.textconv").run(operands[0])
+    if argv[0] == "filter" and len(operands) in (1, 2) and operands[0] in ("clean", "smudge"):
+        return lambda: importlib.import_module("nbgit.commands.filter_once").run(*operands)
+    return None
+
+
+def _operands(args: list[str]) -> list[str] | None:
+    """The positional arguments as argparse reads them (`--` ends the options), or None when an option
+    (or `-`) is among them: those go through the parser."""
+    before, after = (args[: args.index("--")], args[args.index("--") + 1 :]) if "--" in args else (args, [])
+    return None if any(arg.startswith("-") for arg in before) else before + after
 
 
 def _dispatch(args: argparse.Namespace) -> int:

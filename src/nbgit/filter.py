@@ -19,16 +19,19 @@ Only the standard library is imported: git waits for this process to start.
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from nbgit.clean import CleanError, clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import NotebookError
-from nbgit.policy import Policy, find_root, load_policy
+from nbgit.policy import Policy, load_policy, root_of
 from nbgit.progress import warn
 from nbgit.store.keeper import OutputKeeper
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # What the process announces, and whether the installer sets `filter.nbgit.required`. `smudge` puts
 # back the outputs this clone had (nbgit.store). Never required: a broken nbgit (a deleted
@@ -218,7 +221,7 @@ class Cleaner:
         one, a bug) is kept as the problem every clean request then answers with `abort`.
         """
         try:
-            root = find_root(Path(directory))
+            root = root_of(directory)
             return cls(load_policy(root), keeper=OutputKeeper(root) if root is not None else None)
         except NbgitError as error:
             return cls(None, error)
@@ -259,7 +262,7 @@ def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
     stdout = open(sys.stdout.fileno(), "wb", buffering=_BUFFER, closefd=False)
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
     try:
-        serve(stdin, stdout, Cleaner.for_directory(Path.cwd()), capabilities)
+        serve(stdin, stdout, Cleaner.for_directory(os.getcwd()), capabilities)
     except StreamEnded:
         return EXIT_BROKEN  # git went away mid-request (killed, interrupted); it reports that itself
     except ProtocolError as error:

@@ -8,11 +8,14 @@ that name the file, the key and what is allowed.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable, NamedTuple
+import os
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from nbgit.errors import NbgitError
 from nbgit.patterns import MAX_PATTERN_CHARS, glob_matches, regex_problem  # noqa: F401 - glob_matches: for pairing and the commands
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 POLICY_FILE = ".nbgit.toml"
 KEY_PREFIXES = ("metadata.", "cell.", "output.")
@@ -212,28 +215,41 @@ class Policy(NamedTuple):
         return self.sections[name]
 
 
-def find_root(start: Path) -> Path | None:
+def find_root(start: Path | str) -> Path | None:
     """The top of the git work tree holding `start`, found without running git (a `.git` entry).
     A symlink is held by the work tree it sits in, wherever it leads."""
-    here = start.absolute()
-    if here.is_symlink() or here.is_file() or not here.exists():
-        here = here.parent
-    here = here.resolve()
-    for directory in (here, *here.parents):
-        if (directory / ".git").exists():
-            return directory
-    return None
+    root = root_of(start)
+    if root is None:
+        return None
+    from pathlib import Path  # the commands git runs per file use root_of and skip pathlib's import
+
+    return Path(root)
 
 
-def load_policy(root: Path | None) -> Policy:
+def root_of(start: Path | str) -> str | None:
+    """`find_root` as a string, with os.path only."""
+    here = os.path.abspath(start)
+    if os.path.islink(here) or os.path.isfile(here) or not os.path.exists(here):
+        here = os.path.dirname(here)
+    here = os.path.realpath(here)
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def load_policy(root: Path | str | None) -> Policy:
     """The policy of the repository at `root`: `.nbgit.toml`, else `[tool.nbgit]` of `pyproject.toml`, else defaults."""
     if root is None:
         return Policy()
-    own = root / POLICY_FILE
-    if own.is_file():
+    own = os.path.join(root, POLICY_FILE)
+    if os.path.isfile(own):
         return policy_from_table(_read_toml(own), POLICY_FILE)
-    project = root / "pyproject.toml"
-    if project.is_file():
+    project = os.path.join(root, "pyproject.toml")
+    if os.path.isfile(project):
         tool = _read_toml(project).get("tool", {})
         if not isinstance(tool, dict):
             raise NbgitError("pyproject.toml: `tool` must be a table ([tool])", "fix pyproject.toml; see the policy reference in README.md")
@@ -313,15 +329,17 @@ def _unknown(source: str, name: str, known: list[str]) -> NbgitError:
     return NbgitError(f"{source}: unknown policy key `{name}`", hint)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: str) -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
+    name = os.path.basename(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            return tomllib.loads(handle.read())
     except OSError as error:
-        raise NbgitError(f"{path.name}: cannot read the policy ({error.strerror or error})", f"make {path.name} readable, or remove it") from None
+        raise NbgitError(f"{name}: cannot read the policy ({error.strerror or error})", f"make {name} readable, or remove it") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-        raise NbgitError(f"{path.name}: not valid TOML ({reason})", f"fix {path.name}; see the policy reference in README.md") from None
+        raise NbgitError(f"{name}: not valid TOML ({reason})", f"fix {name}; see the policy reference in README.md") from None

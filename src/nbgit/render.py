@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from nbgit.clean import CleanError, clean
 from nbgit.notebook import Notebook, NotebookError, cells, parse, source_of
@@ -44,8 +43,7 @@ _SHOWN_MIMES = ("text/plain", "text/markdown", "text/latex", "application/json")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """One shown piece of an output: a text (`text` set) or a summarised payload (`payload` set)."""
 
     label: str
@@ -67,8 +65,7 @@ class Part:
         return self.payload is not None and self.mime.startswith("image/")
 
 
-@dataclass(frozen=True)
-class CellView:
+class CellView(NamedTuple):
     """A cell as the diff sees it: handle, type, source, summarised outputs and the metadata kept."""
 
     index: int
@@ -92,8 +89,7 @@ class CellView:
         return self.handle or f"cell {self.index + 1}"
 
 
-@dataclass(frozen=True)
-class NotebookView:
+class NotebookView(NamedTuple):
     """A readable, cleaned notebook: version, the metadata that matters, and its cells."""
 
     major: int

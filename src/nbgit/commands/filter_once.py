@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from nbgit.cli import EXIT_OK
 from nbgit.filter import Cleaner, clean_blob
@@ -22,7 +21,7 @@ def run(direction: str, path: str = "<stdin>") -> int:
     stdout; see `nbgit filter --help`. A policy that does not load passes everything through, with
     one warning, as the process filter does."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    cleaner = Cleaner.for_directory(Path.cwd())
+    cleaner = Cleaner.for_directory(os.getcwd())
     data = stdin.read()
     if direction == "smudge":  # the blob with the outputs this clone had (unchanged without a path or a store)
         stdout.write((cleaner("smudge", path, data)[1] if path != "<stdin>" else None) or data)

@@ -7,11 +7,11 @@ warning on stderr, and the exit code is always 0.
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 from nbgit.errors import NbgitError
-from nbgit.policy import Policy, find_root, load_policy
+from nbgit.policy import Policy, load_policy, root_of
 from nbgit.progress import warn
 from nbgit.render import textconv
 
@@ -19,7 +19,8 @@ from nbgit.render import textconv
 def run(path: str) -> int:
     """Write `path` as readable text to stdout; see `nbgit textconv --help`."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as error:
         warn(f"{path}: cannot read ({error.strerror}); showing nothing")
         return 0
@@ -38,7 +39,7 @@ def policy_or_defaults() -> Policy:
 
     For commands git runs inside `git diff`, where an error would stop the whole diff."""
     try:
-        return load_policy(find_root(Path.cwd()))
+        return load_policy(root_of(os.getcwd()))
     except NbgitError as error:
         warn(f"{error.message}; rendering with the default policy")
         return Policy()

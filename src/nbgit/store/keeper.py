@@ -8,7 +8,6 @@ reading the clone's git config once; until then nothing but this module is impor
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from nbgit.errors import NbgitError
@@ -16,6 +15,8 @@ from nbgit.policy import Policy
 from nbgit.progress import warn
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from nbgit.store.disk import Store
 
 T = TypeVar("T")
@@ -29,8 +30,8 @@ def wanted(policy: Policy, path: str) -> bool:
 class OutputKeeper:
     """The output store of the clone whose work tree is at `root`, as the filter uses it."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path | str) -> None:
+        self.root = root  # a string from the one-shot filter, which skips pathlib until the store opens
         self._store: Store | None = None
         self._limit = 0
         self._accounted = 0
@@ -63,11 +64,14 @@ class OutputKeeper:
         if self._off:
             return None
         if self._store is None:
+            from pathlib import Path
+
             from nbgit.store.disk import Store
             from nbgit.store.location import clone_settings, store_dir
 
-            settings = clone_settings(self.root)
-            directory = store_dir(self.root)
+            root = Path(self.root)
+            settings = clone_settings(root)
+            directory = store_dir(root)
             if not settings.enabled or directory is None:
                 self._off = True
                 return None
