@@ -5,7 +5,8 @@ mostly one string per image. Real notebooks look different (a 50 KB one from the
 50 cells and 30 small outputs), so every benchmark also runs on copies of the real ones
 (`real`): the readable notebooks of ../shared/corpus/dev, repeated and renamed until there are
 `count` files, either all of them at their own sizes (`MIXED`) or only those of about 50 KB
-(`ABOUT_50KB`). Each set comes with what it holds (`Corpus.describe`): files, bytes, and cells and
+(`ABOUT_50KB`). Only nbformat 4 notebooks are taken: nb-clean 5 refuses older ones, and the peers
+must do the same work as nbgit. Each set comes with what it holds (`Corpus.describe`): files, bytes, and cells and
 outputs per notebook, for the tables in README.
 
 Also here: variants of a notebook as a working session leaves it (`rerun`, `edit_source`), for
@@ -114,7 +115,7 @@ def generate(folder: Path, count: int, size: int, seed: int) -> Corpus:
 
 
 def real_sources(sizes: tuple[int, int] = MIXED, python_only: bool = False) -> list[Path]:
-    """The readable notebooks of the corpus whose size is within `sizes` (bytes), in a fixed order."""
+    """The readable nbformat 4 notebooks of the corpus whose size is within `sizes` (bytes), in a fixed order."""
     if not CORPUS.is_dir():
         raise SystemExit(f"the corpus of real notebooks is not at {CORPUS}: run the benchmark from a checkout beside shared/")
     found = []
@@ -122,7 +123,7 @@ def real_sources(sizes: tuple[int, int] = MIXED, python_only: bool = False) -> l
         if not sizes[0] <= path.stat().st_size <= sizes[1]:
             continue
         content = _content(path)
-        if content is None or (python_only and _language(content) != "python"):
+        if content is None or content.get("nbformat") != 4 or (python_only and _language(content) != "python"):
             continue
         found.append(path)
     return found

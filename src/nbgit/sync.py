@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import stat
 from dataclasses import dataclass, field
 from functools import partial
@@ -45,6 +46,7 @@ from nbgit.pairing import (
     settings,
     twin_for,
     twin_format,
+    twin_relpath,
 )
 from nbgit.policy import Policy
 
@@ -346,10 +348,11 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
     names = list(dict.fromkeys(explicit + (gitrepo.listed_files(root, specs) if (specs or paths is None) else [])))
     found: dict[str, str] = {}
     unknown: list[tuple[str, NbgitError]] = []
+    folders = _Folders(root)
     for name in names:
         if name.endswith(NOTEBOOK_SUFFIX):
             try:
-                twin = _twin_of(root, name, pair, cache, name in explicit)
+                twin = _twin_of(root, name, pair, cache, name in explicit, folders)
             except NbgitError as error:
                 unknown.append((name, error))
                 continue
@@ -373,7 +376,7 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
     return sorted(found.items()), unknown
 
 
-def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, explicit: bool) -> str | None:
+def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, explicit: bool, folders: _Folders | None = None) -> str | None:
     """The notebook's twin when the notebook is paired: selected by the policy or named on the command
     line, remembered from an earlier sync, with its own jupytext formats and their twin on disk, or
     with a jupytext twin where its twin belongs. Notebooks nbgit has no reason to pair are never
@@ -390,6 +393,8 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
         return remembered[0]
     if not path.is_file():
         return None  # a deleted notebook: found through its twin, if that is still there
+    if not wanted and remembered is None and folders is not None and not _may_have_twin(path, notebook, pair, folders):
+        return None  # spares parsing every notebook of a repository without pairs
     metadata = _metadata(path)
     try:
         twin = twin_for(root, notebook, metadata, pair)
@@ -406,6 +411,43 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     if on_disk is None:
         return None
     return twin.path if looks_like_twin(on_disk) or (own_formats(metadata) is not None and on_disk.is_file()) else None
+
+
+def _may_have_twin(path: Path, notebook: str, pair: PairSettings, folders: _Folders) -> bool:
+    """False only when no file can be the twin of a notebook nbgit has no other reason to pair: it names
+    no jupytext formats of its own (its bytes hold no `jupytext`, nor a `\\u` escape that could spell
+    it), so its twin would be where the policy places it, and no file there is named like one."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return True
+    if b"jupytext" in data or b"\\u" in data:
+        return True
+    return folders.may_hold(twin_relpath(notebook, "", pair))
+
+
+class _Folders:
+    """The names of the files that could be twins (not notebooks) in the work tree's folders, cut at each
+    dot (`x.nb.py` gives `x` and `x.nb`), each folder listed once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.listed: dict[str, set[str]] = {}
+
+    def may_hold(self, base: str | None) -> bool:
+        """Whether some file is named `base` + an extension (`base` repo-relative, as `twin_relpath(..., "")` gives it)."""
+        if base is None:
+            return False
+        folder, _, name = base.rpartition("/")
+        prefixes = self.listed.get(folder)
+        if prefixes is None:
+            try:
+                names = os.listdir(self.root / folder)
+            except OSError:
+                names = []
+            twins = (entry for entry in names if not entry.endswith(NOTEBOOK_SUFFIX))
+            prefixes = self.listed[folder] = {entry[:i] for entry in twins for i, ch in enumerate(entry) if ch == "."}
+        return name in prefixes
 
 
 def _inside(root: Path, relative: str) -> Path | None:

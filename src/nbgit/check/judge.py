@@ -153,7 +153,7 @@ def judge(
     found: list[Problem] = []
     if settings.untitled is not None and settings.enabled("untitled") and settings.untitled.search(path):
         found.append(problem("untitled", path, "named like an unnamed or copied notebook"))
-    marker = CONFLICT_MARKER.search(committed)
+    marker = CONFLICT_MARKER.search(committed) if b"<<<<<<<" in committed or b">>>>>>>" in committed else None
     if marker is not None:
         if settings.enabled("conflict"):
             line = committed.count(b"\n", 0, marker.start()) + 1
@@ -173,13 +173,14 @@ def judge(
     content = cleaned.content
     if settings.enabled("invalid"):
         found.extend(_schema(path, content, notebook))
-    if settings.enabled("conflict"):
+    if settings.enabled("conflict") and _may_hold_markers(canonical):
         found.extend(_inline_conflicts(path, content))
     if settings.enabled("hidden-state"):
         counted = _with_counts(path, content, notebook, committed, work_tree, policy)
         if counted is not None:
             found.extend(_hidden_state(path, content, counted, notebook.major, settings.execution_order))
-    if settings.enabled("output-size") and settings.max_output_bytes is not None:
+    # an output's compact JSON is shorter than the whole notebook in Jupyter's indented layout
+    if settings.enabled("output-size") and settings.max_output_bytes is not None and len(canonical) > settings.max_output_bytes:
         found.extend(_large_outputs(path, content, settings.max_output_bytes))
     if settings.enabled("notebook-size") and settings.max_notebook_bytes is not None and len(canonical) > settings.max_notebook_bytes:
         found.append(problem("notebook-size", path, f"{_size(len(canonical))} (max_notebook_bytes is {_size(settings.max_notebook_bytes)})"))
@@ -212,6 +213,12 @@ def _schema(path: str, content: dict[str, Any], notebook: Notebook) -> Iterator[
     for error in schema_errors(content, notebook.major, notebook.minor):
         version = f"{notebook.major}.{notebook.minor}"
         yield problem("invalid", path, f"not valid nbformat {version}: {error.message}", cell=error.cell)
+
+
+def _may_hold_markers(canonical: bytes) -> bool:
+    """Whether the cleaned notebook, in Jupyter's layout (which never escapes `<` or `>`), could hold an
+    inline marker, nbdime's conflict record or the other side's metadata: a scan in C that spares the per-cell search on almost every notebook."""
+    return any(needle in canonical for needle in (b"<<<<<<<", b">>>>>>>", NBDIME_CONFLICTS_KEY.encode(), REMOTE_METADATA_KEY.encode()))
 
 
 def _inline_conflicts(path: str, content: dict[str, Any]) -> Iterator[Problem]:

@@ -39,12 +39,33 @@ def schema_errors(content: dict[str, Any], major: int, minor: int) -> Iterator[S
     are not judged (nbformat relaxes its schema for them).
     """
     validator = _validator(major, minor)
-    if validator is not None:
+    if validator is not None and not (major == 4 and _valid_cell_by_cell(content, minor)):
         error = _first_error(validator, content)
         if error is not None:
             yield _explain(content, major, minor, error)
     if (major, minor) >= (4, 5):
         yield from _duplicate_ids(content)
+
+
+def _valid_cell_by_cell(content: dict[str, Any], minor: int) -> bool:
+    """True when a v4 notebook is valid, found checking each cell against the definition of its own type.
+
+    The schema checks cells against `oneOf` every cell type, so each cell is validated up to three
+    times. The definitions fix `cell_type` to one value each, so a cell is valid for the `oneOf`
+    exactly when it is valid for its own type's definition: the same verdict at a third of the cost.
+    False means "not known valid": the whole schema then decides, and explains the error.
+    """
+    cells = content.get("cells")
+    validators = {kind: _definition_validator(minor, f"{kind}_cell") for kind in ("raw", "markdown", "code")}
+    if not isinstance(cells, list) or None in validators.values():
+        return False
+    if _first_error(_validator(4, minor), {**content, "cells": []}) is not None:
+        return False
+    for cell in cells:
+        check = validators.get(cell.get("cell_type")) if isinstance(cell, dict) else None
+        if check is None or _first_error(check, cell) is not None:
+            return False
+    return True
 
 
 def _first_error(validator: Validator | None, value: Any) -> Any:
