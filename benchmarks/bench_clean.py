@@ -1,14 +1,16 @@
 """`nbgit clean` start-up and per-notebook cost, against `python -c pass`, JSON parsing and the peers.
 
-    .venv/bin/python benchmarks/bench_clean.py           # 30 runs per command
-    .venv/bin/python benchmarks/bench_clean.py --quick   # 5 runs
+    .venv/bin/python benchmarks/bench_clean.py           # 30 rounds
+    .venv/bin/python benchmarks/bench_clean.py --quick   # 5 rounds
 
-Measures, on this machine:
-- start-up: a one-shot `nbgit clean -` and `nbgit filter clean` of a small notebook, against
-  `python -c pass` (the floor of any Python tool) and the peers nbstripout and nb-clean 5 (installed
-  into benchmarks/.peers by bench_filter.py's installer when missing);
-- the clean of a 1 MB notebook in-process, against `json.loads` of the same bytes (the issue asks
-  that parsing dominate);
+Measures, on this machine (benchmarks/corpora.py makes the inputs):
+- start-up: a one-shot `nbgit clean -`, `nbgit filter clean` and `nbgit textconv` of a generated
+  and of a real notebook of about 50 KB, against `python -c pass` (the floor of any Python tool)
+  and the peers nbstripout and nb-clean 5 (installed into benchmarks/.peers), commands taken in
+  turn round by round; wall and CPU medians (the CPU time is what a loaded machine distorts least);
+- the clean in-process, against `json.loads` of the same bytes: of a generated 1 MB notebook, and
+  per notebook over the real ones of about 50 KB (about 50 cells and small outputs each), once the
+  C reader and writer are loaded (as in the filter process);
 - which heavy libraries a one-shot clean imports (it must be none).
 """
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,24 +28,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_filter import PEERS, install_peers, notebook  # noqa: E402
+from corpora import ABOUT_50KB, notebook, real_sources  # noqa: E402
+from harness import alternate, install_peers, machine, peer, table, timed  # noqa: E402
 
+from nbgit import fastjson  # noqa: E402
 from nbgit.clean import clean_bytes  # noqa: E402
 from nbgit.policy import Policy, policy_from_table  # noqa: E402
 
 BIN = Path(sys.executable).parent
 HEAVY = ("nbformat", "jupytext", "nbdime", "git", "jsonschema")
-
-
-def median_seconds(command: list[str], stdin: bytes, runs: int) -> float:
-    """Median wall time of running `command` with `stdin`, over `runs` runs after one warm-up."""
-    subprocess.run(command, input=stdin, capture_output=True, check=True)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, input=stdin, capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def best_of(work, runs: int) -> float:
@@ -57,38 +49,34 @@ def best_of(work, runs: int) -> float:
     return min(times)
 
 
-def startup(small: bytes, runs: int) -> None:
+def startup(label: str, small: bytes, rounds: int, folder: Path) -> None:
+    path = folder / "nb.ipynb"
+    path.write_bytes(small)
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "nbgit clean -": [str(BIN / "nbgit"), "clean", "-"],
         "nbgit filter clean": [str(BIN / "nbgit"), "filter", "clean"],
-        "nbstripout (peer)": [str(PEERS / "bin" / "nbstripout")],
-        "nb-clean 5 clean (peer)": [str(PEERS / "bin" / "nb-clean"), "clean"],
+        "nbgit textconv": [str(BIN / "nbgit"), "textconv", str(path)],
+        "nbstripout (peer)": [str(peer("nbstripout"))],
+        "nb-clean 5 clean (peer)": [str(peer("nb-clean")), "clean"],
     }
-    floor = median_seconds(commands["python -c pass"], b"", runs)
-    print(f"\none-shot start-up on a {len(small) // 1024} KB notebook (median of {runs})")
-    print(f"{'command':28} {'ms':>8} {'x python -c pass':>18}")
-    for name, command in commands.items():
-        if not Path(command[0]).exists():
-            print(f"{name:28} {'missing':>8}")
-            continue
-        try:
-            seconds = floor if command == commands["python -c pass"] else median_seconds(command, small, runs)
-        except subprocess.CalledProcessError as error:
-            print(f"{name:28} {'failed':>8} (exit {error.returncode})")
-            continue
-        print(f"{name:28} {seconds * 1000:8.1f} {seconds / floor:18.1f}")
+    print(f"\none-shot start-up on a {label} of {len(small) // 1000} KB (median of {rounds} rounds)")
+    runs = {name: (lambda command=command: timed(command, folder, input=small)) for name, command in commands.items()}
+    table(alternate(runs, rounds), "python -c pass", "nbgit clean - <= 4x python -c pass")
 
 
-def per_notebook(big: bytes, runs: int) -> None:
+def per_notebook(big: bytes, reals: list[bytes], runs: int) -> None:
     keep = policy_from_table({"outputs": "keep", "execution_count": "keep"}, "bench")
-    parse = best_of(lambda: json.loads(big), runs)
-    strip = best_of(lambda: clean_bytes(big, "big.ipynb", Policy()), runs)
-    kept = best_of(lambda: clean_bytes(big, "big.ipynb", keep), runs)
-    print(f"\nin-process clean of a {len(big) / 1e6:.1f} MB notebook (best of {runs})")
-    print(f"{'step':34} {'ms':>8} {'x json.loads':>14}")
-    for name, seconds in (("json.loads", parse), ("clean_bytes, default policy", strip), ("clean_bytes, outputs kept", kept)):
-        print(f"{name:34} {seconds * 1000:8.1f} {seconds / parse:14.2f}")
+    for _ in range(fastjson.FAST_FROM):  # load the C reader and writer, as a filter process does
+        clean_bytes(big, "big.ipynb", Policy())
+    print(f"\nin-process clean, C reader and writer loaded (best of {runs})")
+    print(f"{'notebooks':44} {'step':30} {'ms':>8} {'x json.loads':>14}")
+    for label, items in ((f"generated, {len(big) / 1e6:.1f} MB", [big]), (f"{len(reals)} real of 35-75 KB, per notebook", reals)):
+        parse = best_of(lambda: [json.loads(d) for d in items], runs) / len(items)
+        strip = best_of(lambda: [clean_bytes(d, "nb.ipynb", Policy()) for d in items], runs) / len(items)
+        kept = best_of(lambda: [clean_bytes(d, "nb.ipynb", keep) for d in items], runs) / len(items)
+        for name, seconds in (("json.loads", parse), ("clean_bytes, default policy", strip), ("clean_bytes, outputs kept", kept)):
+            print(f"{label:44} {name:30} {seconds * 1000:8.3f} {seconds / parse:14.2f}")
 
 
 def heavy_imports(small: bytes) -> None:
@@ -104,14 +92,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     options = parser.parse_args()
-    runs = 5 if options.quick else 30
+    rounds = 5 if options.quick else 30
     install_peers()
+    print(machine())
     rng = random.Random(7)
     small, big = notebook(rng, 50_000), notebook(rng, 1_000_000)
-    with tempfile.TemporaryDirectory():
-        startup(small, runs)
-        per_notebook(big, runs)
-        heavy_imports(small)
+    reals = [p.read_bytes() for p in real_sources(ABOUT_50KB)]
+    typical = min(reals, key=lambda d: abs(len(d) - 50_000))
+    with tempfile.TemporaryDirectory() as folder:
+        startup("generated notebook", small, rounds, Path(folder))
+        startup("real notebook", typical, rounds, Path(folder))
+    per_notebook(big, reals, rounds)
+    heavy_imports(small)
 
 
 if __name__ == "__main__":

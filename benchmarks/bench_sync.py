@@ -1,7 +1,11 @@
 """`nbgit sync --all` against `jupytext --sync`, over paired notebooks of about 50 KB.
 
-    .venv/bin/python benchmarks/bench_sync.py           # 100 pairs, 3 runs of each
+    .venv/bin/python benchmarks/bench_sync.py           # 100 pairs, 3 runs of each, both sets
     .venv/bin/python benchmarks/bench_sync.py --quick   # 100 pairs, 1 run; per-notebook jupytext on 10, scaled
+    .venv/bin/python benchmarks/bench_sync.py --set real
+
+Two sets: generated notebooks (12 markdown and 12 code cells, a plot every few cells) and real
+Python notebooks of about 50 KB from ../shared/corpus/dev (benchmarks/corpora.py), repeated.
 
 A repository of paired notebooks (twins made by `nbgit pair`, committed) in which every notebook then
 had one code cell edited, as after a working session. The same state is copied for each tool:
@@ -33,7 +37,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_filter import PEERS, png  # noqa: E402
+from corpora import ABOUT_50KB, edit_source, png, real_sources  # noqa: E402
+from harness import peer  # noqa: E402
 
 BIN = Path(sys.executable).parent
 TARGET = 0.5
@@ -76,7 +81,16 @@ def run(command: list[str], cwd: Path, expect: int = 0) -> float:
     return elapsed
 
 
-def prepare(folder: Path, count: int, size: int) -> Path:
+def generated(count: int, size: int) -> list[dict]:
+    return [notebook(random.Random(i), size) for i in range(count)]
+
+
+def real(count: int) -> list[dict]:
+    sources = real_sources(ABOUT_50KB, python_only=True)
+    return [json.loads(sources[i % len(sources)].read_bytes()) for i in range(count)]
+
+
+def prepare(folder: Path, contents: list[dict]) -> Path:
     """The edited repository: pairs committed in step, then one code cell edited in each notebook."""
     from nbgit.pairing import jupytext_config_text
     from nbgit.policy import policy_from_table
@@ -89,7 +103,6 @@ def prepare(folder: Path, count: int, size: int) -> Path:
     import tomllib
 
     (repo / "jupytext.toml").write_text(jupytext_config_text(policy_from_table(tomllib.loads(policy_text), ".nbgit.toml")) or "")
-    contents = [notebook(random.Random(i), size) for i in range(count)]
     for i, content in enumerate(contents):
         write(repo / "nbs" / f"nb{i:03d}.ipynb", content)
     run([str(BIN / "nbgit"), "pair", "nbs"], repo)
@@ -97,8 +110,7 @@ def prepare(folder: Path, count: int, size: int) -> Path:
     run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "pairs"], repo)
     time.sleep(1.1)  # jupytext --sync decides by modification time: the edits must be newer than the twins
     for i, content in enumerate(contents):
-        content["cells"][3]["source"] += f"\nprint('edited {i}')"
-        write(repo / "nbs" / f"nb{i:03d}.ipynb", content)
+        write(repo / "nbs" / f"nb{i:03d}.ipynb", edit_source(content, 0, f"print('edited {i}')"))
     return repo
 
 
@@ -114,14 +126,7 @@ def install_jupytext() -> Path:
     """jupytext (the version nbgit uses) in benchmarks/.peers."""
     from importlib.metadata import version
 
-    wanted = version("jupytext")
-    jupytext = PEERS / "bin" / "jupytext"
-    if not jupytext.exists():
-        if not (PEERS / "bin" / "pip").exists():
-            subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
-        print(f"installing jupytext {wanted} into benchmarks/.peers ...", file=sys.stderr)
-        subprocess.run([str(PEERS / "bin" / "pip"), "install", "-q", f"jupytext=={wanted}"], check=True)
-    return jupytext
+    return peer("jupytext", f"jupytext=={version('jupytext')}")
 
 
 def imports_of(repo: Path) -> set[str]:
@@ -133,12 +138,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run each; per-notebook jupytext on 10 notebooks, scaled")
     parser.add_argument("--count", type=int, default=100)
-    parser.add_argument("--size", type=int, default=50_000)
+    parser.add_argument("--size", type=int, default=50_000, help="size of the generated notebooks")
+    parser.add_argument("--set", action="append", choices=["generated", "real"], help="only this set (repeatable; default: both)")
     args = parser.parse_args(argv)
-    runs = 1 if args.quick else 3
     jupytext = install_jupytext()
+    status = 0
+    for name in args.set or ["generated", "real"]:
+        contents = generated(args.count, args.size) if name == "generated" else real(args.count)
+        print(f"\n{name} notebooks")
+        status |= measure(contents, args, jupytext)
+    return status
+
+
+def measure(contents: list[dict], args: argparse.Namespace, jupytext: Path) -> int:
+    """Every measurement on one set of paired notebooks; 1 when a target is missed."""
+    runs = 1 if args.quick else 3
     with tempfile.TemporaryDirectory(prefix="nbgit-bench-sync-") as folder:
-        template = prepare(Path(folder), args.count, args.size)
+        template = prepare(Path(folder), contents)
         sizes = [p.stat().st_size for p in (template / "nbs").glob("*.ipynb")]
         print(f"{len(sizes)} paired notebooks, {statistics.mean(sizes) / 1000:.0f} KB on average, one code cell edited in each\n")
         notebooks = sorted(f"nbs/{p.name}" for p in (template / "nbs").glob("*.ipynb"))
@@ -186,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     heavy = sorted({"jupytext", "nbformat", "nbgit.twins"} & imported)
     print(f"nothing to do imports jupytext: {'NO' if not heavy else 'YES: ' + ', '.join(heavy)}")
     return 0 if ratio_once <= TARGET and not heavy else 1
+
+
 
 
 if __name__ == "__main__":
