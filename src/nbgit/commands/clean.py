@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nbgit.clean import CleanError, clean_bytes
 from nbgit.cli import EXIT_ERROR, EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
-from nbgit.files import confined, find_notebooks, read_file, write_atomic
 from nbgit.notebook import NotebookError, parse
-from nbgit.policy import Policy, find_root, load_policy
+from nbgit.policy import Policy, find_root, load_policy, root_of
 from nbgit.progress import progress, showing_progress, warn
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 CHECK, DRY_RUN, WRITE, TRIAL = "check", "dry-run", "write", "trial"
@@ -31,9 +33,11 @@ def run(paths: list[str], check: bool = False, dry_run: bool = False, **flags: A
 
     `flags` are the command line's one-run overrides of the policy (`--keep-output`...).
     """
-    if paths == ["-"]:
-        return _clean_stream(load_policy(find_root(Path.cwd())).with_flags(flags), check or dry_run)
-    root = find_root(Path(paths[0]) if paths else Path.cwd())
+    if paths == ["-"]:  # git's one-shot filter: no pathlib (files.py) to import
+        return _clean_stream(load_policy(root_of(os.getcwd())).with_flags(flags), check or dry_run)
+    from nbgit.files import find_notebooks
+
+    root = find_root(paths[0] if paths else os.getcwd())
     policy = load_policy(root).with_flags(flags)
     notebooks = {p: repo_relative(p, root) for p in find_notebooks(paths)}
     notebooks = {p: relative for p, relative in notebooks.items() if not policy.excludes(relative)}
@@ -54,6 +58,8 @@ def _clean_all(notebooks: dict[Path, str], policy: Policy, mode: str) -> Tally:
 
     A notebook that cannot be read or written is reported in one line and the pass goes on.
     """
+    from nbgit.files import confined, read_file, write_atomic
+
     changed = unreadable = errors = 0
     for path in progress(list(notebooks), "cleaning"):
         try:
