@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 
 from conftest import git, nbgit
-from nbgit.check.cache import FOLDER, VERDICTS_FILE, blob_id, entry_key
+from nbgit.check.cache import FOLDER, VERDICTS_FILE, entry_key
+from nbgit.check.judge import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
+from nbgit.gitrepo import blob_id
 from nbgit.policy import Policy
 from test_checks import CI_OFF, DIRTY, paired_repo, run_json
 
 CI = {**CI_OFF, "CI": "1"}
-PLANTED = ["hidden-state", "nb.ipynb", 3, "planted verdict", "", False, False, None]
+PLANTED = list(Problem("hidden-state", "nb.ipynb", 3, "planted verdict", ""))
 
 
 def cache_file(repo: Path) -> Path:

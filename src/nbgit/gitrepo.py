@@ -30,6 +30,15 @@ def commit_exists(revision: str, cwd: Path | str | None = None) -> bool:
     return bool(git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", cwd=cwd, check=False).strip())
 
 
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob of these bytes (what `git hash-object --no-filters` prints)."""
+    import hashlib
+
+    digest = hashlib.sha1(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
+
+
 def ignored_paths(paths: list[Path]) -> set[Path]:
     """Those of `paths` that git ignores (none when outside a work tree)."""
     if not paths:
@@ -389,7 +398,11 @@ def tree_blobs(revision: str, cwd: Path | str | None = None) -> dict[str, str]:
 
 
 def common_dir(cwd: Path | str | None = None) -> Path:
-    """git's directory shared by every linked work tree of the repository (`git rev-parse --git-common-dir`)."""
+    """git's directory shared by every linked work tree of the repository (`git rev-parse --git-common-dir`);
+    at the top of the main work tree that is its `.git` folder, found without starting git."""
+    dot_git = Path(cwd or ".", ".git")
+    if dot_git.is_dir():
+        return dot_git.absolute()
     out = git("rev-parse", "--git-common-dir", cwd=cwd).decode("utf-8", "surrogateescape").strip()
     return Path(cwd or ".", out).absolute()
 
@@ -457,14 +470,6 @@ def merge_texts(base: str, ours: str, theirs: str, labels: tuple[str, str, str])
     if done.returncode < 0 or done.returncode > 127:
         raise NbgitError(f"git merge-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
     return done.stdout.decode("utf-8", "surrogateescape"), done.returncode == 0
-
-
-def common_dir(root: Path) -> Path:
-    """git's directory shared by every worktree of the repository at `root` (`.git` of the main one)."""
-    dot_git = root / ".git"
-    if dot_git.is_dir():
-        return dot_git
-    return (root / git("rev-parse", "--git-common-dir", cwd=root).decode("utf-8").strip()).resolve()
 
 
 def git_path(root: Path, name: str) -> Path:

@@ -51,13 +51,6 @@ def cache_folder(root: Path | None) -> Path | None:
         return None
 
 
-def blob_id(data: bytes) -> str:
-    """git's object id of `data` as a blob (what `git hash-object` prints)."""
-    digest = hashlib.sha1(b"blob %d\0" % len(data))
-    digest.update(data)
-    return digest.hexdigest()
-
-
 def fingerprint(policy: Any) -> str:
     """What, besides a notebook's bytes, path and filter flag, decides its verdict."""
     import nbgit
@@ -129,7 +122,9 @@ class Verdicts:
         return [Problem(*fields) for fields in entry[1]]
 
     def put(self, key: str, problems: list[Problem]) -> None:
-        """Remember the verdict for `key`."""
+        """Remember the verdict for `key`, when every field of its problems is a plain value that reads back the same."""
+        if any(not isinstance(field, (str, int, type(None))) for p in problems for field in p):
+            return
         self.entries[key] = [self.now, [list(p) for p in problems]]
         self.changed = True
 

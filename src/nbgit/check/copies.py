@@ -15,11 +15,11 @@ the files it has not seen.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import NamedTuple
 
 from nbgit import gitrepo
+from nbgit.gitrepo import blob_id
 from nbgit.check.duplicates import NOTEBOOK, CopyGroup, copy_groups, grown_windows
 from nbgit.check.fingerprint_index import FingerprintIndex, Job
 from nbgit.check.judge import Problem, problem
@@ -129,13 +129,6 @@ def _on_disk(root: Path, paths: list[str]) -> dict[str, Source]:
                 continue
             found[path] = Source(blob_id(data), data)
     return found
-
-
-def blob_id(data: bytes) -> str:
-    """The id git gives a blob of these bytes (what `git hash-object --no-filters` prints)."""
-    digest = hashlib.sha1(b"blob %d\0" % len(data))
-    digest.update(data)
-    return digest.hexdigest()
 
 
 def _job(path: str, source: Source) -> Job:

@@ -2,8 +2,8 @@
 
 `nbgit check` and the pre-commit hook compare every notebook and module of the repository, but
 tokenise only what they have not seen: a file's fingerprint depends only on its bytes (its blob id)
-and on nbgit's normalisation, so it is kept under `<git common dir>/nbgit/fingerprints` (shared by
-linked work trees, never committed) with nbgit's version and the normalisation's format. The
+and on nbgit's normalisation, so it is kept as `fingerprints` in the folder of nbgit's caches
+(`<git common dir>/nbgit`, shared by linked work trees and never committed, or `$NBGIT_CACHE_DIR`) with nbgit's version and the normalisation's format. The
 policy is applied after the index (minimum size, excluded paths), so changing it never needs a
 new fingerprint. The file is replaced atomically, holds only the fingerprints recent runs used,
 and a missing, unreadable or foreign one only costs the time to rebuild it.
@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from nbgit import __version__, gitrepo
+from nbgit.check.cache import cache_folder
 from nbgit.check.fingerprints import FORMAT, Unit, module_units, notebook_units
-from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
 from nbgit.parallel import map_on_all_cores
 
-INDEX_PATH = ("nbgit", "fingerprints")
+INDEX_FILE = "fingerprints"  # in the folder of nbgit's caches (nbgit.check.cache.cache_folder)
 PARALLEL_FROM = 64  # files per worker: fewer are tokenised faster here than a process starts
 KEEP_UNUSED = 10_000  # fingerprints kept beyond those a run used, for switching branches
 Units = tuple[Unit, ...]
@@ -51,12 +51,10 @@ class FingerprintIndex:
     @classmethod
     def open(cls, root: Path | None) -> FingerprintIndex:
         """The index of the repository at `root`; empty when absent, unreadable or made by another nbgit."""
-        if root is None:
+        folder = cache_folder(root)
+        if folder is None:
             return cls(None, {})
-        try:
-            path = gitrepo.common_dir(root).joinpath(*INDEX_PATH)
-        except NbgitError:
-            return cls(None, {})
+        path = folder / INDEX_FILE
         try:
             saved = marshal.loads(path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
@@ -97,7 +95,7 @@ class FingerprintIndex:
         if not self.dirty:
             return
         try:
-            self.path.parent.mkdir(exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, marshal.dumps((_version(), self.entries)))
         except OSError:
             pass  # a read-only repository: the next run computes them again

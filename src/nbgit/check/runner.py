@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from nbgit import gitrepo
-from nbgit.check.cache import Verdicts, blob_id, entry_key
+from nbgit.gitrepo import blob_id
+from nbgit.check.cache import Verdicts, entry_key
 from nbgit.check.judge import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
 from nbgit.files import find_notebooks, write_atomic
@@ -108,7 +109,9 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     if settings.enabled("duplicate-code"):
         from nbgit.check.copies import duplicate_code
 
-        outcome.problems.extend(duplicate_code(root, policy, scope.staged, scope.all, [t.path for t in targets] + others))
+        copies = duplicate_code(root, policy, scope.staged, scope.all, [t.path for t in targets] + others)
+        # a group of copies is reported once, at its first file: in that file's shard only
+        outcome.problems.extend(p for p in copies if in_shard(p.path, scope.shard))
     outcome.problems = [settings.severity(p) for p in outcome.problems]
     return outcome
 
