@@ -242,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 3)
     install_peers()
-    # an installed nbgit runs from compiled bytecode: let Python write it, then warm it up once
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    baseline_memory()
+    baseline_memory()  # the first run writes the bytecode (see harness)
     os.environ.update(
         HOME=tempfile.mkdtemp(prefix="nbgit-bench-home-"), GIT_CONFIG_NOSYSTEM="1",
         GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",

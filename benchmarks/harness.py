@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+# an installed nbgit runs from compiled bytecode: let every process write it (the warm-up rounds do)
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / ".peers"
 PEER_PACKAGES = {"nbstripout": "nbstripout", "nb-clean": "nb-clean>=5,<6", "nbmerge": "nbdime", "git-nbdiffdriver": "nbdime"}
