@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from corpora import ABOUT_50KB, notebook, real_sources  # noqa: E402
-from harness import alternate, install_peers, machine, peer, table, timed  # noqa: E402
+from harness import PEERS, alternate, install_peers, machine, table, timed  # noqa: E402
 
 from nbgit.clean import clean_bytes  # noqa: E402
 from nbgit.policy import Policy, policy_from_table  # noqa: E402
@@ -48,7 +48,7 @@ def best_of(work, runs: int) -> float:
     return min(times)
 
 
-def startup(label: str, small: bytes, rounds: int, folder: Path) -> None:
+def startup(label: str, small: bytes, rounds: int, folder: Path, skip: list[str]) -> None:
     path = folder / "nb.ipynb"
     path.write_bytes(small)
     commands = {
@@ -56,9 +56,10 @@ def startup(label: str, small: bytes, rounds: int, folder: Path) -> None:
         "nbgit clean -": [str(BIN / "nbgit"), "clean", "-"],
         "nbgit filter clean": [str(BIN / "nbgit"), "filter", "clean"],
         "nbgit textconv": [str(BIN / "nbgit"), "textconv", str(path)],
-        "nbstripout (peer)": [str(peer("nbstripout"))],
-        "nb-clean 5 clean (peer)": [str(peer("nb-clean")), "clean"],
+        "nbstripout (peer)": [str(PEERS / "bin" / "nbstripout")],
+        "nb-clean 5 clean (peer)": [str(PEERS / "bin" / "nb-clean"), "clean"],
     }
+    commands = {name: command for name, command in commands.items() if not any(word in name for word in skip)}
     print(f"\none-shot start-up on a {label} of {len(small) // 1000} KB (median of {rounds} rounds)")
     runs = {name: (lambda command=command: timed(command, folder, input=small)) for name, command in commands.items()}
     table(alternate(runs, rounds), "python -c pass", "nbgit clean - <= 4x python -c pass")
@@ -94,6 +95,7 @@ def heavy_imports(small: bytes) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--skip", action="append", default=[], choices=["nbstripout"], help="leave a peer out (its start-up is seconds)")
     options = parser.parse_args()
     rounds = 5 if options.quick else 30
     install_peers()
@@ -103,8 +105,8 @@ def main() -> None:
     reals = [p.read_bytes() for p in real_sources(ABOUT_50KB)]
     typical = min(reals, key=lambda d: abs(len(d) - 50_000))
     with tempfile.TemporaryDirectory() as folder:
-        startup("generated notebook", small, rounds, Path(folder))
-        startup("real notebook", typical, rounds, Path(folder))
+        startup("generated notebook", small, rounds, Path(folder), options.skip)
+        startup("real notebook", typical, rounds, Path(folder), options.skip)
     per_notebook(big, reals, rounds)
     heavy_imports(small)
 
