@@ -309,7 +309,7 @@ def _strip_keys(obj: dict[str, Any], prefix: str, rules: KeyRules, record: _Reco
                 result = dict(obj)
             del result[key]
             record.add(path.split(".", 1)[1] if path.startswith(("cell.", "output.")) else path)
-        elif isinstance(value, dict) and path in rules.descend:
+        elif value and isinstance(value, dict) and path in rules.descend:
             stripped = _strip_keys(value, path, rules, record, doomed)
             if stripped is not value:
                 if result is None:
