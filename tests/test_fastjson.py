@@ -140,7 +140,7 @@ def test_other_types_go_to_the_standard_library() -> None:
     assert fastjson.indented(Node(b=1, a=2)) == b'{\n "a": 2,\n "b": 1\n}'
 
 
-def test_a_process_loads_the_fast_path_from_its_eighth_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_process_loads_the_fast_path_from_its_eighth_read_or_write(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fastjson, "_handled", 0)
     calls: list[object] = []
     monkeypatch.setattr(fastjson, "write_fast", lambda value, ascii: calls.append(value))

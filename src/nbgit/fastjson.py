@@ -18,8 +18,9 @@ Where the two differ, the standard library decides:
   standard library, which then writes it (or fails) exactly as nbformat would.
 
 Importing msgspec costs about 15 ms, more than a one-shot command reading and writing a notebook or
-two saves, so a process handles its first `FAST_FROM - 1` notebooks with the standard library alone
-and loads msgspec only when it has more (the filter process, `nbgit clean` of a folder, checks).
+two saves, so a process does its first `FAST_FROM - 1` reads and writes (three notebooks cleaned)
+with the standard library alone and loads msgspec only when it has more to do (the filter process,
+`nbgit clean` of a folder, checks).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, NamedTuple
 
-FAST_FROM = 8  # the notebook (read or written, counted per process) from which msgspec is worth its import
+FAST_FROM = 8  # the JSON read or write (counted per process) from which msgspec is worth its import
 
 _LEAVES = frozenset({str, int, bool, type(None)})
 
