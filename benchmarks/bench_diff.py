@@ -86,11 +86,17 @@ def git_repo(path: Path, attributes: str, config: dict[str, str], files: dict[st
     return path
 
 
-def textconv_setups(skip: list[str], driver: bool) -> dict[str, tuple[str, dict[str, str]]]:
-    """name -> (.gitattributes, git config): every textconv uncached, the same way."""
-    setups = {"plain git": ("", {}), "nbgit textconv": ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": f"'{NBGIT}' textconv"})}
+def textconv_setups(skip: list[str], driver: bool, cached: bool = False) -> dict[str, tuple[str, dict[str, str]]]:
+    """name -> (.gitattributes, git config): every textconv uncached, the same way; with `cached`, each
+    textconv also with git's cache on (`cachetextconv`, as `nbgit install` sets it), filled by the warm-up round."""
+    textconvs = {"nbgit textconv": ("nbgit", f"'{NBGIT}' textconv")}
     if "nbstripout" not in skip:
-        setups["nbstripout textconv"] = ("*.ipynb diff=ipynb\n", {"diff.ipynb.textconv": f"'{peer('nbstripout')}' -t"})
+        textconvs["nbstripout textconv"] = ("ipynb", f"'{peer('nbstripout')}' -t")
+    setups: dict[str, tuple[str, dict[str, str]]] = {"plain git": ("", {})}
+    for name, (driver_name, command) in textconvs.items():
+        setups[name] = (f"*.ipynb diff={driver_name}\n", {f"diff.{driver_name}.textconv": command})
+        if cached:
+            setups[f"{name}, cached"] = (f"*.ipynb diff={driver_name}\n", {f"diff.{driver_name}.textconv": command, f"diff.{driver_name}.cachetextconv": "true"})
     if driver and "nbdime" not in skip:
         setups["nbdime diff driver"] = ("*.ipynb diff=jupyternotebook\n", {"diff.jupyternotebook.command": f"'{peer('git-nbdiffdriver')}' diff"})
     return setups
@@ -122,12 +128,12 @@ def history_repo(path: Path, attributes: str, config: dict[str, str], commits: i
 
 
 def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int) -> dict[str, Took]:
-    setups = textconv_setups(skip, driver=False)
+    setups = textconv_setups(skip, driver=False, cached=True)
     repos = {name: history_repo(tmp / f"log-{name}".replace(" ", "-"), attributes, config, commits) for name, (attributes, config) in setups.items()}
     some = next(iter(repos.values()))
     sizes = [p.stat().st_size for p in some.glob("*.ipynb")]
     print(f"\ngit log -p -{commits} -- '*.ipynb': {len(sizes)} real notebooks with outputs, {sum(sizes) / len(sizes) / 1e6:.2f} MB on average, "
-          f"{commits} commits each changing one ({2 * commits} textconv runs per log, none cached); median of {rounds}")
+          f"{commits} commits each changing one ({2 * commits} textconv runs per log; `cached`: git's textconv cache filled by the warm-up); median of {rounds}")
     command = ["git", "log", "-p", f"-{commits}", "--", "*.ipynb"]
     return alternate({name: (lambda repo=repo: timed(command, repo, expect=(0, 1))) for name, repo in repos.items()}, rounds)
 
@@ -155,7 +161,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one round, fewer commits, a 5 MB report notebook")
     parser.add_argument("--skip", action="append", default=[], choices=["nbstripout", "nbdime"], help="leave a peer out (repeatable)")
     parser.add_argument("--rounds", type=int, help="timed rounds (median); default 5 for git diff, 3 for git log -p")
+    parser.add_argument("--part", action="append", choices=["diff", "log", "report"], help="only these measurements (repeatable; default: all)")
     args = parser.parse_args()
+    parts = args.part or ["diff", "log", "report"]
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
     print(machine())
     with tempfile.TemporaryDirectory(prefix="nbgit-bench-diff-") as name:
@@ -164,12 +172,13 @@ def main() -> None:
         generated = (dump(base), dump(edit(base, cells=1, images=0, seed=2)))
         real = json.loads(closest_real(1_000_000))
         real_pair = (dump(real), dump(edit_source(real, 0, "x = 1")))
-        for label, (data, changed) in (("generated notebook", generated), ("real notebook", real_pair)):
+        for label, (data, changed) in (("generated notebook", generated), ("real notebook", real_pair)) if "diff" in parts else ():
             rows = bench_git_diff(tmp, label, data, changed, args.rounds or (1 if args.quick else 5), args.skip)
             table(rows, "plain git", "nbgit textconv <= 10x plain git diff")
-        rows = bench_log(tmp, args.rounds or (1 if args.quick else 3), args.skip, 10 if args.quick else 40)
-        table(rows, "plain git", "nbgit textconv <= 5x plain git log -p")
-        if "nbdime" not in args.skip:
+        if "log" in parts:
+            rows = bench_log(tmp, args.rounds or (1 if args.quick else 3), args.skip, 10 if args.quick else 40)
+            table(rows, "plain git", "nbgit textconv <= 5x plain git log -p")
+        if "nbdime" not in args.skip and "report" in parts:
             big = notebook(5 if args.quick else 20, images=60, seed=3)
             largest = json.loads(max(real_sources(), key=lambda p: p.stat().st_size).read_bytes())
             pairs = {

@@ -24,6 +24,7 @@ from nbgit.policy import Policy
 from test_checks import CI_OFF, DIRTY, paired_repo, run_json
 
 CI = {**CI_OFF, "CI": "1"}
+pytestmark = pytest.mark.skipif(not DIRTY.exists(), reason="the corpus is not at ../shared/corpus")
 PLANTED = list(Problem("hidden-state", "nb.ipynb", 3, "planted verdict", ""))
 
 
