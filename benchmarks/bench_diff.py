@@ -8,23 +8,31 @@
    outputs (200 KB and more, like a book's chapters), with a history of 40 commits after the first,
    each re-running or editing one notebook (80 textconv runs per log): plain git, nbgit's textconv
    and nbstripout's. Target: nbgit <= 5x plain `git log -p`.
-3. The HTML report of a changed notebook full of images (`nbgit diff --format html`, outputs kept)
-   against nbdime's `nbdiff` of the same pair: generated (20 MB) and the largest real one.
-   Target: nbgit <= 0.5x nbdime.
+3. The HTML report of a changed generated notebook full of images (20 MB; `nbgit diff --format
+   html`, outputs kept) against nbdime's `nbdiff` of the same pair; and of the largest corpus
+   notebook with images (committed outputs shown, images compared by decoded pixels, difference
+   pictures) against `nbdiff` of the same two versions: sources edited, plots re-encoded with the
+   same pixels, plots swapped. Target: nbgit <= 0.5x nbdime.
+4. Cell handles in notebooks without ids: lines `git diff` (textconv) shows for one inserted, deleted,
+   moved or edited cell over the corpus, with positional handles (`[code cell 3]`, nbgit before) and
+   without (`[code]`, now).
 
 Every textconv runs uncached (no `cachetextconv`), as on the first `git log -p` after a clone:
 the same caching for every tool. Tools are taken in turn round by round after a warm-up round; the
 peers are installed into benchmarks/.peers.
-Run: .venv/bin/python benchmarks/bench_diff.py [--quick] [--skip nbstripout]
+Run: .venv/bin/python benchmarks/bench_diff.py [--quick] [--skip nbstripout] [--part log]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import difflib
+import io
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -156,14 +164,109 @@ def closest_real(size: int) -> bytes:
     return min(real_sources(), key=lambda p: abs(p.stat().st_size - size)).read_bytes()
 
 
+def largest_corpus_notebook_with_images() -> Path:
+    """The largest real notebook that has PNG outputs."""
+    return max((p for p in real_sources() if b'"image/png"' in p.read_bytes()), key=lambda p: p.stat().st_size)
+
+
+def reviewed_version(content: dict, seed: int) -> dict:
+    """The notebook after a review-sized change: 10 sources edited, 5 plots re-encoded (same pixels), 5 plots swapped."""
+    from PIL import Image
+
+    rng = random.Random(seed)
+    content = json.loads(json.dumps(content))
+    code = [c for c in content["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    for cell in rng.sample(code, min(10, len(code))):
+        cell["source"] = "".join(cell["source"]) + "\n# reviewed"
+    plots = [o["data"] for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    rng.shuffle(plots)
+    for data in plots[:5]:
+        out = io.BytesIO()
+        Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).save(out, "PNG", compress_level=1)
+        data["image/png"] = base64.b64encode(out.getvalue()).decode()
+    swapped = plots[5:10]
+    for data, other in zip(swapped, swapped[1:] + swapped[:1]):
+        data["image/png"], other["image/png"] = other["image/png"], data["image/png"]
+    return content
+
+
+def bench_corpus_report(tmp: Path, rounds: int) -> dict[str, Took]:
+    source = largest_corpus_notebook_with_images()
+    content = json.loads(source.read_bytes())
+    data, changed = dump(content), dump(reviewed_version(content, seed=5))
+    print(f"\nHTML report of {source.name} ({len(data) / 1e6:.1f} MB; 10 sources edited, 5 plots re-encoded, 5 swapped), median of {rounds}")
+    repo = git_repo(tmp / "corpus-report", "", {}, {"nb.ipynb": data})
+    (repo / "nb.ipynb").write_bytes(changed)
+    subprocess.run(["git", "commit", "-q", "-a", "-m", "reviewed"], cwd=repo, check=True)
+    (tmp / "a.ipynb").write_bytes(data)
+    (tmp / "b.ipynb").write_bytes(changed)
+    nbgit_command = [str(NBGIT), "diff", "HEAD~1..HEAD", "--format", "html", "--output", str(tmp / "corpus.html")]
+    nbdime_command = [str(peer("nbdiff", "nbdime")), "--no-color", str(tmp / "a.ipynb"), str(tmp / "b.ipynb")]
+    results = alternate({
+        "nbdime nbdiff": lambda: timed(nbdime_command, tmp, expect=(0, 1)),
+        "nbgit diff --format html": lambda: timed(nbgit_command, repo),
+    }, rounds)
+    html = (tmp / "corpus.html").read_text()
+    pictures = html.count('<figure class="diff">')
+    print(f"  (nbgit's report: {len(html) / 1e6:.1f} MB, {pictures} difference pictures)")
+    return results
+
+
+def changed_lines(a: str, b: str) -> int:
+    return sum(1 for line in difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0) if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+
+
+def positional(text: str) -> str:
+    """textconv's text with the positional handles nbgit used before (`[code cell 3]`)."""
+    import re
+
+    counter = iter(range(1, 10**6))
+    return re.sub(r"^\[(code|markdown|raw)\]", lambda m: f"[{m.group(1)} cell {next(counter)}]", text, flags=re.M)
+
+
+def bench_handles() -> None:
+    """Lines textconv shows for one-cell changes in corpus notebooks without ids, positional handles against none."""
+    from nbgit.policy import Policy
+    from nbgit.render import textconv
+
+    notebooks = []
+    for path in real_sources():
+        content = json.loads(path.read_bytes())
+        cells = content.get("cells", [])
+        if len(cells) >= 6 and not any("id" in c for c in cells):
+            notebooks.append(content)
+    if not notebooks:
+        return
+    new = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "x = compute()\nprint(x)"}
+    changes = {
+        "insert a cell at the top": lambda cells: cells.insert(0, new),
+        "insert a cell in the middle": lambda cells: cells.insert(len(cells) // 2, new),
+        "delete a cell in the middle": lambda cells: cells.pop(len(cells) // 2),
+        "move a cell up": lambda cells: cells.insert(1, cells.pop(len(cells) // 2)),
+    }
+    print(f"\nlines textconv shows for a one-cell change, {len(notebooks)} corpus notebooks without ids (median / mean / max)")
+    print(f"  {'change':<30} {'positional [code cell 3]':>26} {'no handle [code]':>20}")
+    for name, change in changes.items():
+        counts: dict[str, list[int]] = {"positional": [], "none": []}
+        for content in notebooks:
+            edited = json.loads(json.dumps(content))
+            change(edited["cells"])
+            before = textconv(json.dumps(content).encode(), "nb.ipynb", Policy()).decode()
+            after = textconv(json.dumps(edited).encode(), "nb.ipynb", Policy()).decode()
+            counts["positional"].append(changed_lines(positional(before), positional(after)))
+            counts["none"].append(changed_lines(before, after))
+        shown = [f"{statistics.median(v):g} / {statistics.mean(v):.1f} / {max(v)}" for v in counts.values()]
+        print(f"  {name:<30} {shown[0]:>26} {shown[1]:>20}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one round, fewer commits, a 5 MB report notebook")
     parser.add_argument("--skip", action="append", default=[], choices=["nbstripout", "nbdime"], help="leave a peer out (repeatable)")
     parser.add_argument("--rounds", type=int, help="timed rounds (median); default 5 for git diff, 3 for git log -p")
-    parser.add_argument("--part", action="append", choices=["diff", "log", "report"], help="only these measurements (repeatable; default: all)")
+    parser.add_argument("--part", action="append", choices=["diff", "log", "report", "handles"], help="only these measurements (repeatable; default: all)")
     args = parser.parse_args()
-    parts = args.part or ["diff", "log", "report"]
+    parts = args.part or ["diff", "log", "report", "handles"]
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
     print(machine())
     with tempfile.TemporaryDirectory(prefix="nbgit-bench-diff-") as name:
@@ -180,14 +283,12 @@ def main() -> None:
             table(rows, "plain git", "nbgit textconv <= 5x plain git log -p")
         if "nbdime" not in args.skip and "report" in parts:
             big = notebook(5 if args.quick else 20, images=60, seed=3)
-            largest = json.loads(max(real_sources(), key=lambda p: p.stat().st_size).read_bytes())
-            pairs = {
-                "generated notebook": (dump(big), dump(edit(big, cells=10, images=8, seed=4))),
-                "real notebook": (dump(largest), dump(edit_source(rerun(largest, 5), 0, "x = 1"))),
-            }
-            for label, (data, changed) in pairs.items():
-                rows = bench_report(tmp, label, data, changed, timeout=120 if args.quick else 900)
-                table(rows, "nbdime nbdiff", "nbgit <= 0.5x nbdime nbdiff")
+            rows = bench_report(tmp, "generated notebook", dump(big), dump(edit(big, cells=10, images=8, seed=4)), timeout=120 if args.quick else 900)
+            table(rows, "nbdime nbdiff", "nbgit <= 0.5x nbdime nbdiff")
+            rows = bench_corpus_report(tmp, rounds=args.rounds or (1 if args.quick else 3))
+            table(rows, "nbdime nbdiff", "nbgit (pixels compared) <= 0.5x nbdime nbdiff")
+        if "handles" in parts:
+            bench_handles()
 
 
 if __name__ == "__main__":
