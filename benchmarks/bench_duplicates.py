@@ -33,7 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
+from corpora import CORPUS  # the corpus of real notebooks (benchmarks/corpora.py)
+
 NBGIT = str(Path(sys.executable).with_name("nbgit"))
 OTHER_CHECKS = ["not-clean", "invalid", "conflict", "unsynced", "orphan", "hidden-state", "untitled", "output-size", "notebook-size", "not-installed"]
 PAIRING = '[pair]\nenabled = true\nformat = "py:percent"\n'

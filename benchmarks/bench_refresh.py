@@ -39,39 +39,16 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 from conftest import CORPUS, rerun  # noqa: E402  - the re-run the tests use
+from corpora import ABOUT_50KB, real_sources  # noqa: E402
+from harness import timed  # noqa: E402
 
 BIN = Path(sys.executable).parent
-ABOUT_50KB = (35_000, 75_000)
 ABOUT_1MB = (900_000, 1_500_000)
 TOKEN = "bench"
 
 
-def real_notebooks(sizes: tuple[int, int]) -> list[Path]:
-    """Corpus notebooks of nbformat 4 within `sizes` bytes that parse, in a fixed order."""
-    found = []
-    for path in sorted((CORPUS / "dev").rglob("*.ipynb")):
-        if sizes[0] <= path.stat().st_size <= sizes[1]:
-            try:
-                content = json.loads(path.read_bytes())
-            except ValueError:
-                continue
-            if isinstance(content, dict) and content.get("nbformat") == 4:
-                found.append(path)
-    return found
-
-
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
-
-
-def timed(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and CPU seconds (user and system, of the command and every process it waited for)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, capture_output=True, check=True)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def wired_repo(repo: Path) -> None:
@@ -85,7 +62,7 @@ def many_notebooks(work: Path, count: int, rounds: int) -> dict[str, tuple[float
     """Median wall and CPU seconds of `nbgit refresh` after a re-run, and of `git status` after touching the same files."""
     repo = work / "many"
     wired_repo(repo)
-    sources = real_notebooks(ABOUT_50KB)
+    sources = real_sources(ABOUT_50KB)
     originals = {}
     for number in range(count):
         source = sources[number % len(sources)]
@@ -215,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nbgit refresh = {refresh[0] / status[0]:.2f}x the wall time of git status after a touch (target: at most 1.0x), "
               f"{refresh[1] / status[1]:.2f}x its CPU time")
 
-        big = real_notebooks(ABOUT_1MB)[0]
+        big = real_sources(ABOUT_1MB)[0]
         print(f"\nsaving {big.relative_to(CORPUS)} ({big.stat().st_size / 1e6:.2f} MB), re-run each time")
         hook = hook_in_process(work, big, saves)
         print(f"the save hook in process (refresh_after_save): {hook * 1000:.1f} ms (target: at most 50 ms)")
