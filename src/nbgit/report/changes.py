@@ -16,7 +16,6 @@ The formats live beside this module: `text`, `markdown`, `html`.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import difflib
 import json
 from dataclasses import dataclass, field
@@ -272,8 +271,8 @@ def as_committed(policy: Policy) -> Policy:
 
 def _without_outputs(nb: NotebookView) -> NotebookView:
     """The notebook with every output and execution count left out (`--outputs hide`)."""
-    cells = tuple(dataclasses.replace(c, parts=(), execution_count=None) for c in nb.cells)
-    return dataclasses.replace(nb, cells=cells)
+    cells = tuple(c._replace(parts=(), execution_count=None) for c in nb.cells)
+    return nb._replace(cells=cells)
 
 
 def _status(old: bytes | None, new: bytes | None, old_path: str | None, new_path: str | None) -> str:
@@ -465,7 +464,7 @@ def _reading_order(matched: dict[int, tuple[int, bool]], n_old: int, n_new: int)
 
 def _cell_change(old: CellView, new: CellView, moved: bool, max_lines: int, sameness: Sameness) -> CellChange:
     source_diff = _lines_diff(old.source.splitlines(), new.source.splitlines())
-    judged = dataclasses.replace(new, parts=_settled(old.parts, new.parts, sameness), attachments=_settled(old.attachments, new.attachments, sameness))
+    judged = new._replace(parts=_settled(old.parts, new.parts, sameness), attachments=_settled(old.attachments, new.attachments, sameness))
     output_diff = _lines_diff(_output_lines(old, max_lines), _output_lines(judged, max_lines))
     images = _image_changes(old.parts + old.attachments, judged.parts + judged.attachments)
     metadata_diff = _lines_diff(_json_lines(old.metadata), _json_lines(new.metadata))
