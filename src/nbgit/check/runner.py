@@ -19,11 +19,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from nbgit import gitrepo
-from nbgit.gitrepo import blob_id
 from nbgit.check.cache import Verdicts, entry_key
 from nbgit.check.judge import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
 from nbgit.files import find_notebooks, write_atomic
+from nbgit.gitrepo import blob_id
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.terminal import shell_word
