@@ -11,9 +11,10 @@ repositories, the tools taken in turn round by round after a warm-up round of ea
 
 - `git status` right after touching every notebook (git re-filters each one to compare it);
 - `git add -A` of every notebook into a fresh repository;
-- `git checkout` of every notebook (deleted first) with nbgit announcing clean only (what it
-  does) and clean plus a pass-through smudge (the alternative that `filter.nbgit.required` needs);
 - the filter's peak memory on a 20 MB notebook, against the file's size.
+
+nbgit runs as a clone has it by default: keeping the outputs it strips in the clone's store
+(`git checkout`, which puts them back, is measured by benchmarks/bench_restore.py).
 
 A "protocol floor" row runs a process that reads every notebook and answers `{}` without cleaning:
 the least any process filter can cost, since git still reads each file and pipes it through.
@@ -26,9 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,10 +38,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from corpora import ABOUT_50KB, MIXED, Corpus, generate, notebook, real  # noqa: E402
-from harness import PEERS, install_peers, machine  # noqa: E402
+from harness import PEERS, Took, git, install_peers, machine, median, touch_all  # noqa: E402
 
 FILTER_PROCESS = Path(sys.executable).with_name("nbgit-filter-process")
-SMUDGING_PROCESS = f"{sys.executable} -c 'from nbgit.filter import main; main((\"clean\", \"smudge\"))'"
 
 # name -> git config lines (key, value) of a driver `x`; None: no filter at all
 TOOLS: dict[str, list[tuple[str, str]] | None] = {
@@ -59,11 +57,6 @@ FLOOR_SCRIPT = """#!{python}
 from nbgit.filter import serve
 serve(open(0, "rb", buffering=1 << 18), open(1, "wb", buffering=1 << 18), lambda command, path, data: ("success", b"{{}}"))
 """
-CHECKOUT_VARIANTS: dict[str, list[tuple[str, str]] | None] = {
-    "no filter": None,
-    "nbgit clean only": [("filter.x.process", str(FILTER_PROCESS))],
-    "nbgit clean+smudge, required": [("filter.x.process", SMUDGING_PROCESS), ("filter.x.required", "true")],
-}
 # name -> (count, quick count, `git add -A` target as a multiple of no filter, how to build it)
 SETS = {
     "generated-50kb": (1000, 200, 1.0, lambda folder, n: generate(folder, n, 50_000, seed=n)),
@@ -75,21 +68,6 @@ STATUS_TARGETS = {"nb-clean 5": 0.25, "cat": 0.4, "no filter": 3.0}
 
 
 # --- measuring ---------------------------------------------------------------------------------
-
-
-def git(repo: Path, *args: str) -> tuple[float, float]:
-    """Run git in `repo`, failing loudly; return (wall, CPU) seconds, CPU counting git and its filters.
-
-    On a shared machine the wall time depends on what else runs; the CPU time much less.
-    """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"git {' '.join(args)} failed in {repo}:\n{done.stderr.decode()}")
-    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def make_repo(path: Path, notebooks: Path, config: list[tuple[str, str]] | None) -> None:
@@ -108,26 +86,14 @@ def make_repo(path: Path, notebooks: Path, config: list[tuple[str, str]] | None)
         os.link(source, target / source.name)
 
 
-def touch_all(folder: Path) -> None:
-    """A new modification time for every file (content unchanged)."""
-    stamp = time.time() + random.random()
-    for path in folder.iterdir():
-        os.utime(path, (stamp, stamp))
-
-
-def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
-    """Median wall and median CPU time of several runs."""
-    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-
-
-def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, str]] | None], rounds: int) -> dict[str, dict[str, tuple[float, float]]]:
+def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, str]] | None], rounds: int) -> dict[str, dict[str, Took]]:
     """Median `git add -A` (fresh repository) and `git status` (after touching) per tool, tools in turn.
 
     Each round: every tool's `git add -A` and commit, one pause for the index's timestamp, then every
     tool's `git status`. The first round is a warm-up (page cache, compiled bytecode) and is not counted.
     """
-    adds: dict[str, list[tuple[float, float]]] = {tool: [] for tool in tools}
-    statuses: dict[str, list[tuple[float, float]]] = {tool: [] for tool in tools}
+    adds: dict[str, list[Took]] = {tool: [] for tool in tools}
+    statuses: dict[str, list[Took]] = {tool: [] for tool in tools}
     repos = {tool: work / f"repo-{number}" for number, tool in enumerate(tools)}
     for round_ in range(1 + rounds):
         for tool, config in tools.items():
@@ -148,25 +114,6 @@ def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, 
     for repo in repos.values():
         shutil.rmtree(repo)
     return {tool: {"add": median(adds[tool]), "status": median(statuses[tool])} for tool in tools}
-
-
-def measure_checkouts(work: Path, notebooks: Path, rounds: int) -> dict[str, tuple[float, float]]:
-    """Median `git checkout -- nbs` after deleting every notebook, per variant, variants in turn after a warm-up."""
-    repos = {variant: work / f"checkout-{number}" for number, variant in enumerate(CHECKOUT_VARIANTS)}
-    for variant, config in CHECKOUT_VARIANTS.items():
-        make_repo(repos[variant], notebooks, config)
-        git(repos[variant], "add", "-A")
-        git(repos[variant], "commit", "-q", "-m", "notebooks")
-    times: dict[str, list[tuple[float, float]]] = {variant: [] for variant in CHECKOUT_VARIANTS}
-    for round_ in range(1 + rounds):
-        for variant, repo in repos.items():
-            shutil.rmtree(repo / "nbs")
-            took = git(repo, "checkout", "--", "nbs")
-            if round_:
-                times[variant].append(took)
-    for repo in repos.values():
-        shutil.rmtree(repo)
-    return {variant: median(runs) for variant, runs in times.items()}
 
 
 def peak_memory(work: Path, size: int) -> tuple[int, int]:
@@ -202,14 +149,14 @@ def baseline_memory() -> int:
 # --- report --------------------------------------------------------------------------
 
 
-def ratio_line(ours: str, name: str, mine: tuple[float, float], other: tuple[float, float], target: float | None) -> str:
+def ratio_line(ours: str, name: str, mine: Took, other: Took, target: float | None) -> str:
     """`ours / name` as wall and CPU ratios, with the target's verdict."""
     wall, cpu = (n / o if o else float("nan") for n, o in zip(mine, other))
     verdict = "" if target is None else f"  target <= {target}: wall {'met' if wall <= target else 'MISSED'}, CPU {'met' if cpu <= target else 'MISSED'}"
     return f"    {ours} / {name:<14} wall {wall:6.2f}x  CPU {cpu:6.2f}x{verdict}"
 
 
-def report_set(label: str, results: dict[str, dict[str, tuple[float, float]]], targets: dict[str, dict[str, float]]) -> None:
+def report_set(label: str, results: dict[str, dict[str, Took]], targets: dict[str, dict[str, float]]) -> None:
     print(f"\n{label}")
     print(f"  {'tool':<16} {'git status: wall':>17} {'CPU':>8} {'git add -A: wall':>18} {'CPU':>8}")
     for tool, times in results.items():
@@ -263,9 +210,6 @@ def main(argv: list[str] | None = None) -> int:
             results = measure_tools(work, work / name, tools, rounds)
             targets = {"status": STATUS_TARGETS, "add": {"no filter": add_target}}
             report_set(f"{name}: {corpus.describe()}; load average now {os.getloadavg()[0]:.1f}", results, targets)
-            print("  git checkout -- nbs (every notebook deleted first):")
-            for variant, (wall, cpu) in measure_checkouts(work, work / name, rounds).items():
-                print(f"    {variant:<30} wall {wall:7.3f} s  CPU {cpu:7.3f} s")
             shutil.rmtree(work / name)
         if not args.no_memory:
             size, peak = peak_memory(work, 20_000_000)

@@ -22,54 +22,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
 
-from bench_filter import git, median as median_of  # noqa: E402  (wall and CPU time of a git command)
+from corpora import ABOUT_50KB, real  # noqa: E402
+from harness import Took, git, machine, median, touch_all  # noqa: E402
 from nbgit.clean import clean_bytes  # noqa: E402
 from nbgit.notebook import cells, parse, serialise  # noqa: E402
 from nbgit.policy import Policy  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
-ABOUT_50KB = (35_000, 75_000)
 NBGIT = Path(sys.executable).with_name("nbgit")
 
 
 # --- the notebooks -----------------------------------------------------------------------------
-
-
-def real_notebooks(folder: Path, count: int, sizes: tuple[int, int] = ABOUT_50KB) -> list[Path]:
-    """`count` copies of the corpus notebooks within `sizes` that have outputs, repeated and renamed, in `folder`."""
-    if not CORPUS.is_dir():
-        raise SystemExit(f"the corpus of real notebooks is not at {CORPUS}")
-    sources = []
-    for path in sorted(CORPUS.rglob("*.ipynb")):
-        data = path.read_bytes()
-        if sizes[0] <= len(data) <= sizes[1] and _strips_something(data, path.name):
-            sources.append(path)
-    folder.mkdir(parents=True)
-    files = []
-    for i in range(count):
-        source = sources[i % len(sources)]
-        target = folder / f"{i:04d}-{re.sub(r'[^A-Za-z0-9_-]+', '_', source.stem)[:40]}.ipynb"
-        shutil.copyfile(source, target)
-        files.append(target)
-    return files
-
-
-def _strips_something(data: bytes, name: str) -> bool:
-    try:
-        return clean_bytes(data, name, Policy()) != data and b'"output_type"' in data
-    except Exception:  # noqa: BLE001 - not a notebook nbgit reads
-        return False
 
 
 def rerun_one_cell(path: Path) -> None:
@@ -89,19 +62,6 @@ def rerun_one_cell(path: Path) -> None:
 # --- repositories ------------------------------------------------------------------------------
 
 
-class Took(NamedTuple):
-    """Wall and CPU seconds (the CPU of git and its filters counted): on a shared machine the wall
-    time depends on what else runs, the CPU time much less."""
-
-    wall: float
-    cpu: float
-
-
-def median(runs: list[tuple[float, float]]) -> Took:
-    """Median wall and median CPU time of several runs."""
-    return Took(*median_of(runs))
-
-
 def make_repo(path: Path, notebooks: list[Path], setup: str) -> Path:
     """A repository holding `notebooks` under nbs/, committed: `plain` (no filter), `restore` or `no-restore` (nbgit)."""
     path.mkdir(parents=True)
@@ -116,12 +76,6 @@ def make_repo(path: Path, notebooks: list[Path], setup: str) -> Path:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "notebooks")
     return path
-
-
-def touch_all(folder: Path) -> None:
-    stamp = time.time() + 10 + time.perf_counter() % 1
-    for path in folder.iterdir():
-        os.utime(path, (stamp, stamp))
 
 
 def store_size(repo: Path) -> tuple[int, int, int]:
@@ -142,12 +96,12 @@ def stripped_size(folder: Path) -> int:
 # --- the measurements --------------------------------------------------------------------------
 
 
-def checkout_all(repo: Path) -> tuple[float, float]:
+def checkout_all(repo: Path) -> Took:
     shutil.rmtree(repo / "nbs")
     return git(repo, "checkout", "--", ".")
 
 
-def status_after_touch(repo: Path, notebooks: list[Path]) -> tuple[float, float]:
+def status_after_touch(repo: Path, notebooks: list[Path]) -> Took:
     """`git status` with the notebooks (outputs and all) in the work tree, every one touched."""
     for source in notebooks:  # a clone that keeps no outputs got them back without: the same files for both
         shutil.copyfile(source, repo / "nbs" / source.name)
@@ -165,7 +119,7 @@ def switches(repo: Path, count: int) -> None:
         git(repo, "status", "--porcelain")
 
 
-def report(runs: dict[str, list[tuple[float, float]]], base: str, labels: dict[str, str]) -> None:
+def report(runs: dict[str, list[Took]], base: str, labels: dict[str, str]) -> None:
     """One line per setup: median wall and CPU seconds, and each as a ratio to `base`'s."""
     reference = median(runs[base])
     for setup, label in labels.items():
@@ -188,22 +142,20 @@ def main(argv: list[str] | None = None) -> int:
     count = args.count or (200 if args.quick else 1000)
     rounds = args.rounds or (2 if args.quick else 5)
     switch_count = args.switches or (10 if args.quick else 100)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ.update(
         HOME=tempfile.mkdtemp(prefix="nbgit-bench-home-"), GIT_CONFIG_NOSYSTEM="1",
         GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com", GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com",
         PATH=f"{NBGIT.parent}{os.pathsep}{os.environ['PATH']}",
     )
-    version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.split()[-1]
-    print(f"git {version}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, {rounds} rounds (medians)")
+    print(f"{machine()}; {rounds} rounds (medians)")
     with tempfile.TemporaryDirectory(prefix="nbgit-bench-restore-") as tmp:
         work = Path(tmp)
-        notebooks = real_notebooks(work / "notebooks", count)
-        total = sum(p.stat().st_size for p in notebooks)
-        print(f"{count} real notebooks of 35-75 KB with outputs ({total / 1e6:.0f} MB; {len({p.name[5:] for p in notebooks})} distinct)")
+        corpus = real(work / "notebooks", count, ABOUT_50KB, with_outputs=True)
+        notebooks = corpus.files
+        print(corpus.describe())
         repos = {setup: make_repo(work / setup, notebooks, setup) for setup in ("plain", "restore", "no-restore")}
-        checkouts: dict[str, list[tuple[float, float]]] = {setup: [] for setup in repos}
-        statuses: dict[str, list[tuple[float, float]]] = {"restore": [], "no-restore": []}
+        checkouts: dict[str, list[Took]] = {setup: [] for setup in repos}
+        statuses: dict[str, list[Took]] = {"restore": [], "no-restore": []}
         for setup, repo in repos.items():  # warm up (bytecode, page cache), and check what each writes
             checkout_all(repo)
             written = (repo / "nbs" / notebooks[0].name).read_bytes()

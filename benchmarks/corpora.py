@@ -114,8 +114,9 @@ def generate(folder: Path, count: int, size: int, seed: int) -> Corpus:
 # --- real --------------------------------------------------------------------------------------
 
 
-def real_sources(sizes: tuple[int, int] = MIXED, python_only: bool = False) -> list[Path]:
-    """The readable nbformat 4 notebooks of the corpus whose size is within `sizes` (bytes), in a fixed order."""
+def real_sources(sizes: tuple[int, int] = MIXED, python_only: bool = False, with_outputs: bool = False) -> list[Path]:
+    """The readable nbformat 4 notebooks of the corpus whose size is within `sizes` (bytes), in a fixed
+    order; only Python ones with `python_only`, only those with outputs with `with_outputs`."""
     if not CORPUS.is_dir():
         raise SystemExit(f"the corpus of real notebooks is not at {CORPUS}: run the benchmark from a checkout beside shared/")
     found = []
@@ -125,13 +126,16 @@ def real_sources(sizes: tuple[int, int] = MIXED, python_only: bool = False) -> l
         content = _content(path)
         if content is None or content.get("nbformat") != 4 or (python_only and _language(content) != "python"):
             continue
+        if with_outputs and not any(c.get("outputs") for c in _cells(content)):
+            continue
         found.append(path)
     return found
 
 
-def real(folder: Path, count: int, sizes: tuple[int, int] = MIXED, python_only: bool = False) -> Corpus:
-    """`count` copies of the real notebooks within `sizes`, repeated in turn and renamed, in `folder` (created)."""
-    sources = real_sources(sizes, python_only)
+def real(folder: Path, count: int, sizes: tuple[int, int] = MIXED, python_only: bool = False, with_outputs: bool = False) -> Corpus:
+    """`count` copies of the real notebooks within `sizes` (see `real_sources`), repeated in turn and
+    renamed, in `folder` (created)."""
+    sources = real_sources(sizes, python_only, with_outputs)
     folder.mkdir(parents=True)
     files, cells, outputs = [], [], []
     for i in range(count):
@@ -144,6 +148,7 @@ def real(folder: Path, count: int, sizes: tuple[int, int] = MIXED, python_only: 
         cells.append(len(all_cells))
         outputs.append(sum(len(c.get("outputs") or []) for c in all_cells))
     label = "real notebooks (every one of the corpus, at its own size)" if sizes == MIXED else f"real notebooks of {_size(sizes[0])}-{_size(sizes[1])}"
+    label += f" with outputs ({len(sources)} distinct)" if with_outputs else ""
     return Corpus(label, files, sum(p.stat().st_size for p in files), statistics.median(cells), statistics.median(outputs))
 
 

@@ -9,6 +9,7 @@ round, so a burst costs each the same.
 from __future__ import annotations
 
 import os
+import random
 import resource
 import statistics
 import subprocess
@@ -68,7 +69,12 @@ def alternate(runs: dict[str, Callable[[], Took]], rounds: int, warmups: int = 1
             took = run()
             if round_ >= warmups:
                 times[name].append(took)
-    return {name: Took(statistics.median(t.wall for t in values), statistics.median(t.cpu for t in values)) for name, values in times.items()}
+    return {name: median(values) for name, values in times.items()}
+
+
+def median(runs: list[Took]) -> Took:
+    """The median wall time and the median CPU time of several runs."""
+    return Took(statistics.median(t.wall for t in runs), statistics.median(t.cpu for t in runs))
 
 
 def timed(
@@ -89,6 +95,18 @@ def timed(
         shown = command if isinstance(command, str) else " ".join(map(str, command[:4]))
         raise SystemExit(f"{shown} exited {done.returncode} in {cwd}:\n{done.stdout.decode()[-600:]}{done.stderr.decode()[-600:]}")
     return Took(elapsed, cpu)
+
+
+def git(repo: Path, *args: str) -> Took:
+    """The times of `git ARGS` run in `repo` (its filters and textconv counted); a failure stops the benchmark."""
+    return timed(["git", *args], cwd=repo)
+
+
+def touch_all(folder: Path) -> None:
+    """A new modification time for every file in `folder` (content unchanged): git must read each again."""
+    stamp = time.time() + 10 + random.random()
+    for path in folder.iterdir():
+        os.utime(path, (stamp, stamp))
 
 
 def table(rows: dict[str, Took], reference: str, target: str) -> None:
