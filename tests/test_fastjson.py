@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import corpus_files, corpus_id
 from nbgit import fastjson
-from nbgit.notebook import NotebookError, _split_old, _split_v4, parse
+from nbgit.notebook import Notebook, NotebookError, _split_old, _split_v4, parse, serialise
 
 # every character, lone surrogates included (hypothesis leaves them out unless asked)
 ANY_CHARACTER = st.characters(codec=None, categories=None)
@@ -143,7 +143,7 @@ def test_other_types_go_to_the_standard_library() -> None:
 def test_a_process_loads_the_fast_path_from_its_eighth_read_or_write(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fastjson, "_handled", 0)
     calls: list[object] = []
-    monkeypatch.setattr(fastjson, "write_fast", lambda value, ascii: calls.append(value))
+    monkeypatch.setattr(fastjson, "write_fast", lambda value, ascii, like=None: calls.append(value))
     for number in range(fastjson.FAST_FROM + 2):
         assert fastjson.indented({"n": number}) == fastjson.write_stdlib({"n": number})
     assert len(calls) == 3
@@ -169,6 +169,29 @@ def test_reading_gives_the_standard_librarys_value(text: str) -> None:
     assert repr(fastjson.loads(text)) == repr(expected)  # repr: NaN and -0.0 compared too
     kind, fast = read(fastjson.read_fast, text)
     assert kind == "error" or repr(fast) == repr(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_TEXTS)
+def test_reading_bytes_gives_what_reading_their_text_gives(text: str) -> None:
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate written raw: no UTF-8 bytes hold it
+        data = text.encode("utf-8", "surrogatepass")
+        with pytest.raises(UnicodeDecodeError):
+            fastjson.loads(data)
+        return
+    assert repr(fastjson.loads(data)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("number", [1e16, 1.5e-05, -2.5e300, 5e-324])
+def test_a_float_anywhere_in_a_notebook_sends_it_to_the_standard_library(monkeypatch: pytest.MonkeyPatch, number: float) -> None:
+    monkeypatch.setattr(fastjson, "_handled", fastjson.FAST_FROM)  # the fast path is in use
+    cell = {"cell_type": "code", "execution_count": None, "id": "a", "metadata": {"scale": number}, "outputs": [], "source": "x = 1\ny = 2\n"}
+    content = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    written = serialise(Notebook(content, 4))
+    assert written == fastjson.write_stdlib(_split_v4(content)) + b"\n"
+    assert repr(number).encode() in written
 
 
 @pytest.mark.parametrize("text", [

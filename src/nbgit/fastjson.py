@@ -34,7 +34,7 @@ _LEAVES = frozenset({str, int, bool, type(None)})
 
 
 class _Codec(NamedTuple):
-    decode: Callable[[str], Any]
+    decode: Callable[[str | bytes], Any]
     encode: Callable[[Any], bytes]
     errors: tuple[type[BaseException], ...]
 
@@ -44,26 +44,29 @@ _codec: _Codec | None = None
 _loaded = False
 
 
-def loads(text: str) -> Any:
-    """`json.loads(text)`: the same value, or the same exception."""
+def loads(data: str | bytes) -> Any:
+    """`json.loads` of `data` (bytes: UTF-8): the same value, or the same exception (UnicodeDecodeError
+    for bytes that are not UTF-8). msgspec reads bytes directly: no str is built for the whole text."""
     codec = _codec_if_worth_it()
     if codec is not None:
         try:
-            return codec.decode(text)
+            return codec.decode(data)
         except codec.errors:
             pass  # beyond msgspec, or not JSON at all: the standard library says which
-    return json.loads(text)
+    return json.loads(data if isinstance(data, str) else data.decode("utf-8"))
 
 
-def indented(value: Any, ascii: bool = False) -> bytes:
+def indented(value: Any, ascii: bool = False, like: Any = None) -> bytes:
     """`value` as nbformat writes a notebook: one-space indent, sorted keys, UTF-8; with `ascii`,
     non-ASCII escaped (nbformat 2 and 3), else kept (nbformat 4).
 
-    Raises what the standard library raises (UnicodeEncodeError for a lone surrogate, TypeError,
-    ValueError for circular data).
+    `like`: a value holding the same numbers, booleans, None and keys as `value` in fewer containers
+    (a notebook before its strings are split into lines), looked at instead of `value` to decide
+    whether the C writer writes it alike. Raises what the standard library raises
+    (UnicodeEncodeError for a lone surrogate, TypeError, ValueError for circular data).
     """
     if _codec_if_worth_it() is not None:
-        fast = write_fast(value, ascii)
+        fast = write_fast(value, ascii, value if like is None else like)
         if fast is not None:
             return fast
     return write_stdlib(value, ascii)
@@ -74,14 +77,15 @@ def write_stdlib(value: Any, ascii: bool = False) -> bytes:
     return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=ascii, separators=(",", ": ")).encode("utf-8")
 
 
-def write_fast(value: Any, ascii: bool = False) -> bytes | None:
-    """`write_stdlib(value, ascii)` written in C, or None when the fast path cannot promise the same bytes.
+def write_fast(value: Any, ascii: bool = False, like: Any = None) -> bytes | None:
+    """`write_stdlib(value, ascii)` written in C, or None when the fast path cannot promise the same bytes
+    (`like`: see `indented`).
 
     msgspec never escapes non-ASCII: with `ascii` its output serves only when it is all ASCII and
     holds no DEL (which Python's ASCII mode escapes as `\\u007f`).
     """
     codec = _load()
-    if codec is None or not _writes_alike(value):
+    if codec is None or not _writes_alike(value if like is None else like):
         return None
     try:
         data = codec.encode(value)
@@ -92,7 +96,7 @@ def write_fast(value: Any, ascii: bool = False) -> bytes | None:
     return data
 
 
-def read_fast(text: str) -> Any:
+def read_fast(text: str | bytes) -> Any:
     """msgspec's reading of `text`, raising where it refuses (for tests that compare it with `json.loads`)."""
     codec = _load()
     if codec is None:

@@ -75,10 +75,10 @@ def serialise(notebook: Notebook) -> bytes:
     """The notebook's bytes exactly as nbformat's writer for its version writes them."""
     content = notebook.content
     if notebook.major == 4:
-        data = fastjson.indented(_split_v4(content))
+        data = fastjson.indented(_split_v4(content), like=content)
     elif notebook.major in (2, 3):
         # nbformat's v2 and v3 writers leave ensure_ascii at its default (True)
-        data = fastjson.indented(_split_old(content, notebook.major), ascii=True)
+        data = fastjson.indented(_split_old(content, notebook.major), ascii=True, like=content)
     else:
         data = json.dumps(content, indent=4).encode("utf-8")
     if not data.endswith(b"\n"):
@@ -124,11 +124,9 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise NotebookError(f"{path}: UTF-16 text, not UTF-8", "re-save it as UTF-8 (Jupyter writes UTF-8)")
     try:
-        text = data.decode("utf-8")
+        content = fastjson.loads(data)
     except UnicodeDecodeError as error:
         raise NotebookError(f"{path}: not UTF-8 text (byte {error.start})", f"re-save it as UTF-8, or {restore}") from None
-    try:
-        content = fastjson.loads(text)
     except json.JSONDecodeError as error:
         # markers at the start of a line always break JSON, so valid JSON needs no scan for them
         if has_conflict_markers(data):
