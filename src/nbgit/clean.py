@@ -159,30 +159,56 @@ def _writes_coding_line(notebook: dict[str, Any]) -> bool:
 
 
 class _Recorder:
-    """Collects change lines for one place (`notebook`, `cell 3`)."""
+    """Collects change lines for the place being cleaned (`notebook`, `cell 3`): one per notebook,
+    moved from cell to cell (`place`), as the cells are cleaned one after another."""
 
-    def __init__(self, changes: list[str], where: str) -> None:
+    __slots__ = ("changes", "place")
+
+    def __init__(self, changes: list[str], place: str | int) -> None:
         self.changes = changes
-        self.where = where
+        self.place = place  # a cell's number, or the name of a place
+
+    @property
+    def where(self) -> str:
+        return f"cell {self.place}" if type(self.place) is int else str(self.place)
 
     def add(self, what: str) -> None:
         self.changes.append(f"{self.where}: {what}")
+
+
+class _Plan(NamedTuple):
+    """What the policy asks of every cell, decided once per notebook."""
+
+    count_key: str  # execution_count (v4) or prompt_number (v1-v3)
+    strip_counts: bool
+    drops_cells: bool  # empty or tagged cells are dropped
+    judges_outputs: bool  # outputs are judged one by one (types, sizes, or all kept); else all go unless kept by the cell
+
+    @classmethod
+    def of(cls, policy: Policy, major: int) -> _Plan:
+        judges = bool(policy.drop_output_types or policy.keep_output_types or policy.max_output_size is not None or policy.outputs == "keep")
+        return cls(
+            "execution_count" if major == 4 else "prompt_number", policy.execution_count == "strip",
+            bool(policy.drop_empty_cells or policy.drop_tagged_cells), judges,
+        )
 
 
 def _clean_cells(
     cells: list[Any], offset: int, major: int, policy: Policy, rules: KeyRules, keep_all: bool, changes: list[str]
 ) -> list[Any]:
     result = []
+    plan = _Plan.of(policy, major)
+    record = _Recorder(changes, offset)
     for number, cell in enumerate(cells, offset + 1):
         if not isinstance(cell, dict):
             result.append(cell)
             continue
-        record = _Recorder(changes, f"cell {number}")
-        reason = _drop_reason(cell, policy) if policy.drop_empty_cells or policy.drop_tagged_cells else ""
+        record.place = number
+        reason = _drop_reason(cell, policy) if plan.drops_cells else ""
         if reason:
             record.add(f"dropped ({reason})")
             continue
-        result.append(_clean_cell(cell, major, policy, rules, keep_all, record))
+        result.append(_clean_cell(cell, plan, policy, rules, keep_all, record))
     return result
 
 
@@ -200,29 +226,31 @@ def _tags(cell: dict[str, Any]) -> list[Any]:
     return tags if isinstance(tags, list) else []
 
 
-def _clean_cell(
-    cell: dict[str, Any], major: int, policy: Policy, rules: KeyRules, keep_all: bool, record: _Recorder
-) -> dict[str, Any]:
-    result = dict(_strip_keys(cell, "cell", rules, record))
+def _clean_cell(cell: dict[str, Any], plan: _Plan, policy: Policy, rules: KeyRules, keep_all: bool, record: _Recorder) -> dict[str, Any]:
+    """The cleaned cell: `cell` itself when nothing goes (cells are never changed in place)."""
+    result = _strip_keys(cell, "cell", rules, record)
     if cell.get("cell_type") != "code":
         if major == 4:
             for key in (k for k in CODE_ONLY_KEYS if k in result):  # schema-invalid there; some tools leave them
                 del result[key]
                 record.add(f"{key} (on a {cell.get('cell_type')} cell)")
         return result
-    count_key = "execution_count" if major == 4 else "prompt_number"
-    strip_counts = policy.execution_count == "strip"
-    if strip_counts and result.get(count_key) is not None:
-        result[count_key] = None
+    changed: dict[str, Any] = {}
+    count_key = plan.count_key
+    if plan.strip_counts and result.get(count_key) is not None:
+        changed[count_key] = None
         record.add(count_key)
     outputs = cell.get("outputs")
     if isinstance(outputs, list) and outputs:
         explicit = _keeps_outputs(cell, policy, keep_all, record.where)
-        kept = [_clean_output(o, count_key, strip_counts, rules, record) for o in outputs if _survives(o, explicit, policy)]
+        if explicit or plan.judges_outputs:
+            kept = [_clean_output(o, count_key, plan.strip_counts, rules, record) for o in outputs if _survives(o, explicit, policy)]
+        else:
+            kept = []  # what _survives says of every output then, without asking it each time
         if len(kept) < len(outputs):
             record.add(f"outputs ({len(outputs) - len(kept)})")
-        result["outputs"] = kept
-    return result
+        changed["outputs"] = kept
+    return {**result, **changed} if changed else result
 
 
 def _keeps_outputs(cell: dict[str, Any], policy: Policy, notebook_keeps: bool, where: str) -> bool:
@@ -281,22 +309,24 @@ def _clean_output(output: Any, count_key: str, strip_counts: bool, rules: KeyRul
 
 
 def _renumber(cells: list[Any], ids_required: bool, changes: list[str]) -> None:
+    """In the list (a new one), each cell whose id is not its position replaced by a copy that has it."""
     for index, cell in enumerate(cells):
         if isinstance(cell, dict) and (ids_required or "id" in cell) and cell.get("id") != str(index):
-            cell["id"] = str(index)
+            cells[index] = {**cell, "id": str(index)}
             changes.append(f"cell {index + 1}: id")
 
 
 def _strip_keys(obj: dict[str, Any], prefix: str, rules: KeyRules, record: _Recorder, strip_all: bool = False) -> dict[str, Any]:
     """`obj` without the keys the rules strip at `prefix` (a copy only when something goes)."""
     if strip_all:
-        named = list(obj)
+        named: Any = obj
     else:
         wanted = rules.children.get(prefix)
-        hits = wanted.intersection(obj) if wanted else None
-        if not hits:
+        named = wanted.intersection(obj) if wanted else None
+        if not named:
             return obj  # no key here that any rule names: the common case, decided in C
-        named = [key for key in obj if key in hits]
+        if len(named) > 1:
+            named = [key for key in obj if key in named]  # in the notebook's order, as changes are listed
     result: dict[str, Any] | None = None
     for key in named:
         value = obj[key]

@@ -26,6 +26,8 @@ REMOTE_METADATA_KEY = "nbgit-remote-metadata"
 
 # v4 text fields are split into lines for these mime types (besides every text/*)
 _SPLIT_MIMES = frozenset({"application/javascript", "image/svg+xml"})
+# notebook metadata nbformat's reader drops
+_TRANSIENT_METADATA = frozenset({"orig_nbformat", "orig_nbformat_minor", "signature"})
 # v2/v3 output fields holding multi-line text
 _OLD_MULTILINE_OUTPUTS = ("text", "html", "svg", "latex", "javascript", "json")
 
@@ -175,17 +177,25 @@ def _rejoin(content: dict[str, Any], major: int) -> None:
     """In place: what nbformat's reader does after json.loads (rejoin lines, drop transient keys)."""
     if major == 4:
         metadata = content.get("metadata") or {}
-        for key in ("orig_nbformat", "orig_nbformat_minor", "signature"):
+        for key in _TRANSIENT_METADATA:
             metadata.pop(key, None)
-        for cell in cells(content):
-            if isinstance(cell.get("metadata"), dict):
-                cell["metadata"].pop("trusted", None)
-            if isinstance(cell.get("source"), list):
-                cell["source"] = "".join(cell["source"])
-            for attachment in _dicts((cell.get("attachments") or {}).values()):
-                _rejoin_bundle(attachment)
+        for cell in content["cells"]:  # a list: parse checked it
+            if not isinstance(cell, dict):
+                continue
+            cell_metadata = cell.get("metadata")
+            if isinstance(cell_metadata, dict):
+                cell_metadata.pop("trusted", None)
+            source = cell.get("source")
+            if isinstance(source, list):
+                cell["source"] = "".join(source)
+            attachments = cell.get("attachments")
+            if attachments:
+                for attachment in _dicts(attachments.values()):
+                    _rejoin_bundle(attachment)
             if cell.get("cell_type") == "code":
-                for output in _dicts(cell.get("outputs") or []):
+                for output in cell.get("outputs") or ():
+                    if not isinstance(output, dict):
+                        continue
                     kind = output.get("output_type", "")
                     if kind in ("execute_result", "display_data"):
                         _rejoin_bundle(output.get("data") or {})
@@ -247,24 +257,28 @@ def _split_bundle(bundle: Any) -> Any:
 def _split_v4(content: dict[str, Any]) -> dict[str, Any]:
     """A shallow copy of a v4 notebook with multi-line strings split into lines, as nbformat writes it."""
     result = dict(content)
-    if isinstance(content.get("metadata"), dict):
-        result["metadata"] = {
-            k: v for k, v in content["metadata"].items() if k not in ("orig_nbformat", "orig_nbformat_minor", "signature")
-        }
+    metadata = content.get("metadata")
+    if isinstance(metadata, dict) and not _TRANSIENT_METADATA.isdisjoint(metadata):
+        result["metadata"] = {k: v for k, v in metadata.items() if k not in _TRANSIENT_METADATA}
     result["cells"] = [_split_v4_cell(c) if isinstance(c, dict) else c for c in content.get("cells", [])]
     return result
 
 
 def _split_v4_cell(cell: dict[str, Any]) -> dict[str, Any]:
     cell = dict(cell)
-    if isinstance(cell.get("source"), str):
-        cell["source"] = cell["source"].splitlines(True)
-    if isinstance(cell.get("attachments"), dict):
-        cell["attachments"] = {name: _split_bundle(b) for name, b in cell["attachments"].items()}
-    if isinstance(cell.get("metadata"), dict) and "trusted" in cell["metadata"]:
-        cell["metadata"] = {k: v for k, v in cell["metadata"].items() if k != "trusted"}
-    if cell.get("cell_type") == "code" and isinstance(cell.get("outputs"), list):
-        cell["outputs"] = [_split_v4_output(o) if isinstance(o, dict) else o for o in cell["outputs"]]
+    source = cell.get("source")
+    if isinstance(source, str):
+        cell["source"] = source.splitlines(True)
+    attachments = cell.get("attachments")
+    if isinstance(attachments, dict):
+        cell["attachments"] = {name: _split_bundle(b) for name, b in attachments.items()}
+    metadata = cell.get("metadata")
+    if isinstance(metadata, dict) and "trusted" in metadata:
+        cell["metadata"] = {k: v for k, v in metadata.items() if k != "trusted"}
+    if cell.get("cell_type") == "code":
+        outputs = cell.get("outputs")
+        if outputs and isinstance(outputs, list):
+            cell["outputs"] = [_split_v4_output(o) if isinstance(o, dict) else o for o in outputs]
     return cell
 
 
