@@ -13,8 +13,10 @@ repositories, the tools taken in turn round by round after a warm-up round of ea
 - `git add -A` of every notebook into a fresh repository;
 - the filter's peak memory on a 20 MB notebook, against the file's size.
 
-nbgit runs as a clone has it by default: keeping the outputs it strips in the clone's store
-(`git checkout`, which puts them back, is measured by benchmarks/bench_restore.py).
+nbgit runs as a clone has it by default, keeping the outputs it strips in the clone's store
+(`git checkout`, which puts them back, is measured by benchmarks/bench_restore.py), and in a clone
+that keeps none (`nbgit.restore = false`). `--before BIN` adds the nbgit installed in another
+virtualenv (its bin folder) as `nbgit before`, taken in turn with the rest: how to measure a change.
 
 A "protocol floor" row runs a process that reads every notebook and answers `{}` without cleaning:
 the least any process filter can cost, since git still reads each file and pipes it through.
@@ -49,6 +51,7 @@ TOOLS: dict[str, list[tuple[str, str]] | None] = {
     "nbstripout": [("filter.x.clean", str(PEERS / "bin" / "nbstripout"))],
     "nb-clean 5": [("filter.x.clean", f"{PEERS / 'bin' / 'nb-clean'} clean")],
     "nbgit": [("filter.x.process", str(FILTER_PROCESS))],
+    "nbgit keeping no outputs": [("filter.x.process", str(FILTER_PROCESS)), ("nbgit.restore", "false")],
 }
 # the protocol's floor: a process that reads every notebook and answers `{}` without cleaning; what
 # no process filter can beat, since git must still read each file and send it through the pipe
@@ -186,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", action="append", default=[], choices=[*TOOLS, FLOOR], help="leave a tool out (repeatable)")
     parser.add_argument("--rounds", type=int, help="timed rounds per measurement (median); default 3, 1 with --quick")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak memory measurement")
+    parser.add_argument("--before", metavar="BIN", type=Path, help="also the nbgit of this virtualenv's bin folder, as `nbgit before`")
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 3)
     install_peers()
@@ -202,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         floor.write_text(FLOOR_SCRIPT.format(python=sys.executable))
         floor.chmod(0o755)
         tools = {**TOOLS, FLOOR: [("filter.x.process", str(floor))]}
+        if args.before:
+            tools["nbgit before"] = [("filter.x.process", str(args.before.resolve() / FILTER_PROCESS.name))]
         tools = {tool: config for tool, config in tools.items() if tool not in args.skip}
         for name in args.set or list(SETS):
             count, quick_count, add_target, build = SETS[name]
