@@ -179,6 +179,7 @@ class _Recorder:
 class _Plan(NamedTuple):
     """What the policy asks of every cell, decided once per notebook."""
 
+    major: int  # nbformat's major version
     count_key: str  # execution_count (v4) or prompt_number (v1-v3)
     strip_counts: bool
     drops_cells: bool  # empty or tagged cells are dropped
@@ -188,7 +189,7 @@ class _Plan(NamedTuple):
     def of(cls, policy: Policy, major: int) -> _Plan:
         judges = bool(policy.drop_output_types or policy.keep_output_types or policy.max_output_size is not None or policy.outputs == "keep")
         return cls(
-            "execution_count" if major == 4 else "prompt_number", policy.execution_count == "strip",
+            major, "execution_count" if major == 4 else "prompt_number", policy.execution_count == "strip",
             bool(policy.drop_empty_cells or policy.drop_tagged_cells), judges,
         )
 
@@ -230,11 +231,10 @@ def _clean_cell(cell: dict[str, Any], plan: _Plan, policy: Policy, rules: KeyRul
     """The cleaned cell: `cell` itself when nothing goes (cells are never changed in place)."""
     result = _strip_keys(cell, "cell", rules, record)
     if cell.get("cell_type") != "code":
-        if major == 4:
-            for key in (k for k in CODE_ONLY_KEYS if k in result):  # schema-invalid there; some tools leave them
-                del result[key]
-                record.add(f"{key} (on a {cell.get('cell_type')} cell)")
-        return result
+        misplaced = [k for k in CODE_ONLY_KEYS if k in result] if plan.major == 4 else []  # schema-invalid there; some tools leave them
+        for key in misplaced:
+            record.add(f"{key} (on a {cell.get('cell_type')} cell)")
+        return {k: v for k, v in result.items() if k not in misplaced} if misplaced else result
     changed: dict[str, Any] = {}
     count_key = plan.count_key
     if plan.strip_counts and result.get(count_key) is not None:
