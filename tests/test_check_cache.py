@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git, nbgit
-from nbgit.check.cache import FOLDER, VERDICTS_FILE, entry_key
+from nbgit.check.cache import FOLDER, VERDICTS_FILE, entry_key, staged_identity
 from nbgit.check.judge import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
@@ -130,9 +130,23 @@ def test_linked_worktrees_share_the_cache(checked: Path, tmp_path: Path) -> None
     assert messages(tmp_path / "other") == ["planted verdict"]
 
 
-def test_a_staged_blob_is_cached_under_its_git_id(checked: Path) -> None:
-    done = nbgit(checked, "check", "--staged", "--format", "json", env=CI_OFF)
-    assert [p["message"] for p in json.loads(done.stdout) if not p["path"] == ""] == ["planted verdict"]
+def staged_messages(repo: Path) -> list[str]:
+    return [p["message"] for p in json.loads(nbgit(repo, "check", "--staged", "--format", "json", env=CI_OFF).stdout) if p["path"]]
+
+
+def test_a_staged_blob_is_cached_under_its_git_id_and_its_working_tree_file(checked: Path) -> None:
+    """A staged verdict is keyed by git's blob id and the file it was staged from (hidden-state reads
+    its execution counts: tests/test_checks.py's test_hidden_state_is_judged_from_the_counts_the_filter_strips)."""
+    assert staged_messages(checked) == []
+    saved = json.loads(cache_file(checked).read_bytes())
+    blob = git(checked, "rev-parse", ":nb.ipynb").stdout.decode().strip()
+    key = entry_key(staged_identity(blob, (checked / "nb.ipynb").read_bytes()), "nb.ipynb", False)
+    assert key in saved["verdicts"], "the staged run did not cache under the blob and its working-tree file"
+    saved["verdicts"][key] = [0, [PLANTED]]
+    cache_file(checked).write_text(json.dumps(saved))
+    assert staged_messages(checked) == ["planted verdict"]
+    (checked / "nb.ipynb").write_bytes((checked / "nb.ipynb").read_bytes() + b"\n")  # the same blob staged, another working file
+    assert staged_messages(checked) == []
 
 
 # --- --shard K/N ---

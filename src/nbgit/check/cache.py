@@ -3,9 +3,10 @@ what changed; and the folder where nbgit keeps such per-clone caches.
 
 A verdict is what `judge` found in one notebook: a pure function of the bytes judged, the path (the
 `untitled` check, per-path overrides, the messages), whether git's clean filter is in effect for the
-file, the policy, and the code that judges. The key holds all of them: the bytes by their git blob
-id (given by git for staged blobs, else computed here), the path and the filter flag per entry, and
-a fingerprint of the rest per file: the whole policy, nbgit's version and the size and time of each
+file, the policy, and the code that judges (for a staged blob, also the working-tree file it was
+staged from: its execution counts). The key holds all of them: the bytes by their git blob id (given
+by git for staged blobs, else computed here), the path and the filter flag per entry, and a
+fingerprint of the rest per file: the whole policy, nbgit's version and the size and time of each
 of its modules (an edited checkout counts as another version), Python's version (cells are compiled
 to tell merge markers from text) and nbformat's (its schema files). Anything else than a key that
 matches exactly is a miss, so the cache can make a check slower, never wrong. A file that cannot be
@@ -75,6 +76,14 @@ def _nbformat_stamp() -> list[Any]:
 def entry_key(blob: str, path: str, filtered: bool) -> str:
     """One verdict's key within a fingerprint."""
     return f"{blob}:{int(filtered)}:{path}"
+
+
+def staged_identity(blob: str, work_tree: bytes | None) -> str:
+    """What stands for a staged blob in `entry_key`: git's id of the blob and of the working-tree file it
+    was staged from (`-` for none), whose execution counts decide `hidden-state` when the filter strips them."""
+    from nbgit.gitrepo import blob_id
+
+    return f"{blob}+{blob_id(work_tree) if work_tree is not None else '-'}"
 
 
 def _readable(entry: Any) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from nbgit import gitrepo
-from nbgit.check.cache import Verdicts, entry_key
+from nbgit.check.cache import Verdicts, entry_key, staged_identity
 from nbgit.check.judge import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
 from nbgit.files import find_notebooks, write_atomic
@@ -289,7 +289,7 @@ def _identity(target: Target, data: bytes, work_tree: bytes | None) -> str:
     execution counts decide hidden-state)."""
     if target.entry is None or target.data is None:
         return blob_id(data)
-    return f"{target.entry.blob}+{blob_id(work_tree) if work_tree is not None else '-'}"
+    return staged_identity(target.entry.blob, work_tree)
 
 
 def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
