@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -26,7 +27,9 @@ def imported(args: list[str], stdin: bytes, cwd: Path) -> set[str]:
     return names | {name.split(".")[0] for name in names}  # each module, and the package it belongs to
 
 
-@pytest.mark.parametrize("args", [["textconv", "nb.ipynb"], ["clean", "-"], ["filter", "clean"], ["filter", "clean", "nb.ipynb"]])
+@pytest.mark.parametrize("args", [
+    ["textconv", "nb.ipynb"], ["textconv", "--", "nb.ipynb"], ["clean", "-"], ["filter", "clean"], ["filter", "clean", "nb.ipynb"], ["filter", "clean", "--", "nb.ipynb"],
+])
 def test_per_file_commands_import_nothing_they_do_not_use(repo: Path, args: list[str]) -> None:
     notebooks = corpus_files("peer", "nbstripout/tests/e2e_notebooks/test_metadata.ipynb")
     if not notebooks:
@@ -35,7 +38,7 @@ def test_per_file_commands_import_nothing_they_do_not_use(repo: Path, args: list
     (repo / "nb.ipynb").write_bytes(data)
     modules = imported(args, data, repo)
     assert "nbgit" in modules and "json" in modules  # the command did run
-    records = args[:2] == ["filter", "clean"] and len(args) == 3
+    records = args[:2] == ["filter", "clean"] and args[-1] == "nb.ipynb"
     assert ("nbgit.store.disk" in modules) == records  # the store opens only to record a path's outputs
     not_needed = NOT_NEEDED - STORE_NEEDS if records else NOT_NEEDED
     assert not modules & not_needed, sorted(modules & not_needed)
@@ -46,3 +49,20 @@ def test_other_commands_still_parse_their_arguments(repo: Path) -> None:
     assert done.returncode in (0, 1, 2) and b"usage" not in done.stderr
     done = subprocess.run([str(NBGIT), "filter", "clean", "--bogus"], capture_output=True, cwd=repo)
     assert done.returncode == 2 and b"usage" in done.stderr
+
+
+def test_the_fast_path_shows_control_characters_and_survives_a_reader_leaving(repo: Path) -> None:
+    """textconv as git runs it (`--`, any file name) skips argparse, not cli.main's guards: what a
+    notebook holds reaches the terminal with its control characters shown, and a reader that stops
+    early (`git log -p | less`, quit at once) ends nothing with an error."""
+    source = "print('\\x1b[2J')\n" + "x = 1\n" * 20000
+    cell = {"cell_type": "code", "execution_count": None, "id": "a", "metadata": {}, "outputs": [], "source": source + "\x1b]0;title\x07"}
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (repo / "-nb.ipynb").write_text(json.dumps(notebook))
+    done = subprocess.run([str(NBGIT), "textconv", "--", "-nb.ipynb"], capture_output=True, cwd=repo)
+    assert done.returncode == 0 and b"\\033]0;title\\a" in done.stdout and b"\x1b" not in done.stdout
+    script = f"set -o pipefail; {NBGIT} textconv -- -nb.ipynb | (exec <&-; sleep 1)"  # a reader that leaves at once
+    left = subprocess.run(["bash", "-c", script], capture_output=True, cwd=repo, timeout=60)
+    assert left.returncode == 0 and b"Error" not in left.stderr, left.stderr
+    missing = subprocess.run([str(NBGIT), "textconv", "--", "gone\x1b[31m.ipynb"], capture_output=True, cwd=repo)
+    assert missing.returncode == 0 and b"gone\\033[31m.ipynb" in missing.stderr and b"\x1b" not in missing.stderr
