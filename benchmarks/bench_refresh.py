@@ -24,7 +24,6 @@ import argparse
 import json
 import logging
 import os
-import resource
 import shutil
 import socket
 import statistics
