@@ -122,13 +122,14 @@ def _write_hiding_no_change(tree: gitrepo.WorkTree, lock: IndexLock, data: bytes
     while their size and modification second are still the recorded ones (else git lists them anyway).
     A file changed after git compared it, within the second it was recorded in, is found by no one
     once that second is past: when the new index is from a later second than the comparison, every
-    racy entry recorded in or after that second is smudged too (otherwise git itself still checks it)."""
+    racy entry recorded in or after that second whose size and modification second are still the
+    recorded ones is smudged too (otherwise git itself still checks it)."""
     compared = lock.taken  # before git compares, by the clock that dates files
     listed = [c.new_path for c in gitrepo.stat_dirty([], tree.root) if c.new_path in racy] if racy else []
     modified = {path: racy[path] for path in listed if stat_matches(data, racy[path], tree.root / path)}
     written = lock.write(with_stat(data, updates, modified.values(), tree.object_format))
     if racy and written // 1_000_000_000 > compared // 1_000_000_000:
-        late = racily_clean(data, racy, compared)
+        late = {path: entry for path, entry in racily_clean(data, racy, compared).items() if stat_matches(data, entry, tree.root / path)}
         lock.write(with_stat(data, updates, {**modified, **late}.values(), tree.object_format))
 
 
