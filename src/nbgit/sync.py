@@ -396,6 +396,8 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     if not wanted and remembered is None and folders is not None and not _may_have_twin(path, notebook, pair, folders):
         return None  # spares parsing every notebook of a repository without pairs
     metadata = _metadata(path)
+    if not wanted and remembered is None and folders is not None and own_formats(metadata) is None and not folders.may_hold(twin_relpath(notebook, "", pair)):
+        return None  # its bytes only looked like naming formats (a `\u` escape): no file is named like its twin
     try:
         twin = twin_for(root, notebook, metadata, pair)
     except NbgitError:
