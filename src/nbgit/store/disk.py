@@ -112,12 +112,23 @@ class Store:
     # --- entries ---------------------------------------------------------------------------
 
     def read(self, kind: str, name: str) -> bytes | None:
-        """An entry's bytes, None when it is not there."""
+        """An entry's bytes, None when it is not there. Read with one system call sized by fstat, no
+        file object: `git status` reads a record for every notebook it cleans."""
         try:
-            with open(self.file(kind, name), "rb") as handle:
-                return handle.read()
+            fd = os.open(self.file(kind, name), os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        try:
+            size = os.fstat(fd).st_size
+            data = os.read(fd, size + 1)
+            if len(data) == size:
+                return data
+            parts = [data]  # a short read, or a file that grew meanwhile (never a renamed entry): the rest
+            while chunk := os.read(fd, 1 << 20):
+                parts.append(chunk)
+            return b"".join(parts)
+        finally:
+            os.close(fd)
 
     def write(self, kind: str, name: str, data: bytes) -> None:
         """Write an entry atomically (a temporary file, then a rename)."""
