@@ -666,6 +666,7 @@ BROKEN_POLICIES = {
     "unknown-key": (".nbgit.toml", "outputs_please = 'keep'\n"),
     "strips-sources": (".nbgit.toml", 'extra_keys = ["cell.source"]\n'),  # would commit cells without their code
     "strips-attachments": (".nbgit.toml", 'extra_keys = ["cell.metadata.tags", "cell.attachments"]\n'),
+    "strips-an-attachment": (".nbgit.toml", 'extra_keys = ["cell.attachments.image.png"]\n'),  # a pasted image
 }
 
 

@@ -41,6 +41,8 @@ def test_pyproject_without_a_table_gives_defaults(tmp_path: Path) -> None:
         ('extra_keys = "metadata.x"\n', ".nbgit.toml: `extra_keys` must be a list of key paths", "`extra_keys`:"),
         ('extra_keys = ["kernelspec"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths", "`extra_keys`:"),
         ('extra_keys = ["cell.source"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths starting with \"metadata.\", \"cell.\" or \"output.\", none of them a notebook's content (", "`extra_keys`:"),
+        ('extra_keys = ["cell.attachments.image.png"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths starting with \"metadata.\", \"cell.\" or \"output.\", none of them a notebook's content (", "`extra_keys`:"),
+        ('extra_keys = ["output.data.text/plain"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths starting with \"metadata.\", \"cell.\" or \"output.\", none of them a notebook's content (", "`extra_keys`:"),
         ('extra_keys = ["output.data"]\n', ".nbgit.toml: `extra_keys` must be a list of key paths starting with \"metadata.\", \"cell.\" or \"output.\", none of them a notebook's content (", "`extra_keys`:"),
         ("max_output_size = -1\n", ".nbgit.toml: `max_output_size` must be a whole number >= 0", ""),
         ('output = "keep"\n', ".nbgit.toml: unknown policy key `output`", "did you mean `outputs`?"),

@@ -63,8 +63,17 @@ CONTENT_KEYS = frozenset({
 })
 
 
+_OPEN_CONTENT_KEYS = ("cell.metadata", "output.metadata")  # required, but what is below them is anyone's
+
+
 def _is_strippable_key_paths(v: Any) -> bool:
-    return _is_key_paths(v) and not CONTENT_KEYS.intersection(v)
+    return _is_key_paths(v) and not any(_is_content(key) for key in v)
+
+
+def _is_content(key: str) -> bool:
+    """Whether stripping `key` removes a notebook's content: a content key, or a part of one (an
+    attachment's image, one type of an output's data)."""
+    return key in CONTENT_KEYS or any(key.startswith(content + ".") for content in CONTENT_KEYS if content not in _OPEN_CONTENT_KEYS)
 
 
 def _is_regex_list(v: Any) -> bool:
