@@ -17,6 +17,7 @@ import nbformat
 import pytest
 import yaml
 from conftest import NBGIT, git, nbgit
+from nbgit.ci.github import upsert_comment
 
 PROJECT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- nbgit: notebook review -->"
@@ -51,6 +52,7 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
     comments: list[dict[str, Any]]
     requests: list[tuple[str, str, str]]
+    user: dict[str, Any] | None = None  # who a personal token is (GITHUB_TOKEN may not ask: 403)
 
     def _reply(self, status: int, payload: Any) -> None:
         body = json.dumps(payload).encode()
@@ -74,7 +76,9 @@ class FakeGitHub(BaseHTTPRequestHandler):
         found = re.fullmatch(r"/repos/o/r/issues/7/comments\?per_page=(\d+)&page=(\d+)", self.path)
         if not self._authorised():
             return
-        if self.path == "/user":
+        if self.path == "/user" and self.user is not None:
+            self._reply(200, self.user)
+        elif self.path == "/user":
             self._reply(403, {"message": "Resource not accessible by integration"})  # as GITHUB_TOKEN is answered
         elif found:
             size, page = int(found.group(1)), int(found.group(2))
@@ -84,7 +88,8 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         if self._authorised() and self.path == "/repos/o/r/issues/7/comments":
-            comment = {"id": 1000 + len(self.comments), "body": self._payload()["body"], "user": {"login": "github-actions[bot]", "type": "Bot"}}
+            author = self.user or {"login": "github-actions[bot]", "type": "Bot"}
+            comment = {"id": 1000 + len(self.comments), "body": self._payload()["body"], "user": author}
             self.comments.append(comment)
             self._reply(201, comment)
 
@@ -242,3 +247,26 @@ def test_machine_formats_validate_against_their_schemas(repo: Path) -> None:
             assert lines["merged.ipynb"] == 1 and lines["dirty.ipynb"] > 1
         else:
             assert len({i["fingerprint"] for i in out}) == len(out) >= 4
+
+
+def test_a_personal_token_edits_only_its_own_users_comment(github: tuple[str, type[FakeGitHub]]) -> None:
+    """With a personal token, nbgit's comment is the one with the marker that token's user wrote;
+    a marker in anyone else's comment (a person's or a bot's) is left alone."""
+    api, server = github
+    server.user = {"login": "alice", "type": "User"}
+    server.comments[7] = {"id": 7, "body": f"old report {MARKER}", "user": {"login": "alice", "type": "User"}}
+    server.comments[9] = {"id": 9, "body": f"planted {MARKER}", "user": {"login": "some-app[bot]", "type": "Bot"}}
+    assert upsert_comment(api, "o/r", 7, f"{MARKER}\nnew report", "test-token") == "updated"
+    assert server.comments[7]["body"] == f"{MARKER}\nnew report"
+    assert server.comments[9]["body"] == f"planted {MARKER}" and server.comments[5]["body"].startswith("no problems here")
+    assert [r[0] for r in server.requests] == ["GET", "GET", "PATCH"]
+
+
+def test_an_app_token_edits_the_bot_comment_it_wrote(github: tuple[str, type[FakeGitHub]]) -> None:
+    """GITHUB_TOKEN and a GitHub App's token may not ask who they are: their comment is the marked one
+    a bot wrote (whatever the app's name), never a person's."""
+    api, server = github
+    server.comments[9] = {"id": 9, "body": f"old report {MARKER}", "user": {"login": "our-app[bot]", "type": "Bot"}}
+    assert upsert_comment(api, "o/r", 7, f"{MARKER}\nnew report", "test-token") == "updated"
+    assert server.comments[9]["body"] == f"{MARKER}\nnew report" and len(server.comments) == 150
+    assert server.comments[5]["body"] == f"no problems here, merge it {MARKER}"  # a person's marker: not ours

@@ -2,10 +2,10 @@
 to date, and the HTML report for the artifact step (`action.yml` runs this as `nbgit ci github`).
 
 GitHub's REST API is reached at `GITHUB_API_URL` with the token given; the comment is found by the
-hidden marker among the pull request's comments written by the token's own account, and edited, so
-a pull request has one nbgit comment however often it is pushed to. (Anyone may write the marker into
-a comment of theirs: such a comment is never taken for nbgit's.) A failure to comment (a fork's
-read-only token) is a warning.
+hidden marker among the pull request's comments written by the token's own account (a bot, for
+GITHUB_TOKEN or a GitHub App's token), and edited, so a pull request has one nbgit comment however
+often it is pushed to. (Anyone may write the marker into a comment of theirs: such a comment is never
+taken for nbgit's.) A failure to comment (a fork's read-only token) is a warning.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from nbgit.ci.review import MARKER, Review, markdown, review, write_html
 from nbgit.commands.diff import where_full_report
 
 PER_PAGE = 100
-ACTIONS_BOT = "github-actions[bot]"  # the account GITHUB_TOKEN comments as
 TIMEOUT = 30  # seconds per request to GitHub
 
 
@@ -84,7 +83,7 @@ def upsert_comment(api: str, repository: str, number: int, body: str, token: str
     while True:
         comments = _request("GET", f"{api}/repos/{repository}/issues/{number}/comments?per_page={PER_PAGE}&page={page}", token)
         for comment in comments:
-            if MARKER in (comment.get("body") or "") and (comment.get("user") or {}).get("login") == author:
+            if MARKER in (comment.get("body") or "") and _written_by(comment.get("user") or {}, author):
                 _request("PATCH", f"{api}/repos/{repository}/issues/comments/{comment['id']}", token, {"body": body})
                 return "updated"
         if len(comments) < PER_PAGE:
@@ -94,15 +93,21 @@ def upsert_comment(api: str, repository: str, number: int, body: str, token: str
     return "created"
 
 
-def _account(api: str, token: str) -> str:
-    """The login the token comments as: a personal token's user, else GitHub Actions' bot (GITHUB_TOKEN
-    may not ask who it is)."""
+def _account(api: str, token: str) -> str | None:
+    """The login the token comments as: a personal token's user; None for an app's token (GITHUB_TOKEN
+    or a GitHub App's), which may not ask who it is and comments as a bot."""
     try:
         user = _request("GET", f"{api}/user", token)
     except urllib.error.HTTPError:
-        return ACTIONS_BOT
+        return None
     login = user.get("login") if isinstance(user, dict) else None
-    return login if isinstance(login, str) else ACTIONS_BOT
+    return login if isinstance(login, str) else None
+
+
+def _written_by(user: dict[str, Any], author: str | None) -> bool:
+    """Whether a comment's `user` is the token's account: its login, or for an app's token a bot
+    (GitHub sets the type; no person can comment as one)."""
+    return user.get("login") == author if author is not None else user.get("type") == "Bot"
 
 
 def _request(method: str, url: str, token: str, payload: dict[str, Any] | None = None) -> Any:
