@@ -67,14 +67,14 @@ def corpus_id(path: Path) -> str:
     return str(path.relative_to(CORPUS))
 
 
-_RUNNER_VARIABLES = {"CI", "GITLAB_CI", "PRE_COMMIT", "NBGIT_DEBUG"}
+_RUNNER_VARIABLES = {"CI", "GITLAB_CI", "PRE_COMMIT"}  # and GIT_*, GITHUB_*, CI_*, NBGIT_* but NBGIT_CORPUS
 
 
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test sees a git without the user's global or system config, and no CI job around it."""
     for name in list(os.environ):  # the machine running the tests may be a CI job, or inside git or a hook
-        if name in _RUNNER_VARIABLES or name.startswith(("GIT_", "GITHUB_", "CI_")):
+        if name in _RUNNER_VARIABLES or name.startswith(("GIT_", "GITHUB_", "CI_")) or name.startswith("NBGIT_") and name != "NBGIT_CORPUS":
             monkeypatch.delenv(name)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))

@@ -13,17 +13,16 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import git, nbgit
+from test_checks import DIRTY, ci_off, ci_on, paired_repo, run_json
+
 from nbgit.check.cache import FOLDER, VERDICTS_FILE, entry_key, staged_identity
 from nbgit.check.judge import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
 from nbgit.gitrepo import blob_id
 from nbgit.policy import Policy
-from test_checks import CI_OFF, DIRTY, paired_repo, run_json
 
-CI = {**CI_OFF, "CI": "1"}
 pytestmark = pytest.mark.skipif(not DIRTY.exists(), reason="the corpus is not at ../shared/corpus")
 PLANTED = list(Problem("hidden-state", "nb.ipynb", 3, "planted verdict", ""))
 
@@ -42,7 +41,7 @@ def plant(repo: Path, path: str = "nb.ipynb") -> None:
 
 
 def messages(repo: Path, *args: str, env: dict[str, str] | None = None) -> list[str]:
-    return [p["message"] for p in run_json(repo, "--all", *args, env=env or CI)[1]]
+    return [p["message"] for p in run_json(repo, "--all", *args, env=env or ci_on())[1]]
 
 
 @pytest.fixture
@@ -77,7 +76,7 @@ def test_a_changed_policy_is_judged_afresh(checked: Path) -> None:
 
 def test_another_nbgit_version_is_judged_afresh(checked: Path) -> None:
     script = "import sys, nbgit; nbgit.__version__ = '99.0'; from nbgit.cli import main; sys.exit(main())"
-    done = subprocess.run([sys.executable, "-c", script, "check", "--all", "--format", "json"], cwd=checked, capture_output=True, env=CI)
+    done = subprocess.run([sys.executable, "-c", script, "check", "--all", "--format", "json"], cwd=checked, capture_output=True, env=ci_on())
     assert done.returncode == 0 and json.loads(done.stdout) == []
 
 
@@ -120,7 +119,7 @@ def test_nbgit_cache_dir_puts_the_cache_where_ci_keeps_it(repo: Path, tmp_path: 
     (repo / "nb.ipynb").write_bytes(DIRTY.read_bytes())
     git(repo, "add", "nb.ipynb")
     folder = tmp_path / "ci-cache"
-    assert messages(repo, env={**CI, "NBGIT_CACHE_DIR": str(folder)})
+    assert messages(repo, env={**ci_on(), "NBGIT_CACHE_DIR": str(folder)})
     assert (folder / VERDICTS_FILE).is_file() and not cache_file(repo).exists()
 
 
@@ -131,7 +130,7 @@ def test_linked_worktrees_share_the_cache(checked: Path, tmp_path: Path) -> None
 
 
 def staged_messages(repo: Path) -> list[str]:
-    return [p["message"] for p in json.loads(nbgit(repo, "check", "--staged", "--format", "json", env=CI_OFF).stdout) if p["path"]]
+    return [p["message"] for p in json.loads(nbgit(repo, "check", "--staged", "--format", "json", env=ci_off()).stdout) if p["path"]]
 
 
 def test_a_staged_blob_is_cached_under_its_git_id_and_its_working_tree_file(checked: Path) -> None:
@@ -156,12 +155,12 @@ def test_shards_split_the_notebooks_each_in_exactly_one(repo: Path) -> None:
     for n in range(40):
         (repo / f"nb{n:02}.ipynb").write_bytes(DIRTY.read_bytes())
     git(repo, "add", ".")
-    everything = sorted(p["path"] for p in run_json(repo, "--all", env=CI)[1])
+    everything = sorted(p["path"] for p in run_json(repo, "--all", env=ci_on())[1])
     assert len(everything) == 40
-    shards = [sorted(p["path"] for p in run_json(repo, "--all", "--shard", f"{k}/3", env=CI)[1]) for k in (1, 2, 3)]
+    shards = [sorted(p["path"] for p in run_json(repo, "--all", "--shard", f"{k}/3", env=ci_on())[1]) for k in (1, 2, 3)]
     assert sorted(sum(shards, [])) == everything
     assert all(shards), "a shard got nothing: the split is not spread"
-    again = [sorted(p["path"] for p in run_json(repo, "--all", "--no-cache", "--shard", f"{k}/3", env=CI)[1]) for k in (1, 2, 3)]
+    again = [sorted(p["path"] for p in run_json(repo, "--all", "--no-cache", "--shard", f"{k}/3", env=ci_on())[1]) for k in (1, 2, 3)]
     assert again == shards
 
 
@@ -169,7 +168,7 @@ def test_a_pair_is_judged_in_its_notebooks_shard_only(repo: Path) -> None:
     paired_repo(repo)
     with (repo / "a.py").open("a") as twin:
         twin.write("\n# %%\nx = 42\n")
-    found = {k: run_json(repo, "--all", "--shard", f"{k}/2", env=CI)[1] for k in (1, 2)}
+    found = {k: run_json(repo, "--all", "--shard", f"{k}/2", env=ci_on())[1] for k in (1, 2)}
     owners = [k for k, problems in found.items() if any(p["id"] == "unsynced" for p in problems)]
     assert owners == [k for k in (1, 2) if in_shard("a.ipynb", (k, 2))]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import CORPUS, NBGIT, copy_in, corpus_files, git, nbgit
+
 from nbgit.check.judge import CHECKS, Settings, judge
 from nbgit.clean import clean_bytes
 from nbgit.errors import NbgitError
@@ -25,7 +25,15 @@ DIRTY = CORPUS / "peer/nbstripout/tests/e2e_notebooks/test_metadata.ipynb"
 BAD = CORPUS / "bad_inputs"
 NBDIME_MERGED = CORPUS / "peer/nbdime/reference_outputs_nbdime_4.0.4"
 KEEP = {"outputs": "keep", "execution_count": "keep"}
-CI_OFF = {k: v for k, v in os.environ.items() if k != "CI"}
+def ci_off() -> dict[str, str]:
+    """The test's own environment, read when nbgit runs (conftest has removed CI and the runner's
+    variables by then): nbgit as on a developer's machine."""
+    return dict(os.environ)
+
+
+def ci_on() -> dict[str, str]:
+    """The same, inside a CI job."""
+    return {**os.environ, "CI": "1"}
 
 
 def nb(*cells: dict[str, Any], metadata: dict[str, Any] | None = None, minor: int = 5) -> bytes:
@@ -268,17 +276,17 @@ def wire(repo: Path) -> None:
 
 def test_not_installed_is_a_warning_locally_and_skipped_in_ci(repo: Path) -> None:
     (repo / "a.ipynb").write_bytes(nb(md("x")))
-    code_, problems = run_json(repo, "a.ipynb", env=CI_OFF)
+    code_, problems = run_json(repo, "a.ipynb", env=ci_off())
     assert code_ == 0
     assert [(p["id"], p["severity"], p["path"]) for p in problems] == [("not-installed", "warning", "")]
-    assert run_json(repo, "a.ipynb", env={**CI_OFF, "CI": "true"}) == (0, [])
+    assert run_json(repo, "a.ipynb", env={**ci_off(), "CI": "true"}) == (0, [])
     wire(repo)
-    assert run_json(repo, "a.ipynb", env=CI_OFF) == (0, [])
+    assert run_json(repo, "a.ipynb", env=ci_off()) == (0, [])
     (repo / ".gitattributes").write_text("*.ipynb -filter\n")
-    _, problems = run_json(repo, "a.ipynb", env=CI_OFF)
+    _, problems = run_json(repo, "a.ipynb", env=ci_off())
     assert [(p["id"], p["path"]) for p in problems] == [("not-installed", "a.ipynb")]
     git(repo, "config", "filter.nbgit.process", "/nowhere/nbgit-filter-process")
-    _, problems = run_json(repo, "a.ipynb", env=CI_OFF)
+    _, problems = run_json(repo, "a.ipynb", env=ci_off())
     assert [(p["id"], p["path"]) for p in problems] == [("not-installed", "")]
     assert "/nowhere/nbgit-filter-process" in problems[0]["message"]
 
@@ -287,11 +295,11 @@ def test_where_the_filter_is_in_effect_a_dirty_working_copy_is_what_git_cleans(r
     wire(repo)
     copy_in(DIRTY, repo, "dirty.ipynb")
     copy_in(BAD / "derived/source-conflict.git-merge-file.ipynb", repo, "conflicted.ipynb")
-    code_, problems = run_json(repo, env=CI_OFF)
+    code_, problems = run_json(repo, env=ci_off())
     assert code_ == 1
     assert [(p["id"], p["path"]) for p in problems] == [("conflict", "conflicted.ipynb")]
     # in CI there is no filter: the file is what is committed
-    _, problems = run_json(repo, env={**CI_OFF, "CI": "1"})
+    _, problems = run_json(repo, env=ci_on())
     assert ("not-clean", "dirty.ipynb") in [(p["id"], p["path"]) for p in problems]
 
 
@@ -303,7 +311,7 @@ def test_all_judges_every_tracked_notebook_and_nothing_else(repo: Path) -> None:
     (repo / "gone.ipynb").unlink()
     copy_in(DIRTY, repo, "untracked.ipynb")
     sub = repo / "sub"
-    code_, problems = run_json(sub, "--all", env={**CI_OFF, "CI": "1"})
+    code_, problems = run_json(sub, "--all", env=ci_on())
     assert code_ == 1
     assert sorted(p["path"] for p in problems) == ["a.ipynb", "sub/b.ipynb"]
     done = nbgit(repo, "check", "--all", "a.ipynb")
@@ -316,7 +324,7 @@ def test_staged_judges_the_index_not_the_working_copy(repo: Path) -> None:
     target.write_bytes(clean)
     git(repo, "add", "nb.ipynb")
     copy_in(DIRTY, repo, "nb.ipynb")  # dirty in the working copy only: partially staged
-    env = {**CI_OFF, "CI": "1"}
+    env = ci_on()
     assert run_json(repo, "--staged", env=env) == (0, [])
     assert run_json(repo, env=env)[0] == 1
     git(repo, "add", "nb.ipynb")
@@ -335,7 +343,7 @@ def test_fix_cleans_the_working_copy_and_reports_the_rest(repo: Path) -> None:
     dirty = copy_in(DIRTY, repo, "dirty.ipynb")
     conflicted = copy_in(BAD / "derived/source-conflict.git-merge-file.ipynb", repo, "conflicted.ipynb")
     before = conflicted.read_bytes()
-    done = nbgit(repo, "check", "--fix", env={**CI_OFF, "CI": "1"})
+    done = nbgit(repo, "check", "--fix", env=ci_on())
     assert done.returncode == 1
     out = done.stdout.decode()
     assert "fixed: dirty.ipynb cell" in out and "conflicted.ipynb: git conflict markers" in out
@@ -347,7 +355,7 @@ def test_fix_cleans_the_working_copy_and_reports_the_rest(repo: Path) -> None:
 def test_staged_fix_cleans_the_index_and_keeps_the_working_copys_outputs(repo: Path) -> None:
     dirty = copy_in(DIRTY, repo, "dirty.ipynb")
     git(repo, "add", "dirty.ipynb")
-    done = nbgit(repo, "check", "--staged", "--fix", env={**CI_OFF, "CI": "1"})
+    done = nbgit(repo, "check", "--staged", "--fix", env=ci_on())
     assert done.returncode == 0, done.stdout
     assert git(repo, "show", ":dirty.ipynb").stdout == clean_bytes(DIRTY.read_bytes(), "x", Policy())
     assert dirty.read_bytes() == DIRTY.read_bytes()
@@ -356,7 +364,7 @@ def test_staged_fix_cleans_the_index_and_keeps_the_working_copys_outputs(repo: P
 def test_excluded_notebooks_are_not_judged(repo: Path) -> None:
     copy_in(DIRTY, repo, "vendor/x.ipynb")
     (repo / ".nbgit.toml").write_text('exclude = ["vendor/**"]\n')
-    assert run_json(repo, env={**CI_OFF, "CI": "1"}) == (0, [])
+    assert run_json(repo, env=ci_on()) == (0, [])
 
 
 # --- the corpus: no false positives ---
@@ -373,7 +381,7 @@ def test_no_check_fires_on_the_dev_corpus_once_cleaned(tmp_path: Path) -> None:
     git(repo, "init", "-q")
     assert nbgit(repo, "clean", ".").returncode == 0
     git(repo, "add", ".")
-    code_, problems = run_json(repo, "--all", env={**CI_OFF, "CI": "1"})
+    code_, problems = run_json(repo, "--all", env=ci_on())
     copies = [p for p in problems if p["id"] == "duplicate-code"]
     problems = [p for p in problems if p["id"] != "duplicate-code"]
     assert copies and all(p["severity"] == "warning" for p in copies)
@@ -402,7 +410,7 @@ def test_text_format_is_one_line_per_problem_then_hints_and_a_summary(repo: Path
     copy_in(DIRTY, repo, "a.ipynb")
     copy_in(DIRTY, repo, "b.ipynb")
     (repo / "Untitled.ipynb").write_bytes(nb(md("x")))
-    done = nbgit(repo, "check", env={**CI_OFF, "CI": "1"})
+    done = nbgit(repo, "check", env=ci_on())
     lines = done.stdout.decode().splitlines()
     assert done.returncode == 1
     assert lines[0].startswith("Untitled.ipynb: named like an unnamed") and lines[0].endswith("[untitled]")
@@ -415,7 +423,7 @@ def test_github_format_annotates_the_line_where_the_cell_starts(repo: Path) -> N
     data = nb(md("# t"), code("x = 1\n<<<<<<< HEAD\ny\n>>>>>>> b\n"))
     (repo / "m.ipynb").write_bytes(data)
     copy_in(BAD / "derived/source-conflict.git-merge-file.ipynb", repo, "broken, really.ipynb")
-    done = nbgit(repo, "check", "--format", "github", env={**CI_OFF, "CI": "1"})
+    done = nbgit(repo, "check", "--format", "github", env=ci_on())
     assert done.returncode == 1
     annotations = [line for line in done.stdout.decode().splitlines() if line.startswith("::")]
     broken, cell = annotations
@@ -428,7 +436,7 @@ def test_github_format_annotates_the_line_where_the_cell_starts(repo: Path) -> N
 
 def test_json_format_lists_every_field(repo: Path) -> None:
     copy_in(DIRTY, repo, "a.ipynb")
-    _, [problem] = run_json(repo, env={**CI_OFF, "CI": "1"})
+    _, [problem] = run_json(repo, env=ci_on())
     assert set(problem) == {"id", "path", "cell", "line", "message", "hint", "fixable", "severity", "fixed"}
     assert (problem["id"], problem["path"], problem["fixable"], problem["severity"], problem["fixed"]) == ("not-clean", "a.ipynb", True, "error", False)
 
@@ -451,7 +459,7 @@ def test_many_notebooks_are_judged_in_parallel_with_the_same_verdicts(repo: Path
     clean = clean_bytes(DIRTY.read_bytes(), "x", Policy())
     for n in range(120):
         (repo / f"n{n:03}.ipynb").write_bytes(DIRTY.read_bytes() if n % 7 == 0 else clean)
-    code_, problems = run_json(repo, ".", env={**CI_OFF, "CI": "1"})
+    code_, problems = run_json(repo, ".", env=ci_on())
     assert code_ == 1
     assert [p["path"] for p in problems] == [f"n{n:03}.ipynb" for n in range(0, 120, 7)]
 
@@ -471,7 +479,7 @@ def paired_repo(repo: Path) -> Path:
 
 def test_unsynced_trips_when_a_twin_moves_on_and_fix_syncs_it(repo: Path) -> None:
     paired_repo(repo)
-    env = {**CI_OFF, "CI": "1"}
+    env = ci_on()
     assert run_json(repo, env=env) == (0, [])
     with (repo / "a.py").open("a") as twin:
         twin.write("\n# %%\nx = 42\n")
@@ -487,7 +495,7 @@ def test_unsynced_trips_when_a_twin_moves_on_and_fix_syncs_it(repo: Path) -> Non
 
 def test_orphan_trips_on_a_twin_without_its_notebook_and_the_reverse(repo: Path) -> None:
     paired_repo(repo)
-    env = {**CI_OFF, "CI": "1"}
+    env = ci_on()
     (repo / "a.ipynb").unlink()
     code_, problems = run_json(repo, "--all", env=env)
     assert code_ == 1 and [(p["id"], p["path"], p["fixable"]) for p in problems] == [("orphan", "a.py", False)]
@@ -498,8 +506,8 @@ def test_orphan_trips_on_a_twin_without_its_notebook_and_the_reverse(repo: Path)
 
 def test_naming_an_unpaired_notebook_does_not_pair_it(repo: Path) -> None:
     (repo / "solo.ipynb").write_bytes(clean_bytes(DIRTY.read_bytes(), "x", Policy()))
-    assert run_json(repo, "solo.ipynb", env={**CI_OFF, "CI": "1"}) == (0, [])
-    assert run_json(repo, "--fix", "solo.ipynb", env={**CI_OFF, "CI": "1"}) == (0, [])
+    assert run_json(repo, "solo.ipynb", env=ci_on()) == (0, [])
+    assert run_json(repo, "--fix", "solo.ipynb", env=ci_on()) == (0, [])
     assert not (repo / "solo.py").exists()
 
 
@@ -526,17 +534,17 @@ def test_hidden_state_is_judged_from_the_counts_the_filter_strips(repo: Path) ->
     assert nbgit(repo, "install").returncode == 0
     (repo / ".nbgit.toml").write_text('outputs = "keep"\n')
     (repo / "nb.ipynb").write_bytes(out_of_order())
-    code_, problems = run_json(repo, "nb.ipynb", env=CI_OFF)
+    code_, problems = run_json(repo, "nb.ipynb", env=ci_off())
     assert code_ == 1 and [(p["id"], p["cell"]) for p in problems] == [("hidden-state", 3)]
     git(repo, "add", ".nbgit.toml", "nb.ipynb")
     assert b'"execution_count": null' in git(repo, "show", ":nb.ipynb").stdout  # the counts never reach the index
-    code_, problems = run_json(repo, "--staged", env=CI_OFF)
+    code_, problems = run_json(repo, "--staged", env=ci_off())
     assert code_ == 1 and [(p["id"], p["cell"]) for p in problems] == [("hidden-state", 3)]
     done = git(repo, "commit", "-m", "out of order", check=False)  # the pre-commit hook judges the same
     assert done.returncode != 0 and b"hidden-state" in done.stderr
     # re-run in order with the same outputs: what is staged is now reproducible
     (repo / "nb.ipynb").write_bytes(nb(*(code(s, n, stream("ok\n")) for s, n in (("a = 1", 1), ("b = a + 1", 2), ("a = 5", 3)))))
-    assert run_json(repo, "--staged", env=CI_OFF) == (0, [])
+    assert run_json(repo, "--staged", env=ci_off()) == (0, [])
 
 
 def test_all_judges_no_untracked_pair_nor_jupyterlab_checkpoint(repo: Path) -> None:
@@ -550,7 +558,7 @@ def test_all_judges_no_untracked_pair_nor_jupyterlab_checkpoint(repo: Path) -> N
     (repo / ".ipynb_checkpoints").mkdir()
     (repo / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").write_bytes(clean)
     (repo / "scratch.ipynb").write_bytes(clean)  # untracked, paired by the policy, no twin yet
-    env = {**CI_OFF, "CI": "1"}
+    env = ci_on()
     assert run_json(repo, "--all", env=env) == (0, [])
     code_, problems = run_json(repo, "scratch.ipynb", env=env)  # named, it is judged
     assert code_ == 1 and [p["id"] for p in problems] == ["unsynced"]
@@ -566,7 +574,7 @@ def test_conflict_markers_of_any_size_are_what_resolve_repairs(repo: Path) -> No
     marked = subprocess.run(["git", "merge-file", "-p", "--marker-size=10", *map(str, sides)], capture_output=True).stdout
     assert b"\n<<<<<<<<<< " in marked
     (repo / "nb.ipynb").write_bytes(marked)
-    done = nbgit(repo, "check", "nb.ipynb", env={**CI_OFF, "CI": "1"})
+    done = nbgit(repo, "check", "nb.ipynb", env=ci_on())
     assert done.returncode == 1 and b"run `nbgit resolve nb.ipynb`" in done.stdout
     repaired = nbgit(repo, "resolve", "nb.ipynb")
     assert repaired.returncode == 1, repaired.stderr.decode()  # the conflict, now inside a valid notebook's cell

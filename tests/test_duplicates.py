@@ -7,13 +7,13 @@ the warning without failing the commit, and fails it when the policy makes copie
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import CORPUS, NBGIT, git, nbgit
+from test_checks import ci_off
+
 from nbgit.check.copies import blob_id
 from nbgit.clean import clean_bytes
 from nbgit.policy import Policy
@@ -24,7 +24,6 @@ PANDAS = CORPUS / "dev/jakevdp+PythonDataScienceHandbook/notebooks/03.00-Introdu
 R_DEMO = CORPUS / "dev/IRkernel+IRkernel/example-notebooks/Demo.ipynb"
 R_BINDER = CORPUS / "dev/binder-examples+r/index.ipynb"
 pytestmark = pytest.mark.skipif(not WIDGETS.exists(), reason="needs ../shared/corpus")
-CI_OFF = {k: v for k, v in os.environ.items() if k != "CI"}
 
 LOAD_SALES = '''def load_sales(path, min_rows=10):
     """Read the sales export and drop the broken rows."""
@@ -93,7 +92,7 @@ def write(repo: Path, name: str, data: bytes | str) -> None:
 
 def copies(repo: Path, *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The duplicate-code records of `nbgit check --format json ARGS`."""
-    done = nbgit(repo, "check", "--format", "json", *args, env=env or CI_OFF)
+    done = nbgit(repo, "check", "--format", "json", *args, env=env or ci_off())
     assert done.returncode in (0, 1), done.stderr.decode()
     return [record for record in json.loads(done.stdout) if record["id"] == "duplicate-code"]
 
@@ -120,7 +119,7 @@ def test_a_function_copied_between_two_notebooks_is_found_with_both_places(repo:
     assert record["severity"] == "warning" and record["copies"]["lines"] == 8
     assert record["copies"]["suggested_module"] == "load_sales.py" and record["copies"]["module"] is None
     assert "move it to a module (for example `load_sales.py`) and import it" in record["message"]
-    text = nbgit(repo, "check", "--all", env=CI_OFF).stdout.decode()
+    text = nbgit(repo, "check", "--all", env=ci_off()).stdout.decode()
     assert "warning: report.ipynb cell 3: the same 8 lines of code are also in sales/cleaning.ipynb cell 2: move it to a module" in text
 
 
