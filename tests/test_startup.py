@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NBGIT, corpus_files
+from conftest import NBGIT
 
 # argparse (with gettext, locale, shutil), dataclasses (inspect, ast), pathlib (urllib.parse,
 # ipaddress), msgspec (loaded only from a process's eighth notebook) and the heavy libraries
@@ -17,6 +17,15 @@ NOT_NEEDED = {"argparse", "dataclasses", "pathlib", "shutil", "msgspec", "nbform
 # what the output store brings along when the one-shot clean is given a path (it records the
 # outputs then, as the process does): git never runs that form (install wires `nbgit filter clean`)
 STORE_NEEDS = {"pathlib", "shutil"}
+
+
+# a notebook as Jupyter saves it after a run: outputs, a count and editor metadata to strip
+DIRTY = json.dumps({
+    "cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {"collapsed": False, "scrolled": True},
+               "outputs": [{"name": "stdout", "output_type": "stream", "text": ["1\n"]}], "source": ["print(1)"]}],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}, indent=1).encode() + b"\n"
 
 
 def imported(args: list[str], stdin: bytes, cwd: Path) -> set[str]:
@@ -31,10 +40,7 @@ def imported(args: list[str], stdin: bytes, cwd: Path) -> set[str]:
     ["textconv", "nb.ipynb"], ["textconv", "--", "nb.ipynb"], ["clean", "-"], ["filter", "clean"], ["filter", "clean", "nb.ipynb"], ["filter", "clean", "--", "nb.ipynb"],
 ])
 def test_per_file_commands_import_nothing_they_do_not_use(repo: Path, args: list[str]) -> None:
-    notebooks = corpus_files("peer", "nbstripout/tests/e2e_notebooks/test_metadata.ipynb")
-    if not notebooks:
-        pytest.skip("corpus absent")
-    data = notebooks[0].read_bytes()
+    data = DIRTY
     (repo / "nb.ipynb").write_bytes(data)
     modules = imported(args, data, repo)
     assert "nbgit" in modules and "json" in modules  # the command did run
