@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import NBGIT
 
 # argparse (with gettext, locale, shutil), dataclasses (inspect, ast), pathlib (urllib.parse,
