@@ -32,7 +32,6 @@ from nbgit import gitrepo
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
 from nbgit.notebook import Notebook, has_conflict_markers, parse
-from nbgit.parallel import map_on_all_cores
 from nbgit.pairing import (
     NOTEBOOK_SUFFIX,
     PairSettings,
@@ -48,6 +47,7 @@ from nbgit.pairing import (
     twin_format,
     twin_relpath,
 )
+from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 
 CACHE_NAME = "nbgit-pairs.json"
@@ -320,7 +320,7 @@ def twin_of(root: Path, policy: Policy, notebook: str) -> Twin | None:
     pairs, pairs made by `nbgit pair`, the notebook's own formats), with its format; else None."""
     pair = settings(policy)
     twin = _twin_of(root, notebook, pair, _Cache.load(root, pair), False)
-    return None if twin is None else Twin(twin, pair_format(root, pair, (notebook, twin), _metadata(inside_repository(root, notebook))))
+    return None if twin is None else Twin(twin, pair_format(root, pair, (notebook, twin), _metadata(_read(inside_repository(root, notebook)))))
 
 
 def pair_format(root: Path, pair: PairSettings, relative: tuple[str, str], metadata: dict) -> str:
@@ -393,11 +393,17 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
         return remembered[0]
     if not path.is_file():
         return None  # a deleted notebook: found through its twin, if that is still there
-    if not wanted and remembered is None and folders is not None and not _may_have_twin(path, notebook, pair, folders):
-        return None  # spares parsing every notebook of a repository without pairs
-    metadata = _metadata(path)
-    if not wanted and remembered is None and folders is not None and own_formats(metadata) is None and not folders.may_hold(twin_relpath(notebook, "", pair)):
-        return None  # its bytes only looked like naming formats (a `\u` escape): no file is named like its twin
+    if not wanted and remembered is None and folders is not None and not folders.may_hold(twin_relpath(notebook, "", pair)):
+        # no file is named like its twin where the policy places it: only its own jupytext formats
+        # could place one elsewhere (spares parsing, and jupytext, in a repository without pairs)
+        data = _read(path)
+        if data is None or b"jupytext" not in data and b"\\u" not in data:  # a `\u` escape could spell it
+            return None
+        metadata = _metadata(data)
+        if own_formats(metadata) is None:
+            return None
+    else:
+        metadata = _metadata(_read(path))
     try:
         twin = twin_for(root, notebook, metadata, pair)
     except NbgitError:
@@ -413,19 +419,6 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     if on_disk is None:
         return None
     return twin.path if looks_like_twin(on_disk) or (own_formats(metadata) is not None and on_disk.is_file()) else None
-
-
-def _may_have_twin(path: Path, notebook: str, pair: PairSettings, folders: _Folders) -> bool:
-    """False only when no file can be the twin of a notebook nbgit has no other reason to pair: it names
-    no jupytext formats of its own (its bytes hold no `jupytext`, nor a `\\u` escape that could spell
-    it), so its twin would be where the policy places it, and no file there is named like one."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return True
-    if b"jupytext" in data or b"\\u" in data:
-        return True
-    return folders.may_hold(twin_relpath(notebook, "", pair))
 
 
 class _Folders:
@@ -460,13 +453,23 @@ def _inside(root: Path, relative: str) -> Path | None:
         return None
 
 
-def _metadata(path: Path) -> dict:
-    """A notebook file's metadata, {} when it cannot be read (the error comes when it is judged)."""
+def _read(path: Path) -> bytes | None:
+    """A notebook file's bytes; None when it is no regular file or cannot be read (a FIFO would block)."""
     if not path.is_file():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _metadata(data: bytes | None) -> dict:
+    """A notebook's metadata, {} when it cannot be read (the error comes when it is judged)."""
+    if data is None:
         return {}
     try:
-        content = json.loads(path.read_bytes())
-    except (ValueError, OSError, RecursionError):
+        content = json.loads(data)
+    except (ValueError, RecursionError):
         return {}
     metadata = content.get("metadata") if isinstance(content, dict) else None
     return metadata if isinstance(metadata, dict) else {}
