@@ -20,8 +20,8 @@ from nbgit.check.cache import FOLDER, VERDICTS_FILE, entry_key, staged_identity
 from nbgit.check.judge import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
-from nbgit.gitrepo import blob_id
 from nbgit.policy import Policy
+from nbgit.worktree.index import blob_id
 
 pytestmark = pytest.mark.skipif(not DIRTY.exists(), reason="the corpus is not at ../shared/corpus")
 PLANTED = list(Problem("hidden-state", "nb.ipynb", 3, "planted verdict", ""))
@@ -34,7 +34,7 @@ def cache_file(repo: Path) -> Path:
 def plant(repo: Path, path: str = "nb.ipynb") -> None:
     """Replace every verdict in the cache with a wrong one for `path` as it is now."""
     saved = json.loads(cache_file(repo).read_bytes())
-    key = entry_key(blob_id((repo / path).read_bytes()), path, False)
+    key = entry_key(blob_id((repo / path).read_bytes(), "sha1"), path, False)
     assert key in saved["verdicts"], "the first run did not cache this notebook's verdict"
     saved["verdicts"][key] = [0, [PLANTED]]
     cache_file(repo).write_text(json.dumps(saved))

@@ -14,9 +14,9 @@ import pytest
 from conftest import CORPUS, NBGIT, git, nbgit
 from test_checks import ci_off
 
-from nbgit.check.copies import blob_id
 from nbgit.clean import clean_bytes
 from nbgit.policy import Policy
+from nbgit.worktree.index import blob_id
 
 WIDGETS = CORPUS / "dev/jupyter-widgets+ipywidgets/docs/source/examples/Widget Basics.ipynb"
 ANN = CORPUS / "dev/ageron+handson-ml3/extra_ann_architectures.ipynb"
@@ -273,7 +273,7 @@ def test_the_fingerprint_index_is_kept_under_the_common_dir_and_tolerates_damage
 
 def test_blob_ids_are_gits(repo: Path) -> None:
     data = notebook(WIDGETS, LOAD_SALES)
-    assert blob_id(data) == git(repo, "hash-object", "--stdin", "--no-filters", input=data).stdout.decode().strip()
+    assert blob_id(data, "sha1") == git(repo, "hash-object", "--stdin", "--no-filters", input=data).stdout.decode().strip()
 
 
 # --- the pre-commit framework ---

@@ -30,15 +30,6 @@ def commit_exists(revision: str, cwd: Path | str | None = None) -> bool:
     return bool(git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", cwd=cwd, check=False).strip())
 
 
-def blob_id(data: bytes) -> str:
-    """The id git gives a blob of these bytes (what `git hash-object --no-filters` prints)."""
-    import hashlib
-
-    digest = hashlib.sha1(b"blob %d\0" % len(data))
-    digest.update(data)
-    return digest.hexdigest()
-
-
 def ignored_paths(paths: list[Path]) -> set[Path]:
     """Those of `paths` that git ignores (none when outside a work tree)."""
     if not paths:
@@ -395,16 +386,6 @@ def tree_blobs(revision: str, cwd: Path | str | None = None) -> dict[str, str]:
         if len(fields) == 3 and fields[1] == "blob":
             blobs[path] = fields[2]
     return blobs
-
-
-def common_dir(cwd: Path | str | None = None) -> Path:
-    """git's directory shared by every linked work tree of the repository (`git rev-parse --git-common-dir`);
-    at the top of the main work tree that is its `.git` folder, found without starting git."""
-    dot_git = Path(cwd or ".", ".git")
-    if dot_git.is_dir():
-        return dot_git.absolute()
-    out = git("rev-parse", "--git-common-dir", cwd=cwd).decode("utf-8", "surrogateescape").strip()
-    return Path(cwd or ".", out).absolute()
 
 
 def stage_content(entry: IndexEntry, data: bytes, cwd: Path | str | None = None) -> None:

@@ -44,12 +44,12 @@ def cache_folder(root: Path | None) -> Path | None:
         return Path(given)
     if root is None:
         return None
-    from nbgit import gitrepo  # a git process only for linked worktrees
+    from nbgit.store.location import (
+        common_dir,  # read from .git, as git does: no git process
+    )
 
-    try:
-        return gitrepo.common_dir(root) / FOLDER
-    except Exception:  # noqa: BLE001 - no cache is always a safe answer
-        return None
+    common = common_dir(root)
+    return None if common is None else common / FOLDER
 
 
 def fingerprint(policy: Any) -> str:
@@ -81,9 +81,9 @@ def entry_key(blob: str, path: str, filtered: bool) -> str:
 def staged_identity(blob: str, work_tree: bytes | None) -> str:
     """What stands for a staged blob in `entry_key`: git's id of the blob and of the working-tree file it
     was staged from (`-` for none), whose execution counts decide `hidden-state` when the filter strips them."""
-    from nbgit.gitrepo import blob_id
+    from nbgit.worktree.index import blob_id
 
-    return f"{blob}+{blob_id(work_tree) if work_tree is not None else '-'}"
+    return f"{blob}+{blob_id(work_tree, 'sha1') if work_tree is not None else '-'}"
 
 
 def _readable(entry: Any) -> bool:

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from nbgit import gitrepo
-from nbgit.gitrepo import blob_id
 from nbgit.check.duplicates import NOTEBOOK, CopyGroup, copy_groups, grown_windows
 from nbgit.check.fingerprint_index import FingerprintIndex, Job
 from nbgit.check.judge import Problem, problem
 from nbgit.errors import NbgitError
-from nbgit.pairing import notebook_relpath, settings as pair_settings
+from nbgit.pairing import notebook_relpath
+from nbgit.pairing import settings as pair_settings
 from nbgit.policy import Policy, glob_matches
+from nbgit.worktree.index import blob_id
 
 MODULES = {".py": "python", ".R": "r", ".r": "r", ".jl": "julia"}
 REGULAR_FILES = ("100644", "100755")
@@ -127,7 +128,7 @@ def _on_disk(root: Path, paths: list[str]) -> dict[str, Source]:
                 data = (root / path).read_bytes()
             except OSError:
                 continue
-            found[path] = Source(blob_id(data), data)
+            found[path] = Source(blob_id(data, "sha1"), data)
     return found
 
 

@@ -23,10 +23,10 @@ from nbgit.check.cache import Verdicts, entry_key, staged_identity
 from nbgit.check.judge import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
 from nbgit.files import find_notebooks, write_atomic
-from nbgit.gitrepo import blob_id
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.terminal import shell_word
+from nbgit.worktree.index import blob_id
 
 NOTEBOOK = ".ipynb"
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's autosaved copies: never a notebook of the project
@@ -288,7 +288,7 @@ def _identity(target: Target, data: bytes, work_tree: bytes | None) -> str:
     (git's, for a staged blob) and, for a staged blob, the working-tree copy it was staged from (its
     execution counts decide hidden-state)."""
     if target.entry is None or target.data is None:
-        return blob_id(data)
+        return blob_id(data, "sha1")
     return staged_identity(target.entry.blob, work_tree)
 
 
