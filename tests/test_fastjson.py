@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 
 import pytest
@@ -192,6 +193,31 @@ def test_a_float_anywhere_in_a_notebook_sends_it_to_the_standard_library(monkeyp
     written = serialise(Notebook(content, 4))
     assert written == fastjson.write_stdlib(_split_v4(content)) + b"\n"
     assert repr(number).encode() in written
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_what_reading_calls_alike_the_c_writer_writes_as_the_standard_library(value: object) -> None:
+    expected = stdlib_or_error(value)
+    if not isinstance(expected, bytes):
+        return  # a lone surrogate: no JSON text holds it as UTF-8 bytes
+    fastjson._handled = fastjson.FAST_FROM  # the fast path is in use
+    read = fastjson.read(expected)
+    assert repr(read.value) == repr(json.loads(expected))
+    if read.alike:
+        assert fastjson.write_fast(read.value, like=True) == expected
+    else:  # only a float Python writes with an exponent, NaN or an infinity makes it unlike
+        assert re.search(rb"\d[eE]|NaN|Infinity", expected)
+
+
+@pytest.mark.parametrize("number", [b"1e16", b"1.5e-05", b"0.000015", b"-2.5e300", b"5e-324", b"1e400", b"NaN"])
+def test_a_float_written_with_an_exponent_makes_a_notebook_read_unlike(monkeypatch: pytest.MonkeyPatch, number: bytes) -> None:
+    monkeypatch.setattr(fastjson, "_handled", fastjson.FAST_FROM)  # the fast path is in use
+    text = b'{"cells": [], "metadata": {"scale": %s, "plain": 0.5}, "nbformat": 4, "nbformat_minor": 5}' % number
+    notebook = parse(text)
+    assert not notebook.alike
+    assert serialise(notebook) == fastjson.write_stdlib(json.loads(text)) + b"\n"
+    assert parse(text.replace(number, b"12.25")).alike
 
 
 @pytest.mark.parametrize("text", [

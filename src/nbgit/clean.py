@@ -24,24 +24,29 @@ class CleanError(NbgitError):
 
 
 class Cleaned(NamedTuple):
-    """The cleaned notebook content and one line per change (`cell 3: outputs (2)`)."""
+    """The cleaned notebook content and what changed, as (place, what): a cell's number or `notebook`."""
 
     content: dict[str, Any]
-    changes: list[str]
+    found: list[tuple[int | str, str]]
+
+    @property
+    def changes(self) -> list[str]:
+        """One line per change (`cell 3: outputs (2)`): made only when asked for (the filter never asks)."""
+        return [f"{_place(where)}: {what}" for where, what in self.found]
 
 
 class KeyRules(NamedTuple):
     """Which key paths to strip and keep, with the dotted prefixes worth descending into.
 
-    `children` maps a prefix to the keys below it that any rule names (`cell.metadata` ->
-    `collapsed`, `scrolled`...): a dict is looked at only where it has one of those keys.
+    `steps` maps a prefix to what to do with each key below it that any rule names (`cell.metadata`
+    -> `collapsed`, `scrolled`...), decided once per policy: a key no rule names is passed over.
     """
 
     strip: frozenset[str]
     keep: frozenset[str]
     descend: frozenset[str]
     keep_below: frozenset[str]
-    children: dict[str, frozenset[str]]
+    steps: dict[str, dict[str, Step]]
 
     @classmethod
     def for_policy(cls, policy: Policy) -> KeyRules:
@@ -54,21 +59,33 @@ def _key_rules(extra_keys: tuple[str, ...], keep_keys: tuple[str, ...]) -> KeyRu
     keep = frozenset(keep_keys)
     strip = frozenset({*VOLATILE_KEYS, *extra_keys} - keep)
     descend = _prefixes(strip | keep)
-    return KeyRules(strip, keep, descend, _prefixes(keep), _children(strip | keep | descend))
+    keep_below = _prefixes(keep)
+    steps: dict[str, dict[str, Step]] = {}
+    for path in (strip | descend) - keep:
+        doomed = path in strip
+        step = Step(path, _label(path), doomed and path not in keep_below, doomed, path in descend)
+        # keys may hold dots themselves: `a.b.c` is key `b.c` below `a` as well as key `c` below `a.b`
+        for prefix, key in [("", path), *((path[:i], path[i + 1 :]) for i, ch in enumerate(path) if ch == ".")]:
+            steps.setdefault(prefix, {})[key] = step
+    return KeyRules(strip, keep, descend, keep_below, steps)
+
+
+class Step(NamedTuple):
+    """What cleaning does with one key (at `path`) wherever its prefix leads: strip it, or look inside."""
+
+    path: str
+    label: str  # as a change is listed: `metadata.widgets`, and cell or output keys without `cell.`
+    strips: bool  # the key goes
+    doomed: bool  # a rule strips it, so below it only kept keys stay (`keep_keys` names some)
+    descends: bool  # some rule names a key inside it
+
+
+def _label(path: str) -> str:
+    return path.split(".", 1)[1] if path.startswith(("cell.", "output.")) else path
 
 
 def _prefixes(paths: frozenset[str]) -> frozenset[str]:
     return frozenset(p[:i] for p in paths for i, ch in enumerate(p) if ch == ".")
-
-
-def _children(paths: frozenset[str]) -> dict[str, frozenset[str]]:
-    """prefix -> {key: f"{prefix}.{key}" is one of `paths`} (keys may hold dots themselves); "" -> the paths."""
-    children: dict[str, set[str]] = {"": set(paths)}
-    for path in paths:
-        for i, ch in enumerate(path):
-            if ch == ".":
-                children.setdefault(path[:i], set()).add(path[i + 1 :])
-    return {prefix: frozenset(keys) for prefix, keys in children.items()}
 
 
 def clean_bytes(data: bytes, path: str, policy: Policy) -> bytes:
@@ -76,7 +93,7 @@ def clean_bytes(data: bytes, path: str, policy: Policy) -> bytes:
     notebook = parse(data, path)
     try:
         cleaned = clean(notebook.content, notebook.major, policy)
-        return serialise(Notebook(cleaned.content, notebook.major, notebook.crlf))
+        return serialise(notebook._replace(content=cleaned.content))
     except CleanError as error:
         raise CleanError(f"{path}: {error.message}", error.hint) from None
     except RecursionError:  # parsed near the limit, too deep to write back (the indented writer recurses)
@@ -86,7 +103,7 @@ def clean_bytes(data: bytes, path: str, policy: Policy) -> bytes:
 def clean(content: dict[str, Any], major: int, policy: Policy) -> Cleaned:
     """Strip volatile state from a notebook (in memory form) as `policy` says; the input is not modified."""
     rules = KeyRules.for_policy(policy)
-    changes: list[str] = []
+    changes: list[tuple[int | str, str]] = []
     result = _without_jupytext_echo(_strip_keys(content, "", rules, _Recorder(changes, "notebook")), rules, _Recorder(changes, "notebook"))
     metadata = content.get("metadata") if isinstance(content.get("metadata"), dict) else {}
     keep_all = metadata.get("keep_output") is True
@@ -159,21 +176,23 @@ def _writes_coding_line(notebook: dict[str, Any]) -> bool:
 
 
 class _Recorder:
-    """Collects change lines for the place being cleaned (`notebook`, `cell 3`): one per notebook,
-    moved from cell to cell (`place`), as the cells are cleaned one after another."""
+    """Collects the changes at the place being cleaned (`notebook`, a cell's number): one per notebook,
+    moved from cell to cell (`place`), as the cells are cleaned one after another. Only (place, what)
+    pairs are kept: the lines are written when asked for (`Cleaned.changes`)."""
 
     __slots__ = ("changes", "place")
 
-    def __init__(self, changes: list[str], place: str | int) -> None:
+    def __init__(self, changes: list[tuple[int | str, str]], place: int | str) -> None:
         self.changes = changes
         self.place = place  # a cell's number, or the name of a place
 
-    @property
-    def where(self) -> str:
-        return f"cell {self.place}" if type(self.place) is int else str(self.place)
-
     def add(self, what: str) -> None:
-        self.changes.append(f"{self.where}: {what}")
+        self.changes.append((self.place, what))
+
+
+def _place(where: int | str) -> str:
+    """`cell 3` for a cell's number, the place's name otherwise."""
+    return f"cell {where}" if type(where) is int else where
 
 
 class _Plan(NamedTuple):
@@ -195,7 +214,7 @@ class _Plan(NamedTuple):
 
 
 def _clean_cells(
-    cells: list[Any], offset: int, major: int, policy: Policy, rules: KeyRules, keep_all: bool, changes: list[str]
+    cells: list[Any], offset: int, major: int, policy: Policy, rules: KeyRules, keep_all: bool, changes: list[tuple[int | str, str]]
 ) -> list[Any]:
     result = []
     plan = _Plan.of(policy, major)
@@ -242,7 +261,7 @@ def _clean_cell(cell: dict[str, Any], plan: _Plan, policy: Policy, rules: KeyRul
         record.add(count_key)
     outputs = cell.get("outputs")
     if isinstance(outputs, list) and outputs:
-        explicit = _keeps_outputs(cell, policy, keep_all, record.where)
+        explicit = _keeps_outputs(cell, policy, keep_all, record.place)
         if explicit or plan.judges_outputs:
             kept = [_clean_output(o, count_key, plan.strip_counts, rules, record) for o in outputs if _survives(o, explicit, policy)]
         else:
@@ -253,13 +272,15 @@ def _clean_cell(cell: dict[str, Any], plan: _Plan, policy: Policy, rules: KeyRul
     return {**result, **changed} if changed else result
 
 
-def _keeps_outputs(cell: dict[str, Any], policy: Policy, notebook_keeps: bool, where: str) -> bool:
+def _keeps_outputs(cell: dict[str, Any], policy: Policy, notebook_keeps: bool, where: int | str) -> bool:
     """Whether the cell itself (tag, metadata, init_cell) or the notebook asks to keep its outputs."""
-    metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+    metadata = cell.get("metadata")
+    if not metadata or not isinstance(metadata, dict):
+        return notebook_keeps  # no tag, no keep_output, no init_cell: most cells
     tagged = any(tag in _tags(cell) for tag in policy.keep_output_tags)
     if metadata.get("keep_output") is False and tagged:
         raise CleanError(
-            f"{where}: metadata says keep_output is false but its tags say keep_output",
+            f"{_place(where)}: metadata says keep_output is false but its tags say keep_output",
             "remove the keep_output tag or the keep_output metadata from that cell",
         )
     init_cell = metadata.get("init_cell") is True and not policy.strip_init_cells
@@ -308,41 +329,51 @@ def _clean_output(output: Any, count_key: str, strip_counts: bool, rules: KeyRul
     return result
 
 
-def _renumber(cells: list[Any], ids_required: bool, changes: list[str]) -> None:
+def _renumber(cells: list[Any], ids_required: bool, changes: list[tuple[int | str, str]]) -> None:
     """In the list (a new one), each cell whose id is not its position replaced by a copy that has it."""
     for index, cell in enumerate(cells):
         if isinstance(cell, dict) and (ids_required or "id" in cell) and cell.get("id") != str(index):
             cells[index] = {**cell, "id": str(index)}
-            changes.append(f"cell {index + 1}: id")
+            changes.append((index + 1, "id"))
 
 
-def _strip_keys(obj: dict[str, Any], prefix: str, rules: KeyRules, record: _Recorder, strip_all: bool = False) -> dict[str, Any]:
+def _strip_keys(obj: dict[str, Any], prefix: str, rules: KeyRules, record: _Recorder) -> dict[str, Any]:
     """`obj` without the keys the rules strip at `prefix` (a copy only when something goes)."""
-    if strip_all:
-        named: Any = obj
-    else:
-        wanted = rules.children.get(prefix)
-        named = wanted.intersection(obj) if wanted else None
-        if not named:
-            return obj  # no key here that any rule names: the common case, decided in C
-        if len(named) > 1:
-            named = [key for key in obj if key in named]  # in the notebook's order, as changes are listed
+    steps = rules.steps.get(prefix)
+    if not steps:
+        return obj
+    named: Any = steps.keys() & obj.keys()
+    if not named:
+        return obj  # no key here that any rule names: the common case, decided in C
+    if len(named) > 1:
+        named = [key for key in obj if key in named]  # in the notebook's order, as changes are listed
     result: dict[str, Any] | None = None
     for key in named:
-        value = obj[key]
-        path = f"{prefix}.{key}" if prefix else key
-        if path in rules.keep:
-            continue
-        doomed = strip_all or path in rules.strip
-        if doomed and path not in rules.keep_below:
+        step, value = steps[key], obj[key]
+        if step.strips:
             if result is None:
                 result = dict(obj)
             del result[key]
-            record.add(path.split(".", 1)[1] if path.startswith(("cell.", "output.")) else path)
-        elif value and isinstance(value, dict) and path in rules.descend:
-            stripped = _strip_keys(value, path, rules, record, doomed)
+            record.add(step.label)
+        elif step.descends and value and isinstance(value, dict):
+            stripped = _strip_all_but_kept(value, step.path, rules, record) if step.doomed else _strip_keys(value, step.path, rules, record)
             if stripped is not value:
                 if result is None:
                     result = dict(obj)
                 result[key] = stripped
     return obj if result is None else result
+
+
+def _strip_all_but_kept(obj: dict[str, Any], prefix: str, rules: KeyRules, record: _Recorder) -> dict[str, Any]:
+    """`obj` (at `prefix`, which a rule strips) with only the keys `keep_keys` names, or holds below it."""
+    result = dict(obj)
+    for key, value in obj.items():
+        path = f"{prefix}.{key}"
+        if path in rules.keep:
+            continue
+        if path not in rules.keep_below:
+            del result[key]
+            record.add(_label(path))
+        elif value and isinstance(value, dict):
+            result[key] = _strip_all_but_kept(value, path, rules, record)
+    return result

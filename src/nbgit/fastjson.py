@@ -39,21 +39,37 @@ class _Codec(NamedTuple):
     errors: tuple[type[BaseException], ...]
 
 
+class Read(NamedTuple):
+    """A JSON value as read, and whether msgspec writes it as the standard library does (`alike`): read
+    by msgspec, whose only floats are ones Python writes without an exponent. Reading knows that for
+    the price of a call per float (real notebooks hold a handful): writing then walks nothing."""
+
+    value: Any
+    alike: bool
+
+
 _handled = 0
 _codec: _Codec | None = None
 _loaded = False
+_unlike = [0]  # floats read so far that Python writes in exponent form (or as nan, inf)
 
 
 def loads(data: str | bytes) -> Any:
     """`json.loads` of `data` (bytes: UTF-8): the same value, or the same exception (UnicodeDecodeError
     for bytes that are not UTF-8). msgspec reads bytes directly: no str is built for the whole text."""
+    return read(data).value
+
+
+def read(data: str | bytes) -> Read:
+    """`loads(data)`, and whether the C writer writes the value alike (see `Read`)."""
     codec = _codec_if_worth_it()
     if codec is not None:
+        unlike = _unlike[0]
         try:
-            return codec.decode(data)
+            return Read(codec.decode(data), _unlike[0] == unlike)
         except codec.errors:
             pass  # beyond msgspec, or not JSON at all: the standard library says which
-    return json.loads(data if isinstance(data, str) else data.decode("utf-8"))
+    return Read(json.loads(data if isinstance(data, str) else data.decode("utf-8")), False)
 
 
 def indented(value: Any, ascii: bool = False, like: Any = None) -> bytes:
@@ -62,7 +78,8 @@ def indented(value: Any, ascii: bool = False, like: Any = None) -> bytes:
 
     `like`: a value holding the same numbers, booleans, None and keys as `value` in fewer containers
     (a notebook before its strings are split into lines), looked at instead of `value` to decide
-    whether the C writer writes it alike. Raises what the standard library raises
+    whether the C writer writes it alike; True when that is known already (`Read.alike` of what
+    `value` was made from, with no number added but None). Raises what the standard library raises
     (UnicodeEncodeError for a lone surrogate, TypeError, ValueError for circular data).
     """
     if _codec_if_worth_it() is not None:
@@ -85,7 +102,7 @@ def write_fast(value: Any, ascii: bool = False, like: Any = None) -> bytes | Non
     holds no DEL (which Python's ASCII mode escapes as `\\u007f`).
     """
     codec = _load()
-    if codec is None or not _writes_alike(value if like is None else like):
+    if codec is None or not (like is True or _writes_alike(value if like is None else like)):
         return None
     try:
         data = codec.encode(value)
@@ -125,8 +142,22 @@ def _load() -> _Codec | None:
             return reformat(encoder.encode(value), indent=1)
 
         errors = (msgspec.DecodeError, RecursionError, UnicodeError)  # ValidationError is a DecodeError
-        _codec = _Codec(msgspec.json.Decoder().decode, encode, errors)
+        _codec = _Codec(msgspec.json.Decoder(float_hook=_read_float).decode, encode, errors)
     return _codec
+
+
+def _read_float(text: str) -> float:
+    """A float as `json.loads` reads it (`float` of its text), counting those Python writes in exponent form."""
+    value = float(text)
+    if not _plain(value):
+        _unlike[0] += 1
+    return value
+
+
+def _plain(number: float) -> bool:
+    """Whether Python writes `number` without an exponent (not 1e+16, 1.5e-05, nan, inf): as msgspec does."""
+    text = float.__repr__(number)
+    return "e" not in text and "n" not in text
 
 
 def _writes_alike(value: Any) -> bool:
@@ -144,8 +175,7 @@ def _writes_alike(value: Any) -> bool:
         elif kind is list:
             extend(item)
         elif kind is float:
-            text = float.__repr__(item)
-            if "e" in text or "n" in text:  # 1e+16, 1.5e-05, nan, inf
+            if not _plain(item):
                 return False
         elif kind not in _LEAVES:
             return False

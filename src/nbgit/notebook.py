@@ -37,11 +37,17 @@ class NotebookError(NbgitError):
 
 
 class Notebook(NamedTuple):
-    """A parsed notebook: its content in memory form, its nbformat major version, its line ending."""
+    """A parsed notebook: its content in memory form, its nbformat major version, its line ending.
+
+    `alike`: the C writer writes the content as nbformat does, known from reading it (`fastjson.Read`),
+    so writing it walks nothing to find out. Content cleaned or edited keeps that (nbgit makes no
+    floats); content built otherwise leaves it False.
+    """
 
     content: dict[str, Any]
     major: int
     crlf: bool = False
+    alike: bool = False
 
     @property
     def minor(self) -> int:
@@ -52,7 +58,7 @@ class Notebook(NamedTuple):
 
 def parse(data: bytes, path: str = "<stdin>") -> Notebook:
     """Read notebook bytes; raise NotebookError naming `path` when they are not a notebook."""
-    content = _load_json(data, path)
+    content, alike = _load_json(data, path)
     major = content.get("nbformat", 1)
     if not isinstance(major, int) or isinstance(major, bool) or major not in (1, 2, 3, 4):
         raise NotebookError(
@@ -70,17 +76,17 @@ def parse(data: bytes, path: str = "<stdin>") -> Notebook:
         _rejoin(content, major)
     except (AttributeError, TypeError) as error:
         raise NotebookError(f"{path}: malformed notebook ({error})", "open and re-save it in Jupyter") from None
-    return Notebook(content, major, crlf)
+    return Notebook(content, major, crlf, alike)
 
 
 def serialise(notebook: Notebook) -> bytes:
     """The notebook's bytes exactly as nbformat's writer for its version writes them."""
     content = notebook.content
     if notebook.major == 4:
-        data = fastjson.indented(_split_v4(content), like=content)
+        data = fastjson.indented(_split_v4(content), like=True if notebook.alike else content)
     elif notebook.major in (2, 3):
         # nbformat's v2 and v3 writers leave ensure_ascii at its default (True)
-        data = fastjson.indented(_split_old(content, notebook.major), ascii=True, like=content)
+        data = fastjson.indented(_split_old(content, notebook.major), ascii=True, like=True if notebook.alike else content)
     else:
         data = json.dumps(content, indent=4).encode("utf-8")
     if not data.endswith(b"\n"):
@@ -117,7 +123,7 @@ def _restore(path: str) -> str:
     return f"restore it with `git checkout -- {shell_word(path)}` or fix it by hand" if path != "<stdin>" else "check what is piped in"
 
 
-def _load_json(data: bytes, path: str) -> dict[str, Any]:
+def _load_json(data: bytes, path: str) -> fastjson.Read:
     restore = _restore(path)
     if not data.strip():
         raise NotebookError(f"{path}: empty file, not a notebook", f"delete it or {restore}")
@@ -126,7 +132,7 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise NotebookError(f"{path}: UTF-16 text, not UTF-8", "re-save it as UTF-8 (Jupyter writes UTF-8)")
     try:
-        content = fastjson.loads(data)
+        read = fastjson.read(data)
     except UnicodeDecodeError as error:
         raise NotebookError(f"{path}: not UTF-8 text (byte {error.start})", f"re-save it as UTF-8, or {restore}") from None
     except json.JSONDecodeError as error:
@@ -139,9 +145,9 @@ def _load_json(data: bytes, path: str) -> dict[str, Any]:
         raise NotebookError(f"{path}: invalid JSON at line {error.lineno} column {error.colno} ({error.msg})", restore) from None
     except RecursionError:
         raise too_deep(path) from None
-    if not isinstance(content, dict):
-        raise NotebookError(f"{path}: not a notebook (top-level JSON is a {type(content).__name__}, not an object)", restore)
-    return content
+    if not isinstance(read.value, dict):
+        raise NotebookError(f"{path}: not a notebook (top-level JSON is a {type(read.value).__name__}, not an object)", restore)
+    return read
 
 
 def has_conflict_markers(data: bytes) -> bool:
