@@ -186,14 +186,25 @@ def clean_blob(data: bytes, path: str, policy: Policy) -> tuple[bytes, NbgitErro
 
     Never raises: the filter and `nbgit filter clean` decide what a failure means (strict or not).
     """
+    own, problem = own_policy(path, policy)
+    return clean_as(data, path, own) if own is not None else (data, problem)
+
+
+def own_policy(path: str, policy: Policy) -> tuple[Policy | None, NbgitError | None]:
+    """The policy `path` is cleaned under, None when `policy` excludes it or its globs cannot be matched
+    against it (then with the reason). Never raises."""
     key = "exclude"
     try:  # the policy's globs come with the repository: whatever matching them costs, git keeps the file
         if policy.excludes(path):
-            return data, None
+            return None, None
         key = "overrides"
-        own = policy.for_path(path)
+        return policy.for_path(path), None
     except Exception as error:  # noqa: BLE001 - a glob that cannot be matched must not cost git the file
-        return data, NbgitError(f"{path}: `{key}` in {policy.source} cannot be matched against it ({type(error).__name__})", f"simplify `{key}` in {policy.source}")
+        return None, NbgitError(f"{path}: `{key}` in {policy.source} cannot be matched against it ({type(error).__name__})", f"simplify `{key}` in {policy.source}")
+
+
+def clean_as(data: bytes, path: str, own: Policy) -> tuple[bytes, NbgitError | None]:
+    """`data` cleaned per `own` (the path's own policy), or unchanged with the reason it could not be."""
     try:
         return clean_bytes(data, path, own), None
     except (NotebookError, CleanError) as error:
@@ -228,6 +239,24 @@ class Cleaner:
         except Exception as error:  # noqa: BLE001 - git must still get its handshake and an answer
             return cls(None, NbgitError(f"cannot load the policy ({type(error).__name__}: {error})", "this is a bug in nbgit: please report it"))
 
+    def clean(self, path: str, data: bytes, keep: bool = True) -> tuple[bytes, NbgitError | None]:
+        """`data` cleaned as `clean_blob` cleans it, keeping its outputs in the store (with `keep`).
+
+        Bytes this clone cleaned last at `path` are not cleaned again: the store rebuilds their blob
+        from them (`git status` after a save that changed nothing, `git add` after `git status`).
+        """
+        own, problem = own_policy(path, self.policy)
+        if own is None:
+            return data, problem
+        if self.keeper is not None and keep:
+            known = self.keeper.cleaned(path, data, own)
+            if known is not None:
+                return known, None
+        result, problem = clean_as(data, path, own)
+        if problem is None and self.keeper is not None and keep:
+            self.keeper.clean(path, data, result, own)
+        return result, problem
+
     def __call__(self, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
         """One request: (status, content); never raises (a failure is a warning and a pass-through or an error)."""
         if command != "clean":
@@ -238,10 +267,8 @@ class Cleaner:
             # a broken policy: say so once, then git stops sending (and stores notebooks unchanged)
             warn(f"{self.problem.message}; notebooks are stored unchanged until it is fixed", self.problem.hint)
             return "abort", None
-        result, problem = clean_blob(data, path, self.policy)
+        result, problem = self.clean(path, data)
         if problem is None:
-            if self.keeper is not None:
-                self.keeper.clean(path, data, result, self.policy.for_path(path))
             return "success", result
         if self.policy.strict:
             warn(f"{problem.message}; refused (strict = true), so git keeps it as it is unless filter.nbgit.required is true", problem.hint)

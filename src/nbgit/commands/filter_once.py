@@ -12,7 +12,7 @@ import os
 import sys
 
 from nbgit.cli import EXIT_OK
-from nbgit.filter import Cleaner, clean_blob
+from nbgit.filter import Cleaner
 from nbgit.progress import warn
 
 
@@ -29,11 +29,9 @@ def run(direction: str, path: str = "<stdin>") -> int:
     if cleaner.problem is not None:
         result, problem = data, cleaner.problem
     else:
-        result, problem = clean_blob(data, path, cleaner.policy)
+        result, problem = cleaner.clean(path, data, keep=path != "<stdin>")
         if problem is not None and cleaner.policy.strict:
             raise problem  # nothing on stdout: git (when required) or the caller sees the failure
-        if problem is None and cleaner.keeper is not None and path != "<stdin>":
-            cleaner.keeper.clean(path, data, result, cleaner.policy.for_path(path))
     if problem is not None and not _stderr_mixed_into_stdout():
         warn(f"{problem.message}; left unchanged", problem.hint)
     stdout.write(result)

@@ -29,7 +29,8 @@ from nbgit.worktree.index import blob_id
 KINDS = ("notebooks", "objects", "paths")
 HISTORY = 4  # cleaned versions remembered per path, for the cell-by-cell restore
 USAGE = "usage"
-_FORMAT = b"nbgit-outputs 1"
+_FORMAT = b"nbgit-outputs 2"
+_FORMATS = (b"nbgit-outputs 1", _FORMAT)  # version 1 holds no recipe
 _HISTORY_FORMAT = "nbgit-history 1"
 _HEX = frozenset(b"0123456789abcdef")
 
@@ -54,7 +55,8 @@ def is_name(name: str | bytes) -> bool:
 
 class Record(NamedTuple):
     """How to rebuild one work-tree notebook from the blob it cleans to: the checksum and size of its
-    bytes, and its skeleton, compressed (`nbgit.store.skeleton`).
+    bytes, and its skeleton, compressed (`nbgit.store.skeleton`); and the other way, the digest of its
+    bytes and the recipe that makes the blob of them.
 
     `fingerprint` names the nbgit version and cleaning policy that cleaned it (`record.fingerprint`).
     """
@@ -63,21 +65,29 @@ class Record(NamedTuple):
     checksum: str
     size: int
     packed: bytes
+    digest: str = ""  # of the work-tree bytes ("" in records of nbgit-outputs 1)
+    recipe: bytes = b""
 
     def encode(self) -> bytes:
         """The record file's bytes."""
-        return b"%s\n%s\n%s %d\n%s" % (_FORMAT, self.fingerprint.encode(), self.checksum.encode(), self.size, self.packed)
+        return b"%s\n%s\n%s %d %s %d\n%s%s" % (
+            _FORMAT, self.fingerprint.encode(), self.checksum.encode(), self.size, self.digest.encode(), len(self.recipe), self.recipe, self.packed)
 
     @classmethod
     def decode(cls, data: bytes) -> Record:
         """A record from its file's bytes; ValueError when they are not one."""
         parts = data.split(b"\n", 3)
-        if len(parts) != 4 or parts[0] != _FORMAT:
+        if len(parts) != 4 or parts[0] not in _FORMATS:
             raise ValueError("not an nbgit output record")
-        check, _, size = parts[2].partition(b" ")
+        check, size, *more = parts[2].split(b" ")
         if len(check) != 8 or not _HEX.issuperset(check) or not size.isdigit() or not parts[1].isalnum():
             raise ValueError("a malformed record header")
-        return cls(parts[1].decode(), check.decode(), int(size), parts[3])
+        if parts[0] != _FORMAT:
+            return cls(parts[1].decode(), check.decode(), int(size), parts[3])
+        if len(more) != 2 or not is_name(more[0]) or not more[1].isdigit():
+            raise ValueError("a malformed record header")
+        recipe_size = int(more[1])
+        return cls(parts[1].decode(), check.decode(), int(size), parts[3][recipe_size:], more[0].decode(), parts[3][:recipe_size])
 
     def skeleton(self) -> bytes:
         """The uncompressed skeleton; ValueError when it is damaged."""

@@ -4,10 +4,16 @@ the store: record on clean, restore on smudge.
 It never fails git: any error is one warning, then this process goes on without the store (the
 notebook git asked for is answered as if there were no store). The store is opened on first use,
 reading the clone's git config once; until then nothing but this module is imported.
+
+What a process writes is counted into the store's size (and evicted past the limit) when it exits,
+or as soon as it has written a sixteenth of the limit: the size file is rewritten once per process,
+not once per notebook (a rename over a file costs about a millisecond on ext4).
 """
 
 from __future__ import annotations
 
+import atexit
+import sys
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from nbgit.errors import NbgitError
@@ -20,6 +26,7 @@ if TYPE_CHECKING:
     from nbgit.store.disk import Store
 
 T = TypeVar("T")
+ACCOUNT_EVERY = 16  # a process counts what it wrote when it exits, or each time it wrote this part of the limit
 
 
 def wanted(policy: Policy, path: str) -> bool:
@@ -35,6 +42,7 @@ class OutputKeeper:
         self._store: Store | None = None
         self._limit = 0
         self._accounted = 0
+        self._counting_at_exit = False
         self._off = False
 
     def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy) -> None:
@@ -44,6 +52,16 @@ class OutputKeeper:
 
             made_by = fingerprint(policy)
             self._guarded(lambda store: record(store, path, worktree, cleaned, made_by))
+
+    def cleaned(self, path: str, worktree: bytes, policy: Policy) -> bytes | None:
+        """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
+        (rebuilt from them, checked, without cleaning); None otherwise."""
+        if not wanted(policy, path):
+            return None
+        from nbgit.store.record import cleaned_before, fingerprint
+
+        made_by = fingerprint(policy)
+        return self._guarded(lambda store: cleaned_before(store, path, worktree, made_by))
 
     def smudge(self, path: str, blob: bytes, policy: Policy) -> bytes:
         """The bytes to write for `blob`: with the outputs this clone had, else `blob` itself."""
@@ -84,14 +102,28 @@ class OutputKeeper:
             if store is None:
                 return None
             result = work(store)
-            if store.written > self._accounted:
-                from nbgit.store.evict import account
-
-                account(store, store.written - self._accounted, self._limit)
-                self._accounted = store.written
+            if store.written - self._accounted > self._limit // ACCOUNT_EVERY or (store.written > self._accounted and _in_worker()):
+                self._account(store)
+            elif store.written > self._accounted and not self._counting_at_exit:
+                self._counting_at_exit = True
+                atexit.register(self._guarded, self._account)
             return result
         except Exception as error:  # noqa: BLE001 - the store must never cost git a file
             self._off = True
             why = f"{error.message} ({error.hint})" if isinstance(error, NbgitError) else f"{type(error).__name__}: {error}"
             warn(f"keeping outputs failed: {why}; notebooks go in and out without them for the rest of this command")
             return None
+
+    def _account(self, store: Store) -> None:
+        """Count what this process wrote since it last counted into the store's size (evicting past the limit)."""
+        if store.written > self._accounted:
+            from nbgit.store.evict import account
+
+            account(store, store.written - self._accounted, self._limit)
+            self._accounted = store.written
+
+
+def _in_worker() -> bool:
+    """Whether this is a worker process of `nbgit.parallel`: one that ends without running exit handlers."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    return multiprocessing is not None and multiprocessing.parent_process() is not None

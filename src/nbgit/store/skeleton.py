@@ -7,11 +7,16 @@ line (`NUL o DIGEST`: an image, a long HTML line) instead of holding it: the sto
 once, as an object, however many versions hold it. JSON text never holds a raw NUL, so a NUL always
 starts a marker, and a marker always fills its line. A notebook in another layout (Colab's indent,
 minified) shares few lines with its blob: its skeleton holds it nearly whole, which is only bigger.
+
+Beside the skeleton, encoding gives its recipe, which works the other way: the blob as copies from
+the work-tree bytes and the bytes no copy covers (`"outputs": []`, the newlines between copies), so
+bytes cleaned before need no cleaning again (`cleaned_from`).
 """
 
 from __future__ import annotations
 
 import bisect
+from typing import NamedTuple
 
 from nbgit.store.disk import digest
 
@@ -22,24 +27,38 @@ _CHANGED = 4  # lines of the blob in a row that cleaning may have changed (`"out
 _TRIES = 8  # places a line occurs at that are checked before giving up on it
 
 
-def encode(worktree: bytes, cleaned: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
-    """The skeleton of `worktree` against `cleaned` (the blob it cleans to), and the long lines it names."""
+class Encoded(NamedTuple):
+    """A work-tree notebook against its blob: its skeleton, the long lines the skeleton names, the recipe."""
+
+    skeleton: bytes
+    objects: list[tuple[str, bytes]]
+    recipe: bytes  # `GAP START LENGTH ...` (the blob's next gap, then a copy from the work tree), a newline, the gaps
+
+
+def encode(worktree: bytes, cleaned: bytes) -> Encoded:
+    """The skeleton of `worktree` against `cleaned` (the blob it cleans to), the long lines it names,
+    and the recipe of `cleaned` from `worktree`."""
     mine, theirs = worktree.split(b"\n"), cleaned.split(b"\n")
-    offsets = [0]
-    for line in theirs:
-        offsets.append(offsets[-1] + len(line) + 1)
+    offsets, starts = _offsets(theirs), _offsets(mine)
     where: dict[bytes, list[int]] = {}
     for index, line in enumerate(mine):
         where.setdefault(line, []).append(index)
     out: list[bytes] = []
     objects: list[tuple[str, bytes]] = []
+    steps: list[bytes] = []  # the recipe's numbers
+    gaps: list[bytes] = []  # the blob's bytes between (and after) the copies
+    copied = 0  # where the last copy ends in the blob
     i = j = 0
     while i < len(mine):
-        start = j
+        start, first = j, i
         while i < len(mine) and j < len(theirs) and mine[i] == theirs[j]:
             i, j = i + 1, j + 1
         if j > start:
-            out.append(b"%s%s%d %d" % (MARK, COPY, offsets[start], offsets[j] - offsets[start] - 1))
+            gaps.append(cleaned[copied : offsets[start]])
+            length = offsets[j] - 1 - offsets[start]
+            steps.append(b"%d %d %d" % (offsets[start] - copied, starts[first], length))
+            copied = offsets[j] - 1
+            out.append(b"%s%s%d %d" % (MARK, COPY, offsets[start], length))
         if i == len(mine):
             break
         resume = _resume(mine, theirs, where, i, j)
@@ -53,7 +72,16 @@ def encode(worktree: bytes, cleaned: bytes) -> tuple[bytes, list[tuple[str, byte
         if resume is None:
             break
         i, j = resume
-    return b"\n".join(out), objects
+    gaps.append(cleaned[copied:])
+    return Encoded(b"\n".join(out), objects, b"%s\n%s" % (b" ".join(steps), b"".join(gaps)))
+
+
+def _offsets(lines: list[bytes]) -> list[int]:
+    """Where each of `lines` starts in the bytes they were split from (and one past the end)."""
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    return offsets
 
 
 def _resume(mine: list[bytes], theirs: list[bytes], where: dict[bytes, list[int]], i: int, j: int) -> tuple[int, int] | None:
@@ -103,4 +131,21 @@ def expand(lead: bytes, parts: list[Part], cleaned: bytes, objects: dict[str, by
                 raise ValueError("a malformed copy from the blob")
             pieces.append(cleaned[int(offset) : int(offset) + int(length)])
         pieces.append(rest)
+    return b"".join(pieces)
+
+
+def cleaned_from(recipe: bytes, worktree: bytes) -> bytes:
+    """The blob a recipe makes of the work-tree bytes it was encoded from; ValueError when it is malformed.
+
+    The caller knows `worktree` is those bytes (by their digest) and checks the result's git id."""
+    numbers, _, gaps = recipe.partition(b"\n")
+    steps = [int(number) for number in numbers.split()]
+    if len(steps) % 3 or min(steps, default=0) < 0:
+        raise ValueError("a malformed recipe")
+    pieces, used = [], 0
+    for index in range(0, len(steps), 3):
+        gap, start, length = steps[index : index + 3]
+        pieces += gaps[used : used + gap], worktree[start : start + length]
+        used += gap
+    pieces.append(gaps[used:])
     return b"".join(pieces)
