@@ -99,7 +99,7 @@ class Record(NamedTuple):
 
 def pack(skeleton: bytes) -> bytes:
     """A skeleton compressed for its record."""
-    return zlib.compress(skeleton, 6)
+    return zlib.compress(skeleton, 1)  # level 6 takes 1.8x the time for a tenth less
 
 
 class Store:

@@ -39,7 +39,7 @@ def encode(worktree: bytes, cleaned: bytes) -> Encoded:
     """The skeleton of `worktree` against `cleaned` (the blob it cleans to), the long lines it names,
     and the recipe of `cleaned` from `worktree`."""
     mine, theirs = worktree.split(b"\n"), cleaned.split(b"\n")
-    offsets, starts = _offsets(theirs), _offsets(mine)
+    offsets = _offsets(theirs)
     where: dict[bytes, list[int]] = {}
     for index, line in enumerate(mine):
         where.setdefault(line, []).append(index)
@@ -49,20 +49,23 @@ def encode(worktree: bytes, cleaned: bytes) -> Encoded:
     gaps: list[bytes] = []  # the blob's bytes between (and after) the copies
     copied = 0  # where the last copy ends in the blob
     i = j = 0
+    at = 0  # where mine[i] starts in `worktree`
     while i < len(mine):
-        start, first = j, i
+        start = j
         while i < len(mine) and j < len(theirs) and mine[i] == theirs[j]:
             i, j = i + 1, j + 1
         if j > start:
             gaps.append(cleaned[copied : offsets[start]])
             length = offsets[j] - 1 - offsets[start]
-            steps.append(b"%d %d %d" % (offsets[start] - copied, starts[first], length))
+            steps.append(b"%d %d %d" % (offsets[start] - copied, at, length))
             copied = offsets[j] - 1
+            at += length + 1
             out.append(b"%s%s%d %d" % (MARK, COPY, offsets[start], length))
         if i == len(mine):
             break
         resume = _resume(mine, theirs, where, i, j)
         stop = resume[0] if resume else len(mine)
+        at += sum(map(len, mine[i:stop])) + stop - i
         for line in mine[i:stop]:
             if len(line) >= LONG_LINE:
                 name = digest(line)
