@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -12,7 +13,18 @@ from conftest import CORPUS, corpus_files, git, nbgit
 from nbgit.clean import clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import parse, serialise
-from nbgit.pairing import AUTO, extension_for, jupytext_config_text, notebook_relpath, settings, twin_format, twin_relpath
+from nbgit.pairing import (
+    AUTO,
+    JUPYTEXT_EXTENSIONS,
+    JUPYTEXT_FORMAT_NAMES,
+    extension_for,
+    jupytext_config_text,
+    notebook_relpath,
+    settings,
+    simple_paired_paths,
+    twin_format,
+    twin_relpath,
+)
 from nbgit.policy import Policy, policy_from_table
 from nbgit import twins
 
@@ -282,6 +294,68 @@ def own_formats_notebook(formats: str | None, source: str = "x = 1") -> bytes:
     cells = [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Title"},
              {"cell_type": "code", "execution_count": None, "id": "c", "metadata": {}, "outputs": [], "source": source}]
     return serialise(Notebook({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}, 4))
+
+
+# format elements: simple ones, and every kind nbgit leaves to jupytext (aliases, prefixes, roots,
+# unknown names and extensions, odd spacing and case, empty parts)
+FORMAT_ELEMENTS = [
+    "ipynb", "py", "py:percent", "py:light", "py:hydrogen", "py:nomarker", "py:sphinx", "R:spin", "jl:percent", "md", "md:myst",
+    "md:pandoc", "Rmd", "qmd", "java:light", "groovy:light", "ipynb:markdown", ".py", ".md", "nb.py", ".nb.py:percent", "nb.ipynb",
+    ".nb.ipynb", "a.b.py", "lgt", "r", "R", "markdown", "myst", "script", "notebook", "pandoc", "quarto", "c++", "auto", "auto:percent",
+    "percent", "light", "py:bare", "py:nosuch", "py:Percent", "PY", " py", "py ", "", "py:", ":percent", "..py", "...py", ".", "txt",
+    "docs//md", "../py", "sub/py:percent", "/py", "scripts///py:percent", ".ipynb", "ipynb.py", "md:markdown",
+]
+NOTEBOOK_NAMES = ["a.ipynb", "sub/deep/a.ipynb", "a.nb.ipynb", "x.b.ipynb", ".ipynb", "a b.ipynb"]
+
+
+def jupytext_paired_paths(main: str, formats: str) -> list[tuple[str, dict[str, str]]] | None:
+    """jupytext's answer, None when it refuses the formats."""
+    import warnings
+
+    from jupytext.paired_paths import paired_paths
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return paired_paths(main, "ipynb", formats)
+    except Exception:  # noqa: BLE001 - any refusal of jupytext's
+        return None
+
+
+def test_simple_formats_are_placed_exactly_as_jupytext_places_them() -> None:
+    """Over every string of one to three format elements: where nbgit answers without jupytext, jupytext
+    answers the same, paths and formats; where jupytext refuses, nbgit leaves it to jupytext."""
+    import itertools
+
+    from jupytext.formats import _VALID_FORMAT_NAMES, NOTEBOOK_EXTENSIONS
+
+    assert JUPYTEXT_EXTENSIONS <= set(NOTEBOOK_EXTENSIONS) and JUPYTEXT_FORMAT_NAMES <= _VALID_FORMAT_NAMES
+    strings = {",".join(parts) for n in (1, 2) for parts in itertools.product(FORMAT_ELEMENTS, repeat=n)}
+    strings |= {f"ipynb,{a},{b}" for a, b in itertools.product(FORMAT_ELEMENTS, repeat=2)} | {"ipynb,py:percent,", ",ipynb,,md"}
+    answered = 0
+    for name in NOTEBOOK_NAMES:
+        main = f"/repo/{name}"
+        for formats in sorted(strings):
+            ours = simple_paired_paths(main, formats)
+            if ours is not None:
+                answered += 1
+                assert ours == jupytext_paired_paths(main, formats), (name, formats)
+    assert answered > 2000
+    for formats in ("ipynb,py:percent", "ipynb,md", "ipynb,md:myst", "py:percent,ipynb", "ipynb,.nb.py", "nb.ipynb,nb.py:light", "ipynb,java:light"):
+        expected = jupytext_paired_paths("/repo/sub/a.nb.ipynb", formats)
+        assert expected is not None and simple_paired_paths("/repo/sub/a.nb.ipynb", formats) == expected, formats
+
+
+def test_notebooks_naming_simple_formats_are_placed_without_jupytext(repo: Path) -> None:
+    """`nbgit check --all` places the twins that notebooks' own simple formats name (none is on disk, as
+    in most repositories that carry jupytext's metadata) without importing jupytext."""
+    for name, formats in (("a.ipynb", "ipynb,md"), ("b.ipynb", "ipynb,py:percent"), ("c.nb.ipynb", "nb.ipynb,nb.py:light")):
+        (repo / name).write_bytes(own_formats_notebook(formats))
+    git(repo, "add", "-A")
+    done = nbgit(repo, "check", "--all", env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
+    assert b"no problems in 3 notebooks" in done.stdout, done.stdout
+    assert "nbgit" in imported and not imported & {"jupytext", "nbformat", "jsonschema"}, sorted(imported)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ jupytext) sits where its twin belongs: `nbgit pair` works without any policy.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -28,6 +29,18 @@ EXTENSION_FIXUPS = {".r": ".R", ".fs": ".fsx", ".resource": ".robot", ".C": ".cp
 # A twin's extension comes from repository content (a kernel's `file_extension`): a short suffix of
 # safe characters, never a path (jupytext's own extensions all fit: .py, .R, .fsx, .wolfram...).
 SAFE_EXTENSION = re.compile(r"\.[A-Za-z0-9][A-Za-z0-9_+-]{0,15}")
+# jupytext's notebook extensions and format names (jupytext.formats; checked against it in tests), so
+# that the simple formats a notebook names itself are read without importing jupytext
+JUPYTEXT_EXTENSIONS = frozenset(
+    ".ipynb .md .markdown .Rmd .py .coco .R .r .jl .cpp .ss .clj .scm .sh .ps1 .q .m .wolfram .pro .js .ts .scala .rs .robot "
+    ".resource .cs .fsx .fs .sos .java .groovy .sage .ml .hs .tcl .mac .gp .do .sas .jenner .xsh .lgt .logtalk .lua .go .qmd "
+    ".myst .mystnb .mnb".split()
+)
+JUPYTEXT_FORMAT_NAMES = frozenset("hydrogen light marimo markdown myst nomarker pandoc percent quarto rmarkdown sphinx spin".split())
+# names jupytext reads as a whole other format ("markdown" is md, "script" is auto): left to jupytext
+JUPYTEXT_ALIASES = frozenset({"notebook", "rmarkdown", "quarto", "marimo", "markdown", "script", "c++", "myst", "pandoc"})
+# one simple format: an extension, maybe after a file-name suffix, maybe with a format name; no folders
+_SIMPLE_FORMAT = re.compile(r"(?P<stem>[A-Za-z0-9_.+-]+)(?::(?P<name>[a-z]+))?")
 
 
 class Twin(NamedTuple):
@@ -165,6 +178,51 @@ def own_formats(metadata: dict[str, Any]) -> Any:
     jupytext = metadata.get("jupytext")
     formats = jupytext.get("formats") if isinstance(jupytext, dict) else None
     return formats if isinstance(formats, (str, list)) and formats else None
+
+
+def simple_paired_paths(main_path: str, formats: Any) -> list[tuple[str, dict[str, str]]] | None:
+    """What jupytext's `paired_paths(main_path, "ipynb", formats)` answers, without importing it, for the
+    simple formats most notebooks name (`ipynb,py:percent`, `ipynb,md`, `ipynb,.nb.py`: no prefix
+    folders, no options); None for anything else, which jupytext then answers (or says what is wrong).
+
+    Identical to jupytext's answer wherever it answers (tests compare both over many format strings);
+    every path is the notebook's own folder, its name's stem plus a suffix and an extension.
+    """
+    base, extension = os.path.splitext(main_path)
+    if not isinstance(formats, str) or extension != NOTEBOOK_SUFFIX:
+        return None
+    read = [_simple_format(text) for text in formats.split(",") if text]
+    parsed = [fmt for fmt in read if fmt is not None]
+    if len(parsed) < len(read):
+        return None
+    suffix = next((fmt.get("suffix", "") for fmt in parsed if fmt["extension"] == NOTEBOOK_SUFFIX), "")
+    if not base.endswith(suffix):
+        return None
+    base = base[: len(base) - len(suffix)]
+    paths = [base + fmt.get("suffix", "") + fmt["extension"] for fmt in parsed]
+    if main_path not in paths or len(set(paths)) < len(paths):
+        return None
+    return list(zip(paths, parsed))
+
+
+def _simple_format(text: str) -> dict[str, str] | None:
+    """One element of a formats string as jupytext's long form (`nb.py:percent` -> suffix `nb`,
+    extension `.py`, format name `percent`), None when it is not a simple one."""
+    found = _SIMPLE_FORMAT.fullmatch(text)
+    if found is None or text.lower() in JUPYTEXT_ALIASES:
+        return None
+    extension, name = found["stem"], found["name"]
+    fmt: dict[str, str] = {}
+    if extension.rfind(".") > 0:
+        fmt["suffix"], extension = os.path.splitext(extension)
+    if not extension.startswith("."):
+        extension = "." + extension
+    if extension not in JUPYTEXT_EXTENSIONS or (name is not None and name not in JUPYTEXT_FORMAT_NAMES):
+        return None
+    fmt["extension"] = extension
+    if name is not None:
+        fmt["format_name"] = name
+    return fmt
 
 
 def twin_format(extension: str, format_name: str) -> str:

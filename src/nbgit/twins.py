@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from nbgit.clean import clean
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, serialise
-from nbgit.pairing import AUTO, PairSettings, Twin, check_extension, extension_for, jupytext_options, own_formats, twin_format
+from nbgit.pairing import AUTO, PairSettings, Twin, check_extension, extension_for, jupytext_options, own_formats, simple_paired_paths, twin_format
 from nbgit.policy import Policy
 
 Inputs = tuple[tuple[str, str, str], ...]
@@ -59,14 +59,16 @@ def own_twin(root: Path, notebook: str, metadata: dict[str, Any], pair: PairSett
     one text format (nbgit keeps one twin per notebook) is an error naming the notebook.
     """
     formats = own_formats(metadata)
-    _jupytext()
-    from jupytext.paired_paths import paired_paths
-
     where = f"{notebook}: its metadata.jupytext.formats {formats!r}"
-    try:
-        paths = paired_paths(str(root / notebook), "ipynb", formats)
-    except Exception as error:  # noqa: BLE001 - jupytext raises many types; each becomes one line naming the file
-        raise NbgitError(f"{where} cannot pair it: {error}", 'fix the formats in the notebook\'s metadata, e.g. "ipynb,py:percent"') from None
+    paths = simple_paired_paths(str(root / notebook), formats)
+    if paths is None:  # not a simple format string: jupytext reads it
+        _jupytext()
+        from jupytext.paired_paths import paired_paths
+
+        try:
+            paths = paired_paths(str(root / notebook), "ipynb", formats)
+        except Exception as error:  # noqa: BLE001 - jupytext raises many types; each becomes one line naming the file
+            raise NbgitError(f"{where} cannot pair it: {error}", 'fix the formats in the notebook\'s metadata, e.g. "ipynb,py:percent"') from None
     texts = [(path, fmt) for path, fmt in paths if fmt.get("extension") != ".ipynb"]
     if not texts:
         return None
