@@ -10,13 +10,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import git, nbgit
 from test_checks import DIRTY, ci_off, ci_on, paired_repo, run_json
 
-from nbgit.check.cache import FOLDER, VERDICTS_FILE, entry_key, staged_identity
+from nbgit.check.cache import FOLDER, RACY_SECONDS, VERDICTS_FILE, entry_key, staged_identity
 from nbgit.check.judge import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
@@ -67,6 +68,44 @@ def test_no_cache_judges_afresh_and_leaves_the_cache_alone(checked: Path) -> Non
 def test_a_changed_notebook_is_judged_afresh(checked: Path) -> None:
     (checked / "nb.ipynb").write_bytes(DIRTY.read_bytes())
     assert [m.split(":")[0] for m in messages(checked)] == ["not clean"]
+
+
+def aged(repo: Path) -> Path:
+    """`repo` once its files are older than the cache's racy window: checked again, their blob ids are remembered by stat data."""
+    time.sleep(RACY_SECONDS + 0.2)
+    assert messages(repo) == ["planted verdict"]
+    remembered = json.loads(cache_file(repo).read_bytes())["files"]
+    assert [entry[-1] for entry in remembered.values()] == [blob_id((repo / "nb.ipynb").read_bytes(), "sha1")]
+    return repo
+
+
+def test_a_notebook_changed_in_place_is_judged_afresh_though_its_size_and_times_are_kept(checked: Path) -> None:
+    """The blob id remembered by stat data is not trusted once the file was written: its change time moved."""
+    aged(checked)
+    path = checked / "nb.ipynb"
+    before, data = path.stat(), path.read_bytes()
+    changed = data.replace(b'"metadata": {', b'"metadata":{ ', 1)  # same size, not Jupyter's layout
+    assert len(changed) == len(data) and changed != data
+    path.write_bytes(changed)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    time.sleep(RACY_SECONDS + 0.2)  # and no longer racy: only the change time tells
+    assert [m.split(":")[0] for m in messages(checked)] == ["not in Jupyter's own JSON layout (re-saved by another tool)"]
+
+
+def test_a_notebook_replaced_by_another_file_is_judged_afresh(checked: Path) -> None:
+    aged(checked)
+    path = checked / "nb.ipynb"
+    other = checked / "other"
+    other.write_bytes(DIRTY.read_bytes())
+    os.replace(other, path)
+    assert [m.split(":")[0] for m in messages(checked)] == ["not clean"]
+
+
+def test_a_notebook_written_just_now_is_not_remembered_by_its_stat_data(checked: Path) -> None:
+    """Within the racy window a second write could keep every stat field: such a file is read each run."""
+    assert messages(checked) == ["planted verdict"]
+    assert json.loads(cache_file(checked).read_bytes())["files"] == {}
 
 
 def test_a_changed_policy_is_judged_afresh(checked: Path) -> None:

@@ -104,6 +104,30 @@ def write_atomic(path: Path, data: bytes, expected: Snapshot | None = None) -> N
         raise
 
 
+class RealPaths:
+    """Real paths (symbolic links resolved, as `os.path.realpath` gives them) of many files, each folder
+    resolved once: judging a thousand notebooks of one folder does not walk its links a thousand times.
+
+    For one run: a folder replaced by a link after it was resolved is not seen (a file is looked at
+    each time it is asked for).
+    """
+
+    def __init__(self) -> None:
+        self.folders: dict[str, str] = {}
+
+    def of(self, path: Path | str) -> str:
+        """The real path of `path` (relative to the current folder when not absolute)."""
+        text = os.path.join(os.getcwd(), path)
+        folder, name = os.path.split(text)
+        if name in ("", ".", "..") or ".." in folder.split(os.sep):
+            return os.path.realpath(text)
+        real = self.folders.get(folder)
+        if real is None:
+            real = self.folders[folder] = os.path.realpath(folder)
+        joined = os.path.join(real, name)
+        return os.path.realpath(joined) if os.path.islink(joined) else joined
+
+
 def confined(path: Path) -> Path:
     """Where writing `path` really lands; an NbgitError when a symbolic link leads out of its work tree.
 

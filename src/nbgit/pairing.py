@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 from nbgit.errors import NbgitError
+from nbgit.files import RealPaths
 from nbgit.policy import Policy, glob_matches
 
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -267,17 +268,19 @@ def check_extension(extension: str, notebook: str) -> str:
     )
 
 
-def inside_repository(root: Path, relative: str) -> Path:
+def inside_repository(root: Path, relative: str, real: RealPaths | None = None) -> Path:
     """The real path of a repo-relative path that nbgit derived from repository content (a twin's or a
     notebook's), symlinks resolved; an error when it leaves the work tree or leads into `.git`.
 
-    A symlink that stays inside the work tree is followed: reads and writes go to its target.
+    A symlink that stays inside the work tree is followed: reads and writes go to its target. `real`
+    resolves the folders of many paths once each.
     """
     parts = PurePosixPath(relative).parts
     lexical_escape = not relative or relative.startswith("/") or ".." in parts or "\0" in relative
-    top = root.resolve()
+    real = real or RealPaths()
+    top = Path(real.of(root))
     if not lexical_escape:
-        resolved = (top / relative).resolve()
+        resolved = Path(real.of(top / relative))
         try:
             inside = resolved.relative_to(top).parts
         except ValueError:

@@ -30,7 +30,7 @@ from typing import Callable, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
-from nbgit.files import write_atomic
+from nbgit.files import RealPaths, write_atomic
 from nbgit.notebook import Notebook, has_conflict_markers, parse
 from nbgit.pairing import (
     NOTEBOOK_SUFFIX,
@@ -363,7 +363,7 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
         if name.endswith(NOTEBOOK_SUFFIX) or name in twins_found:
             continue
         notebook = notebook_relpath(name, pair)
-        twin_path, notebook_path = _inside(root, name), _inside(root, notebook) if notebook else None
+        twin_path, notebook_path = _inside(root, name, folders.real), _inside(root, notebook, folders.real) if notebook else None
         if notebook is None or notebook in found or twin_path is None or notebook_path is None or not looks_like_twin(twin_path):
             continue
         if notebook_path.exists():
@@ -383,8 +383,9 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     read when they lead out of the work tree."""
     remembered = cache.twin_of(notebook)
     wanted = selected(notebook, pair) or explicit
+    real = folders.real if folders is not None else None
     try:
-        path = inside_repository(root, notebook)
+        path = inside_repository(root, notebook, real)
     except NbgitError:
         if wanted or remembered is not None:
             raise
@@ -415,7 +416,7 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
         return None
     if wanted or remembered is not None:
         return twin.path
-    on_disk = _inside(root, twin.path)
+    on_disk = _inside(root, twin.path, real)
     if on_disk is None:
         return None
     return twin.path if looks_like_twin(on_disk) or (own_formats(metadata) is not None and on_disk.is_file()) else None
@@ -428,6 +429,7 @@ class _Folders:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.listed: dict[str, set[str]] = {}
+        self.real = RealPaths()  # and the real paths of the files looked at, each folder resolved once
 
     def may_hold(self, base: str | None) -> bool:
         """Whether some file is named `base` + an extension (`base` repo-relative, as `twin_relpath(..., "")` gives it)."""
@@ -445,10 +447,10 @@ class _Folders:
         return name in prefixes
 
 
-def _inside(root: Path, relative: str) -> Path | None:
+def _inside(root: Path, relative: str, real: RealPaths | None = None) -> Path | None:
     """The real path of a repo-relative path, None when it leads out of the work tree (or into .git)."""
     try:
-        return inside_repository(root, relative)
+        return inside_repository(root, relative, real)
     except NbgitError:
         return None
 

@@ -12,6 +12,13 @@ to tell merge markers from text) and nbformat's (its schema files). Anything els
 matches exactly is a miss, so the cache can make a check slower, never wrong. A file that cannot be
 read or parsed, or was made by another fingerprint, is ignored and replaced.
 
+A re-run does not read the notebooks it judged before: the blob id of each working-tree file is
+remembered with its stat data (size, modification and change times in nanoseconds, inode, device),
+as git's index remembers them, and taken from there while the file's stat data are the same. Any
+write changes the change time, which no program can set back; a file changed within
+`RACY_SECONDS` of being looked at is not remembered, since a second change within the same tick
+of its file system's clock could leave every field as it was.
+
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
 committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
 at most `MAX_ENTRIES` verdicts, the most recently used. Deleting it only costs time.
@@ -22,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -32,8 +40,9 @@ from nbgit.check.judge import Problem
 CACHE_ENV = "NBGIT_CACHE_DIR"
 FOLDER = "nbgit"
 VERDICTS_FILE = "check-verdicts.json"
-FORMAT = 1
+FORMAT = 2
 MAX_ENTRIES = 20_000
+RACY_SECONDS = 2  # coarser than any file system's clock but FAT's (which keeps no change time)
 
 
 def cache_folder(root: Path | None) -> Path | None:
@@ -86,6 +95,15 @@ def staged_identity(blob: str, work_tree: bytes | None) -> str:
     return f"{blob}+{blob_id(work_tree, 'sha1') if work_tree is not None else '-'}"
 
 
+def file_stamp(status: os.stat_result) -> list[int] | None:
+    """What a regular file's blob id is remembered under: its stat data; None for anything else, and for
+    a file written within the last `RACY_SECONDS` (take the stat before reading the file)."""
+    recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
+    if not stat.S_ISREG(status.st_mode) or status.st_mtime_ns >= recent or status.st_ctime_ns >= recent:
+        return None
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
+
+
 def _readable(entry: Any) -> bool:
     """Whether a cache entry has the shape `put` writes: [last used, [[Problem fields]...]]."""
     return (
@@ -97,10 +115,11 @@ def _readable(entry: Any) -> bool:
 class Verdicts:
     """The verdicts of one fingerprint, read from and written back to the cache file."""
 
-    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, list[Any]]) -> None:
+    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, list[Any]], files: dict[str, list[Any]] | None = None) -> None:
         self.path = path
         self.fingerprint = fingerprint
         self.entries = entries
+        self.files = files if files is not None else {}  # real path: [*file_stamp, blob id]
         self.changed = False
         self.now = int(time.time())
 
@@ -111,14 +130,30 @@ class Verdicts:
         path = folder / VERDICTS_FILE if folder is not None else None
         stamp = fingerprint(policy)
         entries: dict[str, list[Any]] = {}
+        files: dict[str, list[Any]] = {}
         if path is not None:
             try:
                 saved = json.loads(path.read_bytes())
-                if saved["format"] == FORMAT and saved["fingerprint"] == stamp and isinstance(saved["verdicts"], dict):
-                    entries = saved["verdicts"]
+                if saved["format"] == FORMAT and saved["fingerprint"] == stamp and isinstance(saved["verdicts"], dict) and isinstance(saved["files"], dict):
+                    entries, files = saved["verdicts"], saved["files"]
             except (OSError, ValueError, KeyError, TypeError):
                 pass  # absent, unreadable, corrupt or another version's: start afresh
-        return cls(path, stamp, entries)
+        return cls(path, stamp, entries, files)
+
+    def blob_of(self, path: str, status: os.stat_result) -> str | None:
+        """The blob id remembered for the file at the real `path` when its stat data are `status`, else None."""
+        entry = self.files.get(path)
+        stamp = file_stamp(status) if entry is not None else None
+        if stamp is None or not isinstance(entry, list) or entry[:-1] != stamp or not isinstance(entry[-1], str):
+            return None
+        return entry[-1]
+
+    def remember_blob(self, path: str, stamp: list[int], blob: str) -> None:
+        """Remember the blob id of the file at the real `path`, read when its stat data were `stamp` (`file_stamp`)."""
+        if self.files.get(path) != [*stamp, blob]:
+            self.files.pop(path, None)  # the newest last: `save` keeps the newest
+            self.files[path] = [*stamp, blob]
+            self.changed = True
 
     def get(self, key: str) -> list[Problem] | None:
         """The problems remembered for `key`, or None (a miss, also for an entry that does not read back)."""
@@ -150,7 +185,8 @@ class Verdicts:
         if len(entries) > MAX_ENTRIES:
             kept = sorted(entries, key=lambda k: entries[k][0], reverse=True)[:MAX_ENTRIES]
             entries = {k: entries[k] for k in kept}
-        data = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries}, ensure_ascii=False)
+        files = dict(list(self.files.items())[-MAX_ENTRIES:])
+        data = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files}, ensure_ascii=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, data.encode("utf-8", "surrogateescape"))

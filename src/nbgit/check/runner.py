@@ -16,13 +16,13 @@ import zlib
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from nbgit import gitrepo
-from nbgit.check.cache import Verdicts, entry_key, staged_identity
+from nbgit.check.cache import Verdicts, entry_key, file_stamp, staged_identity
 from nbgit.check.judge import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
-from nbgit.files import find_notebooks, write_atomic
+from nbgit.files import RealPaths, find_notebooks, write_atomic
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.terminal import shell_word
@@ -216,57 +216,91 @@ def installation_problem(root: Path) -> Problem | None:
 
 
 def _judge_all(root: Path | None, targets: list[Target], policy: Policy, settings: Settings, verdicts: Verdicts | None) -> list[list[Problem]]:
-    """Judge every target: from the cache what it knows, the rest in worker processes (one per core) when many."""
+    """Judge every target: from the cache what it knows, the rest in worker processes (one per core) when many.
+
+    A working-tree file whose blob id the cache knows by its stat data is not read at all; the
+    others are read once, where they are judged.
+    """
     results: list[list[Problem]] = [[] for _ in targets]
+    real = RealPaths()
     misses = list(range(len(targets)))
     if verdicts is not None:
         misses = []
         for index, target in enumerate(targets):
-            blob = _blob_of(root, target)
-            known = verdicts.get(entry_key(blob, target.path, target.filtered)) if blob is not None else None
+            identity = _known_identity(root, target, verdicts, real)
+            known = verdicts.get(entry_key(identity, target.path, target.filtered)) if identity is not None else None
             if known is None:
                 misses.append(index)
             else:
                 results[index] = known
-    work = partial(_judge_target, root=root, policy=policy, settings=settings, identify=verdicts is not None)
-    for index, (blob, found) in zip(misses, map_on_all_cores(work, [targets[i] for i in misses], PARALLEL_FROM)):
-        results[index] = found
-        if verdicts is not None and blob is not None:
-            verdicts.put(entry_key(blob, targets[index].path, targets[index].filtered), found)
+    work = partial(_judge_target, root=root, policy=policy, settings=settings, identify=verdicts is not None, real=real)
+    for index, judged in zip(misses, map_on_all_cores(work, [targets[i] for i in misses], PARALLEL_FROM)):
+        target = targets[index]
+        results[index] = judged.problems
+        if verdicts is not None and judged.identity is not None:
+            verdicts.put(entry_key(judged.identity, target.path, target.filtered), judged.problems)
+            if judged.stamp is not None and target.file is not None:
+                verdicts.remember_blob(real.of(target.file), judged.stamp, judged.identity)
     return results
 
 
-def _blob_of(root: Path | None, target: Target) -> str | None:
-    """What a target's verdict is cached under (`_identity`), or None when its bytes cannot or may not be read."""
-    if target.data is None and _links_out(root, target):
+class Judged(NamedTuple):
+    """One target's problems, with (to cache them under) the identity of the bytes judged and, for a
+    working-tree file, its stat data when read (`cache.file_stamp`; None when it may not be remembered)."""
+
+    problems: list[Problem]
+    identity: str | None = None
+    stamp: list[int] | None = None
+
+
+def _known_identity(root: Path | None, target: Target, verdicts: Verdicts, real: RealPaths) -> str | None:
+    """What a target's verdict is cached under (`_identity`): a staged blob's id and its working-tree
+    copy's, or a working-tree file's blob id, remembered by its stat data or else read; None when the
+    bytes may not be read, or when the cache is empty and they are not yet."""
+    if target.data is not None:
+        return _identity(target, target.data, _work_tree_copy(target, root))
+    if target.file is None or _links_out(root, target, real):
         return None
+    path = real.of(target.file)
     try:
-        data = target.data if target.data is not None else target.file.read_bytes() if target.file else b""
+        status = os.stat(path)
+        known = verdicts.blob_of(path, status)
+        if known is not None or not verdicts.entries:  # an empty cache (a first run) knows no verdict: read where judged
+            return known
+        blob = blob_id(Path(path).read_bytes(), "sha1")
     except OSError:
         return None
-    return _identity(target, data, _work_tree_copy(target, root))
+    stamp = file_stamp(status)
+    if stamp is not None:
+        verdicts.remember_blob(path, stamp, blob)
+    return blob
 
 
-def _links_out(root: Path | None, target: Target) -> bool:
+def _links_out(root: Path | None, target: Target, real: RealPaths) -> bool:
     """Whether the target's file is a link that leads out of the repository (never read)."""
-    return root is not None and target.file is not None and not target.file.resolve().is_relative_to(root.resolve())
+    if root is None or target.file is None:
+        return False
+    top = real.of(root).rstrip(os.sep) + os.sep
+    return not real.of(target.file).startswith(top)
 
 
-def _judge_target(target: Target, root: Path | None, policy: Policy, settings: Settings, identify: bool = False) -> tuple[str | None, list[Problem]]:
+def _judge_target(target: Target, root: Path | None, policy: Policy, settings: Settings, identify: bool = False,
+                  real: RealPaths | None = None) -> Judged:
     """The problems of one target, with (when `identify`) the identity of the very bytes judged, to cache them under."""
-    data = target.data
+    data, stamp = target.data, None
     if data is None and target.file is not None:
-        if _links_out(root, target):
-            return None, [problem("invalid", target.path, "a symlink that leads out of the repository: not read",
-                                  hint="nbgit never reads a file outside the repository through a link in it: remove the link")]
+        if _links_out(root, target, real or RealPaths()):
+            return Judged([problem("invalid", target.path, "a symlink that leads out of the repository: not read",
+                                   hint="nbgit never reads a file outside the repository through a link in it: remove the link")])
         try:
+            stamp = file_stamp(os.stat(target.file)) if identify else None  # before reading: a later write shows
             data = target.file.read_bytes()
         except OSError as error:
-            return None, [problem("invalid", target.path, f"cannot be read ({error.strerror})")]
+            return Judged([problem("invalid", target.path, f"cannot be read ({error.strerror})")])
     data = data or b""
     work_tree = _work_tree_copy(target, root)
     identity = _identity(target, data, work_tree) if identify else None
-    return identity, judge(target.path, data, policy.for_path(target.path), settings, target.filtered, work_tree)
+    return Judged(judge(target.path, data, policy.for_path(target.path), settings, target.filtered, work_tree), identity, stamp)
 
 
 def _work_tree_copy(target: Target, root: Path | None) -> bytes | None:
