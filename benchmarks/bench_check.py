@@ -10,8 +10,8 @@ states of the same repository: "dirty" (as generated or as committed upstream: o
 metadata) and "clean" (after `nbgit clean`: what a healthy repository holds and CI checks on every
 push). Each tool is timed on the same files, in turn round by round after a warm-up round:
 
-- `nbgit check --all`, first run: the verdict cache deleted before each run (a fresh clone, a new
-  CI cache); CI=1, so the committed files are judged as they are; every check, the schema included;
+- `nbgit check --all`, first run: the verdict cache and sync's memory of pairs deleted before each
+  run (a fresh clone, a new CI cache); CI=1, so the committed files are judged as they are; every check, the schema included;
 - `nbgit check --all`, re-run: nothing changed since the last run, every verdict in the cache;
 - nb-clean 5 `check` (Rust; execution counts, metadata and outputs only) on the folder;
 - `nbstripout --verify --keep-id` (Python; `--keep-id` as nbgit keeps cell ids) on every file, one process.
@@ -27,6 +27,7 @@ Then `python -X importtime` of one first run: jupytext, nbdime and nbformat must
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import subprocess
@@ -40,6 +41,7 @@ sys.path.insert(0, str(HERE))
 from corpora import ABOUT_50KB, MIXED, generate, real  # noqa: E402
 from harness import Took, alternate, install_peers, machine, peer, table, timed  # noqa: E402
 
+import nbgit  # noqa: E402
 from nbgit.check.judge import CHECKS  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -55,10 +57,12 @@ ENV = {**os.environ, "CI": "1"}
 def runs(repo: Path, notebooks: list[str], skip: list[str]) -> dict[str, object]:
     """One callable per tool, each doing one timed run."""
     cache = repo / ".git" / "nbgit"
+    pairs = repo / ".git" / "nbgit-pairs.json"  # sync's memory of pairs, which check keeps too
     check = [str(BIN / "nbgit"), "check", "--all"]
 
     def first() -> Took:
         shutil.rmtree(cache, ignore_errors=True)
+        pairs.unlink(missing_ok=True)
         return timed(check, repo, ENV, expect=(0, 1))
 
     def again() -> Took:
@@ -86,6 +90,7 @@ def exit_codes(repo: Path, notebooks: list[str]) -> str:
 
 def heavy_imports(repo: Path) -> list[str]:
     shutil.rmtree(repo / ".git" / "nbgit", ignore_errors=True)
+    (repo / ".git" / "nbgit-pairs.json").unlink(missing_ok=True)
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "nbgit", "check", "--all"], cwd=repo, capture_output=True, env=ENV)
     modules = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
     return sorted(m for m in modules if m.split(".")[0] in HEAVY)
@@ -102,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     count = args.count or (200 if args.quick else 1000)
     rounds = args.rounds or (1 if args.quick else 3)
     install_peers()
+    # nbgit's modules compiled, as pip leaves them (under PYTHONDONTWRITEBYTECODE every run would compile them)
+    compileall.compile_dir(Path(nbgit.__file__).parent, quiet=1)
     print(f"{machine()}; {rounds} timed round(s) after a warm-up, tools alternated, medians")
     for name in args.set or list(SETS):
         with tempfile.TemporaryDirectory(prefix="nbgit-bench-check-") as temporary:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -356,6 +358,32 @@ def test_notebooks_naming_simple_formats_are_placed_without_jupytext(repo: Path)
     imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
     assert b"no problems in 3 notebooks" in done.stdout, done.stdout
     assert "nbgit" in imported and not imported & {"jupytext", "nbformat", "jsonschema"}, sorted(imported)
+
+
+def test_where_own_formats_place_a_twin_is_remembered_only_while_the_notebook_is_unchanged(repo: Path) -> None:
+    """`nbgit check` remembers where a notebook's own formats place its twin by the file's stat data; a
+    notebook rewritten in place (same size, same modification time) names another twin, and that one counts."""
+    from nbgit.files import RACY_SECONDS
+
+    notebook = repo / "a.ipynb"
+    notebook.write_bytes(own_formats_notebook("ipynb,aa/md"))  # jupytext's prefix: the twin is aaa.md
+    for twin in ("aaa.md", "bba.md"):
+        (repo / twin).write_text("---\njupyter:\n  jupytext:\n    formats: ipynb,md\n---\n\n# Title\n")
+    git(repo, "add", "-A")
+    time.sleep(RACY_SECONDS + 0.2)
+
+    def twins_named() -> list[str]:
+        done = nbgit(repo, "check", "--all", "--format", "json")
+        return sorted({word for p in json.loads(done.stdout) for word in p["message"].split() if word.endswith(".md")})
+
+    assert twins_named() == ["aaa.md"]
+    assert twins_named() == ["aaa.md"]  # from what was remembered
+    before = notebook.stat()
+    notebook.write_bytes(own_formats_notebook("ipynb,bb/md"))
+    os.utime(notebook, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert notebook.stat().st_size == before.st_size
+    time.sleep(RACY_SECONDS + 0.2)
+    assert twins_named() == ["bba.md"]
 
 
 @pytest.mark.parametrize(

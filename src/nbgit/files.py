@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from pathlib import Path
 from typing import NamedTuple
 
 from nbgit.errors import NbgitError
+
+RACY_SECONDS = 2  # coarser than any file system's clock but FAT's (which keeps no change time)
 
 SKIPPED_DIRS = frozenset({".git", ".ipynb_checkpoints", "__pycache__", ".venv", "node_modules"})
 TEMPORARY_SUFFIX = ".nbgit-tmp"
@@ -117,7 +120,9 @@ class RealPaths:
 
     def of(self, path: Path | str) -> str:
         """The real path of `path` (relative to the current folder when not absolute)."""
-        text = os.path.join(os.getcwd(), path)
+        text = os.fspath(path)
+        if not os.path.isabs(text):
+            text = os.path.join(os.getcwd(), text)
         folder, name = os.path.split(text)
         if name in ("", ".", "..") or ".." in folder.split(os.sep):
             return os.path.realpath(text)
@@ -126,6 +131,19 @@ class RealPaths:
             real = self.folders[folder] = os.path.realpath(folder)
         joined = os.path.join(real, name)
         return os.path.realpath(joined) if os.path.islink(joined) else joined
+
+
+def file_stamp(status: os.stat_result) -> list[int] | None:
+    """What facts about a regular file's bytes (its blob id, what it names) are remembered under, as git's
+    index remembers blob ids: its stat data (size, modification and change times in nanoseconds,
+    inode, device). Any write moves the change time, which no program can set back. None for anything
+    but a regular file, and for one written within the last `RACY_SECONDS` (take the stat before
+    reading the file): a second write within the same tick of its file system's clock could keep
+    every field."""
+    recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
+    if not stat.S_ISREG(status.st_mode) or status.st_mtime_ns >= recent or status.st_ctime_ns >= recent:
+        return None
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
 
 
 def confined(path: Path) -> Path:

@@ -30,7 +30,7 @@ from typing import Callable, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
-from nbgit.files import RealPaths, write_atomic
+from nbgit.files import RealPaths, file_stamp, write_atomic
 from nbgit.notebook import Notebook, has_conflict_markers, parse
 from nbgit.pairing import (
     NOTEBOOK_SUFFIX,
@@ -397,14 +397,10 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     if not wanted and remembered is None and folders is not None and not folders.may_hold(twin_relpath(notebook, "", pair)):
         # no file is named like its twin where the policy places it: only its own jupytext formats
         # could place one elsewhere (spares parsing, and jupytext, in a repository without pairs)
-        data = _read(path)
-        if data is None or b"jupytext" not in data and b"\\u" not in data:  # a `\u` escape could spell it
-            return None
-        metadata = _metadata(data)
-        if own_formats(metadata) is None:
-            return None
-    else:
-        metadata = _metadata(_read(path))
+        own = _own_twin(root, notebook, path, pair, cache)
+        on_disk = _inside(root, own.path, real) if own is not None else None
+        return own.path if on_disk is not None and on_disk.is_file() else None
+    metadata = _metadata(_read(path))
     try:
         twin = twin_for(root, notebook, metadata, pair)
     except NbgitError:
@@ -420,6 +416,35 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     if on_disk is None:
         return None
     return twin.path if looks_like_twin(on_disk) or (own_formats(metadata) is not None and on_disk.is_file()) else None
+
+
+def _own_twin(root: Path, notebook: str, path: Path, pair: PairSettings, cache: _Cache) -> Twin | None:
+    """The twin a notebook's own jupytext formats place (None when its bytes name none), remembered by
+    the file's stat data (`files.file_stamp`): a re-run reads no notebook that did not change."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    stamp = file_stamp(status)
+    known = cache.own_twin(notebook, stamp)
+    if known is not None:
+        return known[0]
+    data = _read(path)
+    if data is None or b"jupytext" not in data and b"\\u" not in data:  # a `\u` escape could spell it
+        twin = None
+    else:
+        metadata = _metadata(data)
+        if own_formats(metadata) is None:
+            twin = None
+        else:
+            try:
+                twin = twin_for(root, notebook, metadata, pair)
+            except NbgitError:
+                parse(data, notebook)  # an unreadable notebook says so first
+                raise
+    if stamp is not None and data is not None:
+        cache.remember_own_twin(notebook, stamp, twin)
+    return twin
 
 
 class _Folders:
@@ -758,11 +783,13 @@ def _diff(a: str, b: str, a_name: str, b_name: str) -> str:
 
 @dataclass
 class _Cache:
-    """Pairs nbgit last saw in step, by the sha1 of both files: {notebook: [twin, nb sha1, twin sha1]}."""
+    """Pairs nbgit last saw in step, by the sha1 of both files: {notebook: [twin, nb sha1, twin sha1]};
+    and where notebooks' own formats place their twins, by the stat data of the notebooks' files."""
 
     path: Path | None
     key: str
     pairs: dict[str, list[str]]
+    own: dict[str, list] = field(default_factory=dict)  # {notebook: [*file_stamp, twin, format]}: see `own_twin`
     dirty: bool = False
 
     @classmethod
@@ -775,7 +802,8 @@ class _Cache:
         try:
             saved = json.loads(path.read_bytes())
             if saved.get("version") == CACHE_VERSION and saved.get("settings") == pair.key():
-                return cls(path, pair.key(), dict(saved["pairs"]))
+                own = saved.get("own") if saved.get("nbgit") == _version() else None  # another version may place twins otherwise
+                return cls(path, pair.key(), dict(saved["pairs"]), dict(own or {}))
         except (OSError, ValueError, AttributeError, KeyError, TypeError):
             pass
         return cls(path, pair.key(), {})
@@ -798,11 +826,35 @@ class _Cache:
             self.pairs[relative[0]] = entry
             self.dirty = True
 
+    def own_twin(self, notebook: str, stamp: list[int] | None) -> tuple[Twin | None] | None:
+        """(the twin its own formats place,) for a notebook whose file had these stat data; None when unknown."""
+        entry = self.own.get(notebook)
+        if stamp is None or not isinstance(entry, list) or len(entry) != len(stamp) + 2 or entry[: len(stamp)] != stamp:
+            return None
+        twin, fmt = entry[len(stamp) :]
+        if twin is None:
+            return (None,)
+        return (Twin(twin, fmt),) if isinstance(twin, str) and isinstance(fmt, str) else None
+
+    def remember_own_twin(self, notebook: str, stamp: list[int], twin: Twin | None) -> None:
+        """Record what a notebook's own formats place (`own_twin`), under its file's stat data."""
+        entry = [*stamp, *(twin if twin is not None else (None, None))]
+        if self.own.get(notebook) != entry:
+            self.own[notebook] = entry
+            self.dirty = True
+
     def save(self) -> None:
         """Write the cache when it changed (atomically; a failure only costs speed next time)."""
         if not self.dirty or self.path is None:
             return
         try:
-            write_atomic(self.path, json.dumps({"version": CACHE_VERSION, "settings": self.key, "pairs": self.pairs}, sort_keys=True).encode())
+            saved = {"version": CACHE_VERSION, "settings": self.key, "pairs": self.pairs, "own": self.own, "nbgit": _version()}
+            write_atomic(self.path, json.dumps(saved, sort_keys=True).encode())
         except OSError:
             pass
+
+
+def _version() -> str:
+    import nbgit
+
+    return nbgit.__version__

@@ -16,7 +16,7 @@ A re-run does not read the notebooks it judged before: the blob id of each worki
 remembered with its stat data (size, modification and change times in nanoseconds, inode, device),
 as git's index remembers them, and taken from there while the file's stat data are the same. Any
 write changes the change time, which no program can set back; a file changed within
-`RACY_SECONDS` of being looked at is not remembered, since a second change within the same tick
+`files.RACY_SECONDS` of being looked at is not remembered, since a second change within the same tick
 of its file system's clock could leave every field as it was.
 
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
@@ -29,20 +29,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from nbgit.check.judge import Problem
+from nbgit.files import file_stamp
 
 CACHE_ENV = "NBGIT_CACHE_DIR"
 FOLDER = "nbgit"
 VERDICTS_FILE = "check-verdicts.json"
 FORMAT = 2
 MAX_ENTRIES = 20_000
-RACY_SECONDS = 2  # coarser than any file system's clock but FAT's (which keeps no change time)
 
 
 def cache_folder(root: Path | None) -> Path | None:
@@ -93,15 +92,6 @@ def staged_identity(blob: str, work_tree: bytes | None) -> str:
     from nbgit.worktree.index import blob_id
 
     return f"{blob}+{blob_id(work_tree, 'sha1') if work_tree is not None else '-'}"
-
-
-def file_stamp(status: os.stat_result) -> list[int] | None:
-    """What a regular file's blob id is remembered under: its stat data; None for anything else, and for
-    a file written within the last `RACY_SECONDS` (take the stat before reading the file)."""
-    recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
-    if not stat.S_ISREG(status.st_mode) or status.st_mtime_ns >= recent or status.st_ctime_ns >= recent:
-        return None
-    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
 
 
 def _readable(entry: Any) -> bool:

@@ -19,10 +19,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, NamedTuple
 
 from nbgit import gitrepo
-from nbgit.check.cache import Verdicts, entry_key, file_stamp, staged_identity
+from nbgit.check.cache import Verdicts, entry_key, staged_identity
 from nbgit.check.judge import Problem, Settings, judge, problem
 from nbgit.clean import clean_bytes
-from nbgit.files import RealPaths, find_notebooks, write_atomic
+from nbgit.files import RealPaths, file_stamp, find_notebooks, write_atomic
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.terminal import shell_word
@@ -103,7 +103,7 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     names = {t.path for t in targets} | set(others)
     folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
     wanted = partial(_wanted, names=names, folders=folders, everything=scope.all, tracked=tracked, shard=scope.shard)
-    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix)
+    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix, remember=use_cache)
     outcome.problems.extend(pairs.problems)
     outcome.fixed.extend(pairs.fixed)
     if settings.enabled("duplicate-code"):
@@ -339,13 +339,15 @@ def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
     return True
 
 
-def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted: Callable[[tuple[str, str]], bool], staged: bool, fix: bool) -> Outcome:
+def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted: Callable[[tuple[str, str]], bool], staged: bool, fix: bool,
+                   remember: bool = False) -> Outcome:
     """Pairs out of step and orphaned twins among the pairs `wanted` accepts, as `nbgit sync` judges them:
     on disk, or with `staged` both files as git's index holds them (what the commit records).
 
     The pairs are found as `nbgit sync --all` finds them (the policy's, and jupytext twins where a twin
     belongs: naming a notebook does not pair it). jupytext is imported only for pairs not known to be
-    in step. With `fix`, the pairs on disk that sync by themselves are synced.
+    in step. With `fix`, the pairs on disk that sync by themselves are synced. With `remember`, what was
+    learnt (pairs in step, where notebooks' own formats place twins) is kept for the next run.
     """
     outcome = Outcome()
     if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
@@ -355,6 +357,8 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     run = sync.plan(root, policy, None, staged=staged, wanted=wanted)
     run.plans = [item for item in run.plans if not item.status.in_step]
     fixed = {id(item) for item in sync.apply(run, None)} if fix and not staged else set()
+    if remember:
+        run.cache.save()
     for item in run.plans:
         found = _pair_problem(item, sync)
         if found is not None and settings.enabled(found.check):
