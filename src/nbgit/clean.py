@@ -250,7 +250,9 @@ def _clean_cell(cell: dict[str, Any], plan: _Plan, policy: Policy, rules: KeyRul
     """The cleaned cell: `cell` itself when nothing goes (cells are never changed in place)."""
     result = _strip_keys(cell, "cell", rules, record)
     if cell.get("cell_type") != "code":
-        misplaced = [k for k in CODE_ONLY_KEYS if k in result] if plan.major == 4 else []  # schema-invalid there; some tools leave them
+        if plan.major != 4 or result.keys().isdisjoint(CODE_ONLY_KEYS):
+            return result
+        misplaced = [k for k in CODE_ONLY_KEYS if k in result]  # schema-invalid in nbformat 4; some tools leave them
         for key in misplaced:
             record.add(f"{key} (on a {cell.get('cell_type')} cell)")
         return {k: v for k, v in result.items() if k not in misplaced} if misplaced else result
