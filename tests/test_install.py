@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import stat
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, NBGIT, copy_in, git, nbgit
+
+from nbgit import __version__
 from nbgit.clean import clean_bytes
 from nbgit.policy import Policy
 
@@ -277,6 +280,32 @@ def test_status_exits_1_when_a_wired_program_is_gone(repo: Path, tmp_path: Path)
         attributes.write("*.ipynb -diff\n")  # a later line silently switches nbgit's diff off
     out = ok(nbgit(repo, "status"), 1)
     assert "diff        broken" in out and "diff=unset instead of nbgit" in out
+
+
+def code_notebook(source: str) -> dict[str, object]:
+    cell = {"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {}, "outputs": [], "source": source}
+    return {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_textconv_wired_by_an_older_install_keeps_working_until_install_upgrades_it(repo: Path) -> None:
+    """Installs before nbgit-textconv wired `nbgit textconv --`: git diff still reads notebooks through
+    it, status calls it an older nbgit's wiring, and `nbgit install` wires the quicker program."""
+    ok(nbgit(repo, "install"))
+    wired = git(repo, "config", "diff.nbgit.textconv").stdout.decode().strip()
+    assert wired == f"NBGIT_VERSION={__version__} '{NBGIT.with_name('nbgit-textconv')}' --"
+    older = f"NBGIT_VERSION={__version__} '{NBGIT}' textconv --"
+    git(repo, "config", "diff.nbgit.textconv", older)
+    (repo / "a.ipynb").write_text(json.dumps(code_notebook("x = 1")))
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "a")
+    (repo / "a.ipynb").write_text(json.dumps(code_notebook("x = 2")))
+    assert "-x = 1\n+x = 2\n" in git(repo, "diff").stdout.decode()
+    out = ok(nbgit(repo, "status"))  # stale wiring works: exit 0
+    assert "diff        stale" in out and "was written by an older nbgit: `nbgit install` upgrades it" in out, out
+    ok(nbgit(repo, "install"))
+    assert git(repo, "config", "diff.nbgit.textconv").stdout.decode().strip() == wired
+    assert "diff        ok" in ok(nbgit(repo, "status"))
+    assert "-x = 1\n+x = 2\n" in git(repo, "diff").stdout.decode()
 
 
 def test_global_install_with_an_attributes_file_points_git_at_it(tmp_path: Path) -> None:

@@ -27,9 +27,19 @@ DIRTY = json.dumps({
 }, indent=1).encode() + b"\n"
 
 
-def imported(args: list[str], stdin: bytes, cwd: Path) -> set[str]:
+TEXTCONV = NBGIT.with_name("nbgit-textconv")
+# what git's textconv process may import besides the interpreter's start-up: reading JSON and the
+# records of a rendered notebook (no re, enum, typing or json: 8-10 ms each per process)
+TEXTCONV_IMPORTS = {
+    "nbgit", "nbgit.commands", "nbgit.commands.textconv", "nbgit.terminal", "nbgit.policy_files", "nbgit.leanjson",
+    "nbgit.render", "nbgit.volatile", "nbgit.quickview", "_json", "collections", "_collections", "itertools", "keyword",
+    "operator", "_operator", "reprlib", "__future__",
+}
+
+
+def imported(args: list[str], stdin: bytes, cwd: Path, program: Path = NBGIT) -> set[str]:
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
-    done = subprocess.run([str(NBGIT), *args], input=stdin, capture_output=True, cwd=cwd, env=env)
+    done = subprocess.run([str(program), *args], input=stdin, capture_output=True, cwd=cwd, env=env)
     assert done.returncode == 0, done.stderr.decode()[-500:]
     names = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
     return names | {name.split(".")[0] for name in names}  # each module, and the package it belongs to
@@ -42,11 +52,24 @@ def test_per_file_commands_import_nothing_they_do_not_use(repo: Path, args: list
     data = DIRTY
     (repo / "nb.ipynb").write_bytes(data)
     modules = imported(args, data, repo)
-    assert "nbgit" in modules and "json" in modules  # the command did run
+    assert "nbgit" in modules and ("nbgit.quickview" if args[0] == "textconv" else "json") in modules  # the command did run
     records = args[:2] == ["filter", "clean"] and args[-1] == "nb.ipynb"
     assert ("nbgit.store.disk" in modules) == records  # the store opens only to record a path's outputs
     not_needed = NOT_NEEDED - STORE_NEEDS if records else NOT_NEEDED
     assert not modules & not_needed, sorted(modules & not_needed)
+
+
+@pytest.mark.parametrize("args", [["nb.ipynb"], ["--", "nb.ipynb"]])
+def test_textconv_as_installed_imports_only_what_reads_and_renders_a_notebook(repo: Path, args: list[str]) -> None:
+    """`nbgit-textconv`, which `nbgit install` wires (git starts it once per notebook blob), renders a
+    notebook of a repository without a policy through the quick view, importing nothing else."""
+    (repo / "nb.ipynb").write_bytes(DIRTY)
+    bare = imported([], b"", repo, program=NBGIT.with_name("python"))  # `python` alone: the interpreter's start-up
+    modules = imported(args, b"", repo, program=TEXTCONV) - bare
+    assert "nbgit.quickview" in modules and modules <= TEXTCONV_IMPORTS, sorted(modules - TEXTCONV_IMPORTS)
+    done = subprocess.run([str(TEXTCONV), *args], capture_output=True, cwd=repo)
+    assert done.returncode == 0 and done.stdout == subprocess.run([str(NBGIT), "textconv", *args], capture_output=True, cwd=repo).stdout
+    assert done.stdout.startswith(b"nbformat 4.5") and b"print(1)" in done.stdout and b"collapsed" not in done.stdout
 
 
 def test_other_commands_still_parse_their_arguments(repo: Path) -> None:

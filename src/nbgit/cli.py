@@ -7,7 +7,6 @@ jupytext, nbdime or GitPython.
 from __future__ import annotations
 
 import importlib
-import io
 import os
 import signal
 import sys
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from nbgit import __version__
 from nbgit.errors import NbgitError
-from nbgit.terminal import shown_streams
+from nbgit.terminal import shown_streams, survive_reader_leaving
 
 if TYPE_CHECKING:
     import argparse
@@ -188,8 +187,8 @@ def _split_pathspec(argv: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nbgit` command; returns the exit code. Nothing it prints sends a control
     character from a repository (a file name, a cell) to the terminal (`nbgit.terminal`)."""
-    _survive_reader_leaving("stdout")  # before shown_streams wraps them
-    _survive_reader_leaving("stderr")
+    survive_reader_leaving("stdout")  # before shown_streams wraps them
+    survive_reader_leaving("stderr")
     with shown_streams():
         return _main(list(sys.argv[1:] if argv is None else argv))
 
@@ -244,8 +243,8 @@ def run_guarded(work: Callable[[], int]) -> int:
     A reader that goes away (`nbgit clean --check | head -1`) does not end the command: what is left
     to print is dropped and the exit code is still the verdict.
     """
-    _survive_reader_leaving("stdout")
-    _survive_reader_leaving("stderr")
+    survive_reader_leaving("stdout")
+    survive_reader_leaving("stderr")
     previous = {number: _handle(number, _terminate) for number in TERMINATING_SIGNALS}
     try:
         return work()
@@ -292,32 +291,3 @@ def _handle(number: int, handler: Any) -> Any:
         return signal.signal(number, handler)
     except ValueError:
         return handler
-
-
-class _ReaderMayLeave(io.FileIO):
-    """stdout or stderr whose reader may go away: later writes go to /dev/null instead of failing."""
-
-    def write(self, data: Any) -> int:
-        try:
-            return super().write(data)
-        except BrokenPipeError:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self.fileno())
-            os.close(devnull)
-            return memoryview(data).nbytes
-
-
-def _survive_reader_leaving(name: str) -> None:
-    """Give the process's own `sys.stdout` / `sys.stderr` (not one a caller put in their place) a _ReaderMayLeave."""
-    stream = getattr(sys, name)
-    if stream is None or stream is not getattr(sys, f"__{name}__"):
-        return
-    try:
-        fd = stream.fileno()
-    except (OSError, ValueError):
-        return
-    stream.flush()
-    raw = _ReaderMayLeave(fd, "w", closefd=False)
-    binary = raw if isinstance(stream.buffer, io.RawIOBase) else io.BufferedWriter(raw)  # unbuffered stays so (-u)
-    setattr(sys, name, io.TextIOWrapper(binary, encoding=stream.encoding, errors=stream.errors,  # type: ignore[arg-type]
-                                        line_buffering=stream.line_buffering, write_through=stream.write_through))

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from nbgit.errors import NbgitError
 from nbgit.patterns import MAX_PATTERN_CHARS, glob_matches, regex_problem  # noqa: F401 - glob_matches: for pairing and the commands
+from nbgit.policy_files import POLICY_FILE, PROJECT_FILE, root_of
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-POLICY_FILE = ".nbgit.toml"
 KEY_PREFIXES = ("metadata.", "cell.", "output.")
 
 
@@ -235,21 +235,6 @@ def find_root(start: Path | str) -> Path | None:
     return Path(root)
 
 
-def root_of(start: Path | str) -> str | None:
-    """`find_root` as a string, with os.path only."""
-    here = os.path.abspath(start)
-    if os.path.islink(here) or os.path.isfile(here) or not os.path.exists(here):
-        here = os.path.dirname(here)
-    here = os.path.realpath(here)
-    while True:
-        if os.path.exists(os.path.join(here, ".git")):
-            return here
-        parent = os.path.dirname(here)
-        if parent == here:
-            return None
-        here = parent
-
-
 def load_policy(root: Path | str | None) -> Policy:
     """The policy of the repository at `root`: `.nbgit.toml`, else `[tool.nbgit]` of `pyproject.toml`, else defaults."""
     if root is None:
@@ -257,7 +242,7 @@ def load_policy(root: Path | str | None) -> Policy:
     own = os.path.join(root, POLICY_FILE)
     if os.path.isfile(own):
         return policy_from_table(_read_toml(own), POLICY_FILE)
-    project = os.path.join(root, "pyproject.toml")
+    project = os.path.join(root, PROJECT_FILE)
     if os.path.isfile(project):
         tool = _read_toml(project).get("tool", {})
         if not isinstance(tool, dict):

@@ -13,14 +13,17 @@ decoded size and a short hash, errors as `ename: evalue`.
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any, Iterator, NamedTuple
+from collections import namedtuple
 
-from nbgit.clean import CleanError, clean
-from nbgit.notebook import Notebook, NotebookError, cells, parse, source_of
-from nbgit.policy import Policy
+from nbgit.leanjson import compact
 from nbgit.terminal import one_line, visible
+
+TYPE_CHECKING = False  # typing would import re and enum: textconv's quick path imports this module
+if TYPE_CHECKING:
+    from typing import Any, Iterator
+
+    from nbgit.notebook import Notebook
+    from nbgit.policy import Policy
 
 MAX_LINE_CHARS = 400
 HASH_CHARS = 8
@@ -40,18 +43,18 @@ _OLD_OUTPUT_MIMES = {
 }
 # mime types whose text is shown (the rest are summarised: size and hash)
 _SHOWN_MIMES = ("text/plain", "text/markdown", "text/latex", "application/json")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_ANSI = r"\x1b\[[0-9;?]*[A-Za-z]"
+
+# The records are namedtuples rather than typing.NamedTuples for the same reason (fields in the docstrings).
 
 
-class Part(NamedTuple):
-    """One shown piece of an output: a text (`text` set) or a summarised payload (`payload` set)."""
+class Part(namedtuple("Part", "label text mime size digest payload", defaults=(None, "", 0, "", None))):
+    """One shown piece of an output: a text (`text` set) or a summarised payload (`payload` set).
 
-    label: str
-    text: str | None = None
-    mime: str = ""
-    size: int = 0
-    digest: str = ""
-    payload: str | None = None
+    label: str; text: str | None; mime: str; size: int (decoded bytes); digest: str (short sha256);
+    payload: str | None (an image's base64, for reports)."""
+
+    __slots__ = ()
 
     def summary(self) -> str:
         """`image/png 12,345 bytes sha256:1a2b3c4d` for payloads, the label for texts."""
@@ -65,18 +68,13 @@ class Part(NamedTuple):
         return self.payload is not None and self.mime.startswith("image/")
 
 
-class CellView(NamedTuple):
-    """A cell as the diff sees it: handle, type, source, summarised outputs and the metadata kept."""
+class CellView(namedtuple("CellView", "index handle cell_type cell_id source parts metadata execution_count attachments")):
+    """A cell as the diff sees it: handle, type, source, summarised outputs and the metadata kept.
 
-    index: int
-    handle: str
-    cell_type: str
-    cell_id: str | None
-    source: str
-    parts: tuple[Part, ...]
-    metadata: dict[str, Any]
-    execution_count: Any
-    attachments: tuple[Part, ...]
+    index: int; handle: str; cell_type: str; cell_id: str | None; source: str; parts: tuple[Part, ...];
+    metadata: dict[str, Any]; execution_count: Any; attachments: tuple[Part, ...]."""
+
+    __slots__ = ()
 
     @property
     def title(self) -> str:
@@ -89,14 +87,12 @@ class CellView(NamedTuple):
         return self.handle or f"cell {self.index + 1}"
 
 
-class NotebookView(NamedTuple):
-    """A readable, cleaned notebook: version, the metadata that matters, and its cells."""
+class NotebookView(namedtuple("NotebookView", "major minor metadata cells note", defaults=("",))):
+    """A readable, cleaned notebook: version, the metadata that matters, and its cells.
 
-    major: int
-    minor: int
-    metadata: dict[str, Any]
-    cells: tuple[CellView, ...]
-    note: str = ""
+    major: int; minor: int; metadata: dict[str, Any]; cells: tuple[CellView, ...]; note: str."""
+
+    __slots__ = ()
 
 
 def view(data: bytes, path: str, policy: Policy) -> NotebookView:
@@ -105,6 +101,9 @@ def view(data: bytes, path: str, policy: Policy) -> NotebookView:
     Both sides of every diff go through here, so that the raw working-tree file and the already
     clean committed blob compare like with like.
     """
+    from nbgit.clean import CleanError, clean
+    from nbgit.notebook import Notebook, parse
+
     notebook = parse(data, path)
     note = ""
     try:
@@ -115,6 +114,8 @@ def view(data: bytes, path: str, policy: Policy) -> NotebookView:
 
 
 def _view_of(notebook: Notebook, note: str) -> NotebookView:
+    from nbgit.notebook import cells
+
     content = notebook.content
     all_cells = list(cells(content))
     ids = [c.get("id") for c in all_cells]
@@ -125,6 +126,8 @@ def _view_of(notebook: Notebook, note: str) -> NotebookView:
 
 
 def _cell_view(cell: dict[str, Any], index: int, use_ids: bool) -> CellView:
+    from nbgit.notebook import source_of
+
     cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
     cell_type = cell.get("cell_type") if isinstance(cell.get("cell_type"), str) else "unknown"
     if cell_type == "heading":  # nbformat 3
@@ -136,15 +139,20 @@ def _cell_view(cell: dict[str, Any], index: int, use_ids: bool) -> CellView:
     metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
     outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
     parts = tuple(part for output in outputs for part in output_parts(output))
-    attachments = cell.get("attachments") if isinstance(cell.get("attachments"), dict) else {}
-    attached = tuple(
+    count = cell.get("execution_count", cell.get("prompt_number"))
+    return CellView(index, handle, cell_type, cell_id, source, parts, metadata, count, attachment_parts(cell.get("attachments")))
+
+
+def attachment_parts(attachments: Any) -> tuple[Part, ...]:
+    """A cell's attachments (pasted images), each as type, size and hash; by name, then mime type."""
+    if not isinstance(attachments, dict):
+        return ()
+    return tuple(
         _payload_part(f"attachment {name}", mime, value)
         for name, bundle in sorted(attachments.items())
         if isinstance(bundle, dict)
         for mime, value in sorted(bundle.items())
     )
-    count = cell.get("execution_count", cell.get("prompt_number"))
-    return CellView(index, handle, cell_type, cell_id, source, parts, metadata, count, attached)
 
 
 def _v1_source(cell: dict[str, Any]) -> str:
@@ -156,7 +164,7 @@ def _v1_source(cell: dict[str, Any]) -> str:
 def output_parts(output: Any) -> Iterator[Part]:
     """The shown pieces of one output of any nbformat version."""
     if not isinstance(output, dict):
-        yield Part("output", text=_compact(output))
+        yield Part("output", text=compact(output))
         return
     kind = output.get("output_type", "")
     if kind == "stream":
@@ -170,7 +178,7 @@ def output_parts(output: Any) -> Iterator[Part]:
         for mime in sorted(bundle):
             value = bundle[mime]
             if mime in _SHOWN_MIMES or (mime.startswith("text/") and mime != "text/html" and len(str(value)) < 4096):
-                text = value if isinstance(value, str) else _compact(value)
+                text = value if isinstance(value, str) else compact(value)
                 yield Part(f"{label} {mime}", text=_printable(text), mime=mime)
             else:
                 yield _payload_part(label, mime, value)
@@ -186,7 +194,7 @@ def _payload_part(label: str, mime: str, value: Any) -> Part:
     import binascii
     import hashlib
 
-    text = value if isinstance(value, str) else _compact(value)
+    text = value if isinstance(value, str) else compact(value)
     raw = text.encode("utf-8")
     if not mime.startswith("text/") and mime != "image/svg+xml" and not mime.endswith("json"):
         try:
@@ -198,17 +206,15 @@ def _payload_part(label: str, mime: str, value: Any) -> Part:
     return Part(label, mime=mime, size=len(raw), digest=digest, payload=payload)
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
 def _printable(text: Any) -> str:
     """Text as a terminal would leave it: ANSI colours gone, carriage-return progress bars collapsed."""
     if isinstance(text, list):
         text = "".join(t for t in text if isinstance(t, str))
     if not isinstance(text, str):
-        return _compact(text)
-    text = _ANSI.sub("", text)
+        return compact(text)
+    import re  # only outputs need it: textconv's quick path shows none
+
+    text = re.sub(_ANSI, "", text)
     if "\r" in text:
         text = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.replace("\r\n", "\n").split("\n"))
     return text
@@ -232,7 +238,7 @@ def part_lines(part: Part, max_lines: int) -> list[str]:
 
 def metadata_lines(metadata: dict[str, Any], prefix: str) -> list[str]:
     """One `prefix.key: value` line per metadata key, sorted, values as compact JSON."""
-    return [f"{prefix}{key}: {_compact(metadata[key])}" for key in sorted(metadata)]
+    return [f"{prefix}{key}: {compact(metadata[key])}" for key in sorted(metadata)]
 
 
 def notebook_summary(nb: NotebookView) -> str:
@@ -277,8 +283,15 @@ def render_text(nb: NotebookView, max_lines: int) -> str:
 def textconv(data: bytes, path: str, policy: Policy) -> bytes:
     """textconv's output for notebook bytes: readable text, or the bytes as they are when they are no
     notebook; either way with control characters shown (`\033`), never sent to the terminal raw."""
+    from nbgit.notebook import NotebookError
+
     try:
         nb = view(data, path, policy)
     except NotebookError:
         return visible(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
-    return visible(render_text(nb, policy.section("diff")["max_output_lines"])).encode("utf-8")
+    return text_of(nb, policy.section("diff")["max_output_lines"])
+
+
+def text_of(nb: NotebookView, max_lines: int) -> bytes:
+    """textconv's bytes for a notebook view: `render_text`, its control characters shown."""
+    return visible(render_text(nb, max_lines)).encode("utf-8")

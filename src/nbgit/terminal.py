@@ -7,38 +7,47 @@ output. So control characters are shown the way git quotes file names (`\\033`, 
 file name inserted into a command to run is quoted as a POSIX shell needs it.
 
 `shown_streams` applies `visible` to everything a command prints, whoever wrote the line; the
-functions apply it (and keep names on one line) where nbgit knows what it prints.
+functions apply it (and keep names on one line) where nbgit knows what it prints. A reader that
+leaves early (`nbgit ... | head`, `git log -p` quit in the pager) ends nothing with an error
+(`survive_reader_leaving`).
 
 Only the standard library: git's textconv and the filter import this.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
+import io
+import os
 import sys
-from typing import Any, Iterable, Iterator, TextIO
 
-# C0 controls, DEL and C1 controls. Content keeps its tabs and line breaks; a line keeps nothing.
-_CONTENT_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+TYPE_CHECKING = False  # typing imports re, enum and more: milliseconds in each textconv process
+if TYPE_CHECKING:
+    from typing import Any, Iterable, TextIO
+
 _NAMED = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
 
 
-def _quoted(match: re.Match[str]) -> str:
-    char = match.group()
+def _shown(char: str) -> str:
     return _NAMED.get(char) or "".join(f"\\{byte:03o}" for byte in char.encode("utf-8"))
+
+
+# C0 controls, DEL and C1 controls, each with how it is shown. A line keeps none; content keeps its
+# tabs and line breaks. (`str.translate` rather than a regular expression: no `re` to import.)
+_SHOWN_IN_LINE = {code: _shown(chr(code)) for code in (*range(0x20), *range(0x7F, 0xA0))}
+_SHOWN_IN_TEXT = {code: shown for code, shown in _SHOWN_IN_LINE.items() if chr(code) not in "\t\n"}
 
 
 def visible(text: str) -> str:
     """Multi-line text (a rendered notebook, a report) with every control character but tab and
     newline shown as git shows it in a quoted name (ESC as `\\033`)."""
-    return _CONTENT_CONTROLS.sub(_quoted, text) if _CONTENT_CONTROLS.search(text) else text
+    if not text.isascii() and text.replace("\t", " ").replace("\n", " ").isprintable():
+        return text  # no control character: spare translate its per-character path for non-ASCII text
+    return text.translate(_SHOWN_IN_TEXT)
 
 
 def one_line(text: str) -> str:
     """Text meant as one line (a message, a file name) with every control character shown, newlines and tabs too."""
-    return _LINE_CONTROLS.sub(_quoted, text) if _LINE_CONTROLS.search(text) else text
+    return text.translate(_SHOWN_IN_LINE)
 
 
 def shell_word(path: str) -> str:
@@ -65,14 +74,43 @@ class _Shown:
         return getattr(self.unfiltered, name)
 
 
-@contextlib.contextmanager
-def shown_streams() -> Iterator[None]:
+class shown_streams:  # noqa: N801 - used as a function: `with shown_streams():`
     """For the duration, sys.stdout and sys.stderr show control characters instead of sending them: a
     command's own text has none, so only what came from a repository changes. Binary output
     (`sys.stdout.buffer`: a notebook, textconv) passes as it is."""
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Shown(sys.stdout), _Shown(sys.stderr)  # type: ignore[assignment]
+
+    def __enter__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Shown(sys.stdout), _Shown(sys.stderr)  # type: ignore[assignment]
+
+    def __exit__(self, *exc_info: object) -> None:
+        sys.stdout, sys.stderr = self.saved
+
+
+class _ReaderMayLeave(io.FileIO):
+    """stdout or stderr whose reader may go away: later writes go to /dev/null instead of failing."""
+
+    def write(self, data: Any) -> int:
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.fileno())
+            os.close(devnull)
+            return memoryview(data).nbytes
+
+
+def survive_reader_leaving(name: str) -> None:
+    """Give the process's own `sys.stdout` / `sys.stderr` (not one a caller put in their place) a _ReaderMayLeave."""
+    stream = getattr(sys, name)
+    if stream is None or stream is not getattr(sys, f"__{name}__"):
+        return
     try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = saved
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return
+    stream.flush()
+    raw = _ReaderMayLeave(fd, "w", closefd=False)
+    binary = raw if isinstance(stream.buffer, io.RawIOBase) else io.BufferedWriter(raw)  # unbuffered stays so (-u)
+    setattr(sys, name, io.TextIOWrapper(binary, encoding=stream.encoding, errors=stream.errors,  # type: ignore[arg-type]
+                                        line_buffering=stream.line_buffering, write_through=stream.write_through))

@@ -1,8 +1,13 @@
-"""`nbgit textconv FILE`: a notebook as readable text for `git diff` (diff.nbgit.textconv).
+"""`nbgit textconv FILE` (and `nbgit-textconv FILE`): a notebook as readable text for `git diff` (diff.nbgit.textconv).
 
 A failing textconv kills the whole `git diff`, so this command never fails: whatever it cannot read
 (invalid JSON, a binary file named .ipynb, a broken policy) comes out as the raw bytes, with a
 warning on stderr, and the exit code is always 0.
+
+git starts it once per notebook blob (`git log -p` of 40 commits: 80 processes), so it starts lean:
+in a repository without a policy of its own, a notebook `nbgit.quickview` can read is rendered with
+nothing imported beyond the interpreter's start-up; the policy, the cleaning core and the warnings
+are imported only when a repository or a notebook needs them.
 """
 
 from __future__ import annotations
@@ -10,36 +15,80 @@ from __future__ import annotations
 import os
 import sys
 
-from nbgit.errors import NbgitError
-from nbgit.policy import Policy, load_policy, root_of
-from nbgit.progress import warn
-from nbgit.render import textconv
+TYPE_CHECKING = False  # typing would import re and enum in every textconv process
+if TYPE_CHECKING:
+    from nbgit.policy import Policy
+
+USAGE = "usage: nbgit-textconv [--] FILE"
+
+
+def main(argv: list[str]) -> int:
+    """`nbgit-textconv [--] FILE`, the program `nbgit install` wires as diff.nbgit.textconv."""
+    operands = argv[1:] if argv[:1] == ["--"] else argv
+    if len(operands) != 1 or (operands is argv and argv[0].startswith("-")):
+        sys.stderr.write(f"{USAGE}\n")
+        return 2
+    try:
+        return run(operands[0])
+    except KeyboardInterrupt:
+        sys.stderr.write("nbgit: interrupted\n")
+        return 130
 
 
 def run(path: str) -> int:
     """Write `path` as readable text to stdout; see `nbgit textconv --help`."""
+    from nbgit.terminal import survive_reader_leaving
+
+    survive_reader_leaving("stdout")  # `git log -p` quit in the pager: nothing to say about it
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as error:
-        warn(f"{path}: cannot read ({error.strerror}); showing nothing")
+        _warn(f"{path}: cannot read ({error.strerror}); showing nothing")
         return 0
     try:
-        text = textconv(data, path, policy_or_defaults())
+        text = _rendered(data, path)
     except Exception as error:  # noqa: BLE001 - git's diff must go on whatever happens here
-        warn(f"{path}: cannot render ({type(error).__name__}: {error}); showing the raw file")
+        _warn(f"{path}: cannot render ({type(error).__name__}: {error}); showing the raw file")
         text = data
     sys.stdout.buffer.write(text)
     sys.stdout.buffer.flush()
     return 0
 
 
+def _rendered(data: bytes, path: str) -> bytes:
+    """The text: by the quick view when the repository keeps the default policy and it can read the
+    notebook, else by the full renderer with the repository's policy."""
+    from nbgit.policy_files import has_no_policy, root_of
+
+    if has_no_policy(root_of(os.getcwd())):
+        from nbgit.quickview import quick_view
+
+        nb = quick_view(data)
+        if nb is not None:
+            from nbgit.render import text_of
+
+            return text_of(nb, max_lines=0)  # a quick view has no outputs: no text to cut
+    from nbgit.render import textconv
+
+    return textconv(data, path, policy_or_defaults())
+
+
+def _warn(message: str) -> None:
+    from nbgit.progress import warn
+
+    warn(message)
+
+
 def policy_or_defaults() -> Policy:
     """The policy of the repository git runs us in; the defaults when it is broken (said on stderr).
 
     For commands git runs inside `git diff`, where an error would stop the whole diff."""
+    from nbgit.errors import NbgitError
+    from nbgit.policy import Policy, load_policy, root_of
+
     try:
         return load_policy(root_of(os.getcwd()))
     except NbgitError as error:
-        warn(f"{error.message}; rendering with the default policy")
+        _warn(f"{error.message}; rendering with the default policy")
         return Policy()

@@ -46,6 +46,15 @@ def program_of(command: str) -> str | None:
     return next((w for w in words if "=" not in w.split("/")[0] and w != "exec"), "")
 
 
+def _same_install(have: str | None, want: str | None) -> bool:
+    """Whether a configured program is the wanted one, or another of nbgit's programs beside it (older
+    installs wired `nbgit textconv` where `nbgit-textconv` is now)."""
+    if have is None or want is None:
+        return False
+    name = os.path.basename(have)
+    return have == want or (os.path.dirname(have) == os.path.dirname(want) and (name == "nbgit" or name.startswith("nbgit-")))
+
+
 def missing_program(command: str) -> str | None:
     """The program (or its interpreter) a configured command runs, when it no longer exists; None when it does."""
     name = program_of(command)
@@ -102,7 +111,7 @@ def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attr
             gone = missing_program(have.value)
             if gone:
                 broken.append(f"{entry.key} runs {gone}, which no longer exists: run `nbgit install` again")
-            elif program_of(have.value) == program_of(entry.value):
+            elif _same_install(program_of(have.value), program_of(entry.value)):
                 stale.append(f"{entry.key} = {have.value} ({have.scope}) was written by an older nbgit: `nbgit install` upgrades it")
             else:
                 stale.append(f"{entry.key} = {have.value} ({have.scope}) is not this nbgit's: `nbgit install` rewires it")

@@ -155,9 +155,14 @@ def outputs_wiring(setup: Setup) -> Wiring:
 def diff_wiring(setup: Setup) -> Wiring:
     """`git diff` as readable cells (textconv, cached per nbgit version), or nbdime's diff; nbdime as difftool."""
     nbgit = nbgit_command(setup)
+    # a program of its own, started once per notebook blob: `nbgit textconv` (what older installs wired)
+    # pays for the console script's imports each time
+    textconv = program("nbgit-textconv", setup.bin_dir)
+    if textconv is None:
+        raise NbgitError("cannot find the `nbgit-textconv` command", "reinstall nbgit: it provides that script")
     config = [
         # the version is part of the command so that git's textconv cache is dropped when nbgit changes
-        ConfigEntry("diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {nbgit} textconv --"),
+        ConfigEntry("diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {quote(textconv)} --"),
         ConfigEntry("diff.nbgit.cachetextconv", "true"),
         # shared: a pattern of the user's own is kept (written only when unset, removed only if nbgit wrote it)
         ConfigEntry("diff.nbgit.xfuncname", CELL_HEADER_REGEX, shared=True),
