@@ -7,7 +7,9 @@
 2. `git log -p -40 -- '*.ipynb'` in a repository built from the real notebooks of the corpus with
    outputs (200 KB and more, like a book's chapters), with a history of 40 commits after the first,
    each re-running or editing one notebook (80 textconv runs per log): plain git, nbgit's textconv
-   and nbstripout's. Target: nbgit <= 5x plain `git log -p`.
+   as `nbgit install` wires it (`nbgit-textconv`), as older installs wired it (`nbgit textconv`), and
+   nbstripout's. nbstripout takes seconds per run, so its log is timed over the last few commits
+   and scaled to the 40 (said in the table). Target: nbgit <= 5x plain `git log -p`.
 3. The HTML report of a changed generated notebook full of images (20 MB; `nbgit diff --format
    html`, outputs kept) against nbdime's `nbdiff` of the same pair; and of the largest corpus
    notebook with images (committed outputs shown, images compared by decoded pixels, difference
@@ -20,7 +22,7 @@
 Every textconv runs uncached (no `cachetextconv`), as on the first `git log -p` after a clone:
 the same caching for every tool. Tools are taken in turn round by round after a warm-up round; the
 peers are installed into benchmarks/.peers.
-Run: .venv/bin/python benchmarks/bench_diff.py [--quick] [--skip nbstripout] [--part log]
+Run: .venv/bin/python benchmarks/bench_diff.py [--quick] [--skip nbstripout] [--part log] [--rounds N]
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from corpora import dump, edit_source, real_sources, rerun  # noqa: E402
 from harness import Took, alternate, machine, peer, table, timed  # noqa: E402
 
 NBGIT = Path(sys.executable).with_name("nbgit")
+TEXTCONV = NBGIT.with_name("nbgit-textconv")
+STRIPOUT_COMMITS = 3  # nbstripout's log covers the last few commits only (seconds per textconv run), then scaled
 
 
 def notebook(megabytes: float, images: int, seed: int) -> dict:
@@ -97,7 +101,9 @@ def git_repo(path: Path, attributes: str, config: dict[str, str], files: dict[st
 def textconv_setups(skip: list[str], driver: bool, cached: bool = False) -> dict[str, tuple[str, dict[str, str]]]:
     """name -> (.gitattributes, git config): every textconv uncached, the same way; with `cached`, each
     textconv also with git's cache on (`cachetextconv`, as `nbgit install` sets it), filled by the warm-up round."""
-    textconvs = {"nbgit textconv": ("nbgit", f"'{NBGIT}' textconv")}
+    from nbgit import __version__
+
+    textconvs = {"nbgit textconv": ("nbgit", f"NBGIT_VERSION={__version__} '{TEXTCONV}' --")}  # as `nbgit install` wires it
     if "nbstripout" not in skip:
         textconvs["nbstripout textconv"] = ("ipynb", f"'{peer('nbstripout')}' -t")
     setups: dict[str, tuple[str, dict[str, str]]] = {"plain git": ("", {})}
@@ -136,14 +142,24 @@ def history_repo(path: Path, attributes: str, config: dict[str, str], commits: i
 
 
 def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int) -> dict[str, Took]:
-    setups = textconv_setups(skip, driver=False, cached=True)
-    repos = {name: history_repo(tmp / f"log-{name}".replace(" ", "-"), attributes, config, commits) for name, (attributes, config) in setups.items()}
+    setups = textconv_setups(["nbstripout"], driver=False, cached=True)
+    setups["nbgit textconv, older installs"] = ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": f"'{NBGIT}' textconv --"})
+    repos = {name: history_repo(tmp / f"log-{name}".replace(" ", "-").replace(",", ""), attributes, config, commits) for name, (attributes, config) in setups.items()}
     some = next(iter(repos.values()))
     sizes = [p.stat().st_size for p in some.glob("*.ipynb")]
     print(f"\ngit log -p -{commits} -- '*.ipynb': {len(sizes)} real notebooks with outputs, {sum(sizes) / len(sizes) / 1e6:.2f} MB on average, "
           f"{commits} commits each changing one ({2 * commits} textconv runs per log; `cached`: git's textconv cache filled by the warm-up); median of {rounds}")
     command = ["git", "log", "-p", f"-{commits}", "--", "*.ipynb"]
-    return alternate({name: (lambda repo=repo: timed(command, repo, expect=(0, 1))) for name, repo in repos.items()}, rounds)
+    rows = alternate({name: (lambda repo=repo: timed(command, repo, expect=(0, 1))) for name, repo in repos.items()}, rounds)
+    if "nbstripout" not in skip:
+        attributes, config = textconv_setups([], driver=False)["nbstripout textconv"]
+        repo = history_repo(tmp / "log-nbstripout", attributes, config, commits)
+        few = ["git", "log", "-p", f"-{STRIPOUT_COMMITS}", "--", "*.ipynb"]
+        timed(["git", "log", "-p", "-1", "--", "*.ipynb"], repo)  # warm-up
+        took = timed(few, repo, expect=(0, 1))
+        scale = commits / STRIPOUT_COMMITS
+        rows[f"nbstripout textconv (last {STRIPOUT_COMMITS} commits x{scale:.1f})"] = Took(took.wall * scale, took.cpu * scale)
+    return rows
 
 
 def bench_report(tmp: Path, label: str, data: bytes, changed: bytes, timeout: float) -> dict[str, Took]:
@@ -281,6 +297,9 @@ def main() -> None:
         if "log" in parts:
             rows = bench_log(tmp, args.rounds or (1 if args.quick else 3), args.skip, 10 if args.quick else 40)
             table(rows, "plain git", "nbgit textconv <= 5x plain git log -p")
+            ratio = Took(*(n / p for n, p in zip(rows["nbgit textconv"], rows["plain git"])))
+            verdict = "met" if max(ratio) <= 5 else "NOT met"
+            print(f"  goal nbgit textconv <= 5x plain git log -p: {verdict} (wall {ratio.wall:.2f}x, CPU {ratio.cpu:.2f}x)")
         if "nbdime" not in args.skip and "report" in parts:
             big = notebook(5 if args.quick else 20, images=60, seed=3)
             rows = bench_report(tmp, "generated notebook", dump(big), dump(edit(big, cells=10, images=8, seed=4)), timeout=120 if args.quick else 900)

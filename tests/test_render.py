@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -25,9 +26,12 @@ from nbgit.terminal import visible
 FUNCNAME = CELL_HEADER_REGEX
 
 
+TEXTCONV = NBGIT.with_name("nbgit-textconv")
+
+
 def wire_textconv(repo: Path, cache: bool = True) -> None:
     """What `nbgit install` writes for readable diffs, set up by hand."""
-    git(repo, "config", "diff.nbgit.textconv", f"NBGIT_VERSION={__version__} '{NBGIT}' textconv --")
+    git(repo, "config", "diff.nbgit.textconv", f"NBGIT_VERSION={__version__} '{TEXTCONV}' --")
     git(repo, "config", "diff.nbgit.cachetextconv", "true" if cache else "false")
     git(repo, "config", "diff.nbgit.xfuncname", FUNCNAME)
     (repo / ".gitattributes").write_text("*.ipynb diff=nbgit\n")
@@ -177,8 +181,6 @@ def test_textconv_through_git(repo: Path) -> None:
 
 
 def git_text(repo: Path, args: list[str], env: dict[str, str]) -> str:
-    import subprocess
-
     done = subprocess.run(["git", *args], cwd=repo, capture_output=True, env=env)
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout.decode("utf-8", "replace")
@@ -189,11 +191,48 @@ def test_cli_passes_bad_input_through(source: Path, tmp_path: Path) -> None:
     data = source.read_bytes()
     target = tmp_path / "bad.ipynb"
     target.write_bytes(data)
-    done = nbgit(tmp_path, "textconv", str(target))
-    assert done.returncode == 0
-    assert b"Traceback" not in done.stderr
-    if not readable(data):
-        assert done.stdout == data
+    for done in (nbgit(tmp_path, "textconv", str(target)), subprocess.run([str(TEXTCONV), "--", str(target)], cwd=tmp_path, capture_output=True)):
+        assert done.returncode == 0
+        assert b"Traceback" not in done.stderr and len(done.stderr.splitlines()) <= 1
+        if not readable(data):
+            assert done.stdout == data
+
+
+def textconv_program(repo: Path, name: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([str(TEXTCONV), "--", name], cwd=repo, capture_output=True)
+
+
+@pytest.mark.parametrize("notebook, policy", [
+    ({"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {"tags": ["keep_output"]}, "outputs": [
+        {"name": "stdout", "output_type": "stream", "text": "kept\n"}], "source": "print('kept')"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, ""),
+    ({"cells": [], "metadata": {"jupytext": {"encoding": "# -*- coding: utf-8 -*-"}}, "nbformat": 4, "nbformat_minor": 5}, ""),
+    ({"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [], "source": "x = 1"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4},
+     'execution_count = "keep"\n'),
+    ({"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [], "source": "x = 1"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4},
+     '[tool.nbgit]\nexecution_count = "keep"\n'),
+], ids=["kept-outputs", "jupytext-echo", "nbgit-toml", "pyproject"])
+def test_the_program_leaves_to_the_full_renderer_what_the_quick_view_cannot_tell(repo: Path, notebook: dict, policy: str) -> None:
+    (repo / "a.ipynb").write_text(json.dumps(notebook))
+    if policy:
+        (repo / (".nbgit.toml" if policy.startswith("execution") else "pyproject.toml")).write_text(policy)
+    done = textconv_program(repo, "a.ipynb")
+    from nbgit.policy import load_policy
+
+    assert done.returncode == 0 and done.stderr == b""
+    assert done.stdout == textconv((repo / "a.ipynb").read_bytes(), "a.ipynb", load_policy(repo))
+    assert (b"kept" in done.stdout) == ("keep_output" in json.dumps(notebook)) and (b"In [1]" in done.stdout) == bool(policy)
+
+
+def test_the_program_says_how_it_is_used_and_never_fails_on_a_notebook(repo: Path) -> None:
+    for args in ([], ["a.ipynb", "b.ipynb"], ["-x"]):
+        done = subprocess.run([str(TEXTCONV), *args], cwd=repo, capture_output=True)
+        assert done.returncode == 2 and done.stderr == b"usage: nbgit-textconv [--] FILE\n" and done.stdout == b""
+    done = textconv_program(repo, "missing.ipynb")
+    assert done.returncode == 0 and done.stdout == b"" and done.stderr.startswith(b"nbgit: warning: missing.ipynb: cannot read")
+    (repo / "a.ipynb").write_bytes(b'{"cells": [{"cell_type": "code", "source": "\\ud800"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    done = textconv_program(repo, "a.ipynb")  # a lone surrogate cannot be written as UTF-8: the raw file, and why
+    assert done.returncode == 0 and done.stdout == (repo / "a.ipynb").read_bytes()
+    assert done.stderr.startswith(b"nbgit: warning: a.ipynb: cannot render (UnicodeEncodeError") and len(done.stderr.splitlines()) == 1
 
 
 def test_cli_survives_a_broken_policy_and_a_missing_file(repo: Path) -> None:

@@ -31,8 +31,10 @@ _TRANSIENT = frozenset({"metadata.orig_nbformat", "metadata.orig_nbformat_minor"
 # the default policy's key paths to strip, and the dicts they sit in (as nbgit.clean reads them)
 _STRIP = frozenset(VOLATILE_KEYS) | _TRANSIENT
 _DESCEND = frozenset(path[:at] for path in _STRIP for at, char in enumerate(path) if char == ".")
-# jupytext settings the cleaning core may drop as echoes of nbgit's own configuration
-_JUPYTEXT_ECHOES = ("cell_metadata_filter", "encoding")
+# what jupytext echoes into a notebook's metadata (nbgit.clean drops it): the cell metadata filter
+# of nbgit's jupytext.toml (a list of keys, so with commas), and a coding line atop the script
+# twin of a notebook in another language than Python
+_JUPYTEXT_UTF8_LINE = " -*- coding: utf-8 -*-"
 _KEEP_OUTPUT = "keep_output"
 
 
@@ -63,7 +65,21 @@ def quick_view(data: bytes) -> NotebookView | None:
 def _keeps_or_echoes(metadata: dict[str, Any]) -> bool:
     """Whether the notebook asks to keep outputs, or holds jupytext settings nbgit may have echoed there."""
     jupytext = metadata.get("jupytext")
-    return _KEEP_OUTPUT in metadata or (type(jupytext) is dict and any(key in jupytext for key in _JUPYTEXT_ECHOES))
+    if _KEEP_OUTPUT in metadata:
+        return True
+    if type(jupytext) is not dict:
+        return False
+    cell_filter, encoding = jupytext.get("cell_metadata_filter"), jupytext.get("encoding")
+    if type(cell_filter) is str and "," in cell_filter:
+        return True
+    return type(encoding) is str and encoding.endswith(_JUPYTEXT_UTF8_LINE) and _language(metadata) != "python"
+
+
+def _language(metadata: dict[str, Any]) -> str:
+    """The kernel's language in lower case, as jupytext tells it ("" when the notebook does not say)."""
+    kernel, info = metadata.get("kernelspec"), metadata.get("language_info")
+    language = (kernel.get("language") if type(kernel) is dict else None) or (info.get("name") if type(info) is dict else None)
+    return language.lower() if type(language) is str else ""
 
 
 def _cell_view(cell: Any, index: int) -> CellView | None:

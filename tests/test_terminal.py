@@ -1,0 +1,42 @@
+"""terminal.py: control characters shown as git shows them, with str.translate instead of a regular expression."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbgit.terminal import one_line, visible
+
+NAMED = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
+
+
+def shown(match: re.Match[str]) -> str:
+    char = match.group()
+    return NAMED.get(char) or "".join(f"\\{byte:03o}" for byte in char.encode("utf-8"))
+
+
+# the regular expressions nbgit used before: C0 controls, DEL and C1 controls; content keeps tab and newline
+def visible_by_regex(text: str) -> str:
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown, text)
+
+
+def one_line_by_regex(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", shown, text)
+
+
+TEXT = st.text(st.characters(codec=None, categories=None) | st.sampled_from(["\x1b", "\x9b", "\t", "\n", "\r", "\x00", "\x7f", "\u00a0", "\u200d"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(TEXT)
+def test_the_same_as_the_regular_expressions(text: str) -> None:
+    assert visible(text) == visible_by_regex(text)
+    assert one_line(text) == one_line_by_regex(text)
+
+
+def test_examples() -> None:
+    assert visible("print('\x1b[2J')\n\tx\x07\x9b") == "print('\\033[2J')\n\tx\\a\\302\\233"
+    assert one_line("a\nb\tc\x1b") == "a\\nb\\tc\\033"
+    assert visible("naïve\u00a0text\n") == "naïve\u00a0text\n"
