@@ -28,12 +28,11 @@ DIRTY = json.dumps({
 
 
 TEXTCONV = NBGIT.with_name("nbgit-textconv")
-# what git's textconv process may import besides the interpreter's start-up: reading JSON and the
-# records of a rendered notebook (no re, enum, typing or json: 8-10 ms each per process)
+# what git's textconv process may import besides the interpreter's start-up: nbgit's quick path
+# and the C half of json (no re, enum, typing, collections or json: milliseconds each, per process)
 TEXTCONV_IMPORTS = {
     "nbgit", "nbgit.commands", "nbgit.commands.textconv", "nbgit.terminal", "nbgit.policy_files", "nbgit.leanjson",
-    "nbgit.render", "nbgit.volatile", "nbgit.quickview", "_json", "collections", "_collections", "itertools", "keyword",
-    "operator", "_operator", "reprlib", "__future__",
+    "nbgit.render", "nbgit.record", "nbgit.volatile", "nbgit.quickview", "_json", "__future__",
 }
 
 

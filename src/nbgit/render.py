@@ -13,9 +13,8 @@ decoded size and a short hash, errors as `ename: evalue`.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from nbgit.leanjson import compact
+from nbgit.record import Record
 from nbgit.terminal import one_line, visible
 
 TYPE_CHECKING = False  # typing would import re and enum: textconv's quick path imports this module
@@ -45,16 +44,19 @@ _OLD_OUTPUT_MIMES = {
 _SHOWN_MIMES = ("text/plain", "text/markdown", "text/latex", "application/json")
 _ANSI = r"\x1b\[[0-9;?]*[A-Za-z]"
 
-# The records are namedtuples rather than typing.NamedTuples for the same reason (fields in the docstrings).
+# (the records are Records rather than NamedTuples for the same reason)
 
 
-class Part(namedtuple("Part", "label text mime size digest payload", defaults=(None, "", 0, "", None))):
-    """One shown piece of an output: a text (`text` set) or a summarised payload (`payload` set).
-
-    label: str; text: str | None; mime: str; size: int (decoded bytes); digest: str (short sha256);
-    payload: str | None (an image's base64, for reports)."""
+class Part(Record):
+    """One shown piece of an output: a text (`text` set) or a summarised payload (`payload` set)."""
 
     __slots__ = ()
+    label: str
+    text: str | None = None
+    mime: str = ""
+    size: int = 0
+    digest: str = ""
+    payload: str | None = None
 
     def summary(self) -> str:
         """`image/png 12,345 bytes sha256:1a2b3c4d` for payloads, the label for texts."""
@@ -68,13 +70,19 @@ class Part(namedtuple("Part", "label text mime size digest payload", defaults=(N
         return self.payload is not None and self.mime.startswith("image/")
 
 
-class CellView(namedtuple("CellView", "index handle cell_type cell_id source parts metadata execution_count attachments")):
-    """A cell as the diff sees it: handle, type, source, summarised outputs and the metadata kept.
-
-    index: int; handle: str; cell_type: str; cell_id: str | None; source: str; parts: tuple[Part, ...];
-    metadata: dict[str, Any]; execution_count: Any; attachments: tuple[Part, ...]."""
+class CellView(Record):
+    """A cell as the diff sees it: handle, type, source, summarised outputs and the metadata kept."""
 
     __slots__ = ()
+    index: int
+    handle: str
+    cell_type: str
+    cell_id: str | None
+    source: str
+    parts: tuple[Part, ...]
+    metadata: dict[str, Any]
+    execution_count: Any
+    attachments: tuple[Part, ...]
 
     @property
     def title(self) -> str:
@@ -87,12 +95,15 @@ class CellView(namedtuple("CellView", "index handle cell_type cell_id source par
         return self.handle or f"cell {self.index + 1}"
 
 
-class NotebookView(namedtuple("NotebookView", "major minor metadata cells note", defaults=("",))):
-    """A readable, cleaned notebook: version, the metadata that matters, and its cells.
-
-    major: int; minor: int; metadata: dict[str, Any]; cells: tuple[CellView, ...]; note: str."""
+class NotebookView(Record):
+    """A readable, cleaned notebook: version, the metadata that matters, and its cells."""
 
     __slots__ = ()
+    major: int
+    minor: int
+    metadata: dict[str, Any]
+    cells: tuple[CellView, ...]
+    note: str = ""
 
 
 def view(data: bytes, path: str, policy: Policy) -> NotebookView:
