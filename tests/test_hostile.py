@@ -729,6 +729,26 @@ def test_a_filter_whose_interpreter_cannot_import_nbgit_never_stops_git(repo: Pa
     _git_survives_the_filter(repo)
 
 
+def test_a_textconv_whose_interpreter_cannot_import_nbgit_never_stops_git_diff(repo: Path, tmp_path: Path) -> None:
+    """The installed textconv run by an interpreter without nbgit: git diff goes on, showing the
+    files as they are, with one warning per file saying what to do."""
+    installed(repo, "--no-hooks")
+    stranded = tmp_path / "nbgit-textconv"
+    lines = NBGIT.with_name("nbgit-textconv").read_text().splitlines(keepends=True)
+    stranded.write_text(f"#!{sys.executable} -S\n" + "".join(lines[1:]))  # -S: no site-packages, so no nbgit
+    stranded.chmod(0o755)
+    git(repo, "config", "diff.nbgit.textconv", f"'{stranded}' --")
+    (repo / "a.ipynb").write_bytes(run_notebook("print(1)"))
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "a")
+    (repo / "a.ipynb").write_bytes(run_notebook("print(2)"))
+    done = git(repo, "diff")
+    assert any(line.startswith("+") and "print(2)" in line for line in done.stdout.decode().splitlines())  # the JSON as it is
+    warnings = done.stderr.decode().splitlines()
+    assert warnings and all(line.startswith("nbgit: warning: textconv cannot load nbgit (ModuleNotFoundError") for line in warnings), warnings
+    assert "Traceback" not in done.stderr.decode()
+
+
 FAULTY_FILTER = """#!{python}
 import sys
 import nbgit.policy
