@@ -445,14 +445,23 @@ def test_json_format_lists_every_field(repo: Path) -> None:
 
 
 def test_check_imports_no_heavy_library(repo: Path) -> None:
+    """Plain valid notebooks need not even fastjsonschema; one its schema refuses brings it in, for the verdict and message."""
+
+    def imported() -> set[str]:
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "nbgit", "check", "--all"], cwd=repo, capture_output=True)
+        assert done.returncode == 1
+        return {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
+
     for name in ("a.ipynb", "b.ipynb"):
         copy_in(DIRTY, repo, name)
     git(repo, "add", ".")
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "nbgit", "check", "--all"], cwd=repo, capture_output=True)
-    assert done.returncode == 1
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
-    assert "fastjsonschema" in imported  # the schema check did run
-    assert not imported & {"nbformat", "jupytext", "nbdime", "git", "jsonschema"}
+    assert not imported() & {"fastjsonschema", "nbformat", "jupytext", "nbdime", "git", "jsonschema"}
+    content = json.loads(nb(code("x", None), md("y")))
+    content["cells"][1]["collapsed"] = True  # a markdown cell with a key of its own: nbformat refuses it
+    (repo / "c.ipynb").write_bytes(serialise(Notebook(content, 4)))
+    git(repo, "add", ".")
+    assert "fastjsonschema" in imported()
+    assert "c.ipynb cell 2: not valid nbformat 4.5: markdown cell must not contain {'collapsed'} properties" in nbgit(repo, "check", "--all", env=ci_on()).stdout.decode()
 
 
 def test_many_notebooks_are_judged_in_parallel_with_the_same_verdicts(repo: Path) -> None:

@@ -1,9 +1,10 @@
-"""The schema check's shortcut (`nbgit.check.schema_shapes`) never calls a cell valid that nbformat's schema refuses.
+"""The schema check's shortcut (`nbgit.check.schema_shapes`) never calls a notebook or cell valid that nbformat's schema refuses.
 
 For every nbformat 4 minor version (their schemas differ: cell ids from 4.5, `jupyter` metadata from
 4.3, `execution` from 4.4), cells and outputs are generated near the schema's edges (missing and extra
 keys, values of the wrong type, ids and names with bad characters or lengths, every output type, mime
-bundles, the metadata keys the schema constrains) and on the whole corpus; whenever the shortcut says
+bundles, the metadata keys the schema constrains, the notebook's own keys and metadata) and on the
+whole corpus; whenever the shortcut says
 "valid", fastjsonschema with the minor version's own schema must agree. When it does not say so, the
 schema itself decides, so the check's verdicts and messages stay fastjsonschema's.
 """
@@ -20,7 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbgit.check.schema import _shapes, _validator
-from nbgit.check.schema_shapes import CELL_TYPES, OUTPUT_TYPES, plainly_valid_cell
+from nbgit.errors import NbgitError
+from nbgit.check.schema_shapes import CELL_TYPES, OUTPUT_TYPES, plainly_valid, plainly_valid_cell
+from nbgit.notebook import parse
 
 MINORS = range(6)
 
@@ -116,7 +119,11 @@ CELL = st.one_of(
 
 def schema_valid(cell: Any, minor: int) -> bool:
     """fastjsonschema's verdict on a notebook of this minor version holding just this cell."""
-    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": minor}
+    return notebook_valid({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": minor}, minor)
+
+
+def notebook_valid(notebook: Any, minor: int) -> bool:
+    """fastjsonschema's verdict on a notebook, with this minor version's schema."""
     try:
         _validator(4, minor)(notebook)
     except fastjsonschema.JsonSchemaException:
@@ -128,7 +135,7 @@ def test_generated_cells_the_shortcut_calls_valid_are_valid_for_every_minor_vers
     claimed: dict[int, int] = dict.fromkeys(MINORS, 0)
     refused = 0
 
-    @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(CELL)
     def agrees(cell: Any) -> None:
         nonlocal refused
@@ -144,11 +151,13 @@ def test_generated_cells_the_shortcut_calls_valid_are_valid_for_every_minor_vers
     assert refused > 1000 and all(count > 50 for count in claimed.values()), f"{refused} {claimed}"
 
 
-EDGE_VALUES = [None, True, False, 0, 1, -1, 65, 1.0, -0.5, "", "a", "a\n", "\n", "a\nb", "a,b", "a.b", "a b", "x" * 64, "x" * 65, "auto", "1",
+EDGE_VALUES = [None, True, False, 0, 1, -1, 2, 3, 4, 5, 6, 65, 4.0, 1.0, -0.5, "", "a", "a\n", "\n", "a\nb", "a,b", "a.b", "a b", "x" * 64, "x" * 65, "auto", "1",
                [], ["a"], ["a", "a"], ["a", "b"], ["a,b"], ["a\nb"], ["a\n"], [""], ["a", 1], [None], [[]], {}, {"a": 1}, {"a": "b"},
                {"source_hidden": True}, {"source_hidden": 1}, {"a\nb": 1}, {"iopub.status.busy": "t"}, {"text/plain": "x"}, {"text/plain": 1}]
-EDGE_KEYS = ["id", "cell_type", "metadata", "source", "outputs", "execution_count", "attachments", "collapsed", "name", "tags", "format", "jupyter",
+CELL_KEYS = ["id", "cell_type", "metadata", "source", "outputs", "execution_count", "attachments", "collapsed", "name", "tags", "format", "jupyter",
              "execution", "scrolled", "output_type", "data", "text", "ename", "evalue", "traceback", "text/plain", "image/png", *MIMES, "a.png", "extra"]
+NOTEBOOK_KEYS = ["nbformat", "nbformat_minor", "cells", "metadata", "kernelspec", "language_info", "name", "display_name", "codemirror_mode",
+                 "file_extension", "mimetype", "pygments_lexer", "orig_nbformat", "title", "authors", "extra"]
 DELETED = object()
 
 
@@ -207,7 +216,7 @@ def test_every_single_change_to_a_plain_cell_near_the_edges_is_judged_as_the_sch
         assert schema_valid(cell, minor) and plainly_valid_cell(cell, shapes), cell
         assert plainly_valid_cell({key: value for key, value in cell.items() if key != "id"}, shapes) == (minor < 5)
         for path in places(cell):
-            for key in EDGE_KEYS:
+            for key in CELL_KEYS:
                 for value in [*EDGE_VALUES, DELETED]:
                     near = changed(cell, path, key, value)
                     if plainly_valid_cell(near, shapes):
@@ -217,22 +226,53 @@ def test_every_single_change_to_a_plain_cell_near_the_edges_is_judged_as_the_sch
     assert judged > 10_000 and claimed > 1000, (judged, claimed)
 
 
-@pytest.mark.corpus
-def test_corpus_cells_the_shortcut_calls_valid_are_valid_for_every_minor_version() -> None:
-    """Every cell of the corpus, judged against every 4.x schema; most valid ones take the shortcut."""
-    judged = claimed = valid_cells = 0
-    for path in corpus_files("dev") + corpus_files("bad_inputs"):
-        try:
-            content = json.loads(path.read_bytes())
-        except ValueError:
-            continue
-        found = content.get("cells") if isinstance(content, dict) else None
-        for cell in found if isinstance(found, list) else []:
-            for minor in MINORS:
-                valid = schema_valid(cell, minor)
-                if plainly_valid_cell(cell, _shapes(minor)):
-                    assert valid, (path, minor, cell.get("id"))
+@pytest.mark.parametrize("minor", MINORS)
+def test_every_single_change_to_a_plain_notebook_near_the_edges_is_judged_as_the_schema_judges_it(minor: int) -> None:
+    """The same for the notebook's own keys and metadata, around a plain markdown cell; then with every plain cell."""
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, "orig_nbformat": 3, "title": "t",
+                "language_info": {"name": "python", "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                                  "mimetype": "text/x-python", "pygments_lexer": "ipython3", "version": "3.11"}, "authors": [{"name": "a"}]}
+    notebook = {"cells": [plain_cells(minor)[1]], "metadata": metadata, "nbformat": 4, "nbformat_minor": minor}
+    shapes = _shapes(minor)
+    assert plainly_valid(notebook, shapes) and plainly_valid({**notebook, "cells": plain_cells(minor)}, shapes)
+    judged = claimed = 0
+    for path in [path for path in places(notebook) if "cells" not in path]:
+        for key in NOTEBOOK_KEYS:
+            for value in [*EDGE_VALUES, DELETED]:
+                near = changed(notebook, path, key, value)
+                if plainly_valid(near, shapes):
+                    assert notebook_valid(near, minor), (path, key, value)
                     claimed += 1
-                valid_cells += valid
                 judged += 1
-    assert judged > 10_000 and claimed > 0.9 * valid_cells, (judged, claimed, valid_cells)
+    assert judged > 4000 and claimed > 500, (judged, claimed)
+    for cell in [*EDGE_VALUES, {"cell_type": "markdown", "metadata": {}, "source": "", "id": "a.b"}]:
+        near = {**notebook, "cells": [cell]}
+        assert not plainly_valid(near, shapes) or notebook_valid(near, minor), cell
+
+
+@pytest.mark.corpus
+def test_corpus_notebooks_and_cells_the_shortcut_calls_valid_are_valid_for_every_minor_version() -> None:
+    """Every notebook and cell of the corpus, as stored and in memory form, judged against every 4.x schema;
+    most valid ones take the shortcut."""
+    judged = claimed = valid = plain_notebooks = 0
+    for path in corpus_files("dev") + corpus_files("bad_inputs"):
+        data = path.read_bytes()
+        try:
+            forms = [json.loads(data), parse(data, "x").content]
+        except (ValueError, NbgitError):
+            continue
+        for content in forms:
+            found = content.get("cells") if isinstance(content, dict) else None
+            for minor in MINORS:
+                notebook = {**content, "nbformat_minor": minor} if isinstance(content, dict) else content
+                if plainly_valid(notebook, _shapes(minor)):
+                    assert notebook_valid(notebook, minor), (path, minor)
+                    plain_notebooks += 1
+                for cell in found if isinstance(found, list) else []:
+                    is_valid = schema_valid(cell, minor)
+                    if plainly_valid_cell(cell, _shapes(minor)):
+                        assert is_valid, (path, minor, cell.get("id"))
+                        claimed += 1
+                    valid += is_valid
+                    judged += 1
+    assert judged > 10_000 and claimed > 0.9 * valid and plain_notebooks > 1000, (judged, claimed, valid, plain_notebooks)

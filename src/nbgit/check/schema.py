@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
-from nbgit.check.schema_shapes import CELL_TYPES, Shapes, plainly_valid_cell
+from nbgit.check.schema_shapes import CELL_TYPES, Shapes, plainly_valid, plainly_valid_cell
 from nbgit.notebook import cells
 
 Validator = Callable[[Any], Any]
@@ -39,7 +39,8 @@ def schema_errors(content: dict[str, Any], major: int, minor: int) -> Iterator[S
     nbformat 1 and 2 have no schema and notebooks from a newer minor version than nbformat knows
     are not judged (nbformat relaxes its schema for them).
     """
-    validator = _validator(major, minor)
+    plain = major == 4 and (major, minor) in _SCHEMA_FILES and plainly_valid(content, _shapes(minor))
+    validator = None if plain else _validator(major, minor)  # a plain notebook needs no fastjsonschema at all
     if validator is not None and not (major == 4 and _valid_cell_by_cell(content, minor)):
         error = _first_error(validator, content)
         if error is not None:

@@ -1,11 +1,12 @@
-"""Cells and outputs that nbformat 4's schema plainly allows, recognised without fastjsonschema.
+"""Notebooks, cells and outputs that nbformat 4's schema plainly allows, recognised without fastjsonschema.
 
 fastjsonschema checks a cell against `oneOf` every cell type and every string that may be split
 into lines against `oneOf` a string and a list of strings: valid notebooks raise and catch one
-exception per failed alternative, tens of thousands per run. Most cells are of a plain shape: the
-keys their type requires and allows (read from the schema of the notebook's own minor version),
+exception per failed alternative, tens of thousands per run, and compiling a schema costs about 40 ms
+per minor version and process. Most notebooks are of a plain shape: the keys the notebook and each
+cell and output type require and allow (read from the schema of the notebook's own minor version),
 values of exactly the types the schema asks for, metadata keys the schema constrains holding what
-every 4.x minor version allows. Such a cell is valid; anything else (an odd type, a subclass, a
+every 4.x minor version allows. Such a notebook is valid; anything else (an odd type, a subclass, a
 newline in an id, an unknown output) is not claimed valid here and goes to fastjsonschema, so the
 verdict and its message never depend on this shortcut. tests/test_schema_shapes.py holds the proof.
 """
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 CELL_TYPES = ("raw", "markdown", "code")
 OUTPUT_TYPES = ("execute_result", "display_data", "stream", "error")
 # stricter than the schema's patterns (no newline, which `$` lets through, whole string matched)
+_STRING = frozenset([str])
 _CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _JSON_MIME = re.compile(r"application/(?:[^\n]*\+)?json")
 
@@ -30,8 +32,10 @@ class Keys(NamedTuple):
 
 
 class Shapes(NamedTuple):
-    """The keys of each cell type and output type in one minor version's schema."""
+    """The keys of the notebook, of each cell type and of each output type in one minor version's schema."""
 
+    notebook: Keys
+    least_minor: int  # the smallest nbformat_minor the schema allows
     cells: dict[str, Keys]
     outputs: dict[str, Keys]
 
@@ -39,13 +43,29 @@ class Shapes(NamedTuple):
     def from_schema(cls, schema: dict[str, Any]) -> Shapes:
         definitions = schema["definitions"]
 
-        def keys(name: str) -> Keys:
-            definition = definitions[name]
+        def keys(definition: dict[str, Any], name: str) -> Keys:
             if definition.get("additionalProperties") is not False:
                 raise ValueError(f"nbformat's schema now allows other keys in {name}: the shortcut no longer holds")
             return Keys(frozenset(definition["required"]), frozenset(definition["properties"]))
 
-        return cls({kind: keys(f"{kind}_cell") for kind in CELL_TYPES}, {kind: keys(kind) for kind in OUTPUT_TYPES})
+        return cls(
+            keys(schema, "the notebook"),
+            schema["properties"]["nbformat_minor"]["minimum"],
+            {kind: keys(definitions[f"{kind}_cell"], kind) for kind in CELL_TYPES},
+            {kind: keys(definitions[kind], kind) for kind in OUTPUT_TYPES},
+        )
+
+
+def plainly_valid(content: Any, shapes: Shapes) -> bool:
+    """True when the notebook (in memory form) is valid for the schema these shapes come from; False means "not known"."""
+    if type(content) is not dict or not _has_keys(content, shapes.notebook):
+        return False
+    minor, metadata, cells = content["nbformat_minor"], content["metadata"], content["cells"]
+    if type(content["nbformat"]) is not int or content["nbformat"] != 4 or type(minor) is not int or minor < shapes.least_minor:
+        return False
+    if type(metadata) is not dict or not all(_NOTEBOOK_METADATA[key](metadata[key]) for key in _NOTEBOOK_METADATA.keys() & metadata.keys()):
+        return False
+    return type(cells) is list and all(plainly_valid_cell(cell, shapes) for cell in cells)
 
 
 def plainly_valid_cell(cell: Any, shapes: Shapes) -> bool:
@@ -76,7 +96,7 @@ def _plain_output(output: Any, shapes: Shapes) -> bool:
         return type(output["name"]) is str and _multiline(output["text"])
     if kind == "error":
         traceback = output["traceback"]
-        return type(output["ename"]) is str and type(output["evalue"]) is str and type(traceback) is list and all(type(line) is str for line in traceback)
+        return type(output["ename"]) is str and type(output["evalue"]) is str and type(traceback) is list and _STRING.issuperset(map(type, traceback))
     if kind == "execute_result" and not _count(output["execution_count"]):
         return False
     return _mimebundle(output["data"]) and type(output["metadata"]) is dict
@@ -88,16 +108,11 @@ def _has_keys(value: dict[Any, Any], keys: Keys) -> bool:
 
 def _plain_metadata(metadata: Any) -> bool:
     """A metadata dict whose keys the schema constrains (for any cell type, any 4.x) hold what it allows."""
-    if type(metadata) is not dict:
-        return False
-    for key in _CONSTRAINED.keys() & metadata.keys():
-        if not _CONSTRAINED[key](metadata[key]):
-            return False
-    return True
+    return type(metadata) is dict and (not metadata or all(_CELL_METADATA[key](metadata[key]) for key in _CELL_METADATA.keys() & metadata.keys()))
 
 
 def _multiline(value: Any) -> bool:
-    return type(value) is str or (type(value) is list and all(type(line) is str for line in value))
+    return type(value) is str or (type(value) is list and _STRING.issuperset(map(type, value)))
 
 
 def _mimebundle(bundle: Any) -> bool:
@@ -113,6 +128,10 @@ def _cell_id(value: Any) -> bool:
     return type(value) is str and _CELL_ID.fullmatch(value) is not None
 
 
+def _string(value: Any) -> bool:
+    return type(value) is str
+
+
 def _name(value: Any) -> bool:
     return type(value) is str and value != "" and "\n" not in value
 
@@ -121,12 +140,31 @@ def _tags(value: Any) -> bool:
     return type(value) is list and all(_name(tag) and "," not in tag for tag in value) and len(set(value)) == len(value)
 
 
-_CONSTRAINED = {
+_CELL_METADATA = {
     "name": _name,
     "tags": _tags,
-    "format": lambda value: type(value) is str,
+    "format": _string,
     "jupyter": lambda value: type(value) is dict,
-    "execution": lambda value: type(value) is dict and all(type(time) is str for time in value.values()),
+    "execution": lambda value: type(value) is dict and _STRING.issuperset(map(type, value.values())),
     "collapsed": lambda value: type(value) is bool,
     "scrolled": lambda value: type(value) is bool or value == "auto",
+}
+
+
+def _kernelspec(value: Any) -> bool:
+    return type(value) is dict and type(value.get("name")) is str and type(value.get("display_name")) is str
+
+
+def _language_info(value: Any) -> bool:
+    if type(value) is not dict or type(value.get("name")) is not str or type(value.get("codemirror_mode", "")) not in (str, dict):
+        return False
+    return all(type(value.get(key, "")) is str for key in ("file_extension", "mimetype", "pygments_lexer"))
+
+
+_NOTEBOOK_METADATA = {
+    "kernelspec": _kernelspec,
+    "language_info": _language_info,
+    "orig_nbformat": lambda value: type(value) is int and value >= 1,
+    "title": _string,
+    "authors": lambda value: type(value) is list,
 }
