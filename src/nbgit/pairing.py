@@ -275,18 +275,15 @@ def inside_repository(root: Path, relative: str, real: RealPaths | None = None) 
     A symlink that stays inside the work tree is followed: reads and writes go to its target. `real`
     resolves the folders of many paths once each.
     """
-    parts = PurePosixPath(relative).parts
-    lexical_escape = not relative or relative.startswith("/") or ".." in parts or "\0" in relative
+    lexical_escape = not relative or relative.startswith("/") or ".." in relative.split("/") or "\0" in relative
     real = real or RealPaths()
-    top = Path(real.of(root))
-    if not lexical_escape:
-        resolved = Path(real.of(top / relative))
-        try:
-            inside = resolved.relative_to(top).parts
-        except ValueError:
-            inside = None
+    top = real.of(root)
+    if not lexical_escape:  # (strings, not pathlib: this runs for every notebook of a check or sync)
+        resolved = real.of(os.path.join(top, relative))
+        prefix = top.rstrip(os.sep) + os.sep
+        inside = [] if resolved == top else resolved[len(prefix):].split(os.sep) if resolved.startswith(prefix) else None
         if inside and not any(part.lower() == ".git" for part in inside):
-            return resolved
+            return Path(resolved)
         if inside is not None:
             raise NbgitError(f"{relative}: leads into git's own folder (.git); nbgit never reads or writes there", "remove the symlink, or exclude the notebook with [pair] exclude")
     raise NbgitError(
