@@ -584,7 +584,8 @@ KILLED_WHILE_WRITING = """#!{python}
 import os, signal
 from nbgit.filter import CAPABILITIES, Cleaner, serve
 os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)  # dies after writing a file, before renaming it
-serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), Cleaner.for_directory(os.path.realpath(".")), CAPABILITIES)
+cleaner = Cleaner.for_directory(os.path.realpath("."))
+serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), cleaner, CAPABILITIES, cleaner.settle)
 """
 
 
@@ -596,7 +597,7 @@ def test_a_filter_killed_while_writing_leaves_nothing_readable_but_wrong(clone: 
     real = git(clone, "config", "filter.nbgit.process").stdout.decode().strip()
     git(clone, "config", "filter.nbgit.process", str(killer))
     edit(clone / "images.ipynb", FIRST["images.ipynb"], "killed = 1", ran="a new image would be here")
-    done = git(clone, "add", "images.ipynb")  # recording dies mid-write: git stores what it read
+    done = git(clone, "add", "images.ipynb")  # recording (after the answer) dies mid-write: git has its blob
     assert b"died of signal 9" in done.stderr
     git(clone, "config", "filter.nbgit.process", real)
     git(clone, "reset", "-q")

@@ -205,6 +205,24 @@ def _write_into(path: Path, data: bytes) -> None:
         raise _os_error(path, "cannot write", error) from None
 
 
+def replace_own(path: str, data: bytes) -> None:
+    """Replace the file at `path` by `data` (a temporary file beside it, then a rename), where `path` is
+    a name nbgit made itself inside git's own directory (an output store entry), never one taken from
+    repository content: none of `write_atomic`'s checks for links, pipes and kept permissions, which
+    cost more than the write. The temporary file is removed on every way out."""
+    folder, name = os.path.split(path)
+    temporary = Path(folder, f".{name}.{os.getpid()}{TEMPORARY_SUFFIX}")
+    fd = _create(temporary)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def _create(temporary: Path) -> int:
     """Create the temporary file exclusively (never through a link planted at its name).
 

@@ -129,8 +129,13 @@ def write_content(stream: BinaryIO, data: bytes) -> None:
 Handler = Callable[[str, str, bytes], tuple[str, bytes | None]]
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tuple[str, ...] = CAPABILITIES) -> None:
-    """Talk git's filter protocol v2 until git closes the stream (return) or breaks it (ProtocolError)."""
+def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tuple[str, ...] = CAPABILITIES,
+          settle: Callable[[], None] | None = None) -> None:
+    """Talk git's filter protocol v2 until git closes the stream (return) or breaks it (ProtocolError).
+
+    `settle` runs after each answer is sent: work git need not wait for (keeping the outputs), done
+    while git stores the blob it got (git waits for this process to end before it exits itself).
+    """
     _handshake(stdin, stdout, capabilities)
     while True:
         try:
@@ -152,6 +157,8 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tup
             write_content(stdout, result)
             stdout.write(FLUSH)  # an empty status list: the success stands
         stdout.flush()
+        if settle is not None:
+            settle()
 
 
 def _answer(handler: Handler, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
@@ -223,6 +230,7 @@ class Cleaner:
         self.policy = policy or Policy()
         self.problem = problem
         self.keeper = keeper
+        self._unsettled: list[tuple[str, bytes, bytes, Policy]] = []  # cleaned, outputs not kept yet
 
     @classmethod
     def for_directory(cls, directory: Path | str) -> Cleaner:
@@ -240,7 +248,8 @@ class Cleaner:
             return cls(None, NbgitError(f"cannot load the policy ({type(error).__name__}: {error})", "this is a bug in nbgit: please report it"))
 
     def clean(self, path: str, data: bytes, keep: bool = True) -> tuple[bytes, NbgitError | None]:
-        """`data` cleaned as `clean_blob` cleans it, keeping its outputs in the store (with `keep`).
+        """`data` cleaned as `clean_blob` cleans it; with `keep`, its outputs go to the store at the next
+        `settle` (after the answer is sent).
 
         Bytes this clone cleaned last at `path` are not cleaned again: the store rebuilds their blob
         from them (`git status` after a save that changed nothing, `git add` after `git status`).
@@ -254,8 +263,13 @@ class Cleaner:
                 return known, None
         result, problem = clean_as(data, path, own)
         if problem is None and self.keeper is not None and keep:
-            self.keeper.clean(path, data, result, own)
+            self._unsettled.append((path, data, result, own))
         return result, problem
+
+    def settle(self) -> None:
+        """Keep the outputs of what was cleaned since the last time (never raises: see OutputKeeper)."""
+        while self._unsettled and self.keeper is not None:
+            self.keeper.clean(*self._unsettled.pop(0))
 
     def __call__(self, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
         """One request: (status, content); never raises (a failure is a warning and a pass-through or an error)."""
@@ -289,7 +303,8 @@ def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
     stdout = open(sys.stdout.fileno(), "wb", buffering=_BUFFER, closefd=False)
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
     try:
-        serve(stdin, stdout, Cleaner.for_directory(os.getcwd()), capabilities)
+        cleaner = Cleaner.for_directory(os.getcwd())
+        serve(stdin, stdout, cleaner, capabilities, cleaner.settle)
     except StreamEnded:
         return EXIT_BROKEN  # git went away mid-request (killed, interrupted); it reports that itself
     except ProtocolError as error:

@@ -35,6 +35,8 @@ def run(direction: str, path: str = "<stdin>") -> int:
     if problem is not None and not _stderr_mixed_into_stdout():
         warn(f"{problem.message}; left unchanged", problem.hint)
     stdout.write(result)
+    stdout.flush()
+    cleaner.settle()
     return EXIT_OK
 
 
