@@ -42,7 +42,7 @@ from corpora import ABOUT_50KB, MIXED, generate, real  # noqa: E402
 from harness import Took, alternate, install_peers, machine, peer, table, timed  # noqa: E402
 
 import nbgit  # noqa: E402
-from nbgit.check.judge import CHECKS  # noqa: E402
+from nbgit.check.catalogue import CHECKS  # noqa: E402
 
 BIN = Path(sys.executable).parent
 HEAVY = ("nbformat", "jupytext", "nbdime", "jsonschema", "git")

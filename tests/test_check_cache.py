@@ -18,7 +18,7 @@ from conftest import git, nbgit
 from test_checks import DIRTY, ci_off, ci_on, paired_repo, run_json
 
 from nbgit.check.cache import FOLDER, VERDICTS_FILE, entry_key, staged_identity
-from nbgit.check.judge import Problem
+from nbgit.check.catalogue import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
 from nbgit.files import RACY_SECONDS

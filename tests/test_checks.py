@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from conftest import CORPUS, NBGIT, copy_in, corpus_files, git, nbgit
 
-from nbgit.check.judge import CHECKS, Settings, judge
+from nbgit.check.catalogue import CHECKS, Settings
+from nbgit.check.judge import judge
 from nbgit.clean import clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, parse, serialise

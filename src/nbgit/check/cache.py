@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nbgit.check.judge import Problem
+from nbgit.check.catalogue import Problem
 from nbgit.files import file_stamp
 
 CACHE_ENV = "NBGIT_CACHE_DIR"

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from nbgit import gitrepo
 from nbgit.check.duplicates import NOTEBOOK, CopyGroup, copy_groups, grown_windows
 from nbgit.check.fingerprint_index import FingerprintIndex, Job
-from nbgit.check.judge import Problem, problem
+from nbgit.check.catalogue import Problem, problem
 from nbgit.errors import NbgitError
 from nbgit.pairing import notebook_relpath
 from nbgit.pairing import settings as pair_settings

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nbgit import __version__
-from nbgit.check.judge import CHECKS, Problem
+from nbgit.check.catalogue import CHECKS, Problem
 from nbgit.check.runner import Outcome
 from nbgit.terminal import one_line, shell_word, visible
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import zlib
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.check.cache import Verdicts, entry_key, staged_identity
-from nbgit.check.judge import Problem, Settings, judge, problem
-from nbgit.clean import clean_bytes
+from nbgit.check.catalogue import Problem, Settings, problem
 from nbgit.files import RealPaths, file_stamp, find_notebooks, write_atomic
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
@@ -34,8 +31,7 @@ PARALLEL_FROM = 48  # notebooks per worker: for fewer, starting a process costs 
 FILTER_KEYS = r"^filter\.nbgit\.(process|clean)$"
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """One notebook to judge: its shown path, and where its bytes come from (a file or a staged blob)."""
 
     path: str
@@ -45,12 +41,11 @@ class Target:
     filtered: bool = False
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """What a run found: the problems left, those `--fix` fixed, how many notebooks were judged."""
 
-    problems: list[Problem] = field(default_factory=list)
-    fixed: list[Problem] = field(default_factory=list)
+    problems: list[Problem]
+    fixed: list[Problem]
     notebooks: int = 0
 
     @property
@@ -59,8 +54,7 @@ class Outcome:
         return any(not p.warning for p in self.problems)
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """Which notebooks to judge: named paths (files or folders), every tracked one, or what is staged."""
 
     paths: tuple[str, ...] = ()
@@ -112,8 +106,7 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
         copies = duplicate_code(root, policy, scope.staged, scope.all, [t.path for t in targets] + others)
         # a group of copies is reported once, at its first file: in that file's shard only
         outcome.problems.extend(p for p in copies if in_shard(p.path, scope.shard))
-    outcome.problems = [settings.severity(p) for p in outcome.problems]
-    return outcome
+    return outcome._replace(problems=[settings.severity(p) for p in outcome.problems])
 
 
 def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Target], list[str], set[str] | None]:
@@ -164,12 +157,11 @@ def _shown(root: Path | None, path: Path) -> str:
     return path.as_posix()
 
 
-@dataclass
-class Wiring:
+class Wiring(NamedTuple):
     """The `not-installed` findings and the shown paths for which git's clean filter is in effect."""
 
-    problems: list[Problem] = field(default_factory=list)
-    filtered: set[str] = field(default_factory=set)
+    problems: list[Problem]
+    filtered: set[str]
 
 
 def _wiring(root: Path | None, paths: list[str], report: bool, want_filtered: bool) -> Wiring:
@@ -178,7 +170,7 @@ def _wiring(root: Path | None, paths: list[str], report: bool, want_filtered: bo
     CI clones have no filters by design: there `not-installed` is not reported. Locally it is a
     warning: the checks still judge what would be committed.
     """
-    wiring = Wiring()
+    wiring = Wiring([], set())
     if root is None or not paths or not (report or want_filtered):
         return wiring
     broken = installation_problem(root)
@@ -207,6 +199,8 @@ def installation_problem(root: Path) -> Problem | None:
     entries = gitrepo.config_entries(FILTER_KEYS, cwd=root)
     if not entries:
         return problem("not-installed", "", "nbgit is not installed in this clone (no filter.nbgit.process in git config): notebooks are committed uncleaned")
+    import shutil
+
     for entry in entries:
         words = shlex.split(entry.value) if entry.value.strip() else [""]
         if shutil.which(words[0]) is None:
@@ -297,6 +291,8 @@ def _judge_target(target: Target, root: Path | None, policy: Policy, settings: S
             data = target.file.read_bytes()
         except OSError as error:
             return Judged([problem("invalid", target.path, f"cannot be read ({error.strerror})")])
+    from nbgit.check.judge import judge  # (only for what the cache does not know: parsing and cleaning cost imports)
+
     data = data or b""
     work_tree = _work_tree_copy(target, root)
     identity = _identity(target, data, work_tree) if identify else None
@@ -328,6 +324,8 @@ def _identity(target: Target, data: bytes, work_tree: bytes | None) -> str:
 
 def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
     """Clean one notebook: the working-tree file, or (staged) the index entry only, keeping the working copy."""
+    from nbgit.clean import clean_bytes
+
     data = target.data if target.data is not None else target.file.read_bytes() if target.file else b""
     cleaned = clean_bytes(data, target.path, policy.for_path(target.path))
     if target.entry is not None:
@@ -349,7 +347,7 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     in step. With `fix`, the pairs on disk that sync by themselves are synced. With `remember`, what was
     learnt (pairs in step, where notebooks' own formats place twins) is kept for the next run.
     """
-    outcome = Outcome()
+    outcome = Outcome([], [])
     if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
         return outcome
     from nbgit import sync
@@ -408,5 +406,4 @@ def _pair_problem(item: Any, sync: Any) -> Problem | None:
 def pair_reminder(root: Path, policy: Policy, changed: list[str]) -> Outcome:
     """The pairs with a side among the `changed` paths that are out of step (for post-merge and post-checkout)."""
     outcome = _pair_problems(root, policy, Settings.from_policy(policy), partial(_wanted, names=set(changed), folders=[], everything=False), False, False)
-    outcome.notebooks = len({p.path for p in outcome.problems})
-    return outcome
+    return outcome._replace(notebooks=len({p.path for p in outcome.problems}))
