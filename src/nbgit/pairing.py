@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -51,8 +50,7 @@ class Twin(NamedTuple):
     format: str
 
 
-@dataclass(frozen=True)
-class PairSettings:
+class PairSettings(NamedTuple):
     """The `[pair]` table, validated: the twin format split into extension and format name."""
 
     enabled: bool

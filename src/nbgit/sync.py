@@ -18,12 +18,10 @@ when nbgit last saw them in step is in step.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -87,14 +85,14 @@ class PairStatus(NamedTuple):
         return self.state == IN_STEP
 
 
-@dataclass
 class Member:
     """One side of a pair as read (from disk, or from git's index): its bytes (None when absent) and
-    the stat seen then. `path` is where it lives on disk, symlinks inside the work tree resolved."""
+    the stat seen then. `path` is where it lives on disk, symlinks inside the work tree resolved.
+    (Plain classes here, not dataclasses: importing `dataclasses` costs a cached `nbgit check` run
+    more than all its pairs.)"""
 
-    path: Path
-    data: bytes | None
-    stat: tuple[int, int] | None
+    def __init__(self, path: Path, data: bytes | None, stat: tuple[int, int] | None) -> None:
+        self.path, self.data, self.stat = path, data, stat
 
     @classmethod
     def read(cls, path: Path, shown: str) -> Member:
@@ -134,25 +132,21 @@ class Base(NamedTuple):
     name: str  # "staged", "committed" (HEAD), "commit 1a2b3c4"
 
 
-@dataclass
 class Plan:
     """A pair, its status, and how to bring it in step: `action` syncs by itself, `choices` need --take."""
 
-    status: PairStatus
-    notebook: Member
-    twin: Member
-    relative: tuple[str, str]
-    action: str | None = None  # "notebook" (rewrite the twin), "text" (update the notebook), "merge"
-    choices: frozenset[str] = frozenset()
-    report: str = ""
-    fmt: str = ""
-    nb_text: str = ""
-    current: Notebook | None = None
-    merged: dict[Path, bytes] = field(default_factory=dict)
+    def __init__(self, status: PairStatus, notebook: Member, twin: Member, relative: tuple[str, str]) -> None:
+        self.status, self.notebook, self.twin, self.relative = status, notebook, twin, relative
+        self.action: str | None = None  # "notebook" (rewrite the twin), "text" (update the notebook), "merge"
+        self.choices: frozenset[str] = frozenset()
+        self.report = ""
+        self.fmt = ""
+        self.nb_text = ""
+        self.current: Notebook | None = None
+        self.merged: dict[Path, bytes] = {}
 
 
-@dataclass
-class Run:
+class Run(NamedTuple):
     """The plans of one sync or check, and the cache of pairs seen in step that they update.
     A `staged` run judges what git's index holds and writes nothing."""
 
@@ -542,8 +536,7 @@ def _judged(job: tuple[Plan, list[str] | None, list[bytes | None]], root: Path, 
     return item
 
 
-@dataclass
-class Judge:
+class Judge(NamedTuple):
     """Judges one pair: which sides changed since a version in step, and what bringing them in step takes."""
 
     root: Path
@@ -775,22 +768,22 @@ def _conflict_report(base: str | None, ours: str, theirs: str, nb_rel: str, tw_r
 
 
 def _diff(a: str, b: str, a_name: str, b_name: str) -> str:
+    import difflib  # (only for pairs out of step: a check whose pairs are all in step never needs it)
+
     return "".join(difflib.unified_diff(a.splitlines(True), b.splitlines(True), a_name, b_name, n=2))
 
 
 # --- what nbgit last saw in step ------------------------------------------------------------------
 
 
-@dataclass
 class _Cache:
     """Pairs nbgit last saw in step, by the sha1 of both files: {notebook: [twin, nb sha1, twin sha1]};
     and where notebooks' own formats place their twins, by the stat data of the notebooks' files."""
 
-    path: Path | None
-    key: str
-    pairs: dict[str, list[str]]
-    own: dict[str, list] = field(default_factory=dict)  # {notebook: [*file_stamp, twin, format]}: see `own_twin`
-    dirty: bool = False
+    def __init__(self, path: Path | None, key: str, pairs: dict[str, list[str]], own: dict[str, list] | None = None) -> None:
+        self.path, self.key, self.pairs = path, key, pairs
+        self.own = own if own is not None else {}  # {notebook: [*file_stamp, twin, format]}: see `own_twin`
+        self.dirty = False
 
     @classmethod
     def load(cls, root: Path, pair: PairSettings) -> _Cache:

@@ -8,7 +8,6 @@ it, so a twin agrees with the committed notebook whatever volatile state the wor
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import os
 import sys
@@ -80,7 +79,7 @@ def own_twin(root: Path, notebook: str, metadata: dict[str, Any], pair: PairSett
     path, fmt = texts[0]
     extension = fmt["extension"]
     if extension == AUTO:
-        extension = twin_extension(metadata, dataclasses.replace(pair, extension=AUTO), notebook)
+        extension = twin_extension(metadata, pair._replace(extension=AUTO), notebook)
         path = path[: -len(AUTO)] + extension
     relative = Path(os.path.relpath(os.path.normpath(path), root)).as_posix()
     parts = relative.split("/")

@@ -353,7 +353,7 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     from nbgit import sync
 
     run = sync.plan(root, policy, None, staged=staged, wanted=wanted)
-    run.plans = [item for item in run.plans if not item.status.in_step]
+    run = run._replace(plans=[item for item in run.plans if not item.status.in_step])
     fixed = {id(item) for item in sync.apply(run, None)} if fix and not staged else set()
     if remember:
         run.cache.save()
