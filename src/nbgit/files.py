@@ -132,6 +132,16 @@ class RealPaths:
         joined = os.path.join(real, name)
         return os.path.realpath(joined) if os.path.islink(joined) else joined
 
+    def folder(self, path: Path | str) -> str:
+        """The real path of a folder (the work tree's top, say), resolved once like the folders of files."""
+        text = os.fspath(path)
+        if not os.path.isabs(text):
+            text = os.path.join(os.getcwd(), text)
+        real = self.folders.get(text)
+        if real is None:
+            real = self.folders[text] = os.path.realpath(text)
+        return real
+
 
 def file_stamp(status: os.stat_result) -> list[int] | None:
     """What facts about a regular file's bytes (its blob id, what it names) are remembered under, as git's

@@ -275,7 +275,7 @@ def inside_repository(root: Path, relative: str, real: RealPaths | None = None) 
     """
     lexical_escape = not relative or relative.startswith("/") or ".." in relative.split("/") or "\0" in relative
     real = real or RealPaths()
-    top = real.of(root)
+    top = real.folder(root)
     if not lexical_escape:  # (strings, not pathlib: this runs for every notebook of a check or sync)
         resolved = real.of(os.path.join(top, relative))
         prefix = top.rstrip(os.sep) + os.sep

@@ -128,7 +128,8 @@ def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Targ
 
             raise NbgitError("--all needs a git repository", "run it inside the repository, or name files or folders")
         tracked = set(gitrepo.tracked_files(".", cwd=root))
-        targets = [Target(p, file=root / p) for p in sorted(tracked) if p.endswith(NOTEBOOK) and (root / p).is_file()]
+        files = [(p, root / p) for p in sorted(tracked) if p.endswith(NOTEBOOK)]
+        targets = [Target(p, file=file) for p, file in files if file.is_file()]
         others = []
     else:
         found = find_notebooks(list(scope.paths) or ["."])
@@ -253,9 +254,9 @@ def _known_identity(root: Path | None, target: Target, verdicts: Verdicts, real:
     bytes may not be read, or when the cache is empty and they are not yet."""
     if target.data is not None:
         return _identity(target, target.data, _work_tree_copy(target, root))
-    if target.file is None or _links_out(root, target, real):
+    path = _real_file(root, target, real)
+    if path is None:
         return None
-    path = real.of(target.file)
     try:
         status = os.stat(path)
         known = verdicts.blob_of(path, status)
@@ -270,12 +271,13 @@ def _known_identity(root: Path | None, target: Target, verdicts: Verdicts, real:
     return blob
 
 
-def _links_out(root: Path | None, target: Target, real: RealPaths) -> bool:
-    """Whether the target's file is a link that leads out of the repository (never read)."""
-    if root is None or target.file is None:
-        return False
-    top = real.of(root).rstrip(os.sep) + os.sep
-    return not real.of(target.file).startswith(top)
+def _real_file(root: Path | None, target: Target, real: RealPaths) -> str | None:
+    """The real path of the target's working-tree file; None without one, or when it is a link that
+    leads out of the repository (never read)."""
+    if target.file is None:
+        return None
+    path = real.of(target.file)
+    return path if root is None or path.startswith(real.folder(root).rstrip(os.sep) + os.sep) else None
 
 
 def _judge_target(target: Target, root: Path | None, policy: Policy, settings: Settings, identify: bool = False,
@@ -283,7 +285,7 @@ def _judge_target(target: Target, root: Path | None, policy: Policy, settings: S
     """The problems of one target, with (when `identify`) the identity of the very bytes judged, to cache them under."""
     data, stamp = target.data, None
     if data is None and target.file is not None:
-        if _links_out(root, target, real or RealPaths()):
+        if _real_file(root, target, real or RealPaths()) is None:
             return Judged([problem("invalid", target.path, "a symlink that leads out of the repository: not read",
                                    hint="nbgit never reads a file outside the repository through a link in it: remove the link")])
         try:
