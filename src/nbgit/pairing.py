@@ -273,6 +273,11 @@ def inside_repository(root: Path, relative: str, real: RealPaths | None = None) 
     A symlink that stays inside the work tree is followed: reads and writes go to its target. `real`
     resolves the folders of many paths once each.
     """
+    return Path(real_path_inside(root, relative, real))
+
+
+def real_path_inside(root: Path, relative: str, real: RealPaths | None = None) -> str:
+    """`inside_repository` as a string (no Path made: this runs for every notebook of a check or sync)."""
     lexical_escape = not relative or relative.startswith("/") or ".." in relative.split("/") or "\0" in relative
     real = real or RealPaths()
     top = real.folder(root)
@@ -281,7 +286,7 @@ def inside_repository(root: Path, relative: str, real: RealPaths | None = None) 
         prefix = top.rstrip(os.sep) + os.sep
         inside = [] if resolved == top else resolved[len(prefix):].split(os.sep) if resolved.startswith(prefix) else None
         if inside and not any(part.lower() == ".git" for part in inside):
-            return Path(resolved)
+            return resolved
         if inside is not None:
             raise NbgitError(f"{relative}: leads into git's own folder (.git); nbgit never reads or writes there", "remove the symlink, or exclude the notebook with [pair] exclude")
     raise NbgitError(

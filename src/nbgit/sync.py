@@ -38,6 +38,7 @@ from nbgit.pairing import (
     looks_like_twin,
     notebook_relpath,
     own_formats,
+    real_path_inside,
     relative_to_root,
     selected,
     settings,
@@ -379,15 +380,15 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     wanted = selected(notebook, pair) or explicit
     real = folders.real if folders is not None else None
     try:
-        path = inside_repository(root, notebook, real)
+        located = real_path_inside(root, notebook, real)
     except NbgitError:
         if wanted or remembered is not None:
             raise
         return None
-    if remembered is not None and (remembered[1] == _digest(path) or not path.exists()):
+    if remembered is not None and (remembered[1] == _digest(Path(located)) or not os.path.exists(located)):
         return remembered[0]
     try:
-        status = path.stat()
+        status = os.stat(located)
     except OSError:
         status = None
     if status is None or not stat.S_ISREG(status.st_mode):
@@ -395,9 +396,10 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     if not wanted and remembered is None and folders is not None and not folders.may_hold(twin_relpath(notebook, "", pair)):
         # no file is named like its twin where the policy places it: only its own jupytext formats
         # could place one elsewhere (spares parsing, and jupytext, in a repository without pairs)
-        own = _own_twin(root, notebook, path, status, pair, cache)
+        own = _own_twin(root, notebook, located, status, pair, cache)
         on_disk = _inside(root, own.path, real) if own is not None else None
         return own.path if on_disk is not None and on_disk.is_file() else None
+    path = Path(located)
     metadata = _metadata(_read(path))
     try:
         twin = twin_for(root, notebook, metadata, pair)
@@ -416,14 +418,14 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     return twin.path if looks_like_twin(on_disk) or (own_formats(metadata) is not None and on_disk.is_file()) else None
 
 
-def _own_twin(root: Path, notebook: str, path: Path, status: os.stat_result, pair: PairSettings, cache: _Cache) -> Twin | None:
+def _own_twin(root: Path, notebook: str, path: str, status: os.stat_result, pair: PairSettings, cache: _Cache) -> Twin | None:
     """The twin a notebook's own jupytext formats place (None when its bytes name none), remembered by
     the file's stat data (`status`, as `files.file_stamp` keeps it): a re-run reads no notebook that did not change."""
     stamp = file_stamp(status)
     known = cache.own_twin(notebook, stamp)
     if known is not None:
         return known[0]
-    data = _read(path)
+    data = _read(Path(path))
     if data is None or b"jupytext" not in data and b"\\u" not in data:  # a `\u` escape could spell it
         twin = None
     else:
