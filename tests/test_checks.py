@@ -574,6 +574,44 @@ def test_all_judges_no_untracked_pair_nor_jupyterlab_checkpoint(repo: Path) -> N
     assert code_ == 1 and [p["id"] for p in problems] == ["unsynced"]
 
 
+def test_all_finds_a_tracked_notebook_deleted_beside_its_untracked_twin(repo: Path) -> None:
+    """`--all` lists what git tracks and, in the same `git ls-files`, the untracked files among which
+    sync finds twins: a tracked notebook deleted from disk whose twin was never added (and that no
+    earlier run remembers) leaves an orphan, reported at the twin."""
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / "nb.ipynb").write_bytes(nb(code("x = 1")))
+    assert nbgit(repo, "pair", "nb.ipynb").returncode == 0 and (repo / "nb.py").exists()
+    git(repo, "add", ".nbgit.toml", "nb.ipynb")
+    git(repo, "commit", "-qm", "notebook only")
+    assert "nb.py" in git(repo, "status", "--porcelain").stdout.decode()  # the twin is untracked
+    (repo / "nb.ipynb").unlink()
+    (repo / ".git" / "nbgit-pairs.json").unlink(missing_ok=True)
+    for _ in range(2):  # a first run and a cached re-run
+        code_, problems = run_json(repo, "--all", env=ci_on())
+        assert code_ == 1 and [(p["id"], p["path"]) for p in problems] == [("orphan", "nb.py")], problems
+
+
+@pytest.mark.parametrize("form", ["text", "json", "github", "gitlab", "sarif"])
+def test_a_cached_rerun_reports_exactly_what_a_fresh_run_does(repo: Path, form: str) -> None:
+    """Every report format, byte for byte: a run that judges everything (`--no-cache`), the first run
+    (filling the cache) and a re-run taking every verdict from the cache."""
+    paired_repo(repo)
+    (repo / "dirty.ipynb").write_bytes(DIRTY.read_bytes())
+    (repo / "order.ipynb").write_bytes(nb(code("a = 1", 2, stream("ok\n"))))
+    with (repo / "a.py").open("a") as twin:
+        twin.write("\n# %%\nx = 42\n")
+    git(repo, "add", ".")
+    (repo / "dirty.ipynb").write_bytes(b"{ not json")  # changed on disk since it was added
+    shutil.rmtree(repo / ".git" / "nbgit", ignore_errors=True)
+    runs = [nbgit(repo, "check", "--all", "--format", form, *extra, env=ci_on()) for extra in (["--no-cache"], [], [], [])]
+    assert (repo / ".git" / "nbgit").is_dir()
+    assert runs[0].returncode == 1 and runs[0].stdout and not runs[0].stderr
+    assert all((done.returncode, done.stdout, done.stderr) == (runs[0].returncode, runs[0].stdout, runs[0].stderr) for done in runs[1:])
+    if form == "json":
+        assert {(p["id"], p["path"]) for p in json.loads(runs[0].stdout)} == {
+            ("unsynced", "a.ipynb"), ("invalid", "dirty.ipynb"), ("unsynced", "dirty.ipynb"), ("not-clean", "order.ipynb"), ("unsynced", "order.ipynb")}
+
+
 def test_conflict_markers_of_any_size_are_what_resolve_repairs(repo: Path) -> None:
     """`conflict-marker-size=10`: check names `nbgit resolve`, and resolve does it."""
     import subprocess

@@ -36,8 +36,10 @@ TEXTCONV_IMPORTS = {
 }
 
 
-def imported(args: list[str], stdin: bytes, cwd: Path, program: Path = NBGIT) -> set[str]:
+def imported(args: list[str], stdin: bytes, cwd: Path, program: Path = NBGIT, ci: bool | None = None) -> set[str]:
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    if ci is not None:
+        env["CI"] = "1" if ci else ""
     done = subprocess.run([str(program), *args], input=stdin, capture_output=True, cwd=cwd, env=env)
     assert done.returncode == 0, done.stderr.decode()[-500:]
     names = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
@@ -93,3 +95,23 @@ def test_the_fast_path_shows_control_characters_and_survives_a_reader_leaving(re
     assert left.returncode == 0 and b"Error" not in left.stderr, left.stderr
     missing = subprocess.run([str(NBGIT), "textconv", "--", "gone\x1b[31m.ipynb"], capture_output=True, cwd=repo)
     assert missing.returncode == 0 and b"gone\\033[31m.ipynb" in missing.stderr and b"\x1b" not in missing.stderr
+
+
+# what only judging a notebook needs (parsing, cleaning, comparing), or showing a pair's diff
+JUDGING = {"nbgit.check.judge", "nbgit.clean", "dataclasses", "inspect", "difflib"}
+
+
+@pytest.mark.parametrize("ci", [True, False])
+def test_a_cached_check_rerun_imports_nothing_for_judging(repo: Path, ci: bool) -> None:
+    """`nbgit check --all` on unchanged notebooks takes every verdict from the cache and every pair
+    from sync's memory: it imports none of the judging (a hook or CI re-run pays start-up, not work)."""
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / "nb.ipynb").write_bytes(DIRTY)
+    for args in (["clean", "nb.ipynb"], ["sync", "nb.ipynb"]):
+        assert subprocess.run([str(NBGIT), *args], cwd=repo, capture_output=True).returncode == 0
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    first = imported(["check", "--all"], b"", repo, ci=ci)
+    assert {"nbgit.check.judge", "nbgit.clean", "nbgit.sync"} <= first  # judged, and the pair looked at
+    again = imported(["check", "--all"], b"", repo, ci=ci)
+    assert "nbgit.check.runner" in again and "nbgit.sync" in again and not again & JUDGING, sorted(again & JUDGING)
+

@@ -397,10 +397,25 @@ def stage_content(entry: IndexEntry, data: bytes, cwd: Path | str | None = None)
 # --- pairing (`nbgit sync`): listing, committed and staged versions, text merges ---
 
 
+class Listing(NamedTuple):
+    """The repo-relative paths git knows (tracked, even if deleted on disk, and untracked but not
+    ignored), in git's order, and those among them that git tracks."""
+
+    paths: list[str]
+    tracked: set[str]
+
+
+def listing(root: Path, pathspecs: list[str]) -> Listing:
+    """What git knows under `pathspecs` (`listed_files`) and what of it git tracks, from one `git ls-files`
+    (`-t` tags each path: `?` for an untracked one)."""
+    out = git("ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", *pathspecs, cwd=root)
+    tagged = [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+    return Listing(list(dict.fromkeys(p[2:] for p in tagged)), {p[2:] for p in tagged if not p.startswith("?")})
+
+
 def listed_files(root: Path, pathspecs: list[str]) -> list[str]:
     """Repo-relative paths git knows under `pathspecs`: tracked (even if deleted on disk) and untracked but not ignored."""
-    out = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *pathspecs, cwd=root)
-    return list(dict.fromkeys(p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p))
+    return listing(root, pathspecs).paths
 
 
 def revision_files(root: Path, specs: list[str]) -> list[bytes | None]:

@@ -157,16 +157,18 @@ class Run(NamedTuple):
     staged: bool = False
 
 
-def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = False, wanted: Callable[[tuple[str, str]], bool] | None = None) -> Run:
+def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = False, wanted: Callable[[tuple[str, str]], bool] | None = None,
+         listed: list[str] | None = None) -> Run:
     """Every pair under `paths` (None: the whole repository) with its status and how to sync it;
-    `wanted` keeps only the pairs it accepts (notebook, twin), before any is judged.
+    `wanted` keeps only the pairs it accepts (notebook, twin), before any is judged. `listed`: for the
+    whole repository, what `gitrepo.listed_files` gives, when the caller has listed it already.
 
     With `staged`, both files of each pair are judged as git's index holds them (what the next commit
     records), not as they are on disk. jupytext is imported only when some pair is not known to be in step.
     """
     pair = settings(policy)
     cache = _Cache.load(root, pair)
-    pairs, unknown = _pairs(root, pair, paths, cache)
+    pairs, unknown = _pairs(root, pair, paths, cache, listed)
     if wanted is not None:
         pairs = [relative for relative in pairs if wanted(relative)]
         unknown = [(name, error) for name, error in unknown if wanted((name, name))]
@@ -325,7 +327,7 @@ def pair_format(root: Path, pair: PairSettings, relative: tuple[str, str], metad
     return twin.format if twin is not None and twin.path == relative[1] else twin_format(Path(relative[1]).suffix, pair.format_name)
 
 
-def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cache) -> tuple[list[tuple[str, str]], list[tuple[str, NbgitError]]]:
+def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cache, listed: list[str] | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, NbgitError]]]:
     """(notebook, twin) repo-relative paths of the pairs under `paths`, in path order, and the
     paired notebooks whose twin cannot be placed (an unknown kernel language, a hostile path)."""
     specs: list[str] = []
@@ -340,7 +342,10 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
             raise NbgitError(f"{path}: not a regular file", "name notebooks, twins or folders")
         else:
             raise NbgitError(f"{path}: no such file or folder", "check the path")
-    names = list(dict.fromkeys(explicit + (gitrepo.listed_files(root, specs) if (specs or paths is None) else [])))
+    if paths is None and listed is not None:
+        names = listed
+    else:
+        names = list(dict.fromkeys(explicit + (gitrepo.listed_files(root, specs) if (specs or paths is None) else [])))
     found: dict[str, str] = {}
     unknown: list[tuple[str, NbgitError]] = []
     folders = _Folders(root)

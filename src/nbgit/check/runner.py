@@ -78,7 +78,7 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     (`nbgit.check.cache`) unless `use_cache` is false.
     """
     settings = Settings.from_policy(policy)
-    targets, others, tracked = _targets(root, policy, scope)
+    targets, others, listing = _targets(root, policy, scope)
     in_ci = bool(os.environ.get("CI"))  # a CI checkout is the commit under test: judged as it is, no filter
     wiring = _wiring(root, [t.path for t in targets], report=settings.enabled("not-installed") and not in_ci,
                      want_filtered=not scope.staged and not in_ci)
@@ -96,8 +96,9 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
         outcome.problems.extend(found)
     names = {t.path for t in targets} | set(others)
     folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
+    tracked = listing.tracked if listing is not None else None
     wanted = partial(_wanted, names=names, folders=folders, everything=scope.all, tracked=tracked, shard=scope.shard)
-    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix, remember=use_cache)
+    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix, remember=use_cache, listing=listing)
     outcome.problems.extend(pairs.problems)
     outcome.fixed.extend(pairs.fixed)
     if settings.enabled("duplicate-code"):
@@ -109,10 +110,11 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     return outcome._replace(problems=[settings.severity(p) for p in outcome.problems])
 
 
-def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Target], list[str], set[str] | None]:
+def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Target], list[str], gitrepo.Listing | None]:
     """The notebooks to judge, the other files named (candidate twins), minus what the policy excludes,
-    and with `--all` every path git tracks (what the pair checks may judge too; None: no such limit)."""
-    tracked: set[str] | None = None
+    and with `--all` what git lists: every path it tracks (what the pair checks may judge too; None: no
+    such limit), and the untracked ones among which sync looks for twins too."""
+    listing: gitrepo.Listing | None = None
     if scope.staged:
         if root is None:
             from nbgit.errors import NbgitError
@@ -127,8 +129,8 @@ def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Targ
             from nbgit.errors import NbgitError
 
             raise NbgitError("--all needs a git repository", "run it inside the repository, or name files or folders")
-        tracked = set(gitrepo.tracked_files(".", cwd=root))
-        files = [(p, root / p) for p in sorted(tracked) if p.endswith(NOTEBOOK)]
+        listing = gitrepo.listing(root, [])  # one git process for the notebooks and for sync's pairs
+        files = [(p, root / p) for p in sorted(listing.tracked) if p.endswith(NOTEBOOK)]
         targets = [Target(p, file=file) for p, file in files if file.is_file()]
         others = []
     else:
@@ -136,7 +138,7 @@ def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Targ
         shown = [(_shown(root, p), p) for p in found]
         targets = [Target(name, file=p) for name, p in shown if name.endswith(NOTEBOOK)]
         others = [name for name, _ in shown if not name.endswith(NOTEBOOK)]
-    return [t for t in targets if not policy.excludes(t.path) and in_shard(t.path, scope.shard)], others, tracked
+    return [t for t in targets if not policy.excludes(t.path) and in_shard(t.path, scope.shard)], others, listing
 
 
 def _staged_entries(root: Path, scope: Scope) -> list[gitrepo.IndexEntry]:
@@ -340,21 +342,22 @@ def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
 
 
 def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted: Callable[[tuple[str, str]], bool], staged: bool, fix: bool,
-                   remember: bool = False) -> Outcome:
+                   remember: bool = False, listing: gitrepo.Listing | None = None) -> Outcome:
     """Pairs out of step and orphaned twins among the pairs `wanted` accepts, as `nbgit sync` judges them:
     on disk, or with `staged` both files as git's index holds them (what the commit records).
 
     The pairs are found as `nbgit sync --all` finds them (the policy's, and jupytext twins where a twin
     belongs: naming a notebook does not pair it). jupytext is imported only for pairs not known to be
     in step. With `fix`, the pairs on disk that sync by themselves are synced. With `remember`, what was
-    learnt (pairs in step, where notebooks' own formats place twins) is kept for the next run.
+    learnt (pairs in step, where notebooks' own formats place twins) is kept for the next run. `listing`:
+    what git lists in the whole work tree, when the caller has it already.
     """
     outcome = Outcome([], [])
     if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
         return outcome
     from nbgit import sync
 
-    run = sync.plan(root, policy, None, staged=staged, wanted=wanted)
+    run = sync.plan(root, policy, None, staged=staged, wanted=wanted, listed=listing.paths if listing is not None else None)
     run = run._replace(plans=[item for item in run.plans if not item.status.in_step])
     fixed = {id(item) for item in sync.apply(run, None)} if fix and not staged else set()
     if remember:
