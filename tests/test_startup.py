@@ -115,3 +115,22 @@ def test_a_cached_check_rerun_imports_nothing_for_judging(repo: Path, ci: bool) 
     again = imported(["check", "--all"], b"", repo, ci=ci)
     assert "nbgit.check.runner" in again and "nbgit.sync" in again and not again & JUDGING, sorted(again & JUDGING)
 
+
+
+def test_a_parser_built_for_one_command_prints_and_rejects_as_the_whole_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """`nbgit NAME ...` builds NAME's parser alone: its help, its usage errors and an unknown command's
+    error are what the parser of every command gives."""
+    from nbgit.cli import build_parser
+
+    def said(only: str | None, argv: list[str]) -> tuple[object, str, str]:
+        with pytest.raises(SystemExit) as stopped:
+            build_parser(only).parse_args(argv)
+        out, err = capsys.readouterr()
+        return stopped.value.code, out, err
+
+    names = [line.split()[0] for line in said(None, ["-h"])[1].split("COMMAND\n", 1)[1].splitlines() if line[:4] == "    " and line[4:5] != " "]
+    assert "check" in names and "hook" in names and len(names) == len(set(names)) >= 19 and "that" not in names
+    for name in names:
+        for argv in ([name, "-h"], [name, "--no-such-option"]):
+            assert said(name, argv) == said(None, argv)
+    assert said("chek", ["chek"]) == said(None, ["chek"]) and said(None, ["chek"])[0] == 2

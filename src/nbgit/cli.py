@@ -47,8 +47,9 @@ def _command(sub: Any, name: str, help: str, example: str, module: str | None = 
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `nbgit` parser with every subcommand (argparse is imported here: the commands git runs per file skip it)."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `nbgit` parser with every subcommand (argparse is imported here: the commands git runs per file
+    skip it); with `only`, that subcommand's parser alone when it is one (see `_OneCommand`)."""
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -58,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nbgit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if only is not None:
+        sub = _OneCommand(sub, only)
 
     p = _command(sub, "clean", "strip volatile state from notebooks, rewriting only files that change", "nbgit clean notebooks/")
     p.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or folders (default: .); - filters stdin to stdout")
@@ -158,7 +161,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.description += "\n\nhooks:\n" + "\n".join(f"  {name:<17} {what}" for name, what in HOOKS.items())
     p.add_argument("name", metavar="NAME", help="one of the hooks above")
     p.add_argument("args", nargs="*", help="the arguments git passed to the hook")
+    if isinstance(sub, _OneCommand) and not sub.built:
+        return build_parser()  # no such command: argparse's error lists them all
     return parser
+
+
+class _OneCommand:
+    """The subcommands of `build_parser`, of which only the one named is built: the others get a stand-in
+    that takes their arguments and keeps nothing (building all twenty parsers costs a run, a hook's
+    `nbgit check` say, about 5 ms). What the built parser parses, prints and rejects is unchanged."""
+
+    def __init__(self, sub: Any, name: str) -> None:
+        self.sub, self.name, self.built = sub, name, False
+
+    def add_parser(self, name: str, **options: Any) -> Any:
+        if name != self.name:
+            return _Unbuilt()
+        self.built = True
+        return self.sub.add_parser(name, **options)
+
+
+class _Unbuilt:
+    """A subcommand's parser not built: every call is accepted and forgotten."""
+
+    description = ""
+    usage = None
+
+    def __getattr__(self, _name: str) -> Callable[..., _Unbuilt]:
+        return lambda *args, **options: self
 
 
 def _key_paths(text: str) -> tuple[str, ...]:
@@ -198,7 +228,7 @@ def _main(argv: list[str]) -> int:
     per_file = _per_file_command(argv)
     if per_file is not None:
         return run_guarded(per_file)
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
