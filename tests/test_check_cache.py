@@ -222,3 +222,27 @@ def test_a_bad_shard_is_a_usage_error(repo: Path, bad: str) -> None:
 def test_shard_needs_all(repo: Path) -> None:
     done = nbgit(repo, "check", "--shard", "1/2")
     assert done.returncode == 2 and b"--shard splits `--all` only" in done.stderr
+
+
+def test_a_rerun_renews_times_of_use_once_an_hour_and_else_writes_nothing(repo: Path) -> None:
+    """The cache keeps the verdicts used last; a re-run within the hour of their last use leaves the
+    file as it is (no rewrite of every entry on every run), an older use is renewed."""
+    (repo / "nb.ipynb").write_bytes(clean_bytes(DIRTY.read_bytes(), "nb.ipynb", Policy()))
+    git(repo, "add", "nb.ipynb")
+    assert messages(repo) == []
+
+    def used(seconds_ago: int) -> os.stat_result:
+        saved = json.loads(cache_file(repo).read_bytes())
+        for entry in saved["verdicts"].values():
+            entry[0] = int(time.time()) - seconds_ago
+        cache_file(repo).write_text(json.dumps(saved))
+        return cache_file(repo).stat()
+
+    before = used(600)
+    assert messages(repo) == []
+    after = cache_file(repo).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    used(7200)
+    assert messages(repo) == []
+    [(last_used, _)] = json.loads(cache_file(repo).read_bytes())["verdicts"].values()
+    assert time.time() - last_used < 60

@@ -21,7 +21,8 @@ of its file system's clock could leave every field as it was.
 
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
 committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
-at most `MAX_ENTRIES` verdicts, the most recently used. Deleting it only costs time.
+at most `MAX_ENTRIES` verdicts, the most recently used (to the hour: a re-run within the hour of
+the last one that used its verdicts writes nothing). Deleting it only costs time.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ FOLDER = "nbgit"
 VERDICTS_FILE = "check-verdicts.json"
 FORMAT = 2
 MAX_ENTRIES = 20_000
+USED_TO_THE = 3600  # seconds: an entry's time of last use is renewed once an hour, so a re-run soon after another rewrites nothing
 
 
 def cache_folder(root: Path | None) -> Path | None:
@@ -156,7 +158,7 @@ class Verdicts:
         entry = self.entries.get(key)
         if not _readable(entry):
             return None
-        if entry[0] != self.now:
+        if not isinstance(entry[0], int) or not 0 <= self.now - entry[0] < USED_TO_THE:
             entry[0] = self.now
             self.changed = True
         return [Problem(*fields) for fields in entry[1]]
