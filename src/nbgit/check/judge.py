@@ -56,7 +56,7 @@ def judge(
         if settings.enabled("invalid"):
             found.append(problem("invalid", path, error.message.removeprefix(f"{path}: "), hint=error.hint or None))
         return found
-    canonical = serialise(Notebook(cleaned.content, notebook.major, notebook.crlf))
+    canonical = serialise(notebook._replace(content=cleaned.content))  # read alike, cleaned: written without a walk
     if not filtered and canonical != committed and settings.enabled("not-clean"):
         found.append(_not_clean(path, cleaned.changes))
     content = cleaned.content
@@ -187,7 +187,7 @@ def _with_counts(
         return None
     try:
         before = parse(work_tree, path)
-        if serialise(Notebook(clean(before.content, before.major, policy).content, before.major, before.crlf)) != committed:
+        if serialise(before._replace(content=clean(before.content, before.major, policy).content)) != committed:
             return None  # changed since it was staged: its counts are not those of the staged outputs
     except (NotebookError, CleanError):
         return None
