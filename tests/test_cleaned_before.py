@@ -131,3 +131,17 @@ def test_a_policy_changed_since_recording_cleans_again(clone: Path) -> None:
     (clone / "pyproject.toml").write_text('[tool.nbgit]\nextra_keys = ["cell.metadata.secret"]\n')
     add_after_touch(clone, "a.ipynb")
     assert b'"secret"' not in staged(clone, "a.ipynb") and staged(clone, "a.ipynb") == expected(clone, "a.ipynb")
+
+
+def test_a_long_running_process_counts_what_it_stores_at_once(repo: Path) -> None:
+    """Jupyter's save hook records from a server that runs for days (and may be killed): the store's
+    size must be counted as it writes, not when that process exits, or eviction would come late."""
+    from nbgit.store.evict import measure
+
+    git(repo, "init", "-q")
+    data = SAMPLE.read_bytes()
+    keeper = OutputKeeper(repo)  # as `nbgit refresh` (and so the save hook) makes it
+    keeper.clean("a.ipynb", data, clean_bytes(data, "a.ipynb", Policy()), Policy())
+    directory = store_dir(repo)
+    assert directory is not None and measure(directory).bytes > 0
+    assert int((directory / "usage").read_text()) == measure(directory).bytes

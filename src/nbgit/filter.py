@@ -241,7 +241,7 @@ class Cleaner:
         """
         try:
             root = root_of(directory)
-            return cls(load_policy(root), keeper=OutputKeeper(root) if root is not None else None)
+            return cls(load_policy(root), keeper=OutputKeeper(root, count_at_exit=True) if root is not None else None)
         except NbgitError as error:
             return cls(None, error)
         except Exception as error:  # noqa: BLE001 - git must still get its handshake and an answer

@@ -5,15 +5,17 @@ It never fails git: any error is one warning, then this process goes on without 
 notebook git asked for is answered as if there were no store). The store is opened on first use,
 reading the clone's git config once; until then nothing but this module is imported.
 
-What a process writes is counted into the store's size (and evicted past the limit) when it exits,
-or as soon as it has written a sixteenth of the limit: the size file is rewritten once per process,
-not once per notebook (a rename over a file costs about a millisecond on ext4).
+What is written is counted into the store's size (and evicted past the limit) at once; a keeper
+made with `count_at_exit` (the filter's: one process per git command, git waits for its end) counts
+when its process exits, or each time it wrote a sixteenth of the limit, so that the size file is
+rewritten once per git command rather than once per notebook (a rename over a file costs about a
+millisecond on ext4). Long-running processes (Jupyter's save hook) and `nbgit.parallel`'s workers,
+which end without exit handlers, count at once.
 """
 
 from __future__ import annotations
 
 import atexit
-import sys
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from nbgit.errors import NbgitError
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from nbgit.store.disk import Store
 
 T = TypeVar("T")
-ACCOUNT_EVERY = 16  # a process counts what it wrote when it exits, or each time it wrote this part of the limit
+ACCOUNT_EVERY = 16  # with count_at_exit, what was written is counted at exit or each time it is this part of the limit
 
 
 def wanted(policy: Policy, path: str) -> bool:
@@ -37,11 +39,12 @@ def wanted(policy: Policy, path: str) -> bool:
 class OutputKeeper:
     """The output store of the clone whose work tree is at `root`, as the filter uses it."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, count_at_exit: bool = False) -> None:
         self.root = root  # a string from the one-shot filter, which skips pathlib until the store opens
         self._store: Store | None = None
         self._limit = 0
         self._accounted = 0
+        self._count_at_exit = count_at_exit
         self._counting_at_exit = False
         self._off = False
 
@@ -102,9 +105,10 @@ class OutputKeeper:
             if store is None:
                 return None
             result = work(store)
-            if store.written - self._accounted > self._limit // ACCOUNT_EVERY or (store.written > self._accounted and _in_worker()):
+            unaccounted = store.written - self._accounted
+            if unaccounted > (self._limit // ACCOUNT_EVERY if self._count_at_exit else 0):
                 self._account(store)
-            elif store.written > self._accounted and not self._counting_at_exit:
+            elif unaccounted and not self._counting_at_exit:
                 self._counting_at_exit = True
                 atexit.register(self._guarded, self._account)
             return result
@@ -122,8 +126,3 @@ class OutputKeeper:
             account(store, store.written - self._accounted, self._limit)
             self._accounted = store.written
 
-
-def _in_worker() -> bool:
-    """Whether this is a worker process of `nbgit.parallel`: one that ends without running exit handlers."""
-    multiprocessing = sys.modules.get("multiprocessing")
-    return multiprocessing is not None and multiprocessing.parent_process() is not None
