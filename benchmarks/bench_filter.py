@@ -6,7 +6,11 @@
 
 The sets (benchmarks/corpora.py): generated notebooks of ~50 KB (1000) and ~1 MB (100), a few big
 cells each; and real ones from ../shared/corpus/dev, repeated and renamed: 1000 of about 50 KB
-(about 50 cells and 30 small outputs each) and 1000 of every size the corpus has. Measured in real
+(about 50 cells and 30 small outputs each) and 1000 of every size the corpus has; and both again with
+every copy made distinct (`-distinct`: a number atop its first source line). Copies are identical
+otherwise, and git stores identical content once: without a filter, `git add -A` of the repeated
+sets writes a few dozen objects for a thousand files, while each distinct copy is an object of its
+own, as in a real repository (`git status` writes no object: both kinds time the same). Measured in real
 repositories, the tools taken in turn round by round after a warm-up round of each:
 
 - `git status` right after touching every notebook (git re-filters each one to compare it);
@@ -66,6 +70,8 @@ SETS = {
     "generated-1mb": (100, 20, 0.15, lambda folder, n: generate(folder, n, 1_000_000, seed=n)),
     "real-50kb": (1000, 200, 1.0, lambda folder, n: real(folder, n, ABOUT_50KB)),
     "real-mixed": (1000, 200, 1.0, lambda folder, n: real(folder, n, MIXED)),
+    "real-50kb-distinct": (1000, 200, 1.0, lambda folder, n: real(folder, n, ABOUT_50KB, distinct=True)),
+    "real-mixed-distinct": (1000, 200, 1.0, lambda folder, n: real(folder, n, MIXED, distinct=True)),
 }
 STATUS_TARGETS = {"nb-clean 5": 0.25, "cat": 0.4, "no filter": 3.0}
 

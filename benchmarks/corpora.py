@@ -132,16 +132,25 @@ def real_sources(sizes: tuple[int, int] = MIXED, python_only: bool = False, with
     return found
 
 
-def real(folder: Path, count: int, sizes: tuple[int, int] = MIXED, python_only: bool = False, with_outputs: bool = False) -> Corpus:
+def real(folder: Path, count: int, sizes: tuple[int, int] = MIXED, python_only: bool = False, with_outputs: bool = False,
+         distinct: bool = False) -> Corpus:
     """`count` copies of the real notebooks within `sizes` (see `real_sources`), repeated in turn and
-    renamed, in `folder` (created)."""
+    renamed, in `folder` (created).
+
+    Copies are identical, so git stores each distinct notebook once however many copies it adds:
+    without a filter `git add -A` then writes a few dozen objects for a thousand files, which no real
+    repository gives it. With `distinct`, every copy's first source line starts with its own number
+    (`distinguish`): each file is then a notebook of its own, as in a real repository, and every tool
+    still does the same work on it.
+    """
     sources = real_sources(sizes, python_only, with_outputs)
     folder.mkdir(parents=True)
     files, cells, outputs = [], [], []
     for i in range(count):
         source = sources[i % len(sources)]
         target = folder / f"{i:04d}-{re.sub(r'[^A-Za-z0-9_-]+', '_', source.stem)[:40]}.ipynb"
-        target.write_bytes(source.read_bytes())
+        data = source.read_bytes()
+        target.write_bytes(distinguish(data, i) if distinct else data)
         files.append(target)
         content = _content(source) or {}
         all_cells = _cells(content)
@@ -149,7 +158,21 @@ def real(folder: Path, count: int, sizes: tuple[int, int] = MIXED, python_only: 
         outputs.append(sum(len(c.get("outputs") or []) for c in all_cells))
     label = "real notebooks (every one of the corpus, at its own size)" if sizes == MIXED else f"real notebooks of {_size(sizes[0])}-{_size(sizes[1])}"
     label += f" with outputs ({len(sources)} distinct)" if with_outputs else ""
+    label += ", each copy made distinct" if distinct else ""
     return Corpus(label, files, sum(p.stat().st_size for p in files), statistics.median(cells), statistics.median(outputs))
+
+
+# the first string of a cell's source, as Jupyter writes it (a list of lines) or as one string
+_FIRST_SOURCE = re.compile(rb'"source"\s*:\s*(?:\[\s*)?"')
+
+
+def distinguish(data: bytes, number: int) -> bytes:
+    """Notebook bytes whose first source line starts with `copy <number>: ` (nothing else moves: the
+    layout stays the file's own); the bytes unchanged when no cell has a source line."""
+    found = _FIRST_SOURCE.search(data)
+    if found is None:
+        return data
+    return data[: found.end()] + b"copy %04d: " % number + data[found.end() :]
 
 
 def _content(path: Path) -> dict[str, Any] | None:
