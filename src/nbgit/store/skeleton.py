@@ -24,6 +24,7 @@ MARK, COPY, OBJECT = b"\0", b"c", b"o"
 LONG_LINE = 1024  # bytes: a line this long is an object of its own
 _AGREE = 3  # lines both must have in common where copying from the blob resumes
 _CHANGED = 4  # lines of the blob in a row that cleaning may have changed (`"outputs": [],` and the like)
+_FARTHER = 16  # lines of the blob looked at when none of the first `_CHANGED` is found again
 _TRIES = 8  # places a line occurs at that are checked before giving up on it
 
 
@@ -89,10 +90,18 @@ def _offsets(lines: list[bytes]) -> list[int]:
 
 def _resume(mine: list[bytes], theirs: list[bytes], where: dict[bytes, list[int]], i: int, j: int) -> tuple[int, int] | None:
     """Where copying from the blob resumes: the nearest line of the work tree from which `_AGREE`
-    lines (or all that are left) equal the blob's from one of its next `_CHANGED` lines on."""
+    lines (or all that are left) equal the blob's from one of its next `_CHANGED` lines on; failing
+    that, from one of the lines after those up to the `_FARTHER`th (cleaning dropped a long stretch
+    and what follows it changed too: papermill's and Jupyter's timing metadata of a cell with outputs)."""
+    return _nearest(mine, theirs, where, i, range(j, min(j + _CHANGED, len(theirs)))) or _nearest(
+        mine, theirs, where, i, range(j + _CHANGED, min(j + _FARTHER, len(theirs))))
+
+
+def _nearest(mine: list[bytes], theirs: list[bytes], where: dict[bytes, list[int]], i: int, starts: range) -> tuple[int, int] | None:
+    """The nearest line of the work tree (from `i` on) from which `_AGREE` lines equal the blob's from
+    one of the lines `starts` on (the first of them on a tie), with that line; None when there is none."""
     best: tuple[int, int] | None = None
-    for skip in range(min(_CHANGED, len(theirs) - j)):
-        at = j + skip
+    for at in starts:
         want = theirs[at : at + _AGREE]
         places = where.get(theirs[at], [])
         first = bisect.bisect_left(places, i)
