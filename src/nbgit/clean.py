@@ -89,8 +89,11 @@ def _prefixes(paths: frozenset[str]) -> frozenset[str]:
 
 
 def clean_bytes(data: bytes, path: str, policy: Policy) -> bytes:
-    """Clean notebook bytes into Jupyter's own layout; raises NotebookError / CleanError on bad input."""
-    notebook = parse(data, path)
+    """Clean notebook bytes into Jupyter's own layout; raises NotebookError / CleanError on bad input.
+
+    Lines already split as nbformat splits them are cleaned and written as they were read (no join, no split).
+    """
+    notebook = parse(data, path, keep_lines=True)
     try:
         cleaned = clean(notebook.content, notebook.major, policy)
         return serialise(notebook._replace(content=cleaned.content))
@@ -101,7 +104,8 @@ def clean_bytes(data: bytes, path: str, policy: Policy) -> bytes:
 
 
 def clean(content: dict[str, Any], major: int, policy: Policy) -> Cleaned:
-    """Strip volatile state from a notebook (in memory form) as `policy` says; the input is not modified."""
+    """Strip volatile state from a notebook (in memory form, or with lines kept: see `parse`) as `policy`
+    says; the input is not modified."""
     rules = KeyRules.for_policy(policy)
     changes: list[tuple[int | str, str]] = []
     result = _without_jupytext_echo(_strip_keys(content, "", rules, _Recorder(changes, "notebook")), rules, _Recorder(changes, "notebook"))

@@ -5,6 +5,11 @@ Only the standard library is used here: this module sits on the git filter's hot
 In memory a notebook is what `nbformat.reads(..., NO_CONVERT)` gives, as plain dicts: multi-line
 strings joined, transient keys dropped. `serialise` splits them again and dumps the JSON with the
 layout of the notebook's own nbformat version, so the bytes match `nbformat.write` exactly.
+
+The clean filter reads a notebook only to write it back, mostly without outputs: with
+`parse(..., keep_lines=True)` the cells' lists of lines that are exactly nbformat's split of their
+own join (as Jupyter writes them all) stay as read, and a notebook left without outputs is then
+written with nothing split or copied.
 """
 
 from __future__ import annotations
@@ -42,12 +47,18 @@ class Notebook(NamedTuple):
     `alike`: the C writer writes the content as nbformat does, known from reading it (`fastjson.Read`),
     so writing it walks nothing to find out. Content cleaned or edited keeps that (nbgit makes no
     floats); content built otherwise leaves it False.
+
+    `split`: every text of the cells that nbformat writes as a list of lines (sources, attachments;
+    outputs aside) is such a list, exactly as nbformat splits it: read so by `parse(...,
+    keep_lines=True)`. Writing it without outputs then splits and copies nothing. Cleaning keeps that
+    (it drops text, never makes any); content built or edited otherwise leaves it False.
     """
 
     content: dict[str, Any]
     major: int
     crlf: bool = False
     alike: bool = False
+    split: bool = False
 
     @property
     def minor(self) -> int:
@@ -56,8 +67,14 @@ class Notebook(NamedTuple):
         return minor if isinstance(minor, int) else 0
 
 
-def parse(data: bytes, path: str = "<stdin>") -> Notebook:
-    """Read notebook bytes; raise NotebookError naming `path` when they are not a notebook."""
+def parse(data: bytes, path: str = "<stdin>", keep_lines: bool = False) -> Notebook:
+    """Read notebook bytes; raise NotebookError naming `path` when they are not a notebook.
+
+    `keep_lines` (nbformat 4): a list of lines in a cell's source or attachments that is exactly
+    nbformat's split of its join stays a list (see `Notebook.split`); the rest is joined as usual.
+    Only for content written straight back (`clean_bytes`): `clean` and `serialise` take either form,
+    every other reader expects joined text.
+    """
     content, alike = _load_json(data, path)
     major = content.get("nbformat", 1)
     if not isinstance(major, int) or isinstance(major, bool) or major not in (1, 2, 3, 4):
@@ -73,17 +90,18 @@ def parse(data: bytes, path: str = "<stdin>") -> Notebook:
         )
     crlf = _first_line_ending_is_crlf(data)
     try:
-        _rejoin(content, major)
+        split = _rejoin(content, major, keep_lines)
     except (AttributeError, TypeError) as error:
         raise NotebookError(f"{path}: malformed notebook ({error})", "open and re-save it in Jupyter") from None
-    return Notebook(content, major, crlf, alike)
+    return Notebook(content, major, crlf, alike, keep_lines and split)
 
 
 def serialise(notebook: Notebook) -> bytes:
     """The notebook's bytes exactly as nbformat's writer for its version writes them."""
     content = notebook.content
     if notebook.major == 4:
-        data = fastjson.indented(_split_v4(content), like=True if notebook.alike else content)
+        lines = content if notebook.split and not _has_outputs(content) else _split_v4(content)
+        data = fastjson.indented(lines, like=True if notebook.alike else content)
     elif notebook.major in (2, 3):
         # nbformat's v2 and v3 writers leave ensure_ascii at its default (True)
         data = fastjson.indented(_split_old(content, notebook.major), ascii=True, like=True if notebook.alike else content)
@@ -169,18 +187,20 @@ def _is_json_mime(mime: str) -> bool:
     return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
 
 
-def _joined(value: Any) -> Any:
-    """A list of strings joined (in C: no per-line work), anything else as it is."""
-    if type(value) is list:
-        try:
-            return "".join(value)
-        except TypeError:  # not all strings: nbformat leaves it too
-            pass
-    return value
+def _lines_read(lines: list[Any], keep: bool) -> Any:
+    """A list of strings joined (in C: no per-line work); with `keep`, the list itself when it is exactly
+    nbformat's split of that join, which writing would make again. TypeError when an item is no string."""
+    joined = "".join(lines)
+    return lines if keep and joined.splitlines(True) == lines else joined
 
 
-def _rejoin(content: dict[str, Any], major: int) -> None:
-    """In place: what nbformat's reader does after json.loads (rejoin lines, drop transient keys)."""
+def _rejoin(content: dict[str, Any], major: int, keep_lines: bool = False) -> bool:
+    """In place: what nbformat's reader does after json.loads (rejoin lines, drop transient keys).
+
+    With `keep_lines` (v4), the cells' lists of lines that are as nbformat writes them stay; returns
+    whether no text of the cells (outputs aside) is left to split (meaningful with `keep_lines` only).
+    """
+    split = major == 4
     if major == 4:
         metadata = content.get("metadata") or {}
         for key in _TRANSIENT_METADATA:
@@ -193,18 +213,19 @@ def _rejoin(content: dict[str, Any], major: int) -> None:
                 cell_metadata.pop("trusted", None)
             source = cell.get("source")
             if isinstance(source, list):
-                cell["source"] = "".join(source)
+                cell["source"] = source = _lines_read(source, keep_lines)
+            split = split and not isinstance(source, str)
             attachments = cell.get("attachments")
             if attachments:
                 for attachment in _dicts(attachments.values()):
-                    _rejoin_bundle(attachment)
+                    split = _rejoin_bundle(attachment, keep_lines) and split
             if cell.get("cell_type") == "code":
                 for output in cell.get("outputs") or ():
                     if not isinstance(output, dict):
                         continue
                     kind = output.get("output_type", "")
                     if kind in ("execute_result", "display_data"):
-                        _rejoin_bundle(output.get("data") or {})
+                        _rejoin_bundle(output.get("data") or {}, keep=False)
                     elif kind and isinstance(output.get("text", ""), list):
                         output["text"] = "".join(output["text"])
     elif major in (2, 3):
@@ -219,6 +240,7 @@ def _rejoin(content: dict[str, Any], major: int) -> None:
             for holder, key in _old_text_fields(cell):
                 if isinstance(holder[key], list):
                     holder[key] = _join_old_lines(holder[key], major)
+    return split
 
 
 def _join_old_lines(lines: list[Any], major: int) -> Any:
@@ -243,21 +265,35 @@ def _old_text_fields(cell: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str
                 yield cell, key
 
 
-def _rejoin_bundle(bundle: dict[str, Any]) -> None:
+def _rejoin_bundle(bundle: dict[str, Any], keep: bool) -> bool:
+    """In place: a mime bundle's lists joined but JSON's; with `keep`, those as nbformat writes them
+    kept. Returns whether no text is left that nbformat writes split."""
+    split = True
     for mime, value in bundle.items():
+        lines = _written_split(mime)
         if type(value) is list and not _is_json_mime(mime):
-            bundle[mime] = _joined(value)
+            try:
+                bundle[mime] = value = _lines_read(value, keep and lines)
+            except TypeError:  # not all strings: nbformat leaves it too
+                pass
+        split = split and not (lines and isinstance(value, str))
+    return split
+
+
+def _written_split(mime: str) -> bool:
+    """Whether nbformat 4 writes text of this mime type split into lines."""
+    return mime.startswith("text/") or mime in _SPLIT_MIMES
+
+
+def _has_outputs(content: dict[str, Any]) -> bool:
+    """Whether some cell of a v4 notebook has outputs (their text is never kept as lines: see `parse`)."""
+    return any(cell.get("outputs") for cell in content.get("cells", ()) if type(cell) is dict)
 
 
 def _split_bundle(bundle: Any) -> Any:
     if not isinstance(bundle, dict):
         return bundle
-    return {
-        mime: value.splitlines(True)
-        if isinstance(value, str) and (mime.startswith("text/") or mime in _SPLIT_MIMES)
-        else value
-        for mime, value in bundle.items()
-    }
+    return {mime: value.splitlines(True) if isinstance(value, str) and _written_split(mime) else value for mime, value in bundle.items()}
 
 
 def _split_v4(content: dict[str, Any]) -> dict[str, Any]:
