@@ -50,7 +50,7 @@ class Notebook(NamedTuple):
 
     `split`: every text of the cells that nbformat writes as a list of lines (sources, attachments;
     outputs aside) is such a list, exactly as nbformat splits it: read so by `parse(...,
-    keep_lines=True)`. Writing it without outputs then splits and copies nothing. Cleaning keeps that
+    keep_lines=True)`. Writing it then splits and copies the cells with outputs only. Cleaning keeps that
     (it drops text, never makes any); content built or edited otherwise leaves it False.
     """
 
@@ -100,7 +100,7 @@ def serialise(notebook: Notebook) -> bytes:
     """The notebook's bytes exactly as nbformat's writer for its version writes them."""
     content = notebook.content
     if notebook.major == 4:
-        lines = content if notebook.split and not _has_outputs(content) else _split_v4(content)
+        lines = _split_outputs(content) if notebook.split else _split_v4(content)
         data = fastjson.indented(lines, like=True if notebook.alike else content)
     elif notebook.major in (2, 3):
         # nbformat's v2 and v3 writers leave ensure_ascii at its default (True)
@@ -285,11 +285,6 @@ def _written_split(mime: str) -> bool:
     return mime.startswith("text/") or mime in _SPLIT_MIMES
 
 
-def _has_outputs(content: dict[str, Any]) -> bool:
-    """Whether some cell of a v4 notebook has outputs (their text is never kept as lines: see `parse`)."""
-    return any(cell.get("outputs") for cell in content.get("cells", ()) if type(cell) is dict)
-
-
 def _split_bundle(bundle: Any) -> Any:
     if not isinstance(bundle, dict):
         return bundle
@@ -304,6 +299,15 @@ def _split_v4(content: dict[str, Any]) -> dict[str, Any]:
         result["metadata"] = {k: v for k, v in metadata.items() if k not in _TRANSIENT_METADATA}
     result["cells"] = [_split_v4_cell(c) if isinstance(c, dict) else c for c in content.get("cells", [])]
     return result
+
+
+def _split_outputs(content: dict[str, Any]) -> dict[str, Any]:
+    """`_split_v4` of a notebook whose cells' own text is split already (`Notebook.split`): only the
+    cells with outputs are copied and split; a notebook without outputs is written as it is."""
+    cells = content["cells"]
+    if not any(type(cell) is dict and cell.get("outputs") for cell in cells):
+        return content
+    return {**content, "cells": [_split_v4_cell(cell) if type(cell) is dict and cell.get("outputs") else cell for cell in cells]}
 
 
 def _split_v4_cell(cell: dict[str, Any]) -> dict[str, Any]:
