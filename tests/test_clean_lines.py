@@ -66,7 +66,7 @@ def test_most_notebooks_jupyter_wrote_keep_every_line_as_read() -> None:
 
 @pytest.mark.corpus
 def test_the_filter_splits_nothing_again_for_a_notebook_jupyter_wrote(monkeypatch: pytest.MonkeyPatch) -> None:
-    def split_again(content: dict[str, Any]) -> dict[str, Any]:
+    def split_again(part: dict[str, Any]) -> dict[str, Any]:
         raise AssertionError("lines joined on reading and split again on writing")
 
     paths = rerunnable(3)
@@ -75,7 +75,8 @@ def test_the_filter_splits_nothing_again_for_a_notebook_jupyter_wrote(monkeypatc
         data = path.read_bytes()
         expected = joined_route(data, Policy())
         with monkeypatch.context() as patched:
-            patched.setattr(notebook_module, "_split_v4", split_again)
+            patched.setattr(notebook_module, "_split_v4", split_again)  # the whole notebook
+            patched.setattr(notebook_module, "_split_v4_cell", split_again)  # or a cell
             assert clean_bytes(data, str(path), Policy()) == expected
         assert b'"outputs": []' in expected and expected != data  # outputs stripped: a real cleaning
 
