@@ -270,13 +270,13 @@ def _rejoin_bundle(bundle: dict[str, Any], keep: bool) -> bool:
     kept. Returns whether no text is left that nbformat writes split."""
     split = True
     for mime, value in bundle.items():
-        lines = _written_split(mime)
         if type(value) is list and not _is_json_mime(mime):
             try:
-                bundle[mime] = value = _lines_read(value, keep and lines)
+                bundle[mime] = value = _lines_read(value, keep and _written_split(mime))
             except TypeError:  # not all strings: nbformat leaves it too
                 pass
-        split = split and not (lines and isinstance(value, str))
+        if keep and isinstance(value, str) and _written_split(mime):
+            split = False
     return split
 
 
