@@ -267,7 +267,7 @@ def _old_text_fields(cell: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str
 
 def _rejoin_bundle(bundle: dict[str, Any], keep: bool) -> bool:
     """In place: a mime bundle's lists joined but JSON's; with `keep`, those as nbformat writes them
-    kept. Returns whether no text is left that nbformat writes split."""
+    kept, and returns whether no text is left that nbformat writes split (True without `keep`)."""
     split = True
     for mime, value in bundle.items():
         if type(value) is list and not _is_json_mime(mime):
