@@ -40,9 +40,11 @@ _SHOWN_IN_TEXT = {code: shown for code, shown in _SHOWN_IN_LINE.items() if chr(c
 def visible(text: str) -> str:
     """Multi-line text (a rendered notebook, a report) with every control character but tab and
     newline shown as git shows it in a quoted name (ESC as `\\033`)."""
-    if not text.isascii() and text.replace("\t", " ").replace("\n", " ").isprintable():
-        return text  # no control character: spare translate its per-character path for non-ASCII text
-    return text.translate(_SHOWN_IN_TEXT)
+    if text.replace("\t", " ").replace("\n", " ").isprintable():
+        return text  # no control character (the common case), and nothing for translate to walk
+    # translate looks every character up one by one: only the lines holding something unprintable
+    # (a control, or a format character such as U+2060 that isprintable also refuses) go through it
+    return "\n".join(line if line.replace("\t", " ").isprintable() else line.translate(_SHOWN_IN_TEXT) for line in text.split("\n"))
 
 
 def one_line(text: str) -> str:
