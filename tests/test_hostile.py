@@ -730,14 +730,14 @@ def test_a_filter_whose_interpreter_cannot_import_nbgit_never_stops_git(repo: Pa
 
 
 def test_a_textconv_whose_interpreter_cannot_import_nbgit_never_stops_git_diff(repo: Path, tmp_path: Path) -> None:
-    """The installed textconv run by an interpreter without nbgit: git diff goes on, showing the
-    files as they are, with one warning per file saying what to do."""
+    """The installed textconv (nbgit_textconv.py, run without site) where nbgit is not beside it:
+    git diff goes on, showing the files as they are, with one warning per file saying what to do."""
     installed(repo, "--no-hooks")
-    stranded = tmp_path / "nbgit-textconv"
-    lines = NBGIT.with_name("nbgit-textconv").read_text().splitlines(keepends=True)
-    stranded.write_text(f"#!{sys.executable} -S\n" + "".join(lines[1:]))  # -S: no site-packages, so no nbgit
-    stranded.chmod(0o755)
-    git(repo, "config", "diff.nbgit.textconv", f"'{stranded}' --")
+    wired = shlex.split(git(repo, "config", "diff.nbgit.textconv").stdout.decode())
+    stranded = tmp_path / "nbgit_textconv.py"
+    stranded.write_bytes(Path(wired[3]).read_bytes())  # alone: no nbgit in its folder, and no site-packages (-S)
+    wired[3] = str(stranded)
+    git(repo, "config", "diff.nbgit.textconv", shlex.join(wired))
     (repo / "a.ipynb").write_bytes(run_notebook("print(1)"))
     git(repo, "add", "a.ipynb")
     git(repo, "commit", "-q", "-m", "a")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
+import shlex
 import stat
 import subprocess
 from pathlib import Path
@@ -287,13 +289,60 @@ def code_notebook(source: str) -> dict[str, object]:
     return {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
-def test_textconv_wired_by_an_older_install_keeps_working_until_install_upgrades_it(repo: Path) -> None:
-    """Installs before nbgit-textconv wired `nbgit textconv --`: git diff still reads notebooks through
-    it, status calls it an older nbgit's wiring, and `nbgit install` wires the quicker program."""
+def installed_interpreter() -> str:
+    """The interpreter of the `nbgit` console script: the one `nbgit install` runs in."""
+    return NBGIT.read_text().splitlines()[0][2:].split()[0]
+
+
+def textconv_entry() -> str:
+    spec = importlib.util.find_spec("nbgit_textconv")
+    assert spec is not None and spec.origin is not None
+    return spec.origin
+
+
+def committed_twice(repo: Path) -> None:
+    """a.ipynb committed with `x = 1`, then `x = 2` (outputs and counts as a run leaves them), then `x = 3` in the work tree."""
+    for number in (1, 2):
+        notebook = code_notebook(f"x = {number}")
+        notebook["cells"][0]["outputs"] = [{"name": "stdout", "output_type": "stream", "text": [f"{number}\n"]}]  # type: ignore[index]
+        (repo / "a.ipynb").write_text(json.dumps(notebook))
+        git(repo, "add", "a.ipynb")
+        git(repo, "commit", "-q", "-m", f"x = {number}")
+    (repo / "a.ipynb").write_text(json.dumps(code_notebook("x = 3")))
+
+
+def test_textconv_runs_without_site_and_git_caches_it_per_nbgit_version(repo: Path) -> None:
+    """install wires nbgit_textconv.py run by nbgit's interpreter with -S (no site: a fifth of each
+    process's start-up) and the version in the command: `git log -p` and `git diff` read notebooks
+    through it, git's textconv cache is kept under that command, and a command with another version
+    (what install writes after an upgrade) empties it."""
+    ok(nbgit(repo, "install", "--no-hooks"))
+    wired = git(repo, "config", "diff.nbgit.textconv").stdout.decode().strip()
+    assert shlex.split(wired) == [f"NBGIT_VERSION={__version__}", installed_interpreter(), "-S", textconv_entry(), "--"]
+    committed_twice(repo)
+    log = git(repo, "log", "-p", "-1").stdout.decode()
+    assert "-x = 1\n+x = 2\n" in log and "[code a] In" not in log and '"outputs"' not in log  # rendered, outputs gone
+    assert "-x = 2\n+x = 3\n" in git(repo, "diff").stdout.decode()
+    cache = "refs/notes/textconv/nbgit"
+    filled = git(repo, "rev-parse", cache).stdout.strip()
+    assert git(repo, "log", "-1", "--format=%B", cache).stdout.decode().strip() == wired  # git's cache, valid for this command
+    git(repo, "log", "-p", "-1")
+    assert git(repo, "rev-parse", cache).stdout.strip() == filled  # answered from the cache: nothing added
+    upgraded = wired.replace(f"NBGIT_VERSION={__version__} ", "NBGIT_VERSION=999.0 ", 1)
+    git(repo, "config", "diff.nbgit.textconv", upgraded)
+    assert "-x = 1\n+x = 2\n" in git(repo, "log", "-p", "-1").stdout.decode()
+    assert git(repo, "log", "-1", "--format=%B", cache).stdout.decode().strip() == upgraded  # dropped, filled again
+    assert git(repo, "rev-list", "--count", cache).stdout.strip() == b"1"  # a new cache, not the old one added to
+
+
+@pytest.mark.parametrize("older", ["'{nbgit}' textconv --", "'{script}' --"])
+def test_textconv_wired_by_an_older_install_keeps_working_until_install_upgrades_it(repo: Path, older: str) -> None:
+    """Installs before nbgit_textconv wired `nbgit textconv --`, then `nbgit-textconv --`: git diff still
+    reads notebooks through them, status calls them an older nbgit's wiring, and `nbgit install` wires
+    the quicker program."""
     ok(nbgit(repo, "install"))
     wired = git(repo, "config", "diff.nbgit.textconv").stdout.decode().strip()
-    assert wired == f"NBGIT_VERSION={__version__} '{NBGIT.with_name('nbgit-textconv')}' --"
-    older = f"NBGIT_VERSION={__version__} '{NBGIT}' textconv --"
+    older = f"NBGIT_VERSION={__version__} " + older.format(nbgit=NBGIT, script=NBGIT.with_name("nbgit-textconv"))
     git(repo, "config", "diff.nbgit.textconv", older)
     (repo / "a.ipynb").write_text(json.dumps(code_notebook("x = 1")))
     git(repo, "add", "a.ipynb")
@@ -306,6 +355,16 @@ def test_textconv_wired_by_an_older_install_keeps_working_until_install_upgrades
     assert git(repo, "config", "diff.nbgit.textconv").stdout.decode().strip() == wired
     assert "diff        ok" in ok(nbgit(repo, "status"))
     assert "-x = 1\n+x = 2\n" in git(repo, "diff").stdout.decode()
+
+
+def test_status_says_when_the_file_textconv_runs_is_gone(repo: Path, tmp_path: Path) -> None:
+    """The interpreter is there but nbgit_textconv.py is not (nbgit moved): git diff would fail, status says so."""
+    ok(nbgit(repo, "install"))
+    wired = git(repo, "config", "diff.nbgit.textconv").stdout.decode().strip()
+    gone = tmp_path / "gone" / "nbgit_textconv.py"
+    git(repo, "config", "diff.nbgit.textconv", wired.replace(shlex.quote(textconv_entry()), shlex.quote(str(gone))))
+    out = ok(nbgit(repo, "status"), 1)
+    assert "diff        broken" in out and f"runs {gone} (the file {installed_interpreter()} runs), which no longer exists" in out, out
 
 
 def test_global_install_with_an_attributes_file_points_git_at_it(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -26,12 +28,13 @@ from nbgit.terminal import visible
 FUNCNAME = CELL_HEADER_REGEX
 
 
-TEXTCONV = NBGIT.with_name("nbgit-textconv")
+# the program `nbgit install` wires: nbgit_textconv.py, beside nbgit, run without site
+TEXTCONV = [str(NBGIT.with_name("python")), "-S", str(importlib.util.find_spec("nbgit_textconv").origin)]  # type: ignore[union-attr]
 
 
 def wire_textconv(repo: Path, cache: bool = True) -> None:
     """What `nbgit install` writes for readable diffs, set up by hand."""
-    git(repo, "config", "diff.nbgit.textconv", f"NBGIT_VERSION={__version__} '{TEXTCONV}' --")
+    git(repo, "config", "diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {shlex.join(TEXTCONV)} --")
     git(repo, "config", "diff.nbgit.cachetextconv", "true" if cache else "false")
     git(repo, "config", "diff.nbgit.xfuncname", FUNCNAME)
     (repo / ".gitattributes").write_text("*.ipynb diff=nbgit\n")
@@ -191,7 +194,7 @@ def test_cli_passes_bad_input_through(source: Path, tmp_path: Path) -> None:
     data = source.read_bytes()
     target = tmp_path / "bad.ipynb"
     target.write_bytes(data)
-    for done in (nbgit(tmp_path, "textconv", str(target)), subprocess.run([str(TEXTCONV), "--", str(target)], cwd=tmp_path, capture_output=True)):
+    for done in (nbgit(tmp_path, "textconv", str(target)), subprocess.run([*TEXTCONV, "--", str(target)], cwd=tmp_path, capture_output=True)):
         assert done.returncode == 0
         assert b"Traceback" not in done.stderr and len(done.stderr.splitlines()) <= 1
         if not readable(data):
@@ -199,7 +202,7 @@ def test_cli_passes_bad_input_through(source: Path, tmp_path: Path) -> None:
 
 
 def textconv_program(repo: Path, name: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([str(TEXTCONV), "--", name], cwd=repo, capture_output=True)
+    return subprocess.run([*TEXTCONV, "--", name], cwd=repo, capture_output=True)
 
 
 @pytest.mark.parametrize("notebook, policy", [
@@ -225,7 +228,7 @@ def test_the_program_leaves_to_the_full_renderer_what_the_quick_view_cannot_tell
 
 def test_the_program_says_how_it_is_used_and_never_fails_on_a_notebook(repo: Path) -> None:
     for args in ([], ["a.ipynb", "b.ipynb"], ["-x"]):
-        done = subprocess.run([str(TEXTCONV), *args], cwd=repo, capture_output=True)
+        done = subprocess.run([*TEXTCONV, *args], cwd=repo, capture_output=True)
         assert done.returncode == 2 and done.stderr == b"usage: nbgit-textconv [--] FILE\n" and done.stdout == b""
     done = textconv_program(repo, "missing.ipynb")
     assert done.returncode == 0 and done.stdout == b"" and done.stderr.startswith(b"nbgit: warning: missing.ipynb: cannot read")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -27,12 +28,12 @@ DIRTY = json.dumps({
 }, indent=1).encode() + b"\n"
 
 
-TEXTCONV = NBGIT.with_name("nbgit-textconv")
-# what git's textconv process may import besides the interpreter's start-up: nbgit's quick path
-# and the C half of json (no re, enum, typing, collections or json: milliseconds each, per process)
+# what git's textconv process may import besides the interpreter's start-up without site (`python -S`,
+# as install wires it): nbgit's quick path, stat and the C half of json (no os, re, enum, typing,
+# collections or json: milliseconds each, per process)
 TEXTCONV_IMPORTS = {
     "nbgit", "nbgit.commands", "nbgit.commands.textconv", "nbgit.terminal", "nbgit.policy_files", "nbgit.leanjson",
-    "nbgit.render", "nbgit.record", "nbgit.volatile", "nbgit.quickview", "_json", "__future__",
+    "nbgit.render", "nbgit.record", "nbgit.volatile", "nbgit.quickview", "_json", "__future__", "stat", "_stat",
 }
 
 
@@ -60,17 +61,46 @@ def test_per_file_commands_import_nothing_they_do_not_use(repo: Path, args: list
     assert not modules & not_needed, sorted(modules & not_needed)
 
 
-@pytest.mark.parametrize("args", [["nb.ipynb"], ["--", "nb.ipynb"]])
-def test_textconv_as_installed_imports_only_what_reads_and_renders_a_notebook(repo: Path, args: list[str]) -> None:
-    """`nbgit-textconv`, which `nbgit install` wires (git starts it once per notebook blob), renders a
-    notebook of a repository without a policy through the quick view, importing nothing else."""
+def wired_textconv(repo: Path) -> str:
+    """diff.nbgit.textconv as `nbgit install` writes it."""
+    done = subprocess.run([str(NBGIT), "install", "--no-hooks"], capture_output=True, cwd=repo)
+    assert done.returncode == 0, done.stderr.decode()
+    return subprocess.run(["git", "config", "diff.nbgit.textconv"], capture_output=True, cwd=repo, check=True).stdout.decode().strip()
+
+
+def imported_by_shell(command: str, cwd: Path) -> set[str]:
+    """The modules `command FILE` imports, run through sh as git runs textconv."""
+    done = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=cwd, env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr.decode()[-500:]
+    return {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if line.startswith("import time:")}
+
+
+def test_textconv_as_installed_imports_only_what_reads_and_renders_a_notebook(repo: Path) -> None:
+    """textconv as `nbgit install` wires it (git starts it once per notebook blob) renders a notebook of
+    a repository without a policy through the quick view, importing nothing else: not site, not os."""
     (repo / "nb.ipynb").write_bytes(DIRTY)
-    bare = imported([], b"", repo, program=NBGIT.with_name("python"))  # `python` alone: the interpreter's start-up
-    modules = imported(args, b"", repo, program=TEXTCONV) - bare
+    command = wired_textconv(repo)
+    interpreter = shlex.split(command)[1]
+    bare = imported_by_shell(f"'{interpreter}' -S -c pass", repo)  # the interpreter's start-up without site
+    modules = imported_by_shell(command, repo) - bare
     assert "nbgit.quickview" in modules and modules <= TEXTCONV_IMPORTS, sorted(modules - TEXTCONV_IMPORTS)
-    done = subprocess.run([str(TEXTCONV), *args], capture_output=True, cwd=repo)
-    assert done.returncode == 0 and done.stdout == subprocess.run([str(NBGIT), "textconv", *args], capture_output=True, cwd=repo).stdout
+    done = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
+    for older in ([str(NBGIT.with_name("nbgit-textconv")), "nb.ipynb"], [str(NBGIT), "textconv", "--", "nb.ipynb"]):
+        assert done.returncode == 0 and done.stdout == subprocess.run(older, capture_output=True, cwd=repo).stdout
     assert done.stdout.startswith(b"nbformat 4.5") and b"print(1)" in done.stdout and b"collapsed" not in done.stdout
+
+
+def test_textconv_as_installed_adds_site_packages_for_the_full_renderer(repo: Path) -> None:
+    """Where the quick view cannot do (a policy here), the textconv started without site adds what
+    site adds (the environment's packages: tomli on Python 3.10) before the full renderer's imports."""
+    (repo / "nb.ipynb").write_bytes(DIRTY)
+    (repo / ".nbgit.toml").write_text('keep_keys = ["cell.metadata.collapsed"]\n')
+    command = wired_textconv(repo)
+    modules = imported_by_shell(command, repo)
+    assert "site" in modules and "nbgit.policy" in modules and "nbgit.quickview" not in modules
+    done = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
+    assert done.returncode == 0 and not done.stderr, done.stderr.decode()
+    assert b"print(1)" in done.stdout and b"metadata.collapsed: false" in done.stdout  # the policy's rendering
 
 
 def test_other_commands_still_parse_their_arguments(repo: Path) -> None:

@@ -17,7 +17,6 @@ Only the standard library: git's textconv and the filter import this.
 from __future__ import annotations
 
 import io
-import os
 import sys
 
 TYPE_CHECKING = False  # typing imports re, enum and more: milliseconds in each textconv process
@@ -96,6 +95,8 @@ class _ReaderMayLeave(io.FileIO):
         try:
             return super().write(data)
         except BrokenPipeError:
+            import os  # textconv starts without it (python -S): only a reader that leaves needs it
+
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self.fileno())
             os.close(devnull)

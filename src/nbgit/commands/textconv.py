@@ -6,13 +6,13 @@ warning on stderr, and the exit code is always 0.
 
 git starts it once per notebook blob (`git log -p` of 40 commits: 80 processes), so it starts lean:
 in a repository without a policy of its own, a notebook `nbgit.quickview` can read is rendered with
-nothing imported beyond the interpreter's start-up; the policy, the cleaning core and the warnings
-are imported only when a repository or a notebook needs them.
+nothing imported beyond the interpreter's start-up (not even os: `nbgit install` runs it without
+site, `python -S`, see nbgit_textconv); the policy, the cleaning core and the warnings are imported
+only when a repository or a notebook needs them, and site-packages joins sys.path before them.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 TYPE_CHECKING = False  # typing would import re and enum in every textconv process
@@ -33,6 +33,21 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("nbgit: interrupted\n")
         return 130
+
+
+def run_as_program(argv: list[str]) -> None:
+    """`main(argv)`, then the process ends at once: all is written and flushed, and tearing the
+    interpreter down would only cost 2 ms more (nbgit_textconv and `nbgit-textconv` end this way)."""
+    code = main(argv)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        try:
+            from posix import _exit  # os._exit, without importing os (see nbgit.policy_files)
+        except ImportError:
+            from os import _exit
+        _exit(code)
 
 
 def run(path: str) -> int:
@@ -59,9 +74,9 @@ def run(path: str) -> int:
 def _rendered(data: bytes, path: str) -> bytes:
     """The text: by the quick view when the repository keeps the default policy and it can read the
     notebook, else by the full renderer with the repository's policy."""
-    from nbgit.policy_files import has_no_policy, root_of
+    from nbgit.policy_files import has_no_policy, root_of_working_directory
 
-    if has_no_policy(root_of(os.getcwd())):
+    if has_no_policy(root_of_working_directory()):
         from nbgit.quickview import quick_view
 
         nb = quick_view(data)
@@ -69,9 +84,21 @@ def _rendered(data: bytes, path: str) -> bytes:
             from nbgit.render import text_of
 
             return text_of(nb, max_lines=0)  # a quick view has no outputs: no text to cut
+    with_site_packages()
     from nbgit.render import textconv
 
     return textconv(data, path, policy_or_defaults())
+
+
+def with_site_packages() -> None:
+    """Started without site (`python -S`, as `nbgit install` wires textconv), add what site adds at
+    start-up (the environment's site-packages and .pth files, the user's site-packages), as site's
+    documentation offers after -S, before importing what may live there: the policy's TOML reader,
+    the cleaning core's libraries. Called once, when the quick view cannot do."""
+    if sys.flags.no_site:
+        import site
+
+        site.main()
 
 
 def _warn(message: str) -> None:
@@ -85,10 +112,11 @@ def policy_or_defaults() -> Policy:
 
     For commands git runs inside `git diff`, where an error would stop the whole diff."""
     from nbgit.errors import NbgitError
-    from nbgit.policy import Policy, load_policy, root_of
+    from nbgit.policy import Policy, load_policy
+    from nbgit.policy_files import root_of_working_directory
 
     try:
-        return load_policy(root_of(os.getcwd()))
+        return load_policy(root_of_working_directory())
     except NbgitError as error:
         _warn(f"{error.message}; rendering with the default policy")
         return Policy()

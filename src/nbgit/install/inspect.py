@@ -48,7 +48,7 @@ def program_of(command: str) -> str | None:
 
 def _same_install(have: str | None, want: str | None) -> bool:
     """Whether a configured program is the wanted one, or another of nbgit's programs beside it (older
-    installs wired `nbgit textconv` where `nbgit-textconv` is now)."""
+    installs wired `nbgit textconv` and `nbgit-textconv` where the interpreter running nbgit_textconv is now)."""
     if have is None or want is None:
         return False
     name = os.path.basename(have)
@@ -56,7 +56,8 @@ def _same_install(have: str | None, want: str | None) -> bool:
 
 
 def missing_program(command: str) -> str | None:
-    """The program (or its interpreter) a configured command runs, when it no longer exists; None when it does."""
+    """The program (or its interpreter, or the file it runs) a configured command runs, when it no
+    longer exists; None when it does."""
     name = program_of(command)
     if name is None:
         return None
@@ -67,6 +68,9 @@ def missing_program(command: str) -> str | None:
     program = Path(name)
     if not program.is_file():
         return str(program)
+    script = _script_of(command, name)
+    if script is not None and not Path(script).is_file():
+        return f"{script} (the file {program} runs)"
     with program.open("rb") as handle:
         first = handle.readline(512)
     if first.startswith(b"#!"):
@@ -74,6 +78,14 @@ def missing_program(command: str) -> str | None:
         if interpreter and not Path(interpreter).exists():
             return f"{interpreter} (the interpreter of {program})"
     return None
+
+
+def _script_of(command: str, program: str) -> str | None:
+    """The file an interpreter is given to run (`python -S /path/nbgit_textconv.py --`: the first
+    absolute path among the words after the program, before `--`), if any."""
+    words = shlex.split(command)
+    operands = words[words.index(program) + 1 :]
+    return next((w for w in operands[: operands.index("--")] if os.path.isabs(w)), None) if "--" in operands else None
 
 
 def inspect(wirings: list[Wiring], cwd: Path) -> list[Finding]:

@@ -152,17 +152,29 @@ def outputs_wiring(setup: Setup) -> Wiring:
     return Wiring("outputs", summary, owned_keys=owned, optional=True)
 
 
-def diff_wiring(setup: Setup) -> Wiring:
-    """`git diff` as readable cells (textconv, cached per nbgit version), or nbdime's diff; nbdime as difftool."""
-    nbgit = nbgit_command(setup)
+def textconv_command(setup: Setup) -> str:
+    """diff.nbgit.textconv: nbgit_textconv.py run by this interpreter without site (`-S`; see that
+    module), or the `nbgit-textconv` script where nbgit_textconv is no file beside nbgit (a zipped
+    install). The version is part of the command so that git's textconv cache is dropped when nbgit changes."""
+    from importlib.util import find_spec
+
+    spec = find_spec("nbgit_textconv")
+    entry = Path(spec.origin) if spec is not None and spec.origin else None
+    if entry is not None and entry.is_file() and (entry.parent / "nbgit").is_dir():
+        return f"NBGIT_VERSION={__version__} {quote(Path(sys.executable).absolute())} -S {quote(entry.absolute())} --"
     # a program of its own, started once per notebook blob: `nbgit textconv` (what older installs wired)
     # pays for the console script's imports each time
     textconv = program("nbgit-textconv", setup.bin_dir)
     if textconv is None:
         raise NbgitError("cannot find the `nbgit-textconv` command", "reinstall nbgit: it provides that script")
+    return f"NBGIT_VERSION={__version__} {quote(textconv)} --"
+
+
+def diff_wiring(setup: Setup) -> Wiring:
+    """`git diff` as readable cells (textconv, cached per nbgit version), or nbdime's diff; nbdime as difftool."""
+    nbgit = nbgit_command(setup)
     config = [
-        # the version is part of the command so that git's textconv cache is dropped when nbgit changes
-        ConfigEntry("diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {quote(textconv)} --"),
+        ConfigEntry("diff.nbgit.textconv", textconv_command(setup)),
         ConfigEntry("diff.nbgit.cachetextconv", "true"),
         # shared: a pattern of the user's own is kept (written only when unset, removed only if nbgit wrote it)
         ConfigEntry("diff.nbgit.xfuncname", CELL_HEADER_REGEX, shared=True),
