@@ -7,7 +7,8 @@
 2. `git log -p -40 -- '*.ipynb'` in a repository built from the real notebooks of the corpus with
    outputs (200 KB and more, like a book's chapters), with a history of 40 commits after the first,
    each re-running or editing one notebook (80 textconv runs per log): plain git, nbgit's textconv
-   as `nbgit install` wires it (`nbgit-textconv`), as older installs wired it (`nbgit textconv`), and
+   as `nbgit install` wires it (nbgit_textconv.py without site), as older installs wired it (the
+   `nbgit-textconv` script, and before it `nbgit textconv`), and
    nbstripout's. nbstripout takes seconds per run, so its log is timed over the last few commits
    and scaled to the 40 (said in the table). Target: nbgit <= 5x plain `git log -p`.
 3. The HTML report of a changed generated notebook full of images (20 MB; `nbgit diff --format
@@ -98,12 +99,18 @@ def git_repo(path: Path, attributes: str, config: dict[str, str], files: dict[st
     return path
 
 
+def installed_textconv() -> str:
+    """diff.nbgit.textconv as `nbgit install` wires it."""
+    from nbgit.install.wiring import Setup, interpreter_bin_dir, textconv_command
+    from nbgit.policy import Policy
+
+    return textconv_command(Setup(interpreter_bin_dir(), Policy(), "text", False))
+
+
 def textconv_setups(skip: list[str], driver: bool, cached: bool = False) -> dict[str, tuple[str, dict[str, str]]]:
     """name -> (.gitattributes, git config): every textconv uncached, the same way; with `cached`, each
     textconv also with git's cache on (`cachetextconv`, as `nbgit install` sets it), filled by the warm-up round."""
-    from nbgit import __version__
-
-    textconvs = {"nbgit textconv": ("nbgit", f"NBGIT_VERSION={__version__} '{TEXTCONV}' --")}  # as `nbgit install` wires it
+    textconvs = {"nbgit textconv": ("nbgit", installed_textconv())}
     if "nbstripout" not in skip:
         textconvs["nbstripout textconv"] = ("ipynb", f"'{peer('nbstripout')}' -t")
     setups: dict[str, tuple[str, dict[str, str]]] = {"plain git": ("", {})}
@@ -143,8 +150,12 @@ def history_repo(path: Path, attributes: str, config: dict[str, str], commits: i
 
 def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int) -> dict[str, Took]:
     setups = textconv_setups(["nbstripout"], driver=False, cached=True)
-    setups["nbgit textconv, older installs"] = ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": f"'{NBGIT}' textconv --"})
-    repos = {name: history_repo(tmp / f"log-{name}".replace(" ", "-").replace(",", ""), attributes, config, commits) for name, (attributes, config) in setups.items()}
+    from nbgit import __version__
+
+    older = {"nbgit-textconv": f"NBGIT_VERSION={__version__} '{TEXTCONV}' --", "nbgit textconv": f"'{NBGIT}' textconv --"}
+    for program, command in older.items():
+        setups[f"{program}, older installs"] = ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": command})
+    repos = {name: history_repo(tmp / f"log-{number}", attributes, config, commits) for number, (name, (attributes, config)) in enumerate(setups.items())}
     some = next(iter(repos.values()))
     sizes = [p.stat().st_size for p in some.glob("*.ipynb")]
     print(f"\ngit log -p -{commits} -- '*.ipynb': {len(sizes)} real notebooks with outputs, {sum(sizes) / len(sizes) / 1e6:.2f} MB on average, "
