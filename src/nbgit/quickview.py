@@ -30,7 +30,7 @@ _CELL_TYPES = frozenset({"code", "markdown", "raw"})
 _TRANSIENT = frozenset({"metadata.orig_nbformat", "metadata.orig_nbformat_minor"})
 # the default policy's key paths to strip, and the dicts they sit in (as nbgit.clean reads them)
 _STRIP = frozenset(VOLATILE_KEYS) | _TRANSIENT
-_DESCEND = frozenset(path[:at] for path in _STRIP for at, char in enumerate(path) if char == ".")
+_DESCEND = frozenset(path.rsplit(".", depth)[0] for path in _STRIP for depth in range(1, path.count(".") + 1))
 # what jupytext echoes into a notebook's metadata (nbgit.clean drops it): the cell metadata filter
 # of nbgit's jupytext.toml (a list of keys, so with commas), and a coding line atop the script
 # twin of a notebook in another language than Python

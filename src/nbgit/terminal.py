@@ -31,9 +31,18 @@ def _shown(char: str) -> str:
 
 
 # C0 controls, DEL and C1 controls, each with how it is shown. A line keeps none; content keeps its
-# tabs and line breaks. (`str.translate` rather than a regular expression: no `re` to import.)
-_SHOWN_IN_LINE = {code: _shown(chr(code)) for code in (*range(0x20), *range(0x7F, 0xA0))}
-_SHOWN_IN_TEXT = {code: shown for code, shown in _SHOWN_IN_LINE.items() if chr(code) not in "\t\n"}
+# tabs and line breaks. (`str.translate` rather than a regular expression: no `re` to import.) Made
+# when first needed: most text has none, and textconv starts a process per notebook.
+_SHOWN_IN_LINE: dict[int, str] = {}
+_SHOWN_IN_TEXT: dict[int, str] = {}
+
+
+def _tables() -> tuple[dict[int, str], dict[int, str]]:
+    """(_SHOWN_IN_LINE, _SHOWN_IN_TEXT), filled at the first call."""
+    if not _SHOWN_IN_LINE:
+        _SHOWN_IN_LINE.update({code: _shown(chr(code)) for code in (*range(0x20), *range(0x7F, 0xA0))})
+        _SHOWN_IN_TEXT.update({code: shown for code, shown in _SHOWN_IN_LINE.items() if chr(code) not in "\t\n"})
+    return _SHOWN_IN_LINE, _SHOWN_IN_TEXT
 
 
 def visible(text: str) -> str:
@@ -43,12 +52,13 @@ def visible(text: str) -> str:
         return text  # no control character (the common case), and nothing for translate to walk
     # translate looks every character up one by one: only the lines holding something unprintable
     # (a control, or a format character such as U+2060 that isprintable also refuses) go through it
-    return "\n".join(line if line.replace("\t", " ").isprintable() else line.translate(_SHOWN_IN_TEXT) for line in text.split("\n"))
+    in_text = _tables()[1]
+    return "\n".join(line if line.replace("\t", " ").isprintable() else line.translate(in_text) for line in text.split("\n"))
 
 
 def one_line(text: str) -> str:
     """Text meant as one line (a message, a file name) with every control character shown, newlines and tabs too."""
-    return text.translate(_SHOWN_IN_LINE)
+    return text if text.isprintable() else text.translate(_tables()[0])
 
 
 def shell_word(path: str) -> str:
