@@ -735,8 +735,9 @@ def test_a_textconv_whose_interpreter_cannot_import_nbgit_never_stops_git_diff(r
     installed(repo, "--no-hooks")
     wired = shlex.split(git(repo, "config", "diff.nbgit.textconv").stdout.decode())
     stranded = tmp_path / "nbgit_textconv.py"
-    stranded.write_bytes(Path(wired[3]).read_bytes())  # alone: no nbgit in its folder, and no site-packages (-S)
-    wired[3] = str(stranded)
+    entry = wired.index("-S") + 1
+    stranded.write_bytes(Path(wired[entry]).read_bytes())  # alone: no nbgit in its folder, and no site-packages (-S)
+    wired[entry] = str(stranded)
     git(repo, "config", "diff.nbgit.textconv", shlex.join(wired))
     (repo / "a.ipynb").write_bytes(run_notebook("print(1)"))
     git(repo, "add", "a.ipynb")

@@ -318,7 +318,7 @@ def test_textconv_runs_without_site_and_git_caches_it_per_nbgit_version(repo: Pa
     (what install writes after an upgrade) empties it."""
     ok(nbgit(repo, "install", "--no-hooks"))
     wired = git(repo, "config", "diff.nbgit.textconv").stdout.decode().strip()
-    assert shlex.split(wired) == [f"NBGIT_VERSION={__version__}", installed_interpreter(), "-S", textconv_entry(), "--"]
+    assert shlex.split(wired) == [f"NBGIT_VERSION={__version__}", "exec", installed_interpreter(), "-S", textconv_entry(), "--"]
     committed_twice(repo)
     log = git(repo, "log", "-p", "-1").stdout.decode()
     assert "-x = 1\n+x = 2\n" in log and "[code a] In" not in log and '"outputs"' not in log  # rendered, outputs gone

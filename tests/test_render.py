@@ -34,7 +34,7 @@ TEXTCONV = [str(NBGIT.with_name("python")), "-S", str(importlib.util.find_spec("
 
 def wire_textconv(repo: Path, cache: bool = True) -> None:
     """What `nbgit install` writes for readable diffs, set up by hand."""
-    git(repo, "config", "diff.nbgit.textconv", f"NBGIT_VERSION={__version__} {shlex.join(TEXTCONV)} --")
+    git(repo, "config", "diff.nbgit.textconv", f"NBGIT_VERSION={__version__} exec {shlex.join(TEXTCONV)} --")
     git(repo, "config", "diff.nbgit.cachetextconv", "true" if cache else "false")
     git(repo, "config", "diff.nbgit.xfuncname", FUNCNAME)
     (repo / ".gitattributes").write_text("*.ipynb diff=nbgit\n")

@@ -80,7 +80,7 @@ def test_textconv_as_installed_imports_only_what_reads_and_renders_a_notebook(re
     a repository without a policy through the quick view, importing nothing else: not site, not os."""
     (repo / "nb.ipynb").write_bytes(DIRTY)
     command = wired_textconv(repo)
-    interpreter = shlex.split(command)[1]
+    interpreter = shlex.split(command)[2]  # NBGIT_VERSION=... exec PYTHON -S ...
     bare = imported_by_shell(f"'{interpreter}' -S -c pass", repo)  # the interpreter's start-up without site
     modules = imported_by_shell(command, repo) - bare
     assert "nbgit.quickview" in modules and modules <= TEXTCONV_IMPORTS, sorted(modules - TEXTCONV_IMPORTS)

@@ -155,13 +155,14 @@ def outputs_wiring(setup: Setup) -> Wiring:
 def textconv_command(setup: Setup) -> str:
     """diff.nbgit.textconv: nbgit_textconv.py run by this interpreter without site (`-S`; see that
     module), or the `nbgit-textconv` script where nbgit_textconv is no file beside nbgit (a zipped
-    install). The version is part of the command so that git's textconv cache is dropped when nbgit changes."""
+    install). The version is part of the command so that git's textconv cache is dropped when nbgit
+    changes; git runs the command through sh, which `exec` spares a fork."""
     from importlib.util import find_spec
 
     spec = find_spec("nbgit_textconv")
     entry = Path(spec.origin) if spec is not None and spec.origin else None
     if entry is not None and entry.is_file() and (entry.parent / "nbgit").is_dir():
-        return f"NBGIT_VERSION={__version__} {quote(Path(sys.executable).absolute())} -S {quote(entry.absolute())} --"
+        return f"NBGIT_VERSION={__version__} exec {quote(Path(sys.executable).absolute())} -S {quote(entry.absolute())} --"
     # a program of its own, started once per notebook blob: `nbgit textconv` (what older installs wired)
     # pays for the console script's imports each time
     textconv = program("nbgit-textconv", setup.bin_dir)
