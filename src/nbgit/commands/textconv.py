@@ -84,13 +84,13 @@ def _rendered(data: bytes, path: str) -> bytes:
             from nbgit.render import text_of
 
             return text_of(nb, max_lines=0)  # a quick view has no outputs: no text to cut
-    with_site_packages()
+    _with_site_packages()
     from nbgit.render import textconv
 
     return textconv(data, path, policy_or_defaults())
 
 
-def with_site_packages() -> None:
+def _with_site_packages() -> None:
     """Started without site (`python -S`, as `nbgit install` wires textconv), add what site adds at
     start-up (the environment's site-packages and .pth files, the user's site-packages), as site's
     documentation offers after -S, before importing what may live there: the policy's TOML reader,
