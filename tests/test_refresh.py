@@ -468,6 +468,26 @@ def test_a_newline_or_tab_in_a_name_is_shown_never_printed_raw(committed: Path) 
     ]
 
 
+def test_status_names_as_phantoms_exactly_what_git_status_lists(committed: Path) -> None:
+    """git lists a notebook on its size alone; one only touched, or whose entry records size 0 (just
+    checked out, or smudged as racily clean by an index written in the same second), it compares by
+    content through the filter, and lists nothing. `nbgit status` says the same (it said a phantom
+    for each of those, which an index written while its files were new made of untouched notebooks)."""
+    time.sleep(1.05)  # past the index's timestamp: git trusts the stat data of the untouched ones
+    rerun_file(committed / "nb0.ipynb")  # another size: listed
+    touched = committed / "nb2.ipynb"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 2_000_000_000))  # same size: compared
+    blob = git(committed, "rev-parse", ":nb3.ipynb").stdout.decode().strip()
+    git(committed, "update-index", "--cacheinfo", f"100644,{blob},nb3.ipynb")  # stat data of an entry just made: size 0
+
+    lines = nbgit(committed, "status").stdout.decode().splitlines()
+
+    assert porcelain(committed) == [" M nb0.ipynb"]
+    assert [line for line in lines if line.startswith("worktree")] == [
+        "worktree    note     1 notebook(s) changed only in outputs or volatile state: nb0.ipynb (git status lists them until `nbgit refresh`)",
+    ]
+
+
 def test_status_tells_phantoms_from_real_changes(committed: Path) -> None:
     rerun_file(committed / "nb0.ipynb")
     rerun_file(committed / "nb1.ipynb")

@@ -146,6 +146,14 @@ def racily_clean(data: bytes, entries: dict[str, Entry], since: int) -> dict[str
     return racy
 
 
+def listed_by_size(data: bytes, entry: Entry, seen: os.stat_result) -> bool:
+    """Whether git lists the entry as modified on its size alone, never reading the file: the size it
+    recorded differs from the file's. A size of 0 (just checked out, or smudged) is not trusted:
+    git compares the content then, as it does when only the times differ (read-cache.c ie_match_stat)."""
+    recorded = STAT.unpack_from(data, entry.offset)[9]
+    return recorded != 0 and recorded != seen.st_size & 0xFFFFFFFF
+
+
 def stat_matches(data: bytes, entry: Entry, file: Path) -> bool:
     """Whether `file` has the size and modification second `entry` records: stat fields git always
     compares, so a file that differs in either is listed by git however old the index is."""

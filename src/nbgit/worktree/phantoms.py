@@ -5,17 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbgit.errors import NbgitError
+from nbgit.gitrepo import WorkTree
 from nbgit.install.inspect import Finding
-from nbgit.worktree.refresh import CHANGED, UNCHANGED, judge, names
+from nbgit.worktree.index import listed_by_size, read_entries
+from nbgit.worktree.refresh import CHANGED, UNCHANGED, Verdict, judge, names
 
 
 def findings(cwd: Path) -> list[Finding]:
     """One `worktree` line for the phantoms (`nbgit refresh` clears them) and one for the real changes."""
     try:
-        _, verdicts = judge(cwd, [])
+        tree, verdicts = judge(cwd, [])
     except NbgitError as error:
         return [Finding("worktree", "note", f"notebooks not judged: {error.message}")]
-    phantoms = [v.path for v in verdicts if v.state == UNCHANGED]
+    phantoms = _listed_by_git_status(tree, [v for v in verdicts if v.state == UNCHANGED])
     changed = [v.path for v in verdicts if v.state == CHANGED]
     said = []
     if phantoms:
@@ -24,3 +26,15 @@ def findings(cwd: Path) -> list[Finding]:
         said.append(Finding("worktree", "ok", f"{len(changed)} notebook(s) with real changes: {names(changed)}"))
     return said or [Finding("worktree", "ok", "git status lists no notebook for outputs or volatile state alone")]
 
+
+
+def _listed_by_git_status(tree: WorkTree, unchanged: list[Verdict]) -> list[str]:
+    """The unchanged notebooks `git status` lists: those whose size differs from the one the index
+    recorded. git compares the content of the others (only touched, or an entry smudged as racily
+    clean), finds the blob, and lists nothing."""
+    try:
+        data = tree.index.read_bytes()
+        entries = read_entries(data, tree.object_format)
+    except (OSError, NbgitError):
+        return [v.path for v in unchanged]  # (unreadable now: as git diff-files listed them)
+    return [v.path for v in unchanged if v.path not in entries or v.stat is None or listed_by_size(data, entries[v.path], v.stat)]
