@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import git, nbgit
@@ -246,3 +247,37 @@ def test_a_rerun_renews_times_of_use_once_an_hour_and_else_writes_nothing(repo: 
     assert messages(repo) == []
     [(last_used, _)] = json.loads(cache_file(repo).read_bytes())["verdicts"].values()
     assert time.time() - last_used < 60
+
+
+def test_a_rerun_looks_at_each_notebook_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding the notebooks, taking their verdicts from the cache and looking for their twins share one
+    look at each file (an lstat, which for a file that is no link is its stat data too): counted."""
+    from collections import Counter
+
+    from nbgit.check.runner import Scope, run_checks
+    from nbgit.policy import load_policy
+
+    (repo / ".nbgit.toml").write_text('[check]\ndisable = ["duplicate-code"]\n')  # copies: a check that reads every file
+    data = clean_bytes(DIRTY.read_bytes(), "nb.ipynb", Policy())
+    names = [f"nb{number}.ipynb" for number in range(4)]
+    for name in names:
+        (repo / name).write_bytes(data)
+    git(repo, "add", ".")
+    assert messages(repo) == []
+    time.sleep(RACY_SECONDS + 0.2)
+    assert messages(repo) == []  # the blob ids are remembered by the files' stat data now
+    looks: Counter[str] = Counter()
+
+    def counted(call: Any) -> Any:
+        def look(path: Any, *args: Any, **options: Any) -> Any:
+            if str(path).endswith(".ipynb"):
+                looks[os.path.basename(path)] += 1
+            return call(path, *args, **options)
+        return look
+
+    monkeypatch.setenv("CI", "1")
+    monkeypatch.setattr(os, "stat", counted(os.stat))
+    monkeypatch.setattr(os, "lstat", counted(os.lstat))
+    outcome = run_checks(repo, load_policy(repo), Scope(all=True))
+    assert outcome.notebooks == len(names) and outcome.problems == []
+    assert [looks[name] for name in names] == [1] * len(names), looks

@@ -107,30 +107,55 @@ def write_atomic(path: Path, data: bytes, expected: Snapshot | None = None) -> N
         raise
 
 
+class Seen(NamedTuple):
+    """A path as one run saw it: its real path, and the stat data of what it leads to (None: nothing there)."""
+
+    real: str
+    status: os.stat_result | None
+
+
 class RealPaths:
     """Real paths (symbolic links resolved, as `os.path.realpath` gives them) of many files, each folder
-    resolved once: judging a thousand notebooks of one folder does not walk its links a thousand times.
+    resolved once and each file looked at once: judging a thousand notebooks of one folder does not
+    walk its links a thousand times, and finding a notebook, judging it and pairing it share one
+    `lstat` (which, for a file that is no link, is its stat data too).
 
-    For one run: a folder replaced by a link after it was resolved is not seen (a file is looked at
-    each time it is asked for).
+    For one run, over files that run does not write: a folder replaced by a link after it was
+    resolved, or a file changed after it was looked at, is seen by the next run (a new RealPaths).
     """
 
     def __init__(self) -> None:
         self.folders: dict[str, str] = {}
+        self.files: dict[str, Seen] = {}
 
     def of(self, path: Path | str) -> str:
         """The real path of `path` (relative to the current folder when not absolute)."""
+        return self.look(path).real
+
+    def look(self, path: Path | str) -> Seen:
+        """The real path of `path` and the stat data of the file it leads to, looked at once per run."""
         text = os.fspath(path)
         if not os.path.isabs(text):
             text = os.path.join(os.getcwd(), text)
+        seen = self.files.get(text)
+        if seen is None:
+            seen = self.files[text] = self._look(text)
+        return seen
+
+    def _look(self, text: str) -> Seen:
         folder, name = os.path.split(text)
         if name in ("", ".", "..") or ".." in folder.split(os.sep):
-            return os.path.realpath(text)
-        real = self.folders.get(folder)
-        if real is None:
-            real = self.folders[folder] = os.path.realpath(folder)
-        joined = os.path.join(real, name)
-        return os.path.realpath(joined) if os.path.islink(joined) else joined
+            real = os.path.realpath(text)
+            return Seen(real, _stat(real))
+        joined = os.path.join(self.folder(folder), name)
+        try:
+            status = os.lstat(joined)
+        except OSError:
+            return Seen(joined, None)
+        if not stat.S_ISLNK(status.st_mode):
+            return Seen(joined, status)
+        real = os.path.realpath(joined)
+        return Seen(real, _stat(real))
 
     def folder(self, path: Path | str) -> str:
         """The real path of a folder (the work tree's top, say), resolved once like the folders of files."""
@@ -141,6 +166,13 @@ class RealPaths:
         if real is None:
             real = self.folders[text] = os.path.realpath(text)
         return real
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def file_stamp(status: os.stat_result) -> list[int] | None:

@@ -158,17 +158,18 @@ class Run(NamedTuple):
 
 
 def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = False, wanted: Callable[[tuple[str, str]], bool] | None = None,
-         listed: list[str] | None = None) -> Run:
+         listed: list[str] | None = None, real: RealPaths | None = None) -> Run:
     """Every pair under `paths` (None: the whole repository) with its status and how to sync it;
     `wanted` keeps only the pairs it accepts (notebook, twin), before any is judged. `listed`: for the
-    whole repository, what `gitrepo.listed_files` gives, when the caller has listed it already.
+    whole repository, what `gitrepo.listed_files` gives, when the caller has listed it already; `real`:
+    the files the caller looked at already in this run (`files.RealPaths`).
 
     With `staged`, both files of each pair are judged as git's index holds them (what the next commit
     records), not as they are on disk. jupytext is imported only when some pair is not known to be in step.
     """
     pair = settings(policy)
     cache = _Cache.load(root, pair)
-    pairs, unknown = _pairs(root, pair, paths, cache, listed)
+    pairs, unknown = _pairs(root, pair, paths, cache, listed, real)
     if wanted is not None:
         pairs = [relative for relative in pairs if wanted(relative)]
         unknown = [(name, error) for name, error in unknown if wanted((name, name))]
@@ -327,7 +328,8 @@ def pair_format(root: Path, pair: PairSettings, relative: tuple[str, str], metad
     return twin.format if twin is not None and twin.path == relative[1] else twin_format(Path(relative[1]).suffix, pair.format_name)
 
 
-def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cache, listed: list[str] | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, NbgitError]]]:
+def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cache, listed: list[str] | None = None,
+           real: RealPaths | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, NbgitError]]]:
     """(notebook, twin) repo-relative paths of the pairs under `paths`, in path order, and the
     paired notebooks whose twin cannot be placed (an unknown kernel language, a hostile path)."""
     specs: list[str] = []
@@ -348,7 +350,7 @@ def _pairs(root: Path, pair: PairSettings, paths: list[Path] | None, cache: _Cac
         names = list(dict.fromkeys(explicit + (gitrepo.listed_files(root, specs) if (specs or paths is None) else [])))
     found: dict[str, str] = {}
     unknown: list[tuple[str, NbgitError]] = []
-    folders = _Folders(root)
+    folders = _Folders(root, real)
     for name in names:
         if name.endswith(NOTEBOOK_SUFFIX):
             try:
@@ -383,7 +385,7 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     read when they lead out of the work tree."""
     remembered = cache.twin_of(notebook)
     wanted = selected(notebook, pair) or explicit
-    real = folders.real if folders is not None else None
+    real = folders.real if folders is not None else RealPaths()
     try:
         located = real_path_inside(root, notebook, real)
     except NbgitError:
@@ -392,10 +394,7 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
         return None
     if remembered is not None and (remembered[1] == _digest(Path(located)) or not os.path.exists(located)):
         return remembered[0]
-    try:
-        status = os.stat(located)
-    except OSError:
-        status = None
+    status = real.look(located).status
     if status is None or not stat.S_ISREG(status.st_mode):
         return None  # a deleted notebook: found through its twin, if that is still there
     if not wanted and remembered is None and folders is not None and not folders.may_hold(twin_relpath(notebook, "", pair)):
@@ -452,10 +451,10 @@ class _Folders:
     """The names of the files that could be twins (not notebooks) in the work tree's folders, cut at each
     dot (`x.nb.py` gives `x` and `x.nb`), each folder listed once."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, real: RealPaths | None = None) -> None:
         self.root = root
         self.listed: dict[str, set[str]] = {}
-        self.real = RealPaths()  # and the real paths of the files looked at, each folder resolved once
+        self.real = real or RealPaths()  # and the files looked at (real paths, stat data), each folder resolved once
 
     def may_hold(self, base: str | None) -> bool:
         """Whether some file is named `base` + an extension (`base` repo-relative, as `twin_relpath(..., "")` gives it)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 import zlib
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -19,7 +20,7 @@ from typing import Any, Callable, NamedTuple
 from nbgit import gitrepo
 from nbgit.check.cache import Verdicts, entry_key, staged_identity
 from nbgit.check.catalogue import Problem, Settings, problem
-from nbgit.files import RealPaths, file_stamp, find_notebooks, write_atomic
+from nbgit.files import RealPaths, Seen, file_stamp, find_notebooks, write_atomic
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.terminal import shell_word
@@ -78,7 +79,8 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     (`nbgit.check.cache`) unless `use_cache` is false.
     """
     settings = Settings.from_policy(policy)
-    targets, others, listing = _targets(root, policy, scope)
+    real = RealPaths()  # each file looked at once, by the targets, the judging and the pairs
+    targets, others, listing = _targets(root, policy, scope, real)
     in_ci = bool(os.environ.get("CI"))  # a CI checkout is the commit under test: judged as it is, no filter
     wiring = _wiring(root, [t.path for t in targets], report=settings.enabled("not-installed") and not in_ci,
                      want_filtered=not scope.staged and not in_ci)
@@ -86,19 +88,20 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
         targets = [Target(t.path, t.file, t.entry, t.data, t.path in wiring.filtered) for t in targets]
     outcome = Outcome(list(wiring.problems), [], len(targets))
     verdicts = Verdicts.load(root, policy) if use_cache else None
-    judged = _judge_all(root, targets, policy, settings, verdicts)
+    judged = _judge_all(root, targets, policy, settings, verdicts, real)
     if verdicts is not None:
         verdicts.save()
     for target, found in zip(targets, judged):
         if fix and any(p.check == "not-clean" for p in found) and _clean_target(root, target, policy):
             outcome.fixed.extend(p for p in found if p.check == "not-clean")
             found = [p for p in found if p.check != "not-clean"]
+            real = RealPaths()  # a file written: the pairs look at the files afresh
         outcome.problems.extend(found)
     names = {t.path for t in targets} | set(others)
     folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
     tracked = listing.tracked if listing is not None else None
     wanted = partial(_wanted, names=names, folders=folders, everything=scope.all, tracked=tracked, shard=scope.shard)
-    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix, remember=use_cache, listing=listing)
+    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix, remember=use_cache, listing=listing, real=real)
     outcome.problems.extend(pairs.problems)
     outcome.fixed.extend(pairs.fixed)
     if settings.enabled("duplicate-code"):
@@ -110,10 +113,10 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     return outcome._replace(problems=[settings.severity(p) for p in outcome.problems])
 
 
-def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Target], list[str], gitrepo.Listing | None]:
+def _targets(root: Path | None, policy: Policy, scope: Scope, real: RealPaths) -> tuple[list[Target], list[str], gitrepo.Listing | None]:
     """The notebooks to judge, the other files named (candidate twins), minus what the policy excludes,
     and with `--all` what git lists: every path it tracks (what the pair checks may judge too; None: no
-    such limit), and the untracked ones among which sync looks for twins too."""
+    such limit), and the untracked ones among which sync looks for twins too. `real` looks at the files."""
     listing: gitrepo.Listing | None = None
     if scope.staged:
         if root is None:
@@ -130,8 +133,8 @@ def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Targ
 
             raise NbgitError("--all needs a git repository", "run it inside the repository, or name files or folders")
         listing = gitrepo.listing(root, [])  # one git process for the notebooks and for sync's pairs
-        files = [(p, root / p) for p in sorted(listing.tracked) if p.endswith(NOTEBOOK)]
-        targets = [Target(p, file=file) for p, file in files if file.is_file()]
+        top = os.fspath(root)
+        targets = [Target(p, file=root / p) for p in sorted(listing.tracked) if p.endswith(NOTEBOOK) and _is_file(real.look(os.path.join(top, p)))]
         others = []
     else:
         found = find_notebooks(list(scope.paths) or ["."])
@@ -139,6 +142,11 @@ def _targets(root: Path | None, policy: Policy, scope: Scope) -> tuple[list[Targ
         targets = [Target(name, file=p) for name, p in shown if name.endswith(NOTEBOOK)]
         others = [name for name, _ in shown if not name.endswith(NOTEBOOK)]
     return [t for t in targets if not policy.excludes(t.path) and in_shard(t.path, scope.shard)], others, listing
+
+
+def _is_file(seen: Seen) -> bool:
+    """Whether a path leads to a regular file (as `Path.is_file`, from what the run saw)."""
+    return seen.status is not None and stat.S_ISREG(seen.status.st_mode)
 
 
 def _staged_entries(root: Path, scope: Scope) -> list[gitrepo.IndexEntry]:
@@ -212,32 +220,34 @@ def installation_problem(root: Path) -> Problem | None:
     return None
 
 
-def _judge_all(root: Path | None, targets: list[Target], policy: Policy, settings: Settings, verdicts: Verdicts | None) -> list[list[Problem]]:
+def _judge_all(root: Path | None, targets: list[Target], policy: Policy, settings: Settings, verdicts: Verdicts | None,
+               real: RealPaths) -> list[list[Problem]]:
     """Judge every target: from the cache what it knows, the rest in worker processes (one per core) when many.
 
     A working-tree file whose blob id the cache knows by its stat data is not read at all; the
-    others are read once, where they are judged.
+    others are read once, where they are judged. Where each file really is was looked at here, once
+    (`real`), whether a link leads out of the repository included.
     """
     results: list[list[Problem]] = [[] for _ in targets]
-    real = RealPaths()
+    located = [_real_file(root, target, real) for target in targets]
     misses = list(range(len(targets)))
     if verdicts is not None:
         misses = []
         for index, target in enumerate(targets):
-            identity = _known_identity(root, target, verdicts, real)
+            identity = _known_identity(root, target, located[index], verdicts)
             known = verdicts.get(entry_key(identity, target.path, target.filtered)) if identity is not None else None
             if known is None:
                 misses.append(index)
             else:
                 results[index] = known
-    work = partial(_judge_target, root=root, policy=policy, settings=settings, identify=verdicts is not None, real=real)
-    for index, judged in zip(misses, map_on_all_cores(work, [targets[i] for i in misses], PARALLEL_FROM)):
-        target = targets[index]
+    work = partial(_judge_target, root=root, policy=policy, settings=settings, identify=verdicts is not None)
+    for index, judged in zip(misses, map_on_all_cores(work, [(targets[i], located[i]) for i in misses], PARALLEL_FROM)):
+        target, seen = targets[index], located[index]
         results[index] = judged.problems
         if verdicts is not None and judged.identity is not None:
             verdicts.put(entry_key(judged.identity, target.path, target.filtered), judged.problems)
-            if judged.stamp is not None and target.file is not None:
-                verdicts.remember_blob(real.of(target.file), judged.stamp, judged.identity)
+            if judged.stamp is not None and seen is not None:
+                verdicts.remember_blob(seen.real, judged.stamp, judged.identity)
     return results
 
 
@@ -250,44 +260,43 @@ class Judged(NamedTuple):
     stamp: list[int] | None = None
 
 
-def _known_identity(root: Path | None, target: Target, verdicts: Verdicts, real: RealPaths) -> str | None:
+def _known_identity(root: Path | None, target: Target, seen: Seen | None, verdicts: Verdicts) -> str | None:
     """What a target's verdict is cached under (`_identity`): a staged blob's id and its working-tree
-    copy's, or a working-tree file's blob id, remembered by its stat data or else read; None when the
-    bytes may not be read, or when the cache is empty and they are not yet."""
+    copy's, or a working-tree file's blob id, remembered by its stat data (as `seen`) or else read; None
+    when the bytes may not be read, or when the cache is empty and they are not yet."""
     if target.data is not None:
         return _identity(target, target.data, _work_tree_copy(target, root))
-    path = _real_file(root, target, real)
-    if path is None:
+    if seen is None or seen.status is None:
         return None
+    known = verdicts.blob_of(seen.real, seen.status)
+    if known is not None or not verdicts.entries:  # an empty cache (a first run) knows no verdict: read where judged
+        return known
     try:
-        status = os.stat(path)
-        known = verdicts.blob_of(path, status)
-        if known is not None or not verdicts.entries:  # an empty cache (a first run) knows no verdict: read where judged
-            return known
-        blob = blob_id(Path(path).read_bytes(), "sha1")
+        blob = blob_id(Path(seen.real).read_bytes(), "sha1")
     except OSError:
         return None
-    stamp = file_stamp(status)
+    stamp = file_stamp(seen.status)
     if stamp is not None:
-        verdicts.remember_blob(path, stamp, blob)
+        verdicts.remember_blob(seen.real, stamp, blob)
     return blob
 
 
-def _real_file(root: Path | None, target: Target, real: RealPaths) -> str | None:
-    """The real path of the target's working-tree file; None without one, or when it is a link that
-    leads out of the repository (never read)."""
-    if target.file is None:
+def _real_file(root: Path | None, target: Target, real: RealPaths) -> Seen | None:
+    """Where the target's working-tree file really is, and its stat data; None without one (or for a
+    staged blob, whose bytes are given), or when it is a link that leads out of the repository (never read)."""
+    if target.file is None or target.data is not None:
         return None
-    path = real.of(target.file)
-    return path if root is None or path.startswith(real.folder(root).rstrip(os.sep) + os.sep) else None
+    seen = real.look(target.file)
+    return seen if root is None or seen.real.startswith(real.folder(root).rstrip(os.sep) + os.sep) else None
 
 
-def _judge_target(target: Target, root: Path | None, policy: Policy, settings: Settings, identify: bool = False,
-                  real: RealPaths | None = None) -> Judged:
-    """The problems of one target, with (when `identify`) the identity of the very bytes judged, to cache them under."""
+def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: Policy, settings: Settings, identify: bool = False) -> Judged:
+    """The problems of one target (with where its file really is, as `_real_file` saw it), with (when
+    `identify`) the identity of the very bytes judged, to cache them under."""
+    target, seen = item
     data, stamp = target.data, None
     if data is None and target.file is not None:
-        if _real_file(root, target, real or RealPaths()) is None:
+        if seen is None:
             return Judged([problem("invalid", target.path, "a symlink that leads out of the repository: not read",
                                    hint="nbgit never reads a file outside the repository through a link in it: remove the link")])
         try:
@@ -342,7 +351,7 @@ def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
 
 
 def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted: Callable[[tuple[str, str]], bool], staged: bool, fix: bool,
-                   remember: bool = False, listing: gitrepo.Listing | None = None) -> Outcome:
+                   remember: bool = False, listing: gitrepo.Listing | None = None, real: RealPaths | None = None) -> Outcome:
     """Pairs out of step and orphaned twins among the pairs `wanted` accepts, as `nbgit sync` judges them:
     on disk, or with `staged` both files as git's index holds them (what the commit records).
 
@@ -350,14 +359,15 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     belongs: naming a notebook does not pair it). jupytext is imported only for pairs not known to be
     in step. With `fix`, the pairs on disk that sync by themselves are synced. With `remember`, what was
     learnt (pairs in step, where notebooks' own formats place twins) is kept for the next run. `listing`:
-    what git lists in the whole work tree, when the caller has it already.
+    what git lists in the whole work tree, when the caller has it already; `real`: the files the run
+    looked at already.
     """
     outcome = Outcome([], [])
     if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
         return outcome
     from nbgit import sync
 
-    run = sync.plan(root, policy, None, staged=staged, wanted=wanted, listed=listing.paths if listing is not None else None)
+    run = sync.plan(root, policy, None, staged=staged, wanted=wanted, listed=listing.paths if listing is not None else None, real=real)
     run = run._replace(plans=[item for item in run.plans if not item.status.in_step])
     fixed = {id(item) for item in sync.apply(run, None)} if fix and not staged else set()
     if remember:
