@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,29 @@ def test_a_cached_check_rerun_imports_nothing_for_judging(repo: Path, ci: bool) 
     assert {"nbgit.check.judge", "nbgit.clean", "nbgit.sync"} <= first  # judged, and the pair looked at
     again = imported(["check", "--all"], b"", repo, ci=ci)
     assert "nbgit.check.runner" in again and "nbgit.sync" in again and not again & JUDGING, sorted(again & JUDGING)
+
+
+# what a re-run needs besides, where no notebook changed and none is paired: no hashing, no parsing
+HASHING_AND_PARSING = {"hashlib", "nbgit.worktree.index", "nbgit.notebook"}
+
+
+@pytest.mark.parametrize("ci", [True, False])
+def test_a_cached_check_rerun_without_pairs_hashes_and_parses_nothing(repo: Path, ci: bool) -> None:
+    """Once the files' stat data tell their blob ids, a re-run reads no notebook: it imports neither
+    hashlib (blob ids, the pairs' digests, the cache's fingerprint) nor the notebook reader."""
+    from nbgit.clean import clean_bytes
+    from nbgit.files import RACY_SECONDS
+    from nbgit.policy import Policy
+
+    (repo / ".nbgit.toml").write_text('[check]\ndisable = ["duplicate-code"]\n')  # a check that keys files by blob id (bench_duplicates.py)
+    (repo / "nb.ipynb").write_bytes(clean_bytes(DIRTY, "nb.ipynb", Policy()))
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    first = imported(["check", "--all"], b"", repo, ci=ci)
+    assert "nbgit.check.judge" in first and "hashlib" in first  # judged, its blob id computed
+    time.sleep(RACY_SECONDS + 0.2)
+    imported(["check", "--all"], b"", repo, ci=ci)  # the file is old enough now: its stat data are remembered
+    again = imported(["check", "--all"], b"", repo, ci=ci)
+    assert "nbgit.check.runner" in again and "nbgit.sync" in again and not again & (JUDGING | HASHING_AND_PARSING), sorted(again & (JUDGING | HASHING_AND_PARSING))
 
 
 

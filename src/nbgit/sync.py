@@ -18,18 +18,16 @@ when nbgit last saw them in step is in step.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 from functools import partial
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
 from nbgit.files import RealPaths, file_stamp, write_atomic
-from nbgit.notebook import Notebook, has_conflict_markers, parse
 from nbgit.pairing import (
     NOTEBOOK_SUFFIX,
     PairSettings,
@@ -48,6 +46,9 @@ from nbgit.pairing import (
 )
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
+
+if TYPE_CHECKING:
+    from nbgit.notebook import Notebook
 
 CACHE_NAME = "nbgit-pairs.json"
 CACHE_VERSION = 1
@@ -122,7 +123,7 @@ class Member:
     @property
     def digest(self) -> str | None:
         """sha1 of the bytes read (None when absent)."""
-        return None if self.data is None else hashlib.sha1(self.data).hexdigest()
+        return None if self.data is None else _sha1(self.data)
 
 
 class Base(NamedTuple):
@@ -409,6 +410,8 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
         twin = twin_for(root, notebook, metadata, pair)
     except NbgitError:
         if wanted or own_formats(metadata) is not None:
+            from nbgit.notebook import parse
+
             parse(path.read_bytes(), notebook)  # an unreadable notebook says so first
             raise
         return None
@@ -440,6 +443,8 @@ def _own_twin(root: Path, notebook: str, path: str, status: os.stat_result, pair
             try:
                 twin = twin_for(root, notebook, metadata, pair)
             except NbgitError:
+                from nbgit.notebook import parse
+
                 parse(data, notebook)  # an unreadable notebook says so first
                 raise
     if stamp is not None and data is not None:
@@ -502,11 +507,17 @@ def _metadata(data: bytes | None) -> dict:
     return metadata if isinstance(metadata, dict) else {}
 
 
+def _sha1(data: bytes) -> str:
+    import hashlib  # (only for pairs: a check whose repository has none never loads it)
+
+    return hashlib.sha1(data).hexdigest()
+
+
 def _digest(path: Path) -> str | None:
     if not path.is_file():
         return None  # nothing to read, or nothing to read safely (a FIFO would block)
     try:
-        return hashlib.sha1(path.read_bytes()).hexdigest()
+        return _sha1(path.read_bytes())
     except OSError:
         return None
 
@@ -559,6 +570,7 @@ class Judge(NamedTuple):
 
     def run(self) -> None:
         from nbgit import twins
+        from nbgit.notebook import parse
 
         item = self.item
         notebook, twin = item.notebook, item.twin
@@ -666,6 +678,7 @@ class Judge(NamedTuple):
     def _judge_both_changed(self, base: Base | None, text: str) -> None:
         """Both sides changed: one side's inputs may still equal the base's; else merge, else a conflict."""
         from nbgit import twins
+        from nbgit.notebook import parse
 
         item = self.item
         nb_rel, tw_rel = item.relative
@@ -699,6 +712,7 @@ class Judge(NamedTuple):
         """Never copy git's (or nbdime's) conflict markers from one file of the pair into the other:
         a side holding them is not taken, by the pair's own action or by --take."""
         from nbgit.merge import describe_conflicts
+        from nbgit.notebook import has_conflict_markers
 
         item = self.item
         nb_rel, tw_rel = item.relative
@@ -740,6 +754,7 @@ def _cleaned(member: Member, policy: Policy) -> bytes | None:
 
 def _notebook_text(policy: Policy, nb_rel: str, fmt: str, data: bytes) -> str | None:
     from nbgit import twins
+    from nbgit.notebook import parse
 
     try:
         parsed = parse(data, nb_rel)

@@ -27,7 +27,6 @@ the last one that used its verdicts writes nothing). Deleting it only costs time
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -63,19 +62,22 @@ def cache_folder(root: Path | None) -> Path | None:
 
 
 def fingerprint(policy: Any) -> str:
-    """What, besides a notebook's bytes, path and filter flag, decides its verdict."""
+    """What, besides a notebook's bytes, path and filter flag, decides its verdict: written out in full
+    (a few KB), not digested, so that two different ones never match, and a re-run imports no hashlib."""
     import nbgit
 
     package = os.path.dirname(nbgit.__file__)
-    code = sorted(_stamp(os.path.join(folder, name), package) for folder, _, names in os.walk(package) for name in names if name.endswith(".py"))
+    code = sorted(_stamp(folder, name, len(package) + 1) for folder, _, names in os.walk(package) for name in names if name.endswith(".py"))
     parts = [FORMAT, nbgit.__version__, code, sys.version, _nbformat_stamp(), repr(policy)]
-    return hashlib.sha256(json.dumps(parts, default=repr).encode("utf-8", "surrogateescape")).hexdigest()
+    return json.dumps(parts, default=repr)
 
 
-def _stamp(path: str, package: str) -> tuple[str, int, int]:
-    """A module's path in the package, size and modification time (one stat: this runs for every module, every run)."""
+def _stamp(folder: str, name: str, inside: int) -> tuple[str, int, int]:
+    """A module's path in the package (`folder` cut at `inside`), size and modification time (one stat:
+    this runs for every module, every run)."""
+    path = os.path.join(folder, name)
     status = os.stat(path)
-    return os.path.relpath(path, package), status.st_size, status.st_mtime_ns
+    return path[inside:], status.st_size, status.st_mtime_ns
 
 
 def _nbformat_stamp() -> list[Any]:

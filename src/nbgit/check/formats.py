@@ -3,7 +3,6 @@ Code Quality report and SARIF 2.1.0 (code-scanning tools) for CI."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -101,6 +100,8 @@ def _message(problem: Problem) -> str:
 
 def _code_quality(problem: Problem, root: Path | None) -> dict[str, Any]:
     """One issue of GitLab's Code Quality report (the Code Climate subset GitLab reads)."""
+    import hashlib  # (for this format only: every other run spares its import)
+
     fingerprint = hashlib.md5(f"{problem.check}\0{problem.path}\0{problem.cell}\0{problem.message}".encode(), usedforsecurity=False)
     return {
         "type": "issue",

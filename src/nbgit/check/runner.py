@@ -24,7 +24,6 @@ from nbgit.files import RealPaths, Seen, file_stamp, find_notebooks, write_atomi
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.terminal import shell_word
-from nbgit.worktree.index import blob_id
 
 NOTEBOOK = ".ipynb"
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's autosaved copies: never a notebook of the project
@@ -271,6 +270,8 @@ def _known_identity(root: Path | None, target: Target, seen: Seen | None, verdic
     known = verdicts.blob_of(seen.real, seen.status)
     if known is not None or not verdicts.entries:  # an empty cache (a first run) knows no verdict: read where judged
         return known
+    from nbgit.worktree.index import blob_id  # (hashing: only for what the stat data do not tell)
+
     try:
         blob = blob_id(Path(seen.real).read_bytes(), "sha1")
     except OSError:
@@ -331,6 +332,8 @@ def _identity(target: Target, data: bytes, work_tree: bytes | None) -> str:
     (git's, for a staged blob) and, for a staged blob, the working-tree copy it was staged from (its
     execution counts decide hidden-state)."""
     if target.entry is None or target.data is None:
+        from nbgit.worktree.index import blob_id
+
         return blob_id(data, "sha1")
     return staged_identity(target.entry.blob, work_tree)
 
