@@ -135,10 +135,10 @@ class RealPaths:
     def look(self, path: Path | str) -> Seen:
         """The real path of `path` and the stat data of the file it leads to, looked at once per run."""
         text = os.fspath(path)
-        if not os.path.isabs(text):
-            text = os.path.join(os.getcwd(), text)
-        seen = self.files.get(text)
+        seen = self.files.get(text)  # (kept under absolute paths only: a relative one never matches)
         if seen is None:
+            if not os.path.isabs(text):
+                return self.look(os.path.join(os.getcwd(), text))
             seen = self.files[text] = self._look(text)
         return seen
 
@@ -160,10 +160,10 @@ class RealPaths:
     def folder(self, path: Path | str) -> str:
         """The real path of a folder (the work tree's top, say), resolved once like the folders of files."""
         text = os.fspath(path)
-        if not os.path.isabs(text):
-            text = os.path.join(os.getcwd(), text)
-        real = self.folders.get(text)
+        real = self.folders.get(text)  # (kept under absolute paths only: a relative one never matches)
         if real is None:
+            if not os.path.isabs(text):
+                return self.folder(os.path.join(os.getcwd(), text))
             real = self.folders[text] = os.path.realpath(text)
         return real
 

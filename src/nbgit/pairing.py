@@ -284,10 +284,10 @@ def real_path_inside(root: Path, relative: str, real: RealPaths | None = None) -
     if not lexical_escape:  # (strings, not pathlib: this runs for every notebook of a check or sync)
         resolved = real.of(os.path.join(top, relative))
         prefix = top.rstrip(os.sep) + os.sep
-        inside = [] if resolved == top else resolved[len(prefix):].split(os.sep) if resolved.startswith(prefix) else None
-        if inside and not any(part.lower() == ".git" for part in inside):
+        below = resolved[len(prefix):] if resolved != top and resolved.startswith(prefix) else None
+        if below is not None and f"{os.sep}.git{os.sep}" not in f"{os.sep}{below.lower()}{os.sep}":  # no part of it is .git
             return resolved
-        if inside is not None:
+        if below is not None or resolved == top:
             raise NbgitError(f"{relative}: leads into git's own folder (.git); nbgit never reads or writes there", "remove the symlink, or exclude the notebook with [pair] exclude")
     raise NbgitError(
         f"{relative}: leads outside the repository; nbgit never reads or writes there",

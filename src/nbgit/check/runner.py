@@ -10,7 +10,6 @@ store them where it is in effect.
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 import zlib
 from functools import partial
@@ -132,8 +131,8 @@ def _targets(root: Path | None, policy: Policy, scope: Scope, real: RealPaths) -
 
             raise NbgitError("--all needs a git repository", "run it inside the repository, or name files or folders")
         listing = gitrepo.listing(root, [])  # one git process for the notebooks and for sync's pairs
-        top = os.fspath(root)
-        targets = [Target(p, file=root / p) for p in sorted(listing.tracked) if p.endswith(NOTEBOOK) and _is_file(real.look(os.path.join(top, p)))]
+        inside = os.path.join(root, "")  # + a path git lists: os.path.join's result, without its cost per file
+        targets = [Target(p, file=root / p) for p in sorted(listing.tracked) if p.endswith(NOTEBOOK) and _is_file(real.look(inside + p))]
         others = []
     else:
         found = find_notebooks(list(scope.paths) or ["."])
@@ -209,6 +208,7 @@ def installation_problem(root: Path) -> Problem | None:
     entries = gitrepo.config_entries(FILTER_KEYS, cwd=root)
     if not entries:
         return problem("not-installed", "", "nbgit is not installed in this clone (no filter.nbgit.process in git config): notebooks are committed uncleaned")
+    import shlex
     import shutil
 
     for entry in entries:
@@ -228,7 +228,8 @@ def _judge_all(root: Path | None, targets: list[Target], policy: Policy, setting
     (`real`), whether a link leads out of the repository included.
     """
     results: list[list[Problem]] = [[] for _ in targets]
-    located = [_real_file(root, target, real) for target in targets]
+    inside = os.path.join(real.folder(root), "") if root is not None else None
+    located = [_real_file(inside, target, real) for target in targets]
     misses = list(range(len(targets)))
     if verdicts is not None:
         misses = []
@@ -282,13 +283,14 @@ def _known_identity(root: Path | None, target: Target, seen: Seen | None, verdic
     return blob
 
 
-def _real_file(root: Path | None, target: Target, real: RealPaths) -> Seen | None:
+def _real_file(inside: str | None, target: Target, real: RealPaths) -> Seen | None:
     """Where the target's working-tree file really is, and its stat data; None without one (or for a
-    staged blob, whose bytes are given), or when it is a link that leads out of the repository (never read)."""
+    staged blob, whose bytes are given), or when it is a link that leads out of the repository, whose
+    real path with a separator at its end is `inside` (never read)."""
     if target.file is None or target.data is not None:
         return None
     seen = real.look(target.file)
-    return seen if root is None or seen.real.startswith(real.folder(root).rstrip(os.sep) + os.sep) else None
+    return seen if inside is None or seen.real.startswith(inside) else None
 
 
 def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: Policy, settings: Settings, identify: bool = False) -> Judged:
