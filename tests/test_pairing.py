@@ -398,3 +398,19 @@ def test_own_formats_nbgit_cannot_follow_are_one_line_naming_the_fix(repo: Path,
     for word in words:
         assert word in err, (word, err)
     assert sorted(p.name for p in repo.iterdir() if p.name != ".git") == ["a.ipynb"]
+
+
+@pytest.mark.parametrize(("relative", "inside"), [
+    ("nb.ipynb", True), (".gitignore", True), ("a.git/b.py", True), ("sub/x.git", True), ("sub/.github/x.py", True),
+    (".git/config", False), (".Git/config", False), ("sub/.GIT/x.py", False), ("sub/.git", False), ("../x.py", False),
+])
+def test_a_path_is_inside_the_work_tree_unless_it_leaves_it_or_has_a_git_part(repo: Path, relative: str, inside: bool) -> None:
+    """`real_path_inside` (every notebook of a check or sync): a part named .git in any case is git's own folder."""
+    from nbgit.errors import NbgitError
+    from nbgit.pairing import real_path_inside
+
+    if inside:
+        assert real_path_inside(repo, relative) == os.path.join(os.path.realpath(repo), relative)
+    else:
+        with pytest.raises(NbgitError, match="leads (into git's own folder|outside the repository)"):
+            real_path_inside(repo, relative)
