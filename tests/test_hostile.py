@@ -1066,3 +1066,30 @@ def test_the_pre_commit_framework_hooks_take_file_names_starting_with_a_dash(rep
     git(repo, "add", "--", "-rf.ipynb")
     done = subprocess.run(["git", "commit", "-m", "dash"], cwd=repo, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_real_paths_are_realpaths_and_each_file_is_looked_at_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`files.RealPaths.look`, which every check shares per notebook: the real path `os.path.realpath`
+    gives and the stat data of what it leads to, through links to files and folders, out of the tree,
+    dangling, `..` and doubled separators; a file changed after it was looked at is seen by the next run."""
+    from nbgit.files import RealPaths
+
+    base = Path(os.path.realpath(tmp_path))
+    (base / "a" / "b").mkdir(parents=True)
+    (base / "a" / "b" / "x.ipynb").write_text("{}")
+    (base / "link").symlink_to(base / "a")
+    (base / "a" / "b" / "y.ipynb").symlink_to("x.ipynb")
+    (base / "a" / "b" / "out.ipynb").symlink_to(tmp_path.parent)
+    (base / "a" / "b" / "dangling.ipynb").symlink_to("nowhere")
+    names = ["a/b/x.ipynb", "a/b/y.ipynb", "a/b/out.ipynb", "a/b/dangling.ipynb", "a/b/none.ipynb", "link/b/x.ipynb", "link/b/y.ipynb",
+             "a//b/x.ipynb", "a/b/../b/x.ipynb", "a/b/.", "a/b/..", "a/b/", "link"]
+    real = RealPaths()
+    for name in names * 2:  # the second time from memory
+        seen, expected = real.look(f"{base}/{name}"), os.path.realpath(f"{base}/{name}")
+        assert seen.real == expected, name
+        assert (seen.status.st_ino if seen.status else None) == (os.stat(expected).st_ino if os.path.exists(expected) else None), name
+    monkeypatch.chdir(base / "a")
+    assert real.look("b/y.ipynb").real == str(base / "a" / "b" / "x.ipynb")  # relative to the current folder
+    before = real.look(base / "a" / "b" / "x.ipynb")
+    (base / "a" / "b" / "x.ipynb").unlink()
+    assert real.look(base / "a" / "b" / "x.ipynb") == before and RealPaths().look(base / "a" / "b" / "x.ipynb").status is None

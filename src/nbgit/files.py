@@ -127,6 +127,7 @@ class RealPaths:
     def __init__(self) -> None:
         self.folders: dict[str, str] = {}
         self.files: dict[str, Seen] = {}
+        self.inside: dict[str, str] = {}  # a file's path up to its name: its folder's real path, a separator at its end
 
     def of(self, path: Path | str) -> str:
         """The real path of `path` (relative to the current folder when not absolute)."""
@@ -143,11 +144,17 @@ class RealPaths:
         return seen
 
     def _look(self, text: str) -> Seen:
-        folder, name = os.path.split(text)
-        if name in ("", ".", "..") or ".." in folder.split(os.sep):
-            real = os.path.realpath(text)
-            return Seen(real, _stat(real))
-        joined = os.path.join(self.folder(folder), name)
+        above, _, name = text.rpartition(os.sep)
+        inside = self.inside.get(above)
+        if inside is not None and name not in ("", ".", ".."):
+            joined = inside + name  # as below, from what an earlier file of its folder found
+        else:
+            folder, name = os.path.split(text)
+            if name in ("", ".", "..") or ".." in folder.split(os.sep):
+                real = os.path.realpath(text)
+                return Seen(real, _stat(real))
+            inside = self.inside[above] = os.path.join(self.folder(folder), "")
+            joined = inside + name  # os.path.join(self.folder(folder), name)
         try:
             status = os.lstat(joined)
         except OSError:

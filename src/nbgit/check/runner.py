@@ -34,7 +34,7 @@ class Target(NamedTuple):
     """One notebook to judge: its shown path, and where its bytes come from (a file or a staged blob)."""
 
     path: str
-    file: Path | None = None
+    file: str | None = None  # (a path as text: a run makes no Path per notebook)
     entry: gitrepo.IndexEntry | None = None
     data: bytes | None = None
     filtered: bool = False
@@ -123,7 +123,7 @@ def _targets(root: Path | None, policy: Policy, scope: Scope, real: RealPaths) -
             raise NbgitError("--staged needs a git repository", "run it inside the repository, or name files without --staged")
         entries = _staged_entries(root, scope)
         blobs = gitrepo.read_blobs([e.blob for e in entries if e.path.endswith(NOTEBOOK)], cwd=root)
-        targets = [Target(e.path, root / e.path, e, blobs[e.blob]) for e in entries if e.path.endswith(NOTEBOOK)]
+        targets = [Target(e.path, os.path.join(root, e.path), e, blobs[e.blob]) for e in entries if e.path.endswith(NOTEBOOK)]
         others = [e.path for e in entries if not e.path.endswith(NOTEBOOK)]
     elif scope.all:
         if root is None:
@@ -132,12 +132,12 @@ def _targets(root: Path | None, policy: Policy, scope: Scope, real: RealPaths) -
             raise NbgitError("--all needs a git repository", "run it inside the repository, or name files or folders")
         listing = gitrepo.listing(root, [])  # one git process for the notebooks and for sync's pairs
         inside = os.path.join(root, "")  # + a path git lists: os.path.join's result, without its cost per file
-        targets = [Target(p, file=root / p) for p in sorted(listing.tracked) if p.endswith(NOTEBOOK) and _is_file(real.look(inside + p))]
+        targets = [Target(p, file=inside + p) for p in sorted(listing.tracked) if p.endswith(NOTEBOOK) and _is_file(real.look(inside + p))]
         others = []
     else:
         found = find_notebooks(list(scope.paths) or ["."])
         shown = [(_shown(root, p), p) for p in found]
-        targets = [Target(name, file=p) for name, p in shown if name.endswith(NOTEBOOK)]
+        targets = [Target(name, file=os.fspath(p)) for name, p in shown if name.endswith(NOTEBOOK)]
         others = [name for name, _ in shown if not name.endswith(NOTEBOOK)]
     return [t for t in targets if not policy.excludes(t.path) and in_shard(t.path, scope.shard)], others, listing
 
@@ -304,7 +304,7 @@ def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: P
                                    hint="nbgit never reads a file outside the repository through a link in it: remove the link")])
         try:
             stamp = file_stamp(os.stat(target.file)) if identify else None  # before reading: a later write shows
-            data = target.file.read_bytes()
+            data = Path(target.file).read_bytes()
         except OSError as error:
             return Judged([problem("invalid", target.path, f"cannot be read ({error.strerror})")])
     from nbgit.check.judge import judge  # (only for what the cache does not know: parsing and cleaning cost imports)
@@ -321,10 +321,11 @@ def _work_tree_copy(target: Target, root: Path | None) -> bytes | None:
     Only a regular file inside the repository is read."""
     if target.entry is None or target.file is None or root is None:
         return None
+    file = Path(target.file)
     try:
-        if not target.file.is_file() or not target.file.resolve().is_relative_to(root.resolve()):
+        if not file.is_file() or not file.resolve().is_relative_to(root.resolve()):
             return None
-        return target.file.read_bytes()
+        return file.read_bytes()
     except OSError:
         return None
 
@@ -344,12 +345,12 @@ def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
     """Clean one notebook: the working-tree file, or (staged) the index entry only, keeping the working copy."""
     from nbgit.clean import clean_bytes
 
-    data = target.data if target.data is not None else target.file.read_bytes() if target.file else b""
+    data = target.data if target.data is not None else Path(target.file).read_bytes() if target.file else b""
     cleaned = clean_bytes(data, target.path, policy.for_path(target.path))
     if target.entry is not None:
         gitrepo.stage_content(target.entry, cleaned, cwd=root)
     elif target.file is not None:
-        write_atomic(target.file, cleaned)
+        write_atomic(Path(target.file), cleaned)
     else:
         return False
     return True
