@@ -279,3 +279,48 @@ def test_corpus_notebooks_and_cells_the_shortcut_calls_valid_are_valid_for_every
                     valid += is_valid
                     judged += 1
     assert judged > 10_000 and claimed > 0.9 * valid and plain_notebooks > 1000, (judged, claimed, valid, plain_notebooks)
+
+
+TOP_LEVEL_FAULTS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "an unknown key": lambda nb: nb.update(path_="x"),  # as in copies of a corpus notebook
+    "two unknown keys": lambda nb: nb.update(a=1, b=2),
+    "metadata not an object": lambda nb: nb.update(metadata=[]),
+    "a kernelspec without its name": lambda nb: nb["metadata"].update(kernelspec={"display_name": "x"}),
+    "a language_info name of another type": lambda nb: nb["metadata"].update(language_info={"name": 3}),
+    "orig_nbformat 0": lambda nb: nb["metadata"].update(orig_nbformat=0),
+    "nbformat 5": lambda nb: nb.update(nbformat=5),
+    "no metadata": lambda nb: nb.pop("metadata"),
+}
+CELL_FAULTS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "no cell fault": lambda cell: None,
+    "an unknown cell key": lambda cell: cell.update(extra=1),
+    "a source of another type": lambda cell: cell.update(source=3),
+}
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("minor", [4, 5])
+def test_a_notebook_whose_cells_are_valid_gets_the_whole_schemas_first_error(minor: int) -> None:
+    """With every cell valid for its own type, the first error is found without the cells (no oneOf
+    over them): it must be the very error, worded the same, that the whole schema finds first."""
+    from nbgit.check.schema import _explain, _first_error, schema_errors
+
+    compared = 0
+    for path in corpus_files("dev")[:40]:
+        try:
+            notebook = parse(path.read_bytes(), "x")
+        except NbgitError:
+            continue
+        if notebook.major != 4 or not notebook.content["cells"]:
+            continue
+        for top in TOP_LEVEL_FAULTS.values():
+            for in_cell in CELL_FAULTS.values():
+                content = json.loads(json.dumps({**notebook.content, "nbformat_minor": minor}))
+                top(content)
+                in_cell(content["cells"][0])
+                whole = _first_error(_validator(4, minor), content)
+                expected = [] if whole is None else [_explain(content, 4, minor, whole)]
+                found = [error for error in schema_errors(content, 4, minor) if "also the id" not in error.message]
+                assert found == expected, (path.name, found, expected)
+                compared += bool(expected)
+    assert compared > 500

@@ -41,37 +41,40 @@ def schema_errors(content: dict[str, Any], major: int, minor: int) -> Iterator[S
     """
     plain = major == 4 and (major, minor) in _SCHEMA_FILES and plainly_valid(content, _shapes(minor))
     validator = None if plain else _validator(major, minor)  # a plain notebook needs no fastjsonschema at all
-    if validator is not None and not (major == 4 and _valid_cell_by_cell(content, minor)):
-        error = _first_error(validator, content)
+    if validator is not None:
+        error = _first_error_cell_by_cell(content, minor) if major == 4 else _first_error(validator, content)
         if error is not None:
             yield _explain(content, major, minor, error)
     if (major, minor) >= (4, 5):
         yield from _duplicate_ids(content)
 
 
-def _valid_cell_by_cell(content: dict[str, Any], minor: int) -> bool:
-    """True when a v4 notebook is valid, found checking each cell against the definition of its own type.
+def _first_error_cell_by_cell(content: dict[str, Any], minor: int) -> Any:
+    """The whole schema's first error in a v4 notebook (None when valid), found checking each cell
+    against the definition of its own type when it can be.
 
     The schema checks cells against `oneOf` every cell type, so each cell is validated up to three
-    times. The definitions fix `cell_type` to one value each, so a cell is valid for the `oneOf`
-    exactly when it is valid for its own type's definition: the same verdict at a third of the cost.
-    A cell of a plain shape (`schema_shapes`) is known valid without asking fastjsonschema at all.
-    False means "not known valid": the whole schema then decides, and explains the error.
+    times, and a valid one raises and catches an exception per other type. The definitions fix
+    `cell_type` to one value each, so a cell is valid for the `oneOf` exactly when it is valid for its
+    own type's definition: the same verdict at a third of the cost. A cell of a plain shape
+    (`schema_shapes`) is known valid without asking fastjsonschema at all. When every cell is valid,
+    the whole schema's first error is the one it finds with no cells (an unknown key at the top, a
+    minor version of the wrong type: `cells` may be empty), as it checks the rest the same way; when
+    a cell is not known valid, the whole schema decides, and names it.
     """
+    validator = _validator(4, minor)
     cells = content.get("cells")
     validators = {kind: _definition_validator(minor, f"{kind}_cell") for kind in CELL_TYPES}
     if not isinstance(cells, list) or None in validators.values():
-        return False
-    if _first_error(_validator(4, minor), {**content, "cells": []}) is not None:
-        return False
+        return _first_error(validator, content)
     shapes = _shapes(minor)
     for cell in cells:
         if plainly_valid_cell(cell, shapes):
             continue
         check = validators.get(cell.get("cell_type")) if isinstance(cell, dict) else None
         if check is None or _first_error(check, cell) is not None:
-            return False
-    return True
+            return _first_error(validator, content)
+    return _first_error(validator, {**content, "cells": []})
 
 
 def _first_error(validator: Validator | None, value: Any) -> Any:
