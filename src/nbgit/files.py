@@ -13,13 +13,14 @@ import re
 import stat
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple, TypeVar
 
 from nbgit.errors import NbgitError
 
 RACY_SECONDS = 2  # coarser than any file system's clock but FAT's (which keeps no change time)
 
 SKIPPED_DIRS = frozenset({".git", ".ipynb_checkpoints", "__pycache__", ".venv", "node_modules"})
+T = TypeVar("T")
 TEMPORARY_SUFFIX = ".nbgit-tmp"
 _DESCRIPTOR = re.compile(r"/(proc/[^/]+|dev)/fd/\d+")
 
@@ -135,13 +136,7 @@ class RealPaths:
 
     def look(self, path: Path | str) -> Seen:
         """The real path of `path` and the stat data of the file it leads to, looked at once per run."""
-        text = os.fspath(path)
-        seen = self.files.get(text)  # (kept under absolute paths only: a relative one never matches)
-        if seen is None:
-            if not os.path.isabs(text):
-                return self.look(os.path.join(os.getcwd(), text))
-            seen = self.files[text] = self._look(text)
-        return seen
+        return _once(self.files, path, self._look)
 
     def _look(self, text: str) -> Seen:
         above, _, name = text.rpartition(os.sep)
@@ -166,13 +161,19 @@ class RealPaths:
 
     def folder(self, path: Path | str) -> str:
         """The real path of a folder (the work tree's top, say), resolved once like the folders of files."""
-        text = os.fspath(path)
-        real = self.folders.get(text)  # (kept under absolute paths only: a relative one never matches)
-        if real is None:
-            if not os.path.isabs(text):
-                return self.folder(os.path.join(os.getcwd(), text))
-            real = self.folders[text] = os.path.realpath(text)
-        return real
+        return _once(self.folders, path, os.path.realpath)
+
+
+def _once(known: dict[str, T], path: Path | str, find: Callable[[str], T]) -> T:
+    """`find` of `path` made absolute, asked once per path: `known` keeps the answers under absolute
+    paths only (a relative one never matches, so the current folder is asked for it each time)."""
+    text = os.fspath(path)
+    found = known.get(text)
+    if found is None:
+        if not os.path.isabs(text):
+            return _once(known, os.path.join(os.getcwd(), text), find)
+        found = known[text] = find(text)
+    return found
 
 
 def _stat(path: str) -> os.stat_result | None:

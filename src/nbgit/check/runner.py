@@ -302,9 +302,9 @@ def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: P
         if seen is None:
             return Judged([problem("invalid", target.path, "a symlink that leads out of the repository: not read",
                                    hint="nbgit never reads a file outside the repository through a link in it: remove the link")])
-        try:
-            stamp = file_stamp(os.stat(target.file)) if identify else None  # before reading: a later write shows
-            data = Path(target.file).read_bytes()
+        try:  # the real path the link check let through, not the name again: a link swapped in since is not followed
+            stamp = file_stamp(os.stat(seen.real)) if identify else None  # before reading: a later write shows
+            data = Path(seen.real).read_bytes()
         except OSError as error:
             return Judged([problem("invalid", target.path, f"cannot be read ({error.strerror})")])
     from nbgit.check.judge import judge  # (only for what the cache does not know: parsing and cleaning cost imports)
