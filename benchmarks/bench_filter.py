@@ -23,7 +23,10 @@ that keeps none (`nbgit.restore = false`). `--before BIN` adds the nbgit install
 virtualenv (its bin folder) as `nbgit before`, taken in turn with the rest: how to measure a change.
 
 A "protocol floor" row runs a process that reads every notebook and answers `{}` without cleaning:
-the least any process filter can cost, since git still reads each file and pipes it through.
+the least any process filter can cost, since git still reads each file and pipes it through. A
+"blob floor" row runs a process that answers each notebook with nbgit's cleaned blob of it, computed
+before the timing: git's own part of nbgit's `git add -A` (reading, piping, storing the blobs nbgit
+makes), the least a filter that stores those blobs can cost, whatever language it cleans in.
 
 Prints absolute times (medians) and nbgit's ratio to each of the others, with the issue's targets.
 """
@@ -31,6 +34,7 @@ Prints absolute times (medians) and nbgit's ratio to each of the others, with th
 from __future__ import annotations
 
 import argparse
+import marshal
 import os
 import random
 import shutil
@@ -63,6 +67,15 @@ FLOOR = "protocol floor"
 FLOOR_SCRIPT = """#!{python}
 from nbgit.filter import serve
 serve(open(0, "rb", buffering=1 << 18), open(1, "wb", buffering=1 << 18), lambda command, path, data: ("success", b"{{}}"))
+"""
+# the floor of a filter storing nbgit's blobs: it answers each path with the blob read from a file
+# made before the timing (`blobs.marshal`: {pathname: nbgit's cleaned bytes}), and does no other work
+BLOB_FLOOR = "blob floor"
+BLOB_FLOOR_SCRIPT = """#!{python}
+import marshal
+from nbgit.filter import serve
+blobs = marshal.loads(open({blobs!r}, "rb").read())
+serve(open(0, "rb", buffering=1 << 18), open(1, "wb", buffering=1 << 18), lambda command, path, data: ("success", blobs[path]))
 """
 # name -> (count, quick count, `git add -A` target as a multiple of no filter, how to build it)
 SETS = {
@@ -125,6 +138,14 @@ def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, 
     return {tool: {"add": median(adds[tool]), "status": median(statuses[tool])} for tool in tools}
 
 
+def nbgit_blobs(files: list[Path]) -> dict[str, bytes]:
+    """What nbgit's filter stores for each notebook (by the path git names it with: `nbs/NAME`), under the default policy."""
+    from nbgit.clean import clean_bytes
+    from nbgit.policy import Policy
+
+    return {f"nbs/{path.name}": clean_bytes(path.read_bytes(), f"nbs/{path.name}", Policy()) for path in files}
+
+
 def peak_memory(work: Path, size: int) -> tuple[int, int]:
     """(file size, the filter's peak RSS) for one notebook of about `size` bytes sent through the protocol."""
     data = notebook(random.Random(7), size)
@@ -185,6 +206,13 @@ def report_set(label: str, results: dict[str, dict[str, Took]], targets: dict[st
         for tool in ("cat", "nb-clean 5", "no filter"):
             if tool in results:
                 print(ratio_line("floor", tool, floor["status"], results[tool]["status"], None))
+        if "no filter" in results:
+            print("  git add -A, the floor:")
+            print(ratio_line("floor", "no filter", floor["add"], results["no filter"]["add"], None))
+    blob_floor = results.get(BLOB_FLOOR)
+    if blob_floor and "no filter" in results:
+        print("  git add -A, git's own work on nbgit's blobs (no filter storing them can do better):")
+        print(ratio_line("blobs", "no filter", blob_floor["add"], results["no filter"]["add"], None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer notebooks, one round")
     parser.add_argument("--set", action="append", choices=list(SETS), help="only these sets (repeatable; default: all)")
-    parser.add_argument("--skip", action="append", default=[], choices=[*TOOLS, FLOOR], help="leave a tool out (repeatable)")
+    parser.add_argument("--skip", action="append", default=[], choices=[*TOOLS, FLOOR, BLOB_FLOOR], help="leave a tool out (repeatable)")
     parser.add_argument("--rounds", type=int, help="timed rounds per measurement (median); default 3, 1 with --quick")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak memory measurement")
     parser.add_argument("--before", metavar="BIN", type=Path, help="also the nbgit of this virtualenv's bin folder, as `nbgit before`")
@@ -211,13 +239,18 @@ def main(argv: list[str] | None = None) -> int:
         floor = work / "floor.py"
         floor.write_text(FLOOR_SCRIPT.format(python=sys.executable))
         floor.chmod(0o755)
-        tools = {**TOOLS, FLOOR: [("filter.x.process", str(floor))]}
+        blob_floor = work / "blob-floor.py"
+        blob_floor.write_text(BLOB_FLOOR_SCRIPT.format(python=sys.executable, blobs=str(work / "blobs.marshal")))
+        blob_floor.chmod(0o755)
+        tools = {**TOOLS, FLOOR: [("filter.x.process", str(floor))], BLOB_FLOOR: [("filter.x.process", str(blob_floor))]}
         if args.before:
             tools["nbgit before"] = [("filter.x.process", str(args.before.resolve() / FILTER_PROCESS.name))]
         tools = {tool: config for tool, config in tools.items() if tool not in args.skip}
         for name in args.set or list(SETS):
             count, quick_count, add_target, build = SETS[name]
             corpus: Corpus = build(work / name, quick_count if args.quick else count)
+            if BLOB_FLOOR in tools:
+                (work / "blobs.marshal").write_bytes(marshal.dumps(nbgit_blobs(corpus.files)))
             print(f"  {name}: {corpus.describe()} ...", file=sys.stderr)
             results = measure_tools(work, work / name, tools, rounds)
             targets = {"status": STATUS_TARGETS, "add": {"no filter": add_target}}
