@@ -8,8 +8,8 @@
    outputs (200 KB and more, like a book's chapters), with a history of 40 commits after the first,
    each re-running or editing one notebook (80 textconv runs per log): plain git, nbgit's textconv
    as `nbgit install` wires it (nbgit_textconv.py without site), as older installs wired it (the
-   `nbgit-textconv` script, and before it `nbgit textconv`), and
-   nbstripout's. nbstripout takes seconds per run, so its log is timed over the last few commits
+   `nbgit-textconv` script, and before it `nbgit textconv`), the same in a repository whose policy
+   file sets only `[check]` keys, and nbstripout's. nbstripout takes seconds per run, so its log is timed over the last few commits
    and scaled to the 40 (said in the table). Target: nbgit <= 5x plain `git log -p`.
 3. The HTML report of a changed generated notebook full of images (20 MB; `nbgit diff --format
    html`, outputs kept) against nbdime's `nbdiff` of the same pair; and of the largest corpus
@@ -50,6 +50,9 @@ from harness import Took, alternate, machine, peer, table, timed  # noqa: E402
 NBGIT = Path(sys.executable).with_name("nbgit")
 TEXTCONV = NBGIT.with_name("nbgit-textconv")
 STRIPOUT_COMMITS = 3  # nbstripout's log covers the last few commits only (seconds per textconv run), then scaled
+# a repository with a policy file that sets only what textconv does not use, as a team's often does
+WITH_POLICY = "nbgit textconv, a policy file"
+CHECKS_POLICY = '[check]\ndisable = ["untitled"]\nmax_notebook_bytes = 20000000\n'
 
 
 def notebook(megabytes: float, images: int, seed: int) -> dict:
@@ -155,7 +158,9 @@ def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int) -> dict[str
     older = {"nbgit-textconv": f"NBGIT_VERSION={__version__} '{TEXTCONV}' --", "nbgit textconv": f"'{NBGIT}' textconv --"}
     for program, command in older.items():
         setups[f"{program}, older installs"] = ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": command})
+    setups[WITH_POLICY] = setups["nbgit textconv"]
     repos = {name: history_repo(tmp / f"log-{number}", attributes, config, commits) for number, (name, (attributes, config)) in enumerate(setups.items())}
+    (repos[WITH_POLICY] / ".nbgit.toml").write_text(CHECKS_POLICY)  # read by the warm-up round, remembered after
     some = next(iter(repos.values()))
     sizes = [p.stat().st_size for p in some.glob("*.ipynb")]
     print(f"\ngit log -p -{commits} -- '*.ipynb': {len(sizes)} real notebooks with outputs, {sum(sizes) / len(sizes) / 1e6:.2f} MB on average, "

@@ -116,3 +116,35 @@ def test_it_declines_what_only_the_core_can_judge() -> None:
         assert quick_view(json.dumps(notebook).encode()) is None, notebook
     for data in (b"", b"\xef\xbb\xbf{}", b"[]", b'{"cells": [', "{}".encode("utf-16"), b"{" * 100_000):
         assert quick_view(data) is None
+
+
+# every key textconv does not use, at a value other than its default (see commands.textconv.renders_as_defaults)
+NOT_TEXTCONVS = Policy(strict=True, exclude=("x/**",), restore_outputs=False, overrides=((("*.ipynb",), {"outputs": "keep"}),),
+                       sections={"diff": {"max_output_lines": 1}, "check": {"disable": ["untitled"]}}, source=".nbgit.toml")
+
+
+@pytest.mark.corpus
+def test_a_policy_of_keys_textconv_does_not_use_renders_as_the_defaults() -> None:
+    """What lets textconv remember such a policy and take the quick view: the full renderer gives the
+    same text with it as with the defaults, on every corpus file (those the quick view declines too)."""
+    from nbgit.commands.textconv import renders_as_defaults
+
+    assert renders_as_defaults(NOT_TEXTCONVS)
+    for path in corpus_inputs():
+        data = path.read_bytes()
+        nb = quick_view(data)
+        if nb is not None:
+            assert textconv(data, "generated.ipynb", NOT_TEXTCONVS) == text_of(nb, max_lines=0), path
+
+
+def test_every_cleaning_key_changed_is_read_again() -> None:
+    """The other way round: a policy changing any cleaning key is never taken for the defaults."""
+    from nbgit.commands.textconv import renders_as_defaults
+    from nbgit.policy import CLEAN_KEYS
+
+    changed = {"outputs": "keep", "execution_count": "keep", "ids": "sequential", "extra_keys": ("metadata.x",),
+               "keep_keys": ("metadata.widgets",), "keep_output_tags": (), "strip_init_cells": True, "max_output_size": 10,
+               "keep_output_types": ("stream",), "drop_output_types": ("stream",), "drop_empty_cells": True, "drop_tagged_cells": ("x",)}
+    assert set(changed) | {"strict", "exclude", "restore_outputs"} == set(CLEAN_KEYS) - {"overrides"}, "a new cleaning key: say here whether textconv uses it"
+    for key, value in changed.items():
+        assert not renders_as_defaults(Policy(**{key: value})), key

@@ -208,3 +208,87 @@ def test_a_check_leaves_what_it_made_to_the_end_of_the_process(repo: Path, monke
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+# a policy that sets only what textconv does not use: checks, pairing, paths, the store, the other tables
+NOT_TEXTCONVS = """strict = true
+exclude = ["vendor/**"]
+restore_outputs = false
+
+[[overrides]]
+paths = ["reports/*.ipynb"]
+outputs = "keep"
+
+[pair]
+enabled = true
+
+[diff]
+max_output_lines = 3
+
+[merge]
+outputs = "local"
+
+[check]
+disable = ["untitled"]
+"""
+
+
+def test_textconv_remembers_a_policy_that_renders_as_the_defaults(repo: Path) -> None:
+    """A policy setting only what textconv does not use is read once: later runs compare its bytes with
+    what the clone's .git remembers and render through the quick view, with the same text. Other bytes
+    (a cleaning key changed, the file back as it was) and a broken policy are read again each time."""
+    (repo / "nb.ipynb").write_bytes(DIRTY)
+    command = wired_textconv(repo)
+    (repo / ".nbgit.toml").write_text(NOT_TEXTCONVS)
+    first = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
+    assert first.returncode == 0 and not first.stderr, first.stderr.decode()
+    assert (repo / ".git" / "nbgit" / "textconv-policy").is_file()
+    modules = imported_by_shell(command, repo)
+    assert "nbgit.quickview" in modules and not modules & {"site", "nbgit.policy", "tomllib", "tomli", "typing"}, sorted(modules)
+    again = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
+    assert again.stdout == first.stdout and not again.stderr
+    assert first.stdout == subprocess.run([str(NBGIT), "textconv", "nb.ipynb"], capture_output=True, cwd=repo).stdout
+    assert b"print(1)" in first.stdout and b"collapsed" not in first.stdout
+
+    (repo / ".nbgit.toml").write_text(NOT_TEXTCONVS.replace('restore_outputs = false', 'restore_outputs = false\noutputs = "keep"'))
+    for _ in range(2):
+        assert "nbgit.policy" in imported_by_shell(command, repo)  # read every time: it renders otherwise
+        kept = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
+        assert kept.returncode == 0 and b"print(1)" in kept.stdout and b"stdout" in kept.stdout  # the output is shown
+
+    (repo / ".nbgit.toml").write_text("outputs = [")
+    for _ in range(2):
+        broken = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
+        assert broken.returncode == 0 and b"rendering with the default policy" in broken.stderr and b"print(1)" in broken.stdout
+
+
+def test_textconv_reads_the_policy_again_for_another_nbgit_or_a_project_file(repo: Path) -> None:
+    """The memo names nbgit's version and holds both files a policy can come from: a memo of another
+    version, or a pyproject.toml edited since (it may hold [tool.nbgit]), is no answer."""
+    from nbgit.policy_files import MEMO, memo_bytes
+
+    (repo / "nb.ipynb").write_bytes(DIRTY)
+    command = wired_textconv(repo)
+    (repo / ".nbgit.toml").write_text("[check]\ndisable = [\"untitled\"]\n")
+    (repo / "pyproject.toml").write_text("[tool.other]\nx = 1\n")
+    memo = repo / ".git" / MEMO
+    memo.parent.mkdir(exist_ok=True)
+    memo.write_bytes(memo_bytes(str(repo), "0.0.0-other"))
+    assert "nbgit.policy" in imported_by_shell(command, repo)
+    assert "nbgit.policy" not in imported_by_shell(command, repo)  # remembered by this version now
+    (repo / "pyproject.toml").write_text('[tool.nbgit]\noutputs = "keep"\n')
+    assert "nbgit.policy" in imported_by_shell(command, repo)
+
+
+def test_textconv_never_waits_on_a_named_pipe_beside_the_policy(repo: Path) -> None:
+    """A hostile clone's pyproject.toml as a FIFO: comparing the policy's bytes must not block git's diff."""
+    (repo / "nb.ipynb").write_bytes(DIRTY)
+    command = wired_textconv(repo)
+    (repo / ".nbgit.toml").write_text("[check]\ndisable = [\"untitled\"]\n")
+    os.mkfifo(repo / "pyproject.toml")
+    for _ in range(2):
+        try:
+            done = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo, timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("textconv blocked on a FIFO")
+        assert done.returncode == 0 and b"print(1)" in done.stdout

@@ -4,17 +4,26 @@
 textconv, which git starts once per notebook, first asks here whether there is a policy to read.
 It runs without site (`python -S`, as `nbgit install` wires it), so without `os` either (importing
 it costs about 1.5 ms, a tenth of such a process): the questions it asks here (`root_of_working_directory`,
-`has_no_policy`) use the calls `os` itself takes from the `posix` module.
+`has_no_policy`, `cleans_as_before`) use the calls `os` itself takes from the `posix` module.
+
+A repository whose policy only sets what textconv does not use (`[check]`, `[pair]`, `exclude`...)
+renders as one without a policy. textconv learns that once by reading the policy, and remembers it
+in the clone's `.git` folder (`MEMO`) as the very bytes of the policy files with nbgit's version;
+every later run compares those bytes and reads no TOML. Any other bytes, or another nbgit, are read again.
 """
 
 from __future__ import annotations
 
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISREG
 
 try:
-    from posix import getcwd, stat
+    from posix import O_NONBLOCK, O_RDONLY, close, fstat, getcwd, read, stat
+    from posix import open as open_fd
 except ImportError:  # not a POSIX system: os, which knows its paths
-    from os import getcwd, stat
+    from os import O_RDONLY, close, fstat, getcwd, read, stat
+    from os import open as open_fd
+
+    O_NONBLOCK = 0
     from os.path import dirname as _parent
     from os.path import join as _joined
 else:
@@ -36,6 +45,9 @@ POLICY_FILE = ".nbgit.toml"
 PROJECT_FILE = "pyproject.toml"
 # TOML cannot name the [tool.nbgit] table without these bytes: the word, or an escape spelling it
 _MAY_NAME_NBGIT = (b"nbgit", b"\\u", b"\\U")
+MEMO = "nbgit/textconv-policy"  # in the clone's .git folder: policy files textconv renders as the defaults
+_MEMO_FORMAT = b"nbgit textconv-policy 1"
+_MEMO_MAX_BYTES = 1 << 20  # a policy file bigger than this is read as TOML every time
 
 
 def root_of(start: Path | str) -> str | None:
@@ -99,3 +111,56 @@ def _is_file(path: str) -> bool:
         return S_ISREG(stat(path).st_mode)
     except (OSError, ValueError):
         return False
+
+
+def cleans_as_before(root: str | None, version: str) -> bool:
+    """Whether textconv may render as under the default policy without reading one: there is none, or
+    the policy files hold the very bytes that nbgit `version` found to render as the defaults (`MEMO`)."""
+    if has_no_policy(root):
+        return True
+    memo = memo_file(root) if root is not None else None
+    return memo is not None and _bytes_of(memo) == memo_bytes(root, version)  # type: ignore[arg-type]
+
+
+def memo_file(root: str) -> str | None:
+    """Where textconv remembers the policy files it renders as the defaults: in the clone's `.git` folder;
+    None when `.git` is no folder (a linked work tree, a submodule: those read their policy every time)."""
+    git = _joined(root, ".git")
+    try:
+        if not S_ISDIR(stat(git).st_mode):
+            return None
+    except (OSError, ValueError):
+        return None
+    return _joined(git, MEMO)
+
+
+def memo_bytes(root: str, version: str) -> bytes | None:
+    """What the memo holds when nbgit `version` found the policy files at `root`, as they are now, to
+    render as the defaults: the bytes of both (`-1` for one that is absent); None when one cannot be read whole."""
+    held = []
+    for name in (POLICY_FILE, PROJECT_FILE):
+        data = _bytes_of(_joined(root, name))
+        if data is None and _exists(_joined(root, name)):
+            return None
+        held.append(data)
+    sizes = b" ".join(b"-1" if data is None else b"%d" % len(data) for data in held)
+    return b"%s\n%s\n%s\n%s" % (_MEMO_FORMAT, version.encode("utf-8"), sizes, b"".join(data or b"" for data in held))
+
+
+def _bytes_of(path: str) -> bytes | None:
+    """The bytes of a regular file of at most `_MEMO_MAX_BYTES`, None for anything else. Opened without
+    waiting (a named pipe planted as a policy file must not hang git) and read by its descriptor."""
+    try:
+        fd = open_fd(path, O_RDONLY | O_NONBLOCK)
+    except (OSError, ValueError):
+        return None
+    try:
+        info = fstat(fd)
+        if not S_ISREG(info.st_mode) or info.st_size > _MEMO_MAX_BYTES:
+            return None
+        data = read(fd, info.st_size + 1)
+        return data if len(data) == info.st_size else None
+    except OSError:
+        return None
+    finally:
+        close(fd)

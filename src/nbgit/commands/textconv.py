@@ -72,11 +72,14 @@ def run(path: str) -> int:
 
 
 def _rendered(data: bytes, path: str) -> bytes:
-    """The text: by the quick view when the repository keeps the default policy and it can read the
-    notebook, else by the full renderer with the repository's policy."""
-    from nbgit.policy_files import has_no_policy, root_of_working_directory
+    """The text: by the quick view when the repository's policy renders as the defaults (it has none,
+    or its files are the ones found so before: `nbgit.policy_files.cleans_as_before`) and it can read
+    the notebook, else by the full renderer with the repository's policy."""
+    from nbgit import __version__
+    from nbgit.policy_files import cleans_as_before, root_of_working_directory
 
-    if has_no_policy(root_of_working_directory()):
+    root = root_of_working_directory()
+    if cleans_as_before(root, __version__):
         from nbgit.quickview import quick_view
 
         nb = quick_view(data)
@@ -87,7 +90,7 @@ def _rendered(data: bytes, path: str) -> bytes:
     _with_site_packages()
     from nbgit.render import textconv
 
-    return textconv(data, path, policy_or_defaults())
+    return textconv(data, path, _policy_remembered(root))
 
 
 def _with_site_packages() -> None:
@@ -105,6 +108,50 @@ def _warn(message: str) -> None:
     from nbgit.progress import warn
 
     warn(message)
+
+
+def _policy_remembered(root: str | None) -> Policy:
+    """`policy_or_defaults()`; when it loads and renders as the defaults, its files' bytes are remembered
+    (`nbgit.policy_files.MEMO`), so that the next textconv needs no TOML. Never fails: the memo only saves time."""
+    from nbgit.errors import NbgitError
+    from nbgit.policy import load_policy
+
+    try:
+        policy = load_policy(root)
+    except NbgitError:
+        return policy_or_defaults()  # says what is wrong, every time: nothing is remembered
+    if root is not None and renders_as_defaults(policy):
+        _remember(root)
+    return policy
+
+
+def renders_as_defaults(policy: Policy) -> bool:
+    """Whether textconv shows every notebook as under the default policy: the cleaning keys are the
+    defaults'. The rest is not textconv's (`exclude` and `[[overrides]]` go by repository paths, and
+    git hands textconv temporary files; `[diff] max_output_lines` cuts outputs, which these keys strip)."""
+    from nbgit.policy import Policy
+
+    return policy._replace(strict=False, exclude=(), restore_outputs=True, overrides=(), sections=None, source="defaults", flags=()) == Policy()
+
+
+def _remember(root: str) -> None:
+    from nbgit import __version__
+    from nbgit.files import replace_own
+    from nbgit.policy_files import memo_bytes, memo_file
+
+    memo, data = memo_file(root), memo_bytes(root, __version__)
+    if memo is None or data is None:
+        return
+    try:
+        try:
+            replace_own(memo, data)
+        except FileNotFoundError:  # nbgit's folder in .git is not there yet
+            import os
+
+            os.makedirs(os.path.dirname(memo), exist_ok=True)
+            replace_own(memo, data)
+    except OSError:
+        pass  # a read-only clone: the next run reads the policy again
 
 
 def policy_or_defaults() -> Policy:
