@@ -292,3 +292,23 @@ def test_textconv_never_waits_on_a_named_pipe_beside_the_policy(repo: Path) -> N
         except subprocess.TimeoutExpired:
             pytest.fail("textconv blocked on a FIFO")
         assert done.returncode == 0 and b"print(1)" in done.stdout
+
+
+def test_a_linked_work_tree_remembers_its_policy_in_its_own_git_folder(repo: Path) -> None:
+    """`git worktree add`: the work tree's `.git` is a file naming its own folder in the main clone's
+    git folder, where its memo goes; the text is the same as the main work tree's."""
+    (repo / "nb.ipynb").write_bytes(DIRTY)
+    command = wired_textconv(repo)
+    (repo / ".nbgit.toml").write_text(NOT_TEXTCONVS)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "x"], cwd=repo, check=True, capture_output=True)
+    linked = repo.parent / "linked"
+    subprocess.run(["git", "worktree", "add", "-q", str(linked)], cwd=repo, check=True, capture_output=True)
+    (linked / "nb.ipynb").write_bytes(DIRTY)
+    assert (linked / ".git").is_file()
+    assert "nbgit.policy" in imported_by_shell(command, linked)
+    assert "nbgit.policy" not in imported_by_shell(command, linked)
+    assert (repo / ".git" / "worktrees" / "linked" / "nbgit" / "textconv-policy").is_file()
+    mine = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=linked)
+    main = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
+    assert mine.returncode == 0 and mine.stdout == main.stdout and b"print(1)" in mine.stdout

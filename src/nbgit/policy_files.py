@@ -123,15 +123,27 @@ def cleans_as_before(root: str | None, version: str) -> bool:
 
 
 def memo_file(root: str) -> str | None:
-    """Where textconv remembers the policy files it renders as the defaults: in the clone's `.git` folder;
-    None when `.git` is no folder (a linked work tree, a submodule: those read their policy every time)."""
+    """Where textconv remembers the policy files it renders as the defaults: in the work tree's git
+    folder (`.git`, or the folder a `.git` file names: a linked work tree, a submodule); None when
+    there is none."""
     git = _joined(root, ".git")
     try:
-        if not S_ISDIR(stat(git).st_mode):
-            return None
+        if S_ISDIR(stat(git).st_mode):
+            return _joined(git, MEMO)
     except (OSError, ValueError):
         return None
-    return _joined(git, MEMO)
+    pointer = _bytes_of(git)  # `gitdir: PATH`, relative to the work tree or absolute
+    if pointer is None or not pointer.startswith(b"gitdir:"):
+        return None
+    try:
+        named = pointer[len(b"gitdir:") :].strip().decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    folder = named if named.startswith("/") else _joined(root, named)
+    try:
+        return _joined(folder, MEMO) if S_ISDIR(stat(folder).st_mode) else None
+    except (OSError, ValueError):
+        return None
 
 
 def memo_bytes(root: str, version: str) -> bytes | None:
