@@ -312,3 +312,27 @@ def test_a_linked_work_tree_remembers_its_policy_in_its_own_git_folder(repo: Pat
     mine = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=linked)
     main = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
     assert mine.returncode == 0 and mine.stdout == main.stdout and b"print(1)" in mine.stdout
+
+
+def test_a_policy_edited_while_textconv_reads_it_is_not_remembered(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memo holds bytes that were there both before and after the policy was read: an edit landing
+    in between (here: `outputs = "keep"`, right after a policy of check keys was read) leaves no memo
+    claiming that the new bytes render as the defaults."""
+    import nbgit.policy
+    from nbgit.commands.textconv import _policy_remembered
+    from nbgit.policy_files import MEMO
+
+    policy_file, memo = repo / ".nbgit.toml", repo / ".git" / MEMO
+    policy_file.write_text(NOT_TEXTCONVS)
+    read = nbgit.policy.load_policy
+
+    def read_then_edited(root: str) -> nbgit.policy.Policy:
+        policy = read(root)
+        policy_file.write_text('outputs = "keep"\n')
+        return policy
+
+    monkeypatch.setattr(nbgit.policy, "load_policy", read_then_edited)
+    assert _policy_remembered(str(repo)).outputs == "strip" and not memo.exists()
+    monkeypatch.setattr(nbgit.policy, "load_policy", read)
+    policy_file.write_text(NOT_TEXTCONVS)
+    assert _policy_remembered(str(repo)).outputs == "strip" and memo.is_file()

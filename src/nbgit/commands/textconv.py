@@ -112,16 +112,21 @@ def _warn(message: str) -> None:
 
 def _policy_remembered(root: str | None) -> Policy:
     """`policy_or_defaults()`; when it loads and renders as the defaults, its files' bytes are remembered
-    (`nbgit.policy_files.MEMO`), so that the next textconv needs no TOML. Never fails: the memo only saves time."""
+    (`nbgit.policy_files.MEMO`), so that the next textconv needs no TOML: the bytes as they were both
+    before and after reading the policy (a file edited meanwhile is not remembered). Never fails: the
+    memo only saves time."""
+    from nbgit import __version__
     from nbgit.errors import NbgitError
     from nbgit.policy import load_policy
+    from nbgit.policy_files import memo_bytes
 
+    before = memo_bytes(root, __version__) if root is not None else None
     try:
         policy = load_policy(root)
     except NbgitError:
         return policy_or_defaults()  # says what is wrong, every time: nothing is remembered
-    if root is not None and renders_as_defaults(policy):
-        _remember(root)
+    if before is not None and renders_as_defaults(policy) and memo_bytes(root, __version__) == before:  # type: ignore[arg-type]
+        _remember(root, before)  # type: ignore[arg-type]
     return policy
 
 
@@ -134,18 +139,17 @@ def renders_as_defaults(policy: Policy) -> bool:
     return policy._replace(strict=False, exclude=(), restore_outputs=True, overrides=(), sections=None, source="defaults", flags=()) == Policy()
 
 
-def _remember(root: str) -> None:
-    from nbgit import __version__
+def _remember(root: str, data: bytes) -> None:
     from nbgit.files import replace_own
-    from nbgit.policy_files import memo_bytes, memo_file
+    from nbgit.policy_files import memo_file
 
-    memo, data = memo_file(root), memo_bytes(root, __version__)
-    if memo is None or data is None:
+    memo = memo_file(root)
+    if memo is None:
         return
     try:
         try:
             replace_own(memo, data)
-        except FileNotFoundError:  # nbgit's folder in .git is not there yet
+        except FileNotFoundError:  # nbgit's folder in the git folder is not there yet
             import os
 
             os.makedirs(os.path.dirname(memo), exist_ok=True)
