@@ -140,11 +140,12 @@ def test_a_policy_of_keys_textconv_does_not_use_renders_as_the_defaults() -> Non
 def test_every_cleaning_key_changed_is_read_again() -> None:
     """The other way round: a policy changing any cleaning key is never taken for the defaults."""
     from nbgit.commands.textconv import renders_as_defaults
-    from nbgit.policy import CLEAN_KEYS
+    from nbgit.policy import CLEAN_KEYS, SECTIONS
 
     changed = {"outputs": "keep", "execution_count": "keep", "ids": "sequential", "extra_keys": ("metadata.x",),
                "keep_keys": ("metadata.widgets",), "keep_output_tags": (), "strip_init_cells": True, "max_output_size": 10,
                "keep_output_types": ("stream",), "drop_output_types": ("stream",), "drop_empty_cells": True, "drop_tagged_cells": ("x",)}
     assert set(changed) | {"strict", "exclude", "restore_outputs"} == set(CLEAN_KEYS) - {"overrides"}, "a new cleaning key: say here whether textconv uses it"
+    assert set(SECTIONS["diff"]) == {"driver", "max_output_lines", "outputs", "volatile_patterns"}, "a new [diff] key: say whether textconv uses it"
     for key, value in changed.items():
         assert not renders_as_defaults(Policy(**{key: value})), key

@@ -240,14 +240,15 @@ def test_textconv_remembers_a_policy_that_renders_as_the_defaults(repo: Path) ->
     (repo / "nb.ipynb").write_bytes(DIRTY)
     command = wired_textconv(repo)
     (repo / ".nbgit.toml").write_text(NOT_TEXTCONVS)
-    first = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
-    assert first.returncode == 0 and not first.stderr, first.stderr.decode()
+    assert "nbgit.policy" in imported_by_shell(command, repo)  # the first run reads the policy...
     assert (repo / ".git" / "nbgit" / "textconv-policy").is_file()
+    (repo / ".git" / "nbgit" / "textconv-policy").unlink()
+    first = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)  # ...and renders fully
+    assert first.returncode == 0 and not first.stderr, first.stderr.decode()
     modules = imported_by_shell(command, repo)
     assert "nbgit.quickview" in modules and not modules & {"site", "nbgit.policy", "tomllib", "tomli", "typing"}, sorted(modules)
-    again = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)
+    again = subprocess.run(["sh", "-c", f"{command} nb.ipynb"], capture_output=True, cwd=repo)  # the quick view
     assert again.stdout == first.stdout and not again.stderr
-    assert first.stdout == subprocess.run([str(NBGIT), "textconv", "nb.ipynb"], capture_output=True, cwd=repo).stdout
     assert b"print(1)" in first.stdout and b"collapsed" not in first.stdout
 
     (repo / ".nbgit.toml").write_text(NOT_TEXTCONVS.replace('restore_outputs = false', 'restore_outputs = false\noutputs = "keep"'))
@@ -336,3 +337,59 @@ def test_a_policy_edited_while_textconv_reads_it_is_not_remembered(repo: Path, m
     monkeypatch.setattr(nbgit.policy, "load_policy", read)
     policy_file.write_text(NOT_TEXTCONVS)
     assert _policy_remembered(str(repo)).outputs == "strip" and memo.is_file()
+
+
+def test_a_memo_that_cannot_be_written_costs_nothing_but_time(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any failure writing the memo (here: what Windows before Python 3.13 raises for os.fchmod) leaves
+    the policy read and the notebook rendered, without a warning."""
+    import nbgit.files
+    from nbgit.commands.textconv import _policy_remembered
+
+    def missing_call(path: str, data: bytes) -> None:
+        raise AttributeError("module 'os' has no attribute 'fchmod'")
+
+    (repo / ".nbgit.toml").write_text(NOT_TEXTCONVS)
+    monkeypatch.setattr(nbgit.files, "replace_own", missing_call)
+    assert _policy_remembered(str(repo)).source == ".nbgit.toml"
+
+
+def test_the_memo_stays_in_a_git_folder_of_this_work_tree(repo: Path, tmp_path: Path) -> None:
+    """`git --git-dir=X --work-tree=Y diff` with a `.git` file in Y naming some other folder (an unpacked
+    archive's): textconv writes nothing there, and nothing when GIT_DIR names the git folder."""
+    real, tree, elsewhere = tmp_path / "real.git", tmp_path / "tree", tmp_path / "elsewhere"
+    tree.mkdir()
+    elsewhere.mkdir()
+    subprocess.run(["git", "init", "-q", "--bare", str(real)], check=True)
+    (tree / ".git").write_text(f"gitdir: {elsewhere}\n")
+    (tree / ".nbgit.toml").write_text(NOT_TEXTCONVS)
+    (tree / ".gitattributes").write_text("*.ipynb diff=nbgit\n")
+    (tree / "nb.ipynb").write_bytes(DIRTY)
+    command = wired_textconv(repo)  # the wiring install writes, taken from a repository of its own
+    bare = ["git", f"--git-dir={real}", f"--work-tree={tree}", "-c", f"diff.nbgit.textconv={command}"]
+    subprocess.run([*bare, "add", "-A"], cwd=tree, check=True, capture_output=True)
+    subprocess.run([*bare, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "x"], cwd=tree, check=True, capture_output=True)
+    (tree / "nb.ipynb").write_bytes(DIRTY.replace(b"print(1)", b"print(2)"))
+    for _ in range(2):
+        shown = subprocess.run([*bare, "diff"], cwd=tree, capture_output=True)
+        assert shown.returncode == 0 and b"print(2)" in shown.stdout, shown.stderr.decode()
+    assert not list(elsewhere.iterdir()) and not (real / "nbgit" / "textconv-policy").exists()
+
+
+def test_a_submodule_keeps_its_memo_in_its_own_git_folder(repo: Path, tmp_path: Path) -> None:
+    """A submodule's `.git` is a file naming `.git/modules/NAME` of the superproject: its memo goes there."""
+    from conftest import git
+
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    subprocess.run(["git", "init", "-q", str(inner)], check=True)
+    (inner / "nb.ipynb").write_bytes(DIRTY)
+    (inner / ".nbgit.toml").write_text(NOT_TEXTCONVS)
+    git(inner, "add", "-A")
+    git(inner, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "x")
+    command = wired_textconv(repo)
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner), "sub")
+    sub = repo / "sub"
+    assert (sub / ".git").is_file()
+    assert "nbgit.policy" in imported_by_shell(command, sub)
+    assert "nbgit.policy" not in imported_by_shell(command, sub)
+    assert (repo / ".git" / "modules" / "sub" / "nbgit" / "textconv-policy").is_file()

@@ -255,6 +255,15 @@ def _write_into(path: Path, data: bytes) -> None:
         raise _os_error(path, "cannot write", error) from None
 
 
+def replace_own_in_folder(path: str, data: bytes) -> None:
+    """`replace_own`, making the file's folder first when it is not there yet."""
+    try:
+        replace_own(path, data)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        replace_own(path, data)
+
+
 def replace_own(path: str, data: bytes) -> None:
     """Replace the file at `path` by `data` (a temporary file beside it, then a rename), where `path` is
     a name nbgit made itself inside git's own directory (an output store entry), never one taken from

@@ -14,16 +14,17 @@ every later run compares those bytes and reads no TOML. Any other bytes, or anot
 
 from __future__ import annotations
 
+import sys
 from stat import S_ISDIR, S_ISREG
 
 try:
-    from posix import O_NONBLOCK, O_RDONLY, close, fstat, getcwd, read, stat
+    from posix import O_NONBLOCK, O_RDONLY, close, environ, fstat, getcwd, read, stat
     from posix import open as open_fd
 except ImportError:  # not a POSIX system: os, which knows its paths
-    from os import O_RDONLY, close, fstat, getcwd, read, stat
+    from os import O_RDONLY, close, environ, fstat, getcwd, read, stat
     from os import open as open_fd
 
-    O_NONBLOCK = 0
+    O_NONBLOCK = getattr(__import__("os"), "O_BINARY", 0)  # no pipes to wait on; bytes as they are
     from os.path import dirname as _parent
     from os.path import join as _joined
 else:
@@ -48,6 +49,8 @@ _MAY_NAME_NBGIT = (b"nbgit", b"\\u", b"\\U")
 MEMO = "nbgit/textconv-policy"  # in the clone's .git folder: policy files textconv renders as the defaults
 _MEMO_FORMAT = b"nbgit textconv-policy 1"
 _MEMO_MAX_BYTES = 1 << 20  # a policy file bigger than this is read as TOML every time
+# what decides whether a policy renders as the defaults, and how: the policy, the renderers, the cleaning core
+_DECIDING_MODULES = ("policy.py", "render.py", "quickview.py", "clean.py", "volatile.py", "commands/textconv.py", "policy_files.py")
 
 
 def root_of(start: Path | str) -> str | None:
@@ -115,40 +118,46 @@ def _is_file(path: str) -> bool:
 
 def cleans_as_before(root: str | None, version: str) -> bool:
     """Whether textconv may render as under the default policy without reading one: there is none, or
-    the policy files hold the very bytes that nbgit `version` found to render as the defaults (`MEMO`)."""
-    if has_no_policy(root):
+    the policy files hold the very bytes that this nbgit (`version`, and its modules as they are) on
+    this Python found to render as the defaults (`MEMO`)."""
+    if root is None or has_no_policy(root):
         return True
-    memo = memo_file(root) if root is not None else None
-    return memo is not None and _bytes_of(memo) == memo_bytes(root, version)  # type: ignore[arg-type]
+    memo = memo_file(root)
+    return memo is not None and _bytes_of(memo) == memo_bytes(root, version)
 
 
 def memo_file(root: str) -> str | None:
     """Where textconv remembers the policy files it renders as the defaults: in the work tree's git
-    folder (`.git`, or the folder a `.git` file names: a linked work tree, a submodule); None when
-    there is none."""
+    folder (`.git`, or the folder a `.git` file names: a linked work tree, a submodule), when it is
+    one (it holds a `HEAD` file); None when there is none, or when `GIT_DIR` names another (the
+    policy is then read every time)."""
+    if b"GIT_DIR" in environ or "GIT_DIR" in environ:
+        return None
     git = _joined(root, ".git")
     try:
-        if S_ISDIR(stat(git).st_mode):
-            return _joined(git, MEMO)
+        folder = git if S_ISDIR(stat(git).st_mode) else _named_folder(root, git)
     except (OSError, ValueError):
         return None
-    pointer = _bytes_of(git)  # `gitdir: PATH`, relative to the work tree or absolute
+    return _joined(folder, MEMO) if folder is not None and _is_file(_joined(folder, "HEAD")) else None
+
+
+def _named_folder(root: str, git_file: str) -> str | None:
+    """The folder a `.git` file names (`gitdir: PATH`, relative to the work tree or absolute)."""
+    pointer = _bytes_of(git_file)
     if pointer is None or not pointer.startswith(b"gitdir:"):
         return None
     try:
         named = pointer[len(b"gitdir:") :].strip().decode("utf-8")
     except UnicodeDecodeError:
         return None
-    folder = named if named.startswith("/") else _joined(root, named)
-    try:
-        return _joined(folder, MEMO) if S_ISDIR(stat(folder).st_mode) else None
-    except (OSError, ValueError):
-        return None
+    return named if named.startswith("/") else _joined(root, named)
 
 
 def memo_bytes(root: str, version: str) -> bytes | None:
-    """What the memo holds when nbgit `version` found the policy files at `root`, as they are now, to
-    render as the defaults: the bytes of both (`-1` for one that is absent); None when one cannot be read whole."""
+    """What the memo holds when this nbgit found the policy files at `root`, as they are now, to render
+    as the defaults: nbgit's version and the size and time of the modules that decide it, Python's
+    version and interpreter (which TOML it reads), and the bytes of both files (`-1` for one that is
+    absent); None when one cannot be read whole."""
     held = []
     for name in (POLICY_FILE, PROJECT_FILE):
         data = _bytes_of(_joined(root, name))
@@ -156,7 +165,22 @@ def memo_bytes(root: str, version: str) -> bytes | None:
             return None
         held.append(data)
     sizes = b" ".join(b"-1" if data is None else b"%d" % len(data) for data in held)
-    return b"%s\n%s\n%s\n%s" % (_MEMO_FORMAT, version.encode("utf-8"), sizes, b"".join(data or b"" for data in held))
+    made_by = f"{version} {sys.version} {sys.executable} {_modules_stamp()}".encode("utf-8", "surrogateescape")
+    return b"%s\n%s\n%s\n%s" % (_MEMO_FORMAT, made_by.replace(b"\n", b" "), sizes, b"".join(data or b"" for data in held))
+
+
+def _modules_stamp() -> str:
+    """The size and modification time of the modules that decide what a policy renders as (an edited
+    checkout of nbgit is another nbgit)."""
+    here = _parent(__file__)
+    stamps = []
+    for name in _DECIDING_MODULES:
+        try:
+            info = stat(_joined(here, name))
+        except (OSError, ValueError):
+            return "?"
+        stamps.append(f"{info.st_size}:{info.st_mtime_ns}")
+    return ",".join(stamps)
 
 
 def _bytes_of(path: str) -> bytes | None:

@@ -79,7 +79,8 @@ def _rendered(data: bytes, path: str) -> bytes:
     from nbgit.policy_files import cleans_as_before, root_of_working_directory
 
     root = root_of_working_directory()
-    if cleans_as_before(root, __version__):
+    known = cleans_as_before(root, __version__)
+    if known:
         from nbgit.quickview import quick_view
 
         nb = quick_view(data)
@@ -90,7 +91,7 @@ def _rendered(data: bytes, path: str) -> bytes:
     _with_site_packages()
     from nbgit.render import textconv
 
-    return textconv(data, path, _policy_remembered(root))
+    return textconv(data, path, policy_or_defaults() if known or root is None else _policy_remembered(root))
 
 
 def _with_site_packages() -> None:
@@ -110,52 +111,48 @@ def _warn(message: str) -> None:
     warn(message)
 
 
-def _policy_remembered(root: str | None) -> Policy:
+def _policy_remembered(root: str) -> Policy:
     """`policy_or_defaults()`; when it loads and renders as the defaults, its files' bytes are remembered
     (`nbgit.policy_files.MEMO`), so that the next textconv needs no TOML: the bytes as they were both
     before and after reading the policy (a file edited meanwhile is not remembered). Never fails: the
     memo only saves time."""
     from nbgit import __version__
     from nbgit.errors import NbgitError
-    from nbgit.policy import load_policy
+    from nbgit.policy import Policy, load_policy
     from nbgit.policy_files import memo_bytes
 
-    before = memo_bytes(root, __version__) if root is not None else None
+    before = memo_bytes(root, __version__)
     try:
         policy = load_policy(root)
-    except NbgitError:
-        return policy_or_defaults()  # says what is wrong, every time: nothing is remembered
-    if before is not None and renders_as_defaults(policy) and memo_bytes(root, __version__) == before:  # type: ignore[arg-type]
-        _remember(root, before)  # type: ignore[arg-type]
+    except NbgitError as error:
+        _warn(f"{error.message}; rendering with the default policy")  # every time: nothing is remembered
+        return Policy()
+    if before is not None and renders_as_defaults(policy) and memo_bytes(root, __version__) == before:
+        _remember(root, before)
     return policy
 
 
 def renders_as_defaults(policy: Policy) -> bool:
     """Whether textconv shows every notebook as under the default policy: the cleaning keys are the
-    defaults'. The rest is not textconv's (`exclude` and `[[overrides]]` go by repository paths, and
-    git hands textconv temporary files; `[diff] max_output_lines` cuts outputs, which these keys strip)."""
+    defaults'. The rest is not textconv's: `render.view` cleans with the policy as it is, never by a
+    path's `[[overrides]]` or `exclude`, and `[diff] max_output_lines` cuts outputs, which these keys strip."""
     from nbgit.policy import Policy
 
     return policy._replace(strict=False, exclude=(), restore_outputs=True, overrides=(), sections=None, source="defaults", flags=()) == Policy()
 
 
 def _remember(root: str, data: bytes) -> None:
-    from nbgit.files import replace_own
+    """Write the memo of policy files that render as the defaults; whatever stops it (a read-only
+    clone, a platform without some call) only means the next run reads the policy again."""
+    from nbgit.files import replace_own_in_folder
     from nbgit.policy_files import memo_file
 
     memo = memo_file(root)
-    if memo is None:
-        return
-    try:
+    if memo is not None:
         try:
-            replace_own(memo, data)
-        except FileNotFoundError:  # nbgit's folder in the git folder is not there yet
-            import os
-
-            os.makedirs(os.path.dirname(memo), exist_ok=True)
-            replace_own(memo, data)
-    except OSError:
-        pass  # a read-only clone: the next run reads the policy again
+            replace_own_in_folder(memo, data)
+        except Exception:  # noqa: BLE001 - the memo only saves time: git's diff must go on
+            pass
 
 
 def policy_or_defaults() -> Policy:

@@ -22,7 +22,7 @@ import zlib
 from pathlib import Path
 from typing import NamedTuple
 
-from nbgit.files import replace_own, write_atomic
+from nbgit.files import replace_own_in_folder, write_atomic
 from nbgit.progress import warn
 from nbgit.worktree.index import blob_id
 
@@ -142,12 +142,7 @@ class Store:
 
     def write(self, kind: str, name: str, data: bytes) -> None:
         """Write an entry atomically (a temporary file, then a rename)."""
-        path = self.file(kind, name)
-        try:
-            replace_own(path, data)
-        except FileNotFoundError:  # its folder is not there yet
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            replace_own(path, data)
+        replace_own_in_folder(self.file(kind, name), data)
         self.written += len(data)
 
     def touch(self, kind: str, name: str) -> None:
