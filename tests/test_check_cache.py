@@ -281,3 +281,36 @@ def test_a_rerun_looks_at_each_notebook_once(repo: Path, monkeypatch: pytest.Mon
     outcome = run_checks(repo, load_policy(repo), Scope(all=True))
     assert outcome.notebooks == len(names) and outcome.problems == []
     assert [looks[name] for name in names] == [1] * len(names), looks
+
+
+def test_a_first_run_reads_each_notebook_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judging a notebook and finding where its own jupytext formats place a twin (for the pair checks)
+    share one read of its file, whether it names formats or not: counted."""
+    import io
+    from collections import Counter
+
+    from test_pairing import own_formats_notebook
+
+    from nbgit.check.runner import Scope, run_checks
+    from nbgit.policy import load_policy
+
+    (repo / ".nbgit.toml").write_text('[check]\ndisable = ["duplicate-code"]\n')  # copies: a check that reads every file
+    plain = clean_bytes(DIRTY.read_bytes(), "nb.ipynb", Policy())
+    files = {"nb0.ipynb": plain, "nb1.ipynb": plain, "own0.ipynb": own_formats_notebook("ipynb,md"), "own1.ipynb": own_formats_notebook("ipynb,py:percent")}
+    for name, data in files.items():
+        (repo / name).write_bytes(data)
+    git(repo, "add", ".")
+    time.sleep(RACY_SECONDS + 0.2)  # stat data that may be remembered, as in any repository checked out a while ago
+    reads: Counter[str] = Counter()
+
+    def counted(path: Any, *args: Any, **options: Any) -> Any:
+        if str(path).endswith(".ipynb"):
+            reads[os.path.basename(path)] += 1
+        return opened(path, *args, **options)
+
+    opened = io.open
+    monkeypatch.setenv("CI", "1")
+    monkeypatch.setattr(io, "open", counted)
+    outcome = run_checks(repo, load_policy(repo), Scope(all=True))
+    assert outcome.notebooks == len(files) and outcome.problems == []
+    assert reads == Counter(dict.fromkeys(files, 1)), reads

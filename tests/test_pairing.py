@@ -386,6 +386,65 @@ def test_where_own_formats_place_a_twin_is_remembered_only_while_the_notebook_is
     assert twins_named() == ["bba.md"]
 
 
+def _own_twin_of_whole_notebook(root: Path, notebook: str, data: bytes) -> object:
+    """What a notebook's own formats place, its whole JSON read (what `sync.own_twin_in` answers
+    without reading it when a scan of its bytes tells there is nothing to find); an error as its message."""
+    from nbgit.pairing import own_formats, twin_for
+    from nbgit.sync import _metadata
+
+    metadata = _metadata(data)
+    try:
+        return twin_for(root, notebook, metadata, settings(Policy())) if own_formats(metadata) is not None else None
+    except NbgitError as error:
+        return error.message
+
+
+def _own_twin_scanned(root: Path, notebook: str, data: bytes) -> object:
+    from nbgit.sync import own_twin_in
+
+    try:
+        return own_twin_in(root, notebook, data, settings(Policy()))
+    except NbgitError as error:
+        return error.message
+
+
+def _spellings(word: str) -> list[bytes]:
+    """`word` as a JSON string may spell it: each letter in turn as a `\\u` escape, in either case of hex digit."""
+    spelled = [word.encode()]
+    for index, letter in enumerate(word):
+        for escape in (f"\\u{ord(letter):04x}", f"\\u{ord(letter):04X}"):
+            spelled.append((word[:index] + escape + word[index + 1 :]).encode())
+    return spelled
+
+
+def test_own_formats_are_found_however_the_keys_are_spelled(tmp_path: Path) -> None:
+    """The scan that spares reading most notebooks (`sync.own_twin_in`) finds `jupytext` and `formats`
+    keys spelled with `\\u` escapes, as reading the JSON does; a notebook that mentions jupytext
+    without naming formats places no twin."""
+    data = own_formats_notebook("ipynb,md")
+    assert _own_twin_scanned(tmp_path, "a.ipynb", data) == ("a.md", "md")
+    for key in ("jupytext", "formats"):
+        for spelled in _spellings(key):
+            variant = data.replace(f'"{key}"'.encode(), b'"' + spelled + b'"')
+            assert json.loads(variant) == json.loads(data)
+            assert _own_twin_scanned(tmp_path, "a.ipynb", variant) == _own_twin_of_whole_notebook(tmp_path, "a.ipynb", variant) == ("a.md", "md"), spelled
+    mentions = own_formats_notebook(None, source="# saved by jupytext; formats: ipynb,md")
+    assert _own_twin_scanned(tmp_path, "a.ipynb", mentions) is None
+
+
+@pytest.mark.corpus
+def test_own_formats_found_by_scanning_are_those_read_from_every_corpus_notebook(tmp_path: Path) -> None:
+    """Over the whole corpus: `sync.own_twin_in` places the same twins (or says the same error) as
+    reading every notebook's JSON."""
+    found = 0
+    for path in DEV + JUPYTEXT:
+        data = path.read_bytes()
+        expected = _own_twin_of_whole_notebook(tmp_path, path.name, data)
+        assert _own_twin_scanned(tmp_path, path.name, data) == expected, path
+        found += expected is not None
+    assert found > 10
+
+
 @pytest.mark.parametrize(
     ("formats", "words"),
     [("ipynb,py:percent,md", ["a.ipynb", "metadata.jupytext.formats", "2 text formats", "keep one"]), ("ipynb,py:nosuchformat", ["a.ipynb", "metadata.jupytext.formats", "nosuchformat"])],

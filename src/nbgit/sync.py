@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from functools import partial
 from pathlib import Path
@@ -49,6 +50,11 @@ from nbgit.policy import Policy
 
 if TYPE_CHECKING:
     from nbgit.notebook import Notebook
+
+# a JSON `\u` escape of a letter of "jupytext" or "formats" (all between U+0060 and U+007F): keys may be spelled so
+_ESCAPED_LETTER = re.compile(rb"\\u00[67]")
+# {repo-relative notebook: (its file's stat data as `files.file_stamp` gives them, the twin its own formats place)}
+OwnTwins = dict[str, tuple[list[int], Twin | None]]
 
 CACHE_NAME = "nbgit-pairs.json"
 CACHE_VERSION = 1
@@ -159,17 +165,21 @@ class Run(NamedTuple):
 
 
 def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = False, wanted: Callable[[tuple[str, str]], bool] | None = None,
-         listed: list[str] | None = None, real: RealPaths | None = None) -> Run:
+         listed: list[str] | None = None, real: RealPaths | None = None, own_twins: OwnTwins | None = None) -> Run:
     """Every pair under `paths` (None: the whole repository) with its status and how to sync it;
     `wanted` keeps only the pairs it accepts (notebook, twin), before any is judged. `listed`: for the
     whole repository, what `gitrepo.listed_files` gives, when the caller has listed it already; `real`:
-    the files the caller looked at already in this run (`files.RealPaths`).
+    the files the caller looked at already in this run (`files.RealPaths`); `own_twins`: what the
+    caller found the notebooks' own formats place (`own_twin_in`), from bytes it read anyway, under
+    the stat data of the files read: a notebook whose file still has them is not read again for that.
 
     With `staged`, both files of each pair are judged as git's index holds them (what the next commit
     records), not as they are on disk. jupytext is imported only when some pair is not known to be in step.
     """
     pair = settings(policy)
     cache = _Cache.load(root, pair)
+    for notebook_rel, (stamp, twin) in (own_twins or {}).items():
+        cache.remember_own_twin(notebook_rel, stamp, twin)
     pairs, unknown = _pairs(root, pair, paths, cache, listed, real)
     if wanted is not None:
         pairs = [relative for relative in pairs if wanted(relative)]
@@ -433,23 +443,27 @@ def _own_twin(root: Path, notebook: str, path: str, status: os.stat_result, pair
     if known is not None:
         return known[0]
     data = _read(Path(path))
-    if data is None or b"jupytext" not in data and b"\\u" not in data:  # a `\u` escape could spell it
-        twin = None
-    else:
-        metadata = _metadata(data)
-        if own_formats(metadata) is None:
-            twin = None
-        else:
-            try:
-                twin = twin_for(root, notebook, metadata, pair)
-            except NbgitError:
-                from nbgit.notebook import parse
-
-                parse(data, notebook)  # an unreadable notebook says so first
-                raise
+    twin = None if data is None else own_twin_in(root, notebook, data, pair)
     if stamp is not None and data is not None:
         cache.remember_own_twin(notebook, stamp, twin)
     return twin
+
+
+def own_twin_in(root: Path, notebook: str, data: bytes, pair: PairSettings) -> Twin | None:
+    """The twin a notebook's own jupytext formats place, from its bytes `data` (None when they name
+    none); NbgitError when the notebook cannot be read or its formats place no twin."""
+    if not (b"jupytext" in data and b"formats" in data) and _ESCAPED_LETTER.search(data) is None:
+        return None  # (scans in C: no JSON read for the many notebooks that name no formats)
+    metadata = _metadata(data)
+    if own_formats(metadata) is None:
+        return None
+    try:
+        return twin_for(root, notebook, metadata, pair)
+    except NbgitError:
+        from nbgit.notebook import parse
+
+        parse(data, notebook)  # an unreadable notebook says so first
+        raise
 
 
 class _Folders:

@@ -14,15 +14,20 @@ import stat
 import zlib
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.check.cache import Verdicts, entry_key, staged_identity
 from nbgit.check.catalogue import Problem, Settings, problem
+from nbgit.errors import NbgitError
 from nbgit.files import RealPaths, Seen, file_stamp, find_notebooks, write_atomic
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
 from nbgit.terminal import shell_word
+
+if TYPE_CHECKING:
+    from nbgit.pairing import PairSettings, Twin
+    from nbgit.sync import OwnTwins
 
 NOTEBOOK = ".ipynb"
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's autosaved copies: never a notebook of the project
@@ -86,7 +91,7 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
         targets = [Target(t.path, t.file, t.entry, t.data, t.path in wiring.filtered) for t in targets]
     outcome = Outcome(list(wiring.problems), [], len(targets))
     verdicts = Verdicts.load(root, policy) if use_cache else None
-    judged = _judge_all(root, targets, policy, settings, verdicts, real)
+    judged, own_twins = _judge_all(root, targets, policy, settings, verdicts, real, _pairing(root, policy, settings, scope))
     if verdicts is not None:
         verdicts.save()
     for target, found in zip(targets, judged):
@@ -99,7 +104,7 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     folders = [] if scope.all or scope.staged else [_shown(root, Path(p)) for p in scope.paths or ["."] if Path(p).is_dir()]
     tracked = listing.tracked if listing is not None else None
     wanted = partial(_wanted, names=names, folders=folders, everything=scope.all, tracked=tracked, shard=scope.shard)
-    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix, remember=use_cache, listing=listing, real=real)
+    pairs = _pair_problems(root, policy, settings, wanted, scope.staged, fix, remember=use_cache, listing=listing, real=real, own_twins=own_twins)
     outcome.problems.extend(pairs.problems)
     outcome.fixed.extend(pairs.fixed)
     if settings.enabled("duplicate-code"):
@@ -118,8 +123,6 @@ def _targets(root: Path | None, policy: Policy, scope: Scope, real: RealPaths) -
     listing: gitrepo.Listing | None = None
     if scope.staged:
         if root is None:
-            from nbgit.errors import NbgitError
-
             raise NbgitError("--staged needs a git repository", "run it inside the repository, or name files without --staged")
         entries = _staged_entries(root, scope)
         blobs = gitrepo.read_blobs([e.blob for e in entries if e.path.endswith(NOTEBOOK)], cwd=root)
@@ -127,8 +130,6 @@ def _targets(root: Path | None, policy: Policy, scope: Scope, real: RealPaths) -
         others = [e.path for e in entries if not e.path.endswith(NOTEBOOK)]
     elif scope.all:
         if root is None:
-            from nbgit.errors import NbgitError
-
             raise NbgitError("--all needs a git repository", "run it inside the repository, or name files or folders")
         listing = gitrepo.listing(root, [])  # one git process for the notebooks and for sync's pairs
         inside = os.path.join(root, "")  # + a path git lists: os.path.join's result, without its cost per file
@@ -219,13 +220,28 @@ def installation_problem(root: Path) -> Problem | None:
     return None
 
 
+def _pairing(root: Path | None, policy: Policy, settings: Settings, scope: Scope) -> PairSettings | None:
+    """The pair settings under which the pair checks will look for twins that working-tree notebooks'
+    own formats place; None when they will not (or the settings are broken: the pair checks say so)."""
+    if root is None or scope.staged or not (settings.enabled("unsynced") or settings.enabled("orphan")):
+        return None
+    from nbgit.pairing import settings as pair_settings
+
+    try:
+        return pair_settings(policy)
+    except NbgitError:
+        return None
+
+
 def _judge_all(root: Path | None, targets: list[Target], policy: Policy, settings: Settings, verdicts: Verdicts | None,
-               real: RealPaths) -> list[list[Problem]]:
+               real: RealPaths, pairing: PairSettings | None = None) -> tuple[list[list[Problem]], OwnTwins]:
     """Judge every target: from the cache what it knows, the rest in worker processes (one per core) when many.
 
     A working-tree file whose blob id the cache knows by its stat data is not read at all; the
     others are read once, where they are judged. Where each file really is was looked at here, once
-    (`real`), whether a link leads out of the repository included.
+    (`real`), whether a link leads out of the repository included. With `pairing`, the workers also
+    find where the notebooks they read place twins by their own formats, for the pair checks
+    (`sync.plan`'s `own_twins`), which then read none of them again.
     """
     results: list[list[Problem]] = [[] for _ in targets]
     inside = os.path.join(real.folder(root), "") if root is not None else None
@@ -240,24 +256,29 @@ def _judge_all(root: Path | None, targets: list[Target], policy: Policy, setting
                 misses.append(index)
             else:
                 results[index] = known
-    work = partial(_judge_target, root=root, policy=policy, settings=settings, identify=verdicts is not None)
+    own_twins: OwnTwins = {}
+    work = partial(_judge_target, root=root, policy=policy, settings=settings, identify=verdicts is not None, pairing=pairing)
     for index, judged in zip(misses, map_on_all_cores(work, [(targets[i], located[i]) for i in misses], PARALLEL_FROM)):
         target, seen = targets[index], located[index]
         results[index] = judged.problems
+        if judged.own is not None and judged.stamp is not None:
+            own_twins[target.path] = (judged.stamp, judged.own[0])
         if verdicts is not None and judged.identity is not None:
             verdicts.put(entry_key(judged.identity, target.path, target.filtered), judged.problems)
             if judged.stamp is not None and seen is not None:
                 verdicts.remember_blob(seen.real, judged.stamp, judged.identity)
-    return results
+    return results, own_twins
 
 
 class Judged(NamedTuple):
     """One target's problems, with (to cache them under) the identity of the bytes judged and, for a
-    working-tree file, its stat data when read (`cache.file_stamp`; None when it may not be remembered)."""
+    working-tree file, its stat data when read (`cache.file_stamp`; None when it may not be remembered)
+    and (the twin its own formats place,) when asked and found (`sync.own_twin_in`)."""
 
     problems: list[Problem]
     identity: str | None = None
     stamp: list[int] | None = None
+    own: tuple[Twin | None] | None = None
 
 
 def _known_identity(root: Path | None, target: Target, seen: Seen | None, verdicts: Verdicts) -> str | None:
@@ -293,9 +314,11 @@ def _real_file(inside: str | None, target: Target, real: RealPaths) -> Seen | No
     return seen if inside is None or seen.real.startswith(inside) else None
 
 
-def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: Policy, settings: Settings, identify: bool = False) -> Judged:
+def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: Policy, settings: Settings, identify: bool = False,
+                  pairing: PairSettings | None = None) -> Judged:
     """The problems of one target (with where its file really is, as `_real_file` saw it), with (when
-    `identify`) the identity of the very bytes judged, to cache them under."""
+    `identify`) the identity of the very bytes judged, to cache them under, and (with `pairing`) the
+    twin a working-tree notebook's own formats place."""
     target, seen = item
     data, stamp = target.data, None
     if data is None and target.file is not None:
@@ -303,7 +326,7 @@ def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: P
             return Judged([problem("invalid", target.path, "a symlink that leads out of the repository: not read",
                                    hint="nbgit never reads a file outside the repository through a link in it: remove the link")])
         try:  # the real path the link check let through, not the name again: a link swapped in since is not followed
-            stamp = file_stamp(os.stat(seen.real)) if identify else None  # before reading: a later write shows
+            stamp = file_stamp(os.stat(seen.real)) if identify or pairing else None  # before reading: a later write shows
             data = Path(seen.real).read_bytes()
         except OSError as error:
             return Judged([problem("invalid", target.path, f"cannot be read ({error.strerror})")])
@@ -312,7 +335,19 @@ def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: P
     data = data or b""
     work_tree = _work_tree_copy(target, root)
     identity = _identity(target, data, work_tree) if identify else None
-    return Judged(judge(target.path, data, policy.for_path(target.path), settings, target.filtered, work_tree), identity, stamp)
+    own = _own_twin(root, target.path, data, pairing) if pairing is not None and root is not None and stamp is not None else None
+    return Judged(judge(target.path, data, policy.for_path(target.path), settings, target.filtered, work_tree), identity, stamp, own)
+
+
+def _own_twin(root: Path, notebook: str, data: bytes, pairing: PairSettings) -> tuple[Twin | None] | None:
+    """(the twin the notebook's own formats place,), from the bytes at hand; None when that is an error
+    (the pair checks report it, reading the file themselves)."""
+    from nbgit.sync import own_twin_in
+
+    try:
+        return (own_twin_in(root, notebook, data, pairing),)
+    except NbgitError:
+        return None
 
 
 def _work_tree_copy(target: Target, root: Path | None) -> bytes | None:
@@ -357,7 +392,8 @@ def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
 
 
 def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted: Callable[[tuple[str, str]], bool], staged: bool, fix: bool,
-                   remember: bool = False, listing: gitrepo.Listing | None = None, real: RealPaths | None = None) -> Outcome:
+                   remember: bool = False, listing: gitrepo.Listing | None = None, real: RealPaths | None = None,
+                   own_twins: OwnTwins | None = None) -> Outcome:
     """Pairs out of step and orphaned twins among the pairs `wanted` accepts, as `nbgit sync` judges them:
     on disk, or with `staged` both files as git's index holds them (what the commit records).
 
@@ -366,14 +402,15 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     in step. With `fix`, the pairs on disk that sync by themselves are synced. With `remember`, what was
     learnt (pairs in step, where notebooks' own formats place twins) is kept for the next run. `listing`:
     what git lists in the whole work tree, when the caller has it already; `real`: the files the run
-    looked at already.
+    looked at already; `own_twins`: what it found their own formats place (`sync.plan`).
     """
     outcome = Outcome([], [])
     if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
         return outcome
     from nbgit import sync
 
-    run = sync.plan(root, policy, None, staged=staged, wanted=wanted, listed=listing.paths if listing is not None else None, real=real)
+    run = sync.plan(root, policy, None, staged=staged, wanted=wanted, listed=listing.paths if listing is not None else None, real=real,
+                    own_twins=own_twins)
     run = run._replace(plans=[item for item in run.plans if not item.status.in_step])
     fixed = {id(item) for item in sync.apply(run, None)} if fix and not staged else set()
     if remember:
