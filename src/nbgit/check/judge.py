@@ -27,6 +27,8 @@ from nbgit.policy import Policy
 _MARKER_LINE = re.compile(r'^(?:`|<span style="color:red"><b>)?(<{7,}|>{7,})(?=[ `<]|$)', re.MULTILINE)
 _FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1|\Z)", re.MULTILINE | re.DOTALL)
 _FIRST_CHANGES = ("outputs", "execution_count", "prompt_number", "dropped")
+_ANGLES = (b"<<<<<<<", b">>>>>>>")  # where any marker, git's or inline, is
+_RECORD_KEYS = (NBDIME_CONFLICTS_KEY.encode(), REMOTE_METADATA_KEY.encode())
 
 
 def judge(
@@ -42,7 +44,8 @@ def judge(
     found: list[Problem] = []
     if settings.untitled is not None and settings.enabled("untitled") and settings.untitled.search(path):
         found.append(problem("untitled", path, "named like an unnamed or copied notebook"))
-    marker = CONFLICT_MARKER.search(committed) if b"<<<<<<<" in committed or b">>>>>>>" in committed else None
+    angles = _ANGLES[0] in committed or _ANGLES[1] in committed
+    marker = CONFLICT_MARKER.search(committed) if angles else None
     if marker is not None:
         if settings.enabled("conflict"):
             line = committed.count(b"\n", 0, marker.start()) + 1
@@ -57,17 +60,18 @@ def judge(
             found.append(problem("invalid", path, error.message.removeprefix(f"{path}: "), hint=error.hint or None))
         return found
     canonical = serialise(notebook._replace(content=cleaned.content))  # read alike, cleaned: written without a walk
-    if not filtered and canonical != committed and settings.enabled("not-clean"):
+    as_committed = canonical == committed
+    if not filtered and not as_committed and settings.enabled("not-clean"):
         found.append(_not_clean(path, cleaned.changes))
     content = cleaned.content
     if settings.enabled("invalid"):
         found.extend(_schema(path, content, notebook))
-    if settings.enabled("conflict") and _may_hold_markers(canonical):
+    if settings.enabled("conflict") and _may_hold_markers(canonical, angles if as_committed else None):
         found.extend(_inline_conflicts(path, content))
-    if settings.enabled("hidden-state"):
+    if settings.enabled("hidden-state") and _keeps_outputs(content):  # without outputs nothing shown can be stale
         counted = _with_counts(path, content, notebook, committed, work_tree, policy)
         if counted is not None:
-            found.extend(_hidden_state(path, content, counted, notebook.major, settings.execution_order))
+            found.extend(_hidden_state(path, counted, notebook.major, settings.execution_order))
     # an output's compact JSON is shorter than the whole notebook in Jupyter's indented layout
     if settings.enabled("output-size") and settings.max_output_bytes is not None and len(canonical) > settings.max_output_bytes:
         found.extend(_large_outputs(path, content, settings.max_output_bytes))
@@ -104,10 +108,14 @@ def _schema(path: str, content: dict[str, Any], notebook: Notebook) -> Iterator[
         yield problem("invalid", path, f"not valid nbformat {version}: {error.message}", cell=error.cell)
 
 
-def _may_hold_markers(canonical: bytes) -> bool:
+def _may_hold_markers(canonical: bytes, angles: bool | None = None) -> bool:
     """Whether the cleaned notebook, in Jupyter's layout (which never escapes `<` or `>`), could hold an
-    inline marker, nbdime's conflict record or the other side's metadata: a scan in C that spares the per-cell search on almost every notebook."""
-    return any(needle in canonical for needle in (b"<<<<<<<", b">>>>>>>", NBDIME_CONFLICTS_KEY.encode(), REMOTE_METADATA_KEY.encode()))
+    inline marker, nbdime's conflict record or the other side's metadata: a scan in C that spares the
+    per-cell search on almost every notebook. `angles`: whether it holds `<<<<<<<` or `>>>>>>>`, when
+    known already (its bytes are those committed, scanned for git's markers)."""
+    if angles is None:
+        angles = _ANGLES[0] in canonical or _ANGLES[1] in canonical
+    return angles or _RECORD_KEYS[0] in canonical or _RECORD_KEYS[1] in canonical
 
 
 def _inline_conflicts(path: str, content: dict[str, Any]) -> Iterator[Problem]:
@@ -199,15 +207,18 @@ def _counts(content: dict[str, Any], major: int) -> bool:
     return any(isinstance(cell.get(key), int) for cell in cells(content) if cell.get("cell_type") == "code")
 
 
-def _hidden_state(path: str, content: dict[str, Any], counted: dict[str, Any], major: int, order: str) -> Iterator[Problem]:
+def _keeps_outputs(content: dict[str, Any]) -> bool:
+    """Whether some code cell of the notebook keeps an output: only then is hidden state judged."""
+    return any(c.get("outputs") for c in cells(content) if c.get("cell_type") == "code")
+
+
+def _hidden_state(path: str, counted: dict[str, Any], major: int, order: str) -> Iterator[Problem]:
     """Execution counts of the cells that ran (count not null), in cell order: 1 first, then increasing.
 
-    Only notebooks whose committed `content` keeps some output are judged: without outputs nothing
-    shown can be stale. The counts come from `counted` (see `_with_counts`). With `order =
-    "consecutive"` a gap (1, 2, 4) also counts: a cell ran that is not in the notebook.
+    Only notebooks whose committed content keeps some output are judged (`_keeps_outputs`). The counts
+    come from `counted` (see `_with_counts`). With `order = "consecutive"` a gap (1, 2, 4) also counts:
+    a cell ran that is not in the notebook.
     """
-    if not any(c.get("outputs") for c in cells(content) if c.get("cell_type") == "code"):
-        return
     key = "execution_count" if major == 4 else "prompt_number"
     previous: int | None = None
     for number, cell in enumerate(cells(counted), 1):
