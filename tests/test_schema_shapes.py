@@ -324,3 +324,23 @@ def test_a_notebook_whose_cells_are_valid_gets_the_whole_schemas_first_error(min
                 assert found == expected, (path.name, found, expected)
                 compared += bool(expected)
     assert compared > 500
+
+
+@pytest.mark.parametrize("minor", MINORS)
+def test_key_orders_remembered_as_plain_never_let_other_keys_through(minor: int) -> None:
+    """The shortcut remembers the orders of keys it found plain (`Keys.orders`, a bounded memo): a cell
+    whose keys are those in another order, or one key more or fewer, is still judged on its keys."""
+    import itertools
+
+    from nbgit.check.schema_shapes import MAX_ORDERS
+
+    shapes = _shapes(minor)
+    base = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "x"}
+    if "id" in shapes.cells["code"].required:
+        base["id"] = "a"
+    for order in itertools.permutations(base):
+        cell = {key: base[key] for key in order}
+        assert plainly_valid_cell(cell, shapes) and schema_valid(cell, minor)
+        for extra in ({**cell, "extra": 1}, {key: value for key, value in cell.items() if key != "source"}):
+            assert not plainly_valid_cell(extra, shapes) and not schema_valid(extra, minor)
+    assert len(shapes.cells["code"].orders) <= MAX_ORDERS

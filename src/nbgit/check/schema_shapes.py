@@ -22,14 +22,17 @@ OUTPUT_TYPES = ("execute_result", "display_data", "stream", "error")
 _STRING = frozenset([str])
 _CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _JSON_MIME = re.compile(r"application/(?:[^\n]*\+)?json")
+MAX_ORDERS = 64  # key orders remembered per definition (JSON from other tools may order keys in any way)
 _ABSENT = object()  # a key not there (None is a value)
 
 
 class Keys(NamedTuple):
-    """The keys a definition requires and the keys it allows (its properties: no others are)."""
+    """The keys a definition requires and the keys it allows (its properties: no others are), with the
+    orders of keys already found to be such (`_has_keys`: a run meets a handful, tens of thousands of times)."""
 
     required: frozenset[str]
     allowed: frozenset[str]
+    orders: set[tuple[str, ...]]
 
 
 class Shapes(NamedTuple):
@@ -47,7 +50,7 @@ class Shapes(NamedTuple):
         def keys(definition: dict[str, Any], name: str) -> Keys:
             if definition.get("additionalProperties") is not False:
                 raise ValueError(f"nbformat's schema now allows other keys in {name}: the shortcut no longer holds")
-            return Keys(frozenset(definition["required"]), frozenset(definition["properties"]))
+            return Keys(frozenset(definition["required"]), frozenset(definition["properties"]), set())
 
         return cls(
             keys(schema, "the notebook"),
@@ -78,7 +81,7 @@ def plainly_valid_cell(cell: Any, shapes: Shapes) -> bool:
         return False
     kind = cell.get("cell_type")
     keys = shapes.cells.get(kind) if type(kind) is str else None
-    if keys is None or not keys.required <= cell.keys() <= keys.allowed:
+    if keys is None or not _has_keys(cell, keys):
         return False
     metadata, source = cell["metadata"], cell["source"]
     if type(metadata) is not dict or metadata and not _plain_metadata(metadata):
@@ -115,7 +118,14 @@ def _plain_output(output: Any, shapes: Shapes) -> bool:
 
 
 def _has_keys(value: dict[Any, Any], keys: Keys) -> bool:
-    return keys.required <= value.keys() <= keys.allowed
+    order = tuple(value)
+    if order in keys.orders:
+        return True
+    if not keys.required <= value.keys() <= keys.allowed:
+        return False
+    if len(keys.orders) < MAX_ORDERS:
+        keys.orders.add(order)
+    return True
 
 
 def _plain_metadata(metadata: dict[str, Any]) -> bool:
