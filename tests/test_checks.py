@@ -65,7 +65,7 @@ def stream(text: str) -> dict[str, Any]:
 def found(data: bytes, table: dict[str, Any] | None = None, path: str = "nb.ipynb") -> list[tuple[str, int | None]]:
     """(check, cell) of every problem `judge` finds in `data` under the policy `table`."""
     policy = policy_from_table(table or {}, "test")
-    return [(p.check, p.cell) for p in judge(path, data, policy, Settings.from_policy(policy))]
+    return [(p.check, p.cell) for p in judge(path, data, policy, Settings.from_policy(policy)).problems]
 
 
 def run_json(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, list[dict[str, Any]]]:
@@ -86,7 +86,7 @@ def test_not_clean_trips_on_outputs_and_not_once_cleaned() -> None:
 def test_not_clean_names_the_first_cell_and_what_would_go() -> None:
     data = nb(md("# t"), code("1", 3, stream("x\n")))
     policy = Policy()
-    [problem] = judge("a.ipynb", data, policy, Settings.from_policy(policy))
+    [problem] = judge("a.ipynb", data, policy, Settings.from_policy(policy)).problems
     assert (problem.check, problem.cell, problem.fixable) == ("not-clean", 2, True)
     assert problem.text() == "a.ipynb cell 2: not clean: execution_count in 1 cell, outputs in 1 cell"
 
@@ -106,7 +106,7 @@ def test_not_clean_catches_a_layout_other_than_jupyters() -> None:
 def test_invalid_trips_on_unreadable_files(name: str) -> None:
     data = (BAD / name).read_bytes()
     policy = Policy()
-    [problem] = judge("x.ipynb", data, policy, Settings.from_policy(policy))
+    [problem] = judge("x.ipynb", data, policy, Settings.from_policy(policy)).problems
     assert problem.check == "invalid" and problem.cell is None
     assert problem.hint and "x.ipynb" not in problem.message.split(":")[0]
 
@@ -119,11 +119,11 @@ def test_invalid_trips_on_schema_errors_and_names_the_cell() -> None:
     broken = nb(code("x", None), md("y"))
     content = json.loads(broken)
     content["cells"][1]["collapsed"] = True  # a markdown cell with a key of its own: nbformat refuses it
-    [problem] = judge("b.ipynb", serialise(Notebook(content, 4)), Policy(), Settings.from_policy(Policy()))
+    [problem] = judge("b.ipynb", serialise(Notebook(content, 4)), Policy(), Settings.from_policy(Policy())).problems
     assert problem.text() == "b.ipynb cell 2: not valid nbformat 4.5: markdown cell must not contain {'collapsed'} properties"
     del content["cells"][1]["collapsed"]
     content["cells"][1]["execution_count"] = 3  # a markdown cell with a count: cleaning drops it, so not-clean
-    [problem] = judge("b.ipynb", serialise(Notebook(content, 4)), Policy(), Settings.from_policy(Policy()))
+    [problem] = judge("b.ipynb", serialise(Notebook(content, 4)), Policy(), Settings.from_policy(Policy())).problems
     assert problem.text() == "b.ipynb cell 2: not clean: execution_count in 1 cell"
 
 
@@ -148,7 +148,7 @@ def test_schema_verdict_agrees_with_nbformat_on_the_whole_corpus() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             valid = isvalid(reads(cleaned.decode("utf-8")))
-        problems = judge("x.ipynb", cleaned, policy, settings)
+        problems = judge("x.ipynb", cleaned, policy, settings).problems
         assert (not problems) == valid, (path, problems)
         judged += 1
     assert judged > 300
@@ -158,7 +158,7 @@ def test_schema_verdict_agrees_with_nbformat_on_the_whole_corpus() -> None:
 def test_conflict_trips_on_git_markers_with_their_line(name: str) -> None:
     data = (BAD / name).read_bytes()
     policy = Policy()
-    [problem] = judge("m.ipynb", data, policy, Settings.from_policy(policy))
+    [problem] = judge("m.ipynb", data, policy, Settings.from_policy(policy)).problems
     lines = data.splitlines()
     assert problem.check == "conflict" and problem.line is not None
     assert lines[problem.line - 1].startswith((b"<<<<<<< ", b">>>>>>> "))

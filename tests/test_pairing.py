@@ -399,11 +399,11 @@ def _own_twin_of_whole_notebook(root: Path, notebook: str, data: bytes) -> objec
         return error.message
 
 
-def _own_twin_scanned(root: Path, notebook: str, data: bytes) -> object:
+def _own_twin_scanned(root: Path, notebook: str, data: bytes, metadata: dict | None = None) -> object:
     from nbgit.sync import own_twin_in
 
     try:
-        return own_twin_in(root, notebook, data, settings(Policy()))
+        return own_twin_in(root, notebook, data, settings(Policy()), metadata)
     except NbgitError as error:
         return error.message
 
@@ -435,14 +435,21 @@ def test_own_formats_are_found_however_the_keys_are_spelled(tmp_path: Path) -> N
 @pytest.mark.corpus
 def test_own_formats_found_by_scanning_are_those_read_from_every_corpus_notebook(tmp_path: Path) -> None:
     """Over the whole corpus: `sync.own_twin_in` places the same twins (or says the same error) as
-    reading every notebook's JSON."""
-    found = 0
+    reading every notebook's JSON, whether it scans the bytes or is given the metadata of the notebook
+    as `nbgit check` read it (`parse`)."""
+    found = given = 0
     for path in DEV + JUPYTEXT:
         data = path.read_bytes()
         expected = _own_twin_of_whole_notebook(tmp_path, path.name, data)
         assert _own_twin_scanned(tmp_path, path.name, data) == expected, path
+        try:
+            read = parse(data, path.name)
+        except NbgitError:
+            continue
+        assert _own_twin_scanned(tmp_path, path.name, data, read.content.get("metadata") or {}) == expected, path
         found += expected is not None
-    assert found > 10
+        given += 1
+    assert found > 10 and given > 200
 
 
 @pytest.mark.parametrize(

@@ -449,12 +449,14 @@ def _own_twin(root: Path, notebook: str, path: str, status: os.stat_result, pair
     return twin
 
 
-def own_twin_in(root: Path, notebook: str, data: bytes, pair: PairSettings) -> Twin | None:
+def own_twin_in(root: Path, notebook: str, data: bytes, pair: PairSettings, metadata: dict | None = None) -> Twin | None:
     """The twin a notebook's own jupytext formats place, from its bytes `data` (None when they name
-    none); NbgitError when the notebook cannot be read or its formats place no twin."""
-    if not (b"jupytext" in data and b"formats" in data) and _ESCAPED_LETTER.search(data) is None:
-        return None  # (scans in C: no JSON read for the many notebooks that name no formats)
-    metadata = _metadata(data)
+    none); NbgitError when the notebook cannot be read or its formats place no twin. `metadata`: the
+    notebook's, when the caller has read the bytes as a notebook already."""
+    if metadata is None:
+        if not (b"jupytext" in data and b"formats" in data) and _ESCAPED_LETTER.search(data) is None:
+            return None  # (scans in C: no JSON read for the many notebooks that name no formats)
+        metadata = _metadata(data)
     if own_formats(metadata) is None:
         return None
     try:

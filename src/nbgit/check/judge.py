@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from nbgit.check.catalogue import Problem, Settings, problem
 from nbgit.clean import CleanError, clean
@@ -31,9 +31,17 @@ _ANGLES = (b"<<<<<<<", b">>>>>>>")  # where any marker, git's or inline, is
 _RECORD_KEYS = (NBDIME_CONFLICTS_KEY.encode(), REMOTE_METADATA_KEY.encode())
 
 
+class Judgement(NamedTuple):
+    """A notebook's problems, and the notebook as read (None when it could not be): what else a caller
+    wants to know of it (where its own formats place a twin, say) needs no second read."""
+
+    problems: list[Problem]
+    notebook: Notebook | None = None
+
+
 def judge(
     path: str, committed: bytes, policy: Policy, settings: Settings, filtered: bool = False, work_tree: bytes | None = None
-) -> list[Problem]:
+) -> Judgement:
     """Every problem of one notebook whose bytes, as they would be committed, are `committed`.
 
     With `filtered`, `committed` is the working-tree file and git's clean filter is in effect for
@@ -51,14 +59,14 @@ def judge(
             line = committed.count(b"\n", 0, marker.start()) + 1
             found.append(problem("conflict", path, f"git conflict markers (line {line}): not a readable notebook", line=line,
                                  hint="run `nbgit resolve PATH` to rebuild a valid notebook from both sides (`--take local` keeps your side)"))
-        return found
+        return Judgement(found)
     try:
         notebook = parse(committed, path)
         cleaned = clean(notebook.content, notebook.major, policy)
     except (NotebookError, CleanError) as error:
         if settings.enabled("invalid"):
             found.append(problem("invalid", path, error.message.removeprefix(f"{path}: "), hint=error.hint or None))
-        return found
+        return Judgement(found)
     canonical = serialise(notebook._replace(content=cleaned.content))  # read alike, cleaned: written without a walk
     as_committed = canonical == committed
     if not filtered and not as_committed and settings.enabled("not-clean"):
@@ -77,7 +85,7 @@ def judge(
         found.extend(_large_outputs(path, content, settings.max_output_bytes))
     if settings.enabled("notebook-size") and settings.max_notebook_bytes is not None and len(canonical) > settings.max_notebook_bytes:
         found.append(problem("notebook-size", path, f"{_size(len(canonical))} (max_notebook_bytes is {_size(settings.max_notebook_bytes)})"))
-    return found
+    return Judgement(found, notebook)
 
 
 def _not_clean(path: str, changes: list[str]) -> Problem:

@@ -26,6 +26,7 @@ from nbgit.policy import Policy
 from nbgit.terminal import shell_word
 
 if TYPE_CHECKING:
+    from nbgit.notebook import Notebook
     from nbgit.pairing import PairSettings, Twin
     from nbgit.sync import OwnTwins
 
@@ -335,17 +336,18 @@ def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: P
     data = data or b""
     work_tree = _work_tree_copy(target, root)
     identity = _identity(target, data, work_tree) if identify else None
-    own = _own_twin(root, target.path, data, pairing) if pairing is not None and root is not None and stamp is not None else None
-    return Judged(judge(target.path, data, policy.for_path(target.path), settings, target.filtered, work_tree), identity, stamp, own)
+    judgement = judge(target.path, data, policy.for_path(target.path), settings, target.filtered, work_tree)
+    own = _own_twin(root, target.path, data, pairing, judgement.notebook) if pairing is not None and root is not None and stamp is not None else None
+    return Judged(judgement.problems, identity, stamp, own)
 
 
-def _own_twin(root: Path, notebook: str, data: bytes, pairing: PairSettings) -> tuple[Twin | None] | None:
-    """(the twin the notebook's own formats place,), from the bytes at hand; None when that is an error
-    (the pair checks report it, reading the file themselves)."""
+def _own_twin(root: Path, notebook: str, data: bytes, pairing: PairSettings, read: Notebook | None) -> tuple[Twin | None] | None:
+    """(the twin the notebook's own formats place,), from the bytes at hand or the notebook `read` from
+    them; None when that is an error (the pair checks report it, reading the file themselves)."""
     from nbgit.sync import own_twin_in
 
     try:
-        return (own_twin_in(root, notebook, data, pairing),)
+        return (own_twin_in(root, notebook, data, pairing, read.content.get("metadata") or {} if read is not None else None),)
     except NbgitError:
         return None
 
