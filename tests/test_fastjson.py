@@ -150,6 +150,19 @@ def test_a_process_loads_the_fast_path_from_its_eighth_read_or_write(monkeypatch
     assert len(calls) == 3
 
 
+@pytest.mark.parametrize(("expected", "fast_calls"), [(3, 0), (fastjson.FAST_FROM, 4)])
+def test_a_process_expecting_many_notebooks_loads_the_fast_path_at_once(monkeypatch: pytest.MonkeyPatch, expected: int, fast_calls: int) -> None:
+    """`expect` (a check about to judge many notebooks, before its workers are forked): the next write
+    takes the fast path; a handful expected changes nothing."""
+    monkeypatch.setattr(fastjson, "_handled", 0)
+    calls: list[object] = []
+    monkeypatch.setattr(fastjson, "write_fast", lambda value, ascii, like=None: calls.append(value))
+    fastjson.expect(expected)
+    for number in range(4):
+        assert fastjson.indented({"n": number}) == fastjson.write_stdlib({"n": number})
+    assert len(calls) == fast_calls
+
+
 JSON_TEXTS = st.builds(
     lambda value, indent, ascii: json.dumps(value, indent=indent, ensure_ascii=ascii),
     JSON_VALUES, st.sampled_from([None, 1, 2]), st.booleans(),

@@ -89,6 +89,14 @@ def indented(value: Any, ascii: bool = False, like: Any = None) -> bytes:
     return write_stdlib(value, ascii)
 
 
+def expect(count: int) -> None:
+    """A process about to read and write `count` notebooks: with that many, msgspec is loaded at the
+    next read or write rather than after the first few, and worker processes forked after it inherit it."""
+    global _handled
+    if count >= FAST_FROM:
+        _handled = max(_handled, FAST_FROM - 1)
+
+
 def write_stdlib(value: Any, ascii: bool = False) -> bytes:
     """The reference: nbformat's own call to the standard library."""
     return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=ascii, separators=(",", ": ")).encode("utf-8")

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
-from nbgit import gitrepo
+from nbgit import fastjson, gitrepo
 from nbgit.check.cache import Verdicts, entry_key, staged_identity
 from nbgit.check.catalogue import Problem, Settings, problem
 from nbgit.errors import NbgitError
@@ -258,6 +258,7 @@ def _judge_all(root: Path | None, targets: list[Target], policy: Policy, setting
             else:
                 results[index] = known
     own_twins: OwnTwins = {}
+    fastjson.expect(len(misses))
     work = partial(_judge_target, root=root, policy=policy, settings=settings, identify=verdicts is not None, pairing=pairing)
     for index, judged in zip(misses, map_on_all_cores(work, [(targets[i], located[i]) for i in misses], PARALLEL_FROM)):
         target, seen = targets[index], located[index]
