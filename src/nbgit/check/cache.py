@@ -19,6 +19,11 @@ write changes the change time, which no program can set back; a file changed wit
 `files.RACY_SECONDS` of being looked at is not remembered, since a second change within the same tick
 of its file system's clock could leave every field as it was.
 
+Beside the verdicts, one result per whole-repository check (`result`, `remember_result`: the
+`duplicate-code` groups of `--all`), under a key holding everything that result depends on besides
+the fingerprint (for copies: every file compared, by path and blob id); a run that finds the same
+key takes the result as it is, anything else computes it afresh and replaces it.
+
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
 committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
 at most `MAX_ENTRIES` verdicts, the most recently used (to the hour: a re-run within the hour of
@@ -40,7 +45,7 @@ from nbgit.files import file_stamp
 CACHE_ENV = "NBGIT_CACHE_DIR"
 FOLDER = "nbgit"
 VERDICTS_FILE = "check-verdicts.json"
-FORMAT = 2
+FORMAT = 3
 MAX_ENTRIES = 20_000
 USED_TO_THE = 3600  # seconds: an entry's time of last use is renewed once an hour, so a re-run soon after another rewrites nothing
 
@@ -115,11 +120,13 @@ def _readable(entry: Any) -> bool:
 class Verdicts:
     """The verdicts of one fingerprint, read from and written back to the cache file."""
 
-    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, list[Any]], files: dict[str, list[Any]] | None = None) -> None:
+    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, list[Any]], files: dict[str, list[Any]] | None = None,
+                 results: dict[str, list[Any]] | None = None) -> None:
         self.path = path
         self.fingerprint = fingerprint
         self.entries = entries
         self.files = files if files is not None else {}  # real path: [*file_stamp, blob id]
+        self.results = results if results is not None else {}  # check: [key, result], both plain data
         self.changed = False
         self.now = int(time.time())
 
@@ -131,14 +138,15 @@ class Verdicts:
         stamp = fingerprint(policy)
         entries: dict[str, list[Any]] = {}
         files: dict[str, list[Any]] = {}
+        results: dict[str, list[Any]] = {}
         if path is not None:
             try:
                 saved = json.loads(path.read_bytes())
-                if saved["format"] == FORMAT and saved["fingerprint"] == stamp and isinstance(saved["verdicts"], dict) and isinstance(saved["files"], dict):
-                    entries, files = saved["verdicts"], saved["files"]
+                if saved["format"] == FORMAT and saved["fingerprint"] == stamp and all(isinstance(saved[k], dict) for k in ("verdicts", "files", "results")):
+                    entries, files, results = saved["verdicts"], saved["files"], saved["results"]
             except (OSError, ValueError, KeyError, TypeError):
                 pass  # absent, unreadable, corrupt or another version's: start afresh
-        return cls(path, stamp, entries, files)
+        return cls(path, stamp, entries, files, results)
 
     def blob_of(self, path: str, status: os.stat_result) -> str | None:
         """The blob id remembered for the file at the real `path` when its stat data are `status`, else None."""
@@ -153,6 +161,17 @@ class Verdicts:
         if self.files.get(path) != [*stamp, blob]:
             self.files.pop(path, None)  # the newest last: `save` keeps the newest
             self.files[path] = [*stamp, blob]
+            self.changed = True
+
+    def result(self, check: str, key: list[Any]) -> Any:
+        """The result of `check` remembered under exactly `key` (plain data, as JSON reads it back), else None."""
+        entry = self.results.get(check)
+        return entry[1] if isinstance(entry, list) and len(entry) == 2 and entry[0] == key else None
+
+    def remember_result(self, check: str, key: list[Any], result: Any) -> None:
+        """Remember `check`'s result for `key` (both plain data: lists, strings, numbers, None), in place of the last one."""
+        if self.results.get(check) != [key, result]:
+            self.results[check] = [key, result]
             self.changed = True
 
     def get(self, key: str) -> list[Problem] | None:
@@ -186,7 +205,7 @@ class Verdicts:
             kept = sorted(entries, key=lambda k: entries[k][0], reverse=True)[:MAX_ENTRIES]
             entries = {k: entries[k] for k in kept}
         files = dict(list(self.files.items())[-MAX_ENTRIES:])
-        data = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files}, ensure_ascii=False)
+        data = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files, "results": self.results}, ensure_ascii=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, data.encode("utf-8", "surrogateescape"))

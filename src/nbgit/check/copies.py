@@ -10,24 +10,36 @@ jupytext twins (a twin repeats its own notebook by design), what the policy excl
   groups those files create or grow (outside a repository: every group among the named files).
 
 Fingerprints are kept per blob (`nbgit.check.fingerprint_index`), so a run reads and tokenises only
-the files it has not seen.
+the files it has not seen. With the verdict cache (`nbgit.check.cache.Verdicts`), a working-tree file's
+blob id comes from its stat data as the cache remembers them (the file is read only when its stat
+data changed, or when its fingerprint is not kept), and the groups of `--all` are remembered under
+the list of every file compared with its blob id: a re-run on an unchanged repository groups
+nothing. The groups are a function of those files alone (the policy and nbgit's code are the cache's
+own fingerprint), so any other list is a miss that groups afresh. `--staged` and named paths, which
+compare against HEAD, are always grouped afresh.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nbgit import gitrepo
-from nbgit.check.duplicates import NOTEBOOK, CopyGroup, copy_groups, grown_windows
-from nbgit.check.fingerprint_index import FingerprintIndex, Job
+from nbgit.check.cache import Verdicts
 from nbgit.check.catalogue import Problem, problem
+from nbgit.check.duplicates import NOTEBOOK, CopyGroup, Place, copy_groups, grown_windows
 from nbgit.errors import NbgitError
+from nbgit.files import RealPaths, file_stamp
 from nbgit.pairing import notebook_relpath
 from nbgit.pairing import settings as pair_settings
 from nbgit.policy import Policy, glob_matches
-from nbgit.worktree.index import blob_id
 
+if TYPE_CHECKING:  # (imported where files are read and tokenised: groups taken from the cache need neither)
+    from nbgit.check.fingerprint_index import FingerprintIndex, Job
+
+CHECK = "duplicate-code"
 MODULES = {".py": "python", ".R": "r", ".r": "r", ".jl": "julia"}
 REGULAR_FILES = ("100644", "100755")
 CHECKPOINTS = ".ipynb_checkpoints/"
@@ -50,20 +62,36 @@ class CopySettings(NamedTuple):
 
 
 class Source(NamedTuple):
-    """A file's content at one state: its blob id, and its bytes when read from the work tree."""
+    """A file's content at one state: its blob id, and its bytes when read from the work tree, or the
+    file that holds them when the blob id came from the cache (read only if its fingerprint is not kept)."""
 
     key: str
     data: bytes | None = None
+    file: str | None = None
 
 
-def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: bool, named: list[str]) -> list[Problem]:
-    """The `duplicate-code` problems: one per group of copied code, largest first (see the module's docstring)."""
+def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: bool, named: list[str], cache: Verdicts | None = None,
+                   real: RealPaths | None = None, tracked: set[str] | None = None) -> list[Problem]:
+    """The `duplicate-code` problems: one per group of copied code, largest first (see the module's docstring).
+
+    `cache`: the verdict cache (None: every file read, every group found afresh); `real`: the files
+    this run looked at already; `tracked`: the paths git tracks, when the caller listed them already.
+    """
     copies = CopySettings.from_policy(policy)
-    after, before = _states(root, policy, copies, staged, everything, named)
+    real = real if real is not None else RealPaths()
+    after, before = _states(root, policy, copies, staged, everything, named, cache, real, tracked)
     keep = _kept([*after, *(before or {})], policy, copies)
     after = {path: source for path, source in after.items() if path in keep}
     before = None if before is None else {path: source for path, source in before.items() if path in keep}
+    remembered = cache if before is None else None  # every group among these files: a function of them alone
+    if remembered is not None:
+        groups = _groups(remembered.result(CHECK, _compared_files(after)))
+        if groups is not None:
+            return [_problem(group) for group in groups]
+    from nbgit.check.fingerprint_index import FingerprintIndex
+
     index = FingerprintIndex.open(root)
+    after = _with_bytes(after, index)
     jobs = {path: _job(path, source) for path, source in after.items()}
     old_jobs = {path: _job(path, source) for path, source in (before or {}).items() if source is not None}
     units = index.fingerprints(root, [*jobs.values(), *old_jobs.values()])
@@ -75,23 +103,26 @@ def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: 
         old = {path: units[old_jobs[path].key] if path in old_jobs else () for path in before}
         grown = grown_windows(old, files, copies.min_lines)
         groups = copy_groups(files, copies.min_lines, only=grown, first=sorted(before)) if grown else []
+    if remembered is not None:
+        remembered.remember_result(CHECK, _compared_files(after), [_plain(group) for group in groups])
     return [_problem(group) for group in groups]
 
 
-def _states(root: Path | None, policy: Policy, copies: CopySettings, staged: bool, everything: bool, named: list[str]) -> tuple[dict[str, Source], dict[str, Source | None] | None]:
+def _states(root: Path | None, policy: Policy, copies: CopySettings, staged: bool, everything: bool, named: list[str],
+            cache: Verdicts | None, real: RealPaths, tracked: set[str] | None) -> tuple[dict[str, Source], dict[str, Source | None] | None]:
     """The files compared, and (unless every group is wanted) the changed ones as they are in HEAD
     (None for a file HEAD does not have)."""
     if root is None:
-        return _on_disk(Path.cwd(), named), None
+        return _on_disk(Path.cwd(), named, cache, real), None
     if everything:
-        tracked = [p for p in gitrepo.tracked_files(".", cwd=root) if _compared(p)]
-        return _on_disk(root, sorted(_kept(tracked, policy, copies))), None
+        listed = tracked if tracked is not None else gitrepo.tracked_files(".", cwd=root)
+        return _on_disk(root, sorted(_kept([p for p in listed if _compared(p)], policy, copies)), cache, real), None
     after = {e.path: Source(e.blob) for e in gitrepo.index_entries([], cwd=root) if e.mode in REGULAR_FILES and _compared(e.path)}
     head = {path: blob for path, blob in gitrepo.tree_blobs("HEAD", cwd=root).items() if _compared(path)}
     if staged:
         changed = set(after) | set(head)
     else:
-        after.update(_on_disk(root, named))
+        after.update(_on_disk(root, named, cache, real))
         changed = {path for path in named if path in after} | (set(head) - set(after))  # deletions: a rename is no copy
     before = {path: Source(head[path]) if path in head else None for path in changed if path not in after or after[path].key != head.get(path)}
     return after, before
@@ -116,25 +147,93 @@ def _kept(paths: list[str], policy: Policy, copies: CopySettings) -> set[str]:
     return kept
 
 
-def _on_disk(root: Path, paths: list[str]) -> dict[str, Source]:
-    """The notebooks and modules among `paths` as they are on disk (missing ones and symbolic links,
-    which may point outside the repository, left out)."""
+def _on_disk(root: Path, paths: list[str], cache: Verdicts | None, real: RealPaths) -> dict[str, Source]:
+    """The notebooks and modules among `paths` as they are on disk, each looked at through `real`: by the
+    blob id the cache remembers for its stat data, else read. Missing ones, what is no regular file,
+    and symbolic links (which may point outside the repository) are left out."""
     found = {}
     for path in paths:
-        if _compared(path):
-            try:
-                if (root / path).is_symlink():
-                    continue
-                data = (root / path).read_bytes()
-            except OSError:
-                continue
-            found[path] = Source(blob_id(data, "sha1"), data)
+        if not _compared(path):
+            continue
+        named = os.path.join(root, path)
+        seen = real.look(named)
+        folder, name = os.path.split(named)
+        if seen.status is None or not stat.S_ISREG(seen.status.st_mode) or seen.real != os.path.join(real.folder(folder), name):
+            continue  # (a file that is no link is where its folder really is)
+        blob = cache.blob_of(seen.real, seen.status) if cache is not None else None
+        if blob is not None:
+            found[path] = Source(blob, file=seen.real)
+            continue
+        try:
+            data = Path(seen.real).read_bytes()
+        except OSError:
+            continue
+        found[path] = _read(data)
+        stamp = file_stamp(seen.status)  # taken before the read: a write since shows in the next run's stat data
+        if cache is not None and stamp is not None:
+            cache.remember_blob(seen.real, stamp, found[path].key)
     return found
 
 
+def _with_bytes(files: dict[str, Source], index: FingerprintIndex) -> dict[str, Source]:
+    """The files, those known by blob id alone whose fingerprint the index does not keep read now (by the
+    bytes read: a file changed since it was looked at is compared as it is), those that cannot be read left out."""
+    found = {}
+    for path, source in files.items():
+        if source.data is None and source.file is not None and not index.knows(_index_key(path, source)):
+            try:
+                source = _read(Path(source.file).read_bytes())
+            except OSError:
+                continue
+        found[path] = source
+    return found
+
+
+def _read(data: bytes) -> Source:
+    """A file's content as read from the work tree."""
+    from nbgit.worktree.index import blob_id  # (hashing: only for what the cache does not tell)
+
+    return Source(blob_id(data, "sha1"), data)
+
+
+def _compared_files(files: dict[str, Source]) -> list[list[str]]:
+    """What the groups of `--all` depend on, as the cache keeps it: every file compared, by path and blob id."""
+    return [[path, source.key] for path, source in sorted(files.items())]
+
+
+def _plain(group: CopyGroup) -> list[Any]:
+    """A group as plain data for the cache (read back by `_groups`)."""
+    return [group.lines, [list(place) for place in group.places], group.module, group.suggested]
+
+
+def _groups(plain: Any) -> list[CopyGroup] | None:
+    """Groups from the cache's plain data (`_plain`); None for nothing, or anything not of that form (a miss)."""
+    if not isinstance(plain, list):
+        return None
+    try:
+        groups = [CopyGroup(lines, tuple(Place(*place) for place in places), module, suggested) for lines, places, module, suggested in plain]
+    except (TypeError, ValueError):
+        return None
+    for group in groups:
+        if not (isinstance(group.lines, int) and isinstance(group.module, (str, type(None))) and isinstance(group.suggested, str) and group.places
+                and all(isinstance(p.path, str) and isinstance(p.cell, (int, type(None))) and all(isinstance(n, int) for n in p[2:]) for p in group.places)):
+            return None
+    return groups
+
+
 def _job(path: str, source: Source) -> Job:
-    suffix = NOTEBOOK if path.endswith(NOTEBOOK) else Path(path).suffix
-    return Job(f"{source.key}{suffix}", source.key, MODULES.get(suffix), source.data)
+    from nbgit.check.fingerprint_index import Job
+
+    return Job(_index_key(path, source), source.key, MODULES.get(_suffix(path)), source.data)
+
+
+def _index_key(path: str, source: Source) -> str:
+    """What the fingerprint index keeps a file's fingerprint under (`_job`'s key)."""
+    return f"{source.key}{_suffix(path)}"
+
+
+def _suffix(path: str) -> str:
+    return NOTEBOOK if path.endswith(NOTEBOOK) else Path(path).suffix
 
 
 def _problem(group: CopyGroup) -> Problem:

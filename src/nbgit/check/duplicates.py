@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
-from nbgit.check.fingerprints import Unit
+if TYPE_CHECKING:  # (a report taken from the cache needs the groups, not the fingerprints' tokeniser and hashing)
+    from nbgit.check.fingerprints import Unit
+
+    Units = tuple[Unit, ...]
 
 NOTEBOOK = ".ipynb"
-Units = tuple[Unit, ...]
 
 
 class Place(NamedTuple):
@@ -57,8 +59,10 @@ class CopyGroup(NamedTuple):
 
     def where(self, skip_first: bool = False) -> str:
         """The places as text, a file at a time: `a.ipynb cells 3, 7, b.ipynb cell 2, src/io.py lines 4-20`."""
-        paths = list(dict.fromkeys(place.path for place in self.places))[skip_first:]
-        return ", ".join(_where(path, [p for p in self.places if p.path == path]) for path in paths)
+        by_path: dict[str, list[Place]] = {}
+        for place in self.places:
+            by_path.setdefault(place.path, []).append(place)
+        return ", ".join(_where(path, places) for path, places in list(by_path.items())[skip_first:])
 
     def record(self) -> dict[str, object]:
         """The group as plain data (for JSON and other formats): size, every place, the way out."""

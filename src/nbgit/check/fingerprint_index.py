@@ -45,6 +45,7 @@ class FingerprintIndex:
     def __init__(self, path: Path | None, entries: dict[str, Packed]) -> None:
         self.path = path
         self.entries = entries
+        self.unpacked: dict[str, Units | None] = {}  # the entries read so far (None: absent or damaged)
         self.used: set[str] = set()
         self.dirty = False
 
@@ -70,7 +71,7 @@ class FingerprintIndex:
         for job in jobs:
             if job.key in found or job.key in missing:
                 continue
-            units = _unpacked(self.entries.get(job.key))
+            units = self._kept(job.key)
             if units is None:
                 missing[job.key] = job
             else:
@@ -81,9 +82,18 @@ class FingerprintIndex:
             work = [(job.data if job.data is not None else blobs[job.blob], job.language) for job in missing.values()]
             for key, packed in zip(missing, map_on_all_cores(_fingerprint, work, PARALLEL_FROM)):
                 self.entries[key] = packed
-                found[key] = _unpacked(packed) or ()
+                found[key] = self.unpacked[key] = _unpacked(packed) or ()
             self.dirty = True
         return found
+
+    def knows(self, key: str) -> bool:
+        """Whether the index holds a usable fingerprint for `key` (a job for it then needs no bytes)."""
+        return self._kept(key) is not None
+
+    def _kept(self, key: str) -> Units | None:
+        if key not in self.unpacked:
+            self.unpacked[key] = _unpacked(self.entries.get(key))
+        return self.unpacked[key]
 
     def save(self) -> None:
         """Write the index when it changed, keeping what this run used and a bounded number of others."""

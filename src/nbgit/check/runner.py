@@ -79,8 +79,8 @@ def in_shard(path: str, shard: tuple[int, int] | None) -> bool:
 def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = False, use_cache: bool = True) -> Outcome:
     """Judge the notebooks of `scope` (and their twins) with every enabled check; with `fix`, fix what is safe.
 
-    Verdicts already reached for the same bytes, path, policy and code come from the cache
-    (`nbgit.check.cache`) unless `use_cache` is false.
+    Verdicts already reached for the same bytes, path, policy and code, and the copies among the same
+    files, come from the cache (`nbgit.check.cache`) unless `use_cache` is false.
     """
     settings = Settings.from_policy(policy)
     real = RealPaths()  # each file looked at once, by the targets, the judging and the pairs
@@ -93,8 +93,6 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     outcome = Outcome(list(wiring.problems), [], len(targets))
     verdicts = Verdicts.load(root, policy) if use_cache else None
     judged, own_twins = _judge_all(root, targets, policy, settings, verdicts, real, _pairing(root, policy, settings, scope))
-    if verdicts is not None:
-        verdicts.save()
     for target, found in zip(targets, judged):
         if fix and any(p.check == "not-clean" for p in found) and _clean_target(root, target, policy):
             outcome.fixed.extend(p for p in found if p.check == "not-clean")
@@ -111,9 +109,11 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     if settings.enabled("duplicate-code"):
         from nbgit.check.copies import duplicate_code
 
-        copies = duplicate_code(root, policy, scope.staged, scope.all, [t.path for t in targets] + others)
+        copies = duplicate_code(root, policy, scope.staged, scope.all, [t.path for t in targets] + others, verdicts, real, tracked)
         # a group of copies is reported once, at its first file: in that file's shard only
         outcome.problems.extend(p for p in copies if in_shard(p.path, scope.shard))
+    if verdicts is not None:
+        verdicts.save()
     return outcome._replace(problems=[settings.severity(p) for p in outcome.problems])
 
 
