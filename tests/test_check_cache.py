@@ -6,6 +6,7 @@ read the cache; a change of notebook, policy or nbgit's version must then ignore
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -249,38 +250,51 @@ def test_a_rerun_renews_times_of_use_once_an_hour_and_else_writes_nothing(repo: 
     assert time.time() - last_used < 60
 
 
-def test_a_rerun_looks_at_each_notebook_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Finding the notebooks, taking their verdicts from the cache and looking for their twins share one
-    look at each file (an lstat, which for a file that is no link is its stat data too): counted."""
+def test_a_rerun_looks_at_each_notebook_once_and_reads_none(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding the notebooks, taking their verdicts and copies from the cache and looking for their twins
+    share one look at each file (an lstat, which for a file that is no link is its stat data too), and
+    nothing reads a notebook (every check on, `duplicate-code` included): counted. The module is known
+    by its stat data too (sync alone reads its head, to tell whether jupytext wrote it)."""
     from collections import Counter
 
     from nbgit.check.runner import Scope, run_checks
     from nbgit.policy import load_policy
 
-    (repo / ".nbgit.toml").write_text('[check]\ndisable = ["duplicate-code"]\n')  # copies: a check that reads every file
-    data = clean_bytes(DIRTY.read_bytes(), "nb.ipynb", Policy())
+    function = "def total(rows):\n    found = 0\n    for row in rows:\n        found += row.amount\n    print(found)\n    return found\n"
+    content = json.loads(DIRTY.read_bytes())
+    content["cells"].append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": function.splitlines(True)})
+    data = clean_bytes(json.dumps(content).encode(), "nb.ipynb", Policy())
     names = [f"nb{number}.ipynb" for number in range(4)]
     for name in names:
         (repo / name).write_bytes(data)
+    (repo / "tools.py").write_text(function)
     git(repo, "add", ".")
-    assert messages(repo) == []
+    first = run_json(repo, "--all", env=ci_on())[1]
+    assert [p["id"] for p in first] == ["duplicate-code"]  # the function in every notebook and the module
     time.sleep(RACY_SECONDS + 0.2)
-    assert messages(repo) == []  # the blob ids are remembered by the files' stat data now
+    assert run_json(repo, "--all", env=ci_on())[1] == first  # the blob ids are remembered by the files' stat data now
+    remembered = json.loads(cache_file(repo).read_bytes())["files"]
+    assert {os.path.basename(path) for path in remembered} == {*names, "tools.py"}
+    monkeypatch.setenv("CI", "1")
+    expected = run_checks(repo, load_policy(repo), Scope(all=True), use_cache=False).problems
     looks: Counter[str] = Counter()
+    reads: Counter[str] = Counter()
 
-    def counted(call: Any) -> Any:
+    def counted(call: Any, seen: Counter[str]) -> Any:
         def look(path: Any, *args: Any, **options: Any) -> Any:
             if str(path).endswith(".ipynb"):
-                looks[os.path.basename(path)] += 1
+                seen[os.path.basename(path)] += 1
             return call(path, *args, **options)
         return look
 
-    monkeypatch.setenv("CI", "1")
-    monkeypatch.setattr(os, "stat", counted(os.stat))
-    monkeypatch.setattr(os, "lstat", counted(os.lstat))
+    monkeypatch.setattr(os, "stat", counted(os.stat, looks))
+    monkeypatch.setattr(os, "lstat", counted(os.lstat, looks))
+    monkeypatch.setattr(io, "open", counted(io.open, reads))
+    monkeypatch.setattr(os, "open", counted(os.open, reads))
     outcome = run_checks(repo, load_policy(repo), Scope(all=True))
-    assert outcome.notebooks == len(names) and outcome.problems == []
+    assert outcome.notebooks == len(names) and outcome.problems == expected
     assert [looks[name] for name in names] == [1] * len(names), looks
+    assert not reads, reads
 
 
 def test_a_first_run_reads_each_notebook_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

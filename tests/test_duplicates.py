@@ -7,12 +7,14 @@ the warning without failing the commit, and fails it when the policy makes copie
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import CORPUS, NBGIT, git, nbgit
-from test_checks import ci_off
+from test_checks import ci_off, ci_on
 
 from nbgit.clean import clean_bytes
 from nbgit.policy import Policy
@@ -247,6 +249,104 @@ def test_named_files_report_what_they_add_against_head(repo: Path) -> None:
     [record] = copies(repo, "new.ipynb")
     assert places(record) == {("new.ipynb", 2), ("a.ipynb", 2)}
     assert copies(repo, "a.ipynb") == []
+
+
+# --- the groups kept between runs (in the verdict cache) ---
+
+
+def report(repo: Path, *args: str) -> list[dict[str, Any]]:
+    """The whole report of `nbgit check --all --format json ARGS` (in CI: no `not-installed` warning)."""
+    done = nbgit(repo, "check", "--all", "--format", "json", *args, env=ci_on())
+    assert done.returncode in (0, 1), done.stderr.decode()
+    return json.loads(done.stdout)
+
+
+def as_uncached(repo: Path) -> list[dict[str, Any]]:
+    """The report of `--all`, asserted to be exactly (problems, order, messages) what `--no-cache` says."""
+    cached = report(repo)
+    assert cached == report(repo, "--no-cache")
+    return cached
+
+
+def cache_file(repo: Path) -> Path:
+    from nbgit.check.cache import FOLDER, VERDICTS_FILE
+
+    return repo / ".git" / FOLDER / VERDICTS_FILE
+
+
+def test_a_rerun_takes_the_groups_from_the_cache_and_only_a_run_of_all_does(repo: Path) -> None:
+    """Proven by planting a wrong group under the right key; `--no-cache`, `--staged` and named paths
+    (which compare against HEAD) find their groups afresh, and `--no-cache` leaves the cache alone."""
+    write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
+    write(repo, "b.ipynb", notebook(ANN, LOAD_SALES_EDITED))
+    commit_all(repo)
+    [record] = copies(repo, "--all")
+    saved = json.loads(cache_file(repo).read_bytes())
+    key, groups = saved["results"]["duplicate-code"]
+    assert key == [[name, blob_id((repo / name).read_bytes(), "sha1")] for name in ("a.ipynb", "b.ipynb")]
+    groups[0][3] = "planted.py"  # the module it suggests
+    cache_file(repo).write_text(json.dumps(saved))
+    [planted] = copies(repo, "--all")
+    assert "for example `planted.py`" in planted["message"] and planted["copies"]["places"] == record["copies"]["places"]
+    before = cache_file(repo).read_bytes()
+    assert copies(repo, "--all", "--no-cache") == [record] and cache_file(repo).read_bytes() == before
+    write(repo, "c.ipynb", notebook(PANDAS, LOAD_SALES))
+    git(repo, "add", "c.ipynb")
+    [staged] = copies(repo, "--staged")
+    [named] = copies(repo, "c.ipynb")
+    assert staged == named and staged["path"] == "c.ipynb" and "planted" not in staged["message"]
+
+
+def test_the_report_changes_exactly_as_a_run_without_the_cache_says(repo: Path) -> None:
+    """Every input of the groups, changed in turn (files added, edited, deleted, renamed, twins, the policy),
+    with the blob ids of the files left alone taken from their stat data: each report as `--no-cache`'s."""
+    from nbgit.files import RACY_SECONDS
+
+    write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
+    write(repo, "b.ipynb", notebook(ANN, LOAD_SALES_EDITED))
+    write(repo, "src/tools.py", PLOT_MONTHLY)
+    commit_all(repo)
+    time.sleep(RACY_SECONDS + 0.2)  # from now on the files left alone are known by their stat data
+    shown = as_uncached(repo)
+    assert len(shown) == 1 and json.loads(cache_file(repo).read_bytes())["files"]
+
+    def policy(text: str) -> None:
+        (repo / ".nbgit.toml").write_text(text)
+
+    steps = [
+        ("a notebook's code changes", lambda: write(repo, "b.ipynb", notebook(ANN, PLOT_MONTHLY)), True),
+        ("a module's code changes", lambda: write(repo, "src/tools.py", LOAD_SALES), True),
+        ("duplicate_min_lines", lambda: policy("[check]\nduplicate_min_lines = 9\n"), True),
+        ("duplicate_min_lines back", lambda: policy(""), True),
+        ("duplicate_exclude", lambda: policy('[check]\nduplicate_exclude = ["src/**"]\n'), True),
+        ("exclude", lambda: policy('exclude = ["b.ipynb"]\n'), True),
+        ("a file added", lambda: write(repo, "c.ipynb", notebook(PANDAS, PLOT_MONTHLY, LOAD_SALES)), True),
+        ("a file deleted", lambda: (repo / "a.ipynb").unlink(), True),
+        ("a file renamed", lambda: git(repo, "mv", "c.ipynb", "d.ipynb"), True),
+        ("a twin beside its notebook", lambda: write(repo, "d.py", PLOT_MONTHLY), False),
+        ("a module rewritten in place, its size and times kept", lambda: same_size_and_time(repo / "src/tools.py", PLOT_MONTHLY), True),
+        ("a notebook that makes a module its twin", lambda: write(repo, "src/tools.ipynb", notebook(WIDGETS, "x = 1")), True),
+    ]
+    for name, change, changes_report in steps:
+        change()
+        git(repo, "add", "-A")
+        now = as_uncached(repo)
+        assert (now != shown) == changes_report, name
+        shown = now
+
+
+def same_size_and_time(path: Path, code: str) -> None:
+    """Replace a module by `code` padded with a comment to its size, keep its modification time, and wait
+    out the racy window: only the change time then tells that it changed."""
+    from nbgit.files import RACY_SECONDS
+
+    status = path.stat()
+    padding = status.st_size - len(code) - 3
+    assert padding >= 0
+    path.write_text(f"{code}# {'x' * padding}\n")
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (status.st_size, status.st_mtime_ns)
+    time.sleep(RACY_SECONDS + 0.2)
 
 
 # --- the fingerprint index ---
