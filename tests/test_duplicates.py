@@ -7,6 +7,7 @@ the warning without failing the commit, and fails it when the policy makes copie
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import time
 from pathlib import Path
@@ -268,33 +269,34 @@ def as_uncached(repo: Path) -> list[dict[str, Any]]:
     return cached
 
 
-def cache_file(repo: Path) -> Path:
-    from nbgit.check.cache import FOLDER, VERDICTS_FILE
+def results_file(repo: Path) -> Path:
+    from nbgit.check.cache import FOLDER, RESULTS_FILE
 
-    return repo / ".git" / FOLDER / VERDICTS_FILE
+    return repo / ".git" / FOLDER / RESULTS_FILE
 
 
 def test_a_rerun_takes_the_groups_from_the_cache_and_only_a_run_of_all_does(repo: Path) -> None:
-    """Proven by planting a wrong group under the right key; `--no-cache`, `--staged` and named paths
-    (which compare against HEAD) find their groups afresh, and `--no-cache` leaves the cache alone."""
+    """Proven by planting a wrong problem under the right key; `--no-cache`, `--staged` and named paths
+    (which compare against HEAD) find their copies afresh, and `--no-cache` leaves the cache alone."""
     write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
     write(repo, "b.ipynb", notebook(ANN, LOAD_SALES_EDITED))
     commit_all(repo)
     [record] = copies(repo, "--all")
-    saved = json.loads(cache_file(repo).read_bytes())
-    key, groups = saved["results"]["duplicate-code"]
-    assert key == [[name, blob_id((repo / name).read_bytes(), "sha1")] for name in ("a.ipynb", "b.ipynb")]
-    groups[0][3] = "planted.py"  # the module it suggests
-    cache_file(repo).write_text(json.dumps(saved))
-    [planted] = copies(repo, "--all")
-    assert "for example `planted.py`" in planted["message"] and planted["copies"]["places"] == record["copies"]["places"]
-    before = cache_file(repo).read_bytes()
-    assert copies(repo, "--all", "--no-cache") == [record] and cache_file(repo).read_bytes() == before
-    write(repo, "c.ipynb", notebook(PANDAS, LOAD_SALES))
-    git(repo, "add", "c.ipynb")
-    [staged] = copies(repo, "--staged")
-    [named] = copies(repo, "c.ipynb")
-    assert staged == named and staged["path"] == "c.ipynb" and "planted" not in staged["message"]
+    version, fingerprint, results = marshal.loads(results_file(repo).read_bytes())
+    key, [(fields, lines, module, suggested, files, places)] = results["duplicate-code"]
+    assert key.split("\0") == [part for name in ("a.ipynb", "b.ipynb") for part in (name, blob_id((repo / name).read_bytes(), "sha1"))]
+    planted = ((*fields[:3], "planted message", *fields[4:]), lines, module, "planted.py", files, places)
+    results["duplicate-code"] = (key, (planted,))
+    results_file(repo).write_bytes(marshal.dumps((version, fingerprint, results)))
+    [found] = copies(repo, "--all")
+    assert found["message"] == "planted message" and found["copies"]["suggested_module"] == "planted.py"
+    assert found["copies"]["places"] == record["copies"]["places"]
+    before = results_file(repo).read_bytes()
+    assert copies(repo, "--all", "--no-cache") == [record] and results_file(repo).read_bytes() == before
+    assert copies(repo, "--staged") == [] and copies(repo, "b.ipynb") == []  # what they add against HEAD: nothing
+    results_file(repo).write_bytes(before[:40])  # damaged: a miss, and replaced
+    assert copies(repo, "--all") == [record]
+    assert marshal.loads(results_file(repo).read_bytes())[2]["duplicate-code"][0] == key
 
 
 def test_the_report_changes_exactly_as_a_run_without_the_cache_says(repo: Path) -> None:
@@ -308,7 +310,7 @@ def test_the_report_changes_exactly_as_a_run_without_the_cache_says(repo: Path) 
     commit_all(repo)
     time.sleep(RACY_SECONDS + 0.2)  # from now on the files left alone are known by their stat data
     shown = as_uncached(repo)
-    assert len(shown) == 1 and json.loads(cache_file(repo).read_bytes())["files"]
+    assert len(shown) == 1 and results_file(repo).is_file()
 
     def policy(text: str) -> None:
         (repo / ".nbgit.toml").write_text(text)

@@ -149,7 +149,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json", "github", "gitlab", "sarif"], default="text",
                    help="gitlab: GitLab's Code Quality report; sarif: SARIF 2.1.0 for code-scanning tools")
     p.add_argument("--shard", type=_shard, metavar="K/N", help="with --all: only the K-th of N shares of the notebooks (a CI job of N)")
-    p.add_argument("--no-cache", action="store_true", help="judge every notebook afresh, neither reading nor writing the verdict cache")
+    p.add_argument("--no-cache", action="store_true", help="judge every notebook and find every copy afresh, neither reading nor writing the verdict cache")
 
     p = _command(sub, "ci", "check, report and publish in CI: annotations, job summary, one pull-request comment, Code Quality", "nbgit ci github")
     p.add_argument("platform", choices=["github", "gitlab"])

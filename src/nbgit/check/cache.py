@@ -19,10 +19,12 @@ write changes the change time, which no program can set back; a file changed wit
 `files.RACY_SECONDS` of being looked at is not remembered, since a second change within the same tick
 of its file system's clock could leave every field as it was.
 
-Beside the verdicts, one result per whole-repository check (`result`, `remember_result`: the
-`duplicate-code` groups of `--all`), under a key holding everything that result depends on besides
-the fingerprint (for copies: every file compared, by path and blob id); a run that finds the same
-key takes the result as it is, anything else computes it afresh and replaces it.
+Beside the verdicts, in a file of its own, one result per whole-repository check (`result`,
+`remember_result`: the problems `duplicate-code` found with `--all`), under a key holding everything
+it depends on besides the fingerprint (for copies: every file compared, by path and blob id); a run
+that finds the same key takes the result as it is, anything else computes it afresh and replaces it.
+That file is written with `marshal`, which reads many small numbers back far faster than JSON, and
+read only when a result is asked for.
 
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
 committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
@@ -45,7 +47,8 @@ from nbgit.files import file_stamp
 CACHE_ENV = "NBGIT_CACHE_DIR"
 FOLDER = "nbgit"
 VERDICTS_FILE = "check-verdicts.json"
-FORMAT = 3
+RESULTS_FILE = "check-results"  # marshal: (FORMAT, fingerprint, {check: (key, result)})
+FORMAT = 2
 MAX_ENTRIES = 20_000
 USED_TO_THE = 3600  # seconds: an entry's time of last use is renewed once an hour, so a re-run soon after another rewrites nothing
 
@@ -120,14 +123,14 @@ def _readable(entry: Any) -> bool:
 class Verdicts:
     """The verdicts of one fingerprint, read from and written back to the cache file."""
 
-    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, list[Any]], files: dict[str, list[Any]] | None = None,
-                 results: dict[str, list[Any]] | None = None) -> None:
+    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, list[Any]], files: dict[str, list[Any]] | None = None) -> None:
         self.path = path
         self.fingerprint = fingerprint
         self.entries = entries
         self.files = files if files is not None else {}  # real path: [*file_stamp, blob id]
-        self.results = results if results is not None else {}  # check: [key, result], both plain data
+        self.results: dict[str, tuple[str, Any]] | None = None  # check: (key, result), read when first asked for
         self.changed = False
+        self.results_changed = False
         self.now = int(time.time())
 
     @classmethod
@@ -138,15 +141,14 @@ class Verdicts:
         stamp = fingerprint(policy)
         entries: dict[str, list[Any]] = {}
         files: dict[str, list[Any]] = {}
-        results: dict[str, list[Any]] = {}
         if path is not None:
             try:
                 saved = json.loads(path.read_bytes())
-                if saved["format"] == FORMAT and saved["fingerprint"] == stamp and all(isinstance(saved[k], dict) for k in ("verdicts", "files", "results")):
-                    entries, files, results = saved["verdicts"], saved["files"], saved["results"]
+                if saved["format"] == FORMAT and saved["fingerprint"] == stamp and isinstance(saved["verdicts"], dict) and isinstance(saved["files"], dict):
+                    entries, files = saved["verdicts"], saved["files"]
             except (OSError, ValueError, KeyError, TypeError):
                 pass  # absent, unreadable, corrupt or another version's: start afresh
-        return cls(path, stamp, entries, files, results)
+        return cls(path, stamp, entries, files)
 
     def blob_of(self, path: str, status: os.stat_result) -> str | None:
         """The blob id remembered for the file at the real `path` when its stat data are `status`, else None."""
@@ -163,16 +165,31 @@ class Verdicts:
             self.files[path] = [*stamp, blob]
             self.changed = True
 
-    def result(self, check: str, key: list[Any]) -> Any:
-        """The result of `check` remembered under exactly `key` (plain data, as JSON reads it back), else None."""
-        entry = self.results.get(check)
-        return entry[1] if isinstance(entry, list) and len(entry) == 2 and entry[0] == key else None
+    def result(self, check: str, key: str) -> Any:
+        """The result of `check` remembered under exactly `key` (plain data: tuples, lists, text, numbers), else None."""
+        entry = self._results().get(check)
+        return entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == key else None
 
-    def remember_result(self, check: str, key: list[Any], result: Any) -> None:
-        """Remember `check`'s result for `key` (both plain data: lists, strings, numbers, None), in place of the last one."""
-        if self.results.get(check) != [key, result]:
-            self.results[check] = [key, result]
-            self.changed = True
+    def remember_result(self, check: str, key: str, result: Any) -> None:
+        """Remember `check`'s result for `key` (plain data that `marshal` writes), in place of the last one."""
+        results = self._results()
+        if results.get(check) != (key, result):
+            results[check] = (key, result)
+            self.results_changed = True
+
+    def _results(self) -> dict[str, tuple[str, Any]]:
+        if self.results is None:
+            self.results = {}
+            if self.path is not None:
+                import marshal
+
+                try:
+                    saved = marshal.loads(self.path.with_name(RESULTS_FILE).read_bytes())
+                    if isinstance(saved, tuple) and len(saved) == 3 and saved[:2] == (FORMAT, self.fingerprint) and isinstance(saved[2], dict):
+                        self.results = saved[2]
+                except (OSError, EOFError, ValueError, TypeError):
+                    pass  # absent, unreadable, corrupt or another version's: start afresh
+        return self.results
 
     def get(self, key: str) -> list[Problem] | None:
         """The problems remembered for `key`, or None (a miss, also for an entry that does not read back)."""
@@ -192,22 +209,30 @@ class Verdicts:
         self.changed = True
 
     def save(self) -> None:
-        """Write the file back when anything changed, keeping the `MAX_ENTRIES` most recently used.
-
-        Atomic (a reader never sees half a file); a failure to write only costs time next run.
-        """
-        if not self.changed or self.path is None:
+        """Write the files back when anything changed, keeping the `MAX_ENTRIES` most recently used verdicts."""
+        if self.path is None:
             return
-        from nbgit.files import write_atomic
+        if self.results_changed:
+            import marshal
 
+            _write(self.path.with_name(RESULTS_FILE), marshal.dumps((FORMAT, self.fingerprint, self.results)))
+        if not self.changed:
+            return
         entries = self.entries
         if len(entries) > MAX_ENTRIES:
             kept = sorted(entries, key=lambda k: entries[k][0], reverse=True)[:MAX_ENTRIES]
             entries = {k: entries[k] for k in kept}
         files = dict(list(self.files.items())[-MAX_ENTRIES:])
-        data = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files, "results": self.results}, ensure_ascii=False)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, data.encode("utf-8", "surrogateescape"))
-        except OSError:
-            pass
+        data = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files}, ensure_ascii=False)
+        _write(self.path, data.encode("utf-8", "surrogateescape"))
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace a cache file atomically (a reader never sees half of it); a failure to write only costs time next run."""
+    from nbgit.files import write_atomic
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+    except OSError:
+        pass

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import stat
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -80,14 +81,15 @@ def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: 
     copies = CopySettings.from_policy(policy)
     real = real if real is not None else RealPaths()
     after, before = _states(root, policy, copies, staged, everything, named, cache, real, tracked)
-    keep = _kept([*after, *(before or {})], policy, copies)
-    after = {path: source for path, source in after.items() if path in keep}
-    before = None if before is None else {path: source for path, source in before.items() if path in keep}
+    if root is None or not everything:  # (`--all` compares only what is kept already)
+        keep = _kept([*after, *(before or {})], policy, copies)
+        after = {path: source for path, source in after.items() if path in keep}
+        before = None if before is None else {path: source for path, source in before.items() if path in keep}
     remembered = cache if before is None else None  # every group among these files: a function of them alone
     if remembered is not None:
-        groups = _groups(remembered.result(CHECK, _compared_files(after)))
-        if groups is not None:
-            return [_problem(group) for group in groups]
+        known = _problems(remembered.result(CHECK, _compared_files(after)))
+        if known is not None:
+            return known
     from nbgit.check.fingerprint_index import FingerprintIndex
 
     index = FingerprintIndex.open(root)
@@ -103,9 +105,10 @@ def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: 
         old = {path: units[old_jobs[path].key] if path in old_jobs else () for path in before}
         grown = grown_windows(old, files, copies.min_lines)
         groups = copy_groups(files, copies.min_lines, only=grown, first=sorted(before)) if grown else []
+    problems = [_problem(group) for group in groups]
     if remembered is not None:
-        remembered.remember_result(CHECK, _compared_files(after), [_plain(group) for group in groups])
-    return [_problem(group) for group in groups]
+        remembered.remember_result(CHECK, _compared_files(after), _plain(problems))
+    return problems
 
 
 def _states(root: Path | None, policy: Policy, copies: CopySettings, staged: bool, everything: bool, named: list[str],
@@ -130,7 +133,7 @@ def _states(root: Path | None, policy: Policy, copies: CopySettings, staged: boo
 
 def _compared(path: str) -> bool:
     """Whether a path is a notebook or module the check compares (by its name)."""
-    return (path.endswith(NOTEBOOK) or Path(path).suffix in MODULES) and CHECKPOINTS not in f"/{path}"
+    return (path.endswith(NOTEBOOK) or os.path.splitext(path)[1] in MODULES) and CHECKPOINTS not in f"/{path}"
 
 
 def _kept(paths: list[str], policy: Policy, copies: CopySettings) -> set[str]:
@@ -152,13 +155,15 @@ def _on_disk(root: Path, paths: list[str], cache: Verdicts | None, real: RealPat
     blob id the cache remembers for its stat data, else read. Missing ones, what is no regular file,
     and symbolic links (which may point outside the repository) are left out."""
     found = {}
+    inside = os.path.join(root, "")  # + a relative path: os.path.join's result, without its cost per file
     for path in paths:
         if not _compared(path):
             continue
-        named = os.path.join(root, path)
+        named = path if os.path.isabs(path) else inside + path
         seen = real.look(named)
-        folder, name = os.path.split(named)
-        if seen.status is None or not stat.S_ISREG(seen.status.st_mode) or seen.real != os.path.join(real.folder(folder), name):
+        above, _, name = named.rpartition(os.sep)
+        folder = real.inside.get(above) or os.path.join(real.folder(above), "")  # (known once a file of it was looked at)
+        if seen.status is None or not stat.S_ISREG(seen.status.st_mode) or seen.real != folder + name:
             continue  # (a file that is no link is where its folder really is)
         blob = cache.blob_of(seen.real, seen.status) if cache is not None else None
         if blob is not None:
@@ -196,29 +201,43 @@ def _read(data: bytes) -> Source:
     return Source(blob_id(data, "sha1"), data)
 
 
-def _compared_files(files: dict[str, Source]) -> list[list[str]]:
-    """What the groups of `--all` depend on, as the cache keeps it: every file compared, by path and blob id."""
-    return [[path, source.key] for path, source in sorted(files.items())]
+def _compared_files(files: dict[str, Source]) -> str:
+    """What the groups of `--all` depend on, as the cache keeps them: every file compared, by path and blob id
+    (NUL-separated: no path holds one)."""
+    return "\0".join(f"{path}\0{source.key}" for path, source in sorted(files.items()))
 
 
-def _plain(group: CopyGroup) -> list[Any]:
-    """A group as plain data for the cache (read back by `_groups`)."""
-    return [group.lines, [list(place) for place in group.places], group.module, group.suggested]
+def _plain(problems: list[Problem]) -> tuple[Any, ...]:
+    """The problems of copies as plain data for the cache (read back by `_problems`): each one's fields,
+    then its group's, its places flat with their files apart (the fewer objects, the faster a re-run reads them)."""
+    plain = []
+    for found in problems:
+        group = found.copied
+        if group is not None:
+            files = tuple(dict.fromkeys(place.path for place in group.places))
+            number = {path: index for index, path in enumerate(files)}
+            flat = tuple(field for place in group.places for field in (number[place.path], *place[1:]))
+            plain.append((tuple(found[:-1]), group.lines, group.module, group.suggested, files, flat))
+    return tuple(plain)
 
 
-def _groups(plain: Any) -> list[CopyGroup] | None:
-    """Groups from the cache's plain data (`_plain`); None for nothing, or anything not of that form (a miss)."""
-    if not isinstance(plain, list):
+def _problems(plain: Any) -> list[Problem] | None:
+    """The problems from the cache's plain data (`_plain`); None for none, or for anything not of that form (a miss)."""
+    if plain is None:
         return None
+    width = len(Place._fields)
+    place = partial(tuple.__new__, Place)  # (what `Place._make` does, but in C: every tuple below has the width)
     try:
-        groups = [CopyGroup(lines, tuple(Place(*place) for place in places), module, suggested) for lines, places, module, suggested in plain]
-    except (TypeError, ValueError):
+        found = []
+        for fields, lines, module, suggested, files, flat in plain:
+            if len(fields) != len(Problem._fields) - 1 or len(flat) % width:
+                return None
+            columns = [flat[start::width] for start in range(width)]
+            places = tuple(map(place, zip(map(files.__getitem__, columns[0]), *columns[1:])))
+            found.append(Problem(*fields, copied=CopyGroup(lines, places, module, suggested)))
+        return found
+    except (TypeError, ValueError, IndexError):
         return None
-    for group in groups:
-        if not (isinstance(group.lines, int) and isinstance(group.module, (str, type(None))) and isinstance(group.suggested, str) and group.places
-                and all(isinstance(p.path, str) and isinstance(p.cell, (int, type(None))) and all(isinstance(n, int) for n in p[2:]) for p in group.places)):
-            return None
-    return groups
 
 
 def _job(path: str, source: Source) -> Job:
@@ -233,7 +252,7 @@ def _index_key(path: str, source: Source) -> str:
 
 
 def _suffix(path: str) -> str:
-    return NOTEBOOK if path.endswith(NOTEBOOK) else Path(path).suffix
+    return NOTEBOOK if path.endswith(NOTEBOOK) else os.path.splitext(path)[1]
 
 
 def _problem(group: CopyGroup) -> Problem:
