@@ -12,11 +12,11 @@ jupytext twins (a twin repeats its own notebook by design), what the policy excl
 Fingerprints are kept per blob (`nbgit.check.fingerprint_index`), so a run reads and tokenises only
 the files it has not seen. With the verdict cache (`nbgit.check.cache.Verdicts`), a working-tree file's
 blob id comes from its stat data as the cache remembers them (the file is read only when its stat
-data changed, or when its fingerprint is not kept), and the groups of `--all` are remembered under
-the list of every file compared with its blob id: a re-run on an unchanged repository groups
-nothing. The groups are a function of those files alone (the policy and nbgit's code are the cache's
-own fingerprint), so any other list is a miss that groups afresh. `--staged` and named paths, which
-compare against HEAD, are always grouped afresh.
+data changed, or when its fingerprint is not kept), and the problems of `--all` are remembered under
+the list of every file compared with its blob id: a re-run on an unchanged repository reads,
+tokenises and groups nothing. Those problems are a function of the files alone (the policy and
+nbgit's code are the cache's own fingerprint), so any other list is a miss that groups afresh.
+`--staged` and named paths, which compare against HEAD, always group afresh.
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def _read(data: bytes) -> Source:
 
 
 def _compared_files(files: dict[str, Source]) -> str:
-    """What the groups of `--all` depend on, as the cache keeps them: every file compared, by path and blob id
+    """What the problems of `--all` depend on, as the cache keeps it: every file compared, by path and blob id
     (NUL-separated: no path holds one)."""
     return "\0".join(f"{path}\0{source.key}" for path, source in sorted(files.items()))
 
