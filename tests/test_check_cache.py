@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -28,20 +29,29 @@ from nbgit.policy import Policy
 from nbgit.worktree.index import blob_id
 
 pytestmark = pytest.mark.skipif(not DIRTY.exists(), reason="the corpus is not at ../shared/corpus")
-PLANTED = list(Problem("hidden-state", "nb.ipynb", 3, "planted verdict", ""))
+PLANTED = tuple(Problem("hidden-state", "nb.ipynb", 3, "planted verdict", ""))
 
 
 def cache_file(repo: Path) -> Path:
     return repo / ".git" / FOLDER / VERDICTS_FILE
 
 
+def saved(repo: Path) -> dict[str, Any]:
+    """What the cache file holds (written with marshal)."""
+    return marshal.loads(cache_file(repo).read_bytes())
+
+
+def save(repo: Path, content: dict[str, Any]) -> None:
+    cache_file(repo).write_bytes(marshal.dumps(content))
+
+
 def plant(repo: Path, path: str = "nb.ipynb") -> None:
     """Replace every verdict in the cache with a wrong one for `path` as it is now."""
-    saved = json.loads(cache_file(repo).read_bytes())
+    content = saved(repo)
     key = entry_key(blob_id((repo / path).read_bytes(), "sha1"), path, False)
-    assert key in saved["verdicts"], "the first run did not cache this notebook's verdict"
-    saved["verdicts"][key] = [0, [PLANTED]]
-    cache_file(repo).write_text(json.dumps(saved))
+    assert key in content["verdicts"], "the first run did not cache this notebook's verdict"
+    content["verdicts"][key] = (0, (PLANTED,))
+    save(repo, content)
 
 
 def messages(repo: Path, *args: str, env: dict[str, str] | None = None) -> list[str]:
@@ -77,7 +87,7 @@ def aged(repo: Path) -> Path:
     """`repo` once its files are older than the cache's racy window: checked again, their blob ids are remembered by stat data."""
     time.sleep(RACY_SECONDS + 0.2)
     assert messages(repo) == ["planted verdict"]
-    remembered = json.loads(cache_file(repo).read_bytes())["files"]
+    remembered = saved(repo)["files"]
     assert [entry[-1] for entry in remembered.values()] == [blob_id((repo / "nb.ipynb").read_bytes(), "sha1")]
     return repo
 
@@ -108,7 +118,7 @@ def test_a_notebook_replaced_by_another_file_is_judged_afresh(checked: Path) -> 
 def test_a_notebook_written_just_now_is_not_remembered_by_its_stat_data(checked: Path) -> None:
     """Within the racy window a second write could keep every stat field: such a file is read each run."""
     assert messages(checked) == ["planted verdict"]
-    assert json.loads(cache_file(checked).read_bytes())["files"] == {}
+    assert saved(checked)["files"] == {}
 
 
 def test_a_changed_policy_is_judged_afresh(checked: Path) -> None:
@@ -139,21 +149,22 @@ def test_an_edited_nbgit_module_is_another_version() -> None:
     assert fingerprint(Policy()) == before
 
 
-@pytest.mark.parametrize("garbage", [b"", b"\x00\xff not json", b"[]", b'{"format": 1}', b'{"format": 1, "fingerprint": "x", "verdicts": []}'])
+@pytest.mark.parametrize("garbage", [b"", b"\x00\xff not marshal", marshal.dumps([]), marshal.dumps({"format": 3})[:-3], marshal.dumps({"format": 3}),
+                                     marshal.dumps({"format": 3, "fingerprint": "x", "verdicts": []}), b'{"format": 2, "verdicts": {}}'])
 def test_a_corrupt_cache_is_ignored_and_replaced(repo: Path, garbage: bytes) -> None:
     (repo / "nb.ipynb").write_bytes(DIRTY.read_bytes())
     git(repo, "add", "nb.ipynb")
     cache_file(repo).parent.mkdir(parents=True)
     cache_file(repo).write_bytes(garbage)
     assert [m.split(":")[0] for m in messages(repo)] == ["not clean"]
-    assert json.loads(cache_file(repo).read_bytes())["verdicts"]
+    assert saved(repo)["verdicts"]
 
 
 def test_a_corrupt_entry_is_a_miss(checked: Path) -> None:
-    saved = json.loads(cache_file(checked).read_bytes())
-    for key in saved["verdicts"]:
-        saved["verdicts"][key] = [0, {"abcdefgh": 1}]
-    cache_file(checked).write_text(json.dumps(saved))
+    content = saved(checked)
+    for key in content["verdicts"]:
+        content["verdicts"][key] = (0, {"abcdefgh": 1})
+    save(checked, content)
     assert messages(checked) == []
 
 
@@ -179,12 +190,12 @@ def test_a_staged_blob_is_cached_under_its_git_id_and_its_working_tree_file(chec
     """A staged verdict is keyed by git's blob id and the file it was staged from (hidden-state reads
     its execution counts: tests/test_checks.py's test_hidden_state_is_judged_from_the_counts_the_filter_strips)."""
     assert staged_messages(checked) == []
-    saved = json.loads(cache_file(checked).read_bytes())
+    content = saved(checked)
     blob = git(checked, "rev-parse", ":nb.ipynb").stdout.decode().strip()
     key = entry_key(staged_identity(blob, (checked / "nb.ipynb").read_bytes()), "nb.ipynb", False)
-    assert key in saved["verdicts"], "the staged run did not cache under the blob and its working-tree file"
-    saved["verdicts"][key] = [0, [PLANTED]]
-    cache_file(checked).write_text(json.dumps(saved))
+    assert key in content["verdicts"], "the staged run did not cache under the blob and its working-tree file"
+    content["verdicts"][key] = (0, (PLANTED,))
+    save(checked, content)
     assert staged_messages(checked) == ["planted verdict"]
     (checked / "nb.ipynb").write_bytes((checked / "nb.ipynb").read_bytes() + b"\n")  # the same blob staged, another working file
     assert staged_messages(checked) == []
@@ -234,10 +245,9 @@ def test_a_rerun_renews_times_of_use_once_an_hour_and_else_writes_nothing(repo: 
     assert messages(repo) == []
 
     def used(seconds_ago: int) -> os.stat_result:
-        saved = json.loads(cache_file(repo).read_bytes())
-        for entry in saved["verdicts"].values():
-            entry[0] = int(time.time()) - seconds_ago
-        cache_file(repo).write_text(json.dumps(saved))
+        content = saved(repo)
+        content["verdicts"] = {key: (int(time.time()) - seconds_ago, entry[1]) for key, entry in content["verdicts"].items()}
+        save(repo, content)
         return cache_file(repo).stat()
 
     before = used(600)
@@ -246,7 +256,7 @@ def test_a_rerun_renews_times_of_use_once_an_hour_and_else_writes_nothing(repo: 
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     used(7200)
     assert messages(repo) == []
-    [(last_used, _)] = json.loads(cache_file(repo).read_bytes())["verdicts"].values()
+    [(last_used, _)] = saved(repo)["verdicts"].values()
     assert time.time() - last_used < 60
 
 
@@ -273,7 +283,7 @@ def test_a_rerun_looks_at_each_notebook_once_and_reads_none(repo: Path, monkeypa
     assert [p["id"] for p in first] == ["duplicate-code"]  # the function in every notebook and the module
     time.sleep(RACY_SECONDS + 0.2)
     assert run_json(repo, "--all", env=ci_on())[1] == first  # the blob ids are remembered by the files' stat data now
-    remembered = json.loads(cache_file(repo).read_bytes())["files"]
+    remembered = saved(repo)["files"]
     assert {os.path.basename(path) for path in remembered} == {*names, "tools.py"}
     monkeypatch.setenv("CI", "1")
     expected = run_checks(repo, load_policy(repo), Scope(all=True), use_cache=False).problems

@@ -22,9 +22,10 @@ of its file system's clock could leave every field as it was.
 Beside the verdicts, in a file of its own, one result per whole-repository check (`result`,
 `remember_result`: the problems `duplicate-code` found with `--all`), under a key holding everything
 it depends on besides the fingerprint (for copies: every file compared, by path and blob id); a run
-that finds the same key takes the result as it is, anything else computes it afresh and replaces it.
-That file is written with `marshal`, which reads many small numbers back far faster than JSON, and
-read only when a result is asked for.
+that finds the same key takes the result as it is, anything else computes it afresh and replaces it;
+that file is read only when a result is asked for. Both files are written with `marshal` (as the
+fingerprint index is), which a re-run reads back several times faster than JSON, its records as
+tuples that Python's garbage collector soon stops walking.
 
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
 committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
@@ -35,6 +36,7 @@ the last one that used its verdicts writes nothing). Deleting it only costs time
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import sys
 import time
@@ -46,9 +48,9 @@ from nbgit.files import file_stamp
 
 CACHE_ENV = "NBGIT_CACHE_DIR"
 FOLDER = "nbgit"
-VERDICTS_FILE = "check-verdicts.json"
+VERDICTS_FILE = "check-verdicts"  # marshal: {"format", "fingerprint", "verdicts", "files"}
 RESULTS_FILE = "check-results"  # marshal: (FORMAT, fingerprint, {check: (key, result)})
-FORMAT = 2
+FORMAT = 3
 MAX_ENTRIES = 20_000
 USED_TO_THE = 3600  # seconds: an entry's time of last use is renewed once an hour, so a re-run soon after another rewrites nothing
 
@@ -113,17 +115,17 @@ def staged_identity(blob: str, work_tree: bytes | None) -> str:
 
 
 def _readable(entry: Any) -> bool:
-    """Whether a cache entry has the shape `put` writes: [last used, [[Problem fields]...]]."""
+    """Whether a cache entry has the shape `put` writes: (last used, ((Problem fields), ...))."""
     return (
-        isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)
-        and all(isinstance(fields, list) and len(fields) == len(Problem._fields) and isinstance(fields[0], str) for fields in entry[1])
+        isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], tuple)
+        and all(isinstance(fields, tuple) and len(fields) == len(Problem._fields) and isinstance(fields[0], str) for fields in entry[1])
     )
 
 
 class Verdicts:
     """The verdicts of one fingerprint, read from and written back to the cache file."""
 
-    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, list[Any]], files: dict[str, list[Any]] | None = None) -> None:
+    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, tuple[Any, ...]], files: dict[str, tuple[Any, ...]] | None = None) -> None:
         self.path = path
         self.fingerprint = fingerprint
         self.entries = entries
@@ -131,6 +133,7 @@ class Verdicts:
         self.results: dict[str, tuple[str, Any]] | None = None  # check: (key, result), read when first asked for
         self.changed = False
         self.results_changed = False
+        self.known: dict[str, tuple[os.stat_result, str | None]] = {}  # this run's answers of `blob_of`, by the stat data asked with
         self.now = int(time.time())
 
     @classmethod
@@ -139,30 +142,34 @@ class Verdicts:
         folder = cache_folder(root)
         path = folder / VERDICTS_FILE if folder is not None else None
         stamp = fingerprint(policy)
-        entries: dict[str, list[Any]] = {}
-        files: dict[str, list[Any]] = {}
+        entries: dict[str, tuple[Any, ...]] = {}
+        files: dict[str, tuple[Any, ...]] = {}
         if path is not None:
             try:
-                saved = json.loads(path.read_bytes())
+                saved = marshal.loads(path.read_bytes())
                 if saved["format"] == FORMAT and saved["fingerprint"] == stamp and isinstance(saved["verdicts"], dict) and isinstance(saved["files"], dict):
                     entries, files = saved["verdicts"], saved["files"]
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, EOFError, ValueError, KeyError, TypeError):
                 pass  # absent, unreadable, corrupt or another version's: start afresh
         return cls(path, stamp, entries, files)
 
     def blob_of(self, path: str, status: os.stat_result) -> str | None:
-        """The blob id remembered for the file at the real `path` when its stat data are `status`, else None."""
+        """The blob id remembered for the file at the real `path` when its stat data are `status`, else None.
+        (Asked again with the same stat data, as the checks that share a run's look at a file do, it answers at once.)"""
+        known = self.known.get(path)
+        if known is not None and known[0] is status:
+            return known[1]
         entry = self.files.get(path)
         stamp = file_stamp(status) if entry is not None else None
-        if stamp is None or not isinstance(entry, list) or entry[:-1] != stamp or not isinstance(entry[-1], str):
-            return None
-        return entry[-1]
+        blob = None if stamp is None or not isinstance(entry, tuple) or entry[:-1] != tuple(stamp) or not isinstance(entry[-1], str) else entry[-1]
+        self.known[path] = (status, blob)
+        return blob
 
     def remember_blob(self, path: str, stamp: list[int], blob: str) -> None:
         """Remember the blob id of the file at the real `path`, read when its stat data were `stamp` (`file_stamp`)."""
-        if self.files.get(path) != [*stamp, blob]:
+        if self.files.get(path) != (*stamp, blob):
             self.files.pop(path, None)  # the newest last: `save` keeps the newest
-            self.files[path] = [*stamp, blob]
+            self.files[path] = (*stamp, blob)
             self.changed = True
 
     def result(self, check: str, key: str) -> Any:
@@ -181,8 +188,6 @@ class Verdicts:
         if self.results is None:
             self.results = {}
             if self.path is not None:
-                import marshal
-
                 try:
                     saved = marshal.loads(self.path.with_name(RESULTS_FILE).read_bytes())
                     if isinstance(saved, tuple) and len(saved) == 3 and saved[:2] == (FORMAT, self.fingerprint) and isinstance(saved[2], dict):
@@ -197,7 +202,7 @@ class Verdicts:
         if not _readable(entry):
             return None
         if not isinstance(entry[0], int) or not 0 <= self.now - entry[0] < USED_TO_THE:
-            entry[0] = self.now
+            self.entries[key] = (self.now, entry[1])
             self.changed = True
         return [Problem(*fields) for fields in entry[1]]
 
@@ -205,7 +210,7 @@ class Verdicts:
         """Remember the verdict for `key`, when every field of its problems is a plain value that reads back the same."""
         if any(not isinstance(field, (str, int, type(None))) for p in problems for field in p):
             return
-        self.entries[key] = [self.now, [list(p) for p in problems]]
+        self.entries[key] = (self.now, tuple(tuple(p) for p in problems))
         self.changed = True
 
     def save(self) -> None:
@@ -213,8 +218,6 @@ class Verdicts:
         if self.path is None:
             return
         if self.results_changed:
-            import marshal
-
             _write(self.path.with_name(RESULTS_FILE), marshal.dumps((FORMAT, self.fingerprint, self.results)))
         if not self.changed:
             return
@@ -223,8 +226,7 @@ class Verdicts:
             kept = sorted(entries, key=lambda k: entries[k][0], reverse=True)[:MAX_ENTRIES]
             entries = {k: entries[k] for k in kept}
         files = dict(list(self.files.items())[-MAX_ENTRIES:])
-        data = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files}, ensure_ascii=False)
-        _write(self.path, data.encode("utf-8", "surrogateescape"))
+        _write(self.path, marshal.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files}))
 
 
 def _write(path: Path, data: bytes) -> None:

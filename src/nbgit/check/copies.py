@@ -21,11 +21,13 @@ nbgit's code are the cache's own fingerprint), so any other list is a miss that 
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.check.cache import Verdicts
@@ -87,7 +89,8 @@ def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: 
         before = None if before is None else {path: source for path, source in before.items() if path in keep}
     remembered = cache if before is None else None  # every group among these files: a function of them alone
     if remembered is not None:
-        known = _problems(remembered.result(CHECK, _compared_files(after)))
+        with _collector_paused():  # thousands of records made, every one kept for the report: nothing to collect
+            known = _problems(remembered.result(CHECK, _compared_files(after)))
         if known is not None:
             return known
     from nbgit.check.fingerprint_index import FingerprintIndex
@@ -116,16 +119,17 @@ def _states(root: Path | None, policy: Policy, copies: CopySettings, staged: boo
     """The files compared, and (unless every group is wanted) the changed ones as they are in HEAD
     (None for a file HEAD does not have)."""
     if root is None:
-        return _on_disk(Path.cwd(), named, cache, real), None
+        return _on_disk({path: os.path.join(os.getcwd(), path) for path in named if _compared(path)}, cache, real), None
+    inside = os.path.join(root, "")  # + a repo-relative path: os.path.join's result, without its cost per file
     if everything:
         listed = tracked if tracked is not None else gitrepo.tracked_files(".", cwd=root)
-        return _on_disk(root, sorted(_kept([p for p in listed if _compared(p)], policy, copies)), cache, real), None
+        return _on_disk({path: inside + path for path in sorted(_kept([p for p in listed if _compared(p)], policy, copies))}, cache, real), None
     after = {e.path: Source(e.blob) for e in gitrepo.index_entries([], cwd=root) if e.mode in REGULAR_FILES and _compared(e.path)}
     head = {path: blob for path, blob in gitrepo.tree_blobs("HEAD", cwd=root).items() if _compared(path)}
     if staged:
         changed = set(after) | set(head)
     else:
-        after.update(_on_disk(root, named, cache, real))
+        after.update(_on_disk({path: inside + path for path in named if _compared(path)}, cache, real))
         changed = {path for path in named if path in after} | (set(head) - set(after))  # deletions: a rename is no copy
     before = {path: Source(head[path]) if path in head else None for path in changed if path not in after or after[path].key != head.get(path)}
     return after, before
@@ -150,16 +154,12 @@ def _kept(paths: list[str], policy: Policy, copies: CopySettings) -> set[str]:
     return kept
 
 
-def _on_disk(root: Path, paths: list[str], cache: Verdicts | None, real: RealPaths) -> dict[str, Source]:
-    """The notebooks and modules among `paths` as they are on disk, each looked at through `real`: by the
-    blob id the cache remembers for its stat data, else read. Missing ones, what is no regular file,
-    and symbolic links (which may point outside the repository) are left out."""
+def _on_disk(files: dict[str, str], cache: Verdicts | None, real: RealPaths) -> dict[str, Source]:
+    """The notebooks and modules `files` names (path shown: its file) as they are on disk, each looked at
+    through `real`: by the blob id the cache remembers for its stat data, else read. Missing ones, what
+    is no regular file, and symbolic links (which may point outside the repository) are left out."""
     found = {}
-    inside = os.path.join(root, "")  # + a relative path: os.path.join's result, without its cost per file
-    for path in paths:
-        if not _compared(path):
-            continue
-        named = path if os.path.isabs(path) else inside + path
+    for path, named in files.items():
         seen = real.look(named)
         above, _, name = named.rpartition(os.sep)
         folder = real.inside.get(above) or os.path.join(real.folder(above), "")  # (known once a file of it was looked at)
@@ -167,7 +167,7 @@ def _on_disk(root: Path, paths: list[str], cache: Verdicts | None, real: RealPat
             continue  # (a file that is no link is where its folder really is)
         blob = cache.blob_of(seen.real, seen.status) if cache is not None else None
         if blob is not None:
-            found[path] = Source(blob, file=seen.real)
+            found[path] = Source(blob, None, seen.real)
             continue
         try:
             data = Path(seen.real).read_bytes()
@@ -238,6 +238,19 @@ def _problems(plain: Any) -> list[Problem] | None:
         return found
     except (TypeError, ValueError, IndexError):
         return None
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a while (as it was after): making many small records that
+    all live on, it would walk them again and again, for half the time their making takes."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _job(path: str, source: Source) -> Job:
