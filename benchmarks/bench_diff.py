@@ -104,10 +104,7 @@ def git_repo(path: Path, attributes: str, config: dict[str, str], files: dict[st
 
 def installed_textconv() -> str:
     """diff.nbgit.textconv as `nbgit install` wires it."""
-    from nbgit.install.wiring import Setup, interpreter_bin_dir, textconv_command
-    from nbgit.policy import Policy
-
-    return textconv_command(Setup(interpreter_bin_dir(), Policy(), "text", False))
+    return wired_in(Path(sys.executable).parent)
 
 
 def textconv_setups(skip: list[str], driver: bool, cached: bool = False) -> dict[str, tuple[str, dict[str, str]]]:
@@ -151,7 +148,7 @@ def history_repo(path: Path, attributes: str, config: dict[str, str], commits: i
     return repo
 
 
-def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int) -> dict[str, Took]:
+def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int, before: Path | None = None) -> dict[str, Took]:
     setups = textconv_setups(["nbstripout"], driver=False, cached=True)
     from nbgit import __version__
 
@@ -159,8 +156,14 @@ def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int) -> dict[str
     for program, command in older.items():
         setups[f"{program}, older installs"] = ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": command})
     setups[WITH_POLICY] = setups["nbgit textconv"]
+    with_policy = [WITH_POLICY]
+    if before is not None:
+        wired = ("*.ipynb diff=nbgit\n", {"diff.nbgit.textconv": wired_in(before)})
+        setups["nbgit before"] = setups[f"nbgit before, {WITH_POLICY.split(', ', 1)[1]}"] = wired
+        with_policy.append(f"nbgit before, {WITH_POLICY.split(', ', 1)[1]}")
     repos = {name: history_repo(tmp / f"log-{number}", attributes, config, commits) for number, (name, (attributes, config)) in enumerate(setups.items())}
-    (repos[WITH_POLICY] / ".nbgit.toml").write_text(CHECKS_POLICY)  # read by the warm-up round, remembered after
+    for name in with_policy:
+        (repos[name] / ".nbgit.toml").write_text(CHECKS_POLICY)  # read by the warm-up round, remembered after (by an nbgit that does)
     some = next(iter(repos.values()))
     sizes = [p.stat().st_size for p in some.glob("*.ipynb")]
     print(f"\ngit log -p -{commits} -- '*.ipynb': {len(sizes)} real notebooks with outputs, {sum(sizes) / len(sizes) / 1e6:.2f} MB on average, "
@@ -176,6 +179,13 @@ def bench_log(tmp: Path, rounds: int, skip: list[str], commits: int) -> dict[str
         scale = commits / STRIPOUT_COMMITS
         rows[f"nbstripout textconv (last {STRIPOUT_COMMITS} commits x{scale:.1f})"] = Took(took.wall * scale, took.cpu * scale)
     return rows
+
+
+def wired_in(bin_folder: Path) -> str:
+    """diff.nbgit.textconv as `nbgit install` of the virtualenv whose bin folder is `bin_folder` wires it."""
+    code = "from nbgit.install.wiring import Setup, interpreter_bin_dir, textconv_command; from nbgit.policy import Policy; " \
+           "print(textconv_command(Setup(interpreter_bin_dir(), Policy(), 'text', False)))"
+    return subprocess.run([str(bin_folder.absolute() / "python"), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def bench_report(tmp: Path, label: str, data: bytes, changed: bytes, timeout: float) -> dict[str, Took]:
@@ -297,6 +307,7 @@ def main() -> None:
     parser.add_argument("--skip", action="append", default=[], choices=["nbstripout", "nbdime"], help="leave a peer out (repeatable)")
     parser.add_argument("--rounds", type=int, help="timed rounds (median); default 5 for git diff, 3 for git log -p")
     parser.add_argument("--part", action="append", choices=["diff", "log", "report", "handles"], help="only these measurements (repeatable; default: all)")
+    parser.add_argument("--before", metavar="BIN", type=Path, help="the log also with the textconv the nbgit of this virtualenv's bin folder wires, as `nbgit before`")
     args = parser.parse_args()
     parts = args.part or ["diff", "log", "report", "handles"]
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
@@ -311,7 +322,7 @@ def main() -> None:
             rows = bench_git_diff(tmp, label, data, changed, args.rounds or (1 if args.quick else 5), args.skip)
             table(rows, "plain git", "nbgit textconv <= 10x plain git diff")
         if "log" in parts:
-            rows = bench_log(tmp, args.rounds or (1 if args.quick else 3), args.skip, 10 if args.quick else 40)
+            rows = bench_log(tmp, args.rounds or (1 if args.quick else 3), args.skip, 10 if args.quick else 40, args.before)
             table(rows, "plain git", "nbgit textconv <= 5x plain git log -p")
             ratio = Took(*(n / p for n, p in zip(rows["nbgit textconv"], rows["plain git"])))
             verdict = "met" if max(ratio) <= 5 else "NOT met"
