@@ -92,8 +92,8 @@ def plainly_valid_cell(cell: Any, shapes: Shapes) -> bool:
     if cell_id is not _ABSENT and (type(cell_id) is not str or _CELL_ID.fullmatch(cell_id) is None):
         return False
     if kind == "code":
-        outputs, count = cell["outputs"], cell["execution_count"]
-        if count is not None and (type(count) is not int or count < 0) or type(outputs) is not list:
+        outputs = cell["outputs"]
+        if not _count(cell["execution_count"]) or type(outputs) is not list:
             return False
         return not outputs or all(_plain_output(output, shapes) for output in outputs)
     attachments = cell.get("attachments", _ABSENT)
