@@ -393,3 +393,20 @@ def test_a_submodule_keeps_its_memo_in_its_own_git_folder(repo: Path, tmp_path: 
     assert "nbgit.policy" in imported_by_shell(command, sub)
     assert "nbgit.policy" not in imported_by_shell(command, sub)
     assert (repo / ".git" / "modules" / "sub" / "nbgit" / "textconv-policy").is_file()
+
+
+def test_a_git_file_naming_no_git_folder_gets_no_memo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without GIT_DIR, a `.git` file naming a folder that holds no HEAD (an unpacked archive's leftover)
+    gives no place for the memo; one naming a git folder does."""
+    from nbgit.policy_files import memo_file
+
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    tree, elsewhere = tmp_path / "tree", tmp_path / "elsewhere"
+    tree.mkdir()
+    elsewhere.mkdir()
+    (tree / ".git").write_text(f"gitdir: {elsewhere}\n")
+    assert memo_file(str(tree)) is None
+    (elsewhere / "HEAD").write_text("ref: refs/heads/main\n")
+    assert memo_file(str(tree)) == f"{elsewhere}/nbgit/textconv-policy"
+    monkeypatch.setenv("GIT_DIR", str(elsewhere))
+    assert memo_file(str(tree)) is None
