@@ -401,3 +401,50 @@ def test_the_framework_shows_the_warning_and_fails_only_when_the_policy_says(rep
     code, said = commit(repo)
     assert code == 1, said
     assert "c.ipynb cell 2: the same 8 lines of code are also in a.ipynb cell 2, b.ipynb cell 2" in said
+
+
+def test_a_folder_linked_out_of_the_repository_is_never_read(repo: Path, tmp_path: Path) -> None:
+    """A tracked module whose folder became a link to one outside: its copy there is not compared."""
+    write(repo, "sub/x.py", "pass\n")
+    write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
+    commit_all(repo)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.py").write_text(LOAD_SALES)
+    (repo / "sub" / "x.py").unlink()
+    (repo / "sub").rmdir()
+    (repo / "sub").symlink_to(outside)
+    assert copies(repo, "--all") == [] and copies(repo, "--all", "--no-cache") == []
+
+
+def test_kept_groups_of_another_shape_are_a_miss(repo: Path) -> None:
+    """A results file under the right key but holding another shape of data (an index no file list
+    has) is found afresh, never an internal error."""
+    write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
+    write(repo, "b.ipynb", notebook(ANN, LOAD_SALES_EDITED))
+    commit_all(repo)
+    [record] = copies(repo, "--all")
+    version, fingerprint, results = marshal.loads(results_file(repo).read_bytes())
+    key, [(fields, lines, module, suggested, files, flat)] = results["duplicate-code"]
+    results["duplicate-code"] = (key, ((fields, lines, module, suggested, {}, flat),))
+    results_file(repo).write_bytes(marshal.dumps((version, fingerprint, results)))
+    assert copies(repo, "--all") == [record]
+
+
+def test_fix_reports_the_copies_of_what_it_wrote(repo: Path) -> None:
+    """`--fix` syncs a notebook from its edited twin: the code that came in is compared as it is now,
+    as a run without caches compares it (the files were looked at before the fix wrote them)."""
+    from nbgit.files import RACY_SECONDS
+
+    write(repo, "a.ipynb", notebook(WIDGETS, "x = 1\n"))
+    write(repo, "b.ipynb", notebook(ANN, LOAD_SALES))
+    done = nbgit(repo, "pair", "a.ipynb", "--format", "py:percent")
+    assert done.returncode == 0 and (repo / "a.py").is_file(), done.stderr.decode()
+    commit_all(repo)
+    time.sleep(RACY_SECONDS + 0.2)
+    assert copies(repo, "--all") == []
+    with (repo / "a.py").open("a") as twin:
+        twin.write("\n# %%\n" + LOAD_SALES)
+    fixed = nbgit(repo, "check", "--all", "--fix", "--format", "json", env=ci_off())
+    found = [record for record in json.loads(fixed.stdout) if record["id"] == "duplicate-code"]
+    assert [places(record) for record in found] and {path for record in found for path, _ in places(record)} == {"a.ipynb", "b.ipynb"}, fixed.stderr.decode()

@@ -167,6 +167,7 @@ class Verdicts:
 
     def remember_blob(self, path: str, stamp: list[int], blob: str) -> None:
         """Remember the blob id of the file at the real `path`, read when its stat data were `stamp` (`file_stamp`)."""
+        self.known.pop(path, None)  # what `blob_of` answered for other stat data no longer holds
         if self.files.get(path) != (*stamp, blob):
             self.files.pop(path, None)  # the newest last: `save` keeps the newest
             self.files[path] = (*stamp, blob)

@@ -34,7 +34,7 @@ from nbgit.check.cache import Verdicts
 from nbgit.check.catalogue import Problem, problem
 from nbgit.check.duplicates import NOTEBOOK, CopyGroup, Place, copy_groups, grown_windows
 from nbgit.errors import NbgitError
-from nbgit.files import RealPaths, file_stamp
+from nbgit.files import RealPaths, file_stamp, read_file
 from nbgit.pairing import notebook_relpath
 from nbgit.pairing import settings as pair_settings
 from nbgit.policy import Policy, glob_matches
@@ -119,17 +119,17 @@ def _states(root: Path | None, policy: Policy, copies: CopySettings, staged: boo
     """The files compared, and (unless every group is wanted) the changed ones as they are in HEAD
     (None for a file HEAD does not have)."""
     if root is None:
-        return _on_disk({path: os.path.join(os.getcwd(), path) for path in named if _compared(path)}, cache, real), None
+        return _on_disk({path: os.path.join(os.getcwd(), path) for path in named if _compared(path)}, cache, real, None), None
     inside = os.path.join(root, "")  # + a repo-relative path: os.path.join's result, without its cost per file
     if everything:
         listed = tracked if tracked is not None else gitrepo.tracked_files(".", cwd=root)
-        return _on_disk({path: inside + path for path in sorted(_kept([p for p in listed if _compared(p)], policy, copies))}, cache, real), None
+        return _on_disk({path: inside + path for path in sorted(_kept([p for p in listed if _compared(p)], policy, copies))}, cache, real, root), None
     after = {e.path: Source(e.blob) for e in gitrepo.index_entries([], cwd=root) if e.mode in REGULAR_FILES and _compared(e.path)}
     head = {path: blob for path, blob in gitrepo.tree_blobs("HEAD", cwd=root).items() if _compared(path)}
     if staged:
         changed = set(after) | set(head)
     else:
-        after.update(_on_disk({path: inside + path for path in named if _compared(path)}, cache, real))
+        after.update(_on_disk({path: inside + path for path in named if _compared(path)}, cache, real, root))
         changed = {path for path in named if path in after} | (set(head) - set(after))  # deletions: a rename is no copy
     before = {path: Source(head[path]) if path in head else None for path in changed if path not in after or after[path].key != head.get(path)}
     return after, before
@@ -154,24 +154,25 @@ def _kept(paths: list[str], policy: Policy, copies: CopySettings) -> set[str]:
     return kept
 
 
-def _on_disk(files: dict[str, str], cache: Verdicts | None, real: RealPaths) -> dict[str, Source]:
+def _on_disk(files: dict[str, str], cache: Verdicts | None, real: RealPaths, root: Path | None) -> dict[str, Source]:
     """The notebooks and modules `files` names (path shown: its file) as they are on disk, each looked at
     through `real`: by the blob id the cache remembers for its stat data, else read. Missing ones, what
-    is no regular file, and symbolic links (which may point outside the repository) are left out."""
+    is no regular file, symbolic links (which may point outside the repository) and files reached
+    through a folder linked out of the repository at `root` are left out."""
+    top = os.path.join(real.folder(root), "") if root is not None else ""
     found = {}
     for path, named in files.items():
         seen = real.look(named)
         above, _, name = named.rpartition(os.sep)
         folder = real.inside.get(above) or os.path.join(real.folder(above), "")  # (known once a file of it was looked at)
-        if seen.status is None or not stat.S_ISREG(seen.status.st_mode) or seen.real != folder + name:
-            continue  # (a file that is no link is where its folder really is)
+        if seen.status is None or not stat.S_ISREG(seen.status.st_mode) or seen.real != folder + name or not seen.real.startswith(top):
+            continue  # (a file that is no link is where its folder really is; a folder linked out of the repository is not followed)
         blob = cache.blob_of(seen.real, seen.status) if cache is not None else None
         if blob is not None:
             found[path] = Source(blob, None, seen.real)
             continue
-        try:
-            data = Path(seen.real).read_bytes()
-        except OSError:
+        data = _bytes_of(seen.real)
+        if data is None:
             continue
         found[path] = _read(data)
         stamp = file_stamp(seen.status)  # taken before the read: a write since shows in the next run's stat data
@@ -186,12 +187,21 @@ def _with_bytes(files: dict[str, Source], index: FingerprintIndex) -> dict[str, 
     found = {}
     for path, source in files.items():
         if source.data is None and source.file is not None and not index.knows(_index_key(path, source)):
-            try:
-                source = _read(Path(source.file).read_bytes())
-            except OSError:
+            data = _bytes_of(source.file)
+            if data is None:
                 continue
+            source = _read(data)
         found[path] = source
     return found
+
+
+def _bytes_of(file: str) -> bytes | None:
+    """A regular file's bytes, read without waiting (one swapped for a FIFO since it was looked at is
+    not waited on); None when it cannot be read so."""
+    try:
+        return read_file(Path(file)).data
+    except NbgitError:
+        return None
 
 
 def _read(data: bytes) -> Source:
@@ -236,7 +246,7 @@ def _problems(plain: Any) -> list[Problem] | None:
             places = tuple(map(place, zip(map(files.__getitem__, columns[0]), *columns[1:])))
             found.append(Problem(*fields, copied=CopyGroup(lines, places, module, suggested)))
         return found
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError):  # a damaged file: a miss
         return None
 
 

@@ -109,7 +109,8 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
     if settings.enabled("duplicate-code"):
         from nbgit.check.copies import duplicate_code
 
-        copies = duplicate_code(root, policy, scope.staged, scope.all, [t.path for t in targets] + others, verdicts, real, tracked)
+        looked = RealPaths() if outcome.fixed else real  # files `--fix` wrote are looked at afresh
+        copies = duplicate_code(root, policy, scope.staged, scope.all, [t.path for t in targets] + others, verdicts, looked, tracked)
         # a group of copies is reported once, at its first file: in that file's shard only
         outcome.problems.extend(p for p in copies if in_shard(p.path, scope.shard))
     if verdicts is not None:
