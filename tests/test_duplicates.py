@@ -11,7 +11,7 @@ import marshal
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from conftest import CORPUS, NBGIT, git, nbgit
@@ -275,19 +275,30 @@ def results_file(repo: Path) -> Path:
     return repo / ".git" / FOLDER / RESULTS_FILE
 
 
-def test_a_rerun_takes_the_groups_from_the_cache_and_only_a_run_of_all_does(repo: Path) -> None:
-    """Proven by planting a wrong problem under the right key; `--no-cache`, `--staged` and named paths
-    (which compare against HEAD) find their copies afresh, and `--no-cache` leaves the cache alone."""
+def two_copies(repo: Path) -> dict[str, Any]:
+    """Two notebooks sharing a function, committed; the one group `--all` reports (and keeps)."""
     write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
     write(repo, "b.ipynb", notebook(ANN, LOAD_SALES_EDITED))
     commit_all(repo)
     [record] = copies(repo, "--all")
+    return record
+
+
+def replace_kept_group(repo: Path, change: Callable[[tuple[Any, ...]], Any]) -> str:
+    """The one group the results file keeps, rewritten by `change` under the same key; the key."""
     version, fingerprint, results = marshal.loads(results_file(repo).read_bytes())
-    key, [(fields, lines, module, suggested, files, places)] = results["duplicate-code"]
-    assert key.split("\0") == [part for name in ("a.ipynb", "b.ipynb") for part in (name, blob_id((repo / name).read_bytes(), "sha1"))]
-    planted = ((*fields[:3], "planted message", *fields[4:]), lines, module, "planted.py", files, places)
-    results["duplicate-code"] = (key, (planted,))
+    key, [kept] = results["duplicate-code"]
+    results["duplicate-code"] = (key, (change(kept),))
     results_file(repo).write_bytes(marshal.dumps((version, fingerprint, results)))
+    return key
+
+
+def test_a_rerun_takes_the_groups_from_the_cache_and_only_a_run_of_all_does(repo: Path) -> None:
+    """Proven by planting a wrong problem under the right key; `--no-cache`, `--staged` and named paths
+    (which compare against HEAD) find their copies afresh, and `--no-cache` leaves the cache alone."""
+    record = two_copies(repo)
+    key = replace_kept_group(repo, lambda kept: ((*kept[0][:3], "planted message", *kept[0][4:]), kept[1], kept[2], "planted.py", *kept[4:]))
+    assert key.split("\0") == [part for name in ("a.ipynb", "b.ipynb") for part in (name, blob_id((repo / name).read_bytes(), "sha1"))]
     [found] = copies(repo, "--all")
     assert found["message"] == "planted message" and found["copies"]["suggested_module"] == "planted.py"
     assert found["copies"]["places"] == record["copies"]["places"]
@@ -420,14 +431,8 @@ def test_a_folder_linked_out_of_the_repository_is_never_read(repo: Path, tmp_pat
 def test_kept_groups_of_another_shape_are_a_miss(repo: Path) -> None:
     """A results file under the right key but holding another shape of data (an index no file list
     has) is found afresh, never an internal error."""
-    write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
-    write(repo, "b.ipynb", notebook(ANN, LOAD_SALES_EDITED))
-    commit_all(repo)
-    [record] = copies(repo, "--all")
-    version, fingerprint, results = marshal.loads(results_file(repo).read_bytes())
-    key, [(fields, lines, module, suggested, files, flat)] = results["duplicate-code"]
-    results["duplicate-code"] = (key, ((fields, lines, module, suggested, {}, flat),))
-    results_file(repo).write_bytes(marshal.dumps((version, fingerprint, results)))
+    record = two_copies(repo)
+    replace_kept_group(repo, lambda kept: (*kept[:4], {}, kept[5]))
     assert copies(repo, "--all") == [record]
 
 
