@@ -183,14 +183,18 @@ def _on_disk(files: dict[str, str], cache: Verdicts | None, real: RealPaths, roo
 
 def _with_bytes(files: dict[str, Source], index: FingerprintIndex) -> dict[str, Source]:
     """The files, those known by blob id alone whose fingerprint the index does not keep read now (by the
-    bytes read: a file changed since it was looked at is compared as it is), those that cannot be read left out."""
+    bytes read: a file changed since it was looked at is compared as it is), those that cannot be read left out.
+    Of the files with the same blob id, only the first is read (copies of a notebook are tokenised once anyway)."""
     found = {}
+    held: set[str] = set()  # the index keys of the bytes read here
     for path, source in files.items():
-        if source.data is None and source.file is not None and not index.knows(_index_key(path, source)):
+        key = _index_key(path, source)
+        if source.data is None and source.file is not None and key not in held and not index.knows(key):
             data = _bytes_of(source.file)
             if data is None:
                 continue
             source = _read(data)
+            held.add(_index_key(path, source))
         found[path] = source
     return found
 

@@ -23,7 +23,8 @@ import json
 import re
 from functools import lru_cache
 from hashlib import blake2b
-from typing import Any, NamedTuple, Sequence
+from itertools import accumulate, compress, count, repeat
+from typing import Any, Callable, NamedTuple, Sequence
 
 from nbgit.notebook import cells, source_of
 
@@ -39,8 +40,10 @@ KEYWORDS = frozenset(
     "var new this typeof instanceof null undefined switch default throw val object extends implements".split()
 )
 _IMPORT_STARTS = frozenset({"import", "using", "library", "require", "requireNamespace", "suppressPackageStartupMessages"})
+_IMPORT_WORDS = ("import", "using", "library", "require", "suppressPackageStartupMessages")  # (in `from x import`, `requireNamespace`)
 _CLOSERS = frozenset({")", "]", "}", ";", "end"})
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_OPENERS = frozenset("([{")
+_CLOSING = frozenset(")]}")
 _CONTINUING = frozenset({"+", "-", "*", "/", "^", "|>", "&&", "||", "&", "|", "<-", "=", ",", "~", "->", "==", "!=", "<", ">", "<=", ">="})
 _ATTRIBUTE_OPERATORS = frozenset({".", "$", "@", "::"})
 _DEFINERS = frozenset({"def", "class", "function", "struct"})
@@ -54,6 +57,7 @@ _COMMENTS = {
     "dash": r"--[^\n]*",
     "percent": r"%[^\n]*",
 }
+_COMMENT_STARTS = {"hash": ("#",), "julia": ("#",), "slash": ("//", "/*"), "dash": ("--",), "percent": ("%",)}
 _LANGUAGE_COMMENTS = {
     "python": "hash", "r": "hash", "julia": "julia", "bash": "hash", "sh": "hash", "ruby": "hash", "perl": "hash",
     "powershell": "hash", "javascript": "slash", "typescript": "slash", "java": "slash", "scala": "slash",
@@ -62,6 +66,9 @@ _LANGUAGE_COMMENTS = {
     "lua": "dash", "matlab": "percent", "octave": "percent",
 }
 _STRING = r"""[A-Za-z]{0,3}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
+_QUOTES = "'\""  # (the last character of every string literal, and of no other token longer than one)
+_NAME_STARTS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_NAME_START = re.compile(r"[^\W\d]").match  # (for a character beyond ASCII)
 _OPERATOR = r"\*\*=?|//=?|>>=?|<<-?=?|->|<-|:=|::|==|!=|<=|>=|\|>|&&|\|\||[-+*/%&|^@=<>!~]=?|[^\s\w]"
 
 
@@ -81,7 +88,8 @@ class Unit(NamedTuple):
 
 def notebook_units(data: bytes) -> tuple[Unit, ...]:
     """The code cells of notebook bytes as units; none when the bytes are not a notebook (the
-    `invalid` check says so) and none for cells tagged `nbgit:allow-copy`."""
+    `invalid` check says so), none for cells tagged `nbgit:allow-copy`, and none for cells of one
+    line (no copy is that short) that import nothing."""
     try:
         content = json.loads(data)
     except (ValueError, RecursionError):
@@ -148,12 +156,12 @@ def _python_cell(source: str) -> str:
 class _Line(NamedTuple):
     start: int
     end: int
-    tokens: list[tuple[str, str]]  # (kind, text), kind one of "name", "string", "number", "op"
+    tokens: list[str]  # a name, a string literal (quotes and all), a number or an operator
 
 
 def _units(sources: list[tuple[int, str]], language: str) -> tuple[Unit, ...]:
     """Tokenise every source, learn the imported names from all of them, then normalise and hash."""
-    tokenised = [(cell, _logical_lines(source, language)) for cell, source in sources]
+    tokenised = [(cell, _logical_lines(source, language)) for cell, source in sources if _may_count(source)]
     imported: set[str] = set()
     for _, lines in tokenised:
         for line in lines:
@@ -176,129 +184,175 @@ def _units(sources: list[tuple[int, str]], language: str) -> tuple[Unit, ...]:
     return tuple(units)
 
 
+def _may_count(source: str) -> bool:
+    """Whether a source may matter: one of two lines or more (a copy is at least two), or one that may
+    import (its names are kept in the other cells). Most one-line cells (`df.head()`) are neither."""
+    return "\n" in source.strip() or any(word in source for word in _IMPORT_WORDS)
+
+
+class _Lexer(NamedTuple):
+    """A language's tokenizer, made to keep work per token in C: `tokens` lists a source's tokens,
+    newlines, comments and line continuations as plain strings (spaces dropped); `depth` tells how a
+    bracket moves the nesting; what starts with `ignored` is a comment or a continuation, and `mixed`
+    finds a newline or the first character of one of those in a line's text."""
+
+    tokens: Callable[[str], list[str]]
+    depth: dict[str, int]
+    ignored: tuple[str, ...]
+    mixed: Callable[[str], object]
+    python: bool
+
+
 @lru_cache(maxsize=None)
-def _tokenizer(language: str) -> re.Pattern[str]:
-    comment = _COMMENTS[_LANGUAGE_COMMENTS.get(language, "hash")]
+def _lexer(language: str) -> _Lexer:
+    style = _LANGUAGE_COMMENTS.get(language, "hash")
     operator = r"%[^%\n\s]*%|" + _OPERATOR if language == "r" else _OPERATOR  # R's %>%, %in%
-    return re.compile(
-        rf"(?P<space>[ \t\f\r]+|\\\r?\n)|(?P<newline>\n)|(?P<comment>{comment})|(?P<string>{_STRING})"
-        rf"|(?P<name>[^\W\d]\w*)|(?P<number>\.?\d(?:[eE][-+]|[\w.])*)|(?P<op>{operator})"
+    pattern = re.compile(
+        rf"[ \t\f\r]*({_COMMENTS[style]}|\\\r?\n|\n|{_STRING}|[^\W\d]\w*|\.?\d(?:[eE][-+]|[\w.])*|{operator})"
     )
+    python = language == "python"
+    depth = {"(": 1, "[": 1, ")": -1, "]": -1, **({"{": 1, "}": -1} if python else {})}
+    ignored = (*_COMMENT_STARTS[style], "\\\n", "\\\r")
+    mixed = re.compile("[\n" + re.escape("".join({start[0] for start in ignored})) + "]").search
+    return _Lexer(pattern.findall, depth, ignored, mixed, python)
 
 
 def _logical_lines(source: str, language: str) -> list[_Line]:
     """The source's statements: physical lines joined inside brackets (and after a trailing operator,
-    in languages other than Python, where R and Julia continue a pipe)."""
-    brackets = "([{" if language == "python" else "(["
-    closing = ")]}" if language == "python" else ")]"
+    in languages other than Python, where R and Julia continue a pipe).
+
+    Python code runs once per physical line, not per token: the tokens, where the newlines are and
+    the nesting after every token come from the tokenizer, `map` and `accumulate`, in C.
+    """
+    lexer = _lexer(language)
+    tokens = lexer.tokens(source)
+    nesting = list(accumulate(map(lexer.depth.get, tokens, repeat(0))))
     lines: list[_Line] = []
-    tokens: list[tuple[str, str]] = []
-    depth, line, start = 0, 1, 1
-    for match in _tokenizer(language).finditer(source):
-        kind = match.lastgroup
-        text = match.group()
-        if kind == "newline":
-            if tokens and depth <= 0 and not (language != "python" and _continues(tokens[-1])):
-                lines.append(_Line(start, line, tokens))
-                tokens, depth = [], 0
-            line += 1
-            continue
-        if kind == "space" or kind == "comment":
-            line += text.count("\n")
-            continue
-        if not tokens:
-            start = line
-        if kind == "op":
-            if text in brackets:
-                depth += 1
-            elif text in closing:
-                depth -= 1
-        tokens.append((kind, text))  # type: ignore[arg-type]
-        line += text.count("\n") if kind == "string" else 0
-    if tokens:
-        lines.append(_Line(start, line, tokens))
+    begin, level, line = 0, 0, 1  # where the current line's tokens begin, the nesting there, its first physical line
+    for newline in compress(count(), map("\n".__eq__, tokens)):
+        if newline == begin:
+            begin, line = newline + 1, line + 1
+        elif nesting[newline] <= level and (lexer.python or not _continues(tokens, begin, newline, lexer.ignored)):
+            line = _finish(lines, tokens[begin:newline], line, lexer) + 1
+            begin, level = newline + 1, nesting[newline]
+    if begin < len(tokens):
+        _finish(lines, tokens[begin:], line, lexer)
     return lines
 
 
-def _continues(token: tuple[str, str]) -> bool:
-    """Whether a line ending with `token` goes on (R's and Julia's pipes and operators at the end of a line)."""
-    kind, text = token
-    return kind == "op" and (text in _CONTINUING or (len(text) > 2 and text[0] == text[-1] == "%"))
+def _finish(lines: list[_Line], tokens: list[str], line: int, lexer: _Lexer) -> int:
+    """Add the line of `tokens` (from physical line `line`) without its newlines, comments and
+    continuations, unless nothing else is left; return the physical line it ends on."""
+    joined = "".join(tokens)
+    end = line + joined.count("\n")  # (newlines between tokens and inside strings, comments and continuations)
+    if lexer.mixed(joined):
+        kept = [text for text in tokens if text != "\n" and not text.startswith(lexer.ignored)]
+        if kept and kept[0] is not tokens[0]:  # a comment or continuation before the first token moves the line's start
+            line += "".join(tokens[: tokens.index(kept[0])]).count("\n")
+        tokens = kept
+    if tokens:
+        lines.append(_Line(line, end, tokens))
+    return end
 
 
-def _is_import(tokens: list[tuple[str, str]]) -> bool:
-    first = tokens[0][1]
-    return first in _IMPORT_STARTS or (first == "from" and any(t == "import" for _, t in tokens))
+def _continues(tokens: list[str], begin: int, newline: int, ignored: tuple[str, ...]) -> bool:
+    """Whether a line (`tokens[begin:newline]`) goes on after its last token: R's and Julia's pipes and
+    operators at the end of a line."""
+    last = next((text for text in reversed(tokens[begin:newline]) if text != "\n" and not text.startswith(ignored)), "")
+    return last in _CONTINUING or (len(last) > 2 and last[0] == last[-1] == "%")
 
 
-def _imported_names(tokens: list[tuple[str, str]]) -> list[str]:
+def _is_name(text: str) -> bool:
+    """Whether a token is a name (a keyword included): what `[^\\W\\d]\\w*` matches, and no string literal."""
+    first = text[0]
+    return text[-1] not in _QUOTES and (first in _NAME_STARTS or (first > "\x7f" and _NAME_START(first) is not None))
+
+
+def _is_string(text: str) -> bool:
+    """Whether a token is a string literal (only those end with a quote and are longer than one)."""
+    return len(text) > 1 and text[-1] in _QUOTES
+
+
+def _is_import(tokens: list[str]) -> bool:
+    first = tokens[0]
+    return first in _IMPORT_STARTS or (first == "from" and "import" in tokens)
+
+
+def _imported_names(tokens: list[str]) -> list[str]:
     """The names an import binds: `import a.b as c` -> c, `import a.b` -> a, `from x import y, z as w` -> y, w."""
-    names, after_import = [], tokens[0][1] != "from"
+    names, after_import = [], tokens[0] != "from"
     previous = ""
-    for index, (kind, text) in enumerate(tokens):
+    for index, text in enumerate(tokens):
         if text == "import":
             after_import = True
-        elif after_import and kind == "name" and text not in ("as", "import"):
-            following = tokens[index + 1][1] if index + 1 < len(tokens) else ","
+        elif after_import and text not in ("as", "import") and _is_name(text):
+            following = tokens[index + 1] if index + 1 < len(tokens) else ","
             if following != "as" and (previous in ("as", ",", "import", "(", "using", ":") or previous == ""):
                 names.append(text)
         previous = text
     return names
 
 
-def _says_nothing(tokens: list[tuple[str, str]]) -> bool:
+def _says_nothing(tokens: list[str]) -> bool:
     """Brackets or `end` alone, a bare string (docstring), or a display line (`df.head()`, `plt.show()`)."""
-    if all(text in _CLOSERS for _, text in tokens):
+    if _CLOSERS.issuperset(tokens):
         return True
-    if len(tokens) == 1 and tokens[0][0] == "string":
+    if len(tokens) == 1 and _is_string(tokens[0]):
         return True
-    body = tokens[:-2] if len(tokens) > 2 and tokens[-2][1] == "(" and tokens[-1][1] == ")" else tokens
-    return all(kind == "name" if index % 2 == 0 else text == "." for index, (kind, text) in enumerate(body)) and len(body) % 2 == 1
+    body = tokens[:-2] if len(tokens) > 2 and tokens[-2] == "(" and tokens[-1] == ")" else tokens
+    return len(body) % 2 == 1 and body[1::2].count(".") == len(body) // 2 and all(map(_is_name, body[::2]))
 
 
-def _defined_name(tokens: list[tuple[str, str]]) -> str | None:
+def _defined_name(tokens: list[str]) -> str | None:
     """The function or class a line defines: `def f(`, `class C`, Julia's `function f(`, R's `f <- function(`."""
-    words = [text for _, text in tokens[:4]]
-    if words and words[0] == "async":
-        words = words[1:]
-    if len(words) >= 2 and words[0] in _DEFINERS and tokens[1 + (tokens[0][1] == "async")][0] == "name":
+    words = tokens[1:4] if tokens[0] == "async" else tokens[:4]
+    if len(words) >= 2 and words[0] in _DEFINERS and _is_name(words[1]):
         return words[1]
-    if len(words) >= 3 and words[1] in ("<-", "=") and words[2] == "function" and tokens[0][0] == "name":
+    if len(words) >= 3 and words[1] in ("<-", "=") and words[2] == "function" and _is_name(tokens[0]):
         return words[0]
     return None
 
 
-def _normalised(tokens: list[tuple[str, str]], imported: set[str]) -> str:
-    """One line as text with layout gone and variables numbered (see the module's docstring)."""
+def _normalised(tokens: list[str], imported: set[str]) -> str:
+    """One line as text with layout gone and variables numbered (see the module's docstring).
+
+    Most tokens are written as they are: only names, string literals and brackets are looked at,
+    and trailing commas are taken out only from the lines that have one.
+    """
     out: list[str] = []
+    append = out.append
     numbers: dict[str, str] = {}
-    stack: list[str] = []
+    stack: list[str] = []  # the brackets open, a definition's `(` as `def(`
     last = len(tokens) - 1
-    for index, (kind, text) in enumerate(tokens):
-        following = tokens[index + 1][1] if index < last else ""
-        if kind == "name":
-            previous = tokens[index - 1][1] if index else ""
-            keep = (
+    for index, text in enumerate(tokens):
+        first = text[0]
+        if first in _NAME_STARTS or (first > "\x7f" and _NAME_START(first) is not None):
+            if text[-1] in _QUOTES:  # a string with a prefix: f"...", rb'...'
+                append(_string_value(text))
+            elif (
                 text in KEYWORDS
                 or text in imported
-                or previous in _ATTRIBUTE_OPERATORS
-                or following == "("
-                or (following == "=" and stack and stack[-1] == "(")
-            )
-            out.append(text if keep else numbers.setdefault(text, f"_{len(numbers)}"))
-        elif kind == "string":
-            out.append(_string_value(text))
-        elif kind == "op":
-            if text in _OPENERS:  # a definition's parameters are variables, not keyword arguments
-                stack.append("def(" if text == "(" and _DEFINERS.intersection(t for _, t in tokens[max(0, index - 2) : index]) else text)
-            elif text in (")", "]", "}") and stack:
-                stack.pop()
-            if text == "," and following in (")", "]", "}"):
-                continue  # a formatter's trailing comma
-            out.append(text)
+                or (index and tokens[index - 1] in _ATTRIBUTE_OPERATORS)
+                or (index < last and (tokens[index + 1] == "(" or (tokens[index + 1] == "=" and stack and stack[-1] == "(")))
+            ):
+                append(text)
+            else:
+                number = numbers.get(text)
+                if number is None:
+                    number = numbers[text] = f"_{len(numbers)}"
+                append(number)
+        elif first in _QUOTES and len(text) > 1:
+            append(_string_value(text))
         else:
-            out.append(text)
-    return " ".join(out)
+            if text in _OPENERS:  # a definition's parameters are variables, not keyword arguments
+                stack.append("def(" if text == "(" and not _DEFINERS.isdisjoint(tokens[max(0, index - 2) : index]) else text)
+            elif text in _CLOSING and stack:
+                stack.pop()
+            append(text)
+    line = " ".join(out)
+    if ", )" in line or ", ]" in line or ", }" in line:  # (or inside a string: then nothing is taken out)
+        line = " ".join(text for text, following in zip(out, [*tokens[1:], ""]) if text != "," or following not in _CLOSING)
+    return line
 
 
 def _string_value(token: str) -> str:
