@@ -207,8 +207,8 @@ class _Lexer(NamedTuple):
 def _lexer(language: str) -> _Lexer:
     style = _LANGUAGE_COMMENTS.get(language, "hash")
     operator = r"%[^%\n\s]*%|" + _OPERATOR if language == "r" else _OPERATOR  # R's %>%, %in%
-    pattern = re.compile(
-        rf"[ \t\f\r]*({_COMMENTS[style]}|\\\r?\n|\n|{_STRING}|[^\W\d]\w*|\.?\d(?:[eE][-+]|[\w.])*|{operator})"
+    pattern = re.compile(  # (brackets, commas and dots first: a third of the tokens, and the start of no other)
+        rf"[ \t\f\r]*([()\[\]{{}},;]|\.(?!\d)|{_COMMENTS[style]}|\\\r?\n|\n|{_STRING}|[^\W\d]\w*|\.?\d(?:[eE][-+]|[\w.])*|{operator})"
     )
     python = language == "python"
     depth = {"(": 1, "[": 1, ")": -1, "]": -1, **({"{": 1, "}": -1} if python else {})}
