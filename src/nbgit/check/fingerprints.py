@@ -161,27 +161,28 @@ class _Line(NamedTuple):
 
 def _units(sources: list[tuple[int, str]], language: str) -> tuple[Unit, ...]:
     """Tokenise every source, learn the imported names from all of them, then normalise and hash."""
-    tokenised = [(cell, _logical_lines(source, language)) for cell, source in sources if _may_count(source)]
     imported: set[str] = set()
-    for _, lines in tokenised:
-        for line in lines:
-            if _is_import(line.tokens):
-                imported.update(_imported_names(line.tokens))
-    units = []
-    for cell, lines in tokenised:
-        hashes, starts, ends, defines = [], [], [], []
-        for line in lines:
-            if _is_import(line.tokens) or _says_nothing(line.tokens):
-                continue
-            defined = _defined_name(line.tokens)
-            if defined:
-                defines.append((len(hashes), defined))
-            hashes.append(_hash(_normalised(line.tokens, imported)))
-            starts.append(line.start)
-            ends.append(line.end)
-        if hashes:
-            units.append(Unit(cell, tuple(hashes), tuple(starts), tuple(ends), tuple(defines)))
-    return tuple(units)
+    counted: list[tuple[int, list[_Line]]] = []  # every source's lines that count
+    for cell, source in sources:
+        if _may_count(source):
+            lines = []
+            for line in _logical_lines(source, language):
+                if _is_import(line.tokens):
+                    imported.update(_imported_names(line.tokens))
+                elif not _says_nothing(line.tokens):
+                    lines.append(line)
+            counted.append((cell, lines))
+    return tuple(
+        Unit(
+            cell,
+            tuple(_hash(_normalised(line.tokens, imported)) for line in lines),
+            tuple(line.start for line in lines),
+            tuple(line.end for line in lines),
+            tuple((position, defined) for position, line in enumerate(lines) if (defined := _defined_name(line.tokens))),
+        )
+        for cell, lines in counted
+        if lines
+    )
 
 
 def _may_count(source: str) -> bool:
@@ -295,7 +296,7 @@ def _imported_names(tokens: list[str]) -> list[str]:
 
 def _says_nothing(tokens: list[str]) -> bool:
     """Brackets or `end` alone, a bare string (docstring), or a display line (`df.head()`, `plt.show()`)."""
-    if _CLOSERS.issuperset(tokens):
+    if tokens[0] in _CLOSERS and _CLOSERS.issuperset(tokens):
         return True
     if len(tokens) == 1 and _is_string(tokens[0]):
         return True
