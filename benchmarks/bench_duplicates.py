@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_duplicates.py            # 1000 notebooks plus twins, 5 rounds
     .venv/bin/python benchmarks/bench_duplicates.py --quick    # 200 notebooks, 2 rounds
+    .venv/bin/python benchmarks/bench_duplicates.py --tokenise # the fingerprints alone, in this process
 
 The repository is built from the real notebooks of ../shared/corpus/dev of 15-150 KB (every kernel
 language), repeated under `nbs/rNN/` until there are 1000, each paired with its `py:percent` twin by
@@ -18,6 +19,11 @@ on a shared machine):
   re-runs);
 - the pre-commit hook (`nbgit hook pre-commit`) on a commit of 5 changed notebooks, with the check
   and without it.
+
+`--tokenise` times only what a cold run does per file, in this process: `notebook_units` (parse,
+tokenise, normalise, hash) over every notebook of ../shared/corpus/dev as it is (distinct notebooks,
+outputs and all), and over the clean code alone (the notebooks with their outputs dropped), CPU time,
+medians of 7 rounds. Run it with another virtualenv's python to time that nbgit's tokenizer.
 """
 
 from __future__ import annotations
@@ -130,6 +136,34 @@ def measure_hook(repo: Path, rounds: int) -> dict[str, tuple[float, float]]:
     return {f"hook pre-commit, 5 notebooks, {name}": _medians(values) for name, values in times.items()}
 
 
+def measure_tokenising(rounds: int = 7) -> None:
+    """CPU time of `notebook_units` over the corpus's notebooks, as they are and with their outputs dropped."""
+    from nbgit.check.fingerprints import notebook_units
+
+    originals = [path.read_bytes() for path in sorted(CORPUS.rglob("*.ipynb"))]
+    sets = {"as they are": originals, "outputs dropped": [_without_outputs(data) for data in originals]}
+    for label, datas in sets.items():
+        times = []
+        for _ in range(rounds):
+            start = time.process_time()
+            for data in datas:
+                notebook_units(data)
+            times.append(time.process_time() - start)
+        took = statistics.median(times)
+        print(f"  notebook_units, {len(datas)} notebooks {label} ({sum(map(len, datas)) / 1e6:.1f} MB): "
+              f"{took * 1000:.0f} ms CPU, {took / len(datas) * 1e6:.0f} µs per notebook")
+
+
+def _without_outputs(data: bytes) -> bytes:
+    try:
+        content = json.loads(data)
+        for cell in content["cells"]:
+            cell.pop("outputs", None)
+        return json.dumps(content).encode()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return data  # (not a notebook of cells: timed as it is)
+
+
 def _medians(values: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
 
@@ -139,9 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 notebooks, 2 rounds")
     parser.add_argument("--count", type=int, default=None, help="notebooks (default 1000, --quick 200)")
     parser.add_argument("--identical", action="store_true", help="repeats are exact copies (the worst case)")
+    parser.add_argument("--tokenise", action="store_true", help="time only the fingerprints of the corpus's notebooks, in this process")
     args = parser.parse_args(argv)
     if not CORPUS.is_dir():
         raise SystemExit(f"needs the corpus at {CORPUS}")
+    if args.tokenise:
+        measure_tokenising()
+        return 0
     count = args.count or (200 if args.quick else 1000)
     rounds = 2 if args.quick else 5
     with tempfile.TemporaryDirectory(prefix="nbgit-bench-duplicates-") as temporary:
