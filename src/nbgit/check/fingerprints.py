@@ -327,7 +327,7 @@ def _normalised(tokens: list[str], imported: set[str]) -> str:
     last = len(tokens) - 1
     for index, text in enumerate(tokens):
         first = text[0]
-        if first in _NAME_STARTS or (first > "\x7f" and _NAME_START(first) is not None):
+        if first in _NAME_STARTS or (first > "\x7f" and _NAME_START(first) is not None):  # (`_is_name`, inline: per token)
             if text[-1] in _QUOTES:  # a string with a prefix: f"...", rb'...'
                 append(_string_value(text))
             elif (
