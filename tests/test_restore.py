@@ -538,13 +538,13 @@ def test_least_recently_used_entries_are_evicted_past_the_limit(clone: Path) -> 
 @pytest.mark.parametrize("damage", ["truncated record", "garbage record", "truncated object", "garbage history"])
 def test_a_damaged_entry_is_ignored_with_one_warning(clone: Path, damage: str) -> None:
     directory = store_of(clone)
-    kind = {"truncated record": "notebooks", "garbage record": "notebooks", "truncated object": "objects", "garbage history": "paths"}[damage]
+    kind = {"truncated record": "notebooks", "garbage record": "notebooks", "truncated object": "objects", "garbage history": "histories"}[damage]
     victims = {e.path: e.path.read_bytes() for e in entries(directory) if e.kind == kind}
     assert victims
     for path, data in victims.items():
         victims[path] = data[: len(data) // 2] if damage.startswith("truncated") else os.urandom(300)
         path.write_bytes(victims[path])
-    if kind == "paths":  # a history is read when a new version is recorded (or a merge is restored)
+    if kind == "histories":  # a history is read when a new version is recorded (or a merge is restored)
         for name in SAMPLES:
             edit(clone / name, FIRST[name], "new = 1", ran="new run")
         done = git(clone, "add", "-A")
@@ -557,7 +557,7 @@ def test_a_damaged_entry_is_ignored_with_one_warning(clone: Path, damage: str) -
             assert clean(data, name) == blob(clone, f"HEAD:{name}")  # never a damaged notebook
     warnings = [line for line in done.stderr.decode().splitlines() if "nbgit: warning:" in line]
     assert len(warnings) == 1 and "is damaged" in warnings[0], done.stderr.decode()
-    if kind == "paths":
+    if kind == "histories":
         git(clone, "commit", "-q", "-m", "new versions")
     assert_clean_state(clone)
     assert_store_sound(directory, from_git(clone))

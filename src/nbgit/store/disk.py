@@ -4,12 +4,12 @@
                            of the cleaned blob it cleans to
     objects/ab/<sha256>    one long line of a work-tree notebook (an image, a long HTML line), named by
                            its own digest: stored once, however many versions of however many notebooks hold it
-    paths/ab/<sha256>      the last cleaned blobs recorded at one path (named by the path's digest), newest first
+    histories/ab           the last cleaned blobs recorded at each path whose digest starts with `ab` (`history`)
     usage                  the store's size in bytes as last counted, plus what was written since
 
-Every file name is a digest nbgit computed, never a name taken from the repository, so nothing is
-read or written outside the store. Files are written under a temporary name and renamed: a reader
-sees a whole file or none, also when the writer is killed. A file that does not parse, or that
+Every file name is (a part of) a digest nbgit computed, never a name taken from the repository, so nothing is
+read or written outside the store. Files are written under a temporary name and renamed (the history
+logs are appended to, `history`): a reader sees a whole entry or none, also when the writer is killed. A file that does not parse, or that
 rebuilds into other bytes than the ones recorded, is damaged: ignored with one warning, and removed.
 Recency is the files' modification time, refreshed on every use: eviction goes by it (`evict`).
 """
@@ -26,12 +26,10 @@ from nbgit.files import replace_own_in_folder, write_atomic
 from nbgit.progress import warn
 from nbgit.worktree.index import blob_id
 
-KINDS = ("notebooks", "objects", "paths")
-HISTORY = 4  # cleaned versions remembered per path, for the cell-by-cell restore
+KINDS = ("notebooks", "objects", "paths")  # paths: histories as older stores kept them, a file per path (`history`)
 USAGE = "usage"
 _FORMAT = b"nbgit-outputs 2"
 _FORMATS = (b"nbgit-outputs 1", _FORMAT)  # version 1 holds no recipe
-_HISTORY_FORMAT = "nbgit-history 1"
 _HEX = frozenset(b"0123456789abcdef")
 
 
@@ -154,18 +152,19 @@ class Store:
 
     def remove(self, kind: str, name: str) -> None:
         """Remove an entry if it is there."""
-        try:
-            os.unlink(self.file(kind, name))
-        except FileNotFoundError:
-            pass
+        _unlink(self.file(kind, name))
 
     def damaged(self, kind: str, name: str, why: str) -> None:
         """Remove a damaged entry; the first one of a process gets a warning."""
+        self.damaged_file(self.file(kind, name), why)
+
+    def damaged_file(self, path: str, why: str) -> None:
+        """Remove a damaged file of the store (an entry, a history log); the first one of a process gets a warning."""
         if not self.warned:
             self.warned = True
-            warn(f"the output store entry {self.file(kind, name)} is damaged ({why}): ignored and removed; "
+            warn(f"the output store entry {path} is damaged ({why}): ignored and removed; "
                  "notebooks it held come back without outputs")
-        self.remove(kind, name)
+        _unlink(path)
 
     # --- notebooks and objects -------------------------------------------------------------
 
@@ -195,29 +194,6 @@ class Store:
         except FileNotFoundError:
             self.write("objects", name, data)
 
-    # --- paths -----------------------------------------------------------------------------
-
-    def history(self, path: str) -> list[str]:
-        """The keys of the last cleaned blobs recorded at `path`, newest first."""
-        name = digest(path.encode("utf-8", "surrogateescape"))
-        data = self.read("paths", name)
-        if data is None:
-            return []
-        lines = data.decode("ascii", "replace").splitlines()
-        if not lines or lines[0] != _HISTORY_FORMAT or not all(is_name(line) for line in lines[1:]):
-            self.damaged("paths", name, "not an nbgit history")
-            return []
-        return lines[1 : 1 + HISTORY]
-
-    def remember(self, path: str, key: str) -> None:
-        """Put `key` first in `path`'s history (nothing is written when it is first already)."""
-        known = self.history(path)
-        if known[:1] == [key]:
-            return
-        keys = [key, *(k for k in known if k != key)][:HISTORY]
-        text = "\n".join([_HISTORY_FORMAT, *keys]) + "\n"
-        self.write("paths", digest(path.encode("utf-8", "surrogateescape")), text.encode("ascii"))
-
     # --- size ------------------------------------------------------------------------------
 
     def usage(self) -> int | None:
@@ -234,3 +210,10 @@ class Store:
         self._usage = size
         self.directory.mkdir(parents=True, exist_ok=True)
         write_atomic(self.directory / USAGE, str(size).encode("ascii"))
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

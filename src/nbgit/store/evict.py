@@ -12,9 +12,10 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from nbgit.store.disk import KINDS, Store, is_name
+from nbgit.store.history import FOLDER, compact
 from nbgit.store.skeleton import parse, references
 
 EVICT_TO = 0.9  # of the limit, so that one more record does not start eviction again
@@ -38,7 +39,8 @@ class Usage(NamedTuple):
 
 
 def entries(directory: Path) -> Iterator[Entry]:
-    """Every entry of the store; temporary files left by killed writers are removed on the way."""
+    """Every entry of the store (the history logs among them); temporary files left by killed writers
+    are removed on the way."""
     now = time.time()
     for kind in KINDS:
         try:
@@ -46,17 +48,31 @@ def entries(directory: Path) -> Iterator[Entry]:
         except (FileNotFoundError, NotADirectoryError):
             continue
         for folder in folders:
-            if not folder.is_dir(follow_symlinks=False):
-                continue
-            for item in os.scandir(folder.path):
-                try:
-                    stat = item.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue  # removed meanwhile by another process
-                if is_name(item.name):
-                    yield Entry(Path(item.path), kind, stat.st_size, stat.st_mtime)
-                elif item.name.startswith(".") and now - stat.st_mtime > STALE:
-                    Path(item.path).unlink(missing_ok=True)
+            if folder.is_dir(follow_symlinks=False):
+                yield from _files(folder.path, kind, is_name, now)
+    yield from _files(str(directory / FOLDER), FOLDER, _is_log, now)
+
+
+def _files(folder: str, kind: str, named: Callable[[str], bool], now: float) -> Iterator[Entry]:
+    """The files of one folder of the store whose names are `named`, removing stale temporary files."""
+    try:
+        items = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for item in items:
+        try:
+            stat = item.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # removed meanwhile by another process
+        if named(item.name):
+            yield Entry(Path(item.path), kind, stat.st_size, stat.st_mtime)
+        elif item.name.startswith(".") and now - stat.st_mtime > STALE:
+            Path(item.path).unlink(missing_ok=True)
+
+
+def _is_log(name: str) -> bool:
+    """Whether `name` names a history log (two hex digits)."""
+    return len(name) == 2 and set(name) <= set("0123456789abcdef")
 
 
 def measure(directory: Path) -> Usage:
@@ -95,7 +111,10 @@ def account(store: Store, new_bytes: int, limit: int) -> None:
 
 def collect(store: Store) -> Usage:
     """Remove what can never be used: damaged records, records whose objects are gone, objects no record
-    has referred to for an hour, temporary files left by killed writers; what went."""
+    has referred to for an hour, temporary files left by killed writers, the lines of the history logs
+    that later ones replace; what went."""
+    for log in [e for e in entries(store.directory) if e.kind == FOLDER]:
+        compact(store, str(log.path))
     found = list(entries(store.directory))
     objects = {e.path.name: e for e in found if e.kind == "objects"}
     referred: set[str] = set()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 from nbgit.policy import Policy
-from nbgit.store import skeleton
+from nbgit.store import history, skeleton
 from nbgit.store.disk import Record, Store, checksum, digest, pack
 
 
@@ -42,13 +42,13 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     known = store.record(key)
     kept = checksum(worktree)
     if known is not None and (known.checksum, known.size, known.fingerprint) == (kept, len(worktree), made_by):
-        store.remember(path, key)  # seen before, maybe at another path (a copy): nothing is written twice
+        history.remember(store, path, key)  # seen before, maybe at another path (a copy): nothing is written twice
         return
     encoded = skeleton.encode(worktree, cleaned)
     for name, line in encoded.objects:
         store.put_object(name, line)
     store.put_record(key, Record(made_by, kept, len(worktree), pack(encoded.skeleton), digest(worktree), encoded.recipe))
-    store.remember(path, key)
+    history.remember(store, path, key)
 
 
 LOOKED_AT = 2  # versions of a path whose records are asked whether they hold the bytes to clean
@@ -59,7 +59,7 @@ def cleaned_before(store: Store, path: str, worktree: bytes, made_by: str) -> by
     recorded at `path`: made of `worktree` by the record's recipe once its digest says these are the
     very bytes, and checked against git's id of the blob, the record's own name; None otherwise."""
     mine = None
-    for key in store.history(path)[:LOOKED_AT]:
+    for key in history.recent(store, path)[:LOOKED_AT]:
         known = store.record(key)
         if known is None or not known.recipe or known.size != len(worktree) or known.fingerprint != made_by:
             continue

@@ -22,7 +22,7 @@ from nbgit.clean import clean, clean_bytes
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy
-from nbgit.store import skeleton
+from nbgit.store import history, skeleton
 from nbgit.store.disk import Record, Store, checksum, digest, is_name
 from nbgit.store.record import fingerprint, record
 
@@ -96,7 +96,7 @@ def is_object(name: str) -> bool:
 def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes | None:
     """`blob` with the outputs of its unchanged code cells, as Jupyter writes it; None when none come back
     (nothing remembered at `path`, or a blob that is not clean: committed without nbgit, say)."""
-    if not store.history(path) or not cleans_to(blob, blob, path, policy):
+    if not history.recent(store, path) or not cleans_to(blob, blob, path, policy):
         return None
     notebook = parse(blob, path)
     remembered = recent_cells(store, path, notebook.major, policy, fetch)
@@ -119,7 +119,7 @@ def recent_cells(store: Store, path: str, major: int, policy: Policy, fetch: Fet
     """The code cells of the versions of `path` this clone recorded last (of nbformat `major`)."""
     found: dict[CellKey, dict[str, Any]] = {}
     metadata = None
-    known = [(key, record) for key in store.history(path) if (record := store.record(key)) is not None]
+    known = [(key, record) for key in history.recent(store, path) if (record := store.record(key)) is not None]
     blobs = fetch([key for key, _ in known]) if known else []
     for (key, record), blob in zip(known, blobs):
         data = rebuild(store, key, record, blob) if blob is not None else None
