@@ -11,7 +11,7 @@ once the path's history is appended to a log.
 
 A line is appended in one write, starting with a newline and ending with ` .`: what a killed writer
 leaves (a line cut short) never reads as a history, and the next line starts on its own. Writers
-append under an exclusive `flock`; past a size (`COMPACT_FROM`, or four times its size when last
+append under an exclusive `flock`; past a size (`COMPACT_FROM`, and `GROWTH` times its size when last
 compacted) a log is rewritten with the last line of each path (a temporary file, then a rename) by
 the writer holding the lock, and a writer that opened the log before that rename opens it again.
 Readers take no lock: a rename shows them the whole old log or the whole new one. A log whose header
@@ -28,7 +28,8 @@ from nbgit.store.disk import Store, digest, is_name
 
 HISTORY = 4  # cleaned versions remembered per path, for the cell-by-cell restore
 FOLDER = "histories"
-COMPACT_FROM = 1 << 16  # bytes: a log this long (and four times its size when last compacted) is compacted
+COMPACT_FROM = 1 << 16  # bytes: a log this long, and `GROWTH` times as long as when last compacted, is compacted
+GROWTH = 4
 _HEADER = b"nbgit-histories 1 "  # then the size of the lines when last compacted
 _END = b" ."
 _OLD_FORMAT = "nbgit-history 1"  # a history file of its own per path (`paths/ab/<digest>`)
@@ -137,7 +138,7 @@ def _append(store: Store, path: str, line: bytes, force: bool = False) -> None:
             size = os.fstat(fd).st_size
             header = os.pread(fd, 64, 0).partition(b"\n")[0]
             last = header.removeprefix(_HEADER)
-            if force or size > max(COMPACT_FROM, 4 * int(last) if last.isdigit() else 0):
+            if force or size > max(COMPACT_FROM, GROWTH * int(last) if last.isdigit() else 0):
                 _compact(store, path, os.pread(fd, size, 0))
             return
         finally:

@@ -1,0 +1,193 @@
+"""Path histories in append-only logs (`nbgit.store.history`): real git, nbgit installed, filters that
+are killed mid-append, two `git add` at once, and a store written by an older nbgit.
+
+A path's history (its last cleaned blobs) is what the cell-by-cell restore and the clean without
+cleaning start from; a history lost costs the outputs of every notebook of a pull or a merge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import git, nbgit
+from nbgit.store import history
+from nbgit.store.disk import Store, digest
+
+KILLED_MID_APPEND = """#!{python}
+import os, signal
+from nbgit.filter import CAPABILITIES, Cleaner, serve
+write = os.write
+def torn(fd, data):  # a history line: its first key reaches the log (whole keys, not a whole line), then the process dies
+    if data.endswith(b" ."):
+        write(fd, data[: data.index(b" ", 66)])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return write(fd, data)
+os.write = torn
+cleaner = Cleaner.for_directory(os.path.realpath("."))
+serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), cleaner, CAPABILITIES, cleaner.settle)
+"""
+
+COMPACTING_ALWAYS = """#!{python}
+import os, time
+from nbgit.filter import main
+from nbgit.store import history
+history.COMPACT_FROM, history.GROWTH = 0, 1  # every append compacts its log
+write = os.write
+def slow(fd, data):  # a slow disk: appends take long enough for the other process to compact meanwhile
+    if data.endswith(b" ."):
+        time.sleep(0.005)
+    return write(fd, data)
+os.write = slow
+main()
+"""
+
+
+def notebook(*printed: str) -> bytes:
+    """A notebook as Jupyter writes it, one code cell per `printed` text, each run (with its output)."""
+    cells = [{"cell_type": "code", "execution_count": n + 1, "id": f"cell-{n}", "metadata": {},
+              "outputs": [{"name": "stdout", "output_type": "stream", "text": [text + "\n"]}],
+              "source": [f"print({text!r})"]} for n, text in enumerate(printed)]
+    content = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def store_of(repo: Path) -> Store:
+    return Store(repo / ".git" / "nbgit" / "outputs")
+
+
+def blob_id(repo: Path, spec: str) -> str:
+    return git(repo, "rev-parse", spec).stdout.decode().strip()
+
+
+def script(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text.format(python=sys.executable))
+    path.chmod(0o755)
+    return path
+
+
+def installed(repo: Path) -> Path:
+    done = nbgit(repo, "install", "--no-hooks")
+    assert done.returncode == 0, done.stderr.decode()
+    return repo
+
+
+def commit(repo: Path, message: str, *paths: str) -> None:
+    git(repo, "add", *(paths or ("-A",)))
+    git(repo, "commit", "-q", "-m", message)
+
+
+def paths_in_one_log(prefix: str, count: int) -> list[str]:
+    """`count` notebook paths under `prefix` whose histories share one log (their digests start alike)."""
+    found: list[str] = []
+    number = 0
+    while len(found) < count:
+        path = f"{prefix}/nb{number}.ipynb"
+        if digest(path.encode()).startswith("00"):
+            found.append(path)
+        number += 1
+    return found
+
+
+def test_a_filter_killed_mid_append_leaves_the_history_before(repo: Path, tmp_path: Path) -> None:
+    installed(repo)
+    versions = [notebook("one", "two"), notebook("one", "two", "three"), notebook("one", "two", "three", "four")]
+    keys = []
+    for number, data in enumerate(versions[:2]):
+        (repo / "a.ipynb").write_bytes(data)
+        commit(repo, f"version {number}")
+        keys.insert(0, blob_id(repo, "HEAD:a.ipynb"))
+    store = store_of(repo)
+    assert history.recent(store, "a.ipynb") == keys
+    real = git(repo, "config", "filter.nbgit.process").stdout.decode().strip()
+    git(repo, "config", "filter.nbgit.process", str(script(tmp_path, "killer.py", KILLED_MID_APPEND)))
+    (repo / "a.ipynb").write_bytes(versions[2])
+    done = git(repo, "add", "a.ipynb")  # the history line dies half-written, after git got the blob
+    assert b"died of signal 9" in done.stderr
+    log = Path(history.log_file(store, digest(b"a.ipynb")))
+    assert not log.read_bytes().endswith(b" .")  # the cut line is there
+    assert history.recent(store, "a.ipynb") == keys  # and is no history: the one before stands
+    git(repo, "config", "filter.nbgit.process", real)
+    git(repo, "reset", "-q")
+    os.utime(repo / "a.ipynb", (1, 1))  # git cleans it again
+    commit(repo, "version 2", "a.ipynb")
+    newest = blob_id(repo, "HEAD:a.ipynb")
+    assert history.recent(store, "a.ipynb") == [newest, *keys]  # the next line starts on its own
+    for spec, data in (("HEAD~1", versions[1]), ("main", versions[2]), ("HEAD~2", versions[0]), ("main", versions[2])):
+        git(repo, "checkout", "-q", spec)
+        assert (repo / "a.ipynb").read_bytes() == data, spec  # outputs and all
+        assert git(repo, "status", "--porcelain").stdout == b""
+    kept = history.recent(store, "a.ipynb")  # (a `git status` that cleans a checked-out version again puts it first)
+    assert nbgit(repo, "gc").returncode == 0
+    lines = log.read_bytes().split(b"\n")
+    assert lines[0].startswith(b"nbgit-histories 1 ") and all(line.endswith(b" .") for line in lines[1:])
+    assert len(lines) == 2 and history.recent(store, "a.ipynb") == kept  # compacted: the last whole line only
+
+
+def test_two_git_adds_at_once_keep_every_history(repo: Path, tmp_path: Path) -> None:
+    """Two work trees of one clone (one store) add notebooks at once, their histories all in one log,
+    compacted again and again while the other process appends."""
+    installed(repo)
+    (repo / "README.md").write_text("two work trees\n")
+    commit(repo, "start")
+    other = tmp_path / "other"
+    git(repo, "worktree", "add", "-q", "-b", "other", str(other))
+    process = script(tmp_path, "compacting.py", COMPACTING_ALWAYS)
+    names = {repo: paths_in_one_log("here", 40), other: paths_in_one_log("there", 40)}
+    written = {}
+    for tree, paths in names.items():
+        for number, path in enumerate(paths):
+            (tree / path).parent.mkdir(exist_ok=True)
+            written[tree, path] = notebook(f"{path} {number}", "the same second cell")
+            (tree / path).write_bytes(written[tree, path])
+    git(repo, "config", "filter.nbgit.process", str(process))
+    adds = [subprocess.Popen(["git", "add", "-A"], cwd=tree, stderr=subprocess.PIPE) for tree in names]
+    for add in adds:
+        assert add.wait() == 0 and b"warning" not in add.stderr.read()
+    store = store_of(repo)
+    for tree, paths in names.items():
+        for path in paths:
+            assert history.recent(store, path) == [blob_id(tree, f":{path}")], path
+    log = Path(history.log_file(store, digest(names[repo][0].encode())))
+    assert log.read_bytes().count(b"\n") == 80  # compacted after the last append: a line per path
+    for tree, paths in names.items():  # and every record is whole: outputs come back exactly
+        commit(tree, "notebooks")
+        for path in paths:
+            (tree / path).unlink()
+        git(tree, "checkout", "--", ".")
+        for path in paths:
+            assert (tree / path).read_bytes() == written[tree, path]
+        assert git(tree, "status", "--porcelain").stdout == b""
+
+
+def test_histories_of_an_older_store_are_read_and_moved_to_the_logs(repo: Path, tmp_path: Path) -> None:
+    """A store written before the logs (a history file per path): a pull restores cell by cell from
+    those histories, and the next version recorded moves them into a log."""
+    installed(repo)
+    first = notebook("one", "two", "three")
+    (repo / "a.ipynb").write_bytes(first)
+    commit(repo, "three cells")
+    store = store_of(repo)
+    keys = history.recent(store, "a.ipynb")
+    assert keys == [blob_id(repo, "HEAD:a.ipynb")]
+    name = digest(b"a.ipynb")  # as nbgit 0.x kept it: paths/ab/<digest>, no logs
+    store.write("paths", name, ("nbgit-history 1\n" + "\n".join(keys) + "\n").encode())
+    for log in (store.directory / history.FOLDER).iterdir():
+        log.unlink()
+    assert history.recent(store, "a.ipynb") == keys
+    elsewhere = tmp_path / "elsewhere"
+    git(tmp_path, "clone", "-q", str(repo), str(elsewhere))
+    edited = json.loads(git(elsewhere, "show", "HEAD:a.ipynb").stdout)
+    edited["cells"][1]["source"] = ["print('changed elsewhere')"]
+    (elsewhere / "a.ipynb").write_text(json.dumps(edited, indent=1, sort_keys=True) + "\n")
+    commit(elsewhere, "an edit elsewhere")
+    git(repo, "pull", "-q", str(elsewhere), "main")
+    pulled = json.loads((repo / "a.ipynb").read_bytes())
+    assert [cell["outputs"] != [] for cell in pulled["cells"]] == [True, False, True]  # unchanged cells have theirs
+    assert git(repo, "status", "--porcelain").stdout == b""
+    assert not Path(store.file("paths", name)).exists()  # recorded anew: the history is in a log now
+    assert history.recent(store, "a.ipynb") == [blob_id(repo, "HEAD:a.ipynb"), *keys]
