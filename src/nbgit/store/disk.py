@@ -120,10 +120,15 @@ class Store:
     # --- entries ---------------------------------------------------------------------------
 
     def read(self, kind: str, name: str) -> bytes | None:
-        """An entry's bytes, None when it is not there. Read with one system call sized by fstat, no
+        """An entry's bytes, None when it is not there."""
+        return self.read_file(self.file(kind, name))
+
+    @staticmethod
+    def read_file(path: str) -> bytes | None:
+        """A file's bytes, None when it is not there. Read with one system call sized by fstat, no
         file object: `git status` reads a record for every notebook it cleans."""
         try:
-            fd = os.open(self.file(kind, name), os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             return None
         try:
