@@ -31,6 +31,20 @@ cleaner = Cleaner.for_directory(os.path.realpath("."))
 serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), cleaner, CAPABILITIES, cleaner.settle)
 """
 
+KILLED_MAKING_A_LOG = """#!{python}
+import os, signal
+from nbgit.filter import CAPABILITIES, Cleaner, serve
+write = os.write
+def torn(fd, data):  # a new log's header: its first half reaches the log, then the process dies
+    if data.startswith(b"nbgit-histories"):
+        write(fd, data[:9])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return write(fd, data)
+os.write = torn
+cleaner = Cleaner.for_directory(os.path.realpath("."))
+serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), cleaner, CAPABILITIES, cleaner.settle)
+"""
+
 COMPACTING_ALWAYS = """#!{python}
 import os, time
 from nbgit.filter import main
@@ -126,6 +140,29 @@ def test_a_filter_killed_mid_append_leaves_the_history_before(repo: Path, tmp_pa
     lines = log.read_bytes().split(b"\n")
     assert lines[0].startswith(b"nbgit-histories 1 ") and all(line.endswith(b" .") for line in lines[1:])
     assert len(lines) == 2 and history.recent(store, "a.ipynb") == kept  # compacted: the last whole line only
+
+
+def test_a_filter_killed_making_a_log_leaves_one_the_next_writer_makes_whole(repo: Path, tmp_path: Path) -> None:
+    installed(repo)
+    real = git(repo, "config", "filter.nbgit.process").stdout.decode().strip()
+    git(repo, "config", "filter.nbgit.process", str(script(tmp_path, "killer.py", KILLED_MAKING_A_LOG)))
+    data = notebook("one", "two")
+    (repo / "a.ipynb").write_bytes(data)
+    assert b"died of signal 9" in git(repo, "add", "a.ipynb").stderr
+    store = store_of(repo)
+    log = Path(history.log_file(store, digest(b"a.ipynb")))
+    assert log.read_bytes() == b"nbgit-his"
+    git(repo, "config", "filter.nbgit.process", real)
+    git(repo, "reset", "-q")
+    done = git(repo, "add", "a.ipynb")
+    assert b"warning" not in done.stderr, done.stderr.decode()
+    git(repo, "commit", "-q", "-m", "a")
+    assert history.recent(store, "a.ipynb") == [blob_id(repo, "HEAD:a.ipynb")]
+    assert log.read_bytes().startswith(b"nbgit-histories 1 0\n")
+    (repo / "a.ipynb").unlink()
+    git(repo, "checkout", "--", "a.ipynb")
+    assert (repo / "a.ipynb").read_bytes() == data
+    assert not nbgit(repo, "status").stderr
 
 
 def test_two_git_adds_at_once_keep_every_history(repo: Path, tmp_path: Path) -> None:

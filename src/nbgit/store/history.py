@@ -125,8 +125,9 @@ def _append(store: Store, path: str, line: bytes, force: bool = False) -> None:
                     continue  # compacted (renamed over) or evicted since it was opened
             except FileNotFoundError:
                 continue
-            if os.fstat(fd).st_size == 0:
-                _write(fd, _HEADER + b"0")  # made just now (or left empty by a killed writer)
+            if os.fstat(fd).st_size <= len(_HEADER):  # made just now, or a header cut short by a killed writer
+                os.ftruncate(fd, 0)
+                _write(fd, _HEADER + b"0")
             _write(fd, line)
             size = os.fstat(fd).st_size
             header = os.pread(fd, 64, 0).partition(b"\n")[0]
