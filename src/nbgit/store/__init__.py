@@ -7,6 +7,7 @@ tree (checkout, switch, stash pop, reset, pull, rebase, merge) gets its outputs 
 - `location`: where the store lives (git's common directory, found without running git) and what
   the clone's git config says (`nbgit.restore`, `nbgit.restoreMaxSize`);
 - `disk`: the files, content-addressed, written atomically, damage detected on read;
+- `history`: each path's last cleaned versions, as lines appended to 256 logs (no file per version);
 - `skeleton`: a work-tree notebook as what it adds to its cleaned blob (lines in common are not kept twice);
 - `record`: the clean side: the work-tree bytes of each cleaned notebook, keyed by its cleaned blob;
 - `restore`: the smudge side: the exact work-tree bytes a blob came from, else outputs cell by cell;

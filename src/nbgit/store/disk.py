@@ -7,10 +7,11 @@
     histories/ab           the last cleaned blobs recorded at each path whose digest starts with `ab` (`history`)
     usage                  the store's size in bytes as last counted, plus what was written since
 
-Every file name is (a part of) a digest nbgit computed, never a name taken from the repository, so nothing is
-read or written outside the store. Files are written under a temporary name and renamed (the history
-logs are appended to, `history`): a reader sees a whole entry or none, also when the writer is killed. A file that does not parse, or that
-rebuilds into other bytes than the ones recorded, is damaged: ignored with one warning, and removed.
+Every file name is (a part of) a digest nbgit computed, never a name taken from the repository, so
+nothing is read or written outside the store. Files are written under a temporary name and renamed
+(the history logs are appended to: `history`): a reader sees a whole entry or none, also when the
+writer is killed. A file that does not parse, or that rebuilds into other bytes than the ones
+recorded, is damaged: ignored with one warning, and removed.
 Recency is the files' modification time, refreshed on every use: eviction goes by it (`evict`).
 """
 
