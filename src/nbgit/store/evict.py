@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 from nbgit.store.disk import KINDS, Store, is_name
-from nbgit.store.history import FOLDER, compact
+from nbgit.store import history
 from nbgit.store.skeleton import parse, references
 
 EVICT_TO = 0.9  # of the limit, so that one more record does not start eviction again
@@ -50,7 +50,7 @@ def entries(directory: Path) -> Iterator[Entry]:
         for folder in folders:
             if folder.is_dir(follow_symlinks=False):
                 yield from _files(folder.path, kind, is_name, now)
-    yield from _files(str(directory / FOLDER), FOLDER, _is_log, now)
+    yield from _files(str(directory / history.FOLDER), history.FOLDER, _is_log, now)
 
 
 def _files(folder: str, kind: str, named: Callable[[str], bool], now: float) -> Iterator[Entry]:
@@ -92,7 +92,13 @@ def evict(store: Store, target: int) -> Usage:
     for entry in found:
         if total - size <= target:
             break
-        entry.path.unlink(missing_ok=True)
+        try:
+            if entry.kind == history.FOLDER:
+                history.remove(str(entry.path))  # never while a line is appended to it
+            else:
+                entry.path.unlink()
+        except FileNotFoundError:
+            pass
         files += 1
         size += entry.size
     store.set_usage(total - size)
@@ -113,8 +119,8 @@ def collect(store: Store) -> Usage:
     """Remove what can never be used: damaged records, records whose objects are gone, objects no record
     has referred to for an hour, temporary files left by killed writers, the lines of the history logs
     that later ones replace; what went."""
-    for log in [e for e in entries(store.directory) if e.kind == FOLDER]:
-        compact(store, str(log.path))
+    for log in [e for e in entries(store.directory) if e.kind == history.FOLDER]:
+        history.compact(str(log.path))
     found = list(entries(store.directory))
     objects = {e.path.name: e for e in found if e.kind == "objects"}
     referred: set[str] = set()

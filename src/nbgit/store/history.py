@@ -11,10 +11,11 @@ once the path's history is appended to a log.
 
 A line is appended in one write, starting with a newline and ending with ` .`: what a killed writer
 leaves (a line cut short) never reads as a history, and the next line starts on its own. Writers
-append under an exclusive `flock`; past a size (`COMPACT_FROM`, and `GROWTH` times its size when last
-compacted) a log is rewritten with the last line of each path (a temporary file, then a rename) by
-the writer holding the lock, and a writer that opened the log before that rename opens it again.
-Readers take no lock: a rename shows them the whole old log or the whole new one. A log whose header
+append under one exclusive `flock` (of `histories/lock`); past a size (`COMPACT_FROM`, and `GROWTH`
+times its size when last compacted) a log is rewritten with the last line of each path (a temporary
+file, then a rename) by the writer holding the lock, and eviction removes a log under it too, so no
+line is ever appended to a log being replaced or removed. Readers take no lock: a rename shows them
+the whole old log or the whole new one. A log whose header
 is not this one is damaged: ignored with one warning, and removed.
 """
 
@@ -22,12 +23,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+from contextlib import contextmanager
+from typing import Iterator
 
 from nbgit.files import replace_own
 from nbgit.store.disk import Store, digest, is_name
 
 HISTORY = 4  # cleaned versions remembered per path, for the cell-by-cell restore
 FOLDER = "histories"
+LOCK = "lock"  # beside the logs: held by whatever changes one
 COMPACT_FROM = 1 << 16  # bytes: a log this long, and `GROWTH` times as long as when last compacted, is compacted
 GROWTH = 4
 _HEADER = b"nbgit-histories 1 "  # then the size of the lines when last compacted
@@ -48,7 +52,7 @@ def remember(store: Store, path: str, key: str) -> None:
         return
     keys = [key, *(k for k in known if k != key)][:HISTORY]
     line = b"\n%s %s%s" % (name.encode("ascii"), " ".join(keys).encode("ascii"), _END)
-    _append(store, log_file(store, name), line)
+    _append(log_file(store, name), line)
     store.written += len(line)
     if in_old_file:
         store.remove("paths", name)  # the log holds it now
@@ -59,9 +63,9 @@ def log_file(store: Store, name: str) -> str:
     return os.path.join(store.directory, FOLDER, name[:2])
 
 
-def compact(store: Store, path: str) -> None:
+def compact(path: str) -> None:
     """Rewrite a log with the last whole line of each path only (what `nbgit gc` does to every log)."""
-    _append(store, path, b"", force=True)
+    _append(path, b"", force=True)
 
 
 def _name(path: str) -> str:
@@ -109,35 +113,44 @@ def _old_history(store: Store, name: str) -> list[str]:
     return lines[1 : 1 + HISTORY]
 
 
-def _append(store: Store, path: str, line: bytes, force: bool = False) -> None:
-    """Append `line` (one write) under the log's lock, then compact it when it has grown past its size
-    (always with `force`). A log renamed or removed by another process meanwhile is opened again."""
-    for _ in range(8):
+def _append(path: str, line: bytes, force: bool = False) -> None:
+    """Append `line` (one write) to the log at `path` under the logs' lock, then compact it when it has
+    grown past its size (always with `force`)."""
+    with _locked(os.path.dirname(path)):
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                if not os.path.samestat(os.fstat(fd), os.stat(path)):
-                    continue  # compacted (renamed over) or evicted since it was opened
-            except FileNotFoundError:
-                continue
             if os.fstat(fd).st_size <= len(_HEADER):  # made just now, or a header cut short by a killed writer
                 os.ftruncate(fd, 0)
                 _write(fd, _HEADER + b"0")
             _write(fd, line)
             size = os.fstat(fd).st_size
-            header = os.pread(fd, 64, 0).partition(b"\n")[0]
-            last = header.removeprefix(_HEADER)
+            last = os.pread(fd, 64, 0).partition(b"\n")[0].removeprefix(_HEADER)
             if force or size > max(COMPACT_FROM, GROWTH * int(last) if last.isdigit() else 0):
-                _compact(store, path, os.pread(fd, size, 0))
-            return
+                _compact(path, os.pread(fd, size, 0))
         finally:
-            os.close(fd)  # and with it the lock
-    raise OSError(f"{path}: replaced again and again while appending to it")
+            os.close(fd)
+
+
+def remove(path: str) -> None:
+    """Remove the log at `path` (evicted), under the logs' lock: never while a line is being appended to it."""
+    with _locked(os.path.dirname(path)):
+        os.unlink(path)
+
+
+@contextmanager
+def _locked(folder: str) -> Iterator[None]:
+    """The logs' exclusive lock (`flock` of the file `lock` beside them): whatever appends to, compacts or
+    removes a log holds it, so that no line goes to a log that is being renamed over or removed."""
+    try:
+        fd = os.open(os.path.join(folder, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(os.path.join(folder, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -145,7 +158,7 @@ def _write(fd: int, data: bytes) -> None:
         raise OSError("a short write (is the disk full?)")
 
 
-def _compact(store: Store, path: str, data: bytes) -> None:
+def _compact(path: str, data: bytes) -> None:
     """Rewrite the log at `path` (whose bytes are `data`) with each path's last whole line, oldest first."""
     last: dict[bytes, bytes] = {}
     for line in data.split(b"\n")[1:]:
