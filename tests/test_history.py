@@ -17,33 +17,23 @@ from conftest import git, nbgit
 from nbgit.store import history
 from nbgit.store.disk import Store, digest
 
-KILLED_MID_APPEND = """#!{python}
+KILLED_WRITING = """#!{python}
 import os, signal
 from nbgit.filter import CAPABILITIES, Cleaner, serve
 write = os.write
-def torn(fd, data):  # a history line: its first key reaches the log (whole keys, not a whole line), then the process dies
-    if data.endswith(b" ."):
-        write(fd, data[: data.index(b" ", 66)])
+def torn(fd, data):  # what `cut` picks of the bytes `dies_on` picks reaches the log, then the process dies
+    if {dies_on}:
+        write(fd, data[: {cut}])
         os.kill(os.getpid(), signal.SIGKILL)
     return write(fd, data)
 os.write = torn
 cleaner = Cleaner.for_directory(os.path.realpath("."))
 serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), cleaner, CAPABILITIES, cleaner.settle)
 """
-
-KILLED_MAKING_A_LOG = """#!{python}
-import os, signal
-from nbgit.filter import CAPABILITIES, Cleaner, serve
-write = os.write
-def torn(fd, data):  # a new log's header: its first half reaches the log, then the process dies
-    if data.startswith(b"nbgit-histories"):
-        write(fd, data[:9])
-        os.kill(os.getpid(), signal.SIGKILL)
-    return write(fd, data)
-os.write = torn
-cleaner = Cleaner.for_directory(os.path.realpath("."))
-serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), cleaner, CAPABILITIES, cleaner.settle)
-"""
+# a history line, cut after its first key: whole keys, not a whole line
+KILLED_MID_APPEND = {"dies_on": 'data.endswith(b" .")', "cut": 'data.index(b" ", 66)'}
+# a new log's header, cut in its middle
+KILLED_MAKING_A_LOG = {"dies_on": 'data.startswith(b"nbgit-histories")', "cut": "9"}
 
 COMPACTING_ALWAYS = """#!{python}
 import os, time
@@ -77,9 +67,9 @@ def blob_id(repo: Path, spec: str) -> str:
     return git(repo, "rev-parse", spec).stdout.decode().strip()
 
 
-def script(tmp_path: Path, name: str, text: str) -> Path:
+def script(tmp_path: Path, name: str, text: str, **fields: str) -> Path:
     path = tmp_path / name
-    path.write_text(text.format(python=sys.executable))
+    path.write_text(text.format(python=sys.executable, **fields))
     path.chmod(0o755)
     return path
 
@@ -118,7 +108,7 @@ def test_a_filter_killed_mid_append_leaves_the_history_before(repo: Path, tmp_pa
     store = store_of(repo)
     assert history.recent(store, "a.ipynb") == keys
     real = git(repo, "config", "filter.nbgit.process").stdout.decode().strip()
-    git(repo, "config", "filter.nbgit.process", str(script(tmp_path, "killer.py", KILLED_MID_APPEND)))
+    git(repo, "config", "filter.nbgit.process", str(script(tmp_path, "killer.py", KILLED_WRITING, **KILLED_MID_APPEND)))
     (repo / "a.ipynb").write_bytes(versions[2])
     done = git(repo, "add", "a.ipynb")  # the history line dies half-written, after git got the blob
     assert b"died of signal 9" in done.stderr
@@ -145,7 +135,7 @@ def test_a_filter_killed_mid_append_leaves_the_history_before(repo: Path, tmp_pa
 def test_a_filter_killed_making_a_log_leaves_one_the_next_writer_makes_whole(repo: Path, tmp_path: Path) -> None:
     installed(repo)
     real = git(repo, "config", "filter.nbgit.process").stdout.decode().strip()
-    git(repo, "config", "filter.nbgit.process", str(script(tmp_path, "killer.py", KILLED_MAKING_A_LOG)))
+    git(repo, "config", "filter.nbgit.process", str(script(tmp_path, "killer.py", KILLED_WRITING, **KILLED_MAKING_A_LOG)))
     data = notebook("one", "two")
     (repo / "a.ipynb").write_bytes(data)
     assert b"died of signal 9" in git(repo, "add", "a.ipynb").stderr
