@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import git, nbgit
 from nbgit.store import history
 from nbgit.store.disk import Store, digest
@@ -218,3 +220,64 @@ def test_histories_of_an_older_store_are_read_and_moved_to_the_logs(repo: Path, 
     assert git(repo, "status", "--porcelain").stdout == b""
     assert not Path(store.file("paths", name)).exists()  # recorded anew: the history is in a log now
     assert history.recent(store, "a.ipynb") == [blob_id(repo, "HEAD:a.ipynb"), *keys]
+
+
+LOCKS_REFUSED = """#!{python}
+import errno, fcntl
+def refused(fd, operation):  # as on an NFS mount without a lock daemon
+    raise OSError(errno.ENOLCK, "No locks available")
+fcntl.flock = refused
+from nbgit.filter import main
+main()
+"""
+NO_FCNTL = """#!{python}
+import sys
+sys.modules["fcntl"] = None  # as on Windows: `import fcntl` fails
+from nbgit.filter import main
+main()
+"""
+
+
+@pytest.mark.parametrize("process", [LOCKS_REFUSED, NO_FCNTL], ids=["flock refused", "no fcntl"])
+def test_without_locks_histories_are_files_of_their_own(repo: Path, tmp_path: Path, process: str) -> None:
+    """Where no lock can be taken, every history is kept (as a file per path), newer than the logs' lines:
+    outputs come back on checkout and cell by cell on a pull, and a filter with locks takes over after."""
+    installed(repo)
+    real = git(repo, "config", "filter.nbgit.process").stdout.decode().strip()
+    first = notebook("one", "two", "three")
+    (repo / "a.ipynb").write_bytes(first)
+    commit(repo, "with locks")
+    store = store_of(repo)
+    keys = [blob_id(repo, "HEAD:a.ipynb")]
+    git(repo, "config", "filter.nbgit.process", str(script(tmp_path, "lockless.py", process)))
+    second = notebook("one", "two", "three", "four")
+    (repo / "a.ipynb").write_bytes(second)
+    git(repo, "add", "a.ipynb")
+    done = git(repo, "commit", "-q", "-m", "without locks")
+    assert b"warning" not in done.stderr, done.stderr.decode()
+    keys.insert(0, blob_id(repo, "HEAD:a.ipynb"))
+    assert Path(store.file("paths", digest(b"a.ipynb"))).is_file()  # a file of its own
+    assert history.recent(store, "a.ipynb") == keys  # newer than the log's line
+    for spec, data in (("HEAD~1", first), ("main", second)):
+        git(repo, "checkout", "-q", spec)
+        assert (repo / "a.ipynb").read_bytes() == data, spec
+    elsewhere = tmp_path / "elsewhere"
+    git(tmp_path, "clone", "-q", str(repo), str(elsewhere))
+    edited = json.loads(git(elsewhere, "show", "HEAD:a.ipynb").stdout)
+    edited["cells"][1]["source"] = ["print('changed elsewhere')"]
+    (elsewhere / "a.ipynb").write_text(json.dumps(edited, indent=1, sort_keys=True) + "\n")
+    commit(elsewhere, "an edit elsewhere")
+    done = git(repo, "pull", "-q", str(elsewhere), "main")
+    assert b"warning" not in done.stderr, done.stderr.decode()
+    pulled = json.loads((repo / "a.ipynb").read_bytes())
+    assert [cell["outputs"] != [] for cell in pulled["cells"]] == [True, False, True, True]  # cell by cell
+    keys.insert(0, blob_id(repo, "HEAD:a.ipynb"))
+    assert history.recent(store, "a.ipynb") == keys
+    assert nbgit(repo, "gc").returncode == 0  # compacts nothing it cannot lock, loses nothing
+    assert history.recent(store, "a.ipynb") == keys
+    git(repo, "config", "filter.nbgit.process", real)  # locks again: the history moves into its log
+    (repo / "a.ipynb").write_bytes(notebook("five"))
+    commit(repo, "with locks again", "a.ipynb")
+    keys.insert(0, blob_id(repo, "HEAD:a.ipynb"))
+    assert history.recent(store, "a.ipynb") == keys[:history.HISTORY]
+    assert not Path(store.file("paths", digest(b"a.ipynb"))).exists()

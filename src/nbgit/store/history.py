@@ -17,11 +17,15 @@ file, then a rename) by the writer holding the lock, and eviction removes a log 
 line is ever appended to a log being replaced or removed. Readers take no lock: a rename shows them
 the whole old log or the whole new one. A log whose header
 is not this one is damaged: ignored with one warning, and removed.
+
+Where no lock can be taken (Windows, which has no `flock`; a network file system mounted without
+locks) a history is written as a file of its own, as before the logs: slower, never lost. Such a
+file, when there is one, is a path's newest history: the logs' writers remove it once its history is
+in a log.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 from contextlib import contextmanager
 from typing import Iterator
@@ -52,7 +56,11 @@ def remember(store: Store, path: str, key: str) -> None:
         return
     keys = [key, *(k for k in known if k != key)][:HISTORY]
     line = b"\n%s %s%s" % (name.encode("ascii"), " ".join(keys).encode("ascii"), _END)
-    _append(log_file(store, name), line)
+    try:
+        _append(log_file(store, name), line)
+    except NoLocks:
+        store.write("paths", name, "\n".join([_OLD_FORMAT, *keys, ""]).encode("ascii"))
+        return
     store.written += len(line)
     if in_old_file:
         store.remove("paths", name)  # the log holds it now
@@ -64,8 +72,12 @@ def log_file(store: Store, name: str) -> str:
 
 
 def compact(path: str) -> None:
-    """Rewrite a log with the last whole line of each path only (what `nbgit gc` does to every log)."""
-    _append(path, b"", force=True)
+    """Rewrite a log with the last whole line of each path only (what `nbgit gc` does to every log;
+    nothing where no lock can be taken)."""
+    try:
+        _append(path, b"", force=True)
+    except NoLocks:
+        pass
 
 
 def _name(path: str) -> str:
@@ -73,7 +85,11 @@ def _name(path: str) -> str:
 
 
 def _known(store: Store, name: str) -> tuple[list[str], bool]:
-    """A path's history (by its digest), and whether it came from a file of its own (an older store's)."""
+    """A path's history (by its digest), and whether it came from a file of its own (an older store's,
+    or one written where no lock could be taken: newer than any line of the logs)."""
+    old = _old_history(store, name)
+    if old:
+        return old, True
     log = log_file(store, name)
     data = store.read_file(log)
     if data is not None and not data.startswith(_HEADER) and not _HEADER.startswith(data):
@@ -86,8 +102,7 @@ def _known(store: Store, name: str) -> tuple[list[str], bool]:
             if keys:
                 return keys, False
             end = at  # a line cut short by a killed writer: the one before it stands
-    old = _old_history(store, name)
-    return old, bool(old)
+    return [], False
 
 
 def _keys(data: bytes, at: int) -> list[str]:
@@ -132,22 +147,38 @@ def _append(path: str, line: bytes, force: bool = False) -> None:
 
 
 def remove(path: str) -> None:
-    """Remove the log at `path` (evicted), under the logs' lock: never while a line is being appended to it."""
-    with _locked(os.path.dirname(path)):
+    """Remove the log at `path` (evicted), under the logs' lock: never while a line is being appended to
+    it (where no lock can be taken, no line is appended either)."""
+    try:
+        with _locked(os.path.dirname(path)):
+            os.unlink(path)
+    except NoLocks:
         os.unlink(path)
+
+
+class NoLocks(Exception):
+    """No `flock` here (Windows, or a file system that refuses it): histories are files of their own."""
 
 
 @contextmanager
 def _locked(folder: str) -> Iterator[None]:
     """The logs' exclusive lock (`flock` of the file `lock` beside them): whatever appends to, compacts or
-    removes a log holds it, so that no line goes to a log that is being renamed over or removed."""
+    removes a log holds it, so that no line goes to a log that is being renamed over or removed.
+    NoLocks where none can be taken."""
+    try:
+        import fcntl
+    except ImportError:
+        raise NoLocks from None
     try:
         fd = os.open(os.path.join(folder, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except FileNotFoundError:
         os.makedirs(folder, exist_ok=True)
         fd = os.open(os.path.join(folder, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as error:  # ENOLCK: an NFS mount without a lock daemon
+            raise NoLocks from error
         yield
     finally:
         os.close(fd)  # and with it the lock
