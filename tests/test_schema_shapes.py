@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from nbgit.check.schema import _shapes, _validator
 from nbgit.errors import NbgitError
-from nbgit.check.schema_shapes import CELL_TYPES, OUTPUT_TYPES, plainly_valid, plainly_valid_cell
+from nbgit.check.schema_shapes import CELL_TYPES, OUTPUT_TYPES, Shapes, plainly_valid_around_cells, plainly_valid_cell
 from nbgit.notebook import parse
 
 MINORS = range(6)
@@ -115,6 +115,11 @@ CELL = st.one_of(
                                        optional={"id": PLAIN_ID, "attachments": st.dictionaries(st.just("a.png"), BUNDLE, max_size=1)}), CELL_EDGES)
       for kind in ("markdown", "raw")),
 )
+
+
+def plainly_valid(content: Any, shapes: Shapes) -> bool:
+    """The shortcut's verdict on a whole notebook, as the schema check takes it: all but the cells, then each cell."""
+    return plainly_valid_around_cells(content, shapes) and all(plainly_valid_cell(cell, shapes) for cell in content["cells"])
 
 
 def schema_valid(cell: Any, minor: int) -> bool:

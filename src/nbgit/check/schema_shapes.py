@@ -8,7 +8,9 @@ cell and output type require and allow (read from the schema of the notebook's o
 values of exactly the types the schema asks for, metadata keys the schema constrains holding what
 every 4.x minor version allows. Such a notebook is valid; anything else (an odd type, a subclass, a
 newline in an id, an unknown output) is not claimed valid here and goes to fastjsonschema, so the
-verdict and its message never depend on this shortcut. tests/test_schema_shapes.py holds the proof.
+verdict never depends on this shortcut. tests/test_schema_shapes.py holds the proof. One fault is
+also worded here: keys a cell's type does not allow, when they are all that is wrong with it (cell
+ids in a 4.4 notebook), as fastjsonschema words it; tests/test_schema_messages.py proves the words.
 """
 
 from __future__ import annotations
@@ -60,16 +62,18 @@ class Shapes(NamedTuple):
         )
 
 
-def plainly_valid(content: Any, shapes: Shapes) -> bool:
-    """True when the notebook (in memory form) is valid for the schema these shapes come from; False means "not known"."""
-    if type(content) is not dict or not _has_keys(content, shapes.notebook):
+def plainly_valid_around_cells(content: Any, shapes: Shapes) -> bool:
+    """True when all of the notebook but its cells and any keys it does not allow is valid (`cells` a
+    list, of anything). The schema checks those keys last: its first error, if any, is then in the
+    first cell not valid for its own type, or else the keys (`unknown_keys`)."""
+    if type(content) is not dict or not shapes.notebook.required <= content.keys():
         return False
-    minor, metadata, cells = content["nbformat_minor"], content["metadata"], content["cells"]
+    minor, metadata = content["nbformat_minor"], content["metadata"]
     if type(content["nbformat"]) is not int or content["nbformat"] != 4 or type(minor) is not int or minor < shapes.least_minor:
         return False
     if type(metadata) is not dict or not all(_NOTEBOOK_METADATA[key](metadata[key]) for key in _NOTEBOOK_METADATA.keys() & metadata.keys()):
         return False
-    return type(cells) is list and all(plainly_valid_cell(cell, shapes) for cell in cells)
+    return type(content["cells"]) is list
 
 
 def plainly_valid_cell(cell: Any, shapes: Shapes) -> bool:
@@ -98,6 +102,31 @@ def plainly_valid_cell(cell: Any, shapes: Shapes) -> bool:
         return not outputs or all(_plain_output(output, shapes) for output in outputs)
     attachments = cell.get("attachments", _ABSENT)
     return attachments is _ABSENT or type(attachments) is dict and all(map(_mimebundle, attachments.values()))
+
+
+def only_unknown_keys(cell: dict[str, Any], shapes: Shapes) -> set[str] | None:
+    """The keys a cell holds beyond those its type allows, when they are all that is wrong with it
+    (None otherwise: no such keys, or other faults): nbformat's most common fault (cell ids in a
+    notebook older than 4.5, keys other tools add), for words without fastjsonschema. The schema
+    checks every other rule of a cell's definition first, so they are its first error only when the
+    cell without them is valid."""
+    kind = cell.get("cell_type")
+    keys = shapes.cells.get(kind) if type(kind) is str else None
+    if keys is None or not keys.required <= cell.keys() or cell.keys() <= keys.allowed:
+        return None
+    if not plainly_valid_cell({key: value for key, value in cell.items() if key in keys.allowed}, shapes):
+        return None
+    return unknown_keys(cell, keys)
+
+
+def unknown_keys(value: dict[str, Any], keys: Keys) -> set[str]:
+    """The keys of `value` that `keys` do not allow, as a set built as fastjsonschema's validator builds
+    the one its message shows (the order of a set of strings, and so the message, is this process's):
+    all the keys, less each allowed one."""
+    unknown = set(value.keys())
+    for key in keys.allowed:
+        unknown.discard(key)  # (one by one, as the validator removes them: `-=` may resize the set, and reorder it)
+    return unknown
 
 
 def _plain_output(output: Any, shapes: Shapes) -> bool:
