@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from nbgit.check.schema import _shapes, _validator
 from nbgit.errors import NbgitError
-from nbgit.check.schema_shapes import CELL_TYPES, OUTPUT_TYPES, Shapes, plainly_valid_around_cells, plainly_valid_cell
+from nbgit.check.schema_shapes import CELL_TYPES, OUTPUT_TYPES, Shapes, plainly_valid_around_cells, plainly_valid_cell, unknown_keys
 from nbgit.notebook import parse
 
 MINORS = range(6)
@@ -118,8 +118,20 @@ CELL = st.one_of(
 
 
 def plainly_valid(content: Any, shapes: Shapes) -> bool:
-    """The shortcut's verdict on a whole notebook, as the schema check takes it: all but the cells, then each cell."""
-    return plainly_valid_around_cells(content, shapes) and all(plainly_valid_cell(cell, shapes) for cell in content["cells"])
+    """The shortcut's verdict on a whole notebook, as the schema check takes it: all but the cells and
+    keys of its own, then each cell, then no keys of its own."""
+    if not plainly_valid_around_cells(content, shapes) or not all(plainly_valid_cell(cell, shapes) for cell in content["cells"]):
+        return False
+    return not unknown_keys(content, shapes.notebook)
+
+
+def only_its_own_keys_wrong(notebook: Any, minor: int) -> bool:
+    """Whether the whole schema finds nothing, or only keys the notebook does not allow, in the notebook without its cells."""
+    try:
+        _validator(4, minor)({**notebook, "cells": []})
+    except fastjsonschema.JsonSchemaException as error:
+        return error.rule == "additionalProperties" and error.name == "data"
+    return True
 
 
 def schema_valid(cell: Any, minor: int) -> bool:
@@ -253,6 +265,10 @@ def test_every_single_change_to_a_plain_notebook_near_the_edges_is_judged_as_the
     own = [path for path in places(notebook) if "cells" not in path]
     judged, claimed = agree_on_single_changes(notebook, own, NOTEBOOK_KEYS, lambda near: plainly_valid(near, shapes), lambda near: notebook_valid(near, minor))
     assert judged > 4000 and claimed > 500, (judged, claimed)
+    # all but the cells: keys of its own at most (the schema checks them after the cells, so the check words them last)
+    judged, claimed = agree_on_single_changes(notebook, own, NOTEBOOK_KEYS, lambda near: plainly_valid_around_cells(near, shapes),
+                                              lambda near: only_its_own_keys_wrong(near, minor))
+    assert judged > 4000 and claimed > 600, (judged, claimed)
     for cell in [*EDGE_VALUES, {"cell_type": "markdown", "metadata": {}, "source": "", "id": "a.b"}]:
         near = {**notebook, "cells": [cell]}
         assert not plainly_valid(near, shapes) or notebook_valid(near, minor), cell
