@@ -119,6 +119,27 @@ def copy_in(source: Path, repo: Path, name: str | None = None) -> Path:
     return target
 
 
+def corpus_contents() -> list[object]:
+    """Every readable notebook file of dev/ and bad_inputs/, as stored (JSON as loaded, whatever it
+    holds) and in memory form (nbgit's parse), read once per test process."""
+    if not _CORPUS_CONTENTS:
+        import json
+
+        from nbgit.errors import NbgitError
+        from nbgit.notebook import parse
+
+        for path in corpus_files("dev") + corpus_files("bad_inputs"):
+            data = path.read_bytes()
+            try:
+                _CORPUS_CONTENTS.extend([json.loads(data), parse(data, "x").content])
+            except (ValueError, NbgitError):
+                continue
+    return _CORPUS_CONTENTS
+
+
+_CORPUS_CONTENTS: list[object] = []
+
+
 def rerunnable(count: int) -> list[Path]:
     """`count` real notebooks of 15-90 KB with outputs, valid nbformat 4, from the corpus (empty when it is absent)."""
     manifest = CORPUS / "dev" / "MANIFEST.tsv"

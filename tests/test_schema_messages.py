@@ -16,17 +16,14 @@ import os
 import shutil
 import subprocess
 import sys
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from conftest import CORPUS, corpus_files, git, nbgit
+from conftest import CORPUS, corpus_contents, corpus_files, git, nbgit
 
 from nbgit.check.schema import _definition_validator, _explain, _first_error, _shapes, _validator, schema_errors
 from nbgit.check.schema_shapes import CELL_TYPES, OUTPUT_TYPES, only_unknown_keys, plainly_valid_around_cells
-from nbgit.errors import NbgitError
-from nbgit.notebook import parse
 
 # `CI=1 nbgit check --all` on copies of dev/ and bad_inputs/, before the schema check compiled less
 # (main at 75633a2): its schema lines, in order (the other lines are unreadable files, not the schema's)
@@ -63,18 +60,9 @@ def test_every_invalid_corpus_notebook_gets_the_words_it_got_before(repo: Path) 
     assert "\n".join(said) + "\n" == SAID_BEFORE
 
 
-@lru_cache(maxsize=1)
-def corpus_contents() -> list[dict[str, Any]]:
-    """Every readable v4 notebook of the corpus, as stored (raw JSON) and in memory form."""
-    found = []
-    for path in corpus_files("dev") + corpus_files("bad_inputs"):
-        data = path.read_bytes()
-        try:
-            forms = [json.loads(data), parse(data, "x").content]
-        except (ValueError, NbgitError):
-            continue
-        found.extend(form for form in forms if isinstance(form, dict) and form.get("nbformat") == 4 and isinstance(form.get("cells"), list))
-    return found
+def v4_contents() -> list[dict[str, Any]]:
+    """Every readable v4 notebook of the corpus, as stored and in memory form."""
+    return [form for form in corpus_contents() if isinstance(form, dict) and form.get("nbformat") == 4 and isinstance(form.get("cells"), list)]
 
 
 def the_whole_schemas_own(minor: int, definition: str) -> Callable[[Any], Any]:
@@ -93,7 +81,7 @@ def raised(validator: Callable[[Any], Any], value: Any) -> tuple[str, str, str] 
 def test_a_definition_compiled_on_its_own_raises_what_the_whole_schemas_function_for_it_raises(minor: int) -> None:
     """Every cell and output of the corpus, as it is and with a fault planted, against its own type's definition."""
     compared = faulty = 0
-    for content in corpus_contents()[::6]:
+    for content in v4_contents()[::6]:
         for cell in content["cells"][:10]:
             outputs = cell.get("outputs") if isinstance(cell, dict) else None
             parts = [(f"{kind}_cell", cell) for kind in CELL_TYPES]
@@ -121,7 +109,7 @@ def test_keys_worded_without_fastjsonschema_are_worded_as_it_words_them(minor: i
     this process's order of a set), fastjsonschema says just that, in those words."""
     shapes = _shapes(minor)
     worded = 0
-    for content in corpus_contents()[::4]:
+    for content in v4_contents()[::4]:
         for cell in content["cells"]:
             if not isinstance(cell, dict):
                 continue
@@ -168,7 +156,7 @@ def test_the_first_error_found_is_the_whole_schemas_first_error_worded_as_before
     own at the top (which the schema checks after the cells): the one error reported is the whole
     schema's first, explained from the whole schema's error."""
     compared = 0
-    for content in corpus_contents()[:60:2]:
+    for content in v4_contents()[:60:2]:
         content = {**content, "nbformat_minor": minor}
         if not content["cells"] or not plainly_valid_around_cells(content, _shapes(minor)):
             continue

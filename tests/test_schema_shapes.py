@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import fastjsonschema
 import pytest
-from conftest import corpus_files
+from conftest import corpus_contents, corpus_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -279,26 +279,20 @@ def test_corpus_notebooks_and_cells_the_shortcut_calls_valid_are_valid_for_every
     """Every notebook and cell of the corpus, as stored and in memory form, judged against every 4.x schema;
     most valid ones take the shortcut."""
     judged = claimed = valid = plain_notebooks = 0
-    for path in corpus_files("dev") + corpus_files("bad_inputs"):
-        data = path.read_bytes()
-        try:
-            forms = [json.loads(data), parse(data, "x").content]
-        except (ValueError, NbgitError):
-            continue
-        for content in forms:
-            found = content.get("cells") if isinstance(content, dict) else None
-            for minor in MINORS:
-                notebook = {**content, "nbformat_minor": minor} if isinstance(content, dict) else content
-                if plainly_valid(notebook, _shapes(minor)):
-                    assert notebook_valid(notebook, minor), (path, minor)
-                    plain_notebooks += 1
-                for cell in found if isinstance(found, list) else []:
-                    is_valid = schema_valid(cell, minor)
-                    if plainly_valid_cell(cell, _shapes(minor)):
-                        assert is_valid, (path, minor, cell.get("id"))
-                        claimed += 1
-                    valid += is_valid
-                    judged += 1
+    for content in corpus_contents():
+        found = content.get("cells") if isinstance(content, dict) else None
+        for minor in MINORS:
+            notebook = {**content, "nbformat_minor": minor} if isinstance(content, dict) else content
+            if plainly_valid(notebook, _shapes(minor)):
+                assert notebook_valid(notebook, minor), minor
+                plain_notebooks += 1
+            for cell in found if isinstance(found, list) else []:
+                is_valid = schema_valid(cell, minor)
+                if plainly_valid_cell(cell, _shapes(minor)):
+                    assert is_valid, (minor, cell)
+                    claimed += 1
+                valid += is_valid
+                judged += 1
     assert judged > 10_000 and claimed > 0.9 * valid and plain_notebooks > 1000, (judged, claimed, valid, plain_notebooks)
 
 
