@@ -77,11 +77,11 @@ def raised(validator: Callable[[Any], Any], value: Any) -> tuple[str, str, str] 
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("minor", [4, 5])
+@pytest.mark.parametrize("minor", range(6))
 def test_a_definition_compiled_on_its_own_raises_what_the_whole_schemas_function_for_it_raises(minor: int) -> None:
     """Every cell and output of the corpus, as it is and with a fault planted, against its own type's definition."""
     compared = faulty = 0
-    for content in v4_contents()[::6]:
+    for content in v4_contents()[minor::12]:
         for cell in content["cells"][:10]:
             outputs = cell.get("outputs") if isinstance(cell, dict) else None
             parts = [(f"{kind}_cell", cell) for kind in CELL_TYPES]
@@ -91,7 +91,7 @@ def test_a_definition_compiled_on_its_own_raises_what_the_whole_schemas_function
                     said = raised(_definition_validator(minor, definition), planted)
                     assert said == raised(the_whole_schemas_own(minor, definition), planted), (definition, planted)
                     compared, faulty = compared + 1, faulty + (said is not None)
-    assert compared > 5000 and faulty > compared / 2, (compared, faulty)
+    assert compared > 3000 and faulty > compared / 2, (compared, faulty)
 
 
 def faults_in(value: Any) -> list[Any]:
@@ -103,13 +103,13 @@ def faults_in(value: Any) -> list[Any]:
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("minor", [4, 5])
+@pytest.mark.parametrize("minor", range(6))
 def test_keys_worded_without_fastjsonschema_are_worded_as_it_words_them(minor: int) -> None:
     """Whenever the walk says a cell's only fault is keys its type does not allow (one or several, in
     this process's order of a set), fastjsonschema says just that, in those words."""
     shapes = _shapes(minor)
     worded = 0
-    for content in v4_contents()[::4]:
+    for content in v4_contents()[minor::6]:
         for cell in content["cells"]:
             if not isinstance(cell, dict):
                 continue
@@ -120,7 +120,7 @@ def test_keys_worded_without_fastjsonschema_are_worded_as_it_words_them(minor: i
                     said = raised(the_whole_schemas_own(minor, f"{kind}_cell"), planted)
                     assert said is not None and said[1:] == ("additionalProperties", f"data must not contain {unknown} properties")
                     worded += 1
-    assert worded > 500, worded
+    assert worded > 200, worded
 
 
 def planted(content: dict[str, Any], number: int, fault: Callable[[dict[str, Any]], None], unknown_at_top: bool) -> dict[str, Any]:
@@ -150,13 +150,13 @@ CELL_FAULTS: dict[str, Callable[[dict[str, Any]], None]] = {
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("minor", [4, 5])
+@pytest.mark.parametrize("minor", range(6))
 def test_the_first_error_found_is_the_whole_schemas_first_error_worded_as_before(minor: int) -> None:
     """Faults planted in the first or a later cell of real notebooks, with and without keys of their
     own at the top (which the schema checks after the cells): the one error reported is the whole
     schema's first, explained from the whole schema's error."""
     compared = 0
-    for content in v4_contents()[:60:2]:
+    for content in v4_contents()[minor:60:6]:
         content = {**content, "nbformat_minor": minor}
         if not content["cells"] or not plainly_valid_around_cells(content, _shapes(minor)):
             continue
@@ -168,7 +168,7 @@ def test_the_first_error_found_is_the_whole_schemas_first_error_worded_as_before
                     expected = [] if whole is None else [_explain(near, 4, minor, whole)]
                     assert [e for e in schema_errors(near, 4, minor) if "also the id" not in e.message] == expected, (number, near["cells"][number])
                     compared += bool(expected)
-    assert compared > 500, compared
+    assert compared > 300, compared
 
 
 def test_a_notebook_with_keys_of_its_own_at_the_top_and_in_a_cell_is_worded_without_fastjsonschema(repo: Path) -> None:
@@ -189,13 +189,17 @@ def test_a_notebook_with_keys_of_its_own_at_the_top_and_in_a_cell_is_worded_with
     assert "fastjsonschema" not in done.stderr.decode()
 
 
-
-def test_a_cell_type_of_another_type_beside_a_fault_around_the_cells_is_worded(repo: Path) -> None:
-    """A list as cell type in a notebook with a key of its own: named, not an internal error (it was
-    looked up in a dict of validators)."""
+def test_a_cell_type_of_another_type_is_worded_beside_any_fault_around_the_cells(repo: Path) -> None:
+    """A list as cell type, in a notebook with a key of its own at the top or a kernelspec without its
+    name: named or passed over for the first error, not an internal error (it was looked up in a dict
+    of validators)."""
     cells = [{"cell_type": [], "metadata": {}, "source": ""}]
     (repo / "a.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4, "path_": "a"}, indent=1) + "\n")
+    metadata = {"kernelspec": {"display_name": "x"}}
+    (repo / "b.ipynb").write_text(json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 4}, indent=1) + "\n")
     git(repo, "add", "-A")
     done = nbgit(repo, "check", "--all", env={**os.environ, "CI": "1"})
     assert done.returncode == 1 and done.stderr == b""
-    assert "a.ipynb cell 1: not valid nbformat 4.4: unknown cell type [] [invalid]" in done.stdout.decode().splitlines()
+    lines = done.stdout.decode().splitlines()
+    assert "a.ipynb cell 1: not valid nbformat 4.4: unknown cell type [] [invalid]" in lines
+    assert "b.ipynb: not valid nbformat 4.4: notebook metadata.kernelspec must contain ['name'] properties [invalid]" in lines
