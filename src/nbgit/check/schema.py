@@ -55,11 +55,11 @@ def _first_error_v4(content: dict[str, Any], minor: int) -> SchemaError | None:
     of the schema as the notebook needs.
 
     Importing fastjsonschema costs about 15 ms, compiling the whole schema 35 ms per minor version
-    and process, one cell type's definition 5-14 ms. When all of the
-    notebook but its cells and keys it does not allow is plainly valid (`schema_shapes`), the whole
-    schema's first error is in the first cell not valid for its own type, or else those keys: only
-    the definitions of the cell types at fault are compiled, and a cell whose only fault is keys its
-    type does not allow needs none. A plain notebook needs no fastjsonschema at all.
+    and process, one cell type's definition 5-14 ms. When all of the notebook but its cells and keys
+    it does not allow is plainly valid (`schema_shapes`), the whole schema's first error is in the
+    first cell not valid for its own type, or else those keys: only the definitions of the cell
+    types at fault are compiled, and a cell whose only fault is keys its type does not allow needs
+    none. A plain notebook needs no fastjsonschema at all.
     """
     shapes = _shapes(minor)
     if not plainly_valid_around_cells(content, shapes):
@@ -138,7 +138,8 @@ def _explain(content: dict[str, Any], major: int, minor: int, error: Any) -> Sch
     cell = content["cells"][parts[1]]
     if error.rule != "oneOf" or len(parts) > 2 or not isinstance(cell, dict):
         return SchemaError(number, _sentence(error.message, "cell", 2))
-    return SchemaError(number, _cell_fault(cell, minor, _shapes(minor)) or _sentence(error.message, "cell", 2))
+    fault = _cell_fault(cell, minor, _shapes(minor))  # (None only were a definition alone to disagree with the whole schema)
+    return SchemaError(number, fault or _sentence(error.message, "cell", 2))
 
 
 def _cell_fault(cell: dict[str, Any], minor: int, shapes: Shapes) -> str | None:

@@ -9,8 +9,9 @@ values of exactly the types the schema asks for, metadata keys the schema constr
 every 4.x minor version allows. Such a notebook is valid; anything else (an odd type, a subclass, a
 newline in an id, an unknown output) is not claimed valid here and goes to fastjsonschema, so the
 verdict never depends on this shortcut. tests/test_schema_shapes.py holds the proof. One fault is
-also worded here: keys a cell's type does not allow, when they are all that is wrong with it (cell
-ids in a 4.4 notebook), as fastjsonschema words it; tests/test_schema_messages.py proves the words.
+also found here: keys a cell's type or the notebook does not allow, when they are all that is wrong
+(cell ids in a 4.4 notebook), for `nbgit.check.schema` to word as fastjsonschema words it
+(tests/test_schema_messages.py proves the words).
 """
 
 from __future__ import annotations
