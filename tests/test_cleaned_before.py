@@ -108,7 +108,6 @@ def test_a_key_cleaning_strips_renamed_to_one_it_keeps_is_stored(clone: Path) ->
 
 
 def test_a_damaged_recipe_costs_the_shortcut_never_the_blob(clone: Path) -> None:
-    path = clone / "a.ipynb"
     add_after_touch(clone, "a.ipynb")
     store = Store(store_dir(clone))
     key = git(clone, "rev-parse", ":a.ipynb").stdout.decode().strip()

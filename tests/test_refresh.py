@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NBGIT, copy_in, git, nbgit, rerun, rerunnable
-from nbgit.worktree.refresh import CHANGED, UNCHANGED, judge, record
+from nbgit.worktree.refresh import UNCHANGED, judge, record
 
 NOTEBOOKS = rerunnable(6)
 pytestmark = pytest.mark.skipif(len(NOTEBOOKS) < 6, reason="needs ../shared/corpus")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,11 +13,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import NBGIT, corpus_files, git, nbgit
+from conftest import corpus_files, git, nbgit
 from PIL import Image
 
 from nbgit.policy import policy_from_table
-from nbgit.report.changes import ADDED, MODIFIED, VOLATILE, build
+from nbgit.report.changes import ADDED, VOLATILE, build
 
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (64, 48), level: int = 6, note: str = "") -> str:

@@ -9,7 +9,7 @@ import functools
 from typing import Any, NamedTuple
 
 from nbgit.errors import NbgitError
-from nbgit.notebook import Notebook, parse, serialise, source_of, too_deep
+from nbgit.notebook import parse, serialise, source_of, too_deep
 from nbgit.policy import Policy
 from nbgit.volatile import VOLATILE_KEYS
 

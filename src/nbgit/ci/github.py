@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nbgit.check.formats import render
-from nbgit.ci.review import MARKER, Review, markdown, review, write_html
+from nbgit.ci.review import MARKER, markdown, review, write_html
 from nbgit.commands.diff import where_full_report
 
 PER_PAGE = 100
