@@ -207,11 +207,11 @@ KILLER = """#!{python}
 import os, signal
 from nbgit.filter import Cleaner, serve
 cleaner, seen = Cleaner.for_directory(os.path.realpath(".")), []
-def die_on_third(command, path, data):
+def die_on_third(command, path, data, request):
     seen.append(path)
     if len(seen) == 3:
         os.kill(os.getpid(), signal.SIGKILL)
-    return cleaner(command, path, data)
+    return cleaner(command, path, data, request)
 serve(open(0, "rb"), open(1, "wb"), die_on_third)
 """
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import CORPUS, copy_in, git, nbgit
+from conftest import CORPUS, NBGIT, copy_in, git, nbgit
 from nbgit.clean import clean_bytes
 from nbgit.notebook import cells, parse, serialise
 from nbgit.policy import Policy
@@ -619,10 +619,10 @@ KILLED_ON_SMUDGE = """#!{python}
 import os, signal
 from nbgit.filter import CAPABILITIES, Cleaner, serve
 cleaner = Cleaner.for_directory(os.path.realpath("."))
-def handler(command, path, data):
+def handler(command, path, data, request):
     if command == "smudge":
         os.kill(os.getpid(), signal.SIGKILL)
-    return cleaner(command, path, data)
+    return cleaner(command, path, data, request)
 serve(open(0, "rb", buffering=1 << 16), open(1, "wb"), handler, CAPABILITIES)
 """
 
@@ -659,25 +659,65 @@ def test_an_install_made_before_restore_existed_restores(repo: Path) -> None:
     assert (repo / "widgets.ipynb").read_bytes() == original
 
 
-def test_the_one_shot_filter_keeps_and_restores(repo: Path) -> None:
+def archived(repo: Path, *args: str) -> dict[str, bytes]:
+    """The samples as `git archive` writes them, in every format: {format:name: bytes}."""
+    import io
+    import tarfile
+    import zipfile
+
+    found = {}
+    with tarfile.open(fileobj=io.BytesIO(git(repo, "archive", "--format=tar", *args).stdout)) as tar:
+        for name in SAMPLES:
+            member = tar.extractfile(name)
+            found[f"tar:{name}"] = member.read() if member is not None else b""
+    with zipfile.ZipFile(io.BytesIO(git(repo, "archive", "--format=zip", *args).stdout)) as archive:
+        found.update({f"zip:{name}": archive.read(name) for name in SAMPLES})
+    return found
+
+
+def back_and_forth(repo: Path) -> None:
+    """Commit an edit on a branch and check out back to main (outputs restored), then the branch and
+    main again: whatever the store holds has been through checkouts."""
+    original = snapshot(repo)
+    commit_edits(repo, FIRST, "elsewhere = 1", branch="elsewhere")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "checkout", "-q", "elsewhere")
+    git(repo, "checkout", "-q", "main")
+    assert snapshot(repo) == original
+
+
+@pytest.mark.parametrize("driver", ["process", "one-shot"])
+def test_archive_holds_the_commit_not_this_clones_outputs(clone: Path, tmp_path: Path, driver: str) -> None:
+    """`git archive` smudges as checkout does (with the same keys), but its archive may be published:
+    it holds the blobs as committed, from a branch, HEAD, a commit or a tree, in a linked worktree too,
+    while checkouts go on restoring."""
+    if driver == "one-shot":  # git runs `filter.nbgit.smudge` once per file, with nothing but the path
+        git(clone, "config", "--unset", "filter.nbgit.process")
+        git(clone, "config", "filter.nbgit.smudge", f"{NBGIT} filter smudge -- %f")
+    original = snapshot(clone)
+    back_and_forth(clone)
+    committed = {f"{kind}:{name}": blob(clone, f"HEAD:{name}") for kind in ("tar", "zip") for name in SAMPLES}
+    assert all(b'"output_type"' not in data for data in committed.values())
+    for spec in ("HEAD", "main", git(clone, "rev-parse", "HEAD").stdout.decode().strip(), "HEAD^{tree}"):
+        assert archived(clone, spec) == committed, spec
+    assert snapshot(clone) == original
+    assert_clean_state(clone)
+    git(clone, "worktree", "add", "-q", str(tmp_path / "linked"), "main~0")
+    assert snapshot(tmp_path / "linked") == original
+    assert archived(tmp_path / "linked", "HEAD") == committed
+
+
+def test_the_one_shot_filter_keeps_what_it_cleans_for_checkouts(repo: Path) -> None:
+    """Run by hand, the one-shot smudge writes no work tree (git holds no index lock): the blob comes back as it is."""
     data = SAMPLES["ids.ipynb"].read_bytes()
     done = nbgit(repo, "filter", "clean", "ids.ipynb", input=data)
     assert done.returncode == 0 and done.stdout == clean(data, "ids.ipynb")
-    done = nbgit(repo, "filter", "smudge", "ids.ipynb", input=done.stdout)
+    cleaned = done.stdout
+    done = nbgit(repo, "filter", "smudge", "ids.ipynb", input=cleaned)
+    assert (done.returncode, done.stdout, done.stderr) == (0, cleaned, b"")
+    (repo / ".git" / "index.lock").touch()  # as git holds it while it checks out
+    done = nbgit(repo, "filter", "smudge", "ids.ipynb", input=cleaned)
     assert (done.returncode, done.stdout, done.stderr) == (0, data, b"")
-
-
-def test_archive_writes_what_checkout_writes_unless_told_not_to(clone: Path) -> None:
-    import io
-    import tarfile
-
-    original = snapshot(clone)
-    for config, expected in ((), original), (("-c", "nbgit.restore=false"), {n: blob(clone, f"HEAD:{n}") for n in SAMPLES}):
-        archive = git(clone, *config, "archive", "--format=tar", "HEAD").stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            for name in SAMPLES:
-                member = tar.extractfile(name)
-                assert member is not None and member.read() == expected[name]
 
 
 # --- the cell-by-cell restore over the whole corpus ------------------------------------------------

@@ -125,8 +125,8 @@ def write_content(stream: BinaryIO, data: bytes) -> None:
 
 # --- the conversation -------------------------------------------------------------------------
 
-# A handler answers one request: (command, pathname, content) -> (status, content or None).
-Handler = Callable[[str, str, bytes], tuple[str, bytes | None]]
+# A handler answers one request: (command, pathname, content, every key git sent) -> (status, content or None).
+Handler = Callable[[str, str, bytes, dict[str, str]], tuple[str, bytes | None]]
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tuple[str, ...] = CAPABILITIES,
@@ -148,7 +148,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tup
         request = dict(key.partition("=")[::2] for key in keys)
         command = request.get("command", "")
         data = read_content(stdin)
-        status, result = _answer(handler, command, request.get("pathname", ""), data) if command in capabilities else ("error", None)
+        status, result = _answer(handler, command, data, request) if command in capabilities else ("error", None)
         del data
         if result is None:
             write_text(stdout, f"status={status}")
@@ -161,11 +161,12 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, handler: Handler, capabilities: tup
             settle()
 
 
-def _answer(handler: Handler, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
+def _answer(handler: Handler, command: str, data: bytes, request: dict[str, str]) -> tuple[str, bytes | None]:
     """The handler's answer; an exception it lets through is one warning and `status=error` for that file
     (git then stores it unchanged), never the end of the session: git would abort the whole command."""
+    path = request.get("pathname", "")
     try:
-        return handler(command, path, data)
+        return handler(command, path, data, request)
     except Exception as error:  # noqa: BLE001 - the boundary: nothing may cost git its filter
         warn(f"{path}: internal error {type(error).__name__}: {error}; stored unchanged", "this is a bug in nbgit: please report it")
         return "error", None
@@ -266,15 +267,37 @@ class Cleaner:
             self._unsettled.append((path, data, result, own))
         return result, problem
 
+    def into_work_tree(self, request: dict[str, str] | None) -> bool:
+        """Whether what a smudge answers goes into this clone's work tree, so its outputs may come back.
+
+        `git archive` smudges too (with `treeish`, as a checkout), and its archive must hold the
+        commit as it is, not this clone's outputs: a smudge naming a `treeish` while no git command
+        holds the index lock (which every git command writing the work tree holds) is an archive.
+        Without keys (the one-shot filter) the lock alone decides: `git archive`, a diff tool's copy
+        of an old version and a run by hand get the blob. A request naming only its `blob` (`checkout
+        -- FILE`; a diff's copy of an old version, for an external diff tool) gets the outputs.
+        """
+        if request is not None and "treeish" not in request:
+            return True
+        from pathlib import Path
+
+        from nbgit.store.location import index_locked
+
+        return index_locked(Path(self.keeper.root if self.keeper is not None else "."))
+
     def settle(self) -> None:
         """Keep the outputs of what was cleaned since the last time (never raises: see OutputKeeper)."""
         while self._unsettled and self.keeper is not None:
             self.keeper.clean(*self._unsettled.pop(0))
 
-    def __call__(self, command: str, path: str, data: bytes) -> tuple[str, bytes | None]:
-        """One request: (status, content); never raises (a failure is a warning and a pass-through or an error)."""
+    def __call__(self, command: str, path: str, data: bytes, request: dict[str, str] | None = None) -> tuple[str, bytes | None]:
+        """One request: (status, content); never raises (a failure is a warning and a pass-through or an error).
+
+        `request` is every key git sent with it (the process filter's), None when git says nothing
+        (the one-shot filter): see `into_work_tree`.
+        """
         if command != "clean":
-            if self.keeper is None:
+            if self.keeper is None or not self.into_work_tree(request):
                 return "success", data
             return "success", self.keeper.smudge(path, data, self.policy.for_path(path))
         if self.problem is not None:

@@ -15,26 +15,53 @@ _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 def common_dir(root: Path) -> Path | None:
     """git's common directory for the work tree at `root` (shared by its linked worktrees), or None.
 
-    Read from `.git` (a folder, or a file naming one) and its `commondir` file, as git does, so the
-    filter finds it once per process without running git; `GIT_DIR` and `GIT_COMMON_DIR` win when set.
+    Read from its git directory's `commondir` file, as git does, so the filter finds it once per
+    process without running git; `GIT_COMMON_DIR` wins when set.
     """
     if os.environ.get("GIT_COMMON_DIR"):
         return Path(os.environ["GIT_COMMON_DIR"]).absolute()
-    git_dir = Path(os.environ["GIT_DIR"]).absolute() if os.environ.get("GIT_DIR") else root / ".git"
+    own = git_dir(root)
+    if own is None:
+        return None
     try:
-        if git_dir.is_file():
-            pointer = git_dir.read_text(encoding="utf-8").strip()
-            if not pointer.startswith("gitdir:"):
-                return None
-            git_dir = git_dir.parent / pointer.removeprefix("gitdir:").strip()
-        if not git_dir.is_dir():
-            return None
-        shared = git_dir / "commondir"
+        shared = own / "commondir"
         if shared.is_file():
-            return (git_dir / shared.read_text(encoding="utf-8").strip()).resolve()
+            return (own / shared.read_text(encoding="utf-8").strip()).resolve()
     except (OSError, UnicodeDecodeError):
         return None
-    return git_dir.resolve()
+    return own.resolve()
+
+
+def git_dir(root: Path) -> Path | None:
+    """git's directory for the work tree at `root` (a linked worktree has its own), or None.
+
+    Read from `.git` (a folder, or a file naming one), as git does, without running git; `GIT_DIR`
+    wins when set.
+    """
+    own = Path(os.environ["GIT_DIR"]).absolute() if os.environ.get("GIT_DIR") else root / ".git"
+    try:
+        if own.is_file():
+            pointer = own.read_text(encoding="utf-8").strip()
+            if not pointer.startswith("gitdir:"):
+                return None
+            own = own.parent / pointer.removeprefix("gitdir:").strip()
+        return own if own.is_dir() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def index_locked(root: Path) -> bool:
+    """Whether a git command holds the index lock of the work tree at `root`.
+
+    git holds it whenever it writes files into the work tree (checkout, switch, reset, restore,
+    merge, rebase, cherry-pick, `stash pop`, clone) and takes it before the first file; `git archive`
+    never takes it. `GIT_INDEX_FILE` (relative to the top of the work tree, where git runs filters)
+    names the index when set.
+    """
+    named = os.environ.get("GIT_INDEX_FILE")
+    own = git_dir(root) if not named else None
+    index = root / named if named else own / "index" if own is not None else None
+    return index is not None and os.path.exists(f"{index}.lock")
 
 
 def store_dir(root: Path) -> Path | None:
