@@ -223,6 +223,25 @@ def clean_as(data: bytes, path: str, own: Policy) -> tuple[bytes, NbgitError | N
         return data, NbgitError(f"{path}: internal error {type(error).__name__}: {error}", "this is a bug in nbgit: please report it")
 
 
+def into_work_tree(root: Path | str, request: dict[str, str] | None) -> bool:
+    """Whether what a smudge answers goes into the work tree at `root`, so its outputs may come back.
+
+    `git archive` smudges too (with `treeish`, as a checkout), and its archive must hold the commit
+    as it is, not this clone's outputs: a smudge naming a `treeish` while no git command holds the
+    index lock (which every git command writing the work tree holds) is an archive. Without keys
+    (`request` None: the one-shot filter) the lock alone decides, so `git archive`, a diff tool's
+    copy of an old version and a run by hand get the blob. A request naming only its `blob`
+    (`checkout -- FILE`; a diff's copy of an old version, for an external diff tool) gets the outputs.
+    """
+    if request is not None and "treeish" not in request:
+        return True
+    from pathlib import Path
+
+    from nbgit.store.location import index_locked
+
+    return index_locked(Path(root))
+
+
 class Cleaner:
     """Answers filter requests for one repository: clean per its policy (loaded once), recording the
     outputs; smudge restores them (`keeper`; without one, smudge passes the blob through)."""
@@ -267,24 +286,6 @@ class Cleaner:
             self._unsettled.append((path, data, result, own))
         return result, problem
 
-    def into_work_tree(self, request: dict[str, str] | None) -> bool:
-        """Whether what a smudge answers goes into this clone's work tree, so its outputs may come back.
-
-        `git archive` smudges too (with `treeish`, as a checkout), and its archive must hold the
-        commit as it is, not this clone's outputs: a smudge naming a `treeish` while no git command
-        holds the index lock (which every git command writing the work tree holds) is an archive.
-        Without keys (the one-shot filter) the lock alone decides: `git archive`, a diff tool's copy
-        of an old version and a run by hand get the blob. A request naming only its `blob` (`checkout
-        -- FILE`; a diff's copy of an old version, for an external diff tool) gets the outputs.
-        """
-        if request is not None and "treeish" not in request:
-            return True
-        from pathlib import Path
-
-        from nbgit.store.location import index_locked
-
-        return index_locked(Path(self.keeper.root if self.keeper is not None else "."))
-
     def settle(self) -> None:
         """Keep the outputs of what was cleaned since the last time (never raises: see OutputKeeper)."""
         while self._unsettled and self.keeper is not None:
@@ -297,7 +298,7 @@ class Cleaner:
         (the one-shot filter): see `into_work_tree`.
         """
         if command != "clean":
-            if self.keeper is None or not self.into_work_tree(request):
+            if self.keeper is None or not into_work_tree(self.keeper.root, request):
                 return "success", data
             return "success", self.keeper.smudge(path, data, self.policy.for_path(path))
         if self.problem is not None:
