@@ -20,7 +20,7 @@ import pytest
 from conftest import git, nbgit
 from test_checks import DIRTY, ci_off, ci_on, paired_repo, run_json
 
-from nbgit.check.cache import FOLDER, VERDICTS_FILE, entry_key, staged_identity
+from nbgit.check.cache import FOLDER, KEY_ENV, RESULTS_FILE, SEAL, VERDICTS_FILE, entry_key, load_cache_file, save_cache_file, staged_identity
 from nbgit.check.catalogue import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
@@ -37,12 +37,14 @@ def cache_file(repo: Path) -> Path:
 
 
 def saved(repo: Path) -> dict[str, Any]:
-    """What the cache file holds (written with marshal)."""
-    return marshal.loads(cache_file(repo).read_bytes())
+    """What the cache file holds (written with marshal, sealed)."""
+    content = load_cache_file(cache_file(repo))
+    assert content is not None, "the cache file is not sealed as nbgit seals it"
+    return content
 
 
-def save(repo: Path, content: dict[str, Any]) -> None:
-    cache_file(repo).write_bytes(marshal.dumps(content))
+def save(repo: Path, content: Any) -> None:
+    save_cache_file(cache_file(repo), content)
 
 
 def plant(repo: Path, path: str = "nb.ipynb") -> None:
@@ -166,6 +168,105 @@ def test_a_corrupt_entry_is_a_miss(checked: Path) -> None:
         content["verdicts"][key] = (0, {"abcdefgh": 1})
     save(checked, content)
     assert messages(checked) == []
+
+
+def sealed(value: Any) -> bytes:
+    """A cache file holding `value`, sealed as nbgit seals it without a key (what anyone can craft)."""
+    import zlib
+
+    data = marshal.dumps(value)
+    return SEAL + zlib.crc32(data).to_bytes(4, "big") + data
+
+
+def nested(depth: int) -> Any:
+    value: Any = ()
+    for _ in range(depth):
+        value = (value,)
+    return value
+
+
+def damaged(content: dict[str, Any], how: str) -> bytes:
+    """The cache file of `content` (one verdict, one remembered file), damaged or crafted `how`."""
+    data = sealed(content)
+    key = next(iter(content["verdicts"]))
+    crafted = {
+        "truncated": data[: len(data) // 2],
+        "random bytes": os.urandom(len(data)),
+        "unsealed marshal": marshal.dumps(content),
+        "one bit flipped": data[:-7] + bytes([data[-7] ^ 1]) + data[-6:],
+        "lists for tuples": {**content, "verdicts": {k: [v[0], [list(f) for f in v[1]]] for k, v in content["verdicts"].items()},
+                             "files": {k: list(v) for k, v in content["files"].items()}},
+        "huge ints": {**content, "verdicts": {k: (10**400, ((("x",) * 2 + (10**400,) + ("x",) * 2 + (10**400,) * 3 + (None,)),)) for k in content["verdicts"]}},
+        "wrong types nested": {**content, "verdicts": {k: (0, (("hidden-state", "nb.ipynb", "3", b"msg", 1.5, [], {}, frozenset(), ()),)) for k in content["verdicts"]}},
+        "a problem with a copy group": {**content, "verdicts": {key: (0, ((*PLANTED[:-1], ("group",)),))}},
+        "sets and code": {"format": {3}, "fingerprint": compile("1", "x", "eval"), "verdicts": {key: ...}, "files": frozenset()},
+        "deeply nested": {**content, "verdicts": {key: nested(1500)}, "files": {key: nested(1500)}},
+        "refused by marshal": SEAL + (1).to_bytes(4, "big") + b"\xa9\xff\xff\xff\x7f",  # a tuple said to hold 2**31 items
+    }[how]
+    return crafted if isinstance(crafted, bytes) else sealed(crafted)
+
+
+DAMAGE = ["truncated", "random bytes", "unsealed marshal", "one bit flipped", "lists for tuples", "huge ints", "wrong types nested",
+          "a problem with a copy group", "sets and code", "deeply nested", "refused by marshal"]
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_a_damaged_or_crafted_cache_file_is_a_miss(repo: Path, how: str) -> None:
+    """Whatever the verdicts file holds, the verdicts are `--no-cache`'s, with no traceback; the file is then replaced."""
+    (repo / "nb.ipynb").write_bytes(DIRTY.read_bytes())
+    (repo / "other.ipynb").write_bytes(clean_bytes(DIRTY.read_bytes(), "other.ipynb", Policy()))
+    git(repo, "add", ".")
+    time.sleep(RACY_SECONDS + 0.2)  # old enough to be remembered by stat data
+    fresh = run_json(repo, "--all", "--no-cache", env=ci_on())
+    assert run_json(repo, "--all", env=ci_on()) == fresh
+    content = saved(repo)
+    assert content["verdicts"] and content["files"]
+    cache_file(repo).write_bytes(damaged(content, how))
+    done = nbgit(repo, "check", "--all", "--format", "json", env=ci_on())
+    assert (done.returncode, json.loads(done.stdout)) == fresh and b"Traceback" not in done.stderr, done.stderr.decode()
+    assert saved(repo)["verdicts"] and run_json(repo, "--all", env=ci_on()) == fresh
+
+
+@pytest.mark.parametrize("how", ["truncated", "random bytes", "lists for tuples", "huge ints", "wrong types nested", "deeply nested"])
+def test_damaged_results_and_fingerprints_are_misses(repo: Path, how: str) -> None:
+    """The same for the copies `--all` remembers and for the fingerprint index: `--no-cache`'s copies."""
+    from test_duplicates import ANN, LOAD_SALES, LOAD_SALES_EDITED, WIDGETS, notebook
+
+    (repo / "a.ipynb").write_bytes(notebook(WIDGETS, LOAD_SALES))
+    (repo / "b.ipynb").write_bytes(notebook(ANN, LOAD_SALES_EDITED))
+    git(repo, "add", ".")
+    fresh = run_json(repo, "--all", "--no-cache", env=ci_on())
+    assert any(p["id"] == "duplicate-code" for p in fresh[1])
+    assert run_json(repo, "--all", env=ci_on()) == fresh
+    for name in (RESULTS_FILE, "fingerprints"):
+        file = cache_file(repo).with_name(name)
+        content = load_cache_file(file)
+        assert content is not None
+        if how in ("truncated", "random bytes"):
+            file.write_bytes(os.urandom(file.stat().st_size) if how == "random bytes" else file.read_bytes()[:-9])
+        elif name == RESULTS_FILE:  # (FORMAT, fingerprint, {check: (key, result)})
+            (check, (key, result)), = content[2].items()
+            result = {"lists for tuples": [list(r) for r in result], "huge ints": tuple((r[0], 10**400, *r[2:]) for r in result),
+                      "wrong types nested": tuple((r[0], r[1], r[2], r[3], r[4], tuple(-5 if i % 5 == 0 else "x" for i, _ in enumerate(r[5]))) for r in result),
+                      "deeply nested": nested(1500)}[how]
+            save_cache_file(file, (*content[:2], {check: (key, result)}))
+        else:  # (version, {key: ((cell, hashes, starts, ends, defines), ...)})
+            entries = {key: {"lists for tuples": [list(u) for u in units], "huge ints": tuple((10**400, *u[1:]) for u in units),
+                             "wrong types nested": tuple((u[0], list(u[1]), u[2][:-1], u[3], ((1.5, b"f"),)) for u in units),
+                             "deeply nested": nested(1500)}[how] for key, units in content[1].items()}
+            save_cache_file(file, (content[0], entries))
+        done = nbgit(repo, "check", "--all", "--format", "json", env=ci_on())
+        assert (done.returncode, json.loads(done.stdout)) == fresh and b"Traceback" not in done.stderr, (name, done.stderr.decode())
+
+
+def test_with_a_key_only_files_sealed_under_it_are_read(checked: Path) -> None:
+    """`$NBGIT_CACHE_KEY`: a file crafted without the secret (its checksum right) plants nothing; one written under it is used."""
+    keyed = {**ci_on(), KEY_ENV: "a CI secret"}
+    assert messages(checked) == ["planted verdict"]  # planted with a right checksum: read without a key
+    assert messages(checked, env=keyed) == []  # with the key: not sealed under it, so a miss, replaced
+    content = load_cache_file(cache_file(checked))
+    assert content is None  # (sealed under the key now: no longer readable without it)
+    assert messages(checked, env=keyed) == [] and messages(checked) == []
 
 
 def test_nbgit_cache_dir_puts_the_cache_where_ci_keeps_it(repo: Path, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ the warning without failing the commit, and fails it when the policy makes copie
 from __future__ import annotations
 
 import json
-import marshal
 import os
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from conftest import CORPUS, NBGIT, git, nbgit
 from test_checks import ci_off, ci_on
 
+from nbgit.check.cache import load_cache_file, save_cache_file
 from nbgit.clean import clean_bytes
 from nbgit.policy import Policy
 from nbgit.worktree.index import blob_id
@@ -286,10 +286,10 @@ def two_copies(repo: Path) -> dict[str, Any]:
 
 def replace_kept_group(repo: Path, change: Callable[[tuple[Any, ...]], Any]) -> str:
     """The one group the results file keeps, rewritten by `change` under the same key; the key."""
-    version, fingerprint, results = marshal.loads(results_file(repo).read_bytes())
+    version, fingerprint, results = load_cache_file(results_file(repo))
     key, [kept] = results["duplicate-code"]
     results["duplicate-code"] = (key, (change(kept),))
-    results_file(repo).write_bytes(marshal.dumps((version, fingerprint, results)))
+    save_cache_file(results_file(repo), (version, fingerprint, results))
     return key
 
 
@@ -307,7 +307,7 @@ def test_a_rerun_takes_the_groups_from_the_cache_and_only_a_run_of_all_does(repo
     assert copies(repo, "--staged") == [] and copies(repo, "b.ipynb") == []  # what they add against HEAD: nothing
     results_file(repo).write_bytes(before[:40])  # damaged: a miss, and replaced
     assert copies(repo, "--all") == [record]
-    assert marshal.loads(results_file(repo).read_bytes())[2]["duplicate-code"][0] == key
+    assert load_cache_file(results_file(repo))[2]["duplicate-code"][0] == key
 
 
 def test_the_report_changes_exactly_as_a_run_without_the_cache_says(repo: Path) -> None:

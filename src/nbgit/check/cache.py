@@ -27,6 +27,14 @@ that file is read only when a result is asked for. Both files are written with `
 fingerprint index is), which a re-run reads back several times faster than JSON, its records as
 tuples that Python's garbage collector soon stops walking.
 
+marshal is not made to read what someone crafted, and a CI cache is restored from outside the clone,
+so every cache file is sealed (`save_cache_file`): a checksum of its marshal data, a keyed digest
+(HMAC-SHA256) instead when `$NBGIT_CACHE_KEY` holds a secret. A file whose seal does not match is
+never handed to marshal; whatever marshal raises is a miss, and what it loads is used only piece by
+piece, each piece checked to have exactly the types nbgit writes (else a miss). Without a key, a file
+crafted with a matching checksum can still plant verdicts of the right shape: the key (a CI secret)
+is what rules that out.
+
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
 committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
 at most `MAX_ENTRIES` verdicts, the most recently used (to the hour: a re-run within the hour of
@@ -40,6 +48,7 @@ import marshal
 import os
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +56,9 @@ from nbgit.check.catalogue import Problem
 from nbgit.files import file_stamp
 
 CACHE_ENV = "NBGIT_CACHE_DIR"
+KEY_ENV = "NBGIT_CACHE_KEY"  # a secret: cache files are sealed with an HMAC under it instead of a checksum
 FOLDER = "nbgit"
+SEAL = b"nbgit cache, sealed\n"  # every cache file starts so, then its seal, then its marshal data
 VERDICTS_FILE = "check-verdicts"  # marshal: {"format", "fingerprint", "verdicts", "files"}
 RESULTS_FILE = "check-results"  # marshal: (FORMAT, fingerprint, {check: (key, result)})
 FORMAT = 3
@@ -114,12 +125,71 @@ def staged_identity(blob: str, work_tree: bytes | None) -> str:
     return f"{blob}+{blob_id(work_tree, 'sha1') if work_tree is not None else '-'}"
 
 
+def save_cache_file(path: Path, value: Any) -> None:
+    """Replace the cache file at `path` with `value` (plain data), sealed, atomically (a reader never sees
+    half of it); a failure to write only costs time next run."""
+    from nbgit.files import write_atomic
+
+    data = marshal.dumps(value)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, SEAL + _seal(data) + data)
+    except OSError:
+        pass
+
+
+def load_cache_file(path: Path) -> Any:
+    """What `save_cache_file` wrote at `path`; None when it is absent, unreadable, not sealed as this run
+    would seal it (damaged, crafted without the key, another key's) or not marshal data. Never raises:
+    the caller checks the shape of every piece it uses."""
+    try:
+        data = memoryview(path.read_bytes())
+        start = len(SEAL) + len(_seal(b""))
+        if data[: len(SEAL)] != SEAL or data[len(SEAL) : start] != _seal(data[start:]):
+            return None
+        return marshal.loads(data[start:])
+    except Exception:  # noqa: BLE001 - marshal raises what it likes on bad data (ValueError, EOFError, TypeError, MemoryError...): a miss
+        return None
+
+
+def _seal(data: bytes | memoryview) -> bytes:
+    """An HMAC-SHA256 of `data` under `$NBGIT_CACHE_KEY` when it is set, else its CRC-32 (found damage only)."""
+    key = os.environ.get(KEY_ENV)
+    if key:
+        import hmac
+
+        return hmac.digest(key.encode("utf-8", "surrogateescape"), data, "sha256")
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+PROBLEM_TYPES = (str, str, (int, type(None)), str, str, int, int, (int, type(None)))  # Problem's fields but `copied`
+BIGGEST = 1 << 62  # no number nbgit writes (a cell, a line, a time) is as big
+
+
+def plain_count(value: Any) -> bool:
+    """Whether `value` is a whole number as nbgit writes one (a cell, a line, a time): an int, 0 to BIGGEST."""
+    return type(value) is int and 0 <= value < BIGGEST
+
+
+def plain_problem(fields: Any, more: int = 0) -> bool:
+    """Whether `fields` are a Problem's plain fields as nbgit writes them (`more` fields after them unchecked)."""
+    return (
+        type(fields) is tuple and len(fields) == len(PROBLEM_TYPES) + more
+        and all(isinstance(field, kind) and (type(field) is not int or plain_count(field)) for field, kind in zip(fields, PROBLEM_TYPES))
+    )
+
+
 def _readable(entry: Any) -> bool:
     """Whether a cache entry has the shape `put` writes: (last used, ((Problem fields), ...))."""
     return (
-        isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], tuple)
-        and all(isinstance(fields, tuple) and len(fields) == len(Problem._fields) and isinstance(fields[0], str) for fields in entry[1])
+        type(entry) is tuple and len(entry) == 2 and plain_count(entry[0]) and type(entry[1]) is tuple
+        and all(plain_problem(fields, 1) and fields[-1] is None for fields in entry[1])
     )
+
+
+def _last_used(entry: Any) -> int:
+    """When a cache entry was last used; never, for an entry that does not read back."""
+    return entry[0] if _readable(entry) else -1
 
 
 class Verdicts:
@@ -144,13 +214,12 @@ class Verdicts:
         stamp = fingerprint(policy)
         entries: dict[str, tuple[Any, ...]] = {}
         files: dict[str, tuple[Any, ...]] = {}
-        if path is not None:
-            try:
-                saved = marshal.loads(path.read_bytes())
-                if saved["format"] == FORMAT and saved["fingerprint"] == stamp and isinstance(saved["verdicts"], dict) and isinstance(saved["files"], dict):
-                    entries, files = saved["verdicts"], saved["files"]
-            except (OSError, EOFError, ValueError, KeyError, TypeError):
-                pass  # absent, unreadable, corrupt or another version's: start afresh
+        saved = load_cache_file(path) if path is not None else None  # absent, unreadable, corrupt or another version's: start afresh
+        if (
+            type(saved) is dict and saved.get("format") == FORMAT and saved.get("fingerprint") == stamp
+            and type(saved.get("verdicts")) is dict and type(saved.get("files")) is dict
+        ):
+            entries, files = saved["verdicts"], saved["files"]  # each entry is checked when used (`get`, `blob_of`)
         return cls(path, stamp, entries, files)
 
     def blob_of(self, path: str, status: os.stat_result) -> str | None:
@@ -161,7 +230,7 @@ class Verdicts:
             return known[1]
         entry = self.files.get(path)
         stamp = file_stamp(status) if entry is not None else None
-        blob = None if stamp is None or not isinstance(entry, tuple) or entry[:-1] != tuple(stamp) or not isinstance(entry[-1], str) else entry[-1]
+        blob = None if stamp is None or type(entry) is not tuple or entry[:-1] != tuple(stamp) or type(entry[-1]) is not str else entry[-1]
         self.known[path] = (status, blob)
         return blob
 
@@ -176,7 +245,7 @@ class Verdicts:
     def result(self, check: str, key: str) -> Any:
         """The result of `check` remembered under exactly `key` (plain data: tuples, lists, text, numbers), else None."""
         entry = self._results().get(check)
-        return entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == key else None
+        return entry[1] if type(entry) is tuple and len(entry) == 2 and entry[0] == key else None
 
     def remember_result(self, check: str, key: str, result: Any) -> None:
         """Remember `check`'s result for `key` (plain data that `marshal` writes), in place of the last one."""
@@ -188,13 +257,9 @@ class Verdicts:
     def _results(self) -> dict[str, tuple[str, Any]]:
         if self.results is None:
             self.results = {}
-            if self.path is not None:
-                try:
-                    saved = marshal.loads(self.path.with_name(RESULTS_FILE).read_bytes())
-                    if isinstance(saved, tuple) and len(saved) == 3 and saved[:2] == (FORMAT, self.fingerprint) and isinstance(saved[2], dict):
-                        self.results = saved[2]
-                except (OSError, EOFError, ValueError, TypeError):
-                    pass  # absent, unreadable, corrupt or another version's: start afresh
+            saved = load_cache_file(self.path.with_name(RESULTS_FILE)) if self.path is not None else None
+            if type(saved) is tuple and len(saved) == 3 and saved[:2] == (FORMAT, self.fingerprint) and type(saved[2]) is dict:
+                self.results = saved[2]  # (a result is checked by the check that asks for it)
         return self.results
 
     def get(self, key: str) -> list[Problem] | None:
@@ -219,23 +284,12 @@ class Verdicts:
         if self.path is None:
             return
         if self.results_changed:
-            _write(self.path.with_name(RESULTS_FILE), marshal.dumps((FORMAT, self.fingerprint, self.results)))
+            save_cache_file(self.path.with_name(RESULTS_FILE), (FORMAT, self.fingerprint, self.results))
         if not self.changed:
             return
         entries = self.entries
         if len(entries) > MAX_ENTRIES:
-            kept = sorted(entries, key=lambda k: entries[k][0], reverse=True)[:MAX_ENTRIES]
+            kept = sorted(entries, key=lambda k: _last_used(entries[k]), reverse=True)[:MAX_ENTRIES]
             entries = {k: entries[k] for k in kept}
         files = dict(list(self.files.items())[-MAX_ENTRIES:])
-        _write(self.path, marshal.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files}))
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Replace a cache file atomically (a reader never sees half of it); a failure to write only costs time next run."""
-    from nbgit.files import write_atomic
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data)
-    except OSError:
-        pass
+        save_cache_file(self.path, {"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files})

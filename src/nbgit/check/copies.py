@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from nbgit import gitrepo
-from nbgit.check.cache import Verdicts
+from nbgit.check.cache import Verdicts, plain_count, plain_problem
 from nbgit.check.catalogue import Problem, problem
 from nbgit.check.duplicates import NOTEBOOK, CopyGroup, Place, copy_groups, grown_windows
 from nbgit.errors import NbgitError
@@ -236,22 +236,27 @@ def _plain(problems: list[Problem]) -> tuple[Any, ...]:
 
 
 def _problems(plain: Any) -> list[Problem] | None:
-    """The problems from the cache's plain data (`_plain`); None for none, or for anything not of that form (a miss)."""
-    if plain is None:
+    """The problems from the cache's plain data (`_plain`); None for none, or for anything not exactly of
+    that form, every field of the type nbgit writes (a damaged or crafted file: a miss)."""
+    if type(plain) is not tuple:
         return None
     width = len(Place._fields)
     place = partial(tuple.__new__, Place)  # (what `Place._make` does, but in C: every tuple below has the width)
-    try:
-        found = []
-        for fields, lines, module, suggested, files, flat in plain:
-            if len(fields) != len(Problem._fields) - 1 or len(flat) % width:
-                return None
-            columns = [flat[start::width] for start in range(width)]
-            places = tuple(map(place, zip(map(files.__getitem__, columns[0]), *columns[1:])))
-            found.append(Problem(*fields, copied=CopyGroup(lines, places, module, suggested)))
-        return found
-    except (TypeError, ValueError, IndexError, KeyError, AttributeError):  # a damaged file: a miss
-        return None
+    found = []
+    for item in plain:
+        if type(item) is not tuple or len(item) != 6:
+            return None
+        fields, lines, module, suggested, files, flat = item
+        if not (plain_problem(fields) and plain_count(lines) and (module is None or type(module) is str) and type(suggested) is str
+                and type(files) is tuple and all(type(name) is str for name in files) and type(flat) is tuple and len(flat) >= width and not len(flat) % width):
+            return None
+        columns = [flat[start::width] for start in range(width)]  # file number, cell, start, end, lines
+        if not (all(plain_count(n) and n < len(files) for n in columns[0]) and all(c is None or plain_count(c) for c in columns[1])
+                and all(map(plain_count, (n for column in columns[2:] for n in column)))):
+            return None
+        places = tuple(map(place, zip(map(files.__getitem__, columns[0]), *columns[1:])))
+        found.append(Problem(*fields, copied=CopyGroup(lines, places, module, suggested)))
+    return found
 
 
 @contextmanager

@@ -11,15 +11,13 @@ and a missing, unreadable or foreign one only costs the time to rebuild it.
 
 from __future__ import annotations
 
-import marshal
 from array import array
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from nbgit import __version__, gitrepo
-from nbgit.check.cache import cache_folder
+from nbgit.check.cache import cache_folder, load_cache_file, save_cache_file
 from nbgit.check.fingerprints import FORMAT, Unit, module_units, notebook_units
-from nbgit.files import write_atomic
 from nbgit.parallel import map_on_all_cores
 
 INDEX_FILE = "fingerprints"  # in the folder of nbgit's caches (nbgit.check.cache.cache_folder)
@@ -56,13 +54,10 @@ class FingerprintIndex:
         if folder is None:
             return cls(None, {})
         path = folder / INDEX_FILE
-        try:
-            saved = marshal.loads(path.read_bytes())
-        except (OSError, EOFError, ValueError, TypeError):
+        saved = load_cache_file(path)
+        if not (type(saved) is tuple and len(saved) == 2 and saved[0] == _version() and type(saved[1]) is dict):
             return cls(path, {})
-        if not (isinstance(saved, tuple) and len(saved) == 2 and saved[0] == _version() and isinstance(saved[1], dict)):
-            return cls(path, {})
-        return cls(path, saved[1])
+        return cls(path, saved[1])  # (each entry is checked when first used: `_unpacked`)
 
     def fingerprints(self, root: Path | None, jobs: list[Job]) -> dict[str, Units]:
         """{key: units} for every job: from the index, else computed (in parallel when there are many)."""
@@ -102,13 +97,8 @@ class FingerprintIndex:
         if len(self.entries) > len(self.used) + KEEP_UNUSED:
             self.entries = {key: value for key, value in self.entries.items() if key in self.used}
             self.dirty = True
-        if not self.dirty:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, marshal.dumps((_version(), self.entries)))
-        except OSError:
-            pass  # a read-only repository: the next run computes them again
+        if self.dirty:
+            save_cache_file(self.path, (_version(), self.entries))  # (read-only: the next run computes them again)
 
 
 def _version() -> str:
@@ -128,16 +118,20 @@ def _fingerprint(work: tuple[bytes, str | None]) -> Packed:
 
 
 def _unpacked(packed: Any) -> Units | None:
-    """Units from their kept form; None when absent or not of that form (a damaged index)."""
-    if packed is None:
+    """Units from their kept form; None when absent or not exactly of that form (a damaged index)."""
+    if type(packed) is not tuple:
         return None
-    try:
-        units = []
-        for cell, hashes, starts, ends, defines in packed:
+    units = []
+    for unit in packed:
+        if not (type(unit) is tuple and len(unit) == 5 and type(unit[0]) is int and all(type(part) is bytes for part in unit[1:4])
+                and type(unit[4]) is tuple and all(type(d) is tuple and len(d) == 2 and type(d[0]) is int and type(d[1]) is str for d in unit[4])):
+            return None
+        cell, hashes, starts, ends, defines = unit
+        try:
             numbers = array("Q", hashes), array("I", starts), array("I", ends)
-            if not len(numbers[0]) == len(numbers[1]) == len(numbers[2]):
-                return None
-            units.append(Unit(cell or None, *numbers, tuple((int(p), str(n)) for p, n in defines)))  # type: ignore[arg-type]
-        return tuple(units)
-    except (TypeError, ValueError):
-        return None
+        except ValueError:  # (a length no whole number of items)
+            return None
+        if not len(numbers[0]) == len(numbers[1]) == len(numbers[2]):
+            return None
+        units.append(Unit(cell or None, *numbers, defines))
+    return tuple(units)
