@@ -20,7 +20,7 @@ import pytest
 from conftest import git, nbgit
 from test_checks import DIRTY, ci_off, ci_on, paired_repo, run_json
 
-from nbgit.check.cache import FOLDER, KEY_ENV, RESULTS_FILE, SEAL, VERDICTS_FILE, entry_key, load_cache_file, save_cache_file, staged_identity
+from nbgit.check.cache import FOLDER, KEY_ENV, OLD_VERDICTS_FILE, RESULTS_FILE, SEAL, VERDICTS_FILE, entry_key, load_cache_file, save_cache_file, staged_identity
 from nbgit.check.catalogue import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
@@ -267,6 +267,17 @@ def test_with_a_key_only_files_sealed_under_it_are_read(checked: Path) -> None:
     content = load_cache_file(cache_file(checked))
     assert content is None  # (sealed under the key now: no longer readable without it)
     assert messages(checked, env=keyed) == [] and messages(checked) == []
+
+
+def test_the_old_json_cache_is_removed_when_the_new_one_is_written(repo: Path) -> None:
+    old = repo / ".git" / FOLDER / OLD_VERDICTS_FILE
+    old.parent.mkdir(parents=True)
+    old.write_text('{"format": 2, "verdicts": {}}')
+    (repo / "nb.ipynb").write_bytes(DIRTY.read_bytes())
+    git(repo, "add", "nb.ipynb")
+    assert messages(repo, "--no-cache") and old.exists()  # (no cache written: left alone)
+    assert messages(repo)
+    assert cache_file(repo).exists() and not old.exists()
 
 
 def test_nbgit_cache_dir_puts_the_cache_where_ci_keeps_it(repo: Path, tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ KEY_ENV = "NBGIT_CACHE_KEY"  # a secret: cache files are sealed with an HMAC und
 FOLDER = "nbgit"
 SEAL = b"nbgit cache, sealed\n"  # every cache file starts so, then its seal, then its marshal data
 VERDICTS_FILE = "check-verdicts"  # marshal: {"format", "fingerprint", "verdicts", "files"}
+OLD_VERDICTS_FILE = "check-verdicts.json"  # what nbgit before FORMAT 3 kept: removed when VERDICTS_FILE is written
 RESULTS_FILE = "check-results"  # marshal: (FORMAT, fingerprint, {check: (key, result)})
 FORMAT = 3
 MAX_ENTRIES = 20_000
@@ -293,3 +294,7 @@ class Verdicts:
             entries = {k: entries[k] for k in kept}
         files = dict(list(self.files.items())[-MAX_ENTRIES:])
         save_cache_file(self.path, {"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files})
+        try:
+            self.path.with_name(OLD_VERDICTS_FILE).unlink(missing_ok=True)
+        except OSError:
+            pass  # (a file nothing reads: it only costs room)
