@@ -411,7 +411,7 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     if not wanted and remembered is None and folders is not None and not folders.may_hold(twin_relpath(notebook, "", pair)):
         # no file is named like its twin where the policy places it: only its own jupytext formats
         # could place one elsewhere (spares parsing, and jupytext, in a repository without pairs)
-        own = _own_twin(root, notebook, located, status, pair, cache)
+        own = _own_twin_by_stat(root, notebook, located, status, pair, cache)
         on_disk = _inside(root, own.path, real) if own is not None else None
         return own.path if on_disk is not None and on_disk.is_file() else None
     path = Path(located)
@@ -435,7 +435,7 @@ def _twin_of(root: Path, notebook: str, pair: PairSettings, cache: _Cache, expli
     return twin.path if looks_like_twin(on_disk) or (own_formats(metadata) is not None and on_disk.is_file()) else None
 
 
-def _own_twin(root: Path, notebook: str, path: str, status: os.stat_result, pair: PairSettings, cache: _Cache) -> Twin | None:
+def _own_twin_by_stat(root: Path, notebook: str, path: str, status: os.stat_result, pair: PairSettings, cache: _Cache) -> Twin | None:
     """The twin a notebook's own jupytext formats place (None when its bytes name none), remembered by
     the file's stat data (`status`, as `files.file_stamp` keeps it): a re-run reads no notebook that did not change."""
     stamp = file_stamp(status)

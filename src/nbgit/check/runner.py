@@ -339,11 +339,11 @@ def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: P
     work_tree = _work_tree_copy(target, root)
     identity = _identity(target, data, work_tree) if identify else None
     judgement = judge(target.path, data, policy.for_path(target.path), settings, target.filtered, work_tree)
-    own = _own_twin(root, target.path, data, pairing, judgement.notebook) if pairing is not None and root is not None and stamp is not None else None
+    own = _own_twin_from_bytes(root, target.path, data, pairing, judgement.notebook) if pairing is not None and root is not None and stamp is not None else None
     return Judged(judgement.problems, identity, stamp, own)
 
 
-def _own_twin(root: Path, notebook: str, data: bytes, pairing: PairSettings, read: Notebook | None) -> tuple[Twin | None] | None:
+def _own_twin_from_bytes(root: Path, notebook: str, data: bytes, pairing: PairSettings, read: Notebook | None) -> tuple[Twin | None] | None:
     """(the twin the notebook's own formats place,), from the bytes at hand or the notebook `read` from
     them; None when that is an error (the pair checks report it, reading the file themselves)."""
     from nbgit.sync import own_twin_in
