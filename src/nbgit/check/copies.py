@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from nbgit import gitrepo
-from nbgit.check.cache import Verdicts, plain_count, plain_problem
+from nbgit.check.cache import Verdicts, file_identity, plain_count, plain_problem
 from nbgit.check.catalogue import Problem, problem
 from nbgit.check.duplicates import NOTEBOOK, CopyGroup, Place, copy_groups, grown_windows
 from nbgit.errors import NbgitError
-from nbgit.files import RealPaths, file_stamp, read_file
+from nbgit.files import RealPaths
 from nbgit.pairing import notebook_relpath
 from nbgit.pairing import settings as pair_settings
 from nbgit.policy import Policy, glob_matches
@@ -167,17 +167,10 @@ def _on_disk(files: dict[str, str], cache: Verdicts | None, real: RealPaths, roo
         folder = real.inside.get(above) or os.path.join(real.folder(above), "")  # (known once a file of it was looked at)
         if seen.status is None or not stat.S_ISREG(seen.status.st_mode) or seen.real != folder + name or not seen.real.startswith(top):
             continue  # (a file that is no link is where its folder really is; a folder linked out of the repository is not followed)
-        blob = cache.blob_of(seen.real, seen.status) if cache is not None else None
-        if blob is not None:
-            found[path] = Source(blob, None, seen.real)
-            continue
-        data = _bytes_of(seen.real)
-        if data is None:
-            continue
-        found[path] = _read(data)
-        stamp = file_stamp(seen.status)  # taken before the read: a write since shows in the next run's stat data
-        if cache is not None and stamp is not None:
-            cache.remember_blob(seen.real, stamp, found[path].key)
+        known = file_identity(cache, seen.real, seen.status)
+        if known is not None:
+            blob, data = known
+            found[path] = Source(blob, data, seen.real if data is None else None)
     return found
 
 
@@ -190,29 +183,24 @@ def _with_bytes(files: dict[str, Source], index: FingerprintIndex) -> dict[str, 
     for path, source in files.items():
         key = _index_key(path, source)
         if source.data is None and source.file is not None and key not in held and not index.knows(key):
-            data = _bytes_of(source.file)
-            if data is None:
+            read = _read(source.file)
+            if read is None:
                 continue
-            source = _read(data)
+            source = read
             held.add(_index_key(path, source))
         found[path] = source
     return found
 
 
-def _bytes_of(file: str) -> bytes | None:
-    """A regular file's bytes, read without waiting (one swapped for a FIFO since it was looked at is
-    not waited on); None when it cannot be read so."""
+def _read(file: str) -> Source | None:
+    """A file's content as read from the work tree now, without waiting (one swapped for a FIFO since it
+    was looked at is not waited on); None when it cannot be read so."""
     try:
-        return read_file(Path(file)).data
-    except NbgitError:
+        status = os.stat(file)
+    except OSError:
         return None
-
-
-def _read(data: bytes) -> Source:
-    """A file's content as read from the work tree."""
-    from nbgit.worktree.index import blob_id  # (hashing: only for what the cache does not tell)
-
-    return Source(blob_id(data, "sha1"), data)
+    known = file_identity(None, file, status)
+    return None if known is None else Source(*known)
 
 
 def _compared_files(files: dict[str, Source]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from nbgit import fastjson, gitrepo
-from nbgit.check.cache import Verdicts, entry_key, staged_identity
+from nbgit.check.cache import Verdicts, entry_key, file_identity, staged_identity
 from nbgit.check.catalogue import Problem, Settings, problem
 from nbgit.errors import NbgitError
 from nbgit.files import RealPaths, Seen, file_stamp, find_notebooks, write_atomic
@@ -292,19 +292,10 @@ def _known_identity(root: Path | None, target: Target, seen: Seen | None, verdic
         return _identity(target, target.data, _work_tree_copy(target, root))
     if seen is None or seen.status is None:
         return None
-    known = verdicts.blob_of(seen.real, seen.status)
-    if known is not None or not verdicts.entries:  # an empty cache (a first run) knows no verdict: read where judged
-        return known
-    from nbgit.worktree.index import blob_id  # (hashing: only for what the stat data do not tell)
-
-    try:
-        blob = blob_id(Path(seen.real).read_bytes(), "sha1")
-    except OSError:
-        return None
-    stamp = file_stamp(seen.status)
-    if stamp is not None:
-        verdicts.remember_blob(seen.real, stamp, blob)
-    return blob
+    if not verdicts.entries:  # an empty cache (a first run) knows no verdict: read where judged
+        return verdicts.blob_of(seen.real, seen.status)
+    known = file_identity(verdicts, seen.real, seen.status)
+    return None if known is None else known[0]
 
 
 def _real_file(inside: str | None, target: Target, real: RealPaths) -> Seen | None:
