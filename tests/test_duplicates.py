@@ -453,3 +453,20 @@ def test_fix_reports_the_copies_of_what_it_wrote(repo: Path) -> None:
     fixed = nbgit(repo, "check", "--all", "--fix", "--format", "json", env=ci_off())
     found = [record for record in json.loads(fixed.stdout) if record["id"] == "duplicate-code"]
     assert [places(record) for record in found] and {path for record in found for path, _ in places(record)} == {"a.ipynb", "b.ipynb"}, fixed.stderr.decode()
+
+
+def test_a_file_too_big_to_be_code_is_neither_read_nor_compared(repo: Path) -> None:
+    """A module of more than MAX_COMPARED_BYTES (sparse here: its size costs no disk) is left out, unread;
+    the same code in a file of ordinary size is reported."""
+    from nbgit.check.copies import MAX_COMPARED_BYTES
+
+    write(repo, "a.ipynb", notebook(WIDGETS, LOAD_SALES))
+    commit_all(repo)
+    write(repo, "small.py", LOAD_SALES)
+    write(repo, "big.py", LOAD_SALES)
+    os.truncate(repo / "big.py", MAX_COMPARED_BYTES + 1)
+    started = time.perf_counter()
+    assert copies(repo, "big.py") == []
+    assert time.perf_counter() - started < 5
+    [record] = copies(repo, "small.py")
+    assert places(record) == {("a.ipynb", 2), ("small.py", None)}

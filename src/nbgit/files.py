@@ -36,8 +36,9 @@ class FileChanged(NbgitError):
     """The file changed on disk after nbgit read it: the newer content is kept, nothing is written."""
 
 
-def read_file(path: Path) -> Snapshot:
-    """A regular file's bytes; anything else (a FIFO, a device, a folder) or a failed read is an NbgitError.
+def read_file(path: Path, limit: int | None = None) -> Snapshot:
+    """A regular file's bytes; anything else (a FIFO, a device, a folder), a file of more than `limit`
+    bytes (when given) or a failed read is an NbgitError.
 
     The file is opened without blocking, so a FIFO named like a notebook is refused instead of
     waiting forever for a writer.
@@ -50,11 +51,20 @@ def read_file(path: Path) -> Snapshot:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             raise not_a_file(path, status.st_mode)
+        if limit is not None and status.st_size > limit:
+            raise too_big(path, limit)
         try:
-            data = handle.read()
+            data = handle.read() if limit is None else handle.read(limit + 1)  # (+1: a file grown past it since says so)
         except OSError as error:
             raise _os_error(path, "cannot read", error) from None
+    if limit is not None and len(data) > limit:
+        raise too_big(path, limit)
     return Snapshot(data, _stamp(status))
+
+
+def too_big(path: Path | str, limit: int) -> NbgitError:
+    """The error for a file larger than a reader's `limit`."""
+    return NbgitError(f"{path}: larger than {limit} bytes, not read", "a file this large is no notebook or module to read whole")
 
 
 def not_a_file(path: Path | str, mode: int) -> NbgitError:

@@ -193,11 +193,11 @@ def _last_used(entry: Any) -> int:
     return entry[0] if _readable(entry) else -1
 
 
-def file_identity(cache: Verdicts | None, path: str, status: os.stat_result) -> tuple[str, bytes | None] | None:
+def file_identity(cache: Verdicts | None, path: str, status: os.stat_result, limit: int | None = None) -> tuple[str, bytes | None] | None:
     """The blob id of the regular file at the real `path` whose stat data are `status`, with its bytes when
     they had to be read: the id `cache` remembers for those stat data (no bytes), else the bytes' (the id
     remembered then, under the stat data taken before the read: a write since shows next run). None when
-    the file cannot be read so (gone, no regular file)."""
+    the file cannot be read so (gone, no regular file, more than `limit` bytes when given)."""
     known = cache.blob_of(path, status) if cache is not None else None
     if known is not None:
         return known, None
@@ -206,7 +206,7 @@ def file_identity(cache: Verdicts | None, path: str, status: os.stat_result) -> 
     from nbgit.worktree.index import blob_id  # (hashing: only for what the stat data do not tell)
 
     try:
-        data = read_file(Path(path)).data
+        data = read_file(Path(path), limit).data
     except NbgitError:
         return None
     blob = blob_id(data, "sha1")

@@ -46,6 +46,7 @@ CHECK = "duplicate-code"
 MODULES = {".py": "python", ".R": "r", ".r": "r", ".jl": "julia"}
 REGULAR_FILES = ("100644", "100755")
 CHECKPOINTS = ".ipynb_checkpoints/"
+MAX_COMPARED_BYTES = 64 << 20  # a larger file is neither read nor compared: no notebook's or module's code is that big
 
 
 class CopySettings(NamedTuple):
@@ -167,7 +168,7 @@ def _on_disk(files: dict[str, str], cache: Verdicts | None, real: RealPaths, roo
         folder = real.inside.get(above) or os.path.join(real.folder(above), "")  # (known once a file of it was looked at)
         if seen.status is None or not stat.S_ISREG(seen.status.st_mode) or seen.real != folder + name or not seen.real.startswith(top):
             continue  # (a file that is no link is where its folder really is; a folder linked out of the repository is not followed)
-        known = file_identity(cache, seen.real, seen.status)
+        known = file_identity(cache, seen.real, seen.status, MAX_COMPARED_BYTES)
         if known is not None:
             blob, data = known
             found[path] = Source(blob, data, seen.real if data is None else None)
@@ -194,12 +195,12 @@ def _with_bytes(files: dict[str, Source], index: FingerprintIndex) -> dict[str, 
 
 def _read(file: str) -> Source | None:
     """A file's content as read from the work tree now, without waiting (one swapped for a FIFO since it
-    was looked at is not waited on); None when it cannot be read so."""
+    was looked at is not waited on); None when it cannot be read so or holds more than MAX_COMPARED_BYTES."""
     try:
         status = os.stat(file)
     except OSError:
         return None
-    known = file_identity(None, file, status)
+    known = file_identity(None, file, status, MAX_COMPARED_BYTES)
     return None if known is None else Source(*known)
 
 
