@@ -7,7 +7,8 @@ Three layers, kept apart as git-lfs keeps them:
 - the conversation (`serve`): the version-2 handshake, capability negotiation, then one request
   after another: the keys git sends until a flush, the content until a flush, one response.
 - the domain work (`Cleaner`): clean a notebook per the repository's policy, loaded once at start,
-  and (through `nbgit.store`) remember its outputs on clean and put them back on smudge.
+  and (through `nbgit.store`) remember its outputs on clean and put them back on smudge when git
+  writes the work tree (`into_work_tree`: not for `git archive`).
 
 Only protocol bytes go to stdout; warnings go to stderr, one line per file. A file that cannot be
 cleaned is passed through unchanged with a warning (or refused with `status=error` when the policy
