@@ -20,7 +20,7 @@ import pytest
 from conftest import git, nbgit
 from test_checks import DIRTY, ci_off, ci_on, paired_repo, run_json
 
-from nbgit.check.cache import FOLDER, KEY_ENV, OLD_VERDICTS_FILE, RESULTS_FILE, SEAL, VERDICTS_FILE, entry_key, load_cache_file, save_cache_file, staged_identity
+from nbgit.check.cache import FOLDER, HEADER, KEY_ENV, OLD_VERDICTS_FILE, RESULTS_FILE, VERDICTS_FILE, entry_key, load_cache_file, save_cache_file, staged_identity
 from nbgit.check.catalogue import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
@@ -170,12 +170,13 @@ def test_a_corrupt_entry_is_a_miss(checked: Path) -> None:
     assert messages(checked) == []
 
 
-def sealed(value: Any) -> bytes:
-    """A cache file holding `value`, sealed as nbgit seals it without a key (what anyone can craft)."""
+def sealed(value: Any, data: bytes | None = None) -> bytes:
+    """A cache file holding `value` (or the marshal `data` given), sealed as nbgit seals it without a key
+    (what anyone can craft)."""
     import zlib
 
-    data = marshal.dumps(value)
-    return SEAL + zlib.crc32(data).to_bytes(4, "big") + data
+    data = marshal.dumps(value) if data is None else data
+    return HEADER + zlib.crc32(data).to_bytes(4, "big") + data
 
 
 def nested(depth: int) -> Any:
@@ -201,7 +202,7 @@ def damaged(content: dict[str, Any], how: str) -> bytes:
         "a problem with a copy group": {**content, "verdicts": {key: (0, ((*PLANTED[:-1], ("group",)),))}},
         "sets and code": {"format": {3}, "fingerprint": compile("1", "x", "eval"), "verdicts": {key: ...}, "files": frozenset()},
         "deeply nested": {**content, "verdicts": {key: nested(1500)}, "files": {key: nested(1500)}},
-        "refused by marshal": SEAL + (1).to_bytes(4, "big") + b"\xa9\xff\xff\xff\x7f",  # a tuple said to hold 2**31 items
+        "refused by marshal": sealed(None, b"(\x00\x00\x10\x00"),  # a tuple said to hold 2**20 items, and nothing after
     }[how]
     return crafted if isinstance(crafted, bytes) else sealed(crafted)
 

@@ -31,9 +31,10 @@ marshal is not made to read what someone crafted, and a CI cache is restored fro
 so every cache file is sealed (`save_cache_file`): a checksum of its marshal data, a keyed digest
 (HMAC-SHA256) instead when `$NBGIT_CACHE_KEY` holds a secret. A file whose seal does not match is
 never handed to marshal; whatever marshal raises is a miss, and what it loads is used only piece by
-piece, each piece checked to have exactly the types nbgit writes (else a miss). Without a key, a file
-crafted with a matching checksum can still plant verdicts of the right shape: the key (a CI secret)
-is what rules that out.
+piece, each piece checked to have exactly the types and ranges nbgit writes (else a miss). Without a
+key, a file crafted with a matching checksum can still plant verdicts of the right shape, or make
+marshal allocate gigabytes (it sizes a tuple by what the data claims): the key (a CI secret) is what
+rules that out.
 
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
 committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
@@ -58,7 +59,7 @@ from nbgit.files import file_stamp
 CACHE_ENV = "NBGIT_CACHE_DIR"
 KEY_ENV = "NBGIT_CACHE_KEY"  # a secret: cache files are sealed with an HMAC under it instead of a checksum
 FOLDER = "nbgit"
-SEAL = b"nbgit cache, sealed\n"  # every cache file starts so, then its seal, then its marshal data
+HEADER = b"nbgit cache, sealed\n"  # every cache file starts so, then its seal, then its marshal data
 VERDICTS_FILE = "check-verdicts"  # marshal: {"format", "fingerprint", "verdicts", "files"}
 OLD_VERDICTS_FILE = "check-verdicts.json"  # what nbgit before FORMAT 3 kept: removed when VERDICTS_FILE is written
 RESULTS_FILE = "check-results"  # marshal: (FORMAT, fingerprint, {check: (key, result)})
@@ -134,7 +135,7 @@ def save_cache_file(path: Path, value: Any) -> None:
     data = marshal.dumps(value)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, SEAL + _seal(data) + data)
+        write_atomic(path, HEADER + _seal(data) + data)
     except OSError:
         pass
 
@@ -145,8 +146,8 @@ def load_cache_file(path: Path) -> Any:
     the caller checks the shape of every piece it uses."""
     try:
         data = memoryview(path.read_bytes())
-        start = len(SEAL) + len(_seal(b""))
-        if data[: len(SEAL)] != SEAL or data[len(SEAL) : start] != _seal(data[start:]):
+        start = len(HEADER) + len(_seal(b""))
+        if data[: len(HEADER)] != HEADER or data[len(HEADER) : start] != _seal(data[start:]):
             return None
         return marshal.loads(data[start:])
     except Exception:  # noqa: BLE001 - marshal raises what it likes on bad data (ValueError, EOFError, TypeError, MemoryError...): a miss
