@@ -260,6 +260,31 @@ def test_damaged_results_and_fingerprints_are_misses(repo: Path, how: str) -> No
         assert (done.returncode, json.loads(done.stdout)) == fresh and b"Traceback" not in done.stderr, (name, done.stderr.decode())
 
 
+@pytest.mark.parametrize("where", ["cell", "line defining a function"])
+@pytest.mark.parametrize("number", [10**5000, -1], ids=["5001 digits", "negative"])
+def test_a_kept_fingerprint_with_a_number_nbgit_never_writes_is_a_miss(repo: Path, where: str, number: int) -> None:
+    """A fingerprint index whose numbers have the right type but no plausible value (too many digits to
+    print, negative) is computed again: `--no-cache`'s copies, no internal error."""
+    from test_duplicates import ANN, LOAD_SALES, LOAD_SALES_EDITED, WIDGETS, notebook
+
+    (repo / "a.ipynb").write_bytes(notebook(WIDGETS, LOAD_SALES))
+    (repo / "b.ipynb").write_bytes(notebook(ANN, LOAD_SALES_EDITED))
+    git(repo, "add", ".")
+    fresh = run_json(repo, "--all", "--no-cache", env=ci_on())
+    assert any(p["id"] == "duplicate-code" for p in fresh[1]) and run_json(repo, "--all", env=ci_on()) == fresh
+    index = cache_file(repo).with_name("fingerprints")
+    version, entries = load_cache_file(index)
+    if where == "cell":  # (cell, hashes, starts, ends, ((line, name), ...))
+        crafted = {key: tuple((number, *unit[1:]) for unit in units) for key, units in entries.items()}
+    else:
+        assert any(unit[4] for units in entries.values() for unit in units)
+        crafted = {key: tuple((*unit[:4], tuple((number, name) for _, name in unit[4])) for unit in units) for key, units in entries.items()}
+    save_cache_file(index, (version, crafted))
+    cache_file(repo).with_name(RESULTS_FILE).unlink()  # (else the copies remembered answer before any fingerprint is read)
+    done = nbgit(repo, "check", "--all", "--format", "json", env=ci_on())
+    assert done.returncode != 70 and (done.returncode, json.loads(done.stdout)) == fresh, done.stderr.decode()
+
+
 def test_with_a_key_only_files_sealed_under_it_are_read(checked: Path) -> None:
     """`$NBGIT_CACHE_KEY`: a file crafted without the secret (its checksum right) plants nothing; one written under it is used."""
     keyed = {**ci_on(), KEY_ENV: "a CI secret"}

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from nbgit import __version__, gitrepo
-from nbgit.check.cache import cache_folder, load_cache_file, save_cache_file
+from nbgit.check.cache import (
+    cache_folder,
+    load_cache_file,
+    plain_count,
+    save_cache_file,
+)
 from nbgit.check.fingerprints import FORMAT, Unit, module_units, notebook_units
 from nbgit.parallel import map_on_all_cores
 
@@ -118,13 +123,14 @@ def _fingerprint(work: tuple[bytes, str | None]) -> Packed:
 
 
 def _unpacked(packed: Any) -> Units | None:
-    """Units from their kept form; None when absent or not exactly of that form (a damaged index)."""
+    """Units from their kept form; None when absent or not exactly of that form, every number one nbgit
+    writes (a damaged or crafted index: the file's fingerprints are computed again)."""
     if type(packed) is not tuple:
         return None
     units = []
     for unit in packed:
-        if not (type(unit) is tuple and len(unit) == 5 and type(unit[0]) is int and all(type(part) is bytes for part in unit[1:4])
-                and type(unit[4]) is tuple and all(type(d) is tuple and len(d) == 2 and type(d[0]) is int and type(d[1]) is str for d in unit[4])):
+        if not (type(unit) is tuple and len(unit) == 5 and plain_count(unit[0]) and all(type(part) is bytes for part in unit[1:4])
+                and type(unit[4]) is tuple and all(type(d) is tuple and len(d) == 2 and plain_count(d[0]) and type(d[1]) is str for d in unit[4])):
             return None
         cell, hashes, starts, ends, defines = unit
         try:
