@@ -535,6 +535,18 @@ def test_least_recently_used_entries_are_evicted_past_the_limit(clone: Path) -> 
     assert_store_sound(directory, from_git(clone))
 
 
+def test_a_size_the_store_cannot_have_is_counted_again(clone: Path) -> None:
+    """The store's `usage` file holding a negative size (damaged, or crafted to keep the store from ever
+    being evicted): the size is counted again, and the limit holds."""
+    directory = store_of(clone)
+    limit = measure(directory).bytes
+    git(clone, "config", "nbgit.restoreMaxSize", str(limit))
+    (directory / "usage").write_text(str(-10**12))
+    edit(clone / "images.ipynb", FIRST["images.ipynb"], "new = 1", ran="new run")
+    commit(clone, "a new version")  # recorded: past the limit
+    assert measure(directory).bytes <= limit and int((directory / "usage").read_text()) >= 0
+
+
 @pytest.mark.parametrize("damage", ["truncated record", "garbage record", "truncated object", "garbage history"])
 def test_a_damaged_entry_is_ignored_with_one_warning(clone: Path, damage: str) -> None:
     directory = store_of(clone)

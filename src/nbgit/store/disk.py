@@ -206,7 +206,10 @@ class Store:
         """The store's size as last counted plus what was written since; None when never counted."""
         if self._usage is None:
             try:
-                self._usage = int((self.directory / USAGE).read_text(encoding="ascii"))
+                counted = (self.directory / USAGE).read_bytes()
+                if not counted.isdigit():  # `set_usage` writes digits only: anything else (a negative size would never evict) is counted again
+                    return None
+                self._usage = int(counted)
             except (OSError, ValueError):
                 return None
         return self._usage
