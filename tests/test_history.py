@@ -222,6 +222,26 @@ def test_histories_of_an_older_store_are_read_and_moved_to_the_logs(repo: Path, 
     assert history.recent(store, "a.ipynb") == [blob_id(repo, "HEAD:a.ipynb"), *keys]
 
 
+def test_a_log_claiming_a_size_it_never_had_is_still_compacted(repo: Path) -> None:
+    """A log whose header says it was compacted to more bytes than it holds (damaged, or crafted so
+    that it is never compacted) is compacted once it is past `COMPACT_FROM`, keeping every history."""
+    installed(repo)
+    (repo / "a.ipynb").write_bytes(notebook("one"))
+    commit(repo, "one")
+    store = store_of(repo)
+    keys = history.recent(store, "a.ipynb")
+    log = Path(history.log_file(store, digest(b"a.ipynb")))
+    other = log.name + "0" * 62  # another path's history in this log, recorded over and over
+    stale = b"".join(b"\n%s %s ." % (other.encode(), b"%040x" % n) for n in range(history.COMPACT_FROM // 100))
+    log.write_bytes(b"nbgit-histories 1 " + b"9" * 40 + log.read_bytes().partition(b"\n")[2].join([b"\n", stale]))
+    assert log.stat().st_size > history.COMPACT_FROM and history.recent(store, "a.ipynb") == keys
+    (repo / "a.ipynb").write_bytes(notebook("two"))
+    commit(repo, "two")
+    keys.insert(0, blob_id(repo, "HEAD:a.ipynb"))
+    assert log.stat().st_size < 1000 and history.recent(store, "a.ipynb") == keys
+    assert history.recent(store, other) == [] and log.read_bytes().count(other.encode()) == 1
+
+
 LOCKS_REFUSED = """#!{python}
 import errno, fcntl
 def refused(fd, operation):  # as on an NFS mount without a lock daemon

@@ -140,7 +140,8 @@ def _append(path: str, line: bytes, force: bool = False) -> None:
             _write(fd, line)
             size = os.fstat(fd).st_size
             last = os.pread(fd, 64, 0).partition(b"\n")[0].removeprefix(_HEADER)
-            if force or size > max(COMPACT_FROM, GROWTH * int(last) if last.isdigit() else 0):
+            compacted = int(last) if last.isdigit() and int(last) < size else 0  # (a size the log never had, as a crafted header may claim: none)
+            if force or size > max(COMPACT_FROM, GROWTH * compacted):
                 _compact(path, os.pread(fd, size, 0))
         finally:
             os.close(fd)
