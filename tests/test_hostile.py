@@ -470,6 +470,16 @@ def test_fifos_are_not_notebooks(repo: Path) -> None:
                                                 "hint: name notebook files or folders that hold them"]
 
 
+def test_a_read_limit_bounds_what_is_read_not_what_is_allocated(tmp_path: Path) -> None:
+    """`files.read_file` with a limit of 4 GiB reads a small file in a process that may not map 1 GiB
+    (as under `ulimit -v`, or with strict overcommit): its buffer is sized by the file."""
+    (tmp_path / "small").write_bytes(b"x" * 100)
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); from pathlib import Path; "
+            "from nbgit.files import read_file; print(len(read_file(Path(sys.argv[1]), 4 << 30).data))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "small")], capture_output=True, timeout=60, check=False)
+    assert done.stdout == b"100\n", done.stderr.decode()
+
+
 def test_clean_keeps_an_edit_saved_while_it_runs(repo: Path) -> None:
     """An editor saves between nbgit's read and its write: the edit stays, nbgit says so and exits 2."""
     path = repo / "edited.ipynb"

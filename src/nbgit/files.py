@@ -54,7 +54,9 @@ def read_file(path: Path, limit: int | None = None) -> Snapshot:
         if limit is not None and status.st_size > limit:
             raise too_big(path, limit)
         try:
-            data = handle.read() if limit is None else handle.read(limit + 1)  # (+1: a file grown past it since says so)
+            data = handle.read() if limit is None else handle.read(min(status.st_size, limit) + 1)  # (+1: a file grown since says so)
+            if limit is not None and status.st_size < len(data) <= limit:  # grown since: the rest, up to the limit
+                data += handle.read(limit + 1 - len(data))
         except OSError as error:
             raise _os_error(path, "cannot read", error) from None
     if limit is not None and len(data) > limit:
