@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, nbgit
+from conftest import NBGIT, git, nbgit
 from test_checks import DIRTY, ci_off, ci_on, paired_repo, run_json
 
 from nbgit.check.cache import FOLDER, HEADER, KEY_ENV, OLD_VERDICTS_FILE, RESULTS_FILE, VERDICTS_FILE, entry_key, load_cache_file, save_cache_file, staged_identity
@@ -285,6 +285,37 @@ def test_a_kept_fingerprint_with_a_number_nbgit_never_writes_is_a_miss(repo: Pat
     cache_file(repo).with_name(RESULTS_FILE).unlink()  # (else the copies remembered answer before any fingerprint is read)
     done = nbgit(repo, "check", "--all", "--format", "json", env=ci_on())
     assert done.returncode != 70 and (done.returncode, json.loads(done.stdout)) == fresh, done.stderr.decode()
+
+
+def test_a_cache_file_past_the_size_limit_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbgit.check import cache
+
+    path = tmp_path / VERDICTS_FILE
+    save_cache_file(path, {"format": 3, "verdicts": {}})
+    assert load_cache_file(path) == {"format": 3, "verdicts": {}}
+    monkeypatch.setattr(cache, "MAX_FILE_BYTES", path.stat().st_size - 1)
+    assert load_cache_file(path) is None
+
+
+@pytest.mark.parametrize("planted", ["a FIFO", "a link to a file outside"])
+def test_what_is_no_cache_file_at_its_path_is_replaced_never_read_waited_on_or_written_through(repo: Path, tmp_path: Path, planted: str) -> None:
+    """In the folder CI restores (`$NBGIT_CACHE_DIR`), a FIFO or a symbolic link at the verdicts' path is a
+    miss, never waited on, and is replaced by the cache file: a file it leads to is left as it was."""
+    (repo / "nb.ipynb").write_bytes(DIRTY.read_bytes())
+    git(repo, "add", "nb.ipynb")
+    fresh = run_json(repo, "--all", "--no-cache", env=ci_on())
+    folder, outside = tmp_path / "ci-cache", tmp_path / "precious.txt"
+    folder.mkdir()
+    outside.write_text("not nbgit's\n")
+    if planted == "a FIFO":
+        os.mkfifo(folder / VERDICTS_FILE)
+    else:
+        (folder / VERDICTS_FILE).symlink_to(outside)
+    env = {**ci_on(), "NBGIT_CACHE_DIR": str(folder)}
+    done = subprocess.run([str(NBGIT), "check", "--all", "--format", "json"], cwd=repo, capture_output=True, env=env, timeout=30, check=False)
+    assert (done.returncode, json.loads(done.stdout)) == fresh, done.stderr.decode()
+    assert outside.read_text() == "not nbgit's\n" and (folder / VERDICTS_FILE).is_file() and not (folder / VERDICTS_FILE).is_symlink()
+    assert load_cache_file(folder / VERDICTS_FILE)["verdicts"]
 
 
 def test_with_a_key_only_files_sealed_under_it_are_read(checked: Path) -> None:

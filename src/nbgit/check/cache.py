@@ -30,7 +30,8 @@ tuples that Python's garbage collector soon stops walking.
 marshal is not made to read what someone crafted, and a CI cache is restored from outside the clone,
 so every cache file is sealed (`save_cache_file`): a checksum of its marshal data, a keyed digest
 (HMAC-SHA256) instead when `$NBGIT_CACHE_KEY` holds a secret. A file whose seal does not match is
-never handed to marshal; whatever marshal raises is a miss, and what it loads is used only piece by
+never handed to marshal, nor is one larger than `MAX_FILE_BYTES` or no regular file (a FIFO is not
+waited on); whatever marshal raises is a miss, and what it loads is used only piece by
 piece, each piece checked to have exactly the types and ranges nbgit writes (else a miss). Without a
 key, a file crafted with a matching checksum can still plant verdicts of the right shape, or make
 marshal allocate gigabytes (it sizes a tuple by what the data claims): the key (a CI secret) is what
@@ -54,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from nbgit.check.catalogue import Problem
-from nbgit.files import file_stamp
+from nbgit.files import file_stamp, read_file
 
 CACHE_ENV = "NBGIT_CACHE_DIR"
 KEY_ENV = "NBGIT_CACHE_KEY"  # a secret: cache files are sealed with an HMAC under it instead of a checksum
@@ -65,6 +66,7 @@ OLD_VERDICTS_FILE = "check-verdicts.json"  # what nbgit before FORMAT 3 kept: re
 RESULTS_FILE = "check-results"  # marshal: (FORMAT, fingerprint, {check: (key, result)})
 FORMAT = 3
 MAX_ENTRIES = 20_000
+MAX_FILE_BYTES = 1 << 30  # a cache file this large is not read (a miss): the fingerprints of 60 million lines of code are smaller
 USED_TO_THE = 3600  # seconds: an entry's time of last use is renewed once an hour, so a re-run soon after another rewrites nothing
 
 
@@ -129,23 +131,24 @@ def staged_identity(blob: str, work_tree: bytes | None) -> str:
 
 def save_cache_file(path: Path, value: Any) -> None:
     """Replace the cache file at `path` with `value` (plain data), sealed, atomically (a reader never sees
-    half of it); a failure to write only costs time next run."""
-    from nbgit.files import write_atomic
+    half of it); whatever was at `path` is replaced, never written into or through (a FIFO, a link, as a
+    restored CI cache may hold). A failure to write only costs time next run."""
+    from nbgit.files import replace_own_in_folder
 
     data = marshal.dumps(value)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, HEADER + _seal(data) + data)
+        replace_own_in_folder(str(path), HEADER + _seal(data) + data)
     except OSError:
         pass
 
 
 def load_cache_file(path: Path) -> Any:
-    """What `save_cache_file` wrote at `path`; None when it is absent, unreadable, not sealed as this run
-    would seal it (damaged, crafted without the key, another key's) or not marshal data. Never raises:
-    the caller checks the shape of every piece it uses."""
+    """What `save_cache_file` wrote at `path`; None when it is absent, no regular file, larger than
+    `MAX_FILE_BYTES`, unreadable, not sealed as this run would seal it (damaged, crafted without the
+    key, another key's) or not marshal data. Never raises: the caller checks the shape of every piece
+    it uses."""
     try:
-        data = memoryview(path.read_bytes())
+        data = memoryview(read_file(path, MAX_FILE_BYTES).data)
         start = len(HEADER) + len(_seal(b""))
         if data[: len(HEADER)] != HEADER or data[len(HEADER) : start] != _seal(data[start:]):
             return None
@@ -203,7 +206,6 @@ def file_identity(cache: Verdicts | None, path: str, status: os.stat_result, lim
     if known is not None:
         return known, None
     from nbgit.errors import NbgitError
-    from nbgit.files import read_file
     from nbgit.worktree.index import blob_id  # (hashing: only for what the stat data do not tell)
 
     try:
