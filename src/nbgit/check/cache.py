@@ -304,7 +304,7 @@ class Verdicts:
         entry = self.entries.get(key)
         if not _readable(entry):
             return None
-        if not isinstance(entry[0], int) or not 0 <= self.now - entry[0] < USED_TO_THE:
+        if not 0 <= self.now - entry[0] < USED_TO_THE:
             self.entries[key] = (self.now, entry[1])
             self.changed = True
         return [Problem(*fields) for fields in entry[1]]
