@@ -11,13 +11,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import git, nbgit
+from conftest import NBGIT, git, nbgit
 from nbgit.store import history
 from nbgit.store.disk import Store, digest
+from nbgit.store.evict import entries
 
 KILLED_WRITING = """#!{python}
 import os, signal
@@ -240,6 +242,65 @@ def test_a_log_claiming_a_size_it_never_had_is_still_compacted(repo: Path) -> No
     keys.insert(0, blob_id(repo, "HEAD:a.ipynb"))
     assert log.stat().st_size < 1000 and history.recent(store, "a.ipynb") == keys
     assert history.recent(store, other) == [] and log.read_bytes().count(other.encode()) == 1
+
+
+def test_a_lock_holder_that_stays_stopped_never_blocks_git(repo: Path) -> None:
+    """Whoever holds the logs' lock (here this test; a filter stopped with ^Z, or hung on a network disk)
+    holds up a `git add` of five notebooks by `LOCK_WAIT` once, not for ever nor once per notebook: their
+    histories are written as files of their own, and every output comes back; the lock free again, the
+    next writer moves a history into its log."""
+    import fcntl
+
+    installed(repo)
+    paths = [f"nb{n}.ipynb" for n in range(5)]
+    for path in paths:
+        (repo / path).write_bytes(notebook(path, "first"))
+    commit(repo, "first versions")
+    store = store_of(repo)
+    first = {path: blob_id(repo, f"HEAD:{path}") for path in paths}
+    written = {path: notebook(path, "second") for path in paths}
+    with open(store.directory / history.FOLDER / history.LOCK, "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for path, data in written.items():
+            (repo / path).write_bytes(data)
+        started = time.monotonic()
+        done = subprocess.run(["git", "add", *paths], cwd=repo, capture_output=True, timeout=60, check=False)
+        took = time.monotonic() - started
+    assert done.returncode == 0 and b"warning" not in done.stderr, done.stderr.decode()
+    assert history.LOCK_WAIT <= took < 3 * history.LOCK_WAIT  # (waiting once per notebook would take 5 times)
+    git(repo, "commit", "-q", "-m", "second versions")
+    for path in paths:
+        assert Path(store.file("paths", digest(path.encode()))).is_file()  # a file of its own
+        assert history.recent(store, path) == [blob_id(repo, f"HEAD:{path}"), first[path]]
+        (repo / path).unlink()
+    git(repo, "checkout", "--", ".")
+    for path, data in written.items():
+        assert (repo / path).read_bytes() == data  # outputs and all
+    assert git(repo, "status", "--porcelain").stdout == b""
+    (repo / paths[0]).write_bytes(notebook(paths[0], "third"))
+    commit(repo, "a third version", paths[0])
+    assert history.recent(store, paths[0]) == [blob_id(repo, f"HEAD:{paths[0]}"), blob_id(repo, f"HEAD~1:{paths[0]}"), first[paths[0]]]
+    assert not Path(store.file("paths", digest(paths[0].encode()))).exists()  # in its log now
+
+
+def test_gc_never_waits_for_ever_on_a_lock_holder_nor_removes_a_log_under_it(repo: Path) -> None:
+    """`nbgit gc --max-size 0` while the logs' lock stays held: it ends after waiting `LOCK_WAIT` once,
+    having compacted nothing and removed every entry but the log, which the holder may be appending to."""
+    import fcntl
+
+    installed(repo)
+    (repo / "a.ipynb").write_bytes(notebook("one"))
+    commit(repo, "one")
+    store = store_of(repo)
+    log = Path(history.log_file(store, digest(b"a.ipynb")))
+    kept = log.read_bytes()
+    with open(store.directory / history.FOLDER / history.LOCK, "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = time.monotonic()
+        done = subprocess.run([str(NBGIT), "gc", "--max-size", "0"], cwd=repo, capture_output=True, timeout=60, check=False)
+        took = time.monotonic() - started
+    assert done.returncode == 0 and history.LOCK_WAIT <= took < 3 * history.LOCK_WAIT, done.stderr.decode()
+    assert log.read_bytes() == kept and not [entry for entry in entries(store.directory) if entry.kind != history.FOLDER]
 
 
 LOCKS_REFUSED = """#!{python}

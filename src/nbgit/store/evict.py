@@ -94,7 +94,8 @@ def evict(store: Store, target: int) -> Usage:
             break
         try:
             if entry.kind == history.FOLDER:
-                history.remove(str(entry.path))  # never while a line is appended to it
+                if not history.remove(str(entry.path)):  # never while a line is appended to it
+                    continue
             else:
                 entry.path.unlink()
         except FileNotFoundError:

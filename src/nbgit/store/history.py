@@ -18,16 +18,19 @@ line is ever appended to a log being replaced or removed. Readers take no lock: 
 the whole old log or the whole new one. A log whose header
 is not this one is damaged: ignored with one warning, and removed.
 
-Where no lock can be taken (Windows, which has no `flock`; a network file system mounted without
-locks) a history is written as a file of its own, as before the logs: slower, never lost. Such a
-file, when there is one, is a path's newest history: the logs' writers remove it once its history is
-in a log.
+Where no lock can be taken (Windows, which has no `flock`; a network mount whose lock daemon is
+missing, which refuses it with ENOLCK), or the lock stays held for `LOCK_WAIT` seconds (its holder
+stopped or hung: git must not wait on it), a history is written as a file of its own, as before the
+logs: slower, never lost. Such a file, when there is one, is a path's newest history: the logs'
+writers remove it once its history is in a log.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Iterator
 
 from nbgit.files import replace_own
@@ -41,6 +44,9 @@ GROWTH = 4
 _HEADER = b"nbgit-histories 1 "  # then the size of the lines when last compacted
 _END = b" ."
 _OLD_FORMAT = "nbgit-history 1"  # a history file of its own per path (`paths/ab/<digest>`)
+LOCK_WAIT = 2.0  # seconds a writer waits for the logs' lock (held for microseconds, milliseconds to compact) before writing a file of its own
+LOCK_RETRY = 0.005  # seconds between tries to take it
+_waited_in_vain = False  # this process waited LOCK_WAIT and the lock stayed held: it waits no more until it takes it again
 
 
 def recent(store: Store, path: str) -> list[str]:
@@ -147,25 +153,34 @@ def _append(path: str, line: bytes, force: bool = False) -> None:
             os.close(fd)
 
 
-def remove(path: str) -> None:
+def remove(path: str) -> bool:
     """Remove the log at `path` (evicted), under the logs' lock: never while a line is being appended to
-    it (where no lock can be taken, no line is appended either)."""
+    it (where no lock can be taken, no line is appended either); whether it was removed (not while the
+    lock's holder stays past `LOCK_WAIT`)."""
     try:
         with _locked(os.path.dirname(path)):
             os.unlink(path)
+    except LockHeld:
+        return False
     except NoLocks:
         os.unlink(path)
+    return True
 
 
 class NoLocks(Exception):
-    """No `flock` here (Windows, or a file system that refuses it): histories are files of their own."""
+    """No `flock` here (Windows, or a file system that refuses it), or the lock held for longer than
+    `LOCK_WAIT`: histories are files of their own."""
+
+
+class LockHeld(NoLocks):
+    """The logs' lock held for longer than `LOCK_WAIT` (its holder stopped, or hung on a network disk)."""
 
 
 @contextmanager
 def _locked(folder: str) -> Iterator[None]:
     """The logs' exclusive lock (`flock` of the file `lock` beside them): whatever appends to, compacts or
     removes a log holds it, so that no line goes to a log that is being renamed over or removed.
-    NoLocks where none can be taken."""
+    NoLocks where none can be taken (LockHeld when its holder keeps it past `LOCK_WAIT`)."""
     try:
         import fcntl
     except ImportError:
@@ -176,13 +191,31 @@ def _locked(folder: str) -> Iterator[None]:
         os.makedirs(folder, exist_ok=True)
         fd = os.open(os.path.join(folder, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError as error:  # ENOLCK: an NFS mount without a lock daemon
-            raise NoLocks from error
+        _lock(fd, fcntl)
         yield
     finally:
         os.close(fd)  # and with it the lock
+
+
+def _lock(fd: int, fcntl: ModuleType) -> None:
+    """Take the exclusive `flock` of `fd`, waiting for its holder at most `LOCK_WAIT` seconds: git waits on
+    its filter, so a holder that is stopped (SIGSTOP, ^Z) or hung (a network disk) must never block git,
+    and a process that waited so in vain tries once, not waiting, until it takes the lock again (a
+    `git add` of a thousand notebooks waits once). LockHeld past the wait, NoLocks where locks are refused."""
+    global _waited_in_vain
+    deadline = time.monotonic() + (0 if _waited_in_vain else LOCK_WAIT)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _waited_in_vain = False
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                _waited_in_vain = True  # (the holder is likely still there: the next history does not wait)
+                raise LockHeld from None
+            time.sleep(LOCK_RETRY)
+        except OSError as error:  # ENOLCK: a network file system whose lock daemon is missing
+            raise NoLocks from error
 
 
 def _write(fd: int, data: bytes) -> None:
