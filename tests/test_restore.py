@@ -671,18 +671,18 @@ def test_an_install_made_before_restore_existed_restores(repo: Path) -> None:
     assert (repo / "widgets.ipynb").read_bytes() == original
 
 
-def archived(repo: Path, *args: str) -> dict[str, bytes]:
-    """The samples as `git archive` writes them, in every format: {format:name: bytes}."""
+def archived(repo: Path, *args: str, config: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """The samples as `git [config] archive [args]` writes them, in every format: {format:name: bytes}."""
     import io
     import tarfile
     import zipfile
 
     found = {}
-    with tarfile.open(fileobj=io.BytesIO(git(repo, "archive", "--format=tar", *args).stdout)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(git(repo, *config, "archive", "--format=tar", *args).stdout)) as tar:
         for name in SAMPLES:
             member = tar.extractfile(name)
             found[f"tar:{name}"] = member.read() if member is not None else b""
-    with zipfile.ZipFile(io.BytesIO(git(repo, "archive", "--format=zip", *args).stdout)) as archive:
+    with zipfile.ZipFile(io.BytesIO(git(repo, *config, "archive", "--format=zip", *args).stdout)) as archive:
         found.update({f"zip:{name}": archive.read(name) for name in SAMPLES})
     return found
 
@@ -717,6 +717,22 @@ def test_archive_holds_the_commit_not_this_clones_outputs(clone: Path, tmp_path:
     git(clone, "worktree", "add", "-q", str(tmp_path / "linked"), "main~0")
     assert snapshot(tmp_path / "linked") == original
     assert archived(tmp_path / "linked", "HEAD") == committed
+
+
+def test_what_an_archive_or_an_export_gets_as_readme_says(clone: Path) -> None:
+    """README's limits: an archive made while the index lock exists (any git command's, or a stale one)
+    gets this clone's outputs; `git checkout-index --prefix` exports (no `treeish`, no lock) always do;
+    `-c nbgit.restore=false` rules both out."""
+    original = snapshot(clone)
+    committed = {f"{kind}:{name}": blob(clone, f"HEAD:{name}") for kind in ("tar", "zip") for name in SAMPLES}
+    (clone / ".git" / "index.lock").touch()  # left by a crash, or held by a background `git status`
+    assert archived(clone, "HEAD") == {f"{kind}:{name}": original[name] for kind in ("tar", "zip") for name in SAMPLES}
+    assert archived(clone, "HEAD", config=("-c", "nbgit.restore=false")) == committed
+    (clone / ".git" / "index.lock").unlink()
+    git(clone, "checkout-index", "-a", "--prefix=export/")
+    assert {name: (clone / "export" / name).read_bytes() for name in SAMPLES} == original
+    git(clone, "-c", "nbgit.restore=false", "checkout-index", "-a", "--prefix=plain/")
+    assert {name: (clone / "plain" / name).read_bytes() for name in SAMPLES} == {name: blob(clone, f"HEAD:{name}") for name in SAMPLES}
 
 
 def test_the_one_shot_filter_keeps_what_it_cleans_for_checkouts(repo: Path) -> None:
