@@ -354,7 +354,7 @@ def test_without_locks_histories_are_files_of_their_own(repo: Path, tmp_path: Pa
     assert [cell["outputs"] != [] for cell in pulled["cells"]] == [True, False, True, True]  # cell by cell
     keys.insert(0, blob_id(repo, "HEAD:a.ipynb"))
     assert history.recent(store, "a.ipynb") == keys
-    assert nbgit(repo, "gc").returncode == 0  # compacts nothing it cannot lock, loses nothing
+    assert nbgit(repo, "gc").returncode == 0  # (nbgit itself, with locks: compacts the log; the file of its own stays the newest)
     assert history.recent(store, "a.ipynb") == keys
     git(repo, "config", "filter.nbgit.process", real)  # locks again: the history moves into its log
     (repo / "a.ipynb").write_bytes(notebook("five"))
