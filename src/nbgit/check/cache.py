@@ -178,12 +178,12 @@ def _sealed(seal: memoryview, data: memoryview) -> bool:
 
 
 PROBLEM_TYPES = (str, str, (int, type(None)), str, str, int, int, (int, type(None)))  # Problem's fields but `copied`
-BIGGEST = 1 << 62  # no number nbgit writes (a cell, a line, a time) is as big
+COUNT_LIMIT = 1 << 62  # every number nbgit writes in a cache (a cell, a line, a time) is below it
 
 
 def plain_count(value: Any) -> bool:
-    """Whether `value` is a whole number as nbgit writes one (a cell, a line, a time): an int, 0 to BIGGEST."""
-    return type(value) is int and 0 <= value < BIGGEST
+    """Whether `value` is a whole number as nbgit writes one (a cell, a line, a time): an int from 0, below COUNT_LIMIT."""
+    return type(value) is int and 0 <= value < COUNT_LIMIT
 
 
 def plain_problem(fields: Any, more: int = 0) -> bool:

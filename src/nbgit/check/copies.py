@@ -180,15 +180,15 @@ def _with_bytes(files: dict[str, Source], index: FingerprintIndex) -> dict[str, 
     bytes read: a file changed since it was looked at is compared as it is), those that cannot be read left out.
     Of the files with the same blob id, only the first is read (copies of a notebook are tokenised once anyway)."""
     found = {}
-    held: set[str] = set()  # the index keys of the bytes read here
+    keys_read: set[str] = set()  # the index keys of the bytes read here
     for path, source in files.items():
         key = _index_key(path, source)
-        if source.data is None and source.file is not None and key not in held and not index.knows(key):
+        if source.data is None and source.file is not None and key not in keys_read and not index.knows(key):
             read = _read(source.file)
             if read is None:
                 continue
             source = read
-            held.add(_index_key(path, source))
+            keys_read.add(_index_key(path, source))
         found[path] = source
     return found
 

@@ -194,13 +194,14 @@ def _may_count(source: str) -> bool:
 class _Lexer(NamedTuple):
     """A language's tokenizer, made to keep work per token in C: `tokens` lists a source's tokens,
     newlines, comments and line continuations as plain strings (spaces dropped); `depth` tells how a
-    bracket moves the nesting; what starts with `ignored` is a comment or a continuation, and `mixed`
-    finds a newline or the first character of one of those in a line's text."""
+    bracket moves the nesting; what starts with `ignored` is a comment or a continuation, and
+    `may_hold_dropped` finds a newline or the first character of one of those in a line's text (what
+    the line's tokens may hold besides its code)."""
 
     tokens: Callable[[str], list[str]]
     depth: dict[str, int]
     ignored: tuple[str, ...]
-    mixed: Callable[[str], object]
+    may_hold_dropped: Callable[[str], object]
     python: bool
 
 
@@ -214,8 +215,8 @@ def _lexer(language: str) -> _Lexer:
     python = language == "python"
     depth = {"(": 1, "[": 1, ")": -1, "]": -1, **({"{": 1, "}": -1} if python else {})}
     ignored = (*_COMMENT_STARTS[style], "\\\n", "\\\r")
-    mixed = re.compile("[\n" + re.escape("".join({start[0] for start in ignored})) + "]").search
-    return _Lexer(pattern.findall, depth, ignored, mixed, python)
+    may_hold_dropped = re.compile("[\n" + re.escape("".join({start[0] for start in ignored})) + "]").search
+    return _Lexer(pattern.findall, depth, ignored, may_hold_dropped, python)
 
 
 def _logical_lines(source: str, language: str) -> list[_Line]:
@@ -246,7 +247,7 @@ def _finish(lines: list[_Line], tokens: list[str], line: int, lexer: _Lexer) -> 
     continuations, unless nothing else is left; return the physical line it ends on."""
     joined = "".join(tokens)
     end = line + joined.count("\n")  # (newlines between tokens and inside strings, comments and continuations)
-    if lexer.mixed(joined):
+    if lexer.may_hold_dropped(joined):
         kept = [text for text in tokens if text != "\n" and not text.startswith(lexer.ignored)]
         if kept and kept[0] is not tokens[0]:  # a comment or continuation before the first token moves the line's start
             line += "".join(tokens[: tokens.index(kept[0])]).count("\n")

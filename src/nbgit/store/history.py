@@ -51,13 +51,13 @@ _waited_in_vain = False  # this process waited LOCK_WAIT and the lock stayed hel
 
 def recent(store: Store, path: str) -> list[str]:
     """The keys of the last cleaned blobs recorded at `path`, newest first."""
-    return _known(store, _name(path))[0]
+    return _history_of(store, _name(path))[0]
 
 
 def remember(store: Store, path: str, key: str) -> None:
     """Put `key` first in `path`'s history (nothing is written when it is first already)."""
     name = _name(path)
-    known, in_old_file = _known(store, name)
+    known, in_old_file = _history_of(store, name)
     if known[:1] == [key]:
         return
     keys = [key, *(k for k in known if k != key)][:HISTORY]
@@ -90,7 +90,7 @@ def _name(path: str) -> str:
     return digest(path.encode("utf-8", "surrogateescape"))
 
 
-def _known(store: Store, name: str) -> tuple[list[str], bool]:
+def _history_of(store: Store, name: str) -> tuple[list[str], bool]:
     """A path's history (by its digest), and whether it came from a file of its own (an older store's,
     or one written where no lock could be taken: newer than any line of the logs)."""
     old = _old_history(store, name)
