@@ -207,12 +207,13 @@ def _last_used(entry: Any) -> int:
     return entry[0] if _readable(entry) else -1
 
 
-def file_identity(cache: Verdicts | None, path: str, status: os.stat_result, limit: int | None = None) -> tuple[str, bytes | None] | None:
+def file_identity(cache: Verdicts | None, path: str, status: os.stat_result | None, limit: int | None = None) -> tuple[str, bytes | None] | None:
     """The blob id of the regular file at the real `path` whose stat data are `status`, with its bytes when
     they had to be read: the id `cache` remembers for those stat data (no bytes), else the bytes' (the id
-    remembered then, under the stat data taken before the read: a write since shows next run). None when
-    the file cannot be read so (gone, no regular file, more than `limit` bytes when given)."""
-    known = cache.blob_of(path, status) if cache is not None else None
+    remembered then, under the stat data taken before the read: a write since shows next run; with no
+    cache or no stat data, the bytes' alone). None when the file cannot be read so (gone, no regular
+    file, more than `limit` bytes when given)."""
+    known = cache.blob_of(path, status) if cache is not None and status is not None else None
     if known is not None:
         return known, None
     from nbgit.errors import NbgitError
@@ -223,7 +224,7 @@ def file_identity(cache: Verdicts | None, path: str, status: os.stat_result, lim
     except NbgitError:
         return None
     blob = blob_id(data, "sha1")
-    stamp = file_stamp(status)
+    stamp = file_stamp(status) if cache is not None and status is not None else None
     if cache is not None and stamp is not None:
         cache.remember_blob(path, stamp, blob)
     return blob, data

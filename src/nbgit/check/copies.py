@@ -196,11 +196,7 @@ def _with_bytes(files: dict[str, Source], index: FingerprintIndex) -> dict[str, 
 def _read(file: str) -> Source | None:
     """A file's content as read from the work tree now, without waiting (one swapped for a FIFO since it
     was looked at is not waited on); None when it cannot be read so or holds more than MAX_COMPARED_BYTES."""
-    try:
-        status = os.stat(file)
-    except OSError:
-        return None
-    known = file_identity(None, file, status, MAX_COMPARED_BYTES)
+    known = file_identity(None, file, None, MAX_COMPARED_BYTES)
     return None if known is None else Source(*known)
 
 
