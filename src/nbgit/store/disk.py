@@ -168,8 +168,8 @@ class Store:
         """Remove a damaged file of the store (an entry, a history log); the first one of a process gets a warning."""
         if not self.warned:
             self.warned = True
-            warn(f"the output store entry {path} is damaged ({why}): ignored and removed; "
-                 "notebooks it held come back without outputs")
+            warn(f"{path} in the output store is damaged ({why}): ignored and removed; "
+                 "outputs that needed it are not restored until git records them again")
         _unlink(path)
 
     # --- notebooks and objects -------------------------------------------------------------
