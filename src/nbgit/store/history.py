@@ -6,8 +6,8 @@
 
 Making a file costs 0.15-0.9 ms on ext4 (an inode; measured on 2 shared cores), appending to one 4-10 µs: a history written as a
 file of its own per path, as stores before this one did (`paths/ab/<digest>`), cost `git add` one
-file per notebook. Those files are still read, for a path the logs do not know yet, and removed
-once the path's history is appended to a log.
+file per notebook. Those files are still read, first: a path's file, when there is one, is newer
+than its lines in the logs (see below), and it is removed once the path's history is appended to a log.
 
 A line is appended in one write, starting with a newline and ending with ` .`: what a killed writer
 leaves (a line cut short) never reads as a history, and the next line starts on its own. Writers
