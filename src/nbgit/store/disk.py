@@ -46,10 +46,11 @@ def checksum(data: bytes) -> str:
     return "%08x" % zlib.crc32(data)
 
 
-def is_name(name: str | bytes) -> bool:
-    """Whether `name` is a store name (40 or 64 lower-case hex digits), so it can never leave its folder."""
+def is_name(name: str | bytes, lengths: tuple[int, ...] = (40, 64)) -> bool:
+    """Whether `name` is a store name (40 or 64 lower-case hex digits, or as many as `lengths` says), so it
+    can never leave its folder."""
     raw = name.encode("ascii", "replace") if isinstance(name, str) else name
-    return len(raw) in (40, 64) and _HEX.issuperset(raw)
+    return len(raw) in lengths and _HEX.issuperset(raw)
 
 
 class Record(NamedTuple):

@@ -50,7 +50,7 @@ def entries(directory: Path) -> Iterator[Entry]:
         for folder in folders:
             if folder.is_dir(follow_symlinks=False):
                 yield from _files(folder.path, kind, is_name, now)
-    yield from _files(str(directory / history.FOLDER), history.FOLDER, _is_log, now)
+    yield from _files(str(directory / history.FOLDER), history.FOLDER, history.is_log, now)
 
 
 def _files(folder: str, kind: str, named: Callable[[str], bool], now: float) -> Iterator[Entry]:
@@ -68,11 +68,6 @@ def _files(folder: str, kind: str, named: Callable[[str], bool], now: float) -> 
             yield Entry(Path(item.path), kind, stat.st_size, stat.st_mtime)
         elif item.name.startswith(".") and now - stat.st_mtime > STALE:
             Path(item.path).unlink(missing_ok=True)
-
-
-def _is_log(name: str) -> bool:
-    """Whether `name` names a history log (two hex digits)."""
-    return len(name) == 2 and set(name) <= set("0123456789abcdef")
 
 
 def measure(directory: Path) -> Usage:

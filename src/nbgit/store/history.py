@@ -86,6 +86,11 @@ def compact(path: str) -> None:
         pass
 
 
+def is_log(name: str) -> bool:
+    """Whether `name` names a history log (the first two hex digits of the digests of its paths)."""
+    return is_name(name, (2,))
+
+
 def _name(path: str) -> str:
     return digest(path.encode("utf-8", "surrogateescape"))
 
