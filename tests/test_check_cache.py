@@ -509,3 +509,41 @@ def test_a_first_run_reads_each_notebook_once(repo: Path, monkeypatch: pytest.Mo
     outcome = run_checks(repo, load_policy(repo), Scope(all=True))
     assert outcome.notebooks == len(files) and outcome.problems == []
     assert reads == Counter(dict.fromkeys(files, 1)), reads
+
+
+def test_copies_of_one_blob_are_read_once_to_be_fingerprinted(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hundred paths holding one notebook, their blob id known by their stat data but no fingerprint
+    kept: `duplicate-code` reads one of them, once, and reports the same copies as `--no-cache`: counted."""
+    from collections import Counter
+
+    from test_duplicates import LOAD_SALES, WIDGETS, notebook
+
+    from nbgit.check.runner import Scope, run_checks
+    from nbgit.policy import load_policy
+
+    names = [f"copy{number}.ipynb" for number in range(100)]
+    for name in names:
+        (repo / name).write_bytes(notebook(WIDGETS, LOAD_SALES))
+    git(repo, "add", ".")
+    time.sleep(RACY_SECONDS + 0.2)  # old enough to be remembered by stat data
+    fresh = run_json(repo, "--all", "--no-cache", env=ci_on())
+    assert any(p["id"] == "duplicate-code" for p in fresh[1]) and run_json(repo, "--all", env=ci_on()) == fresh
+    assert {os.path.basename(path) for path in saved(repo)["files"]} == set(names)
+    for kept in ("fingerprints", RESULTS_FILE):  # the copies and the fingerprints found afresh, the blob ids from the cache
+        cache_file(repo).with_name(kept).unlink()
+    monkeypatch.setenv("CI", "1")
+    reads: Counter[str] = Counter()
+
+    def counted(call: Any) -> Any:
+        def read(path: Any, *args: Any, **options: Any) -> Any:
+            if str(path).endswith(".ipynb"):
+                reads[os.path.basename(path)] += 1
+            return call(path, *args, **options)
+        return read
+
+    monkeypatch.setattr(os, "open", counted(os.open))
+    monkeypatch.setattr(io, "open", counted(io.open))
+    outcome = run_checks(repo, load_policy(repo), Scope(all=True))
+    monkeypatch.undo()
+    assert sum(reads.values()) == 1, reads
+    assert [p.message for p in outcome.problems] == [p["message"] for p in fresh[1]]
