@@ -130,7 +130,10 @@ def test_a_filter_killed_mid_append_leaves_the_history_before(repo: Path, tmp_pa
         assert (repo / "a.ipynb").read_bytes() == data, spec  # outputs and all
         assert git(repo, "status", "--porcelain").stdout == b""
     kept = history.recent(store, "a.ipynb")  # (a `git status` that cleans a checked-out version again puts it first)
-    assert nbgit(repo, "gc").returncode == 0
+    size = log.stat().st_size
+    done = nbgit(repo, "gc")
+    assert done.returncode == 0 and size > log.stat().st_size
+    assert f"; compacting the history logs freed {size - log.stat().st_size} B; " in done.stdout.decode(), done.stdout.decode()
     lines = log.read_bytes().split(b"\n")
     assert lines[0].startswith(b"nbgit-histories 1 ") and all(line.endswith(b" .") for line in lines[1:])
     assert len(lines) == 2 and history.recent(store, "a.ipynb") == kept  # compacted: the last whole line only

@@ -8,12 +8,13 @@ from nbgit.cli import EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.policy import find_root
 from nbgit.store.disk import Store
-from nbgit.store.evict import Usage, collect, evict, forget, measure
+from nbgit.store.evict import Usage, collect, compact_histories, evict, forget, measure
 from nbgit.store.location import LIMIT_KEY, clone_settings, parse_size, shown_size, store_dir
 
 
 def run(max_size: str | None = None, all: bool = False) -> int:  # noqa: A002 - the option is --all
-    """Remove unusable entries, then the least recently used ones past the limit (or everything); say what went."""
+    """Compact the history logs, remove unusable entries, then the least recently used ones past the limit
+    (or everything); say what went."""
     root = find_root(Path.cwd())
     directory = store_dir(root) if root is not None else None
     if directory is None:
@@ -24,15 +25,18 @@ def run(max_size: str | None = None, all: bool = False) -> int:  # noqa: A002 - 
     if all:
         removed = forget(directory)
         why = "everything"
+        compacted = 0
     else:
         store = Store(directory)
+        compacted = compact_histories(directory)
         unusable = collect(store)
         old = evict(store, limit)
         removed = Usage(unusable.files + old.files, unusable.bytes + old.bytes)
         why = f"{unusable.files} unusable, {old.files} least recently used past {shown_size(limit)}"
         if max_size is None:
             why += f" ({LIMIT_KEY})"
-    print(f"nbgit: removed {_shown(removed)}: {why}; {shown_size(before.bytes - removed.bytes)} left")
+        why += f"; compacting the history logs freed {shown_size(compacted)}"
+    print(f"nbgit: removed {_shown(removed)}: {why}; {shown_size(before.bytes - removed.bytes - compacted)} left")
     return EXIT_OK
 
 

@@ -111,12 +111,17 @@ def account(store: Store, new_bytes: int, limit: int) -> None:
         store.set_usage(total)
 
 
+def compact_histories(directory: Path) -> int:
+    """Rewrite every history log without the lines that later ones replace; the bytes that freed."""
+    logs = [e for e in entries(directory) if e.kind == history.FOLDER]
+    for log in logs:
+        history.compact(str(log.path))
+    return max(0, sum(log.size for log in logs) - sum(e.size for e in entries(directory) if e.kind == history.FOLDER))  # (0 if they grew meanwhile)
+
+
 def collect(store: Store) -> Usage:
     """Remove what can never be used: damaged records, records whose objects are gone, objects no record
-    has referred to for an hour, temporary files left by killed writers, the lines of the history logs
-    that later ones replace; what went."""
-    for log in [e for e in entries(store.directory) if e.kind == history.FOLDER]:
-        history.compact(str(log.path))
+    has referred to for an hour, temporary files left by killed writers; what went."""
     found = list(entries(store.directory))
     objects = {e.path.name: e for e in found if e.kind == "objects"}
     referred: set[str] = set()
