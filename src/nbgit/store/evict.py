@@ -113,10 +113,14 @@ def account(store: Store, new_bytes: int, limit: int) -> None:
 
 def compact_histories(directory: Path) -> int:
     """Rewrite every history log without the lines that later ones replace; the bytes that freed."""
-    logs = [e for e in entries(directory) if e.kind == history.FOLDER]
-    for log in logs:
+    freed = 0
+    for log in [e for e in entries(directory) if e.kind == history.FOLDER]:
         history.compact(str(log.path))
-    return max(0, sum(log.size for log in logs) - sum(e.size for e in entries(directory) if e.kind == history.FOLDER))  # (0 if they grew meanwhile)
+        try:
+            freed += log.size - os.stat(log.path).st_size
+        except FileNotFoundError:  # (evicted meanwhile by another gc)
+            freed += log.size
+    return max(0, freed)  # (0 if they grew meanwhile)
 
 
 def collect(store: Store) -> Usage:
