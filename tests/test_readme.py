@@ -55,7 +55,8 @@ def test_set_up_is_two_commands_and_ci_runs_the_test_command_verbatim() -> None:
 
 
 def test_first_run_in_your_repository_ends_with_the_wiring_committed(repo: Path) -> None:
-    """README's set-up command (from `cd` on) and the `next:` line it prints, run in a newcomer's repository.
+    """README's set-up command (from `cd` on) and the `next:` line it prints, run in a newcomer's repository
+    (notebooks committed with outputs, no policy file: README's `next:` line is exactly what install prints).
 
     The part before `cd` (a fresh environment, pip installing nbgit and its dependencies) takes
     minutes and is what the test suite itself runs in: its result is the environment these tests
@@ -72,14 +73,13 @@ def test_first_run_in_your_repository_ends_with_the_wiring_committed(repo: Path)
     (repo / "analysis.ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
     subprocess.run(["git", "add", "."], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-qm", "a notebook committed with its outputs"], cwd=repo, check=True)
-    (repo / ".nbgit.toml").write_text('outputs = "strip"\n')
     done = subprocess.run(["bash", "-c", "cd " + wire.replace("/path/to/your-repository", shlex.quote(str(repo)))], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == f"next: {printed}"
     subprocess.run(["bash", "-c", printed], cwd=repo, check=True, capture_output=True)
     status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
     committed = subprocess.run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=repo, capture_output=True, text=True).stdout
-    assert status == "" and committed.split() == [".gitattributes", ".nbgit.toml", "analysis.ipynb"]
+    assert status == "" and committed.split() == [".gitattributes", "analysis.ipynb"]
 
 
 def test_readme_states_the_minimum_git_version() -> None:
