@@ -200,6 +200,9 @@ def test_pre_commit_judges_both_files_of_a_pair_as_staged(repo: Path) -> None:
     git(repo, "add", "a.ipynb")  # the twin sync rewrote is left unstaged
     done = commit(repo)
     assert done.returncode == 1 and "a.ipynb: changed since its twin a.py was last in step [unsynced]" in done.stderr.decode()
+    # the way out is staging the twin: sync has run already, and `--fix` syncs files on disk only
+    assert "hint: run `nbgit sync a.ipynb`, then stage both files: `git add a.ipynb a.py`" in done.stderr.decode()
+    assert "fixable with --fix" not in done.stderr.decode()
     git(repo, "add", "a.py")
     with (repo / "a.py").open("a") as twin:
         twin.write("\n# %%\nnot_staged = 1\n")  # an edit on disk that this commit does not record

@@ -411,7 +411,7 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     if remember:
         run.cache.save()
     for item in run.plans:
-        found = _pair_problem(item, sync)
+        found = _pair_problem(item, sync, staged)
         if found is not None and settings.enabled(found.check):
             (outcome.fixed if id(item) in fixed else outcome.problems).append(found)
     return outcome
@@ -428,8 +428,11 @@ def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], ever
     return everything or any(side in names or any(f in ("", ".") or side.startswith(f + "/") for f in folders) for side in relative)
 
 
-def _pair_problem(item: Any, sync: Any) -> Problem | None:
-    """The check's view of a pair's plan (`nbgit.sync.Plan`; its state is one of `nbgit.sync`'s constants)."""
+def _pair_problem(item: Any, sync: Any, staged: bool = False) -> Problem | None:
+    """The check's view of a pair's plan (`nbgit.sync.Plan`; its state is one of `nbgit.sync`'s constants).
+
+    A `staged` pair that sync would bring in step is not fixed by `--fix` (it syncs the files on disk)
+    nor by sync alone, which may have run already: what sync writes must be staged too."""
     (notebook, twin), state, detail = item.relative, item.status.state, item.status.detail
     take = f"take one side: `nbgit sync --take notebook {shell_word(notebook)}` or `--take text`"
     messages = {
@@ -448,8 +451,10 @@ def _pair_problem(item: Any, sync: Any) -> Problem | None:
     }
     if state in messages:
         check, path, message, hint = messages[state]
+        if staged and state in sync.AUTOMATIC:
+            hint = f"run `nbgit sync {shell_word(notebook)}`, then stage both files: `git add {shell_word(notebook)} {shell_word(twin)}`"
         found = problem(check, path, message, hint=hint)
-        return found._replace(fixable=found.fixable and state in sync.AUTOMATIC)
+        return found._replace(fixable=found.fixable and state in sync.AUTOMATIC and not staged)
     if state == sync.ERROR:
         first = detail.splitlines()[0].removeprefix("nbgit: error: ") if detail else "cannot be judged"
         return problem("unsynced", notebook, f"the pair cannot be synced: {first}", hint="fix the file named, then run `nbgit sync PATH`")._replace(fixable=False)
