@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -182,3 +183,29 @@ def test_a_pair_made_without_the_policy_is_resolved_and_markers_are_never_synced
     assert nbgit(repo, "resolve", "nb.ipynb", "--take", "remote").returncode == 0
     assert "value = 'remote'" in (repo / "nb.py").read_text() and "<<<<<<<" not in (repo / "nb.py").read_text()
     assert nbgit(repo, "sync", "--check", "nb.ipynb").returncode == 0
+
+
+def one_cell_notebook(source: str) -> bytes:
+    cell = {"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [], "source": [source]}
+    return (json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n").encode()
+
+
+def test_take_after_git_add_names_the_conflict_and_how_to_get_the_sides_back(repo: Path) -> None:
+    """The driver marks a conflict inside a cell; once `git add` (or a GUI's "mark resolved") settled the
+    path, git's index no longer holds the sides to take one from: resolve names the conflict and
+    `git checkout -m`, which brings them back, and takes a side after it."""
+    wire_driver(repo)
+    branches(repo, {"nb.ipynb": one_cell_notebook("value = 1")}, {"nb.ipynb": one_cell_notebook("value = 'local'")},
+             {"nb.ipynb": one_cell_notebook("value = 'remote'")})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    git(repo, "add", "nb.ipynb")
+    listed = nbgit(repo, "resolve", "nb.ipynb")
+    assert listed.returncode == 1 and "hint: edit them in Jupyter; or, while the merge is going on, `git checkout -m -- nb.ipynb`" in listed.stderr.decode()
+    done = nbgit(repo, "resolve", "nb.ipynb", "--take", "local")
+    assert done.returncode == 2 and done.stderr.decode().splitlines() == [
+        "nbgit: error: nb.ipynb: conflicts are marked inside it (cell 1: source), but git no longer holds its sides to take one from (it was `git add`-ed)",
+        "hint: while the merge is going on, `git checkout -m -- nb.ipynb` brings them back, then `nbgit resolve nb.ipynb --take local`; or edit the marked places in Jupyter",
+    ]
+    git(repo, "checkout", "-m", "--", "nb.ipynb")
+    assert nbgit(repo, "resolve", "nb.ipynb", "--take", "local").returncode == 0
+    assert code_sources((repo / "nb.ipynb").read_bytes()) == ["value = 'local'"]

@@ -32,11 +32,12 @@ def run(path: str, take: str | None = None) -> int:
         raise NbgitError(f"{path}: cannot read ({error.strerror})", "check the path") from None
     root = find_root(file)
     policy = load_policy(root)
-    if take is None and not has_conflict_markers(data):
-        notebook = parse(data, path)  # a clear NotebookError when it is not a notebook at all
-        _twin_in_step(root, file, notebook, data, policy)
-        return _already_valid(notebook, path)
     stages = gitrepo.conflict_stages(path)
+    if not has_conflict_markers(data) and (take is None or not stages):
+        notebook = parse(data, path)  # a clear NotebookError when it is not a notebook at all
+        if take is None:
+            _twin_in_step(root, file, notebook, data, policy)
+        return _already_valid(notebook, path, bool(stages), take)
     result = repair(find_sides(data, path, stages), path, policy, take)
     write_atomic(file, _with_outputs(root, file, result.data, policy))
     _twin_in_step(root, file, parse(result.data, path), data, policy)
@@ -66,15 +67,29 @@ def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: byt
         warn(f"{error.message}; its twin was not written again (run `nbgit sync` once this is fixed)")
 
 
-def _already_valid(notebook: Notebook, path: str) -> int:
+def _already_valid(notebook: Notebook, path: str, in_conflict: bool, take: str | None) -> int:
+    """A valid notebook without git's markers: name the conflicts marked inside it and the way out.
+
+    `--take` needs the sides, which only git's index holds once markers are inside cells: after
+    `git add` (or a GUI's "mark resolved") they are gone until `git checkout -m` brings them back."""
     conflicts = describe_conflicts(notebook.content, 7)
+    if take is not None:
+        if not conflicts:
+            raise NbgitError(f"{path}: not in conflict and without git conflict markers", "nothing to repair")
+        raise NbgitError(
+            f"{path}: conflicts are marked inside it ({conflicts[0]}), but git no longer holds its sides to take one from (it was `git add`-ed)",
+            f"while the merge is going on, `git checkout -m -- {shell_word(path)}` brings them back, then `nbgit resolve {shell_word(path)} --take {take}`; or edit the marked places in Jupyter",
+        )
     if not conflicts:
         tell(f"nbgit: {path}: a valid notebook without conflict markers; nothing to repair")
         return EXIT_OK
     tell(f"nbgit: {path}: already a valid notebook; conflicts marked inside it:")
     for where in conflicts:
         tell(f"  {where}")
-    tell(f"hint: edit them in Jupyter, or `nbgit resolve {shell_word(path)} --take local|remote`")
+    if in_conflict:
+        tell(f"hint: edit them in Jupyter, or `nbgit resolve {shell_word(path)} --take local|remote`")
+    else:
+        tell(f"hint: edit them in Jupyter; or, while the merge is going on, `git checkout -m -- {shell_word(path)}` and then `nbgit resolve {shell_word(path)} --take local|remote`")
     return EXIT_FOUND
 
 
