@@ -153,3 +153,30 @@ def test_post_merge_says_the_edits_merge(clones: tuple[Path, Path], their_side: 
     assert THEIRS in cells or MINE in cells, "the hook writes nothing"
     assert nbgit(mine, "sync").returncode == 0
     assert_both_edits_in_both_files(mine)
+
+
+def test_a_teammates_outputs_are_named_with_the_way_out_after_a_pull(clones: tuple[Path, Path]) -> None:
+    """The teammate re-runs the notebook and commits its outputs (plain git stores them); after you pull,
+    git lists it as modified since your filter would store it without them, though nothing of yours
+    changed. `nbgit refresh` and `nbgit status` say so and name `nbgit renormalize`, which settles it."""
+    mine, theirs = clones
+    notebook = parse((theirs / "a.ipynb").read_bytes())
+    notebook.content["cells"][1].update(execution_count=1, outputs=[{"output_type": "stream", "name": "stdout", "text": "ran\n"}])
+    (theirs / "a.ipynb").write_bytes(serialise(notebook))
+    git(theirs, *PLAIN, "commit", "-q", "-am", "re-run, outputs committed")
+    git(theirs, "push", "-q", "origin", "main")
+    git(mine, "pull", "-q", "--ff-only")
+    assert git(mine, "status", "--porcelain", "--untracked-files=no").stdout == b" M a.ipynb\n"
+
+    done = nbgit(mine, "refresh")
+    assert done.stdout.decode().splitlines() == [
+        "nbgit: 1 notebook(s) committed with outputs or volatile state (without nbgit's filter) stay modified: a.ipynb",
+        "hint: run `nbgit renormalize` to stage them as nbgit stores them, then commit",
+    ]
+    worktree = [line for line in nbgit(mine, "status").stdout.decode().splitlines() if line.startswith("worktree")]
+    assert worktree == ["worktree    note     1 notebook(s) committed with outputs or volatile state (without nbgit's filter): a.ipynb "
+                        "(git status lists them until `nbgit renormalize` and a commit)"]
+    assert nbgit(mine, "renormalize").returncode == 0
+    git(mine, "commit", "-q", "-m", "store it clean")
+    assert git(mine, "status", "--porcelain", "--untracked-files=no").stdout == b""
+    assert parse(git(mine, "show", "HEAD:a.ipynb").stdout).content["cells"][1]["outputs"] == []

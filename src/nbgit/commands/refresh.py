@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nbgit.cli import EXIT_OK
 from nbgit.progress import warn
-from nbgit.worktree.refresh import names, refresh
+from nbgit.worktree.refresh import names, refresh, stored_unclean
 
 
 def run(paths: list[str], wait: float, quiet: bool) -> int:
@@ -20,7 +20,12 @@ def run(paths: list[str], wait: float, quiet: bool) -> int:
         print(f"nbgit: refreshed {len(outcome.refreshed)} notebook(s) changed only in outputs or volatile state: git status no longer lists them")
     elif not outcome.changed:
         print("nbgit: no notebook is listed as modified for outputs or volatile state alone; nothing to refresh")
-    if outcome.changed:
-        print(f"nbgit: {len(outcome.changed)} notebook(s) really changed and stay modified: {names(outcome.changed)}")
+    unclean = stored_unclean(Path.cwd(), outcome.changed)
+    edited = [path for path in outcome.changed if path not in unclean]
+    if edited:
+        print(f"nbgit: {len(edited)} notebook(s) really changed and stay modified: {names(edited)}")
+    if unclean:
+        print(f"nbgit: {len(unclean)} notebook(s) committed with outputs or volatile state (without nbgit's filter) stay modified: {names(unclean)}")
+        print("hint: run `nbgit renormalize` to stage them as nbgit stores them, then commit")
     return EXIT_OK
 

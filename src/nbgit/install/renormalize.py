@@ -21,15 +21,16 @@ def renormalize(cwd: Path) -> list[str]:
     return [entry.path for entry, _ in changed]
 
 
-def restaging(cwd: Path) -> list[tuple[gitrepo.IndexEntry, bytes]]:
-    """The index entries of tracked notebooks that nbgit's filter would store differently, with what it would store."""
+def restaging(cwd: Path, only: set[str] | None = None) -> list[tuple[gitrepo.IndexEntry, bytes]]:
+    """The index entries of tracked notebooks that nbgit's filter would store differently, with what it
+    would store; `only`: just these repo-relative paths."""
     from nbgit.filter import Cleaner
     from nbgit.progress import progress
 
     root = repository_root(cwd)
     if root is None:
         raise NbgitError("not inside a git repository", "run `nbgit renormalize` inside the repository")
-    entries = gitrepo.index_entries([NOTEBOOKS], root)
+    entries = [e for e in gitrepo.index_entries([NOTEBOOKS], root) if only is None or e.path in only]
     wired = gitrepo.filtered_paths([e.path for e in entries] or ["nbgit-probe.ipynb"], "nbgit", root)
     if not wired:
         raise NbgitError("nbgit's filter is not wired here, so renormalising would change nothing", "run `nbgit install` first")

@@ -8,20 +8,24 @@ from nbgit.errors import NbgitError
 from nbgit.gitrepo import WorkTree
 from nbgit.install.inspect import Finding
 from nbgit.worktree.index import listed_by_size, read_entries
-from nbgit.worktree.refresh import CHANGED, UNCHANGED, Verdict, judge, names
+from nbgit.worktree.refresh import CHANGED, UNCHANGED, Verdict, judge, names, stored_unclean
 
 
 def findings(cwd: Path) -> list[Finding]:
     """One `worktree` line for the phantoms (`nbgit refresh` clears them) and one for the real changes."""
     try:
         tree, verdicts = judge(cwd, [])
+        changed = [v.path for v in verdicts if v.state == CHANGED]
+        unclean = stored_unclean(tree.root, changed)
     except NbgitError as error:
         return [Finding("worktree", "note", f"notebooks not judged: {error.message}")]
     phantoms = _listed_by_git_status(tree, [v for v in verdicts if v.state == UNCHANGED])
-    changed = [v.path for v in verdicts if v.state == CHANGED]
+    changed = [path for path in changed if path not in unclean]
     said = []
     if phantoms:
         said.append(Finding("worktree", "note", f"{len(phantoms)} notebook(s) changed only in outputs or volatile state: {names(phantoms)} (git status lists them until `nbgit refresh`)"))
+    if unclean:
+        said.append(Finding("worktree", "note", f"{len(unclean)} notebook(s) committed with outputs or volatile state (without nbgit's filter): {names(unclean)} (git status lists them until `nbgit renormalize` and a commit)"))
     if changed:
         said.append(Finding("worktree", "ok", f"{len(changed)} notebook(s) with real changes: {names(changed)}"))
     return said or [Finding("worktree", "ok", "git status lists no notebook for outputs or volatile state alone")]

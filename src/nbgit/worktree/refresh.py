@@ -169,6 +169,16 @@ def _stat_key(seen: os.stat_result) -> tuple[int, ...]:
 
 
 
+def stored_unclean(root: Path, changed: list[str]) -> list[str]:
+    """The `changed` notebooks whose index blob is not what nbgit's filter stores: committed with
+    outputs or volatile state by someone without nbgit (a teammate, a web editor). git lists them
+    for that alone, `git diff` cleans both sides and may show nothing, and `nbgit renormalize`
+    stages them clean."""
+    from nbgit.install.renormalize import restaging
+
+    return sorted(entry.path for entry, _ in restaging(root, set(changed))) if changed else []
+
+
 def names(paths: list[str]) -> str:
     """Up to SHOWN paths, comma-separated, and how many more: for one-line reports (control
     characters in a name shown as git quotes them, so that no name breaks or forges a line)."""
