@@ -811,6 +811,25 @@ def test_a_notebook_of_many_identical_cells_is_kept_and_restored_in_linear_time(
     assert (repo / "big.ipynb").read_bytes() == raw  # the execution counts are back, byte for byte
 
 
+@pytest.mark.skipif(not hasattr(sys, "get_int_max_str_digits"), reason="this Python converts integers of any length")
+def test_an_integer_too_long_for_python_is_unreadable_never_an_internal_error(repo: Path) -> None:
+    """json.loads, as nbformat's reader, refuses an integer of more than 4300 digits (Python 3.11,
+    3.10.7+): such a file is as unreadable as broken JSON, and every entry point says so as it does."""
+    installed(repo)
+    raw = run_notebook("x = 1").replace(b'"execution_count": 1', b'"execution_count": ' + b"9" * 5000)
+    (repo / "big.ipynb").write_bytes(raw)
+    said = "big.ipynb: holds a number too long to read"
+    done = git(repo, "add", "big.ipynb")  # the filter stores it unchanged, saying why
+    assert done.stderr.decode().startswith(f"nbgit: warning: {said}") and blob(repo, ":big.ipynb") == raw
+    runs = [git(repo, "diff", "--cached"), git(repo, "commit", "-m", "big", check=False)]  # textconv; the pre-commit hook
+    runs += [nbgit(repo, *args) for args in (["check", "--all"], ["clean", "--check", "big.ipynb"], ["diff"])]
+    for done in runs:
+        output = (done.stdout + done.stderr).decode()
+        assert not any(bug in output for bug in ("internal error", "bug in nbgit", "Traceback", "cannot render")), output
+    assert runs[1].returncode == 1 and f"{said} (thousands of digits) [invalid]" in runs[1].stderr.decode()  # never committed
+    assert runs[2].returncode == 1 and runs[3].returncode == 1
+
+
 # Patterns from the policy run against every path: none may hang git, nbgit check or the pre-commit hook.
 DEEP_PATH = "/".join(["d"] * 40) + "/nb.ipynb"
 BACKTRACKING_GLOB = "**/" * 30 + "x.ipynb"

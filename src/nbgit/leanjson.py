@@ -78,7 +78,7 @@ def _loads_with_json(text: str) -> Any:
 
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or an integer longer than Python converts
         raise NotJSON from None
 
 

@@ -161,6 +161,8 @@ def _load_json(data: bytes, path: str) -> fastjson.Read:
                 f"run `nbgit resolve {shell_word(path)}` to rebuild a valid notebook from both sides",
             ) from None
         raise NotebookError(f"{path}: invalid JSON at line {error.lineno} column {error.colno} ({error.msg})", restore) from None
+    except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits), as in nbformat's reader
+        raise NotebookError(f"{path}: holds a number too long to read (thousands of digits)", restore) from None
     except RecursionError:
         raise too_deep(path) from None
     if not isinstance(read.value, dict):
