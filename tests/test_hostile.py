@@ -970,6 +970,26 @@ def test_the_diff_driver_takes_any_file_name(repo: Path, name: str) -> None:
     assert b"error" not in diff.stderr.lower() and b"usage:" not in diff.stderr
 
 
+def test_the_diff_driver_shows_a_text_diff_of_a_notebook_too_deep_for_nbdime(repo: Path) -> None:
+    """Metadata nested 700 deep reads and cleans, but nbdime (and showing its strings) recurses past
+    Python's limit: the external diff must still answer, or git stops the whole `git diff` there."""
+    installed(repo, "--no-hooks", "--diff", "nbdime")
+    (repo / "deep.ipynb").write_bytes(run_notebook("x = 1"))
+    (repo / "z.ipynb").write_bytes(run_notebook("z = 1"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "add")
+    deep = json.loads(run_notebook("x = 2"))
+    for _ in range(700):
+        deep["metadata"] = {"deep": deep["metadata"]}
+    (repo / "deep.ipynb").write_text(json.dumps(deep))
+    (repo / "z.ipynb").write_bytes(run_notebook("z = 2"))
+    done = git_within(60, repo, "diff")
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode().startswith("nbgit: warning: deep.ipynb: nbdime's diff failed (RecursionError"), done.stderr.decode()
+    assert b"-x = 1\n+x = 2" in done.stdout  # the text diff, alone: no half of nbdime's
+    assert b"nbdiff a/z.ipynb b/z.ipynb" in done.stdout  # and git went on to the next file
+
+
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_the_merge_driver_takes_any_file_name(repo: Path, name: str) -> None:
     installed(repo, "--no-hooks")

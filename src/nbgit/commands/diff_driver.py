@@ -3,14 +3,18 @@
 git calls `path old-file old-hex old-mode new-file new-hex new-mode` after the `--` it is wired with
 (two more arguments on a rename, only `path` for an unmerged path; /dev/null for an absent side).
 Both sides are cleaned with the repository's policy, written under `a/PATH` and `b/PATH` in a
-temporary folder, and handed to nbdime (control characters in their strings shown, as everywhere). When a side is no notebook nbdime could read, a plain diff of nbgit's text rendering is shown
-instead: an external diff that fails stops the whole `git diff`.
+temporary folder, and handed to nbdime (control characters in their strings shown, as everywhere).
+When a side is no notebook nbdime could read, or nbdime fails on it (JSON nested hundreds deep), a
+plain diff of nbgit's text rendering is shown instead: an external diff that fails stops the whole
+`git diff`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -53,11 +57,17 @@ def run(args: list[str]) -> int:
         warn("nbdime is not installed (pip install nbdime); showing a text diff")
         _text_diff(old, new, path, new_path, policy)
         return 0
-    with tempfile.TemporaryDirectory(prefix="nbgit-diff-") as tmp:
-        sides = (("a", path, cleaned[0]), ("b", new_path, cleaned[1]))
-        names = [_place(Path(tmp), side, one_line(rel), _shown_strings(data)) for side, rel, data in sides]
-        sys.stdout.flush()
-        _nbdime_diff(Path(tmp), names)
+    shown = io.StringIO()  # printed once nbdime is done: a diff that fails half-way is not shown
+    try:
+        with tempfile.TemporaryDirectory(prefix="nbgit-diff-") as tmp, contextlib.redirect_stdout(shown):
+            sides = (("a", path, cleaned[0]), ("b", new_path, cleaned[1]))
+            names = [_place(Path(tmp), side, one_line(rel), _shown_strings(data)) for side, rel, data in sides]
+            _nbdime_diff(Path(tmp), names)
+    except Exception as error:  # noqa: BLE001 - hostile content (JSON nested hundreds deep) or a bug in nbdime must not stop git diff
+        warn(f"{path}: nbdime's diff failed ({type(error).__name__}: {error}); showing a text diff")
+        _text_diff(old, new, path, new_path, policy)
+        return 0
+    sys.stdout.write(shown.getvalue())
     return 0
 
 
