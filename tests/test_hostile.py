@@ -294,6 +294,21 @@ def test_a_notebooks_own_formats_never_lead_out_of_the_work_tree_or_into_git(tmp
     assert not list((clone / ".git" / "hooks").glob("nb.*")) and git(clone, "status", "--porcelain", "--ignored").stdout == b""
 
 
+def test_the_jupytext_config_install_writes_holds_the_policys_names_and_nothing_more(tmp_path: Path) -> None:
+    """jupytext.toml is written from the stranger's policy: a quote in a mirror folder's name broke the
+    TOML for jupytext, and a quote and newline in a key path added a setting of their own to it."""
+    folder, key = 'note"books', 'x"\nnotebook_metadata_filter = "-all"\n#'
+    policy = f"extra_keys = {json.dumps(['cell.metadata.' + key])}\n{PAIRING}folders = {{{json.dumps(folder)} = \"scripts\"}}\n"
+    clone = stranger_clone(tmp_path, {".nbgit.toml": policy, "notebooks/a.ipynb": notebook(["# A", "x = 1"])})
+    assert nbgit(clone, "install", "--no-hooks").returncode == 0
+    import tomllib
+
+    config = tomllib.loads((clone / "jupytext.toml").read_text())
+    assert sorted(config) == ["cell_metadata_filter", "formats"]
+    assert config["formats"] == f"{folder}///ipynb,scripts///auto:percent"
+    assert f"-{key}" in config["cell_metadata_filter"].split(",")
+
+
 def test_fifos_named_like_a_pair_never_block_sync_or_check(tmp_path: Path) -> None:
     clone = stranger_clone(tmp_path, {".nbgit.toml": PAIRING, "a.ipynb": notebook(["# A", "x = 1"])})
     for name in ("a.py", "b.py", "c.ipynb"):

@@ -351,7 +351,15 @@ def jupytext_config_text(policy: Policy) -> str | None:
     lines = [
         "# Written by nbgit from the [pair] policy: JupyterLab with jupytext pairs notebooks as `nbgit sync` does.",
         "# Edit the policy and re-run `nbgit install` rather than this file.",
-        f'formats = "{formats}"',
-        *(f'{key} = "{value}"' for key, value in jupytext_options(policy).items()),
+        f"formats = {_toml_string(formats)}",
+        *(f"{key} = {_toml_string(value)}" for key, value in jupytext_options(policy).items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _toml_string(text: str) -> str:
+    """`text` as a TOML string, whatever the policy's folder names and keys hold (quotes, newlines):
+    JSON's escapes are TOML's, and TOML wants DEL escaped as well."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
