@@ -741,6 +741,24 @@ def test_an_unreadable_policy_never_stops_git(repo: Path) -> None:
     _git_survives_the_filter(repo)
 
 
+@pytest.mark.parametrize("name", [".nbgit.toml", "pyproject.toml"])
+def test_a_policy_linked_out_of_the_repository_is_never_read(repo: Path, tmp_path: Path, name: str) -> None:
+    """A clone's policy may be a symlink to a file of yours (git itself ignores a linked .gitattributes):
+    nbgit would obey it and show its values in errors. It is a broken policy, read neither by the
+    filter nor textconv (whose memo would copy it into .git) nor the commands."""
+    installed(repo, "--no-hooks")
+    table = "tool.nbgit." if name == "pyproject.toml" else ""
+    yours = tmp_path / "yours.toml"
+    yours.write_text(("[tool.nbgit]\n" if table else "") + f'outputs = "keep"\n[{table}check]\ndisable = ["token-from-outside"]\n')
+    (repo / name).symlink_to(yours)
+    _git_survives_the_filter(repo)  # stored unchanged with a warning, as under any broken policy
+    for args in (["check", "--all"], ["diff"], ["textconv", "a.ipynb"]):
+        done = nbgit(repo, *args)
+        said = (done.stdout + done.stderr).decode()
+        assert "symbolic link" in said and "not followed" in said and "token-from-outside" not in said, (args, said)
+    assert not (repo / ".git/nbgit/textconv-policy").exists()
+
+
 def test_a_filter_whose_interpreter_cannot_import_nbgit_never_stops_git(repo: Path, tmp_path: Path) -> None:
     """The installed filter program run by an interpreter without nbgit (a virtualenv upgraded to
     another Python, an editable checkout moved away): it still answers git's handshake."""

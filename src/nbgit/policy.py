@@ -329,6 +329,12 @@ def _read_toml(path: str) -> dict[str, Any]:
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
     name = os.path.basename(path)
+    if os.path.islink(path):  # a stranger's clone may link its policy to a file of yours: its values would show in errors
+        from pathlib import Path
+
+        from nbgit.files import confined
+
+        confined(Path(path))
     try:
         with open(path, encoding="utf-8") as handle:
             return tomllib.loads(handle.read())
