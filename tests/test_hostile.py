@@ -1047,6 +1047,58 @@ def test_the_merge_driver_takes_any_file_name(repo: Path, name: str) -> None:
     _one_line_each(done.stderr)
 
 
+# Names git reads as patterns or pathspec magic: whatever nbgit runs or tells the user to run touches that file alone.
+PATTERN_NAMES = ["*.ipynb", ":!b.ipynb", "[ab].ipynb"]
+
+
+def _hinted(said: str, command: str) -> str:
+    """The `command ...` a hint tells the user to run, exactly as printed."""
+    found = re.search(rf"`({command} [^`]*)`", said)
+    assert found, said
+    return found.group(1)
+
+
+@pytest.mark.parametrize("name", PATTERN_NAMES)
+def test_resolve_and_its_hints_take_only_the_file_named_like_a_pattern(repo: Path, name: str) -> None:
+    """`nbgit resolve '*.ipynb'` rebuilt the notebook from another notebook's index stages (git
+    matched the name as a pattern), and following its `git add` hint marked every conflict resolved."""
+
+    def side(file: str, which: str) -> bytes:
+        return run_notebook(f"# {file}: {which}", outputs=False, count=None)
+
+    names = (name, "a.ipynb", "b.ipynb")
+    for which in ("base", "theirs", "ours"):  # no nbgit merge driver here: git leaves its text markers
+        git(repo, "checkout", "-q", *(["-b", "other"] if which == "theirs" else ["main"]))
+        for file in names:
+            (repo / file).write_bytes(side(file, which))
+        git(repo, "--literal-pathspecs", "add", "-A")
+        git(repo, "commit", "-q", "-m", which)
+    assert git(repo, "merge", "other", check=False).returncode == 1
+    done = nbgit(repo, "resolve", name, "--take", "remote")
+    assert done.returncode == 0, done.stderr.decode()
+    assert "".join(json.loads((repo / name).read_bytes())["cells"][0]["source"]) == f"# {name}: theirs"
+    subprocess.run(_hinted(done.stderr.decode(), "git add"), shell=True, cwd=repo, check=True)
+    unmerged = git(repo, "ls-files", "-u", "-z").stdout.split(b"\0")
+    assert {line.split(b"\t")[1] for line in unmerged if line} == {b"a.ipynb", b"b.ipynb"}, "the other conflicts are still to resolve"
+
+
+def test_the_restore_hint_restores_only_the_file_named_like_pathspec_magic(repo: Path) -> None:
+    """A stranger's broken `:!b.ipynb`: the hint `git checkout -- ':!b.ipynb'` restored every other
+    file, throwing away the user's unsaved edits."""
+    name = ":!b.ipynb"
+    for file in (name, "a.ipynb"):
+        (repo / file).write_bytes(run_notebook("x = 1"))
+    git(repo, "--literal-pathspecs", "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / name).write_text("{broken")
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 'my unsaved work'"))
+    done = nbgit(repo, "check", "--all")
+    assert done.returncode == 1
+    subprocess.run(_hinted(done.stdout.decode(), "git checkout --"), shell=True, cwd=repo, check=True)
+    assert (repo / name).read_bytes() == run_notebook("x = 1")
+    assert b"my unsaved work" in (repo / "a.ipynb").read_bytes()
+
+
 # What reaches a terminal: control characters are shown (`\033`), never sent raw.
 ERASE = "\x1b[2K\r"  # erases the line on screen, then prints over it
 TITLE = "\x1b]0;owned\x07"  # an OSC sequence: sets the terminal's title

@@ -343,7 +343,7 @@ def merge_labels(environ: dict[str, str], cwd: Path | str | None = None) -> tupl
 def conflict_stages(path: str, cwd: Path | str | None = None) -> dict[int, bytes]:
     """The versions git keeps for an unmerged path: {1: base, 2: ours, 3: theirs}, those present
     (no 1 for add/add); empty when the path is not in conflict or not in a repository."""
-    listing = git("ls-files", "-u", "-z", "--", path, cwd=cwd, check=False)
+    listing = git("--literal-pathspecs", "ls-files", "-u", "-z", "--", path, cwd=cwd, check=False)
     stages: dict[int, bytes] = {}
     for entry in filter(None, listing.split(b"\0")):
         info, _, _name = entry.partition(b"\t")

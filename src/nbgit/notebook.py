@@ -20,7 +20,7 @@ from typing import Any, Iterator, NamedTuple
 
 from nbgit import fastjson
 from nbgit.errors import NbgitError
-from nbgit.terminal import shell_word
+from nbgit.terminal import git_path_word, shell_word
 
 # git's conflict markers at the start of a line, of any size (the `conflict-marker-size` attribute)
 CONFLICT_MARKER = re.compile(rb"^(?:<{7,}|>{7,})(?: |\r?$)", re.MULTILINE)
@@ -138,7 +138,7 @@ def too_deep(path: str) -> NotebookError:
 
 
 def _restore(path: str) -> str:
-    return f"restore it with `git checkout -- {shell_word(path)}` or fix it by hand" if path != "<stdin>" else "check what is piped in"
+    return f"restore it with `git checkout -- {git_path_word(path)}` or fix it by hand" if path != "<stdin>" else "check what is piped in"
 
 
 def _load_json(data: bytes, path: str) -> fastjson.Read:

@@ -69,6 +69,15 @@ def shell_word(path: str) -> str:
     return shlex.quote(f"./{path}" if path.startswith("-") else path)
 
 
+def git_path_word(path: str) -> str:
+    """A file name as one shell word for the git commands printed in hints (`git add`, `git checkout --`):
+    a name git would read as a pattern or as pathspec magic (`*.ipynb`, `:!x.ipynb`) is marked literal,
+    so that following the hint touches that file alone, never every notebook."""
+    if path.startswith(":") or any(char in path for char in "*?[\\"):
+        return shell_word(f":(literal){path}")
+    return shell_word(path)
+
+
 class _Shown:
     """A text stream whose writes show control characters (`visible`); everything else is the stream's."""
 

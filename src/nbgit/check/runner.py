@@ -23,7 +23,7 @@ from nbgit.errors import NbgitError
 from nbgit.files import RealPaths, Seen, file_stamp, find_notebooks, write_atomic
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
-from nbgit.terminal import shell_word
+from nbgit.terminal import git_path_word, shell_word
 
 if TYPE_CHECKING:
     from nbgit.notebook import Notebook
@@ -444,8 +444,8 @@ def _pair_problem(item: Any, sync: Any, staged: bool = False) -> Problem | None:
         sync.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
         sync.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
         sync.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
-        sync.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {shell_word(twin)}`")
-        if item.twin.data is None else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {shell_word(notebook)}`"),
+        sync.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {git_path_word(twin)}`")
+        if item.twin.data is None else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {git_path_word(notebook)}`"),
         sync.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", "delete the twin (`git rm PATH`) or rebuild the notebook: `nbgit sync --take text PATH`"),
         sync.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", "recreate it (`nbgit sync --take notebook PATH`) or stop pairing the notebook ([pair] exclude)"),
     }

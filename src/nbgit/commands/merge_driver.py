@@ -17,7 +17,7 @@ from nbgit.files import write_atomic
 from nbgit.merge import Markers, MergeResult, merge_bytes, text_merge
 from nbgit.policy import find_root, load_policy
 from nbgit.progress import tell, warn
-from nbgit.terminal import one_line, shell_word
+from nbgit.terminal import git_path_word, one_line, shell_word
 
 
 def run(base: str, local: str, remote: str, marker_size: int = 7, path: str | None = None) -> int:
@@ -28,7 +28,7 @@ def run(base: str, local: str, remote: str, marker_size: int = 7, path: str | No
         write_atomic(Path(local), result.data)
     except Exception as error:  # noqa: BLE001 - git must get a conflict, never a crash
         tell(f"nbgit: error: merging {name} failed ({type(error).__name__}: {error}); local version left in place")
-        tell(f"hint: `git checkout --theirs -- {shell_word(name)}` or `--ours` picks a side; please report this")
+        tell(f"hint: `git checkout --theirs -- {git_path_word(name)}` or `--ours` picks a side; please report this")
         return EXIT_FOUND
     report(name, result)
     return EXIT_FOUND if result.conflicts else EXIT_OK
@@ -71,5 +71,5 @@ def report(name: str, result: MergeResult) -> None:
     if result.how == "text merge":
         tell(f"hint: `nbgit resolve {shown}` rebuilds a valid notebook from both sides")
     else:
-        tell(f"hint: edit the marked places in Jupyter, then `git add {shown}`; or `nbgit resolve {shown} --take local|remote`")
+        tell(f"hint: edit the marked places in Jupyter, then `git add {git_path_word(name)}`; or `nbgit resolve {shown} --take local|remote`")
 

@@ -20,7 +20,7 @@ from nbgit.notebook import Notebook, has_conflict_markers, parse
 from nbgit.policy import Policy, find_root, load_policy
 from nbgit.progress import tell, warn
 from nbgit.repair import find_sides, repair
-from nbgit.terminal import shell_word
+from nbgit.terminal import git_path_word, shell_word
 
 
 def run(path: str, take: str | None = None) -> int:
@@ -44,7 +44,7 @@ def run(path: str, take: str | None = None) -> int:
     if result.conflicts:
         report(path, result)
         return EXIT_FOUND
-    tell(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {shell_word(path)}`")
+    tell(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {git_path_word(path)}`")
     return EXIT_OK
 
 
