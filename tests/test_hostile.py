@@ -844,23 +844,52 @@ def test_a_notebook_of_many_identical_cells_is_kept_and_restored_in_linear_time(
     assert (repo / "big.ipynb").read_bytes() == raw  # the execution counts are back, byte for byte
 
 
-@pytest.mark.skipif(not hasattr(sys, "get_int_max_str_digits"), reason="this Python converts integers of any length")
-def test_an_integer_too_long_for_python_is_unreadable_never_an_internal_error(repo: Path) -> None:
-    """json.loads, as nbformat's reader, refuses an integer of more than 4300 digits (Python 3.11,
-    3.10.7+): such a file is as unreadable as broken JSON, and every entry point says so as it does."""
+# JSON that json.loads reads and no notebook writer can write back: unreadable, said as for broken JSON.
+UNWRITABLE = [
+    pytest.param(b'"execution_count": 1', b'"execution_count": ' + b"9" * 5000, "holds a number too long to read (thousands of digits)", id="integer-too-long",
+                 marks=pytest.mark.skipif(not hasattr(sys, "get_int_max_str_digits"), reason="this Python converts integers of any length")),
+    pytest.param(b'"x = 1"', b'"x = \'\\ud83d\'"', "holds a lone surrogate escape", id="half-a-surrogate-pair"),
+]
+
+
+@pytest.mark.parametrize(("plain", "hostile", "said"), UNWRITABLE)
+def test_json_no_writer_can_write_back_is_unreadable_never_an_internal_error(repo: Path, plain: bytes, hostile: bytes, said: str) -> None:
+    """An integer of more than 4300 digits, which json.loads refuses as nbformat's reader does (Python
+    3.11, 3.10.7+), and a lone `\\ud83d`, which it reads but no UTF-8 writer writes: such a file is
+    as unreadable as broken JSON, and every entry point says so as it does."""
     installed(repo)
-    raw = run_notebook("x = 1").replace(b'"execution_count": 1', b'"execution_count": ' + b"9" * 5000)
-    (repo / "big.ipynb").write_bytes(raw)
-    said = "big.ipynb: holds a number too long to read"
-    done = git(repo, "add", "big.ipynb")  # the filter stores it unchanged, saying why
-    assert done.stderr.decode().startswith(f"nbgit: warning: {said}") and blob(repo, ":big.ipynb") == raw
-    runs = [git(repo, "diff", "--cached"), git(repo, "commit", "-m", "big", check=False)]  # textconv; the pre-commit hook
-    runs += [nbgit(repo, *args) for args in (["check", "--all"], ["clean", "--check", "big.ipynb"], ["diff"])]
+    raw = run_notebook("x = 1").replace(plain, hostile)
+    (repo / "bad.ipynb").write_bytes(raw)
+    done = git(repo, "add", "bad.ipynb")  # the filter stores it unchanged, saying why
+    assert done.stderr.decode().startswith(f"nbgit: warning: bad.ipynb: {said}") and blob(repo, ":bad.ipynb") == raw
+    runs = [git(repo, "diff", "--cached"), git(repo, "commit", "-m", "bad", check=False)]  # textconv; the pre-commit hook
+    runs += [nbgit(repo, *args) for args in (["check", "--all"], ["clean", "--check", "bad.ipynb"], ["diff"])]
     for done in runs:
         output = (done.stdout + done.stderr).decode()
-        assert not any(bug in output for bug in ("internal error", "bug in nbgit", "Traceback", "cannot render")), output
-    assert runs[1].returncode == 1 and f"{said} (thousands of digits) [invalid]" in runs[1].stderr.decode()  # never committed
+        assert not any(bug in output for bug in ("internal error", "bug in nbgit", "Traceback", "cannot render (ValueError")), output
+    assert runs[1].returncode == 1 and f"bad.ipynb: {said}" in runs[1].stderr.decode() and "[invalid]" in runs[1].stderr.decode()  # never committed
     assert runs[2].returncode == 1 and runs[3].returncode == 1
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_as_git_shows_it(repo: Path) -> None:
+    """File names are bytes: `caf\\xe9.ipynb` (Latin-1) stopped the pre-commit hook, `nbgit check`,
+    `clean` and `refresh` (names were sent to git as strict UTF-8), and printing it where stdout is
+    strict UTF-8 (Python's default in a UTF-8 locale other than C.UTF-8; PYTHONIOENCODING sets it here)."""
+    installed(repo)
+    strict = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    name = os.fsdecode(b"caf\xe9.ipynb")
+    (repo / name).write_bytes(run_notebook("x = 1"))
+    git(repo, "add", "-A")
+    done = subprocess.run(["git", "commit", "-q", "-m", "latin-1"], cwd=repo, env=strict, capture_output=True)  # the pre-commit hook
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    (repo / name).write_text("{broken")
+    for args in (["check"], ["check", "--all"], ["clean", "."], ["refresh"], ["diff"], ["diff", "--format", "html", "-o", "report.html"]):
+        done = nbgit(repo, *args, env=strict)
+        said = (done.stdout + done.stderr).decode()
+        assert done.returncode in (0, 1) and "internal error" not in said, (args, said)
+        if args == ["check"]:
+            assert "caf\\351.ipynb: invalid JSON" in said, said  # as git quotes it
+    assert b"caf\xe9.ipynb" in (repo / "report.html").read_bytes()
 
 
 # Patterns from the policy run against every path: none may hang git, nbgit check or the pre-commit hook.

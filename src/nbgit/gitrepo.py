@@ -36,12 +36,12 @@ def ignored_paths(paths: list[Path]) -> set[Path]:
         return set()
     done = subprocess.run(
         ["git", "check-ignore", "-z", "--stdin"],
-        input=b"\0".join(str(p).encode() for p in paths),
+        input=b"\0".join(str(p).encode("utf-8", "surrogateescape") for p in paths),
         capture_output=True,
     )
     if done.returncode not in (0, 1):  # 128: not a repository
         return set()
-    return {Path(p.decode()) for p in done.stdout.split(b"\0") if p}
+    return {Path(p.decode("utf-8", "surrogateescape")) for p in done.stdout.split(b"\0") if p}
 
 
 NULL_BLOB = "0" * 40
@@ -251,7 +251,7 @@ def attributes_of(paths: list[str], names: tuple[str, ...], cwd: Path | str | No
     result: dict[str, dict[str, str]] = {path: {} for path in paths}
     if not paths:
         return result
-    out = git("check-attr", "--stdin", "-z", *names, cwd=cwd, input=b"\0".join(p.encode() for p in paths) + b"\0")
+    out = git("check-attr", "--stdin", "-z", *names, cwd=cwd, input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths) + b"\0")
     fields = out.decode("utf-8", "surrogateescape").split("\0")
     for i in range(0, len(fields) - 2, 3):
         result.setdefault(fields[i], {})[fields[i + 1]] = fields[i + 2]

@@ -167,7 +167,21 @@ def _load_json(data: bytes, path: str) -> fastjson.Read:
         raise too_deep(path) from None
     if not isinstance(read.value, dict):
         raise NotebookError(f"{path}: not a notebook (top-level JSON is a {type(read.value).__name__}, not an object)", restore)
+    if (b"\\ud" in data or b"\\uD" in data) and _holds_lone_surrogate(read.value, path):
+        raise NotebookError(f"{path}: holds a lone surrogate escape (one of \\ud800-\\udfff without its pair), which no UTF-8 file can hold", f"remove it (Jupyter cannot save it either), or {restore}")
     return read
+
+
+def _holds_lone_surrogate(value: Any, path: str) -> bool:
+    """Whether a string of `value` holds half of a UTF-16 surrogate pair, as JSON can write (`"\\ud83d"`)
+    and json.loads reads: every writer of UTF-8, nbformat's and nbgit's, fails on it."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except RecursionError:
+        raise too_deep(path) from None
+    return False
 
 
 def has_conflict_markers(data: bytes) -> bool:

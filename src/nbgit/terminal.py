@@ -27,12 +27,14 @@ _NAMED = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f":
 
 
 def _shown(char: str) -> str:
-    return _NAMED.get(char) or "".join(f"\\{byte:03o}" for byte in char.encode("utf-8"))
+    return _NAMED.get(char) or "".join(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape"))
 
 
-# C0 controls, DEL and C1 controls, each with how it is shown. A line keeps none; content keeps its
-# tabs and line breaks. (`str.translate` rather than a regular expression: no `re` to import.) Made
-# when first needed: most text has none, and textconv starts a process per notebook.
+# C0 controls, DEL and C1 controls, each with how it is shown, and the bytes of a file name that are
+# not UTF-8 (which Python reads as U+DC80-U+DCFF, and no UTF-8 stream can write), shown as git shows
+# them (`caf\\351.ipynb`). A line keeps none; content keeps its tabs and line breaks. (`str.translate`
+# rather than a regular expression: no `re` to import.) Made when first needed: most text has none,
+# and textconv starts a process per notebook.
 _SHOWN_IN_LINE: dict[int, str] = {}
 _SHOWN_IN_TEXT: dict[int, str] = {}
 
@@ -40,7 +42,7 @@ _SHOWN_IN_TEXT: dict[int, str] = {}
 def _tables() -> tuple[dict[int, str], dict[int, str]]:
     """(_SHOWN_IN_LINE, _SHOWN_IN_TEXT), filled at the first call."""
     if not _SHOWN_IN_LINE:
-        _SHOWN_IN_LINE.update({code: _shown(chr(code)) for code in (*range(0x20), *range(0x7F, 0xA0))})
+        _SHOWN_IN_LINE.update({code: _shown(chr(code)) for code in (*range(0x20), *range(0x7F, 0xA0), *range(0xDC80, 0xDD00))})
         _SHOWN_IN_TEXT.update({code: shown for code, shown in _SHOWN_IN_LINE.items() if chr(code) not in "\t\n"})
     return _SHOWN_IN_LINE, _SHOWN_IN_TEXT
 

@@ -40,7 +40,7 @@ def run(
     report = build(revisions, paths or [], policy, cwd, outputs)
     text = render_report(report, format, revisions, whole)
     if output:
-        write_atomic(Path(output), text.encode("utf-8"))
+        write_atomic(Path(output), text.encode("utf-8", "surrogateescape"))  # a name's bytes that are not UTF-8 as they are
     else:
         sys.stdout.write(text)
     return 0
