@@ -1111,6 +1111,30 @@ def test_resolve_and_its_hints_take_only_the_file_named_like_a_pattern(repo: Pat
     assert {line.split(b"\t")[1] for line in unmerged if line} == {b"a.ipynb", b"b.ipynb"}, "the other conflicts are still to resolve"
 
 
+@pytest.mark.parametrize("name", PATTERN_NAMES)
+def test_the_hint_that_brings_back_a_conflict_touches_only_the_file_named_like_a_pattern(repo: Path, name: str) -> None:
+    """After `git add` of a conflicted notebook, `nbgit resolve --take` says `git checkout -m -- NAME`
+    brings its sides back: for a name git reads as a pattern, that recreated the conflict in every
+    notebook it matches, throwing away the edit that resolved another one."""
+    names = (name, "a.ipynb", "b.ipynb")
+    for which in ("base", "theirs", "ours"):
+        git(repo, "checkout", "-q", *(["-b", "other"] if which == "theirs" else ["main"]))
+        for file in names:
+            (repo / file).write_bytes(run_notebook(f"# {file}: {which}", outputs=False, count=None))
+        git(repo, "--literal-pathspecs", "add", "-A")
+        git(repo, "commit", "-q", "-m", which)
+    assert git(repo, "merge", "other", check=False).returncode == 1
+    resolved = run_notebook("# a.ipynb: resolved by hand", outputs=False, count=None)
+    (repo / "a.ipynb").write_bytes(resolved)  # the user's resolution, not staged yet
+    assert nbgit(repo, "resolve", name).returncode == 1  # a valid notebook, its conflicting cell marked inside
+    git(repo, "--literal-pathspecs", "add", name)
+    done = nbgit(repo, "resolve", name, "--take", "remote")
+    assert done.returncode != 0
+    subprocess.run(_hinted(done.stderr.decode(), "git checkout -m --"), shell=True, cwd=repo, check=True)
+    assert (repo / "a.ipynb").read_bytes() == resolved
+    assert nbgit(repo, "resolve", name, "--take", "remote").returncode == 0
+
+
 def test_the_restore_hint_restores_only_the_file_named_like_pathspec_magic(repo: Path) -> None:
     """A stranger's broken `:!b.ipynb`: the hint `git checkout -- ':!b.ipynb'` restored every other
     file, throwing away the user's unsaved edits."""

@@ -47,6 +47,7 @@ from nbgit.pairing import (
 )
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
+from nbgit.terminal import git_path_word, shell_word
 
 if TYPE_CHECKING:
     from nbgit.notebook import Notebook
@@ -598,13 +599,13 @@ class Judge(NamedTuple):
         missing = notebook if notebook.data is None else twin if twin.data is None else None
         if self.staged and missing is not None and missing.path.exists():
             missing_rel, present_rel = (nb_rel, tw_rel) if missing is notebook else (tw_rel, nb_rel)
-            self.set_state(NOT_STAGED, f"{present_rel} is staged but {missing_rel} is not: git add {missing_rel}")
+            self.set_state(NOT_STAGED, f"{present_rel} is staged but {missing_rel} is not: `git add {git_path_word(missing_rel)}`")
             return
         if notebook.data is None:
             item.fmt = twin_format(Path(tw_rel).suffix, self.pair.format_name)
             twins.read_text(_text(twin, tw_rel), item.fmt, tw_rel)  # an unreadable twin is an error now, not at --take
             if head_nb is not None:
-                self.set_state(ORPHAN, f"{tw_rel}: its notebook {nb_rel} was deleted; delete the twin (git rm {tw_rel}) or rebuild the notebook: nbgit sync --take text {tw_rel}", None, "text")
+                self.set_state(ORPHAN, f"{tw_rel}: its notebook {nb_rel} was deleted; delete the twin (`git rm {git_path_word(tw_rel)}`) or rebuild the notebook: `nbgit sync --take text {shell_word(tw_rel)}`", None, "text")
             else:
                 self.set_state(NEW_NOTEBOOK, f"created {nb_rel} from {tw_rel}", "text")
             self._refuse_marked_sides()

@@ -452,7 +452,7 @@ def _pair_problem(item: Any, sync: Any, staged: bool = False) -> Problem | None:
     if state in messages:
         check, path, message, hint = messages[state]
         if staged and state in sync.AUTOMATIC:
-            hint = f"run `nbgit sync {shell_word(notebook)}`, then stage both files: `git add {shell_word(notebook)} {shell_word(twin)}`"
+            hint = f"run `nbgit sync {shell_word(notebook)}`, then stage both files: `git add {git_path_word(notebook)} {git_path_word(twin)}`"
         found = problem(check, path, message, hint=hint)
         return found._replace(fixable=found.fixable and state in sync.AUTOMATIC and not staged)
     if state == sync.ERROR:

@@ -78,7 +78,7 @@ def _already_valid(notebook: Notebook, path: str, in_conflict: bool, take: str |
             raise NbgitError(f"{path}: not in conflict and without git conflict markers", "nothing to repair")
         raise NbgitError(
             f"{path}: conflicts are marked inside it ({conflicts[0]}), but git no longer holds its sides to take one from (it was `git add`-ed)",
-            f"while the merge is going on, `git checkout -m -- {shell_word(path)}` brings them back, then `nbgit resolve {shell_word(path)} --take {take}`; or edit the marked places in Jupyter",
+            f"while the merge is going on, `git checkout -m -- {git_path_word(path)}` brings them back, then `nbgit resolve {shell_word(path)} --take {take}`; or edit the marked places in Jupyter",
         )
     if not conflicts:
         tell(f"nbgit: {path}: a valid notebook without conflict markers; nothing to repair")
@@ -89,7 +89,7 @@ def _already_valid(notebook: Notebook, path: str, in_conflict: bool, take: str |
     if in_conflict:
         tell(f"hint: edit them in Jupyter, or `nbgit resolve {shell_word(path)} --take local|remote`")
     else:
-        tell(f"hint: edit them in Jupyter; or, while the merge is going on, `git checkout -m -- {shell_word(path)}` and then `nbgit resolve {shell_word(path)} --take local|remote`")
+        tell(f"hint: edit them in Jupyter; or, while the merge is going on, `git checkout -m -- {git_path_word(path)}` and then `nbgit resolve {shell_word(path)} --take local|remote`")
     return EXIT_FOUND
 
 
