@@ -528,3 +528,20 @@ def test_pre_commit_framework_hook_and_nbgit_hook_both_run(repo: Path, framework
         assert (hooks / "pre-commit").read_bytes() == framework_hook
     else:
         assert not (hooks / "pre-commit.legacy").exists() and "pre-commit" in (hooks / "pre-commit").read_text()
+
+
+def test_renormalize_run_on_its_own_names_the_shared_files_left_to_commit(repo: Path) -> None:
+    """Run by itself from a subfolder after install, renormalize's `next:` line also adds the `.gitattributes`
+    install wrote (a commit without it leaves teammates' clones unwired); run there, it leaves nothing to do."""
+    (repo / "sub").mkdir()
+    copy_in(dirty_notebooks(1)[0], repo, "sub/dirty.ipynb")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "a notebook with outputs, before nbgit")
+    ok(nbgit(repo, "install"))
+    step = next_line(ok(nbgit(repo / "sub", "renormalize")))
+    assert step == "git add ../.gitattributes && git commit -m 'Store notebooks clean (nbgit renormalize)'"
+    subprocess.run(["bash", "-c", step], cwd=repo / "sub", check=True, capture_output=True)
+    assert status_clean(repo)
+    assert git(repo, "ls-files", ".gitattributes").stdout == b".gitattributes\n"
+    out = ok(nbgit(repo / "sub", "renormalize"))
+    assert "already stored clean" in out and next_line(out) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 from pathlib import Path
@@ -80,15 +81,10 @@ def next_step(target: Target, wirings: list[Wiring], setup: Setup) -> str:
     with what the filter strips, `nbgit renormalize` first (by its full path when `nbgit` on PATH is
     not this one).
     """
-    from nbgit.policy import POLICY_FILE
-
     root = target.root
     if root is None:
         return ""
-    shared = [target.attributes] if target.attributes.name == ".gitattributes" else []
-    shared += [root / POLICY_FILE] if (root / POLICY_FILE).is_file() else []
-    shared += [root / f.path for w in wirings for f in w.files if f.text is not None and is_ours(root / f.path, MANAGED_MARKER)]
-    to_commit = gitrepo.uncommitted([shown_path(p, root) for p in shared], root)
+    to_commit = shared_to_commit(target, wirings)
     try:
         unclean = bool(restaging(root))
     except NbgitError:
@@ -98,6 +94,21 @@ def next_step(target: Target, wirings: list[Wiring], setup: Setup) -> str:
     nbgit = "nbgit" if on_path and shlex.split(nbgit)[0] == str(Path(on_path).absolute()) else nbgit
     steps = ([f"{nbgit} renormalize"] if unclean else []) + (["git add " + " ".join(map(shlex.quote, to_commit))] if to_commit else [])
     return " && ".join([*steps, "git commit -m 'Store notebooks clean with nbgit'"]) if steps else ""
+
+
+def shared_to_commit(target: Target, wirings: list[Wiring]) -> list[str]:
+    """The files install writes for the whole team (a `.gitattributes`, the policy file, nbgit's
+    `jupytext.toml`) that differ from what is committed, untracked ones included, as paths for `git add`
+    run where the command was."""
+    from nbgit.policy import POLICY_FILE
+
+    root = target.root
+    if root is None:
+        return []
+    shared = [target.attributes] if target.attributes.name == ".gitattributes" else []
+    shared += [root / POLICY_FILE] if (root / POLICY_FILE).is_file() else []
+    shared += [root / f.path for w in wirings for f in w.files if f.text is not None and is_ours(root / f.path, MANAGED_MARKER)]
+    return [os.path.relpath(root / path, target.cwd) for path in gitrepo.uncommitted([shown_path(p, root) for p in shared], root)]
 
 
 def uninstall(wirings: list[Wiring], target: Target) -> list[str]:
