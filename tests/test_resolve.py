@@ -150,12 +150,30 @@ def test_twin_conflict_is_rewritten_from_the_resolved_notebook(repo: Path) -> No
     twin = (repo / "nb.py").read_text()
     assert twin.count("<<<<<<< HEAD") == 1 and "|||||||" not in twin  # the notebook's conflict, in the notebook's words
     assert twin.index("value = 'local'") < twin.index("=======") < twin.index("value = 'remote'")
-    assert nbgit(repo, "resolve", "nb.ipynb", "--take", "remote").returncode == 0
+    done = nbgit(repo, "resolve", "nb.ipynb", "--take", "remote")
+    assert done.returncode == 0 and b"then `git add nb.ipynb nb.py`" in done.stderr, done.stderr.decode()  # both files it wrote
     assert "value = 'remote'" in (repo / "nb.py").read_text() and "<<<<<<<" not in (repo / "nb.py").read_text()
     git(repo, "add", "nb.ipynb", "nb.py")
     assert nbgit(repo, "sync", "--check", "nb.ipynb").returncode == 0
     checked = nbgit(repo, "check", "nb.ipynb")
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+def test_a_pair_merged_without_the_driver_names_both_files_to_add(repo: Path) -> None:
+    """A clone where git's text merge (not nbgit's driver) merged the notebook: resolve rebuilds it, keeps the
+    conflict inside it, writes the twin again and names both files for `git add`, never the notebook alone."""
+    paired_repo(repo)
+    (repo / ".git" / "info" / "attributes").write_text("*.ipynb merge\n")  # git's own text merge, as without nbgit
+    edit_and_sync(repo, "other", {1: "value = 'remote'"})
+    git(repo, "checkout", "-q", "main")
+    edit_and_sync(repo, "main", {1: "value = 'local'"})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    assert has_conflict_markers((repo / "nb.ipynb").read_bytes())
+    done = nbgit(repo, "resolve", "nb.ipynb")
+    said = done.stderr.decode()
+    assert done.returncode == 1 and "nb.py: written again from nb.ipynb" in said, said
+    assert "its twin nb.py holds the same conflicts" in said and "`git add nb.ipynb nb.py`" in said, said
+    assert "value = 'local'" in (repo / "nb.py").read_text() and "value = 'remote'" in (repo / "nb.py").read_text()
 
 
 def test_a_pair_made_without_the_policy_is_resolved_and_markers_are_never_synced(repo: Path) -> None:

@@ -8,6 +8,7 @@ written again from the repaired notebook, so both carry the same content (and th
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from nbgit import gitrepo
@@ -40,11 +41,15 @@ def run(path: str, take: str | None = None) -> int:
         return _already_valid(notebook, path, bool(stages), take)
     result = repair(find_sides(data, path, stages), path, policy, take)
     write_atomic(file, _with_outputs(root, file, result.data, policy))
-    _twin_in_step(root, file, parse(result.data, path), data, policy)
+    twin = _twin_in_step(root, file, parse(result.data, path), data, policy)
     if result.conflicts:
         report(path, result)
+        if twin is not None:
+            both = f"{git_path_word(path)} {git_path_word(twin)}"
+            tell(f"hint: its twin {twin} holds the same conflicts; settled in the notebook, `nbgit sync` writes it again; then `git add {both}`")
         return EXIT_FOUND
-    tell(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {git_path_word(path)}`")
+    both = " ".join(git_path_word(name) for name in (path, twin) if name is not None)
+    tell(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {both}`")
     return EXIT_OK
 
 
@@ -60,11 +65,14 @@ def _with_outputs(root: Path | None, file: Path, repaired: bytes, policy: Policy
     return OutputKeeper(root).smudge(relative, repaired, policy.for_path(relative))
 
 
-def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> None:
+def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> str | None:
+    """Write the notebook's twin again where `_rewrite_conflicted_twin` says so; its path from here when written."""
     try:
-        _rewrite_conflicted_twin(root, file, notebook, before, policy)
+        written = _rewrite_conflicted_twin(root, file, notebook, before, policy)
     except NbgitError as error:  # the notebook is repaired already: say what is left for the twin
         warn(f"{error.message}; its twin was not written again (run `nbgit sync` once this is fixed)")
+        return None
+    return os.path.relpath(written) if written is not None else None
 
 
 def _already_valid(notebook: Notebook, path: str, in_conflict: bool, take: str | None) -> int:
@@ -93,29 +101,30 @@ def _already_valid(notebook: Notebook, path: str, in_conflict: bool, take: str |
     return EXIT_FOUND
 
 
-def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> None:
+def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> Path | None:
     """Write the twin again from the repaired notebook when git's merge left it in conflict (markers,
     or unmerged in the index), or when it was in step with the notebook before the repair. Every pair
-    nbgit knows of counts, also those made by `nbgit pair` without `[pair] enabled`."""
+    nbgit knows of counts, also those made by `nbgit pair` without `[pair] enabled`. The twin's path when written."""
     from nbgit.pairing import inside_repository, relative_to_root
     from nbgit.sync import twin_of
 
     if root is None:
-        return
+        return None
     relative = relative_to_root(file, root)
     twin = twin_of(root, policy, relative)
     if twin is None:
-        return
+        return None
     path = inside_repository(root, twin.path)
     if not path.is_file():
-        return
+        return None
     from nbgit.twins import twin_text
 
     text = path.read_bytes()
     if not has_conflict_markers(text) and not gitrepo.conflict_stages(twin.path, cwd=root) and not _in_step(text, before, policy, relative, twin.format):
-        return
+        return None
     write_atomic(path, twin_text(notebook.content, policy, relative, twin.format, notebook.major).encode("utf-8"))
     tell(f"nbgit: {twin.path}: written again from {relative}, to stay in step")
+    return path
 
 
 def _in_step(twin: bytes, before: bytes, policy: Policy, relative: str, fmt: str) -> bool:
