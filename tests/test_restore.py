@@ -343,6 +343,46 @@ def test_resolve_after_a_merge_without_the_driver(clone: Path) -> None:
     assert_outputs(clone / "images.ipynb", original["images.ipynb"], edited=(FIRST["images.ipynb"],))
 
 
+def test_notebooks_that_clean_to_one_blob_keep_their_own_outputs(repo: Path, tmp_path: Path) -> None:
+    """One analysis copied into two folders and run on each folder's data: the same blob, other outputs.
+    Each comes back with its own, exactly and cell by cell; a third copy arriving gets one of theirs."""
+    install(repo)
+    january = copy_in(SAMPLES["images.ipynb"], repo, "january/analysis.ipynb").read_bytes()
+    notebook = parse(january)
+    for cell in code_cells_of(notebook.content):
+        if cell["outputs"]:
+            cell["outputs"], cell["execution_count"] = [stream("february's data")], 7
+    (repo / "february").mkdir()
+    (repo / "february/analysis.ipynb").write_bytes(serialise(notebook))
+    commit(repo, "one analysis, two months")
+    ran = {name: (repo / name).read_bytes() for name in ("january/analysis.ipynb", "february/analysis.ipynb")}
+    assert blob(repo, "HEAD:january/analysis.ipynb") == blob(repo, "HEAD:february/analysis.ipynb")
+    git(repo, "checkout", "-q", "-b", "elsewhere")
+    git(repo, "rm", "-q", "-r", "january", "february")
+    git(repo, "commit", "-q", "-m", "gone")
+    git(repo, "checkout", "-q", "main")
+    assert {name: (repo / name).read_bytes() for name in ran} == ran
+    for name in ran:
+        (repo / name).unlink()
+    git(repo, "checkout", "--", ".")
+    assert {name: (repo / name).read_bytes() for name in ran} == ran
+    assert_clean_state(repo)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo), str(other))
+    install(other)
+    for name in ran:
+        edit(other / name, SECOND["images.ipynb"], "edited = 1")
+    commit(other, "an edit to both")
+    git(repo, "pull", "-q", str(other), "main")
+    for name, had in ran.items():
+        assert_outputs(repo / name, had, edited=(SECOND["images.ipynb"],))
+    assert_clean_state(repo)
+    arrived = git(repo, "rev-parse", "HEAD~1:january/analysis.ipynb").stdout.decode().strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"100644,{arrived},march/analysis.ipynb")
+    git(repo, "checkout", "--", "march/analysis.ipynb")
+    assert (repo / "march/analysis.ipynb").read_bytes() in ran.values()
+
+
 def test_linked_worktrees_share_the_store(clone: Path, tmp_path: Path) -> None:
     original = snapshot(clone)
     git(clone, "checkout", "-q", "-b", "feature")

@@ -1,7 +1,8 @@
 """The output store on disk: content-addressed files under git's common directory, written atomically.
 
     notebooks/ab/<oid>     how to rebuild one work-tree notebook (`skeleton`), named by git's object id
-                           of the cleaned blob it cleans to
+                           of the cleaned blob it cleans to (or, for a path whose version of that blob
+                           is not the one recorded first, by a digest of the path and the id: `record`)
     objects/ab/<sha256>    one long line of a work-tree notebook (an image, a long HTML line), named by
                            its own digest: stored once, however many versions of however many notebooks hold it
     histories/ab           the last cleaned blobs recorded at each path whose digest starts with `ab` (`history`)
@@ -29,8 +30,8 @@ from nbgit.worktree.index import blob_id
 
 KINDS = ("notebooks", "objects", "paths")  # paths: histories as older stores kept them, a file per path (`history`)
 USAGE = "usage"
-_FORMAT = b"nbgit-outputs 2"
-_FORMATS = (b"nbgit-outputs 1", _FORMAT)  # version 1 holds no recipe
+_FORMAT = b"nbgit-outputs 3"
+_FORMATS = (b"nbgit-outputs 1", b"nbgit-outputs 2", _FORMAT)  # version 1 holds no recipe, version 2 no origin
 _HEX = frozenset(b"0123456789abcdef")
 
 
@@ -58,7 +59,8 @@ class Record(NamedTuple):
     bytes, and its skeleton, compressed (`nbgit.store.skeleton`); and the other way, the digest of its
     bytes and the recipe that makes the blob of them.
 
-    `fingerprint` names the nbgit version and cleaning policy that cleaned it (`record.fingerprint`).
+    `fingerprint` names the nbgit version and cleaning policy that cleaned it (`record.fingerprint`);
+    `origin` the path it was recorded at (`history.path_name`; "" in records of earlier formats).
     """
 
     fingerprint: str
@@ -67,11 +69,13 @@ class Record(NamedTuple):
     packed: bytes
     digest: str = ""  # of the work-tree bytes ("" in records of nbgit-outputs 1)
     recipe: bytes = b""
+    origin: str = ""
 
     def encode(self) -> bytes:
         """The record file's bytes."""
-        return b"%s\n%s\n%s %d %s %d\n%s%s" % (
-            _FORMAT, self.fingerprint.encode(), self.checksum.encode(), self.size, self.digest.encode(), len(self.recipe), self.recipe, self.packed)
+        return b"%s\n%s\n%s %d %s %d %s\n%s%s" % (
+            _FORMAT, self.fingerprint.encode(), self.checksum.encode(), self.size, self.digest.encode(), len(self.recipe),
+            self.origin.encode(), self.recipe, self.packed)
 
     @classmethod
     def decode(cls, data: bytes) -> Record:
@@ -82,12 +86,13 @@ class Record(NamedTuple):
         check, size, *more = parts[2].split(b" ")
         if len(check) != 8 or not _HEX.issuperset(check) or not size.isdigit() or not parts[1].isalnum():
             raise ValueError("a malformed record header")
-        if parts[0] != _FORMAT:
+        if parts[0] == _FORMATS[0]:
             return cls(parts[1].decode(), check.decode(), int(size), parts[3])
-        if len(more) != 2 or not is_name(more[0]) or not more[1].isdigit():
+        origin = more.pop() if parts[0] == _FORMAT and more else b""
+        if len(more) != 2 or not is_name(more[0]) or not more[1].isdigit() or origin and not is_name(origin, (64,)):
             raise ValueError("a malformed record header")
         recipe_size = int(more[1])
-        return cls(parts[1].decode(), check.decode(), int(size), parts[3][recipe_size:], more[0].decode(), parts[3][:recipe_size])
+        return cls(parts[1].decode(), check.decode(), int(size), parts[3][recipe_size:], more[0].decode(), parts[3][:recipe_size], origin.decode())
 
     def skeleton(self) -> bytes:
         """The uncompressed skeleton; ValueError when it is damaged."""

@@ -51,12 +51,12 @@ _waited_in_vain = False  # this process waited LOCK_WAIT and the lock stayed hel
 
 def recent(store: Store, path: str) -> list[str]:
     """The keys of the last cleaned blobs recorded at `path`, newest first."""
-    return _history_of(store, _name(path))[0]
+    return _history_of(store, path_name(path))[0]
 
 
 def remember(store: Store, path: str, key: str) -> None:
     """Put `key` first in `path`'s history (nothing is written when it is first already)."""
-    name = _name(path)
+    name = path_name(path)
     known, in_old_file = _history_of(store, name)
     if known[:1] == [key]:
         return
@@ -91,7 +91,8 @@ def is_log(name: str) -> bool:
     return is_name(name, (2,))
 
 
-def _name(path: str) -> str:
+def path_name(path: str) -> str:
+    """The digest that names a repo-relative path in the store (its history; the origin of a record)."""
     return digest(path.encode("utf-8", "surrogateescape"))
 
 

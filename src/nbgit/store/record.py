@@ -8,6 +8,12 @@ already there costs a hash, a checksum and one small read: nothing is written tw
 
 A record also answers the clean itself: bytes recorded last at a path (`git status` after a save
 that changed nothing) rebuild their blob from the skeleton without being cleaned again.
+
+A record belongs to the path it was recorded at (its origin). Two paths whose notebooks clean to
+one blob (an analysis copied into two folders, each run on its own data) each keep their own: the
+blob's record is the first path's, and another path's version of that blob is a record named by
+the path and the blob (`own_key`), so that neither ever comes back with the other's outputs. A
+path this clone never recorded (a copy arriving) gets the blob's record.
 """
 
 from __future__ import annotations
@@ -39,16 +45,37 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     """Remember that `worktree` (at repo-relative `path`) cleans to `cleaned` under fingerprint `made_by`,
     writing only what the store does not hold yet."""
     key = store.key(cleaned)
-    known = store.record(key)
+    origin = history.path_name(path)
+    name, known = recorded(store, origin, key)
+    if known is not None and not belongs(known, origin):
+        name, known = own_key(origin, key), None  # another path's version of this blob: this path keeps its own beside it
     kept = checksum(worktree)
     if known is not None and (known.checksum, known.size, known.fingerprint) == (kept, len(worktree), made_by):
-        history.remember(store, path, key)  # seen before, maybe at another path (a copy): nothing is written twice
+        history.remember(store, path, key)  # seen before: nothing is written twice
         return
     encoded = skeleton.encode(worktree, cleaned)
-    for name, line in encoded.objects:
-        store.put_object(name, line)
-    store.put_record(key, Record(made_by, kept, len(worktree), pack(encoded.skeleton), digest(worktree), encoded.recipe))
+    for object_name, line in encoded.objects:
+        store.put_object(object_name, line)
+    store.put_record(name, Record(made_by, kept, len(worktree), pack(encoded.skeleton), digest(worktree), encoded.recipe, origin))
     history.remember(store, path, key)
+
+
+def own_key(origin: str, key: str) -> str:
+    """The name of the record of the path named `origin` for blob `key`, kept beside another path's record of that blob."""
+    return digest(f"{origin} {key}".encode("ascii"))
+
+
+def recorded(store: Store, origin: str, key: str) -> tuple[str, Record | None]:
+    """Where the version of blob `key` of the path named `origin` is recorded, and its record: the path's
+    own when it keeps one, else the blob's (which may be another path's: see `belongs`), else None."""
+    own = own_key(origin, key)
+    known = store.record(own)
+    return (own, known) if known is not None else (key, store.record(key))
+
+
+def belongs(known: Record, origin: str) -> bool:
+    """Whether a record is the version of the path named `origin` (records of earlier formats name no path: anyone's)."""
+    return known.origin in ("", origin)
 
 
 LOOKED_AT = 2  # versions of a path whose records are asked whether they hold the bytes to clean
@@ -59,8 +86,9 @@ def cleaned_before(store: Store, path: str, worktree: bytes, made_by: str) -> by
     recorded at `path`: made of `worktree` by the record's recipe once its digest says these are the
     very bytes, and checked against git's id of the blob, the record's own name; None otherwise."""
     mine = None
+    origin = history.path_name(path)
     for key in history.recent(store, path)[:LOOKED_AT]:
-        known = store.record(key)
+        known = recorded(store, origin, key)[1]
         if known is None or not known.recipe or known.size != len(worktree) or known.fingerprint != made_by:
             continue
         mine = mine or digest(worktree)

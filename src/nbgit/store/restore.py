@@ -1,6 +1,7 @@
 """The smudge side: the outputs a notebook had in this clone, put back into a cleaned blob git writes out.
 
-- Exactly: the blob is one this clone cleaned before. The work-tree bytes it came from are rebuilt
+- Exactly: the blob is one this clone cleaned before at this path (or, for a path this clone never
+  recorded, at another: a copy arriving). The work-tree bytes it came from are rebuilt
   from it without parsing (`skeleton`), every part checked whole; they are trusted when recorded
   under the same fingerprint (same nbgit, same cleaning policy: they clean to this blob by
   construction), else cleaned again to check.
@@ -24,7 +25,7 @@ from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy
 from nbgit.store import history, skeleton
 from nbgit.store.disk import Record, Store, checksum, digest, is_name
-from nbgit.store.record import fingerprint, record
+from nbgit.store.record import belongs, fingerprint, record, recorded
 
 CellKey = tuple[str, Any, int]  # source, id (None when the policy renumbers ids), place among identical cells
 Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None for those git does not have
@@ -42,12 +43,15 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
     `blob`. `fetch` gives the blobs of older versions, for the cell-by-cell restore."""
     made_by = fingerprint(policy)
     key = store.key(blob)
-    known = store.record(key)
+    origin = history.path_name(path)
+    name, known = recorded(store, origin, key)
+    if known is not None and not belongs(known, origin) and history.recent(store, path):
+        known = None  # another path's version, and this path has its own (cell by cell from them): never the other's outputs
     if known is not None:
-        data = rebuild(store, key, known, blob)
+        data = rebuild(store, name, known, blob)
         if data is not None and (known.fingerprint == made_by or cleans_to(data, blob, path, policy)):
             if known.fingerprint != made_by:
-                store.put_record(key, known._replace(fingerprint=made_by))  # checked: trusted from now on
+                store.put_record(name, known._replace(fingerprint=made_by))  # checked: trusted from now on
             return data
     restored = restore_cells(store, path, blob, policy, fetch)
     if restored is None:
@@ -57,7 +61,7 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
 
 
 def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
-    """The work-tree bytes a record holds, from the blob it cleans to; None when an object was evicted
+    """The work-tree bytes a record (named `key`) holds, from the blob it cleans to; None when an object was evicted
     (the record goes too) or something is damaged (removed, with a warning): the skeleton's
     compression carries a checksum, and the result must have the recorded size and checksum (when
     it does not, each object is checked against its name to find the damaged ones)."""
@@ -119,10 +123,15 @@ def recent_cells(store: Store, path: str, major: int, policy: Policy, fetch: Fet
     """The code cells of the versions of `path` this clone recorded last (of nbformat `major`)."""
     found: dict[CellKey, dict[str, Any]] = {}
     metadata = None
-    known = [(key, record) for key in history.recent(store, path) if (record := store.record(key)) is not None]
-    blobs = fetch([key for key, _ in known]) if known else []
-    for (key, record), blob in zip(known, blobs):
-        data = rebuild(store, key, record, blob) if blob is not None else None
+    origin = history.path_name(path)
+    known = []
+    for key in history.recent(store, path):
+        name, kept = recorded(store, origin, key)
+        if kept is not None and belongs(kept, origin):  # this path's own versions only
+            known.append((key, name, kept))
+    blobs = fetch([key for key, _, _ in known]) if known else []
+    for (_, name, kept), blob in zip(known, blobs):
+        data = rebuild(store, name, kept, blob) if blob is not None else None
         try:
             old = parse(data, path) if data is not None else None
         except NbgitError:
