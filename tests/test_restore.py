@@ -263,6 +263,27 @@ def test_a_cell_whose_metadata_changed_elsewhere_keeps_its_outputs(clone: Path, 
     assert_clean_state(clone)
 
 
+def test_cells_keep_their_outputs_when_jupyter_gave_the_notebook_cell_ids(clone: Path, tmp_path: Path) -> None:
+    """A teammate's Jupyter upgrades a 4.4 notebook to 4.5 on save, giving every cell a new id, and one
+    cell is edited: the unchanged cells are the same source as the ones run here, and keep their outputs."""
+    original = snapshot(clone)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(clone), str(other))
+    install(other)
+    notebook = parse((other / "images.ipynb").read_bytes())
+    assert notebook.content["nbformat_minor"] == 4 and not any("id" in cell for cell in cells(notebook.content))
+    notebook.content["nbformat_minor"] = 5
+    for number, cell in enumerate(cells(notebook.content)):
+        cell["id"] = f"{number:04x}-from-jupyter"
+    (other / "images.ipynb").write_bytes(serialise(notebook))
+    edit(other / "images.ipynb", SECOND["images.ipynb"], "edited = 1")
+    commit(other, "saved by a newer Jupyter: nbformat 4.5, cell ids")
+    git(clone, "pull", "-q", str(other), "main")
+    assert code_cells((clone / "images.ipynb").read_bytes())[0]["id"] == "0001-from-jupyter"
+    assert_outputs(clone / "images.ipynb", original["images.ipynb"], edited=(SECOND["images.ipynb"],))
+    assert_clean_state(clone)
+
+
 def test_a_notebook_committed_with_its_outputs_comes_out_as_committed(clone: Path) -> None:
     """A collaborator without nbgit committed outputs: git writes that blob as it is, nothing mixed in."""
     raw = SAMPLES["widgets.ipynb"].read_bytes().replace(b"Speech", b"Speech (raw)")

@@ -9,7 +9,8 @@
   Each code cell whose source, type and id (and place among identical cells) match a code cell of
   a recent version of the same path (rebuilt from its blob, which git gives back) gets that cell's
   outputs, execution count and stripped metadata, when the cell still cleans to itself with them;
-  other cells stay as they are, without outputs.
+  a cell with an id also matches by source and place a cell of a version that had no ids (nbformat
+  4.4, before a newer Jupyter gave every cell one); other cells stay as they are, without outputs.
 
 Whatever comes out must clean back to the very blob git handed over, or the blob goes out unchanged:
 a cell's inputs never change.
@@ -140,22 +141,26 @@ def recent_cells(store: Store, path: str, major: int, policy: Policy, fetch: Fet
             continue
         if metadata is None:
             metadata = old.content.get("metadata")
-        for cell_key, cell in keyed_cells(old.content, policy):
+        for cell_key, _, cell in keyed_cells(old.content, policy):
             found.setdefault(cell_key, cell)
     return Remembered(found, metadata)
 
 
-def keyed_cells(content: dict[str, Any], policy: Policy) -> Iterator[tuple[CellKey, dict[str, Any]]]:
+def keyed_cells(content: dict[str, Any], policy: Policy) -> Iterator[tuple[CellKey, CellKey, dict[str, Any]]]:
     """Every code cell with its key: source, id (unless the policy renumbers ids) and its place among
-    the cells before it with the same source and id (identical cells in notebooks without ids)."""
+    the cells before it with the same source and id (identical cells in notebooks without ids); and
+    the key it would have without ids: source, None and its place among the cells with that source."""
     seen: dict[tuple[str, Any], int] = {}
+    with_source: dict[str, int] = {}
     for cell in cells(content):
         if cell.get("cell_type") != "code":
             continue
         ident = cell.get("id") if policy.ids == "keep" else None
-        base = (source_of(cell), ident if isinstance(ident, str) else None)
+        source = source_of(cell)
+        base = (source, ident if isinstance(ident, str) else None)
         seen[base] = seen.get(base, -1) + 1
-        yield (*base, seen[base]), cell
+        with_source[source] = with_source.get(source, -1) + 1
+        yield (*base, seen[base]), (source, None, with_source[source]), cell
 
 
 def _with_outputs(notebook: Notebook, remembered: Remembered, policy: Policy) -> dict[str, Any]:
@@ -163,8 +168,10 @@ def _with_outputs(notebook: Notebook, remembered: Remembered, policy: Policy) ->
     content, major = notebook.content, notebook.major
     shell = {k: v for k, v in content.items() if k not in ("cells", "worksheets")}
     restored: dict[int, dict[str, Any]] = {}
-    for cell_key, cell in keyed_cells(content, policy):
+    for cell_key, without_ids, cell in keyed_cells(content, policy):
         old = remembered.cells.get(cell_key)
+        if old is None and cell_key[1] is not None:
+            old = remembered.cells.get(without_ids)  # run here in a version that had no cell ids
         if old is not None:
             better = _cell_with_outputs(cell, old, shell, major, policy)
             if better is not cell:
