@@ -228,6 +228,33 @@ def test_pull_from_a_second_clone(clone: Path, tmp_path: Path) -> None:
     assert_clean_state(clone)
 
 
+def test_a_partial_clone_never_asks_its_remote_for_versions_git_never_stored(clone: Path, tmp_path: Path) -> None:
+    """A blobless clone (`--filter=blob:none`): the store remembers versions `git diff` cleaned and git
+    never stored; asking git for them to restore cell by cell made git fetch each from the remote, a
+    network round trip or, offline, a wait per notebook during a merge of commits already fetched."""
+    git(clone, "config", "uploadpack.allowFilter", "true")
+    partial = tmp_path / "partial"
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{clone}", str(partial))
+    install(partial)
+    shutil.copyfile(SAMPLES["images.ipynb"], partial / "images.ipynb")  # run here: outputs, as committed upstream
+    original = (partial / "images.ipynb").read_bytes()
+    git(partial, "add", "images.ipynb")
+    edit(partial / "images.ipynb", FIRST["images.ipynb"], "tried = 1", ran="tried")
+    assert git(partial, "diff", "--quiet", check=False).returncode == 1  # cleaned, so remembered; never stored
+    git(partial, "checkout", "--", "images.ipynb")
+    edit(clone / "images.ipynb", SECOND["images.ipynb"], "upstream = 1")
+    commit(clone, "upstream")
+    git(partial, "fetch", "-q", "origin")
+    git(partial, "cat-file", "-e", "origin/main:images.ipynb")  # the blobs a merge needs, fetched while online
+    contacted = tmp_path / "remote-contacted"
+    git(partial, "config", "remote.origin.url", "ssh://nbgit.invalid/repo")  # offline from now on
+    git(partial, "config", "core.sshCommand", f"touch '{contacted}'; false")
+    git(partial, "merge", "-q", "--no-edit", "origin/main")
+    assert not contacted.exists()
+    assert_outputs(partial / "images.ipynb", original, edited=(SECOND["images.ipynb"],))
+    assert_clean_state(partial)
+
+
 def test_outputs_of_a_rerun_that_nbgit_refresh_settles_are_kept(clone: Path) -> None:
     """After `nbgit refresh` (or Jupyter's save hook) git never reads a re-run notebook again: refresh keeps its outputs."""
     notebook = parse((clone / "images.ipynb").read_bytes())

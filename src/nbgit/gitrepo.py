@@ -6,6 +6,7 @@ it costs about 0.1 s) where an object model helps.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import NamedTuple
@@ -418,8 +419,16 @@ def listed_files(root: Path, pathspecs: list[str]) -> list[str]:
     return listing(root, pathspecs).paths
 
 
-def revision_files(root: Path, specs: list[str]) -> list[bytes | None]:
-    """The contents of `REV:path` specs (`HEAD:a.py`, `:a.py` for the index) in one `git cat-file` process; None when absent."""
+# What keeps git from fetching a missing object from a partial clone's remote: GIT_NO_LAZY_FETCH
+# (git 2.44 and newer), and before it no transport allowed, so that the fetch git starts fails at once.
+_NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none"}
+
+
+def revision_files(root: Path, specs: list[str], local_only: bool = False) -> list[bytes | None]:
+    """The contents of `REV:path` specs (`HEAD:a.py`, `:a.py` for the index) in one `git cat-file` process; None when absent.
+
+    `local_only`: None for what this clone does not hold, never fetched from a partial clone's remote
+    (for objects git may never have stored: asking the remote costs a round trip each, or a wait offline)."""
     if not specs:
         return []
     done = subprocess.run(  # -z: a path may hold a newline
@@ -427,6 +436,7 @@ def revision_files(root: Path, specs: list[str]) -> list[bytes | None]:
         cwd=root,
         input="".join(f"{s}\0" for s in specs).encode("utf-8", "surrogateescape"),
         capture_output=True,
+        env={**os.environ, **_NO_LAZY_FETCH} if local_only else None,
     )
     if done.returncode != 0:
         raise NbgitError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")

@@ -76,10 +76,11 @@ class OutputKeeper:
         return blob if restored is None else restored
 
     def _blobs(self, ids: list[str]) -> list[bytes | None]:
-        """Blobs by git's ids, from the repository (None for those it does not have)."""
+        """Blobs by git's ids, from the repository (None for those it does not have: a version `git status`
+        or `git diff` cleaned was never stored, and a partial clone's remote is never asked for one)."""
         from nbgit import gitrepo
 
-        return gitrepo.revision_files(self.root, ids)
+        return gitrepo.revision_files(self.root, ids, local_only=True)
 
     def _open(self) -> Store | None:
         if self._off:
