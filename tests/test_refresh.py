@@ -75,6 +75,24 @@ def test_rerun_notebooks_are_listed_until_refreshed_then_status_is_quiet(committ
     assert not (committed / ".git" / "index.lock").exists()
 
 
+def test_a_rerun_stops_a_switch_until_refreshed_and_comes_back_after_it(committed: Path) -> None:
+    """As README's known limits say: git counts a phantom as a local change and will not switch over
+    it; after `nbgit refresh` it switches, and switching back gives the re-run notebook, outputs and all."""
+    git(committed, "checkout", "-q", "-b", "elsewhere")
+    (committed / "nb0.ipynb").write_bytes(edited((committed / "nb0.ipynb").read_bytes()))
+    git(committed, "commit", "-q", "--no-verify", "-am", "nb0 edited elsewhere")
+    git(committed, "checkout", "-q", "main")
+    rerun_file(committed / "nb0.ipynb")
+    ran = (committed / "nb0.ipynb").read_bytes()
+    refused = git(committed, "switch", "elsewhere", check=False)
+    assert refused.returncode != 0 and b"would be overwritten by checkout" in refused.stderr
+    assert nbgit(committed, "refresh", "-q").returncode == 0
+    git(committed, "switch", "-q", "elsewhere")
+    git(committed, "switch", "-q", "main")
+    assert (committed / "nb0.ipynb").read_bytes() == ran
+    assert porcelain(committed) == []
+
+
 def test_a_real_source_edit_stays_listed(committed: Path) -> None:
     rerun_file(committed / "nb0.ipynb")
     rerun_file(committed / "nb1.ipynb")
