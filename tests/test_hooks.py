@@ -209,3 +209,35 @@ def test_pre_commit_judges_both_files_of_a_pair_as_staged(repo: Path) -> None:
     done = commit(repo)
     assert done.returncode == 0, done.stderr.decode()
     assert b"# edited" in git(repo, "show", "HEAD:a.py").stdout and b"not_staged" not in git(repo, "show", "HEAD:a.py").stdout
+
+
+def test_hooks_say_in_one_line_when_nbgit_itself_is_gone(repo: Path, tmp_path: Path) -> None:
+    """nbgit's environment deleted after `nbgit install`: a commit is refused with one line that names the
+    missing program and the way out (not the shell's "not found"), `--no-verify` still commits, a chained
+    hook still runs, and checkouts go on; `nbgit status` calls the hooks broken."""
+    copy = tmp_path / "env" / "bin" / "nbgit"  # nbgit as installed in an environment of its own
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(NBGIT.read_bytes())
+    copy.chmod(0o755)
+    assert nbgit(repo, "install").returncode == 0
+    hooks = repo / ".git" / "hooks"
+    (hooks / "pre-commit.nbgit-chained").write_text("#!/bin/sh\necho chained ran >&2\n")
+    (hooks / "pre-commit.nbgit-chained").chmod(0o755)
+    for hook in ("pre-commit", "post-checkout"):
+        (hooks / hook).write_text((hooks / hook).read_text().replace(str(NBGIT), str(copy)))
+    (repo / "clean.ipynb").write_bytes(clean_notebook())
+    git(repo, "add", "-A")
+    done = commit(repo)
+    assert done.returncode == 0 and b"chained ran" in done.stderr, done.stderr.decode()
+    copy.unlink()
+    (repo / "other.ipynb").write_bytes(clean_notebook())
+    git(repo, "add", "other.ipynb")
+    done = commit(repo)
+    said = done.stderr.decode()
+    assert done.returncode == 1 and f"nbgit: {copy} is gone, so this commit cannot be checked" in said, said
+    assert "`nbgit install` here (or commit with --no-verify)" in said and "not found" not in said and "chained ran" in said
+    assert commit(repo, "--no-verify").returncode == 0
+    switched = git(repo, "checkout", "-q", "HEAD~1")
+    assert f"nbgit: {copy} is gone, so notebooks were not refreshed".encode() in switched.stderr
+    status = nbgit(repo, "status")
+    assert status.returncode == 1 and f"runs {copy}, which no longer exists".encode() in status.stdout, status.stdout.decode()

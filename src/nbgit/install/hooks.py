@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from nbgit.errors import NbgitError
@@ -13,16 +14,28 @@ HAND_HOOK_MARKER = "# nbgit: hook for wiring by hand"
 CHAINED = ".nbgit-chained"
 
 
+BLOCKING = frozenset({"pre-commit", "pre-merge-commit"})  # the hooks whose failure stops what git does
+
+
 def hook_script(name: str, nbgit: str) -> str:
     """nbgit's hook: run `nbgit hook NAME`, then any hook it replaced with the same arguments; fail if either fails.
 
     The hooks nbgit installs read nothing on stdin, so the chained hook gets git's stdin untouched;
-    git's environment (GIT_INDEX_FILE for `commit -a`) passes through to both.
+    git's environment (GIT_INDEX_FILE for `commit -a`) passes through to both. When nbgit itself is
+    gone (its environment deleted), the hook says so in one line with the way out instead of the
+    shell's "not found": a commit is refused (nothing would clean it), a checkout or merge goes on.
     """
     chained = f'"$(dirname "$0")/{name}{CHAINED}"'
+    program = " ".join(shlex.split(nbgit))
+    if name in BLOCKING:
+        gone = f"nbgit: {program} is gone, so this commit cannot be checked: reinstall nbgit, then run `nbgit install` here (or commit with --no-verify)"
+    else:
+        gone = f"nbgit: {program} is gone, so notebooks were not refreshed: reinstall nbgit, then run `nbgit install` here"
     return (
         f"#!/bin/sh\n{HOOK_MARKER}; it runs any hook that was here before, kept as {name}{CHAINED}\n"
+        f"if [ -x {nbgit} ]; then\n"
         f'{nbgit} hook {name} "$@" </dev/null\nstatus=$?\n'
+        f"else\necho {shlex.quote(gone)} >&2\nstatus={1 if name in BLOCKING else 0}\nfi\n"
         f'if [ -x {chained} ]; then {chained} "$@" || {{ code=$?; [ "$status" -eq 0 ] && status=$code; }}; fi\n'
         "exit $status\n"
     )
