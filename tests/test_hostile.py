@@ -516,6 +516,21 @@ def test_clean_keeps_an_edit_saved_while_it_runs(repo: Path) -> None:
     assert path.read_bytes() == clean_bytes(edit, "x", Policy())
 
 
+def test_a_notebook_replaced_by_a_folder_while_clean_runs_is_one_error_and_the_walk_goes_on(repo: Path) -> None:
+    """Between the walk and the read, a notebook becomes a folder of its name: opening a folder works, so
+    the read itself must tell (it wrapped the descriptor first, which raised IsADirectoryError)."""
+    (repo / "a.ipynb").write_bytes(DIRTY)
+    (repo / "b.ipynb").write_bytes(DIRTY)
+    child = start_paused(repo, "nbgit.files.read_file", "clean", "a.ipynb", "b.ipynb")
+    (repo / "a.ipynb").unlink()
+    (repo / "a.ipynb").mkdir()
+    code, stderr = resume(child)
+    assert code == 2
+    assert only_errors(stderr) == ["nbgit: error: a.ipynb: a folder, not a notebook file",
+                                   "hint: name notebook files or folders that hold them"]
+    assert (repo / "b.ipynb").read_bytes() == CLEANED
+
+
 @pytest.mark.parametrize(("command", "reader"), [
     (["clean", "--check", "."], "head -1"),
     (["clean", "--check", "."], "(exec <&-; sleep 1)"),
