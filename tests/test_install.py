@@ -179,6 +179,40 @@ def test_hooks_go_where_core_hooks_path_points(repo: Path) -> None:
     assert not (repo / ".githooks" / "pre-commit").exists()
 
 
+def nbgit_within(seconds: float, repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """The real CLI, which must finish within `seconds` (a hang fails the test instead of stopping the run)."""
+    try:
+        return subprocess.run([str(NBGIT), *args], cwd=repo, capture_output=True, timeout=seconds, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"nbgit {' '.join(args)} hung")
+
+
+PLANTED = {"fifo": (os.mkfifo, "a FIFO (named pipe)"), "folder": (os.mkdir, "a folder")}
+
+
+@pytest.mark.parametrize("planted", PLANTED)
+def test_what_is_no_hook_file_at_a_hooks_path_is_refused_never_waited_on(repo: Path, planted: str) -> None:
+    """A FIFO (which a clone cannot ship, but a local tool or a script can leave) or a folder where
+    nbgit's pre-commit hook goes: install refuses before writing anything, naming it and the way out;
+    status says so; neither, nor uninstall, opens it (a FIFO blocked them for good)."""
+    make, kind = PLANTED[planted]
+    hooks = repo / ".git" / "hooks"
+    make(hooks / "pre-commit")
+    said = ok(nbgit_within(60, repo, "install"), 2)
+    assert said.splitlines() == [f"nbgit: error: {hooks / 'pre-commit'}: {kind}, not a hook script; left as it is",
+                                 "hint: move it away (git cannot run it as a hook either), then run `nbgit install` again"]
+    assert git(repo, "config", "--get", "filter.nbgit.process", check=False).returncode == 1
+    assert not (repo / ".gitattributes").exists() and not (hooks / "pre-commit.nbgit-chained").exists()
+    assert f"{hooks / 'pre-commit'} is {kind}, not a hook script: move it away" in ok(nbgit_within(60, repo, "status"), 1)
+    assert ok(nbgit_within(60, repo, "uninstall")) == "nbgit: nothing to remove (nbgit was not installed here)\n"
+    (hooks / "pre-commit").rename(repo.parent / "moved-away")
+    ok(nbgit_within(60, repo, "install"))
+    make(hooks / "commit-msg")  # beside nbgit's own hooks: left alone
+    assert "hooks       ok" in ok(nbgit_within(60, repo, "status"))
+    assert "pre-commit: removed" in ok(nbgit_within(60, repo, "uninstall"))
+    assert not (hooks / "pre-commit").exists() and (hooks / "commit-msg").exists() and not (hooks / "commit-msg").is_file()
+
+
 def test_hand_wired_hooks_folder_is_recognised(repo: Path) -> None:
     hand = repo / "hooks"
     hand.mkdir()

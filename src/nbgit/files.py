@@ -77,10 +77,14 @@ def too_big(path: Path | str, limit: int) -> NbgitError:
 
 def not_a_file(path: Path | str, mode: int) -> NbgitError:
     """The error for a path that exists but is no regular file, so no notebook."""
+    return NbgitError(f"{path}: {kind_of(mode)}, not a notebook file", "name notebook files or folders that hold them")
+
+
+def kind_of(mode: int) -> str:
+    """What a file that is no regular file is, in words (`a folder`), from its stat mode."""
     kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device",
              stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
-    kind = next((name for test, name in kinds.items() if test(mode)), "not a regular file")
-    return NbgitError(f"{path}: {kind}, not a notebook file", "name notebook files or folders that hold them")
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
 
 
 def write_atomic(path: Path, data: bytes, expected: Snapshot | None = None) -> None:

@@ -13,7 +13,7 @@ from nbgit.files import write_atomic
 from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, block_text, remove_block, write_block
 from nbgit.install.config import RECORD, apply_config, remove_config
-from nbgit.install.hooks import hook_script, install_hook, is_ours, remove_hooks
+from nbgit.install.hooks import hook_script, install_hook, is_ours, refuse_what_is_no_hook, remove_hooks
 from nbgit.install.inspect import inspect_peers
 from nbgit.install.renormalize import restaging
 from nbgit.install.target import Target, is_repository_file, shown_path
@@ -50,6 +50,8 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
     """Wire every capability into the target; the report, and whether a peer still overrides nbgit."""
     if not with_hooks:
         wirings = [w._replace(hooks=(), off="skipped (--no-hooks)") if w.hooks else w for w in wirings]
+    if target.hooks is not None:
+        refuse_what_is_no_hook(target.hooks, [name for wiring in wirings for name in wiring.hooks])  # before anything is written
     report = [f"warning: {w}" for wiring in wirings for w in wiring.warnings]
     if replace_peers:
         report += replace(target)

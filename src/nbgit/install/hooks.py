@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 from pathlib import Path
 
 from nbgit.errors import NbgitError
-from nbgit.files import write_atomic
+from nbgit.files import kind_of, read_file, write_atomic
 
 HOOK_MARKER = "# nbgit: hook written by `nbgit install`"
 HAND_HOOK_MARKER = "# nbgit: hook for wiring by hand"
 CHAINED = ".nbgit-chained"
-
-
+OWN_FILE_LIMIT = 1 << 16  # nbgit's hooks and managed files are a few hundred bytes: a larger file is someone else's
 BLOCKING = frozenset({"pre-commit", "pre-merge-commit"})  # the hooks whose failure stops what git does
 
 
@@ -42,16 +42,45 @@ def hook_script(name: str, nbgit: str) -> str:
 
 
 def is_ours(path: Path, marker: str = HOOK_MARKER) -> bool:
+    """Whether the file at `path` is one nbgit wrote: a regular file holding `marker` near its top."""
+    data = read_small(path)
+    return data is not None and marker.encode() in data[:4096]
+
+
+def read_small(path: Path) -> bytes | None:
+    """The bytes of the regular file at `path` when it holds at most OWN_FILE_LIMIT; None for anything else
+    (absent, unreadable, larger, no regular file). Read without waiting: a FIFO (named pipe) that a
+    local tool or script left at a hook's path must not hang install, status or uninstall."""
     try:
-        with path.open("rb") as handle:
-            return marker.encode() in handle.read(4096)
+        return read_file(path, OWN_FILE_LIMIT).data
+    except NbgitError:
+        return None
+
+
+def not_a_hook_file(path: Path) -> str | None:
+    """What is at a hook's `path` when it exists but is no regular file (`a FIFO (named pipe)`), which no
+    hook can be (git cannot run it) nor be kept as the hook nbgit's runs after its own; None otherwise."""
+    try:
+        mode = path.stat().st_mode
     except OSError:
-        return False
+        return None  # absent, or a dangling link: kept and chained as any hook already there
+    return None if stat.S_ISREG(mode) else kind_of(mode)
+
+
+def refuse_what_is_no_hook(hooks: Path, names: list[str]) -> None:
+    """Raise an NbgitError when something that is no regular file sits at one of the hooks' paths: install
+    neither reads it, nor moves it aside, nor writes over it; whoever put it there decides."""
+    for name in names:
+        kind = not_a_hook_file(hooks / name)
+        if kind is not None:
+            raise NbgitError(f"{hooks / name}: {kind}, not a hook script; left as it is",
+                             "move it away (git cannot run it as a hook either), then run `nbgit install` again")
 
 
 def install_hook(hooks: Path, name: str, script: str) -> str:
     """Install one hook, keeping a hook already there as NAME.nbgit-chained (run after nbgit's); what was done."""
     hook, chained = hooks / name, hooks / f"{name}{CHAINED}"
+    refuse_what_is_no_hook(hooks, [name])
     if is_ours(hooks / f"{name}.legacy"):
         return f"{name}: nbgit's hook already runs through the pre-commit framework's hook (as {name}.legacy)"
     if is_ours(hook, HAND_HOOK_MARKER):
@@ -62,7 +91,7 @@ def install_hook(hooks: Path, name: str, script: str) -> str:
             raise NbgitError(f"{hook} is not nbgit's and {chained} already exists", "move one of them away, then run `nbgit install` again")
         os.replace(hook, chained)
         said = f"{name}: installed; your existing hook is kept as {chained.name} and still runs after nbgit's"
-    elif is_ours(hook) and hook.read_text() == script:
+    elif read_small(hook) == script.encode():
         return f"{name}: already installed"
     hooks.mkdir(parents=True, exist_ok=True)
     write_atomic(hook, script.encode())

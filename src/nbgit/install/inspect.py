@@ -10,7 +10,7 @@ from typing import NamedTuple
 from nbgit import gitrepo
 from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, has_block
-from nbgit.install.hooks import HAND_HOOK_MARKER, is_ours
+from nbgit.install.hooks import HAND_HOOK_MARKER, is_ours, not_a_hook_file, read_small
 from nbgit.install.target import config_values, info_attributes, is_repository_file, repository_root, shown_path
 from nbgit.install.wiring import NOTEBOOKS, Wiring
 
@@ -165,12 +165,15 @@ def _hook_state(root: Path | None, name: str) -> tuple[str, str]:
         if is_ours(path) or is_ours(path, HAND_HOOK_MARKER):
             if not os.access(path, os.X_OK):
                 return "broken", f"{path} is not executable (chmod +x it)"
-            text = path.read_text(encoding="utf-8", errors="replace")
+            text = (read_small(path) or b"").decode("utf-8", errors="replace")
             command = next((line for line in text.splitlines() if " hook " in line and not line.startswith("#")), "")
             gone = missing_program(command.split(" hook ")[0]) if command else None
             if gone:
                 return "broken", f"{path.name} runs {gone}, which no longer exists: run `nbgit install` again"
             return "ok", str(path)
+    kind = not_a_hook_file(hooks / name)
+    if kind is not None:
+        return "missing", f"{hooks / name} is {kind}, not a hook script: move it away, then run `nbgit install`"
     if (hooks / name).exists():
         return "missing", f"{hooks / name} is not nbgit's (`nbgit install` chains it)"
     return "missing", f"no {name} hook in {hooks}"
