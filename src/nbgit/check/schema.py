@@ -12,6 +12,7 @@ fastjsonschema words them whatever was compiled (tests/test_schema_messages.py).
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import re
@@ -27,6 +28,7 @@ Validator = Callable[[Any], Any]
 # schema files per (major, minor), as nbformat.vN.nbbase.nbformat_schema lists them
 _SCHEMA_FILES = {**{(4, minor): f"v4/nbformat.v4.{minor}.schema.json" for minor in range(6)}, (3, 0): "v3/nbformat.v3.schema.json"}
 _PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_UNKNOWN_KEYS = re.compile(r"(.*? must not contain )(\{.*\})( properties)", re.DOTALL)  # fastjsonschema's additionalProperties
 
 
 class SchemaError(NamedTuple):
@@ -166,8 +168,29 @@ def _cell_fault(cell: dict[str, Any], minor: int, shapes: Shapes) -> str | None:
 
 
 def _must_not_contain(what: str, unknown: set[str]) -> str:
-    """fastjsonschema's words for keys a definition does not allow, relative to `what`."""
-    return f"{what} must not contain {unknown} properties"
+    """fastjsonschema's words for keys a definition does not allow, relative to `what`, the keys sorted."""
+    return f"{what} must not contain {_sorted_set(unknown)} properties"
+
+
+def _sorted_set(keys: set[str]) -> str:
+    """A set of keys as Python shows it (`{'a', 'b'}`), in sorted order rather than the set's own, which
+    changes from one process to the next (string hashes are salted: PYTHONHASHSEED)."""
+    return "{" + ", ".join(repr(key) for key in sorted(keys)) + "}"
+
+
+def _keys_sorted(message: str) -> str:
+    """fastjsonschema's message with the keys it lists as a set (`must not contain {'b', 'a'} properties`)
+    sorted, so that one notebook gets the same words in every run; any other message as it is."""
+    match = _UNKNOWN_KEYS.fullmatch(message)
+    if match is None:
+        return message
+    try:
+        keys = ast.literal_eval(match[2])  # (a literal only: never eval)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return message
+    if not isinstance(keys, set) or not all(isinstance(key, str) for key in keys):
+        return message
+    return f"{match[1]}{_sorted_set(keys)}{match[3]}"
 
 
 def _path_parts(name: str) -> list[str | int]:
@@ -176,8 +199,9 @@ def _path_parts(name: str) -> list[str | int]:
 
 
 def _sentence(message: str, what: str, drop: int = 0) -> str:
-    """fastjsonschema's `data.cells[3].metadata must ...` as `cell metadata must ...`, relative to `what`."""
-    subject, _, rest = message.partition(" ")
+    """fastjsonschema's `data.cells[3].metadata must ...` as `cell metadata must ...`, relative to `what`
+    (keys it lists as a set sorted)."""
+    subject, _, rest = _keys_sorted(message).partition(" ")
     parts = _path_parts(subject)[drop:]
     where = ".".join(str(p) for p in parts)
     return f"{what} {where} {rest}" if where else f"{what} {rest}"
