@@ -13,7 +13,7 @@ import pytest
 
 from conftest import CORPUS, corpus_files, corpus_id
 from nbgit import fastjson
-from nbgit.notebook import Notebook, NotebookError, parse, serialise
+from nbgit.notebook import CONFLICT_MARKER, Notebook, NotebookError, first_conflict_marker, has_conflict_markers, parse, serialise
 
 READABLE = [p for p in corpus_files("dev") + corpus_files("peer") + corpus_files("bad_inputs")]
 
@@ -128,6 +128,37 @@ def test_unreadable_bytes_give_one_line_naming_the_file(data: bytes, expected: s
     assert raised.value.message.startswith("dir/x.ipynb: ")
     assert expected in raised.value.message
     assert "\n" not in raised.value.message and raised.value.hint
+
+
+@pytest.mark.parametrize(
+    ("data", "marked"),
+    [
+        (b"<<<<<<< HEAD\n", True),
+        (b">>>>>>> other\n", True),
+        (b"x\n<<<<<<<\n", True),  # a marker without a label, at the end of its line
+        (b"x\n>>>>>>>\r\ny", True),  # CRLF
+        (b"x\n<<<<<<<", True),  # the last line, without a newline
+        (b"x\n<<<<<<<<<< HEAD\n", True),  # conflict-marker-size=10
+        (b"x\n>>>>>>>>>>\n", True),
+        (b"x\n<<<<<< HEAD\n", False),  # six: shorter than any marker git writes
+        (b"x\n<<<<<<<HEAD\n", False),  # no space before the label
+        (b"x <<<<<<< HEAD\n", False),  # not at the start of a line
+        (b"x\n=======\n", False),  # the middle marker alone is no conflict
+        (b"x\n|||||||\n", False),
+        (b"<<<>>>><<<<\n>>>>><<<<<<\n", False),  # runs of mixed brackets
+        (b"a <<<<<<< b\n" + b"x\n" * 1000 + b">>>>>>> later\n", True),  # the first run is mid-line, a marker after it
+        (b"a >>>>>>>> b\n<<<<<<< HEAD\n", True),
+        (b"a <<<<<<<< b <<<<<<<<\n", False),
+        (b"", False),
+    ],
+)
+def test_conflict_markers_are_found_exactly_where_the_expression_finds_them(data: bytes, marked: bool) -> None:
+    """The byte search that rules out files with no run of seven brackets, and the search from the first
+    run on, find what the expression alone finds over the whole file, at the same place."""
+    whole = CONFLICT_MARKER.search(data)
+    assert has_conflict_markers(data) is marked is (whole is not None)
+    first = first_conflict_marker(data)
+    assert (first and first.span()) == (whole and whole.span())
 
 
 @pytest.mark.corpus

@@ -22,8 +22,11 @@ from nbgit import fastjson
 from nbgit.errors import NbgitError
 from nbgit.terminal import git_path_word, shell_word
 
-# git's conflict markers at the start of a line, of any size (the `conflict-marker-size` attribute)
-CONFLICT_MARKER = re.compile(rb"^(?:<{7,}|>{7,})(?: |\r?$)", re.MULTILINE)
+# git's conflict markers at the start of a line, of any size (the `conflict-marker-size` attribute) from
+# git's default of 7 up
+SHORTEST_MARKER = 7
+CONFLICT_MARKER = re.compile(rb"^(?:<{%d,}|>{%d,})(?: |\r?$)" % (SHORTEST_MARKER, SHORTEST_MARKER), re.MULTILINE)
+MARKER_STARTS = (b"<" * SHORTEST_MARKER, b">" * SHORTEST_MARKER)  # what every marker starts with, git's or nbdime's inline ones
 # metadata keys where merges record conflicts: nbdime's (in any metadata), and nbgit's merge driver's
 # (in the notebook's metadata: the other side's values where both sides changed a key differently)
 NBDIME_CONFLICTS_KEY = "nbdime-conflicts"
@@ -186,7 +189,18 @@ def _holds_lone_surrogate(value: Any, path: str) -> bool:
 
 def has_conflict_markers(data: bytes) -> bool:
     """True when git's textual conflict markers, of any size, start a line of `data`."""
-    return CONFLICT_MARKER.search(data) is not None
+    return first_conflict_marker(data) is not None
+
+
+def first_conflict_marker(data: bytes) -> re.Match[bytes] | None:
+    """The first of git's textual conflict markers (CONFLICT_MARKER) in `data`; None when there is none.
+
+    Every marker starts with a run of SHORTEST_MARKER angle brackets: a byte search for the runs
+    (several times faster than the regular expression, which tries every line) rules out most files,
+    and the expression looks from the first run on, where the first marker can start at the earliest.
+    """
+    runs = [found for found in (data.find(start) for start in MARKER_STARTS) if found >= 0]
+    return CONFLICT_MARKER.search(data, min(runs)) if runs else None
 
 
 def _worksheets_ok(content: dict[str, Any]) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, Iterator, NamedTuple
 
 from nbgit.check.catalogue import Problem, Settings, problem
 from nbgit.clean import CleanError, clean
-from nbgit.notebook import CONFLICT_MARKER, NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, NotebookError, cells, parse, serialise, source_of
+from nbgit.notebook import MARKER_STARTS, NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, NotebookError, cells, first_conflict_marker, parse, serialise, source_of
 from nbgit.policy import Policy
 
 
@@ -27,7 +27,6 @@ from nbgit.policy import Policy
 _MARKER_LINE = re.compile(r'^(?:`|<span style="color:red"><b>)?(<{7,}|>{7,})(?=[ `<]|$)', re.MULTILINE)
 _FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1|\Z)", re.MULTILINE | re.DOTALL)
 _FIRST_CHANGES = ("outputs", "execution_count", "prompt_number", "dropped")
-_ANGLES = (b"<<<<<<<", b">>>>>>>")  # where any marker, git's or inline, is
 _RECORD_KEYS = (NBDIME_CONFLICTS_KEY.encode(), REMOTE_METADATA_KEY.encode())
 
 
@@ -52,8 +51,8 @@ def judge(
     found: list[Problem] = []
     if settings.untitled is not None and settings.enabled("untitled") and settings.untitled.search(path):
         found.append(problem("untitled", path, "named like an unnamed or copied notebook"))
-    angles = _ANGLES[0] in committed or _ANGLES[1] in committed
-    marker = CONFLICT_MARKER.search(committed) if angles else None
+    angles = MARKER_STARTS[0] in committed or MARKER_STARTS[1] in committed
+    marker = first_conflict_marker(committed) if angles else None
     if marker is not None:
         if settings.enabled("conflict"):
             line = committed.count(b"\n", 0, marker.start()) + 1
@@ -122,7 +121,7 @@ def _may_hold_markers(canonical: bytes, angles: bool | None = None) -> bool:
     per-cell search on almost every notebook. `angles`: whether it holds `<<<<<<<` or `>>>>>>>`, when
     known already (its bytes are those committed, scanned for git's markers)."""
     if angles is None:
-        angles = _ANGLES[0] in canonical or _ANGLES[1] in canonical
+        angles = MARKER_STARTS[0] in canonical or MARKER_STARTS[1] in canonical
     return angles or _RECORD_KEYS[0] in canonical or _RECORD_KEYS[1] in canonical
 
 
