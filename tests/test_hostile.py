@@ -774,6 +774,36 @@ def test_a_policy_linked_out_of_the_repository_is_never_read(repo: Path, tmp_pat
     assert not (repo / ".git/nbgit/textconv-policy").exists()
 
 
+@pytest.mark.parametrize("name", ["pyproject.toml", ".nbgit.toml"])
+def test_a_policy_file_larger_than_a_policy_may_be_is_a_broken_policy(repo: Path, name: str) -> None:
+    """A policy file of more than 1 MiB (valid TOML, naming nbgit) is not read: TOML at about 5 MB a second
+    made an 18 MB pyproject.toml hold up every git command that starts the filter by seconds. The
+    filter stores notebooks unchanged with one warning, `nbgit check` stops with one error naming the
+    file and the way out, and textconv renders with the defaults; for pyproject.toml, a .nbgit.toml
+    beside it is the way out (it is read instead)."""
+    from nbgit.policy_files import MAX_POLICY_BYTES
+
+    installed(repo, "--no-hooks")
+    table = "tool.nbgit." if name == "pyproject.toml" else ""
+    filler = "".join(f"# line {n:040} of a long comment\n" for n in range(MAX_POLICY_BYTES // 60))  # valid TOML, a valid policy
+    text = f'{"[tool.nbgit]" if table else ""}\noutputs = "keep"\n[{table}check]\ndisable = ["untitled"]\n{filler}'
+    assert len(text) > MAX_POLICY_BYTES
+    _write_policy(repo, name, text)
+    _git_survives_the_filter(repo)  # stored unchanged with a warning, as under any broken policy
+    done = nbgit_within(60, repo, "check", "--all")
+    said = one_line_error(done, f"nbgit: error: {name}: {len(text)} bytes, more than the 1 MiB a policy file may hold; not read", f"hint: shrink {name}")
+    assert len(said.splitlines()) == 2
+    shown = nbgit_within(60, repo, "textconv", "a.ipynb")
+    assert shown.returncode == 0 and b"more than the 1 MiB" in shown.stderr and b"rendering with the default policy" in shown.stderr
+    if name == "pyproject.toml":
+        assert "or put nbgit's policy in .nbgit.toml" in said
+        _write_policy(repo, ".nbgit.toml", "")
+        assert nbgit_within(60, repo, "check", "--all").returncode in (0, 1)
+        (repo / "b.ipynb").write_bytes(run_notebook("print(4)"))
+        assert b"warning" not in git_within(60, repo, "add", "b.ipynb").stderr
+        assert blob(repo, ":b.ipynb") != run_notebook("print(4)")  # cleaned again
+
+
 def test_a_filter_whose_interpreter_cannot_import_nbgit_never_stops_git(repo: Path, tmp_path: Path) -> None:
     """The installed filter program run by an interpreter without nbgit (a virtualenv upgraded to
     another Python, an editable checkout moved away): it still answers git's handshake."""

@@ -9,11 +9,18 @@ that name the file, the key and what is allowed.
 from __future__ import annotations
 
 import os
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from nbgit.errors import NbgitError
 from nbgit.patterns import MAX_PATTERN_CHARS, glob_matches, regex_problem  # noqa: F401 - glob_matches: for pairing and the commands
-from nbgit.policy_files import POLICY_FILE, PROJECT_FILE, root_of
+from nbgit.policy_files import (
+    MAX_POLICY_BYTES,
+    POLICY_FILE,
+    PROJECT_FILE,
+    bytes_of,
+    root_of,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -335,11 +342,35 @@ def _read_toml(path: str) -> dict[str, Any]:
         from nbgit.files import confined
 
         confined(Path(path))
+    data = bytes_of(path)  # without waiting (a FIFO swapped in), at most MAX_POLICY_BYTES
+    if data is None:
+        raise _unread(path, name) from None
     try:
-        with open(path, encoding="utf-8") as handle:
-            return tomllib.loads(handle.read())
-    except OSError as error:
-        raise NbgitError(f"{name}: cannot read the policy ({error.strerror or error})", f"make {name} readable, or remove it") from None
+        return tomllib.loads(data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))  # newlines as open() reads them
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise NbgitError(f"{name}: not valid TOML ({reason})", f"fix {name}; see the policy reference in README.md") from None
+
+
+def _unread(path: str, name: str) -> NbgitError:
+    """Why `bytes_of` could not read the policy file at `path`: larger than MAX_POLICY_BYTES, no regular
+    file, or what the system says when asked again."""
+    try:
+        status = os.stat(path)
+        if not S_ISREG(status.st_mode):
+            from nbgit.files import kind_of
+
+            reason = kind_of(status.st_mode)
+        elif status.st_size > MAX_POLICY_BYTES:
+            hint = f"shrink {name}" + (", or put nbgit's policy in .nbgit.toml, which is read instead" if name == PROJECT_FILE else "")
+            return NbgitError(f"{name}: {status.st_size} bytes, more than the {MAX_POLICY_BYTES >> 20} MiB a policy file may hold; not read", hint)
+        else:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                os.read(fd, 1)
+            finally:
+                os.close(fd)
+            reason = "it changed while it was read"
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+    return NbgitError(f"{name}: cannot read the policy ({reason})", f"make {name} readable, or remove it")

@@ -48,7 +48,10 @@ PROJECT_FILE = "pyproject.toml"
 _MAY_NAME_NBGIT = (b"nbgit", b"\\u", b"\\U")
 MEMO = "nbgit/textconv-policy"  # in the clone's .git folder: policy files textconv renders as the defaults
 _MEMO_FORMAT = b"nbgit textconv-policy 1"
-_MEMO_MAX_BYTES = 1 << 20  # a policy file bigger than this is read as TOML every time
+# A policy file bigger than this is not read: a broken policy (nbgit.policy says so). Real ones take a few
+# KiB (a pyproject.toml with many tools' tables, tens of KiB); tomllib reads about 5 MB a second, so
+# 1 MiB costs 0.2 s, and an 18 MB pyproject.toml held up every git command that starts the filter by seconds.
+MAX_POLICY_BYTES = 1 << 20
 # what decides whether a policy renders as the defaults, and how: the policy, the renderers, the cleaning core
 _DECIDING_MODULES = ("policy.py", "render.py", "quickview.py", "clean.py", "volatile.py", "commands/textconv.py", "policy_files.py")
 
@@ -91,11 +94,9 @@ def has_no_policy(root: str | None) -> bool:
     project = _joined(root, PROJECT_FILE)
     if not _is_file(project):
         return True
-    try:
-        with open(project, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return False  # nbgit.policy says what is wrong with it
+    data = bytes_of(project)
+    if data is None:
+        return False  # unreadable or larger than MAX_POLICY_BYTES: nbgit.policy says what is wrong with it
     return not any(word in data for word in _MAY_NAME_NBGIT)
 
 
@@ -123,7 +124,10 @@ def cleans_as_before(root: str | None, version: str) -> bool:
     if root is None or has_no_policy(root):
         return True
     memo = memo_file(root)
-    return memo is not None and _bytes_of(memo) == memo_bytes(root, version)
+    if memo is None:
+        return False
+    held = memo_bytes(root, version)
+    return held is not None and bytes_of(memo) == held  # (None for both: no memo, and a policy file not read whole)
 
 
 def memo_file(root: str) -> str | None:
@@ -143,7 +147,7 @@ def memo_file(root: str) -> str | None:
 
 def _named_folder(root: str, git_file: str) -> str | None:
     """The folder a `.git` file names (`gitdir: PATH`, relative to the work tree or absolute)."""
-    pointer = _bytes_of(git_file)
+    pointer = bytes_of(git_file)
     if pointer is None or not pointer.startswith(b"gitdir:"):
         return None
     try:
@@ -160,7 +164,7 @@ def memo_bytes(root: str, version: str) -> bytes | None:
     absent); None when one cannot be read whole."""
     held = []
     for name in (POLICY_FILE, PROJECT_FILE):
-        data = _bytes_of(_joined(root, name))
+        data = bytes_of(_joined(root, name))
         if data is None and _exists(_joined(root, name)):
             return None
         held.append(data)
@@ -183,8 +187,8 @@ def _modules_stamp() -> str:
     return ",".join(stamps)
 
 
-def _bytes_of(path: str) -> bytes | None:
-    """The bytes of a regular file of at most `_MEMO_MAX_BYTES`, None for anything else. Opened without
+def bytes_of(path: str) -> bytes | None:
+    """The bytes of a regular file of at most `MAX_POLICY_BYTES`, None for anything else. Opened without
     waiting (a named pipe planted as a policy file must not hang git) and read by its descriptor."""
     try:
         fd = open_fd(path, O_RDONLY | O_NONBLOCK)
@@ -192,7 +196,7 @@ def _bytes_of(path: str) -> bytes | None:
         return None
     try:
         info = fstat(fd)
-        if not S_ISREG(info.st_mode) or info.st_size > _MEMO_MAX_BYTES:
+        if not S_ISREG(info.st_mode) or info.st_size > MAX_POLICY_BYTES:
             return None
         data = read(fd, info.st_size + 1)
         return data if len(data) == info.st_size else None
