@@ -387,10 +387,10 @@ def test_where_own_formats_place_a_twin_is_remembered_only_while_the_notebook_is
 
 
 def _own_twin_of_whole_notebook(root: Path, notebook: str, data: bytes) -> object:
-    """What a notebook's own formats place, its whole JSON read (what `sync.own_twin_in` answers
+    """What a notebook's own formats place, its whole JSON read (what `sync.pairs.own_twin_in` answers
     without reading it when a scan of its bytes tells there is nothing to find); an error as its message."""
     from nbgit.pairing import own_formats, twin_for
-    from nbgit.sync import _metadata
+    from nbgit.sync.pairs import _metadata
 
     metadata = _metadata(data)
     try:
@@ -400,7 +400,7 @@ def _own_twin_of_whole_notebook(root: Path, notebook: str, data: bytes) -> objec
 
 
 def _own_twin_scanned(root: Path, notebook: str, data: bytes, metadata: dict | None = None) -> object:
-    from nbgit.sync import own_twin_in
+    from nbgit.sync.pairs import own_twin_in
 
     try:
         return own_twin_in(root, notebook, data, settings(Policy()), metadata)
@@ -418,7 +418,7 @@ def _spellings(word: str) -> list[bytes]:
 
 
 def test_own_formats_are_found_however_the_keys_are_spelled(tmp_path: Path) -> None:
-    """The scan that spares reading most notebooks (`sync.own_twin_in`) finds `jupytext` and `formats`
+    """The scan that spares reading most notebooks (`sync.pairs.own_twin_in`) finds `jupytext` and `formats`
     keys spelled with `\\u` escapes, as reading the JSON does; a notebook that mentions jupytext
     without naming formats places no twin."""
     data = own_formats_notebook("ipynb,md")
@@ -434,7 +434,7 @@ def test_own_formats_are_found_however_the_keys_are_spelled(tmp_path: Path) -> N
 
 @pytest.mark.corpus
 def test_own_formats_found_by_scanning_are_those_read_from_every_corpus_notebook(tmp_path: Path) -> None:
-    """Over the whole corpus: `sync.own_twin_in` places the same twins (or says the same error) as
+    """Over the whole corpus: `sync.pairs.own_twin_in` places the same twins (or says the same error) as
     reading every notebook's JSON, whether it scans the bytes or is given the metadata of the notebook
     as `nbgit check` read it (`parse`)."""
     found = given = 0

@@ -128,8 +128,8 @@ def test_the_fast_path_shows_control_characters_and_survives_a_reader_leaving(re
     assert missing.returncode == 0 and b"gone\\033[31m.ipynb" in missing.stderr and b"\x1b" not in missing.stderr
 
 
-# what only judging a notebook needs (parsing, cleaning, comparing), or showing a pair's diff
-JUDGING = {"nbgit.check.judge", "nbgit.clean", "dataclasses", "inspect", "difflib"}
+# what only judging a notebook (parsing, cleaning, comparing) or a pair needs, or showing a pair's diff
+JUDGING = {"nbgit.check.judge", "nbgit.clean", "nbgit.sync.judge", "dataclasses", "inspect", "difflib"}
 
 
 @pytest.mark.parametrize("ci", [True, False])
@@ -141,10 +141,11 @@ def test_a_cached_check_rerun_imports_nothing_for_judging(repo: Path, ci: bool) 
     for args in (["clean", "nb.ipynb"], ["sync", "nb.ipynb"]):
         assert subprocess.run([str(NBGIT), *args], cwd=repo, capture_output=True).returncode == 0
     subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    (repo / ".git" / "nbgit-pairs.json").unlink()  # what sync remembers: the check judges the pair again
     first = imported(["check", "--all"], b"", repo, ci=ci)
-    assert {"nbgit.check.judge", "nbgit.clean", "nbgit.sync"} <= first  # judged, and the pair looked at
+    assert {"nbgit.check.judge", "nbgit.clean", "nbgit.sync.plan", "nbgit.sync.judge"} <= first  # judged, the pair too
     again = imported(["check", "--all"], b"", repo, ci=ci)
-    assert "nbgit.check.runner" in again and "nbgit.sync" in again and not again & JUDGING, sorted(again & JUDGING)
+    assert "nbgit.check.runner" in again and "nbgit.sync.plan" in again and not again & JUDGING, sorted(again & JUDGING)
 
 
 # what a re-run needs besides, where no notebook changed and none is paired: no hashing, no parsing
@@ -167,7 +168,7 @@ def test_a_cached_check_rerun_without_pairs_hashes_and_parses_nothing(repo: Path
     time.sleep(RACY_SECONDS + 0.2)
     imported(["check", "--all"], b"", repo, ci=ci)  # the file is old enough now: its stat data are remembered
     again = imported(["check", "--all"], b"", repo, ci=ci)
-    assert "nbgit.check.runner" in again and "nbgit.sync" in again and not again & (JUDGING | HASHING_AND_PARSING), sorted(again & (JUDGING | HASHING_AND_PARSING))
+    assert "nbgit.check.runner" in again and "nbgit.sync.plan" in again and not again & (JUDGING | HASHING_AND_PARSING), sorted(again & (JUDGING | HASHING_AND_PARSING))
 
 
 

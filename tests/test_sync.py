@@ -12,7 +12,9 @@ from conftest import git, nbgit
 
 from nbgit.notebook import Notebook, parse, serialise
 from nbgit.policy import load_policy
-from nbgit.sync import CONFLICT, IN_STEP, apply, plan
+from nbgit.sync.apply import apply
+from nbgit.sync.model import CONFLICT, IN_STEP
+from nbgit.sync.plan import plan
 from nbgit.twins import twin_text
 
 KERNELS = {
@@ -337,8 +339,8 @@ def test_nothing_to_do_does_not_import_jupytext(paired: Path) -> None:
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "nbgit", "sync", "--all"], cwd=paired, capture_output=True)
     assert done.returncode == 0, done.stderr[-2000:]
     imported = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if "|" in line}
-    assert "nbgit.sync" in imported
-    assert not {"jupytext", "nbformat", "nbgit.twins"} & imported
+    assert "nbgit.sync.plan" in imported
+    assert not {"jupytext", "nbformat", "nbgit.twins", "nbgit.sync.judge"} & imported
     # and the slow path agrees: without the cache the pair is judged through jupytext, in step
     (paired / ".git" / "nbgit-pairs.json").unlink()
     assert [s.state for s in (p.status for p in plan(paired, load_policy(paired), None).plans)] == [IN_STEP]

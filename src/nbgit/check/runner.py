@@ -14,7 +14,7 @@ import stat
 import zlib
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from nbgit import fastjson, gitrepo
 from nbgit.check.cache import Verdicts, entry_key, file_identity, staged_identity
@@ -28,7 +28,8 @@ from nbgit.terminal import git_path_word, shell_word
 if TYPE_CHECKING:
     from nbgit.notebook import Notebook
     from nbgit.pairing import PairSettings, Twin
-    from nbgit.sync import OwnTwins
+    from nbgit.sync.model import Plan
+    from nbgit.sync.pairs import OwnTwins
 
 NOTEBOOK = ".ipynb"
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's autosaved copies: never a notebook of the project
@@ -243,7 +244,7 @@ def _judge_all(root: Path | None, targets: list[Target], policy: Policy, setting
     others are read once, where they are judged. Where each file really is was looked at here, once
     (`real`), whether a link leads out of the repository included. With `pairing`, the workers also
     find where the notebooks they read place twins by their own formats, for the pair checks
-    (`sync.plan`'s `own_twins`), which then read none of them again.
+    (`sync.plan.plan`'s `own_twins`), which then read none of them again.
     """
     results: list[list[Problem]] = [[] for _ in targets]
     inside = os.path.join(real.folder(root), "") if root is not None else None
@@ -276,7 +277,7 @@ def _judge_all(root: Path | None, targets: list[Target], policy: Policy, setting
 class Judged(NamedTuple):
     """One target's problems, with (to cache them under) the identity of the bytes judged and, for a
     working-tree file, its stat data when read (`cache.file_stamp`; None when it may not be remembered)
-    and (the twin its own formats place,) when asked and found (`sync.own_twin_in`)."""
+    and (the twin its own formats place,) when asked and found (`sync.pairs.own_twin_in`)."""
 
     problems: list[Problem]
     identity: str | None = None
@@ -337,7 +338,7 @@ def _judge_target(item: tuple[Target, Seen | None], root: Path | None, policy: P
 def _own_twin_from_bytes(root: Path, notebook: str, data: bytes, pairing: PairSettings, read: Notebook | None) -> tuple[Twin | None] | None:
     """(the twin the notebook's own formats place,), from the bytes at hand or the notebook `read` from
     them; None when that is an error (the pair checks report it, reading the file themselves)."""
-    from nbgit.sync import own_twin_in
+    from nbgit.sync.pairs import own_twin_in
 
     try:
         return (own_twin_in(root, notebook, data, pairing, read.content.get("metadata") or {} if read is not None else None),)
@@ -397,21 +398,25 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     in step. With `fix`, the pairs on disk that sync by themselves are synced. With `remember`, what was
     learnt (pairs in step, where notebooks' own formats place twins) is kept for the next run. `listing`:
     what git lists in the whole work tree, when the caller has it already; `real`: the files the run
-    looked at already; `own_twins`: what it found their own formats place (`sync.plan`).
+    looked at already; `own_twins`: what it found their own formats place (`sync.plan.plan`).
     """
     outcome = Outcome([], [])
     if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
         return outcome
-    from nbgit import sync
+    from nbgit.sync.plan import plan
 
-    run = sync.plan(root, policy, None, staged=staged, wanted=wanted, listed=listing.paths if listing is not None else None, real=real,
-                    own_twins=own_twins)
+    run = plan(root, policy, None, staged=staged, wanted=wanted, listed=listing.paths if listing is not None else None, real=real,
+               own_twins=own_twins)
     run = run._replace(plans=[item for item in run.plans if not item.status.in_step])
-    fixed = {id(item) for item in sync.apply(run, None)} if fix and not staged else set()
+    fixed: set[int] = set()
+    if fix and not staged:
+        from nbgit.sync.apply import apply
+
+        fixed = {id(item) for item in apply(run, None)}
     if remember:
         run.cache.save()
     for item in run.plans:
-        found = _pair_problem(item, sync, staged)
+        found = _pair_problem(item, staged)
         if found is not None and settings.enabled(found.check):
             (outcome.fixed if id(item) in fixed else outcome.problems).append(found)
     return outcome
@@ -428,34 +433,36 @@ def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], ever
     return everything or any(side in names or any(f in ("", ".") or side.startswith(f + "/") for f in folders) for side in relative)
 
 
-def _pair_problem(item: Any, sync: Any, staged: bool = False) -> Problem | None:
-    """The check's view of a pair's plan (`nbgit.sync.Plan`; its state is one of `nbgit.sync`'s constants).
+def _pair_problem(item: Plan, staged: bool = False) -> Problem | None:
+    """The check's view of a pair's plan (its state is one of `nbgit.sync.model`'s constants).
 
     A `staged` pair that sync would bring in step is not fixed by `--fix` (it syncs the files on disk)
     nor by sync alone, which may have run already: what sync writes must be staged too."""
+    from nbgit.sync import model as states
+
     (notebook, twin), state, detail = item.relative, item.status.state, item.status.detail
     take = f"take one side: `nbgit sync --take notebook {shell_word(notebook)}` or `--take text`"
     messages = {
-        sync.NOTEBOOK_CHANGED: ("unsynced", notebook, f"changed since its twin {twin} was last in step", None),
-        sync.TWIN_CHANGED: ("unsynced", notebook, f"its twin {twin} changed since the pair was last in step", None),
-        sync.MERGEABLE: ("unsynced", notebook, f"it and its twin {twin} both changed (the edits merge)", None),
-        sync.NEW_TWIN: ("unsynced", notebook, f"paired, but its twin {twin} does not exist yet", None),
-        sync.NEW_NOTEBOOK: ("unsynced", twin, f"a twin whose notebook {notebook} does not exist yet", None),
-        sync.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
-        sync.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
-        sync.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
-        sync.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {git_path_word(twin)}`")
+        states.NOTEBOOK_CHANGED: ("unsynced", notebook, f"changed since its twin {twin} was last in step", None),
+        states.TWIN_CHANGED: ("unsynced", notebook, f"its twin {twin} changed since the pair was last in step", None),
+        states.MERGEABLE: ("unsynced", notebook, f"it and its twin {twin} both changed (the edits merge)", None),
+        states.NEW_TWIN: ("unsynced", notebook, f"paired, but its twin {twin} does not exist yet", None),
+        states.NEW_NOTEBOOK: ("unsynced", twin, f"a twin whose notebook {notebook} does not exist yet", None),
+        states.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
+        states.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
+        states.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
+        states.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {git_path_word(twin)}`")
         if item.twin.data is None else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {git_path_word(notebook)}`"),
-        sync.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", "delete the twin (`git rm PATH`) or rebuild the notebook: `nbgit sync --take text PATH`"),
-        sync.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", "recreate it (`nbgit sync --take notebook PATH`) or stop pairing the notebook ([pair] exclude)"),
+        states.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", "delete the twin (`git rm PATH`) or rebuild the notebook: `nbgit sync --take text PATH`"),
+        states.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", "recreate it (`nbgit sync --take notebook PATH`) or stop pairing the notebook ([pair] exclude)"),
     }
     if state in messages:
         check, path, message, hint = messages[state]
-        if staged and state in sync.AUTOMATIC:
+        if staged and state in states.AUTOMATIC:
             hint = f"run `nbgit sync {shell_word(notebook)}`, then stage both files: `git add {git_path_word(notebook)} {git_path_word(twin)}`"
         found = problem(check, path, message, hint=hint)
-        return found._replace(fixable=found.fixable and state in sync.AUTOMATIC and not staged)
-    if state == sync.ERROR:
+        return found._replace(fixable=found.fixable and state in states.AUTOMATIC and not staged)
+    if state == states.ERROR:
         first = detail.splitlines()[0].removeprefix("nbgit: error: ") if detail else "cannot be judged"
         return problem("unsynced", notebook, f"the pair cannot be synced: {first}", hint="fix the file named, then run `nbgit sync PATH`")._replace(fixable=False)
     return None

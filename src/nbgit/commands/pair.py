@@ -12,7 +12,9 @@ from nbgit.notebook import parse, serialise
 from nbgit.pairing import PairSettings, relative_to_root, settings, twin_relpath
 from nbgit.policy import glob_matches, load_policy
 from nbgit.progress import warn
-from nbgit.sync import ERROR, NEW_TWIN, apply, plan
+from nbgit.sync.apply import apply
+from nbgit.sync.model import ERROR, NEW_TWIN
+from nbgit.sync.plan import plan
 
 
 def run(paths: list[str], twin_format: str | None = None) -> int:

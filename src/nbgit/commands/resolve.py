@@ -106,7 +106,7 @@ def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, 
     or unmerged in the index), or when it was in step with the notebook before the repair. Every pair
     nbgit knows of counts, also those made by `nbgit pair` without `[pair] enabled`. The twin's path when written."""
     from nbgit.pairing import inside_repository, relative_to_root
-    from nbgit.sync import twin_of
+    from nbgit.sync.pairs import twin_of
 
     if root is None:
         return None

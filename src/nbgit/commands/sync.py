@@ -8,7 +8,9 @@ from pathlib import Path
 from nbgit.cli import EXIT_ERROR, EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.policy import find_root, load_policy
-from nbgit.sync import AUTOMATIC, CONFLICT, ERROR, apply, plan
+from nbgit.sync.apply import apply
+from nbgit.sync.model import AUTOMATIC, CONFLICT, ERROR
+from nbgit.sync.plan import plan
 
 
 def run(paths: list[str], all: bool = False, check: bool = False, take: str | None = None, fail_on_write: bool = False) -> int:  # noqa: A002 - the option is --all

@@ -1,0 +1,105 @@
+"""Planning a sync: every pair under the paths given, both of its files read, and its status with
+how to bring it in step (`plan`). A pair whose two files are byte for byte as nbgit last saw them in
+step (`nbgit.sync.cache`) is in step as it is; only the others are judged (`nbgit.sync.judge`,
+imported then and only then), so a re-run where nothing changed never loads jupytext, nor the judging.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbgit import gitrepo
+from nbgit.errors import NbgitError
+from nbgit.pairing import inside_repository, settings
+from nbgit.sync.cache import PairCache
+from nbgit.sync.model import ERROR, IN_STEP, Member, PairStatus, Plan, Run, in_git
+from nbgit.sync.pairs import OwnTwins, find_pairs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from nbgit.files import RealPaths
+    from nbgit.policy import Policy
+
+
+def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = False, wanted: Callable[[tuple[str, str]], bool] | None = None,
+         listed: list[str] | None = None, real: RealPaths | None = None, own_twins: OwnTwins | None = None) -> Run:
+    """Every pair under `paths` (None: the whole repository) with its status and how to sync it;
+    `wanted` keeps only the pairs it accepts (notebook, twin), before any is judged. `listed`: for the
+    whole repository, what `gitrepo.listed_files` gives, when the caller has listed it already; `real`:
+    the files the caller looked at already in this run (`files.RealPaths`); `own_twins`: what the
+    caller found the notebooks' own formats place (`own_twin_in`), from bytes it read anyway, under
+    the stat data of the files read: a notebook whose file still has them is not read again for that.
+
+    With `staged`, both files of each pair are judged as git's index holds them (what the next commit
+    records), not as they are on disk. jupytext is imported only when some pair is not known to be in step.
+    """
+    pair = settings(policy)
+    cache = PairCache.load(root, pair)
+    for notebook_rel, (stamp, twin) in (own_twins or {}).items():
+        cache.remember_own_twin(notebook_rel, stamp, twin)
+    pairs, unknown = find_pairs(root, pair, paths, cache, listed, real)
+    if wanted is not None:
+        pairs = [relative for relative in pairs if wanted(relative)]
+        unknown = [(name, error) for name, error in unknown if wanted((name, name))]
+    plans: list[Plan] = []
+    for notebook_rel, error in unknown:
+        plans.append(_error_plan(root, (notebook_rel, notebook_rel), error))
+    slow: list[Plan] = []
+    for relative in pairs:
+        try:
+            notebook, twin = (Member.read(inside_repository(root, rel), rel) for rel in relative)
+        except NbgitError as error:
+            plans.append(_error_plan(root, relative, error))
+            continue
+        item = Plan(PairStatus(notebook.path, twin.path, IN_STEP, ""), notebook, twin, relative)
+        plans.append(item)
+        if not cache.in_step(*relative, notebook.digest, twin.digest) or staged:
+            slow.append(item)
+    if staged:
+        slow = _staged(root, policy, slow, cache)
+    if slow:
+        # (imported here: a re-run where every pair is known in step never needs it)
+        from nbgit.sync.judge import judge_pairs
+
+        judge_pairs(root, policy, pair, slow, cache, staged)
+    for item in plans:
+        if item.status.in_step and not staged:
+            cache.remember(item.relative, item.notebook.digest, item.twin.digest)
+    return Run(plans, cache, policy, staged)
+
+
+def _error_plan(root: Path, relative: tuple[str, str], error: NbgitError) -> Plan:
+    """The plan of a pair that cannot be judged: its state ERROR, with the error's sentence."""
+    paths = [root / rel for rel in relative]
+    return Plan(PairStatus(*paths, ERROR, error.render()), Member(paths[0], None, None), Member(paths[1], None, None), relative)
+
+
+def _staged(root: Path, policy: Policy, items: list[Plan], cache: PairCache) -> list[Plan]:
+    """Swap each pair's files on disk for what git's index holds of them; returns the pairs still to
+    judge: those whose staged files are not the pair on disk that nbgit last saw in step."""
+    blobs = gitrepo.revision_files(root, [f":{rel}" for item in items for rel in in_git(root, item)])
+    slow: list[Plan] = []
+    for number, item in enumerate(items):
+        disk = (item.notebook, item.twin)
+        item.notebook, item.twin = (Member(member.path, data, None) for member, data in zip(disk, blobs[2 * number : 2 * number + 2]))
+        known = cache.in_step(*item.relative, disk[0].digest, disk[1].digest)
+        if not (known and _as_on_disk((item.notebook, item.twin), disk, policy.for_path(item.relative[0]))):
+            slow.append(item)
+    return slow
+
+
+def _as_on_disk(index: tuple[Member, Member], disk: tuple[Member, Member], policy: Policy) -> bool:
+    """Whether the staged pair is the pair on disk as git stores it (the notebook through the clean filter)."""
+    from nbgit.clean import clean_bytes
+
+    (index_nb, index_tw), (disk_nb, disk_tw) = index, disk
+    if index_tw.data != disk_tw.data or index_nb.data is None or disk_nb.data is None:
+        return False
+    if index_nb.data == disk_nb.data:
+        return True
+    try:
+        return clean_bytes(disk_nb.data, str(disk_nb.path), policy) == index_nb.data
+    except NbgitError:
+        return False
