@@ -495,6 +495,21 @@ def test_a_read_limit_bounds_what_is_read_not_what_is_allocated(tmp_path: Path) 
     assert done.stdout == b"100\n", done.stderr.decode()
 
 
+def test_reading_a_folder_is_an_error_naming_it_that_keeps_nothing_open(tmp_path: Path) -> None:
+    """`files.read_file` of a folder (which opens, as a FIFO does) is its NbgitError naming a folder,
+    as its callers expect (`.git/nbgit-pairs.json` made a folder is no cache), not a file object's
+    IsADirectoryError; and no descriptor is left open, however often it is asked."""
+    from nbgit.errors import NbgitError
+    from nbgit.files import read_file
+
+    descriptors = Path("/proc/self/fd")
+    opened = len(list(descriptors.iterdir())) if descriptors.is_dir() else 0
+    for _ in range(3):
+        with pytest.raises(NbgitError, match="a folder, not a notebook file"):
+            read_file(tmp_path, 1 << 20)
+    assert (len(list(descriptors.iterdir())) if descriptors.is_dir() else 0) == opened
+
+
 def test_clean_keeps_an_edit_saved_while_it_runs(repo: Path) -> None:
     """An editor saves between nbgit's read and its write: the edit stays, nbgit says so and exits 2."""
     path = repo / "edited.ipynb"
