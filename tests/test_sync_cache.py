@@ -1,11 +1,13 @@
 """What sync remembers (`.git/nbgit-pairs.json`) is repository-local state that any tool in the clone
-can replace. Whatever stands there (a file larger than the cap, JSON of any shape), `nbgit sync` and
-`nbgit check --all` answer as they do without it: no traceback, no other answer."""
+can replace. Whatever stands there (a FIFO, a folder, a link out of the repository or into its work
+tree, a file larger than the cap, JSON of any shape), `nbgit sync` and `nbgit check --all` answer as
+they do without it: no hang, no traceback, nothing written through it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +28,7 @@ SYNCED = b"updated a.py from a.ipynb\n"
 def run(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     """`nbgit ARGS` in `repo`; a run that waits (on a FIFO) fails the test instead of hanging it."""
     try:
-        done = subprocess.run([str(NBGIT), *args], cwd=repo, capture_output=True, timeout=60)
+        done = subprocess.run([str(NBGIT), *args], cwd=repo, capture_output=True, timeout=60, check=False)
     except subprocess.TimeoutExpired:
         pytest.fail(f"nbgit {' '.join(args)} hung")
     assert b"Traceback" not in done.stderr, done.stderr.decode()
@@ -155,3 +157,40 @@ def test_a_sparse_cache_past_the_cap_is_a_miss(edited: Edited) -> None:
     done = run(repo, "sync")
     assert (done.returncode, done.stdout, done.stderr) == (0, SYNCED, b"")
     assert (repo / CACHE).stat().st_size < 4096
+
+
+def test_a_fifo_in_place_of_the_cache_is_not_waited_on(edited: Edited) -> None:
+    """A FIFO where the cache belongs would block whoever opens it: it is neither read nor written
+    into; the cache that sync saves replaces it."""
+    repo, _, expected = edited
+    os.mkfifo(repo / CACHE)
+    assert answers(repo) == expected
+    done = run(repo, "sync")
+    assert (done.returncode, done.stdout, done.stderr) == (0, SYNCED, b"")
+    assert (repo / CACHE).is_file() and remembered(repo) == ["a.py", sha1(repo / "a.ipynb"), sha1(repo / "a.py")]
+
+
+def test_a_folder_in_place_of_the_cache_is_left_alone(edited: Edited) -> None:
+    """A folder where the cache belongs: the sync is done and said as without a cache, the folder stays."""
+    repo, _, expected = edited
+    (repo / CACHE).mkdir()
+    (repo / CACHE / "kept").write_bytes(b"kept")
+    assert answers(repo) == expected
+    done = run(repo, "sync")
+    assert (done.returncode, done.stdout, done.stderr) == (0, SYNCED, b"")
+    assert (repo / CACHE / "kept").read_bytes() == b"kept" and (repo / "a.py").read_bytes() != git(repo, "show", "HEAD:a.py").stdout
+
+
+@pytest.mark.parametrize("where", ["out of the repository", "into the work tree"])
+def test_a_link_in_place_of_the_cache_is_never_written_through(edited: Edited, where: str) -> None:
+    """A symbolic link where the cache belongs, to a file out of the repository or to a committed file
+    of its work tree: what it leads to is never written; the cache sync saves replaces the link."""
+    repo, _, _ = edited
+    target = repo.parent / "outside.json" if where == "out of the repository" else repo / "notes.txt"
+    target.write_bytes(b"not a cache\n")
+    (repo / CACHE).symlink_to(target)
+    done = run(repo, "sync")
+    assert (done.returncode, done.stdout, done.stderr) == (0, SYNCED, b"")
+    assert target.read_bytes() == b"not a cache\n"
+    assert not (repo / CACHE).is_symlink() and remembered(repo) == ["a.py", sha1(repo / "a.ipynb"), sha1(repo / "a.py")]
+    assert nbgit(repo, "sync", "--check").returncode == 0

@@ -5,7 +5,8 @@ is in step without jupytext; a notebook whose file has the stat data remembered 
 
 Any tool in the clone can replace that file, so it is read as untrusted: never waited on (a FIFO),
 never past `CACHE_MAX_BYTES`, and used only when every entry has exactly the shape nbgit writes (else
-the whole file is a miss). The file is remade under other pairing settings; deleting it only costs time.
+the whole file is a miss). It is saved by replacing whatever stands at its path, never writing into
+it or through a link. The file is remade under other pairing settings; deleting it only costs time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
-from nbgit.files import read_file, write_atomic
+from nbgit.files import read_file, replace_own
 from nbgit.pairing import PairSettings, Twin
 
 CACHE_NAME = "nbgit-pairs.json"
@@ -86,12 +87,14 @@ class PairCache:
             self.dirty = True
 
     def save(self) -> None:
-        """Write the cache when it changed (atomically; a failure only costs speed next time)."""
+        """Write the cache when it changed: atomically, replacing whatever stands at its path (a link is
+        replaced, never written through; a FIFO is not written into). A failure (a folder there, a
+        read-only clone) only costs speed next time."""
         if not self.dirty or self.path is None:
             return
+        saved = {"version": CACHE_VERSION, "settings": self.key, "pairs": self.pairs, "own": self.own, "nbgit": _version()}
         try:
-            saved = {"version": CACHE_VERSION, "settings": self.key, "pairs": self.pairs, "own": self.own, "nbgit": _version()}
-            write_atomic(self.path, json.dumps(saved, sort_keys=True).encode())
+            replace_own(str(self.path), json.dumps(saved, sort_keys=True).encode())
         except OSError:
             pass
 
