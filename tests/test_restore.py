@@ -20,8 +20,8 @@ import pytest
 
 from conftest import CORPUS, NBGIT, copy_in, git, nbgit
 from nbgit.clean import clean_bytes
-from nbgit.notebook import cells, parse, serialise
-from nbgit.policy import Policy
+from nbgit.notebook import Notebook, cells, parse, serialise, source_of
+from nbgit.policy import Policy, load_policy
 from nbgit.store.disk import Record, Store, checksum, digest
 from nbgit.store.evict import entries, measure
 from nbgit.store.restore import rebuild
@@ -502,6 +502,177 @@ def test_blobs_are_those_nbgit_stores_without_restore(tmp_path: Path) -> None:
         assert ((repo / ".git" / "nbgit" / "outputs").exists()) == (flag == "--restore")
         assert_clean_state(repo)
     assert trees["--restore"] == trees["--no-restore"]
+
+
+# --- cells the policy drops: scratch cells that live in one work tree ---------------------------------
+
+SCRATCH_POLICY = 'drop_tagged_cells = ["scratch"]\ndrop_empty_cells = true\n'
+
+
+def with_scratch(data: bytes, first: int, second: int) -> bytes:
+    """The notebook with cells the policy drops: an empty one first, two tagged ones in a row (run) after
+    its `first` code cell, one after its `second` code cell and one at the end (run)."""
+    notebook = parse(data)
+    content, major = notebook.content, notebook.major
+    listed = content["cells"] if "cells" in content else content["worksheets"][0]["cells"]
+    ids = any("id" in cell for cell in listed)
+    key, count = ("source", "execution_count") if major == 4 else ("input", "prompt_number")
+
+    def made(name: str, text: str, ran: str | None = None) -> dict[str, Any]:
+        cell = {"cell_type": "code", "metadata": {"tags": ["scratch"]} if text else {}, key: text, "outputs": [], count: None}
+        cell.update({"id": name} if ids else {} if major == 4 else {"language": "python", "collapsed": False})
+        if ran is not None:
+            cell["outputs"], cell[count] = [stream(ran, old=major < 4)], 7
+        return cell
+
+    code = code_cells_of(content)
+    result = [made("empty-scratch", "")]
+    for cell in listed:
+        result.append(cell)
+        if cell is code[first]:
+            result += [made("scratch-1", "peek = 1", "peeked"), made("scratch-2", "peek_more = 2", "peeked more")]
+        if cell is code[second]:
+            result.append(made("scratch-3", "check = 3"))
+    listed[:] = [*result, made("scratch-4", "last_look = 4", "looked")]
+    return serialise(notebook)
+
+
+def in_sample(source: Path, index: int) -> int:
+    """The place among a sample's code cells of its `index`-th one that is not empty: the `index`-th
+    code cell of its blob, as the policy drops empty cells."""
+    return [place for place, cell in enumerate(code_cells(source.read_bytes())) if source_of(cell).strip()][index]
+
+
+def seen(data: bytes) -> list[tuple[Any, ...]]:
+    """What a user sees of each cell, in order: type, source, tags, outputs and execution count."""
+    return [
+        (cell.get("cell_type"), source_of(cell), (cell.get("metadata") or {}).get("tags"), cell.get("outputs"), cell.get(count_key(cell)))
+        for cell in cells(parse(data).content)
+    ]
+
+
+@pytest.mark.parametrize("pull", [("--ff-only",), ("--no-rebase", "--no-edit"), ("--rebase",)], ids=["fast-forward", "merge", "rebase"])
+def test_cells_the_policy_drops_survive_a_pull_of_a_teammates_edit(tmp_path: Path, pull: tuple[str, ...]) -> None:
+    """Scratch cells (tagged, or empty) never reach a blob, so git counts the notebook unmodified and a
+    pull overwrites it: the cell-by-cell restore puts them back where they were, beside the outputs."""
+    origin, mine, theirs = tmp_path / "origin.git", tmp_path / "mine", tmp_path / "theirs"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(tmp_path, "clone", "-q", str(origin), str(mine))
+    install(mine)
+    (mine / ".nbgit.toml").write_text(SCRATCH_POLICY)
+    places = {name: (in_sample(source, FIRST[name]), in_sample(source, SECOND[name])) for name, source in SAMPLES.items()}
+    for name, source in SAMPLES.items():
+        (mine / name).write_bytes(with_scratch(source.read_bytes(), *places[name]))
+    commit(mine, "notebooks, with scratch cells kept here only")
+    git(mine, "push", "-q", "origin", "main")
+    git(tmp_path, "clone", "-q", str(origin), str(theirs))
+    install(theirs)
+    commit_edits(theirs, SECOND, "from_teammate = 1")
+    git(theirs, "push", "-q", "origin", "main")
+    if pull != ("--ff-only",):
+        (mine / "notes.txt").write_text("a commit of my own\n")
+        commit(mine, "a note")
+    policy = load_policy(mine)
+    expected = {name: copy_in(source, tmp_path / "expected", name) for name, source in SAMPLES.items()}
+    for edited, line in ((SECOND, "from_teammate = 1"), (FIRST, "again = 2")):  # the cell scratch cells follow, the second time
+        if edited is FIRST:
+            commit_edits(theirs, FIRST, line)
+            git(theirs, "push", "-q", "origin", "main")
+        pushed = {name: blob(theirs, f"HEAD:{name}") for name in SAMPLES}
+        git(mine, "pull", "-q", *pull, "origin", "main")
+        assert git(mine, "status", "--porcelain").stdout == b""
+        for name in SAMPLES:
+            edit(expected[name], places[name][edited is SECOND], line)
+            now = (mine / name).read_bytes()
+            # scratch cells in place with their outputs, the other cells' outputs back, the teammate's edits in
+            assert seen(now) == seen(with_scratch(expected[name].read_bytes(), *places[name])), name
+            assert blob(mine, f"HEAD:{name}") == blob(mine, f":{name}") == pushed[name] == clean_bytes(now, name, policy.for_path(name)), name
+
+
+def notebook_of(specs: list[tuple[str, str, str, str | None]], ids: bool) -> bytes:
+    """A notebook of (name, type, source, output) cells, each named `scratch`, `later` or `other` with a
+    number tagged so, given their names as ids when `ids`."""
+    made = []
+    for name, kind, source, output in specs:
+        cell: dict[str, Any] = {"cell_type": kind, "metadata": {"tags": [name.rstrip("0123456789")]} if name.startswith(("scratch", "later", "other")) else {}, "source": source}
+        if kind == "code":
+            cell["outputs"], cell["execution_count"] = ([stream(output)], 1) if output else ([], None)
+        made.append({**cell, "id": name} if ids else cell)
+    content = {"cells": made, "metadata": {}, "nbformat": 4, "nbformat_minor": 5 if ids else 4}
+    return serialise(Notebook(content, 4, False))
+
+
+MINE = [
+    ("title", "markdown", "# Title", None),
+    ("a", "code", "a = 1", "one"),
+    ("scratch1", "code", "peek = a", "peeked"),  # two in a row after a cell nobody changed
+    ("scratch2", "code", "peek_more = a", "peeked more"),
+    ("b", "code", "b = 2", "two"),
+    ("scratch3", "code", "check = b", "checked"),  # after a cell the teammate edits: before the next one
+    ("c", "code", "c = 3", "three"),
+    ("d", "code", "d = 4", "four"),
+    ("scratch4", "code", "look = d", "looked"),  # between a deleted cell and an edited one: at the end
+    ("e", "code", "e = 5", "five"),
+    ("empty", "code", "  \n", None),  # empty: dropped as well
+    ("end", "markdown", "the end", None),
+]
+THEIRS = [
+    ("title", "markdown", "# Title", None),
+    ("a", "code", "a = 1", None),
+    ("new", "code", "new = 0", None),  # the teammate's own cell where the scratch cells were
+    ("b", "code", "b = 22", None),
+    ("c", "code", "c = 3", None),
+    ("e", "code", "e = 55", None),
+    ("end", "markdown", "the end", None),
+]
+
+
+def restored_cells(tmp_path: Path, mine: bytes, theirs: bytes, recorded_under: Policy, policy: Policy) -> bytes | None:
+    """What the cell-by-cell restore makes of the blob of `theirs` (cleaned by `policy`) in a store that
+    recorded `mine` (cleaned by `recorded_under`)."""
+    from nbgit.store.record import fingerprint, record
+    from nbgit.store.restore import restore_cells
+
+    store, name = Store(tmp_path / "store"), "scratch.ipynb"
+    cleaned = clean_bytes(mine, name, recorded_under)
+    record(store, name, mine, cleaned, fingerprint(recorded_under))
+    restored = restore_cells(store, name, clean_bytes(theirs, name, policy), policy, lambda keys: [cleaned if key == store.key(cleaned) else None for key in keys])
+    assert restored is None or clean_bytes(restored, name, policy) == clean_bytes(theirs, name, policy)  # the blob git handed over
+    return restored
+
+
+@pytest.mark.parametrize("ids", ["ids", "no ids", "ids given elsewhere"])
+def test_cells_the_policy_drops_go_back_beside_their_neighbours(tmp_path: Path, ids: str) -> None:
+    policy = Policy(drop_tagged_cells=("scratch",), drop_empty_cells=True)
+    mine, theirs = notebook_of(MINE, ids == "ids"), notebook_of(THEIRS, ids != "no ids")
+    restored = restored_cells(tmp_path, mine, theirs, policy, policy)
+    assert restored is not None
+    assert [(source_of(cell), [o["text"] for o in cell.get("outputs", [])]) for cell in cells(parse(restored).content)] == [
+        ("# Title", []), ("a = 1", ["one\n"]), ("peek = a", ["peeked\n"]), ("peek_more = a", ["peeked more\n"]), ("new = 0", []),
+        ("b = 22", []), ("check = b", ["checked\n"]), ("c = 3", ["three\n"]), ("e = 55", []), ("  \n", []), ("the end", []),
+        ("look = d", ["looked\n"]),
+    ]
+
+
+def test_only_cells_the_policy_drops_now_go_back(tmp_path: Path) -> None:
+    """The policy changed since: a cell it drops no more would change the blob (it stays out); one it
+    drops now is the user's own again, as a scratch cell."""
+    before = Policy(drop_tagged_cells=("scratch", "later"))
+    now = Policy(drop_tagged_cells=("scratch", "other"))
+    mine = notebook_of([*MINE[:2], ("other1", "code", "dropped_now = 1", "dropped"), *MINE[2:7], ("later1", "code", "kept_now = 1", "kept"), *MINE[7:]], ids=True)
+    theirs = notebook_of(THEIRS, ids=True)
+    restored = restored_cells(tmp_path, mine, theirs, before, now)
+    assert restored is not None
+    sources = [source_of(cell) for cell in cells(parse(restored).content)]
+    assert sources[:6] == ["# Title", "a = 1", "dropped_now = 1", "peek = a", "peek_more = a", "new = 0"]
+    assert "kept_now = 1" not in sources and "  \n" not in sources  # empty cells are not dropped now either
+
+
+def test_a_policy_that_drops_no_cells_puts_none_back(tmp_path: Path) -> None:
+    """Scratch cells recorded under a policy that dropped them, restored under one that drops none."""
+    restored = restored_cells(tmp_path, notebook_of(MINE, ids=True), notebook_of(THEIRS, ids=True), Policy(drop_tagged_cells=("scratch",)), Policy())
+    assert restored is not None
+    assert [source_of(cell) for cell in cells(parse(restored).content)] == [source for _, _, source, _ in THEIRS]
 
 
 # --- switching it off -----------------------------------------------------------------------------

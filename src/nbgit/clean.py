@@ -213,7 +213,7 @@ class _Plan(NamedTuple):
         judges = bool(policy.drop_output_types or policy.keep_output_types or policy.max_output_size is not None or policy.outputs == "keep")
         return cls(
             major, "execution_count" if major == 4 else "prompt_number", policy.execution_count == "strip",
-            bool(policy.drop_empty_cells or policy.drop_tagged_cells), judges,
+            drops_cells(policy), judges,
         )
 
 
@@ -234,6 +234,16 @@ def _clean_cells(
             continue
         result.append(_clean_cell(cell, plan, policy, rules, keep_all, record))
     return result
+
+
+def drops_cells(policy: Policy) -> bool:
+    """Whether `policy` drops whole cells (empty ones, tagged ones)."""
+    return bool(policy.drop_empty_cells or policy.drop_tagged_cells)
+
+
+def dropped(cell: Any, policy: Policy) -> bool:
+    """Whether cleaning under `policy` leaves this cell out of the notebook altogether."""
+    return isinstance(cell, dict) and bool(_drop_reason(cell, policy))
 
 
 def _drop_reason(cell: dict[str, Any], policy: Policy) -> str:

@@ -11,6 +11,9 @@
   outputs, execution count and stripped metadata, when the cell still cleans to itself with them;
   a cell with an id also matches by source and place a cell of a version that had no ids (nbformat
   4.4, before a newer Jupyter gave every cell one); other cells stay as they are, without outputs.
+  The cells the policy drops (scratch cells: tagged, or empty) are not in any blob: those of the
+  version recorded last come back, each after the cell matching the one it followed, else before
+  the one matching the one it preceded, else at the end, so that a pull never loses them.
 
 Whatever comes out must clean back to the very blob git handed over, or the blob goes out unchanged:
 a cell's inputs never change.
@@ -18,9 +21,9 @@ a cell's inputs never change.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from nbgit.clean import clean, clean_bytes
+from nbgit.clean import clean, clean_bytes, dropped, drops_cells
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy
@@ -33,10 +36,12 @@ Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None fo
 
 
 class Remembered(NamedTuple):
-    """What recent versions of one path held: code cells by key (newest first wins), newest metadata."""
+    """What recent versions of one path held: code cells by key (newest first wins), newest metadata;
+    and the newest version's content when the policy drops cells (to put them back), else None."""
 
     cells: dict[CellKey, dict[str, Any]]
     metadata: Any
+    newest: dict[str, Any] | None = None
 
 
 def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
@@ -99,15 +104,18 @@ def is_object(name: str) -> bool:
 
 
 def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes | None:
-    """`blob` with the outputs of its unchanged code cells, as Jupyter writes it; None when none come back
-    (nothing remembered at `path`, or a blob that is not clean: committed without nbgit, say)."""
+    """`blob` with the outputs of its unchanged code cells and the cells the policy dropped from the version
+    recorded last, as Jupyter writes it; None when nothing comes back (nothing remembered at `path`, or
+    a blob that is not clean: committed without nbgit, say)."""
     if not history.recent(store, path) or not cleans_to(blob, blob, path, policy):
         return None
     notebook = parse(blob, path)
     remembered = recent_cells(store, path, notebook.major, policy, fetch)
-    if not remembered.cells:
+    if not remembered.cells and remembered.newest is None:
         return None
     content = _with_outputs(notebook, remembered, policy)
+    if remembered.newest is not None:
+        content = _with_dropped_cells(content, remembered.newest, policy)
     data = serialise(Notebook(content, notebook.major, notebook.crlf))
     return data if data != blob and cleans_to(data, blob, path, policy) else None
 
@@ -121,9 +129,10 @@ def cleans_to(data: bytes, blob: bytes, path: str, policy: Policy) -> bool:
 
 
 def recent_cells(store: Store, path: str, major: int, policy: Policy, fetch: Fetch) -> Remembered:
-    """The code cells of the versions of `path` this clone recorded last (of nbformat `major`)."""
+    """The code cells of the versions of `path` this clone recorded last (of nbformat `major`), and the
+    newest one's content when the policy drops cells."""
     found: dict[CellKey, dict[str, Any]] = {}
-    metadata = None
+    metadata = newest = None
     origin = history.path_name(path)
     known = []
     for key in history.recent(store, path):
@@ -141,19 +150,26 @@ def recent_cells(store: Store, path: str, major: int, policy: Policy, fetch: Fet
             continue
         if metadata is None:
             metadata = old.content.get("metadata")
+            newest = old.content if drops_cells(policy) else None
         for cell_key, _, cell in keyed_cells(old.content, policy):
             found.setdefault(cell_key, cell)
-    return Remembered(found, metadata)
+    return Remembered(found, metadata, newest)
 
 
 def keyed_cells(content: dict[str, Any], policy: Policy) -> Iterator[tuple[CellKey, CellKey, dict[str, Any]]]:
-    """Every code cell with its key: source, id (unless the policy renumbers ids) and its place among
-    the cells before it with the same source and id (identical cells in notebooks without ids); and
-    the key it would have without ids: source, None and its place among the cells with that source."""
+    """Every code cell with its keys (see `_keyed`)."""
+    return _keyed(cells(content), policy, "code")
+
+
+def _keyed(some: Iterable[dict[str, Any]], policy: Policy, only: str | None = None) -> Iterator[tuple[CellKey, CellKey, dict[str, Any]]]:
+    """Each cell (of type `only`, when given) with its key: source, id (unless the policy renumbers
+    ids) and its place among the cells before it with the same source and id (identical cells in
+    notebooks without ids); and the key it would have without ids: source, None and its place among
+    the cells with that source."""
     seen: dict[tuple[str, Any], int] = {}
     with_source: dict[str, int] = {}
-    for cell in cells(content):
-        if cell.get("cell_type") != "code":
+    for cell in some:
+        if only is not None and cell.get("cell_type") != only:
             continue
         ident = cell.get("id") if policy.ids == "keep" else None
         source = source_of(cell)
@@ -188,6 +204,84 @@ def _with_outputs(notebook: Notebook, remembered: Remembered, policy: Policy) ->
             for sheet in content.get("worksheets") or []
         ]
     return result
+
+
+def _with_dropped_cells(content: dict[str, Any], newest: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """`content` with the cells of `newest` (the version recorded last) that the policy drops, in their
+    places (see `_put_back`), worksheet by worksheet in the old formats; cleaning drops them again."""
+    if "cells" in content:
+        return {**content, "cells": _put_back(content["cells"], newest.get("cells"), policy)}
+    sheets, old_sheets = content.get("worksheets"), newest.get("worksheets")
+    if not isinstance(sheets, list) or not isinstance(old_sheets, list) or len(sheets) != len(old_sheets):
+        return content
+    return {
+        **content,
+        "worksheets": [
+            {**sheet, "cells": _put_back(sheet.get("cells") or [], old.get("cells"), policy)} if isinstance(sheet, dict) and isinstance(old, dict) else sheet
+            for sheet, old in zip(sheets, old_sheets)
+        ],
+    }
+
+
+def _put_back(now: list[Any], then: Any, policy: Policy) -> list[Any]:
+    """The cells `now` with those of `then` that the policy drops: each run of them after the cell of
+    `now` matching the cell it followed, else before the one matching the cell it preceded, else at
+    the end, in their order; `now` itself when `then` has none."""
+    if not isinstance(then, list):
+        return now
+    drop = [dropped(cell, policy) for cell in then]
+    if not any(drop):
+        return now
+    kept = [cell for cell, gone in zip(then, drop) if not gone]
+    place = _places(kept, now, policy)
+    gaps: dict[int, list[Any]] = {}  # a place in `now` -> the cells to put before the cell there (or at the end)
+    run: list[Any] = []
+    followed = -1  # in `kept`, the cell the run follows (-1: none)
+    for cell, gone in zip([*then, None], [*drop, False]):  # a last step, past the end, puts the last run in
+        if gone:
+            run.append(cell)
+            continue
+        if run:
+            after = place.get(followed)
+            before = place.get(followed + 1)
+            gap = after + 1 if after is not None else before if before is not None else len(now)
+            gaps.setdefault(gap, []).extend(run)
+            run = []
+        followed += 1
+    result: list[Any] = []
+    for index, cell in enumerate(now):
+        result += gaps.get(index, [])
+        result.append(cell)
+    return result + gaps.get(len(now), [])
+
+
+def _places(kept: list[Any], now: list[Any], policy: Policy) -> dict[int, int]:
+    """Where in `now` each cell of `kept` is (by index in each), matched as outputs are: by type and
+    key, and a cell of `now` with an id also by its key without ids."""
+    where: dict[tuple[str, CellKey], int] = {}
+    without: dict[tuple[str, CellKey], int] = {}
+    for index, kind, cell_key, without_ids in _indexed_keys(now, policy):
+        where[kind, cell_key] = index
+        if cell_key[1] is not None:
+            without.setdefault((kind, without_ids), index)
+    found = {}
+    for index, kind, cell_key, _ in _indexed_keys(kept, policy):
+        match = where.get((kind, cell_key), without.get((kind, cell_key)) if cell_key[1] is None else None)
+        if match is not None:
+            found[index] = match
+    return found
+
+
+def _indexed_keys(some: list[Any], policy: Policy) -> Iterator[tuple[int, str, CellKey, CellKey]]:
+    """The index in `some` of each cell (a dict with a type), its type, and its keys among the cells of
+    its type (see `_keyed`)."""
+    of_type: dict[str, list[int]] = {}
+    for index, cell in enumerate(some):
+        if isinstance(cell, dict) and isinstance(cell.get("cell_type"), str):
+            of_type.setdefault(cell["cell_type"], []).append(index)
+    for kind, at in of_type.items():
+        for index, (cell_key, without_ids, _) in zip(at, _keyed((some[index] for index in at), policy)):
+            yield index, kind, cell_key, without_ids
 
 
 def _cell_with_outputs(cell: dict[str, Any], old: dict[str, Any], shell: dict[str, Any], major: int, policy: Policy) -> dict[str, Any]:
