@@ -19,7 +19,7 @@ from typing import Any, Callable
 import pytest
 
 from conftest import CORPUS, NBGIT, copy_in, git, nbgit
-from nbgit.clean import clean_bytes
+from nbgit.clean import clean_bytes, dropped
 from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy, load_policy
 from nbgit.store.disk import Record, Store, checksum, digest
@@ -551,15 +551,17 @@ def seen(data: bytes) -> list[tuple[Any, ...]]:
     ]
 
 
+@pytest.mark.parametrize("outputs", ["strip", "keep"])
 @pytest.mark.parametrize("pull", [("--ff-only",), ("--no-rebase", "--no-edit"), ("--rebase",)], ids=["fast-forward", "merge", "rebase"])
-def test_cells_the_policy_drops_survive_a_pull_of_a_teammates_edit(tmp_path: Path, pull: tuple[str, ...]) -> None:
+def test_cells_the_policy_drops_survive_a_pull_of_a_teammates_edit(tmp_path: Path, pull: tuple[str, ...], outputs: str) -> None:
     """Scratch cells (tagged, or empty) never reach a blob, so git counts the notebook unmodified and a
-    pull overwrites it: the cell-by-cell restore puts them back where they were, beside the outputs."""
+    pull overwrites it: the cell-by-cell restore puts them back where they were, beside the outputs
+    (those the blobs hold too, where the policy keeps outputs)."""
     origin, mine, theirs = tmp_path / "origin.git", tmp_path / "mine", tmp_path / "theirs"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     git(tmp_path, "clone", "-q", str(origin), str(mine))
     install(mine)
-    (mine / ".nbgit.toml").write_text(SCRATCH_POLICY)
+    (mine / ".nbgit.toml").write_text(f'outputs = "{outputs}"\n{SCRATCH_POLICY}')
     places = {name: (in_sample(source, FIRST[name]), in_sample(source, SECOND[name])) for name, source in SAMPLES.items()}
     for name, source in SAMPLES.items():
         (mine / name).write_bytes(with_scratch(source.read_bytes(), *places[name]))
@@ -587,6 +589,7 @@ def test_cells_the_policy_drops_survive_a_pull_of_a_teammates_edit(tmp_path: Pat
             # scratch cells in place with their outputs, the other cells' outputs back, the teammate's edits in
             assert seen(now) == seen(with_scratch(expected[name].read_bytes(), *places[name])), name
             assert blob(mine, f"HEAD:{name}") == blob(mine, f":{name}") == pushed[name] == clean_bytes(now, name, policy.for_path(name)), name
+            assert (b'"output_type"' in pushed[name]) == (outputs == "keep"), name
 
 
 def notebook_of(specs: list[tuple[str, str, str, str | None]], ids: bool) -> bytes:
@@ -673,6 +676,99 @@ def test_a_policy_that_drops_no_cells_puts_none_back(tmp_path: Path) -> None:
     restored = restored_cells(tmp_path, notebook_of(MINE, ids=True), notebook_of(THEIRS, ids=True), Policy(drop_tagged_cells=("scratch",)), Policy())
     assert restored is not None
     assert [source_of(cell) for cell in cells(parse(restored).content)] == [source for _, _, source, _ in THEIRS]
+
+
+def test_where_outputs_are_kept_cells_keep_the_outputs_their_blob_has(tmp_path: Path) -> None:
+    """The policy keeps outputs: a cell the teammate ran again, or cleared, has the blob's outputs (never
+    this clone's older ones); a cell whose outputs are this clone's gets its count back; scratch cells come back."""
+    policy = Policy(outputs="keep", drop_tagged_cells=("scratch",), drop_empty_cells=True)
+    theirs = [
+        ("title", "markdown", "# Title", None),
+        ("a", "code", "a = 1", "one again"),  # ran again there
+        ("b", "code", "b = 2", "two"),  # as here
+        ("c", "code", "c = 3", None),  # cleared there
+        ("e", "code", "e = 5", "five"),
+        ("end", "markdown", "the end", None),
+    ]
+    restored = restored_cells(tmp_path, notebook_of(MINE, ids=True), notebook_of(theirs, ids=True), policy, policy)
+    assert restored is not None
+    assert [(source_of(cell), [o["text"] for o in cell.get("outputs", [])], cell.get("execution_count")) for cell in cells(parse(restored).content)] == [
+        ("# Title", [], None), ("a = 1", ["one again\n"], None), ("peek = a", ["peeked\n"], 1), ("peek_more = a", ["peeked more\n"], 1),
+        ("b = 2", ["two\n"], 1), ("check = b", ["checked\n"], 1), ("c = 3", [], None), ("look = d", ["looked\n"], 1), ("e = 5", ["five\n"], 1),
+        ("  \n", [], None), ("the end", [], None),
+    ]
+
+
+def kept_code_cell(path: Path, index: int, policy: Policy) -> int:
+    """The place among the code cells of `path` of its `index`-th code cell that `policy` keeps."""
+    return [place for place, cell in enumerate(code_cells(path.read_bytes())) if not dropped(cell, policy)][index]
+
+
+def test_cells_the_policy_drops_survive_switch_and_stash_where_outputs_are_kept(repo: Path) -> None:
+    """Where the policy keeps outputs, git still never stores scratch cells, and counts the notebook
+    unmodified: switching away and back, and a stash and its pop, give back the very notebooks,
+    scratch cells and all, while every blob is the one nbgit stores without a store."""
+    install(repo)
+    (repo / ".nbgit.toml").write_text(f'outputs = "keep"\n{SCRATCH_POLICY}')
+    policy = load_policy(repo)
+    for name, source in SAMPLES.items():
+        (repo / name).write_bytes(with_scratch(source.read_bytes(), in_sample(source, FIRST[name]), in_sample(source, SECOND[name])))
+    commit(repo, "notebooks, with scratch cells kept here only")
+    original = snapshot(repo)
+    committed = {name: blob(repo, f"HEAD:{name}") for name in SAMPLES}
+    for name in SAMPLES:
+        assert committed[name] == clean_bytes(original[name], name, policy), name
+        assert b'"output_type"' in committed[name] and b'"scratch"' not in committed[name], name
+    status = nbgit(repo, "status").stdout.decode()
+    assert re.search(r"^outputs +ok +git stores them \(outputs = \"keep\"\); what the filter takes out \(the cells the policy drops", status, re.MULTILINE), status
+
+    git(repo, "switch", "-q", "-c", "feature")
+    for name in SAMPLES:
+        edit(repo / name, kept_code_cell(repo / name, FIRST[name], policy), "feature = 1", ran="feature run")
+    commit(repo, "feature")
+    on_feature = snapshot(repo)
+    git(repo, "switch", "-q", "main")
+    assert snapshot(repo) == original  # byte for byte: scratch cells, their outputs, counts
+    assert git(repo, "status", "--porcelain").stdout == b""
+    git(repo, "switch", "-q", "feature")
+    assert snapshot(repo) == on_feature
+    git(repo, "switch", "-q", "main")
+
+    for name in SAMPLES:
+        edit(repo / name, kept_code_cell(repo / name, SECOND[name], policy), "stashed = 1", ran="stashed run")
+    edited = snapshot(repo)
+    git(repo, "stash", "-q")
+    assert snapshot(repo) == original
+    assert git(repo, "status", "--porcelain").stdout == b""
+    git(repo, "stash", "pop", "-q")
+    assert snapshot(repo) == edited  # the stashed edit, scratch cells and all
+    for name in SAMPLES:
+        assert blob(repo, f":{name}") == blob(repo, f"HEAD:{name}") == committed[name], name  # pop leaves the edit unstaged
+    git(repo, "stash", "-q")
+    assert git(repo, "status", "--porcelain").stdout == b""
+    assert git(repo, "rev-parse", "HEAD^{tree}").stdout == git(repo, "write-tree").stdout
+
+
+def test_a_policy_that_keeps_outputs_and_drops_no_cells_leaves_the_store_alone(repo: Path) -> None:
+    """Git holds everything such a notebook has but counts and editor metadata: no store, nothing written."""
+    install(repo)
+    (repo / ".nbgit.toml").write_text('outputs = "keep"\n')
+    for name, source in SAMPLES.items():
+        copy_in(source, repo, name)
+    commit(repo, "notebooks")
+    commit_edits(repo, FIRST, "feature = 1", ran="feature run", branch="feature")
+    git(repo, "switch", "-q", "main")
+    for name in SAMPLES:
+        edit(repo / name, SECOND[name], "stashed = 1", ran="stashed run")
+    git(repo, "stash", "-q")
+    git(repo, "stash", "pop", "-q")
+    git(repo, "checkout", "--", ".")
+    for name in SAMPLES:
+        assert (repo / name).read_bytes() == blob(repo, f"HEAD:{name}"), name
+    assert git(repo, "status", "--porcelain").stdout == b""
+    assert not store_of(repo).exists()
+    status = nbgit(repo, "status").stdout.decode()
+    assert re.search(r'^outputs +off +the policy says outputs = "keep" and drops no cells', status, re.MULTILINE), status
 
 
 # --- switching it off -----------------------------------------------------------------------------

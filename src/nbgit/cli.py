@@ -90,7 +90,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--replace-peers", action="store_true", help="remove nbstripout / nb-clean / nbdime wiring of the same files")
     p.add_argument(
         "--restore", action=argparse.BooleanOptionalAction, default=None,
-        help="keep stripped outputs in this clone and put them back on checkout (the default); --no-restore: keep none, remove the store",
+        help="keep stripped outputs (and cells the policy drops) in this clone and put them back on checkout (the default); --no-restore: keep none, remove the store",
     )
     p = _command(sub, "uninstall", "remove exactly what `nbgit install` wrote", "nbgit uninstall")
     p.add_argument("--global", dest="global_", action="store_true", help="undo a --global install")

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 # What the process announces, and whether the installer sets `filter.nbgit.required`. `smudge` puts
-# back the outputs this clone had (nbgit.store). Never required: a broken nbgit (a deleted
-# virtualenv) never blocks git; checkouts then write notebooks without outputs, and the raw notebook
-# git then stores is caught by `nbgit check` in pre-commit and CI.
+# back the outputs this clone had, and the cells the policy drops (nbgit.store). Never required: a
+# broken nbgit (a deleted virtualenv) never blocks git; checkouts then write notebooks without
+# outputs, and the raw notebook git then stores is caught by `nbgit check` in pre-commit and CI.
 CAPABILITIES: tuple[str, ...] = ("clean", "smudge")
 REQUIRED = False
 

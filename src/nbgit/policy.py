@@ -132,7 +132,7 @@ CLEAN_KEYS: dict[str, Key] = {
     "drop_empty_cells": _key(False, BOOL, "drop cells whose source is empty or only whitespace"),
     "drop_tagged_cells": _key([], STRINGS, "drop cells carrying one of these tags"),
     "exclude": _key([], GLOBS, "glob patterns of notebooks that nbgit leaves alone"),
-    "restore_outputs": _key(True, BOOL, "keep stripped outputs in the clone and put them back when git writes notebooks out"),
+    "restore_outputs": _key(True, BOOL, "keep stripped outputs (and cells the policy drops) in the clone and put them back when git writes notebooks out"),
 }
 
 # One table per capability; each capability declares its own keys here.

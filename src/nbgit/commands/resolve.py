@@ -1,6 +1,7 @@
 """`nbgit resolve PATH [--take local|remote|base]`: a valid notebook from one broken by git's conflict markers.
 
-Cells the merge left unchanged get back the outputs this clone kept for them (nbgit.store).
+Cells the merge left unchanged get back the outputs this clone kept for them, and the cells the policy
+drops come back (nbgit.store).
 
 When the notebook has a jupytext twin that git's text merge left with conflict markers, the twin is
 written again from the repaired notebook, so both carry the same content (and the same conflicts).

@@ -129,19 +129,33 @@ def filter_wiring(setup: Setup) -> Wiring:
 
 
 def outputs_wiring(setup: Setup) -> Wiring:
-    """Outputs kept in the clone by the filter and put back on checkout; a clone can say no (`nbgit.restore`)."""
+    """Outputs (or, where the policy keeps outputs, the cells it drops) kept in the clone by the filter
+    and put back on checkout (`nbgit.store.keeper.uses_store`); a clone can say no (`nbgit.restore`)."""
+    from nbgit.clean import drops_cells
+    from nbgit.store.keeper import uses_store
     from nbgit.store.location import ENABLED_KEY, clone_settings, shown_size, store_dir
 
     owned = (ENABLED_KEY,)
+    policy = setup.policy
     if not setup.restore:
+        kept = "no outputs" if policy.outputs == "strip" or not drops_cells(policy) else "none of the cells the policy drops"
         return Wiring(
             "outputs", "", (ConfigEntry(ENABLED_KEY, "false"),), owned, optional=True,
-            off="this clone keeps no outputs: checkouts write notebooks without them (`nbgit install --restore` turns it back on)",
+            off=f"this clone keeps {kept}: checkouts write notebooks as committed (`nbgit install --restore` turns it back on)",
         )
-    if not setup.policy.restore_outputs or setup.policy.outputs != "strip":
-        why = "restore_outputs = false" if not setup.policy.restore_outputs else 'outputs = "keep"'
-        return Wiring("outputs", "", owned_keys=owned, optional=True, off=f"the policy says {why}: git stores outputs, or nobody wants them back")
-    summary = "kept in the clone as git strips them, put back when git writes notebooks out (checkout, stash, pull, merge...)"
+    if not uses_store(policy):
+        off = (
+            "the policy says restore_outputs = false: notebooks come out as committed" if not policy.restore_outputs
+            else 'the policy says outputs = "keep" and drops no cells: git stores the outputs, the clone has nothing to keep'
+        )
+        return Wiring("outputs", "", owned_keys=owned, optional=True, off=off)
+    if policy.outputs == "strip":
+        summary = "kept in the clone as git strips them, put back when git writes notebooks out (checkout, stash, pull, merge...)"
+    else:
+        summary = (
+            'git stores them (outputs = "keep"); what the filter takes out (the cells the policy drops, counts, editor metadata) '
+            "is kept in the clone, put back when git writes notebooks out (checkout, stash, pull, merge...)"
+        )
     directory = store_dir(setup.root) if setup.root is not None and not setup.global_ else None
     if setup.root is not None and directory is not None:
         from nbgit.store.evict import measure

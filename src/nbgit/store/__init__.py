@@ -2,7 +2,9 @@
 
 git stores notebooks without their outputs (the clean filter strips them). This family keeps what
 the filter strips in a store under git's common directory, so that whatever git writes into the work
-tree (checkout, switch, stash pop, reset, pull, rebase, merge) gets its outputs back:
+tree (checkout, switch, stash pop, reset, pull, rebase, merge) gets its outputs back. Where the policy
+keeps outputs, the store is used only when it drops cells (scratch cells: `keeper.uses_store`), so
+that those come back the same way.
 
 - `location`: where the store lives (git's common directory, found without running git) and what
   the clone's git config says (`nbgit.restore`, `nbgit.restoreMaxSize`);

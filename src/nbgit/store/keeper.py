@@ -3,7 +3,8 @@ the store: record on clean, restore on smudge.
 
 It never fails git: any error is one warning, then this process goes on without the store (the
 notebook git asked for is answered as if there were no store). The store is opened on first use,
-reading the clone's git config once; until then nothing but this module is imported.
+reading the clone's git config once; until then nothing but this module is imported (and the clean
+core, which every caller has imported already).
 
 What is written is counted into the store's size (and evicted past the limit) at once; a keeper
 made with `count_at_exit` (the filter's: one process per git command, git waits for its end) counts
@@ -18,6 +19,7 @@ from __future__ import annotations
 import atexit
 from typing import TYPE_CHECKING, Callable, TypeVar
 
+from nbgit.clean import drops_cells
 from nbgit.errors import NbgitError
 from nbgit.policy import Policy
 from nbgit.progress import warn
@@ -32,8 +34,19 @@ ACCOUNT_EVERY = 16  # with count_at_exit, what was written is counted at exit or
 
 
 def wanted(policy: Policy, path: str) -> bool:
-    """Whether outputs are kept and restored for the notebook at `path` under `policy` (its own)."""
-    return policy.restore_outputs and policy.outputs == "strip" and not policy.excludes(path)
+    """Whether the store keeps and restores the notebook at `path` under `policy` (its own): see `uses_store`."""
+    return uses_store(policy) and not policy.excludes(path)
+
+
+def uses_store(policy: Policy) -> bool:
+    """Whether the filter keeps what it takes from notebooks under `policy`, to give it back when git writes
+    them out: when it strips outputs, or when it keeps them but drops cells (scratch cells, which
+    would otherwise be lost to every pull, switch or stash), unless `restore_outputs` is false.
+
+    A policy that keeps outputs and drops no cells leaves the store alone: what it strips (counts,
+    editor metadata) is not worth a record per notebook git cleans.
+    """
+    return policy.restore_outputs and (policy.outputs == "strip" or drops_cells(policy))
 
 
 class OutputKeeper:

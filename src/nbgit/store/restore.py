@@ -15,6 +15,10 @@
   version recorded last come back, each after the cell matching the one it followed, else before
   the one matching the one it preceded, else at the end, so that a pull never loses them.
 
+Where the policy keeps outputs (the store is in play there only when it drops cells), the blob's
+outputs are the cells' own: a remembered cell comes back only where it cleans to the blob's cell (with
+its count and stripped metadata), so never with outputs other than the ones the blob holds.
+
 Whatever comes out must clean back to the very blob git handed over, or the blob goes out unchanged:
 a cell's inputs never change.
 """
