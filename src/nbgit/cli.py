@@ -102,7 +102,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings")
     p = _command(sub, "gc", "prune the clone's output store: unusable entries, then the least recently used past its limit", "nbgit gc --max-size 200m")
     p.add_argument("--max-size", metavar="SIZE", help="prune down to this size (bytes, or with k, m, g) instead of nbgit.restoreMaxSize")
-    p.add_argument("--all", action="store_true", help="empty the store: checkouts write notebooks without outputs until they are recorded again")
+    p.add_argument("--all", action="store_true", help="empty the store: checkouts write notebooks as committed (no outputs, no dropped cells) until they are recorded again")
     p = _command(sub, "renormalize", "re-add every tracked notebook through the filter after install", "nbgit renormalize && git commit -m 'Clean notebooks'")
 
     p = _command(sub, "pair", "create jupytext text twins for notebooks that lack one", "nbgit pair notebooks/ --format md")
