@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,18 +43,19 @@ class Server(NamedTuple):
 
     def save_rerun(self, name: str, seed: int, edit: bool = False) -> float:
         """Load a notebook, re-run it (and edit a source when asked), save it as JupyterLab does; the save's seconds."""
-        content = self.request("GET", f"/api/contents/{name}?type=notebook&content=1")["content"]
+        url = f"/api/contents/{urllib.parse.quote(name)}"
+        content = self.request("GET", f"{url}?type=notebook&content=1")["content"]
         content = json.loads(rerun(json.dumps(content).encode(), seed))
         if edit:
             cell = next(c for c in content["cells"] if c["cell_type"] == "code")
             cell["source"] += "\nprint('a real change')"
         started = time.perf_counter()
-        saved = self.request("PUT", f"/api/contents/{name}", {"type": "notebook", "format": "json", "content": content})
+        saved = self.request("PUT", url, {"type": "notebook", "format": "json", "content": content})
         assert saved["path"] == name
         return time.perf_counter() - started
 
     def warnings(self) -> list[str]:
-        return [line for line in self.log.read_text(errors="replace").splitlines() if line.startswith("[W") and "nbgit:" in line]
+        return [line for line in self.log.read_text(errors="replace").split("\n") if line.startswith("[W") and "nbgit:" in line]
 
 
 def free_port() -> int:
@@ -172,6 +174,30 @@ def test_a_save_always_succeeds_when_nbgit_cannot_refresh(committed: Path, start
     assert len(warnings) == 2, warnings
     assert "nb0.ipynb: another git command is using the index" in warnings[0]
     assert "nb1.ipynb: .nbgit.toml: `outputs` must be" in warnings[1]
+
+
+def test_a_strangers_submodule_path_never_sends_the_hook_outside_the_repository(committed: Path, start: Any, tmp_path: Path) -> None:
+    """git prints a work tree's top on one line; a submodule path holding characters Python also
+    splits lines at (U+001C here) must not become an index path of the stranger's choosing."""
+    inner = tmp_path / "inner"
+    shutil.copytree(committed, inner, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    outside = tmp_path / "outside"  # where the crafted path points: no repository's index
+    (tmp_path / "outside.lock").write_bytes(b"")  # the hook would take it as git's lock there
+    (committed / "x").mkdir()
+    shutil.copyfile(committed / "nb0.ipynb", committed / "x" / "nb0.ipynb")  # what the made-up top would judge
+    crafted = f"x\x1c{outside}\x1csha1"
+    git(committed, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner), crafted)
+    git(committed, "add", "-A")
+    git(committed, "commit", "-q", "--no-verify", "-m", "a submodule")
+    submodule = committed / crafted
+    assert nbgit(submodule, "install").returncode == 0
+    server = start(committed, {"jupyterlab_jupytext": False})
+
+    server.save_rerun(f"{crafted}/nb0.ipynb", seed=1)
+
+    assert server.warnings() == []
+    assert porcelain(submodule) == []
+    assert not outside.exists() and (tmp_path / "outside.lock").read_bytes() == b""
 
 
 def test_the_package_ships_the_file_that_enables_the_extension() -> None:

@@ -486,6 +486,24 @@ def test_a_newline_or_tab_in_a_name_is_shown_never_printed_raw(committed: Path) 
     ]
 
 
+def test_a_line_separator_in_the_folders_name_is_part_of_the_path_and_a_line_break_one_error(committed: Path, tmp_path: Path) -> None:
+    """git ends each line it prints with "\\n" alone: U+2028 (which Python's splitlines also splits at) is
+    part of the work tree's path; a "\\n" in it makes git's answer ambiguous and is refused."""
+    separated = committed.rename(tmp_path / "a\u2028b")
+    rerun_file(separated / "nb0.ipynb")
+    done = nbgit(separated, "refresh")
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert porcelain(separated) == []
+    broken = separated.rename(tmp_path / "a\nb")
+    rerun_file(broken / "nb1.ipynb")
+    done = nbgit(broken, "refresh")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        "nbgit: error: the path of this work tree or of its git folder holds a line break, which makes git's answer ambiguous",
+        "hint: rename that folder",
+    ]
+
+
 def test_status_names_as_phantoms_exactly_what_git_status_lists(committed: Path) -> None:
     """git lists a notebook on its size alone; one only touched, or whose entry records size 0 (just
     checked out, or smudged as racily clean by an index written in the same second), it compares by

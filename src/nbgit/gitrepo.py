@@ -77,12 +77,20 @@ class WorkTree(NamedTuple):
 
 
 def work_tree(cwd: Path | str) -> WorkTree:
-    """The work tree holding `cwd` (one `git rev-parse`); NbgitError outside one."""
+    """The work tree holding `cwd` (one `git rev-parse`); NbgitError outside one, or when a line
+    break in its path makes git's three lines ambiguous.
+
+    git ends each line with "\n" and nothing else: other characters Python counts as line breaks
+    (U+001C, U+2028, form feed...) are part of a path, such as a submodule's that a stranger named.
+    """
     out = git(
         "rev-parse", "--show-toplevel", "--git-path", "index", "--show-object-format", cwd=cwd,
         hint="run it inside a git work tree",
     )
-    root, index, object_format = out.decode("utf-8", "surrogateescape").splitlines()[:3]
+    lines = out.decode("utf-8", "surrogateescape").split("\n")
+    if len(lines) != 4:  # three lines and the empty rest after the last "\n"
+        raise NbgitError("the path of this work tree or of its git folder holds a line break, which makes git's answer ambiguous", "rename that folder")
+    root, index, object_format, _ = lines
     return WorkTree(Path(root), Path(cwd, index).absolute(), object_format)
 
 
