@@ -176,6 +176,27 @@ def test_a_save_always_succeeds_when_nbgit_cannot_refresh(committed: Path, start
     assert "nb1.ipynb: .nbgit.toml: `outputs` must be" in warnings[1]
 
 
+def test_a_folder_reached_through_a_link_is_in_the_repository_git_finds_there(committed: Path, start: Any, tmp_path: Path) -> None:
+    """git runs in the saved notebook's folder with the links resolved: a clone linked into the
+    server's root is refreshed, and a linked folder of a clone that leads outside every repository
+    is in none (no git command, no warning)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "project").symlink_to(committed)
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(committed / "nb1.ipynb", data / "scratch.ipynb")
+    (committed / "data").symlink_to(data)
+    (committed / ".git" / "info" / "exclude").write_text("data\n")
+    server = start(served, {"jupyterlab_jupytext": False})
+
+    server.save_rerun("project/nb0.ipynb", seed=1)
+    server.save_rerun("project/data/scratch.ipynb", seed=2)
+
+    assert porcelain(committed) == []
+    assert server.warnings() == []
+
+
 def test_a_strangers_submodule_path_never_sends_the_hook_outside_the_repository(committed: Path, start: Any, tmp_path: Path) -> None:
     """git prints a work tree's top on one line; a submodule path holding characters Python also
     splits lines at (U+001C here) must not become an index path of the stranger's choosing."""

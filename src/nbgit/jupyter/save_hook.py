@@ -7,6 +7,7 @@ problem is one warning in the server's log. It never waits for another git comma
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,21 @@ def attach(contents_manager: Any) -> None:
 
 
 def refresh_after_save(os_path: str, contents_manager: Any, **_: Any) -> None:
-    """Record the saved notebook's stat data in git's index when, cleaned, it is what the index holds."""
+    """Record the saved notebook's stat data in git's index when, cleaned, it is what the index holds.
+
+    Its folder is taken with links resolved, as git (run there) takes it: a clone linked into the
+    server's root is still that clone, and a linked folder leading out of every repository is in none.
+    """
     saved = Path(os_path)
-    if saved.suffix != NOTEBOOK or find_root(saved.parent) is None:
+    if saved.suffix != NOTEBOOK:
+        return
+    folder = Path(os.path.realpath(saved.parent))
+    if find_root(folder) is None:
         return
     try:
         from nbgit.worktree.refresh import refresh
 
-        refresh(saved.parent, [saved.name], wait=0.0, literal=True)
+        refresh(folder, [saved.name], wait=0.0, literal=True)
     except NbgitError as error:
         contents_manager.log.warning("nbgit: %s: %s; `git status` may list it until it is saved again or `nbgit refresh` runs", os_path, error.message)
     except Exception as error:  # noqa: BLE001 - a bug in nbgit must never fail a save
