@@ -133,6 +133,21 @@ def test_saving_a_rerun_notebook_leaves_git_status_quiet_after_the_users_own_hoo
     assert "Deriving an AsyncTextFileContentsManager" not in server.log.read_text()
 
 
+def test_reverting_to_a_checkpoint_leaves_git_status_quiet(committed: Path, start: Any) -> None:
+    """JupyterLab's File > Revert Notebook to Checkpoint writes the notebook back without a save
+    (Jupyter runs no post-save hook): a checkpoint of a re-run that changed no source is no change."""
+    server = start(committed, {"jupyterlab_jupytext": False})
+    server.save_rerun("nb0.ipynb", seed=1)
+    checkpoint = server.request("POST", "/api/contents/nb0.ipynb/checkpoints")  # File > Save and Create Checkpoint
+    server.save_rerun("nb0.ipynb", seed=2)
+
+    server.request("POST", f"/api/contents/nb0.ipynb/checkpoints/{checkpoint['id']}")
+
+    assert (committed / "nb0.ipynb").read_bytes() == (committed / ".ipynb_checkpoints" / "nb0-checkpoint.ipynb").read_bytes()
+    assert porcelain(committed) == []
+    assert server.warnings() == []
+
+
 def test_with_jupytexts_contents_manager_and_a_paired_notebook(committed: Path, start: Any) -> None:
     (committed / "jupytext.toml").write_text('formats = "ipynb,py:percent"\n')
     server = start(committed, {"jupyterlab_jupytext": True})
