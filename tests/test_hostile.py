@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from conftest import NBGIT, git, nbgit
+from conftest import NBGIT, copy_in, git, nbgit, rerunnable
 
 from nbgit.clean import clean_bytes
 from nbgit.notebook import Notebook, serialise
@@ -1340,3 +1340,29 @@ def test_real_paths_are_realpaths_and_each_file_is_looked_at_once_per_run(tmp_pa
     before = real.look(base / "a" / "b" / "x.ipynb")
     (base / "a" / "b" / "x.ipynb").unlink()
     assert real.look(base / "a" / "b" / "x.ipynb") == before and RealPaths().look(base / "a" / "b" / "x.ipynb").status is None
+
+
+@pytest.mark.parametrize("name", [b"repo ", b"caf\xe9"], ids=["trailing-space", "not-utf-8"])
+def test_a_repository_whose_folder_name_ends_in_a_space_or_is_not_utf8_is_that_repository(tmp_path: Path, name: bytes) -> None:
+    """git prints the top of the work tree as it is, ending in "\\n": a folder name that ends in a space
+    or holds bytes that are not UTF-8 is still that folder, for every command (before: another,
+    missing folder, so `install` and `status` failed; or an internal error)."""
+    sources = rerunnable(1)
+    if not sources:
+        pytest.skip("needs the corpus of real notebooks")
+    os.mkdir(bytes(tmp_path) + b"/" + name)
+    repo = Path(os.fsdecode(bytes(tmp_path) + b"/" + name))
+    git(repo, "init", "-q", "-b", "main")
+    copy_in(sources[0], repo, "a.ipynb")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "-qm", "with outputs, before nbgit")
+    done = nbgit(repo, "install")
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    step = [line for line in done.stdout.decode(errors="surrogateescape").splitlines() if line.startswith("next: ")]
+    assert len(step) == 1 and step[0].endswith(" renormalize && git add .gitattributes && git commit -m 'Store notebooks clean with nbgit'"), step
+    subprocess.run(["bash", "-c", step[0].removeprefix("next: ")], cwd=repo, check=True, capture_output=True)
+    for args in (("check", "--all"), ("status",), ("refresh",), ("gc",)):
+        done = nbgit(repo, *args)
+        assert done.returncode == 0 and not done.stderr, (args, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
+    assert git(repo, "status", "--porcelain").stdout == b""
+    assert (repo / ".git" / "nbgit" / "outputs").is_dir()  # the store of this clone, in its own .git

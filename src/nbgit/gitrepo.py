@@ -65,7 +65,13 @@ class FileChange(NamedTuple):
 
 def top_level(cwd: Path | str | None = None) -> Path:
     """The top of the work tree `cwd` is in; NbgitError outside a repository."""
-    return Path(git("rev-parse", "--show-toplevel", cwd=cwd).decode("utf-8").strip())
+    return Path(path_line(git("rev-parse", "--show-toplevel", cwd=cwd)))
+
+
+def path_line(out: bytes) -> str:
+    """The one path git printed on a line: only the "\n" git ends it with comes off (a folder's name
+    may end in a space), and bytes that are not UTF-8 are kept as the file system has them."""
+    return out.decode("utf-8", "surrogateescape").removesuffix("\n")
 
 
 class WorkTree(NamedTuple):
@@ -232,14 +238,13 @@ def config_remove_section(section: str, where: ConfigFile, cwd: Path | str | Non
 def config_path(key: str, where: ConfigFile = (), cwd: Path | str | None = None) -> Path | None:
     """A config value that names a file (`~` expanded as git does), or None when unset."""
     done = subprocess.run(["git", "config", *where, "--type=path", "--get", key], cwd=cwd, capture_output=True)
-    value = done.stdout.decode("utf-8", "surrogateescape").strip()
+    value = path_line(done.stdout)
     return Path(cwd or ".", value).absolute() if done.returncode == 0 and value else None
 
 
 def git_dir_path(name: str, cwd: Path | str | None = None) -> Path:
     """Where git keeps `name` (`hooks`, `info/attributes`): honours core.hooksPath and linked worktrees."""
-    out = git("rev-parse", "--git-path", name, cwd=cwd).decode("utf-8", "surrogateescape").strip()
-    return Path(cwd or ".", out).absolute()
+    return Path(cwd or ".", path_line(git("rev-parse", "--git-path", name, cwd=cwd))).absolute()
 
 
 def version() -> tuple[int, int, int]:
@@ -341,7 +346,7 @@ def merge_labels(environ: dict[str, str], cwd: Path | str | None = None) -> tupl
     if len(named) == 1:
         return "HEAD", named[0]
     try:
-        done = Path(cwd or ".", git("rev-parse", "--git-path", "rebase-merge/done", cwd=cwd).decode().strip())
+        done = Path(cwd or ".", path_line(git("rev-parse", "--git-path", "rebase-merge/done", cwd=cwd)))
         last = done.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1].split(maxsplit=2)
         short = git("rev-parse", "--short", last[1], cwd=cwd).decode().strip()
     except (NbgitError, OSError, IndexError):
@@ -491,4 +496,4 @@ def git_path(root: Path, name: str) -> Path:
     dot_git = root / ".git"
     if dot_git.is_dir():
         return dot_git / name
-    return root / git("rev-parse", "--git-path", name, cwd=root).decode("utf-8").strip()
+    return root / path_line(git("rev-parse", "--git-path", name, cwd=root))
