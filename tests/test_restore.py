@@ -451,6 +451,26 @@ def test_linked_worktrees_share_the_store(clone: Path, tmp_path: Path) -> None:
     assert snapshot(clone)["v3.ipynb"] == original["v3.ipynb"]
 
 
+def test_a_linked_worktree_of_a_repository_in_a_folder_not_named_in_utf8_shares_its_store(tmp_path: Path) -> None:
+    """The `.git` file of a linked worktree names the repository's folder in the file system's bytes: read as
+    git reads it, the linked worktree finds the store (before: not UTF-8, so `nbgit gc` there said "not inside
+    a git repository")."""
+    os.mkdir(bytes(tmp_path) + b"/caf\xe9")
+    repo = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9")) / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    install(repo)
+    for name, source in SAMPLES.items():
+        copy_in(source, repo, name)
+    commit(repo, "notebooks")
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "other", str(linked))
+    assert snapshot(linked) == snapshot(repo)  # recorded in the main work tree, restored in the linked one
+    assert_clean_state(linked)
+    done = nbgit(linked, "gc")
+    assert done.returncode == 0 and b"/repo/.git/nbgit/outputs: " in done.stdout, done.stderr.decode(errors="replace")
+
+
 def test_a_fresh_clone_has_no_outputs_even_with_the_filter_wired(clone: Path, tmp_path: Path) -> None:
     install(clone, "--global")  # every clone runs nbgit's filter from its very first checkout
     other = tmp_path / "fresh"

@@ -26,8 +26,8 @@ def common_dir(root: Path) -> Path | None:
     try:
         shared = own / "commondir"
         if shared.is_file():
-            return (own / shared.read_text(encoding="utf-8").strip()).resolve()
-    except (OSError, UnicodeDecodeError):
+            return (own / _path_in(shared)).resolve()
+    except OSError:
         return None
     return own.resolve()
 
@@ -41,13 +41,20 @@ def git_dir(root: Path) -> Path | None:
     own = Path(os.environ["GIT_DIR"]).absolute() if os.environ.get("GIT_DIR") else root / ".git"
     try:
         if own.is_file():
-            pointer = own.read_text(encoding="utf-8").strip()
+            pointer = _path_in(own)
             if not pointer.startswith("gitdir:"):
                 return None
-            own = own.parent / pointer.removeprefix("gitdir:").strip()
+            own = own.parent / pointer.removeprefix("gitdir:").lstrip(" ")
         return own if own.is_dir() else None
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         return None
+
+
+def _path_in(file: Path) -> str:
+    """The path a file of git's own holds (`commondir`, a `.git` file), read as git reads it: the bytes
+    up to the line ends that close it, whatever the encoding of the file system (a repository in a folder
+    whose name is not UTF-8 keeps its store in its linked worktrees)."""
+    return os.fsdecode(file.read_bytes().rstrip(b"\r\n"))
 
 
 def index_locked(root: Path) -> bool:
