@@ -431,6 +431,38 @@ def test_notebooks_that_clean_to_one_blob_keep_their_own_outputs(repo: Path, tmp
     assert (repo / "march/analysis.ipynb").read_bytes() in ran.values()
 
 
+def test_copies_with_the_same_bytes_share_one_record_and_each_keeps_its_own_after_a_rerun(repo: Path) -> None:
+    """A notebook copied into ten folders and added: one record file among them (linked, no bytes written
+    per copy: `git add` of copies cost a record each), counted once in the store's size. Then one copy
+    is run again, the one whose record the others share and one sharing it: both come back as run again,
+    every other copy as it was."""
+    install(repo)
+    names = [f"c{number}/analysis.ipynb" for number in range(10)]
+    data = copy_in(SAMPLES["images.ipynb"], repo, names[0]).read_bytes()
+    for name in names[1:]:
+        (repo / name).parent.mkdir()
+        (repo / name).write_bytes(data)
+    commit(repo, "ten copies")
+    records = [entry for entry in entries(store_of(repo)) if entry.kind == "notebooks"]
+    assert len(records) == 10 and len({os.stat(entry.path).st_ino for entry in records}) == 1
+    assert sum(entry.size for entry in records) <= os.stat(records[0].path).st_size
+    ran = {name: data for name in names}
+    for name in (names[0], names[5]):
+        notebook = parse(data)
+        for cell in code_cells_of(notebook.content):
+            if cell["outputs"]:
+                cell["outputs"], cell["execution_count"] = [stream(f"{name} again")], 7
+        ran[name] = serialise(notebook)
+        (repo / name).write_bytes(ran[name])
+    git(repo, "add", "-A")  # (recorded as git reads them: the same blob)
+    for name in names:
+        (repo / name).unlink()
+    git(repo, "checkout", "--", ".")
+    assert {name: (repo / name).read_bytes() for name in names} == ran
+    assert_clean_state(repo)
+    assert_store_sound(store_of(repo), from_git(repo))
+
+
 def test_linked_worktrees_share_the_store(clone: Path, tmp_path: Path) -> None:
     original = snapshot(clone)
     git(clone, "checkout", "-q", "-b", "feature")

@@ -155,6 +155,22 @@ class Store:
         replace_own_in_folder(self.file(kind, name), data)
         self.written += len(data)
 
+    def link(self, kind: str, name: str, other: str) -> bool:
+        """Make entry `other` the very file of entry `name` (a hard link: no bytes written); False when
+        that cannot be done (`name` gone meanwhile, `other` there already, a file system without links)."""
+        source, target = self.file(kind, name), self.file(kind, other)
+        try:
+            try:
+                os.link(source, target)
+            except FileNotFoundError:
+                if not os.path.exists(source):
+                    return False
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.link(source, target)
+        except OSError:
+            return False
+        return True
+
     def touch(self, kind: str, name: str) -> None:
         """Mark an entry as just used (eviction removes the least recently used first)."""
         try:

@@ -64,8 +64,8 @@ def _files(folder: str, kind: str, named: Callable[[str], bool], now: float) -> 
             stat = item.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue  # removed meanwhile by another process
-        if named(item.name):
-            yield Entry(Path(item.path), kind, stat.st_size, stat.st_mtime)
+        if named(item.name):  # (the bytes of a file linked under several names count once in all)
+            yield Entry(Path(item.path), kind, stat.st_size // max(stat.st_nlink, 1), stat.st_mtime)
         elif item.name.startswith(".") and now - stat.st_mtime > STALE:
             Path(item.path).unlink(missing_ok=True)
 

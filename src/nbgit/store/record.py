@@ -13,7 +13,9 @@ A record belongs to the path it was recorded at (its origin). Two paths whose no
 one blob (an analysis copied into two folders, each run on its own data) each keep their own: the
 blob's record is the first path's, and another path's version of that blob is a record named by
 the path and the blob (`own_key`), so that neither ever comes back with the other's outputs. A
-path this clone never recorded (a copy arriving) gets the blob's record.
+path this clone never recorded (a copy arriving) gets the blob's record. Where a path's bytes are the
+very bytes of the blob's record (a copied notebook nobody ran since), its own record is a hard link to
+that one: no file is written, and the link keeps those bytes when the other path records anew.
 """
 
 from __future__ import annotations
@@ -47,9 +49,14 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     key = store.key(cleaned)
     origin = history.path_name(path)
     name, known = recorded(store, origin, key)
-    if known is not None and not belongs(known, origin):
-        name, known = own_key(origin, key), None  # another path's version of this blob: this path keeps its own beside it
     kept = checksum(worktree)
+    if known is not None and not belongs(known, origin):  # another path's version of this blob: this path keeps its own beside it
+        name = own_key(origin, key)
+        if (known.checksum, known.size, known.fingerprint) == (kept, len(worktree), made_by) and known.digest == digest(worktree):
+            if store.link("notebooks", key, name):  # the very same bytes: shared, never copied
+                history.remember(store, path, key)
+                return
+        known = None
     if known is not None and (known.checksum, known.size, known.fingerprint) == (kept, len(worktree), made_by):
         history.remember(store, path, key)  # seen before: nothing is written twice
         return
@@ -70,7 +77,9 @@ def recorded(store: Store, origin: str, key: str) -> tuple[str, Record | None]:
     own when it keeps one, else the blob's (which may be another path's: see `belongs`), else None."""
     own = own_key(origin, key)
     known = store.record(own)
-    return (own, known) if known is not None else (key, store.record(key))
+    if known is not None:
+        return own, known._replace(origin=origin)  # (by its name; a link to another path's record still names that one)
+    return key, store.record(key)
 
 
 def belongs(known: Record, origin: str) -> bool:
