@@ -159,6 +159,7 @@ def test_a_cached_check_rerun_imports_nothing_for_judging(repo: Path, ci: bool) 
     assert {"nbgit.check.judge", "nbgit.clean", "nbgit.sync.plan", "nbgit.sync.judge"} <= first  # judged, the pair too
     again = imported(["check", "--all"], b"", repo, ci=ci)
     assert "nbgit.check.runner" in again and "nbgit.sync.plan" in again and not again & JUDGING, sorted(again & JUDGING)
+    assert "shutil" not in again  # (argparse imports it for the terminal's width, unless told it: `cli._sized`)
 
 
 # what a re-run needs besides, where no notebook changed and none is paired: no hashing, no parsing
