@@ -67,7 +67,7 @@ TOOLS: dict[str, list[tuple[str, str]] | None] = {
 FLOOR = "protocol floor"
 FLOOR_SCRIPT = """#!{python}
 from nbgit.filter import serve
-serve(open(0, "rb", buffering=1 << 18), open(1, "wb", buffering=1 << 18), lambda command, path, data: ("success", b"{{}}"))
+serve(open(0, "rb", buffering=1 << 18), open(1, "wb", buffering=1 << 18), lambda command, path, data, request: ("success", b"{{}}"))
 """
 # the floor of a filter storing nbgit's blobs: it answers each path with the blob read from a file
 # made before the timing (`blobs.marshal`: {pathname: nbgit's cleaned bytes}), and does no other work
@@ -76,7 +76,7 @@ BLOB_FLOOR_SCRIPT = """#!{python}
 import marshal
 from nbgit.filter import serve
 blobs = marshal.loads(open({blobs!r}, "rb").read())
-serve(open(0, "rb", buffering=1 << 18), open(1, "wb", buffering=1 << 18), lambda command, path, data: ("success", blobs[path]))
+serve(open(0, "rb", buffering=1 << 18), open(1, "wb", buffering=1 << 18), lambda command, path, data, request: ("success", blobs[path]))
 """
 # name -> (count, quick count, `git add -A` target as a multiple of no filter, how to build it)
 SETS = {
@@ -109,11 +109,13 @@ def make_repo(path: Path, notebooks: Path, config: list[tuple[str, str]] | None)
         os.link(source, target / source.name)
 
 
-def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, str]] | None], rounds: int) -> dict[str, dict[str, Took]]:
+def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, str]] | None], rounds: int,
+                  expected: dict[str, bytes]) -> dict[str, dict[str, Took]]:
     """Median `git add -A` (fresh repository) and `git status` (after touching) per tool, tools in turn.
 
     Each round: every tool's `git add -A` and commit, one pause for the index's timestamp, then every
-    tool's `git status`. The first round is a warm-up (page cache, compiled bytecode) and is not counted.
+    tool's `git status`. The first round is a warm-up (page cache, compiled bytecode) and is not counted;
+    after it, what each tool stored is checked (`check_stored`): a tool that failed stops the benchmark.
     """
     adds: dict[str, list[Took]] = {tool: [] for tool in tools}
     statuses: dict[str, list[Took]] = {tool: [] for tool in tools}
@@ -125,6 +127,8 @@ def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, 
             git(repos[tool], "commit", "-q", "-m", "notebooks")
             if round_:
                 adds[tool].append(took)
+            else:
+                check_stored(repos[tool], tool, notebooks, expected)
         time.sleep(1.1)  # past the index's own timestamp: no racily-clean entries
         for tool in tools:
             touch_all(repos[tool] / "nbs")
@@ -137,6 +141,20 @@ def measure_tools(work: Path, notebooks: Path, tools: dict[str, list[tuple[str, 
     for repo in repos.values():
         shutil.rmtree(repo)
     return {tool: {"add": median(adds[tool]), "status": median(statuses[tool])} for tool in tools}
+
+
+def check_stored(repo: Path, tool: str, notebooks: Path, expected: dict[str, bytes]) -> None:
+    """Stop the benchmark unless `tool` stored what it is there to store, for the first and the last
+    notebook: the file itself without a filter or with `cat`, `{}` for the protocol floor, nbgit's blob
+    for nbgit and the blob floor (`expected`; a filter that fails, git stores the file unchanged)."""
+    names = sorted(path.name for path in notebooks.iterdir())
+    for name in (names[0], names[-1]):
+        path = f"nbs/{name}"
+        stored = subprocess.run(["git", "cat-file", "blob", f":{path}"], cwd=repo, capture_output=True, check=True).stdout
+        want = {"no filter": (notebooks / name).read_bytes(), "cat": (notebooks / name).read_bytes(), FLOOR: b"{}"}.get(
+            tool, expected.get(path) if tool.startswith("nbgit") or tool == BLOB_FLOOR else None)
+        if want is not None and stored != want:
+            raise SystemExit(f"{tool} stored {path} otherwise than it should ({len(stored)} bytes, not {len(want)}): its numbers would mean nothing")
 
 
 def nbgit_blobs(files: list[Path]) -> dict[str, bytes]:
@@ -250,10 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.set or list(SETS):
             count, quick_count, add_target, build = SETS[name]
             corpus: Corpus = build(work / name, quick_count if args.quick else count)
-            if BLOB_FLOOR in tools:
-                (work / "blobs.marshal").write_bytes(marshal.dumps(nbgit_blobs(corpus.files)))
+            blobs = nbgit_blobs(corpus.files)
+            (work / "blobs.marshal").write_bytes(marshal.dumps(blobs))
             print(f"  {name}: {corpus.describe()} ...", file=sys.stderr)
-            results = measure_tools(work, work / name, tools, rounds)
+            results = measure_tools(work, work / name, tools, rounds, blobs)
             targets = {"status": STATUS_TARGETS, "add": {"no filter": add_target}}
             report_set(f"{name}: {corpus.describe()}; load average now {os.getloadavg()[0]:.1f}", results, targets)
             shutil.rmtree(work / name)
