@@ -823,6 +823,22 @@ def test_a_policy_that_keeps_outputs_and_drops_no_cells_leaves_the_store_alone(r
     assert re.search(r'^outputs +off +the policy says outputs = "keep" and drops no cells', status, re.MULTILINE), status
 
 
+def test_status_names_the_notebooks_whose_overrides_keep_outputs_where_the_policy_keeps_none(repo: Path) -> None:
+    """outputs = "keep" at the top, stripped in one folder by an override: the store keeps that folder's
+    outputs (they come back after a checkout), and `nbgit status` says so instead of "off"."""
+    install(repo)
+    (repo / ".nbgit.toml").write_text('outputs = "keep"\n[[overrides]]\npaths = ["stripped/**"]\noutputs = "strip"\n')
+    ran = copy_in(SAMPLES["images.ipynb"], repo, "stripped/images.ipynb").read_bytes()
+    copy_in(SAMPLES["widgets.ipynb"], repo, "kept/widgets.ipynb")
+    commit(repo, "one folder stripped")
+    assert b'"output_type"' not in blob(repo, "HEAD:stripped/images.ipynb") and b'"output_type"' in blob(repo, "HEAD:kept/widgets.ipynb")
+    (repo / "stripped/images.ipynb").unlink()
+    git(repo, "checkout", "--", ".")
+    assert (repo / "stripped/images.ipynb").read_bytes() == ran
+    status = nbgit(repo, "status").stdout.decode()
+    assert re.search(r"^outputs +ok +kept for 1 of 2 notebooks, where the policy's \[\[overrides\]\] strip outputs", status, re.MULTILINE), status
+
+
 # --- switching it off -----------------------------------------------------------------------------
 
 

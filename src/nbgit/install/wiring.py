@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from nbgit import __version__
+from nbgit import __version__, gitrepo
 from nbgit.errors import NbgitError
 from nbgit.policy import Policy
 
@@ -143,13 +143,18 @@ def outputs_wiring(setup: Setup) -> Wiring:
             "outputs", "", (ConfigEntry(ENABLED_KEY, "false"),), owned, optional=True,
             off=f"this clone keeps {kept}: checkouts write notebooks as committed (`nbgit install --restore` turns it back on)",
         )
-    if not uses_store(policy):
+    overridden = _kept_by_overrides(setup) if not uses_store(policy) else None
+    if overridden is not None and not overridden[0]:
         off = (
             "the policy says restore_outputs = false: notebooks come out as committed" if not policy.restore_outputs
             else 'the policy says outputs = "keep" and drops no cells: git stores the outputs, the clone has nothing to keep'
         )
         return Wiring("outputs", "", owned_keys=owned, optional=True, off=off)
-    if policy.outputs == "strip":
+    if overridden is not None:
+        kept, tracked = overridden
+        summary = (f"kept for {kept} of {tracked} notebooks, where the policy's [[overrides]] strip outputs or drop cells "
+                   "(the rest come out as committed), put back when git writes notebooks out (checkout, stash, pull, merge...)")
+    elif policy.outputs == "strip":
         summary = "kept in the clone as git strips them, put back when git writes notebooks out (checkout, stash, pull, merge...)"
     else:
         summary = (
@@ -164,6 +169,19 @@ def outputs_wiring(setup: Setup) -> Wiring:
         limit = shown_size(clone_settings(setup.root).limit)
         summary += f"; store {shown_size(measure(directory).bytes)} of {limit} in {shown} (`nbgit gc` prunes it)"
     return Wiring("outputs", summary, owned_keys=owned, optional=True)
+
+
+def _kept_by_overrides(setup: Setup) -> tuple[int, int]:
+    """Of the work tree's notebooks (tracked, or not ignored), how many the store keeps what the filter
+    takes out of under their own policy (`[[overrides]]` applied), and how many there are: where the
+    top-level policy keeps nothing, overrides may keep it for some paths. (0, 0) without overrides, or
+    outside a repository."""
+    from nbgit.store.keeper import uses_store
+
+    if setup.root is None or setup.global_ or not setup.policy.overrides:
+        return 0, 0
+    notebooks = gitrepo.tracked_files("*.ipynb", cwd=setup.root, untracked=True)
+    return sum(uses_store(setup.policy.for_path(path)) for path in notebooks), len(notebooks)
 
 
 def textconv_command(setup: Setup) -> str:
