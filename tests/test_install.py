@@ -503,6 +503,16 @@ def test_paired_repositories_get_hosting_attributes_and_jupytext_config(repo: Pa
     assert (repo / "jupytext.toml").read_text() == 'formats = "ipynb,md"\n'
 
 
+def test_status_says_hosting_is_missing_when_pairing_was_turned_on_after_install(repo: Path) -> None:
+    """README: status prints `missing` for a capability not wired; the hosting attributes are only written by install."""
+    ok(nbgit(repo, "install", "--no-hooks"))
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    status = ok(nbgit(repo, "status"))  # hosting is optional: exit 0
+    assert "hosting     missing  no attribute gives notebooks linguist-generated gitlab-generated" in status
+    ok(nbgit(repo, "install", "--no-hooks"))
+    assert "hosting     ok" in ok(nbgit(repo, "status"))
+
+
 def test_attribute_file_choices(repo: Path) -> None:
     (repo / "notebooks").mkdir()
     ok(nbgit(repo, "install", "--no-hooks", "--attributes", "notebooks/.gitattributes"))

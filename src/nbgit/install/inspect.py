@@ -92,7 +92,8 @@ def inspect(wirings: list[Wiring], cwd: Path) -> list[Finding]:
     """What git really uses here, capability by capability (the basis of `nbgit status`)."""
     effective = config_values((), cwd)
     root, probes = _probes(cwd)
-    attrs = gitrepo.attributes_of(probes, DRIVERS, root) if root else {}
+    names = (*DRIVERS, *sorted({name for w in wirings for line in w.lines for name in _line_attributes(line)}))
+    attrs = gitrepo.attributes_of(probes, names, root) if root else {}
     findings = [_git_version()]
     for wiring in wirings:
         findings.append(_inspect_one(wiring, effective, attrs, root))
@@ -138,6 +139,10 @@ def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attr
             broken.append(f"{len(other)} notebook path(s) get {name}={instead} instead of {value} (e.g. {path}): see `peers` / a later attribute line")
         elif value not in got.values():
             missing.append(f"no attribute gives notebooks {token}")
+    for line in wiring.lines:
+        wanted = _line_attributes(line)
+        if attrs and not any(all(a.get(name) == "set" for name in wanted) for a in attrs.values()):
+            missing.append(f"no attribute gives notebooks {' '.join(wanted)}")
     for name in wiring.hooks:
         state, said = _hook_state(root, name)
         {"broken": broken, "missing": missing}.get(state, []).append(said)
@@ -154,6 +159,11 @@ def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attr
         if problems:
             return Finding(wiring.capability, state, "; ".join(problems))
     return Finding(wiring.capability, "ok", detail)
+
+
+def _line_attributes(line: str) -> list[str]:
+    """The attributes an attribute line of nbgit's sets: `*.ipynb linguist-generated gitlab-generated` -> both names."""
+    return line.split()[1:]
 
 
 def _hook_state(root: Path | None, name: str) -> tuple[str, str]:
