@@ -286,6 +286,19 @@ def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:
     assert nbgit(repo, "diff-driver", "x", "y").returncode == 2
 
 
+def test_diff_driver_passes_nbdime_colours_and_shows_the_content_escapes(repo: Path) -> None:
+    """nbdime's own colour codes reach the terminal as they are; a title-setting sequence in a cell is shown (`\\033]`)."""
+    git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")
+    (repo / ".gitattributes").write_text("*.ipynb diff=nbgit\n")
+    (repo / "a.ipynb").write_text(notebook("x = 1", "y = 2"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "a.ipynb").write_text(notebook("x = '\x1b]0;owned\x07'", "y = 3"))
+    out = git(repo, "diff").stdout
+    assert b"\x1b[31m" in out and b"\\033[" not in out  # nbdime's red for a removed line, not `\033[31m` as text
+    assert b"\\033]0;owned\\a" in out and b"\x1b]" not in out
+
+
 def test_web_view_serves_nbdime_on_the_cleaned_sides(repo: Path) -> None:
     """`nbgit diff --web` for real: nbdime's server starts on cleaned copies; its diff API shows the edit only."""
     import http.cookiejar

@@ -3,7 +3,8 @@
 git calls `path old-file old-hex old-mode new-file new-hex new-mode` after the `--` it is wired with
 (two more arguments on a rename, only `path` for an unmerged path; /dev/null for an absent side).
 Both sides are cleaned with the repository's policy, written under `a/PATH` and `b/PATH` in a
-temporary folder, and handed to nbdime (control characters in their strings shown, as everywhere).
+temporary folder, and handed to nbdime (control characters in their strings shown, as everywhere,
+so that nbdime's own output, colours and all, goes to git as it is).
 When a side is no notebook nbdime could read, or nbdime fails on it (JSON nested hundreds deep), a
 plain diff of nbgit's text rendering is shown instead: an external diff that fails stops the whole
 `git diff`.
@@ -67,7 +68,9 @@ def run(args: list[str]) -> int:
         warn(f"{path}: nbdime's diff failed ({type(error).__name__}: {error}); showing a text diff")
         _text_diff(old, new, path, new_path, policy)
         return 0
-    sys.stdout.write(shown.getvalue())
+    # as nbdime wrote it: its colours are its own, and every string of the sides already shows its control characters
+    sys.stdout.flush()
+    sys.stdout.buffer.write(shown.getvalue().encode("utf-8", "surrogateescape"))
     return 0
 
 
