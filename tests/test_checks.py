@@ -223,6 +223,20 @@ def test_hidden_state_trips_where_outputs_and_counts_are_kept() -> None:
     assert ("hidden-state", 2) not in found(nb(code("a", 1, out), code("b", 3, out), code("c", 2, out)))
 
 
+def test_hidden_state_leaves_out_the_cells_the_policy_drops() -> None:
+    """A scratch cell run last never reaches the commit: the committed outputs are reproducible, and the
+    cells named are those of the committed notebook."""
+    out = stream("ok\n")
+    scratch = {**code("peek()", 7, out), "metadata": {"tags": ["scratch"]}}
+    policy = {"outputs": "keep", "drop_tagged_cells": ["scratch"]}  # counts stripped: judged from the notebook before cleaning
+
+    def hidden(*cells: dict[str, Any]) -> list[tuple[str, int | None]]:
+        return [f for f in found(nb(*cells), policy) if f[0] == "hidden-state"]
+
+    assert hidden(code("a", 1, out), dict(scratch), code("b", 2, out), code("c", 3, out)) == []
+    assert hidden(code("a", 1, out), dict(scratch), code("b", 2, out), code("c", 1, out)) == [("hidden-state", 3)]
+
+
 @pytest.mark.parametrize(
     ("path", "untitled"),
     [("Untitled.ipynb", True), ("Untitled3.ipynb", True), ("sub/Untitled1 (1).ipynb", True), ("analysis-Copy1.ipynb", True),

@@ -18,7 +18,7 @@ import warnings
 from typing import Any, Iterator, NamedTuple
 
 from nbgit.check.catalogue import Problem, Settings, problem
-from nbgit.clean import CleanError, clean
+from nbgit.clean import CleanError, clean, dropped
 from nbgit.notebook import MARKER_STARTS, NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, NotebookError, cells, first_conflict_marker, parse, serialise, source_of
 from nbgit.policy import Policy
 
@@ -78,7 +78,7 @@ def judge(
     if settings.enabled("hidden-state") and _keeps_outputs(content):  # without outputs nothing shown can be stale
         counted = _with_counts(path, content, notebook, committed, work_tree, policy)
         if counted is not None:
-            found.extend(_hidden_state(path, counted, notebook.major, settings.execution_order))
+            found.extend(_hidden_state(path, counted, notebook.major, settings.execution_order, policy))
     # an output's compact JSON is shorter than the whole notebook in Jupyter's indented layout
     if settings.enabled("output-size") and settings.max_output_bytes is not None and len(canonical) > settings.max_output_bytes:
         found.extend(_large_outputs(path, content, settings.max_output_bytes))
@@ -219,16 +219,17 @@ def _keeps_outputs(content: dict[str, Any]) -> bool:
     return any(c.get("outputs") for c in cells(content) if c.get("cell_type") == "code")
 
 
-def _hidden_state(path: str, counted: dict[str, Any], major: int, order: str) -> Iterator[Problem]:
+def _hidden_state(path: str, counted: dict[str, Any], major: int, order: str, policy: Policy) -> Iterator[Problem]:
     """Execution counts of the cells that ran (count not null), in cell order: 1 first, then increasing.
 
     Only notebooks whose committed content keeps some output are judged (`_keeps_outputs`). The counts
-    come from `counted` (see `_with_counts`). With `order = "consecutive"` a gap (1, 2, 4) also counts:
-    a cell ran that is not in the notebook.
+    come from `counted` (see `_with_counts`), leaving out the cells the policy drops (a scratch cell run
+    last never reaches the commit), so that cells are numbered as committed. With `order = "consecutive"`
+    a gap (1, 2, 4) also counts: a cell ran that is not in the notebook.
     """
     key = "execution_count" if major == 4 else "prompt_number"
     previous: int | None = None
-    for number, cell in enumerate(cells(counted), 1):
+    for number, cell in enumerate((c for c in cells(counted) if not dropped(c, policy)), 1):
         count = cell.get(key) if cell.get("cell_type") == "code" else None
         if not isinstance(count, int) or isinstance(count, bool):
             continue
