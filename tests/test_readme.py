@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -120,3 +121,49 @@ def test_help_shows_diff_paths_and_formats_and_the_hook_names() -> None:
     for name in ("pre-commit", "pre-merge-commit", "post-merge", "post-checkout", "check-install"):
         assert f"\n  {name} " in hook, name
         assert f"`{name}`" in README, name
+
+
+def test_every_option_of_every_command_is_in_the_readme() -> None:
+    """A flag the code accepts is shown somewhere in README, with the command's name or in its section."""
+    parser = build_parser()
+    options = [s for a in parser._actions for s in a.option_strings if s not in ("-h", "--help")]
+    assert all(f"nbgit {option}" in README for option in options), options
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    missing = [f"nbgit {name} {option}" for name, command in commands.items() for action in command._actions
+               for option in action.option_strings if action.help != argparse.SUPPRESS and option not in ("-h", "--help") and not re.search(rf"`[^`]*{re.escape(option)}\b", README)]
+    assert missing == []
+
+
+def _toml(value: object) -> str:
+    """A policy default as README writes it in its tables (TOML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+def _table_after(header: str, start: int = 0) -> dict[str, str]:
+    """The first README table whose header line starts with `header` (after `start`): key -> default cell."""
+    at = README.index("\n" + header, start)
+    rows: dict[str, str] = {}
+    for line in README[at + 1 :].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+def test_policy_tables_give_the_defaults_the_code_has() -> None:
+    top = _table_after("| key | default |", README.index("\n## Policy"))
+    assert top == {name: f"`{_toml(key.default)}`" for name, key in CLEAN_KEYS.items()}
+    pair = _table_after("| key | default |", README.index("Policy (`[pair]` table)"))
+    assert pair == {f"pair.{name}": f"`{_toml(key.default)}`" for name, key in SECTIONS["pair"].items()}
+    assert _table_after("| `[diff]` key |") == {name: f"`{_toml(key.default)}`" for name, key in SECTIONS["diff"].items()}
+    check = {name: f"`{_toml(key.default)}`" for name, key in SECTIONS["check"].items()}
+    assert _table_after("| `[check]` key |") == {**check, "untitled_pattern": "the pattern above"}
+    assert f"untitled_pattern = '{SECTIONS['check']['untitled_pattern'].default}'" in README
+    assert f'`"{SECTIONS["merge"]["outputs"].default}"` (default)' in README
