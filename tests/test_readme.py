@@ -167,3 +167,27 @@ def test_policy_tables_give_the_defaults_the_code_has() -> None:
     assert _table_after("| `[check]` key |") == {**check, "untitled_pattern": "the pattern above"}
     assert f"untitled_pattern = '{SECTIONS['check']['untitled_pattern'].default}'" in README
     assert f'`"{SECTIONS["merge"]["outputs"].default}"` (default)' in README
+
+
+def test_check_prints_what_readme_shows(repo: Path) -> None:
+    """README's `$ nbgit check` block is the real output for the notebooks it names, in a clone before `nbgit install`."""
+    shown = re.search(r"```text\n\$ nbgit check\n(.+?)```", README, re.S)
+    assert shown is not None
+
+    def write(name: str, cells: list[dict[str, object]], **metadata: object) -> str:
+        text = json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 4}, indent=1, sort_keys=True) + "\n"
+        (repo / name).write_text(text)
+        return text
+
+    def code(n: int, output: bool) -> dict[str, object]:
+        outputs = [{"name": "stdout", "output_type": "stream", "text": [f"{n}\n"]}] if output else []
+        return {"cell_type": "code", "execution_count": n, "metadata": {}, "outputs": outputs, "source": [f"step_{n} = {n}"]}
+
+    markdown = [{"cell_type": "markdown", "metadata": {}, "source": [f"part {k}"]} for k in range(60)]
+    widgets = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2, "version_minor": 0}}
+    write("analysis.ipynb", markdown[:3] + [code(n, n <= 9) for n in range(1, 13)], widgets=widgets)
+    write("Untitled3.ipynb", [{**code(1, False), "execution_count": None}])
+    lines = write("merged.ipynb", markdown).splitlines(True)
+    (repo / "merged.ipynb").write_text("".join([*lines[:211], "<<<<<<< HEAD\n", *lines[211:213], "=======\n", ">>>>>>> feature\n", *lines[213:]]))
+    done = subprocess.run([str(Path(sys.executable).with_name("nbgit")), "check"], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout + done.stderr == shown.group(1)
