@@ -280,6 +280,18 @@ def write_peers(repo: Path) -> None:
     (repo / ".gitattributes").write_text("*.csv text\n*.ipynb diff=jupyternotebook linguist-language=JSON\n")
 
 
+def test_a_clash_counts_the_notebooks_of_the_repository(repo: Path) -> None:
+    """Three tracked notebooks under nbstripout's filter are three paths, not four (nbgit's probe path is no notebook)."""
+    for name in ("eda", "model", "report"):
+        (repo / f"{name}.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n')
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "three notebooks")
+    write_peers(repo)
+    out = ok(nbgit(repo, "install"), 1)
+    assert "makes git run nbstripout on 3 notebook path(s)" in out
+    assert "filter      broken   3 notebook path(s) get filter=nbstripout instead of nbgit (e.g. eda.ipynb)" in ok(nbgit(repo, "status"), 1)
+
+
 def test_peers_are_explained_and_replaced(repo: Path) -> None:
     write_peers(repo)
     out = ok(nbgit(repo, "install"), 1)

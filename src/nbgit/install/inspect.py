@@ -15,6 +15,7 @@ from nbgit.install.target import config_values, info_attributes, is_repository_f
 from nbgit.install.wiring import NOTEBOOKS, Wiring
 
 MIN_GIT = (2, 39, 0)
+PROBE = "nbgit-probe.ipynb"  # a notebook path asked about beside each block of nbgit's attributes; no notebook of the repository
 DRIVERS = ("filter", "diff", "merge")
 
 
@@ -33,8 +34,13 @@ def _probes(cwd: Path) -> tuple[Path | None, list[str]]:
         return None, []
     notebooks = gitrepo.tracked_files(NOTEBOOKS, root)
     block_dirs = [p.parent for p in attribute_files(cwd) if p.name == ".gitattributes" and has_block(p)]
-    probes = [(d.relative_to(root) / "nbgit-probe.ipynb").as_posix() for d in block_dirs if d.is_relative_to(root)]
-    return root, list(dict.fromkeys([*notebooks, *(probes or ["nbgit-probe.ipynb"])]))
+    probes = [(d.relative_to(root) / PROBE).as_posix() for d in block_dirs if d.is_relative_to(root)]
+    return root, list(dict.fromkeys([*notebooks, *(probes or [PROBE])]))
+
+
+def _counted(paths: list[str]) -> list[str]:
+    """The paths to count and name in a message: the repository's notebooks, the probes only when there are none."""
+    return [p for p in paths if p.rpartition("/")[2] != PROBE] or paths
 
 
 def program_of(command: str) -> str | None:
@@ -135,8 +141,9 @@ def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attr
         got = {p: a.get(name, "unspecified") for p, a in attrs.items()}
         other = {p: v for p, v in got.items() if v not in (value, "unspecified")}  # unspecified: outside nbgit's patterns
         if other:
-            path, instead = next(iter(other.items()))
-            broken.append(f"{len(other)} notebook path(s) get {name}={instead} instead of {value} (e.g. {path}): see `peers` / a later attribute line")
+            shown = _counted(list(other))
+            path, instead = shown[0], other[shown[0]]
+            broken.append(f"{len(shown)} notebook path(s) get {name}={instead} instead of {value} (e.g. {path}): see `peers` / a later attribute line")
         elif value not in got.values():
             missing.append(f"no attribute gives notebooks {token}")
     for line in wiring.lines:
@@ -210,7 +217,7 @@ def inspect_peers(cwd: Path, attrs: dict[str, dict[str, str]] | None = None) -> 
     findings: list[Finding] = []
     used: set[str] = set()
     for line in lines:
-        hits = [p for p, a in attrs.items() for t in line.tokens if a.get(t.split("=")[0]) == t.split("=")[1]]
+        hits = _counted([p for p, a in attrs.items() for t in line.tokens if a.get(t.split("=")[0]) == t.split("=")[1]])
         where = f"{shown_path(line.file, root)}:{line.number}"
         fix = "nbgit install --replace-peers" if is_repository_file(line.file, cwd) else "nbgit install --global --replace-peers"
         if hits:
