@@ -171,7 +171,7 @@ def test_policy_tables_give_the_defaults_the_code_has() -> None:
 
 def test_check_prints_what_readme_shows(repo: Path) -> None:
     """README's `$ nbgit check` block is the real output for the notebooks it names, in a clone before `nbgit install`."""
-    shown = re.search(r"```text\n\$ nbgit check\n(.+?)```", README, re.S)
+    shown = re.search(r"```text\n\$ nbgit check\n(.+?)```", README, re.DOTALL)
     assert shown is not None
 
     def write(name: str, cells: list[dict[str, object]], **metadata: object) -> str:
@@ -189,5 +189,18 @@ def test_check_prints_what_readme_shows(repo: Path) -> None:
     write("Untitled3.ipynb", [{**code(1, False), "execution_count": None}])
     lines = write("merged.ipynb", markdown).splitlines(True)
     (repo / "merged.ipynb").write_text("".join([*lines[:211], "<<<<<<< HEAD\n", *lines[211:213], "=======\n", ">>>>>>> feature\n", *lines[213:]]))
-    done = subprocess.run([str(Path(sys.executable).with_name("nbgit")), "check"], cwd=repo, capture_output=True, text=True)
+    done = subprocess.run([str(Path(sys.executable).with_name("nbgit")), "check"], cwd=repo, capture_output=True, text=True, check=False)
     assert done.returncode == 1 and done.stdout + done.stderr == shown.group(1)
+
+
+def test_status_prints_the_lines_readme_shows(repo: Path) -> None:
+    """README's `nbgit status` sample, line for line, but for what depends on the machine (paths, the store's size, the notebooks)."""
+    shown = re.search(r"```text\n(nbgit 0\.1\.0 .+?)```", README, re.DOTALL)
+    assert shown is not None
+    nbgit = str(Path(sys.executable).with_name("nbgit"))
+    subprocess.run([nbgit, "install"], cwd=repo, capture_output=True, check=True)
+    done = subprocess.run([nbgit, "status"], cwd=repo, capture_output=True, text=True, check=False)
+    machine = ("nbgit ", "outputs ", "worktree ")
+    same = [line for line in shown.group(1).splitlines() if not line.startswith(machine)]
+    assert [line for line in done.stdout.splitlines() if not line.startswith(machine)] == same
+    assert list(dict.fromkeys(line.split()[0] for line in done.stdout.splitlines())) == list(dict.fromkeys(line.split()[0] for line in shown.group(1).splitlines()))
