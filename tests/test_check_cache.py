@@ -228,6 +228,24 @@ def test_a_damaged_or_crafted_cache_file_is_a_miss(repo: Path, how: str) -> None
     assert saved(repo)["verdicts"] and run_json(repo, "--all", env=ci_on()) == fresh
 
 
+def test_no_cache_neither_reads_nor_writes_the_fingerprint_index(repo: Path) -> None:
+    """README: `--no-cache` finds every copy afresh, neither reading nor writing the cache, the fingerprints included."""
+    from test_duplicates import ANN, LOAD_SALES, LOAD_SALES_EDITED, WIDGETS, notebook
+
+    (repo / "a.ipynb").write_bytes(notebook(WIDGETS, LOAD_SALES))
+    (repo / "b.ipynb").write_bytes(notebook(ANN, LOAD_SALES_EDITED))
+    git(repo, "add", ".")
+    fresh = run_json(repo, "--all", "--no-cache", env=ci_on())
+    assert any(p["id"] == "duplicate-code" for p in fresh[1])
+    assert not (repo / ".git" / FOLDER).exists()
+    assert run_json(repo, "--all", env=ci_on()) == fresh
+    index = cache_file(repo).with_name("fingerprints")
+    version, entries = load_cache_file(index)
+    save_cache_file(index, (version, dict.fromkeys(entries, ())))  # well formed, and says no file holds any code
+    cache_file(repo).with_name(RESULTS_FILE).unlink()
+    assert run_json(repo, "--all", "--no-cache", env=ci_on()) == fresh
+
+
 @pytest.mark.parametrize("how", ["truncated", "random bytes", "lists for tuples", "huge ints", "wrong types nested", "deeply nested"])
 def test_damaged_results_and_fingerprints_are_misses(repo: Path, how: str) -> None:
     """The same for the copies `--all` remembers and for the fingerprint index: `--no-cache`'s copies."""

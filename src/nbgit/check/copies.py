@@ -78,7 +78,8 @@ def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: 
                    real: RealPaths | None = None, tracked: set[str] | None = None) -> list[Problem]:
     """The `duplicate-code` problems: one per group of copied code, largest first (see the module's docstring).
 
-    `cache`: the verdict cache (None: every file read, every group found afresh); `real`: the files
+    `cache`: the verdict cache (None: every file read and tokenised, every group found afresh, the
+    fingerprint index neither read nor written); `real`: the files
     this run looked at already; `tracked`: the paths git tracks, when the caller listed them already.
     """
     copies = CopySettings.from_policy(policy)
@@ -96,7 +97,7 @@ def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: 
             return known
     from nbgit.check.fingerprint_index import FingerprintIndex
 
-    index = FingerprintIndex.open(root)
+    index = FingerprintIndex.open(root) if cache is not None else FingerprintIndex(None, {})  # no cache: neither read nor written
     after = _with_bytes(after, index)
     jobs = {path: _job(path, source) for path, source in after.items()}
     old_jobs = {path: _job(path, source) for path, source in (before or {}).items() if source is not None}
