@@ -836,7 +836,7 @@ def test_status_names_the_notebooks_whose_overrides_keep_outputs_where_the_polic
     git(repo, "checkout", "--", ".")
     assert (repo / "stripped/images.ipynb").read_bytes() == ran
     status = nbgit(repo, "status").stdout.decode()
-    assert re.search(r"^outputs +ok +kept for 1 of 2 notebooks, where the policy's \[\[overrides\]\] strip outputs", status, re.MULTILINE), status
+    assert re.search(r"^outputs +ok +kept for 1 of 2 notebooks, those whose \[\[overrides\]\] in the policy turn it on", status, re.MULTILINE), status
 
 
 # --- switching it off -----------------------------------------------------------------------------
@@ -882,6 +882,8 @@ def test_the_policy_key_turns_it_off(repo: Path) -> None:
     git(repo, "checkout", "--", ".")
     assert (repo / "images.ipynb").read_bytes() == blob(repo, "HEAD:images.ipynb")
     assert (repo / "kept/images.ipynb").read_bytes() == kept
+    assert re.search(rb"^outputs +ok +kept for 1 of 2 notebooks, those whose \[\[overrides\]\] in the policy turn it on", nbgit(repo, "status").stdout, re.MULTILINE)
+    (repo / ".nbgit.toml").write_text("restore_outputs = false\n")
     assert re.search(rb"^outputs +off +the policy says restore_outputs = false", nbgit(repo, "status").stdout, re.MULTILINE)
 
 

@@ -152,7 +152,7 @@ def outputs_wiring(setup: Setup) -> Wiring:
         return Wiring("outputs", "", owned_keys=owned, optional=True, off=off)
     if overridden is not None:
         kept, tracked = overridden
-        summary = (f"kept for {kept} of {tracked} notebooks, where the policy's [[overrides]] strip outputs or drop cells "
+        summary = (f"kept for {kept} of {tracked} notebooks, those whose [[overrides]] in the policy turn it on "
                    "(the rest come out as committed), put back when git writes notebooks out (checkout, stash, pull, merge...)")
     elif policy.outputs == "strip":
         summary = "kept in the clone as git strips them, put back when git writes notebooks out (checkout, stash, pull, merge...)"
