@@ -7,7 +7,7 @@ from pathlib import Path
 from nbgit.errors import NbgitError
 from nbgit.gitrepo import WorkTree
 from nbgit.install.inspect import Finding
-from nbgit.worktree.index import listed_by_size, read_entries
+from nbgit.worktree.index import find_entries, listed_by_size
 from nbgit.worktree.refresh import CHANGED, UNCHANGED, Verdict, judge, names, stored_unclean
 
 
@@ -38,7 +38,7 @@ def _listed_by_git_status(tree: WorkTree, unchanged: list[Verdict]) -> list[str]
     clean), finds the blob, and lists nothing."""
     try:
         data = tree.index.read_bytes()
-        entries = read_entries(data, tree.object_format)
+        entries = find_entries(data, tree.object_format, [v.path for v in unchanged]).entries
     except (OSError, NbgitError):
         return [v.path for v in unchanged]  # (unreadable now: as git diff-files listed them)
     return [v.path for v in unchanged if v.path not in entries or v.stat is None or listed_by_size(data, entries[v.path], v.stat)]
