@@ -119,6 +119,25 @@ def copy_in(source: Path, repo: Path, name: str | None = None) -> Path:
     return target
 
 
+def track_many(repo: Path, count: int, per_folder: int = 1000) -> None:
+    """Commit `count` more small files to `repo` (`bulk/dNNN/fNNNNNN.txt`), for an index as large as a
+    big repository's, in a few seconds: each folder's files are hard links of one file, and the
+    index gets their entries from `git update-index --index-info` (git hashes one blob, not `count`)
+    and their stat data from `git update-index --refresh`, so `git status` lists none of them."""
+    blob = git(repo, "hash-object", "-w", "--stdin", input=b"x\n").stdout.decode().strip()
+    names = [f"bulk/d{number // per_folder:03d}/f{number:06d}.txt" for number in range(count)]
+    for number, name in enumerate(names):
+        if number % per_folder == 0:
+            first = repo / name
+            first.parent.mkdir(parents=True)
+            first.write_bytes(b"x\n")
+        else:
+            os.link(first, repo / name)
+    git(repo, "update-index", "--index-info", input="".join(f"100644 {blob}\t{name}\n" for name in names).encode())
+    git(repo, "update-index", "-q", "--refresh")
+    git(repo, "commit", "-q", "--no-verify", "-m", f"{count} small files")
+
+
 def corpus_contents() -> list[object]:
     """Every readable notebook file of dev/ and bad_inputs/, as stored (JSON as loaded, whatever it
     holds) and in memory form (nbgit's parse), read once per test process."""
@@ -140,15 +159,16 @@ def corpus_contents() -> list[object]:
 _CORPUS_CONTENTS: list[object] = []
 
 
-def rerunnable(count: int) -> list[Path]:
-    """`count` real notebooks of 15-90 KB with outputs, valid nbformat 4, from the corpus (empty when it is absent)."""
+def rerunnable(count: int, sizes: tuple[int, int] = (15_000, 90_000)) -> list[Path]:
+    """`count` real notebooks with outputs, valid nbformat 4, of more than `sizes[0]` and less than
+    `sizes[1]` bytes (15-90 KB unless told), from the corpus (empty when it is absent)."""
     manifest = CORPUS / "dev" / "MANIFEST.tsv"
     if not manifest.is_file():
         return []
     found = []
     for line in manifest.read_text(encoding="utf-8").splitlines()[1:]:
         fields = line.split("\t")
-        if "outputs" in fields[12].split(",") and not fields[14] and fields[6].startswith("4") and 15_000 < int(fields[5]) < 90_000:
+        if "outputs" in fields[12].split(",") and not fields[14] and fields[6].startswith("4") and sizes[0] < int(fields[5]) < sizes[1]:
             found.append(CORPUS / "dev" / fields[0])
     return found[:count]
 

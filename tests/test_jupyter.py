@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
@@ -13,15 +15,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
-from conftest import copy_in, git, nbgit, rerun, rerunnable
+from conftest import copy_in, git, nbgit, rerun, rerunnable, track_many
 
 pytest.importorskip("jupyter_server", reason="needs jupyter_server (pip install -e '.[jupyter]')")
 NOTEBOOKS = rerunnable(3)
+ABOUT_1MB = rerunnable(1, (900_000, 1_500_000))
 pytestmark = pytest.mark.skipif(len(NOTEBOOKS) < 3, reason="needs ../shared/corpus")
 PROJECT = Path(__file__).resolve().parents[1]
 SHIPPED_CONFIG = PROJECT / "src" / "nbgit" / "jupyter" / "nbgit.json"  # installed as etc/jupyter/jupyter_server_config.d/nbgit.json
@@ -34,11 +38,11 @@ class Server(NamedTuple):
     url: str
     log: Path
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 60) -> Any:
         """One call to the REST API, authenticated with the token as JupyterLab's requests are."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as answer:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
             return json.loads(answer.read() or b"null")
 
     def save_rerun(self, name: str, seed: int, edit: bool = False) -> float:
@@ -69,13 +73,16 @@ def start(tmp_path: Path) -> Iterator[Any]:
     """Start a real `python -m jupyter_server` on a free port with a token, configured as installing nbgit configures it."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def launch(root: Path, extensions: dict[str, bool], settings: dict[str, Any] | None = None) -> Server:
+    def launch(root: Path, extensions: dict[str, bool], settings: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Server:
         config = tmp_path / f"jupyter-config-{len(started)}"
         (config / "jupyter_server_config.d").mkdir(parents=True)
         shutil.copyfile(SHIPPED_CONFIG, config / "jupyter_server_config.d" / "nbgit.json")  # what pip installs in etc/jupyter
         quick = {"nbdime": False, "jupyter_server_terminals": False, **extensions}
-        (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": quick}, **(settings or {})}))
-        env = {**os.environ, "PYTHONPATH": str(tmp_path), "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_DATA_DIR": str(tmp_path / "data")}
+        settings = settings or {}
+        server_app = {"jpserver_extensions": quick, **settings.get("ServerApp", {})}
+        (config / "jupyter_server_config.json").write_text(json.dumps({**settings, "ServerApp": server_app}))
+        env = {**os.environ, "PYTHONPATH": str(tmp_path), "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+               "JUPYTER_DATA_DIR": str(tmp_path / "data"), **(env or {})}
         port = free_port()
         log = tmp_path / f"server-{len(started)}.log"
         command = [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
@@ -148,6 +155,26 @@ def test_reverting_to_a_checkpoint_leaves_git_status_quiet(committed: Path, star
     assert server.warnings() == []
 
 
+def test_a_synchronous_contents_manager_saves_settled_too(committed: Path, start: Any, tmp_path: Path) -> None:
+    """A contents manager whose `save` is synchronous (it saves on the event loop) has its hook wait
+    for the refresh: when the save answers, the notebook is settled there too."""
+    (tmp_path / "users_hook.py").write_text(
+        "import inspect\n"
+        "from pathlib import Path\n"
+        "def after_save(os_path, model, contents_manager):\n"
+        "    Path(__file__).with_name('manager.txt').write_text(f'{type(contents_manager).__name__} {inspect.iscoroutinefunction(contents_manager.save)}')\n"
+    )
+    manager = "jupyter_server.services.contents.filemanager.FileContentsManager"
+    server = start(committed, {"jupyterlab_jupytext": False}, {"ServerApp": {"contents_manager_class": manager}, "ContentsManager": {"post_save_hook": "users_hook.after_save"}})
+
+    server.save_rerun("nb0.ipynb", seed=1)
+    server.save_rerun("nb1.ipynb", seed=2, edit=True)
+
+    assert (tmp_path / "manager.txt").read_text() == "FileContentsManager False"
+    assert porcelain(committed) == [" M nb1.ipynb"]
+    assert server.warnings() == []
+
+
 def test_with_jupytexts_contents_manager_and_a_paired_notebook(committed: Path, start: Any) -> None:
     (committed / "jupytext.toml").write_text('formats = "ipynb,py:percent"\n')
     server = start(committed, {"jupyterlab_jupytext": True})
@@ -189,6 +216,114 @@ def test_a_save_always_succeeds_when_nbgit_cannot_refresh(committed: Path, start
     assert len(warnings) == 2, warnings
     assert "nb0.ipynb: another git command is using the index" in warnings[0]
     assert "nb1.ipynb: .nbgit.toml: `outputs` must be" in warnings[1]
+
+
+@pytest.fixture
+def large(committed: Path) -> Path:
+    """`committed` with a real notebook of about 1 MB (`big.ipynb`) and 90,000 small files more: an
+    index of 7.9 MB, as large as a big repository's."""
+    if not ABOUT_1MB:
+        pytest.skip("needs a notebook of about 1 MB in ../shared/corpus")
+    copy_in(ABOUT_1MB[0], committed, "big.ipynb")
+    git(committed, "add", "big.ipynb")
+    git(committed, "commit", "-q", "--no-verify", "-m", "a big notebook")
+    track_many(committed, 90_000)
+    return committed
+
+
+def test_in_an_index_of_90000_entries_a_rerun_save_is_settled_and_a_real_edit_stays_listed(large: Path, start: Any) -> None:
+    server = start(large, {"jupyterlab_jupytext": False})
+
+    server.save_rerun("big.ipynb", seed=1)
+    assert porcelain(large) == []  # settled by the time the save answers
+    server.save_rerun("nb0.ipynb", seed=2, edit=True)
+    server.save_rerun("nb1.ipynb", seed=3)
+    server.save_rerun("big.ipynb", seed=4)
+
+    assert porcelain(large) == [" M nb0.ipynb"]
+    assert b"a real change" in git(large, "diff", "nb0.ipynb").stdout
+    server.save_rerun("big.ipynb", seed=5, edit=True)
+    assert porcelain(large) == [" M big.ipynb", " M nb0.ipynb"]
+    assert server.warnings() == []
+
+
+GATED_GIT = """#!/bin/sh
+# git, except that a refresh's first `git diff-files` waits for a line through the FIFO $GATE (then gone)
+if [ "$2" = diff-files ] && [ -p "$GATE" ]; then read -r line < "$GATE"; rm -f "$GATE"; fi
+exec "{git}" "$@"
+"""
+
+
+def gated_git(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """Where the gate's FIFO goes (made by the test), and the environment that puts the gated git
+    first on a server's PATH: nbgit's refresh then waits at the gate for as long as the test likes."""
+    folder = tmp_path / "gated"
+    folder.mkdir()
+    (folder / "git").write_text(GATED_GIT.format(git=shutil.which("git")))
+    (folder / "git").chmod(0o755)
+    return tmp_path / "gate", {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}", "GATE": str(tmp_path / "gate")}
+
+
+@contextlib.contextmanager
+def held_at_the_gate(fifo: Path, seconds: float = 60) -> Iterator[None]:
+    """Once a refresh waits at the gate (its git opened the FIFO), run the block; then let it through."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as error:  # ENXIO: no reader yet
+            assert error.errno == errno.ENXIO and time.monotonic() < deadline, f"no refresh reached the gate: {error}"
+            time.sleep(0.01)
+    try:
+        yield
+    finally:
+        os.write(writer, b"go\n")
+        os.close(writer)
+
+
+def test_a_refresh_never_holds_up_the_servers_event_loop(committed: Path, start: Any, tmp_path: Path) -> None:
+    """While a save's refresh is at work (held up here in its first git command), the server answers
+    every other request; the save itself answers once its notebook is settled."""
+    fifo, env = gated_git(tmp_path)
+    server = start(committed, {"jupyterlab_jupytext": False}, env=env)
+    os.mkfifo(fifo)
+
+    with ThreadPoolExecutor(1) as pool:
+        saving = pool.submit(server.save_rerun, "nb0.ipynb", 1)
+        with held_at_the_gate(fifo):
+            listing = server.request("GET", "/api/contents?content=1", timeout=10)  # a blocked event loop would answer nothing
+            assert not saving.done()
+        saving.result()
+
+    assert "nb1.ipynb" in {item["name"] for item in listing["content"]}
+    assert porcelain(committed) == []
+    assert server.warnings() == []
+
+
+@pytest.mark.parametrize(("edit", "listed"), [(False, []), (True, [" M nb0.ipynb"])], ids=["re-run again", "then edited"])
+def test_a_save_during_the_refresh_of_the_one_before_is_refreshed_after_it(committed: Path, start: Any, tmp_path: Path, edit: bool, listed: list[str]) -> None:
+    """Two quick saves of one notebook: the second is written while the first one's refresh waits,
+    and is refreshed after it, none lost: a re-run saved twice is settled, a real edit stays listed."""
+    fifo, env = gated_git(tmp_path)
+    server = start(committed, {"jupyterlab_jupytext": False}, env=env)
+    os.mkfifo(fifo)
+    notebook = committed / "nb0.ipynb"
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(server.save_rerun, "nb0.ipynb", 1)
+        with held_at_the_gate(fifo):
+            written = notebook.read_bytes()
+            second = pool.submit(server.save_rerun, "nb0.ipynb", 2, edit)
+            deadline = time.monotonic() + 60
+            while notebook.read_bytes() == written:  # the second save written, its refresh queued behind the first
+                assert time.monotonic() < deadline and not second.done(), "the second save never came"
+                time.sleep(0.01)
+        first.result()
+        second.result()
+
+    assert porcelain(committed) == listed
+    assert server.warnings() == []
 
 
 def test_a_folder_reached_through_a_link_is_in_the_repository_git_finds_there(committed: Path, start: Any, tmp_path: Path) -> None:

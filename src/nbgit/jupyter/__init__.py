@@ -3,8 +3,9 @@
 Installing nbgit in the environment that runs Jupyter Server enables it: the package ships
 `etc/jupyter/jupyter_server_config.d/nbgit.json`, which turns on `nbgit.jupyter` there, the way
 jupytext and nbdime enable their own extensions. The extension only registers a post-save hook
-(`nbgit.jupyter.save_hook`) on the server's contents manager, after any hook already set, and has
-its checkpoint restores refresh too; it imports nothing from Jupyter itself.
+(`nbgit.jupyter.save_hook`) on the server's contents manager, after any hook already set, has its
+checkpoint restores refresh too, and has its saves await their refreshes, which run on a thread
+of their own, off the event loop; it imports nothing from Jupyter itself.
 """
 
 from __future__ import annotations
