@@ -33,10 +33,11 @@ TOKEN = "nbgit-test-token"
 
 
 class Server(NamedTuple):
-    """A running Jupyter Server: its base URL and its log file."""
+    """A running Jupyter Server: its base URL, its log file and its process."""
 
     url: str
     log: Path
+    process: subprocess.Popen[bytes]
 
     def request(self, method: str, path: str, body: Any = None, timeout: float = 60) -> Any:
         """One call to the REST API, authenticated with the token as JupyterLab's requests are."""
@@ -89,7 +90,7 @@ def start(tmp_path: Path) -> Iterator[Any]:
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"]
         with log.open("wb") as output:
             started.append(subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT))
-        server = Server(f"http://127.0.0.1:{port}", log)
+        server = Server(f"http://127.0.0.1:{port}", log, started[-1])
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -323,6 +324,35 @@ def test_a_save_during_the_refresh_of_the_one_before_is_refreshed_after_it(commi
         second.result()
 
     assert porcelain(committed) == listed
+    assert server.warnings() == []
+
+
+def test_a_server_stopped_during_a_refresh_answers_the_save_and_exits(committed: Path, start: Any, tmp_path: Path) -> None:
+    """Stopped (SIGTERM) while a save's refresh is at work, the server lets the refresh finish and the
+    save answer before it exits: the notebook is settled, no index.lock is left behind, and the
+    server is not left hanging on a request that never ended."""
+    fifo, env = gated_git(tmp_path)
+    server = start(committed, {"jupyterlab_jupytext": False}, env=env)
+    os.mkfifo(fifo)
+
+    with ThreadPoolExecutor(1) as pool:
+        saving = pool.submit(server.save_rerun, "nb0.ipynb", 1)
+        with held_at_the_gate(fifo):
+            server.process.terminate()
+            deadline = time.monotonic() + 60
+            while True:  # until the server takes no more requests: it is stopping
+                try:
+                    server.request("GET", "/api/status", timeout=5)
+                except (urllib.error.URLError, ConnectionError):
+                    break
+                assert time.monotonic() < deadline, "the server kept serving after SIGTERM"
+                time.sleep(0.05)
+            assert not saving.done() and server.process.poll() is None
+        saving.result()
+
+    assert server.process.wait(timeout=60) == 0
+    assert not (committed / ".git" / "index.lock").exists()
+    assert porcelain(committed) == []
     assert server.warnings() == []
 
 

@@ -23,9 +23,19 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
 
     Another extension may replace the contents manager after this one loads (jupytext's does, to
     derive its own from the configured class), so the hook is attached again, to the one the
-    request handlers use, once the server's loop starts.
+    request handlers use, once the server's loop starts. A server that stops first lets the saves
+    under way and their refreshes finish: its shutdown (`cleanup_extensions`, which Jupyter Server
+    awaits before it stops its event loop) awaits them first.
     """
-    from nbgit.jupyter.save_hook import attach
+    from nbgit.jupyter.save_hook import attach, settle
 
     attach(serverapp.contents_manager)
     serverapp.io_loop.add_callback(lambda: attach(serverapp.web_app.settings["contents_manager"]))
+    clean_up_extensions = getattr(serverapp, "cleanup_extensions", None)
+    if clean_up_extensions is not None:
+
+        async def settle_then_clean_up() -> None:
+            await settle()
+            await clean_up_extensions()
+
+        serverapp.cleanup_extensions = settle_then_clean_up

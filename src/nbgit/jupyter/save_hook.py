@@ -7,6 +7,9 @@ and kernel message of every user goes through. The save of an asynchronous conte
 the notebook is settled, so a `git commit` sent right after it never meets nbgit's index lock. A
 synchronous contents manager saves on the event loop anyway; its hook waits for the worker.
 
+A server told to stop (SIGTERM, `jupyter server stop`) first lets the saves under way and their
+refreshes finish: the extension has the server's shutdown await `settle`.
+
 One worker for the whole server: refreshes run one at a time, in the order of the saves, so two
 never contend for one index lock and a notebook saved twice quickly is refreshed after its last
 write (a refresh that judged the first write records nothing once the second one lands).
@@ -37,6 +40,7 @@ NOTEBOOK = ".ipynb"
 ATTACHED = "_nbgit_refreshes_after_save"  # set on a contents manager the hook is registered with
 WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbgit-refresh")  # its thread starts with the first save
 AWAITED: contextvars.ContextVar[list[Future[None]]] = contextvars.ContextVar("nbgit_refreshes_awaited")  # set while a wrapped save runs
+RUNNING: set[asyncio.Future[None]] = set()  # one for each wrapped save or restore under way, done when it returns
 Result = TypeVar("Result")
 
 
@@ -87,17 +91,31 @@ def awaiting_refreshes(method: Callable[..., Awaitable[Result]]) -> Callable[...
 
     @functools.wraps(method)
     async def awaiting(*args: Any, **kwargs: Any) -> Result:
-        handed: list[Future[None]] = []
-        token = AWAITED.set(handed)
+        returned = asyncio.get_running_loop().create_future()
+        RUNNING.add(returned)
         try:
-            result = await method(*args, **kwargs)
+            handed: list[Future[None]] = []
+            token = AWAITED.set(handed)
+            try:
+                result = await method(*args, **kwargs)
+            finally:
+                AWAITED.reset(token)
+            for refreshed in handed:
+                await asyncio.wrap_future(refreshed)  # never raises: a refresh logs its problems itself
+            return result
         finally:
-            AWAITED.reset(token)
-        for refreshed in handed:
-            await asyncio.wrap_future(refreshed)  # never raises: a refresh logs its problems itself
-        return result
+            RUNNING.discard(returned)
+            returned.set_result(None)
 
     return awaiting
+
+
+async def settle() -> None:
+    """Return once every wrapped save and restore under way has returned, its refreshes done. The
+    server awaits this before its event loop stops: a refresh is not cut short, and no save is left
+    waiting for one (a request left pending keeps Jupyter Server from exiting at all)."""
+    while RUNNING:
+        await asyncio.wait(set(RUNNING))
 
 
 def refresh_after_save(os_path: str, contents_manager: Any, **_: Any) -> None:
