@@ -435,7 +435,7 @@ def test_copies_with_the_same_bytes_share_one_record_and_each_keeps_its_own_afte
     """A notebook copied into ten folders and added: one record file among them (linked, no bytes written
     per copy: `git add` of copies cost a record each), counted once in the store's size. Then one copy
     is run again, the one whose record the others share and one sharing it: both come back as run again,
-    every other copy as it was."""
+    every other copy as it was; two more run again as the first one was share its new record."""
     install(repo)
     names = [f"c{number}/analysis.ipynb" for number in range(10)]
     data = copy_in(SAMPLES["images.ipynb"], repo, names[0]).read_bytes()
@@ -455,6 +455,12 @@ def test_copies_with_the_same_bytes_share_one_record_and_each_keeps_its_own_afte
         ran[name] = serialise(notebook)
         (repo / name).write_bytes(ran[name])
     git(repo, "add", "-A")  # (recorded as git reads them: the same blob)
+    for name in names[1:3]:  # run again as the first one was: their records become its record
+        ran[name] = ran[names[0]]
+        (repo / name).write_bytes(ran[name])
+    git(repo, "add", "-A")
+    inodes = {os.stat(entry.path).st_ino for entry in entries(store_of(repo)) if entry.kind == "notebooks"}
+    assert len(inodes) == 3  # the first three copies' bytes, the sixth's, and the other six's
     for name in names:
         (repo / name).unlink()
     git(repo, "checkout", "--", ".")

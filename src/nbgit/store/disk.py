@@ -24,7 +24,7 @@ import zlib
 from pathlib import Path
 from typing import NamedTuple
 
-from nbgit.files import replace_own_in_folder, write_atomic
+from nbgit.files import TEMPORARY_SUFFIX, replace_own_in_folder, write_atomic
 from nbgit.progress import warn
 from nbgit.worktree.index import blob_id
 
@@ -156,18 +156,28 @@ class Store:
         self.written += len(data)
 
     def link(self, kind: str, name: str, other: str) -> bool:
-        """Make entry `other` the very file of entry `name` (a hard link: no bytes written); False when
-        that cannot be done (`name` gone meanwhile, `other` there already, a file system without links)."""
+        """Make entry `other` the very file of entry `name`, in place of what it was (a hard link, then a
+        rename: no bytes written); False when that cannot be done (`name` gone meanwhile, a file system
+        without links)."""
         source, target = self.file(kind, name), self.file(kind, other)
+        folder, base = os.path.split(target)
+        temporary = f"{folder}/.{base}.{os.getpid()}{TEMPORARY_SUFFIX}"
         try:
-            try:
-                os.link(source, target)
-            except FileNotFoundError:
-                if not os.path.exists(source):
-                    return False
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                os.link(source, target)
+            for attempt in range(3):  # (a folder made, a leftover of a killed process of this id removed)
+                try:
+                    os.link(source, temporary)
+                    break
+                except FileNotFoundError:
+                    if attempt or not os.path.exists(source):
+                        return False
+                    os.makedirs(folder, exist_ok=True)
+                except FileExistsError:
+                    _unlink(temporary)
+            else:
+                return False
+            os.replace(temporary, target)
         except OSError:
+            _unlink(temporary)
             return False
         return True
 

@@ -14,8 +14,9 @@ one blob (an analysis copied into two folders, each run on its own data) each ke
 blob's record is the first path's, and another path's version of that blob is a record named by
 the path and the blob (`own_key`), so that neither ever comes back with the other's outputs. A
 path this clone never recorded (a copy arriving) gets the blob's record. Where a path's bytes are the
-very bytes of the blob's record (a copied notebook nobody ran since), its own record is a hard link to
-that one: no file is written, and the link keeps those bytes when the other path records anew.
+very bytes of the blob's record (a copied notebook nobody ran since, copies run again alike), its own
+record is a hard link to that one: no bytes are written, and the link keeps them when the other path
+records anew.
 """
 
 from __future__ import annotations
@@ -50,15 +51,17 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     origin = history.path_name(path)
     name, known = recorded(store, origin, key)
     kept = checksum(worktree)
-    if known is not None and not belongs(known, origin):  # another path's version of this blob: this path keeps its own beside it
-        name = own_key(origin, key)
-        if (known.checksum, known.size, known.fingerprint) == (kept, len(worktree), made_by) and known.digest == digest(worktree):
-            if store.link("notebooks", key, name):  # the very same bytes: shared, never copied
-                history.remember(store, path, key)
-                return
-        known = None
-    if known is not None and (known.checksum, known.size, known.fingerprint) == (kept, len(worktree), made_by):
+    version = (kept, len(worktree), made_by)
+    if known is not None and belongs(known, origin) and (known.checksum, known.size, known.fingerprint) == version:
         history.remember(store, path, key)  # seen before: nothing is written twice
+        return
+    if name == key and known is not None and not belongs(known, origin):
+        name, blobs = own_key(origin, key), known  # another path's version of this blob: this path keeps its own beside it
+    else:
+        blobs = store.record(key) if name != key else None  # (the blob's record, when this path keeps its own)
+    if (blobs is not None and (blobs.checksum, blobs.size, blobs.fingerprint) == version and blobs.digest == digest(worktree)
+            and store.link("notebooks", key, name)):
+        history.remember(store, path, key)  # the very bytes of the blob's record: shared, never copied
         return
     encoded = skeleton.encode(worktree, cleaned)
     for object_name, line in encoded.objects:
