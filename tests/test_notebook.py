@@ -10,10 +10,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import CORPUS, corpus_files, corpus_id
 from nbgit import fastjson
-from nbgit.notebook import CONFLICT_MARKER, Notebook, NotebookError, first_conflict_marker, has_conflict_markers, parse, serialise
+from nbgit.notebook import CONFLICT_MARKER, Notebook, NotebookError, first_conflict_marker, has_conflict_markers, holds_lone_surrogate, parse, serialise
 
 READABLE = [p for p in corpus_files("dev") + corpus_files("peer") + corpus_files("bad_inputs")]
 
@@ -167,3 +169,35 @@ def test_missing_nbformat_is_read_as_nbformat_1_like_nbformat_does() -> None:
     notebook = parse(path.read_bytes())
     assert notebook.major == 1
     assert serialise(notebook) == nbformat_bytes(path.read_bytes())
+
+
+# pieces of JSON string text: surrogate halves escaped in either case, escaped backslashes before
+# them (then they are literal text), other escapes, plain and non-BMP characters
+_STRING_PIECES = ["\\ud83d", "\\uD83D", "\\ude00", "\\uDE00", "\\udbff", "\\udc00", "\\\\", "\\\\ud83d", "\\\\\\ud83d",
+                  "\\u0041", "\\n", "a", "é", "😀", "\\ud7ff", "\\ue000"]
+
+
+@given(st.lists(st.lists(st.sampled_from(_STRING_PIECES), max_size=8), min_size=1, max_size=4))
+def test_a_lone_surrogate_is_found_in_the_bytes_exactly_when_json_reads_one(strings: list[list[str]]) -> None:
+    """`holds_lone_surrogate` (a search of the bytes) says what writing the parsed JSON as UTF-8 says."""
+    data = json.dumps({"cells": []})[:-1].encode() + b", " + b", ".join(
+        b'"k%d": "%s"' % (number, "".join(pieces).encode("utf-8")) for number, pieces in enumerate(strings)) + b"}"
+    try:
+        json.dumps(json.loads(data), ensure_ascii=False).encode("utf-8")
+        lone = False
+    except UnicodeEncodeError:
+        lone = True
+    assert holds_lone_surrogate(data) == lone, data
+
+
+def test_half_a_surrogate_pair_is_refused_whichever_reader_reads_it() -> None:
+    """The standard library reads `"\\ud83d"` alone and the search of the bytes finds it; msgspec refuses
+    it and the standard library reads it again: one error either way, a whole pair none."""
+    bad = json.dumps({"cells": [], "metadata": {"title": "\ud83d"}, "nbformat": 4, "nbformat_minor": 5}).encode()
+    good = bad.replace(b"\\ud83d", b"\\ud83d\\ude00")
+    for _ in range(2):  # the first reads of a process, then (`fastjson.expect`) with msgspec
+        with pytest.raises(NotebookError, match="lone surrogate"):
+            parse(bad, "a.ipynb")
+        assert parse(good, "a.ipynb").content["metadata"]["title"] == "😀"
+        fastjson.expect(1000)
+    assert fastjson.read(good).paired and not fastjson.read(bad).paired

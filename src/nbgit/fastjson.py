@@ -42,10 +42,13 @@ class _Codec(NamedTuple):
 class Read(NamedTuple):
     """A JSON value as read, and whether msgspec writes it as the standard library does (`alike`): read
     by msgspec, whose only floats are ones Python writes without an exponent. Reading knows that for
-    the price of a call per float (real notebooks hold a handful): writing then walks nothing."""
+    the price of a call per float (real notebooks hold a handful): writing then walks nothing.
+    `paired`: read by msgspec, which refuses half a surrogate pair (`"\\ud83d"` alone) where the
+    standard library reads it, so every surrogate escape of the text was one of a pair."""
 
     value: Any
     alike: bool
+    paired: bool = False
 
 
 _handled = 0
@@ -66,7 +69,7 @@ def read(data: str | bytes) -> Read:
     if codec is not None:
         unlike = _unlike[0]
         try:
-            return Read(codec.decode(data), _unlike[0] == unlike)
+            return Read(codec.decode(data), _unlike[0] == unlike, True)
         except codec.errors:
             pass  # beyond msgspec, or not JSON at all: the standard library says which
     return Read(json.loads(data if isinstance(data, str) else data.decode("utf-8")), False)
