@@ -265,6 +265,15 @@ def gated_git(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tmp_path / "gate", {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}", "GATE": str(tmp_path / "gate")}
 
 
+def gated_server(committed: Path, start: Any, tmp_path: Path) -> tuple[Path, Any]:
+    """The gate's FIFO and a server of `committed` whose refreshes wait at it, made once the server
+    is up (its own start runs git)."""
+    fifo, env = gated_git(tmp_path)
+    server = start(committed, {"jupyterlab_jupytext": False}, env=env)
+    os.mkfifo(fifo)
+    return fifo, server
+
+
 @contextlib.contextmanager
 def held_at_the_gate(fifo: Path, seconds: float = 60) -> Iterator[None]:
     """Once a refresh waits at the gate (its git opened the FIFO), run the block; then let it through."""
@@ -286,9 +295,7 @@ def held_at_the_gate(fifo: Path, seconds: float = 60) -> Iterator[None]:
 def test_a_refresh_never_holds_up_the_servers_event_loop(committed: Path, start: Any, tmp_path: Path) -> None:
     """While a save's refresh is at work (held up here in its first git command), the server answers
     every other request; the save itself answers once its notebook is settled."""
-    fifo, env = gated_git(tmp_path)
-    server = start(committed, {"jupyterlab_jupytext": False}, env=env)
-    os.mkfifo(fifo)
+    fifo, server = gated_server(committed, start, tmp_path)
 
     with ThreadPoolExecutor(1) as pool:
         saving = pool.submit(server.save_rerun, "nb0.ipynb", 1)
@@ -306,9 +313,7 @@ def test_a_refresh_never_holds_up_the_servers_event_loop(committed: Path, start:
 def test_a_save_during_the_refresh_of_the_one_before_is_refreshed_after_it(committed: Path, start: Any, tmp_path: Path, edit: bool, listed: list[str]) -> None:
     """Two quick saves of one notebook: the second is written while the first one's refresh waits,
     and is refreshed after it, none lost: a re-run saved twice is settled, a real edit stays listed."""
-    fifo, env = gated_git(tmp_path)
-    server = start(committed, {"jupyterlab_jupytext": False}, env=env)
-    os.mkfifo(fifo)
+    fifo, server = gated_server(committed, start, tmp_path)
     notebook = committed / "nb0.ipynb"
 
     with ThreadPoolExecutor(2) as pool:
@@ -331,9 +336,7 @@ def test_a_server_stopped_during_a_refresh_answers_the_save_and_exits(committed:
     """Stopped (SIGTERM) while a save's refresh is at work, the server lets the refresh finish and the
     save answer before it exits: the notebook is settled, no index.lock is left behind, and the
     server is not left hanging on a request that never ended."""
-    fifo, env = gated_git(tmp_path)
-    server = start(committed, {"jupyterlab_jupytext": False}, env=env)
-    os.mkfifo(fifo)
+    fifo, server = gated_server(committed, start, tmp_path)
 
     with ThreadPoolExecutor(1) as pool:
         saving = pool.submit(server.save_rerun, "nb0.ipynb", 1)
