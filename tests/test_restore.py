@@ -893,6 +893,22 @@ def test_the_policy_key_turns_it_off(repo: Path) -> None:
     assert re.search(rb"^outputs +off +the policy says restore_outputs = false", nbgit(repo, "status").stdout, re.MULTILINE)
 
 
+def test_a_size_limit_git_cannot_read_is_a_broken_outputs_line_not_a_dead_status(clone: Path) -> None:
+    """`nbgit.restoreMaxSize = 1x`: the filter warns and keeps no outputs; `nbgit status` (the command
+    that diagnoses a clone) said only that the value is not a size and printed no status at all. It
+    now shows every line, the outputs one broken with the way out, and exits 1; install says it too."""
+    git(clone, "config", "nbgit.restoreMaxSize", "1x")
+    done = nbgit(clone, "status")
+    out = done.stdout.decode()
+    assert done.returncode == 1, done.stderr
+    assert re.search(r"^outputs +broken +nbgit.restoreMaxSize = '1x' is not a size: the filter keeps no outputs until it is fixed", out, re.MULTILINE), out
+    assert re.search(r"^filter +ok ", out, re.MULTILINE) and out.rstrip().endswith("nbgit: broken or missing wiring (see above)"), out
+    done = nbgit(clone, "install", "--no-hooks")
+    assert done.returncode == 0 and b"outputs    broken: nbgit.restoreMaxSize = '1x' is not a size" in done.stdout, done.stdout
+    git(clone, "config", "--unset", "nbgit.restoreMaxSize")
+    assert nbgit(clone, "status").returncode == 0
+
+
 def test_status_shows_the_store_and_gc_prunes_it(clone: Path) -> None:
     status = nbgit(clone, "status").stdout.decode()
     line = next(line for line in status.splitlines() if line.startswith("outputs "))

@@ -69,7 +69,8 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
         if target.root is not None:
             report += [said for f in wiring.files if (said := write_file(target.root, f))]
     for wiring in wirings:
-        report.append(f"{wiring.capability:<10} {'off: ' + wiring.off if wiring.off else wiring.summary}")
+        said = f"off: {wiring.off}" if wiring.off else f"broken: {wiring.broken}" if wiring.broken else wiring.summary
+        report.append(f"{wiring.capability:<10} {said}")
     found = [f for f in inspect_peers(target.cwd) if f.state in ("broken", "note")]
     report += [f"{f.state}: {f.detail}" for f in found]
     return report, any(f.state == "broken" for f in found)

@@ -119,6 +119,8 @@ def _git_version() -> Finding:
 def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attrs: dict[str, dict[str, str]], root: Path | None) -> Finding:
     if wiring.off:
         return Finding(wiring.capability, "off", wiring.off)
+    if wiring.broken:
+        return Finding(wiring.capability, "broken", wiring.broken)
     broken: list[str] = []
     missing: list[str] = []
     stale: list[str] = []

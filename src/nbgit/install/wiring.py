@@ -55,6 +55,7 @@ class Wiring(NamedTuple):
     files: tuple[ManagedFile, ...] = ()
     optional: bool = False  # missing is not a problem for `nbgit status`
     off: str = ""  # why this capability wires nothing here
+    broken: str = ""  # why it cannot work as this clone is configured (`nbgit status`: broken)
     warnings: tuple[str, ...] = ()  # said by install
 
 
@@ -166,7 +167,11 @@ def outputs_wiring(setup: Setup) -> Wiring:
         from nbgit.store.evict import measure
 
         shown = directory.relative_to(setup.root) if directory.is_relative_to(setup.root) else directory
-        limit = shown_size(clone_settings(setup.root).limit)
+        try:
+            limit = shown_size(clone_settings(setup.root).limit)
+        except NbgitError as error:  # (the filter warns and keeps no outputs; status says so instead of stopping)
+            problem = f"{error.message}: the filter keeps no outputs until it is fixed ({error.hint})"
+            return Wiring("outputs", summary, owned_keys=owned, optional=True, broken=problem)
         summary += f"; store {shown_size(measure(directory).bytes)} of {limit} in {shown} (`nbgit gc` prunes it)"
     return Wiring("outputs", summary, owned_keys=owned, optional=True)
 
