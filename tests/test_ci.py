@@ -245,6 +245,8 @@ def test_machine_formats_validate_against_their_schemas(repo: Path) -> None:
             assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
             lines = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results if "locations" in r}
             assert lines["merged.ipynb"] == 1 and lines["dirty.ipynb"] > 1
+            helps = {rule["id"]: rule["help"]["text"] for rule in rules}  # a rule's way out, for any notebook
+            assert "`git mv NOTEBOOK.ipynb NEW_NAME.ipynb`" in helps["untitled"] and "`nbgit clean NOTEBOOK.ipynb`" in helps["not-clean"], helps
         else:
             assert len({i["fingerprint"] for i in out}) == len(out) >= 4
 

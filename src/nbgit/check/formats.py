@@ -135,7 +135,7 @@ def _sarif(outcome: Outcome, root: Path | None) -> dict[str, Any]:
         "version": __version__,
         "informationUri": PROJECT_URL,
         "rules": [
-            {"id": check.id, "shortDescription": {"text": check.catches}, "help": {"text": check.hint.replace("PATH", "the notebook")}}
+            {"id": check.id, "shortDescription": {"text": check.catches}, "help": {"text": check.hint.replace("PATH", "NOTEBOOK.ipynb")}}
             for check in CHECKS.values()
         ],
     }
