@@ -425,3 +425,12 @@ def test_a_git_file_naming_no_git_folder_gets_no_memo(tmp_path: Path, monkeypatc
     assert memo_file(str(tree)) == f"{elsewhere}/nbgit/textconv-policy"
     monkeypatch.setenv("GIT_DIR", str(elsewhere))
     assert memo_file(str(tree)) is None
+
+
+@pytest.mark.parametrize("columns", [70, 200])
+def test_help_is_as_wide_as_the_terminal_says(repo: Path, columns: int) -> None:
+    """Told the width (`cli._sized`) instead of importing shutil for it, help still wraps at $COLUMNS."""
+    done = subprocess.run([str(NBGIT), "check", "--help"], cwd=repo, capture_output=True, env={**os.environ, "COLUMNS": str(columns)})
+    lines = done.stdout.decode().split("\n\n")[0].splitlines()  # the usage, which argparse wraps (the epilog is kept as written)
+    assert done.returncode == 0 and max(map(len, lines)) <= columns
+    assert (lines[0].startswith("usage: nbgit check") and lines[0].rstrip().endswith("[PATH ...]")) == (columns == 200), lines[:4]
