@@ -1234,3 +1234,102 @@ def test_every_corpus_notebook_comes_back_exactly_and_cell_by_cell(tmp_path: Pat
                 checked += 1
     assert checked > 50
     assert_store_sound(store.directory, blobs.__getitem__)
+
+
+# --- the worker that keeps outputs beside the process filter --------------------------------------
+
+WRAPPED_KEEPER = """#!{python}
+import os, signal, sys, time
+from nbgit import filter
+from nbgit.store.keeper import OutputKeeper
+FILTER = os.getpid()
+print("filter", FILTER, file=open({log!r}, "a"))
+kept = OutputKeeper.clean
+def clean(self, path, *rest):
+    print("record", os.getpid(), path, file=open({log!r}, "a"))
+    {before_recording}
+    kept(self, path, *rest)
+OutputKeeper.clean = clean
+settle = filter.Cleaner.settle
+def settled(self):
+    settle(self)
+    {after_settling}
+filter.Cleaner.settle = settled
+sys.exit(filter.main())
+"""
+
+
+def wrap_keeper(repo: Path, tmp_path: Path, before_recording: str = "pass", after_settling: str = "pass") -> Path:
+    """Run the process filter with its keeper wrapped: each record logged (by which process), then
+    `before_recording` run; `after_settling` after each answer's records are handed over. The log."""
+    log, script = tmp_path / "keeper.log", tmp_path / "wrapped-filter.py"
+    script.write_text(WRAPPED_KEEPER.format(python=sys.executable, log=str(log), before_recording=before_recording, after_settling=after_settling))
+    script.chmod(0o755)
+    git(repo, "config", "filter.nbgit.process", str(script))
+    return log
+
+
+def recorders(log: Path) -> tuple[set[str], dict[str, str]]:
+    """The filter processes' ids, and which process recorded each path."""
+    lines = [line.split(" ", 2) for line in log.read_text().splitlines()]
+    return {pid for kind, pid, *_ in lines if kind == "filter"}, {path: pid for kind, pid, path in (l for l in lines if l[0] == "record")}
+
+
+def test_outputs_are_recorded_beside_the_filter_and_there_before_git_returns(clone: Path, tmp_path: Path) -> None:
+    """A worker forked from the filter records (slowly here); git returns only once every record is
+    written, so a checkout right after gives every notebook back with the outputs it had."""
+    log = wrap_keeper(clone, tmp_path, before_recording="time.sleep(0.3)")
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "here = 1", ran="ran here")
+    had = snapshot(clone)
+    commit(clone, "ran here")
+    filters, recorded = recorders(log)
+    assert set(recorded) == set(SAMPLES) and not filters & set(recorded.values())  # none in the filter itself
+    for name in SAMPLES:
+        (clone / name).unlink()
+    git(clone, "checkout", "-q", "--", ".")
+    assert snapshot(clone) == had
+    assert_clean_state(clone)
+
+
+def test_checkout_merging_local_changes_keeps_the_outputs_it_just_recorded(clone: Path, tmp_path: Path) -> None:
+    """`git checkout -m` cleans the notebooks changed here (their outputs handed to the worker) and then
+    checks out their merge with the other branch, which needs those outputs: the filter waits for the
+    worker before it answers the first checkout (here the worker takes 0.3 s a record)."""
+    git(clone, "checkout", "-q", "-b", "other")
+    commit_edits(clone, SECOND, "elsewhere = 1")
+    git(clone, "checkout", "-q", "main")
+    original = snapshot(clone)
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "here = 1", ran="ran here")
+    wrap_keeper(clone, tmp_path, before_recording="time.sleep(0.3)")
+    git(clone, "checkout", "-q", "-m", "other")
+    for name in SAMPLES:
+        assert_outputs(clone / name, original[name], edited=(SECOND[name],), ran={FIRST[name]: "ran here"})
+
+
+def test_a_killed_worker_costs_one_warning_and_the_filter_records_the_rest(clone: Path, tmp_path: Path) -> None:
+    """The worker dies on its first record (the filter waits a little after handing it over, so that
+    it is dead by the next; records in the filter itself go on): git's command succeeds with one warning, the filter records the rest
+    itself, and the notebook whose record was lost comes back as a checkout of a new version does:
+    the outputs of the cells the store knows, none for the edited cell."""
+    real = git(clone, "config", "filter.nbgit.process").stdout.decode().strip()
+    log = wrap_keeper(clone, tmp_path, before_recording="os.getpid() == FILTER or os.kill(os.getpid(), signal.SIGKILL)", after_settling="time.sleep(0.3)")
+    original = snapshot(clone)
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "here = 1", ran="ran here")
+    had = snapshot(clone)
+    done = git(clone, "add", "-A")
+    assert done.stderr.decode() == ("nbgit: warning: keeping outputs failed: the process keeping them was killed by signal 9; "
+                                    "notebooks this command cleaned may come back without their outputs\n")
+    git(clone, "config", "filter.nbgit.process", real)
+    git(clone, "commit", "-q", "-m", "ran here")
+    filters, recorded = recorders(log)
+    first, *rest = sorted(SAMPLES)
+    assert recorded[first] not in filters and all(recorded[name] in filters for name in rest)
+    for name in SAMPLES:
+        (clone / name).unlink()
+    git(clone, "checkout", "-q", "--", ".")
+    assert {name: data for name, data in snapshot(clone).items() if name != first} == {name: had[name] for name in rest}
+    assert_outputs(clone / first, original[first], edited=(FIRST[first],))  # what the store had of it before: the edited cell without
+    assert_clean_state(clone)

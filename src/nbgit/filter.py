@@ -34,6 +34,8 @@ from nbgit.store.keeper import OutputKeeper
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from nbgit.store.background import Worker
+
 # What the process announces, and whether the installer sets `filter.nbgit.required`. `smudge` puts
 # back the outputs this clone had, and the cells the policy drops (nbgit.store). Never required: a
 # broken nbgit (a deleted virtualenv) never blocks git; checkouts then write notebooks without
@@ -252,6 +254,8 @@ class Cleaner:
         self.problem = problem
         self.keeper = keeper
         self._unsettled: list[tuple[str, bytes, bytes, Policy]] = []  # cleaned, outputs not kept yet
+        self.background = False  # whether outputs are kept by a forked worker (the process filter's: see nbgit.store.background)
+        self._worker: Worker | None = None
 
     @classmethod
     def for_directory(cls, directory: Path | str) -> Cleaner:
@@ -288,9 +292,50 @@ class Cleaner:
         return result, problem
 
     def settle(self) -> None:
-        """Keep the outputs of what was cleaned since the last time (never raises: see OutputKeeper)."""
+        """Keep the outputs of what was cleaned since the last time: handed to the worker when there is
+        one, else here (never raises: see OutputKeeper)."""
         while self._unsettled and self.keeper is not None:
-            self.keeper.clean(*self._unsettled.pop(0))
+            path, worktree, cleaned, own = self._unsettled.pop(0)
+            if not self._hand_over(self.keeper, path, worktree, cleaned):
+                self.keeper.clean(path, worktree, cleaned, own)
+
+    def wait(self) -> None:
+        """Keep every output handed over so far before going on: the worker finishes and exits (a later
+        record starts another)."""
+        self.settle()
+        self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        """Wait for the worker to finish and exit; one warning when a signal killed it."""
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            failure = worker.finish()
+            if failure is not None:
+                warn(f"keeping outputs failed: {failure}; notebooks this command cleaned may come back without their outputs")
+
+    def _hand_over(self, keeper: OutputKeeper, path: str, worktree: bytes, cleaned: bytes) -> bool:
+        """Give one record to the worker (started at the first); False when there is none to give it to."""
+        if not self.background:
+            return False
+        try:
+            if self._worker is None:
+                from nbgit.store.background import Worker
+
+                self._worker = Worker(self._keep, keeper.flush)
+            if self._worker.send(path.encode("utf-8", "surrogatepass"), worktree, cleaned):
+                return True
+        except Exception:  # noqa: BLE001 - no process to be had (a limit on processes, on memory), a bug: this one records
+            pass
+        self._stop_worker()
+        self.background = False  # the worker is gone (or never came): this process records from now on
+        return False
+
+    def _keep(self, path: bytes, worktree: bytes, cleaned: bytes) -> None:
+        """In the worker: keep the outputs of one notebook the filter cleaned (under the path's own policy)."""
+        name = path.decode("utf-8", "surrogatepass")
+        own = own_policy(name, self.policy)[0]
+        if own is not None and self.keeper is not None:
+            self.keeper.clean(name, worktree, cleaned, own)
 
     def __call__(self, command: str, path: str, data: bytes, request: dict[str, str] | None = None) -> tuple[str, bytes | None]:
         """One request: (status, content); never raises (a failure is a warning and a pass-through or an error).
@@ -299,6 +344,7 @@ class Cleaner:
         (the one-shot filter): see `into_work_tree`.
         """
         if command != "clean":
+            self.wait()  # (what this command recorded may be what it now checks out: `git stash`)
             if self.keeper is None or not into_work_tree(self.keeper.root, request):
                 return "success", data
             return "success", self.keeper.smudge(path, data, self.policy.for_path(path))
@@ -327,8 +373,9 @@ def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
     stdin = open(sys.stdin.fileno(), "rb", buffering=_BUFFER, closefd=False)
     stdout = open(sys.stdout.fileno(), "wb", buffering=_BUFFER, closefd=False)
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
+    cleaner = Cleaner.for_directory(os.getcwd())  # (never raises)
+    cleaner.background = hasattr(os, "fork")
     try:
-        cleaner = Cleaner.for_directory(os.getcwd())
         serve(stdin, stdout, cleaner, capabilities, cleaner.settle)
     except StreamEnded:
         return EXIT_BROKEN  # git went away mid-request (killed, interrupted); it reports that itself
@@ -344,6 +391,7 @@ def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
         return EXIT_BROKEN
     finally:
         _close_quietly(stdout)
+        cleaner.wait()  # git waits for this process: the outputs it was given are kept when git is done
     return EXIT_OK
 
 

@@ -95,6 +95,12 @@ class OutputKeeper:
 
         return gitrepo.revision_files(self.root, ids, local_only=True)
 
+    def flush(self) -> None:
+        """Count what this process wrote into the store's size now (a forked worker exits without running
+        exit handlers)."""
+        if self._store is not None:
+            self._guarded(self._account)
+
     def _open(self) -> Store | None:
         if self._off:
             return None
