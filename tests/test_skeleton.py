@@ -122,3 +122,17 @@ def test_a_dropped_stretch_leaves_the_lines_around_it_copied(lines: list[bytes],
     worktree, cleaned = b"\n".join(distinct) + b"\n", b"\n".join(kept) + b"\n"
     round_trip(worktree, cleaned)
     assert copied(worktree, cleaned) >= len(cleaned) - 2  # all of it but the newline between the two copies
+
+
+@pytest.mark.parametrize("dropped", [10, 255, 256, 257, 2000])
+def test_a_stretch_longer_than_a_walk_looks_at_still_leaves_the_lines_after_it_copied(dropped: int) -> None:
+    """The encoder walks a few hundred lines of the work tree for where copying resumes, then looks the
+    places up in an index of all its lines: an output of thousands of lines, dropped, is no different."""
+    head, tail = [b"head %d" % n for n in range(10)], [b"tail %d" % n for n in range(10)]
+    output = [b"     \"line %d\\n\"," % n for n in range(dropped)]
+    worktree, cleaned = b"\n".join(head + output + tail) + b"\n", b"\n".join(head + tail) + b"\n"
+    round_trip(worktree, cleaned)
+    assert copied(worktree, cleaned) >= len(cleaned) - 2
+    twice = b"\n".join(head + output + tail + output + tail) + b"\n"  # and once indexed, the index serves every later search
+    round_trip(twice, b"\n".join(head + tail + tail) + b"\n")
+    assert copied(twice, b"\n".join(head + tail + tail) + b"\n") >= len(b"\n".join(head + tail + tail)) - 3

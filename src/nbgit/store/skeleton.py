@@ -16,6 +16,7 @@ bytes cleaned before need no cleaning again (`cleaned_from`).
 from __future__ import annotations
 
 import bisect
+import itertools
 from typing import NamedTuple
 
 from nbgit.store.disk import digest
@@ -41,9 +42,7 @@ def encode(worktree: bytes, cleaned: bytes) -> Encoded:
     and the recipe of `cleaned` from `worktree`."""
     mine, theirs = worktree.split(b"\n"), cleaned.split(b"\n")
     offsets = _offsets(theirs)
-    where: dict[bytes, list[int]] = {}
-    for index, line in enumerate(mine):
-        where.setdefault(line, []).append(index)
+    where = _Where(mine)
     out: list[bytes] = []
     objects: list[tuple[str, bytes]] = []
     steps: list[bytes] = []  # the recipe's numbers
@@ -53,9 +52,9 @@ def encode(worktree: bytes, cleaned: bytes) -> Encoded:
     at = 0  # where mine[i] starts in `worktree`
     while i < len(mine):
         start = j
-        while i < len(mine) and j < len(theirs) and mine[i] == theirs[j]:
-            i, j = i + 1, j + 1
-        if j > start:
+        equal = _equal_run(mine, i, theirs, j)
+        i, j = i + equal, j + equal
+        if equal:
             gaps.append(cleaned[copied : offsets[start]])
             length = offsets[j] - 1 - offsets[start]
             steps.append(b"%d %d %d" % (offsets[start] - copied, at, length))
@@ -64,15 +63,14 @@ def encode(worktree: bytes, cleaned: bytes) -> Encoded:
             out.append(b"%s%s%d %d" % (MARK, COPY, offsets[start], length))
         if i == len(mine):
             break
-        resume = _resume(mine, theirs, where, i, j)
+        resume = _resume(theirs, where, i, j)
         stop = resume[0] if resume else len(mine)
-        at += sum(map(len, mine[i:stop])) + stop - i
-        for line in mine[i:stop]:
-            if len(line) >= LONG_LINE:
-                name = digest(line)
-                objects.append((name, line))
-                line = MARK + OBJECT + name.encode("ascii")
-            out.append(line)
+        held = mine[i:stop]
+        lengths = list(map(len, held))
+        at += sum(lengths) + len(held)
+        if held and max(lengths) >= LONG_LINE:
+            held = [_named(line, objects) if len(line) >= LONG_LINE else line for line in held]
+        out += held
         if resume is None:
             break
         i, j = resume
@@ -80,33 +78,109 @@ def encode(worktree: bytes, cleaned: bytes) -> Encoded:
     return Encoded(b"\n".join(out), objects, b"%s\n%s" % (b" ".join(steps), b"".join(gaps)))
 
 
+def _equal_run(mine: list[bytes], i: int, theirs: list[bytes], j: int) -> int:
+    """How many lines from `mine[i]` and `theirs[j]` on are equal: stretches twice as long each time are
+    compared as lists (in C), then the one that differs is halved down to its first differing line."""
+    limit = min(len(mine) - i, len(theirs) - j)
+    same, step = 0, 8
+    while same < limit:
+        upto = min(same + step, limit)
+        if mine[i + same : i + upto] != theirs[j + same : j + upto]:
+            break
+        same, step = upto, step * 2
+    else:
+        return limit
+    while upto - same > 1:  # the lines before `same` are equal, and one from there to `upto` is not
+        middle = (same + upto) // 2
+        if mine[i + same : i + middle] == theirs[j + same : j + middle]:
+            same = middle
+        else:
+            upto = middle
+    return same
+
+
+def _named(line: bytes, objects: list[tuple[str, bytes]]) -> bytes:
+    """A long line as the skeleton holds it: a marker naming it, the line itself added to `objects`."""
+    name = digest(line)
+    objects.append((name, line))
+    return MARK + OBJECT + name.encode("ascii")
+
+
 def _offsets(lines: list[bytes]) -> list[int]:
     """Where each of `lines` starts in the bytes they were split from (and one past the end)."""
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-    return offsets
+    return list(itertools.accumulate(map(_PLUS_ONE, map(len, lines)), initial=0))  # (in C: no Python per line)
 
 
-def _resume(mine: list[bytes], theirs: list[bytes], where: dict[bytes, list[int]], i: int, j: int) -> tuple[int, int] | None:
-    """Where copying from the blob resumes: the nearest line of the work tree from which `_AGREE`
-    lines (or all that are left) equal the blob's from one of its next `_CHANGED` lines on; failing
-    that, from one of the lines after those up to the `_FARTHER`th (cleaning dropped a long stretch
-    and what follows it changed too: papermill's and Jupyter's timing metadata of a cell with outputs)."""
-    return _nearest(mine, theirs, where, i, range(j, min(j + _CHANGED, len(theirs)))) or _nearest(
-        mine, theirs, where, i, range(j + _CHANGED, min(j + _FARTHER, len(theirs))))
+_PLUS_ONE = (1).__add__
+_SCAN = 256  # lines of the work tree walked for where copying resumes before all its lines are indexed
 
 
-def _nearest(mine: list[bytes], theirs: list[bytes], where: dict[bytes, list[int]], i: int, starts: range) -> tuple[int, int] | None:
+class _Where:
+    """The work tree's lines, and where each occurs: indexed (a Python step per line) only once a
+    search walks past `_SCAN` lines, which a notebook's outputs rarely span."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+        self._places: dict[bytes, list[int]] | None = None
+
+    @property
+    def indexed(self) -> bool:
+        """Whether every line's places are indexed already (then looking them up costs less than a walk)."""
+        return self._places is not None
+
+    def places(self, line: bytes, start: int) -> list[int]:
+        """The first `_TRIES` places of `line` from `start` on."""
+        if self._places is None:
+            self._places = {}
+            for index, each in enumerate(self.lines):
+                self._places.setdefault(each, []).append(index)
+        places = self._places.get(line, [])
+        first = bisect.bisect_left(places, start)
+        return places[first : first + _TRIES]
+
+
+def _resume(theirs: list[bytes], where: _Where, i: int, j: int) -> tuple[int, int] | None:
+    """Where copying from the blob resumes: the nearest line of the work tree (from `i` on) from which
+    `_AGREE` lines (or all that are left) equal the blob's from one of its next `_CHANGED` lines on;
+    failing that, from one of the lines after those up to the `_FARTHER`th (cleaning dropped a long
+    stretch and what follows it changed too: papermill's and Jupyter's timing metadata of a cell with
+    outputs)."""
+    return _nearest(theirs, where, i, range(j, min(j + _CHANGED, len(theirs)))) or _nearest(
+        theirs, where, i, range(j + _CHANGED, min(j + _FARTHER, len(theirs))))
+
+
+def _nearest(theirs: list[bytes], where: _Where, i: int, starts: range) -> tuple[int, int] | None:
     """The nearest line of the work tree (from `i` on) from which `_AGREE` lines equal the blob's from
-    one of the lines `starts` on (the first of them on a tie), with that line; None when there is none."""
+    one of the lines `starts` on (the first of them on a tie), looking at the first `_TRIES` places
+    of each one's first line only, with that line; None when there is none.
+
+    The work tree is walked from `i` (the lines it holds there are mostly outputs, a few dozen);
+    past `_SCAN` lines, the places are looked up in the index of all its lines."""
+    mine = where.lines
+    if where.indexed:
+        return _looked_up(theirs, where, i, starts)
+    starting: dict[bytes, list[int]] = {}
+    for at in starts:
+        starting.setdefault(theirs[at], []).append(at)
+    tries = dict.fromkeys(starts, 0)
+    end = min(i + _SCAN, len(mine))
+    for k in range(i, end):
+        for at in starting.get(mine[k], ()):
+            if tries[at] < _TRIES:
+                tries[at] += 1
+                want = theirs[at : at + _AGREE]
+                if mine[k : k + len(want)] == want:
+                    return k, at
+    return None if end == len(mine) else _looked_up(theirs, where, i, starts)
+
+
+def _looked_up(theirs: list[bytes], where: _Where, i: int, starts: range) -> tuple[int, int] | None:
+    """`_nearest`, by the index of all the work tree's lines."""
     best: tuple[int, int] | None = None
     for at in starts:
         want = theirs[at : at + _AGREE]
-        places = where.get(theirs[at], [])
-        first = bisect.bisect_left(places, i)
-        for k in places[first : first + _TRIES]:  # a slice of _TRIES places: never the rest of a long list
-            if mine[k : k + len(want)] == want and (best is None or k < best[0]):
+        for k in where.places(theirs[at], i):
+            if where.lines[k : k + len(want)] == want and (best is None or k < best[0]):
                 best = (k, at)
                 break
     return best
