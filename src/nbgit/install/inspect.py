@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 from typing import NamedTuple
 
@@ -11,6 +10,7 @@ from nbgit import gitrepo
 from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, has_block
 from nbgit.install.hooks import HAND_HOOK_MARKER, is_ours, not_a_hook_file, read_small
+from nbgit.install.programs import missing_program, program_of
 from nbgit.install.target import config_values, info_attributes, is_repository_file, repository_root, shown_path
 from nbgit.install.wiring import NOTEBOOKS, Wiring
 
@@ -43,15 +43,6 @@ def _counted(paths: list[str]) -> list[str]:
     return [p for p in paths if p.rpartition("/")[2] != PROBE] or paths
 
 
-def program_of(command: str) -> str | None:
-    """The program a configured command runs (environment assignments and `exec` skipped); None when unparsable."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return None
-    return next((w for w in words if "=" not in w.split("/")[0] and w != "exec"), "")
-
-
 def _same_install(have: str | None, want: str | None) -> bool:
     """Whether a configured program is the wanted one, or another of nbgit's programs beside it (older
     installs wired `nbgit textconv` and `nbgit-textconv` where the interpreter running nbgit_textconv is now)."""
@@ -59,39 +50,6 @@ def _same_install(have: str | None, want: str | None) -> bool:
         return False
     name = os.path.basename(have)
     return have == want or (os.path.dirname(have) == os.path.dirname(want) and (name == "nbgit" or name.startswith("nbgit-")))
-
-
-def missing_program(command: str) -> str | None:
-    """The program (or its interpreter, or the file it runs) a configured command runs, when it no
-    longer exists; None when it does."""
-    name = program_of(command)
-    if name is None:
-        return None
-    if not os.path.isabs(name):
-        from shutil import which
-
-        return None if which(name) else name
-    program = Path(name)
-    if not program.is_file():
-        return str(program)
-    script = _script_of(command, name)
-    if script is not None and not Path(script).is_file():
-        return f"{script} (the file {program} runs)"
-    with program.open("rb") as handle:
-        first = handle.readline(512)
-    if first.startswith(b"#!"):
-        interpreter = first[2:].split()[0].decode("utf-8", "replace") if first[2:].split() else ""
-        if interpreter and not Path(interpreter).exists():
-            return f"{interpreter} (the interpreter of {program})"
-    return None
-
-
-def _script_of(command: str, program: str) -> str | None:
-    """The file an interpreter is given to run (`python -S /path/nbgit_textconv.py --`: the first
-    absolute path among the words after the program, before `--`), if any."""
-    words = shlex.split(command)
-    operands = words[words.index(program) + 1 :]
-    return next((w for w in operands[: operands.index("--")] if os.path.isabs(w)), None) if "--" in operands else None
 
 
 def inspect(wirings: list[Wiring], cwd: Path) -> list[Finding]:
