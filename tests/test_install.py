@@ -330,6 +330,53 @@ def test_status_exits_1_when_a_wired_program_is_gone(repo: Path, tmp_path: Path)
     assert "diff        broken" in out and "diff=unset instead of nbgit" in out
 
 
+def test_status_calls_filter_and_outputs_broken_when_the_filter_program_cannot_start(repo: Path, tmp_path: Path) -> None:
+    """The program `filter.nbgit.process` names is gone (the virtualenv nbgit was installed from was
+    deleted), not on PATH, or not executable: git stores notebooks as they are, outputs and all, so
+    status calls the filter and the outputs broken (never "kept"), says what git does, names the way
+    out and exits 1; with `filter.nbgit.required` every git add fails, and status says so."""
+    ok(nbgit(repo, "install"))
+    gone = tmp_path / "deleted-venv" / "bin" / "nbgit-filter-process"
+    git(repo, "config", "filter.nbgit.process", str(gone))
+    ran = code_notebook("x = 1")
+    ran["cells"][0]["outputs"] = [{"name": "stdout", "output_type": "stream", "text": "ran\n"}]  # type: ignore[index]
+    raw = json.dumps(ran).encode()
+    (repo / "ran.ipynb").write_bytes(raw)
+    added = git(repo, "add", "ran.ipynb")  # what the status line says git does: one error, the notebook stored as it is
+    assert b"cannot run" in added.stderr and git(repo, "cat-file", "blob", ":ran.ipynb").stdout == raw
+    way_out = "fix: re-run `nbgit install` from an environment where nbgit is installed"
+    stored_raw = "git prints an error for each notebook and stores it as it is, outputs and all; checkouts put no outputs back"
+    out = ok(nbgit(repo, "status"), 1)
+    assert f"filter      broken   filter.nbgit.process runs {gone}, which no longer exists: {stored_raw}; {way_out}\n" in out, out
+    assert "outputs     broken   no outputs are kept or put back while the filter cannot start (see filter)\n" in out, out
+
+    git(repo, "config", "filter.nbgit.process", "nbgit-filter-process")  # a bare name, where PATH lacks nbgit's folder
+    bare_path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != NBGIT.parent)
+    out = ok(nbgit(repo, "status", env={**os.environ, "PATH": bare_path}), 1)
+    assert "filter      broken   filter.nbgit.process runs nbgit-filter-process, which is not on PATH: git prints" in out, out
+    assert "outputs     broken" in out
+
+    copy = tmp_path / "nbgit-filter-process"
+    copy.write_bytes(NBGIT.with_name("nbgit-filter-process").read_bytes())  # mode 644: there, but git cannot start it
+    git(repo, "config", "filter.nbgit.process", str(copy))
+    git(repo, "config", "filter.nbgit.required", "true")
+    assert git(repo, "add", "--renormalize", "ran.ipynb", check=False).returncode != 0
+    out = ok(nbgit(repo, "status"), 1)
+    fails = "with filter.nbgit.required set, every git command that reads or writes a notebook fails"
+    assert f"filter      broken   filter.nbgit.process runs {copy}, which is not executable: {fails}" in out and way_out in out, out
+    assert "outputs     broken" in out and "outputs     ok" not in out
+
+    git(repo, "config", "--unset", "filter.nbgit.required")
+    ok(nbgit(repo, "install"))
+    assert "nbgit: ok" in ok(nbgit(repo, "status"))
+
+
+def test_status_outputs_are_missing_where_no_filter_is_wired(repo: Path) -> None:
+    """Without nbgit's filter nothing keeps outputs: status does not call them kept."""
+    out = ok(nbgit(repo, "status"), 1)
+    assert "filter      missing" in out and "outputs     missing  no outputs are kept or put back while the filter is not wired (see filter)" in out, out
+
+
 def code_notebook(source: str) -> dict[str, object]:
     cell = {"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {}, "outputs": [], "source": source}
     return {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}

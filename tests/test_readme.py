@@ -204,3 +204,15 @@ def test_status_prints_the_lines_readme_shows(repo: Path) -> None:
     same = [line for line in shown.group(1).splitlines() if not line.startswith(machine)]
     assert [line for line in done.stdout.splitlines() if not line.startswith(machine)] == same
     assert list(dict.fromkeys(line.split()[0] for line in done.stdout.splitlines())) == list(dict.fromkeys(line.split()[0] for line in shown.group(1).splitlines()))
+
+
+def test_status_prints_the_broken_filter_lines_readme_shows(repo: Path) -> None:
+    """README's sample of `nbgit status` once the program `filter.nbgit.process` names is gone: those lines, and exit 1."""
+    shown = re.search(r"```text\n(filter +broken +filter\.nbgit\.process runs (\S+), .+?)```", README, re.DOTALL)
+    assert shown is not None and not Path(shown.group(2)).exists()
+    nbgit = str(Path(sys.executable).with_name("nbgit"))
+    subprocess.run([nbgit, "install"], cwd=repo, capture_output=True, check=True)
+    subprocess.run(["git", "config", "filter.nbgit.process", shown.group(2)], cwd=repo, check=True)
+    done = subprocess.run([nbgit, "status"], cwd=repo, capture_output=True, text=True, check=False)
+    printed = done.stdout.splitlines()
+    assert done.returncode == 1 and [line for line in shown.group(1).splitlines() if line not in printed] == [], done.stdout

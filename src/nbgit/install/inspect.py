@@ -7,16 +7,20 @@ from pathlib import Path
 from typing import NamedTuple
 
 from nbgit import gitrepo
+from nbgit.errors import NbgitError
 from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, has_block
 from nbgit.install.hooks import HAND_HOOK_MARKER, is_ours, not_a_hook_file, read_small
-from nbgit.install.programs import missing_program, program_of
+from nbgit.install.programs import program_of, program_problem, runs_through_shell
 from nbgit.install.target import config_values, info_attributes, is_repository_file, repository_root, shown_path
 from nbgit.install.wiring import NOTEBOOKS, Wiring
 
 MIN_GIT = (2, 39, 0)
 PROBE = "nbgit-probe.ipynb"  # a notebook path asked about beside each block of nbgit's attributes; no notebook of the repository
 DRIVERS = ("filter", "diff", "merge")
+PROCESS_KEY = "filter.nbgit.process"
+REQUIRED_KEY = "filter.nbgit.required"
+SHELL_FAILURE_SURVIVED = (2, 55, 0)  # from this git on, a process started through the shell that fails does not kill git
 
 
 class Finding(NamedTuple):
@@ -59,8 +63,9 @@ def inspect(wirings: list[Wiring], cwd: Path) -> list[Finding]:
     names = (*DRIVERS, *sorted({name for w in wirings for line in w.lines for name in _line_attributes(line)}))
     attrs = gitrepo.attributes_of(probes, names, root) if root else {}
     findings = [_git_version()]
+    filter_state = _filter_state(effective, root)
     for wiring in wirings:
-        findings.append(_inspect_one(wiring, effective, attrs, root))
+        findings.append(_inspect_one(wiring, effective, attrs, root, filter_state))
     findings.append(_inspect_attributes(wirings, attrs, cwd, root))
     findings += inspect_peers(cwd, attrs)
     return findings
@@ -74,9 +79,49 @@ def _git_version() -> Finding:
     return Finding("git", "ok", f"git {shown} (nbgit needs {'.'.join(map(str, MIN_GIT[:2]))} or newer)")
 
 
-def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attrs: dict[str, dict[str, str]], root: Path | None) -> Finding:
+def _filter_state(effective: dict[str, gitrepo.ConfigValue], root: Path | None) -> Finding:
+    """Whether git can start nbgit's filter here: "ok", "missing" (filter.nbgit.process is not set) or
+    "broken" (the program it names cannot start; the detail says what git does then, and the way out).
+
+    The process wins over filter.nbgit.clean and smudge whenever it is set, so it alone decides.
+    """
+    process = effective.get(PROCESS_KEY)
+    if process is None:
+        return Finding("filter", "missing", f"{PROCESS_KEY} is not set")
+    problem = program_problem(process.value, root)
+    if problem is None:
+        return Finding("filter", "ok", "")
+    if _is_true(effective.get(REQUIRED_KEY)):
+        effect = f"with {REQUIRED_KEY} set, every git command that reads or writes a notebook fails (add, commit, checkout, stash...)"
+    elif runs_through_shell(process.value) and gitrepo.version() < SHELL_FAILURE_SURVIVED:
+        effect = "git runs it through the shell, so every git command that reads or writes a notebook fails (add, commit, checkout, stash...)"
+    else:
+        effect = "git prints an error for each notebook and stores it as it is, outputs and all; checkouts put no outputs back"
+    return Finding("filter", "broken", f"{PROCESS_KEY} runs {problem}: {effect}; fix: re-run `nbgit install` from an environment where nbgit is installed")
+
+
+def _is_true(value: gitrepo.ConfigValue | None) -> bool:
+    """A git config boolean that is set and true (one git cannot read makes git stop: as good as true here)."""
+    from nbgit.store.location import parse_bool
+
+    if value is None:
+        return False
+    try:
+        return parse_bool(value.value, value.key)
+    except NbgitError:
+        return True
+
+
+def _inspect_one(
+    wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attrs: dict[str, dict[str, str]], root: Path | None, filter_state: Finding
+) -> Finding:
     if wiring.off:
         return Finding(wiring.capability, "off", wiring.off)
+    if wiring.capability == "filter" and filter_state.state == "broken":
+        return filter_state
+    if wiring.capability == "outputs" and filter_state.state != "ok":  # the filter is what keeps and puts back outputs
+        why = "cannot start" if filter_state.state == "broken" else "is not wired"
+        return Finding("outputs", filter_state.state, f"no outputs are kept or put back while the filter {why} (see filter)")
     if wiring.broken:
         return Finding(wiring.capability, "broken", wiring.broken)
     broken: list[str] = []
@@ -87,9 +132,9 @@ def _inspect_one(wiring: Wiring, effective: dict[str, gitrepo.ConfigValue], attr
         if have is None:
             missing.append(f"{entry.key} is not set")
         elif not entry.shared and have.value != entry.value:
-            gone = missing_program(have.value)
-            if gone:
-                broken.append(f"{entry.key} runs {gone}, which no longer exists: run `nbgit install` again")
+            problem = program_problem(have.value, root)
+            if problem:
+                broken.append(f"{entry.key} runs {problem}: run `nbgit install` again")
             elif _same_install(program_of(have.value), program_of(entry.value)):
                 stale.append(f"{entry.key} = {have.value} ({have.scope}) was written by an older nbgit: `nbgit install` upgrades it")
             else:
@@ -144,9 +189,9 @@ def _hook_state(root: Path | None, name: str) -> tuple[str, str]:
                 return "broken", f"{path} is not executable (chmod +x it)"
             text = (read_small(path) or b"").decode("utf-8", errors="replace")
             command = next((line for line in text.splitlines() if " hook " in line and not line.startswith("#")), "")
-            gone = missing_program(command.split(" hook ")[0]) if command else None
-            if gone:
-                return "broken", f"{path.name} runs {gone}, which no longer exists: run `nbgit install` again"
+            problem = program_problem(command.split(" hook ")[0], root) if command else None
+            if problem:
+                return "broken", f"{path.name} runs {problem}: run `nbgit install` again"
             return "ok", str(path)
     kind = not_a_hook_file(hooks / name)
     if kind is not None:
