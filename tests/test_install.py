@@ -268,6 +268,40 @@ def test_global_install_wires_every_repository_and_uninstalls_cleanly(tmp_path: 
     assert not attributes.exists()
 
 
+@pytest.mark.parametrize("xdg", [True, False], ids=["XDG_CONFIG_HOME", "HOME"])
+@pytest.mark.parametrize("before", ["absent", "there", "filled later"])
+def test_global_uninstall_removes_the_folders_install_created_once_empty(monkeypatch: pytest.MonkeyPatch, xdg: bool, before: str) -> None:
+    """`install --global` creates the folders of the attribute file git reads by default
+    ($XDG_CONFIG_HOME/git, else ~/.config/git) when they are absent; uninstall removes those once
+    they are empty, and never a folder that was there before or that holds something of yours."""
+    home = Path(os.environ["HOME"])
+    if not xdg:
+        monkeypatch.delenv("XDG_CONFIG_HOME")
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    if before == "there":
+        (config / "git").mkdir(parents=True)
+    ok(nbgit(home, "install", "--global"))
+    assert "*.ipynb nbgit" in (config / "git" / "attributes").read_text()
+    if before == "filled later":
+        (config / "git" / "ignore").write_text(".ipynb_checkpoints/\n")
+    out = ok(nbgit(home, "uninstall", "--global"))
+    left = {"absent": [], "there": [config, config / "git"], "filled later": [config, config / "git", config / "git" / "ignore"]}[before]
+    assert sorted(home.rglob("*")) == sorted(left)  # ~/.gitconfig, which install created, went too
+    if before == "absent":
+        assert f"removed the folder {config / 'git'} (install created it; it is empty now)" in out and f"removed the folder {config} " in out
+    else:
+        assert "removed the folder" not in out
+
+
+def test_uninstall_removes_the_hooks_folder_install_created(repo: Path) -> None:
+    """core.hooksPath names a folder that does not exist: install creates it for its hooks, uninstall removes it again."""
+    git(repo, "config", "core.hooksPath", ".githooks")
+    ok(nbgit(repo, "install"))
+    assert (repo / ".githooks" / "pre-commit").is_file()
+    ok(nbgit(repo, "uninstall"))
+    assert not (repo / ".githooks").exists() and "nbgit" not in git(repo, "config", "--list").stdout.decode()
+
+
 def write_peers(repo: Path) -> None:
     """nbstripout's wiring as `nbstripout --install` writes it (info/attributes), and nbdime's in .gitattributes."""
     git(repo, "config", "filter.nbstripout.clean", "python -m nbstripout")

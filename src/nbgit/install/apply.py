@@ -13,6 +13,7 @@ from nbgit.files import write_atomic
 from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, block_text, remove_block, write_block
 from nbgit.install.config import RECORD, apply_config, remove_config
+from nbgit.install.folders import forget_made, missing_folders, record_made, remove_if_empty
 from nbgit.install.hooks import hook_script, install_hook, is_ours, refuse_what_is_no_hook, remove_hooks
 from nbgit.install.inspect import inspect_peers
 from nbgit.install.renormalize import restaging
@@ -53,6 +54,8 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
     if target.hooks is not None:
         refuse_what_is_no_hook(target.hooks, [name for wiring in wirings for name in wiring.hooks])  # before anything is written
     report = [f"warning: {w}" for wiring in wirings for w in wiring.warnings]
+    hooks = [target.hooks] if target.hooks is not None and any(wiring.hooks for wiring in wirings) else []
+    made = missing_folders([target.attributes.parent, *hooks])  # recorded once written, so that uninstall removes them
     if replace_peers:
         report += replace(target)
     for wiring in wirings:
@@ -68,6 +71,7 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
             report += [install_hook(target.hooks, name, hook_script(name, nbgit)) for name in wiring.hooks]
         if target.root is not None:
             report += [said for f in wiring.files if (said := write_file(target.root, f))]
+    record_made(made, target)
     for wiring in wirings:
         said = f"off: {wiring.off}" if wiring.off else f"broken: {wiring.broken}" if wiring.broken else wiring.summary
         report.append(f"{wiring.capability:<10} {said}")
@@ -115,9 +119,11 @@ def shared_to_commit(target: Target, wirings: list[Wiring]) -> list[str]:
 
 
 def uninstall(wirings: list[Wiring], target: Target) -> list[str]:
-    """Remove exactly what install wrote to the target: config keys, the attribute block, hooks, managed files."""
+    """Remove exactly what install wrote to the target: config keys, the attribute block, hooks, managed
+    files, and the folders it created for them once they are empty."""
+    made = forget_made(target)
     report = [f"config: removed {key}" for key in remove_config(wirings, target)]
-    if report and target.config == ("--global",):
+    if (report or made) and target.config == ("--global",):
         _drop_if_empty(Path.home() / ".gitconfig")
     if remove_block(target.attributes):
         report.append(f"attributes: removed nbgit's block from {shown_path(target.attributes, target.root)}")
@@ -125,7 +131,7 @@ def uninstall(wirings: list[Wiring], target: Target) -> list[str]:
         report += remove_hooks(target.hooks)
     if target.root is not None and target.config != ("--global",):
         report += [said for w in wirings for f in w.files if (said := remove_file(target.root, f))]
-    return report
+    return report + remove_if_empty(made)
 
 
 def forget_outputs(root: Path) -> list[str]:
