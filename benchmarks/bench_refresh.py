@@ -9,7 +9,9 @@
      outputs of other sizes, written as Jupyter writes them: the re-run of tests/conftest.py),
      when `git status` lists all 1000 without running the filter; `git status` must be quiet after;
    - `git status` right after touching every one of those re-run notebooks: git runs the filter on
-     each to compare it (the same cleaning of the same bytes that `nbgit refresh` does once).
+     each to compare it, which finds the bytes `nbgit refresh` recorded and makes their blob without
+     cleaning them. (Right after a re-run git lists each notebook by its size alone, running no
+     filter: no `git status` does the cleaning refresh does.)
 2. A real notebook of about 1 MB, re-run and saved, in its own small repository and beside 90,000
    more files (an index of 7.9 MB, as large as a big repository's):
    - in process: the refresh's own time (`refresh_after_save` outside a save, which waits for it)
