@@ -364,6 +364,15 @@ def test_status_exits_1_when_a_wired_program_is_gone(repo: Path, tmp_path: Path)
     assert "diff        broken" in out and "diff=unset instead of nbgit" in out
 
 
+def test_a_renamed_merge_driver_is_not_a_program_status_calls_gone(repo: Path) -> None:
+    """Only the keys git runs as commands are checked as programs: a merge driver's name of your own
+    (`merge.nbgit.name`) is not nbgit's (install rewires it), not a program that is not on PATH."""
+    ok(nbgit(repo, "install"))
+    git(repo, "config", "merge.nbgit.name", "My merge")
+    out = ok(nbgit(repo, "status"))
+    assert "merge.nbgit.name = My merge (local) is not this nbgit's" in out and "not on PATH" not in out and "broken" not in out
+
+
 def test_status_calls_filter_and_outputs_broken_when_the_filter_program_cannot_start(repo: Path, tmp_path: Path) -> None:
     """The program `filter.nbgit.process` names is gone (the virtualenv nbgit was installed from was
     deleted), not on PATH, or not executable: git stores notebooks as they are, outputs and all, so

@@ -20,6 +20,7 @@ PROBE = "nbgit-probe.ipynb"  # a notebook path asked about beside each block of 
 DRIVERS = ("filter", "diff", "merge")
 PROCESS_KEY = "filter.nbgit.process"
 REQUIRED_KEY = "filter.nbgit.required"
+COMMAND_KEYS = frozenset({"clean", "smudge", "process", "textconv", "command", "driver"})  # the last word of a key git runs as a command
 SHELL_FAILURE_SURVIVED = (2, 55, 0)  # from this git on, a process started through the shell that fails does not kill git
 
 
@@ -132,7 +133,7 @@ def _inspect_one(
         if have is None:
             missing.append(f"{entry.key} is not set")
         elif not entry.shared and have.value != entry.value:
-            problem = program_problem(have.value, root)
+            problem = program_problem(have.value, root) if entry.key.rsplit(".", 1)[-1].lower() in COMMAND_KEYS else None
             if problem:
                 broken.append(f"{entry.key} runs {problem}: run `nbgit install` again")
             elif _same_install(program_of(have.value), program_of(entry.value)):
