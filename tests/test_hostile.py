@@ -1080,6 +1080,20 @@ def test_filter_textconv_and_hooks_take_any_file_name(repo: Path, name: str) -> 
     _one_line_each(done.stderr + diff.stderr)
 
 
+@pytest.mark.parametrize("name", [*HOSTILE_NAMES, "caf\udce9 latin-1.ipynb"])  # (the last: bytes that are not UTF-8)
+def test_outputs_kept_under_any_file_name_come_back(repo: Path, name: str) -> None:
+    """The filter hands each notebook's name to the worker that keeps its outputs: any name a file
+    system allows comes back from the store as it went in."""
+    installed(repo)
+    data = run_notebook("x = 1", "y = 2")
+    (repo / name).write_bytes(data)
+    git(repo, "add", "--", name)
+    git(repo, "commit", "-q", "--no-verify", "-m", "add")
+    (repo / name).unlink()
+    git(repo, "checkout", "--", name)
+    assert (repo / name).read_bytes() == data
+
+
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_the_diff_driver_takes_any_file_name(repo: Path, name: str) -> None:
     installed(repo, "--no-hooks", "--diff", "nbdime")
