@@ -567,3 +567,27 @@ def test_status_tells_phantoms_from_real_changes(committed: Path) -> None:
     nbgit(committed, "refresh")
     lines = nbgit(committed, "status").stdout.decode().splitlines()
     assert [line for line in lines if line.startswith("worktree")] == ["worktree    ok       1 notebook(s) with real changes: nb1.ipynb"]
+
+
+def test_what_processes_judging_at_once_record_is_all_counted_in_the_store_size(repo: Path) -> None:
+    """With enough re-run notebooks refresh judges on every core, and each process keeps outputs: the
+    store's counted size grows by all they wrote together, never less than the store grew (each
+    process counting its own into the size file left only one process's count there: about half)."""
+    assert nbgit(repo, "install").returncode == 0
+    for number in range(240):  # more than JUDGED_PER_WORKER: worker processes judge beside this one
+        copy_in(NOTEBOOKS[number % len(NOTEBOOKS)], repo, f"nb{number:03d}.ipynb")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "notebooks")
+    store = repo / ".git" / "nbgit" / "outputs"
+    sizes = [entry.stat().st_size // entry.stat().st_nlink for entry in store.rglob("*") if entry.is_file() and entry.name != "usage"]
+    before, counted = sum(sizes), int((store / "usage").read_text())
+    past = time.time() - 10  # older than the index refresh writes: git will not look at them again
+    for number in range(240):
+        path = repo / f"nb{number:03d}.ipynb"
+        path.write_bytes(rerun(path.read_bytes(), number + 1))
+        os.utime(path, (past, past))
+    done = nbgit(repo, "refresh")
+    assert done.returncode == 0 and "refreshed 240" in done.stderr.decode() + done.stdout.decode(), done.stderr.decode()
+    sizes = [entry.stat().st_size // entry.stat().st_nlink for entry in store.rglob("*") if entry.is_file() and entry.name != "usage"]
+    grown = sum(sizes) - before
+    assert grown > 0 and grown <= int((store / "usage").read_text()) - counted < 1.5 * grown  # (records replaced count as written)

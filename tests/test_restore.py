@@ -982,6 +982,27 @@ def test_least_recently_used_entries_are_evicted_past_the_limit(clone: Path) -> 
     assert_store_sound(directory, from_git(clone))
 
 
+def test_what_nbgit_refresh_records_counts_into_the_store_size(clone: Path) -> None:
+    """refresh keeps the outputs of the notebooks it settles in processes of its own and counts what
+    they wrote into the store's size once they are done: past the limit, the least recently used go."""
+    directory = store_of(clone)
+    limit = measure(directory).bytes
+    git(clone, "config", "nbgit.restoreMaxSize", str(limit))
+    past = time.time() - 10  # older than the index refresh writes: not racy
+    for name in SAMPLES:
+        notebook = parse((clone / name).read_bytes())
+        cell = code_cells_of(notebook.content)[FIRST[name]]
+        cell["outputs"], cell[count_key(cell)] = [stream("a new run", old="input" in cell)], 42
+        (clone / name).write_bytes(serialise(notebook))
+        os.utime(clone / name, (past, past))
+    usage = int((directory / "usage").read_text())
+    done = nbgit(clone, "refresh")
+    assert done.returncode == 0 and b"refreshed 4" in done.stderr + done.stdout, done.stderr.decode()
+    assert measure(directory).bytes <= limit  # counted: the records went past the limit, so the oldest went
+    assert int((directory / "usage").read_text()) != usage
+    assert_store_sound(directory, from_git(clone))
+
+
 def test_a_size_the_store_cannot_have_is_counted_again(clone: Path) -> None:
     """The store's `usage` file holding a negative size (damaged, or crafted to keep the store from ever
     being evicted): the size is counted again, and the limit holds."""

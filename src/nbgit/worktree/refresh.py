@@ -52,6 +52,7 @@ class Verdict(NamedTuple):
     blob: str  # the index entry's blob it was compared with
     state: str
     stat: os.stat_result | None  # the file's stat data as read (UNCHANGED only)
+    written: int = 0  # bytes keeping its outputs wrote into the store (counted into its size once all are judged)
 
 
 class Outcome(NamedTuple):
@@ -79,8 +80,10 @@ def judge(cwd: Path, paths: list[str], literal: bool = False) -> tuple[gitrepo.W
     cleaner = Cleaner.for_directory(tree.root)
     if cleaner.problem is not None:
         raise cleaner.problem
-    work = functools.partial(_judge_one, tree.root, cleaner.policy, tree.object_format, OutputKeeper(tree.root))
-    return tree, map_on_all_cores(work, jobs, JUDGED_PER_WORKER)
+    keeper = OutputKeeper(tree.root, counted_by_caller=True)
+    verdicts = map_on_all_cores(functools.partial(_judge_one, tree.root, cleaner.policy, tree.object_format, keeper), jobs, JUDGED_PER_WORKER)
+    keeper.count(sum(verdict.written for verdict in verdicts))  # what every process wrote, counted once
+    return tree, verdicts
 
 
 def refresh(cwd: Path, paths: list[str], wait: float, literal: bool = False) -> Outcome:
@@ -182,8 +185,9 @@ def _judge_one(root: Path, policy: Policy, object_format: str, keeper: OutputKee
     cleaned, _ = clean_blob(data, path, policy)  # what git stores, also when the filter passes bad input through
     if blob_id(cleaned, object_format) != blob:
         return Verdict(path, blob, CHANGED, None)
+    written = keeper.written
     keeper.clean(path, data, cleaned, policy.for_path(path))
-    return Verdict(path, blob, UNCHANGED, before)
+    return Verdict(path, blob, UNCHANGED, before, keeper.written - written)
 
 
 def _still(file: Path, seen: os.stat_result | None) -> bool:
