@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -1001,6 +1002,29 @@ def test_what_nbgit_refresh_records_counts_into_the_store_size(clone: Path) -> N
     assert measure(directory).bytes <= limit  # counted: the records went past the limit, so the oldest went
     assert int((directory / "usage").read_text()) != usage
     assert_store_sound(directory, from_git(clone))
+
+
+COUNTING_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from nbgit.store.disk import Store
+from nbgit.store.evict import account
+store, start = Store(Path(sys.argv[1])), float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+for _ in range(50):
+    account(store, 1000, 10**12)
+"""
+
+
+def test_processes_counting_into_the_store_size_at_once_lose_no_count(tmp_path: Path) -> None:
+    """A filter's worker, `nbgit refresh` and Jupyter's save hook may count what they wrote at the same
+    moment: each count reads the size again and writes it under the store's lock, so none is lost."""
+    directory = tmp_path / "outputs"
+    Store(directory).set_usage(0)
+    start = time.time() + 1
+    counting = [subprocess.Popen([sys.executable, "-c", COUNTING_AT_ONCE, str(directory), str(start)]) for _ in range(4)]
+    assert [process.wait() for process in counting] == [0, 0, 0, 0]
+    assert int((directory / "usage").read_text()) == 4 * 50 * 1000
 
 
 def test_a_size_the_store_cannot_have_is_counted_again(clone: Path) -> None:

@@ -116,7 +116,6 @@ class Store:
         self._root = str(directory)  # entries are reached by string: pathlib costs more than the read
         self.warned = False
         self.written = 0  # bytes this process wrote, for the size accounting
-        self._usage: int | None = None
 
     def file(self, kind: str, name: str) -> str:
         """Where one entry lives; ValueError for a name that is not a digest."""
@@ -235,20 +234,16 @@ class Store:
     # --- size ------------------------------------------------------------------------------
 
     def usage(self) -> int | None:
-        """The store's size as last counted plus what was written since; None when never counted."""
-        if self._usage is None:
-            try:
-                counted = (self.directory / USAGE).read_bytes()
-                if not counted.isdigit():  # `set_usage` writes digits only: anything else (a negative size would never evict) is counted again
-                    return None
-                self._usage = int(counted)
-            except (OSError, ValueError):
-                return None
-        return self._usage
+        """The store's size as last counted plus what was written since, read again each time (other
+        processes count too); None when never counted."""
+        try:
+            counted = (self.directory / USAGE).read_bytes()
+        except OSError:
+            return None
+        return int(counted) if counted.isdigit() else None  # `set_usage` writes digits only: anything else (a negative size would never evict) is counted again
 
     def set_usage(self, size: int) -> None:
         """Record the store's size (after counting it, or after writing)."""
-        self._usage = size
         self.directory.mkdir(parents=True, exist_ok=True)
         write_atomic(self.directory / USAGE, str(size).encode("ascii"))
 

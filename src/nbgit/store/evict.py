@@ -8,6 +8,7 @@ with every object no record refers to and what killed writers left behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -102,13 +103,21 @@ def evict(store: Store, target: int) -> Usage:
 
 
 def account(store: Store, new_bytes: int, limit: int) -> None:
-    """Count `new_bytes` just written into the store's size, and evict down to below `limit` past it."""
-    usage = store.usage()
-    total = measure(store.directory).bytes if usage is None else usage + new_bytes
-    if total > limit:
-        evict(store, int(limit * EVICT_TO))
-    else:
-        store.set_usage(total)
+    """Count `new_bytes` just written into the store's size, and evict down to below `limit` past it.
+
+    The size is read and written again under the history logs' lock, so that processes counting at
+    once (a filter's worker, `nbgit refresh`, Jupyter's save hook) never write over each other's
+    counts; where no lock can be taken, it is counted without. Eviction takes that lock itself to
+    remove a log, so it runs once the count is done."""
+    with contextlib.ExitStack() as held:
+        with contextlib.suppress(history.NoLocks):
+            held.enter_context(history.locked(str(store.directory / history.FOLDER)))
+        usage = store.usage()
+        total = measure(store.directory).bytes if usage is None else usage + new_bytes
+        if total <= limit:
+            store.set_usage(total)
+            return
+    evict(store, int(limit * EVICT_TO))
 
 
 def compact_histories(directory: Path) -> int:

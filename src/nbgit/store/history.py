@@ -143,7 +143,7 @@ def _old_history(store: Store, name: str) -> list[str]:
 def _append(path: str, line: bytes, force: bool = False) -> None:
     """Append `line` (one write) to the log at `path` under the logs' lock, then compact it when it has
     grown past its size (always with `force`)."""
-    with _locked(os.path.dirname(path)):
+    with locked(os.path.dirname(path)):
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
             if os.fstat(fd).st_size <= len(_HEADER):  # made just now, or a header cut short by a killed writer
@@ -164,7 +164,7 @@ def remove(path: str) -> bool:
     it (where no lock can be taken, no line is appended either); whether it was removed (not while the
     lock's holder stays past `LOCK_WAIT`)."""
     try:
-        with _locked(os.path.dirname(path)):
+        with locked(os.path.dirname(path)):
             os.unlink(path)
     except LockHeld:
         return False
@@ -183,9 +183,10 @@ class LockHeld(NoLocks):
 
 
 @contextmanager
-def _locked(folder: str) -> Iterator[None]:
+def locked(folder: str) -> Iterator[None]:
     """The logs' exclusive lock (`flock` of the file `lock` beside them): whatever appends to, compacts or
-    removes a log holds it, so that no line goes to a log that is being renamed over or removed.
+    removes a log holds it, so that no line goes to a log that is being renamed over or removed (and
+    counting into the store's size holds it: `evict.account`).
     NoLocks where none can be taken (LockHeld when its holder keeps it past `LOCK_WAIT`)."""
     try:
         import fcntl
