@@ -30,7 +30,12 @@ class Worker:
         read, write = os.pipe()
         _widen(write)
         sys.stderr.flush()  # (what is buffered is the parent's to write, not twice)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (a limit on processes, on memory): the caller records itself
+            os.close(read)
+            os.close(write)
+            raise
         if pid == 0:
             os.close(write)
             _serve(read, work, done)
