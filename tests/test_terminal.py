@@ -14,16 +14,17 @@ NAMED = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": 
 
 def shown(match: re.Match[str]) -> str:
     char = match.group()
-    return NAMED.get(char) or "".join(f"\\{byte:03o}" for byte in char.encode("utf-8"))
+    return NAMED.get(char) or "".join(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape"))
 
 
-# the regular expressions nbgit used before: C0 controls, DEL and C1 controls; content keeps tab and newline
+# the regular expressions nbgit used before: C0 controls, DEL and C1 controls; content keeps tab and newline;
+# and (since a file name's bytes that are not UTF-8 are shown as git shows them) U+DC80-U+DCFF, as those bytes
 def visible_by_regex(text: str) -> str:
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown, text)
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udcff]", shown, text)
 
 
 def one_line_by_regex(text: str) -> str:
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", shown, text)
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\udc80-\udcff]", shown, text)
 
 
 TEXT = st.text(st.characters(codec=None, categories=None) | st.sampled_from(["\x1b", "\x9b", "\t", "\n", "\r", "\x00", "\x7f", "\u00a0", "\u200d"]))
@@ -39,4 +40,5 @@ def test_the_same_as_the_regular_expressions(text: str) -> None:
 def test_examples() -> None:
     assert visible("print('\x1b[2J')\n\tx\x07\x9b") == "print('\\033[2J')\n\tx\\a\\302\\233"
     assert one_line("a\nb\tc\x1b") == "a\\nb\\tc\\033"
+    assert one_line("caf\udce9.ipynb") == "caf\\351.ipynb"  # a name's byte that is not UTF-8, as git shows it
     assert visible("naïve\u00a0text\n") == "naïve\u00a0text\n"
