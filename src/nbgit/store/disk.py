@@ -234,8 +234,8 @@ class Store:
     # --- size ------------------------------------------------------------------------------
 
     def usage(self) -> int | None:
-        """The store's size as last counted plus what was written since, read again each time (other
-        processes count too); None when never counted."""
+        """The store's size as last counted, by any process (read again each time: other processes count
+        what they write too); None when never counted."""
         try:
             counted = (self.directory / USAGE).read_bytes()
         except OSError:
