@@ -290,31 +290,46 @@ def replace_own(path: str, data: bytes) -> None:
     """Replace the file at `path` by `data` (a temporary file beside it, then a rename), where `path` is
     a name nbgit made itself inside git's own directory (an output store entry), never one taken from
     repository content: none of `write_atomic`'s checks for links, pipes and kept permissions, which
-    cost more than the write. The temporary file is removed on every way out."""
+    cost more than the write, and no file object (a record is written on git's every clean). The file
+    gets the mode any new file gets (0666 less the umask); the temporary one is removed on every way out."""
     folder, name = os.path.split(path)
-    temporary = Path(folder, f".{name}.{os.getpid()}{TEMPORARY_SUFFIX}")
-    fd = _create(temporary)
+    temporary = f"{folder}/.{name}.{os.getpid()}{TEMPORARY_SUFFIX}"
+    fd = _create(temporary, 0o666)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o666 & ~_umask())
-            handle.write(data)
+        try:
+            write_whole(fd, data)
+        finally:
+            os.close(fd)
         os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
         raise
 
 
-def _create(temporary: Path) -> int:
+def write_whole(fd: int, data: bytes) -> None:
+    """Write all of `data` to the file descriptor `fd`; OSError when the disk takes no more."""
+    written = os.write(fd, data)  # (one write: a history line is appended whole)
+    while written < len(data):  # cut short: the disk is full, or a signal came
+        more = os.write(fd, memoryview(data)[written:])
+        if not more:
+            raise OSError("a short write (is the disk full?)")
+        written += more
+
+
+def _create(temporary: Path | str, mode: int = 0o600) -> int:
     """Create the temporary file exclusively (never through a link planted at its name).
 
     A leftover of the same name can only come from a dead process that had this process id: removed.
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
-        return os.open(temporary, flags, 0o600)
+        return os.open(temporary, flags, mode)
     except FileExistsError:
-        temporary.unlink()
-        return os.open(temporary, flags, 0o600)
+        os.unlink(temporary)
+        return os.open(temporary, flags, mode)
 
 
 def _unchanged(path: Path, expected: Snapshot) -> bool:

@@ -44,10 +44,14 @@ class Worker:
 
     def send(self, *parts: bytes) -> bool:
         """Hand one item (its parts) to the worker; False when it is gone (it said why on stderr)."""
-        message = memoryview(b"%s\n%s" % (b" ".join(b"%d" % len(part) for part in parts), b"".join(parts)))
+        pieces = [b"%s\n" % b" ".join(b"%d" % len(part) for part in parts), *parts]
         try:
-            while message:
-                message = message[os.write(self._pipe, message) :]
+            written = os.writev(self._pipe, pieces)  # (no copy of the parts made to join them)
+            whole = sum(map(len, pieces))
+            if written < whole:  # a write cut short (a signal): the rest, as one piece
+                rest = memoryview(b"".join(pieces))[written:]
+                while rest:
+                    rest = rest[os.write(self._pipe, rest) :]
         except OSError:
             return False
         return True

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Iterator
 
-from nbgit.files import replace_own
+from nbgit.files import replace_own, write_whole
 from nbgit.store.disk import Store, digest, is_name
 
 HISTORY = 4  # cleaned versions remembered per path, for the cell-by-cell restore
@@ -148,8 +148,8 @@ def _append(path: str, line: bytes, force: bool = False) -> None:
         try:
             if os.fstat(fd).st_size <= len(_HEADER):  # made just now, or a header cut short by a killed writer
                 os.ftruncate(fd, 0)
-                _write(fd, _HEADER + b"0")
-            _write(fd, line)
+                write_whole(fd, _HEADER + b"0")
+            write_whole(fd, line)
             size = os.fstat(fd).st_size
             last = os.pread(fd, 64, 0).partition(b"\n")[0].removeprefix(_HEADER)
             compacted = int(last) if last.isdigit() and int(last) < size else 0  # (a size the log never had, as a crafted header may claim: none)
@@ -223,11 +223,6 @@ def _lock(fd: int, fcntl: ModuleType) -> None:
             time.sleep(LOCK_RETRY)
         except OSError as error:  # ENOLCK: a network file system whose lock daemon is missing
             raise NoLocks from error
-
-
-def _write(fd: int, data: bytes) -> None:
-    if data and os.write(fd, data) != len(data):
-        raise OSError("a short write (is the disk full?)")
 
 
 def _compact(path: str, data: bytes) -> None:
