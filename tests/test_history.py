@@ -63,8 +63,9 @@ def notebook(*printed: str) -> bytes:
     return (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def store_of(repo: Path) -> Store:
-    return Store(repo / ".git" / "nbgit" / "outputs")
+def store_of(repo: Path, worktree: str = "") -> Store:
+    """The store of the clone whose main work tree is `repo`, as the work tree named `worktree` uses it."""
+    return Store(repo / ".git" / "nbgit" / "outputs", worktree=worktree)
 
 
 def blob_id(repo: Path, spec: str) -> str:
@@ -89,13 +90,14 @@ def commit(repo: Path, message: str, *paths: str) -> None:
     git(repo, "commit", "-q", "-m", message)
 
 
-def paths_in_one_log(prefix: str, count: int) -> list[str]:
-    """`count` notebook paths under `prefix` whose histories share one log (their digests start alike)."""
+def paths_in_one_log(prefix: str, count: int, worktree: str = "") -> list[str]:
+    """`count` notebook paths under `prefix` whose histories in the work tree named `worktree` share one
+    log (their digests start alike)."""
     found: list[str] = []
     number = 0
     while len(found) < count:
         path = f"{prefix}/nb{number}.ipynb"
-        if digest(path.encode()).startswith("00"):
+        if history.path_name(path, worktree).startswith("00"):
             found.append(path)
         number += 1
     return found
@@ -171,7 +173,8 @@ def test_two_git_adds_at_once_keep_every_history(repo: Path, tmp_path: Path) -> 
     other = tmp_path / "other"
     git(repo, "worktree", "add", "-q", "-b", "other", str(other))
     process = script(tmp_path, "compacting.py", COMPACTING_ALWAYS)
-    names = {repo: paths_in_one_log("here", 40), other: paths_in_one_log("there", 40)}
+    trees = {repo: "", other: "worktrees/other"}  # (each work tree keeps its own histories)
+    names = {repo: paths_in_one_log("here", 40), other: paths_in_one_log("there", 40, trees[other])}
     written = {}
     for tree, paths in names.items():
         for number, path in enumerate(paths):
@@ -182,10 +185,10 @@ def test_two_git_adds_at_once_keep_every_history(repo: Path, tmp_path: Path) -> 
     adds = [subprocess.Popen(["git", "add", "-A"], cwd=tree, stderr=subprocess.PIPE) for tree in names]
     for add in adds:
         assert add.wait() == 0 and b"warning" not in add.stderr.read()
-    store = store_of(repo)
     for tree, paths in names.items():
         for path in paths:
-            assert history.recent(store, path) == [blob_id(tree, f":{path}")], path
+            assert history.recent(store_of(repo, trees[tree]), path) == [blob_id(tree, f":{path}")], path
+    store = store_of(repo)
     log = Path(history.log_file(store, digest(names[repo][0].encode())))
     assert log.read_bytes().count(b"\n") == 80  # compacted after the last append: a line per path
     for tree, paths in names.items():  # and every record is whole: outputs come back exactly

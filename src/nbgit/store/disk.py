@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from nbgit.files import TEMPORARY_SUFFIX, replace_own_in_folder, write_atomic
 from nbgit.progress import warn
+from nbgit.store.location import linked_worktrees
 from nbgit.worktree.index import blob_id
 
 KINDS = ("notebooks", "objects", "paths")  # paths: histories as older stores kept them, a file per path (`history`)
@@ -60,7 +61,7 @@ class Record(NamedTuple):
     bytes and the recipe that makes the blob of them.
 
     `fingerprint` names the nbgit version and cleaning policy that cleaned it (`record.fingerprint`);
-    `origin` the path it was recorded at (`history.path_name`; "" in records of earlier formats).
+    `origin` the path it was recorded at, in its work tree (`history.path_name`; "" in records of earlier formats).
     """
 
     fingerprint: str
@@ -110,12 +111,22 @@ def pack(skeleton: bytes) -> bytes:
 class Store:
     """One clone's output store (the folder need not exist yet: it is made on the first write)."""
 
-    def __init__(self, directory: Path, object_format: str = "sha1") -> None:
+    def __init__(self, directory: Path, object_format: str = "sha1", worktree: str = "") -> None:
         self.directory = directory
         self.object_format = object_format  # the repository's: records are named by git's blob ids
+        self.worktree = worktree  # the work tree this process runs in: "" for the main one (`location.worktree_name`)
+        self._other_worktrees: list[str] | None = None
         self._root = str(directory)  # entries are reached by string: pathlib costs more than the read
         self.warned = False
         self.written = 0  # bytes this process wrote, for the size accounting
+
+    def other_worktrees(self) -> list[str]:
+        """The names of the clone's other work trees (as `worktree` is named), the main one first: where a
+        path's version this work tree never had may come from. Listed once per process."""
+        if self._other_worktrees is None:
+            linked = [name for name in linked_worktrees(self.directory) if name != self.worktree]
+            self._other_worktrees = ([""] if self.worktree else []) + linked
+        return self._other_worktrees
 
     def file(self, kind: str, name: str) -> str:
         """Where one entry lives; ValueError for a name that is not a digest."""

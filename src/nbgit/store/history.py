@@ -1,4 +1,4 @@
-"""Each path's last cleaned versions, kept in 256 logs that grow by appending: no file is made per version.
+"""Each path's last cleaned versions (in each work tree), kept in 256 logs that grow by appending: no file is made per version.
 
     histories/ab    the histories of the paths whose digest starts with `ab`: a header, then one line
                     per change, `DIGEST KEY... .` (the path's digest, its newest cleaned blobs first);
@@ -50,13 +50,30 @@ _waited_in_vain = False  # this process waited LOCK_WAIT and the lock stayed hel
 
 
 def recent(store: Store, path: str) -> list[str]:
-    """The keys of the last cleaned blobs recorded at `path`, newest first."""
-    return _history_of(store, path_name(path))[0]
+    """The keys of the last cleaned blobs recorded at `path` in this work tree, newest first."""
+    return _history_of(store, path_name(path, store.worktree))[0]
+
+
+def recent_for_restore(store: Store, path: str) -> tuple[str, list[str]]:
+    """The name (`path_name`) and history of `path` that restoring goes by: this work tree's; for a path it
+    never recorded, those of the first of the clone's other work trees that did (the main one first), so
+    that a new linked worktree starts from the outputs the others had; this work tree's name and [] when
+    none did."""
+    own = path_name(path, store.worktree)
+    keys = _history_of(store, own)[0]
+    if keys:
+        return own, keys
+    for tree in store.other_worktrees():
+        name = path_name(path, tree)
+        keys = _history_of(store, name)[0]
+        if keys:
+            return name, keys
+    return own, []
 
 
 def remember(store: Store, path: str, key: str) -> None:
-    """Put `key` first in `path`'s history (nothing is written when it is first already)."""
-    name = path_name(path)
+    """Put `key` first in the history of `path` in this work tree (nothing is written when it is first already)."""
+    name = path_name(path, store.worktree)
     known, in_old_file = _history_of(store, name)
     if known[:1] == [key]:
         return
@@ -91,9 +108,12 @@ def is_log(name: str) -> bool:
     return is_name(name, (2,))
 
 
-def path_name(path: str) -> str:
-    """The digest that names a repo-relative path in the store (its history; the origin of a record)."""
-    return digest(path.encode("utf-8", "surrogateescape"))
+def path_name(path: str, worktree: str = "") -> str:
+    """The digest that names a repo-relative path of one work tree in the store (its history; the origin of
+    a record): the main work tree's by the path alone, as before linked worktrees had names of their own,
+    a linked worktree's by its name (`location.worktree_name`) and the path, joined by a NUL, which no git
+    path holds. Each work tree keeps its own versions of a path, though the clone's work trees share the store."""
+    return digest((f"{worktree}\0{path}" if worktree else path).encode("utf-8", "surrogateescape"))
 
 
 def _history_of(store: Store, name: str) -> tuple[list[str], bool]:

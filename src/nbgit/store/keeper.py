@@ -123,7 +123,7 @@ class OutputKeeper:
             from pathlib import Path
 
             from nbgit.store.disk import Store
-            from nbgit.store.location import clone_settings, store_dir
+            from nbgit.store.location import clone_settings, store_dir, worktree_name
 
             root = Path(self.root)
             settings = clone_settings(root)
@@ -131,7 +131,7 @@ class OutputKeeper:
             if not settings.enabled or directory is None:
                 self._off = True
                 return None
-            self._store, self._limit = Store(directory, settings.object_format), settings.limit
+            self._store, self._limit = Store(directory, settings.object_format, worktree_name(root)), settings.limit
         return self._store
 
     def _guarded(self, work: Callable[[Store], T]) -> T | None:

@@ -9,6 +9,7 @@ from typing import NamedTuple
 ENABLED_KEY = "nbgit.restore"  # false: this clone keeps no outputs (`nbgit install --no-restore`)
 LIMIT_KEY = "nbgit.restoreMaxSize"  # the store's size limit, in bytes or with k, m, g
 DEFAULT_LIMIT = 1 << 30
+WORKTREES = "worktrees"  # where git keeps the git directory of each linked worktree, in the common directory
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
@@ -18,9 +19,13 @@ def common_dir(root: Path) -> Path | None:
     Read from its git directory's `commondir` file, as git does, so the filter finds it once per
     process without running git; `GIT_COMMON_DIR` wins when set.
     """
+    return _common_of(git_dir(root))
+
+
+def _common_of(own: Path | None) -> Path | None:
+    """The common directory of the git directory `own` (itself, unless its `commondir` names another)."""
     if os.environ.get("GIT_COMMON_DIR"):
         return Path(os.environ["GIT_COMMON_DIR"]).absolute()
-    own = git_dir(root)
     if own is None:
         return None
     try:
@@ -48,6 +53,35 @@ def git_dir(root: Path) -> Path | None:
         return own if own.is_dir() else None
     except OSError:
         return None
+
+
+def worktree_name(root: Path) -> str:
+    """What tells the work tree at `root` from the clone's other work trees in the store: "" for the main
+    one, and for a linked worktree its git directory relative to the common one (`worktrees/<name>`, which
+    `git worktree move` keeps), else its whole path. Found from the files git reads, without running git."""
+    own = git_dir(root)
+    common = _common_of(own)
+    if own is None or common is None:
+        return ""
+    try:
+        own = own.resolve()
+        common = common.resolve()
+    except OSError:
+        return ""
+    if own == common:
+        return ""
+    return own.relative_to(common).as_posix() if own.is_relative_to(common) else own.as_posix()
+
+
+def linked_worktrees(store: Path) -> list[str]:
+    """The names (`worktree_name`) of the linked worktrees of the clone whose output store is `store`,
+    sorted: the folders git keeps for them in its common directory (for one whose folder was deleted,
+    until `git worktree prune`)."""
+    folder = store.parent.parent / WORKTREES  # (`store_dir` in reverse)
+    try:
+        return sorted(f"{WORKTREES}/{entry.name}" for entry in os.scandir(folder) if entry.is_dir())
+    except OSError:
+        return []
 
 
 def _path_in(file: Path) -> str:

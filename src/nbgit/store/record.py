@@ -9,14 +9,15 @@ already there costs a hash, a checksum and one small read: nothing is written tw
 A record also answers the clean itself: bytes recorded last at a path (`git status` after a save
 that changed nothing) rebuild their blob from the skeleton without being cleaned again.
 
-A record belongs to the path it was recorded at (its origin). Two paths whose notebooks clean to
-one blob (an analysis copied into two folders, each run on its own data) each keep their own: the
-blob's record is the first path's, and another path's version of that blob is a record named by
-the path and the blob (`own_key`), so that neither ever comes back with the other's outputs. A
-path this clone never recorded (a copy arriving) gets the blob's record. Where a path's bytes are the
-very bytes of the blob's record (a copied notebook nobody ran since, copies run again alike), its own
-record is a hard link to that one: no bytes are written, and the link keeps them when the other path
-records anew.
+A record belongs to the path it was recorded at, in the work tree it was recorded in (its origin:
+`history.path_name`; linked worktrees share the store). Two paths whose notebooks clean to one blob
+(an analysis copied into two folders, each run on its own data; one notebook run in two work trees)
+each keep their own: the blob's record is the first path's, and another path's version of that blob
+is a record named by the path and the blob (`own_key`), so that neither ever comes back with the
+other's outputs. A path this clone never recorded (a copy arriving) gets the blob's record (see
+`restore.exact_version`). Where a path's bytes are the very bytes of the blob's record (a copied
+notebook nobody ran since, copies run again alike), its own record is a hard link to that one: no
+bytes are written, and the link keeps them when the other path records anew.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     """Remember that `worktree` (at repo-relative `path`) cleans to `cleaned` under fingerprint `made_by`,
     writing only what the store does not hold yet."""
     key = store.key(cleaned)
-    origin = history.path_name(path)
+    origin = history.path_name(path, store.worktree)
     name, known = recorded(store, origin, key)
     kept = checksum(worktree)
     version = (kept, len(worktree), made_by)
@@ -98,7 +99,7 @@ def cleaned_before(store: Store, path: str, worktree: bytes, made_by: str) -> by
     recorded at `path`: made of `worktree` by the record's recipe once its digest says these are the
     very bytes, and checked against git's id of the blob, the record's own name; None otherwise."""
     mine = None
-    origin = history.path_name(path)
+    origin = history.path_name(path, store.worktree)
     for key in history.recent(store, path)[:LOOKED_AT]:
         known = recorded(store, origin, key)[1]
         if known is None or not known.recipe or known.size != len(worktree) or known.fingerprint != made_by:

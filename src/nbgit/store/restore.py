@@ -1,13 +1,15 @@
 """The smudge side: the outputs a notebook had in this clone, put back into a cleaned blob git writes out.
 
-- Exactly: the blob is one this clone cleaned before at this path (or, for a path this clone never
-  recorded, at another: a copy arriving). The work-tree bytes it came from are rebuilt
+- Exactly: the blob is one this work tree cleaned before at this path (else one another work tree of
+  the clone did, at this path; or, for a path the clone never recorded, at another path: a copy
+  arriving). The work-tree bytes it came from are rebuilt
   from it without parsing (`skeleton`), every part checked whole; they are trusted when recorded
   under the same fingerprint (same nbgit, same cleaning policy: they clean to this blob by
   construction), else cleaned again to check.
 - Cell by cell: a blob this clone never cleaned (git built it by merging, or it changed elsewhere).
   Each code cell whose source, type and id (and place among identical cells) match a code cell of
-  a recent version of the same path (rebuilt from its blob, which git gives back) gets that cell's
+  a recent version of the same path in this work tree (for a path it never recorded, in the clone's
+  other work trees, the main one first; rebuilt from its blob, which git gives back) gets that cell's
   outputs, execution count and stripped metadata, when the cell still cleans to itself with them;
   a cell with an id also matches by source and place a cell of a version that had no ids (nbformat
   4.4, before a newer Jupyter gave every cell one); other cells stay as they are, without outputs.
@@ -33,7 +35,7 @@ from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy
 from nbgit.store import history, skeleton
 from nbgit.store.disk import Record, Store, checksum, digest, is_name
-from nbgit.store.record import belongs, fingerprint, record, recorded
+from nbgit.store.record import belongs, fingerprint, own_key, record, recorded
 
 CellKey = tuple[str, Any, int]  # source, id (None when the policy renumbers ids), place among identical cells
 Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None for those git does not have
@@ -53,10 +55,7 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
     `blob`. `fetch` gives the blobs of older versions, for the cell-by-cell restore."""
     made_by = fingerprint(policy)
     key = store.key(blob)
-    origin = history.path_name(path)
-    name, known = recorded(store, origin, key)
-    if known is not None and not belongs(known, origin) and history.recent(store, path):
-        known = None  # another path's version, and this path has its own (cell by cell from them): never the other's outputs
+    name, known = exact_version(store, path, key)
     if known is not None:
         data = rebuild(store, name, known, blob)
         if data is not None and (known.fingerprint == made_by or cleans_to(data, blob, path, policy)):
@@ -68,6 +67,26 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
         return blob
     record(store, path, restored, blob, made_by)  # the next checkout of this blob is exact
     return restored
+
+
+def exact_version(store: Store, path: str, key: str) -> tuple[str, Record | None]:
+    """Where the version of blob `key` to write out exactly at `path` is recorded, and its record: this work
+    tree's own; else the one another work tree of the clone had at this path (the main one first: a commit
+    made in a linked worktree comes out in the main one as it ran there); else, for a path no work tree
+    recorded, the blob's record (a copy arriving: another path's version); else None (another path's
+    version, and this path has its own: cell by cell from those, never the other path's outputs)."""
+    origin = history.path_name(path, store.worktree)
+    name, known = recorded(store, origin, key)
+    if known is not None and belongs(known, origin):
+        return name, known
+    for tree in store.other_worktrees():
+        other = history.path_name(path, tree)
+        if known is not None and known.origin == other:
+            return name, known
+        theirs = store.record(own_key(other, key))
+        if theirs is not None:
+            return own_key(other, key), theirs._replace(origin=other)
+    return (name, known) if known is not None and not history.recent_for_restore(store, path)[1] else (name, None)
 
 
 def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
@@ -111,10 +130,11 @@ def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: F
     """`blob` with the outputs of its unchanged code cells and the cells the policy dropped from the version
     recorded last, as Jupyter writes it; None when nothing comes back (nothing remembered at `path`, or
     a blob that is not clean: committed without nbgit, say)."""
-    if not history.recent(store, path) or not cleans_to(blob, blob, path, policy):
+    origin, keys = history.recent_for_restore(store, path)
+    if not keys or not cleans_to(blob, blob, path, policy):
         return None
     notebook = parse(blob, path)
-    remembered = recent_cells(store, path, notebook.major, policy, fetch)
+    remembered = recent_cells(store, path, origin, keys, notebook.major, policy, fetch)
     if not remembered.cells and remembered.newest is None:
         return None
     content = _with_outputs(notebook, remembered, policy)
@@ -132,14 +152,13 @@ def cleans_to(data: bytes, blob: bytes, path: str, policy: Policy) -> bool:
         return False
 
 
-def recent_cells(store: Store, path: str, major: int, policy: Policy, fetch: Fetch) -> Remembered:
-    """The code cells of the versions of `path` this clone recorded last (of nbformat `major`), and the
-    newest one's content when the policy drops cells."""
+def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: int, policy: Policy, fetch: Fetch) -> Remembered:
+    """The code cells of the versions of `path` (by its name `origin`) recorded last, `keys` (of nbformat
+    `major`), and the newest one's content when the policy drops cells."""
     found: dict[CellKey, dict[str, Any]] = {}
     metadata = newest = None
-    origin = history.path_name(path)
     known = []
-    for key in history.recent(store, path):
+    for key in keys:
         name, kept = recorded(store, origin, key)
         if kept is not None and belongs(kept, origin):  # this path's own versions only
             known.append((key, name, kept))
