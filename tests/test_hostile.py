@@ -30,7 +30,7 @@ import pytest
 from conftest import NBGIT, copy_in, git, nbgit, rerunnable
 
 from nbgit.clean import clean_bytes
-from nbgit.notebook import Notebook, serialise
+from nbgit.notebook import Notebook, parse, serialise
 from nbgit.policy import Policy
 
 PLAIN = ("-c", "core.hooksPath=/dev/null")  # the stranger commits without hooks
@@ -902,6 +902,65 @@ def test_a_notebook_of_many_identical_cells_is_kept_and_restored_in_linear_time(
     (repo / "big.ipynb").unlink()
     assert git_within(10, repo, "checkout", "--", "big.ipynb").returncode == 0
     assert (repo / "big.ipynb").read_bytes() == raw  # the execution counts are back, byte for byte
+
+
+# The store on a disk that takes no more: what it holds still comes back.
+
+
+def _edited_as_jupyter_writes(data: bytes, cell: int, source: str) -> bytes:
+    """`data` with one cell's source replaced and that cell's outputs and count cleared, as Jupyter writes it."""
+    notebook = parse(data)
+    notebook.content["cells"][cell].update(source=source, outputs=[], execution_count=None)
+    return serialise(notebook)
+
+
+UNWRITABLE_STORE = """#!{python}
+import os, resource
+resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))  # files are read, none can be written (a full disk, a read-only one)
+os.execv({process!r}, [{process!r}])
+"""
+
+
+@pytest.mark.parametrize("back", ["exactly", "cell by cell"])
+def test_a_store_that_takes_no_more_still_gives_back_what_it_holds(repo: Path, tmp_path: Path, back: str) -> None:
+    """A full disk costs the versions it cannot keep, never the ones kept: a checkout writes what the
+    store holds, exactly (also when a new policy has each record checked and stamped again) and cell
+    by cell (when the result cannot be recorded for the next time), for every notebook of the command,
+    with one warning. A failed write used to cost them all: the checkout wrote every notebook without
+    its outputs, and the next `git status` recorded those over the versions the store held."""
+    installed(repo, "--no-hooks")
+    ran = {name: run_notebook(f"{name[0]} = 1", f"{name[0]} = 2") for name in ("a.ipynb", "b.ipynb")}
+    for name, data in ran.items():
+        (repo / name).write_bytes(data)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ran")
+    if back == "exactly":  # a policy that cleans to the same blobs: every record is checked again before it is trusted
+        for name in ran:
+            (repo / name).unlink()  # (not read again by git before the checkout, which would record them anew)
+        (repo / ".nbgit.toml").write_text('extra_keys = ["metadata.not_in_these_notebooks"]\n')
+        git(repo, "add", ".nbgit.toml")
+        git(repo, "commit", "-q", "-m", "policy")
+        command, expected = ["checkout", "--", *ran], ran
+    else:  # a teammate's commit: the second cell of each edited (blobs this clone never recorded)
+        teammate = tmp_path / "teammate"
+        git(tmp_path, "clone", "-q", str(repo), str(teammate))
+        for name, data in ran.items():
+            (teammate / name).write_bytes(clean_bytes(_edited_as_jupyter_writes(data, 1, "edited = 1"), name, Policy()))
+        git(teammate, "commit", "-q", "-am", "edited")
+        git(repo, "fetch", "-q", str(teammate), "main:elsewhere")
+        command = ["checkout", "-q", "elsewhere"]
+        expected = {name: _edited_as_jupyter_writes(data, 1, "edited = 1") for name, data in ran.items()}
+    process = git(repo, "config", "filter.nbgit.process").stdout.decode().strip()
+    script = tmp_path / "unwritable-store.py"
+    script.write_text(UNWRITABLE_STORE.format(python=sys.executable, process=process))
+    script.chmod(0o755)
+    store = {path: path.read_bytes() for path in (repo / ".git" / "nbgit" / "outputs").rglob("*") if path.is_file()}
+    done = git(repo, "-c", f"filter.nbgit.process={script}", *command)
+    assert {name: (repo / name).read_bytes() for name in ran} == expected
+    warnings = only_errors(done.stderr)
+    assert len(warnings) == 1 and warnings[0].startswith("nbgit: warning: ") and "File too large" in warnings[0], warnings
+    assert {path: path.read_bytes() for path in store if path.exists()} == store  # (nothing written, nothing lost)
+    assert git(repo, "status", "--porcelain").stdout == b""
 
 
 # JSON that json.loads reads and no notebook writer can write back: unreadable, said as for broken JSON.

@@ -118,6 +118,7 @@ class Store:
         self._other_worktrees: list[str] | None = None
         self._root = str(directory)  # entries are reached by string: pathlib costs more than the read
         self.warned = False
+        self.refusals_told = False
         self.written = 0  # bytes this process wrote, for the size accounting
 
     def other_worktrees(self) -> list[str]:
@@ -213,6 +214,15 @@ class Store:
             warn(f"{path} in the output store is damaged ({why}): ignored and removed; "
                  "outputs that needed it are not restored until git records them again")
         _unlink(path)
+
+    def refused(self, error: OSError) -> None:
+        """A write the disk refused where what the store holds still serves (a restore); the first one of a
+        process gets a warning."""
+        if not self.refusals_told:
+            self.refusals_told = True
+            warn(f"keeping outputs failed: {self.directory} cannot be written ({error.strerror or error}); "
+                 "outputs kept before still come back, new versions are not kept",
+                 "free some space, or check the permissions of that folder")
 
     # --- notebooks and objects -------------------------------------------------------------
 

@@ -60,12 +60,12 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
         data = rebuild(store, name, known, blob)
         if data is not None and (known.fingerprint == made_by or cleans_to(data, blob, path, policy)):
             if known.fingerprint != made_by:
-                store.put_record(name, known._replace(fingerprint=made_by))  # checked: trusted from now on
+                _kept_if_possible(store, lambda: store.put_record(name, known._replace(fingerprint=made_by)))  # checked: trusted from now on
             return data
     restored = restore_cells(store, path, blob, policy, fetch)
     if restored is None:
         return blob
-    record(store, path, restored, blob, made_by)  # the next checkout of this blob is exact
+    _kept_if_possible(store, lambda: record(store, path, restored, blob, made_by))  # the next checkout of this blob is exact
     return restored
 
 
@@ -87,6 +87,16 @@ def exact_version(store: Store, path: str, key: str) -> tuple[str, Record | None
         if theirs is not None:
             return own_key(other, key), theirs._replace(origin=other)
     return (name, known) if known is not None and not history.recent_for_restore(store, path)[1] else (name, None)
+
+
+def _kept_if_possible(store: Store, write: Callable[[], None]) -> None:
+    """Write what only spares later checkouts work: a store the disk refuses to write (full, read-only)
+    costs one warning (`Store.refused`), never the outputs just restored, which go out all the same
+    (written nowhere, they would be recorded without their outputs the next time git reads them)."""
+    try:
+        write()
+    except OSError as error:
+        store.refused(error)
 
 
 def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
