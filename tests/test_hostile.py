@@ -963,6 +963,76 @@ def test_a_store_that_takes_no_more_still_gives_back_what_it_holds(repo: Path, t
     assert git(repo, "status", "--porcelain").stdout == b""
 
 
+# Two git commands at once in one clone (an editor's background `git diff`, the user's `git stash`).
+
+SLOW_KEEPER = """#!{python}
+import sys, time
+from nbgit.store.keeper import OutputKeeper
+kept = OutputKeeper.clean
+def clean(self, *args, **kwargs):
+    open({log!r}, "a").write("handed over\\n")
+    time.sleep(3)
+    kept(self, *args, **kwargs)
+OutputKeeper.clean = clean
+from nbgit import filter
+sys.exit(filter.main())
+"""
+
+
+def test_a_version_git_read_earlier_never_replaces_one_it_read_later(repo: Path, tmp_path: Path) -> None:
+    """A background `git diff` reads a notebook, and the worker keeping its outputs takes a while (here
+    3 s); meanwhile the notebook is run again and `git stash` keeps the new run. The slow record
+    arrives last, and used to replace the newer one: `git stash pop` gave back the earlier run."""
+    installed(repo, "--no-hooks")
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1", outputs=False, count=None))
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "base")
+    first = run_notebook("x = 2")
+    again = first.replace(b"out 0", b"out 0, run again")
+    log, script = tmp_path / "slow.log", tmp_path / "slow-keeper.py"
+    script.write_text(SLOW_KEEPER.format(python=sys.executable, log=str(log)))
+    script.chmod(0o755)
+    (repo / "a.ipynb").write_bytes(first)
+    background = subprocess.Popen(["git", "--no-optional-locks", "-c", f"filter.nbgit.process={script}", "diff", "--quiet"],
+                                  cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if log.exists():
+                break
+            time.sleep(0.05)
+        assert log.exists(), "the background diff never cleaned the notebook"
+        (repo / "a.ipynb").write_bytes(again)  # run again, saved
+        git(repo, "stash", "-q")
+    finally:
+        background.wait(timeout=60)
+    git(repo, "stash", "pop", "-q")
+    assert (repo / "a.ipynb").read_bytes() == again
+
+
+def test_records_of_the_format_before_the_time_read_are_used_and_replaced(repo: Path) -> None:
+    """Records written by the nbgit before records said when their version was read (`nbgit-outputs 3`)
+    give their notebooks back, and a newer version read replaces them."""
+    installed(repo, "--no-hooks")
+    first = run_notebook("x = 1")
+    (repo / "a.ipynb").write_bytes(first)
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "ran")
+    records = list((repo / ".git" / "nbgit" / "outputs" / "notebooks").rglob("*"))
+    for path in (p for p in records if p.is_file()):
+        head, fingerprint, fields, rest = path.read_bytes().split(b"\n", 3)
+        assert head == b"nbgit-outputs 4"
+        path.write_bytes(b"\n".join([b"nbgit-outputs 3", fingerprint, fields.rpartition(b" ")[0], rest]))
+    (repo / "a.ipynb").unlink()
+    git(repo, "checkout", "--", "a.ipynb")
+    assert (repo / "a.ipynb").read_bytes() == first
+    again = first.replace(b"out 0", b"out 0, run again")
+    (repo / "a.ipynb").write_bytes(again)
+    git(repo, "add", "a.ipynb")
+    (repo / "a.ipynb").unlink()
+    git(repo, "checkout", "--", "a.ipynb")
+    assert (repo / "a.ipynb").read_bytes() == again
+
+
 # JSON that json.loads reads and no notebook writer can write back: unreadable, said as for broken JSON.
 UNWRITABLE = [
     pytest.param(b'"execution_count": 1', b'"execution_count": ' + b"9" * 5000, "holds a number too long to read (thousands of digits)", id="integer-too-long",

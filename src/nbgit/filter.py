@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from nbgit.clean import CleanError, clean_bytes
@@ -253,7 +254,7 @@ class Cleaner:
         self.policy = policy or Policy()
         self.problem = problem
         self.keeper = keeper
-        self._unsettled: list[tuple[str, bytes, bytes, Policy]] = []  # cleaned, outputs not kept yet
+        self._unsettled: list[tuple[str, bytes, bytes, Policy, int]] = []  # cleaned (when git handed it over), outputs not kept yet
         self.background = False  # whether outputs are kept by a forked worker (the process filter's: see nbgit.store.background)
         self._worker: Worker | None = None
 
@@ -279,6 +280,7 @@ class Cleaner:
         Bytes this clone cleaned last at `path` are not cleaned again: the store rebuilds their blob
         from them (`git status` after a save that changed nothing, `git add` after `git status`).
         """
+        read_at = time.time_ns()  # (git reads a notebook just before it hands it over: one read after this is read later)
         own, problem = own_policy(path, self.policy)
         if own is None:
             return data, problem
@@ -288,16 +290,16 @@ class Cleaner:
                 return known, None
         result, problem = clean_as(data, path, own)
         if problem is None and self.keeper is not None and keep:
-            self._unsettled.append((path, data, result, own))
+            self._unsettled.append((path, data, result, own, read_at))
         return result, problem
 
     def settle(self) -> None:
         """Keep the outputs of what was cleaned since the last time: handed to the worker when there is
         one, else here (never raises: see OutputKeeper)."""
         while self._unsettled and self.keeper is not None:
-            path, worktree, cleaned, own = self._unsettled.pop(0)
-            if not self._hand_over(self.keeper, path, worktree, cleaned):
-                self.keeper.clean(path, worktree, cleaned, own)
+            path, worktree, cleaned, own, read_at = self._unsettled.pop(0)
+            if not self._hand_over(self.keeper, path, worktree, cleaned, read_at):
+                self.keeper.clean(path, worktree, cleaned, own, read_at)
 
     def wait(self) -> None:
         """Keep every output handed over so far before going on: the worker finishes and exits (a later
@@ -313,7 +315,7 @@ class Cleaner:
             if failure is not None:
                 warn(f"keeping outputs failed: {failure}; notebooks this command cleaned may come back without their outputs")
 
-    def _hand_over(self, keeper: OutputKeeper, path: str, worktree: bytes, cleaned: bytes) -> bool:
+    def _hand_over(self, keeper: OutputKeeper, path: str, worktree: bytes, cleaned: bytes, read_at: int) -> bool:
         """Give one record to the worker (started at the first); False when there is none to give it to."""
         if not self.background:
             return False
@@ -322,7 +324,7 @@ class Cleaner:
                 from nbgit.store.background import Worker
 
                 self._worker = Worker(self._keep, keeper.flush)
-            if self._worker.send(path.encode("utf-8", "surrogatepass"), worktree, cleaned):
+            if self._worker.send(path.encode("utf-8", "surrogatepass"), worktree, cleaned, b"%d" % read_at):
                 return True
         except Exception:  # noqa: BLE001 - no process to be had (a limit on processes, on memory), a bug: this one records
             pass
@@ -330,12 +332,12 @@ class Cleaner:
         self.background = False  # the worker is gone (or never came): this process records from now on
         return False
 
-    def _keep(self, path: bytes, worktree: bytes, cleaned: bytes) -> None:
+    def _keep(self, path: bytes, worktree: bytes, cleaned: bytes, read_at: bytes) -> None:
         """In the worker: keep the outputs of one notebook the filter cleaned (under the path's own policy)."""
         name = path.decode("utf-8", "surrogatepass")
         own = own_policy(name, self.policy)[0]
         if own is not None and self.keeper is not None:
-            self.keeper.clean(name, worktree, cleaned, own)
+            self.keeper.clean(name, worktree, cleaned, own, int(read_at))
 
     def __call__(self, command: str, path: str, data: bytes, request: dict[str, str] | None = None) -> tuple[str, bytes | None]:
         """One request: (status, content); never raises (a failure is a warning and a pass-through or an error).

@@ -2,9 +2,9 @@
 
 git waits for each answer of the filter before it stores the blob and sends the next notebook, and on
 real notebooks a record (the skeleton encoded, files written) costs about what the clean itself
-costs. So the process filter hands what it cleaned (the path, the work-tree bytes, the blob) to one
-worker, forked from it at its first record, over a pipe, and answers git's next request while the
-worker records: the two run on two cores.
+costs. So the process filter hands what it cleaned (the path, the work-tree bytes, the blob, when git
+handed them over) to one worker, forked from it at its first record, over a pipe, and answers git's
+next request while the worker records: the two run on two cores.
 
 Nothing is recorded later than without the worker, as far as anyone can see: there is one worker,
 which records in the order git cleaned; the filter waits for it to finish before it exits (and git

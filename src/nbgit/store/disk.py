@@ -31,8 +31,8 @@ from nbgit.worktree.index import blob_id
 
 KINDS = ("notebooks", "objects", "paths")  # paths: histories as older stores kept them, a file per path (`history`)
 USAGE = "usage"
-_FORMAT = b"nbgit-outputs 3"
-_FORMATS = (b"nbgit-outputs 1", b"nbgit-outputs 2", _FORMAT)  # version 1 holds no recipe, version 2 no origin
+_FORMAT = b"nbgit-outputs 4"
+_FORMATS = (b"nbgit-outputs 1", b"nbgit-outputs 2", b"nbgit-outputs 3", _FORMAT)  # 1 holds no recipe, 2 no origin, 3 no time read
 _HEX = frozenset(b"0123456789abcdef")
 
 
@@ -61,7 +61,9 @@ class Record(NamedTuple):
     bytes and the recipe that makes the blob of them.
 
     `fingerprint` names the nbgit version and cleaning policy that cleaned it (`record.fingerprint`);
-    `origin` the path it was recorded at, in its work tree (`history.path_name`; "" in records of earlier formats).
+    `origin` the path it was recorded at, in its work tree (`history.path_name`; "" in records of earlier formats);
+    `read_at` when git handed its bytes to the filter (or nbgit read them), in nanoseconds since the
+    epoch (0 in records of earlier formats): a version read earlier never replaces it (`Store.put_record`).
     """
 
     fingerprint: str
@@ -71,12 +73,13 @@ class Record(NamedTuple):
     digest: str = ""  # of the work-tree bytes ("" in records of nbgit-outputs 1)
     recipe: bytes = b""
     origin: str = ""
+    read_at: int = 0
 
     def encode(self) -> bytes:
         """The record file's bytes."""
-        return b"%s\n%s\n%s %d %s %d %s\n%s%s" % (
+        return b"%s\n%s\n%s %d %s %d %s %d\n%s%s" % (
             _FORMAT, self.fingerprint.encode(), self.checksum.encode(), self.size, self.digest.encode(), len(self.recipe),
-            self.origin.encode(), self.recipe, self.packed)
+            self.origin.encode(), self.read_at, self.recipe, self.packed)
 
     @classmethod
     def decode(cls, data: bytes) -> Record:
@@ -89,11 +92,13 @@ class Record(NamedTuple):
             raise ValueError("a malformed record header")
         if parts[0] == _FORMATS[0]:
             return cls(parts[1].decode(), check.decode(), int(size), parts[3])
-        origin = more.pop() if parts[0] == _FORMAT and more else b""
-        if len(more) != 2 or not is_name(more[0]) or not more[1].isdigit() or origin and not is_name(origin, (64,)):
+        read_at = more.pop() if parts[0] == _FORMAT and more else b"0"
+        origin = more.pop() if parts[0] in _FORMATS[2:] and more else b""
+        if len(more) != 2 or not is_name(more[0]) or not more[1].isdigit() or origin and not is_name(origin, (64,)) or not read_at.isdigit():
             raise ValueError("a malformed record header")
         recipe_size = int(more[1])
-        return cls(parts[1].decode(), check.decode(), int(size), parts[3][recipe_size:], more[0].decode(), parts[3][:recipe_size], origin.decode())
+        return cls(parts[1].decode(), check.decode(), int(size), parts[3][recipe_size:], more[0].decode(), parts[3][:recipe_size],
+                   origin.decode(), int(read_at))
 
     def skeleton(self) -> bytes:
         """The uncompressed skeleton; ValueError when it is damaged."""
@@ -241,9 +246,15 @@ class Store:
             self.damaged("notebooks", key, str(error))
             return None
 
-    def put_record(self, key: str, record: Record) -> None:
-        """Write a record."""
+    def put_record(self, key: str, record: Record) -> bool:
+        """Write a record, unless the one there is of a version read later (`Record.read_at`: a process
+        recording what git read before, slower than the one that recorded what it read since); whether
+        it was written."""
+        there = self.record(key)
+        if there is not None and there.read_at > record.read_at:
+            return False
         self.write("notebooks", key, record.encode())
+        return True
 
     def put_object(self, name: str, data: bytes) -> None:
         """Write an object unless it is there already (then only mark it used)."""

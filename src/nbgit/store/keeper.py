@@ -62,13 +62,14 @@ class OutputKeeper:
         self._counting_at_exit = False
         self._off = False
 
-    def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy) -> None:
-        """Remember the work-tree bytes git just had cleaned (`policy` is the path's own)."""
+    def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy, read_at: int | None = None) -> None:
+        """Remember the work-tree bytes git just had cleaned (`policy` is the path's own), read at `read_at`
+        (nanoseconds since the epoch; now when not given: see `record.record`)."""
         if wanted(policy, path):
             from nbgit.store.record import fingerprint, record
 
             made_by = fingerprint(policy)
-            self._guarded(lambda store: record(store, path, worktree, cleaned, made_by))
+            self._guarded(lambda store: record(store, path, worktree, cleaned, made_by, read_at))
 
     def cleaned(self, path: str, worktree: bytes, policy: Policy) -> bytes | None:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`

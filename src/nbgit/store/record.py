@@ -23,6 +23,7 @@ bytes are written, and the link keeps them when the other path records anew.
 from __future__ import annotations
 
 import functools
+import time
 
 from nbgit.policy import Policy
 from nbgit.store import history, skeleton
@@ -45,12 +46,19 @@ def _fingerprint(cleaning: Policy) -> str:
     return digest(f"{__version__}\0{cleaning!r}".encode())[:16]
 
 
-def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: str) -> None:
+def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: str, read_at: int | None = None) -> None:
     """Remember that `worktree` (at repo-relative `path`) cleans to `cleaned` under fingerprint `made_by`,
-    writing only what the store does not hold yet."""
+    writing only what the store does not hold yet.
+
+    `read_at` is when git handed the bytes over (or nbgit read them), in nanoseconds since the epoch (now
+    when not given): where this path's version of that blob was read later (by another git command,
+    whose record came first), nothing is written, its history included."""
+    read_at = time.time_ns() if read_at is None else read_at
     key = store.key(cleaned)
     origin = history.path_name(path, store.worktree)
     name, known = recorded(store, origin, key)
+    if known is not None and belongs(known, origin) and known.read_at > read_at:
+        return
     kept = checksum(worktree)
     version = (kept, len(worktree), made_by)
     if known is not None and belongs(known, origin) and (known.checksum, known.size, known.fingerprint) == version:
@@ -67,8 +75,8 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     encoded = skeleton.encode(worktree, cleaned)
     for object_name, line in encoded.objects:
         store.put_object(object_name, line)
-    store.put_record(name, Record(made_by, kept, len(worktree), pack(encoded.skeleton), digest(worktree), encoded.recipe, origin))
-    history.remember(store, path, key)
+    if store.put_record(name, Record(made_by, kept, len(worktree), pack(encoded.skeleton), digest(worktree), encoded.recipe, origin, read_at)):
+        history.remember(store, path, key)
 
 
 def own_key(origin: str, key: str) -> str:

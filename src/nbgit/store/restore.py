@@ -89,7 +89,7 @@ def exact_version(store: Store, path: str, key: str) -> tuple[str, Record | None
     return (name, known) if known is not None and not history.recent_for_restore(store, path)[1] else (name, None)
 
 
-def _kept_if_possible(store: Store, write: Callable[[], None]) -> None:
+def _kept_if_possible(store: Store, write: Callable[[], object]) -> None:
     """Write what only spares later checkouts work: a store the disk refuses to write (full, read-only)
     costs one warning (`Store.refused`), never the outputs just restored, which go out all the same
     (written nowhere, they would be recorded without their outputs the next time git reads them)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -173,6 +174,7 @@ def _judge_one(root: Path, policy: Policy, object_format: str, keeper: OutputKee
     An unchanged one has its outputs kept as the filter keeps them: git will not read it again."""
     path, blob = job
     file = root / path
+    read_at = time.time_ns()
     try:
         with open(file, "rb") as handle:
             before = os.fstat(handle.fileno())
@@ -186,7 +188,7 @@ def _judge_one(root: Path, policy: Policy, object_format: str, keeper: OutputKee
     if blob_id(cleaned, object_format) != blob:
         return Verdict(path, blob, CHANGED, None)
     written = keeper.written
-    keeper.clean(path, data, cleaned, policy.for_path(path))
+    keeper.clean(path, data, cleaned, policy.for_path(path), read_at)
     return Verdict(path, blob, UNCHANGED, before, keeper.written - written)
 
 
