@@ -212,10 +212,16 @@ def _keyed(some: Iterable[dict[str, Any]], policy: Policy, only: str | None = No
         yield (*base, seen[base]), (source, None, with_source[source]), cell
 
 
+# What decides how a cell cleans, besides the cell and the policy: each remembered cell is cleaned in a notebook
+# of these and that cell alone, never with the notebook's other top-level keys (a copy of which per cell
+# made a restore take time quadratic in the notebook: a minute for 20,000 cells beside 200,000 such keys).
+SHELL = ("metadata", "nbformat", "nbformat_minor")
+
+
 def _with_outputs(notebook: Notebook, remembered: Remembered, policy: Policy) -> dict[str, Any]:
     """The notebook's content with each remembered cell's outputs back where the cell still cleans to itself."""
     content, major = notebook.content, notebook.major
-    shell = {k: v for k, v in content.items() if k not in ("cells", "worksheets")}
+    shell = {k: content[k] for k in SHELL if k in content}
     restored: dict[int, dict[str, Any]] = {}
     for cell_key, without_ids, cell in keyed_cells(content, policy):
         old = remembered.cells.get(cell_key)
