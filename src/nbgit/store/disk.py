@@ -221,8 +221,8 @@ class Store:
         _unlink(path)
 
     def refused(self, error: OSError) -> None:
-        """A write the disk refused where what the store holds still serves (a restore); the first one of a
-        process gets a warning."""
+        """A write the disk refused (full, read-only), after which what the store holds still serves; the
+        first one of a process gets a warning."""
         if not self.refusals_told:
             self.refusals_told = True
             warn(f"keeping outputs failed: {self.directory} cannot be written ({error.strerror or error}); "

@@ -2,7 +2,8 @@
 the store: record on clean, restore on smudge.
 
 It never fails git: any error is one warning, then this process goes on without the store (the
-notebook git asked for is answered as if there were no store). The store is opened on first use,
+notebook git asked for is answered as if there were no store); after a record the disk refused (full,
+read-only) it goes on without recording only: what the store holds still comes back. The store is opened on first use,
 reading the clone's git config once; until then nothing but this module is imported (and the clean
 core, which every caller has imported already).
 
@@ -61,15 +62,16 @@ class OutputKeeper:
         self._counted_by_caller = counted_by_caller  # (`written` and `count`: copies of it in worker processes write, the caller counts once)
         self._counting_at_exit = False
         self._off = False
+        self._refused = False  # the disk refused a record: nothing more is recorded, what the store holds still comes back
 
     def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy, read_at: int | None = None) -> None:
         """Remember the work-tree bytes git just had cleaned (`policy` is the path's own), read at `read_at`
         (nanoseconds since the epoch; now when not given: see `record.record`)."""
-        if wanted(policy, path):
+        if wanted(policy, path) and not self._refused:
             from nbgit.store.record import fingerprint, record
 
             made_by = fingerprint(policy)
-            self._guarded(lambda store: record(store, path, worktree, cleaned, made_by, read_at))
+            self._guarded(lambda store: record(store, path, worktree, cleaned, made_by, read_at), recording=True)
 
     def cleaned(self, path: str, worktree: bytes, policy: Policy) -> bytes | None:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
@@ -135,12 +137,21 @@ class OutputKeeper:
             self._store, self._limit = Store(directory, settings.object_format, worktree_name(root)), settings.limit
         return self._store
 
-    def _guarded(self, work: Callable[[Store], T]) -> T | None:
+    def _guarded(self, work: Callable[[Store], T], recording: bool = False) -> T | None:
+        """`work` done on the store, None when it failed: one warning, then this process goes on without
+        the store; where the disk refused a record (full, read-only), without recording only (`Store.refused`)."""
         try:
             store = self._open()
             if store is None:
                 return None
-            result = work(store)
+            try:
+                result = work(store)
+            except OSError as error:
+                if not recording:
+                    raise
+                self._refused = True
+                store.refused(error)
+                return None
             unaccounted = 0 if self._counted_by_caller else store.written - self._accounted
             if unaccounted > (self._limit // ACCOUNT_EVERY if self._count_at_exit else 0):
                 self._account(store)
