@@ -990,6 +990,30 @@ def test_a_store_that_takes_no_more_still_gives_back_what_it_holds(repo: Path, t
     assert git(repo, "status", "--porcelain").stdout == b""
 
 
+def test_a_store_that_cannot_be_changed_at_all_still_gives_back_what_it_holds(repo: Path, read_only: callable) -> None:
+    """A store whose folders cannot be changed (a read-only mount, a clone of another user's) holding a
+    damaged record: that notebook comes out as committed, with one warning, the others with their
+    outputs. The damaged record could not be removed, and that failure turned the store off for the
+    rest of the checkout."""
+    installed(repo, "--no-hooks")
+    ran = {name: run_notebook(f"{name[0]} = 1", f"{name[0]} = 2") for name in ("a.ipynb", "b.ipynb")}
+    for name, data in ran.items():
+        (repo / name).write_bytes(data)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ran")
+    store = repo / ".git" / "nbgit" / "outputs"
+    key = git(repo, "rev-parse", "HEAD:a.ipynb").stdout.decode().strip()
+    (store / "notebooks" / key[:2] / key).write_bytes(b"garbage")
+    for folder in [store, *(path for path in store.rglob("*") if path.is_dir())]:
+        read_only(folder)
+    for name in ran:
+        (repo / name).unlink()
+    done = git(repo, "checkout", "--", *ran)
+    assert (repo / "a.ipynb").read_bytes() == blob(repo, "HEAD:a.ipynb") and (repo / "b.ipynb").read_bytes() == ran["b.ipynb"]
+    warnings = only_errors(done.stderr)
+    assert len(warnings) == 1 and "is damaged" in warnings[0], warnings
+
+
 # Two git commands at once in one clone (an editor's background `git diff`, the user's `git stash`).
 
 SLOW_KEEPER = """#!{python}

@@ -208,6 +208,11 @@ class Store:
         """Remove an entry if it is there."""
         _unlink(self.file(kind, name))
 
+    def discard(self, kind: str, name: str) -> None:
+        """Remove an entry that can never serve again (damaged, or its object evicted), where the store can
+        be changed: one that stays (a read-only store) is found unusable again the next time it is read."""
+        _discard(self.file(kind, name))
+
     def damaged(self, kind: str, name: str, why: str) -> None:
         """Remove a damaged entry; the first one of a process gets a warning."""
         self.damaged_file(self.file(kind, name), why)
@@ -218,7 +223,7 @@ class Store:
             self.warned = True
             warn(f"{path} in the output store is damaged ({why}): ignored and removed; "
                  "outputs that needed it are not restored until git records them again")
-        _unlink(path)
+        _discard(path)
 
     def refused(self, error: OSError) -> None:
         """A write the disk refused (full, read-only), after which what the store holds still serves; the
@@ -278,6 +283,13 @@ class Store:
         """Record the store's size (after counting it, or after writing)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         write_atomic(self.directory / USAGE, str(size).encode("ascii"))
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:  # (not there, or a store that cannot be changed)
+        pass
 
 
 def _unlink(path: str) -> None:

@@ -112,7 +112,7 @@ def rebuild(store: Store, key: str, known: Record, blob: bytes) -> bytes | None:
     read = {name: store.read("objects", name) if is_object(name) else None for name in skeleton.references(parts)}
     objects = {name: line for name, line in read.items() if line is not None}
     if len(objects) != len(read):
-        store.remove("notebooks", key)  # an object was evicted: the record cannot be used again
+        store.discard("notebooks", key)  # an object was evicted: the record cannot be used again
         return None
     try:
         data = skeleton.expand(lead, parts, blob, objects)
