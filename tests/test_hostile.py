@@ -1030,20 +1030,14 @@ sys.exit(filter.main())
 """
 
 
-def test_a_version_git_read_earlier_never_replaces_one_it_read_later(repo: Path, tmp_path: Path) -> None:
-    """A background `git diff` reads a notebook, and the worker keeping its outputs takes a while (here
-    3 s); meanwhile the notebook is run again and `git stash` keeps the new run. The slow record
-    arrives last, and used to replace the newer one: `git stash pop` gave back the earlier run."""
-    installed(repo, "--no-hooks")
-    (repo / "a.ipynb").write_bytes(run_notebook("x = 1", outputs=False, count=None))
-    git(repo, "add", "a.ipynb")
-    git(repo, "commit", "-q", "-m", "base")
-    first = run_notebook("x = 2")
-    again = first.replace(b"out 0", b"out 0, run again")
+@contextlib.contextmanager
+def slow_background_diff(repo: Path, tmp_path: Path) -> Iterator[None]:
+    """An editor's `git diff` in the background (taking no optional lock, as editors run it) reads the
+    notebooks, and the worker keeping their outputs takes 3 s a record; the body runs once it has the
+    first one, and the diff is waited for at the end."""
     log, script = tmp_path / "slow.log", tmp_path / "slow-keeper.py"
     script.write_text(SLOW_KEEPER.format(python=sys.executable, log=str(log)))
     script.chmod(0o755)
-    (repo / "a.ipynb").write_bytes(first)
     background = subprocess.Popen(["git", "--no-optional-locks", "-c", f"filter.nbgit.process={script}", "diff", "--quiet"],
                                   cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -1052,12 +1046,48 @@ def test_a_version_git_read_earlier_never_replaces_one_it_read_later(repo: Path,
                 break
             time.sleep(0.05)
         assert log.exists(), "the background diff never cleaned the notebook"
-        (repo / "a.ipynb").write_bytes(again)  # run again, saved
-        git(repo, "stash", "-q")
+        yield
     finally:
         background.wait(timeout=60)
+
+
+def test_a_version_git_read_earlier_never_replaces_one_it_read_later(repo: Path, tmp_path: Path) -> None:
+    """A background `git diff` reads a notebook; meanwhile it is run again and `git stash` keeps the new
+    run. The slow record arrives last, and used to replace the newer one: `git stash pop` gave back
+    the earlier run."""
+    installed(repo, "--no-hooks")
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1", outputs=False, count=None))
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "base")
+    first = run_notebook("x = 2")
+    again = first.replace(b"out 0", b"out 0, run again")
+    (repo / "a.ipynb").write_bytes(first)
+    with slow_background_diff(repo, tmp_path):
+        (repo / "a.ipynb").write_bytes(again)  # run again, saved
+        git(repo, "stash", "-q")
     git(repo, "stash", "pop", "-q")
     assert (repo / "a.ipynb").read_bytes() == again
+
+
+def test_a_version_git_read_earlier_never_goes_before_one_it_read_later(repo: Path, tmp_path: Path) -> None:
+    """As above, with a cell edited before the new run is committed: the slow record of the earlier
+    run (another blob) arrives last, and used to go first in the notebook's history, so a teammate's
+    change pulled later got the earlier run's outputs back in the cells it left alone."""
+    installed(repo, "--no-hooks")
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1", "y = 1", outputs=False, count=None))
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1", "y = 1"))
+    again = run_notebook("x = 1", "y = 2").replace(b"out 0", b"out 0, run again")
+    with slow_background_diff(repo, tmp_path):
+        (repo / "a.ipynb").write_bytes(again)  # the second cell edited, all run again
+        git(repo, "commit", "-q", "-am", "y = 2")
+    teammate = tmp_path / "teammate"
+    git(tmp_path, "clone", "-q", str(repo), str(teammate))
+    (teammate / "a.ipynb").write_bytes(clean_bytes(_edited_as_jupyter_writes(again, 1, "y = 3"), "a.ipynb", Policy()))
+    git(teammate, "commit", "-q", "-am", "y = 3")
+    git(repo, "pull", "-q", "--ff-only", str(teammate), "main")
+    assert json.loads((repo / "a.ipynb").read_bytes())["cells"][0]["outputs"] == json.loads(again)["cells"][0]["outputs"]
 
 
 def test_records_of_the_format_before_the_time_read_are_used_and_replaced(repo: Path) -> None:

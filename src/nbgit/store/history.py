@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Iterator
@@ -71,13 +72,21 @@ def recent_for_restore(store: Store, path: str) -> tuple[str, list[str]]:
     return own, []
 
 
-def remember(store: Store, path: str, key: str) -> None:
-    """Put `key` first in the history of `path` in this work tree (nothing is written when it is first already)."""
+def remember(store: Store, path: str, key: str, read_later: Callable[[str], bool] | None = None) -> None:
+    """Put `key` first in the history of `path` in this work tree, after those of the first keys that
+    `read_later` says git read later (recorded before it by a faster process); nothing is written when
+    that changes nothing."""
     name = path_name(path, store.worktree)
     known, in_old_file = _history_of(store, name)
     if known[:1] == [key]:
         return
-    keys = [key, *(k for k in known if k != key)][:HISTORY]
+    others = [k for k in known if k != key]
+    ahead = 0
+    while read_later is not None and ahead < len(others) and read_later(others[ahead]):
+        ahead += 1
+    keys = [*others[:ahead], key, *others[ahead:]][:HISTORY]
+    if keys == known:
+        return
     line = b"\n%s %s%s" % (name.encode("ascii"), " ".join(keys).encode("ascii"), _END)
     try:
         _append(log_file(store, name), line)

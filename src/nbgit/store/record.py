@@ -51,18 +51,24 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     writing only what the store does not hold yet.
 
     `read_at` is when git handed the bytes over (or nbgit read them), in nanoseconds since the epoch (now
-    when not given): where this path's version of that blob was read later (by another git command,
-    whose record came first), nothing is written, its history included."""
+    when not given). Two git commands at once may record out of order (one's worker slower than the
+    other's): where this path's version of that blob was read later, nothing is written, its history
+    included; versions of other blobs read later stay before it in the path's history."""
     read_at = time.time_ns() if read_at is None else read_at
     key = store.key(cleaned)
     origin = history.path_name(path, store.worktree)
     name, known = recorded(store, origin, key)
     if known is not None and belongs(known, origin) and known.read_at > read_at:
         return
+
+    def read_later(other: str) -> bool:  # (a version of this path another process recorded first)
+        found = recorded(store, origin, other)[1]
+        return found is not None and found.read_at > read_at
+
     kept = checksum(worktree)
     version = (kept, len(worktree), made_by)
     if known is not None and belongs(known, origin) and (known.checksum, known.size, known.fingerprint) == version:
-        history.remember(store, path, key)  # seen before: nothing is written twice
+        history.remember(store, path, key, read_later)  # seen before: nothing is written twice
         return
     if name == key and known is not None and not belongs(known, origin):
         name, blobs = own_key(origin, key), known  # another path's version of this blob: this path keeps its own beside it
@@ -70,13 +76,13 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
         blobs = store.record(key) if name != key else None  # (the blob's record, when this path keeps its own)
     if (blobs is not None and (blobs.checksum, blobs.size, blobs.fingerprint) == version and blobs.digest == digest(worktree)
             and store.link("notebooks", key, name)):
-        history.remember(store, path, key)  # the very bytes of the blob's record: shared, never copied
+        history.remember(store, path, key, read_later)  # the very bytes of the blob's record: shared, never copied
         return
     encoded = skeleton.encode(worktree, cleaned)
     for object_name, line in encoded.objects:
         store.put_object(object_name, line)
     if store.put_record(name, Record(made_by, kept, len(worktree), pack(encoded.skeleton), digest(worktree), encoded.recipe, origin, read_at)):
-        history.remember(store, path, key)
+        history.remember(store, path, key, read_later)
 
 
 def own_key(origin: str, key: str) -> str:
