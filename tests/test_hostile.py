@@ -1122,6 +1122,18 @@ UNWRITABLE = [
 ]
 
 
+def test_a_long_run_of_backslashes_is_read_in_linear_time(repo: Path) -> None:
+    """An output of 60,000 backslashes (120 KB of JSON): the search for lone surrogate escapes tried
+    the run from each of its backslashes, about 50 s for `git add` (hours for a megabyte)."""
+    installed(repo, "--no-hooks")
+    raw = run_notebook("print('\\\\' * 60_000)").replace(b'"out 0\\n"', b'"' + b"\\\\" * 60_000 + b'\\n"')
+    (repo / "a.ipynb").write_bytes(raw)
+    assert git_within(10, repo, "add", "a.ipynb").returncode == 0
+    assert blob(repo, ":a.ipynb") == clean_bytes(raw, "a.ipynb", Policy())
+    checked = nbgit_within(10, repo, "check", "a.ipynb")
+    assert checked.returncode == 0 and not only_errors(checked.stderr)
+
+
 @pytest.mark.parametrize(("plain", "hostile", "said"), UNWRITABLE)
 def test_json_no_writer_can_write_back_is_unreadable_never_an_internal_error(repo: Path, plain: bytes, hostile: bytes, said: str) -> None:
     """An integer of more than 4300 digits, which json.loads refuses as nbformat's reader does (Python

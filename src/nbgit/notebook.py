@@ -25,7 +25,8 @@ from nbgit.terminal import git_path_word, shell_word
 # git's conflict markers at the start of a line, of any size (the `conflict-marker-size` attribute) from
 # git's default of 7 up
 SHORTEST_MARKER = 7
-_SURROGATE_ESCAPE = re.compile(rb"(\\+)u[dD]([89a-fA-F])[0-9a-fA-F]{2}")  # a backslash run, then \ud800-\udfff
+# a whole backslash run (tried from its first backslash only: from each, a run of n took n² steps), then \ud800-\udfff
+_SURROGATE_ESCAPE = re.compile(rb"(?<!\\)(\\+)u[dD]([89a-fA-F])[0-9a-fA-F]{2}")
 CONFLICT_MARKER = re.compile(rb"^(?:<{%d,}|>{%d,})(?: |\r?$)" % (SHORTEST_MARKER, SHORTEST_MARKER), re.MULTILINE)
 MARKER_STARTS = (b"<" * SHORTEST_MARKER, b">" * SHORTEST_MARKER)  # what every marker starts with, git's or nbdime's inline ones
 # metadata keys where merges record conflicts: nbdime's (in any metadata), and nbgit's merge driver's
