@@ -1114,6 +1114,31 @@ def test_records_of_the_format_before_the_time_read_are_used_and_replaced(repo: 
     assert (repo / "a.ipynb").read_bytes() == again
 
 
+def test_records_of_a_newer_nbgit_are_left_alone(repo: Path) -> None:
+    """Records a newer nbgit wrote (one sharing the clone: the Jupyter environment's, upgraded first) are
+    no records to this one, never damaged ones: checkouts write the notebook as committed and say
+    nothing, and neither they nor `nbgit gc` remove the records or any object they may use."""
+    installed(repo, "--no-hooks")
+    ran = run_notebook("x = 1").replace(b'"out 0\\n"', b'"' + b"o" * 2000 + b'\\n"')  # (a long line: an object)
+    (repo / "a.ipynb").write_bytes(ran)
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "ran")
+    store = repo / ".git" / "nbgit" / "outputs"
+    records = [p for p in (store / "notebooks").rglob("*") if p.is_file()]
+    objects = [p for p in (store / "objects").rglob("*") if p.is_file()]
+    assert records and objects
+    for path in records:
+        path.write_bytes(b"nbgit-outputs 99\n" + path.read_bytes().partition(b"\n")[2])
+    for path in objects:
+        os.utime(path, (time.time() - 7200, time.time() - 7200))  # (gc removes an object no record refers to after an hour)
+    kept = {path: path.read_bytes() for path in records + objects}
+    (repo / "a.ipynb").unlink()
+    done = git(repo, "checkout", "--", "a.ipynb")
+    assert done.stderr == b"" and (repo / "a.ipynb").read_bytes() == blob(repo, "HEAD:a.ipynb")
+    assert nbgit(repo, "gc").returncode == 0
+    assert {path: path.read_bytes() for path in kept if path.exists()} == kept
+
+
 # JSON that json.loads reads and no notebook writer can write back: unreadable, said as for broken JSON.
 UNWRITABLE = [
     pytest.param(b'"execution_count": 1', b'"execution_count": ' + b"9" * 5000, "holds a number too long to read (thousands of digits)", id="integer-too-long",

@@ -86,6 +86,8 @@ class Record(NamedTuple):
         """A record from its file's bytes; ValueError when they are not one."""
         parts = data.split(b"\n", 3)
         if len(parts) != 4 or parts[0] not in _FORMATS:
+            if written_by_newer(data):
+                raise NewerFormat("a record of a newer nbgit")
             raise ValueError("not an nbgit output record")
         check, size, *more = parts[2].split(b" ")
         if len(check) != 8 or not _HEX.issuperset(check) or not size.isdigit() or not parts[1].isalnum():
@@ -106,6 +108,18 @@ class Record(NamedTuple):
             return zlib.decompress(self.packed)
         except zlib.error as error:
             raise ValueError(f"a damaged skeleton ({error})") from None
+
+
+class NewerFormat(ValueError):
+    """A record a newer nbgit wrote (one sharing this clone: another environment's, Jupyter's say)."""
+
+
+def written_by_newer(data: bytes) -> bool:
+    """Whether a store file is a record of a format newer than this nbgit reads: left alone, never
+    removed as damaged, so that an older nbgit beside a newer one costs neither its outputs."""
+    head, _, _ = data.partition(b"\n")
+    number = head.removeprefix(b"nbgit-outputs ")
+    return number != head and number.isdigit() and int(number) > len(_FORMATS)
 
 
 def pack(skeleton: bytes) -> bytes:
@@ -241,12 +255,15 @@ class Store:
         return blob_id(blob, self.object_format)
 
     def record(self, key: str) -> Record | None:
-        """The record for the cleaned blob named `key`; None when absent or damaged."""
+        """The record for the cleaned blob named `key`; None when absent, damaged (then removed) or written
+        by a newer nbgit (then left alone: `written_by_newer`)."""
         data = self.read("notebooks", key)
         if data is None:
             return None
         try:
             return Record.decode(data)
+        except NewerFormat:
+            return None  # (not this nbgit's to judge: a newer one wrote it)
         except ValueError as error:
             self.damaged("notebooks", key, str(error))
             return None

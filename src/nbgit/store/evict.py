@@ -134,15 +134,21 @@ def compact_histories(directory: Path) -> int:
 
 def collect(store: Store) -> Usage:
     """Remove what can never be used: damaged records, records whose objects are gone, objects no record
-    has referred to for an hour, temporary files left by killed writers; what went."""
+    has referred to for an hour, temporary files left by killed writers; what went. A record a newer
+    nbgit wrote stays, and so does every object while one is there (which of them it uses is not this
+    nbgit's to read)."""
     found = list(entries(store.directory))
     objects = {e.path.name: e for e in found if e.kind == "objects"}
     referred: set[str] = set()
     gone: list[Entry] = []
+    newer = False
     for entry in found:
         if entry.kind != "notebooks":
             continue
         record = store.record(entry.path.name)
+        if record is None and entry.path.exists():  # (a damaged one is removed by now, unless the store is read-only)
+            newer = True
+            continue
         try:
             names = references(parse(record.skeleton())[1]) if record is not None else None
         except ValueError:
@@ -152,7 +158,8 @@ def collect(store: Store) -> Usage:
         else:
             referred.update(names)
     recent = time.time() - STALE  # an object this new may belong to a record being written right now
-    gone += [e for name, e in objects.items() if name not in referred and e.used < recent]
+    if not newer:
+        gone += [e for name, e in objects.items() if name not in referred and e.used < recent]
     for entry in gone:
         entry.path.unlink(missing_ok=True)
     store.set_usage(sum(e.size for e in found) - sum(e.size for e in gone))
