@@ -946,6 +946,17 @@ sys.exit(filter.main())
 NO_FORK = "del os.fork  # as where no process can be forked (Windows): the filter records in its own process"
 
 
+def two_notebooks_run_and_committed(repo: Path) -> dict[str, bytes]:
+    """nbgit installed, and two notebooks of two run cells each committed: their bytes by name."""
+    installed(repo, "--no-hooks")
+    ran = {name: run_notebook(f"{name[0]} = 1", f"{name[0]} = 2") for name in ("a.ipynb", "b.ipynb")}
+    for name, data in ran.items():
+        (repo / name).write_bytes(data)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ran")
+    return ran
+
+
 @pytest.mark.parametrize("back", ["exactly", "cell by cell", "cell by cell, after a record failed"])
 def test_a_store_that_takes_no_more_still_gives_back_what_it_holds(repo: Path, tmp_path: Path, back: str) -> None:
     """A full disk costs the versions it cannot keep, never the ones kept: a checkout writes what the
@@ -954,12 +965,7 @@ def test_a_store_that_takes_no_more_still_gives_back_what_it_holds(repo: Path, t
     record a notebook it read first, in a filter that records in its own process), for every notebook
     of the command, with one warning. A failed write used to cost them all: the checkout wrote every
     notebook without its outputs, and the next `git status` recorded those over the versions the store held."""
-    installed(repo, "--no-hooks")
-    ran = {name: run_notebook(f"{name[0]} = 1", f"{name[0]} = 2") for name in ("a.ipynb", "b.ipynb")}
-    for name, data in ran.items():
-        (repo / name).write_bytes(data)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "ran")
+    ran = two_notebooks_run_and_committed(repo)
     if back == "exactly":  # a policy that cleans to the same blobs: every record is checked again before it is trusted
         for name in ran:
             (repo / name).unlink()  # (not read again by git before the checkout, which would record them anew)
@@ -995,12 +1001,7 @@ def test_a_store_that_cannot_be_changed_at_all_still_gives_back_what_it_holds(re
     damaged record: that notebook comes out as committed, with one warning, the others with their
     outputs. The damaged record could not be removed, and that failure turned the store off for the
     rest of the checkout."""
-    installed(repo, "--no-hooks")
-    ran = {name: run_notebook(f"{name[0]} = 1", f"{name[0]} = 2") for name in ("a.ipynb", "b.ipynb")}
-    for name, data in ran.items():
-        (repo / name).write_bytes(data)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "ran")
+    ran = two_notebooks_run_and_committed(repo)
     store = repo / ".git" / "nbgit" / "outputs"
     key = git(repo, "rev-parse", "HEAD:a.ipynb").stdout.decode().strip()
     (store / "notebooks" / key[:2] / key).write_bytes(b"garbage")
