@@ -1012,7 +1012,7 @@ def test_a_store_that_cannot_be_changed_at_all_still_gives_back_what_it_holds(re
     done = git(repo, "checkout", "--", *ran)
     assert (repo / "a.ipynb").read_bytes() == blob(repo, "HEAD:a.ipynb") and (repo / "b.ipynb").read_bytes() == ran["b.ipynb"]
     warnings = only_errors(done.stderr)
-    assert len(warnings) == 1 and "is damaged" in warnings[0], warnings
+    assert len(warnings) == 1 and "is damaged" in warnings[0] and "ignored and left (the store cannot be changed)" in warnings[0], warnings
 
 
 # Two git commands at once in one clone (an editor's background `git diff`, the user's `git stash`).

@@ -232,12 +232,13 @@ class Store:
         self.damaged_file(self.file(kind, name), why)
 
     def damaged_file(self, path: str, why: str) -> None:
-        """Remove a damaged file of the store (an entry, a history log); the first one of a process gets a warning."""
+        """Remove a damaged file of the store (an entry, a history log) where the store can be changed; the
+        first one of a process gets a warning, which says whether it went."""
+        removed = _discard(path)
         if not self.warned:
             self.warned = True
-            warn(f"{path} in the output store is damaged ({why}): ignored and removed; "
+            warn(f"{path} in the output store is damaged ({why}): ignored and {'removed' if removed else 'left (the store cannot be changed)'}; "
                  "outputs that needed it are not restored until git records them again")
-        _discard(path)
 
     def refused(self, error: OSError) -> None:
         """A write the disk refused (full, read-only), after which what the store holds still serves; the
@@ -302,11 +303,15 @@ class Store:
         write_atomic(self.directory / USAGE, str(size).encode("ascii"))
 
 
-def _discard(path: str) -> None:
+def _discard(path: str) -> bool:
+    """Remove a file of the store where it can be changed; whether it is gone."""
     try:
         os.unlink(path)
-    except OSError:  # (not there, or a store that cannot be changed)
-        pass
+    except FileNotFoundError:
+        return True
+    except OSError:  # (a store that cannot be changed)
+        return False
+    return True
 
 
 def _unlink(path: str) -> None:
