@@ -163,6 +163,20 @@ def test_a_process_expecting_many_notebooks_loads_the_fast_path_at_once(monkeypa
     assert len(calls) == fast_calls
 
 
+@pytest.mark.parametrize(("size", "fast_calls"), [(fastjson.LARGE - 100, 0), (fastjson.LARGE, 2)])
+def test_a_process_reading_a_large_text_loads_the_fast_path_at_once(monkeypatch: pytest.MonkeyPatch, size: int, fast_calls: int) -> None:
+    """One JSON text of `LARGE` bytes (a notebook of a megabyte): read and written in C from the first
+    read of the process, where its import pays at once; a smaller one waits for `FAST_FROM` as before."""
+    monkeypatch.setattr(fastjson, "_handled", 0)
+    calls: list[object] = []
+    monkeypatch.setattr(fastjson, "write_fast", lambda value, ascii, like=None: calls.append(value))
+    text = json.dumps({"text": "x" * (size - 12)})
+    assert len(text) == size and fastjson.loads(text) == json.loads(text)
+    for number in range(2):
+        assert fastjson.indented({"n": number}) == fastjson.write_stdlib({"n": number})
+    assert len(calls) == fast_calls
+
+
 JSON_TEXTS = st.builds(
     lambda value, indent, ascii: json.dumps(value, indent=indent, ensure_ascii=ascii),
     JSON_VALUES, st.sampled_from([None, 1, 2]), st.booleans(),

@@ -62,6 +62,18 @@ def test_per_file_commands_import_nothing_they_do_not_use(repo: Path, args: list
     assert not modules & not_needed, sorted(modules & not_needed)
 
 
+@pytest.mark.parametrize("args", [["clean", "-"], ["filter", "clean"]])
+def test_a_notebook_of_a_megabyte_is_read_and_written_in_c_from_the_first(repo: Path, args: list[str]) -> None:
+    """A one-shot command given a notebook of 1 MB or more loads msgspec at once (its import, about 15 ms,
+    costs less than the standard library's writer takes on that much more than msgspec): a 20 MB
+    notebook cleaned in 0.15 s rather than 0.4 s. The same bytes either way (tests/test_fastjson.py)."""
+    big = json.loads(DIRTY)
+    big["cells"][0]["outputs"][0]["text"] = [f"line {number}\n" for number in range(120_000)]
+    data = json.dumps(big, indent=1, sort_keys=True).encode()
+    assert len(data) >= 1 << 20
+    assert "msgspec" in imported(args, data, repo)
+
+
 @pytest.mark.parametrize("policy, records", [('outputs = "keep"\n', False), ('outputs = "keep"\ndrop_tagged_cells = ["scratch"]\n', True)], ids=["keeps outputs", "drops cells"])
 def test_where_outputs_are_kept_the_store_opens_only_for_a_policy_that_drops_cells(repo: Path, policy: str, records: bool) -> None:
     """A policy that keeps outputs and drops no cells leaves git nothing to lose: the one-shot clean neither
