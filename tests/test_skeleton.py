@@ -136,3 +136,20 @@ def test_a_stretch_longer_than_a_walk_looks_at_still_leaves_the_lines_after_it_c
     twice = b"\n".join(head + output + tail + output + tail) + b"\n"  # and once indexed, the index serves every later search
     round_trip(twice, b"\n".join(head + tail + tail) + b"\n")
     assert copied(twice, b"\n".join(head + tail + tail) + b"\n") >= len(b"\n".join(head + tail + tail)) - 3
+
+
+@pytest.mark.parametrize("dropped", [5, 31, 32, 33, 100, 300])
+def test_once_indexed_a_short_walk_then_the_index_leave_every_line_after_a_stretch_copied(dropped: int) -> None:
+    """After an output long enough to have every line indexed, the encoder walks a few dozen lines first
+    (most resumes are that near) and looks farther ones up in the index: stretches shorter and longer
+    than that walk, dropped, leave every line after them copied."""
+    head = [b"head %d" % n for n in range(10)]
+    first = [b"     \"first %d\\n\"," % n for n in range(300)]  # (past the walk before indexing: the index is built)
+    work, clean = head + first, list(head)
+    for cell in range(5):
+        tail = [b"cell %d line %d" % (cell, n) for n in range(10)]
+        work += tail + [b"     \"out %d %d\\n\"," % (cell, n) for n in range(dropped)]
+        clean += tail
+    worktree, cleaned = b"\n".join(work + [b"end"]) + b"\n", b"\n".join(clean + [b"end"]) + b"\n"
+    round_trip(worktree, cleaned)
+    assert copied(worktree, cleaned) >= len(cleaned) - 7  # all of it but the newlines between the six copies

@@ -113,6 +113,7 @@ def _offsets(lines: list[bytes]) -> list[int]:
 
 _PLUS_ONE = (1).__add__
 _SCAN = 256  # lines of the work tree walked for where copying resumes before all its lines are indexed
+_NEAR = 32  # lines walked first once they are: most resumes are within a cell's few output lines
 
 
 class _Where:
@@ -155,15 +156,15 @@ def _nearest(theirs: list[bytes], where: _Where, i: int, starts: range) -> tuple
     of each one's first line only, with that line; None when there is none.
 
     The work tree is walked from `i` (the lines it holds there are mostly outputs, a few dozen);
-    past `_SCAN` lines, the places are looked up in the index of all its lines."""
+    past `_SCAN` lines (`_NEAR` once the index is built: a walk that short costs less than looking up
+    every start), the places are looked up in the index of all its lines. A walk finds the nearest
+    line within its reach, and the index the nearest beyond: the same answer either way."""
     mine = where.lines
-    if where.indexed:
-        return _looked_up(theirs, where, i, starts)
     starting: dict[bytes, list[int]] = {}
     for at in starts:
         starting.setdefault(theirs[at], []).append(at)
     tries = dict.fromkeys(starts, 0)
-    end = min(i + _SCAN, len(mine))
+    end = min(i + (_NEAR if where.indexed else _SCAN), len(mine))
     for k in range(i, end):
         for at in starting.get(mine[k], ()):
             if tries[at] < _TRIES:
