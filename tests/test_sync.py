@@ -155,6 +155,20 @@ def test_only_twin_changed_updates_notebook_keeping_outputs(paired: Path) -> Non
     assert nbgit(paired, "sync", "--check").returncode == 0
 
 
+@pytest.mark.parametrize("merged", [False, True], ids=["twin-only", "both-sides"])
+def test_a_twin_saved_with_a_byte_order_mark_is_read_as_its_text(paired: Path, merged: bool) -> None:
+    """An editor that saves the twin with a UTF-8 BOM: its edit comes over, and its header does not
+    become a cell of the notebook (jupytext reads a header behind a BOM as a raw cell)."""
+    text = (paired / "a.py").read_text().replace("x = 1\n", "x = 100\n")
+    (paired / "a.py").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    if merged:
+        set_cell(paired / "a.ipynb", 3, "print(f(x) + 1)")
+    done = nbgit(paired, "sync")
+    assert done.returncode == 0, done.stderr
+    assert sources(paired / "a.ipynb") == [SOURCES[0], "x = 100\ny = 2", SOURCES[2], "print(f(x) + 1)" if merged else SOURCES[3]]
+    assert nbgit(paired, "sync", "--check").returncode == 0
+
+
 def test_both_changed_identically_writes_nothing(paired: Path) -> None:
     set_cell(paired / "a.ipynb", 1, "x = 5\ny = 2")
     (paired / "a.py").write_text((paired / "a.py").read_text().replace("x = 1\n", "x = 5\n"))

@@ -41,6 +41,7 @@ from nbgit.sync.model import (
     Member,
     Plan,
     in_git,
+    twin_text_of,
 )
 from nbgit.sync.pairs import pair_format
 from nbgit.terminal import git_path_word, shell_word
@@ -199,7 +200,7 @@ class Judge(NamedTuple):
         nb_rel, tw_rel = self.item.relative
         text = _notebook_text(self.policy, nb_rel, self.item.fmt, notebook)
         try:
-            return text is not None and twins.inputs(text, self.item.fmt, nb_rel) == twins.inputs(twin.decode("utf-8"), self.item.fmt, tw_rel)
+            return text is not None and twins.inputs(text, self.item.fmt, nb_rel) == twins.inputs(twin_text_of(twin), self.item.fmt, tw_rel)
         except (NbgitError, UnicodeDecodeError):
             return False
 
@@ -286,7 +287,7 @@ def _notebook_text(policy: Policy, nb_rel: str, fmt: str, data: bytes) -> str | 
 def _base_text(policy: Policy, nb_rel: str, fmt: str, base: Base) -> str | None:
     """The pair's base as twin text: the base twin, else the base notebook's inputs."""
     try:
-        return base.twin.decode("utf-8")
+        return twin_text_of(base.twin)
     except UnicodeDecodeError:
         return _notebook_text(policy, nb_rel, fmt, base.notebook)
 

@@ -95,7 +95,7 @@ class Member:
         """The bytes read, as UTF-8 text (a twin's); an error naming `shown` when they are not."""
         assert self.data is not None
         try:
-            return self.data.decode("utf-8")
+            return twin_text_of(self.data)
         except UnicodeDecodeError:
             raise NbgitError(f"{shown}: not UTF-8 text", "save the twin as UTF-8, or take the notebook side: nbgit sync --take notebook") from None
 
@@ -136,6 +136,12 @@ def in_git(root: Path, item: Plan) -> tuple[str, str]:
     """The pair's paths as git tracks its content: a symlink inside the work tree stands for its target."""
     top = root.resolve()
     return tuple(member.path.relative_to(top).as_posix() for member in (item.notebook, item.twin))  # type: ignore[return-value]
+
+
+def twin_text_of(data: bytes) -> str:
+    """A twin's bytes as text: UTF-8, without the byte order mark some editors save first (jupytext
+    would read the header behind it as a cell); UnicodeDecodeError when they are no UTF-8."""
+    return data.decode("utf-8").removeprefix("\ufeff")
 
 
 def sha1(data: bytes) -> str:
