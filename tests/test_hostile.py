@@ -217,6 +217,22 @@ def test_a_symlink_inside_the_repository_is_followed_and_stays_a_link(tmp_path: 
     assert git(clone, "status", "--porcelain", "a.py").stdout == b""
 
 
+@pytest.mark.parametrize("command", [("sync", "--all"), ("sync", "--all", "--take", "notebook"), ("sync", "--all", "--take", "text"), ("check", "--fix")])
+def test_a_twin_linked_to_a_notebook_never_overwrites_a_notebook(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A twin that is a symlink to its own notebook, or to another one: the notebook's JSON would be
+    read as the twin's text and a notebook overwritten with text (or with a cell holding its own JSON)."""
+    files = {".nbgit.toml": PAIRING, "a.ipynb": notebook(["# A", "x = 1"]), "b.ipynb": notebook(["# B", "y = 2"])}
+    clone = stranger_clone(tmp_path, files, {"a.py": "a.ipynb", "b.py": "a.ipynb"})
+    before = files_under(clone)
+    done = nbgit(clone, *command)
+    said = (done.stdout + done.stderr).decode()
+    assert done.returncode in (1, 2) and "Traceback" not in said, said
+    assert "a.py: leads to a notebook (a.ipynb)" in said and "b.py: leads to a notebook (a.ipynb)" in said, said
+    after = files_under(clone)
+    assert {name: after.get(name) for name in before} == before, "no notebook is rewritten"
+    assert {name for name in set(after) - set(before) if not name.startswith(".git/")} == set(), "nothing is created from a notebook's JSON"
+
+
 @pytest.mark.parametrize(
     ("folders", "words"),
     [

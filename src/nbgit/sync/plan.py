@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
-from nbgit.pairing import inside_repository, settings
+from nbgit.pairing import NOTEBOOK_SUFFIX, inside_repository, settings
 from nbgit.sync.cache import PairCache
 from nbgit.sync.model import ERROR, IN_STEP, Member, PairStatus, Plan, Run, in_git
 from nbgit.sync.pairs import OwnTwins, find_pairs
@@ -47,9 +47,15 @@ def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = Fa
     for notebook_rel, error in unknown:
         plans.append(_error_plan(root, (notebook_rel, notebook_rel), error))
     slow: list[Plan] = []
+    located = _located(root, pairs)
+    notebooks = {where[0] for where in located.values() if not isinstance(where, NbgitError)}
     for relative in pairs:
         try:
-            notebook, twin = (Member.read(inside_repository(root, rel), rel) for rel in relative)
+            where = located[relative]
+            if isinstance(where, NbgitError):
+                raise where
+            _refuse_twin_at_a_notebook(relative, where[1], notebooks)
+            notebook, twin = (Member.read(path, rel) for path, rel in zip(where, relative))
         except NbgitError as error:
             plans.append(_error_plan(root, relative, error))
             continue
@@ -68,6 +74,28 @@ def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = Fa
         if item.status.in_step and not staged:
             cache.remember(item.relative, item.notebook.digest, item.twin.digest)
     return Run(plans, cache, policy, staged)
+
+
+def _located(root: Path, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[Path, Path] | NbgitError]:
+    """Where each pair's two files really are (symlinks inside the work tree followed), or the error
+    that says one leads out of it."""
+    located: dict[tuple[str, str], tuple[Path, Path] | NbgitError] = {}
+    for relative in pairs:
+        try:
+            located[relative] = (inside_repository(root, relative[0]), inside_repository(root, relative[1]))
+        except NbgitError as error:
+            located[relative] = error
+    return located
+
+
+def _refuse_twin_at_a_notebook(relative: tuple[str, str], twin: Path, notebooks: set[Path]) -> None:
+    """A twin that is a symlink to a notebook (its own or another pair's) would have notebook JSON read
+    as its text and the notebook overwritten with twin text: such a pair is an error, nothing written."""
+    if twin.suffix == NOTEBOOK_SUFFIX or twin in notebooks:
+        raise NbgitError(
+            f"{relative[1]}: leads to a notebook ({twin.name}), not to a text twin of {relative[0]}",
+            f"replace the symlink {relative[1]} with a file (or delete it: nbgit sync then writes it), or exclude the notebook with [pair] exclude",
+        )
 
 
 def _error_plan(root: Path, relative: tuple[str, str], error: NbgitError) -> Plan:
