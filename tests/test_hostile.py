@@ -233,6 +233,34 @@ def test_a_twin_linked_to_a_notebook_never_overwrites_a_notebook(tmp_path: Path,
     assert {name for name in set(after) - set(before) if not name.startswith(".git/")} == set(), "nothing is created from a notebook's JSON"
 
 
+def test_a_twin_linked_to_another_pairs_twin_never_carries_one_notebook_into_the_other(tmp_path: Path) -> None:
+    """b.py is a symlink to a.py, the twin of a.ipynb: syncing b.ipynb would write a.py, and the next
+    sync would then rewrite a.ipynb with b.ipynb's cells. Both pairs are errors naming the other notebook."""
+    files = {".nbgit.toml": PAIRING, "a.ipynb": notebook(["# A", "x = 1"]), "b.ipynb": notebook(["# A", "x = 1"])}
+    clone = stranger_clone(tmp_path, files, {"b.py": "a.py"})
+    assert nbgit(clone, "sync", "a.ipynb").returncode == 0  # a.py written, committed in step with both notebooks
+    git(clone, "add", "-A")
+    git(clone, *PLAIN, "commit", "-q", "-m", "twins")
+    a_before = (clone / "a.ipynb").read_bytes()
+    (clone / "b.ipynb").write_bytes(notebook(["# B", "x = 1"]))
+    for _ in range(2):
+        err = one_line_error(nbgit(clone, "sync", "--all"), "b.py: one file with the twin of a.ipynb", "a.py: one file with the twin of b.ipynb")
+        assert "Traceback" not in err
+    assert (clone / "a.ipynb").read_bytes() == a_before, "b.ipynb's edit never reaches a.ipynb"
+    assert "# A" in (clone / "a.py").read_text()
+
+
+def test_a_twin_reached_through_a_symlink_is_not_taken_for_a_notebook_to_create(tmp_path: Path) -> None:
+    """a.py links to scripts/a_twin.py: that file is a.ipynb's twin, not the twin of a missing
+    scripts/a_twin.ipynb, which sync would create (a second notebook sharing a.ipynb's twin)."""
+    files = {".nbgit.toml": PAIRING, "a.ipynb": notebook(["# A", "x = 1"]), "scripts/README": "twins live here\n"}
+    clone = stranger_clone(tmp_path, files, {"a.py": "scripts/a_twin.py"})
+    for said in (b"created a.py from a.ipynb\n", b""):
+        done = nbgit(clone, "sync", "--all")
+        assert (done.returncode, done.stdout) == (0, said), done.stderr.decode()
+    assert not (clone / "scripts/a_twin.ipynb").exists()
+
+
 @pytest.mark.parametrize(
     ("folders", "words"),
     [

@@ -48,13 +48,13 @@ def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = Fa
         plans.append(_error_plan(root, (notebook_rel, notebook_rel), error))
     slow: list[Plan] = []
     located = _located(root, pairs)
-    notebooks = {where[0] for where in located.values() if not isinstance(where, NbgitError)}
     for relative in pairs:
+        where = located.get(relative)
+        if where is None:
+            continue  # a twin found without its notebook, that is the twin of another pair through a symlink
         try:
-            where = located[relative]
             if isinstance(where, NbgitError):
                 raise where
-            _refuse_twin_at_a_notebook(relative, where[1], notebooks)
             notebook, twin = (Member.read(path, rel) for path, rel in zip(where, relative))
         except NbgitError as error:
             plans.append(_error_plan(root, relative, error))
@@ -77,25 +77,43 @@ def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = Fa
 
 
 def _located(root: Path, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[Path, Path] | NbgitError]:
-    """Where each pair's two files really are (symlinks inside the work tree followed), or the error
-    that says one leads out of it."""
+    """Where each pair's two files really are (symlinks inside the work tree followed), or the error that
+    stops the pair: a file leading out of the work tree, a twin leading to a notebook, a twin that is
+    one file with the twin of another notebook (syncing one pair would rewrite the other's notebook).
+
+    A pair found through its twin alone (its notebook missing) whose twin is another pair's through a
+    symlink is left out: that file is the other notebook's twin, not the text of a notebook to create.
+    """
     located: dict[tuple[str, str], tuple[Path, Path] | NbgitError] = {}
     for relative in pairs:
         try:
             located[relative] = (inside_repository(root, relative[0]), inside_repository(root, relative[1]))
         except NbgitError as error:
             located[relative] = error
+    found = {relative: where for relative, where in located.items() if not isinstance(where, NbgitError)}
+    notebooks = {where[0] for where in found.values()}
+    sharing: dict[Path, list[tuple[str, str]]] = {}
+    for relative, where in found.items():
+        sharing.setdefault(where[1], []).append(relative)
+    for twin, relatives in sharing.items():
+        if twin.suffix == NOTEBOOK_SUFFIX or twin in notebooks:
+            for relative in relatives:
+                located[relative] = NbgitError(
+                    f"{relative[1]}: leads to a notebook ({twin.name}), not to a text twin of {relative[0]}",
+                    f"replace the symlink {relative[1]} with a file (or delete it: nbgit sync then writes it), or exclude the notebook with [pair] exclude",
+                )
+            continue
+        owners = [relative for relative in relatives if found[relative][0].exists()]
+        for relative in relatives if len(relatives) > 1 else []:
+            if owners and relative not in owners:
+                del located[relative]
+            elif len(owners) != 1:
+                others = ", ".join(other[0] for other in relatives if other != relative)
+                located[relative] = NbgitError(
+                    f"{relative[1]}: one file with the twin of {others}; a twin belongs to one notebook",
+                    f"give {relative[0]} a twin of its own (replace the symlink with a file), or exclude all but one of these notebooks with [pair] exclude",
+                )
     return located
-
-
-def _refuse_twin_at_a_notebook(relative: tuple[str, str], twin: Path, notebooks: set[Path]) -> None:
-    """A twin that is a symlink to a notebook (its own or another pair's) would have notebook JSON read
-    as its text and the notebook overwritten with twin text: such a pair is an error, nothing written."""
-    if twin.suffix == NOTEBOOK_SUFFIX or twin in notebooks:
-        raise NbgitError(
-            f"{relative[1]}: leads to a notebook ({twin.name}), not to a text twin of {relative[0]}",
-            f"replace the symlink {relative[1]} with a file (or delete it: nbgit sync then writes it), or exclude the notebook with [pair] exclude",
-        )
 
 
 def _error_plan(root: Path, relative: tuple[str, str], error: NbgitError) -> Plan:
