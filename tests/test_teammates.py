@@ -142,6 +142,23 @@ def test_the_frameworks_sync_hook_keeps_the_teammates_commit(clones: tuple[Path,
     assert [c["source"] for c in committed] == [SOURCES[0], THEIRS, SOURCES[2], MINE]
 
 
+def test_a_twin_the_teammates_editor_saved_with_crlf_still_merges(clones: tuple[Path, Path]) -> None:
+    """The teammate's editor saves the twin with CRLF line ends along with their edit of cell 2; you
+    edit cell 4 of the notebook and pull. Their line ends are layout, not an edit of every line: the
+    edits still merge (a conflict there invites `--take`, which drops one of them)."""
+    mine, theirs = clones
+    edit(theirs, "twin", 1, THEIRS)
+    (theirs / "a.py").write_bytes((theirs / "a.py").read_bytes().replace(b"\n", b"\r\n"))
+    git(theirs, *PLAIN, "commit", "-q", "-am", "twin only, saved on Windows")
+    git(theirs, "push", "-q", "origin", "main")
+    edit(mine, "notebook", 3, MINE)
+    git(mine, "pull", "-q", "--ff-only")
+    done = nbgit(mine, "sync")
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    assert done.stdout == b"merged the edits of a.ipynb and a.py (they do not overlap)\n"
+    assert_both_edits_in_both_files(mine)
+
+
 @pytest.mark.parametrize("how", ["merge", "ff"])  # git runs post-merge after a merge and a pull, not a rebase
 @pytest.mark.parametrize("their_side", SIDES)
 def test_post_merge_says_the_edits_merge(clones: tuple[Path, Path], their_side: str, how: str) -> None:

@@ -214,6 +214,7 @@ class Judge(NamedTuple):
         fmt, nb_text, current = item.fmt, item.nb_text, item.current
         assert current is not None
         base_text = _base_text(self.policy, nb_rel, fmt, base) if base is not None else None
+        text = text.replace("\r\n", "\n")  # merged line by line: a twin saved with CRLF would differ on every line
         item.choices = frozenset({"notebook", "text"})
         status = item.status
         if base is not None and base_text is not None:
@@ -285,9 +286,10 @@ def _notebook_text(policy: Policy, nb_rel: str, fmt: str, data: bytes) -> str | 
 
 
 def _base_text(policy: Policy, nb_rel: str, fmt: str, base: Base) -> str | None:
-    """The pair's base as twin text: the base twin, else the base notebook's inputs."""
+    """The pair's base as twin text, with LF line ends (jupytext reads the cells alike with CRLF): the
+    base twin, else the base notebook's inputs."""
     try:
-        return twin_text_of(base.twin)
+        return twin_text_of(base.twin).replace("\r\n", "\n")
     except UnicodeDecodeError:
         return _notebook_text(policy, nb_rel, fmt, base.notebook)
 
