@@ -159,6 +159,26 @@ def test_a_twin_the_teammates_editor_saved_with_crlf_still_merges(clones: tuple[
     assert_both_edits_in_both_files(mine)
 
 
+def test_resolve_never_drops_a_teammates_twin_edit_that_the_notebook_lacks(clones: tuple[Path, Path]) -> None:
+    """The teammate edits cell 4 in the twin alone; you edit cell 4 in the notebook and commit the pair
+    in step. git merges the notebook cleanly (your side only) and leaves the twin in conflict. `nbgit
+    resolve a.ipynb` (which sync's message names) must not write the twin again from the notebook:
+    that would throw the teammate's edit away without a word."""
+    mine, theirs = clones
+    edit(theirs, "twin", 3, THEIRS)
+    git(theirs, *PLAIN, "commit", "-q", "-am", "twin only")
+    git(theirs, "push", "-q", "origin", "main")
+    edit(mine, "notebook", 3, MINE)
+    assert nbgit(mine, "sync").returncode == 0
+    git(mine, "commit", "-q", "-am", "mine, in step")
+    assert git(mine, "pull", "--no-rebase", "--no-edit", check=False).returncode != 0  # a.py in conflict
+    done = nbgit(mine, "resolve", "a.ipynb")
+    said = done.stdout.decode() + done.stderr.decode()
+    assert "a.py: its conflict's theirs side holds edits that a.ipynb lacks" in said and "Traceback" not in said, said
+    assert THEIRS in (mine / "a.py").read_text(), "the teammate's edit is still there to resolve"
+    assert "a.py: written again" not in said, said
+
+
 @pytest.mark.parametrize("how", ["merge", "ff"])  # git runs post-merge after a merge and a pull, not a rebase
 @pytest.mark.parametrize("their_side", SIDES)
 def test_post_merge_says_the_edits_merge(clones: tuple[Path, Path], their_side: str, how: str) -> None:

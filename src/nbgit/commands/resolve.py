@@ -38,11 +38,11 @@ def run(path: str, take: str | None = None) -> int:
     if not has_conflict_markers(data) and (take is None or not stages):
         notebook = parse(data, path)  # a clear NotebookError when it is not a notebook at all
         if take is None:
-            _twin_in_step(root, file, notebook, data, policy)
+            _twin_in_step(root, file, notebook, data, policy, keep_sides=not describe_conflicts(notebook.content, 7))
         return _already_valid(notebook, path, bool(stages), take)
     result = repair(find_sides(data, path, stages), path, policy, take)
     write_atomic(file, _with_outputs(root, file, result.data, policy))
-    twin = _twin_in_step(root, file, parse(result.data, path), data, policy)
+    twin = _twin_in_step(root, file, parse(result.data, path), data, policy, keep_sides=take is None and not result.conflicts)
     if result.conflicts:
         report(path, result)
         if twin is not None:
@@ -66,10 +66,10 @@ def _with_outputs(root: Path | None, file: Path, repaired: bytes, policy: Policy
     return OutputKeeper(root).smudge(relative, repaired, policy.for_path(relative))
 
 
-def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> str | None:
+def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy, keep_sides: bool = False) -> str | None:
     """Write the notebook's twin again where `_rewrite_conflicted_twin` says so; its path from here when written."""
     try:
-        written = _rewrite_conflicted_twin(root, file, notebook, before, policy)
+        written = _rewrite_conflicted_twin(root, file, notebook, before, policy, keep_sides)
     except NbgitError as error:  # the notebook is repaired already: say what is left for the twin
         warn(f"{error.message}; its twin was not written again (run `nbgit sync` once this is fixed)")
         return None
@@ -102,10 +102,14 @@ def _already_valid(notebook: Notebook, path: str, in_conflict: bool, take: str |
     return EXIT_FOUND
 
 
-def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy) -> Path | None:
+def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, before: bytes, policy: Policy, keep_sides: bool) -> Path | None:
     """Write the twin again from the repaired notebook when git's merge left it in conflict (markers,
     or unmerged in the index), or when it was in step with the notebook before the repair. Every pair
-    nbgit knows of counts, also those made by `nbgit pair` without `[pair] enabled`. The twin's path when written."""
+    nbgit knows of counts, also those made by `nbgit pair` without `[pair] enabled`. The twin's path when written.
+
+    `keep_sides` (no side taken, no conflict marked in the notebook): an error instead when a side of the
+    twin's conflict in git's index holds an edit the notebook lacks, such as a teammate's edit of the
+    twin alone, which git's merge of the notebook never saw."""
     from nbgit.pairing import inside_repository, relative_to_root
     from nbgit.sync.pairs import twin_of
 
@@ -121,11 +125,33 @@ def _rewrite_conflicted_twin(root: Path | None, file: Path, notebook: Notebook, 
     from nbgit.twins import twin_text
 
     text = path.read_bytes()
-    if not has_conflict_markers(text) and not gitrepo.conflict_stages(twin.path, cwd=root) and not _in_step(text, before, policy, relative, twin.format):
+    stages = gitrepo.conflict_stages(twin.path, cwd=root)
+    if not has_conflict_markers(text) and not stages and not _in_step(text, before, policy, relative, twin.format):
         return None
-    write_atomic(path, twin_text(notebook.content, policy, relative, twin.format, notebook.major).encode("utf-8"))
+    written = twin_text(notebook.content, policy, relative, twin.format, notebook.major)
+    lacking = _side_lacking(stages, written) if keep_sides else None
+    if lacking is not None:
+        raise NbgitError(f"{twin.path}: its conflict's {lacking} side holds edits that {relative} lacks: resolve the markers in {twin.path} by hand, keeping both sides' edits")
+    write_atomic(path, written.encode("utf-8"))
     tell(f"nbgit: {twin.path}: written again from {relative}, to stay in step")
     return path
+
+
+def _side_lacking(stages: dict[int, bytes], written: str) -> str | None:
+    """The side of a twin's conflict ("ours", "theirs") whose edits from the base `written` (the twin
+    text of the resolved notebook) lacks; None when it holds them all."""
+    from nbgit.sync.model import twin_text_of
+
+    try:
+        texts = {stage: twin_text_of(data).replace("\r\n", "\n") for stage, data in stages.items()}
+    except UnicodeDecodeError:
+        return "ours" if 2 in stages else "theirs"
+    for stage, side in ((2, "ours"), (3, "theirs")):
+        if stage in texts:
+            merged, clean = gitrepo.merge_texts(texts.get(1, ""), written, texts[stage], ("resolved", "base", side))
+            if not clean or merged != written:
+                return side
+    return None
 
 
 def _in_step(twin: bytes, before: bytes, policy: Policy, relative: str, fmt: str) -> bool:
