@@ -244,7 +244,7 @@ def test_a_twin_linked_to_another_pairs_twin_never_carries_one_notebook_into_the
     a_before = (clone / "a.ipynb").read_bytes()
     (clone / "b.ipynb").write_bytes(notebook(["# B", "x = 1"]))
     for _ in range(2):
-        err = one_line_error(nbgit(clone, "sync", "--all"), "b.py: one file with the twin of a.ipynb", "a.py: one file with the twin of b.ipynb")
+        err = one_line_error(nbgit(clone, "sync", "--all"), "b.py: the twin of b.ipynb is one file with the twin of a.ipynb", "a.py: the twin of a.ipynb is one file with the twin of b.ipynb")
         assert "Traceback" not in err
     assert (clone / "a.ipynb").read_bytes() == a_before, "b.ipynb's edit never reaches a.ipynb"
     assert "# A" in (clone / "a.py").read_text()

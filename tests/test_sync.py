@@ -169,6 +169,23 @@ def test_a_twin_saved_with_a_byte_order_mark_is_read_as_its_text(paired: Path, m
     assert nbgit(paired, "sync", "--check").returncode == 0
 
 
+def test_two_notebooks_whose_twins_are_one_file_are_an_error_that_writes_nothing(repo: Path) -> None:
+    """a.ipynb's own formats place its twin at a_x.py, where the policy places the twin of a_x.ipynb:
+    syncing either would write the other's twin. Both pairs are errors naming the other notebook."""
+    enable_pairing(repo)
+    (repo / "a_x.ipynb").write_bytes(notebook_bytes())
+    own = parse(notebook_bytes(["# Other", "z = 0"]))
+    own.content["metadata"]["jupytext"] = {"formats": "ipynb,_x.py:percent"}
+    (repo / "a.ipynb").write_bytes(serialise(own))
+    before = {name: (repo / name).read_bytes() for name in ("a.ipynb", "a_x.ipynb")}
+    done = nbgit(repo, "sync", "--all")
+    said = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in said, said
+    assert "a_x.py: the twin of a.ipynb is one file with the twin of a_x.ipynb" in said, said
+    assert "a_x.py: the twin of a_x.ipynb is one file with the twin of a.ipynb" in said, said
+    assert {name: (repo / name).read_bytes() for name in before} == before and not (repo / "a_x.py").exists()
+
+
 def test_both_changed_identically_writes_nothing(paired: Path) -> None:
     set_cell(paired / "a.ipynb", 1, "x = 5\ny = 2")
     (paired / "a.py").write_text((paired / "a.py").read_text().replace("x = 1\n", "x = 5\n"))

@@ -110,8 +110,8 @@ def _located(root: Path, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], 
             elif len(owners) != 1:
                 others = ", ".join(other[0] for other in relatives if other != relative)
                 located[relative] = NbgitError(
-                    f"{relative[1]}: one file with the twin of {others}; a twin belongs to one notebook",
-                    f"give {relative[0]} a twin of its own (replace the symlink with a file), or exclude all but one of these notebooks with [pair] exclude",
+                    f"{relative[1]}: the twin of {relative[0]} is one file with the twin of {others}; a twin belongs to one notebook",
+                    f"give {relative[0]} a twin of its own (a file, not a symlink to another's; not a path its jupytext formats share), or exclude all but one of these notebooks with [pair] exclude",
                 )
     return located
 
