@@ -1,5 +1,5 @@
-"""What the filter (the process and the one-shot command), `nbgit refresh` and `nbgit resolve` ask of
-the store: record on clean, restore on smudge.
+"""What the filter (the process and the one-shot command), `nbgit refresh`, `nbgit resolve` and `nbgit
+restore` ask of the store: record on clean, restore on smudge.
 
 It never fails git: any error is one warning, then this process goes on without the store (the
 notebook git asked for is answered as if there were no store); after a record the disk refused (full,
@@ -90,6 +90,16 @@ class OutputKeeper:
         from nbgit.store.restore import restore
 
         restored = self._guarded(lambda store: restore(store, path, blob, policy, self._blobs))
+        return blob if restored is None else restored
+
+    def restore_asked(self, path: str, blob: bytes, policy: Policy) -> bytes:
+        """The bytes `nbgit restore` writes for a work-tree notebook that is `blob` itself: with the outputs
+        this clone kept for it, also those a version without outputs replaced (`restore.restore_asked`)."""
+        if not wanted(policy, path):
+            return blob
+        from nbgit.store.restore import restore_asked
+
+        restored = self._guarded(lambda store: restore_asked(store, path, blob, policy, self._blobs))
         return blob if restored is None else restored
 
     def _blobs(self, ids: list[str]) -> list[bytes | None]:

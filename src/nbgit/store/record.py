@@ -78,11 +78,29 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
             and store.link("notebooks", key, name)):
         history.remember(store, path, key, read_later)  # the very bytes of the blob's record: shared, never copied
         return
+    if known is not None and belongs(known, origin) and worktree == cleaned and not _bare(known, cleaned):
+        store.write("notebooks", aside_key(origin, key), known.encode())  # (for `nbgit restore`: see `aside_key`)
     encoded = skeleton.encode(worktree, cleaned)
     for object_name, line in encoded.objects:
         store.put_object(object_name, line)
     if store.put_record(name, Record(made_by, kept, len(worktree), pack(encoded.skeleton), digest(worktree), encoded.recipe, origin, read_at)):
         history.remember(store, path, key, read_later)
+
+
+def aside_key(origin: str, key: str) -> str:
+    """The name of the record of the path named `origin` for blob `key` that a bare version of that blob
+    (the blob's very bytes: no outputs) replaced, kept aside for `nbgit restore`.
+
+    A checkout that wrote notebooks as committed (nbgit broken or missing meanwhile, `git -c
+    nbgit.restore=false`) is read back by the next `git status` as a new version, which checkouts then
+    give back as it is: outputs cleared on purpose must stay cleared. The outputs it replaced are not
+    thrown away: asked for by name, they come back."""
+    return digest(f"{origin} {key} aside".encode("ascii"))
+
+
+def _bare(known: Record, cleaned: bytes) -> bool:
+    """Whether a record holds nothing but its blob (`cleaned`)."""
+    return known.size == len(cleaned) and known.digest == digest(cleaned)
 
 
 def own_key(origin: str, key: str) -> str:

@@ -35,7 +35,14 @@ from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy
 from nbgit.store import history, skeleton
 from nbgit.store.disk import Record, Store, checksum, digest, is_name
-from nbgit.store.record import belongs, fingerprint, own_key, record, recorded
+from nbgit.store.record import (
+    aside_key,
+    belongs,
+    fingerprint,
+    own_key,
+    record,
+    recorded,
+)
 
 CellKey = tuple[str, Any, int]  # source, id (None when the policy renumbers ids), place among identical cells
 Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None for those git does not have
@@ -67,6 +74,22 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
         return blob
     _kept_if_possible(store, lambda: record(store, path, restored, blob, made_by))  # the next checkout of this blob is exact
     return restored
+
+
+def restore_asked(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
+    """The notebook `nbgit restore` writes for `blob` at `path` (a work-tree notebook exactly as committed):
+    what a checkout writes, when that holds more than the blob; else the version a bare one replaced
+    (`record.aside_key`); else, cell by cell, the outputs of the recent versions that had any (a checkout
+    lets the newest version win, so that outputs cleared stay cleared; here they are asked for); else `blob`."""
+    data = restore(store, path, blob, policy, fetch)
+    if data != blob:
+        return data
+    name = aside_key(history.path_name(path, store.worktree), store.key(blob))
+    aside = store.record(name)
+    data = rebuild(store, name, aside, blob) if aside is not None else None
+    if data is not None and data != blob and cleans_to(data, blob, path, policy):
+        return data
+    return restore_cells(store, path, blob, policy, fetch, ran_only=True) or blob
 
 
 def exact_version(store: Store, path: str, key: str) -> tuple[str, Record | None]:
@@ -136,15 +159,16 @@ def is_object(name: str) -> bool:
     return len(name) == 64 and is_name(name)
 
 
-def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes | None:
+def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch, ran_only: bool = False) -> bytes | None:
     """`blob` with the outputs of its unchanged code cells and the cells the policy dropped from the version
     recorded last, as Jupyter writes it; None when nothing comes back (nothing remembered at `path`, or
-    a blob that is not clean: committed without nbgit, say)."""
+    a blob that is not clean: committed without nbgit, say). `ran_only`: a cell comes from the newest
+    version in which it ran (outputs, a count), rather than from the newest."""
     origin, keys = history.recent_for_restore(store, path)
     if not keys or not cleans_to(blob, blob, path, policy):
         return None
     notebook = parse(blob, path)
-    remembered = recent_cells(store, path, origin, keys, notebook.major, policy, fetch)
+    remembered = recent_cells(store, path, origin, keys, notebook.major, policy, fetch, ran_only)
     if not remembered.cells and remembered.newest is None:
         return None
     content = _with_outputs(notebook, remembered, policy)
@@ -162,9 +186,11 @@ def cleans_to(data: bytes, blob: bytes, path: str, policy: Policy) -> bool:
         return False
 
 
-def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: int, policy: Policy, fetch: Fetch) -> Remembered:
+def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: int, policy: Policy, fetch: Fetch,
+                 ran_only: bool = False) -> Remembered:
     """The code cells of the versions of `path` (by its name `origin`) recorded last, `keys` (of nbformat
-    `major`), and the newest one's content when the policy drops cells."""
+    `major`), and the newest one's content when the policy drops cells; `ran_only`: cells not
+    run are passed over, and the versions bare ones replaced (`record.aside_key`) count too."""
     found: dict[CellKey, dict[str, Any]] = {}
     metadata = newest = None
     known = []
@@ -172,6 +198,9 @@ def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: i
         name, kept = recorded(store, origin, key)
         if kept is not None and belongs(kept, origin):  # this path's own versions only
             known.append((key, name, kept))
+        aside = store.record(aside_key(origin, key)) if ran_only else None
+        if aside is not None:
+            known.append((key, aside_key(origin, key), aside))
     blobs = fetch([key for key, _, _ in known]) if known else []
     for (_, name, kept), blob in zip(known, blobs):
         data = rebuild(store, name, kept, blob) if blob is not None else None
@@ -185,8 +214,14 @@ def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: i
             metadata = old.content.get("metadata")
             newest = old.content if drops_cells(policy) else None
         for cell_key, _, cell in keyed_cells(old.content, policy):
-            found.setdefault(cell_key, cell)
+            if not ran_only or _ran(cell):
+                found.setdefault(cell_key, cell)
     return Remembered(found, metadata, newest)
+
+
+def _ran(cell: dict[str, Any]) -> bool:
+    """Whether a code cell holds what running it leaves: outputs or an execution count."""
+    return bool(cell.get("outputs")) or cell.get("execution_count", cell.get("prompt_number")) is not None
 
 
 def keyed_cells(content: dict[str, Any], policy: Policy) -> Iterator[tuple[CellKey, CellKey, dict[str, Any]]]:

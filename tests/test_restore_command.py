@@ -1,0 +1,136 @@
+"""`nbgit restore`: outputs put back into notebooks that came out of git without them.
+
+Real git, real corpus notebooks, nbgit installed: notebooks written bare by a checkout nbgit missed
+(its filter gone, `-c nbgit.restore=false`), then read back by git as new versions, get the outputs
+this clone kept; nothing that differs from git's blob is ever written; `git status` stays empty.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import git, nbgit
+from test_restore import (
+    DEV,
+    SAMPLES,
+    SECOND,
+    assert_clean_state,
+    assert_outputs,
+    blob,
+    clone,
+    commit_edits,
+    install,
+    snapshot,
+)
+
+pytestmark = pytest.mark.skipif(not DEV.is_dir(), reason="the corpus is not at ../shared/corpus")
+__all__ = ["clone"]  # (the fixture, used by name)
+
+
+def checkout_without_nbgit(repo: Path, *names: str) -> None:
+    """`git checkout -- NAMES` while nbgit's filter is gone (a deleted virtualenv, a GUI client that does
+    not find it): the notebooks come out as committed, without outputs."""
+    process = git(repo, "config", "filter.nbgit.process").stdout.decode().strip()
+    git(repo, "config", "filter.nbgit.process", str(repo / "no-such-nbgit"))
+    for name in names:
+        (repo / name).unlink()
+    git(repo, "checkout", "--", *names)
+    git(repo, "config", "filter.nbgit.process", process)
+    for name in names:
+        assert (repo / name).read_bytes() == blob(repo, f"HEAD:{name}"), name
+
+
+def test_outputs_a_bare_checkout_lost_come_back(clone: Path) -> None:
+    original = snapshot(clone)
+    checkout_without_nbgit(clone, *SAMPLES)
+    git(clone, "add", "-A")  # git reads the bare files back: to it they are a new version of each
+    for name in SAMPLES:
+        (clone / name).unlink()
+    git(clone, "checkout", "--", ".")
+    assert {name: (clone / name).read_bytes() for name in SAMPLES} == {name: blob(clone, f"HEAD:{name}") for name in SAMPLES}  # as outputs cleared on purpose
+
+    done = nbgit(clone, "restore", "--dry-run")
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"would put back the outputs of 4 notebook(s)" in done.stdout
+    assert {name: (clone / name).read_bytes() for name in SAMPLES} == {name: blob(clone, f"HEAD:{name}") for name in SAMPLES}
+
+    done = nbgit(clone, "restore")
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"put back the outputs of 4 notebook(s)" in done.stdout
+    assert snapshot(clone) == original
+    assert_clean_state(clone)
+    for name in SAMPLES:  # kept anew: checkouts give them back again
+        (clone / name).unlink()
+    git(clone, "checkout", "--", ".")
+    assert snapshot(clone) == original
+    assert b"no notebook is exactly as committed" in nbgit(clone, "restore").stdout
+
+
+def test_only_notebooks_exactly_as_committed_are_written(clone: Path) -> None:
+    original = snapshot(clone)
+    checkout_without_nbgit(clone, "images.ipynb", "widgets.ipynb", "v3.ipynb")
+    edited = (clone / "v3.ipynb").read_bytes().replace(b'"source": [', b'"source": [\n    "edited = 1\\n",', 1)
+    (clone / "v3.ipynb").write_bytes(edited)
+    (clone / "widgets.ipynb").write_bytes((clone / "widgets.ipynb").read_bytes().replace(b"\n", b"\r\n"))  # an editor's layout
+    done = nbgit(clone, "restore", "images.ipynb", "widgets.ipynb", "v3.ipynb", "ids.ipynb")
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"put back the outputs of 1 notebook(s): images.ipynb" in done.stdout
+    assert b"3 notebook(s) differ from what git holds (run, edited or saved since), left alone: ids.ipynb, v3.ipynb, widgets.ipynb" in done.stdout
+    assert (clone / "images.ipynb").read_bytes() == original["images.ipynb"]
+    assert (clone / "v3.ipynb").read_bytes() == edited
+    assert (clone / "ids.ipynb").read_bytes() == original["ids.ipynb"]
+
+
+def test_cells_a_bare_pull_left_without_outputs_get_them_back(clone: Path, tmp_path: Path) -> None:
+    original = snapshot(clone)
+    checkout_without_nbgit(clone, *SAMPLES)
+    git(clone, "add", "-A")  # the last version of each notebook git read here is bare
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(clone), str(other))
+    install(other)
+    commit_edits(other, SECOND, "from_elsewhere = 2")
+    git(clone, "-c", "nbgit.restore=false", "pull", "-q", str(other), "main")
+    for name in SAMPLES:
+        assert (clone / name).read_bytes() == blob(clone, f"HEAD:{name}")
+    done = nbgit(clone, "restore")
+    assert b"put back the outputs of 4 notebook(s)" in done.stdout, done.stderr.decode()
+    for name in SAMPLES:
+        assert_outputs(clone / name, original[name], edited=(SECOND[name],))
+    assert_clean_state(clone)
+
+
+def test_from_a_subfolder_paths_are_its_own(repo: Path) -> None:
+    install(repo)
+    (repo / "sub").mkdir()
+    for name, source in list(SAMPLES.items())[:2]:
+        (repo / "sub" / name).write_bytes(source.read_bytes())
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "two")
+    original = (repo / "sub" / "images.ipynb").read_bytes()
+    checkout_without_nbgit(repo, "sub/images.ipynb", "sub/widgets.ipynb")
+    done = nbgit(repo / "sub", "restore", "images.ipynb")
+    assert b"put back the outputs of 1 notebook(s): sub/images.ipynb" in done.stdout, done.stderr.decode()
+    assert (repo / "sub" / "images.ipynb").read_bytes() == original
+    assert (repo / "sub" / "widgets.ipynb").read_bytes() == blob(repo, "HEAD:sub/widgets.ipynb")
+
+
+def test_nothing_to_put_back_is_said_and_nothing_written(repo: Path, tmp_path: Path) -> None:
+    install(repo)
+    (repo / "a.ipynb").write_bytes(SAMPLES["images.ipynb"].read_bytes())
+    assert nbgit(repo, "clean", "a.ipynb").returncode == 0  # never run here with outputs kept
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-q", "-m", "a")
+    bare = (repo / "a.ipynb").read_bytes()
+    assert bare == blob(repo, "HEAD:a.ipynb")
+    done = nbgit(repo, "restore")
+    assert done.returncode == 0
+    assert b"this clone holds no outputs for 1 notebook(s) as committed" in done.stdout
+    assert (repo / "a.ipynb").read_bytes() == bare
+
+    git(repo, "config", "nbgit.restore", "false")
+    done = nbgit(repo, "restore")
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("nbgit: error: this clone keeps no outputs") and "nbgit install --restore" in done.stderr.decode()
+    done = nbgit(tmp_path, "restore")
+    assert done.returncode == 2 and done.stderr.startswith(b"nbgit: error: ") and b"Traceback" not in done.stderr
