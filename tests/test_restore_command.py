@@ -7,6 +7,8 @@ this clone kept; nothing that differs from git's blob is ever written; `git stat
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -41,14 +43,24 @@ def checkout_without_nbgit(repo: Path, *names: str) -> None:
         assert (repo / name).read_bytes() == blob(repo, f"HEAD:{name}"), name
 
 
+def read_back(repo: Path, *names: str) -> None:
+    """git reads the files back (as the next `git status` does with files written in the second the index
+    was, or after a touch): to it the bare files are a new version of each notebook."""
+    for name in names:
+        os.utime(repo / name, (time.time() + 5, time.time() + 5))
+    git(repo, "add", "-A")
+
+
 def test_outputs_a_bare_checkout_lost_come_back(clone: Path) -> None:
     original = snapshot(clone)
     checkout_without_nbgit(clone, *SAMPLES)
-    git(clone, "add", "-A")  # git reads the bare files back: to it they are a new version of each
+    read_back(clone, *SAMPLES)
     for name in SAMPLES:
         (clone / name).unlink()
     git(clone, "checkout", "--", ".")
     assert {name: (clone / name).read_bytes() for name in SAMPLES} == {name: blob(clone, f"HEAD:{name}") for name in SAMPLES}  # as outputs cleared on purpose
+    said = nbgit(clone, "status").stdout
+    assert b"4 notebook(s) are as committed, without the outputs this clone keeps for them: " in said and b"(`nbgit restore` puts them back)" in said
 
     done = nbgit(clone, "restore", "--dry-run")
     assert done.returncode == 0, done.stderr.decode()
@@ -65,6 +77,7 @@ def test_outputs_a_bare_checkout_lost_come_back(clone: Path) -> None:
     git(clone, "checkout", "--", ".")
     assert snapshot(clone) == original
     assert b"no notebook is exactly as committed" in nbgit(clone, "restore").stdout
+    assert b"without the outputs this clone keeps" not in nbgit(clone, "status").stdout
 
 
 def test_only_notebooks_exactly_as_committed_are_written(clone: Path) -> None:
@@ -85,7 +98,7 @@ def test_only_notebooks_exactly_as_committed_are_written(clone: Path) -> None:
 def test_cells_a_bare_pull_left_without_outputs_get_them_back(clone: Path, tmp_path: Path) -> None:
     original = snapshot(clone)
     checkout_without_nbgit(clone, *SAMPLES)
-    git(clone, "add", "-A")  # the last version of each notebook git read here is bare
+    read_back(clone, *SAMPLES)  # the last version of each notebook git read here is bare
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(clone), str(other))
     install(other)

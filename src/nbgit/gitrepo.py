@@ -180,6 +180,20 @@ def read_blobs(blobs: list[str], cwd: Path | str | None = None) -> dict[str, byt
     return result
 
 
+def blob_sizes(blobs: list[str], cwd: Path | str | None = None) -> dict[str, int]:
+    """The sizes of blobs this clone holds (one `git cat-file --batch-check`; those it lacks are left out)."""
+    wanted = list(dict.fromkeys(blobs))
+    if not wanted:
+        return {}
+    out = git("cat-file", "--batch-check", cwd=cwd, input="".join(f"{b}\n" for b in wanted).encode("ascii"))
+    sizes = {}
+    for line in out.decode("ascii", "replace").splitlines():
+        name, kind, *size = line.split()
+        if kind == "blob" and size and size[0].isdigit():
+            sizes[name] = int(size[0])
+    return sizes
+
+
 # --- configuration, attributes and paths for `nbgit install` / `uninstall` / `status` ---
 
 ConfigFile = tuple[str, ...]  # git config's choice of file: ("--local",), ("--global",) or ("--file", PATH)

@@ -1,4 +1,5 @@
-"""`nbgit status`: what is wired, missing or broken (exit 1 when broken), and which listed notebooks are phantoms."""
+"""`nbgit status`: what is wired, missing or broken (exit 1 when broken), which listed notebooks are phantoms,
+and which came out without the outputs this clone kept."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from nbgit import __version__
 from nbgit.install.inspect import exit_code, inspect
 from nbgit.install.target import make_setup, repository_root
 from nbgit.install.wiring import interpreter_bin_dir, program, wirings
-from nbgit.worktree import phantoms
+from nbgit.worktree import bare, phantoms
 
 
 def run() -> int:
@@ -19,7 +20,7 @@ def run() -> int:
     capabilities = wirings(setup)
     findings = inspect(capabilities, cwd)
     if root is not None:
-        findings += phantoms.findings(cwd)
+        findings += phantoms.findings(cwd) + bare.findings(cwd)
     print(f"nbgit {__version__} ({program('nbgit', interpreter_bin_dir())}) in {root or cwd}")
     for finding in findings:
         print(f"{finding.capability:<11} {finding.state:<8} {finding.detail}")

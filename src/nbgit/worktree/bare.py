@@ -6,6 +6,9 @@ nbgit.restore=false`, outputs cleared by mistake. Only a notebook whose file hol
 its index entry's blob is written (it holds nothing git does not: nothing can be lost), and only with
 what cleans back to that blob; any other is left alone. The files written then have their stat data
 recorded as `nbgit refresh` records it (their outputs kept anew), so that `git status` stays as it was.
+
+`nbgit status` names the notebooks this would most likely write (`missing_outputs`), cheaply: sizes
+first, then bytes, then whether the store holds more than the blob for them.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from typing import NamedTuple
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
-from nbgit.files import FileChanged, read_file, write_atomic
+from nbgit.files import FileChanged, Snapshot, read_file, write_atomic
 from nbgit.filter import Cleaner, own_policy
+from nbgit.gitrepo import IndexEntry, WorkTree
+from nbgit.install.inspect import Finding
 from nbgit.store.location import clone_settings
-from nbgit.worktree.refresh import REGULAR_MODES, refresh
+from nbgit.worktree.refresh import REGULAR_MODES, names, refresh
 
 
 class Outcome(NamedTuple):
@@ -31,6 +36,13 @@ class Outcome(NamedTuple):
     nothing_kept: list[str]
     differ: list[str]
     unsettled: list[str]
+
+
+class AsCommitted(NamedTuple):
+    """A notebook whose file is its index blob to the byte: the entry, and the file as read."""
+
+    entry: IndexEntry
+    seen: Snapshot
 
 
 def put_back(cwd: Path, paths: list[str], dry_run: bool = False, wait: float = 5.0) -> Outcome:
@@ -45,24 +57,12 @@ def put_back(cwd: Path, paths: list[str], dry_run: bool = False, wait: float = 5
     if cleaner.problem is not None:
         raise cleaner.problem
     specs = [os.path.relpath(Path(cwd, path).absolute(), tree.root) for path in paths]
-    entries = [entry for entry in gitrepo.index_entries(specs, tree.root) if entry.mode in REGULAR_MODES]
-    filtered = gitrepo.filtered_paths([entry.path for entry in entries], "nbgit", tree.root)
-    entries = [entry for entry in entries if entry.path in filtered]
-    blobs = gitrepo.read_blobs(list({entry.blob for entry in entries}), tree.root)
-    outcome = Outcome([], [], [], [])
-    for entry in entries:
-        blob = blobs[entry.blob]
-        try:
-            seen = read_file(tree.root / entry.path)
-        except NbgitError:  # (deleted, or no longer a file: git lists it)
-            outcome.differ.append(entry.path)
-            continue
-        if seen.data != blob:
-            outcome.differ.append(entry.path)
-            continue
+    found, differ = as_committed(tree, specs)
+    outcome = Outcome([], [], differ, [])
+    for entry, seen in found:
         own = own_policy(entry.path, cleaner.policy)[0]
-        data = cleaner.keeper.restore_asked(entry.path, blob, own) if own is not None and cleaner.keeper is not None else blob
-        if data == blob:
+        data = cleaner.keeper.restore_asked(entry.path, seen.data, own) if own is not None and cleaner.keeper is not None else seen.data
+        if data == seen.data:
             outcome.nothing_kept.append(entry.path)
             continue
         try:
@@ -75,3 +75,70 @@ def put_back(cwd: Path, paths: list[str], dry_run: bool = False, wait: float = 5
         recorded = refresh(tree.root, outcome.restored, wait, literal=True)
         outcome.unsettled.extend(recorded.unsettled + recorded.changed)  # (saved again since it was written)
     return outcome
+
+
+def findings(cwd: Path) -> list[Finding]:
+    """`nbgit status`'s note on the notebooks as committed while this clone keeps outputs for them (none
+    when there are none, or when they cannot be told: a broken policy is said elsewhere)."""
+    try:
+        missing = missing_outputs(cwd)
+    except NbgitError:
+        return []
+    if not missing:
+        return []
+    return [Finding("worktree", "note", f"{len(missing)} notebook(s) are as committed, without the outputs this clone keeps for them: {names(missing)} (`nbgit restore` puts them back)")]
+
+
+def missing_outputs(cwd: Path) -> list[str]:
+    """The notebooks of the work tree exactly as committed for which this clone keeps a version with more
+    (its outputs, or the version a bare one replaced): what `nbgit restore` would write, barring a record
+    that no longer cleans to its blob. Empty where the store is off."""
+    from nbgit.store.disk import Store
+    from nbgit.store.history import path_name
+    from nbgit.store.location import store_dir, worktree_name
+    from nbgit.store.record import aside_key, belongs, recorded
+
+    tree = gitrepo.work_tree(cwd)
+    settings, directory = clone_settings(tree.root), store_dir(tree.root)
+    if not settings.enabled or directory is None or not directory.is_dir():
+        return []
+    store = Store(directory, settings.object_format, worktree_name(tree.root))
+    missing = []
+    for entry, seen in as_committed(tree, [])[0]:
+        origin = path_name(entry.path, store.worktree)
+        known = recorded(store, origin, entry.blob)[1]
+        if known is None or not belongs(known, origin) or known.size == len(seen.data):
+            known = store.record(aside_key(origin, entry.blob))
+        if known is not None and known.size != len(seen.data):
+            missing.append(entry.path)
+    return missing
+
+
+def as_committed(tree: WorkTree, specs: list[str]) -> tuple[list[AsCommitted], list[str]]:
+    """The notebooks under `specs` (pathspecs from the top of the work tree; none: all) that git's filter
+    runs nbgit on, split into those whose file is exactly their index blob and the paths of the others
+    (edited, run, saved in another layout, deleted). Only files of the blob's size are read."""
+    entries = [entry for entry in gitrepo.index_entries(specs, tree.root) if entry.mode in REGULAR_MODES]
+    filtered = gitrepo.filtered_paths([entry.path for entry in entries], "nbgit", tree.root)
+    entries = [entry for entry in entries if entry.path in filtered]
+    sizes = gitrepo.blob_sizes([entry.blob for entry in entries], tree.root)
+    sized, differ = [], []
+    for entry in entries:
+        try:
+            same_size = os.lstat(tree.root / entry.path).st_size == sizes.get(entry.blob)
+        except OSError:
+            same_size = False
+        (sized if same_size else differ).append(entry)
+    blobs = gitrepo.read_blobs([entry.blob for entry in sized], tree.root)
+    found = []
+    for entry in sized:
+        try:
+            seen = read_file(tree.root / entry.path)
+        except NbgitError:  # (no longer a file: git lists it)
+            seen = None
+        if seen is not None and seen.data == blobs[entry.blob]:
+            found.append(AsCommitted(entry, seen))
+        else:
+            differ.append(entry)
+    order = {entry.path: place for place, entry in enumerate(entries)}
+    return found, sorted((entry.path for entry in differ), key=order.__getitem__)
