@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from conftest import git, nbgit
+from test_hostile import read_only
 from test_restore import (
     DEV,
     SAMPLES,
@@ -27,7 +29,7 @@ from test_restore import (
 )
 
 pytestmark = pytest.mark.skipif(not DEV.is_dir(), reason="the corpus is not at ../shared/corpus")
-__all__ = ["clone"]  # (the fixture, used by name)
+__all__ = ["clone", "read_only"]  # (the fixtures, used by name)
 
 
 def checkout_without_nbgit(repo: Path, *names: str) -> None:
@@ -147,3 +149,20 @@ def test_nothing_to_put_back_is_said_and_nothing_written(repo: Path, tmp_path: P
     assert done.stderr.decode().startswith("nbgit: error: this clone keeps no outputs") and "nbgit install --restore" in done.stderr.decode()
     done = nbgit(tmp_path, "restore")
     assert done.returncode == 2 and done.stderr.startswith(b"nbgit: error: ") and b"Traceback" not in done.stderr
+
+
+def test_a_notebook_that_cannot_be_written_is_one_warning_and_the_others_come_back(clone: Path, read_only: Callable[[Path], None]) -> None:
+    original = snapshot(clone)
+    (clone / "locked").mkdir()
+    for name in ("images.ipynb", "widgets.ipynb"):
+        git(clone, "mv", name, f"locked/{name}")
+    git(clone, "commit", "-q", "-m", "moved")
+    checkout_without_nbgit(clone, "locked/images.ipynb", "v3.ipynb")
+    read_only(clone / "locked")  # no file can be replaced in there
+    done = nbgit(clone, "restore")
+    assert done.returncode == 0, done.stderr.decode()
+    warnings = done.stderr.decode().splitlines()
+    assert len(warnings) == 1 and "locked/images.ipynb" in warnings[0] and "its outputs were not put back" in warnings[0], warnings
+    assert (clone / "v3.ipynb").read_bytes() == original["v3.ipynb"]
+    assert (clone / "locked/images.ipynb").read_bytes() == blob(clone, "HEAD:locked/images.ipynb")
+    assert git(clone, "status", "--porcelain").stdout == b""

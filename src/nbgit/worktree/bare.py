@@ -22,6 +22,7 @@ from nbgit.errors import NbgitError
 from nbgit.files import FileChanged, Snapshot, read_file, write_atomic
 from nbgit.filter import Cleaner, own_policy
 from nbgit.gitrepo import IndexEntry, WorkTree
+from nbgit.progress import warn
 from nbgit.install.inspect import Finding
 from nbgit.store.location import clone_settings
 from nbgit.worktree.refresh import REGULAR_MODES, names, refresh
@@ -71,6 +72,8 @@ def put_back(cwd: Path, paths: list[str], dry_run: bool = False, wait: float = 5
             outcome.restored.append(entry.path)
         except FileChanged:
             outcome.unsettled.append(entry.path)
+        except NbgitError as error:  # (a read-only file system, a folder without write permission)
+            warn(f"{error.message}; its outputs were not put back", error.hint)
     if outcome.restored and not dry_run:
         recorded = refresh(tree.root, outcome.restored, wait, literal=True)
         outcome.unsettled.extend(recorded.unsettled + recorded.changed)  # (saved again since it was written)
