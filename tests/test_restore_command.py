@@ -24,6 +24,7 @@ from test_restore import (
     blob,
     clone,
     commit_edits,
+    edit,
     install,
     snapshot,
 )
@@ -166,3 +167,32 @@ def test_a_notebook_that_cannot_be_written_is_one_warning_and_the_others_come_ba
     assert (clone / "v3.ipynb").read_bytes() == original["v3.ipynb"]
     assert (clone / "locked/images.ipynb").read_bytes() == blob(clone, "HEAD:locked/images.ipynb")
     assert git(clone, "status", "--porcelain").stdout == b""
+
+
+def test_a_sparse_partial_clone_is_judged_without_asking_its_remote(clone: Path, tmp_path: Path) -> None:
+    """Notebooks outside a sparse checkout of a blobless clone are neither there nor fetched: `nbgit install`,
+    `renormalize`, `status` and `restore` never ask the remote for their blobs (offline, a wait; online, a
+    download of every notebook of the repository)."""
+    (clone / "far").mkdir()
+    (clone / "far" / "other.ipynb").write_bytes(SAMPLES["v3.ipynb"].read_bytes())
+    edit(clone / "far" / "other.ipynb", 0, "far = 1")  # a blob of its own
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "far away")
+    git(clone, "config", "uploadpack.allowFilter", "true")
+    partial = tmp_path / "partial"
+    git(tmp_path, "clone", "-q", "--filter=blob:none", "--sparse", f"file://{clone}", str(partial))
+    contacted = tmp_path / "remote-contacted"
+    git(partial, "config", "remote.origin.url", "ssh://nbgit.invalid/repo")  # offline from now on
+    git(partial, "config", "core.sshCommand", f"touch '{contacted}'; false")
+    install(partial)
+    assert nbgit(partial, "renormalize").returncode == 0
+    (partial / "images.ipynb").write_bytes(SAMPLES["images.ipynb"].read_bytes())  # run here
+    read_back(partial, "images.ipynb")
+    checkout_without_nbgit(partial, "images.ipynb")
+    assert b"1 notebook(s) are as committed, without the outputs this clone keeps for them: images.ipynb" in nbgit(partial, "status").stdout
+    done = nbgit(partial, "restore")
+    assert b"put back the outputs of 1 notebook(s): images.ipynb" in done.stdout, done.stderr.decode()
+    assert (partial / "images.ipynb").read_bytes() == SAMPLES["images.ipynb"].read_bytes()
+    assert not contacted.exists()
+    far = git(partial, "rev-parse", "HEAD:far/other.ipynb").stdout.strip()
+    assert b"?" + far in git(partial, "rev-list", "--objects", "--missing=print", "HEAD").stdout.split()  # still not fetched

@@ -180,20 +180,6 @@ def read_blobs(blobs: list[str], cwd: Path | str | None = None) -> dict[str, byt
     return result
 
 
-def blob_sizes(blobs: list[str], cwd: Path | str | None = None) -> dict[str, int]:
-    """The sizes of blobs this clone holds (one `git cat-file --batch-check`; those it lacks are left out)."""
-    wanted = list(dict.fromkeys(blobs))
-    if not wanted:
-        return {}
-    out = git("cat-file", "--batch-check", cwd=cwd, input="".join(f"{b}\n" for b in wanted).encode("ascii"))
-    sizes = {}
-    for line in out.decode("ascii", "replace").splitlines():
-        name, kind, *size = line.split()
-        if kind == "blob" and size and size[0].isdigit():
-            sizes[name] = int(size[0])
-    return sizes
-
-
 # --- configuration, attributes and paths for `nbgit install` / `uninstall` / `status` ---
 
 ConfigFile = tuple[str, ...]  # git config's choice of file: ("--local",), ("--global",) or ("--file", PATH)
@@ -391,11 +377,17 @@ class IndexEntry(NamedTuple):
     path: str
 
 
-def index_entries(pathspecs: list[str], cwd: Path | str | None = None) -> list[IndexEntry]:
-    """The index entries matching `pathspecs` (every entry when empty), as the commit would record them."""
-    out = git("ls-files", "--stage", "-z", "--", *pathspecs, cwd=cwd)
+def index_entries(pathspecs: list[str], cwd: Path | str | None = None, checked_out: bool = False) -> list[IndexEntry]:
+    """The index entries matching `pathspecs` (every entry when empty), as the commit would record them;
+    `checked_out`: not those a sparse checkout leaves out of the work tree (whose blobs a partial clone
+    may not hold: reading one would fetch it from the remote)."""
+    out = git("ls-files", "--stage", "-z", *(["-t"] if checked_out else []), "--", *pathspecs, cwd=cwd)
     entries: list[IndexEntry] = []
     for record in out.decode("utf-8", "surrogateescape").split("\0"):
+        if checked_out and record:
+            tag, record = record[:1], record[2:]
+            if tag == "S":  # skip-worktree
+                continue
         if record:
             meta, _, path = record.partition("\t")
             mode, blob, stage = meta.split()
@@ -479,6 +471,24 @@ def revision_files(root: Path, specs: list[str], local_only: bool = False) -> li
         result.append(out[at : at + size])
         at += size + 1
     return result
+
+
+def blob_sizes(blobs: list[str], cwd: Path | str | None = None) -> dict[str, int]:
+    """The sizes of blobs this clone holds (one `git cat-file --batch-check`; those it lacks are left out,
+    never fetched from a partial clone's remote)."""
+    wanted = list(dict.fromkeys(blobs))
+    if not wanted:
+        return {}
+    done = subprocess.run(["git", "cat-file", "--batch-check"], cwd=cwd, input="".join(f"{b}\n" for b in wanted).encode("ascii"),
+                          capture_output=True, env={**os.environ, **_NO_LAZY_FETCH})
+    if done.returncode != 0:
+        raise NbgitError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    sizes = {}
+    for line in done.stdout.decode("ascii", "replace").splitlines():
+        name, kind, *size = line.split()
+        if kind == "blob" and size and size[0].isdigit():
+            sizes[name] = int(size[0])
+    return sizes
 
 
 def path_history(root: Path, paths: tuple[str, ...], limit: int) -> list[str]:

@@ -23,14 +23,16 @@ def renormalize(cwd: Path) -> list[str]:
 
 def restaging(cwd: Path, only: set[str] | None = None) -> list[tuple[gitrepo.IndexEntry, bytes]]:
     """The index entries of tracked notebooks that nbgit's filter would store differently, with what it
-    would store; `only`: just these repo-relative paths."""
+    would store; `only`: just these repo-relative paths. Notebooks outside a sparse checkout are left
+    out, as `git add --renormalize` leaves them: a partial clone would fetch each (`nbgit install` asks
+    this of every notebook)."""
     from nbgit.filter import Cleaner
     from nbgit.progress import progress
 
     root = repository_root(cwd)
     if root is None:
         raise NbgitError("not inside a git repository", "run `nbgit renormalize` inside the repository")
-    entries = [e for e in gitrepo.index_entries([NOTEBOOKS], root) if only is None or e.path in only]
+    entries = [e for e in gitrepo.index_entries([NOTEBOOKS], root, checked_out=True) if only is None or e.path in only]
     wired = gitrepo.filtered_paths([e.path for e in entries] or ["nbgit-probe.ipynb"], "nbgit", root)
     if not wired:
         raise NbgitError("nbgit's filter is not wired here, so renormalising would change nothing", "run `nbgit install` first")

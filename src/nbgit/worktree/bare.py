@@ -121,17 +121,20 @@ def as_committed(tree: WorkTree, specs: list[str]) -> tuple[list[AsCommitted], l
     """The notebooks under `specs` (pathspecs from the top of the work tree; none: all) that git's filter
     runs nbgit on, split into those whose file is exactly their index blob and the paths of the others
     (edited, run, saved in another layout, deleted). Only files of the blob's size are read."""
-    entries = [entry for entry in gitrepo.index_entries(specs, tree.root) if entry.mode in REGULAR_MODES]
+    entries = [entry for entry in gitrepo.index_entries(specs, tree.root, checked_out=True) if entry.mode in REGULAR_MODES]
     filtered = gitrepo.filtered_paths([entry.path for entry in entries], "nbgit", tree.root)
     entries = [entry for entry in entries if entry.path in filtered]
-    sizes = gitrepo.blob_sizes([entry.blob for entry in entries], tree.root)
-    sized, differ = [], []
+    present, differ = {}, []
     for entry in entries:
         try:
-            same_size = os.lstat(tree.root / entry.path).st_size == sizes.get(entry.blob)
-        except OSError:
-            same_size = False
-        (sized if same_size else differ).append(entry)
+            present[entry.path] = os.lstat(tree.root / entry.path).st_size
+        except OSError:  # (deleted; outside a sparse checkout)
+            differ.append(entry)
+    sizes = gitrepo.blob_sizes([entry.blob for entry in entries if entry.path in present], tree.root)
+    sized = []
+    for entry in entries:
+        if entry.path in present:
+            (sized if present[entry.path] == sizes.get(entry.blob) else differ).append(entry)
     blobs = gitrepo.read_blobs([entry.blob for entry in sized], tree.root)
     found = []
     for entry in sized:
