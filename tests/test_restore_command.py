@@ -171,8 +171,8 @@ def test_a_notebook_that_cannot_be_written_is_one_warning_and_the_others_come_ba
 
 def test_a_sparse_partial_clone_is_judged_without_asking_its_remote(clone: Path, tmp_path: Path) -> None:
     """Notebooks outside a sparse checkout of a blobless clone are neither there nor fetched: `nbgit install`,
-    `renormalize`, `status` and `restore` never ask the remote for their blobs (offline, a wait; online, a
-    download of every notebook of the repository)."""
+    `renormalize`, `check`, `status` and `restore` never ask the remote for their blobs (offline, a wait;
+    online, a download of every notebook of the repository)."""
     (clone / "far").mkdir()
     (clone / "far" / "other.ipynb").write_bytes(SAMPLES["v3.ipynb"].read_bytes())
     edit(clone / "far" / "other.ipynb", 0, "far = 1")  # a blob of its own
@@ -186,6 +186,9 @@ def test_a_sparse_partial_clone_is_judged_without_asking_its_remote(clone: Path,
     git(partial, "config", "core.sshCommand", f"touch '{contacted}'; false")
     install(partial)
     assert nbgit(partial, "renormalize").returncode == 0
+    for check in (["check"], ["check", "--staged"], ["check", "--all"]):  # duplicate-code compares every notebook
+        done = nbgit(partial, *check)
+        assert done.returncode == 0, (check, done.stderr.decode())
     (partial / "images.ipynb").write_bytes(SAMPLES["images.ipynb"].read_bytes())  # run here
     read_back(partial, "images.ipynb")
     checkout_without_nbgit(partial, "images.ipynb")

@@ -370,29 +370,28 @@ def conflict_stages(path: str, cwd: Path | str | None = None) -> dict[int, bytes
 
 
 class IndexEntry(NamedTuple):
-    """One stage-0 entry of the index: file mode, blob and repo-relative path."""
+    """One stage-0 entry of the index: file mode, blob and repo-relative path; `outside`: a sparse checkout
+    leaves it out of the work tree (skip-worktree: a partial clone may lack its blob, and reading one
+    fetches it from the remote), as told by `index_entries(..., sparse=True)`."""
 
     mode: str
     blob: str
     path: str
+    outside: bool = False
 
 
-def index_entries(pathspecs: list[str], cwd: Path | str | None = None, checked_out: bool = False) -> list[IndexEntry]:
+def index_entries(pathspecs: list[str], cwd: Path | str | None = None, sparse: bool = False) -> list[IndexEntry]:
     """The index entries matching `pathspecs` (every entry when empty), as the commit would record them;
-    `checked_out`: not those a sparse checkout leaves out of the work tree (whose blobs a partial clone
-    may not hold: reading one would fetch it from the remote)."""
-    out = git("ls-files", "--stage", "-z", *(["-t"] if checked_out else []), "--", *pathspecs, cwd=cwd)
+    with `sparse`, each says whether a sparse checkout leaves it out (`IndexEntry.outside`)."""
+    out = git("ls-files", "--stage", "-z", *(["-t"] if sparse else []), "--", *pathspecs, cwd=cwd)
     entries: list[IndexEntry] = []
     for record in out.decode("utf-8", "surrogateescape").split("\0"):
-        if checked_out and record:
-            tag, record = record[:1], record[2:]
-            if tag == "S":  # skip-worktree
-                continue
         if record:
-            meta, _, path = record.partition("\t")
+            outside = sparse and record.startswith("S ")
+            meta, _, path = record[2 if sparse else 0 :].partition("\t")
             mode, blob, stage = meta.split()
             if stage == "0":
-                entries.append(IndexEntry(mode, blob, path))
+                entries.append(IndexEntry(mode, blob, path, outside))
     return entries
 
 

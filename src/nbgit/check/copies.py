@@ -126,8 +126,10 @@ def _states(root: Path | None, policy: Policy, copies: CopySettings, staged: boo
     if everything:
         listed = tracked if tracked is not None else gitrepo.tracked_files(".", cwd=root)
         return _on_disk({path: inside + path for path in sorted(_kept([p for p in listed if _compared(p)], policy, copies))}, cache, real, root), None
-    after = {e.path: Source(e.blob) for e in gitrepo.index_entries([], cwd=root) if e.mode in REGULAR_FILES and _compared(e.path)}
-    head = {path: blob for path, blob in gitrepo.tree_blobs("HEAD", cwd=root).items() if _compared(path)}
+    entries = gitrepo.index_entries([], cwd=root, sparse=True)
+    outside = {e.path for e in entries if e.outside}  # (left out of a sparse checkout: a partial clone would fetch each)
+    after = {e.path: Source(e.blob) for e in entries if e.mode in REGULAR_FILES and not e.outside and _compared(e.path)}
+    head = {path: blob for path, blob in gitrepo.tree_blobs("HEAD", cwd=root).items() if _compared(path) and path not in outside}
     if staged:
         changed = set(after) | set(head)
     else:

@@ -32,7 +32,7 @@ def restaging(cwd: Path, only: set[str] | None = None) -> list[tuple[gitrepo.Ind
     root = repository_root(cwd)
     if root is None:
         raise NbgitError("not inside a git repository", "run `nbgit renormalize` inside the repository")
-    entries = [e for e in gitrepo.index_entries([NOTEBOOKS], root, checked_out=True) if only is None or e.path in only]
+    entries = [e for e in gitrepo.index_entries([NOTEBOOKS], root, sparse=True) if not e.outside and (only is None or e.path in only)]
     wired = gitrepo.filtered_paths([e.path for e in entries] or ["nbgit-probe.ipynb"], "nbgit", root)
     if not wired:
         raise NbgitError("nbgit's filter is not wired here, so renormalising would change nothing", "run `nbgit install` first")

@@ -121,7 +121,7 @@ def as_committed(tree: WorkTree, specs: list[str]) -> tuple[list[AsCommitted], l
     """The notebooks under `specs` (pathspecs from the top of the work tree; none: all) that git's filter
     runs nbgit on, split into those whose file is exactly their index blob and the paths of the others
     (edited, run, saved in another layout, deleted). Only files of the blob's size are read."""
-    entries = [entry for entry in gitrepo.index_entries(specs, tree.root, checked_out=True) if entry.mode in REGULAR_MODES]
+    entries = [entry for entry in gitrepo.index_entries(specs, tree.root, sparse=True) if entry.mode in REGULAR_MODES and not entry.outside]
     filtered = gitrepo.filtered_paths([entry.path for entry in entries], "nbgit", tree.root)
     entries = [entry for entry in entries if entry.path in filtered]
     present, differ = {}, []
