@@ -1552,6 +1552,30 @@ def test_names_in_warnings_and_check_output_show_their_control_characters(repo: 
         assert "\x1b" not in nbgit(repo, "check", "--all", "--format", fmt).stdout.decode()
 
 
+# Trojan Source: bidirectional controls make a line show in another order than it runs in (here the
+# comparison reads as ending before the comment; it runs as one string); zero width spaces hide in names.
+TROJAN_SOURCE = 'access_level = "user"\nif access_level != "user\u202e \u2066# Check if admin\u2069 \u2066":\n    print("admin")\n'
+TROJAN_NAME = "admin\u200b\u202egnp.ipynb"
+
+
+def test_bidirectional_and_invisible_characters_are_shown_in_every_diff_and_listing(repo: Path) -> None:
+    installed(repo, "--no-hooks")
+    (repo / TROJAN_NAME).write_bytes(run_notebook("x = 1"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a")
+    (repo / TROJAN_NAME).write_bytes(run_notebook(TROJAN_SOURCE))
+    git(repo, "commit", "-q", "-am", "b")
+    commands = (["git", "diff", "HEAD~1"], ["git", "log", "-p", "-1"], [str(NBGIT), "textconv", "--", TROJAN_NAME],
+                *([str(NBGIT), "diff", "HEAD~1", "--format", fmt] for fmt in ("text", "markdown")))  # fmt: skip
+    for command in commands:
+        shown = subprocess.run(command, check=False, cwd=repo, capture_output=True).stdout.decode()
+        assert not any(char in shown for char in "\u202e\u2066\u2069\u200b"), command
+        assert '"user\\342\\200\\256 \\342\\201\\246# Check if admin\\342\\201\\251 \\342\\201\\246":' in shown, (command, shown)
+    (repo / TROJAN_NAME).write_bytes(b"{")
+    checked = nbgit(repo, "check", "--all").stdout.decode()
+    assert "admin\\342\\200\\213\\342\\200\\256gnp.ipynb" in checked and "\u202e" not in checked, checked
+
+
 # Markdown for pull requests: names and metadata must not write headings, break the table or mention anyone.
 HOSTILE_TITLE = "evil\n## Injected @octocat #1 <img src=x> | x\n.ipynb"
 

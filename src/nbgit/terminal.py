@@ -3,8 +3,11 @@
 Everything nbgit prints can carry text from a repository (file names, cell sources, outputs,
 kernel names), and a repository can come from anyone. A raw ESC can erase a line on screen and
 show another one; OSC sequences set titles and hyperlinks; a newline in a file name forges a line of
-output. So control characters are shown the way git quotes file names (`\\033`, `\\n`, `\\t`), and a
-file name inserted into a command to run is quoted as a POSIX shell needs it.
+output; Unicode's bidirectional controls reorder what a line shows (Trojan Source: U+202E makes code
+read differently from how it runs) and zero-width characters hide in names and strings. So control
+characters, bidirectional controls and invisible characters are shown the way git quotes file names
+(`\\033`, `\\n`, `\\t`, U+202E as `\\342\\200\\256`), and a file name inserted into a command to run is
+quoted as a POSIX shell needs it.
 
 `shown_streams` applies `visible` to everything a command prints, whoever wrote the line; the
 functions apply it (and keep names on one line) where nbgit knows what it prints. A reader that
@@ -30,11 +33,16 @@ def _shown(char: str) -> str:
     return _NAMED.get(char) or "".join(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape"))
 
 
-# C0 controls, DEL and C1 controls, each with how it is shown, and the bytes of a file name that are
-# not UTF-8 (which Python reads as U+DC80-U+DCFF, and no UTF-8 stream can write), shown as git shows
-# them (`caf\\351.ipynb`). A line keeps none; content keeps its tabs and line breaks. (`str.translate`
-# rather than a regular expression: no `re` to import.) Made when first needed: most text has none,
-# and textconv starts a process per notebook.
+# Unicode's bidirectional formatting characters (ALM, LRM, RLM, LRE-RLO, LRI-PDI) and the invisible ones
+# that no text needs (zero width space, word joiner, invisible operators, zero width no-break space).
+# Zero width joiners and variation selectors stay: emoji and scripts such as Persian need them.
+_BIDI_AND_INVISIBLE = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200B, *range(0x2060, 0x2065), 0xFEFF)
+
+# C0 controls, DEL and C1 controls, the characters above, each with how it is shown, and the bytes of
+# a file name that are not UTF-8 (which Python reads as U+DC80-U+DCFF, and no UTF-8 stream can write),
+# shown as git shows them (`caf\\351.ipynb`). A line keeps none; content keeps its tabs and line breaks.
+# (`str.translate` rather than a regular expression: no `re` to import.) Made when first needed: most
+# text has none, and textconv starts a process per notebook.
 _SHOWN_IN_LINE: dict[int, str] = {}
 _SHOWN_IN_TEXT: dict[int, str] = {}
 
@@ -42,14 +50,16 @@ _SHOWN_IN_TEXT: dict[int, str] = {}
 def _tables() -> tuple[dict[int, str], dict[int, str]]:
     """(_SHOWN_IN_LINE, _SHOWN_IN_TEXT), filled at the first call."""
     if not _SHOWN_IN_LINE:
-        _SHOWN_IN_LINE.update({code: _shown(chr(code)) for code in (*range(0x20), *range(0x7F, 0xA0), *range(0xDC80, 0xDD00))})
+        codes = (*range(0x20), *range(0x7F, 0xA0), *_BIDI_AND_INVISIBLE, *range(0xDC80, 0xDD00))
+        _SHOWN_IN_LINE.update({code: _shown(chr(code)) for code in codes})
         _SHOWN_IN_TEXT.update({code: shown for code, shown in _SHOWN_IN_LINE.items() if chr(code) not in "\t\n"})
     return _SHOWN_IN_LINE, _SHOWN_IN_TEXT
 
 
 def visible(text: str) -> str:
     """Multi-line text (a rendered notebook, a report) with every control character but tab and
-    newline shown as git shows it in a quoted name (ESC as `\\033`)."""
+    newline, and every bidirectional or invisible character, shown as git shows it in a quoted name
+    (ESC as `\\033`, U+202E as `\\342\\200\\256`)."""
     if text.replace("\t", " ").replace("\n", " ").isprintable():
         return text  # no control character (the common case), and nothing for translate to walk
     # translate looks every character up one by one: only the lines holding something unprintable
@@ -59,7 +69,8 @@ def visible(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """Text meant as one line (a message, a file name) with every control character shown, newlines and tabs too."""
+    """Text meant as one line (a message, a file name) with every control character shown, newlines and
+    tabs too, and every bidirectional or invisible character."""
     return text if text.isprintable() else text.translate(_tables()[0])
 
 
