@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import struct
@@ -202,3 +203,66 @@ def test_before_after_flip_works_without_script_and_nothing_is_fetched(repo: Pat
         assert images["added"] in report.read_text()
     finally:
         page.close()
+
+
+# What a stranger's notebook can hold that a browser would act on: markup and scripts in every place
+# the report shows text, SVG that scripts, embeds HTML and fetches, mime types and payloads that try to
+# close the attribute they sit in, and Trojan Source (U+202E reorders a line; U+2066-U+2069 isolate).
+FETCH = "http://127.0.0.1:9/leak"
+OWNED = "document.title='OWNED'"
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="60" height="60"><script>{owned}</script>'
+    '<image href="{fetch}" width="9" height="9"/><foreignObject width="60" height="60">'
+    '<iframe xmlns="http://www.w3.org/1999/xhtml" src="{fetch}"></iframe></foreignObject>'
+    '<rect width="40" height="40" fill="{colour}"/></svg>'
+)
+MARKUP = [
+    f"<script>{OWNED}</script>", f'<img src=x onerror="{OWNED}">', f'<iframe src="{FETCH}"></iframe>', "[x](javascript:alert(1))",
+    f"</style><script>{OWNED}</script>", "</pre></span></code><b>out</b>", f"<style>@import url({FETCH}); body{{background:url({FETCH})}}</style>",
+]  # fmt: skip
+TROJAN = 'if access_level != "user\u202e \u2066# Check if admin\u2069 \u2066":'
+HOSTILE_NAME = "a\"<img src=x onerror=alert(1)>'\u202e.ipynb"
+
+
+def hostile_cells(version: int) -> list[nbformat.NotebookNode]:
+    """Cells whose every shown piece is hostile; `version` changes each of them, so that all are shown."""
+    odd = {
+        f'image/png" onerror="{OWNED}': "AAAA", "image/png": f'" onerror="{OWNED}" x="', "image/x-foo": f"</style><script>{OWNED}</script>",
+        "image/svg+xml": SVG.format(owned=OWNED, fetch=FETCH, colour="red"), "text/html": f'<script>{OWNED}</script><img src="{FETCH}">',
+    }  # fmt: skip
+    output = nbformat.v4.new_output("display_data", data={mime: value + "QUJD" * version for mime, value in odd.items()})
+    cells = [nbformat.v4.new_markdown_cell(f"{markup} v{version}", id=f"m{k}") for k, markup in enumerate(MARKUP)]
+    cells.append(nbformat.v4.new_code_cell(f"{TROJAN}\n    print({version})", id="code", outputs=[output], execution_count=1))
+    attachment = {f'a"<b>{version}.svg': {"image/svg+xml": SVG.format(owned=OWNED, fetch=FETCH, colour="blue" if version else "green")}}
+    cells.append(nbformat.v4.new_markdown_cell(f"![a](attachment:a{version}.svg)", id="att", attachments=attachment))
+    return cells
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium); .ci/run installs it")
+@pytest.mark.parametrize("whole", [False, True])
+def test_a_strangers_notebook_runs_no_script_fetches_nothing_and_shows_its_hidden_characters(repo: Path, tmp_path: Path, whole: bool) -> None:
+    pytest.importorskip("websocket")
+    (repo / ".nbgit.toml").write_text('outputs = "keep"\n')
+    write(repo / HOSTILE_NAME, hostile_cells(0))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    write(repo / HOSTILE_NAME, hostile_cells(1))
+    report = tmp_path / "report.html"
+    assert nbgit(repo, "diff", "--format", "html", *(["--whole"] if whole else []), "--output", str(report)).returncode == 0
+    page = DevTools(report.as_uri(), tmp_path / "profile")
+    try:
+        found = page.call("Runtime.evaluate", expression=(
+            "JSON.stringify([document.title, document.querySelectorAll('script,iframe,object,embed,link,form,b,a[href^=javascript]').length,"
+            " document.images.length, document.body.innerText])"
+        ), returnByValue=True)  # fmt: skip
+        title, elements, images, text = json.loads(found["result"]["value"])
+        requested = [e["params"]["request"]["url"] for e in page.events if e.get("method") == "Network.requestWillBeSent"]
+    finally:
+        page.close()
+    assert title.startswith("Notebook diff:") and elements == 0, (title, elements)  # no script ran, no markup from the notebook
+    assert images >= 6  # the images are shown, as images, and nothing else
+    assert all(url.startswith(("file:", "data:")) for url in requested), requested
+    assert "<script>document.title='OWNED'</script>" in text and "[x](javascript:alert(1))" in text  # shown as text
+    assert not any(char in text for char in "\u202e\u2066\u2069"), "a bidirectional control reached the page"
+    assert 'if access_level != "user\\342\\200\\256 \\342\\201\\246# Check if admin\\342\\201\\251 \\342\\201\\246":' in text
+    assert "'\\342\\200\\256.ipynb" in text

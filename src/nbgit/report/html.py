@@ -1,7 +1,9 @@
 """`nbgit diff --format html`: the report as one self-contained HTML file.
 
 Inline CSS, no scripts, no fonts or anything else fetched: a Content-Security-Policy forbids every
-network request, and images are data URIs. The summary comes first, then each notebook's changed
+network request, and images are data URIs. Control characters, bidirectional controls and invisible
+characters are shown as in the text diff (`\\342\\200\\256`): a browser would reorder a line around a
+U+202E (Trojan Source) as a terminal does. The summary comes first, then each notebook's changed
 cells with their source diffs, output diffs, images and metadata diffs. A changed image shows before
 and after side by side, and radio buttons styled as tabs (CSS `:checked`, no script) flip between
 before, after and a difference picture with the changed pixels highlighted (`nbgit.pixels`). A cell
@@ -20,6 +22,7 @@ from nbgit import pixels
 from nbgit.render import CellView, Part, cell_lines, part_lines
 from nbgit.report.changes import ADDED, REMOVED, UNCHANGED, CellChange, NotebookChange, Report
 from nbgit.report.text import counts_text, headline
+from nbgit.terminal import visible
 
 ImagePairs = Sequence[tuple[Part | None, Part | None]]
 
@@ -69,7 +72,7 @@ def to_html(report: Report, whole: bool = False) -> str:
     body = [f"<h1>{escape(title)}</h1>", f'<p class="meta">{escape(headline(report))}</p>', _summary(report)]
     ids = itertools.count(1)
     body += [_notebook(nb, k, report.max_lines, whole, ids) for k, nb in enumerate(report.notebooks, 1)]
-    return (
+    return visible(  # control, bidirectional and invisible characters from the repository shown, as in the text diff
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
