@@ -264,6 +264,19 @@ def test_markdown_fits_a_github_comment_and_says_what_it_left_out(repo: Path) ->
     assert b"[this CI run](https://github.com/o/r/actions/runs/7)" in done.stdout
 
 
+def test_markdown_with_control_characters_still_fits_a_github_comment(repo: Path) -> None:
+    """Each ESC is posted as `\\033`, four characters: the blocks are measured as posted."""
+    for k in range(4):
+        (repo / f"{k}.ipynb").write_text(notebook("x = 1"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    for k in range(4):
+        (repo / f"{k}.ipynb").write_text(notebook("x = '" + "\x1b" * 15_000 + "'"))
+    short = to_markdown(build([], [], Policy(), repo), "the artefact")
+    assert len(short) <= 65_536 and "\x1b" not in short
+    assert "\n> **Truncated:**" in short and short.count("```") % 2 == 0
+
+
 def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:
     """git's external diff protocol, for real: cleaned sides through nbdime; bad input as a text diff."""
     git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")

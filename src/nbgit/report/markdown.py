@@ -22,23 +22,24 @@ _RESERVE = 1_000  # room kept for the truncation note
 
 def to_markdown(report: Report, full_report: str, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     """The report in Markdown; past `limit` characters, whole blocks are left out and a note says
-    how much and where the full report is (`full_report`)."""
-    head = _summary(report)
-    blocks = [(nb.path, block) for nb in report.notebooks for block in _notebook_blocks(nb, report.max_lines)]
+    how much and where the full report is (`full_report`). Blocks are measured as they are posted,
+    control characters shown (one ESC takes four characters as `\\033`)."""
+    head = visible(_summary(report))
+    blocks = [(nb.path, visible(block)) for nb in report.notebooks for block in _notebook_blocks(nb, report.max_lines)]
     out, used = [head], len(head)
     for k, (_, block) in enumerate(blocks):
         if used + len(block) > limit - _RESERVE:
             left = blocks[k:]
             chars = sum(len(b) for _, b in left)
             notebooks = len(dict.fromkeys(p for p, _ in left))
-            out.append(
+            out.append(visible(
                 f"\n> **Truncated:** {chars:,} characters ({len(left)} blocks in {notebooks} notebook"
                 f"{'s' if notebooks != 1 else ''}) are left out to fit a GitHub comment. Full report: {full_report}.\n"
-            )
+            ))
             break
         out.append(block)
         used += len(block)
-    return visible("".join(out))
+    return "".join(out)
 
 
 def _summary(report: Report) -> str:
