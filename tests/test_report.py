@@ -277,6 +277,33 @@ def test_markdown_with_control_characters_still_fits_a_github_comment(repo: Path
     assert "\n> **Truncated:**" in short and short.count("```") % 2 == 0
 
 
+def test_rewritten_cells_of_a_notebook_without_ids_are_compared_in_bounded_time(repo: Path) -> None:
+    """Forty rewritten cells of 1.3 KB from one vocabulary (difflib's ratio on each pair: 90 s before),
+    and two 20 KB cells of two letters: each pair is judged within a budget, and still shown as modified."""
+    words = ["import", "numpy", "as", "np", "def", "for", "in", "range", "return", "self", "data", "plot", "x", "if", "print"]
+    rng = random.Random(7)
+
+    def rewritten() -> list[str]:
+        return ["\n".join(" ".join(rng.choice(words) for _ in range(6)) for _ in range(50)) for _ in range(40)]
+
+    def letters() -> str:
+        return "".join(rng.choice("ab") for _ in range(20_000))
+
+    def without_ids(*sources: str) -> str:
+        cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source} for source in sources]
+        return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, indent=1)
+
+    (repo / "many.ipynb").write_text(without_ids("first", *rewritten(), "last"))
+    (repo / "long.ipynb").write_text(without_ids("first", letters(), "last"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "many.ipynb").write_text(without_ids("first", *rewritten(), "last"))
+    (repo / "long.ipynb").write_text(without_ids("first", letters(), "last"))
+    done = subprocess.run([str(NBGIT), "diff"], check=False, cwd=repo, capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "long.ipynb  1 modified" in done.stdout.decode() and "many.ipynb  40 modified" in done.stdout.decode()
+
+
 def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:
     """git's external diff protocol, for real: cleaned sides through nbdime; bad input as a text diff."""
     git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")
