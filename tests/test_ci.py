@@ -251,6 +251,26 @@ def test_machine_formats_validate_against_their_schemas(repo: Path) -> None:
             assert len({i["fingerprint"] for i in out}) == len(out) >= 4
 
 
+def test_the_comment_fits_github_whatever_the_problems_quote(repo: Path) -> None:
+    """A problem's message quotes what the notebook holds (here an output type of 70,000 characters);
+    the table stays within half a comment, so the diff still fits and GitHub takes the comment."""
+    from nbgit.ci.review import markdown, review
+
+    git(repo, "commit", "-q", "--allow-empty", "-m", "base")
+    base = git(repo, "rev-parse", "HEAD").stdout.decode().strip()
+    (repo / ".nbgit.toml").write_text('outputs = "keep"\n')
+    content = json.loads(notebook("x = 1", "1\n"))
+    content["cells"][1]["outputs"] = [{"output_type": "C" * 70_000}]
+    (repo / "0-odd.ipynb").write_text(json.dumps(content, indent=1, sort_keys=True) + "\n")  # clean, its row first
+    for k in range(150):
+        (repo / f"{'@x ' * 60}{k}.ipynb").write_text("{")  # names that escaping makes longer, and more rows than are shown
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "change")
+    comment = markdown(review(base, repo), "the artefact")
+    assert len(comment) <= 65_536
+    assert "unknown output type 'CCC" in comment and "## Notebook diff" in comment and "more problems: see the job's log" in comment
+
+
 def test_a_personal_token_edits_only_its_own_users_comment(github: tuple[str, type[FakeGitHub]]) -> None:
     """With a personal token, nbgit's comment is the one with the marker that token's user wrote;
     a marker in anyone else's comment (a person's or a bot's) is left alone."""

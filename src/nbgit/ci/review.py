@@ -15,6 +15,7 @@ from nbgit.report.markdown import GITHUB_COMMENT_LIMIT, code_span, escape_markdo
 
 MARKER = "<!-- nbgit: notebook review -->"  # finds the one pull-request comment nbgit keeps up to date
 MAX_PROBLEM_ROWS = 100
+MAX_MESSAGE_CHARS = 300  # of a problem's message in the comment's table (the job's log has it whole)
 ZERO_COMMIT = "0" * 40  # what CI platforms give as the previous commit of a new branch
 
 
@@ -43,16 +44,26 @@ def review(base: str | None, cwd: Path) -> Review:
 
 
 def markdown(result: Review, full_report: str, limit: int = GITHUB_COMMENT_LIMIT) -> str:
-    """The review as one Markdown comment (marked, so it can be found and updated): checks, then the diff."""
+    """The review as one Markdown comment (marked, so it can be found and updated): checks, then the diff.
+
+    The table of problems takes at most half of `limit`: messages and names come from the repository
+    (an unknown output type is quoted whole), and a comment past the limit is refused by GitHub."""
     lines = [MARKER, "## Notebook checks", "", escape_markdown(summary(result.outcome)) + "."]
     problems = result.outcome.problems
     if problems:
         lines += ["", "| notebook | cell | check | problem |", "|---|---|---|---|"]
+        used, shown = sum(len(line) + 1 for line in lines), 0
         for problem in problems[:MAX_PROBLEM_ROWS]:
             cell = str(problem.cell) if problem.cell is not None else ""
-            lines.append(f"| {code_span(problem.path) if problem.path else ''} | {cell} | {problem.check} | {escape_markdown(problem.message)} |")
-        if len(problems) > MAX_PROBLEM_ROWS:
-            lines.append(f"\n{len(problems) - MAX_PROBLEM_ROWS} more problems: see the job's log.")
+            message = problem.message if len(problem.message) <= MAX_MESSAGE_CHARS else f"{problem.message[:MAX_MESSAGE_CHARS]} [...]"
+            row = f"| {code_span(problem.path) if problem.path else ''} | {cell} | {problem.check} | {escape_markdown(message)} |"
+            used += len(row) + 1
+            if used > limit // 2:
+                break
+            lines.append(row)
+            shown += 1
+        if len(problems) > shown:
+            lines.append(f"\n{len(problems) - shown} more problems: see the job's log.")
     head = "\n".join(lines) + "\n\n"
     if result.report is None:
         return head + escape_markdown(f"Notebook diff: {result.note}.") + "\n"
