@@ -304,6 +304,27 @@ def test_rewritten_cells_of_a_notebook_without_ids_are_compared_in_bounded_time(
     assert "long.ipynb  1 modified" in done.stdout.decode() and "many.ipynb  40 modified" in done.stdout.decode()
 
 
+def test_a_cell_of_many_repeated_lines_is_diffed_in_bounded_time(repo: Path) -> None:
+    """60,000 lines drawn from 150 (difflib's line diff: 32 s, growing with the square): past the budget
+    the lines between the common start and end are shown removed and added, as one hunk."""
+    rng = random.Random(11)
+
+    def lines() -> list[str]:
+        return [f"v{rng.randrange(150)} = 0" for _ in range(60_000)]
+
+    old, new = ["first = 1", *lines(), "last = 1"], ["first = 1", *lines(), "last = 1"]
+    (repo / "big.ipynb").write_text(notebook("\n".join(old)))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "big.ipynb").write_text(notebook("\n".join(new)))
+    done = subprocess.run([str(NBGIT), "diff"], check=False, cwd=repo, capture_output=True, timeout=15)
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout.decode().splitlines()
+    assert "  @@ -1,60002 +1,60002 @@" in shown
+    assert [line[3:] for line in shown if line.startswith("  +")] == new[1:-1]
+    assert [line[3:] for line in shown if line.startswith("  -")] == old[1:-1]
+
+
 def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:
     """git's external diff protocol, for real: cleaned sides through nbdime; bad input as a text diff."""
     git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")

@@ -19,6 +19,7 @@ import bisect
 import difflib
 import json
 from collections import Counter
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,11 @@ from nbgit.render import CellView, NotebookView, Part, notebook_summary, part_li
 SIMILAR = 0.5
 # beyond this many candidate pairs in one unaligned stretch, cells are paired by position instead
 MAX_PAIRINGS = 10_000
-# how many pairs of equal characters (or lines) difflib may visit while judging the similarity of the
-# cells of one notebook, about a second of work: it visits every equal pair, so thirty rewritten cells of
-# 1.3 KB in a notebook without ids took 50 s. Past it, sources compare by lines, then count as unlike.
+# how many pairs of equal characters (or lines) difflib may visit, about a second of work: it visits
+# every equal pair. Judging the similarity of the cells of one notebook: past it, sources compare by
+# lines, then count as unlike (thirty rewritten cells of 1.3 KB in a notebook without ids took 50 s).
+# Diffing two lists of lines: past it, the lines between the common start and end are shown removed
+# and added (a 60,000-line cell of 150 distinct lines took 32 s).
 MAX_MATCH_WORK = 2_000_000
 
 ADDED, REMOVED, MODIFIED, MOVED, UNCHANGED = "added", "removed", "modified", "moved", "unchanged"
@@ -438,8 +441,7 @@ class _Similarity:
             matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
             if matcher.real_quick_ratio() <= floor or matcher.quick_ratio() <= floor:
                 return 0.0
-            counts = Counter(b)
-            work = sum(n * counts[item] for item, n in Counter(a).items())  # the equal pairs difflib visits
+            work = _match_work(a, b, autojunk=False)
             if work <= self.work_left:
                 self.work_left -= work
                 return matcher.ratio()
@@ -551,8 +553,40 @@ def _json_lines(value: dict[str, Any]) -> list[str]:
 
 
 def _lines_diff(old: list[str], new: list[str]) -> list[str]:
-    """A unified diff (without file headers) of two lists of lines; empty when they are equal."""
+    """A unified diff (without file headers) of two lists of lines; empty when they are equal; one hunk
+    replacing all that lies between the common start and end when difflib would take too long."""
     if old == new:
         return []
+    if _match_work(old, new, autojunk=True) > MAX_MATCH_WORK:
+        return _replaced(old, new)
     return [line for line in difflib.unified_diff(old, new, lineterm="", n=2)][2:]
+
+
+def _match_work(a: Sequence[Hashable], b: Sequence[Hashable], autojunk: bool) -> int:
+    """How many pairs of equal items difflib's SequenceMatcher visits in `a` and `b` (its time grows with
+    it); with `autojunk`, as difflib does, the items making up more than 1% of a long `b` are left out."""
+    counts = Counter(b)
+    if autojunk and len(b) >= 200:
+        counts = Counter({item: n for item, n in counts.items() if n <= 1 + len(b) // 100})
+    return sum(n * counts[item] for item, n in Counter(a).items())
+
+
+def _replaced(old: list[str], new: list[str]) -> list[str]:
+    """One hunk, as difflib writes it with two lines of context: the lines between the common start and
+    end removed, then the new ones added."""
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    start = max(head - 2, 0)
+    before, after = old[start:head], old[len(old) - tail : len(old) - tail + 2]
+    removed, added = old[head : len(old) - tail], new[head : len(new) - tail]
+
+    def span(length: int) -> str:
+        return str(start + 1) if length == 1 else f"{start + 1 if length else start},{length}"
+
+    hunk = f"@@ -{span(len(before) + len(removed) + len(after))} +{span(len(before) + len(added) + len(after))} @@"
+    return [hunk, *(f" {line}" for line in before), *(f"-{line}" for line in removed), *(f"+{line}" for line in added), *(f" {line}" for line in after)]
 
