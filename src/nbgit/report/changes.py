@@ -35,7 +35,7 @@ from nbgit.render import CellView, NotebookView, Part, notebook_summary, part_li
 SIMILAR = 0.5
 # beyond this many candidate pairs in one unaligned stretch, cells are paired by position instead
 MAX_PAIRINGS = 10_000
-# how many pairs of equal characters (or lines) difflib may visit, about a second of work: it visits
+# how many pairs of equal characters (or lines) difflib may visit, one to three seconds of work: it visits
 # every equal pair. Judging the similarity of the cells of one notebook: past it, sources compare by
 # lines, then count as unlike (thirty rewritten cells of 1.3 KB in a notebook without ids took 50 s).
 # Diffing two lists of lines: past it, the lines between the common start and end are shown removed
