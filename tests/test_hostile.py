@@ -1576,6 +1576,34 @@ def test_bidirectional_and_invisible_characters_are_shown_in_every_diff_and_list
     assert "admin\\342\\200\\213\\342\\200\\256gnp.ipynb" in checked and "\u202e" not in checked, checked
 
 
+# Characters str.splitlines breaks a line at and Python does not: a line shown after one looks like code,
+# and Python reads it as the rest of the comment.
+PYTHON_READS_IN_LINE = "\x0c\x0b\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def test_a_comment_cannot_show_code_on_a_line_of_its_own(repo: Path, tmp_path: Path) -> None:
+    import ast
+
+    installed(repo, "--no-hooks")
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a")
+    sources = [f"# validate input{separator}check_permissions(user)\ndelete_everything()\n" for separator in PYTHON_READS_IN_LINE]
+    assert not any("check_permissions" in ast.dump(ast.parse(source)) for source in sources)  # never called
+    (repo / "a.ipynb").write_bytes(run_notebook(*sources))
+    git(repo, "commit", "-q", "-am", "b")
+    assert nbgit(repo, "diff", "HEAD~1", "--format", "html", "-o", str(tmp_path / "report.html")).returncode == 0
+    shown = {"html": (tmp_path / "report.html").read_text()}
+    for command in (["git", "diff", "HEAD~1"], [str(NBGIT), "textconv", "--", "a.ipynb"],
+                    *([str(NBGIT), "diff", "HEAD~1", "--format", fmt] for fmt in ("text", "markdown"))):  # fmt: skip
+        shown[command[1]] = subprocess.run(command, check=False, cwd=repo, capture_output=True).stdout.decode()
+    for name, text in shown.items():
+        assert not any(separator in text for separator in PYTHON_READS_IN_LINE), name
+        assert not re.search(r"(?m)^[ +\-]*check_permissions|<span[^>]*>[ +\-]*check_permissions", text), name
+        for shown_separator in ("\\f", "\\v", "\\034", "\\302\\205", "\\342\\200\\250", "\\342\\200\\251"):
+            assert f"# validate input{shown_separator}check_permissions(user)" in text, (name, shown_separator)
+
+
 # Markdown for pull requests: names and metadata must not write headings, break the table or mention anyone.
 HOSTILE_TITLE = "evil\n## Injected @octocat #1 <img src=x> | x\n.ipynb"
 

@@ -20,7 +20,7 @@ def shown(match: re.Match[str]) -> str:
 # the regular expressions nbgit used before: C0 controls, DEL and C1 controls; content keeps tab and newline;
 # and (since a file name's bytes that are not UTF-8 are shown as git shows them) U+DC80-U+DCFF, as those bytes;
 # and (Trojan Source) the bidirectional controls and the invisible characters no text needs
-BIDI_AND_INVISIBLE = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff"
+BIDI_AND_INVISIBLE = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\u2028\u2029"
 
 
 def visible_by_regex(text: str) -> str:
@@ -31,7 +31,7 @@ def one_line_by_regex(text: str) -> str:
     return re.sub(rf"[\x00-\x1f\x7f-\x9f{BIDI_AND_INVISIBLE}\udc80-\udcff]", shown, text)
 
 
-TEXT = st.text(st.characters(codec=None, categories=None) | st.sampled_from(["\x1b", "\x9b", "\t", "\n", "\r", "\x00", "\x7f", "\u00a0", "\u200d", "\u202e", "\u2066", "\u200b", "\ufeff"]))
+TEXT = st.text(st.characters(codec=None, categories=None) | st.sampled_from(["\x1b", "\x9b", "\t", "\n", "\r", "\x00", "\x7f", "\u00a0", "\u200d", "\u202e", "\u2066", "\u200b", "\ufeff", "\u2028"]))
 
 
 @settings(max_examples=500, deadline=None)

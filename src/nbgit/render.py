@@ -250,6 +250,17 @@ def truncated(text: str, max_lines: int) -> list[str]:
     return shown
 
 
+def source_lines(source: str) -> list[str]:
+    """A cell's source as the lines Python reads: split at `\\n`, `\\r\\n` and `\\r` alone. str.splitlines
+    also splits at form feeds, vertical tabs, `\\x1c`-`\\x1e`, NEL and U+2028/U+2029, which Python reads
+    inside a line: split, `# check\\x0cverify(user)` would seem to call verify(), which is a comment.
+    Kept in their line, they are shown as escapes (`\\f`)."""
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()  # a final newline ends the last line, as with splitlines
+    return lines
+
+
 def part_lines(part: Part, max_lines: int) -> list[str]:
     """A part as text lines: `[label]` then its text indented, or one summary line."""
     if part.text is None:
@@ -283,7 +294,7 @@ def cell_lines(cell: CellView, max_lines: int) -> list[str]:
         header += f" In [{cell.execution_count}]"
     lines = ["", header]
     lines += metadata_lines(cell.metadata, "  metadata.")
-    lines += cell.source.splitlines()
+    lines += source_lines(cell.source)
     for part in (*cell.attachments, *cell.parts):
         lines += part_lines(part, max_lines)
     return lines

@@ -33,10 +33,13 @@ def _shown(char: str) -> str:
     return _NAMED.get(char) or "".join(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape"))
 
 
-# Unicode's bidirectional formatting characters (ALM, LRM, RLM, LRE-RLO, LRI-PDI) and the invisible ones
-# that no text needs (zero width space, word joiner, invisible operators, zero width no-break space).
+# Unicode's bidirectional formatting characters (ALM, LRM, RLM, LRE-RLO, LRI-PDI), the invisible ones
+# that no text needs (zero width space, word joiner, invisible operators, zero width no-break space),
+# and the line and paragraph separators, which some viewers break a line at and Python does not.
 # Zero width joiners and variation selectors stay: emoji and scripts such as Persian need them.
-_BIDI_AND_INVISIBLE = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200B, *range(0x2060, 0x2065), 0xFEFF)
+_BIDI_AND_INVISIBLE = (
+    0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200B, *range(0x2060, 0x2065), 0xFEFF, 0x2028, 0x2029,
+)  # fmt: skip
 
 # C0 controls, DEL and C1 controls, the characters above, each with how it is shown, and the bytes of
 # a file name that are not UTF-8 (which Python reads as U+DC80-U+DCFF, and no UTF-8 stream can write),

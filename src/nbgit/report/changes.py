@@ -29,7 +29,7 @@ from nbgit.errors import NbgitError
 from nbgit.notebook import NotebookError
 from nbgit.outputs import Sameness
 from nbgit.policy import Policy
-from nbgit.render import CellView, NotebookView, Part, notebook_summary, part_lines, view
+from nbgit.render import CellView, NotebookView, Part, notebook_summary, part_lines, source_lines, view
 
 # similarity (difflib ratio of sources) above which two unaligned cells count as one cell modified
 SIMILAR = 0.5
@@ -492,7 +492,7 @@ def _reading_order(matched: dict[int, tuple[int, bool]], n_old: int, n_new: int)
 
 
 def _cell_change(old: CellView, new: CellView, moved: bool, max_lines: int, sameness: Sameness) -> CellChange:
-    source_diff = _lines_diff(old.source.splitlines(), new.source.splitlines())
+    source_diff = _lines_diff(source_lines(old.source), source_lines(new.source))
     judged = new._replace(parts=_settled(old.parts, new.parts, sameness), attachments=_settled(old.attachments, new.attachments, sameness))
     output_diff = _lines_diff(_output_lines(old, max_lines), _output_lines(judged, max_lines))
     images = _image_changes(old.parts + old.attachments, judged.parts + judged.attachments)

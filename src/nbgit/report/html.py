@@ -19,7 +19,7 @@ from html import escape
 from typing import Iterator, Sequence
 
 from nbgit import pixels
-from nbgit.render import CellView, Part, cell_lines, part_lines
+from nbgit.render import CellView, Part, cell_lines, part_lines, source_lines
 from nbgit.report.changes import ADDED, REMOVED, UNCHANGED, CellChange, NotebookChange, Report
 from nbgit.report.text import counts_text, headline
 from nbgit.terminal import visible
@@ -135,7 +135,7 @@ def _cell(change: CellChange, max_lines: int, ids: Iterator[int]) -> str:
         if change.source_diff:
             parts.append(f'<p class="label">source</p>{_pre(change.source_diff)}')
         elif change.outputs_only:
-            parts.append(f'<details class="context"><summary>source (unchanged)</summary>{_pre(cell.source.splitlines())}</details>')
+            parts.append(f'<details class="context"><summary>source (unchanged)</summary>{_pre(source_lines(cell.source))}</details>')
         if change.output_diff:
             parts.append(f'<p class="label">outputs</p>{_pre(change.output_diff)}')
         parts.append(_images(change.images, ids))
@@ -156,7 +156,7 @@ def _pre(lines: list[str] | tuple[str, ...]) -> str:
 
 def _unchanged_cell(cell: CellView, max_lines: int) -> str:
     """An unchanged cell for the whole-notebook view: its source and outputs as they are."""
-    lines = cell.source.splitlines()
+    lines = source_lines(cell.source)
     for part in (*cell.attachments, *cell.parts):
         if not part.is_image:
             lines += part_lines(part, max_lines)

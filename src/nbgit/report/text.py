@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nbgit.render import cell_lines
+from nbgit.render import cell_lines, source_lines
 from nbgit.report.changes import ADDED, REMOVED, CellChange, NotebookChange, Report
 from nbgit.terminal import one_line, visible
 
@@ -18,7 +18,7 @@ def change_lines(change: CellChange, max_lines: int) -> list[str]:
     if change.source_diff:
         lines += change.source_diff
     elif change.outputs_only:
-        lines += [f" {line}" for line in change.cell.source.splitlines()]  # context: what produced the outputs
+        lines += [f" {line}" for line in source_lines(change.cell.source)]  # context: what produced the outputs
     if change.output_diff:
         lines += ["outputs:", *change.output_diff]
     for before, after in change.images:
