@@ -380,7 +380,8 @@ def _opcodes(a: list[Any], b: list[Any]) -> list[tuple[str, int, int, int, int]]
     difflib takes the longest contiguous block first, which turns two edited cells around a repeated
     one into a removal, an addition and a move; an LCS that steps diagonally through a mismatch
     whenever that costs no match keeps them as two edits (as nbdime does). Too large for the
-    quadratic table, the stretch falls back to difflib.
+    quadratic table, the stretch falls back to difflib; when even difflib would take too long (thousands
+    of cells of a few sources: MAX_MATCH_WORK), the stretch is one replacement, its cells paired by position.
     """
     head = 0
     while head < min(len(a), len(b)) and a[head] == b[head]:
@@ -389,7 +390,9 @@ def _opcodes(a: list[Any], b: list[Any]) -> list[tuple[str, int, int, int, int]]
     while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
         tail += 1
     mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
-    if len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25:
+    if len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25 and _match_work(mid_a, mid_b, autojunk=False) > MAX_MATCH_WORK:
+        inner = [("replace", 0, len(mid_a), 0, len(mid_b))]
+    elif len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25:
         inner = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False).get_opcodes()
     else:
         inner = _lcs_opcodes(mid_a, mid_b)
