@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import git, nbgit
+from conftest import NBGIT, git, nbgit
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -101,6 +102,37 @@ def test_html_report_in_headless_chromium(repo: Path, tmp_path: Path) -> None:
     screenshot.unlink(missing_ok=True)
     done = subprocess.run([*base, f"--screenshot={screenshot}", report.as_uri()], capture_output=True, timeout=120)
     assert done.returncode == 0 and screenshot.stat().st_size > 10_000, done.stderr.decode()[-2000:]
+
+
+@pytest.mark.parametrize("sizes", [((1, 12_000), (12_000, 1)), ((4_500, 4_500), (4_500, 4_500))])
+def test_images_of_many_pixels_in_few_bytes_are_compared_by_bytes_in_little_memory(repo: Path, sizes: tuple) -> None:
+    """A PNG of a few hundred bytes can hold millions of pixels: two thin ones made a difference canvas of
+    144 million (gigabytes), and large ones were each decoded whole. The report is made under 1 GB of
+    address space, each image shown, without a difference picture."""
+    import resource
+
+    from PIL import Image
+
+    def tiny_png(size: tuple[int, int], colour: tuple[int, int, int]) -> str:
+        data = io.BytesIO()
+        Image.new("RGB", size, colour).save(data, "PNG", optimize=True)
+        return base64.b64encode(data.getvalue()).decode()
+
+    (repo / ".nbgit.toml").write_text('outputs = "keep"\n')
+    before, after = tiny_png(sizes[0], (200, 0, 0)), tiny_png(sizes[1], (0, 200, 0))
+    write(repo / "plots.ipynb", [figure_cell("plot()", "plot", before, "<Figure>")])
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    write(repo / "plots.ipynb", [figure_cell("plot()", "plot", after, "<Figure>")])
+
+    def one_gigabyte() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    done = subprocess.run([str(NBGIT), "diff", "--format", "html", "-o", "report.html"], check=False, cwd=repo, capture_output=True,
+                          timeout=120, preexec_fn=one_gigabyte)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    html = (repo / "report.html").read_text()
+    assert before in html and after in html and 'class="diff"' not in html
 
 
 class DevTools:

@@ -16,6 +16,10 @@ from typing import Any, NamedTuple
 
 # the mime types Pillow decodes (SVG is text: compared as text)
 RASTER = frozenset({"image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp"})
+# the most pixels decoded or drawn at once (4096 x 4096; one RGBA copy is 64 MB, a difference picture
+# takes a few): a larger image compares by its bytes. A PNG of a few hundred bytes can be 10,000 x 10,000,
+# and two of 1 x 12,000 and 12,000 x 1 made a canvas of 144 million pixels (gigabytes) for their difference.
+MAX_PIXELS = 1 << 24
 HIGHLIGHT = (230, 0, 90, 255)  # changed pixels in the difference picture
 FADE = 0.25  # how much of the after image shows, greyed, under the highlight
 
@@ -49,14 +53,19 @@ def _opened(mime: str, payload: str) -> Any:
     if image_module is None or mime not in RASTER:
         return None
     try:
-        return image_module.open(io.BytesIO(base64.b64decode("".join(payload.split()), validate=False)))
+        image = image_module.open(io.BytesIO(base64.b64decode("".join(payload.split()), validate=False)))
     except (binascii.Error, ValueError, OSError, image_module.DecompressionBombError):
         return None
+    if image.width * image.height > MAX_PIXELS:
+        image.close()
+        return None
+    return image
 
 
-@functools.lru_cache(maxsize=16)  # a changed pair is decoded once for the comparison and once for its picture
+@functools.lru_cache(maxsize=4)  # a changed pair is decoded once for the comparison and once for its picture
 def _decode(mime: str, payload: str) -> Any:
-    """The image as RGBA pixels, or None when it cannot be decoded (no Pillow, bad data, a decompression bomb)."""
+    """The image as RGBA pixels, or None when it cannot be decoded (no Pillow, bad data, a decompression
+    bomb, more than MAX_PIXELS)."""
     image = _opened(mime, payload)
     if image is None:
         return None
@@ -82,7 +91,7 @@ def difference(mime_a: str, payload_a: str, mime_b: str, payload_b: str) -> Diff
     """The after image greyed and faded, its changed pixels highlighted; None when either cannot be decoded.
 
     Images of different sizes are compared on the larger canvas, top-left aligned: what lies outside
-    one of them counts as changed.
+    one of them counts as changed; None too when that canvas would hold more than MAX_PIXELS.
     """
     a, b = _decode(mime_a, payload_a), _decode(mime_b, payload_b)
     if a is None or b is None:
@@ -90,6 +99,8 @@ def difference(mime_a: str, payload_a: str, mime_b: str, payload_b: str) -> Diff
     from PIL import Image, ImageChops
 
     size = (max(a.width, b.width), max(a.height, b.height))
+    if size[0] * size[1] > MAX_PIXELS:
+        return None
     if a.size != size or b.size != size:
         a, b = _on_canvas(a, size), _on_canvas(b, size)
     changed_mask = ImageChops.difference(a, b).convert("L").point(lambda v: 255 if v else 0)
