@@ -266,12 +266,12 @@ def test_markdown_fits_a_github_comment_and_says_what_it_left_out(repo: Path) ->
 
 def test_markdown_with_control_characters_still_fits_a_github_comment(repo: Path) -> None:
     """Each ESC is posted as `\\033`, four characters: the blocks are measured as posted."""
-    for k in range(4):
+    for k in range(8):
         (repo / f"{k}.ipynb").write_text(notebook("x = 1"))
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "one")
-    for k in range(4):
-        (repo / f"{k}.ipynb").write_text(notebook("x = '" + "\x1b" * 15_000 + "'"))
+    for k in range(8):
+        (repo / f"{k}.ipynb").write_text(notebook("\n".join(f"x{n} = '" + "\x1b" * 100 + "'" for n in range(100))))
     short = to_markdown(build([], [], Policy(), repo), "the artefact")
     assert len(short) <= 65_536 and "\x1b" not in short
     assert "\n> **Truncated:**" in short and short.count("```") % 2 == 0
@@ -281,6 +281,20 @@ def notebook_without_ids(*sources: str) -> str:
     """A v4.4 notebook of code cells, as most notebooks are: no cell ids, so cells are matched by content."""
     cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source} for source in sources]
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, indent=1)
+
+
+def test_one_huge_cell_cannot_crowd_the_other_changes_out_of_the_markdown(repo: Path) -> None:
+    """A line of 70,000 characters, 200 lines of 1,000 and a kernel name of 50,000 took the whole comment
+    (the change after them was left out); each line is cut, each cell and name bounded."""
+    (repo / "a.ipynb").write_text(notebook("pad = 0", "\n".join(f"pad{n} = 0" for n in range(200)), "check_permissions(user)"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    content = json.loads(notebook("pad = '" + "x" * 70_000 + "'", "\n".join(f"pad{n} = '{'y' * 1_000}'" for n in range(200)), "pass"))
+    content["metadata"]["kernelspec"] = {"name": "k" * 50_000, "display_name": "K", "language": "python"}
+    (repo / "a.ipynb").write_text(json.dumps(content))
+    report = to_markdown(build([], [], Policy(), repo), "the artefact")
+    assert len(report) < 40_000 and "Truncated" not in report
+    assert "-check_permissions(user)\n+pass" in report and "more diff lines]" in report and "x [...]" in report
 
 
 def test_thousands_of_cells_of_a_few_sources_are_aligned_in_bounded_time(repo: Path) -> None:

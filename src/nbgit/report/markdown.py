@@ -17,6 +17,8 @@ from nbgit.terminal import one_line, visible
 
 GITHUB_COMMENT_LIMIT = 65_536
 MAX_DIFF_LINES = 200  # per cell, so that one huge cell cannot crowd out every other notebook
+MAX_DIFF_CHARS = 10_000  # per cell, likewise: a line can be a megabyte long
+MAX_LINE_CHARS = 500  # of one line shown (a diff line, a kernel's name): the HTML report has them whole
 _RESERVE = 1_000  # room kept for the truncation note
 
 
@@ -54,16 +56,32 @@ def _summary(report: Report) -> str:
 
 def _notebook_blocks(nb: NotebookChange, max_lines: int) -> list[str]:
     head = f"\n### {code_span(nb.title)} ({nb.status})\n\n"
-    head += "".join(f"{escape_markdown(line)}  \n" for line in (nb.summary, *nb.notes) if line)
+    head += "".join(f"{escape_markdown(_cut(line))}  \n" for line in (nb.summary, *nb.notes) if line)
     blocks = [head]
     for change in nb.cells:
-        lines = change_lines(change, max_lines)
-        if len(lines) > MAX_DIFF_LINES:
-            lines = [*lines[:MAX_DIFF_LINES], f"[... {len(lines) - MAX_DIFF_LINES} more diff lines]"]
+        lines = _within_bounds(change_lines(change, max_lines))
         blocks.append(f"\n**{escape_markdown(change.cell.cell_type)}** {code_span(change.cell.label)}: {escape_markdown(change.what)}\n{_fence(lines)}")
     if nb.metadata_diff:
-        blocks.append(f"\n**notebook metadata**: modified\n{_fence(nb.metadata_diff)}")
+        blocks.append(f"\n**notebook metadata**: modified\n{_fence(_within_bounds(nb.metadata_diff))}")
     return blocks
+
+
+def _within_bounds(lines: list[str] | tuple[str, ...]) -> list[str]:
+    """A cell's diff lines, each cut at MAX_LINE_CHARS (control characters shown first), as many as fit
+    MAX_DIFF_LINES and MAX_DIFF_CHARS, then a line saying how many more there are."""
+    shown: list[str] = []
+    used = 0
+    for k, line in enumerate(lines):
+        line = _cut(visible(line))
+        used += len(line) + 1
+        if k == MAX_DIFF_LINES or used > MAX_DIFF_CHARS:
+            return [*shown, f"[... {len(lines) - k} more diff lines]"]
+        shown.append(line)
+    return shown
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= MAX_LINE_CHARS else f"{line[:MAX_LINE_CHARS]} [...]"
 
 
 def _fence(lines: list[str] | tuple[str, ...]) -> str:
