@@ -1634,6 +1634,19 @@ def test_the_markdown_report_escapes_names_metadata_and_mentions(repo: Path) -> 
         assert token.type != "html_block", token.content
 
 
+def test_the_markdown_report_draws_no_mathematics_from_names(repo: Path) -> None:
+    """GitHub reads `$...$` and `$$...$$` as mathematics, which can draw text of any size in the comment."""
+    installed(repo, "--no-hooks")
+    kernel = {"kernelspec": {"display_name": "$$\\Huge\\text{Approved: safe to merge}$$", "language": "python", "name": "$x$"}}
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1", metadata=kernel))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 2", metadata=kernel))
+    report = nbgit(repo, "diff", "--format", "markdown").stdout.decode()
+    outside_code = re.sub(r"(?s)\n(`{3,})diff\n.*?\n\1\n|`[^`\n]*`", "", report)
+    assert "\\$\\$\\\\Huge" in outside_code and not re.search(r"(?<!\\)\$", outside_code), outside_code
+
+
 @pytest.mark.parametrize("name", ["-rf.ipynb", "new\nline.ipynb"])
 def test_the_post_checkout_hook_names_any_pair(repo: Path, name: str) -> None:
     """With pairing, checking out a branch where a notebook moved on without its twin: a reminder, one line per pair."""

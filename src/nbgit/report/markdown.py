@@ -4,7 +4,8 @@ Everything from the repository (paths, kernel names, cell ids and types, sources
 hold newlines that break the table and start headings, HTML, or `@someone` and `#123` that GitHub
 turns into notifications and cross-references. Such text is shown as inline code or inside diff
 fences (where GitHub renders nothing), or escaped: control characters made visible, Markdown's
-punctuation backslash-escaped, mentions and references broken by a zero-width space.
+punctuation backslash-escaped (and `$`, which GitHub reads as the start of a mathematical expression
+that can draw text of any size), mentions and references broken by a zero-width space.
 """
 
 from __future__ import annotations
@@ -104,6 +105,6 @@ def code_span(text: str) -> str:
 
 def escape_markdown(text: str) -> str:
     """Plain text that Markdown shows as it is, on one line: its punctuation escaped (no emphasis,
-    links, HTML or table cells of its own), no mention or issue reference left."""
-    text = re.sub(r"([\\`*_{}\[\]<>|#~!&])", r"\\\1", one_line(text))
+    links, HTML, table cells or GitHub's `$math$` of its own), no mention or issue reference left."""
+    text = re.sub(r"([\\`*_{}\[\]<>|#~!&$])", r"\\\1", one_line(text))
     return re.sub(r"([@#])", r"\1&#8203;", text)
