@@ -1604,6 +1604,22 @@ def test_a_comment_cannot_show_code_on_a_line_of_its_own(repo: Path, tmp_path: P
             assert f"# validate input{shown_separator}check_permissions(user)" in text, (name, shown_separator)
 
 
+def test_metadata_cannot_show_a_line_of_its_own(repo: Path) -> None:
+    """NEL and U+2028 inside a metadata string are no line break in JSON: a diff splitting there showed
+    a forged key line (`"approved_by": "security-team"`) in a string."""
+    installed(repo, "--no-hooks")
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a")
+    forged = {"review": 'pending\u2028 "approved_by": "security-team",\x85 "signed_off": true'}
+    (repo / "a.ipynb").write_bytes(run_notebook("x = 1", metadata=forged))
+    for fmt in ("text", "markdown", "html"):
+        shown = nbgit(repo, "diff", "--format", fmt).stdout.decode()
+        assert not re.search(r'(?m)^[ +\->]*(\\?"approved_by|\\?"signed_off)', shown), (fmt, shown)
+        whole_line = '"review": "pending\\342\\200\\250 \\"approved_by\\": \\"security-team\\",\\302\\205 \\"signed_off\\": true"'
+        assert whole_line in shown.replace("&quot;", '"'), (fmt, shown)
+
+
 # Markdown for pull requests: names and metadata must not write headings, break the table or mention anyone.
 HOSTILE_TITLE = "evil\n## Injected @octocat #1 <img src=x> | x\n.ipynb"
 

@@ -550,9 +550,11 @@ def _image_changes(old: tuple[Part, ...], new: tuple[Part, ...]) -> tuple[tuple[
 
 
 def _json_lines(value: dict[str, Any]) -> list[str]:
+    """Metadata as indented JSON, one line per line json.dumps writes: split at `\\n` alone, since a string
+    keeps NEL and U+2028/U+2029 unescaped (str.splitlines would make a forged line of each)."""
     if not value:
         return []
-    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
+    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False).split("\n")
 
 
 def _lines_diff(old: list[str], new: list[str]) -> list[str]:
