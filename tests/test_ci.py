@@ -231,6 +231,7 @@ def test_machine_formats_validate_against_their_schemas(repo: Path) -> None:
     (repo / "dirty.ipynb").write_text(notebook("x = 1", "1\n"))  # a cell: its line in the JSON
     (repo / "merged.ipynb").write_text("<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> other\n")  # a line of its own
     (repo / "Untitled.ipynb").write_text(notebook("", ""))  # the whole file
+    (repo / "my nb#1%41.ipynb").write_text("{")  # a name that is no URI as it is
     git(repo, "add", "-A")
     git(repo, "config", "filter.nbgit.process", "/nowhere/nbgit-filter-process")  # a clone-wide problem: no path
     for fmt, check in (("sarif", lambda out: jsonschema.Draft4Validator(schema).validate(out)), ("gitlab", lambda out: jsonschema.validate(out, GITLAB_CODE_QUALITY))):
@@ -241,10 +242,11 @@ def test_machine_formats_validate_against_their_schemas(repo: Path) -> None:
         if fmt == "sarif":
             results = out["runs"][0]["results"]
             rules = out["runs"][0]["tool"]["driver"]["rules"]
-            assert {r["ruleId"] for r in results} == {"not-clean", "conflict", "untitled", "not-installed"}
+            assert {r["ruleId"] for r in results} == {"not-clean", "conflict", "untitled", "not-installed", "invalid"}
             assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
             lines = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results if "locations" in r}
             assert lines["merged.ipynb"] == 1 and lines["dirty.ipynb"] > 1
+            assert lines["my%20nb%231%2541.ipynb"] == 1  # percent-encoded: not `my nb` with a fragment, nor `my nbA`
             helps = {rule["id"]: rule["help"]["text"] for rule in rules}  # a rule's way out, for any notebook
             assert "`git mv NOTEBOOK.ipynb NEW_NAME.ipynb`" in helps["untitled"] and "`nbgit clean NOTEBOOK.ipynb`" in helps["not-clean"], helps
         else:

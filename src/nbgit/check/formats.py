@@ -116,6 +116,8 @@ def _code_quality(problem: Problem, root: Path | None) -> dict[str, Any]:
 
 def _sarif(outcome: Outcome, root: Path | None) -> dict[str, Any]:
     """A SARIF 2.1.0 log: one run of nbgit, its checks as rules, each problem a result."""
+    from urllib.parse import quote  # (for this format only)
+
     rules = list(CHECKS)
     results = []
     for problem in outcome.problems:
@@ -127,7 +129,8 @@ def _sarif(outcome: Outcome, root: Path | None) -> dict[str, Any]:
         }
         if problem.path:
             region = {"startLine": _line(problem, root) or 1}
-            location = {"artifactLocation": {"uri": problem.path, "uriBaseId": "%SRCROOT%"}, "region": region}
+            uri = quote(problem.path, errors="surrogateescape")  # a URI: `my nb#1.ipynb` is no file `my nb` with a fragment
+            location = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}, "region": region}
             result["locations"] = [{"physicalLocation": location}]
         results.append(result)
     driver = {
