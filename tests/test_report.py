@@ -283,6 +283,23 @@ def notebook_without_ids(*sources: str) -> str:
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, indent=1)
 
 
+def test_a_thousand_changed_notebooks_still_fit_a_github_comment(repo: Path) -> None:
+    """A pull request that re-cleans a whole repository: the summary table alone took 95,000 characters
+    for 1,200 notebooks; its rows stop at half the comment, a last row counting the rest."""
+    names = [f"notebooks/experiments/{'run-' * 15}{k:04d}.ipynb" for k in range(700)]
+    for name in names:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(notebook("x = 1"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    for name in names:
+        (repo / name).write_text(notebook("x = 2"))
+    report = to_markdown(build([], [], Policy(), repo), "the artefact")
+    assert len(report) <= 65_536
+    rows = re.findall(r"(?m)^\| `notebooks/", report)
+    assert 100 < len(rows) < 700 and f"| {700 - len(rows)} more notebooks | | |" in report and "Truncated" in report
+
+
 def test_one_huge_cell_cannot_crowd_the_other_changes_out_of_the_markdown(repo: Path) -> None:
     """A line of 70,000 characters, 200 lines of 1,000 and a kernel name of 50,000 took the whole comment
     (the change after them was left out); each line is cut, each cell and name bounded."""

@@ -27,7 +27,7 @@ def to_markdown(report: Report, full_report: str, limit: int = GITHUB_COMMENT_LI
     """The report in Markdown; past `limit` characters, whole blocks are left out and a note says
     how much and where the full report is (`full_report`). Blocks are measured as they are posted,
     control characters shown (one ESC takes four characters as `\\033`)."""
-    head = visible(_summary(report))
+    head = visible(_summary(report, limit // 2))
     blocks = [(nb.path, visible(block)) for nb in report.notebooks for block in _notebook_blocks(nb, report.max_lines)]
     out, used = [head], len(head)
     for k, (_, block) in enumerate(blocks):
@@ -45,13 +45,18 @@ def to_markdown(report: Report, full_report: str, limit: int = GITHUB_COMMENT_LI
     return "".join(out)
 
 
-def _summary(report: Report) -> str:
+def _summary(report: Report, budget: int) -> str:
+    """The headline and a table of the notebooks, as many rows as fit `budget` characters (a pull request
+    that re-cleans a thousand notebooks would fill the comment), then a row counting the rest."""
     text = f"## Notebook diff\n\n{escape_markdown(headline(report))}.\n"
     if not report.notebooks:
         return text
     text += "\n| notebook | status | cells |\n|---|---|---|\n"
-    for nb in report.notebooks:
-        text += f"| {code_span(nb.title)} | {nb.status} | {counts_text(nb) or '-'} |\n"
+    for k, nb in enumerate(report.notebooks):
+        row = visible(f"| {code_span(nb.title)} | {nb.status} | {counts_text(nb) or '-'} |\n")
+        if len(text) + len(row) > budget:
+            return text + f"| {len(report.notebooks) - k:,} more notebooks | | |\n"
+        text += row
     return text
 
 
