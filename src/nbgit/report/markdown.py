@@ -87,6 +87,7 @@ def _within_bounds(lines: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def _cut(line: str) -> str:
+    """The line, or its first MAX_LINE_CHARS characters and a mark that it goes on."""
     return line if len(line) <= MAX_LINE_CHARS else f"{line[:MAX_LINE_CHARS]} [...]"
 
 
