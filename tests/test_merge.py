@@ -586,3 +586,41 @@ def test_a_notebook_and_a_text_file_conflicting_in_one_merge_carry_the_same_labe
     assert text.startswith("a = 1\n<<<<<<< HEAD\n") and theirs == ("other" if command == "merge" else f"{git(repo, 'rev-parse', '--short', 'other').stdout.decode().strip()} (remote)")
     cell = code_sources((repo / "nb.ipynb").read_bytes())[1]
     assert cell == text.split("\n", 1)[1].split(f">>>>>>> {theirs}")[0] + f">>>>>>> {theirs}"  # the same markers, the same labels
+
+
+def tagged_notebook(cells: list[tuple[str, str, list[str]]]) -> bytes:
+    """nbformat 4.5 code cells (id, source, tags)."""
+    content = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": ident, "metadata": {"tags": tags} if tags else {}, "outputs": [], "source": source}
+            for ident, source, tags in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
+
+
+def test_a_cell_deleted_on_one_side_and_retagged_on_the_other_is_never_reverted_silently(repo: Path) -> None:
+    """Local deletes a cell and edits another; remote tags the deleted cell. nbdime finds no marker for a
+    deletion against a metadata change and keeps the base there: the deleted cell came back without
+    the tag, nothing marked it, and `nbgit resolve` called the notebook settled. Both sides are kept
+    whole instead, so `git add` of what the work tree holds can lose neither."""
+    wire_driver(repo)
+    branches(
+        repo,
+        {"nb.ipynb": tagged_notebook([("a", "import os", []), ("b", "frame = load()", []), ("c", "plot(frame)", [])])},
+        {"nb.ipynb": tagged_notebook([("a", "import sys", []), ("c", "plot(frame)", [])])},
+        {"nb.ipynb": tagged_notebook([("a", "import os", []), ("b", "frame = load()", ["important"]), ("c", "plot(frame, 'theirs')", [])])},
+    )
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 1
+    merged = (repo / "nb.ipynb").read_bytes()
+    validate(merged)
+    cells = parse(merged).content["cells"]
+    assert any(cell["metadata"].get("tags") == ["important"] for cell in cells), "remote's tag is lost"
+    sources = "\n".join(code_sources(merged))
+    assert "import sys" in sources and "plot(frame, 'theirs')" in sources
+    assert "between marker cells" in done.stderr.decode()
+    assert nbgit(repo, "resolve", "nb.ipynb").returncode == 1  # the conflict is in the notebook, not only on stderr

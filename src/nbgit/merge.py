@@ -10,8 +10,9 @@ inside the cell, cells changed or added differently on both sides are framed by 
 metadata conflicts are recorded under `nbdime-conflicts`. Outputs that read the same on two sides (a
 re-run that moved only timings, addresses or PNG bytes: `nbgit.outputs`) are made identical first,
 so they never conflict; real output conflicts follow `[merge] outputs`.
-A guard checks that every line a side introduced survives; if nbdime would drop one (nbdime#597), or
-fails, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
+A guard checks that every line a side introduced survives; if nbdime would drop one (nbdime#597),
+keeps the base where both sides changed (a cell deleted on one side, its metadata changed on the
+other), or fails, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
 git's own text merge.
 """
 
@@ -124,9 +125,11 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
     conflicted, unmarked, how = False, [], "cell by cell, in place"
     if merged is None:
         try:
-            merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers)
+            merged, conflicted, unmarked, reverted = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers)
             lost = _lost_line(base_view, local_view, remote_view, merged)
             notes = [f"nbdime's merge would drop {lost!r}; both sides kept whole instead"] if lost else []
+            if reverted and not notes:
+                notes = [f"nbdime's merge would keep the base at {reverted}, dropping both sides' changes there; both sides kept whole instead"]
         except Exception as error:  # noqa: BLE001 - a bug in nbdime must not cost either side
             notes = [f"nbdime's merge failed ({type(error).__name__}: {error}); both sides kept whole instead"]
         if notes:
@@ -436,7 +439,9 @@ def _skip_slow_optional_imports() -> None:
 
 def _merge_with_nbdime(
     base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], policy: Policy, markers: Markers
-) -> tuple[dict[str, Any], bool, list[str]]:
+) -> tuple[dict[str, Any], bool, list[str], str]:
+    """nbdime's merge: the merged notebook, whether conflicts remain, those it left unmarked, and where
+    it kept the base over both sides' changes (empty when nowhere): no mark shows that in the notebook."""
     import logging
 
     nbformat = _nbformat()
@@ -455,9 +460,10 @@ def _merge_with_nbdime(
     with _source_renderer(markers):
         decisions = decide_notebook_merge(base_node, local_node, remote_node, args)
     unresolved = _keep_local_where_unresolved(decisions)
+    reverted = ", ".join("/" + "/".join(map(str, d.common_path)) for d in decisions if d.conflict and d.action == "base")
     merged = _plain(apply_decisions(base_node, decisions))
     merged["cells"] = [_relabelled_markers(cell, markers) for cell in merged.get("cells", [])]
-    return merged, any(d.conflict for d in decisions), [*unresolved, *_unmarked_conflicts(decisions, merged, markers.size)]
+    return merged, any(d.conflict for d in decisions), [*unresolved, *_unmarked_conflicts(decisions)], reverted
 
 
 def _keep_local_where_unresolved(decisions: list[Any]) -> list[str]:
@@ -475,7 +481,7 @@ def _keep_local_where_unresolved(decisions: list[Any]) -> list[str]:
     return found
 
 
-def _unmarked_conflicts(decisions: list[Any], merged: dict[str, Any], marker_size: int) -> list[str]:
+def _unmarked_conflicts(decisions: list[Any]) -> list[str]:
     """Conflicts nbdime decided without leaving a mark in the notebook, described from its decisions."""
     found = []
     for decision in decisions:
@@ -486,8 +492,6 @@ def _unmarked_conflicts(decisions: list[Any], merged: dict[str, Any], marker_siz
             names = sorted({str(d.key) for d in [*(decision.local_diff or []), *(decision.remote_diff or [])]})
             if not any(name.startswith(("LOCAL_", "REMOTE_")) for name in names):
                 found.append(f"attachment {', '.join(names)} (at /{path}): removed on one side, changed on the other; the change is kept")
-    if not found and not describe_conflicts(merged, marker_size):
-        found = ["/" + "/".join(str(p) for p in d.common_path) + ": unresolved (base version kept)" for d in decisions if d.conflict and d.action == "base"]
     return found
 
 
