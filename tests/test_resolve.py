@@ -227,3 +227,19 @@ def test_take_after_git_add_names_the_conflict_and_how_to_get_the_sides_back(rep
     git(repo, "checkout", "-m", "--", "nb.ipynb")
     assert nbgit(repo, "resolve", "nb.ipynb", "--take", "local").returncode == 0
     assert code_sources((repo / "nb.ipynb").read_bytes()) == ["value = 'local'"]
+
+
+@pytest.mark.parametrize("take", [None, "local", "remote"])
+def test_a_notebook_deleted_on_one_side_is_named_as_such_with_the_way_out(repo: Path, take: str | None) -> None:
+    """Modify/delete: git leaves the changed side in the work tree, no markers, the path unmerged.
+    resolve said "nothing to repair" (exit 0), or "not in conflict" with --take, while `git status`
+    lists it as deleted by them; it says what happened and the two ways out instead."""
+    wire_driver(repo)
+    branches(repo, {"nb.ipynb": one_cell_notebook("value = 1")}, {"nb.ipynb": one_cell_notebook("value = 'local'")}, {"nb.ipynb": None})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    done = nbgit(repo, "resolve", "nb.ipynb", *(["--take", take] if take else []))
+    assert done.returncode == 2 and done.stderr.decode().splitlines() == [
+        "nbgit: error: nb.ipynb: deleted (or renamed) on their side of the merge and changed on ours: there is no second notebook to merge it with",
+        "hint: keep it as the work tree has it: `git add nb.ipynb`; or delete it: `git rm nb.ipynb`",
+    ]
+    assert code_sources((repo / "nb.ipynb").read_bytes()) == ["value = 'local'"]

@@ -35,6 +35,12 @@ def run(path: str, take: str | None = None) -> int:
     root = find_root(file)
     policy = load_policy(root)
     stages = gitrepo.conflict_stages(path)
+    if stages and not (2 in stages and 3 in stages) and not has_conflict_markers(data):
+        ours, theirs = ("their", "our") if 2 in stages else ("our", "their")
+        raise NbgitError(
+            f"{path}: deleted (or renamed) on {ours} side of the merge and changed on {theirs}s: there is no second notebook to merge it with",
+            f"keep it as the work tree has it: `git add {git_path_word(path)}`; or delete it: `git rm {git_path_word(path)}`",
+        )
     if not has_conflict_markers(data) and (take is None or not stages):
         notebook = parse(data, path)  # a clear NotebookError when it is not a notebook at all
         if take is None:
