@@ -662,3 +662,25 @@ def test_a_merge_of_twenty_thousand_cell_notebooks_is_not_quadratic(repo: Path) 
     merged = code_sources((repo / "nb.ipynb").read_bytes())
     assert len(merged) == count and "inserted = 1" in merged and "x7 = 7\nprint(x7)" not in merged
     assert all(f"mine = {n}" in merged and f"theirs = {n + 500}" in merged for n in range(0, count, 1000))
+
+
+@pytest.mark.parametrize("deleting", ["local", "remote"])
+def test_a_cell_deleted_on_one_side_and_only_retagged_on_the_other_keeps_both_in_the_notebook(repo: Path, deleting: str) -> None:
+    """The deletion and the new tag are the only changes (nbdime leaves that conflict unresolved). The
+    driver kept local's change and named `git checkout --theirs` on stderr: when local was the
+    deletion, the tag was in no file of the work tree and `nbgit resolve` called the notebook settled.
+    Both sides of that stretch are kept between marker cells now, whichever side deleted."""
+    wire_driver(repo)
+    base = [("a", "import os", []), ("b", "frame = load()", []), ("c", "plot(frame)", [])]
+    deleted = tagged_notebook([base[0], base[2]])
+    tagged = tagged_notebook([base[0], ("b", "frame = load()", ["important"]), base[2]])
+    branches(repo, {"nb.ipynb": tagged_notebook(base)}, {"nb.ipynb": deleted if deleting == "local" else tagged},
+             {"nb.ipynb": tagged if deleting == "local" else deleted})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 1
+    merged = (repo / "nb.ipynb").read_bytes()
+    validate(merged)
+    cells = parse(merged).content["cells"]
+    assert [cell["metadata"].get("tags") for cell in cells if cell["cell_type"] == "code"] == [None, ["important"], None]
+    assert "cells 2-5: changed differently on both sides (between marker cells)" in done.stderr.decode()
+    assert nbgit(repo, "resolve", "nb.ipynb").returncode == 1

@@ -10,9 +10,10 @@ inside the cell, cells changed or added differently on both sides are framed by 
 metadata conflicts are recorded under `nbdime-conflicts`. Outputs that read the same on two sides (a
 re-run that moved only timings, addresses or PNG bytes: `nbgit.outputs`) are made identical first,
 so they never conflict; real output conflicts follow `[merge] outputs`.
-A guard checks that every line a side introduced survives; if nbdime would drop one (nbdime#597),
-keeps the base where both sides changed (a cell deleted on one side, its metadata changed on the
-other), or fails, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
+Where nbdime finds no way to mark a conflict (a cell deleted on one side, only its metadata changed on
+the other) it would keep the base, dropping both changes: both sides' cells of that stretch are kept
+between marker cells instead. A guard checks that every line a side introduced survives; if nbdime
+would drop one (nbdime#597), or fails, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
 git's own text merge.
 """
 
@@ -126,11 +127,9 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
     conflicted, unmarked, how = False, [], "cell by cell, in place"
     if merged is None:
         try:
-            merged, conflicted, unmarked, reverted = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers)
+            merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers)
             lost = _lost_line(base_view, local_view, remote_view, merged)
             notes = [f"nbdime's merge would drop {lost!r}; both sides kept whole instead"] if lost else []
-            if reverted and not notes:
-                notes = [f"nbdime's merge would keep the base at {reverted}, dropping both sides' changes there; both sides kept whole instead"]
         except Exception as error:  # noqa: BLE001 - a bug in nbdime must not cost either side
             notes = [f"nbdime's merge failed ({type(error).__name__}: {error}); both sides kept whole instead"]
         if notes:
@@ -440,13 +439,14 @@ def _skip_slow_optional_imports() -> None:
 
 def _merge_with_nbdime(
     base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], policy: Policy, markers: Markers
-) -> tuple[dict[str, Any], bool, list[str], str]:
-    """nbdime's merge: the merged notebook, whether conflicts remain, those it left unmarked, and where
-    it kept the base over both sides' changes (empty when nowhere): no mark shows that in the notebook.
+) -> tuple[dict[str, Any], bool, list[str]]:
+    """nbdime's merge: the merged notebook, whether conflicts remain, and those it left unmarked.
 
     The cells are merged stretch by stretch between anchors (`_segments`), each stretch that changed
     on both sides by nbdime, as a notebook with the base's top level (the metadata is merged already);
-    the top level (`nbformat_minor`) is taken from the side that changed it, else the newer."""
+    the top level (`nbformat_minor`) is taken from the side that changed it, else the newer. Where
+    nbdime leaves a conflict unresolved (it would keep the base there, losing both changes, and no mark
+    would show it), both sides' cells of the stretch are kept between marker cells."""
     import logging
 
     nbformat = _nbformat()
@@ -465,7 +465,7 @@ def _merge_with_nbdime(
     if top is _UNMERGED:
         top = {**local, "nbformat_minor": max(local.get("nbformat_minor", 0), remote.get("nbformat_minor", 0))}
     merged_cells: list[dict[str, Any]] = []
-    conflicted, unmarked, reverted = False, [], []
+    conflicted, unmarked = False, []
     for stretch, offset in _segments(base, local, remote):
         one_sided = _one_sided(*stretch)
         if one_sided is not _UNMERGED:
@@ -474,11 +474,13 @@ def _merge_with_nbdime(
         nodes = [nbformat.from_dict({**base, "cells": cells_of_side}) for cells_of_side in stretch]
         with _source_renderer(markers):
             decisions = decide_notebook_merge(*nodes, args)
-        unmarked += [*_keep_local_where_unresolved(decisions, offset), *_unmarked_conflicts(decisions, offset)]
-        reverted += [_where(d.common_path, offset) for d in decisions if d.conflict and d.action == "base"]
         conflicted = conflicted or any(d.conflict for d in decisions)
+        if any(d.conflict and d.action == "base" for d in decisions):
+            merged_cells += keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
+            continue
+        unmarked += _unmarked_conflicts(decisions, offset)
         merged_cells += [_relabelled_markers(cell, markers) for cell in _plain(apply_decisions(nodes[0], decisions)).get("cells", [])]
-    return {**top, "cells": merged_cells}, conflicted, unmarked, ", ".join(reverted)
+    return {**top, "cells": merged_cells}, conflicted, unmarked
 
 
 Stretch = tuple[list[Any], list[Any], list[Any]]
@@ -531,20 +533,6 @@ def _where(path: tuple[Any, ...], offset: int) -> str:
     if path[:1] == ("cells",) and len(path) > 1:
         path = ("cells", path[1] + offset, *path[2:])
     return "/" + "/".join(str(part) for part in path)
-
-
-def _keep_local_where_unresolved(decisions: list[Any], offset: int) -> list[str]:
-    """Conflicts no inline strategy could mark (nbdime keeps the base, losing both changes): keep local's
-    change instead, when no other decision touches that place. Remote's stays in git's index (stage 3)."""
-    found = []
-    paths = [tuple(d.common_path) for d in decisions]
-    for decision in decisions:
-        path = tuple(decision.common_path)
-        overlapping = [p for p in paths if p[: len(path)] == path or path[: len(p)] == p]
-        if decision.conflict and decision.action == "base" and decision.local_diff and len(overlapping) == 1:
-            decision.action = "local"
-            found.append(f"{_where(path, offset)}: changed on both sides where no marker fits; local's change kept (remote's: `git checkout --theirs`)")
-    return found
 
 
 def _unmarked_conflicts(decisions: list[Any], offset: int) -> list[str]:
