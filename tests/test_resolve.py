@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import CORPUS, copy_in, git, nbgit
-from test_merge import branches, code_sources, dev_notebooks, edited, has_conflict_marks, unmerged, validate, wire_driver
+from test_merge import branches, code_sources, dev_notebooks, edited, has_conflict_marks, tagged_notebook, unmerged, validate, wire_driver
 
 from nbgit.clean import clean_bytes
 from nbgit.notebook import has_conflict_markers
@@ -243,3 +243,27 @@ def test_a_notebook_deleted_on_one_side_is_named_as_such_with_the_way_out(repo: 
         "hint: keep it as the work tree has it: `git add nb.ipynb`; or delete it: `git rm nb.ipynb`",
     ]
     assert code_sources((repo / "nb.ipynb").read_bytes()) == ["value = 'local'"]
+
+
+def test_take_says_when_it_drops_the_other_sides_edits_that_merged_cleanly(repo: Path) -> None:
+    """A rebase stops on one cell edited on both sides; upstream also edited another cell, which the
+    driver merged. `--take remote` (the commit being replayed, as the driver's hint offers next to
+    "edit the marked places") takes that side whole, so upstream's other edit goes too, and the
+    rebased commit silently reverts it. resolve says so; the hints say `--take` takes a whole side."""
+    wire_driver(repo)
+    branches(repo, {"nb.ipynb": tagged_notebook([("a", "a = 0", []), ("b", "b = 0", [])])},
+             {"nb.ipynb": tagged_notebook([("a", "a = upstream", []), ("b", "b = upstream", [])])},
+             {"nb.ipynb": tagged_notebook([("a", "a = mine", []), ("b", "b = 0", [])])})
+    git(repo, "checkout", "-q", "other")
+    rebase = git(repo, "rebase", "main", check=False)
+    assert rebase.returncode == 1
+    assert "or take one side whole, dropping the other side's edits everywhere: `nbgit resolve nb.ipynb --take local|remote`" in rebase.stderr.decode()
+    assert "b = upstream" in code_sources((repo / "nb.ipynb").read_bytes())  # merged, until a side is taken whole
+    done = nbgit(repo, "resolve", "nb.ipynb", "--take", "remote")
+    assert done.returncode == 0
+    assert done.stderr.decode().splitlines()[0] == (
+        "nbgit: nb.ipynb: took remote whole: the edits local made are not in it, also those that merged without conflict; review it, then `git add nb.ipynb`"
+    )
+    assert code_sources((repo / "nb.ipynb").read_bytes()) == ["a = mine", "b = 0"]
+    git(repo, "checkout", "-m", "--", "nb.ipynb")
+    assert "took local whole: the edits remote made" in nbgit(repo, "resolve", "nb.ipynb", "--take", "local").stderr.decode()

@@ -71,5 +71,6 @@ def report(name: str, result: MergeResult) -> None:
     if result.how == "text merge":
         tell(f"hint: `nbgit resolve {shown}` rebuilds a valid notebook from both sides")
     else:
-        tell(f"hint: edit the marked places in Jupyter, then `git add {git_path_word(name)}`; or `nbgit resolve {shown} --take local|remote`")
+        tell(f"hint: edit the marked places in Jupyter, then `git add {git_path_word(name)}`; "
+             f"or take one side whole, dropping the other side's edits everywhere: `nbgit resolve {shown} --take local|remote`")
 

@@ -56,8 +56,25 @@ def run(path: str, take: str | None = None) -> int:
             tell(f"hint: its twin {twin} holds the same conflicts; settled in the notebook, `nbgit sync` writes it again; then `git add {both}`")
         return EXIT_FOUND
     both = " ".join(git_path_word(name) for name in (path, twin) if name is not None)
-    tell(f"nbgit: {path}: {result.how if take else 'merged cell by cell'}; review it, then `git add {both}`")
+    tell(f"nbgit: {path}: {_taken(take, stages, path, policy) if take else 'merged cell by cell'}; review it, then `git add {both}`")
     return EXIT_OK
+
+
+def _taken(take: str, stages: dict[int, bytes], path: str, policy: Policy) -> str:
+    """What `--take` did, naming the other side's edits it drops when git's index shows there were some:
+    a side taken whole drops also those that merged without conflict (in a rebase, upstream's)."""
+    other = {"local": (3, "remote"), "remote": (2, "local")}.get(take)
+    if other is None or 1 not in stages or other[0] not in stages:
+        return f"took {take}"
+    from nbgit.merge import read_side
+
+    try:
+        changed = read_side(stages[1], path, policy).content != read_side(stages[other[0]], path, policy).content
+    except NbgitError:
+        changed = True
+    if not changed:
+        return f"took {take}"
+    return f"took {take} whole: the edits {other[1]} made are not in it, also those that merged without conflict"
 
 
 def _with_outputs(root: Path | None, file: Path, repaired: bytes, policy: Policy) -> bytes:
