@@ -334,6 +334,12 @@ def test_one_side_not_json_falls_back_to_git_text_merge(repo: Path) -> None:
     assert done.returncode == 1 and "nb.ipynb" in unmerged(repo)
     assert "not a readable notebook" in done.stderr.decode()
     assert "nb.ipynb: nb.ipynb" not in done.stderr.decode()  # the warning names the path once
+    # resolve cannot rebuild a side that is not a notebook: the hint names what works instead
+    assert "nbgit resolve nb.ipynb` rebuilds" not in done.stderr.decode()
+    assert done.stderr.decode().splitlines()[-1] == (
+        "hint: both sides' edits are in nb.ipynb as text: fix its JSON by hand in an editor, then `git add nb.ipynb`; "
+        "or take one side whole: `nbgit resolve nb.ipynb --take local|remote`"
+    )
 
 
 @pytest.mark.corpus

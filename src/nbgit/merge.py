@@ -82,7 +82,8 @@ def merge_bytes(base: bytes, local: bytes, remote: bytes, path: str, policy: Pol
     try:
         local_nb, remote_nb = read_side(local, path, policy), read_side(remote, path, policy)
     except NbgitError as error:  # the message names the side's file; the driver's report names the path
-        return text_merge(base, local, remote, markers, f"{error.message.removeprefix(f'{path}: ')}: merged as text by git merge-file instead")
+        reason = f"{error.message.removeprefix(f'{path}: ')}: merged as text by git merge-file instead"
+        return text_merge(base, local, remote, markers, reason, UNREADABLE_SIDE)
     try:
         base_nb: Notebook | None = read_side(base, path, policy) if base.strip() else None
     except NbgitError:
@@ -90,11 +91,14 @@ def merge_bytes(base: bytes, local: bytes, remote: bytes, path: str, policy: Pol
     return merge_notebooks(base_nb, local_nb, remote_nb, policy, markers)
 
 
-def text_merge(base: bytes, local: bytes, remote: bytes, markers: Markers, reason: str) -> MergeResult:
+UNREADABLE_SIDE = "text merge, a side not a notebook"
+
+
+def text_merge(base: bytes, local: bytes, remote: bytes, markers: Markers, reason: str, how: str = "text merge") -> MergeResult:
     """git's own line merge of the raw bytes: nothing is lost, conflicts become git's usual markers.
 
     A result that is not a readable notebook is a conflict too, markers or not: git must not take it
-    as merged.
+    as merged. `how` is UNREADABLE_SIDE when a side is not a notebook (no rebuilding it cell by cell).
     """
     data, conflicts = gitrepo.merge_file(local, base, remote, markers.size, (markers.local, markers.base, markers.remote))
     where = ["whole file: git's text conflict markers (`nbgit resolve` rebuilds a valid notebook)"] if conflicts else []
@@ -103,7 +107,7 @@ def text_merge(base: bytes, local: bytes, remote: bytes, markers: Markers, reaso
             parse(data, "merged")
         except NbgitError as error:
             where = [f"whole file: merged as text, but not a readable notebook ({error.message.removeprefix('merged: ')}): fix it by hand"]
-    return MergeResult(data, where, "text merge", [reason])
+    return MergeResult(data, where, how, [reason])
 
 
 def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, policy: Policy, markers: Markers = Markers()) -> MergeResult:

@@ -14,7 +14,7 @@ from nbgit import gitrepo
 from nbgit.cli import EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
-from nbgit.merge import Markers, MergeResult, merge_bytes, text_merge
+from nbgit.merge import UNREADABLE_SIDE, Markers, MergeResult, merge_bytes, text_merge
 from nbgit.policy import find_root, load_policy
 from nbgit.progress import tell, warn
 from nbgit.terminal import git_path_word, one_line, shell_word
@@ -63,12 +63,16 @@ def report(name: str, result: MergeResult) -> None:
     if not result.conflicts:
         return
     count = f"{len(result.conflicts)} conflict{'s' if len(result.conflicts) != 1 else ''}"
-    kind = "left as git's text conflict markers" if result.how == "text merge" else "kept inside the notebook (valid JSON)"
+    as_text = result.how in ("text merge", UNREADABLE_SIDE)
+    kind = "left as git's text conflict markers" if as_text else "kept inside the notebook (valid JSON)"
     tell(f"nbgit: {name}: {count} {kind}:")
     for where in result.conflicts:
         tell(f"  {where}")
     shown = shell_word(name)
-    if result.how == "text merge":
+    if result.how == UNREADABLE_SIDE:  # resolve cannot rebuild a side that is not a notebook
+        tell(f"hint: both sides' edits are in {name} as text: fix its JSON by hand in an editor, then `git add {git_path_word(name)}`; "
+             f"or take one side whole: `nbgit resolve {shown} --take local|remote`")
+    elif as_text:
         tell(f"hint: `nbgit resolve {shown}` rebuilds a valid notebook from both sides")
     else:
         tell(f"hint: edit the marked places in Jupyter, then `git add {git_path_word(name)}`; "
