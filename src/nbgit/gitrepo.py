@@ -490,6 +490,34 @@ def blob_sizes(blobs: list[str], cwd: Path | str | None = None) -> dict[str, int
     return sizes
 
 
+def branches_holding(root: Path, paths: list[str]) -> dict[str, str]:
+    """Of `paths`, those some local branch's tip holds (a file or a folder there), each with the first
+    such branch: an untracked file at one of them stops `git checkout` of that branch. One
+    `git for-each-ref` and one `git cat-file` process; a path holding a newline is not looked up."""
+    asked = [path for path in paths if "\n" not in path]
+    if not asked:
+        return {}
+    refs = git("for-each-ref", "--format=%(refname)", "refs/heads/", cwd=root).decode("utf-8", "surrogateescape").split()
+    specs = [(ref, path) for ref in refs for path in asked]
+    if not specs:
+        return {}
+    done = subprocess.run(
+        ["git", "cat-file", "--batch-check=%(objecttype)", "-z"],
+        check=False,
+        cwd=root,
+        input="".join(f"{ref}:{path}\0" for ref, path in specs).encode("utf-8", "surrogateescape"),
+        capture_output=True,
+        env={**os.environ, **_NO_LAZY_FETCH},
+    )
+    if done.returncode != 0:
+        raise NbgitError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    found: dict[str, str] = {}
+    for (ref, path), line in zip(specs, done.stdout.decode("utf-8", "surrogateescape").split("\n")):
+        if not line.endswith((" missing", " ambiguous")):
+            found.setdefault(path, ref.removeprefix("refs/heads/"))
+    return found
+
+
 def path_history(root: Path, paths: tuple[str, ...], limit: int) -> list[str]:
     """The newest `limit` commits reachable from HEAD that changed any of `paths`, newest first
     (none before the first commit). Paths are literal, never pathspec patterns."""

@@ -389,7 +389,7 @@ def _clean_target(root: Path | None, target: Target, policy: Policy) -> bool:
 
 def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted: Callable[[tuple[str, str]], bool], staged: bool, fix: bool,
                    remember: bool = False, listing: gitrepo.Listing | None = None, real: RealPaths | None = None,
-                   own_twins: OwnTwins | None = None) -> Outcome:
+                   own_twins: OwnTwins | None = None, skipped: frozenset[str] = frozenset()) -> Outcome:
     """Pairs out of step and orphaned twins among the pairs `wanted` accepts, as `nbgit sync` judges them:
     on disk, or with `staged` both files as git's index holds them (what the commit records).
 
@@ -398,7 +398,8 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     in step. With `fix`, the pairs on disk that sync by themselves are synced. With `remember`, what was
     learnt (pairs in step, where notebooks' own formats place twins) is kept for the next run. `listing`:
     what git lists in the whole work tree, when the caller has it already; `real`: the files the run
-    looked at already; `own_twins`: what it found their own formats place (`sync.plan.plan`).
+    looked at already; `own_twins`: what it found their own formats place (`sync.plan.plan`); pairs in
+    a state among `skipped` are not reported.
     """
     outcome = Outcome([], [])
     if root is None or not (settings.enabled("unsynced") or settings.enabled("orphan")):
@@ -407,7 +408,7 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
 
     run = plan(root, policy, None, staged=staged, wanted=wanted, listed=listing.paths if listing is not None else None, real=real,
                own_twins=own_twins)
-    run = run._replace(plans=[item for item in run.plans if not item.status.in_step])
+    run = run._replace(plans=[item for item in run.plans if not item.status.in_step and item.status.state not in skipped])
     fixed: set[int] = set()
     if fix and not staged:
         from nbgit.sync.apply import apply
@@ -448,6 +449,7 @@ def _pair_problem(item: Plan, staged: bool = False) -> Problem | None:
         states.MERGEABLE: ("unsynced", notebook, f"it and its twin {twin} both changed (the edits merge)", None),
         states.NEW_TWIN: ("unsynced", notebook, f"paired, but its twin {twin} does not exist yet", None),
         states.NEW_NOTEBOOK: ("unsynced", twin, f"a twin whose notebook {notebook} does not exist yet", None),
+        states.ON_A_BRANCH: ("unsynced", notebook if item.twin.data is None else twin, detail.split("; ", 1)[0], detail.split("; ", 1)[-1]),
         states.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
         states.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
         states.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
@@ -469,6 +471,12 @@ def _pair_problem(item: Plan, staged: bool = False) -> Problem | None:
 
 
 def pair_reminder(root: Path, policy: Policy, changed: list[str]) -> Outcome:
-    """The pairs with a side among the `changed` paths that are out of step (for post-merge and post-checkout)."""
-    outcome = _pair_problems(root, policy, Settings.from_policy(policy), partial(_wanted, names=set(changed), folders=[], everything=False), False, False)
+    """The pairs with a side among the `changed` paths that are out of step (for post-merge and post-checkout).
+
+    A pair missing a file that a branch holds is left out: that is how the commit checked out was (an
+    old commit, a step of a bisect), and sync does not create the file there (`sync.plan`)."""
+    from nbgit.sync.model import ON_A_BRANCH
+
+    outcome = _pair_problems(root, policy, Settings.from_policy(policy), partial(_wanted, names=set(changed), folders=[], everything=False), False, False,
+                             skipped=frozenset({ON_A_BRANCH}))
     return outcome._replace(notebooks=len({p.path for p in outcome.problems}))

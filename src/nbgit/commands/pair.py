@@ -13,7 +13,7 @@ from nbgit.pairing import PairSettings, relative_to_root, settings, twin_relpath
 from nbgit.policy import glob_matches, load_policy
 from nbgit.progress import warn
 from nbgit.sync.apply import apply
-from nbgit.sync.model import ERROR, NEW_TWIN
+from nbgit.sync.model import ERROR, NEW_TWIN, ON_A_BRANCH
 from nbgit.sync.plan import plan
 
 
@@ -64,6 +64,8 @@ def run(paths: list[str], twin_format: str | None = None) -> int:
         elif item.status.state == ERROR:
             failed = True
             print(item.status.detail, file=sys.stderr)
+        elif item.status.state == ON_A_BRANCH:
+            print(item.status.detail)
         elif not item.status.in_step:
             print(f"{item.relative[0]} is paired with {item.relative[1]} but {item.status.state}: run nbgit sync {item.relative[0]}")
     return EXIT_ERROR if failed else EXIT_OK

@@ -28,6 +28,7 @@ TWIN_CHANGED = "twin changed"
 MERGEABLE = "both changed, edits merge"
 NEW_TWIN = "twin missing"
 NEW_NOTEBOOK = "notebook missing"
+ON_A_BRANCH = "missing here, on a branch"  # NEW_TWIN or NEW_NOTEBOOK whose file a branch holds: created only on request
 CONFLICT = "conflict"
 OUT_OF_STEP = "never in step"
 MARKED = "conflict markers"

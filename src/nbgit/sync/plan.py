@@ -13,8 +13,20 @@ from nbgit import gitrepo
 from nbgit.errors import NbgitError
 from nbgit.pairing import NOTEBOOK_SUFFIX, inside_repository, settings
 from nbgit.sync.cache import PairCache
-from nbgit.sync.model import ERROR, IN_STEP, Member, PairStatus, Plan, Run, in_git
+from nbgit.sync.model import (
+    ERROR,
+    IN_STEP,
+    NEW_NOTEBOOK,
+    NEW_TWIN,
+    ON_A_BRANCH,
+    Member,
+    PairStatus,
+    Plan,
+    Run,
+    in_git,
+)
 from nbgit.sync.pairs import OwnTwins, find_pairs
+from nbgit.terminal import shell_word
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,10 +82,33 @@ def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = Fa
         from nbgit.sync.judge import judge_pairs
 
         judge_pairs(root, policy, pair, slow, cache, staged)
+        if not staged:
+            _leave_files_a_branch_holds(root, slow)
     for item in plans:
         if item.status.in_step and not staged:
             cache.remember(item.relative, item.notebook.digest, item.twin.digest)
     return Run(plans, cache, policy, staged)
+
+
+def _leave_files_a_branch_holds(root: Path, plans: list[Plan]) -> None:
+    """Pairs missing a file (their twin, or their notebook) that a local branch holds are not completed
+    by themselves: the file sync would create stays untracked here, and git refuses to check out a
+    branch over an untracked file (`git checkout main` from an old commit, each step of a bisect, a
+    rebase stopped at an old commit). Each such pair waits for `--take`, its detail saying why."""
+    missing = {id(item): in_git(root, item)[1 if item.status.state == NEW_TWIN else 0] for item in plans if item.status.state in (NEW_TWIN, NEW_NOTEBOOK)}
+    if not missing:
+        return
+    held = gitrepo.branches_holding(root, sorted(set(missing.values())))
+    for item in plans:
+        branch = held.get(missing.get(id(item), ""))
+        if branch is None:
+            continue
+        notebook, twin = item.relative
+        created, source, side = (twin, notebook, "notebook") if item.status.state == NEW_TWIN else (notebook, twin, "text")
+        item.status = item.status._replace(state=ON_A_BRANCH, detail=(
+            f"{created} is missing, and sync does not create it from {source}: branch {branch} holds it, and git checks out no branch over an "
+            f"untracked file (`git checkout {branch}` would fail); to create it anyway, then commit it: nbgit sync --take {side} {shell_word(source)}"))
+        item.action, item.choices = None, frozenset({side})
 
 
 def _located(root: Path, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[Path, Path] | NbgitError]:
