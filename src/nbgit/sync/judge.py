@@ -240,7 +240,8 @@ class Judge(NamedTuple):
 
     def _refuse_marked_sides(self) -> None:
         """Never copy git's (or nbdime's) conflict markers from one file of the pair into the other:
-        a side holding them is not taken, by the pair's own action or by --take."""
+        a side holding them is not taken, by the pair's own action or by --take. A pair that would
+        copy one (or whose --take offered one, as a conflict's does) says so, with the way out."""
         from nbgit.merge import describe_conflicts
         from nbgit.notebook import has_conflict_markers
 
@@ -253,8 +254,9 @@ class Judge(NamedTuple):
             marked.add("text")
         if not marked:
             return
+        taken = TAKES[item.action] if item.action is not None else item.choices  # the sides its action, or --take, would copy
         item.choices = item.choices - marked
-        if item.action is None or not TAKES[item.action] & marked:
+        if not taken & marked:
             return
         if marked == {"notebook"}:
             way = f"resolve the conflicts in Jupyter or with `nbgit resolve {nb_rel} --take local|remote`, then run nbgit sync again"
