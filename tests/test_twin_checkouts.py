@@ -185,3 +185,22 @@ def test_a_new_notebook_no_branch_knows_still_gets_its_twin(history: tuple[Path,
     done = nbgit(repo, "sync", "b.ipynb")
     assert done.returncode == 0 and said(done) == "created b.py from b.ipynb\n", said(done)
     assert parse((repo / "b.ipynb").read_bytes()).content["cells"][0]["source"] == "y = 1"
+
+
+def test_a_twin_git_ignores_is_named_with_a_way_to_stage_it(repo: Path) -> None:
+    """The pre-commit hook refuses a notebook staged without its twin and named `git add a.py`, which
+    git refuses for an ignored path: every commit of the notebook was refused with no way out named."""
+    (repo / ".nbgit.toml").write_text("[pair]\nenabled = true\n")
+    (repo / ".gitignore").write_text("build/\n*.py\n")
+    assert nbgit(repo, "install").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pairing on, scripts ignored")
+    (repo / "a.ipynb").write_bytes(notebook_bytes("x = 1"))
+    assert nbgit(repo, "sync").returncode == 0 and (repo / "a.py").is_file()
+    git(repo, "add", "a.ipynb")
+    done = subprocess.run(["git", "commit", "-m", "a notebook"], check=False, cwd=repo, capture_output=True, env=NO_CI)
+    assert done.returncode == 1
+    assert "hint: git ignores a.py (.gitignore:2: *.py): `git add -f a.py`, or stop ignoring it, or stop pairing the notebook ([pair] exclude)" in said(done)
+    git(repo, "add", "-f", "a.py")
+    done = subprocess.run(["git", "commit", "-m", "a notebook"], check=False, cwd=repo, capture_output=True, env=NO_CI)
+    assert done.returncode == 0, said(done)

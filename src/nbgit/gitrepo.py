@@ -45,6 +45,16 @@ def ignored_paths(paths: list[Path]) -> set[Path]:
     return {Path(p.decode("utf-8", "surrogateescape")) for p in done.stdout.split(b"\0") if p}
 
 
+def ignoring_rule(root: Path, path: str) -> str | None:
+    """The rule that has git ignore the untracked repo-relative `path` (`.gitignore:3: *.py`), None
+    when no rule does (`git add PATH` then works)."""
+    out = git("check-ignore", "-v", "-z", "--stdin", cwd=root, input=path.encode("utf-8", "surrogateescape") + b"\0", check=False)
+    fields = out.decode("utf-8", "surrogateescape").split("\0")
+    if len(fields) < 4 or fields[2].startswith("!"):  # a negated rule matched last: not ignored
+        return None
+    return f"{fields[0]}:{fields[1]}: {fields[2]}"
+
+
 NULL_BLOB = "0" * 40
 
 

@@ -417,7 +417,7 @@ def _pair_problems(root: Path | None, policy: Policy, settings: Settings, wanted
     if remember:
         run.cache.save()
     for item in run.plans:
-        found = _pair_problem(item, staged)
+        found = _pair_problem(item, staged, root)
         if found is not None and settings.enabled(found.check):
             (outcome.fixed if id(item) in fixed else outcome.problems).append(found)
     return outcome
@@ -434,7 +434,7 @@ def _wanted(relative: tuple[str, str], names: set[str], folders: list[str], ever
     return everything or any(side in names or any(f in ("", ".") or side.startswith(f + "/") for f in folders) for side in relative)
 
 
-def _pair_problem(item: Plan, staged: bool = False) -> Problem | None:
+def _pair_problem(item: Plan, staged: bool = False, root: Path | None = None) -> Problem | None:
     """The check's view of a pair's plan (its state is one of `nbgit.sync.model`'s constants).
 
     A `staged` pair that sync would bring in step is not fixed by `--fix` (it syncs the files on disk)
@@ -453,8 +453,8 @@ def _pair_problem(item: Plan, staged: bool = False) -> Problem | None:
         states.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
         states.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
         states.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
-        states.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", f"`git add {git_path_word(twin)}`")
-        if item.twin.data is None else ("unsynced", twin, f"a twin staged without its notebook {notebook}", f"`git add {git_path_word(notebook)}`"),
+        states.NOT_STAGED: ("unsynced", notebook, f"staged without its twin {twin}", _add_hint(root, twin))
+        if item.twin.data is None else ("unsynced", twin, f"a twin staged without its notebook {notebook}", _add_hint(root, notebook)),
         states.ORPHAN: ("orphan", twin, f"its notebook {notebook} was deleted", "delete the twin (`git rm PATH`) or rebuild the notebook: `nbgit sync --take text PATH`"),
         states.TWIN_DELETED: ("orphan", notebook, f"its twin {twin} was deleted", "recreate it (`nbgit sync --take notebook PATH`) or stop pairing the notebook ([pair] exclude)"),
     }
@@ -468,6 +468,15 @@ def _pair_problem(item: Plan, staged: bool = False) -> Problem | None:
         first = detail.splitlines()[0].removeprefix("nbgit: error: ") if detail else "cannot be judged"
         return problem("unsynced", notebook, f"the pair cannot be synced: {first}", hint="fix the file named, then run `nbgit sync PATH`")._replace(fixable=False)
     return None
+
+
+def _add_hint(root: Path | None, path: str) -> str:
+    """How to stage the file of a pair that is not staged: `git add PATH`, which git refuses for a
+    path its ignore rules match (the commit would be refused for good), so those are named."""
+    rule = gitrepo.ignoring_rule(root, path) if root is not None else None
+    if rule is None:
+        return f"`git add {git_path_word(path)}`"
+    return f"git ignores {path} ({rule}): `git add -f {git_path_word(path)}`, or stop ignoring it, or stop pairing the notebook ([pair] exclude)"
 
 
 def pair_reminder(root: Path, policy: Policy, changed: list[str]) -> Outcome:
