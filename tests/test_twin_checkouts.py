@@ -2,7 +2,8 @@
 teammate committed it without nbgit) is checked out (`git checkout OLD`, `git switch` to an old branch,
 each step of `git bisect`, `git rebase -i` stopped there, `git worktree add`). Sync there must not
 create the twin that a branch holds: git checks out no branch over an untracked file, so nbgit would
-stop the next checkout, the bisect or the rebase. `--take` still creates it on request."""
+stop the next checkout, the bisect or the rebase. `--take` still creates it on request. And the
+other ways a work tree keeps a twin from git: a path .gitignore matches, a sparse checkout."""
 
 from __future__ import annotations
 
@@ -204,3 +205,31 @@ def test_a_twin_git_ignores_is_named_with_a_way_to_stage_it(repo: Path) -> None:
     git(repo, "add", "-f", "a.py")
     done = subprocess.run(["git", "commit", "-m", "a notebook"], check=False, cwd=repo, capture_output=True, env=NO_CI)
     assert done.returncode == 0, said(done)
+
+
+def test_a_twin_outside_a_sparse_checkout_is_not_called_deleted_and_the_hint_brings_it_in(repo: Path) -> None:
+    """`git sparse-checkout set notebooks` leaves scripts/ (the mirrored twins) out of the work tree.
+    nbgit called each twin deleted ("commit the deletion"), and the pre-commit hook refused every
+    notebook edit with a hint (`nbgit sync`, `git add` both) that cannot work outside the cone."""
+    (repo / ".nbgit.toml").write_text('[pair]\nenabled = true\nfolders = {"notebooks" = "scripts"}\n')
+    (repo / "notebooks").mkdir()
+    (repo / "notebooks" / "a.ipynb").write_bytes(notebook_bytes("x = 1"))
+    assert nbgit(repo, "install").returncode == 0 and nbgit(repo, "sync").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a pair in mirrored folders")
+    git(repo, "sparse-checkout", "set", "notebooks")
+    assert not (repo / "scripts").exists()
+    done = nbgit(repo, "check", "--all", env=NO_CI)
+    assert done.returncode == 1 and "deleted" not in said(done), said(done)
+    assert ("notebooks/a.ipynb: scripts/a.py is outside this sparse checkout (git keeps it out of the work tree), so sync cannot keep it "
+            "in step with notebooks/a.ipynb [unsynced]\nhint: `git sparse-checkout add scripts` brings it in, then run nbgit sync") in said(done)
+    (repo / "notebooks" / "a.ipynb").write_bytes(notebook_bytes("x = 2"))
+    git(repo, "add", "notebooks/a.ipynb")
+    done = subprocess.run(["git", "commit", "-m", "an edit"], check=False, cwd=repo, capture_output=True, env=NO_CI)
+    assert done.returncode == 1 and "hint: scripts/a.py is outside this sparse checkout: `git sparse-checkout add scripts`, then run `nbgit sync" in said(done), said(done)
+    git(repo, "sparse-checkout", "add", "scripts")
+    assert nbgit(repo, "sync").returncode == 0
+    git(repo, "add", "notebooks/a.ipynb", "scripts/a.py")
+    done = subprocess.run(["git", "commit", "-m", "an edit"], check=False, cwd=repo, capture_output=True, env=NO_CI)
+    assert done.returncode == 0, said(done)
+    assert "x = 2" in git(repo, "show", "HEAD:scripts/a.py").stdout.decode()

@@ -528,6 +528,15 @@ def branches_holding(root: Path, paths: list[str]) -> dict[str, str]:
     return found
 
 
+def outside_sparse_checkout(root: Path, paths: list[str]) -> set[str]:
+    """Those of the repo-relative `paths` that git tracks but keeps out of the work tree (the
+    skip-worktree bit of a sparse checkout): absent on disk, yet not deleted."""
+    if not paths:
+        return set()
+    out = git("--literal-pathspecs", "ls-files", "-t", "-z", "--", *paths, cwd=root)
+    return {p[2:] for p in out.decode("utf-8", "surrogateescape").split("\0") if p.startswith("S ")}
+
+
 def path_history(root: Path, paths: tuple[str, ...], limit: int) -> list[str]:
     """The newest `limit` commits reachable from HEAD that changed any of `paths`, newest first
     (none before the first commit). Paths are literal, never pathspec patterns."""

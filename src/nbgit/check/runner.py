@@ -450,6 +450,7 @@ def _pair_problem(item: Plan, staged: bool = False, root: Path | None = None) ->
         states.NEW_TWIN: ("unsynced", notebook, f"paired, but its twin {twin} does not exist yet", None),
         states.NEW_NOTEBOOK: ("unsynced", twin, f"a twin whose notebook {notebook} does not exist yet", None),
         states.ON_A_BRANCH: ("unsynced", notebook if item.twin.data is None else twin, detail.split("; ", 1)[0], detail.split("; ", 1)[-1]),
+        states.OUTSIDE_SPARSE: ("unsynced", notebook if item.twin.data is None else twin, detail.split("; ", 1)[0], detail.split("; ", 1)[-1]),
         states.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
         states.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
         states.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
@@ -461,13 +462,23 @@ def _pair_problem(item: Plan, staged: bool = False, root: Path | None = None) ->
     if state in messages:
         check, path, message, hint = messages[state]
         if staged and state in states.AUTOMATIC:
-            hint = f"run `nbgit sync {shell_word(notebook)}`, then stage both files: `git add {git_path_word(notebook)} {git_path_word(twin)}`"
+            hint = _sparse_hint(root, (notebook, twin)) + f"run `nbgit sync {shell_word(notebook)}`, then stage both files: `git add {git_path_word(notebook)} {git_path_word(twin)}`"
         found = problem(check, path, message, hint=hint)
         return found._replace(fixable=found.fixable and state in states.AUTOMATIC and not staged)
     if state == states.ERROR:
         first = detail.splitlines()[0].removeprefix("nbgit: error: ") if detail else "cannot be judged"
         return problem("unsynced", notebook, f"the pair cannot be synced: {first}", hint="fix the file named, then run `nbgit sync PATH`")._replace(fixable=False)
     return None
+
+
+def _sparse_hint(root: Path | None, pair: tuple[str, str]) -> str:
+    """The first step for a staged pair with a side this sparse checkout keeps out of the work tree
+    (sync cannot write it, git cannot stage it there); empty for every other pair."""
+    away = sorted(gitrepo.outside_sparse_checkout(root, list(pair))) if root is not None else []
+    if not away:
+        return ""
+    folder = PurePosixPath(away[0]).parent.as_posix()
+    return f"{away[0]} is outside this sparse checkout: `git sparse-checkout add {shell_word(folder if folder != '.' else away[0])}`, then "
 
 
 def _add_hint(root: Path | None, path: str) -> str:
@@ -484,8 +495,8 @@ def pair_reminder(root: Path, policy: Policy, changed: list[str]) -> Outcome:
 
     A pair missing a file that a branch holds is left out: that is how the commit checked out was (an
     old commit, a step of a bisect), and sync does not create the file there (`sync.plan`)."""
-    from nbgit.sync.model import ON_A_BRANCH
+    from nbgit.sync.model import ON_A_BRANCH, OUTSIDE_SPARSE
 
     outcome = _pair_problems(root, policy, Settings.from_policy(policy), partial(_wanted, names=set(changed), folders=[], everything=False), False, False,
-                             skipped=frozenset({ON_A_BRANCH}))
+                             skipped=frozenset({ON_A_BRANCH, OUTSIDE_SPARSE}))
     return outcome._replace(notebooks=len({p.path for p in outcome.problems}))

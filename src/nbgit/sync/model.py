@@ -29,6 +29,7 @@ MERGEABLE = "both changed, edits merge"
 NEW_TWIN = "twin missing"
 NEW_NOTEBOOK = "notebook missing"
 ON_A_BRANCH = "missing here, on a branch"  # NEW_TWIN or NEW_NOTEBOOK whose file a branch holds: created only on request
+OUTSIDE_SPARSE = "outside the sparse checkout"  # a side git tracks but keeps out of the work tree: not deleted
 CONFLICT = "conflict"
 OUT_OF_STEP = "never in step"
 MARKED = "conflict markers"

@@ -6,7 +6,7 @@ imported then and only then), so a re-run where nothing changed never loads jupy
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from nbgit import gitrepo
@@ -19,6 +19,9 @@ from nbgit.sync.model import (
     NEW_NOTEBOOK,
     NEW_TWIN,
     ON_A_BRANCH,
+    ORPHAN,
+    OUTSIDE_SPARSE,
+    TWIN_DELETED,
     Member,
     PairStatus,
     Plan,
@@ -84,6 +87,7 @@ def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = Fa
         judge_pairs(root, policy, pair, slow, cache, staged)
         if not staged:
             _leave_files_a_branch_holds(root, slow)
+            _mark_files_outside_the_sparse_checkout(root, slow)
     for item in plans:
         if item.status.in_step and not staged:
             cache.remember(item.relative, item.notebook.digest, item.twin.digest)
@@ -109,6 +113,27 @@ def _leave_files_a_branch_holds(root: Path, plans: list[Plan]) -> None:
             f"{created} is missing, and sync does not create it from {source}: branch {branch} holds it, and git checks out no branch over an "
             f"untracked file (`git checkout {branch}` would fail); to create it anyway, then commit it: nbgit sync --take {side} {shell_word(source)}"))
         item.action, item.choices = None, frozenset({side})
+
+
+def _mark_files_outside_the_sparse_checkout(root: Path, plans: list[Plan]) -> None:
+    """A side missing from disk that git keeps out of the work tree (a sparse checkout) was not
+    deleted: such a pair is not reported as a deletion to commit, but as out of reach, with the
+    `git sparse-checkout add` that brings the file in."""
+    missing = {id(item): in_git(root, item)[1 if item.status.state == TWIN_DELETED else 0] for item in plans if item.status.state in (TWIN_DELETED, ORPHAN)}
+    if not missing:
+        return
+    sparse = gitrepo.outside_sparse_checkout(root, sorted(set(missing.values())))
+    for item in plans:
+        path = missing.get(id(item))
+        if path not in sparse:
+            continue
+        notebook, twin = item.relative
+        absent, present = (twin, notebook) if item.status.state == TWIN_DELETED else (notebook, twin)
+        folder = PurePosixPath(path).parent.as_posix()
+        item.status = item.status._replace(state=OUTSIDE_SPARSE, detail=(
+            f"{absent} is outside this sparse checkout (git keeps it out of the work tree), so sync cannot keep it in step with {present}; "
+            f"`git sparse-checkout add {shell_word(folder if folder != '.' else path)}` brings it in, then run nbgit sync"))
+        item.action, item.choices = None, frozenset()
 
 
 def _located(root: Path, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[Path, Path] | NbgitError]:
