@@ -117,7 +117,8 @@ def test_edits_of_different_cells_end_in_both_files(clones: tuple[Path, Path], h
 def test_edits_of_the_same_cell_stop_with_both_edits_in_both_files(clones: tuple[Path, Path], how: str) -> None:
     mine, code, said = rebase(clones, how, {1: TOPIC, 3: OTHER_CELL})
     assert code != 0 and "CONFLICT (content): Merge conflict in a.py" in said, said
-    assert "nbgit resolve a.ipynb --take local|remote" in said, said  # the merge driver names the way out
+    assert ("or take one side whole, dropping the other side's edits everywhere: `nbgit resolve a.ipynb --take local|remote`"
+            in said), said  # the merge driver names the ways out, and what taking a side costs
     assert git(mine, "diff", "--name-only", "--diff-filter=U").stdout == b"a.ipynb\na.py\n"
     marked = cells(mine)[1]  # the notebook stays valid JSON, the conflict inside the cell
     assert UPSTREAM in marked and TOPIC in marked and "<<<<<<<" in marked, marked
