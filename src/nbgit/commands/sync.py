@@ -9,7 +9,7 @@ from nbgit.cli import EXIT_ERROR, EXIT_FOUND, EXIT_OK
 from nbgit.errors import NbgitError
 from nbgit.policy import find_root, load_policy
 from nbgit.sync.apply import apply
-from nbgit.sync.model import AUTOMATIC, CONFLICT, ERROR
+from nbgit.sync.model import AUTOMATIC, CONFLICT, ERROR, ON_A_BRANCH
 from nbgit.sync.plan import plan
 
 
@@ -40,7 +40,7 @@ def run(paths: list[str], all: bool = False, check: bool = False, take: str | No
             print(f"{status.state}: {status.detail}")
             if status.state == CONFLICT and item.report:
                 print(_indent(item.report))
-    remaining = [item for item in work.plans if not item.status.in_step and id(item) not in applied and item.status.state != ERROR]
+    remaining = [item for item in work.plans if not item.status.in_step and id(item) not in applied and item.status.state not in (ERROR, ON_A_BRANCH)]
     if failed:
         return EXIT_ERROR
     return EXIT_FOUND if remaining or (fail_on_write and applied) else EXIT_OK
@@ -55,7 +55,8 @@ def repository_root(paths: list[str]) -> Path:
 
 
 def report_check(plans: list) -> int:
-    """`--check`: one line per pair out of step (what sync would do); exit 1 when there is any."""
+    """`--check`: one line per pair out of step (what sync would do); exit 1 when there is any, but for
+    pairs missing a file a branch holds (an older commit checked out: nothing to do there)."""
     out_of_step = False
     failed = False
     for item in plans:
@@ -64,7 +65,7 @@ def report_check(plans: list) -> int:
             failed = True
             print(status.detail, file=sys.stderr)
         elif not status.in_step:
-            out_of_step = True
+            out_of_step = out_of_step or status.state != ON_A_BRANCH
             fix = "nbgit sync would do it" if status.state in AUTOMATIC else "needs a decision"
             print(f"{item.relative[0]}: {status.state} ({fix}): {status.detail}")
     if failed:

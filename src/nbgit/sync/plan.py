@@ -29,7 +29,7 @@ from nbgit.sync.model import (
     in_git,
 )
 from nbgit.sync.pairs import OwnTwins, find_pairs
-from nbgit.terminal import shell_word
+from nbgit.terminal import git_path_word, shell_word
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -85,8 +85,8 @@ def plan(root: Path, policy: Policy, paths: list[Path] | None, staged: bool = Fa
         from nbgit.sync.judge import judge_pairs
 
         judge_pairs(root, policy, pair, slow, cache, staged)
+        _leave_files_a_branch_holds(root, slow)
         if not staged:
-            _leave_files_a_branch_holds(root, slow)
             _mark_files_outside_the_sparse_checkout(root, slow)
     for item in plans:
         if item.status.in_step and not staged:
@@ -98,7 +98,8 @@ def _leave_files_a_branch_holds(root: Path, plans: list[Plan]) -> None:
     """Pairs missing a file (their twin, or their notebook) that a local branch holds are not completed
     by themselves: the file sync would create stays untracked here, and git refuses to check out a
     branch over an untracked file (`git checkout main` from an old commit, each step of a bisect, a
-    rebase stopped at an old commit). Each such pair waits for `--take`, its detail saying why."""
+    rebase stopped at an old commit). Each such pair waits for `--take`, its detail saying why; it is
+    how that older commit was, so it does not make `nbgit sync` fail (a bisect's script may run it)."""
     missing = {id(item): in_git(root, item)[1 if item.status.state == NEW_TWIN else 0] for item in plans if item.status.state in (NEW_TWIN, NEW_NOTEBOOK)}
     if not missing:
         return
@@ -111,7 +112,8 @@ def _leave_files_a_branch_holds(root: Path, plans: list[Plan]) -> None:
         created, source, side = (twin, notebook, "notebook") if item.status.state == NEW_TWIN else (notebook, twin, "text")
         item.status = item.status._replace(state=ON_A_BRANCH, detail=(
             f"{created} is missing, and sync does not create it from {source}: branch {branch} holds it, and git checks out no branch over an "
-            f"untracked file (`git checkout {branch}` would fail); to create it anyway, then commit it: nbgit sync --take {side} {shell_word(source)}"))
+            f"untracked file (`git checkout {branch}` would fail); to create it anyway and commit it here: `nbgit sync --take {side} {shell_word(source)}`, "
+            f"then `git add {git_path_word(created)}`"))
         item.action, item.choices = None, frozenset({side})
 
 
