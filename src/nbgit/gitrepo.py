@@ -533,8 +533,7 @@ def outside_sparse_checkout(root: Path, paths: list[str]) -> set[str]:
     skip-worktree bit of a sparse checkout): absent on disk, yet not deleted."""
     if not paths:
         return set()
-    out = git("--literal-pathspecs", "ls-files", "-t", "-z", "--", *paths, cwd=root)
-    return {p[2:] for p in out.decode("utf-8", "surrogateescape").split("\0") if p.startswith("S ")}
+    return {entry.path for entry in index_entries(paths, cwd=root, sparse=True) if entry.outside} & set(paths)
 
 
 def path_history(root: Path, paths: tuple[str, ...], limit: int) -> list[str]:

@@ -449,8 +449,8 @@ def _pair_problem(item: Plan, staged: bool = False, root: Path | None = None) ->
         states.MERGEABLE: ("unsynced", notebook, f"it and its twin {twin} both changed (the edits merge)", None),
         states.NEW_TWIN: ("unsynced", notebook, f"paired, but its twin {twin} does not exist yet", None),
         states.NEW_NOTEBOOK: ("unsynced", twin, f"a twin whose notebook {notebook} does not exist yet", None),
-        states.ON_A_BRANCH: ("unsynced", notebook if item.twin.data is None else twin, detail.split("; ", 1)[0], detail.split("; ", 1)[-1]),
-        states.OUTSIDE_SPARSE: ("unsynced", notebook if item.twin.data is None else twin, detail.split("; ", 1)[0], detail.split("; ", 1)[-1]),
+        **dict.fromkeys((states.ON_A_BRANCH, states.OUTSIDE_SPARSE),  # sync's detail: what is missing and why; the way out
+                        ("unsynced", notebook if item.twin.data is None else twin, detail.split("; ", 1)[0], detail.split("; ", 1)[-1])),
         states.CONFLICT: ("unsynced", notebook, f"it and its twin {twin} were both edited in the same place", take),
         states.OUT_OF_STEP: ("unsynced", notebook, f"it and its twin {twin} disagree, and nothing tells which side changed since they were in step", take),
         states.MARKED: ("unsynced", notebook, f"it or its twin {twin} holds conflict markers, which sync never copies", detail.split("; ", 1)[-1]),
