@@ -9,6 +9,7 @@ import os
 import shlex
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -691,3 +692,52 @@ def test_renormalize_run_on_its_own_names_the_shared_files_left_to_commit(repo: 
     assert git(repo, "ls-files", ".gitattributes").stdout == b".gitattributes\n"
     out = ok(nbgit(repo / "sub", "renormalize"))
     assert "already stored clean" in out and next_line(out) is None
+
+
+HUSKY_RUNNER = """#!/usr/bin/env sh
+n=$(basename "$0")
+s=$(dirname "$(dirname "$0")")/$n
+[ ! -f "$s" ] && exit 0
+sh -e "$s" "$@"
+c=$?
+[ $c != 0 ] && echo "husky - $n script failed (code $c)"
+exit $c
+"""
+DISPATCHER = '#!/bin/sh\ncase "$(basename "$0")" in pre-commit) echo "your pre-commit ran" >&2; exit 4 ;; esac\n'
+
+
+def husky(repo: Path) -> Path:
+    """husky 9's layout: core.hooksPath .husky/_, whose pre-commit sources `h`, which runs .husky/<basename of $0>."""
+    managed = repo / ".husky" / "_"
+    managed.mkdir(parents=True)
+    (managed / "h").write_text(HUSKY_RUNNER)
+    (managed / "pre-commit").write_text('#!/usr/bin/env sh\n. "$(dirname "$0")/h"\n')
+    (managed / "pre-commit").chmod(0o755)
+    (repo / ".husky" / "pre-commit").write_text('echo "your pre-commit ran" >&2\nexit 1\n')
+    git(repo, "config", "core.hooksPath", ".husky/_")
+    return managed / "pre-commit"
+
+
+def dispatcher(repo: Path) -> Path:
+    """One script for every hook, linked in under each hook's name, telling them apart by `$0`."""
+    (repo / "tools").mkdir()
+    (repo / "tools" / "dispatch").write_text(DISPATCHER)
+    (repo / "tools" / "dispatch").chmod(0o755)
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.symlink_to("../../tools/dispatch")
+    return hook
+
+
+@pytest.mark.parametrize("manager", [husky, dispatcher], ids=["husky", "symlinked-dispatcher"])
+def test_a_hook_that_finds_its_work_through_its_own_name_still_runs_once_chained(repo: Path, manager: Callable[[Path], Path]) -> None:
+    """husky's hooks and hook dispatchers find what to run through `$0` (its name, its folder): chained
+    under another name they ran nothing and let every commit through. Chained, they still refuse the
+    commit their hook refuses; uninstall puts them back as they were (a link stays that link)."""
+    hook = manager(repo)
+    before = os.readlink(hook) if hook.is_symlink() else hook.read_bytes()
+    assert b"your pre-commit ran" in git(repo, "commit", "--allow-empty", "-qm", "x", check=False).stderr
+    ok(nbgit(repo, "install"))
+    refused = git(repo, "commit", "--allow-empty", "-qm", "x", check=False)
+    assert refused.returncode != 0 and b"your pre-commit ran" in refused.stderr, refused.stderr.decode()
+    ok(nbgit(repo, "uninstall"))
+    assert (os.readlink(hook) if hook.is_symlink() else hook.read_bytes()) == before

@@ -15,13 +15,17 @@ HAND_HOOK_MARKER = "# nbgit: hook for wiring by hand"
 CHAINED = ".nbgit-chained"
 OWN_FILE_LIMIT = 1 << 16  # nbgit's hooks and managed files are a few hundred bytes: a larger file is someone else's
 BLOCKING = frozenset({"pre-commit", "pre-merge-commit"})  # the hooks whose failure stops what git does
+SH_SHEBANGS = "'#!/bin/sh'|'#!/bin/sh '|'#!/usr/bin/env sh'|'#!/usr/bin/env sh '"  # chained hooks run sourced, `$0` kept
 
 
 def hook_script(name: str, nbgit: str) -> str:
     """nbgit's hook: run `nbgit hook NAME`, then any hook it replaced with the same arguments; fail if either fails.
 
     The hooks nbgit installs read nothing on stdin, so the chained hook gets git's stdin untouched;
-    git's environment (GIT_INDEX_FILE for `commit -a`) passes through to both. When nbgit itself is
+    git's environment (GIT_INDEX_FILE for `commit -a`) passes through to both. A chained `sh` script
+    runs sourced by a new `sh` whose `$0` is this hook's path, as git ran it: hook managers (husky)
+    and dispatchers find the hook's name and folder through `$0`, and under its chained name husky
+    found no hook to run and silently ran nothing. Any other hook is run as it is. When nbgit itself is
     gone (its environment deleted), the hook says so in one line with the way out instead of the
     shell's "not found": a commit is refused (nothing would clean it), a checkout or merge goes on.
     """
@@ -36,7 +40,14 @@ def hook_script(name: str, nbgit: str) -> str:
         f"if [ -x {nbgit} ]; then\n"
         f'{nbgit} hook {name} "$@" </dev/null\nstatus=$?\n'
         f"else\necho {shlex.quote(gone)} >&2\nstatus={1 if name in BLOCKING else 0}\nfi\n"
-        f'if [ -x {chained} ]; then {chained} "$@" || {{ code=$?; [ "$status" -eq 0 ] && status=$code; }}; fi\n'
+        f"chained={chained}\n"
+        'if [ -x "$chained" ]; then\n'
+        'first=; IFS= read -r first < "$chained" || :\n'
+        'case $first in\n'
+        f"{SH_SHEBANGS}) sh -c 'nbgit_chained=$1; shift; . \"$nbgit_chained\"' \"$0\" \"$chained\" \"$@\" ;;\n"
+        '*) "$chained" "$@" ;;\n'
+        'esac || { code=$?; [ "$status" -eq 0 ] && status=$code; }\n'
+        "fi\n"
         "exit $status\n"
     )
 
