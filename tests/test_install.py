@@ -741,3 +741,21 @@ def test_a_hook_that_finds_its_work_through_its_own_name_still_runs_once_chained
     assert refused.returncode != 0 and b"your pre-commit ran" in refused.stderr, refused.stderr.decode()
     ok(nbgit(repo, "uninstall"))
     assert (os.readlink(hook) if hook.is_symlink() else hook.read_bytes()) == before
+
+
+def test_a_hook_its_manager_writes_again_over_nbgits_is_taken_for_the_one_chained(repo: Path) -> None:
+    """husky writes its hooks again on every `npm install`, over nbgit's: `nbgit install` then saw a hook that
+    was not its own beside the one it chains and refused. The same bytes as the chained hook are that hook:
+    install puts its own back and the chain runs as before."""
+    hook = husky(repo)
+    husky_hook = hook.read_bytes()
+    ok(nbgit(repo, "install"))
+    hook.write_bytes(husky_hook)  # npm install
+    assert "hooks       missing" in ok(nbgit(repo, "status"))
+    assert "already kept as pre-commit.nbgit-chained" in ok(nbgit(repo, "install"))
+    assert "hooks       ok" in ok(nbgit(repo, "status"))
+    refused = git(repo, "commit", "--allow-empty", "-qm", "x", check=False)
+    assert refused.returncode != 0 and b"your pre-commit ran" in refused.stderr, refused.stderr.decode()
+    assert_nbgit_hook_refuses_conflicts(repo)
+    ok(nbgit(repo, "uninstall"))
+    assert hook.read_bytes() == husky_hook and not hook.with_name("pre-commit.nbgit-chained").exists()

@@ -98,6 +98,10 @@ def install_hook(hooks: Path, name: str, script: str) -> str:
         return f"{name}: kept nbgit's hand-wired hook {hook}"
     said = f"{name}: installed in {hook.parent}"
     if os.path.lexists(hook) and not is_ours(hook):
+        if _same_hook_again(hook, chained):
+            write_atomic(hook, script.encode())
+            hook.chmod(0o755)
+            return f"{name}: installed again; the hook written over nbgit's is the one already kept as {chained.name}"
         if os.path.lexists(chained):
             raise NbgitError(f"{hook} is not nbgit's and {chained} already exists", "move one of them away, then run `nbgit install` again")
         os.replace(hook, chained)
@@ -108,6 +112,15 @@ def install_hook(hooks: Path, name: str, script: str) -> str:
     write_atomic(hook, script.encode())
     hook.chmod(0o755)
     return said
+
+
+def _same_hook_again(hook: Path, chained: Path) -> bool:
+    """Whether `hook` is a copy of the hook nbgit already chains: its manager wrote it again over nbgit's
+    (husky does on every `npm install`). Regular files with the same bytes only; a link is never taken for one."""
+    if hook.is_symlink() or chained.is_symlink():
+        return False
+    data = read_small(hook)
+    return data is not None and data == read_small(chained)
 
 
 def remove_hooks(hooks: Path) -> list[str]:
