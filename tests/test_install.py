@@ -759,3 +759,24 @@ def test_a_hook_its_manager_writes_again_over_nbgits_is_taken_for_the_one_chaine
     assert_nbgit_hook_refuses_conflicts(repo)
     ok(nbgit(repo, "uninstall"))
     assert hook.read_bytes() == husky_hook and not hook.with_name("pre-commit.nbgit-chained").exists()
+
+
+def test_a_block_whose_end_line_was_edited_never_takes_your_lines_with_it(repo: Path) -> None:
+    """nbgit's end line edited (trailing blanks): uninstall takes out nbgit's block and keeps the lines after it.
+    Deleted (an edit, a merge): install and uninstall stop before writing anything, naming the file and the
+    way out; they took every line after the begin line with them."""
+    (repo / ".gitattributes").write_text("*.png binary\n")
+    ok(nbgit(repo, "install"))
+    attributes = repo / ".gitattributes"
+    attributes.write_text(attributes.read_text().replace("# nbgit: end\n", "# nbgit: end  \n") + "*.csv text\n")
+    ok(nbgit(repo, "uninstall"))
+    assert attributes.read_text() == "*.png binary\n*.csv text\n"
+    ok(nbgit(repo, "install"))
+    attributes.write_text(attributes.read_text().replace("# nbgit: end\n", "") + "*.R text\n")
+    before = attributes.read_bytes(), (repo / ".git" / "config").read_bytes(), sorted(p.name for p in (repo / ".git" / "hooks").iterdir())
+    for command in ("uninstall", "install"):
+        said = ok(nbgit(repo, command), 2)
+        assert said.startswith(f"nbgit: error: {attributes}: nbgit's block has no `# nbgit: end` line"), said
+        assert "hint: put `# nbgit: end` back after nbgit's lines" in said
+        assert (attributes.read_bytes(), (repo / ".git" / "config").read_bytes(), sorted(p.name for p in (repo / ".git" / "hooks").iterdir())) == before
+

@@ -11,7 +11,7 @@ from nbgit import gitrepo
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
 from nbgit.install import peers
-from nbgit.install.attributes import attribute_files, block_text, remove_block, write_block
+from nbgit.install.attributes import attribute_files, block_text, check_block, remove_block, write_block
 from nbgit.install.config import RECORD, apply_config, remove_config
 from nbgit.install.folders import forget_made, missing_folders, record_made, remove_if_empty
 from nbgit.install.hooks import hook_script, install_hook, is_ours, refuse_what_is_no_hook, remove_hooks
@@ -51,8 +51,9 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
     """Wire every capability into the target; the report, and whether a peer still overrides nbgit."""
     if not with_hooks:
         wirings = [w._replace(hooks=(), off="skipped (--no-hooks)") if w.hooks else w for w in wirings]
+    check_block(target.attributes)  # before anything is written
     if target.hooks is not None:
-        refuse_what_is_no_hook(target.hooks, [name for wiring in wirings for name in wiring.hooks])  # before anything is written
+        refuse_what_is_no_hook(target.hooks, [name for wiring in wirings for name in wiring.hooks])
     report = [f"warning: {w}" for wiring in wirings for w in wiring.warnings]
     hooks = [target.hooks] if target.hooks is not None and any(wiring.hooks for wiring in wirings) else []
     made = missing_folders([target.attributes.parent, *hooks])  # recorded once written, so that uninstall removes them
@@ -121,6 +122,7 @@ def shared_to_commit(target: Target, wirings: list[Wiring]) -> list[str]:
 def uninstall(wirings: list[Wiring], target: Target) -> list[str]:
     """Remove exactly what install wrote to the target: config keys, the attribute block, hooks, managed
     files, and the folders it created for them once they are empty."""
+    check_block(target.attributes)  # before anything is removed
     made = forget_made(target)
     report = [f"config: removed {key}" for key in remove_config(wirings, target)]
     if (report or made) and target.config == ("--global",):
