@@ -780,3 +780,16 @@ def test_a_block_whose_end_line_was_edited_never_takes_your_lines_with_it(repo: 
         assert "hint: put `# nbgit: end` back after nbgit's lines" in said
         assert (attributes.read_bytes(), (repo / ".git" / "config").read_bytes(), sorted(p.name for p in (repo / ".git" / "hooks").iterdir())) == before
 
+
+def test_a_byte_order_mark_stays_first_so_your_first_line_still_counts(repo: Path) -> None:
+    """git skips a UTF-8 byte order mark only at the start of an attribute file: nbgit's block written before
+    it turned your first line into a pattern that matched nothing while nbgit was installed."""
+    attributes = repo / ".gitattributes"
+    attributes.write_bytes(b"\xef\xbb\xbf*.png binary\r\n")
+    ok(nbgit(repo, "install"))
+    assert git(repo, "check-attr", "binary", "--", "x.png").stdout == b"x.png: binary: set\n"
+    assert git(repo, "check-attr", "filter", "--", "x.ipynb").stdout == b"x.ipynb: filter: nbgit\n"
+    ok(nbgit(repo, "install"))
+    assert attributes.read_bytes().count(b"# nbgit: begin") == 1
+    ok(nbgit(repo, "uninstall"))
+    assert attributes.read_bytes() == b"\xef\xbb\xbf*.png binary\r\n"

@@ -12,6 +12,7 @@ from nbgit.install.wiring import NOTEBOOKS, Wiring
 
 BEGIN = "# nbgit: begin (written by `nbgit install`; `nbgit uninstall` removes this block)"
 END = "# nbgit: end"
+BOM = "\ufeff"
 
 
 def block_text(wirings: list[Wiring], macro: bool) -> str:
@@ -23,8 +24,9 @@ def block_text(wirings: list[Wiring], macro: bool) -> str:
 
 
 def split_block(text: str, path: Path) -> tuple[str, str, str] | None:
-    """(before, block, after) of nbgit's block in the text of the attribute file at `path`, or None when
-    there is none. A block whose end line is gone (edited away, a merge) is an NbgitError: where nbgit's lines end and yours begin is unknown, and taking everything after the
+    """(before, block, after) of nbgit's block in the text of the attribute file at `path` (its BOM left
+    out: see `_text`), or None when there is none. A block whose end line is gone (edited away, a merge)
+    is an NbgitError: where nbgit's lines end and yours begin is unknown, and taking everything after the
     begin line took your lines with it."""
     lines = text.splitlines(keepends=True)
     begin = next((i for i, line in enumerate(lines) if line.startswith(BEGIN[:14])), None)
@@ -40,8 +42,9 @@ def split_block(text: str, path: Path) -> tuple[str, str, str] | None:
 
 
 def _text(path: Path) -> tuple[str, str]:
-    """("", text) of an attribute file."""
-    return "", path.read_bytes().decode("utf-8", "surrogateescape") if path.is_file() else ""
+    """(BOM, text) of an attribute file: a UTF-8 byte order mark git skips only at the very start stays there."""
+    text = path.read_bytes().decode("utf-8", "surrogateescape") if path.is_file() else ""
+    return (BOM, text[1:]) if text.startswith(BOM) else ("", text)
 
 
 def check_block(path: Path) -> None:
