@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -109,6 +109,30 @@ def repo(tmp_path: Path) -> Path:
     git(path, "init", "-q", "-b", "main")
     git(path, "commit", "-q", "--allow-empty", "-m", "root")
     return path
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
+    """Make a folder read-only, for root too (`chattr +i`), undone at the end; skips where neither works."""
+    made: list[Path] = []
+
+    def make(folder: Path) -> None:
+        if os.geteuid() == 0:
+            if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+                pytest.skip("cannot make a folder read-only for root here (chattr +i)")
+        else:
+            folder.chmod(0o555)
+        made.append(folder)
+        try:
+            (folder / ".probe").write_text("")
+        except OSError:
+            return
+        pytest.skip("this file system lets the folder be written anyway")
+
+    yield make
+    for folder in made:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(0o755)
 
 
 def copy_in(source: Path, repo: Path, name: str | None = None) -> Path:

@@ -290,30 +290,6 @@ def test_a_directory_at_the_twins_path_is_one_error_and_the_walk_goes_on(tmp_pat
     assert (clone / "b.py").is_file(), "the other pair is synced"
 
 
-@pytest.fixture
-def read_only(tmp_path: Path) -> Iterator[callable]:
-    """Make a folder read-only, for root too (`chattr +i`), undone at the end; skips where neither works."""
-    made: list[Path] = []
-
-    def make(folder: Path) -> None:
-        if os.geteuid() == 0:
-            if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
-                pytest.skip("cannot make a folder read-only for root here (chattr +i)")
-        else:
-            folder.chmod(0o555)
-        made.append(folder)
-        try:
-            (folder / ".probe").write_text("")
-        except OSError:
-            return
-        pytest.skip("this file system lets the folder be written anyway")
-
-    yield make
-    for folder in made:
-        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
-        folder.chmod(0o755)
-
-
 def test_a_read_only_folder_during_sync_is_one_error_and_the_walk_goes_on(tmp_path: Path, read_only: callable) -> None:
     clone = stranger_clone(tmp_path, {".nbgit.toml": PAIRING, "locked/a.ipynb": notebook(["# A", "x = 1"]), "b.ipynb": notebook(["# B", "y = 1"])})
     read_only(clone / "locked")

@@ -14,7 +14,6 @@ from typing import Callable
 
 import pytest
 from conftest import git, nbgit
-from test_hostile import read_only
 from test_restore import (
     DEV,
     SAMPLES,
@@ -30,7 +29,7 @@ from test_restore import (
 )
 
 pytestmark = pytest.mark.skipif(not DEV.is_dir(), reason="the corpus is not at ../shared/corpus")
-__all__ = ["clone", "read_only"]  # (the fixtures, used by name)
+__all__ = ["clone"]  # (the fixture, used by name)
 
 
 def checkout_without_nbgit(repo: Path, *names: str) -> None:
