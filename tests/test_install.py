@@ -793,3 +793,32 @@ def test_a_byte_order_mark_stays_first_so_your_first_line_still_counts(repo: Pat
     assert attributes.read_bytes().count(b"# nbgit: begin") == 1
     ok(nbgit(repo, "uninstall"))
     assert attributes.read_bytes() == b"\xef\xbb\xbf*.png binary\r\n"
+
+
+def test_a_hooks_folder_install_cannot_write_stops_it_before_anything_is_written(repo: Path, read_only: Callable[[Path], None]) -> None:
+    """A read-only hooks folder ended install with an internal error after it had written the config and the
+    attribute block. It is now one error naming the folder and the way out (`--no-hooks`), with nothing
+    written; hooks nbgit installed before are no reason to stop."""
+    hooks = repo / ".git" / "hooks"
+    (hooks / "pre-commit").write_text("#!/bin/sh\ntrue\n")
+    before = (repo / ".git" / "config").read_bytes()
+    read_only(hooks)
+    said = ok(nbgit(repo, "install"), 2)
+    assert said.splitlines() == [f"nbgit: error: {hooks}: cannot write nbgit's hooks (pre-commit, post-checkout) into this folder; nothing was installed",
+                                 "hint: make the folder writable, or run `nbgit install --no-hooks`"]
+    assert (repo / ".git" / "config").read_bytes() == before and not (repo / ".gitattributes").exists()
+    ok(nbgit(repo, "install", "--no-hooks"))
+    assert (repo / ".gitattributes").is_file()
+
+
+def test_an_attribute_file_linked_out_of_the_work_tree_stops_install_before_anything_is_written(repo: Path, tmp_path: Path) -> None:
+    """A committed `.gitattributes` that links out of the repository is refused (nbgit never writes through
+    it); install refused it only after writing the config, leaving the clone half wired."""
+    outside = tmp_path / "outside"
+    outside.write_text("*.pdf binary\n")
+    (repo / ".gitattributes").symlink_to(outside)
+    before = (repo / ".git" / "config").read_bytes()
+    said = ok(nbgit(repo, "install"), 2)
+    assert "a symbolic link to" in said and "outside the repository's work tree; not followed" in said
+    assert (repo / ".git" / "config").read_bytes() == before and outside.read_text() == "*.pdf binary\n"
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()

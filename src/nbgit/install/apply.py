@@ -9,12 +9,12 @@ from pathlib import Path
 
 from nbgit import gitrepo
 from nbgit.errors import NbgitError
-from nbgit.files import write_atomic
+from nbgit.files import confined, write_atomic
 from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, block_text, check_block, remove_block, write_block
 from nbgit.install.config import RECORD, apply_config, remove_config
 from nbgit.install.folders import forget_made, missing_folders, record_made, remove_if_empty
-from nbgit.install.hooks import hook_script, install_hook, is_ours, refuse_what_is_no_hook, remove_hooks
+from nbgit.install.hooks import hook_script, install_hook, is_ours, refuse_unwritable, refuse_what_is_no_hook, remove_hooks, to_write
 from nbgit.install.inspect import inspect_peers
 from nbgit.install.renormalize import restaging
 from nbgit.install.target import Target, is_repository_file, shown_path
@@ -51,9 +51,13 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
     """Wire every capability into the target; the report, and whether a peer still overrides nbgit."""
     if not with_hooks:
         wirings = [w._replace(hooks=(), off="skipped (--no-hooks)") if w.hooks else w for w in wirings]
+    nbgit = nbgit_command(setup)
+    scripts = {name: hook_script(name, nbgit) for wiring in wirings for name in wiring.hooks}
     check_block(target.attributes)  # before anything is written
+    confined(target.attributes)
     if target.hooks is not None:
-        refuse_what_is_no_hook(target.hooks, [name for wiring in wirings for name in wiring.hooks])
+        refuse_what_is_no_hook(target.hooks, list(scripts))
+        refuse_unwritable(target.hooks, to_write(target.hooks, scripts))
     report = [f"warning: {w}" for wiring in wirings for w in wiring.warnings]
     hooks = [target.hooks] if target.hooks is not None and any(wiring.hooks for wiring in wirings) else []
     made = missing_folders([target.attributes.parent, *hooks])  # recorded once written, so that uninstall removes them
@@ -66,10 +70,9 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
         gitrepo.config_set(RECORD, "core.attributesfile", target.config, target.cwd, add=True)
     if write_block(target.attributes, block_text(wirings, target.macro)):
         report.append(f"attributes: wrote nbgit's block in {shown_path(target.attributes, target.root)}")
-    nbgit = nbgit_command(setup)
     for wiring in wirings:
         if wiring.hooks and target.hooks is not None:
-            report += [install_hook(target.hooks, name, hook_script(name, nbgit)) for name in wiring.hooks]
+            report += [install_hook(target.hooks, name, scripts[name]) for name in wiring.hooks]
         if target.root is not None:
             report += [said for f in wiring.files if (said := write_file(target.root, f))]
     record_made(made, target)

@@ -88,6 +88,25 @@ def refuse_what_is_no_hook(hooks: Path, names: list[str]) -> None:
                              "move it away (git cannot run it as a hook either), then run `nbgit install` again")
 
 
+def to_write(hooks: Path, scripts: dict[str, str]) -> list[str]:
+    """The hooks of `scripts` (name: nbgit's script) that install would write: not already nbgit's as they are."""
+    return [
+        name for name, script in scripts.items()
+        if read_small(hooks / name) != script.encode() and not is_ours(hooks / f"{name}.legacy") and not is_ours(hooks / name, HAND_HOOK_MARKER)
+    ]
+
+
+def refuse_unwritable(hooks: Path, names: list[str]) -> None:
+    """Raise an NbgitError when the hooks folder (or, while it does not exist, the folder it would be made in)
+    cannot be written and `names` are to be written there: install stops before writing anything else."""
+    if not names:
+        return
+    existing = next(p for p in (hooks, *hooks.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise NbgitError(f"{existing}: cannot write nbgit's hooks ({', '.join(names)}) into this folder; nothing was installed",
+                         "make the folder writable, or run `nbgit install --no-hooks`")
+
+
 def install_hook(hooks: Path, name: str, script: str) -> str:
     """Install one hook, keeping a hook already there as NAME.nbgit-chained (run after nbgit's); what was done."""
     hook, chained = hooks / name, hooks / f"{name}{CHAINED}"
