@@ -822,3 +822,22 @@ def test_an_attribute_file_linked_out_of_the_work_tree_stops_install_before_anyt
     assert "a symbolic link to" in said and "outside the repository's work tree; not followed" in said
     assert (repo / ".git" / "config").read_bytes() == before and outside.read_text() == "*.pdf binary\n"
     assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_your_own_values_under_the_drivers_keys_come_back_after_uninstall(repo: Path) -> None:
+    """Values of yours under keys nbgit's drivers use (a `diff "nbgit"` section of your own) were overwritten
+    by install and deleted by uninstall. The first install records them (`nbgit.kept`), later installs
+    keep that record, and uninstall puts them back (a key may come back at the end of its section)."""
+    git(repo, "config", "diff.nbgit.textconv", "cat")
+    git(repo, "config", "diff.nbgit.wordRegex", "[a-z]+")
+    git(repo, "config", "merge.nbgit.driver", "my-merge %A %B")
+    before = git(repo, "config", "--local", "--list").stdout.decode().splitlines()
+    ok(nbgit(repo, "install"))
+    assert git(repo, "config", "diff.nbgit.textconv").stdout.decode().startswith("NBGIT_VERSION=")
+    ok(nbgit(repo, "install"))
+    ok(nbgit(repo, "uninstall"))
+    assert sorted(git(repo, "config", "--local", "--list").stdout.decode().splitlines()) == sorted(before)
+    ok(nbgit(repo, "install"))  # nbgit's own values, written by an install, are never taken for yours
+    ok(nbgit(repo, "install"))
+    ok(nbgit(repo, "uninstall"))
+    assert sorted(git(repo, "config", "--local", "--list").stdout.decode().splitlines()) == sorted(before)

@@ -12,7 +12,7 @@ from nbgit.errors import NbgitError
 from nbgit.files import confined, write_atomic
 from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, block_text, check_block, remove_block, write_block
-from nbgit.install.config import RECORD, apply_config, remove_config
+from nbgit.install.config import RECORD, apply_config, keep_yours, remove_config
 from nbgit.install.folders import forget_made, missing_folders, record_made, remove_if_empty
 from nbgit.install.hooks import hook_script, install_hook, is_ours, refuse_unwritable, refuse_what_is_no_hook, remove_hooks, to_write
 from nbgit.install.inspect import inspect_peers
@@ -63,6 +63,7 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
     made = missing_folders([target.attributes.parent, *hooks])  # recorded once written, so that uninstall removes them
     if replace_peers:
         report += replace(target)
+    keep_yours(wirings, target)
     for wiring in wirings:
         apply_config(wiring, target)
     if target.point_attributes_file:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 from nbgit import gitrepo
+from nbgit.install.programs import program_of
 from nbgit.install.target import Target, config_values
 from nbgit.install.wiring import Wiring
 
 RECORD = "nbgit.wrote"  # shared config keys install wrote (multi-valued), so that uninstall removes only those
+KEPT = "nbgit.kept"  # "key=value" of yours in the drivers' sections that the first install replaced; uninstall puts them back
+PROCESS = "filter.nbgit.process"
 
 
 def recorded_keys(target: Target) -> set[str]:
@@ -31,13 +36,32 @@ def apply_config(wiring: Wiring, target: Target) -> None:
             gitrepo.config_set(RECORD, entry.key.lower(), target.config, target.cwd, add=True)
 
 
+def keep_yours(wirings: list[Wiring], target: Target) -> None:
+    """Before nbgit first installs into the target's config file, record the values already there under
+    the drivers' keys it writes (a `diff.nbgit.textconv` of your own), so that uninstall puts them back.
+    nbgit installed before (its filter process is wired there) owns those keys and records nothing."""
+    current = config_values(target.config, target.cwd)
+    process = current.get(PROCESS)
+    if process is not None and os.path.basename(program_of(process.value) or "") == "nbgit-filter-process":
+        return
+    kept = {e.value.partition("=")[0] for e in gitrepo.config_entries("^" + KEPT.replace(".", r"\.") + "$", target.config, target.cwd)}
+    for key in dict.fromkeys(k.lower() for w in wirings for k in w.owned_keys if not k.lower().startswith("nbgit.")):
+        if key in current and key not in kept:
+            gitrepo.config_set(KEPT, f"{key}={current[key].value}", target.config, target.cwd, add=True)
+
+
 def remove_config(wirings: list[Wiring], target: Target) -> list[str]:
-    """Remove every key nbgit owns and every shared key it recorded writing; the keys removed."""
+    """Remove every key nbgit owns and every shared key it recorded writing, and put back the values of yours
+    that install replaced; the keys removed."""
     current = config_values(target.config, target.cwd)
     keys = [k for w in wirings for k in w.owned_keys] + sorted(recorded_keys(target))
     removed = [key for key in dict.fromkeys(keys) if key.lower() in current]
+    kept = [e.value.partition("=") for e in gitrepo.config_entries("^" + KEPT.replace(".", r"\.") + "$", target.config, target.cwd)]
     for key in removed:
         gitrepo.config_unset(key, target.config, target.cwd)
-    if RECORD in current:
-        gitrepo.config_unset(RECORD, target.config, target.cwd)
+    for record in (RECORD, KEPT):
+        if record in current:
+            gitrepo.config_unset(record, target.config, target.cwd)
+    for key, _, value in kept:
+        gitrepo.config_set(key, value, target.config, target.cwd)
     return removed
