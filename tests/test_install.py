@@ -841,3 +841,26 @@ def test_your_own_values_under_the_drivers_keys_come_back_after_uninstall(repo: 
     ok(nbgit(repo, "install"))
     ok(nbgit(repo, "uninstall"))
     assert sorted(git(repo, "config", "--local", "--list").stdout.decode().splitlines()) == sorted(before)
+
+
+def test_a_hooks_folder_shared_by_every_repository_gets_no_hook(repo: Path, tmp_path: Path) -> None:
+    """core.hooksPath in the global config names one folder for every repository: install wrote nbgit's hooks
+    there, so every other repository refused commits of notebooks with outputs, nbgit or not. It writes
+    none there now, says why and what to do instead; a core.hooksPath of this repository's own gets them."""
+    shared = Path(os.environ["HOME"]) / ".githooks"
+    shared.mkdir()
+    (shared / "pre-commit").write_text("#!/bin/sh\ntrue\n")
+    (shared / "pre-commit").chmod(0o755)
+    git(repo, "config", "--global", "core.hooksPath", str(shared))
+    out = ok(nbgit(repo, "install"))
+    assert f"hooks      off: core.hooksPath (global config) names {shared}, a hooks folder every repository of yours uses" in out
+    assert sorted(p.name for p in shared.iterdir()) == ["pre-commit"] and (shared / "pre-commit").read_text() == "#!/bin/sh\ntrue\n"
+    assert "hooks       off      core.hooksPath (global config)" in ok(nbgit(repo, "status"))
+    other = tmp_path / "other"
+    git(tmp_path, "init", "-q", "-b", "main", str(other))
+    (other / "ran.ipynb").write_text(json.dumps(code_notebook("x = 1")))  # execution_count 1: not clean
+    git(other, "add", "ran.ipynb")
+    git(other, "commit", "-qm", "a repository without nbgit")
+    git(repo, "config", "core.hooksPath", ".git/hooks")
+    ok(nbgit(repo, "install"))
+    assert (repo / ".git" / "hooks" / "pre-commit").is_file() and "hooks       ok" in ok(nbgit(repo, "status"))

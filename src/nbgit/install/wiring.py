@@ -273,6 +273,13 @@ def hooks_wiring(setup: Setup) -> Wiring:
     checkouts), chained with hooks already there."""
     if setup.global_:
         return Wiring("hooks", "", optional=True, off="hooks are per repository: run `nbgit install` inside one")
+    shared = _shared_hooks_folder(setup.root)
+    if shared is not None:
+        return Wiring("hooks", "", optional=True, off=(
+            f"core.hooksPath ({shared.scope} config) names {shared.value}, a hooks folder every repository of yours uses: "
+            "nbgit writes no hook there (its checks would refuse commits everywhere); "
+            "call `nbgit hook pre-commit` from your own hook there, or set core.hooksPath in this repository"
+        ))
     refreshing = "pre-commit / post-checkout keep notebooks they touch out of git status when only outputs changed"
     if setup.policy.section("pair")["enabled"]:
         return Wiring(
@@ -282,6 +289,15 @@ def hooks_wiring(setup: Setup) -> Wiring:
             optional=True,
         )
     return Wiring("hooks", f"pre-commit runs nbgit's checks; {refreshing}", hooks=("pre-commit", "post-checkout"), optional=True)
+
+
+def _shared_hooks_folder(root: Path | None) -> gitrepo.ConfigValue | None:
+    """core.hooksPath as git uses it here when it comes from the global or system config (a folder shared by
+    every repository), else None."""
+    if root is None:
+        return None
+    entries = gitrepo.config_entries(r"^core\.hookspath$", (), root)
+    return entries[-1] if entries and entries[-1].scope not in ("local", "worktree", "command") else None
 
 
 JUPYTEXT_CONFIG = "jupytext.toml"
