@@ -864,3 +864,19 @@ def test_a_hooks_folder_shared_by_every_repository_gets_no_hook(repo: Path, tmp_
     git(repo, "config", "core.hooksPath", ".git/hooks")
     ok(nbgit(repo, "install"))
     assert (repo / ".git" / "hooks" / "pre-commit").is_file() and "hooks       ok" in ok(nbgit(repo, "status"))
+
+
+def test_install_says_why_git_gives_it_no_work_tree(repo: Path, tmp_path: Path) -> None:
+    """A repository another user owns (git refuses it: safe.directory) and a bare repository were both
+    "not inside a git repository", which sends the user looking for the wrong thing."""
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    said = ok(nbgit(bare, "install"), 2)
+    assert said.startswith("nbgit: error: this is a bare repository: it has no work tree"), said
+    if os.geteuid() != 0:
+        pytest.skip("needs root to hand the repository to another user")
+    os.chown(repo, 4321, 4321)
+    for command in ("install", "uninstall"):
+        said = ok(nbgit(repo, command), 2)
+        assert said.splitlines() == [f"nbgit: error: git refuses the repository at {repo}: another user owns it (dubious ownership)",
+                                     f"hint: if you trust it: git config --global --add safe.directory {repo}; then run the command again"]

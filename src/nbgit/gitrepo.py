@@ -78,6 +78,12 @@ def top_level(cwd: Path | str | None = None) -> Path:
     return Path(path_line(git("rev-parse", "--show-toplevel", cwd=cwd)))
 
 
+def top_level_refusal(cwd: Path | str) -> str:
+    """What git says when asked for the top of the work tree at `cwd` and it has none ("" when it has one)."""
+    done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, check=False)
+    return "" if done.returncode == 0 else done.stderr.decode("utf-8", "replace")
+
+
 def path_line(out: bytes) -> str:
     """The one path git printed on a line: only the "\n" git ends it with comes off (a folder's name
     may end in a space), and bytes that are not UTF-8 are kept as the file system has them."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 from pathlib import Path
 from typing import NamedTuple
 
@@ -53,7 +54,7 @@ def target_for(global_: bool, attributes: str | None, cwd: Path) -> Target:
         path = given or configured or default_global_attributes()
         return Target(("--global",), path, True, root, None, given is not None and configured is None, cwd)
     if root is None:
-        raise NbgitError("not inside a git repository", "run `nbgit install` inside a clone, or use `nbgit install --global`")
+        raise _no_work_tree(cwd)
     info = gitrepo.git_dir_path("info/attributes", cwd).resolve()
     path = given or root / ".gitattributes"
     if path != info and (path.name != ".gitattributes" or not path.is_relative_to(root)):
@@ -63,6 +64,20 @@ def target_for(global_: bool, attributes: str | None, cwd: Path) -> Target:
         )
     macro = path in (info, root / ".gitattributes")  # git ignores macros in nested .gitattributes files
     return Target(("--local",), path, macro, root, gitrepo.git_dir_path("hooks", cwd), False, cwd)
+
+
+def _no_work_tree(cwd: Path) -> NbgitError:
+    """Why there is no work tree here for install to wire, as git says it: git refusing a repository another
+    user owns (safe.directory), a bare repository, or none at all."""
+    said = gitrepo.top_level_refusal(cwd)
+    if "dubious ownership" in said:
+        top = said.split("'")[1] if said.count("'") >= 2 else str(cwd)
+        return NbgitError(f"git refuses the repository at {top}: another user owns it (dubious ownership)",
+                          f"if you trust it: git config --global --add safe.directory {shlex.quote(top)}; then run the command again")
+    if "must be run in a work tree" in said:
+        return NbgitError("this is a bare repository: it has no work tree for notebooks, nor a checkout for hooks to act on",
+                          "run `nbgit install` in a clone with a work tree, or `nbgit install --global`")
+    return NbgitError("not inside a git repository", "run `nbgit install` inside a clone, or use `nbgit install --global`")
 
 
 def config_values(where: gitrepo.ConfigFile, cwd: Path) -> dict[str, gitrepo.ConfigValue]:
