@@ -880,3 +880,22 @@ def test_install_says_why_git_gives_it_no_work_tree(repo: Path, tmp_path: Path) 
         said = ok(nbgit(repo, command), 2)
         assert said.splitlines() == [f"nbgit: error: git refuses the repository at {repo}: another user owns it (dubious ownership)",
                                      f"hint: if you trust it: git config --global --add safe.directory {repo}; then run the command again"]
+
+
+def test_renormalize_while_another_git_command_holds_the_index_says_so(repo: Path) -> None:
+    """git's long advice about a held index.lock ends with "remove the file manually to continue", and that
+    last line alone was the error (which file? while another git command may be running): now git's own
+    fatal line, naming the lock, and a hint that says to wait first."""
+    (repo / "a.ipynb").write_text(json.dumps(code_notebook("x = 1")))
+    git(repo, "add", "a.ipynb")
+    git(repo, "commit", "-qm", "a notebook with an execution count")
+    ok(nbgit(repo, "install"))
+    (repo / ".git" / "index.lock").write_bytes(b"")
+    said = ok(nbgit(repo, "renormalize"), 2)
+    assert said.splitlines() == [
+        f"nbgit: error: git update-index failed: Unable to create '{repo}/.git/index.lock': File exists.",
+        "hint: another git command is running in this repository: run this again once it is done "
+        "(if none is, a crashed one left the lock file named above: delete it)",
+    ]
+    (repo / ".git" / "index.lock").unlink()
+    assert "renormalized a.ipynb" in ok(nbgit(repo, "renormalize"))

@@ -21,9 +21,23 @@ def git(*args: str, cwd: Path | str | None = None, input: bytes | None = None, c
     except FileNotFoundError:
         raise NbgitError("git is not installed or not on PATH", "install git 2.39 or newer") from None
     if check and done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise NbgitError(f"git {args[0]} failed: {message[-1] if message else done.returncode}", hint)
+        raise NbgitError(f"git {args[0]} failed: {_failure(done.stderr) or done.returncode}", hint or _failure_hint(done.stderr))
     return done.stdout
+
+
+def _failure(stderr: bytes) -> str:
+    """The line of git's error output that says what failed: its `fatal:` line, else its last line (git
+    follows some with advice whose last line, alone, misleads: "remove the file manually to continue")."""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")]
+    return fatal[0] if fatal else lines[-1] if lines else ""
+
+
+def _failure_hint(stderr: bytes) -> str:
+    """The way out of a failure git explains at length: another git command holding the index lock."""
+    if b"index.lock': File exists" in stderr:
+        return "another git command is running in this repository: run this again once it is done (if none is, a crashed one left the lock file named above: delete it)"
+    return ""
 
 
 def commit_exists(revision: str, cwd: Path | str | None = None) -> bool:
