@@ -899,3 +899,26 @@ def test_renormalize_while_another_git_command_holds_the_index_says_so(repo: Pat
     ]
     (repo / ".git" / "index.lock").unlink()
     assert "renormalized a.ipynb" in ok(nbgit(repo, "renormalize"))
+
+
+def test_a_committed_hooks_folder_gets_no_hook_of_this_machine(repo: Path) -> None:
+    """core.hooksPath naming a folder the team commits (`.githooks`): install moved the team's hook aside and
+    wrote its own, with this machine's absolute paths, where `git add -A` commits it for everyone (whose
+    commits it then refuses: that nbgit is gone on their machines). It writes nothing there now and says
+    how to call nbgit from those hooks; hooks there that already call nbgit by hand count as installed."""
+    team = repo / ".githooks"
+    team.mkdir()
+    (team / "pre-commit").write_text("#!/bin/sh\necho team hook\n")
+    (team / "pre-commit").chmod(0o755)
+    git(repo, "add", ".githooks")
+    git(repo, "commit", "-qm", "the team's hooks")
+    git(repo, "config", "core.hooksPath", ".githooks")
+    out = ok(nbgit(repo, "install"))
+    assert "hooks      off: core.hooksPath names .githooks, a folder of the repository with committed files" in out
+    assert git(repo, "status", "--porcelain").stdout == b"?? .gitattributes\n"
+    shipped = Path(__file__).resolve().parents[1] / "hooks"
+    for name in ("pre-commit", "post-checkout"):
+        (team / name).write_bytes((shipped / name).read_bytes())
+        (team / name).chmod(0o755)
+    assert "kept nbgit's hand-wired hook" in ok(nbgit(repo, "install"))
+    assert "hooks       ok" in ok(nbgit(repo, "status"))

@@ -282,14 +282,18 @@ def hooks_wiring(setup: Setup) -> Wiring:
         ))
     refreshing = "pre-commit / post-checkout keep notebooks they touch out of git status when only outputs changed"
     if setup.policy.section("pair")["enabled"]:
-        return Wiring(
-            "hooks",
-            f"pre-commit runs nbgit's checks; post-merge / post-checkout remind when pairs fall out of step; {refreshing}",
-            hooks=("pre-commit", "post-merge", "post-checkout"),
-            optional=True,
-        )
-    return Wiring("hooks", f"pre-commit runs nbgit's checks; {refreshing}", hooks=("pre-commit", "post-checkout"), optional=True)
-
+        summary = f"pre-commit runs nbgit's checks; post-merge / post-checkout remind when pairs fall out of step; {refreshing}"
+        names: tuple[str, ...] = ("pre-commit", "post-merge", "post-checkout")
+    else:
+        summary, names = f"pre-commit runs nbgit's checks; {refreshing}", ("pre-commit", "post-checkout")
+    committed = _committed_hooks_folder(setup.root, names)
+    if committed is not None:
+        return Wiring("hooks", "", optional=True, off=(
+            f"core.hooksPath names {committed}, a folder of the repository with committed files: nbgit writes no hook there "
+            "(committed, its hooks would carry this machine's paths to everyone); "
+            "call `nbgit hook NAME` from the hooks there, as the hooks in nbgit's hooks/ folder do"
+        ))
+    return Wiring("hooks", summary, hooks=names, optional=True)
 
 def _shared_hooks_folder(root: Path | None) -> gitrepo.ConfigValue | None:
     """core.hooksPath as git uses it here when it comes from the global or system config (a folder shared by
@@ -299,6 +303,21 @@ def _shared_hooks_folder(root: Path | None) -> gitrepo.ConfigValue | None:
     entries = gitrepo.config_entries(r"^core\.hookspath$", (), root)
     return entries[-1] if entries and entries[-1].scope not in ("local", "worktree", "command") else None
 
+
+def _committed_hooks_folder(root: Path | None, names: tuple[str, ...]) -> str | None:
+    """The hooks folder, relative to the work tree, when it lies in it (core.hooksPath), holds committed files
+    and not already nbgit's hand-wired hooks under every one of `names` (those install leaves as they are)."""
+    from nbgit.install.hooks import HAND_HOOK_MARKER, is_ours
+
+    if root is None:
+        return None
+    hooks = gitrepo.git_dir_path("hooks", root).resolve()
+    if not hooks.is_relative_to(root) or ".git" in hooks.relative_to(root).parts:
+        return None
+    if all(is_ours(hooks / name, HAND_HOOK_MARKER) for name in names):
+        return None
+    folder = hooks.relative_to(root).as_posix()
+    return folder if gitrepo.tracked_files(f":(literal){folder}/", root) else None
 
 JUPYTEXT_CONFIG = "jupytext.toml"
 
