@@ -922,3 +922,15 @@ def test_a_committed_hooks_folder_gets_no_hook_of_this_machine(repo: Path) -> No
         (team / name).chmod(0o755)
     assert "kept nbgit's hand-wired hook" in ok(nbgit(repo, "install"))
     assert "hooks       ok" in ok(nbgit(repo, "status"))
+
+
+def test_install_says_when_a_later_line_of_yours_keeps_nbgit_off(repo: Path) -> None:
+    """A `*.ipynb` line of yours after nbgit's block (notebooks in git LFS) overrides nbgit's drivers: install
+    listed every capability as wired and exited 0 while git ran none of them (only `nbgit status` told)."""
+    (repo / ".gitattributes").write_text("*.ipynb filter=lfs diff=lfs merge=lfs -text\n")
+    out = ok(nbgit(repo, "install"), 1)
+    for driver in ("filter", "diff", "merge"):
+        assert f"broken: {driver}: 1 notebook path(s) get {driver}=lfs instead of nbgit" in out, out
+    assert "nbgit: another tool or a later attribute line overrides nbgit for some notebooks (see above)" in out
+    (repo / ".gitattributes").write_text((repo / ".gitattributes").read_text().replace("*.ipynb filter=lfs diff=lfs merge=lfs -text\n", ""))
+    assert "broken" not in ok(nbgit(repo, "install"))

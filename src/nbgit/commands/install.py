@@ -26,7 +26,8 @@ def run(
     for line in report:
         print(f"  {line}")
     if clash:
-        print("nbgit: another tool overrides nbgit for some notebooks (see above); `nbgit install --replace-peers` removes it")
+        print("nbgit: another tool or a later attribute line overrides nbgit for some notebooks (see above); "
+              "`nbgit install --replace-peers` removes other tools' wiring, a line of yours is yours to change")
         return EXIT_FOUND
     step = next_step(target, wanted, setup) if not global_ else ""
     if step:

@@ -15,7 +15,7 @@ from nbgit.install.attributes import attribute_files, block_text, check_block, r
 from nbgit.install.config import RECORD, apply_config, keep_yours, remove_config
 from nbgit.install.folders import forget_made, missing_folders, record_made, remove_if_empty
 from nbgit.install.hooks import hook_script, install_hook, is_ours, refuse_unwritable, refuse_what_is_no_hook, remove_hooks, to_write
-from nbgit.install.inspect import inspect_peers
+from nbgit.install.inspect import DRIVERS, inspect
 from nbgit.install.renormalize import restaging
 from nbgit.install.target import Target, is_repository_file, shown_path
 from nbgit.install.wiring import MANAGED_MARKER, ManagedFile, Setup, Wiring, nbgit_command
@@ -80,8 +80,10 @@ def install(wirings: list[Wiring], target: Target, setup: Setup, replace_peers: 
     for wiring in wirings:
         said = f"off: {wiring.off}" if wiring.off else f"broken: {wiring.broken}" if wiring.broken else wiring.summary
         report.append(f"{wiring.capability:<10} {said}")
-    found = [f for f in inspect_peers(target.cwd) if f.state in ("broken", "note")]
-    report += [f"{f.state}: {f.detail}" for f in found]
+    # what git really does now: a peer, or a later attribute line of yours (`*.ipynb filter=lfs`), may override nbgit
+    found = [f for f in inspect(wirings, target.cwd) if f.capability == "peers" and f.state in ("broken", "note")
+             or f.capability in DRIVERS and f.state == "broken"]
+    report += [f"{f.state}: {f.capability}: {f.detail}" if f.capability in DRIVERS else f"{f.state}: {f.detail}" for f in found]
     return report, any(f.state == "broken" for f in found)
 
 
