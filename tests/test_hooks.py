@@ -72,7 +72,9 @@ def test_a_conflicted_notebook_is_refused_with_the_message(hooked: Path) -> None
     assert done.returncode == 1
     err = done.stderr.decode()
     assert "merged.ipynb: git conflict markers (line 11)" in err
-    assert "nbgit resolve merged.ipynb" in err and "commit refused" in err
+    assert "nbgit resolve merged.ipynb" in err
+    # the last line alone (what GUI clients often show) names the problem, not only "the problems above"
+    assert err.splitlines()[-1].startswith("nbgit: commit refused: merged.ipynb: git conflict markers (line 11)"), err
     assert git(hooked, "rev-list", "--count", "HEAD").stdout.strip() == (b"1" if not (hooked / ".gitattributes").exists() else b"2")
 
 

@@ -20,11 +20,18 @@ from pathlib import Path
 
 from nbgit import gitrepo
 from nbgit.check.formats import render
-from nbgit.check.runner import Scope, installation_problem, pair_reminder, run_checks
+from nbgit.check.runner import (
+    Outcome,
+    Scope,
+    installation_problem,
+    pair_reminder,
+    run_checks,
+)
 from nbgit.cli import EXIT_FOUND, EXIT_OK, HOOKS
 from nbgit.errors import NbgitError
 from nbgit.policy import find_root, load_policy
 from nbgit.progress import warn
+from nbgit.terminal import one_line
 from nbgit.worktree.refresh import refresh
 
 HOOK_WAIT = 1.0  # seconds a hook waits for another git command's index lock before skipping the refresh
@@ -49,11 +56,19 @@ def run(name: str, args: list[str]) -> int:
     sys.stderr.write(render(outcome, "text", root))
     if not outcome.failed:
         return EXIT_OK
-    sys.stderr.write(
-        "nbgit: commit refused: fix the problems above and `git add` the notebooks again "
+    sys.stderr.write(refusal(outcome))
+    return EXIT_FOUND
+
+
+def refusal(outcome: Outcome) -> str:
+    """The last line of a refused commit, which names the first problem: GUI clients (VS Code, GitHub
+    Desktop) often show a failed hook's last line alone, and "fix the problems above" then named none."""
+    errors = [p for p in outcome.problems if not p.warning]
+    more = f" (and {len(errors) - 1} more above)" if len(errors) > 1 else ""
+    return (
+        f"nbgit: commit refused: {one_line(errors[0].text())} [{errors[0].check}]{more}; fix and `git add` the notebooks again "
         "(or commit with --no-verify to skip the checks)\n"
     )
-    return EXIT_FOUND
 
 
 def _check_install(root: Path) -> int:
