@@ -934,3 +934,16 @@ def test_install_says_when_a_later_line_of_yours_keeps_nbgit_off(repo: Path) -> 
     assert "nbgit: another tool or a later attribute line overrides nbgit for some notebooks (see above)" in out
     (repo / ".gitattributes").write_text((repo / ".gitattributes").read_text().replace("*.ipynb filter=lfs diff=lfs merge=lfs -text\n", ""))
     assert "broken" not in ok(nbgit(repo, "install"))
+
+
+def test_a_hooks_folder_uninstall_cannot_write_stops_it_before_anything_is_removed(repo: Path, read_only: Callable[[Path], None]) -> None:
+    """uninstall with a read-only hooks folder ended in an internal error after removing the config: nbgit's
+    hooks stayed, still checking commits for an nbgit "uninstalled". Now one error first, then a clean run."""
+    ok(nbgit(repo, "install"))
+    hooks = repo / ".git" / "hooks"
+    before = (repo / ".git" / "config").read_bytes()
+    read_only(hooks)
+    said = ok(nbgit(repo, "uninstall"), 2)
+    assert said.splitlines() == [f"nbgit: error: {hooks}: cannot remove nbgit's hooks (post-checkout, pre-commit) from this folder; nothing was removed",
+                                 "hint: make the folder writable, then run `nbgit uninstall` again"]
+    assert (repo / ".git" / "config").read_bytes() == before and (repo / ".gitattributes").is_file()

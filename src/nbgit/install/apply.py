@@ -14,7 +14,7 @@ from nbgit.install import peers
 from nbgit.install.attributes import attribute_files, block_text, check_block, remove_block, write_block
 from nbgit.install.config import RECORD, apply_config, keep_yours, remove_config
 from nbgit.install.folders import forget_made, missing_folders, record_made, remove_if_empty
-from nbgit.install.hooks import hook_script, install_hook, is_ours, refuse_unwritable, refuse_what_is_no_hook, remove_hooks, to_write
+from nbgit.install.hooks import hook_script, install_hook, is_ours, ours_in, refuse_unwritable, refuse_what_is_no_hook, remove_hooks, to_write
 from nbgit.install.inspect import DRIVERS, inspect
 from nbgit.install.renormalize import restaging
 from nbgit.install.target import Target, is_repository_file, shown_path
@@ -129,6 +129,8 @@ def uninstall(wirings: list[Wiring], target: Target) -> list[str]:
     """Remove exactly what install wrote to the target: config keys, the attribute block, hooks, managed
     files, and the folders it created for them once they are empty."""
     check_block(target.attributes)  # before anything is removed
+    if target.hooks is not None and target.config != ("--global",):
+        refuse_unwritable(target.hooks, [hook.name for hook in ours_in(target.hooks)], removing=True)
     made = forget_made(target)
     report = [f"config: removed {key}" for key in remove_config(wirings, target)]
     if (report or made) and target.config == ("--global",):

@@ -96,15 +96,21 @@ def to_write(hooks: Path, scripts: dict[str, str]) -> list[str]:
     ]
 
 
-def refuse_unwritable(hooks: Path, names: list[str]) -> None:
+def refuse_unwritable(hooks: Path, names: list[str], removing: bool = False) -> None:
     """Raise an NbgitError when the hooks folder (or, while it does not exist, the folder it would be made in)
-    cannot be written and `names` are to be written there: install stops before writing anything else."""
+    cannot be written and `names` are to be written (or `removing`, removed) there: install (uninstall)
+    stops before changing anything else."""
     if not names:
         return
     existing = next(p for p in (hooks, *hooks.parents) if p.exists())
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise NbgitError(f"{existing}: cannot write nbgit's hooks ({', '.join(names)}) into this folder; nothing was installed",
-                         "make the folder writable, or run `nbgit install --no-hooks`")
+    if os.access(existing, os.W_OK | os.X_OK):
+        return
+    shown = ", ".join(names)
+    if removing:
+        raise NbgitError(f"{existing}: cannot remove nbgit's hooks ({shown}) from this folder; nothing was removed",
+                         "make the folder writable, then run `nbgit uninstall` again")
+    raise NbgitError(f"{existing}: cannot write nbgit's hooks ({shown}) into this folder; nothing was installed",
+                     "make the folder writable, or run `nbgit install --no-hooks`")
 
 
 def install_hook(hooks: Path, name: str, script: str) -> str:
@@ -142,12 +148,15 @@ def _same_hook_again(hook: Path, chained: Path) -> bool:
     return data is not None and data == read_small(chained)
 
 
+def ours_in(hooks: Path) -> list[Path]:
+    """nbgit's hooks in a hooks folder (as `.legacy` too, where the pre-commit framework moved one)."""
+    return [hook for hook in sorted(hooks.iterdir()) if not hook.name.endswith(CHAINED) and is_ours(hook)] if hooks.is_dir() else []
+
+
 def remove_hooks(hooks: Path) -> list[str]:
     """Remove nbgit's hooks from a hooks folder, putting back each hook they had chained, byte for byte."""
     said = []
-    for hook in sorted(hooks.iterdir()) if hooks.is_dir() else []:
-        if hook.name.endswith(CHAINED) or not is_ours(hook):
-            continue
+    for hook in ours_in(hooks):
         name = hook.name.removesuffix(".legacy")
         chained = hooks / f"{name}{CHAINED}"
         if os.path.lexists(chained):
