@@ -7,8 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -118,7 +118,7 @@ def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
 
     def make(folder: Path) -> None:
         if os.geteuid() == 0:
-            if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+            if subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False).returncode != 0:
                 pytest.skip("cannot make a folder read-only for root here (chattr +i)")
         else:
             folder.chmod(0o555)
@@ -131,7 +131,7 @@ def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
 
     yield make
     for folder in made:
-        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True, check=False)
         folder.chmod(0o755)
 
 

@@ -894,8 +894,8 @@ def test_renormalize_while_another_git_command_holds_the_index_says_so(repo: Pat
     said = ok(nbgit(repo, "renormalize"), 2)
     assert said.splitlines() == [
         f"nbgit: error: git update-index failed: Unable to create '{repo}/.git/index.lock': File exists.",
-        "hint: another git command is running in this repository: run this again once it is done "
-        "(if none is, a crashed one left the lock file named above: delete it)",
+        ("hint: another git command is running in this repository: run this again once it is done "
+         "(if none is, a crashed one left the lock file named above: delete it)"),
     ]
     (repo / ".git" / "index.lock").unlink()
     assert "renormalized a.ipynb" in ok(nbgit(repo, "renormalize"))
