@@ -138,11 +138,16 @@ def test_resolve_take_remote_settles_both_files_and_the_rebase_goes_on(clones: t
     assert code != 0, said
     done = nbgit(mine, "resolve", "a.ipynb", "--take", "remote")
     assert done.returncode == 0, done.stdout + done.stderr
-    git(mine, "add", "a.ipynb", "a.py")
-    done = git(mine, "-c", "core.editor=true", "rebase", "--continue", check=False)
-    assert done.returncode == 0, (done.stdout + done.stderr).decode()
+    continue_rebase(mine)
     assert_in_step(mine, [SOURCES[0], TOPIC, SOURCES[2], OTHER_CELL])
     assert git(mine, "show", "HEAD~1:a.ipynb").stdout.decode().count(UPSTREAM) == 1, "the upstream's edit stays in its commit"
+
+
+def continue_rebase(repo: Path) -> None:
+    """Stage the pair as it is now and let the rebase go on (it must)."""
+    git(repo, "add", "a.ipynb", "a.py")
+    done = git(repo, "-c", "core.editor=true", "rebase", "--continue", check=False)
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()
 
 
 def settle_by_hand(repo: Path, source: str) -> None:
@@ -166,9 +171,7 @@ def test_a_notebook_settled_by_hand_keeps_both_edits_and_its_twin_follows(clones
     assert "nbgit sync --take notebook a.ipynb" in said and "--take text" not in said, said
     done = nbgit(mine, "sync", "--take", "notebook", "a.ipynb")
     assert done.returncode == 0, done.stdout + done.stderr
-    git(mine, "add", "a.ipynb", "a.py")
-    done = git(mine, "-c", "core.editor=true", "rebase", "--continue", check=False)
-    assert done.returncode == 0, (done.stdout + done.stderr).decode()
+    continue_rebase(mine)
     assert_in_step(mine, [SOURCES[0], both, SOURCES[2], OTHER_CELL])
 
 

@@ -39,6 +39,7 @@ from nbgit.errors import NbgitError
 from nbgit.notebook import NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, cells, parse, serialise, source_of
 from nbgit.outputs import Sameness
 from nbgit.policy import Policy
+from nbgit.sequences import common_ends
 
 OUTPUT_STRATEGIES = {"clear": "clear-all", "local": "use-local", "remote": "use-remote"}
 _NBDIME_MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7} local|={7}|>{7} remote)</b></span>$')
@@ -199,12 +200,7 @@ def keep_both(local: dict[str, Any], remote: dict[str, Any], markers: Markers) -
     The notebook's metadata is local's: `merge_notebooks` has merged it already.
     """
     left, right = local.get("cells", []), remote.get("cells", [])
-    head = 0
-    while head < min(len(left), len(right)) and left[head] == right[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(left), len(right)) - head and left[-1 - tail] == right[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(left, right)
     middle = (
         [marker_cell("<" * markers.size, markers.local), *left[head : len(left) - tail], marker_cell("=" * markers.size)]
         + [*right[head : len(right) - tail], marker_cell(">" * markers.size, markers.remote)]

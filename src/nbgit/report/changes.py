@@ -30,6 +30,7 @@ from nbgit.notebook import NotebookError
 from nbgit.outputs import Sameness
 from nbgit.policy import Policy
 from nbgit.render import CellView, NotebookView, Part, notebook_summary, part_lines, source_lines, view
+from nbgit.sequences import common_ends
 
 # similarity (difflib ratio of sources) above which two unaligned cells count as one cell modified
 SIMILAR = 0.5
@@ -383,12 +384,7 @@ def _opcodes(a: list[Any], b: list[Any]) -> list[tuple[str, int, int, int, int]]
     quadratic table, the stretch falls back to difflib; when even difflib would take too long (thousands
     of cells of a few sources: MAX_MATCH_WORK), the stretch is one replacement, its cells paired by position.
     """
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(a, b)
     mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
     if len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25 and _match_work(mid_a, mid_b, autojunk=False) > MAX_MATCH_WORK:
         inner = [("replace", 0, len(mid_a), 0, len(mid_b))]
@@ -579,12 +575,7 @@ def _match_work(a: Sequence[Hashable], b: Sequence[Hashable], autojunk: bool) ->
 def _replaced(old: list[str], new: list[str]) -> list[str]:
     """One hunk, as difflib writes it with two lines of context: the lines between the common start and
     end removed, then the new ones added."""
-    head = 0
-    while head < min(len(old), len(new)) and old[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(old, new)
     start = max(head - 2, 0)
     before, after = old[start:head], old[len(old) - tail : len(old) - tail + 2]
     removed, added = old[head : len(old) - tail], new[head : len(new) - tail]
