@@ -670,6 +670,43 @@ def test_a_merge_of_twenty_thousand_cell_notebooks_is_not_quadratic(repo: Path) 
     assert all(f"mine = {n}" in merged and f"theirs = {n + 500}" in merged for n in range(0, count, 1000))
 
 
+def test_a_merge_of_notebooks_whose_cells_repeat_two_sources_is_not_quadratic(repo: Path) -> None:
+    """No cell is unique, so there is no anchor: nbdime's grid over 4,000 cells took two minutes (git
+    hung). Long stretches are cut again where git's own diff of the cells finds them unchanged."""
+    import os
+    import signal
+
+    wire_driver(repo)
+    count = 4_000
+    sources = ["x = 1" if n % 2 else "plt.show()" for n in range(count)]  # nbformat 4.4: no ids
+    mine, theirs = list(sources), list(sources)
+    mine[2001] = "mine_edit = 2"
+    mine.insert(10, "mine = 1")
+    theirs[3001] = "theirs_edit = 3"
+    del theirs[count - 20]
+
+    def notebook(cells: list[str]) -> bytes:
+        content = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s} for s in cells],
+                   "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+        return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
+
+    branches(repo, {"nb.ipynb": notebook(sources)}, {"nb.ipynb": notebook(mine)}, {"nb.ipynb": notebook(theirs)})
+    merge = subprocess.Popen(["git", "merge", "--no-edit", "other"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _, stderr = merge.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(merge.pid, signal.SIGKILL)
+        merge.communicate()
+        pytest.fail("git merge of two 4,000-cell notebooks of repeated cells took more than 60 s")
+    assert merge.returncode == 0, stderr.decode()
+    merged = code_sources((repo / "nb.ipynb").read_bytes())
+    expected = list(sources)
+    expected[2001], expected[3001] = "mine_edit = 2", "theirs_edit = 3"
+    del expected[count - 20]
+    expected.insert(10, "mine = 1")
+    assert merged == expected
+
+
 @pytest.mark.parametrize("deleting", ["local", "remote"])
 def test_a_cell_deleted_on_one_side_and_only_retagged_on_the_other_keeps_both_in_the_notebook(repo: Path, deleting: str) -> None:
     """The deletion and the new tag are the only changes (nbdime leaves that conflict unresolved). The
