@@ -632,13 +632,26 @@ def test_a_cell_deleted_on_one_side_and_retagged_on_the_other_is_never_reverted_
     assert nbgit(repo, "resolve", "nb.ipynb").returncode == 1  # the conflict is in the notebook, not only on stderr
 
 
+def merged_within(repo: Path, seconds: int) -> list[str]:
+    """`git merge other` (it must succeed), killed with its drivers after `seconds`; nb.ipynb's code sources after it."""
+    import os
+    import signal
+
+    merge = subprocess.Popen(["git", "merge", "--no-edit", "other"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _, stderr = merge.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(merge.pid, signal.SIGKILL)
+        merge.communicate()
+        pytest.fail(f"git merge took more than {seconds} s")
+    assert merge.returncode == 0, stderr.decode()
+    return code_sources((repo / "nb.ipynb").read_bytes())
+
+
 def test_a_merge_of_twenty_thousand_cell_notebooks_is_not_quadratic(repo: Path) -> None:
     """Local edits every 1000th cell and deletes one, remote edits others and inserts one: the merge
     goes through nbdime, which compares every cell with every other (4,000 cells took 27 s, 20,000 a
     quarter of an hour: git hung). Cut at the cells unchanged on all sides, it takes seconds."""
-    import os
-    import signal
-
     wire_driver(repo)
     count = 20_000
     sources = [f"x{n} = {n}\nprint(x{n})" for n in range(count)]
@@ -657,15 +670,7 @@ def test_a_merge_of_twenty_thousand_cell_notebooks_is_not_quadratic(repo: Path) 
         return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
 
     branches(repo, {"nb.ipynb": notebook(sources)}, {"nb.ipynb": notebook(mine)}, {"nb.ipynb": notebook(theirs)})
-    merge = subprocess.Popen(["git", "merge", "--no-edit", "other"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        _, stderr = merge.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        os.killpg(merge.pid, signal.SIGKILL)
-        merge.communicate()
-        pytest.fail("git merge of two 20,000-cell notebooks took more than 90 s")
-    assert merge.returncode == 0, stderr.decode()
-    merged = code_sources((repo / "nb.ipynb").read_bytes())
+    merged = merged_within(repo, 90)
     assert len(merged) == count and "inserted = 1" in merged and "x7 = 7\nprint(x7)" not in merged
     assert all(f"mine = {n}" in merged and f"theirs = {n + 500}" in merged for n in range(0, count, 1000))
 
@@ -673,9 +678,6 @@ def test_a_merge_of_twenty_thousand_cell_notebooks_is_not_quadratic(repo: Path) 
 def test_a_merge_of_notebooks_whose_cells_repeat_two_sources_is_not_quadratic(repo: Path) -> None:
     """No cell is unique, so there is no anchor: nbdime's grid over 4,000 cells took two minutes (git
     hung). Long stretches are cut again where git's own diff of the cells finds them unchanged."""
-    import os
-    import signal
-
     wire_driver(repo)
     count = 4_000
     sources = ["x = 1" if n % 2 else "plt.show()" for n in range(count)]  # nbformat 4.4: no ids
@@ -691,15 +693,7 @@ def test_a_merge_of_notebooks_whose_cells_repeat_two_sources_is_not_quadratic(re
         return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
 
     branches(repo, {"nb.ipynb": notebook(sources)}, {"nb.ipynb": notebook(mine)}, {"nb.ipynb": notebook(theirs)})
-    merge = subprocess.Popen(["git", "merge", "--no-edit", "other"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        _, stderr = merge.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(merge.pid, signal.SIGKILL)
-        merge.communicate()
-        pytest.fail("git merge of two 4,000-cell notebooks of repeated cells took more than 60 s")
-    assert merge.returncode == 0, stderr.decode()
-    merged = code_sources((repo / "nb.ipynb").read_bytes())
+    merged = merged_within(repo, 60)
     expected = list(sources)
     expected[2001], expected[3001] = "mine_edit = 2", "theirs_edit = 3"
     del expected[count - 20]
