@@ -479,16 +479,7 @@ def revision_files(root: Path, specs: list[str], local_only: bool = False) -> li
     (for objects git may never have stored: asking the remote costs a round trip each, or a wait offline)."""
     if not specs:
         return []
-    done = subprocess.run(  # -z: a path may hold a newline
-        ["git", "cat-file", "--batch", "-z"],
-        cwd=root,
-        input="".join(f"{s}\0" for s in specs).encode("utf-8", "surrogateescape"),
-        capture_output=True,
-        env={**os.environ, **_NO_LAZY_FETCH} if local_only else None,
-    )
-    if done.returncode != 0:
-        raise NbgitError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
-    out, at, result = done.stdout, 0, []
+    out, at, result = _cat_file("--batch", specs, root, local_only), 0, []
     for _ in specs:
         end = out.index(b"\n", at)
         header = out[at:end].split()
@@ -508,12 +499,8 @@ def blob_sizes(blobs: list[str], cwd: Path | str | None = None) -> dict[str, int
     wanted = list(dict.fromkeys(blobs))
     if not wanted:
         return {}
-    done = subprocess.run(["git", "cat-file", "--batch-check"], cwd=cwd, input="".join(f"{b}\n" for b in wanted).encode("ascii"),
-                          capture_output=True, env={**os.environ, **_NO_LAZY_FETCH})
-    if done.returncode != 0:
-        raise NbgitError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
     sizes = {}
-    for line in done.stdout.decode("ascii", "replace").splitlines():
+    for line in _cat_file("--batch-check", wanted, cwd, local_only=True).decode("ascii", "replace").splitlines():
         name, kind, *size = line.split()
         if kind == "blob" and size and size[0].isdigit():
             sizes[name] = int(size[0])
@@ -531,18 +518,9 @@ def branches_holding(root: Path, paths: list[str]) -> dict[str, str]:
     specs = [(ref, path) for ref in refs for path in asked]
     if not specs:
         return {}
-    done = subprocess.run(
-        ["git", "cat-file", "--batch-check=%(objecttype)", "-z"],
-        check=False,
-        cwd=root,
-        input="".join(f"{ref}:{path}\0" for ref, path in specs).encode("utf-8", "surrogateescape"),
-        capture_output=True,
-        env={**os.environ, **_NO_LAZY_FETCH},
-    )
-    if done.returncode != 0:
-        raise NbgitError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    out = _cat_file("--batch-check=%(objecttype)", [f"{ref}:{path}" for ref, path in specs], root, local_only=True)
     found: dict[str, str] = {}
-    for (ref, path), line in zip(specs, done.stdout.decode("utf-8", "surrogateescape").split("\n")):
+    for (ref, path), line in zip(specs, out.decode("utf-8", "surrogateescape").split("\n")):
         if not line.endswith((" missing", " ambiguous")):
             found.setdefault(path, ref.removeprefix("refs/heads/"))
     return found
@@ -554,6 +532,22 @@ def outside_sparse_checkout(root: Path, paths: list[str]) -> set[str]:
     if not paths:
         return set()
     return {entry.path for entry in index_entries(paths, cwd=root, sparse=True) if entry.outside} & set(paths)
+
+
+def _cat_file(mode: str, specs: list[str], cwd: Path | str | None, local_only: bool) -> bytes:
+    """`git cat-file MODE -z` (a spec may hold a newline) of `specs` in one process, its output;
+    `local_only`: objects this clone does not hold are never fetched from a partial clone's remote."""
+    done = subprocess.run(
+        ["git", "cat-file", mode, "-z"],
+        cwd=cwd,
+        input="".join(f"{spec}\0" for spec in specs).encode("utf-8", "surrogateescape"),
+        capture_output=True,
+        check=False,
+        env={**os.environ, **_NO_LAZY_FETCH} if local_only else None,
+    )
+    if done.returncode != 0:
+        raise NbgitError(f"git cat-file failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    return done.stdout
 
 
 def path_history(root: Path, paths: tuple[str, ...], limit: int) -> list[str]:
