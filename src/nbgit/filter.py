@@ -256,6 +256,7 @@ class Cleaner:
         self.keeper = keeper
         self._unsettled: list[tuple[str, bytes, bytes, Policy, int]] = []  # cleaned (when git handed it over), outputs not kept yet
         self.background = False  # whether outputs are kept by a forked worker (the process filter's: see nbgit.store.background)
+        self.anew = False  # whether every notebook is cleaned, never answered as recorded (`nbgit renormalize`: see `clean`)
         self._worker: Worker | None = None
 
     @classmethod
@@ -278,13 +279,15 @@ class Cleaner:
         `settle` (after the answer is sent).
 
         Bytes this clone cleaned last at `path` are not cleaned again: the store rebuilds their blob
-        from them (`git status` after a save that changed nothing, `git add` after `git status`).
+        from them (`git status` after a save that changed nothing, `git add` after `git status`); and
+        bytes git wrote out as committed without nbgit clean to that very blob (`restore.restore`),
+        unless the cleaner cleans `anew`.
         """
         read_at = time.time_ns()  # (git reads a notebook just before it hands it over: one read after this is read later)
         own, problem = own_policy(path, self.policy)
         if own is None:
             return data, problem
-        if self.keeper is not None and keep:
+        if self.keeper is not None and keep and not self.anew:
             known = self.keeper.cleaned(path, data, own)
             if known is not None:
                 return known, None

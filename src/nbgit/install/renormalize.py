@@ -16,16 +16,17 @@ def renormalize(cwd: Path) -> list[str]:
     Works on the staged blobs themselves (like `git add --renormalize`, but edits in the working
     tree stay unstaged), with the very code and policy the filter process runs.
     """
-    changed = restaging(cwd)
+    changed = restaging(cwd, remember=True)
     gitrepo.stage_many(changed, repository_root(cwd))
     return [entry.path for entry, _ in changed]
 
 
-def restaging(cwd: Path, only: set[str] | None = None) -> list[tuple[gitrepo.IndexEntry, bytes]]:
+def restaging(cwd: Path, only: set[str] | None = None, remember: bool = False) -> list[tuple[gitrepo.IndexEntry, bytes]]:
     """The index entries of tracked notebooks that nbgit's filter would store differently, with what it
     would store; `only`: just these repo-relative paths. Notebooks outside a sparse checkout are left
     out, as `git add --renormalize` leaves them: a partial clone would fetch each (`nbgit install` asks
-    this of every notebook)."""
+    this of every notebook). `remember`: the outputs of those staged with any are kept in the store as
+    the filter keeps them, so that a work-tree file that is the old blob reads back as the new one."""
     from nbgit.filter import Cleaner
     from nbgit.progress import progress
 
@@ -37,6 +38,7 @@ def restaging(cwd: Path, only: set[str] | None = None) -> list[tuple[gitrepo.Ind
     if not wired:
         raise NbgitError("nbgit's filter is not wired here, so renormalising would change nothing", "run `nbgit install` first")
     cleaner = Cleaner.for_directory(root)
+    cleaner.anew = True  # (a notebook git wrote out as committed without nbgit is otherwise read back as that blob)
     if cleaner.problem is not None:
         raise cleaner.problem
     staged = gitrepo.read_blobs([e.blob for e in entries], root)
@@ -47,4 +49,6 @@ def restaging(cwd: Path, only: set[str] | None = None) -> list[tuple[gitrepo.Ind
         state, data = cleaner("clean", entry.path, staged[entry.blob])
         if state == "success" and data is not None and data != staged[entry.blob]:
             changed.append((entry, data))
+    if remember:
+        cleaner.wait()
     return changed

@@ -27,6 +27,7 @@ a cell's inputs never change.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from nbgit.clean import clean, clean_bytes, dropped, drops_cells
@@ -59,7 +60,15 @@ class Remembered(NamedTuple):
 
 def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
     """The notebook to write for `blob` at repo-relative `path`: with the outputs this clone had, else
-    `blob`. `fetch` gives the blobs of older versions, for the cell-by-cell restore."""
+    `blob`. `fetch` gives the blobs of older versions, for the cell-by-cell restore.
+
+    A blob that is not clean (committed without nbgit: a teammate's clone, a web editor) goes out as it
+    is, and when it holds what running leaves (`may_have_run`) it is recorded as a version of its own:
+    git compares a file it has just written (racily clean, in the same second as the index) or one
+    touched since through the clean filter with the index, and a file that cleaned to anything but its
+    blob would be listed by `git status` as modified and stop `git pull --rebase`, `checkout` or
+    `stash` ("your local changes would be overwritten"). So the very bytes git wrote clean to that
+    blob (`record.cleaned_before`); an edit cleans as usual, and `nbgit renormalize` stages it clean."""
     made_by = fingerprint(policy)
     key = store.key(blob)
     name, known = exact_version(store, path, key)
@@ -69,11 +78,28 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
             if known.fingerprint != made_by:
                 _kept_if_possible(store, lambda: store.put_record(name, known._replace(fingerprint=made_by)))  # checked: trusted from now on
             return data
-    restored = restore_cells(store, path, blob, policy, fetch)
+    checked = may_have_run(blob, policy)
+    if checked and not cleans_to(blob, blob, path, policy):
+        _kept_if_possible(store, lambda: record(store, path, blob, blob, made_by))  # read back as this very blob
+        return blob
+    restored = restore_cells(store, path, blob, policy, fetch, clean=checked)
     if restored is None:
         return blob
     _kept_if_possible(store, lambda: record(store, path, restored, blob, made_by))  # the next checkout of this blob is exact
     return restored
+
+
+
+_RUN_TRACES = re.compile(rb'"output_type"|"execution_count": *[0-9]|"prompt_number": *[0-9]')
+
+
+def may_have_run(blob: bytes, policy: Policy) -> bool:
+    """Whether `blob` may hold what running a notebook leaves and `policy` strips (outputs, execution
+    counts): one scan in C, so that the blobs nbgit stored (nearly every one a checkout writes) are
+    not cleaned again to find out. A blob committed without nbgit that differs from its clean version
+    in metadata or layout alone is not looked at (git may then list it as modified until `nbgit
+    renormalize`)."""
+    return policy.outputs != "strip" or policy.execution_count != "strip" or _RUN_TRACES.search(blob) is not None
 
 
 def restore_asked(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
@@ -159,13 +185,14 @@ def is_object(name: str) -> bool:
     return len(name) == 64 and is_name(name)
 
 
-def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch, ran_only: bool = False) -> bytes | None:
+def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch, ran_only: bool = False,
+                  clean: bool = False) -> bytes | None:
     """`blob` with the outputs of its unchanged code cells and the cells the policy dropped from the version
     recorded last, as Jupyter writes it; None when nothing comes back (nothing remembered at `path`, or
-    a blob that is not clean: committed without nbgit, say). `ran_only`: a cell comes from the newest
-    version in which it ran (outputs, a count), rather than from the newest."""
+    a blob that is not clean: committed without nbgit, say; `clean`: checked already). `ran_only`: a
+    cell comes from the newest version in which it ran (outputs, a count), rather than from the newest."""
     origin, keys = history.recent_for_restore(store, path)
-    if not keys or not cleans_to(blob, blob, path, policy):
+    if not keys or not (clean or cleans_to(blob, blob, path, policy)):
         return None
     notebook = parse(blob, path)
     remembered = recent_cells(store, path, origin, keys, notebook.major, policy, fetch, ran_only)
