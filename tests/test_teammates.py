@@ -6,6 +6,7 @@ nothing reverts the teammate's commit."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -202,6 +203,20 @@ def commit_outputs(theirs: Path) -> None:
     git(theirs, "push", "-q", "origin", "main")
 
 
+def commit_resaved(theirs: Path, editor: str) -> None:
+    """The teammate's editor re-saves the notebook without running it, in its own way, and they push it:
+    VS Code adds its interpreter's hash, Colab writes its own indent."""
+    content = parse((theirs / "a.ipynb").read_bytes()).content
+    if editor == "vscode":
+        content["metadata"]["vscode"] = {"interpreter": {"hash": "b0d6" * 16}}
+        data = serialise(Notebook(content, 4))
+    else:
+        data = json.dumps(content, indent=2, sort_keys=True).encode() + b"\n"
+    (theirs / "a.ipynb").write_bytes(data)
+    git(theirs, *PLAIN, "commit", "-q", "-am", f"re-saved by {editor}")
+    git(theirs, "push", "-q", "origin", "main")
+
+
 def outputs_of(data: bytes) -> list[object]:
     return [cell.get("outputs") for cell in parse(data).content["cells"] if cell["cell_type"] == "code"]
 
@@ -227,6 +242,16 @@ def test_a_teammates_outputs_pulled_are_no_change_of_yours(clones: tuple[Path, P
     assert git(mine, "status", "--porcelain", "--untracked-files=no").stdout == b""
     assert outputs_of(git(mine, "show", "HEAD:a.ipynb").stdout) == [[], [], []]
     assert (mine / "a.ipynb").read_bytes() == pulled, "the outputs stay in the file"
+
+
+@pytest.mark.parametrize("editor", ["vscode", "colab"])
+def test_a_notebook_a_teammates_editor_resaved_is_no_change_of_yours(clones: tuple[Path, Path], editor: str) -> None:
+    mine, theirs = clones
+    commit_resaved(theirs, editor)
+    git(mine, "pull", "-q", "--ff-only")
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert git(mine, "status", "--porcelain", "--untracked-files=no").stdout == b""
 
 
 def test_your_edit_of_a_teammates_notebook_with_outputs_is_stored_clean(clones: tuple[Path, Path]) -> None:

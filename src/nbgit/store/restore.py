@@ -63,10 +63,10 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
     `blob`. `fetch` gives the blobs of older versions, for the cell-by-cell restore.
 
     A blob that is not clean (committed without nbgit: a teammate's clone, a web editor) goes out as it
-    is, and when it holds what running leaves (`may_have_run`) it is recorded as a version of its own:
-    git compares a file it has just written (racily clean, in the same second as the index) or one
-    touched since through the clean filter with the index, and a file that cleaned to anything but its
-    blob would be listed by `git status` as modified and stop `git pull --rebase`, `checkout` or
+    is and, when it may hold what the filter strips (`may_be_unclean`), is recorded as a version of its
+    own: git compares a file it has just written (racily clean, in the same second as the index) or
+    one touched since through the clean filter with the index, and a file that cleaned to anything but
+    its blob would be listed by `git status` as modified and stop `git pull --rebase`, `checkout` or
     `stash` ("your local changes would be overwritten"). So the very bytes git wrote clean to that
     blob (`record.cleaned_before`); an edit cleans as usual, and `nbgit renormalize` stages it clean."""
     made_by = fingerprint(policy)
@@ -78,7 +78,7 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
             if known.fingerprint != made_by:
                 _kept_if_possible(store, lambda: store.put_record(name, known._replace(fingerprint=made_by)))  # checked: trusted from now on
             return data
-    checked = may_have_run(blob, policy)
+    checked = may_be_unclean(blob, policy)
     if checked and not cleans_to(blob, blob, path, policy):
         _kept_if_possible(store, lambda: record(store, path, blob, blob, made_by))  # read back as this very blob
         return blob
@@ -90,16 +90,20 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
 
 
 
-_RUN_TRACES = re.compile(rb'"output_type"|"execution_count": *[0-9]|"prompt_number": *[0-9]')
+_LAYOUT = b'{\n "cells": ['  # how every nbformat 4 notebook nbgit (or Jupyter) writes begins
+_TRACES = re.compile(rb'"output_type"|"execution_count": *[0-9]|"prompt_number": *[0-9]|"vscode":')
 
 
-def may_have_run(blob: bytes, policy: Policy) -> bool:
-    """Whether `blob` may hold what running a notebook leaves and `policy` strips (outputs, execution
-    counts): one scan in C, so that the blobs nbgit stored (nearly every one a checkout writes) are
-    not cleaned again to find out. A blob committed without nbgit that differs from its clean version
-    in metadata or layout alone is not looked at (git may then list it as modified until `nbgit
-    renormalize`)."""
-    return policy.outputs != "strip" or policy.execution_count != "strip" or _RUN_TRACES.search(blob) is not None
+def may_be_unclean(blob: bytes, policy: Policy) -> bool:
+    """Whether `blob` may hold what the filter strips: another layout than Jupyter's (Colab's indent,
+    a minified file), what running leaves (outputs, execution counts) or VS Code's metadata (written on
+    every save). One scan in C, so that the blobs nbgit stored (nearly every one a checkout writes)
+    are not cleaned again to find out; a blob committed without nbgit that differs from its clean
+    version in other metadata alone is not looked at (git may then list it as modified until `nbgit
+    renormalize`). A policy that keeps outputs or counts has them in clean blobs: each is looked at."""
+    if not blob.startswith(_LAYOUT) or policy.outputs != "strip" or policy.execution_count != "strip":
+        return True
+    return _TRACES.search(blob) is not None
 
 
 def restore_asked(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
