@@ -254,6 +254,29 @@ def test_a_notebook_a_teammates_editor_resaved_is_no_change_of_yours(clones: tup
     assert git(mine, "status", "--porcelain", "--untracked-files=no").stdout == b""
 
 
+def test_where_the_team_keeps_outputs_a_teammates_counts_are_no_change_of_yours(clones: tuple[Path, Path]) -> None:
+    """A policy that keeps outputs still strips execution counts, and the store keeps no outputs there:
+    a teammate's commit with counts, pulled, reads back as that blob all the same, and a rebase onto it
+    goes through."""
+    mine, theirs = clones
+    (theirs / ".nbgit.toml").write_text('outputs = "keep"\n[pair]\nenabled = true\n')
+    git(theirs, *PLAIN, "commit", "-q", "-am", "keep outputs")
+    git(theirs, "push", "-q", "origin", "main")
+    git(mine, "pull", "-q", "--ff-only")
+    commit_outputs(theirs)
+    edit(mine, "notebook", 3, MINE)
+    assert nbgit(mine, "sync").returncode == 0
+    git(mine, "commit", "-q", "-am", "mine")
+    time.sleep(1.02 - time.time() % 1)
+    pulled = git(mine, "pull", "--rebase")
+    assert pulled.returncode == 0, (pulled.stdout + pulled.stderr).decode()
+    assert git(mine, "status", "--porcelain", "--untracked-files=no").stdout == b""
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert git(mine, "status", "--porcelain", "--untracked-files=no").stdout == b""
+    assert outputs_of((mine / "a.ipynb").read_bytes())[0], "the outputs the team keeps are in the file"
+
+
 def test_your_edit_of_a_teammates_notebook_with_outputs_is_stored_clean(clones: tuple[Path, Path]) -> None:
     mine, theirs = clones
     commit_outputs(theirs)

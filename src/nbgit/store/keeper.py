@@ -50,6 +50,12 @@ def uses_store(policy: Policy) -> bool:
     return policy.restore_outputs and (policy.outputs == "strip" or drops_cells(policy))
 
 
+def _may_be_unclean(blob: bytes, policy: Policy) -> bool:
+    from nbgit.store.restore import may_be_unclean
+
+    return may_be_unclean(blob, policy)
+
+
 class OutputKeeper:
     """The output store of the clone whose work tree is at `root`, as the filter uses it."""
 
@@ -75,8 +81,9 @@ class OutputKeeper:
 
     def cleaned(self, path: str, worktree: bytes, policy: Policy) -> bytes | None:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
-        (rebuilt from them, checked, without cleaning); None otherwise."""
-        if not wanted(policy, path):
+        (rebuilt from them, checked, without cleaning); None otherwise. Where the store keeps no
+        outputs, only bytes a checkout wrote as committed without nbgit are recorded (see `smudge`)."""
+        if not wanted(policy, path) and (policy.excludes(path) or not _may_be_unclean(worktree, policy)):
             return None
         from nbgit.store.record import cleaned_before, fingerprint
 
@@ -84,8 +91,14 @@ class OutputKeeper:
         return self._guarded(lambda store: cleaned_before(store, path, worktree, made_by))
 
     def smudge(self, path: str, blob: bytes, policy: Policy) -> bytes:
-        """The bytes to write for `blob`: with the outputs this clone had, else `blob` itself."""
+        """The bytes to write for `blob`: with the outputs this clone had, else `blob` itself. Where the
+        store keeps no outputs (`wanted`), a blob committed without nbgit is still recorded as written,
+        so that git reads the file back as that blob (`restore.as_committed`)."""
         if not wanted(policy, path):
+            if not policy.excludes(path) and _may_be_unclean(blob, policy):
+                from nbgit.store.restore import as_committed
+
+                self._guarded(lambda store: as_committed(store, path, blob, policy), recording=True)
             return blob
         from nbgit.store.restore import restore
 

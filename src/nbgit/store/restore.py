@@ -27,6 +27,7 @@ a cell's inputs never change.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
@@ -79,8 +80,7 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
                 _kept_if_possible(store, lambda: store.put_record(name, known._replace(fingerprint=made_by)))  # checked: trusted from now on
             return data
     checked = may_be_unclean(blob, policy)
-    if checked and not cleans_to(blob, blob, path, policy):
-        _kept_if_possible(store, lambda: record(store, path, blob, blob, made_by))  # read back as this very blob
+    if checked and as_committed(store, path, blob, policy):
         return blob
     restored = restore_cells(store, path, blob, policy, fetch, clean=checked)
     if restored is None:
@@ -90,20 +90,39 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
 
 
 
+def as_committed(store: Store, path: str, blob: bytes, policy: Policy) -> bool:
+    """Whether `blob` is not clean, recorded then as a version of its own (see `restore`): the very
+    bytes git writes out clean to it."""
+    if cleans_to(blob, blob, path, policy):
+        return False
+    _kept_if_possible(store, lambda: record(store, path, blob, blob, fingerprint(policy)))
+    return True
+
+
 _LAYOUT = b'{\n "cells": ['  # how every nbformat 4 notebook nbgit (or Jupyter) writes begins
-_TRACES = re.compile(rb'"output_type"|"execution_count": *[0-9]|"prompt_number": *[0-9]|"vscode":')
 
 
 def may_be_unclean(blob: bytes, policy: Policy) -> bool:
     """Whether `blob` may hold what the filter strips: another layout than Jupyter's (Colab's indent,
-    a minified file), what running leaves (outputs, execution counts) or VS Code's metadata (written on
-    every save). One scan in C, so that the blobs nbgit stored (nearly every one a checkout writes)
-    are not cleaned again to find out; a blob committed without nbgit that differs from its clean
-    version in other metadata alone is not looked at (git may then list it as modified until `nbgit
-    renormalize`). A policy that keeps outputs or counts has them in clean blobs: each is looked at."""
-    if not blob.startswith(_LAYOUT) or policy.outputs != "strip" or policy.execution_count != "strip":
+    a minified file), what running leaves that `policy` strips (outputs, execution counts) or VS Code's
+    metadata (written on every save). One scan in C, so that the blobs nbgit stored (nearly every one a
+    checkout writes) are not cleaned again to find out; a blob committed without nbgit that differs
+    from its clean version in other metadata alone is not looked at (git may then list it as modified
+    until `nbgit renormalize`)."""
+    if not blob.startswith(_LAYOUT):
         return True
-    return _TRACES.search(blob) is not None
+    return _traces(policy.outputs == "strip", policy.execution_count == "strip").search(blob) is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _traces(outputs: bool, counts: bool) -> re.Pattern[bytes]:
+    """What a policy that strips `outputs` and `counts` (or keeps them) looks for in a blob."""
+    found = [rb'"vscode":']
+    if outputs:
+        found.append(rb'"output_type"')
+    if counts:
+        found += [rb'"execution_count": *[0-9]', rb'"prompt_number": *[0-9]']
+    return re.compile(b"|".join(found))
 
 
 def restore_asked(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
