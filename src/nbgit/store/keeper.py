@@ -24,6 +24,7 @@ from nbgit.clean import drops_cells
 from nbgit.errors import NbgitError
 from nbgit.policy import Policy
 from nbgit.progress import warn
+from nbgit.store.foreign import may_be_unclean
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,12 +51,6 @@ def uses_store(policy: Policy) -> bool:
     return policy.restore_outputs and (policy.outputs == "strip" or drops_cells(policy))
 
 
-def _may_be_unclean(blob: bytes, policy: Policy) -> bool:
-    from nbgit.store.restore import may_be_unclean
-
-    return may_be_unclean(blob, policy)
-
-
 class OutputKeeper:
     """The output store of the clone whose work tree is at `root`, as the filter uses it."""
 
@@ -68,6 +63,7 @@ class OutputKeeper:
         self._counted_by_caller = counted_by_caller  # (`written` and `count`: copies of it in worker processes write, the caller counts once)
         self._counting_at_exit = False
         self._off = False
+        self._exists: bool | None = None  # whether the store's folder exists (`_kept_anything`), before it is opened
         self._refused = False  # the disk refused a record: nothing more is recorded, what the store holds still comes back
 
     def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy, read_at: int | None = None) -> None:
@@ -83,7 +79,7 @@ class OutputKeeper:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
         (rebuilt from them, checked, without cleaning); None otherwise. Where the store keeps no
         outputs, only bytes a checkout wrote as committed without nbgit are recorded (see `smudge`)."""
-        if not wanted(policy, path) and (policy.excludes(path) or not _may_be_unclean(worktree, policy)):
+        if not wanted(policy, path) and (policy.excludes(path) or not may_be_unclean(worktree, policy) or not self._kept_anything()):
             return None
         from nbgit.store.record import cleaned_before, fingerprint
 
@@ -95,7 +91,7 @@ class OutputKeeper:
         store keeps no outputs (`wanted`), a blob committed without nbgit is still recorded as written,
         so that git reads the file back as that blob (`restore.as_committed`)."""
         if not wanted(policy, path):
-            if not policy.excludes(path) and _may_be_unclean(blob, policy):
+            if not policy.excludes(path) and may_be_unclean(blob, policy):
                 from nbgit.store.restore import as_committed
 
                 self._guarded(lambda store: as_committed(store, path, blob, policy), recording=True)
@@ -121,6 +117,18 @@ class OutputKeeper:
         from nbgit import gitrepo
 
         return gitrepo.revision_files(self.root, ids, local_only=True)
+
+    def _kept_anything(self) -> bool:
+        """Whether this clone's store exists (where the policy keeps outputs, a checkout writes into it only
+        the notebooks committed without nbgit): looked at once per process, without opening it."""
+        if self._store is None and self._exists is None:
+            from pathlib import Path
+
+            from nbgit.store.location import store_dir
+
+            directory = store_dir(Path(self.root))
+            self._exists = directory is not None and directory.is_dir()
+        return self._store is not None or bool(self._exists)
 
     @property
     def written(self) -> int:

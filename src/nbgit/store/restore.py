@@ -27,8 +27,6 @@ a cell's inputs never change.
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from nbgit.clean import clean, clean_bytes, dropped, drops_cells
@@ -37,6 +35,7 @@ from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy
 from nbgit.store import history, skeleton
 from nbgit.store.disk import Record, Store, checksum, digest, is_name
+from nbgit.store.foreign import may_be_unclean
 from nbgit.store.record import (
     aside_key,
     belongs,
@@ -97,32 +96,6 @@ def as_committed(store: Store, path: str, blob: bytes, policy: Policy) -> bool:
         return False
     _kept_if_possible(store, lambda: record(store, path, blob, blob, fingerprint(policy)))
     return True
-
-
-_LAYOUT = b'{\n "cells": ['  # how every nbformat 4 notebook nbgit (or Jupyter) writes begins
-
-
-def may_be_unclean(blob: bytes, policy: Policy) -> bool:
-    """Whether `blob` may hold what the filter strips: another layout than Jupyter's (Colab's indent,
-    a minified file), what running leaves that `policy` strips (outputs, execution counts) or VS Code's
-    metadata (written on every save). One scan in C, so that the blobs nbgit stored (nearly every one a
-    checkout writes) are not cleaned again to find out; a blob committed without nbgit that differs
-    from its clean version in other metadata alone is not looked at (git may then list it as modified
-    until `nbgit renormalize`)."""
-    if not blob.startswith(_LAYOUT):
-        return True
-    return _traces(policy.outputs == "strip", policy.execution_count == "strip").search(blob) is not None
-
-
-@functools.lru_cache(maxsize=4)
-def _traces(outputs: bool, counts: bool) -> re.Pattern[bytes]:
-    """What a policy that strips `outputs` and `counts` (or keeps them) looks for in a blob."""
-    found = [rb'"vscode":']
-    if outputs:
-        found.append(rb'"output_type"')
-    if counts:
-        found += [rb'"execution_count": *[0-9]', rb'"prompt_number": *[0-9]']
-    return re.compile(b"|".join(found))
 
 
 def restore_asked(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
