@@ -2,7 +2,8 @@
 (one Python step per token, kept in tests/fingerprints_reference.py) gives: the same lines, physical
 line numbers, definitions and normalised text, on the code of every corpus notebook and module and on
 generated code in each comment syntax; a cell of one line that imports nothing gives no unit, and its
-import still counts in the other cells."""
+import still counts in the other cells. msgspec's reading of a notebook's code cells gives what
+`json.loads` gives, on every corpus notebook and on crafted shapes, or refuses and leaves them to it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbgit.check import fingerprints
-from nbgit.check.fingerprints import _hash, _logical_lines, _normalised, _python_cell, _units, notebook_units
+from nbgit.check.fingerprints import _code_cells, _code_cells_fast, _hash, _logical_lines, _normalised, _python_cell, _units, notebook_units
 from nbgit.notebook import cells, source_of
 
 MODULES = {".py": "python", ".R": "r", ".r": "r", ".jl": "julia"}
@@ -52,7 +53,7 @@ def fast(sources: list[tuple[int, str]], language: str) -> list[tuple[int, list[
         kept = [line for line in lines if not fingerprints._is_import(line.tokens) and not fingerprints._says_nothing(line.tokens)]
         if kept:
             defines = [(n, fingerprints._defined_name(line.tokens)) for n, line in enumerate(kept)]
-            found.append((cell, [_normalised(line.tokens, imported) for line in kept], [line.start for line in kept],
+            found.append((cell, [_normalised(line.tokens, fingerprints.KEYWORDS | imported) for line in kept], [line.start for line in kept],
                           [line.end for line in kept], [(n, name) for n, name in defines if name]))
     return found
 
@@ -120,3 +121,46 @@ def test_units_of_a_module_keep_their_physical_lines() -> None:
     source = "def load(path):\n    # read it\n    frame = read(\n        path,\n    )\n    return frame\n"
     [unit] = _units([(None, source)], "python")  # type: ignore[list-item]
     assert (list(unit.starts), list(unit.ends), unit.defines) == ([1, 3, 6], [1, 5, 6], ((0, "load"),))
+
+
+@pytest.mark.skipif(not corpus_notebooks, reason="needs ../shared/corpus")
+def test_msgspec_reads_the_code_cells_of_every_corpus_notebook_as_json_loads_does() -> None:
+    refused = []
+    for path in corpus_notebooks:
+        data = path.read_bytes()
+        fast = _code_cells_fast(data)
+        assert fast is None or fast == _code_cells(data), path
+        if fast is None:
+            refused.append(path)
+    assert len(refused) < 0.2 * len(corpus_notebooks)  # (bad inputs, nbformat 3's worksheets)
+
+
+def cell(**fields: object) -> dict[str, object]:
+    return {"cell_type": "code", "metadata": {}, "source": "x = 1\ny = 2", **fields}
+
+
+CRAFTED = {  # notebook text -> whether msgspec reads it (else json.loads does)
+    json.dumps({"cells": [cell(), cell(cell_type="markdown"), cell(source=["a = 1\n", 2, "b = 2"]), cell(source=None)]}): True,
+    json.dumps({"cells": [cell(metadata={"tags": ["nbgit:allow-copy"]}), cell(metadata={"tags": "nbgit:allow-copy"}), cell(metadata=[])]}): True,
+    json.dumps({"cells": [{"cell_type": "code", "input": "a = 1\nb = 2"}, {"cell_type": "code"}, {"source": "c = 3\nd = 4"}]}): True,
+    json.dumps({"cells": None, "metadata": {"kernelspec": {"language": "R"}}}): True,
+    json.dumps({"metadata": {"language_info": {"name": "julia"}, "kernelspec": "x"}, "cells": [cell(source="a = 1\nb = 2")]}): True,
+    '{"cells": [{"cell_type": "code", "source": "a = 1", "source": "b = 2\\nc = 3"}]}': True,  # (the last of two keys)
+    json.dumps({"worksheets": [{"cells": [{"cell_type": "code", "input": "a = 1\nb = 2"}]}], "metadata": {}}): False,  # nbformat 3
+    json.dumps({"cells": [cell(), "not a cell"]}): False,
+    json.dumps({"cells": {"0": cell()}}): False,
+    json.dumps({"cells": [cell(source="\ud800 = 1\nb = 2")]}): False,  # (a lone surrogate)
+    '{"cells": [{"cell_type": "code", "source": "a = NaN\\nb = 1", "execution_count": NaN}]}': False,
+    "\ufeff" + json.dumps({"cells": [cell()]}): False,  # (a byte order mark)
+    json.dumps([cell()]): False,
+    "{not json": False,
+    "": False,
+}
+
+
+@pytest.mark.parametrize("text", list(CRAFTED))
+def test_msgspec_reads_crafted_notebooks_as_json_loads_does_or_leaves_them_to_it(text: str) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    fast = _code_cells_fast(data)
+    assert (fast is not None) is CRAFTED[text]
+    assert fast is None or fast == _code_cells(data)

@@ -128,6 +128,12 @@ def write_fast(value: Any, ascii: bool = False, like: Any = None) -> bytes | Non
     return data
 
 
+def worth_loading() -> bool:
+    """Whether this process reads enough JSON for msgspec's import to pay (counted as one read, as
+    `read` counts), msgspec then loaded: for readers of their own (msgspec's typed decoders)."""
+    return _codec_if_worth_it() is not None
+
+
 def read_fast(text: str | bytes) -> Any:
     """msgspec's reading of `text`, raising where it refuses (for tests that compare it with `json.loads`)."""
     codec = _load()

@@ -101,7 +101,8 @@ def duplicate_code(root: Path | None, policy: Policy, staged: bool, everything: 
     after = _with_bytes(after, index)
     jobs = {path: _job(path, source) for path, source in after.items()}
     old_jobs = {path: _job(path, source) for path, source in (before or {}).items() if source is not None}
-    units = index.fingerprints(root, [*jobs.values(), *old_jobs.values()])
+    with _collector_paused():  # (tokenising makes no cycles, and forked workers inherit the pause)
+        units = index.fingerprints(root, [*jobs.values(), *old_jobs.values()])
     index.save()
     files = {path: units[job.key] for path, job in jobs.items()}
     if before is None:
@@ -250,7 +251,8 @@ def _problems(plain: Any) -> list[Problem] | None:
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off for a while (as it was after): making many small records that
-    all live on, it would walk them again and again, for half the time their making takes."""
+    all live on (or tokens and lines by the thousand, which make no cycle), it would walk them again and
+    again, for half the time their making takes (a twentieth of tokenising)."""
     was = gc.isenabled()
     gc.disable()
     try:

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from hashlib import blake2b
 from itertools import accumulate, compress, count, repeat
+from operator import le
 from typing import Any, Callable, NamedTuple, Sequence
 
+from nbgit import fastjson
 from nbgit.notebook import cells, source_of
 
 FORMAT = 1  # raise it whenever a change here changes any hash: kept fingerprints are then rebuilt
@@ -90,23 +92,62 @@ def notebook_units(data: bytes) -> tuple[Unit, ...]:
     """The code cells of notebook bytes as units; none when the bytes are not a notebook (the
     `invalid` check says so), none for cells tagged `nbgit:allow-copy`, and none for cells of one
     line (no copy is that short) that import nothing."""
-    try:
-        content = json.loads(data)
-    except (ValueError, RecursionError):
-        return ()
-    if not isinstance(content, dict):
-        return ()
-    language = notebook_language(content)
+    found = _code_cells_fast(data) if fastjson.worth_loading() else None
+    language, code = found if found is not None else _code_cells(data)
     sources: list[tuple[int, str]] = []
-    for number, cell in enumerate(cells(content), 1):
-        if cell.get("cell_type") != "code" or ALLOW_TAG in _tags(cell):
-            continue
-        source = source_of(cell)
+    for number, source in code:
         if language == "python":
             source = _python_cell(source)
         if source.strip():
             sources.append((number, source))
     return _units(sources, language)
+
+
+def _code_cells(data: bytes) -> tuple[str, list[tuple[int, str]]]:
+    """The notebook's language and its code cells (number, source) but those tagged `nbgit:allow-copy`,
+    as `json.loads` reads the bytes (no cell when they are no notebook)."""
+    try:
+        content = json.loads(data)
+    except (ValueError, RecursionError):
+        return "python", []
+    if not isinstance(content, dict):
+        return "python", []
+    code = [(number, source_of(cell)) for number, cell in enumerate(cells(content), 1)
+            if cell.get("cell_type") == "code" and ALLOW_TAG not in _tags(cell.get("metadata"))]
+    return notebook_language(content), code
+
+
+def _code_cells_fast(data: bytes) -> tuple[str, list[tuple[int, str]]] | None:
+    """`_code_cells`, read by msgspec into the few fields it needs (outputs and the rest skipped in C,
+    never made into objects: a third of the time `json.loads` takes); None where msgspec refuses the
+    bytes or their shape (not JSON to it, a lone surrogate, a cell that is no object, nbformat 3's
+    worksheets...): `_code_cells` then reads them as `json.loads` does. What msgspec accepts it
+    reads as `json.loads` does."""
+    decode, refusals, unset = _code_reader()
+    try:
+        notebook = decode(data)
+    except refusals:
+        return None
+    if notebook.cells is unset and notebook.worksheets is not unset:
+        return None
+    code = []
+    for number, cell in enumerate(notebook.cells or (), 1):
+        if cell.cell_type == "code" and ALLOW_TAG not in _tags(cell.metadata):
+            fields = {name: value for name, value in (("source", cell.source), ("input", cell.input)) if value is not unset}
+            code.append((number, source_of(fields)))
+    return notebook_language({"metadata": notebook.metadata}), code
+
+
+@cache
+def _code_reader() -> tuple[Callable[[bytes], Any], tuple[type[BaseException], ...], object]:
+    """msgspec's decoder of a notebook's cells (type, source, metadata) and metadata, what it raises on
+    what it refuses, and its marker of an absent field."""
+    import msgspec
+
+    absent = msgspec.UNSET
+    cell = msgspec.defstruct("Cell", [("cell_type", Any, None), ("source", Any, absent), ("input", Any, absent), ("metadata", Any, None)])
+    notebook = msgspec.defstruct("Notebook", [("cells", list[cell] | None, absent), ("worksheets", Any, absent), ("metadata", Any, None)])  # type: ignore[valid-type]
+    return msgspec.json.Decoder(notebook).decode, (msgspec.DecodeError, RecursionError, UnicodeError), absent
 
 
 def module_units(text: str, language: str) -> tuple[Unit, ...]:
@@ -128,8 +169,8 @@ def notebook_language(content: dict[str, Any]) -> str:
     return "python"
 
 
-def _tags(cell: dict[str, Any]) -> list[Any]:
-    metadata = cell.get("metadata")
+def _tags(metadata: Any) -> list[Any]:
+    """A cell's tags, from its metadata."""
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
     return tags if isinstance(tags, list) else []
 
@@ -172,10 +213,11 @@ def _units(sources: list[tuple[int, str]], language: str) -> tuple[Unit, ...]:
                 elif not _says_nothing(line.tokens):
                     lines.append(line)
             counted.append((cell, lines))
+    kept = KEYWORDS | imported
     return tuple(
         Unit(
             cell,
-            tuple(_hash(_normalised(line.tokens, imported)) for line in lines),
+            tuple(_hash(_normalised(line.tokens, kept)) for line in lines),
             tuple(line.start for line in lines),
             tuple(line.end for line in lines),
             tuple((position, defined) for position, line in enumerate(lines) if (defined := _defined_name(line.tokens))),
@@ -196,13 +238,14 @@ class _Lexer(NamedTuple):
     newlines, comments and line continuations as plain strings (spaces dropped); `depth` tells how a
     bracket moves the nesting; what starts with `ignored` is a comment or a continuation, and
     `may_hold_dropped` finds a newline or the first character of one of those in a line's text (what
-    the line's tokens may hold besides its code)."""
+    the line's tokens may hold besides its code); `comments` start the comments."""
 
     tokens: Callable[[str], list[str]]
     depth: dict[str, int]
     ignored: tuple[str, ...]
     may_hold_dropped: Callable[[str], object]
     python: bool
+    comments: tuple[str, ...]
 
 
 @lru_cache(maxsize=None)
@@ -216,30 +259,65 @@ def _lexer(language: str) -> _Lexer:
     depth = {"(": 1, "[": 1, ")": -1, "]": -1, **({"{": 1, "}": -1} if python else {})}
     ignored = (*_COMMENT_STARTS[style], "\\\n", "\\\r")
     may_hold_dropped = re.compile("[\n" + re.escape("".join({start[0] for start in ignored})) + "]").search
-    return _Lexer(pattern.findall, depth, ignored, may_hold_dropped, python)
+    return _Lexer(pattern.findall, depth, ignored, may_hold_dropped, python, _COMMENT_STARTS[style])
 
 
 def _logical_lines(source: str, language: str) -> list[_Line]:
     """The source's statements: physical lines joined inside brackets (and after a trailing operator,
     in languages other than Python, where R and Julia continue a pipe).
 
-    Python code runs once per physical line, not per token: the tokens, where the newlines are and
-    the nesting after every token come from the tokenizer, `map` and `accumulate`, in C.
+    Python code runs once per statement, not per token: the tokens, where the newlines are, the
+    nesting after every token and which newlines end a statement come from the tokenizer, `map` and
+    `accumulate`, in C. A source with no comment, and none of its newlines inside a string or a
+    continuation, has its statements' physical lines counted from the newline tokens alone.
     """
     lexer = _lexer(language)
     tokens = lexer.tokens(source)
-    nesting = list(accumulate(map(lexer.depth.get, tokens, repeat(0))))
+    newlines = list(compress(count(), map("\n".__eq__, tokens)))
+    ends = _statement_ends(tokens, newlines, lexer)
     lines: list[_Line] = []
-    begin, level, line = 0, 0, 1  # where the current line's tokens begin, the nesting there, its first physical line
-    for newline in compress(count(), map("\n".__eq__, tokens)):
-        if newline == begin:
-            begin, line = newline + 1, line + 1
-        elif nesting[newline] <= level and (lexer.python or not _continues(tokens, begin, newline, lexer.ignored)):
-            line = _finish(lines, tokens[begin:newline], line, lexer) + 1
-            begin, level = newline + 1, nesting[newline]
+    if len(newlines) == source.count("\n") and not any(map(source.__contains__, lexer.comments)):
+        previous = -1  # (the newline the statement follows, by its place in `newlines`)
+        for end in ends:
+            begin, stop = newlines[previous] + 1 if previous >= 0 else 0, newlines[end]
+            if begin < stop:
+                lines.append(_Line(previous + 2, end + 1, tokens[begin:stop] if end - previous == 1 else list(filter("\n".__ne__, tokens[begin:stop]))))
+            previous = end
+        begin = newlines[previous] + 1 if previous >= 0 else 0
+        if begin < len(tokens):
+            lines.append(_Line(previous + 2, len(newlines) + 1, list(filter("\n".__ne__, tokens[begin:]))))
+        return lines
+    begin, line = 0, 1  # where the current line's tokens begin, its first physical line
+    for end in ends:
+        newline = newlines[end]
+        line = line + 1 if newline == begin else _finish(lines, tokens[begin:newline], line, lexer) + 1
+        begin = newline + 1
     if begin < len(tokens):
         _finish(lines, tokens[begin:], line, lexer)
     return lines
+
+
+def _statement_ends(tokens: list[str], newlines: list[int], lexer: _Lexer) -> list[int]:
+    """Which newline tokens (by their place in `newlines`) end a statement or a blank line.
+
+    A newline does when the nesting there is at most what it was where the last statement ended
+    (and, outside Python, the line's last token continues nothing). In Python that level only ever
+    falls: it is the lowest nesting at any newline before (or 0), so the whole test runs in C.
+    """
+    nesting = list(accumulate(map(lexer.depth.get, tokens, repeat(0))))
+    levels = list(map(nesting.__getitem__, newlines))
+    if lexer.python:
+        return list(compress(count(), map(le, levels, accumulate(levels, min, initial=0))))
+    ends: list[int] = []
+    begin, level = 0, 0  # where the current line's tokens begin, the nesting there
+    for index, newline in enumerate(newlines):
+        if newline != begin:
+            if levels[index] > level or _continues(tokens, begin, newline, lexer.ignored):
+                continue
+            level = levels[index]
+        ends.append(index)
+        begin = newline + 1
+    return ends
 
 
 def _finish(lines: list[_Line], tokens: list[str], line: int, lexer: _Lexer) -> int:
@@ -315,46 +393,61 @@ def _defined_name(tokens: list[str]) -> str | None:
     return None
 
 
-def _normalised(tokens: list[str], imported: set[str]) -> str:
-    """One line as text with layout gone and variables numbered (see the module's docstring).
+def _normalised(tokens: list[str], kept: set[str] | frozenset[str]) -> str:
+    """One line as text with layout gone and variables numbered (see the module's docstring);
+    `kept`: the names never numbered (the keywords and the imported names).
 
-    Most tokens are written as they are: only names, string literals and brackets are looked at,
-    and trailing commas are taken out only from the lines that have one.
+    Most tokens are written as they are: only names and string literals are looked at, the brackets
+    open only for a name before `=` (`_keyword_arguments`), and trailing commas are taken out only
+    from the lines that have one.
     """
     out: list[str] = []
     append = out.append
     numbers: dict[str, str] = {}
-    stack: list[str] = []  # the brackets open, a definition's `(` as `def(`
+    keywords: set[int] | None = None
+    previous = ""
     last = len(tokens) - 1
     for index, text in enumerate(tokens):
         first = text[0]
         if first in _NAME_STARTS or (first > "\x7f" and _NAME_START(first) is not None):  # (`_is_name`, inline: per token)
             if text[-1] in _QUOTES:  # a string with a prefix: f"...", rb'...'
                 append(_string_value(text))
-            elif (
-                text in KEYWORDS
-                or text in imported
-                or (index and tokens[index - 1] in _ATTRIBUTE_OPERATORS)
-                or (index < last and (tokens[index + 1] == "(" or (tokens[index + 1] == "=" and stack and stack[-1] == "(")))
-            ):
+            elif text in kept or previous in _ATTRIBUTE_OPERATORS:
                 append(text)
             else:
-                number = numbers.get(text)
-                if number is None:
-                    number = numbers[text] = f"_{len(numbers)}"
-                append(number)
+                following = tokens[index + 1] if index < last else ""
+                if following == "(" or (following == "=" and index and index in (keywords if keywords is not None else (keywords := _keyword_arguments(tokens)))):
+                    append(text)
+                else:
+                    number = numbers.get(text)
+                    if number is None:
+                        number = numbers[text] = f"_{len(numbers)}"
+                    append(number)
         elif first in _QUOTES and len(text) > 1:
             append(_string_value(text))
         else:
-            if text in _OPENERS:  # a definition's parameters are variables, not keyword arguments
-                stack.append("def(" if text == "(" and not _DEFINERS.isdisjoint(tokens[max(0, index - 2) : index]) else text)
-            elif text in _CLOSING and stack:
-                stack.pop()
             append(text)
+        previous = text
     line = " ".join(out)
     if ", )" in line or ", ]" in line or ", }" in line:  # (or inside a string: then nothing is taken out)
         line = " ".join(text for text, following in zip(out, [*tokens[1:], ""]) if text != "," or following not in _CLOSING)
     return line
+
+
+def _keyword_arguments(tokens: list[str]) -> set[int]:
+    """The positions of the line's keyword arguments: the tokens before a `=` whose innermost open
+    bracket is a call's `(` (not a definition's: `def f(x=1)` has a variable)."""
+    found = set()
+    stack: list[str] = []  # the brackets open, a definition's `(` as `def(`
+    for index, text in enumerate(tokens):
+        if text in _OPENERS:
+            stack.append("def(" if text == "(" and not _DEFINERS.isdisjoint(tokens[max(0, index - 2) : index]) else text)
+        elif text in _CLOSING:
+            if stack:
+                stack.pop()
+        elif text == "=" and stack and stack[-1] == "(":
+            found.add(index - 1)
+    return found
 
 
 def _string_value(token: str) -> str:
