@@ -82,7 +82,7 @@ class FingerprintIndex:
             work = [(job.data if job.data is not None else blobs[job.blob], job.language) for job in missing.values()]
             for key, packed in zip(missing, map_on_all_cores(_fingerprint, work, PARALLEL_FROM)):
                 self.entries[key] = packed
-                found[key] = self.unpacked[key] = _unpacked(packed) or ()
+                found[key] = self.unpacked[key] = _units(packed)  # (made here: nothing to check)
             self.dirty = True
         return found
 
@@ -132,12 +132,21 @@ def _unpacked(packed: Any) -> Units | None:
         if not (type(unit) is tuple and len(unit) == 5 and plain_count(unit[0]) and all(type(part) is bytes for part in unit[1:4])
                 and type(unit[4]) is tuple and all(type(d) is tuple and len(d) == 2 and plain_count(d[0]) and type(d[1]) is str for d in unit[4])):
             return None
-        cell, hashes, starts, ends, defines = unit
         try:
-            numbers = array("Q", hashes), array("I", starts), array("I", ends)
+            found = _unit(unit)
         except ValueError:  # (a length no whole number of items)
             return None
-        if not len(numbers[0]) == len(numbers[1]) == len(numbers[2]):
+        if not len(found.hashes) == len(found.starts) == len(found.ends):
             return None
-        units.append(Unit(cell or None, *numbers, defines))
+        units.append(found)
     return tuple(units)
+
+
+def _units(packed: Packed) -> Units:
+    """Units from their kept form, as `_fingerprint` made it."""
+    return tuple(map(_unit, packed))
+
+
+def _unit(packed: tuple[int, bytes, bytes, bytes, tuple[tuple[int, str], ...]]) -> Unit:
+    cell, hashes, starts, ends, defines = packed
+    return Unit(cell or None, array("Q", hashes), array("I", starts), array("I", ends), defines)
