@@ -16,6 +16,7 @@ from conftest import CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nbgit import fastjson
 from nbgit.check import fingerprints
 from nbgit.check.fingerprints import _code_cells, _code_cells_fast, _hash, _logical_lines, _normalised, _python_cell, _units, notebook_units
 from nbgit.notebook import cells, source_of
@@ -64,6 +65,7 @@ corpus_modules = sorted(p for p in CORPUS.rglob("*") if p.suffix in MODULES and 
 
 @pytest.mark.skipif(not corpus_notebooks, reason="needs ../shared/corpus")
 def test_every_corpus_notebook_and_module_gives_what_the_plain_tokenizer_gives() -> None:
+    fastjson.loaded(len(corpus_notebooks))  # (as a cold run of many notebooks reads them: with msgspec)
     compared = 0
     for path in corpus_notebooks:
         sources, language = sources_of(path)

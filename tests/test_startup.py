@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import NBGIT
+from conftest import CORPUS, NBGIT
 
 # argparse (with gettext, locale, shutil), dataclasses (inspect, ast), pathlib (urllib.parse,
 # ipaddress), msgspec (loaded only from a process's eighth notebook) and the heavy libraries
@@ -448,3 +448,23 @@ def test_help_is_as_wide_as_the_terminal_says(repo: Path, columns: int) -> None:
     lines = done.stdout.decode().split("\n\n")[0].splitlines()  # the usage, which argparse wraps (the epilog is kept as written)
     assert done.returncode == 0 and max(map(len, lines)) <= columns
     assert (lines[0].startswith("usage: nbgit check") and lines[0].rstrip().endswith("[PATH ...]")) == (columns == 200), lines[:4]
+
+
+KAGGLE = CORPUS / "dev" / "Carl-McBride-Ellis+My-kaggle-notebooks" / "files"
+FEW = ["feature-selection-using-borutashap.ipynb", "feature-selection-using-the-boruta-shap-package.ipynb", "ml-ensemble-example-using-house-prices-data.ipynb"]
+
+
+@pytest.mark.corpus
+def test_a_cold_check_of_a_few_notebooks_reads_them_without_msgspec(repo: Path) -> None:
+    """`nbgit check --all` of three real notebooks as committed (every one judged, then tokenised for the
+    `duplicate-code` check) reads them with the standard library: msgspec's import (about 15 ms) costs
+    more than it saves on so few; a cold run of many loads it before its workers fork."""
+    for name in FEW:
+        (repo / name).write_bytes((KAGGLE / name).read_bytes())
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    env = {**os.environ, "CI": "1", "PYTHONPROFILEIMPORTTIME": "1"}
+    done = subprocess.run([str(NBGIT), "check", "--all", "--no-cache"], cwd=repo, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1 and "not clean" in done.stdout, done.stderr[-500:]
+    imports = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "nbgit.check.fingerprint_index" in imports  # (the notebooks were tokenised)
+    assert "msgspec" not in imports

@@ -128,10 +128,14 @@ def write_fast(value: Any, ascii: bool = False, like: Any = None) -> bytes | Non
     return data
 
 
-def worth_loading() -> bool:
-    """Whether this process reads enough JSON for msgspec's import to pay (counted as one read, as
-    `read` counts), msgspec then loaded: for readers of their own (msgspec's typed decoders)."""
-    return _codec_if_worth_it() is not None
+def loaded(expected: int = 0) -> bool:
+    """Whether msgspec is loaded, for readers of their own (msgspec's typed decoders): it is once this
+    process has read and written enough JSON, and is loaded now when it expects `expected` more reads
+    that pay for its import (as `expect` says). Counts no read."""
+    if expected >= FAST_FROM:
+        expect(expected)
+        return _load() is not None
+    return _codec is not None
 
 
 def read_fast(text: str | bytes) -> Any:

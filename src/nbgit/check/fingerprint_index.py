@@ -15,7 +15,7 @@ from array import array
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from nbgit import __version__, gitrepo
+from nbgit import __version__, fastjson, gitrepo
 from nbgit.check.cache import (
     cache_folder,
     load_cache_file,
@@ -80,6 +80,7 @@ class FingerprintIndex:
         if missing:
             blobs = gitrepo.read_blobs([j.blob for j in missing.values() if j.data is None], cwd=root)
             work = [(job.data if job.data is not None else blobs[job.blob], job.language) for job in missing.values()]
+            fastjson.loaded(len(work))  # (enough notebooks to pay for msgspec's import: loaded before the workers fork)
             for key, packed in zip(missing, map_on_all_cores(_fingerprint, work, PARALLEL_FROM)):
                 self.entries[key] = packed
                 found[key] = self.unpacked[key] = _units(packed)  # (made here: nothing to check)

@@ -92,7 +92,7 @@ def notebook_units(data: bytes) -> tuple[Unit, ...]:
     """The code cells of notebook bytes as units; none when the bytes are not a notebook (the
     `invalid` check says so), none for cells tagged `nbgit:allow-copy`, and none for cells of one
     line (no copy is that short) that import nothing."""
-    found = _code_cells_fast(data) if fastjson.worth_loading() else None
+    found = _code_cells_fast(data) if fastjson.loaded() else None  # (a process with many notebooks to read)
     language, code = found if found is not None else _code_cells(data)
     sources: list[tuple[int, str]] = []
     for number, source in code:
