@@ -7,7 +7,7 @@ grouping (made for speed) changes no finding.
 On the same files, each nbgit (in a process of its own, its own modules) gives:
 
 - every file's fingerprint: each unit's cell, line hashes, physical lines and definitions (nbgit's
-  `notebook_units`, `module_units`);
+  `notebook_units`, `module_units`, reading JSON as a cold run of many notebooks does);
 - the groups of copies among all the files at once, for several `duplicate_min_lines` (2, 3, 5, 8);
 - `nbgit check --all --format json` of the `duplicate-code` check alone (every other check disabled),
   in a git repository holding the files, without the cache: the findings as users see them.
@@ -51,6 +51,9 @@ from nbgit.check.copies import _problem
 from nbgit.check.duplicates import copy_groups
 from nbgit.check.fingerprints import module_units, notebook_units
 root, paths, modules, sizes = pickle.load(sys.stdin.buffer)
+from nbgit import fastjson
+if hasattr(fastjson, "loaded"):  # (a cold run of many notebooks reads them with msgspec: so does this)
+    fastjson.loaded(len(paths))
 files = {}
 for path in paths:
     data = (Path(root) / path).read_bytes()
