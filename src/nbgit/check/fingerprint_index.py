@@ -80,7 +80,7 @@ class FingerprintIndex:
         if missing:
             blobs = gitrepo.read_blobs([j.blob for j in missing.values() if j.data is None], cwd=root)
             work = [(job.data if job.data is not None else blobs[job.blob], job.language) for job in missing.values()]
-            fastjson.loaded(len(work))  # (enough notebooks to pay for msgspec's import: loaded before the workers fork)
+            fastjson.loaded(sum(language is None for _, language in work))  # (notebooks enough to pay for msgspec's import: loaded before the workers fork)
             for key, packed in zip(missing, map_on_all_cores(_fingerprint, work, PARALLEL_FROM)):
                 self.entries[key] = packed
                 found[key] = self.unpacked[key] = _units(packed)  # (made here: nothing to check)
