@@ -175,7 +175,7 @@ def _compiles(source: str) -> bool:
         warnings.simplefilter("ignore")  # SyntaxWarnings of the user's code are not ours to print
         try:
             compile(code, "<cell>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, MemoryError, RecursionError):  # nested past the parser's limits: not compiled
             return False
     return True
 

@@ -1,0 +1,36 @@
+"""`nbgit check`, its reports and its CI commands on a stranger's repository.
+
+Each case is a real repository committed with plain git and cloned for real (`test_hostile`'s
+`stranger_clone`), judged by the real CLI, locally, by the pre-commit hook and as CI runs it: a
+notebook, a file name or a policy may be anything, and the answer is still a verdict or one line
+naming the file, never an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from conftest import git, nbgit
+from test_hostile import installed, notebook, stranger_clone
+
+CI = {**os.environ, "CI": "true"}
+
+
+def test_a_cell_too_deeply_nested_to_compile_is_judged_by_its_marker_line(tmp_path: Path) -> None:
+    """A code cell holding a conflict marker line is compiled to tell a marker from a Python string;
+    an expression nested past the parser's limit made `compile` raise MemoryError (RecursionError
+    on newer Pythons), which stopped `nbgit check` and the pre-commit hook with an internal error."""
+    deep = notebook(["# title", "-" * 200_000 + "1\n<<<<<<< HEAD\n"])
+    clone = stranger_clone(tmp_path, {"deep.ipynb": deep})
+    done = nbgit(clone, "check", "--all", env=CI)
+    assert done.returncode == 1 and "internal error" not in done.stderr.decode(), done.stderr.decode()
+    assert "deep.ipynb cell 2: merge conflict marker <<<<<<< left in the cell [conflict]" in done.stdout.decode()
+    installed(clone)
+    (clone / "deep.ipynb").write_bytes(deep.replace(b"# title", b"# the title"))
+    git(clone, "add", "deep.ipynb")
+    committed = git(clone, "commit", "-q", "-m", "edit", check=False)  # the pre-commit hook judges it
+    assert committed.returncode == 1 and b"[conflict]" in committed.stderr + committed.stdout
+    assert b"internal error" not in committed.stderr, committed.stderr.decode()
+
