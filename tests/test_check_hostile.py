@@ -34,3 +34,15 @@ def test_a_cell_too_deeply_nested_to_compile_is_judged_by_its_marker_line(tmp_pa
     assert committed.returncode == 1 and b"[conflict]" in committed.stderr + committed.stdout
     assert b"internal error" not in committed.stderr, committed.stderr.decode()
 
+
+def test_a_file_name_that_is_not_utf8_goes_into_the_gitlab_report(tmp_path: Path) -> None:
+    """GitLab's Code Quality fingerprint hashed the problem's text as strict UTF-8: a file named
+    `caf\\xe9.ipynb` stopped `--format gitlab` and `nbgit ci gitlab` with an internal error."""
+    clone = stranger_clone(tmp_path, {os.fsdecode(b"caf\xe9.ipynb"): notebook(["# x", "x = 1"]) + b" "})
+    done = nbgit(clone, "check", "--all", "--format", "gitlab", env=CI)
+    assert done.returncode == 1, done.stderr.decode()
+    (issue,) = json.loads(done.stdout)
+    assert issue["check_name"] == "nbgit/not-clean" and len(issue["fingerprint"]) == 32
+    done = nbgit(clone, "ci", "gitlab", env=CI)
+    assert done.returncode == 1 and "internal error" not in done.stderr.decode(), done.stderr.decode()
+    assert json.loads((clone / "gl-code-quality-report.json").read_text())[0]["fingerprint"] == issue["fingerprint"]

@@ -102,7 +102,7 @@ def _code_quality(problem: Problem, root: Path | None) -> dict[str, Any]:
     """One issue of GitLab's Code Quality report (the Code Climate subset GitLab reads)."""
     import hashlib  # (for this format only: every other run spares its import)
 
-    fingerprint = hashlib.md5(f"{problem.check}\0{problem.path}\0{problem.cell}\0{problem.message}".encode(), usedforsecurity=False)
+    fingerprint = hashlib.md5(f"{problem.check}\0{problem.path}\0{problem.cell}\0{problem.message}".encode("utf-8", "surrogateescape"), usedforsecurity=False)
     return {
         "type": "issue",
         "check_name": f"nbgit/{problem.check}",
