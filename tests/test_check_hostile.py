@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from conftest import git, nbgit
-from test_hostile import installed, notebook, stranger_clone
+from test_hostile import PLAIN, installed, notebook, stranger_clone
 
 CI = {**os.environ, "CI": "true"}
 
@@ -46,3 +46,18 @@ def test_a_file_name_that_is_not_utf8_goes_into_the_gitlab_report(tmp_path: Path
     done = nbgit(clone, "ci", "gitlab", env=CI)
     assert done.returncode == 1 and "internal error" not in done.stderr.decode(), done.stderr.decode()
     assert json.loads((clone / "gl-code-quality-report.json").read_text())[0]["fingerprint"] == issue["fingerprint"]
+
+
+def test_a_policy_key_holding_newlines_shows_as_one_line_after_a_checkout(tmp_path: Path) -> None:
+    """The post-checkout hook's warning about a broken policy printed the stranger's key as it is: a
+    quoted TOML key holding newlines wrote lines of its own into git's output."""
+    clone = installed(stranger_clone(tmp_path, {"a.ipynb": notebook(["# A", "x = 1"])}))
+    git(clone, "checkout", "-q", "-b", "theirs")
+    (clone / ".nbgit.toml").write_text('"x\\n::error::forged\\nnbgit: all is well" = 1\n')
+    git(clone, "add", ".nbgit.toml")
+    git(clone, *PLAIN, "commit", "-q", "-m", "policy")
+    git(clone, "checkout", "-q", "main")
+    done = git(clone, "checkout", "theirs")
+    lines = done.stderr.decode().splitlines()
+    assert "nbgit: warning: .nbgit.toml: unknown policy key `x\\n::error::forged\\nnbgit: all is well`" in lines, lines
+    assert not any(line.startswith(("::", "nbgit: all")) for line in lines), lines

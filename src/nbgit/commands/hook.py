@@ -95,7 +95,7 @@ def _remind(root: Path, name: str, args: list[str]) -> int:
         changed = [c.new_path for c in gitrepo.changed_files(revisions, [], cwd=root) if c.new_path]
         outcome = pair_reminder(root, load_policy(root), changed)
     except NbgitError as error:
-        print(f"nbgit: warning: {error.message}", file=sys.stderr)
+        warn(error.message)  # (one line: a stranger's policy key or file name may hold newlines)
         return EXIT_OK
     if outcome.problems:
         sys.stderr.write(f"nbgit: after this {name.removeprefix('post-')}, pairs are out of step:\n" + render(outcome, "text", root))
