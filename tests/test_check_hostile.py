@@ -12,8 +12,19 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from conftest import git, nbgit
-from test_hostile import PLAIN, installed, notebook, stranger_clone
+from test_hostile import (
+    PLAIN,
+    blob,
+    git_within,
+    installed,
+    nbgit_within,
+    notebook,
+    one_line_error,
+    run_notebook,
+    stranger_clone,
+)
 
 CI = {**os.environ, "CI": "true"}
 
@@ -61,3 +72,21 @@ def test_a_policy_key_holding_newlines_shows_as_one_line_after_a_checkout(tmp_pa
     lines = done.stderr.decode().splitlines()
     assert "nbgit: warning: .nbgit.toml: unknown policy key `x\\n::error::forged\\nnbgit: all is well`" in lines, lines
     assert not any(line.startswith(("::", "nbgit: all")) for line in lines), lines
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", ".nbgit.toml"])
+def test_a_policy_key_of_thousands_of_parts_never_holds_git_up(tmp_path: Path, name: str) -> None:
+    """tomllib takes time and memory quadratic in a dotted key's parts: a 40 KB policy file holding
+    `a.a.a...` held up `git add` (the filter reads the policy) and `nbgit check` for 11 s and 1.6 GB
+    each, and a few hundred KB would exhaust the machine's memory. It is a broken policy, not read."""
+    deep = "a" + ".a" * 20_000 + " = 1\n"
+    policy = f"[tool.nbgit]\noutputs = 'strip'\n[tool.other]\n{deep}" if name == "pyproject.toml" else f"[check]\n{deep}"
+    clone = installed(stranger_clone(tmp_path, {"a.ipynb": notebook(["# A", "x = 1"])}), "--no-hooks")
+    (clone / name).write_text(policy)  # their next commit, pulled
+    dirty = run_notebook("print(1)")
+    (clone / "a.ipynb").write_bytes(dirty)
+    added = git_within(8, clone, "add", "a.ipynb")
+    assert added.stderr.decode().count("dotted parts") == 1, added.stderr.decode()
+    assert blob(clone, ":a.ipynb") == dirty  # stored unchanged, as under any broken policy
+    said = one_line_error(nbgit_within(8, clone, "check", "--all"), f"nbgit: error: {name}: a key or table name of more than 32 dotted parts; not read")
+    assert len(said.splitlines()) == 2

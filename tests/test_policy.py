@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import nbgit
 from nbgit.errors import NbgitError
 from nbgit.policy import CLEAN_KEYS, SECTIONS, Policy, find_root, glob_matches, load_policy, policy_from_table
+from nbgit.toml_keys import longest_key
 
 
 def test_defaults_are_what_nbstripout_and_nb_clean_users_expect(tmp_path: Path) -> None:
@@ -136,3 +139,70 @@ def test_overrides_are_validated_and_applied_in_order() -> None:
         with pytest.raises(NbgitError) as raised:
             policy_from_table(bad, "t")
         assert message in raised.value.message
+
+
+# Keys and strings that a scan of TOML could take for something else: dots, quotes of both kinds,
+# comment signs, escapes, the closing quotes of multi-line strings.
+_TRICKY = st.text(alphabet=st.sampled_from(['a', '1', '-', '_', '.', ' ', '"', "'", '#', '\\', '\n', 'é', '[', '=']), max_size=8)
+
+
+def _toml_string(text: str, kind: int) -> str:
+    """`text` as a TOML string of one of its four kinds, where that kind can hold it (else basic)."""
+    if kind == 1 and "'" not in text and "\n" not in text:
+        return f"'{text}'"
+    if kind == 2 and "'''" not in text and not text.endswith("'") and not text.startswith("\n"):
+        return f"'''{text}'''"
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    if kind == 3 and not text.startswith("\n"):
+        return f'"""{escaped}"""'
+    return '"' + escaped.replace("\n", "\\n") + '"'
+
+
+@st.composite
+def _toml_documents(draw: st.DrawFn) -> tuple[str, dict, int]:
+    """A TOML text of tables and dotted keys (bare or quoted), what it holds, and its longest key's parts."""
+    lines, data, longest = [], {}, 0
+    for table in range(draw(st.integers(0, 3))):
+        header = [f"t{table}", *draw(st.lists(_TRICKY, max_size=4))]
+        longest = max(longest, len(header))
+        nest = data
+        for part in header:
+            nest = nest.setdefault(part, {})
+        lines.append("[" + " . ".join(_toml_string(part, draw(st.integers(0, 3)) % 2) if part != f"t{table}" else part for part in header) + "]")
+        for number in range(draw(st.integers(0, 3))):
+            key = [f"k{number}", *draw(st.lists(_TRICKY, max_size=3))]
+            value = draw(st.one_of(_TRICKY, st.floats(allow_nan=False, allow_infinity=False), st.integers()))
+            shown = _toml_string(value, draw(st.integers(0, 3))) if isinstance(value, str) else repr(value)
+            longest = max(longest, len(key), 2 if isinstance(value, float) else 1)
+            inner = nest
+            for part in key[:-1]:
+                inner = inner.setdefault(part, {})
+            inner[key[-1]] = value
+            comment = " # " + draw(_TRICKY).replace("\n", " ") if draw(st.booleans()) else ""
+            lines.append(".".join(_toml_string(part, 0) if part != f"k{number}" else part for part in key) + f" = {shown}{comment}")
+    return "\n".join(lines) + "\n", data, longest
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(_toml_documents())
+def test_the_longest_key_of_any_toml_is_counted_without_parsing_it(document: tuple[str, dict, int]) -> None:
+    """The scan that keeps keys of thousands of parts from tomllib (see `nbgit.toml_keys`) counts the
+    parts of every key and table name exactly, whatever strings and comments hold."""
+    import tomllib
+
+    text, data, longest = document
+    assert tomllib.loads(text) == data  # (the document is the TOML it means to be)
+    assert longest_key(text) == longest
+
+
+def test_the_longest_key_is_counted_in_linear_time() -> None:
+    """Unterminated strings, runs of quotes and backslashes: one pass over a policy file of the largest size read."""
+    import time
+
+    from nbgit.policy_files import MAX_POLICY_BYTES
+
+    size = MAX_POLICY_BYTES
+    for text in ('"' * size, "'" * size, '"""' + '\\"""' * (size // 4), "'''" + "''" * (size // 2), '"' + "\\" * size, "a=''\n" * (size // 5), "a" + ".a" * (size // 2)):
+        started = time.perf_counter()
+        longest_key(text)
+        assert time.perf_counter() - started < 2.0

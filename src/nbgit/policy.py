@@ -21,6 +21,7 @@ from nbgit.policy_files import (
     bytes_of,
     root_of,
 )
+from nbgit.toml_keys import MAX_KEY_PARTS, longest_key
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -346,7 +347,11 @@ def _read_toml(path: str) -> dict[str, Any]:
     if data is None:
         raise _unread(path, name) from None
     try:
-        return tomllib.loads(data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))  # newlines as open() reads them
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # newlines as open() reads them
+        if longest_key(text) > MAX_KEY_PARTS:  # TOML's time and memory grow with their square: never parsed
+            raise NbgitError(f"{name}: a key or table name of more than {MAX_KEY_PARTS} dotted parts; not read",
+                             f"shorten it in {name}; see the policy reference in README.md")
+        return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise NbgitError(f"{name}: not valid TOML ({reason})", f"fix {name}; see the policy reference in README.md") from None
