@@ -90,3 +90,45 @@ def test_a_policy_key_of_thousands_of_parts_never_holds_git_up(tmp_path: Path, n
     assert blob(clone, ":a.ipynb") == dirty  # stored unchanged, as under any broken policy
     said = one_line_error(nbgit_within(8, clone, "check", "--all"), f"nbgit: error: {name}: a key or table name of more than 32 dotted parts; not read")
     assert len(said.splitlines()) == 2
+
+
+def _sealed_cache_file(data: object) -> bytes:
+    """A cache file as nbgit seals one without `$NBGIT_CACHE_KEY` (a checksum anyone can compute)."""
+    import marshal
+    import zlib
+
+    from nbgit.check.cache import HEADER
+
+    payload = marshal.dumps(data)
+    return HEADER + zlib.crc32(payload).to_bytes(4, "big") + payload
+
+
+def test_a_cache_committed_into_the_ci_cache_folder_is_never_read(tmp_path: Path) -> None:
+    """README's CI example kept `$NBGIT_CACHE_DIR` in the checkout, and a fork's pull request runs
+    without the cache key: a stranger committed `.nbgit-cache/fingerprints`, sealed with a checksum,
+    saying their notebooks hold no code, and `duplicate-code` (an error under their target's policy)
+    found no copy. A cache folder holding anything the repository tracks is not used."""
+    from nbgit.check.fingerprint_index import INDEX_FILE, _version
+
+    code = "".join(f"value_{n} = compute_something({n}, factor={n * 3})\n" for n in range(8))
+    files = {"a.ipynb": notebook(["# A", code]), "b.ipynb": notebook(["# B", code]), ".nbgit.toml": '[check]\nerrors = ["duplicate-code"]\n'}
+    blobs = {git(tmp_path, "hash-object", "--stdin", input=files[name]).stdout.decode().strip() for name in ("a.ipynb", "b.ipynb")}
+    planted = _sealed_cache_file((_version(), {f"{blob}.ipynb": () for blob in blobs}))  # "no code in either"
+    clone = stranger_clone(tmp_path, {**files, f".nbgit-cache/{INDEX_FILE}": planted})
+    ci = {**CI, "NBGIT_CACHE_DIR": str(clone / ".nbgit-cache")}
+    done = nbgit(clone, "check", "--all", env=ci)
+    assert done.returncode == 1 and "[duplicate-code]" in done.stdout.decode(), done.stdout.decode()
+    assert len(done.stderr.decode().splitlines()) == 1 and "no cache used" in done.stderr.decode()  # one warning, naming the way out
+    assert (clone / ".nbgit-cache" / INDEX_FILE).read_bytes() == planted and git(clone, "status", "--porcelain").stdout == b""
+    untracked = {**CI, "NBGIT_CACHE_DIR": str(clone / "cache")}  # in the work tree, but nothing of the repository's
+    done = nbgit(clone, "check", "--all", env=untracked)
+    assert done.returncode == 1 and b"NBGIT_CACHE_DIR" not in done.stderr and (clone / "cache" / INDEX_FILE).is_file()
+
+
+def test_a_ci_cache_folder_that_is_a_link_in_the_repository_is_never_written_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    clone = stranger_clone(tmp_path, {"a.ipynb": notebook(["# A", "x = 1"])}, links={".nbgit-cache": str(elsewhere)})
+    done = nbgit(clone, "check", "--all", env={**CI, "NBGIT_CACHE_DIR": str(clone / ".nbgit-cache")})
+    assert list(elsewhere.iterdir()) == [], "the cache files went where the stranger's link leads"
+    assert done.returncode == 0 and b"no cache used" in done.stderr, done.stderr.decode()

@@ -38,13 +38,15 @@ marshal allocate gigabytes (it sizes a tuple by what the data claims): the key (
 rules that out.
 
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
-committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs), and holds
+committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs; not used when a
+repository tracks anything there: a commit could plant a file sealed with a checksum), and holds
 at most `MAX_ENTRIES` verdicts, the most recently used (to the hour: a re-run within the hour of
 the last one that used its verdicts writes nothing). Deleting it only costs time.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import marshal
 import os
@@ -75,7 +77,7 @@ def cache_folder(root: Path | None) -> Path | None:
     common directory; None outside a repository. The folder may not exist yet."""
     given = os.environ.get(CACHE_ENV)
     if given:
-        return Path(given)
+        return Path(given) if _untracked(given, root) else None
     if root is None:
         return None
     from nbgit.store.location import (
@@ -84,6 +86,52 @@ def cache_folder(root: Path | None) -> Path | None:
 
     common = common_dir(root)
     return None if common is None else common / FOLDER
+
+
+@functools.lru_cache(maxsize=None)  # asked by the verdicts and by the fingerprint index of one run
+def _untracked(folder: str, root: Path | None) -> bool:
+    """Whether `$NBGIT_CACHE_DIR` holds nothing a repository tracks: neither the work tree at `root`
+    (where the folder is named) nor the one holding where it leads. Files a repository tracks there came
+    with a commit, and a stranger's pull request can commit a cache file sealed with a checksum (a fork's
+    CI run has no `$NBGIT_CACHE_KEY`) that plants verdicts or fingerprints, or a link that sends what
+    nbgit writes elsewhere. Such a folder is not used (the run costs time only), with one warning."""
+    from nbgit.policy_files import root_of
+
+    named = os.path.abspath(folder)
+    places = {(str(root), named): None} if root is not None else {}
+    places[root_of(named), os.path.realpath(named)] = None
+    for top, path in places:
+        inside = _inside(path, top)
+        if inside is not None and _tracks(top, inside):
+            from nbgit.progress import warn
+
+            warn(f"{CACHE_ENV} ({folder}) holds files the repository at {top} tracks: no cache used this run",
+                 f"point {CACHE_ENV} at a folder outside the work tree, such as the CI runner's temporary folder")
+            return False
+    return True
+
+
+def _inside(path: str, top: str | None) -> str | None:
+    """`path` (absolute) relative to the work tree `top` (as named or as it really is), None outside it."""
+    if top is None:
+        return None
+    for base in dict.fromkeys((os.path.abspath(top), os.path.realpath(top))):
+        if path == base:
+            return "."
+        if path.startswith(os.path.join(base, "")):
+            return path[len(base) + 1 :]
+    return None
+
+
+def _tracks(top: str, relative: str) -> bool:
+    """Whether git tracks anything at or below `relative` in the work tree `top` (a file, link or submodule)."""
+    from nbgit import gitrepo
+    from nbgit.errors import NbgitError
+
+    try:
+        return bool(gitrepo.git("ls-files", "-z", "--cached", "--", f":(literal){relative}" if relative != "." else ".", cwd=top))
+    except (NbgitError, OSError):  # git cannot tell (no repository after all, a broken index): nothing known to be planted
+        return False
 
 
 def fingerprint(policy: Any) -> str:
