@@ -88,7 +88,7 @@ def cache_folder(root: Path | None) -> Path | None:
     return None if common is None else common / FOLDER
 
 
-@functools.lru_cache(maxsize=None)  # asked by the verdicts and by the fingerprint index of one run
+@functools.cache  # asked by the verdicts and by the fingerprint index of one run
 def _untracked(folder: str, root: Path | None) -> bool:
     """Whether `$NBGIT_CACHE_DIR` holds nothing a repository tracks: neither the work tree at `root`
     (where the folder is named) nor the one holding where it leads. Files a repository tracks there came
