@@ -132,3 +132,23 @@ def test_a_ci_cache_folder_that_is_a_link_in_the_repository_is_never_written_thr
     done = nbgit(clone, "check", "--all", env={**CI, "NBGIT_CACHE_DIR": str(clone / ".nbgit-cache")})
     assert list(elsewhere.iterdir()) == [], "the cache files went where the stranger's link leads"
     assert done.returncode == 0 and b"no cache used" in done.stderr, done.stderr.decode()
+
+
+@pytest.mark.parametrize("twins", ["./scripts", "scripts/.", "./scripts/"])
+def test_a_mirror_folder_named_with_dots_finds_the_orphans_check_all_reports(tmp_path: Path, twins: str) -> None:
+    """`folders = {notebooks = "./scripts"}` passed as the top-level folder `scripts`, but twins were
+    named `./scripts/a.py`, which is not the path git tracks: `check --all` missed an orphaned twin."""
+    policy = f'[pair]\nenabled = true\nfolders = {{notebooks = "{twins}"}}\n'
+    clone = stranger_clone(tmp_path, {".nbgit.toml": policy, "notebooks/a.ipynb": notebook(["# A", "x = 1"])})
+    synced = nbgit(clone, "sync", "--all")
+    assert synced.returncode == 0 and synced.stdout.decode() == "created scripts/a.py from notebooks/a.ipynb\n", synced.stdout.decode()
+    git(clone, "add", "-A")
+    git(clone, *PLAIN, "commit", "-q", "-m", "twin")
+    git(clone, "rm", "-q", "notebooks/a.ipynb")
+    done = nbgit(clone, "check", "--all", env=CI)
+    assert done.returncode == 1 and "scripts/a.py: its notebook notebooks/a.ipynb was deleted [orphan]" in done.stdout.decode(), done.stdout.decode()
+
+
+def test_a_mirror_folder_named_with_dots_is_not_a_second_folder(tmp_path: Path) -> None:
+    clone = stranger_clone(tmp_path, {".nbgit.toml": '[pair]\nenabled = true\nfolders = {notebooks = "./notebooks"}\n', "notebooks/a.ipynb": notebook(["# A", "x = 1"])})
+    one_line_error(nbgit(clone, "check", "--all"), "`pair.folders` maps `notebooks` to itself")

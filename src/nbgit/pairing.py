@@ -70,15 +70,13 @@ def settings(policy: Policy) -> PairSettings:
     """The validated `[pair]` settings of `policy`; errors name the key and what is allowed."""
     table = policy.section("pair")
     extension, name = _split_format(table["format"], policy.source)
-    folders = tuple(table["folders"].items())
+    folders = tuple((_check_folder(policy.source, notebooks), _check_folder(policy.source, twins)) for notebooks, twins in table["folders"].items())
     if len(folders) > 1:
         raise NbgitError(
             f"{policy.source}: `pair.folders` maps {len(folders)} folders; jupytext can mirror only one",
             'keep one mapping, e.g. folders = {notebooks = "scripts"}',
         )
     for notebook_folder, twin_folder in folders:
-        for value in (notebook_folder, twin_folder):
-            _check_folder(policy.source, value)
         if notebook_folder == twin_folder:
             raise NbgitError(f"{policy.source}: `pair.folders` maps `{notebook_folder}` to itself", "drop `folders` to keep twins beside their notebooks")
     return PairSettings(
@@ -108,7 +106,9 @@ def _split_format(text: str, source: str) -> tuple[str, str]:
     return ("." + extension if extension != "auto" else AUTO), name
 
 
-def _check_folder(source: str, value: str) -> None:
+def _check_folder(source: str, value: str) -> str:
+    """The folder's name as the paths of notebooks and twins hold it (`./scripts/` is `scripts`: a
+    twin named `./scripts/a.py` was not the tracked `scripts/a.py`, so `check --all` missed orphans)."""
     path = PurePosixPath(value.strip("/"))
     unsafe = value.startswith("/") or "\\" in value or not value.isprintable()
     if unsafe or len(path.parts) != 1 or path.parts[0] in ("..", ".") or path.parts[0].lower() == ".git":
@@ -116,6 +116,7 @@ def _check_folder(source: str, value: str) -> None:
             f"{source}: `pair.folders`: {value!r} is not a top-level folder of the repository",
             'name folders at the top of the repository, e.g. folders = {notebooks = "scripts"}; paths outside it, and .git, are not allowed',
         )
+    return path.parts[0]
 
 
 def selected(relative: str, pair: PairSettings) -> bool:
