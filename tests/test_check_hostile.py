@@ -152,3 +152,18 @@ def test_a_mirror_folder_named_with_dots_finds_the_orphans_check_all_reports(tmp
 def test_a_mirror_folder_named_with_dots_is_not_a_second_folder(tmp_path: Path) -> None:
     clone = stranger_clone(tmp_path, {".nbgit.toml": '[pair]\nenabled = true\nfolders = {notebooks = "./notebooks"}\n', "notebooks/a.ipynb": notebook(["# A", "x = 1"])})
     one_line_error(nbgit(clone, "check", "--all"), "`pair.folders` maps `notebooks` to itself")
+
+
+def test_a_submodule_or_a_link_named_like_a_notebook_is_no_notebook_to_the_pre_commit_hook(tmp_path: Path) -> None:
+    """The hook read every staged `*.ipynb` entry's blob: a submodule's entry names a commit of another
+    repository (`git object ... is missing`, every commit refused with a hint to run git fsck), and a
+    link's blob is the path it names (`invalid JSON`: a notebook linked into docs/ could not be
+    committed). Neither is a notebook; the notebook a link leads to is judged as itself."""
+    clean = notebook(["# A", "x = 1"])
+    clone = installed(stranger_clone(tmp_path, {"nb/a.ipynb": clean}, links={"docs/a.ipynb": "../nb/a.ipynb"}))
+    git(clone, "update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},data.ipynb")  # a submodule, as `git submodule add` stages it
+    (clone / "docs" / "b.ipynb").symlink_to("../nb/a.ipynb")
+    git(clone, "add", "docs/b.ipynb")
+    committed = git(clone, "commit", "-q", "-m", "submodule and link", check=False)
+    assert committed.returncode == 0, committed.stderr.decode()
+    assert git(clone, "ls-files", "-s", "data.ipynb", "docs/b.ipynb").stdout.decode().split()[::4] == ["160000", "120000"]

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from nbgit.sync.pairs import OwnTwins
 
 NOTEBOOK = ".ipynb"
+REGULAR_MODES = ("100644", "100755")  # index entries of files; links are 120000, submodules 160000
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's autosaved copies: never a notebook of the project
 PARALLEL_FROM = 48  # notebooks per worker: for fewer, starting a process costs more than it saves
 FILTER_KEYS = r"^filter\.nbgit\.(process|clean)$"
@@ -128,8 +129,10 @@ def _targets(root: Path | None, policy: Policy, scope: Scope, real: RealPaths) -
         if root is None:
             raise NbgitError("--staged needs a git repository", "run it inside the repository, or name files without --staged")
         entries = _staged_entries(root, scope)
-        blobs = gitrepo.read_blobs([e.blob for e in entries if e.path.endswith(NOTEBOOK)], cwd=root)
-        targets = [Target(e.path, os.path.join(root, e.path), e, blobs[e.blob]) for e in entries if e.path.endswith(NOTEBOOK)]
+        # a link's blob is the path it names, a submodule's entry a commit of another repository: no notebook
+        notebooks = [e for e in entries if e.path.endswith(NOTEBOOK) and e.mode in REGULAR_MODES]
+        blobs = gitrepo.read_blobs([e.blob for e in notebooks], cwd=root)
+        targets = [Target(e.path, os.path.join(root, e.path), e, blobs[e.blob]) for e in notebooks]
         others = [e.path for e in entries if not e.path.endswith(NOTEBOOK)]
     elif scope.all:
         if root is None:
