@@ -24,6 +24,12 @@ from typing import Iterator, NamedTuple
 from nbgit.errors import NbgitError
 
 MAX_PATTERN_CHARS = 1000  # longer globs and regular expressions are refused when the policy is read
+# Every path is matched against every glob of the policy (a few microseconds each, while compiled) and every
+# output text searched with every regular expression (tens of microseconds each, under the time limit): a
+# policy holding more is refused when it is read. 30,000 `[[overrides]]` (1 MB) took `git add` 1.8 s of
+# CPU per notebook, recompiling globs that no cache could hold.
+MAX_GLOBS = 256  # in the whole policy: `exclude`, every `[[overrides]] paths`, `[pair]`, `duplicate_exclude`
+MAX_REGEXES = 32  # in one list (`[diff] volatile_patterns`)
 SEARCH_SECONDS = 1.0  # what one search of a policy regular expression may take (a sane one takes microseconds)
 
 _ANY_DEPTH = None  # a `**` segment: any number of path segments, none included
@@ -34,7 +40,7 @@ def glob_matches(path: str, patterns: tuple[str, ...] | list[str]) -> bool:
     return any(compile_glob(pattern).matches(path) for pattern in patterns)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=2 * MAX_GLOBS)  # a policy's globs and the commands' own stay compiled
 def compile_glob(pattern: str) -> Glob:
     """The matcher of one glob, as .gitignore reads one: a bare name (no `/`) matches at any depth, a
     trailing `/` everything below, `**` as a whole segment any number of folders (elsewhere it is `*`)."""

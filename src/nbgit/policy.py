@@ -13,7 +13,7 @@ from stat import S_ISREG
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from nbgit.errors import NbgitError
-from nbgit.patterns import MAX_PATTERN_CHARS, glob_matches, regex_problem  # noqa: F401 - glob_matches: for pairing and the commands
+from nbgit.patterns import MAX_GLOBS, MAX_PATTERN_CHARS, MAX_REGEXES, glob_matches, regex_problem  # noqa: F401 - glob_matches: for pairing and the commands
 from nbgit.policy_files import (
     MAX_POLICY_BYTES,
     POLICY_FILE,
@@ -85,7 +85,7 @@ def _is_content(key: str) -> bool:
 
 
 def _is_regex_list(v: Any) -> bool:
-    return _is_str_list(v) and not any(regex_problem(s) for s in v)
+    return _is_str_list(v) and len(v) <= MAX_REGEXES and not any(regex_problem(s) for s in v)
 
 
 def _is_regex(v: Any) -> bool:
@@ -93,7 +93,7 @@ def _is_regex(v: Any) -> bool:
 
 
 def _is_globs(v: Any) -> bool:
-    return _is_str_list(v) and all(len(s) <= MAX_PATTERN_CHARS for s in v)
+    return _is_str_list(v) and len(v) <= MAX_GLOBS and all(len(s) <= MAX_PATTERN_CHARS for s in v)
 
 
 def _is_str_table(v: Any) -> bool:
@@ -108,9 +108,9 @@ STRINGS = (_is_str_list, "a list of strings")
 KEY_PATHS = (_is_key_paths, 'a list of key paths starting with "metadata.", "cell." or "output."')
 STRIPPABLE_KEY_PATHS = (_is_strippable_key_paths, KEY_PATHS[1] + ", none of them a notebook's content (" + ", ".join(sorted(CONTENT_KEYS)) + ")")
 STRING_TABLE = (_is_str_table, "a table of strings")
-REGEXES = (_is_regex_list, f"a list of regular expressions that compile, have at most {MAX_PATTERN_CHARS} characters and repeat no group that repeats inside (like `(a+)+`)")
+REGEXES = (_is_regex_list, f"a list of at most {MAX_REGEXES} regular expressions that compile, have at most {MAX_PATTERN_CHARS} characters and repeat no group that repeats inside (like `(a+)+`)")
 REGEX = (_is_regex, f"a regular expression that compiles, has at most {MAX_PATTERN_CHARS} characters and repeats no group that repeats inside (like `(a+)+`)")
-GLOBS = (_is_globs, f"a list of glob patterns of at most {MAX_PATTERN_CHARS} characters")
+GLOBS = (_is_globs, f"a list of at most {MAX_GLOBS} glob patterns of at most {MAX_PATTERN_CHARS} characters")
 
 
 def _key(default: Any, kind: tuple[Callable[[Any], bool], str], doc: str) -> Key:
@@ -267,7 +267,13 @@ def policy_from_table(table: dict[str, Any], source: str) -> Policy:
     """Validate a policy table (as parsed from TOML) and build the Policy; `source` names it in errors."""
     values = _clean_values({k: v for k, v in table.items() if k not in SECTIONS and k != "overrides"}, source, "")
     overrides = _overrides(table.get("overrides", []), source)
-    return Policy(**values, overrides=overrides, sections=_section_defaults(table, source), source=source)
+    sections = _section_defaults(table, source)
+    globs = [*values.get("exclude", ()), *(p for paths, _ in overrides for p in paths), *sections["pair"]["include"], *sections["pair"]["exclude"],
+             *sections["check"]["duplicate_exclude"]]
+    if len(globs) > MAX_GLOBS:  # every path is matched against each one
+        raise NbgitError(f"{source}: {len(globs)} glob patterns (`exclude`, `[[overrides]]` paths, `[pair]`, `duplicate_exclude`), more than the {MAX_GLOBS} a policy may hold",
+                         f"match many paths with one pattern (`legacy/**`) in {source}")
+    return Policy(**values, overrides=overrides, sections=sections, source=source)
 
 
 def _clean_values(table: dict[str, Any], source: str, where: str) -> dict[str, Any]:
