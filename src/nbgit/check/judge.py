@@ -28,6 +28,10 @@ _MARKER_LINE = re.compile(r'^(?:`|<span style="color:red"><b>)?(<{7,}|>{7,})(?=[
 _FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1|\Z)", re.MULTILINE | re.DOTALL)
 _FIRST_CHANGES = ("outputs", "execution_count", "prompt_number", "dropped")
 _RECORD_KEYS = (NBDIME_CONFLICTS_KEY.encode(), REMOTE_METADATA_KEY.encode())
+# Of one notebook's code cells holding a marker line, the characters compiled to tell the marker from a
+# string; past them a marker counts. Compiling source that does not compile takes about 3 s and 500 MB
+# a MB (a 10 MB cell: 30 s and 4.8 GB), and nbdev's marker examples are a few lines.
+MAX_COMPILED_CHARS = 200_000
 
 
 class Judgement(NamedTuple):
@@ -134,13 +138,16 @@ def _inline_conflicts(path: str, content: dict[str, Any]) -> Iterator[Problem]:
         yield problem("conflict", path, f"notebook metadata changed differently on both sides of a merge ({REMOTE_METADATA_KEY} holds the other side's)",
                       hint=f"keep the values you want in the notebook's metadata, then delete the `{REMOTE_METADATA_KEY}` key")
     python = _is_python(content)
+    compilable = MAX_COMPILED_CHARS
     for number, cell in enumerate(cells(content), 1):
         metadata = cell.get("metadata")
         if isinstance(metadata, dict) and NBDIME_CONFLICTS_KEY in metadata:
             yield problem("conflict", path, "unresolved nbdime conflicts recorded in the cell's metadata (nbdime-conflicts)", cell=number,
                           hint="resolve them with `nbdime mergetool`, then delete the cell's `nbdime-conflicts` key")
             continue
-        marker = _source_marker(cell, python) or _output_marker(cell)
+        marker, compiled = _source_marker(cell, python, compilable)
+        compilable -= compiled
+        marker = marker or _output_marker(cell)
         if marker is not None:
             yield problem("conflict", path, f"merge conflict marker {marker.group(1)} left in the cell", cell=number)
 
@@ -154,18 +161,19 @@ def _is_python(content: dict[str, Any]) -> bool:
     return "kernelspec" not in metadata  # nbformat's default kernel is Python
 
 
-def _source_marker(cell: dict[str, Any], python: bool) -> re.Match[str] | None:
+def _source_marker(cell: dict[str, Any], python: bool, compilable: int) -> tuple[re.Match[str] | None, int]:
     """A marker line in the cell's source, unless it is text: inside a Markdown code fence, or a Python
-    string (nbdev's own documentation shows conflicts that way, and that source still compiles)."""
+    string (nbdev's own documentation shows conflicts that way, and that source still compiles); with
+    how many characters were compiled to tell (a source longer than `compilable` is not: its marker counts)."""
     source = source_of(cell)
     found = _MARKER_LINE.search(source)
     if found is None:
-        return None
+        return None, 0
     if cell.get("cell_type") == "markdown":
-        found = _MARKER_LINE.search(_FENCED.sub("", source))
-    elif cell.get("cell_type") == "code" and python and _compiles(source):
-        return None
-    return found
+        return _MARKER_LINE.search(_FENCED.sub("", source)), 0
+    if cell.get("cell_type") == "code" and python and len(source) <= compilable:
+        return (None if _compiles(source) else found), len(source)
+    return found, 0
 
 
 def _compiles(source: str) -> bool:
