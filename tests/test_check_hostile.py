@@ -204,3 +204,15 @@ def test_a_huge_code_cell_with_a_marker_line_is_judged_without_compiling_it(tmp_
     done = nbgit_within(5, clone, "check", "--all", "--no-cache")
     found = [line for line in done.stdout.decode().splitlines() if line.endswith("[conflict]")]
     assert found == ["huge.ipynb cell 2: merge conflict marker <<<<<<< left in the cell [conflict]"], done.stdout.decode()  # cell 3's is in a string
+
+
+def test_a_filter_command_with_an_unclosed_quote_is_a_filter_not_there(repo: Path) -> None:
+    """`nbgit check`, the pre-commit hook and check-install split the configured filter command as a
+    shell would; an unclosed quote raised ValueError: an internal error instead of `not-installed`."""
+    (repo / "a.ipynb").write_bytes(notebook(["# A", "x = 1"]))
+    git(repo, "config", "filter.nbgit.process", "'/opt/nbgit/bin/nbgit-filter-process")
+    done = nbgit(repo, "check", "a.ipynb")
+    assert done.returncode == 0 and "internal error" not in done.stderr.decode(), done.stderr.decode()
+    assert "runs `'/opt/nbgit/bin/nbgit-filter-process`, which is not there" in done.stdout.decode() and "[not-installed]" in done.stdout.decode()
+    done = nbgit(repo, "hook", "check-install")
+    assert done.returncode == 1 and "which is not there" in done.stderr.decode(), done.stderr.decode()

@@ -219,7 +219,10 @@ def installation_problem(root: Path) -> Problem | None:
     import shutil
 
     for entry in entries:
-        words = shlex.split(entry.value) if entry.value.strip() else [""]
+        try:
+            words = shlex.split(entry.value) if entry.value.strip() else [""]
+        except ValueError:  # an unclosed quote: the shell git runs it with refuses it too
+            words = [entry.value]
         if shutil.which(words[0]) is None:
             return problem("not-installed", "", f"{entry.key} runs `{words[0]}`, which is not there: git stores notebooks uncleaned",
                            hint="run `nbgit install` again from the environment nbgit is installed in")
