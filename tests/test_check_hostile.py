@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git, nbgit
+from conftest import NBGIT, git, nbgit
 from test_hostile import (
     PLAIN,
     blob,
@@ -216,3 +218,23 @@ def test_a_filter_command_with_an_unclosed_quote_is_a_filter_not_there(repo: Pat
     assert "runs `'/opt/nbgit/bin/nbgit-filter-process`, which is not there" in done.stdout.decode() and "[not-installed]" in done.stdout.decode()
     done = nbgit(repo, "hook", "check-install")
     assert done.returncode == 1 and "which is not there" in done.stderr.decode(), done.stderr.decode()
+
+
+@pytest.mark.parametrize("form", ["github", "gitlab", "sarif"])
+def test_a_notebook_of_thousands_of_problems_is_read_once_for_their_lines(tmp_path: Path, form: str) -> None:
+    """The CI formats point each problem at the line where its cell opens, and found it by reading and
+    scanning the notebook again for every problem: 20,000 marked cells (3 MB) took `--format github`
+    (and `nbgit ci github`) more than two minutes."""
+    data = notebook(["# title"] + ["<<<<<<< HEAD\n"] * 20_000)
+    clone = stranger_clone(tmp_path, {"many.ipynb": data})
+    done = subprocess.run([str(NBGIT), "check", "--all", "--no-cache", "--format", form], cwd=clone, capture_output=True, timeout=30, env=CI, check=False)
+    assert done.returncode == 1, done.stderr.decode()
+    openings = [number for number, line in enumerate(data.splitlines(), 1) if line == b"  {"]  # where each cell opens
+    said = done.stdout.decode()
+    if form == "github":
+        lines = [int(re.search(r",line=(\d+),", row).group(1)) for row in said.splitlines() if row.startswith("::error")]
+    elif form == "gitlab":
+        lines = [issue["location"]["lines"]["begin"] for issue in json.loads(said)]
+    else:
+        lines = [result["locations"][0]["physicalLocation"]["region"]["startLine"] for result in json.loads(said)["runs"][0]["results"]]
+    assert lines == openings[1:]  # cells 2 to 20,001

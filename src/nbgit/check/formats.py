@@ -28,10 +28,15 @@ def render(outcome: Outcome, format: str, root: Path | None) -> str:
             [_record(p, False) for p in outcome.problems] + [_record(p, True) for p in outcome.fixed], indent=2
         ) + "\n"
     if format == "gitlab":
-        return json.dumps([_code_quality(p, root) for p in outcome.problems], indent=2) + "\n"
+        lines = CellLines(root)
+        return json.dumps([_code_quality(p, lines) for p in outcome.problems], indent=2) + "\n"
     if format == "sarif":
-        return json.dumps(_sarif(outcome, root), indent=2) + "\n"
-    lines = [_annotation(p, root) for p in outcome.problems] if format == "github" else [_text(p) for p in outcome.problems]
+        return json.dumps(_sarif(outcome, CellLines(root)), indent=2) + "\n"
+    if format == "github":
+        cell_lines = CellLines(root)
+        lines = [_annotation(p, cell_lines) for p in outcome.problems]
+    else:
+        lines = [_text(p) for p in outcome.problems]
     lines += [one_line(f"fixed: {p.text()} [{p.check}]") for p in outcome.fixed]
     if format == "text":
         lines += [f"hint: {hint}" for hint in _hints(outcome.problems)]
@@ -89,16 +94,29 @@ def _record(problem: Problem, fixed: bool) -> dict[str, object]:
     return record
 
 
-def _line(problem: Problem, root: Path | None) -> int | None:
-    """The line of the file to point at: the problem's own, else where its cell opens in the JSON."""
-    return problem.line or (_cell_line(root, problem.path, problem.cell) if problem.cell and problem.path else None)
+class CellLines:
+    """The line to point at for each problem of one report: its own, else where its cell opens in the
+    notebook's JSON. Each notebook is read and scanned once per report (a notebook of 20,000 marked cells
+    took `--format github` minutes when each of its problems read it again)."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.openings: dict[str, list[int]] = {}  # path: the line where each cell opens
+
+    def of(self, problem: Problem) -> int | None:
+        if problem.line or not (problem.cell and problem.path):
+            return problem.line
+        openings = self.openings.get(problem.path)
+        if openings is None:
+            openings = self.openings[problem.path] = _cell_openings(self.root, problem.path)
+        return openings[problem.cell - 1] if problem.cell <= len(openings) else None
 
 
 def _message(problem: Problem) -> str:
     return problem.message if problem.cell is None else f"cell {problem.cell}: {problem.message}"
 
 
-def _code_quality(problem: Problem, root: Path | None) -> dict[str, Any]:
+def _code_quality(problem: Problem, lines: CellLines) -> dict[str, Any]:
     """One issue of GitLab's Code Quality report (the Code Climate subset GitLab reads)."""
     import hashlib  # (for this format only: every other run spares its import)
 
@@ -110,11 +128,11 @@ def _code_quality(problem: Problem, root: Path | None) -> dict[str, Any]:
         "categories": ["Style"] if problem.check == "not-clean" else ["Bug Risk"],
         "fingerprint": fingerprint.hexdigest(),
         "severity": _GITLAB_SEVERITY[problem.warning],
-        "location": {"path": problem.path or ".gitattributes", "lines": {"begin": _line(problem, root) or 1}},
+        "location": {"path": problem.path or ".gitattributes", "lines": {"begin": lines.of(problem) or 1}},
     }
 
 
-def _sarif(outcome: Outcome, root: Path | None) -> dict[str, Any]:
+def _sarif(outcome: Outcome, lines: CellLines) -> dict[str, Any]:
     """A SARIF 2.1.0 log: one run of nbgit, its checks as rules, each problem a result."""
     from urllib.parse import quote  # (for this format only)
 
@@ -128,7 +146,7 @@ def _sarif(outcome: Outcome, root: Path | None) -> dict[str, Any]:
             "message": {"text": _message(problem) + (f"\nhint: {problem.hint}" if problem.hint else "")},
         }
         if problem.path:
-            region = {"startLine": _line(problem, root) or 1}
+            region = {"startLine": lines.of(problem) or 1}
             uri = quote(problem.path, errors="surrogateescape")  # a URI: `my nb#1.ipynb` is no file `my nb` with a fragment
             location = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}, "region": region}
             result["locations"] = [{"physicalLocation": location}]
@@ -145,12 +163,12 @@ def _sarif(outcome: Outcome, root: Path | None) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": results}]}
 
 
-def _annotation(problem: Problem, root: Path | None) -> str:
+def _annotation(problem: Problem, lines: CellLines) -> str:
     """`::error file=PATH,line=N,title=nbgit ID::message` (GitHub's workflow command syntax, escaped)."""
     properties = []
     if problem.path:
         properties.append(f"file={_escape(problem.path, True)}")
-        line = _line(problem, root)
+        line = lines.of(problem)
         if line:
             properties.append(f"line={line}")
     properties.append(f"title={_escape('nbgit ' + problem.check, True)}")
@@ -165,12 +183,16 @@ def _escape(text: str, property: bool) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property else text
 
 
-def _cell_line(root: Path | None, path: str, cell: int) -> int | None:
-    """The line where cell `cell` (from 1) opens in the file, for notebooks written with an indent."""
+def _cell_openings(root: Path | None, path: str) -> list[int]:
+    """The line where each cell opens in the notebook's file, for notebooks written with an indent (none
+    for others, or for what is no regular file: a FIFO is not waited on)."""
+    from nbgit.errors import NbgitError
+    from nbgit.files import read_file
+
     try:
-        data = ((root or Path.cwd()) / path).read_bytes()
-    except OSError:
-        return None
+        data = read_file((root or Path.cwd()) / path).data
+    except NbgitError:
+        return []
     lines = data.splitlines()
     for number, line in enumerate(lines):
         found = _CELLS_OPEN.match(line)
@@ -178,13 +200,11 @@ def _cell_line(root: Path | None, path: str, cell: int) -> int | None:
             continue
         indent = len(found.group(1))
         opening, closing = b" " * (2 * indent) + b"{", b" " * indent + b"]"
-        seen = 0
+        openings = []
         for offset, inner in enumerate(lines[number + 1 :], number + 2):
             if inner.startswith(closing):
-                return None
+                break
             if inner.rstrip() == opening:
-                seen += 1
-                if seen == cell:
-                    return offset
-        return None
-    return None
+                openings.append(offset)
+        return openings
+    return []
