@@ -53,7 +53,7 @@ _MEMO_FORMAT = b"nbgit textconv-policy 1"
 # 1 MiB costs 0.2 s, and an 18 MB pyproject.toml held up every git command that starts the filter by seconds.
 MAX_POLICY_BYTES = 1 << 20
 # what decides whether a policy renders as the defaults, and how: the policy, the renderers, the cleaning core
-_DECIDING_MODULES = ("policy.py", "render.py", "quickview.py", "clean.py", "volatile.py", "commands/textconv.py", "policy_files.py")
+_DECIDING_MODULES = ("policy.py", "render.py", "quickview.py", "clean.py", "volatile.py", "commands/textconv.py", "policy_files.py", "patterns.py", "toml_keys.py")
 
 
 def root_of(start: Path | str) -> str | None:
