@@ -238,3 +238,24 @@ def test_a_notebook_of_thousands_of_problems_is_read_once_for_their_lines(tmp_pa
     else:
         lines = [result["locations"][0]["physicalLocation"]["region"]["startLine"] for result in json.loads(said)["runs"][0]["results"]]
     assert lines == openings[1:]  # cells 2 to 20,001
+
+
+@pytest.mark.parametrize("pattern", ["a{4294967296}", "(" * 499 + "a" + ")" * 499], ids=["huge-repetition", "deep-groups"])
+@pytest.mark.parametrize("key", ["check.untitled_pattern", "diff.volatile_patterns"])
+def test_a_regular_expression_python_cannot_compile_is_one_error_naming_its_key(tmp_path: Path, pattern: str, key: str) -> None:
+    """re.compile raises OverflowError for a repetition past 2**32 and RecursionError for groups nested
+    hundreds deep, not re.error: reading such a policy ended every command with an internal error."""
+    section, _, name = key.partition(".")
+    value = json.dumps(pattern) if name == "untitled_pattern" else json.dumps([pattern])
+    clone = stranger_clone(tmp_path, {".nbgit.toml": f"[{section}]\n{name} = {value}\n", "a.ipynb": notebook(["# A", "x = 1"])})
+    for command in (("check", "--all"), ("diff",)):
+        one_line_error(nbgit(clone, *command), f"`{key}` must be")
+
+
+def test_a_pattern_python_warns_about_prints_no_warning(tmp_path: Path) -> None:
+    """`[[a]` compiles with a FutureWarning (`Possible nested set`) that Python printed, with the line of
+    nbgit that compiled it, from the reading and from every worker process the pattern was sent to."""
+    files = {f"n{number:02}.ipynb": notebook(["# A", f"x = {number}"]) for number in range(60)}
+    clone = stranger_clone(tmp_path, {".nbgit.toml": "[check]\nuntitled_pattern = '[[]Untitled'\n", **files})
+    done = nbgit(clone, "check", "--all", "--no-cache", env=CI)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()

@@ -123,12 +123,23 @@ def regex_problem(pattern: str) -> str:
     if len(pattern) > MAX_PATTERN_CHARS:
         return f"longer than {MAX_PATTERN_CHARS} characters"
     try:
-        re.compile(pattern)
+        _compiled(pattern)
     except re.error as error:
         return f"not a regular expression ({error})"
+    except (OverflowError, RecursionError) as error:  # `a{4294967296}`; 500 nested groups
+        return f"not a regular expression Python can compile ({'nested too deeply' if isinstance(error, RecursionError) else error})"
     if _NESTED_QUANTIFIER.search(pattern):
         return "a repeated group that repeats inside (like `(a+)+`) can take for ever to fail: rewrite it without the nesting"
     return ""
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """`re.compile`, without the FutureWarnings Python prints about some sets (`[[a]`): the pattern means what it says today."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return re.compile(pattern)
 
 
 # a group whose last item is quantified, itself quantified: `(...+)+`, `(...*){2,}`
@@ -190,4 +201,4 @@ def user_regex(pattern: str, key: str, source: str) -> UserRegex:
     problem = regex_problem(pattern)
     if problem:
         raise NbgitError(f"{source}: `{key}` is {problem}", f"fix `{key}` in {source}")
-    return UserRegex(re.compile(pattern), key, source)
+    return UserRegex(_compiled(pattern), key, source)
