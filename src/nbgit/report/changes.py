@@ -18,8 +18,6 @@ from __future__ import annotations
 import bisect
 import difflib
 import json
-from collections import Counter
-from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,18 +28,12 @@ from nbgit.notebook import NotebookError
 from nbgit.outputs import Sameness
 from nbgit.policy import Policy
 from nbgit.render import CellView, NotebookView, Part, notebook_summary, part_lines, source_lines, view
-from nbgit.sequences import common_ends
+from nbgit.sequences import MAX_MATCH_WORK, common_ends, match_work, replaced
 
 # similarity (difflib ratio of sources) above which two unaligned cells count as one cell modified
 SIMILAR = 0.5
 # beyond this many candidate pairs in one unaligned stretch, cells are paired by position instead
 MAX_PAIRINGS = 10_000
-# how many pairs of equal characters (or lines) difflib may visit, one to three seconds of work: it visits
-# every equal pair. Judging the similarity of the cells of one notebook: past it, sources compare by
-# lines, then count as unlike (thirty rewritten cells of 1.3 KB in a notebook without ids took 50 s).
-# Diffing two lists of lines: past it, the lines between the common start and end are shown removed
-# and added (a 60,000-line cell of 150 distinct lines took 32 s).
-MAX_MATCH_WORK = 2_000_000
 
 ADDED, REMOVED, MODIFIED, MOVED, UNCHANGED = "added", "removed", "modified", "moved", "unchanged"
 VOLATILE, UNREADABLE, RENAMED, DELETED = "volatile only", "unreadable", "renamed", "deleted"
@@ -386,7 +378,7 @@ def _opcodes(a: list[Any], b: list[Any]) -> list[tuple[str, int, int, int, int]]
     """
     head, tail = common_ends(a, b)
     mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
-    if len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25 and _match_work(mid_a, mid_b, autojunk=False) > MAX_MATCH_WORK:
+    if len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25 and match_work(mid_a, mid_b, autojunk=False) > MAX_MATCH_WORK:
         inner = [("replace", 0, len(mid_a), 0, len(mid_b))]
     elif len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25:
         inner = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False).get_opcodes()
@@ -440,7 +432,7 @@ class _Similarity:
             matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
             if matcher.real_quick_ratio() <= floor or matcher.quick_ratio() <= floor:
                 return 0.0
-            work = _match_work(a, b, autojunk=False)
+            work = match_work(a, b, autojunk=False)
             if work <= self.work_left:
                 self.work_left -= work
                 return matcher.ratio()
@@ -558,31 +550,6 @@ def _lines_diff(old: list[str], new: list[str]) -> list[str]:
     replacing all that lies between the common start and end when difflib would take too long."""
     if old == new:
         return []
-    if _match_work(old, new, autojunk=True) > MAX_MATCH_WORK:
-        return _replaced(old, new)
+    if match_work(old, new, autojunk=True) > MAX_MATCH_WORK:
+        return replaced(old, new)
     return [line for line in difflib.unified_diff(old, new, lineterm="", n=2)][2:]
-
-
-def _match_work(a: Sequence[Hashable], b: Sequence[Hashable], autojunk: bool) -> int:
-    """How many pairs of equal items difflib's SequenceMatcher visits in `a` and `b` (its time grows with
-    it); with `autojunk`, as difflib does, the items making up more than 1% of a long `b` are left out."""
-    counts = Counter(b)
-    if autojunk and len(b) >= 200:
-        counts = Counter({item: n for item, n in counts.items() if n <= 1 + len(b) // 100})
-    return sum(n * counts[item] for item, n in Counter(a).items())
-
-
-def _replaced(old: list[str], new: list[str]) -> list[str]:
-    """One hunk, as difflib writes it with two lines of context: the lines between the common start and
-    end removed, then the new ones added."""
-    head, tail = common_ends(old, new)
-    start = max(head - 2, 0)
-    before, after = old[start:head], old[len(old) - tail : len(old) - tail + 2]
-    removed, added = old[head : len(old) - tail], new[head : len(new) - tail]
-
-    def span(length: int) -> str:
-        return str(start + 1) if length == 1 else f"{start + 1 if length else start},{length}"
-
-    hunk = f"@@ -{span(len(before) + len(removed) + len(after))} +{span(len(before) + len(added) + len(after))} @@"
-    return [hunk, *(f" {line}" for line in before), *(f"-{line}" for line in removed), *(f"+{line}" for line in added), *(f" {line}" for line in after)]
-
