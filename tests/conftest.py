@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -99,6 +100,19 @@ def git(repo: Path, *args: str, check: bool = True, input: bytes | None = None) 
 def nbgit(cwd: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run the installed `nbgit` command for real in `cwd`."""
     return subprocess.run([str(NBGIT), *args], cwd=cwd, capture_output=True, input=input, env=env)
+
+
+def within(seconds: float, cwd: Path, *command: str) -> subprocess.CompletedProcess[bytes]:
+    """Run `command` in `cwd`; past `seconds` it is killed with every process it started (git's drivers and
+    hooks hold its pipes open, so killing git alone would wait for them) and the test fails."""
+    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = child.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        pytest.fail(f"{' '.join(command)} took more than {seconds} s")
+    return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
 
 
 @pytest.fixture

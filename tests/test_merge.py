@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import CORPUS, corpus_files, git, nbgit
+from conftest import CORPUS, corpus_files, git, nbgit, within
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -634,17 +634,8 @@ def test_a_cell_deleted_on_one_side_and_retagged_on_the_other_is_never_reverted_
 
 def merged_within(repo: Path, seconds: int) -> list[str]:
     """`git merge other` (it must succeed), killed with its drivers after `seconds`; nb.ipynb's code sources after it."""
-    import os
-    import signal
-
-    merge = subprocess.Popen(["git", "merge", "--no-edit", "other"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        _, stderr = merge.communicate(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(merge.pid, signal.SIGKILL)
-        merge.communicate()
-        pytest.fail(f"git merge took more than {seconds} s")
-    assert merge.returncode == 0, stderr.decode()
+    merge = within(seconds, repo, "git", "merge", "--no-edit", "other")
+    assert merge.returncode == 0, merge.stderr.decode()
     return code_sources((repo / "nb.ipynb").read_bytes())
 
 
