@@ -12,7 +12,7 @@ from pathlib import Path
 import nbdime
 import nbformat
 import pytest
-from conftest import CORPUS, NBGIT, corpus_files, git, nbgit
+from conftest import CORPUS, NBGIT, corpus_files, git, nbgit, within
 
 from nbgit.clean import clean_bytes
 from nbgit.notebook import NotebookError, parse
@@ -371,6 +371,24 @@ def test_a_cell_of_many_repeated_lines_is_diffed_in_bounded_time(repo: Path) -> 
     assert "  @@ -1,60002 +1,60002 @@" in shown
     assert [line[3:] for line in shown if line.startswith("  +")] == new[1:-1]
     assert [line[3:] for line in shown if line.startswith("  -")] == old[1:-1]
+
+
+def test_a_cell_whose_lines_repeat_among_new_ones_is_diffed_in_bounded_time(repo: Path) -> None:
+    """15,000 lines cycling through 150, then the same lines each followed by a new one: within the old budget
+    (it counted difflib's first search for a match only), but difflib searches the rest again after each
+    of its 15,000 matches and took more than two minutes. Its whole work is counted now; past it, one hunk."""
+    old = [f"v{n % 150} = 0" for n in range(15_000)]
+    new = [line for n, kept in enumerate(old) for line in (kept, f"w{n} = 1")]
+    (repo / "big.ipynb").write_text(notebook("\n".join(old)))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "big.ipynb").write_text(notebook("\n".join(new)))
+    done = within(30, repo, str(NBGIT), "diff")
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout.decode().splitlines()
+    assert "  @@ -1,15000 +1,30000 @@" in shown
+    assert [line[3:] for line in shown if line.startswith("  +")] == new[1:]
+    assert [line[3:] for line in shown if line.startswith("  -")] == old[1:]
 
 
 def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:

@@ -16,7 +16,6 @@ The formats live beside this module: `text`, `markdown`, `html`.
 from __future__ import annotations
 
 import bisect
-import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from nbgit.notebook import NotebookError
 from nbgit.outputs import Sameness
 from nbgit.policy import Policy
 from nbgit.render import CellView, NotebookView, Part, notebook_summary, part_lines, source_lines, view
-from nbgit.sequences import MAX_MATCH_WORK, common_ends, match_work, replaced
+from nbgit.sequences import BoundedMatcher, TooMuchWork, WorkBudget, common_ends, unified_diff
 
 # similarity (difflib ratio of sources) above which two unaligned cells count as one cell modified
 SIMILAR = 0.5
@@ -378,10 +377,11 @@ def _opcodes(a: list[Any], b: list[Any]) -> list[tuple[str, int, int, int, int]]
     """
     head, tail = common_ends(a, b)
     mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
-    if len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25 and match_work(mid_a, mid_b, autojunk=False) > MAX_MATCH_WORK:
-        inner = [("replace", 0, len(mid_a), 0, len(mid_b))]
-    elif len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25:
-        inner = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False).get_opcodes()
+    if len(mid_a) * len(mid_b) > MAX_PAIRINGS * 25:
+        try:
+            inner = BoundedMatcher(mid_a, mid_b, autojunk=False).get_opcodes()
+        except TooMuchWork:
+            inner = [("replace", 0, len(mid_a), 0, len(mid_b))]
     else:
         inner = _lcs_opcodes(mid_a, mid_b)
     ops = [("equal", 0, head, 0, head)] if head else []
@@ -420,22 +420,22 @@ def _lcs_opcodes(a: list[Any], b: list[Any]) -> list[tuple[str, int, int, int, i
 
 
 class _Similarity:
-    """difflib's ratio of two sources, within a notebook's budget of work (`MAX_MATCH_WORK`)."""
+    """difflib's ratio of two sources, within one budget of work for the whole notebook (`nbgit.sequences.MAX_MATCH_WORK`)."""
 
     def __init__(self) -> None:
-        self.work_left = MAX_MATCH_WORK
+        self.budget = WorkBudget()
 
     def ratio(self, old: str, new: str, floor: float) -> float:
         """The ratio when it may exceed `floor`, else 0: by characters, or by lines when comparing
         characters would take more work than is left; 0 when even lines would."""
         for a, b in ((old, new), (old.splitlines(), new.splitlines())):
-            matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+            matcher = BoundedMatcher(a, b, autojunk=False, budget=self.budget)
             if matcher.real_quick_ratio() <= floor or matcher.quick_ratio() <= floor:
                 return 0.0
-            work = match_work(a, b, autojunk=False)
-            if work <= self.work_left:
-                self.work_left -= work
+            try:
                 return matcher.ratio()
+            except TooMuchWork:
+                continue
         return 0.0
 
 
@@ -548,8 +548,4 @@ def _json_lines(value: dict[str, Any]) -> list[str]:
 def _lines_diff(old: list[str], new: list[str]) -> list[str]:
     """A unified diff (without file headers) of two lists of lines; empty when they are equal; one hunk
     replacing all that lies between the common start and end when difflib would take too long."""
-    if old == new:
-        return []
-    if match_work(old, new, autojunk=True) > MAX_MATCH_WORK:
-        return replaced(old, new)
-    return [line for line in difflib.unified_diff(old, new, lineterm="", n=2)][2:]
+    return unified_diff(old, new, n=2, lineterm="")[2:]
