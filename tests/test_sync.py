@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git, nbgit
+from conftest import NBGIT, git, nbgit, within
 
 from nbgit.notebook import Notebook, parse, serialise
 from nbgit.policy import load_policy
@@ -213,6 +213,27 @@ def test_both_changed_differently_is_a_conflict_that_writes_nothing(paired: Path
     assert sources(paired / "a.ipynb")[1] == "x = 'text'\ny = 2"
     assert (paired / "a.py").read_bytes() == tw
     assert nbgit(paired, "sync", "--check").returncode == 0
+
+
+def test_a_conflict_in_a_cell_of_many_repeated_lines_is_reported_in_bounded_time(repo: Path) -> None:
+    """A cell of 15,000 lines cycling through 150: the notebook gives each a new line after it, the twin
+    edits the first. The conflict report's diff of the notebook side (difflib) ran for minutes, and
+    `nbgit sync` with it, from the pre-commit hook too; past the budget it is one hunk."""
+    enable_pairing(repo)
+    lines = [f"v{n % 150} = 0" for n in range(15_000)]
+    (repo / "a.ipynb").write_bytes(notebook_bytes(["# Title", "\n".join(lines)], outputs=False))
+    assert nbgit(repo, "pair").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pair")
+    interleaved = [line for n, kept in enumerate(lines) for line in (kept, f"w{n} = 1")]
+    set_cell(repo / "a.ipynb", 1, "\n".join(interleaved))
+    (repo / "a.py").write_text((repo / "a.py").read_text().replace("v0 = 0\n", "text = 1\n", 1))
+    done = within(60, repo, str(NBGIT), "sync")
+    assert done.returncode == 1, done.stderr
+    out = done.stdout.decode()
+    assert "conflict: a.ipynb and a.py were both edited" in out and "nbgit sync --take text a.ipynb" in out
+    shown = [line.strip() for line in out.splitlines()]
+    assert "+w14999 = 1" in shown and shown[shown.index("+text = 1") - 1] == "-v0 = 0"
 
 
 def test_conflict_take_notebook(paired: Path) -> None:

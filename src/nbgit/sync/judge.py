@@ -314,6 +314,8 @@ def _conflict_report(base: str | None, ours: str, theirs: str, nb_rel: str, tw_r
 
 
 def _diff(a: str, b: str, a_name: str, b_name: str) -> str:
-    import difflib  # (only for pairs out of step: a check whose pairs are all in step never needs it)
+    """A unified diff of two texts, one hunk where difflib would take too long (a stranger's repository)."""
+    # (only for pairs out of step: a check whose pairs are all in step never imports difflib)
+    from nbgit.sequences import unified_diff
 
-    return "".join(difflib.unified_diff(a.splitlines(True), b.splitlines(True), a_name, b_name, n=2))
+    return "".join(unified_diff(a.splitlines(True), b.splitlines(True), a_name, b_name, n=2))
