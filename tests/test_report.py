@@ -413,6 +413,25 @@ def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:
     assert nbgit(repo, "diff-driver", "x", "y").returncode == 2
 
 
+def test_diff_driver_text_diff_of_many_repeated_lines_takes_bounded_time(repo: Path) -> None:
+    """A `.ipynb` that is no notebook gets the driver's plain text diff: 15,000 lines cycling through 150,
+    then each followed by a new line. difflib's diff ran for minutes and `git diff` with it; past the
+    budget it is one hunk."""
+    git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")
+    (repo / ".gitattributes").write_text("*.ipynb diff=nbgit\n")
+    old = [f"v{n % 150} = 0" for n in range(15_000)]
+    (repo / "a.ipynb").write_text("".join(f"{line}\n" for line in old))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    new = [line for n, kept in enumerate(old) for line in (kept, f"w{n} = 1")]
+    (repo / "a.ipynb").write_text("".join(f"{line}\n" for line in new))
+    done = within(60, repo, "git", "diff")
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout.decode().splitlines()
+    assert shown[:3] == ["--- a/a.ipynb", "+++ b/a.ipynb", "@@ -1,15000 +1,30000 @@"]
+    assert [line[1:] for line in shown if line.startswith("+") and not line.startswith("+++")] == new[1:]
+
+
 def test_diff_driver_passes_nbdime_colours_and_shows_the_content_escapes(repo: Path) -> None:
     """nbdime's own colour codes reach the terminal as they are; a title-setting sequence in a cell is shown (`\\033]`)."""
     git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")

@@ -13,7 +13,6 @@ plain diff of nbgit's text rendering is shown instead: an external diff that fai
 from __future__ import annotations
 
 import contextlib
-import difflib
 import importlib.util
 import io
 import json
@@ -29,6 +28,7 @@ from nbgit.errors import NbgitError
 from nbgit.policy import Policy
 from nbgit.progress import warn
 from nbgit.render import textconv
+from nbgit.sequences import unified_diff
 from nbgit.terminal import one_line, visible
 
 NULL = "/dev/null"
@@ -121,10 +121,10 @@ def _nbdime_diff(tmp: Path, names: list[str]) -> None:
 
 
 def _text_diff(old: bytes | None, new: bytes | None, path: str, new_path: str, policy: Policy) -> None:
-    """A unified diff of nbgit's text rendering (raw bytes for what is no notebook) of both sides."""
+    """A unified diff of nbgit's text rendering (raw bytes for what is no notebook) of both sides, one hunk
+    where difflib would take too long."""
 
     def lines(data: bytes | None, name: str) -> list[str]:
         return [] if data is None else textconv(data, name, policy).decode("utf-8", "replace").splitlines(True)
 
-    diff = difflib.unified_diff(lines(old, path), lines(new, new_path), f"a/{one_line(path)}", f"b/{one_line(new_path)}")
-    sys.stdout.writelines(diff)
+    sys.stdout.writelines(unified_diff(lines(old, path), lines(new, new_path), f"a/{one_line(path)}", f"b/{one_line(new_path)}"))
