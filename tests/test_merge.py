@@ -692,6 +692,32 @@ def test_a_merge_of_notebooks_whose_cells_repeat_two_sources_is_not_quadratic(re
     assert merged == expected
 
 
+@pytest.mark.parametrize("base", ["shared", "none"])
+def test_a_merge_of_notebooks_whose_cells_repeat_two_sources_and_insert_many_is_bounded_and_keeps_each_cell_once(repo: Path, base: str) -> None:
+    """6,000 cells of two sources, each side inserting its own cell every 100, from that base or from none
+    (both branches add the notebook). The guard's matching of each side's cells to the base's (difflib)
+    took minutes; without a base, so did making one of the cells both sides share (difflib), and it missed
+    50 of them, so they came out twice. Past difflib's budget git's diff matches the cells: every shared
+    cell once, each side's insertions in place."""
+    wire_driver(repo)
+    count = 6_000
+    sources = ["x = 1" if n % 2 else "plt.show()" for n in range(count)]  # nbformat 4.4: no ids
+    mine, theirs = list(sources), list(sources)
+    for n in range(count - 100, 0, -100):
+        mine.insert(n, f"mine = {n}")
+        theirs.insert(n - 50, f"theirs = {n}")
+
+    def notebook(cells: list[str]) -> bytes:
+        content = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s} for s in cells],
+                   "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+        return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
+
+    branches(repo, {"nb.ipynb": notebook(sources)} if base == "shared" else {"other.txt": b"base\n"}, {"nb.ipynb": notebook(mine)}, {"nb.ipynb": notebook(theirs)})
+    merged = merged_within(repo, 60)
+    inserted = {**{n: f"mine = {n}" for n in range(100, count, 100)}, **{n - 50: f"theirs = {n}" for n in range(100, count, 100)}}
+    assert merged == [cell for n, source in enumerate(sources) for cell in ([inserted[n]] if n in inserted else []) + [source]]
+
+
 @pytest.mark.parametrize("deleting", ["local", "remote"])
 def test_a_cell_deleted_on_one_side_and_only_retagged_on_the_other_keeps_both_in_the_notebook(repo: Path, deleting: str) -> None:
     """The deletion and the new tag are the only changes (nbdime leaves that conflict unresolved). The

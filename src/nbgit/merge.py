@@ -40,7 +40,7 @@ from nbgit.errors import NbgitError
 from nbgit.notebook import NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, cells, parse, serialise, source_of
 from nbgit.outputs import Sameness
 from nbgit.policy import Policy
-from nbgit.sequences import common_ends
+from nbgit.sequences import BoundedMatcher, TooMuchWork, common_ends
 
 OUTPUT_STRATEGIES = {"clear": "clear-all", "local": "use-local", "remote": "use-remote"}
 _NBDIME_MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7} local|={7}|>{7} remote)</b></span>$')
@@ -403,9 +403,9 @@ def _settle_ids(content: dict[str, Any]) -> dict[str, Any]:
 
 
 def _synthetic_base(local: dict[str, Any], remote: dict[str, Any]) -> dict[str, Any]:
-    """A base for two sides that share none: the cells and metadata both have in common, in order."""
+    """A base for two sides that share none: the cells and metadata both have in common, in order (`_CellMatcher`)."""
     left, right = local.get("cells", []), remote.get("cells", [])
-    matcher = difflib.SequenceMatcher(None, [_key(c) for c in left], [_key(c) for c in right], autojunk=False)
+    matcher = _CellMatcher([_key(c) for c in left], [_key(c) for c in right])
     shared = [cell for a, _, size in matcher.get_matching_blocks() for cell in left[a : a + size]]
     meta_l, meta_r = local.get("metadata", {}), remote.get("metadata", {})
     metadata = {k: v for k, v in meta_l.items() if k in meta_r and meta_r[k] == v}
@@ -414,6 +414,31 @@ def _synthetic_base(local: dict[str, Any], remote: dict[str, Any]) -> dict[str, 
 
 def _key(cell: Any) -> str:
     return json.dumps(cell, sort_keys=True)
+
+
+class _CellMatcher(BoundedMatcher):
+    """difflib's matching of two lists of cells (their keys or sources); where difflib would take too long
+    (thousands of cells of a few sources: it took minutes), the cells git's own diff leaves unchanged."""
+
+    def __init__(self, a: list[str], b: list[str]) -> None:
+        super().__init__(a, b, autojunk=False)
+
+    def get_matching_blocks(self) -> list[difflib.Match]:
+        """difflib's blocks of equal cells, else git's, in the same form (a last empty block at the ends)."""
+        try:
+            return super().get_matching_blocks()
+        except TooMuchWork:
+            pass
+        digests = [[hashlib.sha1(item.encode("utf-8", "surrogatepass")).hexdigest() for item in side] for side in (self.a, self.b)]
+        blocks: list[difflib.Match] = []
+        for i, j in sorted(_unchanged(*digests).items()):
+            last = blocks[-1] if blocks else None
+            if last is not None and (last.a + last.size, last.b + last.size) == (i, j):
+                blocks[-1] = last._replace(size=last.size + 1)
+            else:
+                blocks.append(difflib.Match(i, j, 1))
+        self.matching_blocks = [*blocks, difflib.Match(len(self.a), len(self.b), 0)]
+        return self.matching_blocks
 
 
 # --- nbdime -------------------------------------------------------------------------------------------
@@ -701,7 +726,7 @@ def _matched_to_base(base: list[dict[str, Any]], side: list[dict[str, Any]]) -> 
 
     Cells are matched by id when every cell has a unique one, then by identical source (a cell cut
     and pasted, or given a new id by another tool, is still that cell); without ids, by content and
-    position (difflib).
+    position (`_CellMatcher`).
     """
     matched: dict[tuple[str, Any], Counter[str]] = {}
     if _unique_ids(base) and _unique_ids(side):
@@ -715,7 +740,7 @@ def _matched_to_base(base: list[dict[str, Any]], side: list[dict[str, Any]]) -> 
                 index = free[source_of(cell)].pop(0)
             matched[("base", index) if index is not None else ("new", source_of(cell))] = _line_counts(cell)
         return matched
-    matcher = difflib.SequenceMatcher(None, [source_of(c) for c in base], [source_of(c) for c in side], autojunk=False)
+    matcher = _CellMatcher([source_of(c) for c in base], [source_of(c) for c in side])
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         for offset, j in enumerate(range(j1, j2)):
             index = i1 + offset if tag in ("equal", "replace") and i1 + offset < i2 else None
