@@ -21,6 +21,7 @@ import functools
 import re
 from typing import Iterator, NamedTuple
 
+from nbgit.deadline import OutOfTime, time_limit
 from nbgit.errors import NbgitError
 
 MAX_PATTERN_CHARS = 1000  # longer globs and regular expressions are refused when the policy is read
@@ -165,35 +166,16 @@ class UserRegex(NamedTuple):
 
     @contextlib.contextmanager
     def _time_limit(self, text: str) -> Iterator[None]:
-        """SEARCH_SECONDS for what runs inside (a signal interrupts Python's matcher; only the main
-        thread gets signals, and nbgit matches there: worker processes, never threads)."""
-        import signal  # only here: the filter, which matches globs for every file, never needs these
-        import threading
-
-        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-            yield
-            return
-        previous = signal.signal(signal.SIGALRM, _out_of_time)
-        signal.setitimer(signal.ITIMER_REAL, SEARCH_SECONDS)
+        """SEARCH_SECONDS for what runs inside (a signal interrupts Python's matcher: `nbgit.deadline`)."""
         try:
-            yield
-        except _OutOfTime:
+            with time_limit(SEARCH_SECONDS):
+                yield
+        except OutOfTime:
             shown = text if len(text) <= 80 else text[:77] + "..."
             raise NbgitError(
                 f"{self.source}: `{self.key}` takes more than {SEARCH_SECONDS:g} s on {shown!r}: it backtracks",
                 f"simplify `{self.key}` in {self.source}",
             ) from None
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-
-
-class _OutOfTime(Exception):
-    pass
-
-
-def _out_of_time(signum: int, frame: object) -> None:
-    raise _OutOfTime
 
 
 def user_regex(pattern: str, key: str, source: str) -> UserRegex:
