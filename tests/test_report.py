@@ -432,6 +432,23 @@ def test_diff_driver_text_diff_of_many_repeated_lines_takes_bounded_time(repo: P
     assert [line[1:] for line in shown if line.startswith("+") and not line.startswith("+++")] == new[1:]
 
 
+def test_diff_driver_gives_nbdime_a_time_limit_then_shows_the_text_diff(repo: Path) -> None:
+    """3,000 cells, the first and last edited: nbdime's diff compares every cell with every other (2,000
+    took it 41 s) and git diff waited. Past NBDIME_SECONDS the driver shows its text diff and says why."""
+    git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")
+    (repo / ".gitattributes").write_text("*.ipynb diff=nbgit\n")
+    sources = [f"x{n} = {n}" for n in range(3_000)]
+    (repo / "a.ipynb").write_text(notebook_without_ids(*sources))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "a.ipynb").write_text(notebook_without_ids("first = 1", *sources[1:-1], "last = 1"))
+    done = within(60, repo, "git", "diff")
+    assert done.returncode == 0, done.stderr
+    assert b"nbdime's diff took more than 10 s" in done.stderr
+    shown = done.stdout.decode().splitlines()
+    assert shown[:2] == ["--- a/a.ipynb", "+++ b/a.ipynb"] and "-x0 = 0" in shown and "+first = 1" in shown and "+last = 1" in shown
+
+
 def test_diff_driver_passes_nbdime_colours_and_shows_the_content_escapes(repo: Path) -> None:
     """nbdime's own colour codes reach the terminal as they are; a title-setting sequence in a cell is shown (`\\033]`)."""
     git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")
