@@ -718,6 +718,27 @@ def test_a_merge_of_notebooks_whose_cells_repeat_two_sources_and_insert_many_is_
     assert merged == [cell for n, source in enumerate(sources) for cell in ([inserted[n]] if n in inserted else []) + [source]]
 
 
+def test_nbdime_merges_under_a_time_limit_then_both_sides_are_kept_whole(repo: Path) -> None:
+    """1,500 cells without ids, every one edited on both sides: no cell is unchanged anywhere, so nbdime
+    gets the whole notebook and compares every cell with every other (1,000 such cells: 131 s). Past
+    NBDIME_SECONDS both sides are kept whole between marker cells, and git is told of the conflict."""
+    wire_driver(repo)
+    sources = [f"x{n} = {n}" for n in range(1_500)]
+
+    def notebook(cells: list[str]) -> bytes:
+        content = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s} for s in cells],
+                   "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+        return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
+
+    mine, theirs = [f"{s} # mine" for s in sources], [f"{s} # theirs" for s in sources]
+    branches(repo, {"nb.ipynb": notebook(sources)}, {"nb.ipynb": notebook(mine)}, {"nb.ipynb": notebook(theirs)})
+    done = within(90, repo, "git", "merge", "--no-edit", "other")
+    assert done.returncode == 1 and b"nbdime's merge took more than 30 s" in done.stderr, done.stderr
+    merged = (repo / "nb.ipynb").read_bytes()
+    validate(merged)
+    assert code_sources(merged) == mine + theirs
+
+
 @pytest.mark.parametrize("deleting", ["local", "remote"])
 def test_a_cell_deleted_on_one_side_and_only_retagged_on_the_other_keeps_both_in_the_notebook(repo: Path, deleting: str) -> None:
     """The deletion and the new tag are the only changes (nbdime leaves that conflict unresolved). The

@@ -13,7 +13,7 @@ so they never conflict; real output conflicts follow `[merge] outputs`.
 Where nbdime finds no way to mark a conflict (a cell deleted on one side, only its metadata changed on
 the other) it would keep the base, dropping both changes: both sides' cells of that stretch are kept
 between marker cells instead. A guard checks that every line a side introduced survives; if nbdime
-would drop one (nbdime#597), or fails, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
+would drop one (nbdime#597), fails, or takes more than NBDIME_SECONDS, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
 git's own text merge.
 """
 
@@ -36,6 +36,7 @@ from typing import Any, Iterator, NamedTuple
 
 from nbgit import gitrepo
 from nbgit.clean import clean
+from nbgit.deadline import OutOfTime, time_limit
 from nbgit.errors import NbgitError
 from nbgit.notebook import NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, cells, parse, serialise, source_of
 from nbgit.outputs import Sameness
@@ -43,6 +44,10 @@ from nbgit.policy import Policy
 from nbgit.sequences import BoundedMatcher, TooMuchWork, common_ends
 
 OUTPUT_STRATEGIES = {"clear": "clear-all", "local": "use-local", "remote": "use-remote"}
+# what nbdime's merge of one notebook may take: it compares every cell of a stretch both sides changed with
+# every other (1,000 cells without ids, each edited on both sides, took it 131 s); past it, both sides are
+# kept whole between marker cells
+NBDIME_SECONDS = 30
 _NBDIME_MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7} local|={7}|>{7} remote)</b></span>$')
 _MARKER_CELL = re.compile(r'^<span style="color:red"><b>(<{7,} .*|={7,}|>{7,} .*)</b></span>$')
 _NBDIME_DELETED = re.compile(r"^<{7} (LOCAL|REMOTE) CELL DELETED >{7}\n")
@@ -133,9 +138,12 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
     conflicted, unmarked, how = False, [], "cell by cell, in place"
     if merged is None:
         try:
-            merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers)
+            with time_limit(NBDIME_SECONDS):
+                merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers)
             lost = _lost_line(base_view, local_view, remote_view, merged)
             notes = [f"nbdime's merge would drop {lost!r}; both sides kept whole instead"] if lost else []
+        except OutOfTime:
+            notes = [f"nbdime's merge took more than {NBDIME_SECONDS} s (it compares every changed cell with every other); both sides kept whole instead"]
         except Exception as error:  # noqa: BLE001 - a bug in nbdime must not cost either side
             notes = [f"nbdime's merge failed ({type(error).__name__}: {error}); both sides kept whole instead"]
         if notes:
