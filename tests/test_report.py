@@ -391,6 +391,22 @@ def test_a_cell_whose_lines_repeat_among_new_ones_is_diffed_in_bounded_time(repo
     assert [line[3:] for line in shown if line.startswith("  -")] == old[1:]
 
 
+def test_many_cells_of_repeated_lines_share_one_budget(repo: Path) -> None:
+    """60 cells of 5,000 lines cycling through 50, each line then followed by a new one: each cell's diff
+    took its own budget, a second or so, so the notebook took a minute, and ten times as many cells ten
+    minutes. The cells of a notebook share one budget; past it, each cell's diff is one hunk."""
+    old = ["\n".join(f"v{n % 50} = {k}" for n in range(5_000)) for k in range(60)]
+    new = ["\n".join(line for n, kept in enumerate(source.split("\n")) for line in (kept, f"w{n} = 1")) for source in old]
+    (repo / "many.ipynb").write_text(notebook(*old))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "many.ipynb").write_text(notebook(*new))
+    done = within(20, repo, str(NBGIT), "diff")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "many.ipynb  60 modified" in out and out.count("  +w4999 = 1\n") == 60
+
+
 def test_diff_driver_runs_nbdime_on_cleaned_sides(repo: Path) -> None:
     """git's external diff protocol, for real: cleaned sides through nbdime; bad input as a text diff."""
     git(repo, "config", "diff.nbgit.command", f"'{NBGIT}' diff-driver --")

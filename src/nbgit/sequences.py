@@ -66,13 +66,16 @@ def common_ends(a: Sequence[object], b: Sequence[object]) -> tuple[int, int]:
     return head, tail
 
 
-def unified_diff(old: list[str], new: list[str], fromfile: str = "", tofile: str = "", n: int = 3, lineterm: str = "\n") -> list[str]:
-    """difflib's unified diff of two lists of lines; when difflib would go past `MAX_MATCH_WORK`, the same
-    headers and one hunk replacing all that lies between the common start and end (`replaced`)."""
+def unified_diff(
+    old: list[str], new: list[str], fromfile: str = "", tofile: str = "", n: int = 3, lineterm: str = "\n", budget: WorkBudget | None = None
+) -> list[str]:
+    """difflib's unified diff of two lists of lines; when difflib would go past its budget (`MAX_MATCH_WORK`,
+    or what is left of one shared by several diffs), the same headers and one hunk replacing all that lies
+    between the common start and end (`replaced`)."""
     if old == new:
         return []
     try:
-        BoundedMatcher(old, new, autojunk=True).get_matching_blocks()  # what difflib.unified_diff does first
+        BoundedMatcher(old, new, autojunk=True, budget=budget).get_matching_blocks()  # what difflib.unified_diff does first
     except TooMuchWork:
         return [f"--- {fromfile}{lineterm}", f"+++ {tofile}{lineterm}", *replaced(old, new, n, lineterm)]
     return list(difflib.unified_diff(old, new, fromfile, tofile, n=n, lineterm=lineterm))

@@ -288,6 +288,7 @@ def diff_cells(
 ) -> list[CellChange]:
     """Every cell from `old` to `new` in reading order (removed cells where they were), unchanged ones as UNCHANGED."""
     pairs = align(list(old), list(new))
+    budget = WorkBudget()  # one for all the notebook's line diffs: a thousand hostile cells cost one budget, not a thousand
     changes: list[CellChange] = []
     for i, j, moved in pairs:
         if i is None:
@@ -295,7 +296,7 @@ def diff_cells(
         elif j is None:
             changes.append(CellChange(REMOVED, old[i], None))
         else:
-            changes.append(_cell_change(old[i], new[j], moved, max_lines, sameness))
+            changes.append(_cell_change(old[i], new[j], moved, max_lines, sameness, budget))
     return changes
 
 
@@ -482,12 +483,12 @@ def _reading_order(matched: dict[int, tuple[int, bool]], n_old: int, n_new: int)
     return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 
-def _cell_change(old: CellView, new: CellView, moved: bool, max_lines: int, sameness: Sameness) -> CellChange:
-    source_diff = _lines_diff(source_lines(old.source), source_lines(new.source))
+def _cell_change(old: CellView, new: CellView, moved: bool, max_lines: int, sameness: Sameness, budget: WorkBudget) -> CellChange:
+    source_diff = _lines_diff(source_lines(old.source), source_lines(new.source), budget)
     judged = new._replace(parts=_settled(old.parts, new.parts, sameness), attachments=_settled(old.attachments, new.attachments, sameness))
-    output_diff = _lines_diff(_output_lines(old, max_lines), _output_lines(judged, max_lines))
+    output_diff = _lines_diff(_output_lines(old, max_lines), _output_lines(judged, max_lines), budget)
     images = _image_changes(old.parts + old.attachments, judged.parts + judged.attachments)
-    metadata_diff = _lines_diff(_json_lines(old.metadata), _json_lines(new.metadata))
+    metadata_diff = _lines_diff(_json_lines(old.metadata), _json_lines(new.metadata), budget)
     type_change = f"{old.cell_type} -> {new.cell_type}" if old.cell_type != new.cell_type else ""
     if old.cell_id and new.cell_id and old.cell_id != new.cell_id:  # ids gained in an nbformat upgrade are no news
         metadata_diff = _lines_diff([f"id: {old.cell_id}"], [f"id: {new.cell_id}"]) + metadata_diff
@@ -545,7 +546,8 @@ def _json_lines(value: dict[str, Any]) -> list[str]:
     return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False).split("\n")
 
 
-def _lines_diff(old: list[str], new: list[str]) -> list[str]:
+def _lines_diff(old: list[str], new: list[str], budget: WorkBudget | None = None) -> list[str]:
     """A unified diff (without file headers) of two lists of lines; empty when they are equal; one hunk
-    replacing all that lies between the common start and end when difflib would take too long."""
-    return unified_diff(old, new, n=2, lineterm="")[2:]
+    replacing all that lies between the common start and end when difflib would take too long (past
+    `budget`, shared by a notebook's cells, or a budget of its own)."""
+    return unified_diff(old, new, n=2, lineterm="", budget=budget)[2:]
