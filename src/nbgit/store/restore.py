@@ -51,11 +51,14 @@ Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None fo
 
 class Remembered(NamedTuple):
     """What recent versions of one path held: code cells by key (newest first wins), newest metadata;
-    and the newest version's content when the policy drops cells (to put them back), else None."""
+    the newest version's content when the policy drops cells (to put them back), else None; and the
+    cells that had ids by their keys without them (for a blob whose cells have none: an editor that
+    saves nbformat 4.0, Colab's, took them away)."""
 
     cells: dict[CellKey, dict[str, Any]]
     metadata: Any
     newest: dict[str, Any] | None = None
+    by_source: dict[CellKey, dict[str, Any]] | None = None
 
 
 def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
@@ -215,6 +218,7 @@ def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: i
     `major`), and the newest one's content when the policy drops cells; `ran_only`: cells not
     run are passed over, and the versions bare ones replaced (`record.aside_key`) count too."""
     found: dict[CellKey, dict[str, Any]] = {}
+    by_source: dict[CellKey, dict[str, Any]] = {}
     metadata = newest = None
     known = []
     for key in keys:
@@ -236,10 +240,12 @@ def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: i
         if metadata is None:
             metadata = old.content.get("metadata")
             newest = old.content if drops_cells(policy) else None
-        for cell_key, _, cell in keyed_cells(old.content, policy):
+        for cell_key, without_ids, cell in keyed_cells(old.content, policy):
             if not ran_only or _ran(cell):
                 found.setdefault(cell_key, cell)
-    return Remembered(found, metadata, newest)
+                if cell_key[1] is not None:
+                    by_source.setdefault(without_ids, cell)
+    return Remembered(found, metadata, newest, by_source)
 
 
 def _ran(cell: dict[str, Any]) -> bool:
@@ -285,6 +291,8 @@ def _with_outputs(notebook: Notebook, remembered: Remembered, policy: Policy) ->
         old = remembered.cells.get(cell_key)
         if old is None and cell_key[1] is not None:
             old = remembered.cells.get(without_ids)  # run here in a version that had no cell ids
+        elif old is None and remembered.by_source:
+            old = remembered.by_source.get(cell_key)  # run here in a version that had cell ids, which this one lost
         if old is not None:
             better = _cell_with_outputs(cell, old, shell, major, policy)
             if better is not cell:
