@@ -84,11 +84,13 @@ def without_ids(sources: list[str]) -> bytes:
     return (json.dumps(content, indent=2) + "\n").encode()
 
 
-@pytest.mark.parametrize("how", ["--no-rebase"])
+@pytest.mark.parametrize("how", ["--no-rebase", "--rebase"])
 def test_outputs_come_back_into_cells_a_teammates_editor_took_the_ids_of(clones: tuple[Path, Path], how: str) -> None:
     """You ran the notebook and edited its last cell; the teammate edited its first cell in Colab, which
     saves nbformat 4.0 without cell ids. The merge (or rebase) has no ids either: the cell nobody
-    edited still gets its outputs back, matched by its source as a cell of an nbformat 4.4 notebook is."""
+    edited still gets its outputs back, matched by its source as a cell of an nbformat 4.4 notebook is.
+    A rebase first writes the teammate's commit as it is (and records it, so that git reads it back as
+    its blob): its cells that never ran there must not take away the outputs they had here."""
     mine, theirs = clones
     push(theirs, without_ids(["x = 'theirs'", *SOURCES[1:]]), "edited in Colab")
     (mine / "a.ipynb").write_bytes(ran(jupyter(notebook([*SOURCES[:2], "print(y, 'mine')"]))))

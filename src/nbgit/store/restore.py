@@ -216,7 +216,12 @@ def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: i
                  ran_only: bool = False) -> Remembered:
     """The code cells of the versions of `path` (by its name `origin`) recorded last, `keys` (of nbformat
     `major`), and the newest one's content when the policy drops cells; `ran_only`: cells not
-    run are passed over, and the versions bare ones replaced (`record.aside_key`) count too."""
+    run are passed over, and the versions bare ones replaced (`record.aside_key`) count too.
+
+    A version committed without nbgit that a checkout wrote as it is (recorded by `restore` so that
+    git reads it back as its blob) holds a teammate's outputs, not this clone's: its cells that did not
+    run there are passed over, so that a rebase onto it (which writes it, then the result) does not
+    take away the outputs your cells had."""
     found: dict[CellKey, dict[str, Any]] = {}
     by_source: dict[CellKey, dict[str, Any]] = {}
     metadata = newest = None
@@ -240,8 +245,9 @@ def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: i
         if metadata is None:
             metadata = old.content.get("metadata")
             newest = old.content if drops_cells(policy) else None
+        foreign = data == blob and not cleans_to(blob, blob, path, policy)  # written as committed without nbgit
         for cell_key, without_ids, cell in keyed_cells(old.content, policy):
-            if not ran_only or _ran(cell):
+            if not (ran_only or foreign) or _ran(cell):
                 found.setdefault(cell_key, cell)
                 if cell_key[1] is not None:
                     by_source.setdefault(without_ids, cell)
