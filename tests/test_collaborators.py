@@ -6,6 +6,8 @@ your cells had here come back where their source is unchanged, and the file read
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,22 @@ def colab(sources: list[str]) -> bytes:
     return (json.dumps(content, indent=2) + "\n").encode()
 
 
+def cleared_in_jupyter(sources: list[str]) -> bytes:
+    """As Jupyter saves it after "Clear All Outputs": no outputs, no counts, but the kernel's exact
+    Python version and a cell's folded output area, which the filter strips."""
+    content = notebook(sources, {"language_info": {"name": "python", "version": "3.11.4", "mimetype": "text/x-python"}})
+    content["cells"][0]["metadata"] = {"collapsed": True}
+    return jupyter(content)
+
+
+def minified(sources: list[str]) -> bytes:
+    """As a script writing `json.dumps(notebook)` saves it."""
+    return json.dumps(notebook(sources)).encode()
+
+
+EDITORS = {"jupyter": cleared_in_jupyter, "script": minified}
+
+
 @pytest.fixture
 def clones(tmp_path: Path) -> tuple[Path, Path]:
     """A shared repository holding a notebook nbgit stored, your clone (nbgit installed) and the
@@ -66,6 +84,55 @@ def push(theirs: Path, data: bytes, message: str) -> None:
 
 def status(repo: Path) -> bytes:
     return git(repo, "status", "--porcelain", "--untracked-files=no").stdout
+
+
+def at_a_seconds_start() -> None:
+    """git then writes the file in the second it writes its index: the entry is racily clean, and the
+    next git command compares the file's content with the index through the clean filter."""
+    time.sleep(1.02 - time.time() % 1)
+
+
+@pytest.mark.parametrize("editor", EDITORS)
+def test_a_notebook_a_teammates_editor_saved_is_no_change_of_yours(clones: tuple[Path, Path], editor: str) -> None:
+    """No outputs and no counts, yet not what nbgit stores: git writes it as it is, and reads it back
+    as that blob, also once touched; the next pull goes through."""
+    mine, theirs = clones
+    save = EDITORS[editor]
+    push(theirs, save(["x = 'theirs'", *SOURCES[1:]]), "saved in my editor")
+    at_a_seconds_start()
+    git(mine, "pull", "-q", "--ff-only")
+    assert status(mine) == b"", "git wrote it: nothing of yours changed"
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))  # touched: git compares the content
+    assert status(mine) == b""
+
+    push(theirs, save(["x = 'theirs'", SOURCES[1], "print(y, 'again')"]), "and again")
+    at_a_seconds_start()
+    pulled = git(mine, "pull", "--ff-only", check=False)
+    assert pulled.returncode == 0, (pulled.stdout + pulled.stderr).decode()
+    assert status(mine) == b""
+    assert (mine / "a.ipynb").read_bytes() == save(["x = 'theirs'", SOURCES[1], "print(y, 'again')"])
+
+
+def unsorted(sources: list[str]) -> bytes:
+    """As a script writing `json.dumps(notebook, indent=1)` saves it: Jupyter's indent, keys in the script's order."""
+    content = notebook(sources)
+    content["cells"] = [dict(reversed(cell.items())) for cell in content["cells"]]
+    return (json.dumps(content, indent=1) + "\n").encode()
+
+
+def test_a_teammates_notebook_you_ran_before_reads_back_as_its_blob(clones: tuple[Path, Path]) -> None:
+    """This clone remembers the notebook (you ran it), so the checkout cleans the teammate's version to
+    put your outputs back cell by cell: one that is not clean (here in a way the scan of blobs does not
+    look for, the keys' order) is recorded as it is there too."""
+    mine, theirs = clones
+    (mine / "a.ipynb").write_bytes(ran((mine / "a.ipynb").read_bytes()))
+    git(mine, "add", "a.ipynb")  # git reads it: this clone keeps its outputs
+    push(theirs, unsorted(["x = 'theirs'", *SOURCES[1:]]), "written by a script")
+    git(mine, "pull", "-q", "--ff-only")
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert status(mine) == b""
 
 
 def ran(data: bytes) -> bytes:

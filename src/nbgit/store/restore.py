@@ -81,10 +81,11 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
             if known.fingerprint != made_by:
                 _kept_if_possible(store, lambda: store.put_record(name, known._replace(fingerprint=made_by)))  # checked: trusted from now on
             return data
-    checked = may_be_unclean(blob, policy)
+    recent = history.recent_for_restore(store, path)
+    checked = bool(recent[1]) or may_be_unclean(blob, policy)  # (a path remembered: the cell-by-cell restore cleans it anyway)
     if checked and as_committed(store, path, blob, policy):
         return blob
-    restored = restore_cells(store, path, blob, policy, fetch, clean=checked)
+    restored = restore_cells(store, path, blob, policy, fetch, clean=checked, recent=recent)
     if restored is None:
         return blob
     _kept_if_possible(store, lambda: record(store, path, restored, blob, made_by))  # the next checkout of this blob is exact
@@ -185,12 +186,13 @@ def is_object(name: str) -> bool:
 
 
 def restore_cells(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch, ran_only: bool = False,
-                  clean: bool = False) -> bytes | None:
+                  clean: bool = False, recent: tuple[str, list[str]] | None = None) -> bytes | None:
     """`blob` with the outputs of its unchanged code cells and the cells the policy dropped from the version
     recorded last, as Jupyter writes it; None when nothing comes back (nothing remembered at `path`, or
     a blob that is not clean: committed without nbgit, say; `clean`: checked already). `ran_only`: a
-    cell comes from the newest version in which it ran (outputs, a count), rather than from the newest."""
-    origin, keys = history.recent_for_restore(store, path)
+    cell comes from the newest version in which it ran (outputs, a count), rather than from the newest.
+    `recent`: `history.recent_for_restore` of `path`, when read already."""
+    origin, keys = recent if recent is not None else history.recent_for_restore(store, path)
     if not keys or not (clean or cleans_to(blob, blob, path, policy)):
         return None
     notebook = parse(blob, path)
