@@ -92,7 +92,6 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
     return restored
 
 
-
 def as_committed(store: Store, path: str, blob: bytes, policy: Policy) -> bool:
     """Whether `blob` is not clean, recorded then as a version of its own (see `restore`): the very
     bytes git writes out clean to it."""
