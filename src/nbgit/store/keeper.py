@@ -79,7 +79,7 @@ class OutputKeeper:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
         (rebuilt from them, checked, without cleaning); None otherwise. Where the store keeps no
         outputs, only bytes a checkout wrote as committed without nbgit are recorded (see `smudge`)."""
-        if not wanted(policy, path) and (policy.excludes(path) or not may_be_unclean(worktree, policy) or not self._kept_anything()):
+        if not wanted(policy, path) and (policy.excludes(path) or not self._kept_anything() or not may_be_unclean(worktree, policy)):
             return None
         from nbgit.store.record import cleaned_before, fingerprint
 
