@@ -479,6 +479,48 @@ def test_property_edits_to_different_cells_merge_cleanly(sources: list[list[str]
     assert merged == expected
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sources=st.lists(st.lists(lines, min_size=1, max_size=4), min_size=2, max_size=8),
+    ids=st.tuples(st.sampled_from(["none", "kept"]), st.sampled_from(["none", "kept", "minted"]), st.sampled_from(["none", "kept", "minted"])),
+    data=st.data(),
+)
+def test_property_edits_to_different_cells_merge_cleanly_whoever_minted_ids(sources: list[list[str]], ids: tuple[str, str, str], data: st.DataObject) -> None:
+    """As above, each side's cells with no ids (nbformat 4.4), the base's, or ids of its own (a Jupyter
+    that upgraded the notebook to 4.5 and minted them, or a tool that mints them on every save): the
+    edits merge without a conflict, and where local has ids the merged notebook has local's."""
+    count = len(sources)
+    mine = data.draw(st.sets(st.integers(0, count - 1), min_size=1, max_size=count - 1))
+    theirs = data.draw(st.sets(st.sampled_from(sorted(set(range(count)) - mine)), min_size=1))
+
+    def side(mode: str, edits: set[int], tag: str) -> list[dict]:
+        cell_list = []
+        for i, lines_of in enumerate(sources):
+            cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "\n".join(lines_of)}
+            if i in edits:
+                cell["source"] += f"\nedited_{tag}_{i} = {i}"
+            if mode != "none":
+                cell["id"] = f"base{i}" if mode == "kept" else f"{tag}{i}"
+            cell_list.append(cell)
+        return cell_list
+
+    def as_bytes(cell_list: list[dict]) -> bytes:
+        minor = 5 if "id" in cell_list[0] else 4
+        return json.dumps({"cells": cell_list, "metadata": {}, "nbformat": 4, "nbformat_minor": minor}).encode()
+
+    base, local, remote = side(ids[0], set(), "base"), side(ids[1], mine, "local"), side(ids[2], theirs, "remote")
+    policy = policy_from_table({}, "test")
+    result = merge_bytes(as_bytes(base), as_bytes(local), as_bytes(remote), "p.ipynb", policy)
+    assert result.conflicts == [], result
+    merged = parse(result.data).content
+    expected = [source_of(local[i]) if i not in theirs else source_of(remote[i]) for i in range(count)]
+    assert [source_of(c) for c in merged["cells"]] == expected
+    if merged["nbformat_minor"] >= 5:
+        assert len({c["id"] for c in merged["cells"]}) == count
+    if ids[1] != "none" and merged["nbformat_minor"] >= 5:
+        assert [c["id"] for c in merged["cells"]] == [c["id"] for c in local]
+
+
 def test_keep_both_fallback_is_a_valid_notebook_with_both_sides() -> None:
     """What the driver writes when nbdime fails or would drop a line: shared cells once, the rest marked."""
     from nbgit.merge import Markers, describe_conflicts, keep_both

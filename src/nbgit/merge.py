@@ -123,6 +123,7 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
     The notebook's metadata is merged here, key by key, before the cells (see `merge_metadata`), so
     that nbdime never merges it: its string patches glue two versions together.
     """
+    base, local, remote = _shared_ids(base, local, remote)
     _settle_outputs(base, local, remote, Sameness.of(policy))
     trivial = _trivial(base, local, remote)
     if trivial is not None:
@@ -408,6 +409,75 @@ def _settle_ids(content: dict[str, Any]) -> dict[str, Any]:
             cell["id"] = ident
         seen.add(ident)
     return content
+
+
+def _shared_ids(base: Notebook | None, local: Notebook, remote: Notebook) -> tuple[Notebook | None, Notebook, Notebook]:
+    """The sides with one set of cell ids, so that cells stay matched (nbformat 4 only).
+
+    Jupyter gives every cell a random id the first time it saves a notebook of nbformat 4.4 or older
+    as 4.5, so two people who both open an old notebook give its cells different ids; some tools
+    mint new ones on every save, and some save without ids. A side whose ids share none with the
+    base's (or that has none where the base has some) is matched to the base by the cells' type,
+    source and place, and its matched cells take the base cells' ids. Local's own ids are the ones
+    kept (they are those of the user's work tree, and of the outputs nbgit keeps for it): when local
+    minted them, the base's matched cells take them first (and remote's cells the same, by the base's
+    old id); a base without ids takes remote's for the cells local has not.
+    """
+    if base is None or {base.major, local.major, remote.major} != {4}:
+        return base, local, remote
+    base_cells, local_cells, remote_cells = (list(cells(side.content)) for side in (base, local, remote))
+    base_ids, local_ids, remote_ids = _ids(base_cells), _ids(local_cells), _ids(remote_cells)
+    if not base_cells or all(ids & base_ids or not (ids or base_ids) for ids in (local_ids, remote_ids)):
+        return base, local, remote
+    if local_ids and not local_ids & base_ids:
+        renamed = _adopted_ids(local_cells, base_cells, replace=True)
+        old_to_new = {old["id"]: new["id"] for old, new in zip(base_cells, renamed) if old.get("id") and old["id"] != new.get("id")}
+        base_cells = renamed
+        remote_cells = [{**cell, "id": old_to_new[cell["id"]]} if cell.get("id") in old_to_new else cell for cell in remote_cells]
+    if remote_ids and not remote_ids & base_ids:
+        base_cells = _adopted_ids(remote_cells, base_cells, replace=False)
+    shared = _ids(base_cells)
+    local_cells, remote_cells = (side if _ids(side) & shared else _adopted_ids(base_cells, side, replace=True) for side in (local_cells, remote_cells))
+    return tuple(  # type: ignore[return-value]
+        side._replace(content={**side.content, "cells": side_cells})
+        for side, side_cells in ((base, base_cells), (local, local_cells), (remote, remote_cells))
+    )
+
+
+def _ids(cell_list: list[dict[str, Any]]) -> set[str]:
+    return {ident for cell in cell_list if isinstance(ident := cell.get("id"), str) and ident}
+
+
+def _adopted_ids(donor: list[dict[str, Any]], taker: list[dict[str, Any]], replace: bool) -> list[dict[str, Any]]:
+    """`taker`'s cells, each that matches a cell of `donor` (`_cell_pairs`) with that cell's id: in
+    place of its own id (`replace`), or only where it has none. No id is given twice."""
+    keys = [[f"{cell.get('cell_type')}\0{source_of(cell)}" for cell in side] for side in (donor, taker)]
+    taken = _ids(taker) - _ids(donor)
+    adopted = list(taker)
+    for i, j in _cell_pairs(*keys):
+        ident = donor[i].get("id")
+        if (isinstance(ident, str) and ident and ident not in taken and donor[i].get("cell_type") == taker[j].get("cell_type")
+                and (replace or not taker[j].get("id"))):
+            adopted[j] = {**taker[j], "id": ident}
+            taken.add(ident)
+    return adopted
+
+
+def _cell_pairs(a: list[str], b: list[str]) -> list[tuple[int, int]]:
+    """Which cells of `b` are cells of `a` (by their keys), in order: as git's diff would pair them (the
+    same cells at both ends, then difflib's equal cells between, and cells in the place of ones
+    edited); but place by place when the lists are as long and that pairs as many equal cells, since
+    among identical cells (`plt.show()` five times) difflib's choice is arbitrary."""
+    head, tail = common_ends(a, b)
+    pairs = [*zip(range(head), range(head)), *zip(range(len(a) - tail, len(a)), range(len(b) - tail, len(b)))]
+    equal = len(pairs)
+    for tag, i1, i2, j1, j2 in _CellMatcher(a[head : len(a) - tail], b[head : len(b) - tail]).get_opcodes():
+        if tag in ("equal", "replace"):
+            pairs += zip(range(head + i1, head + i2), range(head + j1, head + j2))
+            equal += (i2 - i1) * (tag == "equal")
+    if len(a) == len(b) and sum(map(str.__eq__, a, b)) >= equal:
+        return list(zip(range(len(a)), range(len(b))))
+    return sorted(pairs, key=lambda pair: pair[1])
 
 
 def _synthetic_base(local: dict[str, Any], remote: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,8 @@
   other work trees, the main one first; rebuilt from its blob, which git gives back) gets that cell's
   outputs, execution count and stripped metadata, when the cell still cleans to itself with them;
   a cell with an id also matches by source and place a cell of a version that had no ids (nbformat
-  4.4, before a newer Jupyter gave every cell one); other cells stay as they are, without outputs.
+  4.4, before a newer Jupyter gave every cell one) or other ids (minted by another Jupyter, kept by a
+  merge or rebase); other cells stay as they are, without outputs.
   The cells the policy drops (scratch cells: tagged, or empty) are not in any blob: those of the
   version recorded last come back, each after the cell matching the one it followed, else before
   the one matching the one it preceded, else at the end, so that a pull never loses them.
@@ -53,7 +54,7 @@ class Remembered(NamedTuple):
     """What recent versions of one path held: code cells by key (newest first wins), newest metadata;
     the newest version's content when the policy drops cells (to put them back), else None; and the
     cells that had ids by their keys without them (for a blob whose cells have none: an editor that
-    saves nbformat 4.0, Colab's, took them away)."""
+    saves nbformat 4.0, Colab's, took them away; or other ones: minted by another Jupyter)."""
 
     cells: dict[CellKey, dict[str, Any]]
     metadata: Any
@@ -298,8 +299,8 @@ def _with_outputs(notebook: Notebook, remembered: Remembered, policy: Policy) ->
         old = remembered.cells.get(cell_key)
         if old is None and cell_key[1] is not None:
             old = remembered.cells.get(without_ids)  # run here in a version that had no cell ids
-        elif old is None and remembered.by_source:
-            old = remembered.by_source.get(cell_key)  # run here in a version that had cell ids, which this one lost
+        if old is None and remembered.by_source:  # run here in a version that had cell ids, which this one lost or minted anew
+            old = remembered.by_source.get(without_ids)
         if old is not None:
             better = _cell_with_outputs(cell, old, shell, major, policy)
             if better is not cell:
