@@ -403,6 +403,34 @@ def test_output_conflicts_follow_the_policy(repo: Path, choice: str, expected: l
     assert [o.text for o in outputs] == expected
 
 
+@pytest.mark.parametrize("policy", ["", KEEP_ALL], ids=["default-policy", "keep-outputs"])
+def test_cells_both_sides_inserted_at_one_place_stay_whole_cells(repo: Path, policy: str) -> None:
+    """Each side adds a cell of its own after the same cell. nbdime glued the two into one cell with the
+    conflict inside its source, the cell's id and both cells' outputs gone (outputs the keep-outputs
+    policy commits); now both cells come whole between marker cells, each with its id and outputs."""
+    (repo / ".nbgit.toml").write_text(policy)
+    wire_driver(repo)
+
+    def notebook(extra: list[tuple[str, str]]) -> bytes:
+        cells = [{"cell_type": "code", "execution_count": number, "id": ident, "metadata": {}, "source": source,
+                  "outputs": [{"output_type": "stream", "name": "stdout", "text": f"out of {ident}\n"}]}
+                 for number, (ident, source) in enumerate([("first", "x = 1"), *extra, ("last", "print(x)")], 1)]
+        return nbformat.writes(nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})).encode()
+
+    branches(repo, {"n.ipynb": notebook([])}, {"n.ipynb": notebook([("mine", "x += 1")])}, {"n.ipynb": notebook([("theirs", "x *= 2")])})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 1
+    assert "cells 2-6: changed differently on both sides (between marker cells)" in done.stderr.decode()
+    cells = validate((repo / "n.ipynb").read_bytes()).cells
+    code = [(cell.get("id"), cell.source) for cell in cells if cell.cell_type == "code"]
+    assert code == [("first", "x = 1"), ("mine", "x += 1"), ("theirs", "x *= 2"), ("last", "print(x)")]
+    if policy:
+        assert [cell.outputs[0].text for cell in cells if cell.cell_type == "code"] == [f"out of {i}\n" for i in ("first", "mine", "theirs", "last")]
+    resolved = nbgit(repo, "resolve", "n.ipynb", "--take", "remote")
+    assert resolved.returncode == 0, resolved.stderr.decode()
+    assert [cell.source for cell in validate((repo / "n.ipynb").read_bytes()).cells] == ["x = 1", "x *= 2", "print(x)"]
+
+
 def test_garbage_never_crashes_the_driver(tmp_path: Path) -> None:
     sides = {"b": b"\x00\xff garbage", "l": b"{not json", "r": bytes(range(256))}
     for name, data in sides.items():

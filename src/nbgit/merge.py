@@ -425,7 +425,9 @@ def _shared_ids(base: Notebook | None, local: Notebook, remote: Notebook) -> tup
     """
     if base is None or {base.major, local.major, remote.major} != {4}:
         return base, local, remote
-    base_cells, local_cells, remote_cells = (list(cells(side.content)) for side in (base, local, remote))
+    base_cells, local_cells, remote_cells = (side.content.get("cells") for side in (base, local, remote))
+    if not all(isinstance(side, list) and all(isinstance(cell, dict) for cell in side) for side in (base_cells, local_cells, remote_cells)):
+        return base, local, remote  # (what is no cell stays where it is: nbdime's part)
     base_ids, local_ids, remote_ids = _ids(base_cells), _ids(local_cells), _ids(remote_cells)
     if not base_cells or all(ids & base_ids or not (ids or base_ids) for ids in (local_ids, remote_ids)):
         return base, local, remote
@@ -444,8 +446,8 @@ def _shared_ids(base: Notebook | None, local: Notebook, remote: Notebook) -> tup
     )
 
 
-def _ids(cell_list: list[dict[str, Any]]) -> set[str]:
-    return {ident for cell in cell_list if isinstance(ident := cell.get("id"), str) and ident}
+def _ids(cell_list: list[Any]) -> set[str]:
+    return {ident for cell in cell_list if isinstance(cell, dict) and isinstance(ident := cell.get("id"), str) and ident}
 
 
 def _adopted_ids(donor: list[dict[str, Any]], taker: list[dict[str, Any]], replace: bool) -> list[dict[str, Any]]:
@@ -570,10 +572,14 @@ def _merge_with_nbdime(
         top = {**local, "nbformat_minor": max(local.get("nbformat_minor", 0), remote.get("nbformat_minor", 0))}
     merged_cells: list[dict[str, Any]] = []
     conflicted, unmarked = False, []
-    for stretch, offset in (piece for whole, at in _segments(base, local, remote) for piece in _finer(whole, at)):
+    for stretch, offset in _pieces(base, local, remote):
         one_sided = _one_sided(*stretch)
         if one_sided is not _UNMERGED:
             merged_cells.extend(one_sided)
+            continue
+        if _distinct_insertions(stretch):
+            merged_cells += keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
+            conflicted = True
             continue
         nodes = [nbformat.from_dict({**base, "cells": cells_of_side}) for cells_of_side in stretch]
         with _source_renderer(markers):
@@ -588,6 +594,47 @@ def _merge_with_nbdime(
 
 
 Stretch = tuple[list[Any], list[Any], list[Any]]
+
+
+def _pieces(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]) -> Iterator[tuple[Stretch, int]]:
+    """The cells cut into the stretches merged one by one, each with where it starts in the base."""
+    for whole, at in _segments(base, local, remote):
+        for finer, finer_at in _finer(whole, at):
+            yield from _at_same_cells(finer, finer_at)
+
+
+def _at_same_cells(stretch: Stretch, offset: int) -> Iterator[tuple[Stretch, int]]:
+    """A stretch where both sides inserted cells (ids the base has not), cut again at the cells all three
+    hold with one type, id and source (only their outputs, count or metadata changed): nbdime aligns
+    those as well, and the cells inserted between them are then known for insertions
+    (`_distinct_insertions`)."""
+    base_ids = _ids(stretch[0])
+    if not all(_ids(side) - base_ids for side in stretch[1:]):
+        yield stretch, offset
+        return
+    keys = [[(cell.get("cell_type"), cell["id"], source_of(cell)) if isinstance(cell, dict) and isinstance(cell.get("id"), str) else None
+             for cell in side] for side in stretch]
+    counts = [Counter(side) for side in keys]
+    local_at, remote_at = ({key: index for index, key in enumerate(side)} for side in keys[1:])
+    candidates = [(index, local_at[key], remote_at[key]) for index, key in enumerate(keys[0])
+                  if key is not None and all(count[key] == 1 for count in counts)]
+    for piece, at in _cut(stretch, _increasing(_increasing(candidates, 1), 2)):
+        yield piece, offset + at
+
+
+def _distinct_insertions(stretch: Stretch) -> bool:
+    """Whether both sides inserted cells at one place that nbdime must not glue into one cell with the
+    conflict inside (it would drop their outputs and ids): cells with outputs, or cells whose ids tell
+    they are different cells. Versions of one cell (the same id, or no ids: an add/add of one
+    notebook) are left to nbdime, which marks the lines that differ."""
+    base, local, remote = stretch
+    if base:
+        return False
+    inserted = [*local, *remote]
+    if any(cell.get("outputs") for cell in inserted if isinstance(cell, dict)):
+        return True
+    local_ids, remote_ids = _ids(local), _ids(remote)
+    return len(local_ids) == len(local) and len(remote_ids) == len(remote) and not local_ids & remote_ids
 
 
 def _segments(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]) -> Iterator[tuple[Stretch, int]]:
