@@ -431,6 +431,28 @@ def test_cells_both_sides_inserted_at_one_place_stay_whole_cells(repo: Path, pol
     assert [cell.source for cell in validate((repo / "n.ipynb").read_bytes()).cells] == ["x = 1", "x *= 2", "print(x)"]
 
 
+@pytest.mark.parametrize("policy", ['ids = "sequential"\n', ""], ids=["sequential-policy", "teammate-nbstripout"])
+def test_ids_that_are_places_do_not_pair_cells(repo: Path, policy: str) -> None:
+    """Ids `"0"`, `"1"`... (the policy's `ids = "sequential"`, or a teammate's nbstripout) are places: a
+    cell inserted at the top made every id name the cell above it, so an edit of the last cell on the
+    other side met the wrong cell (a conflict, the old cell kept beside the edited one). Merged by
+    content now: no conflict, and the ids are places again."""
+    (repo / ".nbgit.toml").write_text(policy)
+    wire_driver(repo)
+
+    def numbered(sources: list[str]) -> bytes:
+        cells = [{"cell_type": "code", "execution_count": None, "id": str(place), "metadata": {}, "outputs": [], "source": source}
+                 for place, source in enumerate(sources)]
+        return nbformat.writes(nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})).encode()
+
+    sources = ["a = 1", "b = 2", "c = 3", "d = 4"]
+    branches(repo, {"n.ipynb": numbered(sources)}, {"n.ipynb": numbered(["new = 0", *sources])}, {"n.ipynb": numbered([*sources[:3], "d = 40"])})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    cells = validate((repo / "n.ipynb").read_bytes()).cells
+    assert [(cell.id, cell.source) for cell in cells] == [(str(n), s) for n, s in enumerate(["new = 0", "a = 1", "b = 2", "c = 3", "d = 40"])]
+
+
 def test_garbage_never_crashes_the_driver(tmp_path: Path) -> None:
     sides = {"b": b"\x00\xff garbage", "l": b"{not json", "r": bytes(range(256))}
     for name, data in sides.items():
@@ -510,13 +532,14 @@ def test_property_edits_to_different_cells_merge_cleanly(sources: list[list[str]
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sources=st.lists(st.lists(lines, min_size=1, max_size=4), min_size=2, max_size=8),
-    ids=st.tuples(st.sampled_from(["none", "kept"]), st.sampled_from(["none", "kept", "minted"]), st.sampled_from(["none", "kept", "minted"])),
+    ids=st.tuples(*(st.sampled_from(modes) for modes in (["none", "kept", "places"], *[["none", "kept", "minted", "places"]] * 2))),
     data=st.data(),
 )
 def test_property_edits_to_different_cells_merge_cleanly_whoever_minted_ids(sources: list[list[str]], ids: tuple[str, str, str], data: st.DataObject) -> None:
-    """As above, each side's cells with no ids (nbformat 4.4), the base's, or ids of its own (a Jupyter
-    that upgraded the notebook to 4.5 and minted them, or a tool that mints them on every save): the
-    edits merge without a conflict, and where local has ids the merged notebook has local's."""
+    """As above, each side's cells with no ids (nbformat 4.4), the base's, ids of its own (a Jupyter
+    that upgraded the notebook to 4.5 and minted them, or a tool that mints them on every save), or
+    their places (`"0"`, `"1"`: nbstripout's): the edits merge without a conflict, and where local has
+    ids the merged notebook has local's."""
     count = len(sources)
     mine = data.draw(st.sets(st.integers(0, count - 1), min_size=1, max_size=count - 1))
     theirs = data.draw(st.sets(st.sampled_from(sorted(set(range(count)) - mine)), min_size=1))
@@ -528,7 +551,7 @@ def test_property_edits_to_different_cells_merge_cleanly_whoever_minted_ids(sour
             if i in edits:
                 cell["source"] += f"\nedited_{tag}_{i} = {i}"
             if mode != "none":
-                cell["id"] = f"base{i}" if mode == "kept" else f"{tag}{i}"
+                cell["id"] = f"base{i}" if mode == "kept" else str(i) if mode == "places" else f"{tag}{i}"
             cell_list.append(cell)
         return cell_list
 

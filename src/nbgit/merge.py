@@ -123,11 +123,12 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
     The notebook's metadata is merged here, key by key, before the cells (see `merge_metadata`), so
     that nbdime never merges it: its string patches glue two versions together.
     """
-    base, local, remote = _shared_ids(base, local, remote)
+    positional = _positional(local.content.get("cells"))
+    base, local, remote = _shared_ids(base, local, remote, renumbered=policy.ids != "keep")
     _settle_outputs(base, local, remote, Sameness.of(policy))
     trivial = _trivial(base, local, remote)
     if trivial is not None:
-        return MergeResult(serialise(trivial[0]), [], trivial[1])
+        return MergeResult(serialise(_numbered(trivial[0]) if positional else trivial[0]), [], trivial[1])
     try:
         major, views = _common_views(base, local, remote)
     except _Unmergeable as error:
@@ -153,8 +154,9 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
     if theirs:
         merged["metadata"] = {**merged.get("metadata", {}), REMOTE_METADATA_KEY: theirs}
     content = _restore_version(merged, major, local.content)
+    notebook = Notebook(content, major, local.crlf)
     conflicts = [*describe_conflicts(content, markers.size), *unmarked] if conflicted or theirs else []
-    return MergeResult(serialise(Notebook(content, major, local.crlf)), conflicts, how, notes)
+    return MergeResult(serialise(_numbered(notebook) if positional else notebook), conflicts, how, notes)
 
 
 # the notebook's kernel is one thing: its two keys are taken together, from one side
@@ -411,8 +413,12 @@ def _settle_ids(content: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
-def _shared_ids(base: Notebook | None, local: Notebook, remote: Notebook) -> tuple[Notebook | None, Notebook, Notebook]:
+def _shared_ids(base: Notebook | None, local: Notebook, remote: Notebook, renumbered: bool) -> tuple[Notebook | None, Notebook, Notebook]:
     """The sides with one set of cell ids, so that cells stay matched (nbformat 4 only).
+
+    Ids that are only places (`"0"`, `"1"`, ...: the policy's `ids = "sequential"`, when `renumbered`,
+    or nbstripout's on a side) say nothing of which cell is which: those sides are merged as if
+    without ids, by content (else a cell inserted at the top made every cell below another's).
 
     Jupyter gives every cell a random id the first time it saves a notebook of nbformat 4.4 or older
     as 4.5, so two people who both open an old notebook give its cells different ids; some tools
@@ -428,9 +434,13 @@ def _shared_ids(base: Notebook | None, local: Notebook, remote: Notebook) -> tup
     base_cells, local_cells, remote_cells = (side.content.get("cells") for side in (base, local, remote))
     if not all(isinstance(side, list) and all(isinstance(cell, dict) for cell in side) for side in (base_cells, local_cells, remote_cells)):
         return base, local, remote  # (what is no cell stays where it is: nbdime's part)
+    originals = (base_cells, local_cells, remote_cells)
+    base_cells, local_cells, remote_cells = (_without_ids(side) if renumbered or _positional(side) else side for side in originals)
     base_ids, local_ids, remote_ids = _ids(base_cells), _ids(local_cells), _ids(remote_cells)
     if not base_cells or all(ids & base_ids or not (ids or base_ids) for ids in (local_ids, remote_ids)):
-        return base, local, remote
+        if (base_cells, local_cells, remote_cells) == originals:
+            return base, local, remote
+        return _with_cells((base, local, remote), (base_cells, local_cells, remote_cells))  # type: ignore[return-value]
     if local_ids and not local_ids & base_ids:
         renamed = _adopted_ids(local_cells, base_cells, replace=True)
         old_to_new = {old["id"]: new["id"] for old, new in zip(base_cells, renamed) if old.get("id") and old["id"] != new.get("id")}
@@ -440,10 +450,30 @@ def _shared_ids(base: Notebook | None, local: Notebook, remote: Notebook) -> tup
         base_cells = _adopted_ids(remote_cells, base_cells, replace=False)
     shared = _ids(base_cells)
     local_cells, remote_cells = (side if _ids(side) & shared else _adopted_ids(base_cells, side, replace=True) for side in (local_cells, remote_cells))
-    return tuple(  # type: ignore[return-value]
-        side._replace(content={**side.content, "cells": side_cells})
-        for side, side_cells in ((base, base_cells), (local, local_cells), (remote, remote_cells))
-    )
+    return _with_cells((base, local, remote), (base_cells, local_cells, remote_cells))  # type: ignore[return-value]
+
+
+def _with_cells(sides: tuple[Notebook, ...], cell_lists: tuple[list[dict[str, Any]], ...]) -> tuple[Notebook, ...]:
+    return tuple(side._replace(content={**side.content, "cells": cell_list}) for side, cell_list in zip(sides, cell_lists))
+
+
+def _positional(cell_list: Any) -> bool:
+    """Whether cells' ids are their places, `"0"`, `"1"`... (nbstripout's, the policy's `sequential`)."""
+    return isinstance(cell_list, list) and bool(cell_list) and all(
+        isinstance(cell, dict) and cell.get("id") == str(place) for place, cell in enumerate(cell_list))
+
+
+def _numbered(notebook: Notebook) -> Notebook:
+    """The notebook with its cells' ids their places again, where it has ids (local had such ids)."""
+    cell_list = notebook.content.get("cells")
+    if notebook.major != 4 or notebook.minor < 5 or not isinstance(cell_list, list):
+        return notebook
+    numbered = [{**cell, "id": str(place)} if isinstance(cell, dict) else cell for place, cell in enumerate(cell_list)]
+    return notebook._replace(content={**notebook.content, "cells": numbered})
+
+
+def _without_ids(cell_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: value for key, value in cell.items() if key != "id"} for cell in cell_list]
 
 
 def _ids(cell_list: list[Any]) -> set[str]:
