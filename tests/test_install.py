@@ -804,7 +804,7 @@ def test_a_hooks_folder_install_cannot_write_stops_it_before_anything_is_written
     before = (repo / ".git" / "config").read_bytes()
     read_only(hooks)
     said = ok(nbgit(repo, "install"), 2)
-    assert said.splitlines() == [f"nbgit: error: {hooks}: cannot write nbgit's hooks (pre-commit, post-checkout) into this folder; nothing was installed",
+    assert said.splitlines() == [f"nbgit: error: {hooks}: cannot write nbgit's hooks (pre-commit, post-merge, post-checkout, post-rewrite) into this folder; nothing was installed",
                                  "hint: make the folder writable, or run `nbgit install --no-hooks`"]
     assert (repo / ".git" / "config").read_bytes() == before and not (repo / ".gitattributes").exists()
     ok(nbgit(repo, "install", "--no-hooks"))
@@ -917,7 +917,7 @@ def test_a_committed_hooks_folder_gets_no_hook_of_this_machine(repo: Path) -> No
     assert "hooks      off: core.hooksPath names .githooks, a folder of the repository with committed files" in out
     assert git(repo, "status", "--porcelain").stdout == b"?? .gitattributes\n"
     shipped = Path(__file__).resolve().parents[1] / "hooks"
-    for name in ("pre-commit", "post-checkout"):
+    for name in ("pre-commit", "post-merge", "post-checkout", "post-rewrite"):
         (team / name).write_bytes((shipped / name).read_bytes())
         (team / name).chmod(0o755)
     assert "kept nbgit's hand-wired hook" in ok(nbgit(repo, "install"))
@@ -944,6 +944,6 @@ def test_a_hooks_folder_uninstall_cannot_write_stops_it_before_anything_is_remov
     before = (repo / ".git" / "config").read_bytes()
     read_only(hooks)
     said = ok(nbgit(repo, "uninstall"), 2)
-    assert said.splitlines() == [f"nbgit: error: {hooks}: cannot remove nbgit's hooks (post-checkout, pre-commit) from this folder; nothing was removed",
+    assert said.splitlines() == [f"nbgit: error: {hooks}: cannot remove nbgit's hooks (post-checkout, post-merge, post-rewrite, pre-commit) from this folder; nothing was removed",
                                  "hint: make the folder writable, then run `nbgit uninstall` again"]
     assert (repo / ".git" / "config").read_bytes() == before and (repo / ".gitattributes").is_file()

@@ -118,7 +118,7 @@ def test_help_shows_diff_paths_and_formats_and_the_hook_names() -> None:
     assert "[-- PATH...]" in diff.splitlines()[0]
     assert "text for a terminal (default), markdown for a" in " ".join(diff.split())
     hook = subprocess.run([str(nbgit), "hook", "--help"], capture_output=True, text=True).stdout
-    for name in ("pre-commit", "pre-merge-commit", "post-merge", "post-checkout", "check-install"):
+    for name in ("pre-commit", "pre-merge-commit", "post-merge", "post-checkout", "post-rewrite", "check-install"):
         assert f"\n  {name} " in hook, name
         assert f"`{name}`" in README, name
 

@@ -26,8 +26,9 @@ TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHU
 HOOKS = {
     "pre-commit": "judge the staged notebooks and refuse the commit while a problem is left; refresh them",
     "pre-merge-commit": "the same for merge commits",
-    "post-merge": "refresh the merged notebooks; name the pairs the merge left out of step (never fails)",
+    "post-merge": "refresh the merged notebooks, give renamed ones their outputs; name the pairs the merge left out of step (never fails)",
     "post-checkout": "refresh the checked-out notebooks; name the pairs left out of step (never fails)",
+    "post-rewrite": "after a rebase: refresh the rebased notebooks, give renamed ones their outputs (never fails)",
     "check-install": "fail when nbgit's filter is not wired into this clone (skipped in CI)",
 }
 

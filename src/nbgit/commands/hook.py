@@ -49,6 +49,11 @@ def run(name: str, args: list[str]) -> int:
         return _check_install(root)
     if name in ("post-merge", "post-checkout"):
         return _remind(root, name, args)
+    if name == "post-rewrite":
+        if args[:1] == ["rebase"]:  # (not `commit --amend`: it renames nothing)
+            _outputs_of_renamed(root, ["ORIG_HEAD", "HEAD"])
+            _refresh(root, ["ORIG_HEAD", "HEAD"])
+        return EXIT_OK
     _refresh(root, ["--cached"])
     outcome = run_checks(root, load_policy(root), Scope(staged=True))
     if not outcome.problems:
@@ -90,6 +95,8 @@ def _remind(root: Path, name: str, args: list[str]) -> int:
         revisions = [args[0], args[1]]
     else:
         return EXIT_OK  # a file checkout, nothing changed, or a clone (from the null commit: git wrote every file itself)
+    if not _rebasing(root):  # (a rebase's checkout of its base goes on with the index it holds: a file written now stops it; post-rewrite does it)
+        _outputs_of_renamed(root, revisions)
     _refresh(root, revisions)
     try:
         changed = [c.new_path for c in gitrepo.changed_files(revisions, [], cwd=root) if c.new_path]
@@ -100,6 +107,30 @@ def _remind(root: Path, name: str, args: list[str]) -> int:
     if outcome.problems:
         sys.stderr.write(f"nbgit: after this {name.removeprefix('post-')}, pairs are out of step:\n" + render(outcome, "text", root))
     return EXIT_OK
+
+
+def _outputs_of_renamed(root: Path, revisions: list[str]) -> None:
+    """Put back the outputs of the notebooks the merge or checkout renamed, from those this clone kept at
+    their old paths (git's filter is never told of a rename: the checkout wrote them without); only
+    notebooks exactly as committed are written. A problem is one warning, never a failed hook."""
+    from nbgit.store.location import clone_settings
+    from nbgit.worktree.bare import put_back
+
+    try:
+        renamed = {c.new_path: c.old_path for c in gitrepo.changed_files(revisions, [], cwd=root)
+                   if c.status == "R" and c.old_path and c.new_path and c.new_path.endswith(NOTEBOOK) and c.old_path.endswith(NOTEBOOK)}
+        if renamed and clone_settings(root).enabled:
+            put_back(root, [f":(literal){path}" for path in renamed], wait=HOOK_WAIT, renamed_from=renamed)
+    except NbgitError as error:
+        warn(f"{error.message}; the outputs of renamed notebooks were not put back (`nbgit restore` does it)")
+
+
+def _rebasing(root: Path) -> bool:
+    """Whether a rebase is going on in the work tree at `root` (or git's directory cannot be found)."""
+    from nbgit.store.location import git_dir
+
+    folder = git_dir(root)
+    return folder is None or any((folder / state).is_dir() for state in ("rebase-merge", "rebase-apply"))
 
 
 def _refresh(root: Path, revisions: list[str]) -> None:

@@ -280,12 +280,13 @@ def hooks_wiring(setup: Setup) -> Wiring:
             "nbgit writes no hook there (its checks would refuse commits everywhere); "
             "call `nbgit hook pre-commit` from your own hook there, or set core.hooksPath in this repository"
         ))
-    refreshing = "pre-commit / post-checkout keep notebooks they touch out of git status when only outputs changed"
+    refreshing = ("pre-commit / post-merge / post-checkout / post-rewrite keep notebooks they touch out of git status when only outputs "
+                  "changed, and give renamed notebooks the outputs they had")
+    names: tuple[str, ...] = ("pre-commit", "post-merge", "post-checkout", "post-rewrite")
     if setup.policy.section("pair")["enabled"]:
         summary = f"pre-commit runs nbgit's checks; post-merge / post-checkout remind when pairs fall out of step; {refreshing}"
-        names: tuple[str, ...] = ("pre-commit", "post-merge", "post-checkout")
     else:
-        summary, names = f"pre-commit runs nbgit's checks; {refreshing}", ("pre-commit", "post-checkout")
+        summary = f"pre-commit runs nbgit's checks; {refreshing}"
     committed = _committed_hooks_folder(setup.root, names)
     if committed is not None:
         return Wiring("hooks", "", optional=True, off=(

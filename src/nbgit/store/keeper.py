@@ -111,6 +111,16 @@ class OutputKeeper:
         restored = self._guarded(lambda store: restore_asked(store, path, blob, policy, self._blobs))
         return blob if restored is None else restored
 
+    def restore_renamed(self, path: str, old_path: str, blob: bytes, policy: Policy) -> bytes:
+        """The bytes to write for a work-tree notebook that is `blob` itself, renamed from `old_path` by
+        git's last merge or checkout: with the outputs this clone kept at `old_path` (`restore.restore_renamed`)."""
+        if not wanted(policy, path):
+            return blob
+        from nbgit.store.restore import restore_renamed
+
+        restored = self._guarded(lambda store: restore_renamed(store, path, old_path, blob, policy, self._blobs))
+        return blob if restored is None else restored
+
     def _blobs(self, ids: list[str]) -> list[bytes | None]:
         """Blobs by git's ids, from the repository (None for those it does not have: a version `git status`
         or `git diff` cleaned was never stored, and a partial clone's remote is never asked for one)."""

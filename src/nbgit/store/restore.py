@@ -118,6 +118,18 @@ def restore_asked(store: Store, path: str, blob: bytes, policy: Policy, fetch: F
     return restore_cells(store, path, blob, policy, fetch, ran_only=True) or blob
 
 
+def restore_renamed(store: Store, path: str, old_path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
+    """The notebook to write for `blob` at `path`, which git's last merge, checkout or rebase renamed
+    from `old_path` (and wrote exactly as committed): cell by cell from the versions this work tree
+    recorded at `old_path`; else `blob`. git's filter is never told of a rename, so the checkout wrote
+    the file without the outputs the old path had (the path's own versions, if any, gave none)."""
+    restored = restore_cells(store, path, blob, policy, fetch, recent=history.recent_for_restore(store, old_path))
+    if restored is None:
+        return blob
+    _kept_if_possible(store, lambda: record(store, path, restored, blob, fingerprint(policy)))  # the next checkout of this blob is exact
+    return restored
+
+
 def exact_version(store: Store, path: str, key: str) -> tuple[str, Record | None]:
     """Where the version of blob `key` to write out exactly at `path` is recorded, and its record: this work
     tree's own; else the one another work tree of the clone had at this path (the main one first: a commit

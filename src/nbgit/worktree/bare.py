@@ -46,10 +46,13 @@ class AsCommitted(NamedTuple):
     seen: Snapshot
 
 
-def put_back(cwd: Path, paths: list[str], dry_run: bool = False, wait: float = 5.0) -> Outcome:
+def put_back(cwd: Path, paths: list[str], dry_run: bool = False, wait: float = 5.0, renamed_from: dict[str, str] | None = None) -> Outcome:
     """Put back the outputs of every notebook under `paths` (relative to `cwd`; none: the whole work tree)
     that git's filter runs nbgit on and whose file is its index blob to the byte. NbgitError outside a
-    work tree, when the policy is broken or when this clone keeps no outputs."""
+    work tree, when the policy is broken or when this clone keeps no outputs.
+
+    `renamed_from` (repo-relative new path -> old path: renames git's last merge or checkout made): only
+    those notebooks, with the outputs kept at their old paths."""
     tree = gitrepo.work_tree(cwd)
     if not clone_settings(tree.root).enabled:
         raise NbgitError("this clone keeps no outputs (nbgit.restore is false), so it has none to put back",
@@ -62,7 +65,12 @@ def put_back(cwd: Path, paths: list[str], dry_run: bool = False, wait: float = 5
     outcome = Outcome([], [], differ, [])
     for entry, seen in found:
         own = own_policy(entry.path, cleaner.policy)[0]
-        data = cleaner.keeper.restore_asked(entry.path, seen.data, own) if own is not None and cleaner.keeper is not None else seen.data
+        if own is None or cleaner.keeper is None or (renamed_from is not None and entry.path not in renamed_from):
+            data = seen.data
+        elif renamed_from is not None:
+            data = cleaner.keeper.restore_renamed(entry.path, renamed_from[entry.path], seen.data, own)
+        else:
+            data = cleaner.keeper.restore_asked(entry.path, seen.data, own)
         if data == seen.data:
             outcome.nothing_kept.append(entry.path)
             continue
