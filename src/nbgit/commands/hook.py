@@ -50,11 +50,12 @@ def run(name: str, args: list[str]) -> int:
     if name in ("post-merge", "post-checkout"):
         return _remind(root, name, args)
     if name == "post-rewrite":
-        if args[:1] == ["rebase"]:  # (not `commit --amend`: it renames nothing)
-            _outputs_of_renamed(root, ["ORIG_HEAD", "HEAD"])
-            _refresh(root, ["ORIG_HEAD", "HEAD"])
+        changes = _changes(root, ["ORIG_HEAD", "HEAD"]) if args[:1] == ["rebase"] else None  # (not `commit --amend`)
+        if changes:
+            _outputs_of_renamed(root, changes)
+            _refresh(root, changes)
         return EXIT_OK
-    _refresh(root, ["--cached"])
+    _refresh(root, _changes(root, ["--cached"]) or [])
     outcome = run_checks(root, load_policy(root), Scope(staged=True))
     if not outcome.problems:
         return EXIT_OK
@@ -95,12 +96,14 @@ def _remind(root: Path, name: str, args: list[str]) -> int:
         revisions = [args[0], args[1]]
     else:
         return EXIT_OK  # a file checkout, nothing changed, or a clone (from the null commit: git wrote every file itself)
+    changes = _changes(root, revisions)
+    if changes is None:
+        return EXIT_OK
     if not _rebasing(root):  # (a rebase's checkout of its base goes on with the index it holds: a file written now stops it; post-rewrite does it)
-        _outputs_of_renamed(root, revisions)
-    _refresh(root, revisions)
+        _outputs_of_renamed(root, changes)
+    _refresh(root, changes)
     try:
-        changed = [c.new_path for c in gitrepo.changed_files(revisions, [], cwd=root) if c.new_path]
-        outcome = pair_reminder(root, load_policy(root), changed)
+        outcome = pair_reminder(root, load_policy(root), [c.new_path for c in changes if c.new_path])
     except NbgitError as error:
         warn(error.message)  # (one line: a stranger's policy key or file name may hold newlines)
         return EXIT_OK
@@ -109,16 +112,25 @@ def _remind(root: Path, name: str, args: list[str]) -> int:
     return EXIT_OK
 
 
-def _outputs_of_renamed(root: Path, revisions: list[str]) -> None:
-    """Put back the outputs of the notebooks the merge or checkout renamed, from those this clone kept at
-    their old paths (git's filter is never told of a rename: the checkout wrote them without); only
-    notebooks exactly as committed are written. A problem is one warning, never a failed hook."""
+def _changes(root: Path, revisions: list[str]) -> list[gitrepo.FileChange] | None:
+    """The paths changed between `revisions` (renames found); None, with one warning, when git cannot say."""
+    try:
+        return gitrepo.changed_files(revisions, [], cwd=root)
+    except NbgitError as error:
+        warn(f"{error.message}; notebooks were not refreshed (`git status` may list re-run notebooks until `nbgit refresh`)")
+        return None
+
+
+def _outputs_of_renamed(root: Path, changes: list[gitrepo.FileChange]) -> None:
+    """Put back the outputs of the notebooks the merge, checkout or rebase renamed (`changes`), from those
+    this clone kept at their old paths (git's filter is never told of a rename: the checkout wrote them
+    without); only notebooks exactly as committed are written. A problem is one warning, never a failed hook."""
     from nbgit.store.location import clone_settings
     from nbgit.worktree.bare import put_back
 
+    renamed = {c.new_path: c.old_path for c in changes
+               if c.status == "R" and c.old_path and c.new_path and c.new_path.endswith(NOTEBOOK) and c.old_path.endswith(NOTEBOOK)}
     try:
-        renamed = {c.new_path: c.old_path for c in gitrepo.changed_files(revisions, [], cwd=root)
-                   if c.status == "R" and c.old_path and c.new_path and c.new_path.endswith(NOTEBOOK) and c.old_path.endswith(NOTEBOOK)}
         if renamed and clone_settings(root).enabled:
             put_back(root, [f":(literal){path}" for path in renamed], wait=HOOK_WAIT, renamed_from=renamed)
     except NbgitError as error:
@@ -133,12 +145,11 @@ def _rebasing(root: Path) -> bool:
     return folder is None or any((folder / state).is_dir() for state in ("rebase-merge", "rebase-apply"))
 
 
-def _refresh(root: Path, revisions: list[str]) -> None:
-    """`nbgit refresh` of the notebooks changed between `revisions` (those a hook commits, merged or
-    checked out); a problem is one warning, never a failed hook."""
+def _refresh(root: Path, changes: list[gitrepo.FileChange]) -> None:
+    """`nbgit refresh` of the notebooks among `changes` (those a hook commits, merged, checked out or
+    rebased); a problem is one warning, never a failed hook."""
     try:
-        changed = gitrepo.changed_files(revisions, [], cwd=root)
-        notebooks = [c.new_path for c in changed if c.new_path and c.new_blob and c.new_path.endswith(NOTEBOOK)]
+        notebooks = [c.new_path for c in changes if c.new_path and c.new_blob and c.new_path.endswith(NOTEBOOK)]
         if notebooks:
             refresh(root, notebooks, HOOK_WAIT, literal=True)
     except NbgitError as error:
