@@ -453,6 +453,26 @@ def test_ids_that_are_places_do_not_pair_cells(repo: Path, policy: str) -> None:
     assert [(cell.id, cell.source) for cell in cells] == [(str(n), s) for n, s in enumerate(["new = 0", "a = 1", "b = 2", "c = 3", "d = 40"])]
 
 
+def test_one_cell_inserted_on_both_sides_and_run_differently_is_no_conflict(repo: Path) -> None:
+    """The same new cell on both sides (a cherry-picked commit), run again on each: with outputs kept, its
+    outputs differ, which `[merge] outputs` settles (cleared by default); it stays one cell, no conflict."""
+    (repo / ".nbgit.toml").write_text(KEEP_ALL)
+    wire_driver(repo)
+
+    def notebook(extra: str | None) -> bytes:
+        cells = [{"cell_type": "code", "execution_count": 1, "id": "first", "metadata": {}, "source": "x = 1", "outputs": []}]
+        if extra is not None:
+            cells.append({"cell_type": "code", "execution_count": 2, "id": "new", "metadata": {}, "source": "print(x)",
+                          "outputs": [{"output_type": "stream", "name": "stdout", "text": extra}]})
+        return nbformat.writes(nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})).encode()
+
+    branches(repo, {"n.ipynb": notebook(None)}, {"n.ipynb": notebook("1 on mine\n")}, {"n.ipynb": notebook("1 on theirs\n")})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    cells = validate((repo / "n.ipynb").read_bytes()).cells
+    assert [(cell.id, cell.source, cell.outputs) for cell in cells] == [("first", "x = 1", []), ("new", "print(x)", [])]
+
+
 def test_garbage_never_crashes_the_driver(tmp_path: Path) -> None:
     sides = {"b": b"\x00\xff garbage", "l": b"{not json", "r": bytes(range(256))}
     for name, data in sides.items():

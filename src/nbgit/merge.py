@@ -653,18 +653,21 @@ def _at_same_cells(stretch: Stretch, offset: int) -> Iterator[tuple[Stretch, int
 
 
 def _distinct_insertions(stretch: Stretch) -> bool:
-    """Whether both sides inserted cells at one place that nbdime must not glue into one cell with the
-    conflict inside (it would drop their outputs and ids): cells with outputs, or cells whose ids tell
-    they are different cells. Versions of one cell (the same id, or no ids: an add/add of one
-    notebook) are left to nbdime, which marks the lines that differ."""
+    """Whether both sides inserted different cells at one place, which nbdime must not glue into one cell
+    with the conflict inside (it would drop their outputs and ids): cells with outputs, or cells whose
+    ids tell they are different cells. Versions of one cell (the same id or source on both sides: a
+    cherry-picked cell run again; or no ids: an add/add of one notebook) are left to nbdime, which
+    marks the lines that differ and settles outputs as `[merge] outputs` says."""
     base, local, remote = stretch
-    if base:
+    if base or not local or not remote or not all(isinstance(cell, dict) for cell in (*local, *remote)):
         return False
-    inserted = [*local, *remote]
-    if any(cell.get("outputs") for cell in inserted if isinstance(cell, dict)):
-        return True
     local_ids, remote_ids = _ids(local), _ids(remote)
-    return len(local_ids) == len(local) and len(remote_ids) == len(remote) and not local_ids & remote_ids
+    sources = [{(cell.get("cell_type"), source_of(cell)) for cell in side} for side in (local, remote)]
+    if local_ids & remote_ids or sources[0] & sources[1]:
+        return False
+    if any(cell.get("outputs") for cell in (*local, *remote)):
+        return True
+    return len(local_ids) == len(local) and len(remote_ids) == len(remote)
 
 
 def _segments(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]) -> Iterator[tuple[Stretch, int]]:
