@@ -169,3 +169,118 @@ def test_outputs_come_back_into_cells_a_teammates_editor_took_the_ids_of(clones:
     assert [c["outputs"] for c in cells][1:] == [[{"name": "stdout", "output_type": "stream", "text": f"ran {n}\n"}] for n in (2, 3)]
     assert cells[0]["outputs"] == [], "the cell the teammate edited never ran here"
     assert status(mine) == b""
+
+
+def with_outputs(sources: list[str], size: int = 20_000) -> bytes:
+    """As a teammate's Jupyter saves the notebook after running it: outputs (`size` bytes of text) and counts."""
+    content = notebook(sources)
+    for count, cell in enumerate(content["cells"], 1):
+        cell.update(execution_count=count, outputs=[{"name": "stdout", "output_type": "stream", "text": [f"{count}" * (size // 3) + "\n"]}])
+    return jupyter(content)
+
+
+def turn_the_store_off(mine: Path, how: str) -> None:
+    if how == "--no-restore":
+        assert nbgit(mine, "install", "--no-restore").returncode == 0
+    else:
+        git(mine, "config", "nbgit.restore", "false")
+
+
+def files_under(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
+
+
+STORE_OFF = ["--no-restore", "git config"]
+
+
+@pytest.mark.parametrize("how", STORE_OFF)
+def test_with_the_store_off_a_rebase_onto_a_teammates_outputs_goes_through(clones: tuple[Path, Path], how: str) -> None:
+    """A clone that turned the output store off keeps no outputs, yet git must not list a teammate's
+    notebook it just wrote as a change of yours, nor stop `git pull --rebase` over it: the checkout
+    notes the blob it wrote as committed (a few hundred bytes, nothing of its outputs), and no output
+    store appears."""
+    mine, theirs = clones
+    (mine / "a.ipynb").write_bytes(ran(jupyter(notebook([*SOURCES[:2], "print(y, 'mine')"]))))
+    git(mine, "add", "a.ipynb")  # with the store on, git reads it: its outputs are kept
+    had = files_under(mine / ".git/nbgit/outputs")
+    turn_the_store_off(mine, how)
+    git(mine, "commit", "-q", "--no-verify", "-m", "mine")
+    push(theirs, with_outputs(["x = 'theirs'", *SOURCES[1:]]), "run and committed with outputs")
+    at_a_seconds_start()
+    pulled = git(mine, "pull", "--rebase", check=False)
+    assert pulled.returncode == 0, (pulled.stdout + pulled.stderr).decode()
+    assert status(mine) == b""
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert status(mine) == b""
+    assert files_under(mine / ".git/nbgit/outputs") == ({} if how == "--no-restore" else had), "nothing of the output store is written"
+    notes = files_under(mine / ".git/nbgit/committed")
+    assert {name.split("/")[0] for name in notes} <= {"notebooks", "histories", "usage"}
+    assert sum(notes.values()) < 2000, "the notes hold none of the 20 KB of outputs"
+
+
+@pytest.mark.parametrize("how", STORE_OFF)
+def test_with_the_store_off_a_teammates_notebook_pulled_stays_unlisted_through_stash_and_switch(clones: tuple[Path, Path], how: str) -> None:
+    """Store off: a teammate's notebook with outputs, pulled, is no change of yours; an edit of it stashed
+    away leaves it as committed and unlisted, and pops back; a switch to a branch without it and back
+    writes it again, unlisted."""
+    mine, theirs = clones
+    turn_the_store_off(mine, how)
+    git(mine, "branch", "before")
+    push(theirs, with_outputs(["x = 'theirs'", *SOURCES[1:]]), "run and committed with outputs")
+    at_a_seconds_start()
+    git(mine, "pull", "-q", "--ff-only")
+    assert status(mine) == b""
+    pulled = (mine / "a.ipynb").read_bytes()
+    (mine / "a.ipynb").write_bytes(pulled.replace(b"print(y)", b"print(y, 'mine')"))
+    at_a_seconds_start()
+    git(mine, "stash", "-q")
+    assert (mine / "a.ipynb").read_bytes() == pulled
+    assert status(mine) == b""
+    git(mine, "stash", "pop", "-q")
+    assert b"print(y, 'mine')" in (mine / "a.ipynb").read_bytes()
+    git(mine, "checkout", "-q", "--", "a.ipynb")
+    for branch in ("before", "main"):
+        at_a_seconds_start()
+        git(mine, "switch", "-q", branch)
+        assert status(mine) == b"", branch
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert status(mine) == b""
+
+
+def test_no_restore_keeps_the_notes_and_uninstall_removes_them(clones: tuple[Path, Path]) -> None:
+    """The notes are no outputs: `nbgit install --no-restore` removes the output store and keeps them (a
+    notebook pulled before stays unlisted), `nbgit uninstall` removes them with everything else."""
+    mine, theirs = clones
+    push(theirs, with_outputs(["x = 'theirs'", *SOURCES[1:]]), "run and committed with outputs")
+    git(mine, "pull", "-q", "--ff-only")
+    done = nbgit(mine, "install", "--no-restore")
+    assert done.returncode == 0 and b"removed the output store" in done.stdout, done.stdout.decode()
+    assert not (mine / ".git/nbgit/outputs").exists() and (mine / ".git/nbgit/committed").is_dir()
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert status(mine) == b""
+    done = nbgit(mine, "uninstall")
+    assert done.returncode == 0 and b"removed the notes of notebooks written as committed" in done.stdout, done.stdout.decode()
+    assert not (mine / ".git/nbgit").exists()
+
+
+def test_a_web_editors_commit_is_no_change_of_yours_with_the_store_off(clones: tuple[Path, Path]) -> None:
+    """A hosting site's web editor commits through git's plumbing (no filter, no hook: the bytes as typed);
+    a clone with the store off pulls it at a second's start and lists nothing."""
+    mine, theirs = clones
+    turn_the_store_off(mine, "git config")
+    origin = theirs.parent / "origin.git"
+    blob = git(origin, "hash-object", "-w", "--no-filters", "--stdin", input=with_outputs(["x = 'web'", *SOURCES[1:]])).stdout.decode().strip()
+    listed = git(origin, "ls-tree", "main").stdout.decode().splitlines()
+    entries = [line for line in listed if not line.endswith("\ta.ipynb")] + [f"100644 blob {blob}\ta.ipynb"]
+    tree = git(origin, "mktree", input="\n".join(entries).encode() + b"\n").stdout.decode().strip()
+    commit = git(origin, "commit-tree", tree, "-p", "main", "-m", "edited on the web").stdout.decode().strip()
+    git(origin, "update-ref", "refs/heads/main", commit)
+    at_a_seconds_start()
+    git(mine, "pull", "-q", "--ff-only")
+    assert status(mine) == b""
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert status(mine) == b""

@@ -156,6 +156,23 @@ def forget_outputs(root: Path) -> list[str]:
     return [f"outputs: removed the output store {directory} ({shown_size(held.bytes)} in {held.files} files)"]
 
 
+def forget_notes(root: Path) -> list[str]:
+    """Remove the clone's notes of the notebooks a checkout wrote as committed (`location.notes_dir`:
+    `--no-restore` keeps them, `nbgit uninstall` does not); say what went."""
+    from nbgit.store.evict import forget
+    from nbgit.store.location import notes_dir, shown_size
+
+    directory = notes_dir(root)
+    if directory is None or not directory.exists():
+        return []
+    held = forget(directory)
+    try:
+        directory.parent.rmdir()  # (nbgit's folder in git's, once nothing else is in it)
+    except OSError:
+        pass
+    return [f"outputs: removed the notes of notebooks written as committed {directory} ({shown_size(held.bytes)} in {held.files} files)"]
+
+
 def _drop_if_empty(path: Path) -> None:
     """A config file nbgit's removals left empty goes too (install created it, or it held only nbgit's)."""
     if path.is_file() and not path.read_bytes().strip():

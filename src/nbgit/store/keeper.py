@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from nbgit.store.disk import Store
+    from nbgit.store.location import CloneSettings
 
 T = TypeVar("T")
 ACCOUNT_EVERY = 16  # with count_at_exit, what was written is counted at exit or each time it is this part of the limit
@@ -52,24 +53,23 @@ def uses_store(policy: Policy) -> bool:
 
 
 class OutputKeeper:
-    """The output store of the clone whose work tree is at `root`, as the filter uses it."""
+    """The output store of the clone whose work tree is at `root`, as the filter uses it, and the clone's
+    notes of the notebooks a checkout wrote as committed without nbgit (`notes_dir`), which every clone
+    keeps, whether its output store is on or off (`nbgit.restore`)."""
 
     def __init__(self, root: Path | str, count_at_exit: bool = False, counted_by_caller: bool = False) -> None:
         self.root = root  # a string from the one-shot filter, which skips pathlib until the store opens
-        self._store: Store | None = None
-        self._limit = 0
-        self._accounted = 0
         self._count_at_exit = count_at_exit
         self._counted_by_caller = counted_by_caller  # (`written` and `count`: copies of it in worker processes write, the caller counts once)
-        self._counting_at_exit = False
-        self._off = False
-        self._exists: bool | None = None  # whether the store's folder exists (`_kept_anything`), before it is opened
-        self._refused = False  # the disk refused a record: nothing more is recorded, what the store holds still comes back
+        self._settings: CloneSettings | NbgitError | None = None  # (the error reading them gave, warned about once)
+        self._warned = False
+        self._outputs = _Opened()
+        self._notes = _Opened()
 
     def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy, read_at: int | None = None) -> None:
         """Remember the work-tree bytes git just had cleaned (`policy` is the path's own), read at `read_at`
         (nanoseconds since the epoch; now when not given: see `record.record`)."""
-        if wanted(policy, path) and not self._refused:
+        if wanted(policy, path) and not self._outputs.refused:
             from nbgit.store.record import fingerprint, record
 
             made_by = fingerprint(policy)
@@ -77,29 +77,44 @@ class OutputKeeper:
 
     def cleaned(self, path: str, worktree: bytes, policy: Policy) -> bytes | None:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
-        (rebuilt from them, checked, without cleaning); None otherwise. Where the store keeps no
-        outputs, only bytes a checkout wrote as committed without nbgit are recorded (see `smudge`)."""
-        if not wanted(policy, path) and (policy.excludes(path) or not self._kept_anything() or not may_be_unclean(worktree, policy)):
+        (rebuilt from them, checked, without cleaning), or bytes a checkout wrote as committed without
+        nbgit (the notes, `smudge`); None otherwise."""
+        if policy.excludes(path):
             return None
+        if wanted(policy, path):
+            known = self._cleaned_before(path, worktree, policy)
+            if known is not None:
+                return known
+        if not self._noted_anything() or not may_be_unclean(worktree, policy):
+            return None
+        return self._cleaned_before(path, worktree, policy, notes=True)
+
+    def _cleaned_before(self, path: str, worktree: bytes, policy: Policy, notes: bool = False) -> bytes | None:
+        """`record.cleaned_before` in the store, or in the notes."""
         from nbgit.store.record import cleaned_before, fingerprint
 
         made_by = fingerprint(policy)
-        return self._guarded(lambda store: cleaned_before(store, path, worktree, made_by))
+        return self._guarded(lambda store: cleaned_before(store, path, worktree, made_by), notes=notes)
 
     def smudge(self, path: str, blob: bytes, policy: Policy) -> bytes:
-        """The bytes to write for `blob`: with the outputs this clone had, else `blob` itself. Where the
-        store keeps no outputs (`wanted`), a blob committed without nbgit is still recorded as written,
-        so that git reads the file back as that blob (`restore.as_committed`)."""
-        if not wanted(policy, path):
-            if not policy.excludes(path) and may_be_unclean(blob, policy):
-                from nbgit.store.restore import as_committed
-
-                self._guarded(lambda store: as_committed(store, path, blob, policy), recording=True)
+        """The bytes to write for `blob`: with the outputs this clone had, else `blob` itself. A blob
+        committed without nbgit goes out as it is and is noted as written, so that git reads the file
+        back as that blob (`restore.as_committed`), also where the store keeps no outputs (`wanted`)
+        or the clone turned it off."""
+        if policy.excludes(path):
             return blob
-        from nbgit.store.restore import restore
+        if wanted(policy, path) and self._guarded(lambda store: store) is not None:
+            from nbgit.store.restore import restore
 
-        restored = self._guarded(lambda store: restore(store, path, blob, policy, self._blobs))
-        return blob if restored is None else restored
+            notes = self._guarded(lambda notes: notes, notes=True)
+            restored = self._guarded(lambda store: restore(store, path, blob, policy, self._blobs, notes))
+            self._account_notes()
+            return blob if restored is None else restored
+        if may_be_unclean(blob, policy):
+            from nbgit.store.restore import as_committed
+
+            self._guarded(lambda notes: as_committed(notes, path, blob, policy), recording=True, notes=True)
+        return blob
 
     def restore_asked(self, path: str, blob: bytes, policy: Policy) -> bytes:
         """The bytes `nbgit restore` writes for a work-tree notebook that is `blob` itself: with the outputs
@@ -128,22 +143,23 @@ class OutputKeeper:
 
         return gitrepo.revision_files(self.root, ids, local_only=True)
 
-    def _kept_anything(self) -> bool:
-        """Whether this clone's store exists (where the policy keeps outputs, a checkout writes into it only
-        the notebooks committed without nbgit): looked at once per process, without opening it."""
-        if self._store is None and self._exists is None:
+    def _noted_anything(self) -> bool:
+        """Whether this clone keeps notes at all (a checkout wrote a notebook committed without nbgit):
+        looked at once per process, without opening them, so that a clone where that never happened
+        pays nothing."""
+        if self._notes.store is None and self._notes.exists is None:
             from pathlib import Path
 
-            from nbgit.store.location import store_dir
+            from nbgit.store.location import notes_dir
 
-            directory = store_dir(Path(self.root))
-            self._exists = directory is not None and directory.is_dir()
-        return self._store is not None or bool(self._exists)
+            directory = notes_dir(Path(self.root))
+            self._notes.exists = directory is not None and directory.is_dir()
+        return self._notes.store is not None or bool(self._notes.exists)
 
     @property
     def written(self) -> int:
         """The bytes this keeper wrote into the store in this process so far."""
-        return self._store.written if self._store is not None else 0
+        return self._outputs.store.written if self._outputs.store is not None else 0
 
     def count(self, written: int) -> None:
         """Count `written` bytes into the store's size (evicting past its limit): what copies of a keeper
@@ -152,37 +168,74 @@ class OutputKeeper:
         if written:
             from nbgit.store.evict import account
 
-            self._guarded(lambda store: account(store, written, self._limit))
+            self._guarded(lambda store: account(store, written, self._outputs.limit))
 
     def flush(self) -> None:
         """Count what this process wrote into the store's size now (a forked worker exits without running
         exit handlers)."""
-        if self._store is not None:
-            self._guarded(self._account)
+        if self._outputs.store is not None:
+            self._guarded(lambda store: self._account(store, self._outputs))
+
+    def _clone(self) -> CloneSettings:
+        """The clone's settings, read once (one git process); NbgitError each time when they are wrong."""
+        if self._settings is None:
+            from pathlib import Path
+
+            from nbgit.store.location import clone_settings
+
+            try:
+                self._settings = clone_settings(Path(self.root))
+            except NbgitError as error:
+                self._settings = error
+        if isinstance(self._settings, NbgitError):
+            raise self._settings
+        return self._settings
 
     def _open(self) -> Store | None:
-        if self._off:
+        """The output store; None when the clone turned it off (`nbgit.restore`) or it failed."""
+        opened = self._outputs
+        if opened.off:
             return None
-        if self._store is None:
+        if opened.store is None:
             from pathlib import Path
 
             from nbgit.store.disk import Store
-            from nbgit.store.location import clone_settings, store_dir, worktree_name
+            from nbgit.store.location import store_dir, worktree_name
 
             root = Path(self.root)
-            settings = clone_settings(root)
+            settings = self._clone()
             directory = store_dir(root)
             if not settings.enabled or directory is None:
-                self._off = True
+                opened.off = True
                 return None
-            self._store, self._limit = Store(directory, settings.object_format, worktree_name(root)), settings.limit
-        return self._store
+            opened.store, opened.limit = Store(directory, settings.object_format, worktree_name(root)), settings.limit
+        return opened.store
 
-    def _guarded(self, work: Callable[[Store], T], recording: bool = False) -> T | None:
-        """`work` done on the store, None when it failed: one warning, then this process goes on without
-        the store; where the disk refused a record (full, read-only), without recording only (`Store.refused`)."""
+    def _open_notes(self) -> Store | None:
+        """The notes of the notebooks written as committed (never any outputs: see `notes_dir`); None when they failed."""
+        opened = self._notes
+        if opened.off:
+            return None
+        if opened.store is None:
+            from pathlib import Path
+
+            from nbgit.store.disk import Store
+            from nbgit.store.location import NOTES_LIMIT, notes_dir, worktree_name
+
+            root = Path(self.root)
+            directory = notes_dir(root)
+            if directory is None:
+                opened.off = True
+                return None
+            opened.store, opened.limit = Store(directory, self._clone().object_format, worktree_name(root)), NOTES_LIMIT
+        return opened.store
+
+    def _guarded(self, work: Callable[[Store], T], recording: bool = False, notes: bool = False) -> T | None:
+        """`work` done on the store (or the notes), None when it failed: one warning, then this process goes
+        on without it; where the disk refused a record (full, read-only), without recording only (`Store.refused`)."""
+        opened = self._notes if notes else self._outputs
         try:
-            store = self._open()
+            store = self._open_notes() if notes else self._open()
             if store is None:
                 return None
             try:
@@ -190,27 +243,52 @@ class OutputKeeper:
             except OSError as error:
                 if not recording:
                     raise
-                self._refused = True
+                opened.refused = True
                 store.refused(error)
                 return None
-            unaccounted = 0 if self._counted_by_caller else store.written - self._accounted
-            if unaccounted > (self._limit // ACCOUNT_EVERY if self._count_at_exit else 0):
-                self._account(store)
-            elif unaccounted and not self._counting_at_exit:
-                self._counting_at_exit = True
-                atexit.register(self._guarded, self._account)
+            self._account_later(store, opened)
             return result
         except Exception as error:  # noqa: BLE001 - the store must never cost git a file
-            self._off = True
-            why = f"{error.message} ({error.hint})" if isinstance(error, NbgitError) else f"{type(error).__name__}: {error}"
-            warn(f"keeping outputs failed: {why}; notebooks go in and out without them for the rest of this command")
+            opened.off = True
+            if error is not self._settings or not self._warned:  # (wrong settings cost the store and the notes: said once)
+                self._warned = True
+                why = f"{error.message} ({error.hint})" if isinstance(error, NbgitError) else f"{type(error).__name__}: {error}"
+                warn(f"keeping outputs failed: {why}; notebooks go in and out without them for the rest of this command")
             return None
 
-    def _account(self, store: Store) -> None:
+    def _account_notes(self) -> None:
+        """Count what a restore wrote into the notes (`restore.as_committed`)."""
+        if self._notes.store is not None:
+            self._guarded(lambda notes: None, notes=True)
+
+    def _account_later(self, store: Store, opened: _Opened) -> None:
+        """Count what was written into `store` now, or when this process exits (see the module's docstring)."""
+        unaccounted = 0 if self._counted_by_caller and opened is self._outputs else store.written - opened.accounted
+        if unaccounted > (opened.limit // ACCOUNT_EVERY if self._count_at_exit else 0):
+            self._account(store, opened)
+        elif unaccounted and not opened.counting_at_exit:
+            opened.counting_at_exit = True
+            atexit.register(self._guarded, lambda again: self._account(again, opened), notes=opened is self._notes)
+
+    @staticmethod
+    def _account(store: Store, opened: _Opened) -> None:
         """Count what this process wrote since it last counted into the store's size (evicting past the limit)."""
-        if store.written > self._accounted:
+        if store.written > opened.accounted:
             from nbgit.store.evict import account
 
-            account(store, store.written - self._accounted, self._limit)
-            self._accounted = store.written
+            account(store, store.written - opened.accounted, opened.limit)
+            opened.accounted = store.written
 
+
+class _Opened:
+    """One store as a keeper holds it: opened on first use, its limit, what was counted of what it wrote,
+    whether it is off for the rest of the process (or refuses records only)."""
+
+    def __init__(self) -> None:
+        self.store: Store | None = None
+        self.limit = 0
+        self.accounted = 0
+        self.counting_at_exit = False
+        self.off = False
+        self.refused = False  # the disk refused a record: nothing more is recorded, what the store holds still comes back
+        self.exists: bool | None = None  # whether its folder exists (`_noted_anything`), before it is opened

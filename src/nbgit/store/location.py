@@ -9,6 +9,7 @@ from typing import NamedTuple
 ENABLED_KEY = "nbgit.restore"  # false: this clone keeps no outputs (`nbgit install --no-restore`)
 LIMIT_KEY = "nbgit.restoreMaxSize"  # the store's size limit, in bytes or with k, m, g
 DEFAULT_LIMIT = 1 << 30
+NOTES_LIMIT = 1 << 24  # the notes' size limit: a few hundred bytes a notebook written as committed
 WORKTREES = "worktrees"  # where git keeps the git directory of each linked worktree, in the common directory
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -109,6 +110,15 @@ def store_dir(root: Path) -> Path | None:
     """The output store of the clone whose work tree is at `root` (it may not exist yet)."""
     common = common_dir(root)
     return common / "nbgit" / "outputs" if common is not None else None
+
+
+def notes_dir(root: Path) -> Path | None:
+    """The notes of the clone whose work tree is at `root` (they may not exist yet): which notebooks a checkout
+    wrote as committed without nbgit (`restore.as_committed`), a store of its own beside the output store,
+    holding no outputs, so that a clone that turned that store off (`nbgit.restore`) or whose policy keeps
+    outputs has them too, and `nbgit install --no-restore` keeps them."""
+    common = common_dir(root)
+    return common / "nbgit" / "committed" if common is not None else None
 
 
 class CloneSettings(NamedTuple):

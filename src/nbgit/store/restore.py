@@ -62,9 +62,10 @@ class Remembered(NamedTuple):
     by_source: dict[CellKey, dict[str, Any]] | None = None
 
 
-def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) -> bytes:
+def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch, notes: Store | None = None) -> bytes:
     """The notebook to write for `blob` at repo-relative `path`: with the outputs this clone had, else
-    `blob`. `fetch` gives the blobs of older versions, for the cell-by-cell restore.
+    `blob`. `fetch` gives the blobs of older versions, for the cell-by-cell restore; `notes` (the
+    clone's notes, `location.notes_dir`) also note a blob written as committed.
 
     A blob that is not clean (committed without nbgit: a teammate's clone, a web editor) goes out as it
     is and, when it may hold what the filter strips (`may_be_unclean`), is recorded as a version of its
@@ -84,7 +85,7 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
             return data
     recent = history.recent_for_restore(store, path)
     checked = bool(recent[1]) or may_be_unclean(blob, policy)  # (a path remembered: the cell-by-cell restore cleans it anyway)
-    if checked and as_committed(store, path, blob, policy):
+    if checked and as_committed(store, path, blob, policy, notes):
         return blob
     restored = restore_cells(store, path, blob, policy, fetch, clean=checked, recent=recent)
     if restored is None:
@@ -93,12 +94,16 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch) 
     return restored
 
 
-def as_committed(store: Store, path: str, blob: bytes, policy: Policy) -> bool:
-    """Whether `blob` is not clean, recorded then as a version of its own (see `restore`): the very
-    bytes git writes out clean to it."""
+def as_committed(store: Store, path: str, blob: bytes, policy: Policy, notes: Store | None = None) -> bool:
+    """Whether `blob` is not clean, recorded then as a version of its own (see `restore`), in `store` and
+    in `notes` when given: the very bytes git writes out clean to it."""
     if cleans_to(blob, blob, path, policy):
         return False
-    _kept_if_possible(store, lambda: record(store, path, blob, blob, fingerprint(policy)))
+    made_by = fingerprint(policy)
+    _kept_if_possible(store, lambda: record(store, path, blob, blob, made_by))
+    if notes is not None:
+        noted = notes
+        _kept_if_possible(noted, lambda: record(noted, path, blob, blob, made_by))
     return True
 
 
