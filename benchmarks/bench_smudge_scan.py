@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from corpora import ABOUT_50KB, distinguish, real_sources  # noqa: E402
+from corpora import ABOUT_50KB, distinguish, real_sources
 
 
 def make_blobs(folder: Path, count: int, src: str) -> Path:
