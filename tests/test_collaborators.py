@@ -180,6 +180,8 @@ def with_outputs(sources: list[str], size: int = 20_000) -> bytes:
 
 
 def turn_the_store_off(mine: Path, how: str) -> None:
+    if how == "store on":
+        return
     if how == "--no-restore":
         assert nbgit(mine, "install", "--no-restore").returncode == 0
     else:
@@ -219,9 +221,9 @@ def test_with_the_store_off_a_rebase_onto_a_teammates_outputs_goes_through(clone
     assert sum(notes.values()) < 2000, "the notes hold none of the 20 KB of outputs"
 
 
-@pytest.mark.parametrize("how", STORE_OFF)
-def test_with_the_store_off_a_teammates_notebook_pulled_stays_unlisted_through_stash_and_switch(clones: tuple[Path, Path], how: str) -> None:
-    """Store off: a teammate's notebook with outputs, pulled, is no change of yours; an edit of it stashed
+@pytest.mark.parametrize("how", ["store on", *STORE_OFF])
+def test_a_teammates_notebook_pulled_stays_unlisted_through_stash_and_switch(clones: tuple[Path, Path], how: str) -> None:
+    """Store on or off: a teammate's notebook with outputs, pulled, is no change of yours; an edit of it stashed
     away leaves it as committed and unlisted, and pops back; a switch to a branch without it and back
     writes it again, unlisted."""
     mine, theirs = clones
@@ -284,3 +286,29 @@ def test_a_web_editors_commit_is_no_change_of_yours_with_the_store_off(clones: t
     later = (mine / "a.ipynb").stat().st_mtime + 5
     os.utime(mine / "a.ipynb", (later, later))
     assert status(mine) == b""
+
+
+def worktree_lines(repo: Path) -> list[str]:
+    done = nbgit(repo, "status")
+    return [line for line in done.stdout.decode().splitlines() if line.startswith("worktree")]
+
+
+def test_a_teammates_notebook_with_outputs_run_again_here_is_listed_and_status_says_why(clones: tuple[Path, Path]) -> None:
+    """Run again here, a teammate's notebook committed with outputs is listed by git status: committing it
+    stores it clean, without their outputs, a real change to what the repository holds (no refresh
+    can hide it). `nbgit status` says why and what to do; an edit of yours in it is named as a real
+    change too, never hidden behind that line."""
+    mine, theirs = clones
+    push(theirs, with_outputs(["x = 'theirs'", *SOURCES[1:]], size=300), "run and committed with outputs")
+    git(mine, "pull", "-q", "--ff-only")
+    (mine / "a.ipynb").write_bytes(ran((mine / "a.ipynb").read_bytes()))
+    assert status(mine) == b" M a.ipynb\n"
+    lines = worktree_lines(mine)
+    assert len(lines) == 1 and "committed with outputs or volatile state (without nbgit's filter): a.ipynb" in lines[0], lines
+    assert "re-run here or not, until `nbgit renormalize` and a commit store them clean" in lines[0], lines
+
+    (mine / "a.ipynb").write_bytes((mine / "a.ipynb").read_bytes().replace(b"print(y)", b"print(y, 'mine')"))
+    lines = worktree_lines(mine)
+    assert len(lines) == 2 and "1 notebook(s) with real changes: a.ipynb" in lines[1], lines
+    said = nbgit(mine, "refresh").stdout.decode()
+    assert "1 notebook(s) really changed and stay modified: a.ipynb" in said, said

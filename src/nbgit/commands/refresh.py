@@ -21,11 +21,11 @@ def run(paths: list[str], wait: float, quiet: bool) -> int:
     elif not outcome.changed:
         print("nbgit: no notebook is listed as modified for outputs or volatile state alone; nothing to refresh")
     unclean = stored_unclean(Path.cwd(), outcome.changed)
-    edited = [path for path in outcome.changed if path not in unclean]
+    edited = [path for path in outcome.changed if path not in unclean.paths or path in unclean.edited]
     if edited:
         print(f"nbgit: {len(edited)} notebook(s) really changed and stay modified: {names(edited)}")
-    if unclean:
-        print(f"nbgit: {len(unclean)} notebook(s) committed with outputs or volatile state (without nbgit's filter) stay modified: {names(unclean)}")
+    if unclean.paths:
+        print(f"nbgit: {len(unclean.paths)} notebook(s) committed with outputs or volatile state (without nbgit's filter) stay modified: {names(unclean.paths)}")
         print("hint: run `nbgit renormalize` to stage them as nbgit stores them, then commit")
     return EXIT_OK
 

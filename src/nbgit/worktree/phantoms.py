@@ -20,12 +20,13 @@ def findings(cwd: Path) -> list[Finding]:
     except NbgitError as error:
         return [Finding("worktree", "note", f"notebooks not judged: {error.message}")]
     phantoms = _listed_by_git_status(tree, [v for v in verdicts if v.state == UNCHANGED])
-    changed = [path for path in changed if path not in unclean]
+    changed = [path for path in changed if path not in unclean.paths or path in unclean.edited]
     said = []
     if phantoms:
         said.append(Finding("worktree", "note", f"{len(phantoms)} notebook(s) changed only in outputs or volatile state: {names(phantoms)} (git status lists them until `nbgit refresh`)"))
-    if unclean:
-        said.append(Finding("worktree", "note", f"{len(unclean)} notebook(s) committed with outputs or volatile state (without nbgit's filter): {names(unclean)} (git status lists them until `nbgit renormalize` and a commit)"))
+    if unclean.paths:
+        said.append(Finding("worktree", "note", f"{len(unclean.paths)} notebook(s) committed with outputs or volatile state (without nbgit's filter): {names(unclean.paths)} "
+                            "(git status lists them, re-run here or not, until `nbgit renormalize` and a commit store them clean)"))
     if changed:
         said.append(Finding("worktree", "ok", f"{len(changed)} notebook(s) with real changes: {names(changed)}"))
     return said or [Finding("worktree", "ok", "git status lists no notebook for outputs or volatile state alone")]

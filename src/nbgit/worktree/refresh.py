@@ -206,14 +206,40 @@ def _stat_key(seen: os.stat_result) -> tuple[int, ...]:
 
 
 
-def stored_unclean(root: Path, changed: list[str]) -> list[str]:
+class Unclean(NamedTuple):
+    """Changed notebooks whose index blob is not what nbgit's filter stores (`stored_unclean`), and of
+    them those edited here: whose file cleans to something else than their blob does."""
+
+    paths: list[str]
+    edited: list[str]
+
+
+def stored_unclean(cwd: Path, changed: list[str]) -> Unclean:
     """The `changed` notebooks whose index blob is not what nbgit's filter stores: committed with
     outputs or volatile state by someone without nbgit (a teammate, a web editor). git lists them
-    for that alone, `git diff` cleans both sides and may show nothing, and `nbgit renormalize`
-    stages them clean."""
+    for that alone, also once re-run here (what git would store changes: the blob, clean), `git diff`
+    cleans both sides and may show nothing, and `nbgit renormalize` stages them clean. Those also
+    edited here are named apart: they hold real changes of yours."""
     from nbgit.install.renormalize import restaging
+    from nbgit.install.target import repository_root
+    from nbgit.policy import load_policy
 
-    return sorted(entry.path for entry, _ in restaging(root, set(changed))) if changed else []
+    root = repository_root(cwd)
+    if not changed or root is None:
+        return Unclean([], [])
+    found = restaging(root, set(changed))
+    policy = load_policy(root) if found else Policy()
+    edited = [entry.path for entry, cleaned in found if _cleans_to_other(root / entry.path, entry.path, cleaned, policy)]
+    return Unclean(sorted(entry.path for entry, _ in found), sorted(edited))
+
+
+def _cleans_to_other(file: Path, path: str, cleaned: bytes, policy: Policy) -> bool:
+    """Whether the notebook in `file` cleans to something else than `cleaned` (an unreadable one counts as changed)."""
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return True
+    return clean_blob(data, path, policy)[0] != cleaned
 
 
 def names(paths: list[str]) -> str:
