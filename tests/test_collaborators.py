@@ -312,3 +312,37 @@ def test_a_teammates_notebook_with_outputs_run_again_here_is_listed_and_status_s
     assert len(lines) == 2 and "1 notebook(s) with real changes: a.ipynb" in lines[1], lines
     said = nbgit(mine, "refresh").stdout.decode()
     assert "1 notebook(s) really changed and stay modified: a.ipynb" in said, said
+
+
+@pytest.mark.parametrize("how", ["store on", "git config"])
+def test_a_teammates_notebook_in_a_key_order_of_its_own_is_no_change_of_yours(clones: tuple[Path, Path], how: str) -> None:
+    """A script saved the notebook at Jupyter's indent with its own key order and nothing else the filter
+    strips: the checkout does not look for that (it would cost every checkout), so nothing notes it; the
+    clean finds the file is the very blob the index holds, and git reads it back as that blob. A pull
+    --rebase over it goes through; your edit of it is stored clean."""
+    mine, theirs = clones
+    turn_the_store_off(mine, how)
+    (mine / "a.ipynb").write_bytes(jupyter(notebook([*SOURCES[:2], "print(y, 'mine')"])))
+    git(mine, "commit", "-q", "--no-verify", "-am", "mine")
+    push(theirs, unsorted(["x = 'theirs'", *SOURCES[1:]]), "written by a script")
+    at_a_seconds_start()
+    pulled = git(mine, "pull", "--rebase", check=False)
+    assert pulled.returncode == 0, (pulled.stdout + pulled.stderr).decode()
+    assert status(mine) == b""
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert status(mine) == b""
+    assert (mine / "a.ipynb").read_bytes() == jupyter(notebook(["x = 'theirs'", SOURCES[1], "print(y, 'mine')"])), "the rebase's result, clean"
+    at_a_seconds_start()
+    git(mine, "switch", "-q", "--detach", "HEAD~1")  # the teammate's commit, written as they committed it
+    assert (mine / "a.ipynb").read_bytes() == unsorted(["x = 'theirs'", *SOURCES[1:]])
+    assert status(mine) == b""
+
+    (mine / "a.ipynb").write_bytes((mine / "a.ipynb").read_bytes().replace(b"x = 'theirs'", b"x = 'edited'"))
+    assert status(mine) == b" M a.ipynb\n"
+    git(mine, "commit", "-q", "--no-verify", "-am", "an edit")
+    assert git(mine, "show", "HEAD:a.ipynb").stdout == clean_of((mine / "a.ipynb").read_bytes()), "stored clean"
+
+
+def clean_of(data: bytes) -> bytes:
+    return jupyter(json.loads(data))

@@ -280,8 +280,8 @@ class Cleaner:
 
         Bytes this clone cleaned last at `path` are not cleaned again: the store rebuilds their blob
         from them (`git status` after a save that changed nothing, `git add` after `git status`); and
-        bytes git wrote out as committed without nbgit clean to that very blob (`restore.restore`),
-        unless the cleaner cleans `anew`.
+        bytes git wrote out as committed without nbgit clean to that very blob (`restore.restore`;
+        `keeper.staged_as_is` for those a checkout does not look at), unless the cleaner cleans `anew`.
         """
         read_at = time.time_ns()  # (git reads a notebook just before it hands it over: one read after this is read later)
         own, problem = own_policy(path, self.policy)
@@ -293,6 +293,8 @@ class Cleaner:
                 return known, None
         result, problem = clean_as(data, path, own)
         if problem is None and self.keeper is not None and keep:
+            if result != data and not self.anew and self.keeper.staged_as_is(path, data, own):
+                return data, None
             self._unsettled.append((path, data, result, own, read_at))
         return result, problem
 

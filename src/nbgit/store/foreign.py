@@ -29,8 +29,8 @@ def may_be_unclean(blob: bytes, policy: Policy) -> bool:
     a folded output area), looked for at its depth in Jupyter's layout. Two scans in C, so that the
     blobs nbgit stored (nearly every one a checkout writes) are not cleaned again to find out; a blob
     committed without nbgit that differs from its clean version otherwise (keys in an order of their
-    own at Jupyter's indent) is not looked at, unless this clone remembers its path (see `restore`),
-    and git may then list it as modified until `nbgit renormalize`."""
+    own at Jupyter's indent) is not looked at, unless this clone remembers its path (see `restore`):
+    the clean recognises it instead, as the blob the index holds (`keeper.staged_as_is`)."""
     if not blob.startswith(_LAYOUT):
         return True
     traces = _traces(policy.outputs == "strip", policy.execution_count == "strip", policy.extra_keys, policy.keep_keys)

@@ -89,6 +89,30 @@ class OutputKeeper:
             return None
         return self._cleaned_before(path, worktree, policy, notes=True)
 
+    def staged_as_is(self, path: str, worktree: bytes, policy: Policy) -> bool:
+        """Whether `worktree`, which cleans to other bytes (`policy` is the path's own), is the very blob the
+        index holds at `path` while it shows nothing the smudge's scan looks for (`may_be_unclean`): keys in
+        an order of their own at Jupyter's indent, committed without nbgit. A checkout wrote it as committed
+        and git must read it back as that blob, as the notes make it for what the scan finds (`smudge`);
+        cleaning every clean-looking blob a checkout writes to find such ones would cost every checkout,
+        reading the index when one is cleaned costs only these. Never raises."""
+        if may_be_unclean(worktree, policy):
+            return False
+        try:
+            from pathlib import Path
+
+            from nbgit.store.location import index_file
+            from nbgit.worktree.index import blob_id, find_entries, read_index
+
+            index = index_file(Path(self.root))
+            if index is None:
+                return False
+            object_format = self._clone().object_format
+            staged = find_entries(read_index(index)[0], object_format, [path]).entries.get(path)
+        except Exception:  # noqa: BLE001 - no index, a damaged one, one of a format nbgit does not read: cleaned as usual
+            return False
+        return staged is not None and staged.blob == blob_id(worktree, object_format)
+
     def _cleaned_before(self, path: str, worktree: bytes, policy: Policy, notes: bool = False) -> bytes | None:
         """`record.cleaned_before` in the store, or in the notes."""
         from nbgit.store.record import cleaned_before, fingerprint

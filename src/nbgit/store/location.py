@@ -100,10 +100,16 @@ def index_locked(root: Path) -> bool:
     never takes it. `GIT_INDEX_FILE` (relative to the top of the work tree, where git runs filters)
     names the index when set.
     """
+    index = index_file(root)
+    return index is not None and os.path.exists(f"{index}.lock")
+
+
+def index_file(root: Path) -> Path | None:
+    """The index of the work tree at `root` (`GIT_INDEX_FILE`, relative to the top of the work tree, where
+    git runs filters, when set), found without running git; None outside a repository."""
     named = os.environ.get("GIT_INDEX_FILE")
     own = git_dir(root) if not named else None
-    index = root / named if named else own / "index" if own is not None else None
-    return index is not None and os.path.exists(f"{index}.lock")
+    return root / named if named else own / "index" if own is not None else None
 
 
 def store_dir(root: Path) -> Path | None:
