@@ -80,6 +80,34 @@ def test_bytes_recorded_at_a_path_make_their_blob_without_cleaning(repo: Path, m
         cleaner.clean("a.ipynb", data.replace(b'"cell_type": "code"', b'"cell_type": "code" ', 1))
 
 
+def test_a_filter_process_that_found_no_store_looks_nothing_up_until_it_smudges(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process filter of the first `git add` in a clone (no store yet) cleans every notebook without a
+    look into the store: whatever lands there meanwhile was cleaned, so cleaning makes the same blob.
+    Once it smudged (which may record bytes that are not their blob cleaned: a teammate's notebook),
+    it looks again."""
+    git(repo, "init", "-q")
+    data = SAMPLE.read_bytes()
+    blob = clean_bytes(data, "a.ipynb", Policy())
+    filter_process = Cleaner(Policy(), keeper=OutputKeeper(repo, one_command=True))
+    assert filter_process.clean("a.ipynb", data) == (blob, None)
+    assert not store_dir(repo).exists()  # (its records go to its worker: none in this process)
+    beside = Cleaner(Policy(), keeper=OutputKeeper(repo))  # another process records these bytes (Jupyter's save hook)
+    beside.clean("a.ipynb", data)
+    beside.settle()
+    assert OutputKeeper(repo).cleaned("a.ipynb", data, Policy()) == blob  # the record serves any other keeper
+    cleanings = []
+
+    def counted(*args: object) -> tuple[bytes, None]:
+        cleanings.append(args)
+        return blob, None
+
+    monkeypatch.setattr(nbgit_filter, "clean_as", counted)
+    assert filter_process.clean("a.ipynb", data) == (blob, None) and len(cleanings) == 1
+    assert filter_process.keeper is not None
+    filter_process.keeper.smudge("a.ipynb", blob, Policy())
+    assert filter_process.clean("a.ipynb", data) == (blob, None) and len(cleanings) == 1  # made from the record
+
+
 @pytest.mark.parametrize("old, new", [
     (b"import torch", b"import TORCH"),  # in a cell's source: kept by cleaning
     (b'"execution_count": 1,', b'"execution_count": 7,'),  # dropped by cleaning

@@ -260,15 +260,16 @@ class Cleaner:
         self._worker: Worker | None = None
 
     @classmethod
-    def for_directory(cls, directory: Path | str) -> Cleaner:
-        """The cleaner for the repository holding `directory` (git runs filters at the work tree top).
+    def for_directory(cls, directory: Path | str, one_command: bool = False) -> Cleaner:
+        """The cleaner for the repository holding `directory` (git runs filters at the work tree top);
+        `one_command`: it serves one git command, no longer (the process filter: see `OutputKeeper.cleaned`).
 
         Never raises: whatever stops the policy from loading (a broken policy file, an unreadable
         one, a bug) is kept as the problem every clean request then answers with `abort`.
         """
         try:
             root = root_of(directory)
-            return cls(load_policy(root), keeper=OutputKeeper(root, count_at_exit=True) if root is not None else None)
+            return cls(load_policy(root), keeper=OutputKeeper(root, count_at_exit=True, one_command=one_command) if root is not None else None)
         except NbgitError as error:
             return cls(None, error)
         except Exception as error:  # noqa: BLE001 - git must still get its handshake and an answer
@@ -380,7 +381,7 @@ def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
     stdin = open(sys.stdin.fileno(), "rb", buffering=_BUFFER, closefd=False)
     stdout = open(sys.stdout.fileno(), "wb", buffering=_BUFFER, closefd=False)
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
-    cleaner = Cleaner.for_directory(os.getcwd())  # (never raises)
+    cleaner = Cleaner.for_directory(os.getcwd(), one_command=True)  # (never raises)
     cleaner.background = hasattr(os, "fork")
     try:
         serve(stdin, stdout, cleaner, capabilities, cleaner.settle)

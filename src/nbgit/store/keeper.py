@@ -57,8 +57,9 @@ class OutputKeeper:
     notes of the notebooks a checkout wrote as committed without nbgit (`notes_dir`), which every clone
     keeps, whether its output store is on or off (`nbgit.restore`)."""
 
-    def __init__(self, root: Path | str, count_at_exit: bool = False, counted_by_caller: bool = False) -> None:
+    def __init__(self, root: Path | str, count_at_exit: bool = False, counted_by_caller: bool = False, one_command: bool = False) -> None:
         self.root = root  # a string from the one-shot filter, which skips pathlib until the store opens
+        self._one_command = one_command  # lives as long as one git command (the process filter's): see `cleaned`
         self._count_at_exit = count_at_exit
         self._counted_by_caller = counted_by_caller  # (`written` and `count`: copies of it in worker processes write, the caller counts once)
         self._settings: CloneSettings | NbgitError | None = None  # (the error reading them gave, warned about once)
@@ -78,10 +79,16 @@ class OutputKeeper:
     def cleaned(self, path: str, worktree: bytes, policy: Policy) -> bytes | None:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
         (rebuilt from them, checked, without cleaning), or bytes a checkout wrote as committed without
-        nbgit (the notes, `smudge`); None otherwise."""
+        nbgit (the notes, `smudge`); None otherwise.
+
+        A keeper made `one_command` looks nothing up in the output store while it was not there when it
+        first looked and it has not opened it since (its own smudge opens it): records of bytes that do
+        not clean to their blob come from smudges alone, and git runs no command that writes this work
+        tree while another one does, so any record there then is of bytes cleaned since, which clean to
+        it again. The first `git add` of a clone saves a history read per notebook (30-80 µs)."""
         if policy.excludes(path):
             return None
-        if wanted(policy, path):
+        if wanted(policy, path) and not (self._one_command and not self._stored_anything()):
             known = self._cleaned_before(path, worktree, policy)
             if known is not None:
                 return known
@@ -166,6 +173,17 @@ class OutputKeeper:
         from nbgit import gitrepo
 
         return gitrepo.revision_files(self.root, ids, local_only=True)
+
+    def _stored_anything(self) -> bool:
+        """Whether this clone's output store exists: looked at once per process, without opening it."""
+        if self._outputs.store is None and self._outputs.exists is None:
+            from pathlib import Path
+
+            from nbgit.store.location import store_dir
+
+            directory = store_dir(Path(self.root))
+            self._outputs.exists = directory is not None and directory.is_dir()
+        return self._outputs.store is not None or bool(self._outputs.exists)
 
     def _noted_anything(self) -> bool:
         """Whether this clone keeps notes at all (a checkout wrote a notebook committed without nbgit):
@@ -315,4 +333,4 @@ class _Opened:
         self.counting_at_exit = False
         self.off = False
         self.refused = False  # the disk refused a record: nothing more is recorded, what the store holds still comes back
-        self.exists: bool | None = None  # whether its folder exists (`_noted_anything`), before it is opened
+        self.exists: bool | None = None  # whether its folder exists (`_stored_anything`, `_noted_anything`), before it is opened
