@@ -25,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from corpora import ABOUT_50KB, real  # noqa: E402
+from corpora import ABOUT_50KB, real
 
 # the filter process git starts: nbgit's, with timers around the phases (PHASES: label -> module, attribute)
 PHASES = {
