@@ -202,6 +202,34 @@ def test_a_twin_folder_that_is_a_symlink_out_of_the_repository_is_refused(tmp_pa
     assert_untouched(outside, before)
 
 
+@pytest.mark.parametrize("checkout", ["submodule-checked-out", "submodule-not-checked-out", "folder-linked-into-a-submodule"])
+def test_a_twin_folder_in_a_submodule_is_refused(tmp_path: Path, checkout: str) -> None:
+    """`pair.folders` naming a submodule's folder (or a folder linked into one) made sync, pair and
+    `check --fix` write twins into the submodule: another repository's tree, where git tracks nothing
+    of this one's (`git add scripts/a.py`: "is in submodule")."""
+    library = tmp_path / "library"
+    library.mkdir()
+    git(library, "init", "-q", "-b", "main")
+    (library / "README").write_text("their library\n")
+    git(library, "add", "README")
+    git(library, *PLAIN, "commit", "-q", "-m", "library")
+    linked = checkout == "folder-linked-into-a-submodule"
+    policy = PAIRING + f'[pair.folders]\nnotebooks = "{"scripts" if linked else "vendor"}"\n'
+    clone = stranger_clone(tmp_path, {".nbgit.toml": policy, "notebooks/a.ipynb": notebook(["# A", "x = 1"])}, {"scripts": "vendor"} if linked else None)
+    origin = tmp_path / "stranger"
+    git(origin, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(library), "vendor")
+    git(origin, *PLAIN, "commit", "-q", "-m", "vendored")
+    git(clone, "pull", "-q")
+    if checkout != "submodule-not-checked-out":
+        git(clone, "-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init")
+    before = files_under(clone / "vendor")
+    for command in (("sync", "--all"), ("pair", "notebooks")):
+        one_line_error(nbgit(clone, *command), f"{'scripts' if linked else 'vendor'}/a.py", "lies in another repository (the submodule or clone at vendor)")
+    done = nbgit(clone, "check", "--all", "--fix")
+    assert done.returncode == 1 and "lies in another repository" in done.stdout.decode() and "[unsynced]" in done.stdout.decode(), done.stdout.decode()
+    assert files_under(clone / "vendor") == before, "nothing is written into the submodule"
+
+
 def test_a_symlink_inside_the_repository_is_followed_and_stays_a_link(tmp_path: Path) -> None:
     """A twin linked to another file of the same work tree is read and written through the link."""
     files = {".nbgit.toml": PAIRING, "a.ipynb": notebook(["# A", "x = 1"]), "scripts/README": "twins live here\n"}

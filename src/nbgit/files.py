@@ -151,6 +151,7 @@ class RealPaths:
         self.folders: dict[str, str] = {}
         self.files: dict[str, Seen] = {}
         self.inside: dict[str, str] = {}  # a file's path up to its name: its folder's real path, a separator at its end
+        self.repositories: dict[str, bool] = {}  # real folder path: whether another repository's work tree starts there
 
     def of(self, path: Path | str) -> str:
         """The real path of `path` (relative to the current folder when not absolute)."""

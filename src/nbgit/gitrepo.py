@@ -425,6 +425,12 @@ def index_entries(pathspecs: list[str], cwd: Path | str | None = None, sparse: b
     return entries
 
 
+def is_submodule(root: Path, relative: str) -> bool:
+    """Whether the index records the repo-relative folder `relative` as a submodule (a gitlink)."""
+    out = git("--literal-pathspecs", "ls-files", "--stage", "-z", "--", relative, cwd=root, check=False)
+    return any(record.startswith("160000 ") and record.endswith("\t" + relative) for record in out.decode("utf-8", "surrogateescape").split("\0"))
+
+
 def tree_blobs(revision: str, cwd: Path | str | None = None) -> dict[str, str]:
     """{path: blob} of every file in a commit's tree (`git ls-tree -r`); empty when the revision does not exist."""
     done = subprocess.run(["git", "ls-tree", "-r", "-z", "--full-tree", revision], cwd=cwd, capture_output=True)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from nbgit.errors import NbgitError
 from nbgit.files import RealPaths
+from nbgit.gitrepo import is_submodule
 from nbgit.policy import Policy, glob_matches
 
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -287,13 +288,47 @@ def real_path_inside(root: Path, relative: str, real: RealPaths | None = None) -
         prefix = top.rstrip(os.sep) + os.sep
         below = resolved[len(prefix):] if resolved != top and resolved.startswith(prefix) else None
         if below is not None and f"{os.sep}.git{os.sep}" not in f"{os.sep}{below.lower()}{os.sep}":  # no part of it is .git
-            return resolved
+            nested = _nested_repository(top, below, real)
+            if nested is None:
+                return resolved
+            raise NbgitError(
+                f"{relative}: lies in another repository (the submodule or clone at {nested}); nbgit never reads or writes there",
+                "keep twins in this repository's own folders ([pair] folders), or exclude the notebook with [pair] exclude",
+            )
         if below is not None or resolved == top:
             raise NbgitError(f"{relative}: leads into git's own folder (.git); nbgit never reads or writes there", "remove the symlink, or exclude the notebook with [pair] exclude")
     raise NbgitError(
         f"{relative}: leads outside the repository; nbgit never reads or writes there",
         "remove the symlink (a twin or notebook linked out of the work tree), or exclude the notebook with [pair] exclude",
     )
+
+
+def _nested_repository(top: str, below: str, real: RealPaths) -> str | None:
+    """The folder (repo-relative, POSIX) of another repository that the real path `top/below` lies in,
+    None when it is this repository's own: a submodule checked out or any clone inside the work tree
+    (its folder holds a `.git`), or a submodule not checked out (an empty folder the index records as
+    one). Git tracks nothing of this repository there: a twin written there lands in another's tree."""
+    parts = below.split(os.sep)[:-1]
+    for depth in range(1, len(parts) + 1):
+        folder = os.path.join(top, *parts[:depth])
+        nested = real.repositories.get(folder)
+        if nested is None:
+            nested = real.repositories[folder] = _starts_a_repository(top, "/".join(parts[:depth]), folder)
+        if nested:
+            return "/".join(parts[:depth])
+    return None
+
+
+def _starts_a_repository(top: str, relative: str, folder: str) -> bool:
+    """Whether another repository's work tree starts at `folder` (`relative` below `top`); git is asked
+    only about an empty folder (a submodule not checked out), which is rare."""
+    if os.path.lexists(os.path.join(folder, ".git")):
+        return True
+    try:
+        empty = not os.listdir(folder)
+    except OSError:
+        return False
+    return empty and is_submodule(Path(top), relative)
 
 
 def looks_like_twin(path: Path) -> bool:
