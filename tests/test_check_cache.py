@@ -20,7 +20,8 @@ import pytest
 from conftest import NBGIT, git, nbgit
 from test_checks import DIRTY, ci_off, ci_on, paired_repo, run_json
 
-from nbgit.check.cache import FOLDER, HEADER, KEY_ENV, OLD_VERDICTS_FILE, RESULTS_FILE, VERDICTS_FILE, entry_key, load_cache_file, save_cache_file, staged_identity
+from nbgit.check.cache import FOLDER, HEADER, OLD_VERDICTS_FILE, RESULTS_FILE, VERDICTS_FILE, entry_key, load_cache_file, save_cache_file, staged_identity
+from nbgit.check.cache_key import KEY_ENV, clone_key
 from nbgit.check.catalogue import Problem
 from nbgit.check.runner import in_shard
 from nbgit.clean import clean_bytes
@@ -333,7 +334,7 @@ def test_what_is_no_cache_file_at_its_path_is_replaced_never_read_waited_on_or_w
     done = subprocess.run([str(NBGIT), "check", "--all", "--format", "json"], cwd=repo, capture_output=True, env=env, timeout=30, check=False)
     assert (done.returncode, json.loads(done.stdout)) == fresh, done.stderr.decode()
     assert outside.read_text() == "not nbgit's\n" and (folder / VERDICTS_FILE).is_file() and not (folder / VERDICTS_FILE).is_symlink()
-    assert load_cache_file(folder / VERDICTS_FILE)["verdicts"]
+    assert load_cache_file(folder / VERDICTS_FILE, clone_key(repo))["verdicts"]  # (sealed under the clone's own key: no $NBGIT_CACHE_KEY)
 
 
 def test_with_a_key_only_files_sealed_under_it_are_read(checked: Path) -> None:

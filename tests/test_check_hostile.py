@@ -127,6 +127,71 @@ def test_a_cache_committed_into_the_ci_cache_folder_is_never_read(tmp_path: Path
     assert done.returncode == 1 and b"NBGIT_CACHE_DIR" not in done.stderr and (clone / "cache" / INDEX_FILE).is_file()
 
 
+COPIED = "".join(f"value_{n} = compute_something({n}, factor={n * 3})\n" for n in range(8))
+
+
+def _fingerprints_claiming(clone: Path, claims: dict[str, str], key: bytes | None = None) -> bytes:
+    """A fingerprint index as nbgit writes one (its version, entries by blob id), saying each notebook
+    of `claims` holds the code of the notebook named there (nothing for ""); sealed under `key`, else
+    with the checksum anyone can compute."""
+    import hmac
+    import marshal
+    import zlib
+
+    from nbgit.check.cache import HEADER
+    from nbgit.check.fingerprint_index import _fingerprint, _version
+
+    def blob(name: str) -> str:
+        return git(clone, "hash-object", name).stdout.decode().strip()
+
+    entries = {f"{blob(name)}.ipynb": _fingerprint(((clone / source).read_bytes(), None)) if source else () for name, source in claims.items()}
+    payload = marshal.dumps((_version(), entries))
+    seal = hmac.digest(key, payload, "sha256") if key else zlib.crc32(payload).to_bytes(4, "big")
+    return HEADER + seal + payload
+
+
+@pytest.mark.parametrize("planted", ["hides a copy", "invents a copy"])
+def test_fingerprints_planted_in_the_ci_cache_folder_never_change_a_verdict(tmp_path: Path, planted: str) -> None:
+    """The fingerprint index's version is nbgit's and its keys are blob ids: anyone who can write to the
+    folder `$NBGIT_CACHE_DIR` names (a CI cache, a shared folder) could plant an index sealed with a
+    checksum saying two copied notebooks hold no code (the copy is not found) or that two notebooks hold
+    the same code (a copy found that is not there). Without `$NBGIT_CACHE_KEY`, the files there are
+    sealed under a key the clone keeps to itself, and a planted one is foreign."""
+    other = "".join(f"entirely_different_{n} = other_routine('{n}', size={n + 100})\n" for n in range(8))
+    files = {".nbgit.toml": '[check]\nerrors = ["duplicate-code"]\n', "a.ipynb": notebook(["# A", COPIED])}
+    files["b.ipynb"] = notebook(["# B", COPIED if planted == "hides a copy" else other])
+    clone = stranger_clone(tmp_path, files)
+    folder = tmp_path / "ci-cache"
+    folder.mkdir()
+    claims = {"a.ipynb": "", "b.ipynb": ""} if planted == "hides a copy" else {"a.ipynb": "a.ipynb", "b.ipynb": "a.ipynb"}
+    index = _fingerprints_claiming(clone, claims)
+    (folder / "fingerprints").write_bytes(index)
+    ci = {**CI, "NBGIT_CACHE_DIR": str(folder)}
+    done = nbgit(clone, "check", "--all", env=ci)
+    found = "[duplicate-code]" in done.stdout.decode()
+    assert (done.returncode, found) == ((1, True) if planted == "hides a copy" else (0, False)), done.stdout.decode()
+    assert (folder / "fingerprints").read_bytes() != index, "the foreign index is replaced by the one this run made"
+    again = nbgit(clone, "check", "--all", env=ci)  # the clone's own cache is used again
+    assert (again.returncode, again.stdout) == (done.returncode, done.stdout), again.stdout.decode()
+
+
+def test_fingerprints_sealed_under_the_ci_secret_are_what_a_later_run_reads(tmp_path: Path) -> None:
+    """With `$NBGIT_CACHE_KEY` (a CI secret), the cache a CI run leaves serves the next run, a fresh
+    clone: an index sealed under the secret is read (here, one saying the copies hold no code), one
+    sealed without it is not."""
+    files = {".nbgit.toml": '[check]\nerrors = ["duplicate-code"]\n', "a.ipynb": notebook(["# A", COPIED]), "b.ipynb": notebook(["# B", COPIED])}
+    clone = stranger_clone(tmp_path, files)
+    folder = tmp_path / "ci-cache"
+    folder.mkdir()
+    ci = {**CI, "NBGIT_CACHE_DIR": str(folder), "NBGIT_CACHE_KEY": "a CI secret"}
+    for key, found in ((None, True), (b"another secret", True), (b"a CI secret", False)):
+        for name in os.listdir(folder):
+            (folder / name).unlink()
+        (folder / "fingerprints").write_bytes(_fingerprints_claiming(clone, {"a.ipynb": "", "b.ipynb": ""}, key))
+        done = nbgit(clone, "check", "--all", env=ci)
+        assert ("[duplicate-code]" in done.stdout.decode()) is found, (key, done.stdout.decode())
+
+
 def test_a_ci_cache_folder_that_is_a_link_in_the_repository_is_never_written_through(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -259,3 +324,4 @@ def test_a_pattern_python_warns_about_prints_no_warning(tmp_path: Path) -> None:
     clone = stranger_clone(tmp_path, {".nbgit.toml": "[check]\nuntitled_pattern = '[[]Untitled'\n", **files})
     done = nbgit(clone, "check", "--all", "--no-cache", env=CI)
     assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
+

@@ -29,13 +29,14 @@ tuples that Python's garbage collector soon stops walking.
 
 marshal is not made to read what someone crafted, and a CI cache is restored from outside the clone,
 so every cache file is sealed (`save_cache_file`): a checksum of its marshal data, a keyed digest
-(HMAC-SHA256) instead when `$NBGIT_CACHE_KEY` holds a secret. A file whose seal does not match is
+(HMAC-SHA256) instead when `$NBGIT_CACHE_KEY` holds a secret, and always in `$NBGIT_CACHE_DIR`
+(without that secret, under a random key the clone keeps: `nbgit.check.cache_key`). A file whose seal does not match is
 never handed to marshal, nor is one larger than `MAX_FILE_BYTES` or no regular file (a FIFO is not
 waited on); whatever marshal raises is a miss, and what it loads is used only piece by
-piece, each piece checked to have exactly the types and ranges nbgit writes (else a miss). Without a
-key, a file crafted with a matching checksum can still plant verdicts of the right shape, or make
-marshal allocate gigabytes (it sizes a tuple by what the data claims): the key (a CI secret) is what
-rules that out.
+piece, each piece checked to have exactly the types and ranges nbgit writes (else a miss). In the
+clone's own folder without `$NBGIT_CACHE_KEY`, a file crafted with a matching checksum could plant
+verdicts of the right shape, or make marshal allocate gigabytes (it sizes a tuple by what the data
+claims); whoever can write there can change git's hooks as well.
 
 The cache lives in `nbgit/` under git's common directory (shared by linked worktrees, never
 committed), or in `$NBGIT_CACHE_DIR` when that is set (a folder CI keeps between runs; not used when a
@@ -54,13 +55,13 @@ import sys
 import time
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from nbgit.check.cache_key import clone_key, given_key
 from nbgit.check.catalogue import Problem
 from nbgit.files import file_stamp, read_file
 
 CACHE_ENV = "NBGIT_CACHE_DIR"
-KEY_ENV = "NBGIT_CACHE_KEY"  # a secret: cache files are sealed with an HMAC under it instead of a checksum
 FOLDER = "nbgit"
 HEADER = b"nbgit cache, sealed\n"  # every cache file starts so, then its seal, then its marshal data
 VERDICTS_FILE = "check-verdicts"  # marshal: {"format", "fingerprint", "verdicts", "files"}
@@ -72,12 +73,23 @@ MAX_FILE_BYTES = 1 << 30  # a cache file this large is not read (a miss): the fi
 USED_TO_THE = 3600  # seconds: an entry's time of last use is renewed once an hour, so a re-run soon after another rewrites nothing
 
 
-def cache_folder(root: Path | None) -> Path | None:
+class CacheFolder(NamedTuple):
+    """Where cache files are kept, and the secret they are sealed under (None: a checksum)."""
+
+    path: Path
+    key: bytes | None
+
+
+def cache_folder(root: Path | None) -> CacheFolder | None:
     """Where nbgit keeps caches for the repository at `root`: `$NBGIT_CACHE_DIR`, else `nbgit/` in git's
-    common directory; None outside a repository. The folder may not exist yet."""
+    common directory; None outside a repository. The folder may not exist yet. Files in
+    `$NBGIT_CACHE_DIR`, which others may write, are sealed under `$NBGIT_CACHE_KEY` or else the clone's
+    own key (no cache is used where there is neither)."""
     given = os.environ.get(CACHE_ENV)
+    key = given_key()
     if given:
-        return Path(given) if _untracked(given, root) else None
+        key = key or clone_key(root)
+        return CacheFolder(Path(given), key) if key is not None and _untracked(given, root) else None
     if root is None:
         return None
     from nbgit.store.location import (
@@ -85,7 +97,7 @@ def cache_folder(root: Path | None) -> Path | None:
     )
 
     common = common_dir(root)
-    return None if common is None else common / FOLDER
+    return None if common is None else CacheFolder(common / FOLDER, key)
 
 
 @functools.cache  # asked by the verdicts and by the fingerprint index of one run
@@ -177,52 +189,51 @@ def staged_identity(blob: str, work_tree: bytes | None) -> str:
     return f"{blob}+{blob_id(work_tree, 'sha1') if work_tree is not None else '-'}"
 
 
-def save_cache_file(path: Path, value: Any) -> None:
-    """Replace the cache file at `path` with `value` (plain data), sealed, atomically (a reader never sees
+def save_cache_file(path: Path, value: Any, key: bytes | None = None) -> None:
+    """Replace the cache file at `path` with `value` (plain data), sealed (an HMAC under `key`, else a checksum), atomically (a reader never sees
     half of it); whatever was at `path` is replaced, never written into or through (a FIFO, a link, as a
     restored CI cache may hold). A failure to write only costs time next run."""
     from nbgit.files import replace_own_in_folder
 
     data = marshal.dumps(value)
     try:
-        replace_own_in_folder(str(path), HEADER + _seal(data) + data)
+        replace_own_in_folder(str(path), HEADER + _seal(data, key) + data)
     except OSError:
         pass
 
 
-def load_cache_file(path: Path) -> Any:
-    """What `save_cache_file` wrote at `path`; None when it is absent, no regular file, larger than
-    `MAX_FILE_BYTES`, unreadable, not sealed as this run would seal it (damaged, crafted without the
-    key, another key's) or not marshal data. Never raises: the caller checks the shape of every piece
+def load_cache_file(path: Path, key: bytes | None = None) -> Any:
+    """What `save_cache_file` wrote at `path` under `key`; None when it is absent, no regular file, larger than
+    `MAX_FILE_BYTES`, unreadable, not sealed under `key` (damaged, crafted without the key, another
+    key's; a checksum when `key` is None) or not marshal data. Never raises: the caller checks the shape of every piece
     it uses."""
     try:
         data = memoryview(read_file(path, MAX_FILE_BYTES).data)
-        start = len(HEADER) + len(_seal(b""))
-        if data[: len(HEADER)] != HEADER or not _sealed(data[len(HEADER) : start], data[start:]):
+        start = len(HEADER) + len(_seal(b"", key))
+        if data[: len(HEADER)] != HEADER or not _sealed(data[len(HEADER) : start], data[start:], key):
             return None
         return marshal.loads(data[start:])
     except Exception:  # noqa: BLE001 - marshal raises what it likes on bad data (ValueError, EOFError, TypeError, MemoryError...): a miss
         return None
 
 
-def _seal(data: bytes | memoryview) -> bytes:
-    """An HMAC-SHA256 of `data` under `$NBGIT_CACHE_KEY` when it is set, else its CRC-32 (found damage only)."""
-    key = os.environ.get(KEY_ENV)
-    if key:
+def _seal(data: bytes | memoryview, key: bytes | None) -> bytes:
+    """An HMAC-SHA256 of `data` under `key` when there is one, else its CRC-32 (found damage only)."""
+    if key is not None:
         import hmac
 
-        return hmac.digest(key.encode("utf-8", "surrogateescape"), data, "sha256")
+        return hmac.digest(key, data, "sha256")
     return zlib.crc32(data).to_bytes(4, "big")
 
 
-def _sealed(seal: memoryview, data: memoryview) -> bool:
+def _sealed(seal: memoryview, data: memoryview, key: bytes | None) -> bool:
     """Whether `seal` is `data`'s; an HMAC is compared in constant time, so that how long a refusal
     takes tells nobody how much of a forged one was right."""
-    if os.environ.get(KEY_ENV):
+    if key is not None:
         import hmac
 
-        return hmac.compare_digest(seal, _seal(data))
-    return seal == _seal(data)
+        return hmac.compare_digest(seal, _seal(data, key))
+    return seal == _seal(data, key)
 
 
 PROBLEM_TYPES = (str, str, (int, type(None)), str, str, int, int, (int, type(None)))  # Problem's fields but `copied`
@@ -281,8 +292,11 @@ def file_identity(cache: Verdicts | None, path: str, status: os.stat_result | No
 class Verdicts:
     """The verdicts of one fingerprint, read from and written back to the cache file."""
 
-    def __init__(self, path: Path | None, fingerprint: str, entries: dict[str, tuple[Any, ...]], files: dict[str, tuple[Any, ...]] | None = None) -> None:
+    def __init__(
+        self, path: Path | None, fingerprint: str, entries: dict[str, tuple[Any, ...]], files: dict[str, tuple[Any, ...]] | None = None, key: bytes | None = None
+    ) -> None:
         self.path = path
+        self.key = key  # what the files are sealed under (`cache_folder`)
         self.fingerprint = fingerprint
         self.entries = entries
         self.files = files if files is not None else {}  # real path: [*file_stamp, blob id]
@@ -296,17 +310,18 @@ class Verdicts:
     def load(cls, root: Path | None, policy: Any) -> Verdicts:
         """The cached verdicts for this policy and code; empty when there are none usable."""
         folder = cache_folder(root)
-        path = folder / VERDICTS_FILE if folder is not None else None
+        path = folder.path / VERDICTS_FILE if folder is not None else None
+        key = folder.key if folder is not None else None
         stamp = fingerprint(policy)
         entries: dict[str, tuple[Any, ...]] = {}
         files: dict[str, tuple[Any, ...]] = {}
-        saved = load_cache_file(path) if path is not None else None  # absent, unreadable, corrupt or another version's: start afresh
+        saved = load_cache_file(path, key) if path is not None else None  # absent, unreadable, corrupt or another version's: start afresh
         if (
             type(saved) is dict and saved.get("format") == FORMAT and saved.get("fingerprint") == stamp
             and type(saved.get("verdicts")) is dict and type(saved.get("files")) is dict
         ):
             entries, files = saved["verdicts"], saved["files"]  # each entry is checked when used (`get`, `blob_of`)
-        return cls(path, stamp, entries, files)
+        return cls(path, stamp, entries, files, key)
 
     def blob_of(self, path: str, status: os.stat_result) -> str | None:
         """The blob id remembered for the file at the real `path` when its stat data are `status`, else None.
@@ -343,7 +358,7 @@ class Verdicts:
     def _results(self) -> dict[str, tuple[str, Any]]:
         if self.results is None:
             self.results = {}
-            saved = load_cache_file(self.path.with_name(RESULTS_FILE)) if self.path is not None else None
+            saved = load_cache_file(self.path.with_name(RESULTS_FILE), self.key) if self.path is not None else None
             if type(saved) is tuple and len(saved) == 3 and saved[:2] == (FORMAT, self.fingerprint) and type(saved[2]) is dict:
                 self.results = saved[2]  # (a result is checked by the check that asks for it)
         return self.results
@@ -370,7 +385,7 @@ class Verdicts:
         if self.path is None:
             return
         if self.results_changed:
-            save_cache_file(self.path.with_name(RESULTS_FILE), (FORMAT, self.fingerprint, self.results))
+            save_cache_file(self.path.with_name(RESULTS_FILE), (FORMAT, self.fingerprint, self.results), self.key)
         if not self.changed:
             return
         entries = self.entries
@@ -378,7 +393,7 @@ class Verdicts:
             kept = sorted(entries, key=lambda k: _last_used(entries[k]), reverse=True)[:MAX_ENTRIES]
             entries = {k: entries[k] for k in kept}
         files = dict(list(self.files.items())[-MAX_ENTRIES:])
-        save_cache_file(self.path, {"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files})
+        save_cache_file(self.path, {"format": FORMAT, "fingerprint": self.fingerprint, "verdicts": entries, "files": files}, self.key)
         try:
             self.path.with_name(OLD_VERDICTS_FILE).unlink(missing_ok=True)
         except OSError:

@@ -7,6 +7,10 @@ and on nbgit's normalisation, so it is kept as `fingerprints` in the folder of n
 policy is applied after the index (minimum size, excluded paths), so changing it never needs a
 new fingerprint. The file is replaced atomically, holds only the fingerprints recent runs used,
 and a missing, unreadable or foreign one only costs the time to rebuild it.
+
+Anyone can compute the version and a file's blob id, so a file planted in a folder others write
+(`$NBGIT_CACHE_DIR`: a CI cache) could say a notebook holds no code, or another's: there the file is
+sealed under a secret (`nbgit.check.cache_key`), and one sealed otherwise is foreign.
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ class Job(NamedTuple):
 class FingerprintIndex:
     """The kept fingerprints of one repository (in memory only outside a repository)."""
 
-    def __init__(self, path: Path | None, entries: dict[str, Packed]) -> None:
+    def __init__(self, path: Path | None, entries: dict[str, Packed], key: bytes | None = None) -> None:
         self.path = path
+        self.key = key  # what the file is sealed under (`cache_folder`)
         self.entries = entries
         self.unpacked: dict[str, Units | None] = {}  # the entries read so far (None: absent or damaged)
         self.used: set[str] = set()
@@ -58,11 +63,11 @@ class FingerprintIndex:
         folder = cache_folder(root)
         if folder is None:
             return cls(None, {})
-        path = folder / INDEX_FILE
-        saved = load_cache_file(path)
+        path = folder.path / INDEX_FILE
+        saved = load_cache_file(path, folder.key)
         if not (type(saved) is tuple and len(saved) == 2 and saved[0] == _version() and type(saved[1]) is dict):
-            return cls(path, {})
-        return cls(path, saved[1])  # (each entry is checked when first used: `_unpacked`)
+            return cls(path, {}, folder.key)
+        return cls(path, saved[1], folder.key)  # (each entry is checked when first used: `_unpacked`)
 
     def fingerprints(self, root: Path | None, jobs: list[Job]) -> dict[str, Units]:
         """{key: units} for every job: from the index, else computed (in parallel when there are many)."""
@@ -104,7 +109,7 @@ class FingerprintIndex:
             self.entries = {key: value for key, value in self.entries.items() if key in self.used}
             self.dirty = True
         if self.dirty:
-            save_cache_file(self.path, (_version(), self.entries))  # (read-only: the next run computes them again)
+            save_cache_file(self.path, (_version(), self.entries), self.key)  # (read-only: the next run computes them again)
 
 
 def _version() -> str:
