@@ -325,3 +325,24 @@ def test_a_pattern_python_warns_about_prints_no_warning(tmp_path: Path) -> None:
     done = nbgit(clone, "check", "--all", "--no-cache", env=CI)
     assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
 
+
+@pytest.mark.parametrize("form", ["github", "gitlab", "sarif"])
+def test_staged_problems_point_at_the_lines_of_the_staged_blob(tmp_path: Path, form: str) -> None:
+    """`--staged` judges the blob in git's index, but the CI formats took each cell's line from the
+    working-tree file: a longer first cell saved after `git add` moved every annotation of the commit
+    to another line (here cell 3 opened at line 21 of what is staged, and was shown at line 31)."""
+    clone = stranger_clone(tmp_path, {"a.ipynb": notebook(["# A", "x = 1"])})
+    (clone / "a.ipynb").write_bytes(notebook(["# A", "x = 1", "<<<<<<< HEAD\n"]))
+    git(clone, "add", "a.ipynb")
+    (clone / "a.ipynb").write_bytes(notebook(["# A\n" + "a longer title\n" * 10, "x = 1", "<<<<<<< HEAD\n"]))  # saved again, not staged
+    staged = [number for number, line in enumerate(blob(clone, ":a.ipynb").splitlines(), 1) if line == b"  {"]
+    done = nbgit(clone, "check", "--staged", "--format", form, env=CI)
+    assert done.returncode == 1, done.stderr.decode()
+    said = done.stdout.decode()
+    if form == "github":
+        lines = [int(re.search(r",line=(\d+),", row).group(1)) for row in said.splitlines() if row.startswith("::error")]
+    elif form == "gitlab":
+        lines = [issue["location"]["lines"]["begin"] for issue in json.loads(said)]
+    else:
+        lines = [result["locations"][0]["physicalLocation"]["region"]["startLine"] for result in json.loads(said)["runs"][0]["results"]]
+    assert lines == [staged[2]] == [21], said

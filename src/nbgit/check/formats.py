@@ -28,12 +28,12 @@ def render(outcome: Outcome, format: str, root: Path | None) -> str:
             [_record(p, False) for p in outcome.problems] + [_record(p, True) for p in outcome.fixed], indent=2
         ) + "\n"
     if format == "gitlab":
-        lines = CellLines(root)
+        lines = CellLines(root, outcome.judged)
         return json.dumps([_code_quality(p, lines) for p in outcome.problems], indent=2) + "\n"
     if format == "sarif":
-        return json.dumps(_sarif(outcome, CellLines(root)), indent=2) + "\n"
+        return json.dumps(_sarif(outcome, CellLines(root, outcome.judged)), indent=2) + "\n"
     if format == "github":
-        cell_lines = CellLines(root)
+        cell_lines = CellLines(root, outcome.judged)
         lines = [_annotation(p, cell_lines) for p in outcome.problems]
     else:
         lines = [_text(p) for p in outcome.problems]
@@ -96,11 +96,13 @@ def _record(problem: Problem, fixed: bool) -> dict[str, object]:
 
 class CellLines:
     """The line to point at for each problem of one report: its own, else where its cell opens in the
-    notebook's JSON. Each notebook is read and scanned once per report (a notebook of 20,000 marked cells
+    notebook's JSON: the bytes judged (`judged`, by path: a staged blob is no working-tree file), else
+    the file. Each notebook is read and scanned once per report (a notebook of 20,000 marked cells
     took `--format github` minutes when each of its problems read it again)."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, judged: dict[str, bytes] | None = None) -> None:
         self.root = root
+        self.judged = judged or {}
         self.openings: dict[str, list[int]] = {}  # path: the line where each cell opens
 
     def of(self, problem: Problem) -> int | None:
@@ -108,7 +110,7 @@ class CellLines:
             return problem.line
         openings = self.openings.get(problem.path)
         if openings is None:
-            openings = self.openings[problem.path] = _cell_openings(self.root, problem.path)
+            openings = self.openings[problem.path] = _cell_openings(self.root, problem.path, self.judged.get(problem.path))
         return openings[problem.cell - 1] if problem.cell <= len(openings) else None
 
 
@@ -183,16 +185,17 @@ def _escape(text: str, property: bool) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property else text
 
 
-def _cell_openings(root: Path | None, path: str) -> list[int]:
-    """The line where each cell opens in the notebook's file, for notebooks written with an indent (none
-    for others, or for what is no regular file: a FIFO is not waited on)."""
+def _cell_openings(root: Path | None, path: str, data: bytes | None = None) -> list[int]:
+    """The line where each cell opens in the notebook's bytes `data`, else its file, for notebooks written
+    with an indent (none for others, or for what is no regular file: a FIFO is not waited on)."""
     from nbgit.errors import NbgitError
     from nbgit.files import read_file
 
-    try:
-        data = read_file((root or Path.cwd()) / path).data
-    except NbgitError:
-        return []
+    if data is None:
+        try:
+            data = read_file((root or Path.cwd()) / path).data
+        except NbgitError:
+            return []
     lines = data.splitlines()
     for number, line in enumerate(lines):
         found = _CELLS_OPEN.match(line)

@@ -54,6 +54,7 @@ class Outcome(NamedTuple):
     problems: list[Problem]
     fixed: list[Problem]
     notebooks: int = 0
+    judged: dict[str, bytes] | None = None  # by path, the bytes judged where they are no working-tree file's (staged blobs)
 
     @property
     def failed(self) -> bool:
@@ -92,7 +93,7 @@ def run_checks(root: Path | None, policy: Policy, scope: Scope, fix: bool = Fals
                      want_filtered=not scope.staged and not in_ci)
     if wiring.filtered:
         targets = [Target(t.path, t.file, t.entry, t.data, t.path in wiring.filtered) for t in targets]
-    outcome = Outcome(list(wiring.problems), [], len(targets))
+    outcome = Outcome(list(wiring.problems), [], len(targets), {t.path: t.data for t in targets if t.data is not None})
     verdicts = Verdicts.load(root, policy) if use_cache else None
     judged, own_twins = _judge_all(root, targets, policy, settings, verdicts, real, _pairing(root, policy, settings, scope))
     for target, found in zip(targets, judged):
