@@ -33,9 +33,9 @@ def clone_key(root: Path | None) -> bytes | None:
     cannot hold it (no cache is then used in a shared folder)."""
     if root is None:
         return None
-    from nbgit.store.location import common_dir  # (read from .git, as git does: no git process)
+    from nbgit.store.location import common_dir
 
-    common = common_dir(root)
+    common = common_dir(root)  # (read from .git, as git does: no git process)
     if common is None:
         return None
     path = common / "nbgit" / CLONE_KEY_FILE
