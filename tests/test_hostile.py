@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from conftest import NBGIT, copy_in, git, nbgit, rerunnable
+from conftest import NBGIT, copy_in, git, nbgit, rerunnable, within
 
 from nbgit.clean import clean_bytes
 from nbgit.notebook import Notebook, parse, serialise
@@ -747,12 +747,36 @@ def installed(repo: Path, *options: str) -> Path:
 
 
 def git_within(seconds: float, repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """Real git that must finish within `seconds` (a hang fails the test instead of stopping the run)."""
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, timeout=seconds)
+    """Real git that must finish within `seconds`: a hang fails the test, killing git with the filters,
+    drivers and hooks it started (conftest's `within`)."""
+    return within(seconds, repo, "git", *args)
 
 
 def nbgit_within(seconds: float, repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([str(NBGIT), *args], cwd=repo, capture_output=True, timeout=seconds)
+    """The real CLI, which must finish within `seconds` (conftest's `within`)."""
+    return within(seconds, repo, str(NBGIT), *args)
+
+
+def test_a_command_past_its_time_is_killed_with_what_it_started(tmp_path: Path) -> None:
+    """`git_within` (and `nbgit_within`) killed only git on a timeout: what git had started (a hook, a
+    driver, a filter) ran on after the test, holding the files it had open."""
+    started = tmp_path / "started"
+    with pytest.raises(pytest.fail.Exception, match="took more than"):
+        git_within(2, tmp_path, "-c", f"alias.hang=!echo $$ > {started}; exec sleep 60", "hang")
+    pid = int(started.read_text())
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(pid), "what git started runs on"
+
+
+def _running(pid: int) -> bool:
+    """Whether the process `pid` runs (a zombie left for a parent that never reaps it does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
 
 
 def blob(repo: Path, spec: str) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, NBGIT, copy_in, git, nbgit
+from conftest import CORPUS, NBGIT, copy_in, git, nbgit, within
 
 from nbgit import __version__
 from nbgit.clean import clean_bytes
@@ -181,11 +181,9 @@ def test_hooks_go_where_core_hooks_path_points(repo: Path) -> None:
 
 
 def nbgit_within(seconds: float, repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """The real CLI, which must finish within `seconds` (a hang fails the test instead of stopping the run)."""
-    try:
-        return subprocess.run([str(NBGIT), *args], cwd=repo, capture_output=True, timeout=seconds, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"nbgit {' '.join(args)} hung")
+    """The real CLI, which must finish within `seconds`: a hang fails the test, killing nbgit with every
+    process it started (conftest's `within`)."""
+    return within(seconds, repo, str(NBGIT), *args)
 
 
 PLANTED = {"fifo": (os.mkfifo, "a FIFO (named pipe)"), "folder": (os.mkdir, "a folder")}
