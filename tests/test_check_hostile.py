@@ -261,6 +261,30 @@ def test_a_policy_of_thousands_of_patterns_never_holds_git_up(tmp_path: Path, po
     one_line_error(nbgit_within(30, clone, "check", "--all"), said)
 
 
+def _printed(tail: str, cells: int) -> bytes:
+    """A notebook of `cells` code cells, each with one printed line: 140 letters, then `tail`."""
+    content = json.loads(notebook(["# A"] + [f"print({n})" for n in range(cells)]))
+    for cell in content["cells"][1:]:
+        cell["outputs"] = [{"name": "stdout", "output_type": "stream", "text": "a" * 140 + tail}]
+    return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
+
+
+def test_a_volatile_pattern_just_under_its_time_limit_never_holds_a_command_for_long(tmp_path: Path) -> None:
+    """Each search of a policy's regular expression stops at 1 s, but a pattern that takes a quarter of
+    that on each printed line (`\\w*\\w*\\w*!` backtracks cubically) held `nbgit diff` (and the merge
+    driver) for as long as a notebook has outputs: 60 of them took half a minute, 3,000 would take
+    hours. All of a command's searches share 5 s, then one error names the policy and the way out."""
+    policy = '[diff]\nvolatile_patterns = ["\\\\w*\\\\w*\\\\w*!"]\n'
+    clone = stranger_clone(tmp_path, {".nbgit.toml": policy, "a.ipynb": _printed("1", 60)})
+    (clone / "a.ipynb").write_bytes(_printed("2", 60))
+    git(clone, *PLAIN, "commit", "-q", "-am", "re-run")
+    err = one_line_error(nbgit_within(20, clone, "diff", "HEAD~1", "HEAD"), ".nbgit.toml: the policy's regular expressions took more than 5 s in all")
+    assert err.splitlines() == [
+        "nbgit: error: .nbgit.toml: the policy's regular expressions took more than 5 s in all (`diff.volatile_patterns` last): one backtracks",
+        "hint: simplify or remove `diff.volatile_patterns` in .nbgit.toml",
+    ], err
+
+
 def test_a_huge_code_cell_with_a_marker_line_is_judged_without_compiling_it(tmp_path: Path) -> None:
     """A marker line in a Python cell is told from a string by compiling the cell, and source that does
     not compile took about 3 s and 500 MB a MB: one 2.4 MB cell held `nbgit check` (and the pre-commit

@@ -9,7 +9,9 @@ each (pattern segment, path segment) pair tried at most once and nothing recursi
 time linear in the path for any pattern of the policy's bounded length. Python's
 regular expressions backtrack too (`^(a+)+$`), and the policy's regular expressions use its full
 syntax, so each search runs under a time limit instead and a pattern that exceeds it is an error
-naming its policy key.
+naming its policy key. A pattern just under that limit, searched in thousands of outputs, would still
+hold git for hours: all of a command's searches share a total (`TOTAL_SECONDS`), past which the
+command stops with one error naming the policy.
 
 Only the standard library: the filter matches `exclude` for every file git hands it.
 """
@@ -32,6 +34,8 @@ MAX_PATTERN_CHARS = 1000  # longer globs and regular expressions are refused whe
 MAX_GLOBS = 256  # in the whole policy: `exclude`, every `[[overrides]] paths`, `[pair]`, `duplicate_exclude`
 MAX_REGEXES = 32  # in one list (`[diff] volatile_patterns`)
 SEARCH_SECONDS = 1.0  # what one search of a policy regular expression may take (a sane one takes microseconds)
+TOTAL_SECONDS = 5.0  # what all of one process's searches of the policy's regular expressions may take together
+_SPENT = [0.0]  # seconds this process spent searching with the policy's regular expressions so far
 
 _ANY_DEPTH = None  # a `**` segment: any number of path segments, none included
 
@@ -166,16 +170,34 @@ class UserRegex(NamedTuple):
 
     @contextlib.contextmanager
     def _time_limit(self, text: str) -> Iterator[None]:
-        """SEARCH_SECONDS for what runs inside (a signal interrupts Python's matcher: `nbgit.deadline`)."""
+        """SEARCH_SECONDS for what runs inside, and no more than what is left of TOTAL_SECONDS (a signal
+        interrupts Python's matcher: `nbgit.deadline`)."""
+        import time
+
+        left = TOTAL_SECONDS - _SPENT[0]
+        if left <= 0:
+            raise self._over_budget()
+        started = time.monotonic()
         try:
-            with time_limit(SEARCH_SECONDS):
+            with time_limit(min(SEARCH_SECONDS, left)):
                 yield
         except OutOfTime:
+            if left < SEARCH_SECONDS:
+                raise self._over_budget() from None
             shown = text if len(text) <= 80 else text[:77] + "..."
             raise NbgitError(
                 f"{self.source}: `{self.key}` takes more than {SEARCH_SECONDS:g} s on {shown!r}: it backtracks",
                 f"simplify `{self.key}` in {self.source}",
             ) from None
+        finally:
+            _SPENT[0] += time.monotonic() - started
+
+    def _over_budget(self) -> NbgitError:
+        """The error once the policy's regular expressions have taken TOTAL_SECONDS in all."""
+        return NbgitError(
+            f"{self.source}: the policy's regular expressions took more than {TOTAL_SECONDS:g} s in all (`{self.key}` last): one backtracks",
+            f"simplify or remove `{self.key}` in {self.source}",
+        )
 
 
 def user_regex(pattern: str, key: str, source: str) -> UserRegex:
