@@ -61,6 +61,36 @@ def test_a_file_name_that_is_not_utf8_goes_into_the_gitlab_report(tmp_path: Path
     assert json.loads((clone / "gl-code-quality-report.json").read_text())[0]["fingerprint"] == issue["fingerprint"]
 
 
+def _strings(value: object) -> list[str]:
+    """Every string in JSON data, keys included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [*value, *(text for item in value.values() for text in _strings(item))]
+    return [text for item in value for text in _strings(item)] if isinstance(value, list) else []
+
+
+@pytest.mark.parametrize("form", ["json", "gitlab", "sarif"])
+def test_a_file_name_that_is_not_utf8_is_shown_as_git_shows_it_in_json_reports(tmp_path: Path, form: str) -> None:
+    """The JSON reports wrote a name's byte that is not UTF-8 as a lone surrogate (`caf\\udce9.ipynb`),
+    which is no Unicode text: strict JSON readers refuse the report, and other tools cannot write it
+    back out as UTF-8. It is shown as git and the text report show it, `caf\\351.ipynb`."""
+    code = "".join(f"value_{n} = compute_something({n}, factor={n * 3})\n" for n in range(8))
+    name, other = os.fsdecode(b"caf\xe9.ipynb"), os.fsdecode(b"na\xefve.ipynb")
+    files = {name: notebook(["# x", "<<<<<<< HEAD\n"]) + b" ", other: notebook(["# A", code]), "b.ipynb": notebook(["# B", code])}
+    clone = stranger_clone(tmp_path, {**files, ".nbgit.toml": '[check]\nerrors = ["duplicate-code"]\n'})
+    done = nbgit(clone, "check", "--all", "--format", form, env=CI)
+    assert done.returncode == 1, done.stderr.decode()
+    report = json.loads(done.stdout.decode("utf-8"))
+    texts = _strings(report)
+    for text in texts:
+        text.encode("utf-8")  # (a lone surrogate raises)
+    assert any(r"caf\351.ipynb" in text for text in texts) and any(r"na\357ve.ipynb" in text for text in texts), texts
+    if form == "sarif":
+        uris = {result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for result in report["runs"][0]["results"]}
+        assert "caf%E9.ipynb" in uris, uris  # (a URI names the file's very bytes)
+
+
 def test_a_policy_key_holding_newlines_shows_as_one_line_after_a_checkout(tmp_path: Path) -> None:
     """The post-checkout hook's warning about a broken policy printed the stranger's key as it is: a
     quoted TOML key holding newlines wrote lines of its own into git's output."""

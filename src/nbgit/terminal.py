@@ -77,6 +77,17 @@ def one_line(text: str) -> str:
     return text if text.isprintable() else text.translate(_tables()[0])
 
 
+def utf8_text(text: str) -> str:
+    """`text` with the bytes of a file name that are not UTF-8 (U+DC80-U+DCFF as Python reads them,
+    which no UTF-8 output can hold, and JSON only as a lone surrogate) shown as git shows them
+    (`caf\\351.ipynb`), and nothing else changed: for reports that escape the rest themselves (JSON)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.translate({code: _shown(chr(code)) for code in range(0xDC80, 0xDD00)})
+    return text
+
+
 def shell_word(path: str) -> str:
     """A file name as one shell word for commands printed in hints (`nbgit resolve 'x;rm -rf ~.ipynb'`);
     a relative name starting with `-` gets `./`, so that no command reads it as an option."""

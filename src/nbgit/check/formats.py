@@ -11,7 +11,7 @@ from typing import Any
 from nbgit import __version__
 from nbgit.check.catalogue import CHECKS, Problem
 from nbgit.check.runner import Outcome
-from nbgit.terminal import one_line, shell_word, visible
+from nbgit.terminal import one_line, shell_word, utf8_text, visible
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 PROJECT_URL = "https://github.com/OWNER/nbgit"  # this project, as README names it
@@ -24,14 +24,12 @@ _CELLS_OPEN = re.compile(rb'^( +)"cells": \[\s*$')
 def render(outcome: Outcome, format: str, root: Path | None) -> str:
     """The report in `format` (text, json, github, gitlab or sarif), ending with a newline."""
     if format == "json":
-        return json.dumps(
-            [_record(p, False) for p in outcome.problems] + [_record(p, True) for p in outcome.fixed], indent=2
-        ) + "\n"
+        return _json([_record(p, False) for p in outcome.problems] + [_record(p, True) for p in outcome.fixed])
     if format == "gitlab":
         lines = CellLines(root, outcome.judged)
-        return json.dumps([_code_quality(p, lines) for p in outcome.problems], indent=2) + "\n"
+        return _json([_code_quality(p, lines) for p in outcome.problems])
     if format == "sarif":
-        return json.dumps(_sarif(outcome, CellLines(root, outcome.judged)), indent=2) + "\n"
+        return _json(_sarif(outcome, CellLines(root, outcome.judged)))
     if format == "github":
         cell_lines = CellLines(root, outcome.judged)
         lines = [_annotation(p, cell_lines) for p in outcome.problems]
@@ -42,6 +40,24 @@ def render(outcome: Outcome, format: str, root: Path | None) -> str:
         lines += [f"hint: {hint}" for hint in _hints(outcome.problems)]
     lines.append(summary(outcome))
     return "\n".join(lines) + "\n"
+
+
+def _json(report: Any) -> str:
+    """A report as indented JSON, every text valid UTF-8: a file name's bytes that are not UTF-8 shown
+    as git shows them (`caf\\351.ipynb`, as in the text report), never as lone surrogates (`\\udce9`)
+    that strict JSON readers refuse."""
+    return json.dumps(_utf8(report), indent=2) + "\n"
+
+
+def _utf8(value: Any) -> Any:
+    """`value` (JSON data) with `utf8_text` applied to every string in it, keys included."""
+    if isinstance(value, str):
+        return utf8_text(value)
+    if isinstance(value, dict):
+        return {utf8_text(key): _utf8(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_utf8(item) for item in value]
+    return value
 
 
 def summary(outcome: Outcome) -> str:
