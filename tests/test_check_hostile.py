@@ -400,3 +400,27 @@ def test_staged_problems_point_at_the_lines_of_the_staged_blob(tmp_path: Path, f
     else:
         lines = [result["locations"][0]["physicalLocation"]["region"]["startLine"] for result in json.loads(said)["runs"][0]["results"]]
     assert lines == [staged[2]] == [21], said
+
+
+def test_paths_of_two_repositories_are_never_judged_under_one_policy(tmp_path: Path, repo: Path) -> None:
+    """`nbgit check PATH...` took the repository of the first path for all: the notebooks of another were
+    judged under the stranger's policy (here, said to be links leading out of the repository), and
+    `--fix` would clean them by its rules. Paths of different repositories, or of none beside a
+    repository's, are one error naming the path."""
+    clone = stranger_clone(tmp_path, {".nbgit.toml": "[check]\nerrors = ['untitled']\nuntitled_pattern = 'a'\n", "b.ipynb": notebook(["# B", "y = 1"])})
+    mine = notebook(["# A", "x = 1"]) + b" "  # not clean: `--fix` would rewrite it
+    (repo / "a.ipynb").write_bytes(mine)
+    outside = tmp_path / "loose.ipynb"
+    outside.write_bytes(notebook(["# C", "z = 1"]))
+    cases = [
+        ((clone / "b.ipynb", repo / "a.ipynb"), f"{repo / 'a.ipynb'}: in the repository at {repo}, while {clone / 'b.ipynb'} is in the repository at {clone}"),
+        ((repo / "a.ipynb", outside), f"{outside}: in no git repository, while {repo / 'a.ipynb'} is in the repository at {repo}"),
+        ((outside, repo / "a.ipynb"), f"{repo / 'a.ipynb'}: in the repository at {repo}, while {outside} is in no git repository"),
+    ]
+    for paths, said in cases:
+        for fix in ((), ("--fix",)):
+            err = one_line_error(nbgit(tmp_path, "check", *fix, *map(str, paths)), said)
+            assert err.splitlines()[1] == "hint: run `nbgit check` once for the paths of each repository", err
+    assert (repo / "a.ipynb").read_bytes() == mine
+    done = nbgit(tmp_path, "check", str(repo / "a.ipynb"), str(repo))  # one repository: judged under its own policy
+    assert done.returncode == 1 and "a.ipynb: not in Jupyter's own JSON layout" in done.stdout.decode(), done.stdout.decode()
