@@ -325,7 +325,8 @@ def _starts_a_repository(top: str, relative: str, folder: str) -> bool:
     if os.path.lexists(os.path.join(folder, ".git")):
         return True
     try:
-        empty = not os.listdir(folder)
+        with os.scandir(folder) as entries:  # (the first entry is enough: no listing of a big folder)
+            empty = next(entries, None) is None
     except OSError:
         return False
     return empty and is_submodule(Path(top), relative)
