@@ -294,7 +294,7 @@ class Cleaner:
                 return known, None
         result, problem = clean_as(data, path, own)
         if problem is None and self.keeper is not None and keep:
-            if result != data and not self.anew and self.keeper.staged_as_is(path, data, own):
+            if len(result) == len(data) and result != data and not self.anew and self.keeper.staged_as_is(path, data, own):  # (keys reordered: as long)
                 return data, None
             self._unsettled.append((path, data, result, own, read_at))
         return result, problem
