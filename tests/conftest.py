@@ -115,6 +115,27 @@ def within(seconds: float, cwd: Path, *command: str) -> subprocess.CompletedProc
     return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
 
 
+def shared_clones(tmp_path: Path, files: dict[str, bytes], installed: tuple[str, ...] = ("mine",)) -> tuple[Path, Path]:
+    """A bare origin whose first commit (made without any hook) holds `files`, and two clones of it,
+    `mine` and `theirs`, with nbgit installed in those `installed` names."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "-q", str(origin), str(seed))
+    for name, data in files.items():
+        (seed / name).write_bytes(data)
+    git(seed, "add", "-A")
+    git(seed, "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "the first commit")
+    git(seed, "push", "-q", "origin", "main")
+    clones = tmp_path / "mine", tmp_path / "theirs"
+    for clone in clones:
+        git(tmp_path, "clone", "-q", str(origin), str(clone))
+        if clone.name in installed:
+            done = nbgit(clone, "install")
+            assert done.returncode == 0, done.stderr.decode()
+    return clones
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A fresh git repository (branch main) with one empty commit."""

@@ -339,6 +339,14 @@ def test_a_filter_command_with_an_unclosed_quote_is_a_filter_not_there(repo: Pat
     assert done.returncode == 1 and "which is not there" in done.stderr.decode(), done.stderr.decode()
 
 
+def reported_lines(said: str, form: str) -> list[int]:
+    """The line of each problem a CI format reports (github, gitlab or sarif)."""
+    if form == "github":
+        return [int(re.search(r",line=(\d+),", row).group(1)) for row in said.splitlines() if row.startswith("::error")]  # type: ignore[union-attr]
+    if form == "gitlab":
+        return [issue["location"]["lines"]["begin"] for issue in json.loads(said)]
+    return [result["locations"][0]["physicalLocation"]["region"]["startLine"] for result in json.loads(said)["runs"][0]["results"]]
+
 @pytest.mark.parametrize("form", ["github", "gitlab", "sarif"])
 def test_a_notebook_of_thousands_of_problems_is_read_once_for_their_lines(tmp_path: Path, form: str) -> None:
     """The CI formats point each problem at the line where its cell opens, and found it by reading and
@@ -350,12 +358,7 @@ def test_a_notebook_of_thousands_of_problems_is_read_once_for_their_lines(tmp_pa
     assert done.returncode == 1, done.stderr.decode()
     openings = [number for number, line in enumerate(data.splitlines(), 1) if line == b"  {"]  # where each cell opens
     said = done.stdout.decode()
-    if form == "github":
-        lines = [int(re.search(r",line=(\d+),", row).group(1)) for row in said.splitlines() if row.startswith("::error")]
-    elif form == "gitlab":
-        lines = [issue["location"]["lines"]["begin"] for issue in json.loads(said)]
-    else:
-        lines = [result["locations"][0]["physicalLocation"]["region"]["startLine"] for result in json.loads(said)["runs"][0]["results"]]
+    lines = reported_lines(said, form)
     assert lines == openings[1:]  # cells 2 to 20,001
 
 
@@ -393,12 +396,7 @@ def test_staged_problems_point_at_the_lines_of_the_staged_blob(tmp_path: Path, f
     done = nbgit(clone, "check", "--staged", "--format", form, env=CI)
     assert done.returncode == 1, done.stderr.decode()
     said = done.stdout.decode()
-    if form == "github":
-        lines = [int(re.search(r",line=(\d+),", row).group(1)) for row in said.splitlines() if row.startswith("::error")]
-    elif form == "gitlab":
-        lines = [issue["location"]["lines"]["begin"] for issue in json.loads(said)]
-    else:
-        lines = [result["locations"][0]["physicalLocation"]["region"]["startLine"] for result in json.loads(said)["runs"][0]["results"]]
+    lines = reported_lines(said, form)
     assert lines == [staged[2]] == [21], said
 
 

@@ -92,6 +92,18 @@ def at_a_seconds_start() -> None:
     time.sleep(1.02 - time.time() % 1)
 
 
+def rebase_onto_theirs_then_touch(mine: Path) -> None:
+    """`git pull --rebase` at a second's start goes through and lists nothing; nor does `git status` once
+    the notebook is touched (git then compares its content through the clean filter)."""
+    at_a_seconds_start()
+    pulled = git(mine, "pull", "--rebase", check=False)
+    assert pulled.returncode == 0, (pulled.stdout + pulled.stderr).decode()
+    assert status(mine) == b""
+    later = (mine / "a.ipynb").stat().st_mtime + 5
+    os.utime(mine / "a.ipynb", (later, later))
+    assert status(mine) == b""
+
+
 @pytest.mark.parametrize("editor", EDITORS)
 def test_a_notebook_a_teammates_editor_saved_is_no_change_of_yours(clones: tuple[Path, Path], editor: str) -> None:
     """No outputs and no counts, yet not what nbgit stores: git writes it as it is, and reads it back
@@ -208,13 +220,7 @@ def test_with_the_store_off_a_rebase_onto_a_teammates_outputs_goes_through(clone
     turn_the_store_off(mine, how)
     git(mine, "commit", "-q", "--no-verify", "-m", "mine")
     push(theirs, with_outputs(["x = 'theirs'", *SOURCES[1:]]), "run and committed with outputs")
-    at_a_seconds_start()
-    pulled = git(mine, "pull", "--rebase", check=False)
-    assert pulled.returncode == 0, (pulled.stdout + pulled.stderr).decode()
-    assert status(mine) == b""
-    later = (mine / "a.ipynb").stat().st_mtime + 5
-    os.utime(mine / "a.ipynb", (later, later))
-    assert status(mine) == b""
+    rebase_onto_theirs_then_touch(mine)
     assert files_under(mine / ".git/nbgit/outputs") == ({} if how == "--no-restore" else had), "nothing of the output store is written"
     notes = files_under(mine / ".git/nbgit/committed")
     assert {name.split("/")[0] for name in notes} <= {"notebooks", "histories", "usage"}
@@ -325,13 +331,7 @@ def test_a_teammates_notebook_in_a_key_order_of_its_own_is_no_change_of_yours(cl
     (mine / "a.ipynb").write_bytes(jupyter(notebook([*SOURCES[:2], "print(y, 'mine')"])))
     git(mine, "commit", "-q", "--no-verify", "-am", "mine")
     push(theirs, unsorted(["x = 'theirs'", *SOURCES[1:]]), "written by a script")
-    at_a_seconds_start()
-    pulled = git(mine, "pull", "--rebase", check=False)
-    assert pulled.returncode == 0, (pulled.stdout + pulled.stderr).decode()
-    assert status(mine) == b""
-    later = (mine / "a.ipynb").stat().st_mtime + 5
-    os.utime(mine / "a.ipynb", (later, later))
-    assert status(mine) == b""
+    rebase_onto_theirs_then_touch(mine)
     assert (mine / "a.ipynb").read_bytes() == jupyter(notebook(["x = 'theirs'", SOURCES[1], "print(y, 'mine')"])), "the rebase's result, clean"
     at_a_seconds_start()
     git(mine, "switch", "-q", "--detach", "HEAD~1")  # the teammate's commit, written as they committed it

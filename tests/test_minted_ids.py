@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import git, nbgit
+from conftest import git, shared_clones
 
 from nbgit.notebook import parse
 
@@ -42,20 +42,7 @@ def saved_by_new_jupyter(data: bytes, edits: dict[int, str], ran: bool) -> bytes
 @pytest.fixture
 def clones(tmp_path: Path) -> tuple[Path, Path]:
     """A shared repository holding an nbformat 4.4 notebook; your clone and a teammate's, both with nbgit."""
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    seed = tmp_path / "seed"
-    git(tmp_path, "clone", "-q", str(origin), str(seed))
-    (seed / "a.ipynb").write_bytes(old_notebook(SOURCES))
-    git(seed, "add", "-A")
-    git(seed, "commit", "-q", "-m", "an old notebook")
-    git(seed, "push", "-q", "origin", "main")
-    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
-    for clone in (mine, theirs):
-        git(tmp_path, "clone", "-q", str(origin), str(clone))
-        done = nbgit(clone, "install")
-        assert done.returncode == 0, done.stderr.decode()
-    return mine, theirs
+    return shared_clones(tmp_path, {"a.ipynb": old_notebook(SOURCES)}, installed=("mine", "theirs"))
 
 
 @pytest.mark.parametrize("how", ["--no-rebase", "--rebase"])

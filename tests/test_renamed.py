@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import git, nbgit
+from conftest import git, shared_clones
 
 from nbgit.notebook import Notebook, parse, serialise
 
@@ -34,20 +34,7 @@ def outputs(path: Path) -> list[str | None]:
 @pytest.fixture
 def clones(tmp_path: Path) -> tuple[Path, Path]:
     """A shared repository with one notebook; your clone (nbgit installed) and a teammate's (plain git)."""
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    seed = tmp_path / "seed"
-    git(tmp_path, "clone", "-q", str(origin), str(seed))
-    (seed / "a.ipynb").write_bytes(notebook({}, ran=False))
-    git(seed, "add", "-A")
-    git(seed, *PLAIN, "commit", "-q", "-m", "a notebook")
-    git(seed, "push", "-q", "origin", "main")
-    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
-    for clone in (mine, theirs):
-        git(tmp_path, "clone", "-q", str(origin), str(clone))
-    done = nbgit(mine, "install")
-    assert done.returncode == 0, done.stderr.decode()
-    return mine, theirs
+    return shared_clones(tmp_path, {"a.ipynb": notebook({}, ran=False)})
 
 
 @pytest.mark.parametrize("how", ["--no-rebase", "--rebase"])
