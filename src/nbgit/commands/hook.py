@@ -134,7 +134,7 @@ def _outputs_of_renamed(root: Path, changes: list[gitrepo.FileChange]) -> None:
         if renamed and clone_settings(root).enabled:
             put_back(root, [f":(literal){path}" for path in renamed], wait=HOOK_WAIT, renamed_from=renamed)
     except NbgitError as error:
-        warn(f"{error.message}; the outputs of renamed notebooks were not put back (`nbgit restore` does it)")
+        warn(f"{error.message}; the outputs of renamed notebooks were not put back", "run them again to see their outputs")
 
 
 def _rebasing(root: Path) -> bool:
