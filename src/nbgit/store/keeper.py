@@ -235,41 +235,36 @@ class OutputKeeper:
 
     def _open(self) -> Store | None:
         """The output store; None when the clone turned it off (`nbgit.restore`) or it failed."""
-        opened = self._outputs
-        if opened.off:
-            return None
-        if opened.store is None:
-            from pathlib import Path
-
-            from nbgit.store.disk import Store
-            from nbgit.store.location import store_dir, worktree_name
-
-            root = Path(self.root)
-            settings = self._clone()
-            directory = store_dir(root)
-            if not settings.enabled or directory is None:
-                opened.off = True
-                return None
-            opened.store, opened.limit = Store(directory, settings.object_format, worktree_name(root)), settings.limit
-        return opened.store
+        return self._opened(notes=False)
 
     def _open_notes(self) -> Store | None:
         """The notes of the notebooks written as committed (never any outputs: see `notes_dir`); None when they failed."""
-        opened = self._notes
+        return self._opened(notes=True)
+
+    def _opened(self, notes: bool) -> Store | None:
+        """The output store or the notes, opened on first use (the clone's settings read once)."""
+        opened = self._notes if notes else self._outputs
         if opened.off:
             return None
         if opened.store is None:
             from pathlib import Path
 
             from nbgit.store.disk import Store
-            from nbgit.store.location import NOTES_LIMIT, notes_dir, worktree_name
+            from nbgit.store.location import (
+                NOTES_LIMIT,
+                notes_dir,
+                store_dir,
+                worktree_name,
+            )
 
             root = Path(self.root)
-            directory = notes_dir(root)
-            if directory is None:
+            settings = self._clone()
+            directory = notes_dir(root) if notes else store_dir(root)
+            if directory is None or not (notes or settings.enabled):
                 opened.off = True
                 return None
-            opened.store, opened.limit = Store(directory, self._clone().object_format, worktree_name(root)), NOTES_LIMIT
+            opened.store = Store(directory, settings.object_format, worktree_name(root))
+            opened.limit = NOTES_LIMIT if notes else settings.limit
         return opened.store
 
     def _guarded(self, work: Callable[[Store], T], recording: bool = False, notes: bool = False) -> T | None:

@@ -205,7 +205,6 @@ def _stat_key(seen: os.stat_result) -> tuple[int, ...]:
     return (seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns, seen.st_ctime_ns, seen.st_mode)
 
 
-
 class Unclean(NamedTuple):
     """Changed notebooks whose index blob is not what nbgit's filter stores (`stored_unclean`), and of
     them those edited here: whose file cleans to something else than their blob does."""
