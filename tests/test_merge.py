@@ -342,6 +342,19 @@ def test_one_side_not_json_falls_back_to_git_text_merge(repo: Path) -> None:
     )
 
 
+def test_a_cell_that_is_no_object_falls_back_to_git_text_merge(repo: Path) -> None:
+    wire_driver(repo)
+    data = (NBDIME / "files" / "multilevel-test-base.ipynb").read_bytes()
+    odd = data.replace(b'"cells": [', b'"cells": [\n  5,', 1)  # no tool writes it; a hand edit or a broken script can
+    branches(repo, {"nb.ipynb": odd}, {"nb.ipynb": odd.replace(b"x = 3", b"x = 30", 1)}, {"nb.ipynb": odd.replace(b"return x**2", b"return x**3", 1)})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    stderr = done.stderr.decode()
+    assert "nb.ipynb: cell 1 is not a JSON object: merged as text by git merge-file instead" in stderr
+    assert "failed" not in stderr and "Error" not in stderr  # (it crashed inside the cell merge before)
+    merged = (repo / "nb.ipynb").read_bytes()
+    assert b"x = 30" in merged and b"return x**3" in merged and b'"cells": [\n  5,' in merged  # both sides' edits, nothing lost
+
+
 @pytest.mark.corpus
 def test_nbformat3_notebooks_merge_in_their_own_version(repo: Path) -> None:
     wire_driver(repo)

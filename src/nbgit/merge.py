@@ -38,7 +38,16 @@ from nbgit import gitrepo
 from nbgit.clean import clean
 from nbgit.deadline import OutOfTime, time_limit
 from nbgit.errors import NbgitError
-from nbgit.notebook import NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, cells, parse, serialise, source_of
+from nbgit.notebook import (
+    NBDIME_CONFLICTS_KEY,
+    REMOTE_METADATA_KEY,
+    Notebook,
+    NotebookError,
+    cells,
+    parse,
+    serialise,
+    source_of,
+)
 from nbgit.outputs import Sameness
 from nbgit.policy import Policy
 from nbgit.sequences import BoundedMatcher, TooMuchWork, common_ends
@@ -79,9 +88,32 @@ class _Unmergeable(Exception):
 
 
 def read_side(data: bytes, path: str, policy: Policy) -> Notebook:
-    """Parse and clean one side with the policy; raises NotebookError / CleanError when it is not a notebook."""
+    """Parse and clean one side with the policy; raises NotebookError / CleanError when it is not a notebook
+    (a cell that is no JSON object included: no notebook tool opens one, and cells are merged as objects)."""
     notebook = parse(data, path)
+    odd = _first_odd_cell(notebook)
+    if odd is not None:
+        raise NotebookError(f"{path}: cell {odd} is not a JSON object", "fix it by hand, or restore it with git")
     return Notebook(clean(notebook.content, notebook.major, policy).content, notebook.major, notebook.crlf)
+
+
+def _first_odd_cell(notebook: Notebook) -> int | None:
+    """The number (from 1) of the first cell that is no JSON object, None when every cell is one
+    (a worksheet's `cells` that is no list counts as an odd first cell of its own)."""
+    content = notebook.content
+    if "cells" in content or "worksheets" not in content:
+        cell_lists = [content.get("cells") or []]
+    else:
+        cell_lists = [sheet.get("cells") or [] if isinstance(sheet, dict) else [] for sheet in content["worksheets"]]
+    number = 0
+    for cell_list in cell_lists:
+        if not isinstance(cell_list, list):
+            return number + 1
+        for cell in cell_list:
+            number += 1
+            if not isinstance(cell, dict):
+                return number
+    return None
 
 
 def merge_bytes(base: bytes, local: bytes, remote: bytes, path: str, policy: Policy, markers: Markers = Markers()) -> MergeResult:
