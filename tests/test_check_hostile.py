@@ -309,10 +309,35 @@ def test_a_volatile_pattern_just_under_its_time_limit_never_holds_a_command_for_
     (clone / "a.ipynb").write_bytes(_printed("2", 60))
     git(clone, *PLAIN, "commit", "-q", "-am", "re-run")
     err = one_line_error(nbgit_within(20, clone, "diff", "HEAD~1", "HEAD"), ".nbgit.toml: the policy's regular expressions took more than 5 s in all")
-    assert err.splitlines() == [
-        "nbgit: error: .nbgit.toml: the policy's regular expressions took more than 5 s in all (`diff.volatile_patterns` last): one backtracks",
-        "hint: simplify or remove `diff.volatile_patterns` in .nbgit.toml",
-    ], err
+    first, hint = err.splitlines()
+    assert re.fullmatch(
+        r"nbgit: error: \.nbgit\.toml: the policy's regular expressions took more than 5 s in all, on \d+ KB of text "
+        r"\(`diff\.volatile_patterns` last\): one backtracks", first), err
+    assert hint == "hint: simplify or remove `diff.volatile_patterns` in .nbgit.toml"
+
+
+def test_the_regular_expressions_total_grows_with_the_text_they_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared total stops a pattern that backtracks on each of many short texts, not a linear one
+    searched through hundreds of megabytes of outputs (which it refused at 5 s in all, however fast
+    the pattern was for the text it read). Here the total is cut to 10 ms, then to 1 s, to show both in seconds."""
+    from nbgit import patterns
+    from nbgit.errors import NbgitError
+
+    monkeypatch.setattr(patterns, "TOTAL_SECONDS", 0.01)
+    monkeypatch.setattr(patterns, "_ALLOWED", [0.01])
+    monkeypatch.setattr(patterns, "_SPENT", [0.0])
+    linear = patterns.UserRegex(re.compile(r"\d{4}-\d\d-\d\dT"), "diff.volatile_patterns", ".nbgit.toml")
+    text = "a value 12.5 of 2026 printed\n" * 70_000  # 2 MB of printed output, no match
+    for _ in range(5):
+        assert not linear.search(text)
+    assert patterns._SPENT[0] > 0.01  # more than the cut total: refused before
+    monkeypatch.setattr(patterns, "TOTAL_SECONDS", 1.0)
+    monkeypatch.setattr(patterns, "_ALLOWED", [1.0])
+    monkeypatch.setattr(patterns, "_SPENT", [0.0])
+    backtracking = patterns.UserRegex(re.compile(r"\w*\w*\w*!"), "diff.volatile_patterns", ".nbgit.toml")
+    with pytest.raises(NbgitError, match=r"took more than 1 s in all, on \d KB of text"):
+        for _ in range(1000):
+            backtracking.search("a" * 140)
 
 
 def test_a_huge_code_cell_with_a_marker_line_is_judged_without_compiling_it(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ time linear in the path for any pattern of the policy's bounded length. Python's
 regular expressions backtrack too (`^(a+)+$`), and the policy's regular expressions use its full
 syntax, so each search runs under a time limit instead and a pattern that exceeds it is an error
 naming its policy key. A pattern just under that limit, searched in thousands of outputs, would still
-hold git for hours: all of a command's searches share a total (`TOTAL_SECONDS`), past which the
+hold git for hours: all of a command's searches share a total (`TOTAL_SECONDS`, plus a second per
+megabyte searched, far more than any pattern that does not backtrack takes over it), past which the
 command stops with one error naming the policy.
 
 Only the standard library: the filter matches `exclude` for every file git hands it.
@@ -34,8 +35,10 @@ MAX_PATTERN_CHARS = 1000  # longer globs and regular expressions are refused whe
 MAX_GLOBS = 256  # in the whole policy: `exclude`, every `[[overrides]] paths`, `[pair]`, `duplicate_exclude`
 MAX_REGEXES = 32  # in one list (`[diff] volatile_patterns`)
 SEARCH_SECONDS = 1.0  # what one search of a policy regular expression may take (a sane one takes microseconds)
-TOTAL_SECONDS = 5.0  # what all of one process's searches of the policy's regular expressions may take together
+TOTAL_SECONDS = 5.0  # what all of one process's searches of the policy's regular expressions may take together,
+CHARS_PER_SECOND = 1_000_000  # plus a second for each this many characters searched (a linear pattern scans 100 MB a second)
 _SPENT = [0.0]  # seconds this process spent searching with the policy's regular expressions so far
+_ALLOWED = [TOTAL_SECONDS]  # what they may take in all, grown by every text searched
 
 _ANY_DEPTH = None  # a `**` segment: any number of path segments, none included
 
@@ -170,11 +173,12 @@ class UserRegex(NamedTuple):
 
     @contextlib.contextmanager
     def _time_limit(self, text: str) -> Iterator[None]:
-        """SEARCH_SECONDS for what runs inside, and no more than what is left of TOTAL_SECONDS (a signal
-        interrupts Python's matcher: `nbgit.deadline`)."""
+        """SEARCH_SECONDS for what runs inside, and no more than what is left of the total allowed (a
+        signal interrupts Python's matcher: `nbgit.deadline`)."""
         import time
 
-        left = TOTAL_SECONDS - _SPENT[0]
+        _ALLOWED[0] += len(text) / CHARS_PER_SECOND
+        left = _ALLOWED[0] - _SPENT[0]
         if left <= 0:
             raise self._over_budget()
         started = time.monotonic()
@@ -193,9 +197,11 @@ class UserRegex(NamedTuple):
             _SPENT[0] += time.monotonic() - started
 
     def _over_budget(self) -> NbgitError:
-        """The error once the policy's regular expressions have taken TOTAL_SECONDS in all."""
+        """The error once the policy's regular expressions have taken all the time allowed them."""
+        searched = (_ALLOWED[0] - TOTAL_SECONDS) * CHARS_PER_SECOND
+        size = f"{searched / 1e6:.1f} MB" if searched >= 1e6 else f"{searched / 1e3:.0f} KB"
         return NbgitError(
-            f"{self.source}: the policy's regular expressions took more than {TOTAL_SECONDS:g} s in all (`{self.key}` last): one backtracks",
+            f"{self.source}: the policy's regular expressions took more than {_ALLOWED[0]:.0f} s in all, on {size} of text (`{self.key}` last): one backtracks",
             f"simplify or remove `{self.key}` in {self.source}",
         )
 
