@@ -35,6 +35,7 @@ from nbgit.store.keeper import OutputKeeper
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from nbgit.ahead import CleanerAhead
     from nbgit.store.background import Worker
 
 # What the process announces, and whether the installer sets `filter.nbgit.required`. `smudge` puts
@@ -258,6 +259,7 @@ class Cleaner:
         self.background = False  # whether outputs are kept by a forked worker (the process filter's: see nbgit.store.background)
         self.anew = False  # whether every notebook is cleaned, never answered as recorded (`nbgit renormalize`: see `clean`)
         self._worker: Worker | None = None
+        self.ahead: CleanerAhead | None = None  # the process filter's cleaner of what git asks for next (nbgit.ahead)
 
     @classmethod
     def for_directory(cls, directory: Path | str, one_command: bool = False) -> Cleaner:
@@ -288,11 +290,14 @@ class Cleaner:
         own, problem = own_policy(path, self.policy)
         if own is None:
             return data, problem
-        if self.keeper is not None and keep and not self.anew:
+        made = self.ahead.take(path, data) if self.ahead is not None and keep else None
+        if made is not None and made[1]:
+            return made[0], None  # known to the store, as below
+        if made is None and self.keeper is not None and keep and not self.anew:
             known = self.keeper.cleaned(path, data, own)
             if known is not None:
                 return known, None
-        result, problem = clean_as(data, path, own)
+        result, problem = (made[0], None) if made is not None else clean_as(data, path, own)
         if problem is None and self.keeper is not None and keep:
             if len(result) == len(data) and result != data and not self.anew and self.keeper.staged_as_is(path, data, own):  # (keys reordered: as long)
                 return data, None
@@ -310,6 +315,8 @@ class Cleaner:
     def wait(self) -> None:
         """Keep every output handed over so far before going on: the worker finishes and exits (a later
         record starts another)."""
+        if self.ahead is not None:
+            self.ahead.stop()  # (first: it holds the worker's pipe open when it was forked after it)
         self.settle()
         self._stop_worker()
 
@@ -337,6 +344,18 @@ class Cleaner:
         self._stop_worker()
         self.background = False  # the worker is gone (or never came): this process records from now on
         return False
+
+    def answer_ahead(self, path: str, data: bytes) -> tuple[bytes, bool] | None:
+        """In the cleaner ahead: what `clean` answers for `data` (and whether the store knew it), None
+        when it is excluded or has a problem (the filter says so itself when git asks for it)."""
+        own = own_policy(path, self.policy)[0]
+        if own is None:
+            return None
+        known = self.keeper.cleaned(path, data, own) if self.keeper is not None and not self.anew else None
+        if known is not None:
+            return known, True
+        result, problem = clean_as(data, path, own)
+        return (result, False) if problem is None else None
 
     def _keep(self, path: bytes, worktree: bytes, cleaned: bytes, read_at: bytes) -> None:
         """In the worker: keep the outputs of one notebook the filter cleaned (under the path's own policy)."""
@@ -383,6 +402,10 @@ def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
     cleaner = Cleaner.for_directory(os.getcwd(), one_command=True)  # (never raises)
     cleaner.background = hasattr(os, "fork")
+    if cleaner.background and cleaner.problem is None:
+        from nbgit.ahead import CleanerAhead
+
+        cleaner.ahead = CleanerAhead(os.getcwd(), cleaner.answer_ahead)
     try:
         serve(stdin, stdout, cleaner, capabilities, cleaner.settle)
     except StreamEnded:
