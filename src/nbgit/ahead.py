@@ -25,6 +25,7 @@ import os
 import select
 import signal
 import stat
+import struct
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -32,8 +33,9 @@ from collections.abc import Callable
 LEAD = 3  # notebooks cleaned ahead of the one git asked for last
 LARGEST = 8 << 20  # bytes: a larger notebook is left to the filter (little to gain, much to hold)
 PIPE_SIZE = 1 << 20  # bytes the pipe of answers holds (Linux's limit for anyone)
-READ_SIZE = 1 << 16  # bytes read from it at once (more would be memory mapped and given back at every read)
 WAIT_SECONDS = 5.0  # the longest the filter waits for a notebook the cleaner ahead is cleaning
+
+_FRAME = struct.Struct("!cIII")  # a frame's kind, then the sizes of its path, the content and the answer
 
 # (path, content) -> the answer and whether it was known to the output store (not cleaned), None on any problem
 Answer = Callable[[str, bytes], "tuple[bytes, bool] | None"]
@@ -88,7 +90,7 @@ class _Process:
     (`=`) or answers git otherwise (`-`), and ended by a NUL. Answers are frames, sizes first: `P path`
     (planned: it will answer for it), `A path data answer` and `K path data answer` (its answer,
     cleaned or known to the store), `N path` (none: gone past, not a regular file, or no clean without
-    a problem) and `W` (done planning after the news it read). The filter waits for the answer for a
+    a problem) and `W` (done planning after the first news it read). The filter waits for the answer for a
     path that is planned, and answers any other itself.
     """
 
@@ -111,7 +113,6 @@ class _Process:
         os.close(to_parent)
         os.set_blocking(from_parent, False)
         self.pid, self._news, self._answers = pid, from_parent, from_child
-        self._buffer = bytearray()
         self._planned: set[bytes] = set()
         self._ready: dict[bytes, tuple[bytes, bytes, bool] | None] = {}
         self._planning_done = False
@@ -127,7 +128,7 @@ class _Process:
                 raise OSError("the cleaner ahead reads no news") from None
 
     def planned(self) -> None:
-        """Wait until the cleaner ahead has planned after the news it has."""
+        """Wait until the cleaner ahead has planned after the first news it read."""
         while not self._planning_done:
             self._wait()
 
@@ -136,7 +137,7 @@ class _Process:
         answers for paths git went past are dropped."""
         name = os.fsencode(path)
         while select.select([self._answers], [], [], 0)[0]:
-            self._fill()
+            self._take_frame()
         waiting = name in self._planned
         self.tell(path, waiting=waiting)
         while name in self._planned:
@@ -149,33 +150,19 @@ class _Process:
     def _wait(self) -> None:
         if not select.select([self._answers], [], [], WAIT_SECONDS)[0]:
             raise OSError("the cleaner ahead is stuck")
-        self._fill()
+        self._take_frame()
 
-    def _fill(self) -> None:
-        """Read what the pipe holds, and take in the whole frames read."""
-        chunk = os.read(self._answers, READ_SIZE)
-        if not chunk:
-            raise OSError("the cleaner ahead is gone")
-        buffer = self._buffer
-        buffer += chunk
-        while (end := buffer.find(b"\n")) >= 0:
-            kind, *sizes = bytes(buffer[:end]).split()
-            lengths = [int(size) for size in sizes]
-            if len(buffer) < end + 1 + sum(lengths):
-                return  # the rest of this frame is on its way
-            parts, at = [], end + 1
-            with memoryview(buffer) as view:
-                for length in lengths:
-                    parts.append(view[at : at + length].tobytes())
-                    at += length
-            del buffer[:at]
-            if kind == b"W":
-                self._planning_done = True
-            elif kind == b"P":
-                self._planned.add(parts[0])
-            else:
-                self._planned.discard(parts[0])
-                self._ready[parts[0]] = (parts[1], parts[2], kind == b"K") if kind in (b"A", b"K") else None
+    def _take_frame(self) -> None:
+        """Read one frame (its rest is on its way when its start is there) and take it in."""
+        kind, *lengths = _FRAME.unpack(_read_exactly(self._answers, _FRAME.size))
+        path, data, made = (_read_exactly(self._answers, length) for length in lengths)
+        if kind == b"W":
+            self._planning_done = True
+        elif kind == b"P":
+            self._planned.add(path)
+        else:
+            self._planned.discard(path)
+            self._ready[path] = (data, made, kind == b"K") if kind in (b"A", b"K") else None
 
     def close(self) -> None:
         """End the cleaner ahead at once (it only reads files and writes answers: nothing is left half
@@ -211,6 +198,7 @@ def _follow(root: str, news: int, answers: int, answer: Answer) -> None:
     """Plan and answer the next notebooks after where git is, as long as the filter sends news."""
     follower, pending = _Follower(os.fsencode(root)), b""
     queue: deque[bytes] = deque()
+    started = False
     while True:
         if select.select([news], [], [], 0 if queue else None)[0]:
             chunk = os.read(news, 1 << 16)
@@ -225,7 +213,9 @@ def _follow(root: str, news: int, answers: int, answer: Answer) -> None:
             for path in follower.plan():
                 queue.append(path)
                 _write(answers, b"P", path)
-            _write(answers, b"W")
+            if not started:
+                _write(answers, b"W")  # (the filter waits for the first plan alone)
+                started = True
             continue
         path = queue.popleft()
         data = None if follower.passed(path) else _read_regular(os.path.join(follower.root, path))
@@ -311,11 +301,28 @@ def _read_regular(path: bytes) -> bytes | None:
         os.close(descriptor)
 
 
-def _write(pipe: int, kind: bytes, *parts: bytes) -> None:
-    pieces = [b"%s %s\n" % (kind, b" ".join(b"%d" % len(part) for part in parts)), *parts]
-    data = memoryview(b"".join(pieces))
-    while data:
-        data = data[os.write(pipe, data) :]
+def _write(pipe: int, kind: bytes, path: bytes = b"", data: bytes = b"", made: bytes = b"") -> None:
+    """One frame to the filter: its kind and the sizes of its three parts, then the parts."""
+    pieces = [_FRAME.pack(kind, len(path), len(data), len(made)), path, data, made]
+    written, whole = os.writev(pipe, pieces), sum(map(len, pieces))
+    if written < whole:  # cut short (a full pipe, a signal): the rest, as one piece
+        rest = memoryview(b"".join(pieces))[written:]
+        while rest:
+            rest = rest[os.write(pipe, rest) :]
+
+
+def _read_exactly(pipe: int, size: int) -> bytes:
+    """`size` bytes from the pipe (waiting for them); OSError when it ends first."""
+    data = os.read(pipe, size) if size else b""
+    if len(data) == size:
+        return data
+    pieces = [data]
+    while size > (got := sum(map(len, pieces))):
+        piece = os.read(pipe, size - got)
+        if not piece:
+            raise OSError("the cleaner ahead is gone")
+        pieces.append(piece)
+    return b"".join(pieces)
 
 
 def _widen(pipe: int) -> None:
