@@ -117,13 +117,15 @@ def test_git_add_and_status_of_many_notebooks_store_what_cleaning_gives(repo: Pa
     assert nbgit(repo, "install", "--no-hooks").returncode == 0
     contents = {f"nb{number:02d}.ipynb": notebook(f"output {number}", "more") for number in range(12)}
     contents["nb05.ipynb"] = b'{"cells": ['
+    contents[os.fsdecode(b"nb07-caf\xe9.ipynb")] = notebook("a name that is no UTF-8")  # (its bytes, as git sends them)
     for name, data in contents.items():
         (repo / name).write_bytes(data)
     added = git(repo, "add", "-A")
     warnings = [line for line in added.stderr.decode().splitlines() if "nb05.ipynb" in line]
     assert len(warnings) == 1 and "stored unchanged" in warnings[0], added.stderr.decode()
     for name, data in contents.items():
-        assert git(repo, "cat-file", "blob", f":{name}").stdout == (data if name == "nb05.ipynb" else cleaned(data, name))
+        blob = git(repo, "cat-file", "blob", os.fsdecode(b":" + os.fsencode(name))).stdout
+        assert blob == (data if name == "nb05.ipynb" else cleaned(data, name)), name
     git(repo, "commit", "-q", "-m", "notebooks")
     for name in contents:
         os.utime(repo / name)
