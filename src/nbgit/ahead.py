@@ -63,7 +63,7 @@ class CleanerAhead:
                 self._start(path)
                 return None
             return self._process.answer(path, data)
-        except (OSError, ValueError):  # the cleaner ahead died or broke its framing: the filter cleans alone
+        except (OSError, ValueError, struct.error):  # the cleaner ahead died or broke its framing: the filter cleans alone
             self.stop()
             self._failed = True
             return None
