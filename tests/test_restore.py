@@ -229,6 +229,40 @@ def test_pull_from_a_second_clone(clone: Path, tmp_path: Path) -> None:
     assert_clean_state(clone)
 
 
+def clear_outputs(path: Path) -> None:
+    """Every code cell of `path` without outputs or count, as Jupyter saves it after "Clear All Outputs"."""
+    notebook = parse(path.read_bytes())
+    for cell in code_cells_of(notebook.content):
+        cell["outputs"], cell[count_key(cell)] = [], None
+    path.write_bytes(serialise(notebook))
+
+
+@pytest.mark.parametrize("put_aside", [("commit",), ("stash",)], ids=["reset --hard past a commit", "stash"])
+def test_a_pull_gives_cells_the_outputs_of_the_version_git_wrote_out_last(clone: Path, tmp_path: Path, put_aside: tuple[str]) -> None:
+    """Outputs cleared and a cell edited, then set aside (a commit undone by `git reset --hard`, a `git
+    stash`): git writes the version with outputs back, and a pull of a teammate's edit to another cell
+    gave every unchanged cell the outputs of the version set aside (none) rather than those the work
+    tree held: the version git wrote out last is the path's newest, as one it read is."""
+    original = snapshot(clone)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(clone), str(other))
+    install(other)
+    commit_edits(other, SECOND, "from_elsewhere = 2")
+    for name in SAMPLES:
+        clear_outputs(clone / name)
+        edit(clone / name, FIRST[name], "set_aside = 1")
+    if put_aside == ("commit",):
+        commit(clone, "cleared")
+        git(clone, "reset", "-q", "--hard", "HEAD~1")
+    else:
+        git(clone, "stash", "-q")
+    assert snapshot(clone) == original
+    git(clone, "pull", "-q", str(other), "main")
+    for name in SAMPLES:
+        assert_outputs(clone / name, original[name], edited=(SECOND[name],))
+    assert_clean_state(clone)
+
+
 def test_a_partial_clone_never_asks_its_remote_for_versions_git_never_stored(clone: Path, tmp_path: Path) -> None:
     """A blobless clone (`--filter=blob:none`): the store remembers versions `git diff` cleaned and git
     never stored; asking git for them to restore cell by cell made git fetch each from the remote, a

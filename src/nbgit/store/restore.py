@@ -82,6 +82,7 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch, 
         if data is not None and (known.fingerprint == made_by or cleans_to(data, blob, path, policy)):
             if known.fingerprint != made_by:
                 _kept_if_possible(store, lambda: store.put_record(name, known._replace(fingerprint=made_by)))  # checked: trusted from now on
+            _kept_if_possible(store, lambda: _written_out(store, path, known, data, blob, made_by))
             return data
     recent = history.recent_for_restore(store, path)
     checked = bool(recent[1]) or may_be_unclean(blob, policy)  # (a path remembered: the cell-by-cell restore cleans it anyway)
@@ -92,6 +93,19 @@ def restore(store: Store, path: str, blob: bytes, policy: Policy, fetch: Fetch, 
         return blob
     _kept_if_possible(store, lambda: record(store, path, restored, blob, made_by))  # the next checkout of this blob is exact
     return restored
+
+
+def _written_out(store: Store, path: str, known: Record, data: bytes, blob: bytes, made_by: str) -> None:
+    """Make the version of `blob` that goes out exactly (`known`, rebuilt into `data`) the newest of `path`
+    in this work tree: the one its cells come back from when git next writes a version it never
+    cleaned. The work tree holds it from now on, whatever git read last: a commit that cleared the
+    outputs, undone by `git reset --hard`, or stashed, must not take the outputs from the cells a pull
+    leaves unchanged. Another path's or work tree's version becomes this path's own, as a version
+    restored cell by cell does."""
+    if belongs(known, history.path_name(path, store.worktree)):
+        history.remember(store, path, store.key(blob))
+    else:
+        record(store, path, data, blob, made_by)
 
 
 def as_committed(store: Store, path: str, blob: bytes, policy: Policy, notes: Store | None = None) -> bool:
