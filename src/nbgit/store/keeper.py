@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 ACCOUNT_EVERY = 16  # with count_at_exit, what was written is counted at exit or each time it is this part of the limit
+READ_KEPT = 16 << 20  # bytes of the notebooks git handed over that a keeper made `one_command` keeps (see `_blobs`)
 
 
 def wanted(policy: Policy, path: str) -> bool:
@@ -66,6 +67,8 @@ class OutputKeeper:
         self._warned = False
         self._outputs = _Opened()
         self._notes = _Opened()
+        self._read: dict[str, bytes] = {}  # (one_command) the work-tree bytes git handed over last at each path: see `_blobs`
+        self._read_size = 0
 
     def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy, read_at: int | None = None) -> None:
         """Remember the work-tree bytes git just had cleaned (`policy` is the path's own), read at `read_at`
@@ -88,6 +91,8 @@ class OutputKeeper:
         it again. The first `git add` of a clone saves a history read per notebook (30-80 µs)."""
         if policy.excludes(path):
             return None
+        if self._one_command and wanted(policy, path):
+            self._remember_read(path, worktree)
         if wanted(policy, path) and not (self._one_command and not self._stored_anything()):
             known = self._cleaned_before(path, worktree, policy)
             if known is not None:
@@ -138,7 +143,7 @@ class OutputKeeper:
             from nbgit.store.restore import restore
 
             notes = self._guarded(lambda notes: notes, notes=True)
-            restored = self._guarded(lambda store: restore(store, path, blob, policy, self._blobs, notes))
+            restored = self._guarded(lambda store: restore(store, path, blob, policy, lambda ids: self._blobs(ids, path, policy), notes))
             self._account_notes()
             return blob if restored is None else restored
         if may_be_unclean(blob, policy):
@@ -167,12 +172,40 @@ class OutputKeeper:
         restored = self._guarded(lambda store: restore_renamed(store, path, old_path, blob, policy, self._blobs))
         return blob if restored is None else restored
 
-    def _blobs(self, ids: list[str]) -> list[bytes | None]:
+    def _blobs(self, ids: list[str], path: str | None = None, policy: Policy | None = None) -> list[bytes | None]:
         """Blobs by git's ids, from the repository (None for those it does not have: a version `git status`
-        or `git diff` cleaned was never stored, and a partial clone's remote is never asked for one)."""
+        or `git diff` cleaned was never stored, and a partial clone's remote is never asked for one).
+
+        With `path` and its `policy`: one git does not have may be what the bytes this command handed
+        over at `path` clean to. `git apply` (which `git checkout -p`, `git restore -p` and `git stash
+        push -p` run to take hunks out of a notebook) cleans the notebook, patches that and writes the
+        result out, a blob it never stores: the version it read, outputs and all, is the newest one the
+        cells it left alone come back from, and its blob exists nowhere but here."""
         from nbgit import gitrepo
 
-        return gitrepo.revision_files(self.root, ids, local_only=True)
+        found = gitrepo.revision_files(self.root, ids, local_only=True)
+        read = self._read.get(path) if path is not None and policy is not None else None
+        if read is not None and policy is not None and None in found:
+            from nbgit.clean import clean_bytes
+            from nbgit.worktree.index import blob_id
+
+            try:
+                cleaned = clean_bytes(read, path or "", policy)
+            except NbgitError:
+                return found
+            named = blob_id(cleaned, self._clone().object_format)
+            found = [cleaned if blob is None and key == named else blob for key, blob in zip(ids, found)]
+        return found
+
+    def _remember_read(self, path: str, worktree: bytes) -> None:
+        """Keep the bytes git handed over at `path` for `_blobs`, the last ones per path, up to READ_KEPT bytes
+        in all (the oldest go first: a `git add` of many big notebooks holds no more)."""
+        self._read_size -= len(self._read.pop(path, b""))
+        self._read[path] = worktree
+        self._read_size += len(worktree)
+        while self._read_size > READ_KEPT and len(self._read) > 1:
+            oldest = next(iter(self._read))
+            self._read_size -= len(self._read.pop(oldest))
 
     def _stored_anything(self) -> bool:
         """Whether this clone's output store exists: looked at once per process, without opening it."""
