@@ -73,14 +73,34 @@ def root_of_working_directory() -> str | None:
 
 
 def _holding_git(here: str) -> str | None:
-    """The folder `here` (absolute, resolved) or the nearest one above it with a `.git` entry."""
+    """The folder `here` (absolute, resolved) or the nearest one above it with a `.git` entry; else the
+    work tree git names in `GIT_WORK_TREE` when it holds `here` (see `_named_work_tree`)."""
+    start = here
     while True:
         if _exists(_joined(here, ".git")):
             return here
         parent = _parent(here)
         if parent == here:
-            return None
+            return _named_work_tree(start)
         here = parent
+
+
+def _named_work_tree(here: str) -> str | None:
+    """The work tree named by `GIT_WORK_TREE`, resolved, when it holds `here` (absolute, resolved); else None.
+
+    A work tree without a `.git` entry (`git --git-dir=... --work-tree=...`, `GIT_DIR` and
+    `GIT_WORK_TREE`: a dotfiles repository) is found through these, which git hands down to its
+    filters and hooks (relative to the top of the work tree, where it runs them)."""
+    try:
+        named = environ.get(b"GIT_WORK_TREE")  # (posix.environ: bytes)
+    except TypeError:  # (os.environ, where there is no posix module: str)
+        named = environ.get("GIT_WORK_TREE")
+    if not named:
+        return None
+    import os.path
+
+    top = os.path.realpath(os.fsdecode(named))
+    return top if here == top or here.startswith(_joined(top, "")) else None
 
 
 def has_no_policy(root: str | None) -> bool:

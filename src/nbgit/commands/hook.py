@@ -42,7 +42,7 @@ def run(name: str, args: list[str]) -> int:
     """Run hook `name` with git's hook arguments `args`; returns the hook's exit code."""
     if name not in HOOKS:
         raise NbgitError(f"unknown hook `{name}`", "nbgit's hooks: " + ", ".join(HOOKS))
-    root = find_root(Path.cwd())
+    root = find_root(Path.cwd()) or _root_from_git()
     if root is None:
         raise NbgitError("`nbgit hook` runs inside a git repository (git runs hooks at the top of the work tree)")
     if name == "check-install":
@@ -64,6 +64,16 @@ def run(name: str, args: list[str]) -> int:
         return EXIT_OK
     sys.stderr.write(refusal(outcome))
     return EXIT_FOUND
+
+
+def _root_from_git() -> Path | None:
+    """The top of the work tree as git names it, for one without a `.git` entry: git found its repository
+    through `GIT_DIR` and `GIT_WORK_TREE` (`git --git-dir=... --work-tree=...`, a dotfiles repository),
+    which it hands down to its hooks. None outside a work tree."""
+    try:
+        return gitrepo.work_tree(Path.cwd()).root
+    except NbgitError:
+        return None
 
 
 def refusal(outcome: Outcome) -> str:
