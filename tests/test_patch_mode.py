@@ -58,3 +58,28 @@ def test_taking_a_hunk_out_keeps_the_outputs_of_the_cells_left_alone(repo: Path,
         else:  # left alone: the outputs of the re-run, the kept cell's own included
             assert (cell["outputs"], cell["execution_count"]) == (before["outputs"], before["execution_count"]), f"cell {index}"
     assert git(repo, "status", "--porcelain").stdout == b" M nb.ipynb\n"
+
+
+def test_hunks_taken_out_of_several_notebooks_keep_the_outputs_of_the_cells_left_alone(repo: Path) -> None:
+    """The same through several notebooks of one folder at once, which git hands the filter in turn (its
+    answers then made ahead: nbgit.ahead, which the bytes git handed over are kept for all the same)."""
+    assert nbgit(repo, "install", "--no-hooks").returncode == 0
+    names = ["a.ipynb", "b.ipynb", "c.ipynb", "d.ipynb"]
+    for name in names:
+        copy_in(NOTEBOOK, repo, name)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "notebooks")
+    had = {}
+    for seed, name in enumerate(names):
+        notebook = repo / name
+        notebook.write_bytes(rerun(notebook.read_bytes(), seed=seed + 3))
+        edit(notebook, TAKEN, "taken = 1")
+        edit(notebook, KEPT, "kept = 2")
+        had[name] = code_cells(notebook)
+    git(repo, "checkout", "-p", "--", *names, input=b"y\nn\n" * len(names))
+    for name in names:
+        now = code_cells(repo / name)
+        assert "taken = 1" not in "".join(now[TAKEN]["source"]) and "kept = 2" in "".join(now[KEPT]["source"]), name
+        for index, (cell, before) in enumerate(zip(now, had[name])):
+            if index != TAKEN:
+                assert (cell["outputs"], cell["execution_count"]) == (before["outputs"], before["execution_count"]), f"{name} cell {index}"

@@ -291,6 +291,8 @@ class Cleaner:
         if own is None:
             return data, problem
         made = self.ahead.take(path, data) if self.ahead is not None and keep else None
+        if made is not None and self.keeper is not None:
+            self.keeper.handed_over(path, data, own)  # (as `cleaned` below notes what it is asked)
         if made is not None and made[1]:
             return made[0], None  # known to the store, as below
         if made is None and self.keeper is not None and keep and not self.anew:

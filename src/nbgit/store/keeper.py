@@ -91,8 +91,7 @@ class OutputKeeper:
         it again. The first `git add` of a clone saves a history read per notebook (30-80 µs)."""
         if policy.excludes(path):
             return None
-        if self._one_command and wanted(policy, path):
-            self._remember_read(path, worktree)
+        self.handed_over(path, worktree, policy)
         if wanted(policy, path) and not (self._one_command and not self._stored_anything()):
             known = self._cleaned_before(path, worktree, policy)
             if known is not None:
@@ -197,9 +196,12 @@ class OutputKeeper:
             found = [cleaned if blob is None and key == named else blob for key, blob in zip(ids, found)]
         return found
 
-    def _remember_read(self, path: str, worktree: bytes) -> None:
-        """Keep the bytes git handed over at `path` for `_blobs`, the last ones per path, up to READ_KEPT bytes
-        in all (the oldest go first: a `git add` of many big notebooks holds no more)."""
+    def handed_over(self, path: str, worktree: bytes, policy: Policy) -> None:
+        """git handed the filter `worktree` at `path` (`policy` is the path's own): a keeper made `one_command`
+        keeps the bytes for `_blobs`, the last ones per path, up to READ_KEPT bytes in all (the oldest go
+        first: a `git add` of many big notebooks holds no more). (`cleaned` says it of what it is asked.)"""
+        if not self._one_command or policy.excludes(path) or not wanted(policy, path):
+            return
         self._read_size -= len(self._read.pop(path, b""))
         self._read[path] = worktree
         self._read_size += len(worktree)
