@@ -1377,6 +1377,26 @@ def test_outputs_are_recorded_beside_the_filter_and_there_before_git_returns(clo
     assert_clean_state(clone)
 
 
+@pytest.mark.parametrize("turned_off", [("config", "nbgit.restore", "false"), ("-c", "nbgit.restore=false")], ids=["config", "command"])
+def test_a_clone_keeping_no_outputs_hands_the_filter_nothing_to_record(clone: Path, tmp_path: Path, turned_off: tuple[str, ...]) -> None:
+    """With `nbgit.restore` false (in the clone's config, or for one command) nothing is recorded, so the
+    filter hands nothing over: no record is asked for, in a worker or in the filter (before, every
+    notebook went through the pipe to a worker that recorded nothing), and the store stays as it was."""
+    log = wrap_keeper(clone, tmp_path)
+    for name in SAMPLES:
+        edit(clone / name, FIRST[name], "here = 1", ran="ran here")
+    before = sorted(path.relative_to(store_of(clone)) for path in store_of(clone).rglob("*"))
+    if turned_off[0] == "config":
+        git(clone, *turned_off)
+        git(clone, "add", "-A")
+    else:
+        git(clone, *turned_off, "add", "-A")
+    assert recorders(log)[1] == {}
+    assert sorted(path.relative_to(store_of(clone)) for path in store_of(clone).rglob("*")) == before
+    for name in SAMPLES:  # staged cleaned all the same
+        assert blob(clone, f":{name}") == clean((clone / name).read_bytes(), name)
+
+
 def test_checkout_merging_local_changes_keeps_the_outputs_it_just_recorded(clone: Path, tmp_path: Path) -> None:
     """`git checkout -m` cleans the notebooks changed here (their outputs handed to the worker) and then
     checks out their merge with the other branch, which needs those outputs: the filter waits for the

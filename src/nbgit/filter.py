@@ -303,7 +303,8 @@ class Cleaner:
         if problem is None and self.keeper is not None and keep:
             if len(result) == len(data) and result != data and not self.anew and self.keeper.staged_as_is(path, data, own):  # (keys reordered: as long)
                 return data, None
-            self._unsettled.append((path, data, result, own, read_at))
+            if self.keeper.keeps(path, own):  # (nothing handed over, no worker, where nothing would be recorded)
+                self._unsettled.append((path, data, result, own, read_at))
         return result, problem
 
     def settle(self) -> None:

@@ -79,6 +79,13 @@ class OutputKeeper:
             made_by = fingerprint(policy)
             self._guarded(lambda store: record(store, path, worktree, cleaned, made_by, read_at), recording=True)
 
+    def keeps(self, path: str, policy: Policy) -> bool:
+        """Whether `clean` would record anything of the notebook at `path` (`policy` is its own): the store
+        keeps it (`wanted`), the clone has it on (`nbgit.restore`), and it has not failed or refused a
+        record. The filter hands nothing over otherwise (the notes are written on smudge, never on clean).
+        Opens the store (reading the clone's settings) on first use; never raises."""
+        return wanted(policy, path) and not self._outputs.refused and self._guarded(lambda store: store) is not None
+
     def cleaned(self, path: str, worktree: bytes, policy: Policy) -> bytes | None:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
         (rebuilt from them, checked, without cleaning), or bytes a checkout wrote as committed without
