@@ -124,10 +124,11 @@ def test_a_dropped_stretch_leaves_the_lines_around_it_copied(lines: list[bytes],
     assert copied(worktree, cleaned) >= len(cleaned) - 2  # all of it but the newline between the two copies
 
 
-@pytest.mark.parametrize("dropped", [10, 255, 256, 257, 2000])
-def test_a_stretch_longer_than_a_walk_looks_at_still_leaves_the_lines_after_it_copied(dropped: int) -> None:
-    """The encoder walks a few hundred lines of the work tree for where copying resumes, then looks the
-    places up in an index of all its lines: an output of thousands of lines, dropped, is no different."""
+@pytest.mark.parametrize("dropped", [10, 50, 51, 52, 255, 256, 257, 2000])
+def test_a_stretch_longer_than_the_first_search_still_leaves_the_lines_after_it_copied(dropped: int) -> None:
+    """The encoder searches the first kilobyte of the work tree (about 50 of these lines) for where copying
+    resumes, then stretches twice as long each time: an output of thousands of lines, dropped, is no
+    different, also where a search ends inside a line."""
     head, tail = [b"head %d" % n for n in range(10)], [b"tail %d" % n for n in range(10)]
     output = [b"     \"line %d\\n\"," % n for n in range(dropped)]
     worktree, cleaned = b"\n".join(head + output + tail) + b"\n", b"\n".join(head + tail) + b"\n"
@@ -139,12 +140,11 @@ def test_a_stretch_longer_than_a_walk_looks_at_still_leaves_the_lines_after_it_c
 
 
 @pytest.mark.parametrize("dropped", [5, 31, 32, 33, 100, 300])
-def test_once_indexed_a_short_walk_then_the_index_leave_every_line_after_a_stretch_copied(dropped: int) -> None:
-    """After an output long enough to have every line indexed, the encoder walks a few dozen lines first
-    (most resumes are that near) and looks farther ones up in the index: stretches shorter and longer
-    than that walk, dropped, leave every line after them copied."""
+def test_after_a_long_stretch_shorter_and_longer_ones_leave_every_line_after_them_copied(dropped: int) -> None:
+    """After a long output, dropped, stretches shorter and longer than the first search (a kilobyte),
+    dropped, leave every line after them copied: each search starts where copying stopped."""
     head = [b"head %d" % n for n in range(10)]
-    first = [b"     \"first %d\\n\"," % n for n in range(300)]  # (past the walk before indexing: the index is built)
+    first = [b"     \"first %d\\n\"," % n for n in range(300)]
     work, clean = head + first, list(head)
     for cell in range(5):
         tail = [b"cell %d line %d" % (cell, n) for n in range(10)]
@@ -153,3 +153,16 @@ def test_once_indexed_a_short_walk_then_the_index_leave_every_line_after_a_stret
     worktree, cleaned = b"\n".join(work + [b"end"]) + b"\n", b"\n".join(clean + [b"end"]) + b"\n"
     round_trip(worktree, cleaned)
     assert copied(worktree, cleaned) >= len(cleaned) - 7  # all of it but the newlines between the six copies
+
+
+def test_copying_resumes_at_the_nearest_lines_the_two_share_before_ones_far_away() -> None:
+    """Where the blob's next lines are in the work tree only far away (after an output of a hundred lines)
+    while lines a little farther on in the blob follow right after, copying resumes there: the lines
+    between are copied, not held (before, the far ones won, and everything up to them was held)."""
+    near, farther = [b"near %d" % n for n in range(4)], [b"farther %d" % n for n in range(8)]
+    output = [b"     \"line %d\\n\"," % n for n in range(100)]
+    worktree = b"\n".join([b"head", b"dropped", *farther, *output, *near[:3]]) + b"\n"
+    cleaned = b"\n".join([b"head", *near, *farther]) + b"\n"
+    skeleton = round_trip(worktree, cleaned)
+    assert b"farther" not in skeleton  # copied from the blob
+    assert copied(worktree, cleaned) >= len(b"\n".join(farther))

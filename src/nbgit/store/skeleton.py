@@ -15,8 +15,6 @@ bytes cleaned before need no cleaning again (`cleaned_from`).
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from typing import NamedTuple
 
 from nbgit.store.disk import digest
@@ -26,7 +24,6 @@ LONG_LINE = 1024  # bytes: a line this long is an object of its own
 _AGREE = 3  # lines both must have in common where copying from the blob resumes
 _CHANGED = 4  # lines of the blob in a row that cleaning may have changed (`"outputs": [],` and the like)
 _FARTHER = 16  # lines of the blob looked at when none of the first `_CHANGED` is found again
-_TRIES = 8  # places a line occurs at that are checked before giving up on it
 
 
 class Encoded(NamedTuple):
@@ -39,64 +36,80 @@ class Encoded(NamedTuple):
 
 def encode(worktree: bytes, cleaned: bytes) -> Encoded:
     """The skeleton of `worktree` against `cleaned` (the blob it cleans to), the long lines it names,
-    and the recipe of `cleaned` from `worktree`."""
-    mine, theirs = worktree.split(b"\n"), cleaned.split(b"\n")
-    offsets = _offsets(theirs)
-    where = _Where(mine)
+    and the recipe of `cleaned` from `worktree`.
+
+    Both are walked as bytes, each with a newline put before and after it, so that every line lies
+    between two newlines: a line is reached by the place of the newline before it (in the padded
+    bytes, which is where the line starts in the bytes themselves). Runs of equal lines are found by
+    comparing bytes, and where copying resumes by searching for the blob's next lines in the work
+    tree: both in C, without splitting either into lines.
+    """
+    mine, theirs = b"\n%s\n" % worktree, b"\n%s\n" % cleaned
+    mine_end = len(mine) - 1  # the place of the newline after the work tree's last line
     out: list[bytes] = []
     objects: list[tuple[str, bytes]] = []
     steps: list[bytes] = []  # the recipe's numbers
     gaps: list[bytes] = []  # the blob's bytes between (and after) the copies
     copied = 0  # where the last copy ends in the blob
-    i = j = 0
-    at = 0  # where mine[i] starts in `worktree`
-    while i < len(mine):
-        start = j
-        equal = _equal_run(mine, i, theirs, j)
-        i, j = i + equal, j + equal
+    at = there = 0  # the places of the work tree's next line and of the blob's
+    while at < mine_end:
+        equal = _equal_run(mine, at, theirs, there)
         if equal:
-            gaps.append(cleaned[copied : offsets[start]])
-            length = offsets[j] - 1 - offsets[start]
-            steps.append(b"%d %d %d" % (offsets[start] - copied, at, length))
-            copied = offsets[j] - 1
-            at += length + 1
-            out.append(b"%s%s%d %d" % (MARK, COPY, offsets[start], length))
-        if i == len(mine):
+            gaps.append(cleaned[copied:there])
+            steps.append(b"%d %d %d" % (there - copied, at, equal - 1))
+            out.append(b"%s%s%d %d" % (MARK, COPY, there, equal - 1))
+            at, there = at + equal, there + equal
+            copied = there - 1
+        if at == mine_end:
             break
-        resume = _resume(theirs, where, i, j)
-        stop = resume[0] if resume else len(mine)
-        held = mine[i:stop]
-        lengths = list(map(len, held))
-        at += sum(lengths) + len(held)
-        if held and max(lengths) >= LONG_LINE:
-            held = [_named(line, objects) if len(line) >= LONG_LINE else line for line in held]
-        out += held
+        resume = _resume(mine, theirs, at, there)
+        stop = resume[0] if resume else mine_end
+        if stop > at:
+            out.append(_held(mine[at + 1 : stop], objects))
         if resume is None:
             break
-        i, j = resume
+        at, there = resume
     gaps.append(cleaned[copied:])
     return Encoded(b"\n".join(out), objects, b"%s\n%s" % (b" ".join(steps), b"".join(gaps)))
 
 
-def _equal_run(mine: list[bytes], i: int, theirs: list[bytes], j: int) -> int:
-    """How many lines from `mine[i]` and `theirs[j]` on are equal: stretches twice as long each time are
-    compared as lists (in C), then the one that differs is halved down to its first differing line."""
-    limit = min(len(mine) - i, len(theirs) - j)
-    same, step = 0, 8
+def _equal_run(mine: bytes, at: int, theirs: bytes, there: int) -> int:
+    """How many bytes of equal lines follow the places `at` and `there` (both newlines), up to the newline
+    after the last of them (0 when their first lines differ)."""
+    return mine.rfind(b"\n", at, at + _common(mine, at, theirs, there)) - at
+
+
+def _common(mine: bytes, at: int, theirs: bytes, there: int) -> int:
+    """How many bytes from `at` and `there` on are equal: stretches twice as long each time are compared
+    (in C), then the one that differs is halved down to a few dozen bytes, whose first difference is the
+    highest bit of the two read as numbers and xor-ed."""
+    limit = min(len(mine) - at, len(theirs) - there)
+    same, step = 0, 256
     while same < limit:
         upto = min(same + step, limit)
-        if mine[i + same : i + upto] != theirs[j + same : j + upto]:
+        if not mine.startswith(theirs[there + same : there + upto], at + same):  # (one of the two copied, not both)
             break
         same, step = upto, step * 2
     else:
         return limit
-    while upto - same > 1:  # the lines before `same` are equal, and one from there to `upto` is not
+    while upto - same > 64:  # the bytes before `same` are equal, and one from there to `upto` is not
         middle = (same + upto) // 2
-        if mine[i + same : i + middle] == theirs[j + same : j + middle]:
+        if mine.startswith(theirs[there + same : there + middle], at + same):
             same = middle
         else:
             upto = middle
-    return same
+    differ = int.from_bytes(mine[at + same : at + upto], "big") ^ int.from_bytes(theirs[there + same : there + upto], "big")
+    return upto - (differ.bit_length() + 7) // 8
+
+
+def _held(text: bytes, objects: list[tuple[str, bytes]]) -> bytes:
+    """Lines of the work tree as the skeleton holds them: each long one named (added to `objects`)."""
+    if len(text) < LONG_LINE:
+        return text
+    lines = text.split(b"\n")
+    if max(map(len, lines)) < LONG_LINE:
+        return text
+    return b"\n".join([_named(line, objects) if len(line) >= LONG_LINE else line for line in lines])
 
 
 def _named(line: bytes, objects: list[tuple[str, bytes]]) -> bytes:
@@ -106,85 +119,63 @@ def _named(line: bytes, objects: list[tuple[str, bytes]]) -> bytes:
     return MARK + OBJECT + name.encode("ascii")
 
 
-def _offsets(lines: list[bytes]) -> list[int]:
-    """Where each of `lines` starts in the bytes they were split from (and one past the end)."""
-    return list(itertools.accumulate(map(_PLUS_ONE, map(len, lines)), initial=0))  # (in C: no Python per line)
+_WINDOW = 1024  # bytes of the work tree searched first for where copying resumes, doubled each time it is not there
 
 
-_PLUS_ONE = (1).__add__
-_SCAN = 256  # lines of the work tree walked for where copying resumes before all its lines are indexed
-_NEAR = 32  # lines walked first once they are: most resumes are within a cell's few output lines
+def _resume(mine: bytes, theirs: bytes, at: int, there: int) -> tuple[int, int] | None:
+    """Where copying from the blob resumes (the places of the two lines): the nearest line of the work tree
+    (from `at` on) from which `_AGREE` lines (or all that are left) equal the blob's from one of its next
+    `_CHANGED` lines on; failing that, from one of the lines after those up to the `_FARTHER`th (cleaning
+    dropped a long stretch and what follows it changed too: papermill's and Jupyter's timing metadata
+    of a cell with outputs); None when neither is anywhere.
+
+    The work tree is searched in stretches that double (`_WINDOW` bytes first), each for the nearer
+    lines, then the farther ones: a resume a few lines on (most are: a cell's outputs) costs a few
+    short searches, and a search costs at most a few times the bytes it passes, not the whole rest of
+    the work tree for each of the blob's lines (a notebook whose every cell lost lines that are
+    nowhere in it: papermill's, megabytes long)."""
+    near = _runs(theirs, _places(theirs, there, _CHANGED + _AGREE), 0, _CHANGED)
+    farther: list[tuple[int, bytes]] | None = None
+    size = _WINDOW
+    while True:
+        stop = at + size
+        found = _nearest(mine, at, stop, near)
+        if found is None:
+            if farther is None:
+                farther = _runs(theirs, _places(theirs, there, _FARTHER + _AGREE), _CHANGED, _FARTHER)
+            found = _nearest(mine, at, stop, farther)
+        if found is not None or stop >= len(mine):
+            return found
+        at, size = stop, size * 2  # (every run starting before `stop` was searched for whole: none is there)
 
 
-class _Where:
-    """The work tree's lines, and where each occurs: indexed (a Python step per line) only once a
-    search walks past `_SCAN` lines, which a notebook's outputs rarely span."""
-
-    def __init__(self, lines: list[bytes]) -> None:
-        self.lines = lines
-        self._places: dict[bytes, list[int]] | None = None
-
-    @property
-    def indexed(self) -> bool:
-        """Whether every line's places are indexed already (then looking them up costs less than a walk)."""
-        return self._places is not None
-
-    def places(self, line: bytes, start: int) -> list[int]:
-        """The first `_TRIES` places of `line` from `start` on."""
-        if self._places is None:
-            self._places = {}
-            for index, each in enumerate(self.lines):
-                self._places.setdefault(each, []).append(index)
-        places = self._places.get(line, [])
-        first = bisect.bisect_left(places, start)
-        return places[first : first + _TRIES]
+def _places(theirs: bytes, there: int, count: int) -> list[int]:
+    """The places of the blob's next `count` lines from `there` on, and of the newline after its last one
+    when there are fewer."""
+    places = [there]
+    while there < len(theirs) - 1 and len(places) < count:
+        there = theirs.index(b"\n", there + 1)
+        places.append(there)
+    return places
 
 
-def _resume(theirs: list[bytes], where: _Where, i: int, j: int) -> tuple[int, int] | None:
-    """Where copying from the blob resumes: the nearest line of the work tree (from `i` on) from which
-    `_AGREE` lines (or all that are left) equal the blob's from one of its next `_CHANGED` lines on;
-    failing that, from one of the lines after those up to the `_FARTHER`th (cleaning dropped a long
-    stretch and what follows it changed too: papermill's and Jupyter's timing metadata of a cell with
-    outputs)."""
-    return _nearest(theirs, where, i, range(j, min(j + _CHANGED, len(theirs)))) or _nearest(
-        theirs, where, i, range(j + _CHANGED, min(j + _FARTHER, len(theirs))))
+def _runs(theirs: bytes, places: list[int], first: int, last: int) -> list[tuple[int, bytes]]:
+    """The blob's lines from `places[first:last]` on, `_AGREE` of them (or all it has left) between their
+    newlines, each with its place (`places` ends with the newline after the blob's last line, when it
+    holds fewer lines than asked for)."""
+    end = len(places) - 1
+    return [(places[start], theirs[places[start] : places[min(start + _AGREE, end)] + 1]) for start in range(first, min(last, end))]
 
 
-def _nearest(theirs: list[bytes], where: _Where, i: int, starts: range) -> tuple[int, int] | None:
-    """The nearest line of the work tree (from `i` on) from which `_AGREE` lines equal the blob's from
-    one of the lines `starts` on (the first of them on a tie), looking at the first `_TRIES` places
-    of each one's first line only, with that line; None when there is none.
-
-    The work tree is walked from `i` (the lines it holds there are mostly outputs, a few dozen);
-    past `_SCAN` lines (`_NEAR` once the index is built: a walk that short costs less than looking up
-    every start), the places are looked up in the index of all its lines. A walk finds the nearest
-    line within its reach, and the index the nearest beyond: the same answer either way."""
-    mine = where.lines
-    starting: dict[bytes, list[int]] = {}
-    for at in starts:
-        starting.setdefault(theirs[at], []).append(at)
-    tries = dict.fromkeys(starts, 0)
-    end = min(i + (_NEAR if where.indexed else _SCAN), len(mine))
-    for k in range(i, end):
-        for at in starting.get(mine[k], ()):
-            if tries[at] < _TRIES:
-                tries[at] += 1
-                want = theirs[at : at + _AGREE]
-                if mine[k : k + len(want)] == want:
-                    return k, at
-    return None if end == len(mine) else _looked_up(theirs, where, i, starts)
-
-
-def _looked_up(theirs: list[bytes], where: _Where, i: int, starts: range) -> tuple[int, int] | None:
-    """`_nearest`, by the index of all the work tree's lines."""
-    best: tuple[int, int] | None = None
-    for at in starts:
-        want = theirs[at : at + _AGREE]
-        for k in where.places(theirs[at], i):
-            if where.lines[k : k + len(want)] == want and (best is None or k < best[0]):
-                best = (k, at)
-                break
-    return best
+def _nearest(mine: bytes, at: int, stop: int, runs: list[tuple[int, bytes]]) -> tuple[int, int] | None:
+    """The nearest place of the work tree from `at` on, before `stop`, where one of `runs` is (the first of
+    them on a tie), with that run's place in the blob; None when there is none."""
+    best = found = -1
+    for place, run in runs:
+        where = mine.find(run, at, (stop if best < 0 else best) + len(run) - 1)
+        if where >= 0:
+            best, found = where, place  # (nearer than any before it: the search stopped short of those)
+    return (best, found) if found >= 0 else None
 
 
 Part = tuple[bytes, bytes, bytes]  # a marker's kind (COPY or OBJECT), its argument, and the text after it
