@@ -1397,6 +1397,21 @@ def test_a_clone_keeping_no_outputs_hands_the_filter_nothing_to_record(clone: Pa
         assert blob(clone, f":{name}") == clean((clone / name).read_bytes(), name)
 
 
+def test_asking_whether_a_notebook_is_kept_leaves_the_first_add_without_lookups(repo: Path) -> None:
+    """The filter asks before each hand-over whether the outputs would be kept at all (`keeps`): that reads
+    the clone's settings, but does not open the store, so a process filter that found none (a clone's
+    first `git add`) still looks nothing up in it for each notebook it cleans."""
+    from nbgit.store.keeper import OutputKeeper
+
+    install(repo)
+    keeper = OutputKeeper(repo, one_command=True)
+    data = SAMPLES["ids.ipynb"].read_bytes()
+    assert keeper.cleaned("ids.ipynb", data, Policy()) is None and keeper.keeps("ids.ipynb", Policy())
+    assert not keeper._stored_anything()
+    git(repo, "config", "nbgit.restore", "false")
+    assert not OutputKeeper(repo, one_command=True).keeps("ids.ipynb", Policy())
+
+
 def test_checkout_merging_local_changes_keeps_the_outputs_it_just_recorded(clone: Path, tmp_path: Path) -> None:
     """`git checkout -m` cleans the notebooks changed here (their outputs handed to the worker) and then
     checks out their merge with the other branch, which needs those outputs: the filter waits for the

@@ -80,11 +80,21 @@ class OutputKeeper:
             self._guarded(lambda store: record(store, path, worktree, cleaned, made_by, read_at), recording=True)
 
     def keeps(self, path: str, policy: Policy) -> bool:
-        """Whether `clean` would record anything of the notebook at `path` (`policy` is its own): the store
+        """Whether `clean` may record anything of the notebook at `path` (`policy` is its own): the store
         keeps it (`wanted`), the clone has it on (`nbgit.restore`), and it has not failed or refused a
         record. The filter hands nothing over otherwise (the notes are written on smudge, never on clean).
-        Opens the store (reading the clone's settings) on first use; never raises."""
-        return wanted(policy, path) and not self._outputs.refused and self._guarded(lambda store: store) is not None
+
+        Reads the clone's settings (once), but does not open the store: a process filter that found no
+        store looks nothing up in it until it opens it (`cleaned`). Settings that cannot be read say
+        so when a record opens the store (one warning, as ever). Never raises."""
+        if not wanted(policy, path) or self._outputs.refused or self._outputs.off:
+            return False
+        if self._outputs.store is not None:
+            return True
+        try:
+            return self._clone().enabled
+        except Exception:  # noqa: BLE001 - wrong settings (or a bug): the record that opens the store warns
+            return True
 
     def cleaned(self, path: str, worktree: bytes, policy: Policy) -> bytes | None:
         """The blob `worktree` cleans to, when these are the bytes this clone recorded last at `path`
