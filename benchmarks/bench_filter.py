@@ -20,7 +20,8 @@ repositories, the tools taken in turn round by round after a warm-up round of ea
 nbgit runs as a clone has it by default, keeping the outputs it strips in the clone's store
 (`git checkout`, which puts them back, is measured by benchmarks/bench_restore.py), and in a clone
 that keeps none (`nbgit.restore = false`). `--before BIN` adds the nbgit installed in another
-virtualenv (its bin folder) as `nbgit before`, taken in turn with the rest: how to measure a change.
+virtualenv (its bin folder) as `nbgit before`, and that nbgit keeping no outputs, taken in turn with
+the rest: how to measure a change.
 
 A "protocol floor" row runs a process that reads every notebook and answers `{}` without cleaning:
 the least any process filter can cost, since git still reads each file and pipes it through. A
@@ -219,6 +220,9 @@ def report_set(label: str, results: dict[str, dict[str, Took]], targets: dict[st
         for tool, times in results.items():
             if tool != "nbgit":
                 print(ratio_line("nbgit", tool, nbgit[measure], times[measure], targets[measure].get(tool)))
+        keeping_none, before = results.get("nbgit keeping no outputs"), results.get("nbgit before keeping no outputs")
+        if keeping_none and before:
+            print(ratio_line("nbgit keeping no outputs", "the same before", keeping_none[measure], before[measure], None))
     floor = results.get(FLOOR)
     if floor:
         print("  git status, the floor (no process filter can do better):")
@@ -264,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         tools = {**TOOLS, FLOOR: [("filter.x.process", str(floor))], BLOB_FLOOR: [("filter.x.process", str(blob_floor))]}
         if args.before:
             tools["nbgit before"] = [("filter.x.process", str(args.before.resolve() / FILTER_PROCESS.name))]
+            tools["nbgit before keeping no outputs"] = [*tools["nbgit before"], ("nbgit.restore", "false")]
         tools = {tool: config for tool, config in tools.items() if tool not in args.skip}
         for name in args.set or list(SETS):
             count, quick_count, add_target, build = SETS[name]
