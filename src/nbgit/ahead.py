@@ -11,6 +11,10 @@ over the very bytes the answer was made of (compared whole) and sends it. Anythi
 does not ask for, one changed in between, one that does not clean without a problem) is answered by
 the filter itself as before: an answer is always what the filter makes of git's own bytes.
 
+It runs where the filter records no outputs (a clone with `nbgit.restore=false`, a policy whose
+outputs stay): elsewhere the worker keeping the outputs has the other core (nbgit.store.background),
+and a record costs about twice a clean, so cleaning there too made git wait longer, not less.
+
 The cleaner ahead plans at most `LEAD` notebooks past the one git asked for last, only while git
 asks for them in turn (a `git status` that finds a few changed notebooks among many asks for the
 others not at all), and only reads: regular files of the folder git is in, never through a symbolic

@@ -290,7 +290,7 @@ class Cleaner:
         own, problem = own_policy(path, self.policy)
         if own is None:
             return data, problem
-        made = self.ahead.take(path, data) if self.ahead is not None and keep else None
+        made = self.ahead.take(path, data) if self.ahead is not None and keep and not self._records(path, own) else None
         if made is not None and self.keeper is not None:
             self.keeper.handed_over(path, data, own)  # (as `cleaned` below notes what it is asked)
         if made is not None and made[1]:
@@ -347,6 +347,12 @@ class Cleaner:
         self._stop_worker()
         self.background = False  # the worker is gone (or never came): this process records from now on
         return False
+
+    def _records(self, path: str, own: Policy) -> bool:
+        """Whether the outputs of `path` go to the worker, which then has the other core: the cleaner
+        ahead would only take turns with it there (a record costs twice what a clean does), and git
+        would wait for both."""
+        return self.background and self.keeper is not None and self.keeper.keeps(path, own)
 
     def answer_ahead(self, path: str, data: bytes) -> tuple[bytes, bool] | None:
         """In the cleaner ahead: what `clean` answers for `data` (and whether the store knew it), None
