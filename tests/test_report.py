@@ -519,3 +519,20 @@ def test_web_view_serves_nbdime_on_the_cleaned_sides(repo: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_shallow_clone_is_told_how_to_reach_the_history_it_lacks(tmp_path: Path) -> None:
+    """`nbgit diff HEAD~1 HEAD` in a `git clone --depth 1`: one error, and a hint that names the way
+    to the missing history (it spoke of the first commit alone)."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    for number in range(3):
+        (origin / "a.ipynb").write_text(json.dumps({"cells": [], "metadata": {"n": number}, "nbformat": 4, "nbformat_minor": 5}))
+        git(origin, "add", "-A")
+        git(origin, "commit", "-q", "-m", f"version {number}")
+    git(tmp_path, "clone", "-q", "--depth", "1", origin.as_uri(), "shallow")
+    done = nbgit(tmp_path / "shallow", "diff", "HEAD~1", "HEAD")
+    assert done.returncode == 2 and b"Traceback" not in done.stderr
+    error, hint = done.stderr.decode().splitlines()
+    assert error.startswith("nbgit: error: git diff failed") and "`git fetch --unshallow`" in hint

@@ -145,7 +145,8 @@ def changed_files(revisions: list[str], paths: list[str], cwd: Path | str | None
     """
     out = git(
         "diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", *revisions, "--", *paths, cwd=cwd,
-        hint="name revisions that exist (`git log --oneline` lists them); before the first commit there is no HEAD",
+        hint="name revisions that exist (`git log --oneline` lists them); before the first commit there is no HEAD, "
+        "and a shallow clone has no history before its oldest commit (`git fetch --unshallow` fetches it)",
     )
     return _raw_changes(out)
 
