@@ -259,7 +259,8 @@ class Cleaner:
         self.background = False  # whether outputs are kept by a forked worker (the process filter's: see nbgit.store.background)
         self.anew = False  # whether every notebook is cleaned, never answered as recorded (`nbgit renormalize`: see `clean`)
         self._worker: Worker | None = None
-        self.ahead: CleanerAhead | None = None  # the process filter's cleaner of what git asks for next (nbgit.ahead)
+        self.looks_ahead = False  # whether the next notebooks are cleaned ahead of git where nothing is recorded (the process filter's)
+        self._ahead: CleanerAhead | None = None  # (made at the first request that may use it: see `_ahead_of_git`)
 
     @classmethod
     def for_directory(cls, directory: Path | str, one_command: bool = False) -> Cleaner:
@@ -290,7 +291,8 @@ class Cleaner:
         own, problem = own_policy(path, self.policy)
         if own is None:
             return data, problem
-        made = self.ahead.take(path, data) if self.ahead is not None and keep and not self._records(path, own) else None
+        ahead = self._ahead_of_git(path, own) if keep else None
+        made = ahead.take(path, data) if ahead is not None else None
         if made is not None and self.keeper is not None:
             self.keeper.handed_over(path, data, own)  # (as `cleaned` below notes what it is asked)
         if made is not None and made[1]:
@@ -318,8 +320,8 @@ class Cleaner:
     def wait(self) -> None:
         """Keep every output handed over so far before going on: the worker finishes and exits (a later
         record starts another)."""
-        if self.ahead is not None:
-            self.ahead.stop()  # (first: it holds the worker's pipe open when it was forked after it)
+        if self._ahead is not None:
+            self._ahead.stop()  # (first: it holds the worker's pipe open when it was forked after it)
         self.settle()
         self._stop_worker()
 
@@ -348,11 +350,18 @@ class Cleaner:
         self.background = False  # the worker is gone (or never came): this process records from now on
         return False
 
-    def _records(self, path: str, own: Policy) -> bool:
-        """Whether the outputs of `path` go to the worker, which then has the other core: the cleaner
-        ahead would only take turns with it there (a record costs twice what a clean does), and git
-        would wait for both."""
-        return self.background and self.keeper is not None and self.keeper.keeps(path, own)
+    def _ahead_of_git(self, path: str, own: Policy) -> CleanerAhead | None:
+        """The cleaner ahead (nbgit.ahead), made at the first request it may serve; None where it looks
+        not ahead, or where the outputs of `path` go to the worker, which then has the other core: the
+        cleaner ahead would only take turns with it there (a record costs twice what a clean does), and
+        git would wait for both."""
+        if not self.looks_ahead or (self.background and self.keeper is not None and self.keeper.keeps(path, own)):
+            return None
+        if self._ahead is None:
+            from nbgit.ahead import CleanerAhead
+
+            self._ahead = CleanerAhead(os.getcwd(), self.answer_ahead)
+        return self._ahead
 
     def answer_ahead(self, path: str, data: bytes) -> tuple[bytes, bool] | None:
         """In the cleaner ahead: what `clean` answers for `data` (and whether the store knew it), None
@@ -411,10 +420,7 @@ def main(capabilities: tuple[str, ...] = CAPABILITIES) -> int:
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
     cleaner = Cleaner.for_directory(os.getcwd(), one_command=True)  # (never raises)
     cleaner.background = hasattr(os, "fork")
-    if cleaner.background and cleaner.problem is None:
-        from nbgit.ahead import CleanerAhead
-
-        cleaner.ahead = CleanerAhead(os.getcwd(), cleaner.answer_ahead)
+    cleaner.looks_ahead = cleaner.background and cleaner.problem is None
     try:
         serve(stdin, stdout, cleaner, capabilities, cleaner.settle)
     except StreamEnded:
