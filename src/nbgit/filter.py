@@ -8,7 +8,8 @@ Three layers, kept apart as git-lfs keeps them:
   after another: the keys git sends until a flush, the content until a flush, one response.
 - the domain work (`Cleaner`): clean a notebook per the repository's policy, loaded once at start,
   and (through `nbgit.store`) remember its outputs on clean and put them back on smudge when git
-  writes the work tree (`into_work_tree`: not for `git archive`).
+  writes the work tree (`into_work_tree`: not for `git archive`). Where no outputs are recorded, the
+  next notebooks git asks for are cleaned ahead on the other core (`nbgit.ahead`).
 
 Only protocol bytes go to stdout; warnings go to stderr, one line per file. A file that cannot be
 cleaned is passed through unchanged with a warning (or refused with `status=error` when the policy
