@@ -57,3 +57,30 @@ def test_the_policy_of_such_a_work_tree_is_the_one_the_filter_applies(separate: 
     (separate / "nb.ipynb").write_bytes((json.dumps(NOTEBOOK, indent=1, sort_keys=True) + "\n").encode())
     git(separate, "add", "-A")
     assert b'"output_type"' in git(separate, "cat-file", "-p", ":nb.ipynb").stdout
+
+
+def test_a_work_tree_named_by_the_repository_config_has_its_policy_applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`GIT_DIR` with `core.worktree` in the repository's config (no `GIT_WORK_TREE`): git hands its filter
+    `GIT_DIR` alone, and the filter took the default policy (outputs stripped against the repository's
+    `outputs = "keep"`) and kept no outputs."""
+    repository, work_tree = tmp_path / "repository.git", tmp_path / "home"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(repository))
+    work_tree.mkdir()
+    monkeypatch.setenv("GIT_DIR", str(repository))
+    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
+    git(work_tree, "config", "core.bare", "false")
+    git(work_tree, "config", "core.worktree", str(work_tree))
+    done = nbgit(work_tree, "install")
+    assert done.returncode == 0, done.stderr.decode()
+    data = (json.dumps(NOTEBOOK, indent=1, sort_keys=True) + "\n").encode()
+    (work_tree / "nb.ipynb").write_bytes(data)
+    git(work_tree, "add", "-A")
+    git(work_tree, "commit", "-q", "-m", "a notebook")
+    assert b'"output_type"' not in git(work_tree, "cat-file", "-p", "HEAD:nb.ipynb").stdout
+    (work_tree / "nb.ipynb").unlink()
+    git(work_tree, "checkout", "--", "nb.ipynb")
+    assert (work_tree / "nb.ipynb").read_bytes() == data  # outputs back from the store
+    (work_tree / ".nbgit.toml").write_text('outputs = "keep"\n')
+    (work_tree / "kept.ipynb").write_bytes(data)
+    git(work_tree, "add", "-A")
+    assert b'"output_type"' in git(work_tree, "cat-file", "-p", ":kept.ipynb").stdout

@@ -90,11 +90,18 @@ def _named_work_tree(here: str) -> str | None:
 
     A work tree without a `.git` entry (`git --git-dir=... --work-tree=...`, `GIT_DIR` and
     `GIT_WORK_TREE`: a dotfiles repository) is found through these, which git hands down to its
-    filters and hooks (relative to the top of the work tree, where it runs them)."""
+    filters and hooks (relative to the top of the work tree, where it runs them). Where the work tree
+    is the repository's `core.worktree` instead, git hands down `GIT_DIR` alone, and `GIT_PREFIX` to
+    what it runs at the top of the work tree (its filters, hooks and drivers): that top is the
+    working directory then."""
     try:
         named = environ.get(b"GIT_WORK_TREE")  # (posix.environ: bytes)
+        run_by_git = b"GIT_DIR" in environ and b"GIT_PREFIX" in environ
     except TypeError:  # (os.environ, where there is no posix module: str)
         named = environ.get("GIT_WORK_TREE")
+        run_by_git = "GIT_DIR" in environ and "GIT_PREFIX" in environ
+    if not named and run_by_git:
+        named = getcwd()
     if not named:
         return None
     import os.path
