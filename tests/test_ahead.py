@@ -15,7 +15,7 @@ from conftest import git, nbgit, within
 from test_history import notebook
 
 from nbgit.ahead import LEAD, Answer, CleanerAhead
-from nbgit.filter import clean_blob
+from nbgit.filter import Cleaner, clean_blob
 from nbgit.policy import Policy
 
 NAMES = [f"{letter}.ipynb" for letter in "abcdefgh"]
@@ -137,3 +137,40 @@ def test_git_add_and_status_of_many_notebooks_store_what_cleaning_gives(repo: Pa
         os.utime(repo / name)
     status = within(60, repo, "git", "status", "--porcelain")
     assert status.stdout == b" M nb11.ipynb\n" and b"Traceback" not in status.stderr
+
+
+class Noting(Cleaner):
+    """The process filter's cleaner, leaving `made/<name>` for each notebook its cleaner ahead answers."""
+
+    made: Path
+
+    def answer_ahead(self, path: str, data: bytes) -> tuple[bytes, bool] | None:
+        (self.made / path).write_bytes(b"")
+        return super().answer_ahead(path, data)
+
+
+@pytest.mark.parametrize("restore", ["true", "false"])
+def test_the_filter_cleans_ahead_only_where_it_records_no_outputs(repo: Path, restore: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process filter's wiring (as `nbgit.filter.main` makes it): a clone keeping no outputs has the
+    next notebooks answered ahead, and those answers are what cleaning gives; a clone keeping them has
+    none made (its worker has the other core)."""
+    assert nbgit(repo, "install", "--no-hooks").returncode == 0
+    git(repo, "config", "nbgit.restore", restore)
+    contents = {f"nb{number}.ipynb": notebook(f"output {number}") for number in range(6)}
+    for name, data in contents.items():
+        (repo / name).write_bytes(data)
+    monkeypatch.chdir(repo)  # (git runs its filter at the top of the work tree)
+    cleaner = Noting.for_directory(repo, one_command=True)
+    cleaner.made = repo.parent / "made"
+    cleaner.made.mkdir()
+    cleaner.background = cleaner.looks_ahead = True
+    try:
+        for name, data in contents.items():
+            assert cleaner.clean(name, data) == (cleaned(data, name), None)
+    finally:
+        cleaner.wait()
+    made = {p.name for p in cleaner.made.iterdir()}
+    if restore == "false":
+        assert {"nb2.ipynb", "nb3.ipynb", "nb4.ipynb"} <= made  # planned when the second started it, answered before git asked
+    else:
+        assert made == set()

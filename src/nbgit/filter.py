@@ -292,7 +292,8 @@ class Cleaner:
         own, problem = own_policy(path, self.policy)
         if own is None:
             return data, problem
-        ahead = self._ahead_of_git(path, own) if keep else None
+        records = keep and self.keeper is not None and self.keeper.keeps(path, own)  # (nothing handed over where nothing would be recorded)
+        ahead = self._ahead_of_git(records) if keep else None
         made = ahead.take(path, data) if ahead is not None else None
         if made is not None and self.keeper is not None:
             self.keeper.handed_over(path, data, own)  # (as `cleaned` below notes what it is asked)
@@ -306,7 +307,7 @@ class Cleaner:
         if problem is None and self.keeper is not None and keep:
             if len(result) == len(data) and result != data and not self.anew and self.keeper.staged_as_is(path, data, own):  # (keys reordered: as long)
                 return data, None
-            if self.keeper.keeps(path, own):  # (nothing handed over, no worker, where nothing would be recorded)
+            if records:
                 self._unsettled.append((path, data, result, own, read_at))
         return result, problem
 
@@ -351,12 +352,12 @@ class Cleaner:
         self.background = False  # the worker is gone (or never came): this process records from now on
         return False
 
-    def _ahead_of_git(self, path: str, own: Policy) -> CleanerAhead | None:
+    def _ahead_of_git(self, records: bool) -> CleanerAhead | None:
         """The cleaner ahead (nbgit.ahead), made at the first request it may serve; None where it looks
-        not ahead, or where the outputs of `path` go to the worker, which then has the other core: the
-        cleaner ahead would only take turns with it there (a record costs twice what a clean does), and
-        git would wait for both."""
-        if not self.looks_ahead or (self.background and self.keeper is not None and self.keeper.keeps(path, own)):
+        not ahead, or where the notebook's outputs are recorded (`records`) by the worker, which then has
+        the other core: the cleaner ahead would only take turns with it there (a record costs twice what
+        a clean does), and git would wait for both."""
+        if not self.looks_ahead or (records and self.background):
             return None
         if self._ahead is None:
             from nbgit.ahead import CleanerAhead

@@ -285,16 +285,10 @@ class OutputKeeper:
             raise self._settings
         return self._settings
 
-    def _open(self) -> Store | None:
-        """The output store; None when the clone turned it off (`nbgit.restore`) or it failed."""
-        return self._opened(notes=False)
-
-    def _open_notes(self) -> Store | None:
-        """The notes of the notebooks written as committed (never any outputs: see `notes_dir`); None when they failed."""
-        return self._opened(notes=True)
-
     def _opened(self, notes: bool) -> Store | None:
-        """The output store or the notes, opened on first use (the clone's settings read once)."""
+        """The output store, or the notes of the notebooks written as committed (never any outputs: see
+        `notes_dir`), opened on first use (the clone's settings read once); None when the clone turned
+        the store off (`nbgit.restore`) or it failed."""
         opened = self._notes if notes else self._outputs
         if opened.off:
             return None
@@ -324,7 +318,7 @@ class OutputKeeper:
         on without it; where the disk refused a record (full, read-only), without recording only (`Store.refused`)."""
         opened = self._notes if notes else self._outputs
         try:
-            store = self._open_notes() if notes else self._open()
+            store = self._opened(notes)
             if store is None:
                 return None
             try:
