@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -11,7 +12,7 @@ from conftest import CORPUS, copy_in, git, nbgit
 from test_merge import branches, code_sources, dev_notebooks, edited, has_conflict_marks, tagged_notebook, unmerged, validate, wire_driver
 
 from nbgit.clean import clean_bytes
-from nbgit.notebook import has_conflict_markers
+from nbgit.notebook import has_conflict_markers, source_of
 from nbgit.policy import Policy
 
 FILES = CORPUS / "peer" / "nbdime" / "files"
@@ -267,3 +268,146 @@ def test_take_says_when_it_drops_the_other_sides_edits_that_merged_cleanly(repo:
     assert code_sources((repo / "nb.ipynb").read_bytes()) == ["a = mine", "b = 0"]
     git(repo, "checkout", "-m", "--", "nb.ipynb")
     assert "took local whole: the edits remote made" in nbgit(repo, "resolve", "nb.ipynb", "--take", "local").stderr.decode()
+
+
+def notebook_of(cells: list[tuple[str, str]], metadata: dict[str, object] | None = None, outputs: dict[str, str] | None = None) -> bytes:
+    """nbformat 4.5 code cells (id, source), with the notebook's metadata and a printed output for the cells named in `outputs`."""
+    printed = outputs or {}
+    content = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": ident, "metadata": {}, "source": source,
+             "outputs": [{"name": "stdout", "output_type": "stream", "text": printed[ident]}] if ident in printed else []}
+            for ident, source in cells
+        ],
+        "metadata": metadata or {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
+
+
+def prefer_case(repo: Path, driver: bool = True) -> None:
+    """Both sides edit one line of cell a differently, and the notebook's title; local also edits cell b,
+    remote cell c and line 3 of cell a, and adds cell d: main and other, merged into conflict."""
+    if driver:
+        wire_driver(repo)
+    base = notebook_of([("a", "x = 1\ny = 2\nz = 3"), ("b", "b = 0"), ("c", "c = 0")], {"title": "base"})
+    local = notebook_of([("a", "x = 'local'\ny = 2\nz = 3"), ("b", "b = 'local'"), ("c", "c = 0")], {"title": "local"})
+    remote = notebook_of([("a", "x = 'remote'\ny = 2\nz = 'remote'"), ("b", "b = 0"), ("c", "c = 'remote'"), ("d", "d = 'remote'")],
+                         {"title": "remote"})
+    branches(repo, {"nb.ipynb": base}, {"nb.ipynb": local}, {"nb.ipynb": remote})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+
+
+@pytest.mark.parametrize("driver", [True, False], ids=["driver", "git's text merge"])
+@pytest.mark.parametrize("prefer", ["local", "remote"])
+def test_prefer_settles_each_conflict_one_way_and_keeps_the_other_edits(repo: Path, prefer: str, driver: bool) -> None:
+    """A merge the driver marked inside the notebook (or git's text merge broke): `--prefer` settles the
+    source line and the metadata key both sides changed that side's way; every other edit of both sides
+    stays, which `--take` would drop; the result has no conflict left, and the commit goes through."""
+    prefer_case(repo, driver)
+    done = nbgit(repo, "resolve", "nb.ipynb", "--prefer", prefer)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode().splitlines() == [
+        f"nbgit: nb.ipynb: merged cell by cell, 2 conflicts settled {prefer}'s way, keeping the other edits; review it, then `git add nb.ipynb`",
+        "  notebook metadata: title changed differently on both sides",
+        "  cell 1: source",
+    ]
+    data = (repo / "nb.ipynb").read_bytes()
+    validate(data)
+    assert not has_conflict_marks(data)
+    assert code_sources(data) == [f"x = '{prefer}'\ny = 2\nz = 'remote'", "b = 'local'", "c = 'remote'", "d = 'remote'"]
+    assert json.loads(data)["metadata"] == {"title": prefer}
+    git(repo, "add", "nb.ipynb")
+    git(repo, "commit", "-q", "--no-edit")
+    assert nbgit(repo, "check", "--all").returncode == 0
+
+
+def test_prefer_settles_a_stretch_of_cells_and_a_deletion_that_side_s_way(repo: Path) -> None:
+    """Cells inserted at one place on both sides (with outputs), and a cell deleted on one side and edited
+    on the other: the plain merge frames both sides' new cells with marker cells and notes the deletion
+    in the cell; `--prefer` takes the chosen side's cells and deletion (or edit), and the other side's
+    edit of the first cell stays."""
+    wire_driver(repo)
+    base = notebook_of([("a", "a = 0"), ("m", "m = 0"), ("b", "b = 0"), ("z", "z = 0")])
+    local = notebook_of([("a", "a = 0"), ("l", "mine = 1"), ("m", "m = 0"), ("z", "z = 0")], outputs={"l": "1\n"})
+    remote = notebook_of([("a", "a = 'remote'"), ("r", "theirs = 2"), ("m", "m = 0"), ("b", "b = 'remote'"), ("z", "z = 0")], outputs={"r": "2\n"})
+    branches(repo, {"nb.ipynb": base}, {"nb.ipynb": local}, {"nb.ipynb": remote})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    marked = code_sources((repo / "nb.ipynb").read_bytes())
+    assert "<<<<<<< LOCAL CELL DELETED >>>>>>>\nb = 'remote'" in marked and "mine = 1" in marked and "theirs = 2" in marked
+    expected = {"local": ["a = 'remote'", "mine = 1", "m = 0", "z = 0"], "remote": ["a = 'remote'", "theirs = 2", "m = 0", "b = 'remote'", "z = 0"]}
+    for prefer in ("local", "remote"):
+        done = nbgit(repo, "resolve", "nb.ipynb", "--prefer", prefer)
+        assert done.returncode == 0, done.stderr.decode()
+        data = (repo / "nb.ipynb").read_bytes()
+        assert not has_conflict_marks(data) and code_sources(data) == expected[prefer], prefer
+        git(repo, "checkout", "-m", "--", "nb.ipynb")
+
+
+def test_prefer_in_a_rebase_keeps_upstream_s_other_edit(repo: Path) -> None:
+    """The rebase `--take` drops upstream's cleanly merged edit in (see above): `--prefer remote` keeps
+    the replayed commit's line where both changed it, and upstream's edit of the other cell."""
+    wire_driver(repo)
+    branches(repo, {"nb.ipynb": tagged_notebook([("a", "a = 0", []), ("b", "b = 0", [])])},
+             {"nb.ipynb": tagged_notebook([("a", "a = upstream", []), ("b", "b = upstream", [])])},
+             {"nb.ipynb": tagged_notebook([("a", "a = mine", []), ("b", "b = 0", [])])})
+    git(repo, "checkout", "-q", "other")
+    rebase = git(repo, "rebase", "main", check=False)
+    assert rebase.returncode == 1
+    assert "or settle each conflict one way, keeping the other edits: `nbgit resolve nb.ipynb --prefer local|remote`" in rebase.stderr.decode()
+    assert nbgit(repo, "resolve", "nb.ipynb", "--prefer", "remote").returncode == 0
+    assert code_sources((repo / "nb.ipynb").read_bytes()) == ["a = mine", "b = upstream"]
+    git(repo, "add", "nb.ipynb")
+    assert git(repo, "-c", "core.editor=true", "rebase", "--continue").returncode == 0
+
+
+def test_prefer_after_git_add_names_the_way_to_get_the_sides_back(repo: Path) -> None:
+    prefer_case(repo)
+    git(repo, "add", "nb.ipynb")
+    done = nbgit(repo, "resolve", "nb.ipynb", "--prefer", "local")
+    assert done.returncode == 2 and done.stderr.decode().splitlines() == [
+        ("nbgit: error: nb.ipynb: conflicts are marked inside it (notebook metadata: title changed differently on both sides (local's kept; "
+         "remote's under nbgit-remote-metadata)), but git no longer holds its sides to settle them with (it was `git add`-ed)"),
+        ("hint: while the merge is going on, `git checkout -m -- nb.ipynb` brings them back, then `nbgit resolve nb.ipynb --prefer local`; "
+         "or edit the marked places in Jupyter"),
+    ]
+    assert nbgit(repo, "resolve", "nb.ipynb", "--take", "local", "--prefer", "local").returncode == 2  # one or the other
+
+
+def test_prefer_leaves_conflicts_marked_where_settling_would_drop_a_line_merged_without_conflict() -> None:
+    """The guard: a settled merge that lost a line the plain merge kept outside its conflicts is refused,
+    and the marked merge comes back with the reason."""
+    from nbgit.merge import MergeResult
+    from nbgit.repair import _settled
+
+    marked = MergeResult(notebook_of([("a", "<<<<<<< local\nx = 1\n=======\nx = 2\n>>>>>>> remote\nkept = 1")]), ["cell 1: source"], "cell by cell")
+    whole = MergeResult(notebook_of([("a", "x = 1\nkept = 1")]), [], "cell by cell")
+    assert _settled(marked, whole, "local", 7).settled == ["cell 1: source"]
+    lossy = _settled(marked, MergeResult(notebook_of([("a", "x = 1")]), [], "cell by cell"), "local", 7)
+    assert lossy.data == marked.data and lossy.conflicts == marked.conflicts
+    assert lossy.notes == ["settling the conflicts local's way would drop 'kept = 1', which merged without conflict; they are marked instead"]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("prefer", ["local", "remote"])
+def test_prefer_on_nbdime_s_conflict_fixtures_and_dev_notebooks_keeps_every_line_that_side_added(repo: Path, prefer: str) -> None:
+    """nbdime's conflict fixtures and two dev notebooks broken by git's text merge: `--prefer` gives a valid
+    notebook, without a conflict mark where it says it settled them all, holding every source line the
+    preferred side added to the base (counted as a multiset, over the whole notebook)."""
+    sides = conflicted_merge(repo)
+    stage = {"local": 1, "remote": 2}[prefer]
+    for name, triplet in sides.items():
+        done = nbgit(repo, "resolve", name, "--prefer", prefer)
+        assert done.returncode in (0, 1) and b"Traceback" not in done.stderr, done.stderr.decode()
+        result = (repo / name).read_bytes()
+        validate(result)
+        assert (done.returncode == 1) == has_conflict_marks(result), name
+        if done.returncode == 0:
+            lines = [Counter(line for source in all_sources(side) for line in source.splitlines() if line.strip()) for side in (triplet[0], triplet[stage], result)]
+            added = lines[1] - lines[0]
+            assert not added - lines[2], name
+
+
+def all_sources(data: bytes) -> list[str]:
+    return [source_of(cell) for cell in json.loads(data)["cells"]] if b'"worksheets"' not in data else []

@@ -147,7 +147,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default=None, metavar="PATH")
     p = _command(sub, "resolve", "rebuild a notebook broken by git's conflict markers into a valid one", "nbgit resolve analysis.ipynb --take local")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--take", choices=["local", "remote", "base"], help="take one side whole instead of merging cell by cell")
+    one_way = p.add_mutually_exclusive_group()
+    one_way.add_argument("--take", choices=["local", "remote", "base"], help="take one side whole instead of merging cell by cell")
+    one_way.add_argument("--prefer", choices=["local", "remote"], help="merge cell by cell and settle each conflict this side's way, keeping the other side's other edits")
 
     p = _command(sub, "check", "catch unclean, broken, conflicted, unsynced and irreproducible notebooks", "nbgit check --all --format github")
     p.add_argument("paths", nargs="*", metavar="PATH")

@@ -347,9 +347,11 @@ def merge_file(
     marker_size: int = 7,
     labels: tuple[str, str, str] = ("local", "base", "remote"),
     cwd: Path | str | None = None,
+    prefer: str | None = None,
 ) -> tuple[bytes, int]:
     """git's own three-way line merge (`git merge-file -p`, with these labels, git's marker size and
-    the repository's merge.conflictStyle): the merged bytes and the number of conflicts."""
+    the repository's merge.conflictStyle): the merged bytes and the number of conflicts; with `prefer`
+    ("local" or "remote"), conflicts settled that side's way (`--ours`, `--theirs`): none left."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="nbgit-merge-") as folder:
@@ -358,6 +360,7 @@ def merge_file(
             paths.append(Path(folder) / name)
             paths[-1].write_bytes(data)
         options = [f"--marker-size={marker_size}", *(arg for label in labels for arg in ("-L", label))]
+        options += {"local": ["--ours"], "remote": ["--theirs"]}.get(prefer or "", [])
         done = subprocess.run(["git", "merge-file", "-p", *options, *map(str, paths)], cwd=cwd, capture_output=True)
     if done.returncode < 0 or done.returncode > 127:
         message = done.stderr.decode("utf-8", "replace").strip()

@@ -70,6 +70,7 @@ class MergeResult:
     conflicts: list[str]
     how: str
     notes: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)  # the conflicts a side was preferred in (see `merge_notebooks`)
 
 
 class Markers(NamedTuple):
@@ -131,6 +132,7 @@ def merge_bytes(base: bytes, local: bytes, remote: bytes, path: str, policy: Pol
 
 
 UNREADABLE_SIDE = "text merge, a side not a notebook"
+CELL_BY_CELL, IN_PLACE = "cell by cell", "cell by cell, in place"  # (how conflicts may be marked: nbdime's merge, or position by position)
 
 
 def text_merge(base: bytes, local: bytes, remote: bytes, markers: Markers, reason: str, how: str = "text merge") -> MergeResult:
@@ -149,11 +151,20 @@ def text_merge(base: bytes, local: bytes, remote: bytes, markers: Markers, reaso
     return MergeResult(data, where, how, [reason])
 
 
-def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, policy: Policy, markers: Markers = Markers()) -> MergeResult:
+def merge_notebooks(
+    base: Notebook | None, local: Notebook, remote: Notebook, policy: Policy, markers: Markers = Markers(), prefer: str | None = None
+) -> MergeResult:
     """Merge cleaned notebooks; `base` None means none is shared (add/add, or a two-sided repair).
 
     The notebook's metadata is merged here, key by key, before the cells (see `merge_metadata`), so
     that nbdime never merges it: its string patches glue two versions together.
+
+    `prefer` ("local" or "remote") settles every conflict that side's way instead of marking it, as
+    `git merge -X ours|theirs` does for text: a source conflict takes that side's lines (git's own
+    line merge decides which lines conflict), a stretch of cells changed differently on both sides
+    takes that side's cells, a metadata key that side's value; every edit of the other side that
+    conflicts with none is kept. Where it cannot be settled so (nbdime fails, or would drop a line of
+    the preferred side), the conflicts are marked as without `prefer`.
     """
     positional = _positional(local.content.get("cells"))
     base, local, remote = _shared_ids(base, local, remote, renumbered=policy.ids != "keep")
@@ -165,16 +176,18 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
         major, views = _common_views(base, local, remote)
     except _Unmergeable as error:
         return text_merge(_bytes_of(base), serialise(local), serialise(remote), markers, str(error))
-    metadata, theirs = merge_metadata(*(view.get("metadata") or {} for view in views))
+    old, mine, other = (view.get("metadata") or {} for view in views)
+    metadata, theirs = merge_metadata(old, other, mine) if prefer == "remote" else merge_metadata(old, mine, other)  # (written with sorted keys)
+    theirs = {} if prefer else theirs
     base_view, local_view, remote_view = ({**view, "metadata": metadata} for view in views)
     notes: list[str] = []
     merged = _merge_in_place(base_view, local_view, remote_view) if base is not None else None
-    conflicted, unmarked, how = False, [], "cell by cell, in place"
+    conflicted, unmarked, how = False, [], IN_PLACE
     if merged is None:
         try:
             with time_limit(NBDIME_SECONDS):
-                merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers)
-            lost = _lost_line(base_view, local_view, remote_view, merged)
+                merged, conflicted, unmarked = _merge_with_nbdime(base_view, local_view, remote_view, policy, markers, prefer)
+            lost = _lost_line(base_view, local_view, remote_view, merged, prefer)
             notes = [f"nbdime's merge would drop {lost!r}; both sides kept whole instead"] if lost else []
         except OutOfTime:
             notes = [f"nbdime's merge took more than {NBDIME_SECONDS} s (it compares every changed cell with every other); both sides kept whole instead"]
@@ -182,7 +195,7 @@ def merge_notebooks(base: Notebook | None, local: Notebook, remote: Notebook, po
             notes = [f"nbdime's merge failed ({type(error).__name__}: {error}); both sides kept whole instead"]
         if notes:
             merged, conflicted, unmarked = keep_both(local_view, remote_view, markers), True, []
-        how = "both sides kept whole" if notes else "cell by cell"
+        how = "both sides kept whole" if notes else CELL_BY_CELL
     if theirs:
         merged["metadata"] = {**merged.get("metadata", {}), REMOTE_METADATA_KEY: theirs}
     content = _restore_version(merged, major, local.content)
@@ -290,6 +303,31 @@ def describe_conflicts(content: dict[str, Any], marker_size: int) -> list[str]:
             found.append(f"cell {number}: metadata")
         if any(str(name).startswith(("LOCAL_", "REMOTE_")) for name in cell.get("attachments") or {}):
             found.append(f"cell {number}: attachments (both versions kept, as LOCAL_ and REMOTE_)")
+    return found
+
+
+def lines_outside_conflicts(content: dict[str, Any], marker_size: int) -> Counter[str]:
+    """The source lines of a merged notebook that no conflict marked holds, counted: not between marker
+    cells, not in a cell nbdime notes was deleted on one side, not between a source's markers."""
+    found: Counter[str] = Counter()
+    opened, closed = "<" * marker_size + " ", ">" * marker_size
+    between_cells = False
+    for cell in cells(content):
+        source = source_of(cell)
+        marker = _MARKER_CELL.match(source) if cell.get("cell_type") == "markdown" else None
+        if marker:
+            between_cells = marker.group(1).startswith(("<", "="))
+            continue
+        if between_cells or source.startswith((f"{opened}LOCAL CELL DELETED", f"{opened}REMOTE CELL DELETED")):
+            continue
+        inside = False
+        for line in source.splitlines():
+            if line.startswith(opened):
+                inside = True
+            elif inside and line.startswith(closed):
+                inside = False
+            elif not inside and line.strip():
+                found[line] += 1
     return found
 
 
@@ -606,7 +644,7 @@ def _skip_slow_optional_imports() -> None:
 
 
 def _merge_with_nbdime(
-    base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], policy: Policy, markers: Markers
+    base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], policy: Policy, markers: Markers, prefer: str | None = None
 ) -> tuple[dict[str, Any], bool, list[str]]:
     """nbdime's merge: the merged notebook, whether conflicts remain, and those it left unmarked.
 
@@ -614,7 +652,12 @@ def _merge_with_nbdime(
     on both sides by nbdime, as a notebook with the base's top level (the metadata is merged already);
     the top level (`nbformat_minor`) is taken from the side that changed it, else the newer. Where
     nbdime leaves a conflict unresolved (it would keep the base there, losing both changes, and no mark
-    would show it), both sides' cells of the stretch are kept between marker cells."""
+    would show it), both sides' cells of the stretch are kept between marker cells.
+
+    With `prefer`, nbdime settles conflicts that side's way (its `use-local` / `use-remote`), except
+    in sources, which git's line merge settles (nbdime's own would keep lines of both sides), and a
+    cell deleted on one side and edited on the other, which nbdime keeps with a note in its source;
+    where nbdime would keep the base, the stretch is that side's cells."""
     import logging
 
     nbformat = _nbformat()
@@ -623,12 +666,13 @@ def _merge_with_nbdime(
 
     logging.getLogger("nbdime").setLevel(logging.ERROR)  # conflicts are reported by nbgit, once
     args = Namespace(
-        merge_strategy="inline",
-        input_strategy=None,
+        merge_strategy=f"use-{prefer}" if prefer else "inline",
+        input_strategy="inline",
         output_strategy=OUTPUT_STRATEGIES[policy.section("merge")["outputs"]],
         ignore_transients=True,
         log_level="ERROR",
     )
+    chosen = {"local": 1, "remote": 2}.get(prefer or "")
     top = _one_sided(*({k: v for k, v in side.items() if k != "cells"} for side in (base, local, remote)))
     if top is _UNMERGED:
         top = {**local, "nbformat_minor": max(local.get("nbformat_minor", 0), remote.get("nbformat_minor", 0))}
@@ -639,20 +683,41 @@ def _merge_with_nbdime(
         if one_sided is not _UNMERGED:
             merged_cells.extend(one_sided)
             continue
-        if _distinct_insertions(stretch):
+        if _distinct_insertions(stretch) and chosen is None:
             merged_cells += keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
             conflicted = True
             continue
         nodes = [nbformat.from_dict({**base, "cells": cells_of_side}) for cells_of_side in stretch]
-        with _source_renderer(markers):
+        with _source_renderer(markers, prefer):
             decisions = decide_notebook_merge(*nodes, args)
-        conflicted = conflicted or any(d.conflict for d in decisions)
         if any(d.conflict and d.action == "base" for d in decisions):
-            merged_cells += keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
+            merged_cells += stretch[chosen] if chosen else keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
+            conflicted = conflicted or not chosen
             continue
+        conflicted = conflicted or any(d.conflict and not (prefer and _deletion_noted(d)) for d in decisions)
         unmarked += _unmarked_conflicts(decisions, offset)
-        merged_cells += [_relabelled_markers(cell, markers) for cell in _plain(apply_decisions(nodes[0], decisions)).get("cells", [])]
+        stretch_cells = _plain(apply_decisions(nodes[0], decisions)).get("cells", [])
+        if prefer:
+            merged_cells += [settled for cell in stretch_cells for settled in _deletion_settled(cell, prefer)]
+        else:
+            merged_cells += [_relabelled_markers(cell, markers) for cell in stretch_cells]
     return {**top, "cells": merged_cells}, conflicted, unmarked
+
+
+def _deletion_noted(decision: Any) -> bool:
+    """Whether nbdime decided a cell deleted on one side and edited on the other by keeping it with a
+    note in its source (`<<<<<<< LOCAL CELL DELETED >>>>>>>`), whatever the merge's strategy."""
+    return decision.get("strategy") == "inline-source" and decision.get("action") in ("local_then_remote", "remote_then_local")
+
+
+def _deletion_settled(cell: dict[str, Any], prefer: str) -> list[dict[str, Any]]:
+    """A cell of nbdime's merge with a deletion noted in it settled `prefer`'s way: gone when that side
+    deleted it, else without the note; any other cell as it is."""
+    source = cell.get("source") if isinstance(cell.get("source"), str) else ""
+    deleted = _NBDIME_DELETED.match(source)
+    if deleted is None:
+        return [cell]
+    return [] if deleted.group(1).lower() == prefer else [{**cell, "source": source[deleted.end() :]}]
 
 
 Stretch = tuple[list[Any], list[Any], list[Any]]
@@ -832,25 +897,25 @@ def _unmarked_conflicts(decisions: list[Any], offset: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def _source_renderer(markers: Markers) -> Iterator[None]:
+def _source_renderer(markers: Markers, prefer: str | None = None) -> Iterator[None]:
     """Have nbdime's inline strategy render source conflicts through `git merge-file` with git's marker
-    size and labels (nbdime hard-codes 7, local and remote) and the repository's conflict style,
-    in-process for the duration only."""
+    size and labels (nbdime hard-codes 7, local and remote) and the repository's conflict style, or
+    settled `prefer`'s way, in-process for the duration only."""
     from nbdime.merging import strategies
 
     original = strategies.merge_render
-    strategies.merge_render = functools.partial(_render_source, markers=markers)
+    strategies.merge_render = functools.partial(_render_source, markers=markers, prefer=prefer)
     try:
         yield
     finally:
         strategies.merge_render = original
 
 
-def _render_source(base: str, local: str, remote: str, strategy: Any = None, markers: Markers = Markers()) -> tuple[str, int]:
+def _render_source(base: str, local: str, remote: str, strategy: Any = None, markers: Markers = Markers(), prefer: str | None = None) -> tuple[str, int]:
     if local == remote:
         return local, 0
     labels = (markers.local, markers.base, markers.remote)
-    data, conflicts = gitrepo.merge_file(local.encode(), base.encode(), remote.encode(), markers.size, labels)
+    data, conflicts = gitrepo.merge_file(local.encode(), base.encode(), remote.encode(), markers.size, labels, prefer=prefer)
     text = data.decode("utf-8")
     if conflicts and text.endswith("\n") and not local.endswith("\n") and not remote.endswith("\n"):
         text = text[:-1]  # the closing marker was the last line: sources carry no final newline
@@ -880,8 +945,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _lost_line(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], merged: dict[str, Any]) -> str:
-    """A source line the merge dropped (empty when none was lost), counting lines as a multiset.
+def _lost_line(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any], merged: dict[str, Any], prefer: str | None = None) -> str:
+    """A source line the merge dropped (empty when none was lost), counting lines as a multiset; with
+    `prefer`, only the lines that side added count as added (the other's may lose to them).
 
     Cell by cell (cells matched to the base by id, or by content when ids are missing), a side's
     added lines are what its cells have beyond the base cells they came from. The merged notebook
@@ -901,7 +967,7 @@ def _lost_line(base: dict[str, Any], local: dict[str, Any], remote: dict[str, An
     for total, side in zip(added, sides):
         for key, counts in side.items():
             total.update(counts - (base_cells[key[1]] if key[0] == "base" else Counter()))
-    needed.update(added[0] | added[1])
+    needed.update({"local": added[0], "remote": added[1]}.get(prefer or "", added[0] | added[1]))
     have = Counter(line for cell in cells(merged) for line in source_of(cell).splitlines() if line.strip())
     return next((line for line, count in needed.items() if have[line] < count), "")
 

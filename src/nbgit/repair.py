@@ -9,11 +9,27 @@ During a conflicted merge git's index holds the real sides (stages 1-3): those a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from nbgit.errors import NbgitError
-from nbgit.merge import Markers, MergeResult, merge_notebooks, read_side
-from nbgit.notebook import Notebook, has_conflict_markers, serialise
+from nbgit.merge import (
+    CELL_BY_CELL,
+    IN_PLACE,
+    Markers,
+    MergeResult,
+    lines_outside_conflicts,
+    merge_notebooks,
+    read_side,
+)
+from nbgit.notebook import (
+    Notebook,
+    cells,
+    has_conflict_markers,
+    parse,
+    serialise,
+    source_of,
+)
 from nbgit.policy import Policy
 from nbgit.terminal import shell_word
 
@@ -83,8 +99,9 @@ def find_sides(data: bytes, path: str, stages: dict[int, bytes]) -> Sides:
     raise NbgitError(f"{path}: not in conflict and without git conflict markers", "nothing to repair")
 
 
-def repair(sides: Sides, path: str, policy: Policy, take: str | None = None, marker_size: int = 7) -> MergeResult:
-    """A valid notebook from the sides: one side whole (`take`), or merged cell by cell."""
+def repair(sides: Sides, path: str, policy: Policy, take: str | None = None, marker_size: int = 7, prefer: str | None = None) -> MergeResult:
+    """A valid notebook from the sides: one side whole (`take`), or merged cell by cell, with every
+    conflict settled `prefer`'s way when one is given (see `merge_notebooks`)."""
     chosen = {"local": sides.local, "remote": sides.remote, "base": sides.base}
     if take is not None:
         data = chosen[take]
@@ -92,6 +109,30 @@ def repair(sides: Sides, path: str, policy: Policy, take: str | None = None, mar
             raise NbgitError(f"{path}: no base version is recorded", "the markers have no `|||||||` base sections; take local or remote")
         notebook = _readable(data, path, f"{take} side, from {sides.origin}", policy)
         return MergeResult(serialise(notebook), [], f"took {take}")
+    marked = _merged(sides, path, policy, marker_size)
+    if prefer is None or not marked.conflicts:
+        return marked
+    if marked.how not in (CELL_BY_CELL, IN_PLACE):  # (both sides kept whole, or merged as text: nothing tells their conflicts apart)
+        return replace(marked, notes=[*marked.notes, f"the conflicts were not settled {prefer}'s way (the merge could not tell them apart); they are marked instead"])
+    return _settled(marked, _merged(sides, path, policy, marker_size, prefer), prefer, marker_size)
+
+
+def _settled(marked: MergeResult, preferred: MergeResult, prefer: str, marker_size: int) -> MergeResult:
+    """The merge with its conflicts settled `prefer`'s way (`preferred`), when it holds every source
+    line the merge that marks them (`marked`) kept outside its conflicts; else `marked`, saying why."""
+    if preferred.conflicts or preferred.notes:
+        reason = preferred.notes[0] if preferred.notes else "some could not be"
+        return replace(marked, notes=[*marked.notes, f"the conflicts were not settled {prefer}'s way ({reason}); they are marked instead"])
+    kept = lines_outside_conflicts(parse(marked.data).content, marker_size)
+    have = Counter(line for cell in cells(parse(preferred.data).content) for line in source_of(cell).splitlines())
+    lost = next((line for line, count in kept.items() if have[line] < count), None)
+    if lost is not None:
+        return replace(marked, notes=[*marked.notes, f"settling the conflicts {prefer}'s way would drop {lost!r}, which merged without conflict; they are marked instead"])
+    return replace(preferred, how=f"{marked.how}, conflicts settled {prefer}'s way", settled=marked.conflicts)
+
+
+def _merged(sides: Sides, path: str, policy: Policy, marker_size: int, prefer: str | None = None) -> MergeResult:
+    """The sides merged cell by cell (each read afresh: a merge settles their outputs in place)."""
     local = _readable(sides.local, path, f"local side, from {sides.origin}", policy)
     remote = _readable(sides.remote, path, f"remote side, from {sides.origin}", policy)
     base = None
@@ -100,7 +141,7 @@ def repair(sides: Sides, path: str, policy: Policy, take: str | None = None, mar
             base = read_side(sides.base, path, policy)
         except NbgitError:
             base = None  # a broken base only costs precision: the sides are merged as if added on both
-    return merge_notebooks(base, local, remote, policy, Markers(marker_size))
+    return merge_notebooks(base, local, remote, policy, Markers(marker_size), prefer)
 
 
 def _readable(data: bytes, path: str, side: str, policy: Policy) -> Notebook:

@@ -76,5 +76,6 @@ def report(name: str, result: MergeResult) -> None:
         tell(f"hint: `nbgit resolve {shown}` rebuilds a valid notebook from both sides")
     else:
         tell(f"hint: edit the marked places in Jupyter, then `git add {git_path_word(name)}`; "
+             f"or settle each conflict one way, keeping the other edits: `nbgit resolve {shown} --prefer local|remote`; "
              f"or take one side whole, dropping the other side's edits everywhere: `nbgit resolve {shown} --take local|remote`")
 

@@ -1,4 +1,5 @@
-"""`nbgit resolve PATH [--take local|remote|base]`: a valid notebook from one broken by git's conflict markers.
+"""`nbgit resolve PATH [--take local|remote|base | --prefer local|remote]`: a valid notebook from one
+broken by git's conflict markers, or the conflicts a merge marked inside a notebook settled one way.
 
 Cells the merge left unchanged get back the outputs this clone kept for them, and the cells the policy
 drops come back (nbgit.store).
@@ -25,7 +26,7 @@ from nbgit.repair import find_sides, repair
 from nbgit.terminal import git_path_word, shell_word
 
 
-def run(path: str, take: str | None = None) -> int:
+def run(path: str, take: str | None = None, prefer: str | None = None) -> int:
     """Rebuild `path` from its sides (git's index stages, else its markers); see `nbgit resolve --help`."""
     file = Path(path)
     try:
@@ -41,14 +42,15 @@ def run(path: str, take: str | None = None) -> int:
             f"{path}: deleted (or renamed) on {ours} side of the merge and changed on {theirs}s: there is no second notebook to merge it with",
             f"keep it as the work tree has it: `git add {git_path_word(path)}`; or delete it: `git rm {git_path_word(path)}`",
         )
-    if not has_conflict_markers(data) and (take is None or not stages):
+    choice = f"--take {take}" if take else f"--prefer {prefer}" if prefer else None
+    if not has_conflict_markers(data) and (choice is None or not stages):
         notebook = parse(data, path)  # a clear NotebookError when it is not a notebook at all
-        if take is None:
+        if choice is None:
             _twin_in_step(root, file, notebook, data, policy, keep_sides=not describe_conflicts(notebook.content, 7))
-        return _already_valid(notebook, path, bool(stages), take)
-    result = repair(find_sides(data, path, stages), path, policy, take)
+        return _already_valid(notebook, path, bool(stages), choice)
+    result = repair(find_sides(data, path, stages), path, policy, take, prefer=prefer)
     write_atomic(file, _with_outputs(root, file, result.data, policy))
-    twin = _twin_in_step(root, file, parse(result.data, path), data, policy, keep_sides=take is None and not result.conflicts)
+    twin = _twin_in_step(root, file, parse(result.data, path), data, policy, keep_sides=choice is None and not result.conflicts)
     if result.conflicts:
         report(path, result)
         if twin is not None:
@@ -56,8 +58,17 @@ def run(path: str, take: str | None = None) -> int:
             tell(f"hint: its twin {twin} holds the same conflicts; settled in the notebook, `nbgit sync` writes it again; then `git add {both}`")
         return EXIT_FOUND
     both = " ".join(git_path_word(name) for name in (path, twin) if name is not None)
-    tell(f"nbgit: {path}: {_taken(take, stages, path, policy) if take else 'merged cell by cell'}; review it, then `git add {both}`")
+    done = _taken(take, stages, path, policy) if take else _settled(result.settled, prefer) if result.settled else "merged cell by cell"
+    tell(f"nbgit: {path}: {done}; review it, then `git add {both}`")
+    for where in result.settled:
+        tell(f"  {where.split(' (', 1)[0]}")  # (without what marking it did)
     return EXIT_OK
+
+
+def _settled(conflicts: list[str], prefer: str | None) -> str:
+    """What `--prefer` did: the conflicts it settled are listed after it."""
+    count = f"{len(conflicts)} conflict{'s' if len(conflicts) != 1 else ''}"
+    return f"merged cell by cell, {count} settled {prefer}'s way, keeping the other edits"
 
 
 def _taken(take: str, stages: dict[int, bytes], path: str, policy: Policy) -> str:
@@ -99,18 +110,19 @@ def _twin_in_step(root: Path | None, file: Path, notebook: Notebook, before: byt
     return os.path.relpath(written) if written is not None else None
 
 
-def _already_valid(notebook: Notebook, path: str, in_conflict: bool, take: str | None) -> int:
+def _already_valid(notebook: Notebook, path: str, in_conflict: bool, choice: str | None) -> int:
     """A valid notebook without git's markers: name the conflicts marked inside it and the way out.
 
-    `--take` needs the sides, which only git's index holds once markers are inside cells: after
-    `git add` (or a GUI's "mark resolved") they are gone until `git checkout -m` brings them back."""
+    `--take` and `--prefer` (the `choice`) need the sides, which only git's index holds once markers
+    are inside cells: after `git add` (or a GUI's "mark resolved") they are gone until `git checkout -m`
+    brings them back."""
     conflicts = describe_conflicts(notebook.content, 7)
-    if take is not None:
+    if choice is not None:
         if not conflicts:
             raise NbgitError(f"{path}: not in conflict and without git conflict markers", "nothing to repair")
         raise NbgitError(
-            f"{path}: conflicts are marked inside it ({conflicts[0]}), but git no longer holds its sides to take one from (it was `git add`-ed)",
-            f"while the merge is going on, `git checkout -m -- {git_path_word(path)}` brings them back, then `nbgit resolve {shell_word(path)} --take {take}`; or edit the marked places in Jupyter",
+            f"{path}: conflicts are marked inside it ({conflicts[0]}), but git no longer holds its sides to {'take one from' if choice.startswith('--take') else 'settle them with'} (it was `git add`-ed)",
+            f"while the merge is going on, `git checkout -m -- {git_path_word(path)}` brings them back, then `nbgit resolve {shell_word(path)} {choice}`; or edit the marked places in Jupyter",
         )
     if not conflicts:
         tell(f"nbgit: {path}: a valid notebook without conflict markers; nothing to repair")
@@ -119,9 +131,9 @@ def _already_valid(notebook: Notebook, path: str, in_conflict: bool, take: str |
     for where in conflicts:
         tell(f"  {where}")
     if in_conflict:
-        tell(f"hint: edit them in Jupyter, or `nbgit resolve {shell_word(path)} --take local|remote`")
+        tell(f"hint: edit them in Jupyter, or settle each one way: `nbgit resolve {shell_word(path)} --prefer local|remote`")
     else:
-        tell(f"hint: edit them in Jupyter; or, while the merge is going on, `git checkout -m -- {git_path_word(path)}` and then `nbgit resolve {shell_word(path)} --take local|remote`")
+        tell(f"hint: edit them in Jupyter; or, while the merge is going on, `git checkout -m -- {git_path_word(path)}` and then `nbgit resolve {shell_word(path)} --prefer local|remote`")
     return EXIT_FOUND
 
 
