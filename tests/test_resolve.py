@@ -411,3 +411,30 @@ def test_prefer_on_nbdime_s_conflict_fixtures_and_dev_notebooks_keeps_every_line
 
 def all_sources(data: bytes) -> list[str]:
     return [source_of(cell) for cell in json.loads(data)["cells"]] if b'"worksheets"' not in data else []
+
+
+def test_resolve_without_a_path_takes_every_notebook_git_lists_as_unmerged(repo: Path) -> None:
+    """After a merge that conflicts in several notebooks (one of them in a folder), `nbgit resolve
+    --prefer remote` settles them all; a file that is no notebook is left to git; one that cannot be
+    resolved is named and the others are still done (exit 2); outside a conflict it says there is none."""
+    wire_driver(repo)
+    (repo / "sub").mkdir()
+    sides: list[dict[str, bytes | None]] = [
+        {"a.ipynb": notebook_of([("c", f"x = {value}")]), "sub/b.ipynb": notebook_of([("c", f"y = {value}")]), "notes.txt": value.encode()}
+        for value in ("0", "'local'", "'remote'")
+    ]
+    sides[0]["sub/gone.ipynb"], sides[1]["sub/gone.ipynb"], sides[2]["sub/gone.ipynb"] = notebook_of([("c", "g = 0")]), notebook_of([("c", "g = 1")]), None
+    branches(repo, *sides)
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    assert unmerged(repo) == {"a.ipynb", "sub/b.ipynb", "sub/gone.ipynb", "notes.txt"}
+    done = nbgit(repo, "resolve", "--prefer", "remote")
+    assert done.returncode == 2, done.stderr.decode()
+    assert "nbgit: error: sub/gone.ipynb: deleted (or renamed) on their side of the merge" in done.stderr.decode()
+    assert code_sources((repo / "a.ipynb").read_bytes()) == ["x = 'remote'"]
+    assert code_sources((repo / "sub" / "b.ipynb").read_bytes()) == ["y = 'remote'"]
+    assert has_conflict_markers((repo / "notes.txt").read_bytes())
+    git(repo, "rm", "-q", "sub/gone.ipynb")
+    git(repo, "add", "a.ipynb", "sub/b.ipynb", "notes.txt")
+    git(repo, "commit", "-q", "--no-edit")
+    idle = nbgit(repo / "sub", "resolve")
+    assert idle.returncode == 2 and idle.stderr.decode().splitlines()[0] == "nbgit: error: no notebook is in conflict here (git lists none as unmerged)"

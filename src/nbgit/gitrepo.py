@@ -388,6 +388,14 @@ def merge_labels(environ: dict[str, str], cwd: Path | str | None = None) -> tupl
     return "HEAD", f"{short} ({last[2]})" if len(last) > 2 else short
 
 
+def unmerged_paths(suffix: str, cwd: Path | str | None = None) -> list[str]:
+    """The paths git lists as unmerged (a conflicted merge, rebase, cherry-pick, stash pop) that end with
+    `suffix`, relative to `cwd`, each once, in git's order; empty outside a repository."""
+    listing = git("ls-files", "-u", "-z", cwd=cwd, check=False)
+    names = (entry.partition(b"\t")[2].decode("utf-8", "surrogateescape") for entry in filter(None, listing.split(b"\0")))
+    return [name for name in dict.fromkeys(names) if name.endswith(suffix)]
+
+
 def conflict_stages(path: str, cwd: Path | str | None = None) -> dict[int, bytes]:
     """The versions git keeps for an unmerged path: {1: base, 2: ours, 3: theirs}, those present
     (no 1 for add/add); empty when the path is not in conflict or not in a repository."""

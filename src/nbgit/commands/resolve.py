@@ -1,5 +1,5 @@
-"""`nbgit resolve PATH [--take local|remote|base | --prefer local|remote]`: a valid notebook from one
-broken by git's conflict markers, or the conflicts a merge marked inside a notebook settled one way.
+"""`nbgit resolve [PATH...] [--take local|remote|base | --prefer local|remote]`: a valid notebook from
+one broken by git's conflict markers, or the conflicts a merge marked inside a notebook settled one way.
 
 Cells the merge left unchanged get back the outputs this clone kept for them, and the cells the policy
 drops come back (nbgit.store).
@@ -11,10 +11,11 @@ written again from the repaired notebook, so both carry the same content (and th
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from nbgit import gitrepo
-from nbgit.cli import EXIT_FOUND, EXIT_OK
+from nbgit.cli import EXIT_ERROR, EXIT_FOUND, EXIT_OK
 from nbgit.commands.merge_driver import report
 from nbgit.errors import NbgitError
 from nbgit.files import write_atomic
@@ -26,7 +27,25 @@ from nbgit.repair import find_sides, repair
 from nbgit.terminal import git_path_word, shell_word
 
 
-def run(path: str, take: str | None = None, prefer: str | None = None) -> int:
+def run(paths: list[str], take: str | None = None, prefer: str | None = None) -> int:
+    """Rebuild each notebook of `paths` (default: every notebook git lists as unmerged) from its sides;
+    the worst exit of them (an error about one is said, and the others are still resolved)."""
+    if len(paths) == 1:
+        return resolve(paths[0], take, prefer)
+    paths = paths or gitrepo.unmerged_paths(".ipynb")
+    if not paths:
+        raise NbgitError("no notebook is in conflict here (git lists none as unmerged)", "name a notebook broken by conflict markers: `nbgit resolve PATH`")
+    worst = EXIT_OK
+    for path in paths:
+        try:
+            worst = max(worst, resolve(path, take, prefer))
+        except NbgitError as error:
+            print(error.render(), file=sys.stderr)
+            worst = EXIT_ERROR
+    return worst
+
+
+def resolve(path: str, take: str | None = None, prefer: str | None = None) -> int:
     """Rebuild `path` from its sides (git's index stages, else its markers); see `nbgit resolve --help`."""
     file = Path(path)
     try:
