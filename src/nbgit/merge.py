@@ -697,17 +697,23 @@ def _merge_with_nbdime(
         conflicted = conflicted or any(d.conflict and not (prefer and _deletion_noted(d)) for d in decisions)
         unmarked += _unmarked_conflicts(decisions, offset)
         stretch_cells = _plain(apply_decisions(nodes[0], decisions)).get("cells", [])
-        if prefer:
+        if prefer and any(map(_deletion_noted, decisions)):
             merged_cells += [settled for cell in stretch_cells for settled in _deletion_settled(cell, prefer)]
         else:
             merged_cells += [_relabelled_markers(cell, markers) for cell in stretch_cells]
     return {**top, "cells": merged_cells}, conflicted, unmarked
 
 
+_DELETION_NOTES = [[f"<<<<<<< {side} CELL DELETED >>>>>>>\n"] for side in ("LOCAL", "REMOTE")]  # (the line nbdime adds, as its diff holds it)
+
+
 def _deletion_noted(decision: Any) -> bool:
     """Whether nbdime decided a cell deleted on one side and edited on the other by keeping it with a
     note in its source (`<<<<<<< LOCAL CELL DELETED >>>>>>>`), whatever the merge's strategy."""
-    return decision.get("strategy") == "inline-source" and decision.get("action") in ("local_then_remote", "remote_then_local")
+    diffs = [*(decision.get("local_diff") or []), *(decision.get("remote_diff") or [])]
+    return decision.get("action") in ("local_then_remote", "remote_then_local") and any(
+        diff.get("op") == "addrange" and diff.get("valuelist") in _DELETION_NOTES for diff in diffs
+    )
 
 
 def _deletion_settled(cell: dict[str, Any], prefer: str) -> list[dict[str, Any]]:
