@@ -438,3 +438,26 @@ def test_resolve_without_a_path_takes_every_notebook_git_lists_as_unmerged(repo:
     git(repo, "commit", "-q", "--no-edit")
     idle = nbgit(repo / "sub", "resolve")
     assert idle.returncode == 2 and idle.stderr.decode().splitlines()[0] == "nbgit: error: no notebook is in conflict here (git lists none as unmerged)"
+
+
+@pytest.mark.corpus
+def test_prefer_writes_the_conflicted_twin_again_from_the_settled_notebook(repo: Path) -> None:
+    """A pair both sides edited in one cell, and remote in another too: `--prefer local` settles the
+    notebook's conflict, keeps remote's other edit, and writes the twin (in conflict by git's text merge)
+    again from it; both files staged, the pair is in step and the check passes."""
+    paired_repo(repo)
+    edit_and_sync(repo, "other", {1: "value = 'remote'", 4: "other_edit = 3"})
+    git(repo, "checkout", "-q", "main")
+    edit_and_sync(repo, "main", {1: "value = 'local'"})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    assert unmerged(repo) == {"nb.ipynb", "nb.py"}
+    done = nbgit(repo, "resolve", "--prefer", "local")
+    assert done.returncode == 0 and b"then `git add nb.ipynb nb.py`" in done.stderr, done.stderr.decode()
+    sources = "\n".join(code_sources((repo / "nb.ipynb").read_bytes()))
+    assert "value = 'local'" in sources and "value = 'remote'" not in sources and "other_edit = 3" in sources
+    twin = (repo / "nb.py").read_text()
+    assert "<<<<<<<" not in twin and "value = 'local'" in twin and "other_edit = 3" in twin
+    git(repo, "add", "nb.ipynb", "nb.py")
+    assert nbgit(repo, "sync", "--check", "nb.ipynb").returncode == 0
+    checked = nbgit(repo, "check", "nb.ipynb")
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
