@@ -654,20 +654,21 @@ def _merge_with_nbdime(
     nbdime leaves a conflict unresolved (it would keep the base there, losing both changes, and no mark
     would show it), both sides' cells of the stretch are kept between marker cells.
 
-    With `prefer`, nbdime settles conflicts that side's way (its `use-local` / `use-remote`), except
-    in sources, which git's line merge settles (nbdime's own would keep lines of both sides), and a
-    cell deleted on one side and edited on the other, which nbdime keeps with a note in its source;
-    where nbdime would keep the base, the stretch is that side's cells."""
+    With `prefer`, each conflict is settled that side's way as the merge would have marked it: a
+    source's by git's line merge (`_render_source`), a cell's metadata by nbdime (its `use-local` /
+    `use-remote`), cells framed by marker cells (and a stretch nbdime leaves to the
+    base) by taking that side's cells, and a cell deleted on one side and edited on the other as that
+    side has it. (nbdime's own `use-local` for the cells takes that side's cells of a whole stretch,
+    dropping the other side's edits there that conflict with nothing.)"""
     import logging
 
     nbformat = _nbformat()
     from nbdime.merging.decisions import apply_decisions
-    from nbdime.merging.notebooks import decide_notebook_merge
 
     logging.getLogger("nbdime").setLevel(logging.ERROR)  # conflicts are reported by nbgit, once
     args = Namespace(
-        merge_strategy=f"use-{prefer}" if prefer else "inline",
-        input_strategy="inline",
+        merge_strategy="inline",
+        input_strategy=None,
         output_strategy=OUTPUT_STRATEGIES[policy.section("merge")["outputs"]],
         ignore_transients=True,
         log_level="ERROR",
@@ -683,47 +684,56 @@ def _merge_with_nbdime(
         if one_sided is not _UNMERGED:
             merged_cells.extend(one_sided)
             continue
-        if _distinct_insertions(stretch) and chosen is None:
-            merged_cells += keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
-            conflicted = True
+        if _distinct_insertions(stretch):
+            merged_cells += stretch[chosen] if chosen else keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
+            conflicted = conflicted or not chosen
             continue
         nodes = [nbformat.from_dict({**base, "cells": cells_of_side}) for cells_of_side in stretch]
         with _source_renderer(markers, prefer):
-            decisions = decide_notebook_merge(*nodes, args)
+            decisions = _decide(nodes, args, prefer)
         if any(d.conflict and d.action == "base" for d in decisions):
             merged_cells += stretch[chosen] if chosen else keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
             conflicted = conflicted or not chosen
             continue
-        conflicted = conflicted or any(d.conflict and not (prefer and _deletion_noted(d)) for d in decisions)
+        conflicted = conflicted or any(d.conflict for d in decisions)
         unmarked += _unmarked_conflicts(decisions, offset)
         stretch_cells = _plain(apply_decisions(nodes[0], decisions)).get("cells", [])
-        if prefer and any(map(_deletion_noted, decisions)):
-            merged_cells += [settled for cell in stretch_cells for settled in _deletion_settled(cell, prefer)]
-        else:
-            merged_cells += [_relabelled_markers(cell, markers) for cell in stretch_cells]
+        merged_cells += _settled_cells(stretch_cells, prefer) if prefer else [_relabelled_markers(cell, markers) for cell in stretch_cells]
     return {**top, "cells": merged_cells}, conflicted, unmarked
 
 
-_DELETION_NOTES = [[f"<<<<<<< {side} CELL DELETED >>>>>>>\n"] for side in ("LOCAL", "REMOTE")]  # (the line nbdime adds, as its diff holds it)
+def _decide(nodes: list[Any], args: Namespace, prefer: str | None) -> list[Any]:
+    """nbdime's decisions for one stretch (base, local, remote), as its `decide_notebook_merge` makes them,
+    with the notebook's, cells' and outputs' metadata settled `prefer`'s way when given (rather than
+    recorded under `nbdime-conflicts`)."""
+    from nbdime.diffing.notebooks import diff_notebooks
+    from nbdime.merging.generic import decide_merge_with_diff
+    from nbdime.merging.notebooks import notebook_merge_strategies
+
+    strategies = notebook_merge_strategies(args)
+    if prefer:
+        strategies.update(dict.fromkeys(("/metadata", "/cells/*/metadata", "/cells/*/outputs/*/metadata"), f"use-{prefer}"))
+    base, local, remote = nodes
+    return decide_merge_with_diff(base, local, remote, diff_notebooks(base, local), diff_notebooks(base, remote), strategies)
 
 
-def _deletion_noted(decision: Any) -> bool:
-    """Whether nbdime decided a cell deleted on one side and edited on the other by keeping it with a
-    note in its source (`<<<<<<< LOCAL CELL DELETED >>>>>>>`), whatever the merge's strategy."""
-    diffs = [*(decision.get("local_diff") or []), *(decision.get("remote_diff") or [])]
-    return decision.get("action") in ("local_then_remote", "remote_then_local") and any(
-        diff.get("op") == "addrange" and diff.get("valuelist") in _DELETION_NOTES for diff in diffs
-    )
-
-
-def _deletion_settled(cell: dict[str, Any], prefer: str) -> list[dict[str, Any]]:
-    """A cell of nbdime's merge with a deletion noted in it settled `prefer`'s way: gone when that side
-    deleted it, else without the note; any other cell as it is."""
-    source = cell.get("source") if isinstance(cell.get("source"), str) else ""
-    deleted = _NBDIME_DELETED.match(source)
-    if deleted is None:
-        return [cell]
-    return [] if deleted.group(1).lower() == prefer else [{**cell, "source": source[deleted.end() :]}]
+def _settled_cells(merged: list[dict[str, Any]], prefer: str) -> list[dict[str, Any]]:
+    """nbdime's merge of a stretch with what it marked settled `prefer`'s way: of the cells framed by its
+    marker cells, that side's; a cell it notes was deleted on one side (and edited on the other), gone
+    where that side deleted it, else without the note."""
+    settled: list[dict[str, Any]] = []
+    part: str | None = None  # inside marker cells: the side whose cells these are
+    for cell in merged:
+        source = cell.get("source") if isinstance(cell.get("source"), str) else ""
+        marker = _NBDIME_MARKER_CELL.match(source) if cell.get("cell_type") == "markdown" else None
+        if marker:
+            part = {"<": "local", "=": "remote"}.get(marker.group(1)[0])
+            continue
+        deleted = _NBDIME_DELETED.match(source)
+        if part not in (None, prefer) or deleted and deleted.group(1).lower() == prefer:
+            continue
+        settled.append({**cell, "source": source[deleted.end() :]} if deleted else cell)
+    return settled
 
 
 Stretch = tuple[list[Any], list[Any], list[Any]]
