@@ -6,6 +6,7 @@
     objects/ab/<sha256>    one long line of a work-tree notebook (an image, a long HTML line), named by
                            its own digest: stored once, however many versions of however many notebooks hold it
     histories/ab           the last cleaned blobs recorded at each path whose digest starts with `ab` (`history`)
+    eols/ab/<oid>          the blob git stores of a version recorded with CRLF line endings, where git converts them (`eol`)
     usage                  the store's size in bytes as last counted, plus what was written since
 
 Every file name is (a part of) a digest nbgit computed, never a name taken from the repository, so
@@ -29,7 +30,7 @@ from nbgit.progress import warn
 from nbgit.store.location import linked_worktrees
 from nbgit.worktree.index import blob_id
 
-KINDS = ("notebooks", "objects", "paths")  # paths: histories as older stores kept them, a file per path (`history`)
+KINDS = ("notebooks", "objects", "paths", "eols")  # paths: histories as older stores kept them, a file per path (`history`); eols: `eol`
 USAGE = "usage"
 _FORMAT = b"nbgit-outputs 4"
 _FORMATS = (b"nbgit-outputs 1", b"nbgit-outputs 2", b"nbgit-outputs 3", _FORMAT)  # 1 holds no recipe, 2 no origin, 3 no time read

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 from nbgit.store.disk import KINDS, Store, is_name
-from nbgit.store import history
+from nbgit.store import eol, history
 from nbgit.store.skeleton import parse, references
 
 EVICT_TO = 0.9  # of the limit, so that one more record does not start eviction again
@@ -134,7 +134,8 @@ def compact_histories(directory: Path) -> int:
 
 def collect(store: Store) -> Usage:
     """Remove what can never be used: damaged records, records whose objects are gone, objects no record
-    has referred to for an hour, temporary files left by killed writers; what went. A record a newer
+    has referred to for an hour, notes of CRLF versions no history names (`_unneeded_notes`), temporary
+    files left by killed writers; what went. A record a newer
     nbgit wrote stays, and so does every object while one is there (which of them it uses is not this
     nbgit's to read)."""
     found = list(entries(store.directory))
@@ -160,10 +161,25 @@ def collect(store: Store) -> Usage:
     recent = time.time() - STALE  # an object this new may belong to a record being written right now
     if not newer:
         gone += [e for name, e in objects.items() if name not in referred and e.used < recent]
+    gone += _unneeded_notes(store, found, recent)
     for entry in gone:
         entry.path.unlink(missing_ok=True)
     store.set_usage(sum(e.size for e in found) - sum(e.size for e in gone))
     return Usage(len(gone), sum(e.size for e in gone))
+
+
+def _unneeded_notes(store: Store, found: list[Entry], recent: float) -> list[Entry]:
+    """The notes of versions recorded with CRLF line endings (`eol`) that can never serve: those that name
+    no blob, and those older than `recent` (a note this new may be of a history being written right
+    now) for versions no path's history names (the cell-by-cell restore looks for those alone)."""
+    notes = [e for e in found if e.kind == eol.KIND]
+    if not notes:
+        return []
+    named: set[str] = set()
+    for entry in found:
+        if entry.kind in (history.FOLDER, "paths"):
+            named |= history.named_in(store.read_file(str(entry.path)) or b"")
+    return [e for e in notes if not is_name((store.read_file(str(e.path)) or b"").strip()) or e.path.name not in named and e.used < recent]
 
 
 def forget(directory: Path) -> Usage:

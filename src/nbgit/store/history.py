@@ -125,6 +125,15 @@ def path_name(path: str, worktree: str = "") -> str:
     return digest((f"{worktree}\0{path}" if worktree else path).encode("utf-8", "surrogateescape"))
 
 
+def named_in(data: bytes) -> set[str]:
+    """Every key named by a history log's whole lines, or by a history file of its own (`_OLD_FORMAT`)."""
+    if data.startswith(_OLD_FORMAT.encode("ascii") + b"\n"):
+        return {line.decode("ascii") for line in data.splitlines()[1 : 1 + HISTORY] if is_name(line)}
+    if not data.startswith(_HEADER):
+        return set()
+    return {key for line in data.split(b"\n")[1:] for key in _keys(b"\n" + line, 0)}
+
+
 def _history_of(store: Store, name: str) -> tuple[list[str], bool]:
     """A path's history (by its digest), and whether it came from a file of its own (an older store's,
     or one written where no lock could be taken: newer than any line of the logs)."""

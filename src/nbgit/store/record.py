@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from nbgit.policy import Policy
-from nbgit.store import history, skeleton
+from nbgit.store import eol, history, skeleton
 from nbgit.store.disk import Record, Store, checksum, digest, pack
 
 
@@ -70,6 +70,7 @@ def record(store: Store, path: str, worktree: bytes, cleaned: bytes, made_by: st
     name, known = recorded(store, origin, key)
     if known is not None and belongs(known, origin) and known.read_at > read_at:
         return
+    eol.note(store, key, cleaned)  # (where git converts line endings: the blob it stores of a CRLF version)
 
     def read_later(other: str) -> bool:  # (a version of this path another process recorded first)
         found = recorded(store, origin, other)[1]

@@ -34,7 +34,7 @@ from nbgit.clean import clean, clean_bytes, dropped, drops_cells
 from nbgit.errors import NbgitError
 from nbgit.notebook import Notebook, cells, parse, serialise, source_of
 from nbgit.policy import Policy
-from nbgit.store import history, skeleton
+from nbgit.store import eol, history, skeleton
 from nbgit.store.disk import Record, Store, checksum, digest, is_name
 from nbgit.store.foreign import may_be_unclean
 from nbgit.store.record import (
@@ -103,7 +103,9 @@ def _written_out(store: Store, path: str, known: Record, data: bytes, blob: byte
     leaves unchanged. Another path's or work tree's version becomes this path's own, as a version
     restored cell by cell does."""
     if belongs(known, history.path_name(path, store.worktree)):
-        history.remember(store, path, store.key(blob))
+        key = store.key(blob)
+        eol.note(store, key, blob)  # (a version an nbgit before notes recorded: see `eol`)
+        history.remember(store, path, key)
     else:
         record(store, path, data, blob, made_by)
 
@@ -266,7 +268,7 @@ def recent_cells(store: Store, path: str, origin: str, keys: list[str], major: i
         aside = store.record(aside_key(origin, key)) if ran_only else None
         if aside is not None:
             known.append((key, aside_key(origin, key), aside))
-    blobs = fetch([key for key, _, _ in known]) if known else []
+    blobs = eol.fetched(store, [key for key, _, _ in known], fetch) if known else []
     for (_, name, kept), blob in zip(known, blobs):
         data = rebuild(store, name, kept, blob) if blob is not None else None
         try:

@@ -1,0 +1,75 @@
+"""Line endings git converts: each version recorded with CRLF line endings is found by the blob git stores of it.
+
+With `core.autocrlf=true` (Git for Windows' default) or the attributes `text`/`eol=crlf`, git runs the
+clean filter on the work tree's CRLF bytes and converts what it answers to LF before storing it; it
+converts a blob to CRLF before the smudge filter sees it (git's convert.c: clean, then CRLF to LF;
+LF to CRLF, then smudge). The filter records the CRLF form, named by git's id of it (`record`), which
+git never stores: a checkout of a version recorded so finds it (the smudge is handed that very form),
+but the cell-by-cell restore asks git for a path's recent versions by those names, and git has none.
+
+So beside a version whose line endings are all CRLF (JSON text holds no raw line break: in a
+notebook saved with CRLF, every line ends so), a note names the blob git stores of it:
+
+    eols/ab/<key>    git's id of the LF form of the cleaned blob named `key` (a record's name)
+
+A note is a hint, never trusted: the blob git gives for it is converted back to CRLF and used only
+where git's id of the result is `key` itself, so a damaged or crafted note costs at most the outputs
+it was for. Notes are named by content alone (any path's version of one blob has one LF form), are
+evicted with the rest of the store, and `nbgit gc` drops those no path's history names (`evict.collect`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nbgit.store.disk import Store, is_name
+
+KIND = "eols"
+
+Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None for those git does not have
+
+
+def lf_form(cleaned: bytes) -> bytes | None:
+    """`cleaned` with its line endings converted to LF, as git stores it, when every one of them is CRLF;
+    None otherwise (LF notebooks, the vast majority, are told by their first line alone)."""
+    newline = cleaned.find(b"\n")
+    if newline <= 0 or cleaned[newline - 1] != 0x0D:
+        return None
+    lf = cleaned.replace(b"\r\n", b"\n")
+    return lf if lf.count(b"\n") == cleaned.count(b"\n") else None  # (a lone LF would not come back as it was)
+
+
+def note(store: Store, key: str, cleaned: bytes) -> None:
+    """Note beside the version of blob `cleaned` (named `key`) the blob git stores of it, when its line
+    endings are CRLF and the note is not there yet (then it is only marked used)."""
+    lf = lf_form(cleaned)
+    if lf is None:
+        return
+    named = store.key(lf).encode("ascii")
+    if store.read(KIND, key) == named:
+        store.touch(KIND, key)
+    else:
+        store.write(KIND, key, named)
+
+
+def fetched(store: Store, keys: list[str], fetch: Fetch) -> list[bytes | None]:
+    """The blobs named `keys`, by `fetch`; for those git does not have, the CRLF form of the blob their
+    note names, when git's id of that form is the key (checked: the note is only a hint)."""
+    found = fetch(keys)
+    noted = {}
+    for key, blob in zip(keys, found):
+        named = store.read(KIND, key) if blob is None else None
+        if named is not None and is_name(named.strip()):
+            noted[key] = named.strip().decode("ascii")
+    if not noted:
+        return found
+    converted = dict(zip(noted, fetch(list(noted.values()))))
+    result = []
+    for key, blob in zip(keys, found):
+        lf = converted.get(key)
+        crlf = lf.replace(b"\n", b"\r\n") if lf is not None else None
+        if blob is None and crlf is not None and store.key(crlf) == key:
+            store.touch(KIND, key)
+            blob = crlf
+        result.append(blob)
+    return result

@@ -1,0 +1,207 @@
+"""Outputs that survive git where git converts line endings: `core.autocrlf=true` (Git for Windows'
+default) or the attributes `text eol=crlf`. Real clones pulling, merging and rebasing a teammate's
+change: the cells it left alone keep their outputs, and `git status` stays empty.
+
+git runs the clean filter on the work tree's CRLF bytes and converts its CRLF output to LF before
+storing the blob; it converts a blob to CRLF before the smudge filter sees it. The store records the
+CRLF form (named by git's id of it, which git never stores); these tests are why it notes beside each
+such record the blob git stores of it (`nbgit.store.eol`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import git, nbgit
+from nbgit.notebook import Notebook, parse, serialise
+from nbgit.store.disk import Store
+from nbgit.store.evict import collect
+
+NAME = "analysis.ipynb"
+ATTRIBUTES = "*.ipynb text eol=crlf\n"
+
+
+def notebook(sources: list[str], crlf: bool) -> bytes:
+    """A notebook whose code cells have `sources`, each run (one output, a count), as Jupyter writes it."""
+    cells = [
+        {"cell_type": "code", "execution_count": index + 1, "id": f"cell-{index}", "metadata": {},
+         "outputs": [{"name": "stdout", "output_type": "stream", "text": [f"output of cell {index}\n"]}], "source": [source]}
+        for index, source in enumerate(sources)
+    ]
+    content = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+               "nbformat": 4, "nbformat_minor": 5}
+    return serialise(Notebook(content, 4, crlf))
+
+
+def outputs(path: Path) -> list[Any]:
+    """The outputs of each code cell of the notebook at `path`."""
+    return [cell.get("outputs") for cell in parse(path.read_bytes()).content["cells"]]
+
+
+def edit(path: Path, index: int, source: str) -> None:
+    """Give the `index`-th cell a new source, its outputs cleared, keeping the file's line endings."""
+    data = path.read_bytes()
+    notebook = parse(data)
+    cell = notebook.content["cells"][index]
+    cell["source"], cell["outputs"], cell["execution_count"] = [source], [], None
+    path.write_bytes(serialise(notebook))
+
+
+def make_clone(tmp_path: Path, origin: Path, name: str, how: str) -> Path:
+    """A clone of `origin` converting line endings as `how` says ("autocrlf", or "attributes": committed
+    `text eol=crlf`), with nbgit installed."""
+    clone = tmp_path / name
+    config = ["-c", "core.autocrlf=true"] if how == "autocrlf" else ["-c", "core.autocrlf=false"]
+    git(tmp_path, "clone", "-q", *config, str(origin), str(clone))
+    done = nbgit(clone, "install", "--no-hooks")
+    assert done.returncode == 0, done.stderr.decode()
+    return clone
+
+
+def settled(repo: Path) -> None:
+    """Make the notebook's index entry one git trusts without reading the file (written well before
+    the index), as it is whenever a pull comes a while after the last save: git then hands the filter
+    nothing of the work tree before writing the new version (when it does, the bytes it handed over
+    would give the cells their outputs back on their own: `OutputKeeper._blobs`)."""
+    past = time.time() - 10
+    os.utime(repo / NAME, (past, past))
+    git(repo, "update-index", "-q", "--refresh")
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture(params=["autocrlf", "attributes"])
+def clones(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path]:
+    """Two clones of one origin, converting line endings (`request.param`): in `mine`, a notebook run and
+    saved with CRLF line endings, committed and pushed; `theirs` cloned after that."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    mine = make_clone(tmp_path, origin, "mine", request.param)
+    if request.param == "attributes":
+        with open(mine / ".gitattributes", "a", encoding="utf-8") as attributes:
+            attributes.write(ATTRIBUTES)
+    git(mine, "checkout", "-q", "-b", "main")
+    (mine / NAME).write_bytes(notebook(["a = 1", "b = 2", "c = 3"], crlf=True))
+    commit(mine, "a notebook saved with CRLF line endings")
+    git(mine, "push", "-q", "origin", "main")
+    assert b"\r\n" not in git(mine, "cat-file", "-p", f"HEAD:{NAME}").stdout  # git converted them
+    theirs = make_clone(tmp_path, origin, "theirs", request.param)
+    return mine, theirs
+
+
+def their_change(theirs: Path, index: int, source: str) -> None:
+    """The teammate changes one cell and pushes."""
+    assert b"\r\n" in (theirs / NAME).read_bytes()
+    edit(theirs / NAME, index, source)
+    commit(theirs, f"cell {index} changed")
+    git(theirs, "push", "-q", "origin", "main")
+
+
+def assert_untouched_cells_keep_outputs(mine: Path, changed: tuple[int, ...], had: bytes) -> None:
+    """Every cell but the `changed` ones has its outputs from `had`; the changed ones have none; the file
+    keeps its CRLF line endings and `git status` is empty."""
+    data = (mine / NAME).read_bytes()
+    assert data.count(b"\n") == data.count(b"\r\n")
+    before = [cell.get("outputs") for cell in parse(had).content["cells"]]
+    expected = [[] if index in changed else old for index, old in enumerate(before)]
+    assert outputs(mine / NAME) == expected
+    assert git(mine, "status", "--porcelain").stdout == b""
+
+
+def test_a_pull_keeps_the_outputs_of_the_cells_it_left_alone(clones: tuple[Path, Path]) -> None:
+    mine, theirs = clones
+    had = (mine / NAME).read_bytes()
+    their_change(theirs, 1, "b = 20")
+    settled(mine)
+    git(mine, "pull", "-q", "--ff-only")
+    assert_untouched_cells_keep_outputs(mine, (1,), had)
+    assert "b = 20" in (mine / NAME).read_text(encoding="utf-8")
+
+
+def test_a_merge_and_a_rebase_keep_the_outputs_of_the_cells_they_left_alone(clones: tuple[Path, Path]) -> None:
+    mine, theirs = clones
+    edit(mine / NAME, 2, "c = 30")  # mine changes the last cell and runs it again
+    cells = parse((mine / NAME).read_bytes())
+    cells.content["cells"][2]["outputs"] = [{"name": "stdout", "output_type": "stream", "text": ["ran here\n"]}]
+    (mine / NAME).write_bytes(serialise(cells))
+    had = (mine / NAME).read_bytes()
+    commit(mine, "cell 2 changed")
+    git(mine, "branch", "-q", "before-merge")
+    their_change(theirs, 1, "b = 20")
+    settled(mine)
+    git(mine, "pull", "-q", "--no-rebase", "--no-edit")
+    assert_untouched_cells_keep_outputs(mine, (1,), had)
+    git(mine, "reset", "-q", "--hard", "before-merge")
+    assert (mine / NAME).read_bytes() == had  # exactly, as recorded
+    settled(mine)
+    git(mine, "pull", "-q", "--rebase")
+    assert_untouched_cells_keep_outputs(mine, (1,), had)
+    assert [line for line in (mine / NAME).read_text(encoding="utf-8").splitlines() if "= 20" in line or "= 30" in line]
+
+
+def test_an_lf_notebook_in_an_autocrlf_clone_keeps_its_outputs(tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    mine = make_clone(tmp_path, origin, "mine", "autocrlf")
+    git(mine, "checkout", "-q", "-b", "main")
+    (mine / NAME).write_bytes(notebook(["a = 1", "b = 2", "c = 3"], crlf=False))
+    commit(mine, "a notebook saved with LF line endings")
+    git(mine, "push", "-q", "origin", "main")
+    had = (mine / NAME).read_bytes()
+    assert not (git_dir(mine) / "nbgit" / "outputs" / "eols").exists()  # nothing noted for LF notebooks
+    theirs = make_clone(tmp_path, origin, "theirs", "autocrlf")
+    edit(theirs / NAME, 1, "b = 20")
+    commit(theirs, "cell 1 changed")
+    git(theirs, "push", "-q", "origin", "main")
+    settled(mine)
+    git(mine, "pull", "-q", "--ff-only")
+    before = [cell.get("outputs") for cell in parse(had).content["cells"]]
+    assert outputs(mine / NAME) == [before[0], [], before[2]]
+    assert git(mine, "status", "--porcelain").stdout == b""
+    assert (mine / NAME).read_bytes().count(b"\r\n") > 0  # (git writes CRLF here from now on: noted as such)
+
+
+def git_dir(repo: Path) -> Path:
+    return repo / ".git"
+
+
+def test_a_note_that_names_another_blob_is_never_trusted(clones: tuple[Path, Path]) -> None:
+    """A note is a hint: one pointing at any other blob (a damaged or hostile store) costs the outputs
+    of that pull, never a wrong restore."""
+    mine, theirs = clones
+    notes = sorted((git_dir(mine) / "nbgit" / "outputs" / "eols").glob("*/*"))
+    assert notes
+    other = git(mine, "rev-parse", "HEAD:.gitattributes").stdout.strip()
+    for note in notes:
+        note.write_bytes(other)
+    their_change(theirs, 1, "b = 20")
+    settled(mine)
+    git(mine, "pull", "-q", "--ff-only")
+    assert outputs(mine / NAME) == [[], [], []]
+    assert git(mine, "status", "--porcelain").stdout == b""
+
+
+def test_gc_keeps_the_notes_histories_name_and_drops_the_rest(clones: tuple[Path, Path]) -> None:
+    mine, _ = clones
+    directory = git_dir(mine) / "nbgit" / "outputs"
+    kept = sorted((directory / "eols").glob("*/*"))
+    assert kept and all(len(note.read_bytes().strip()) == 40 for note in kept)
+    stray = directory / "eols" / "ab" / ("ab" + "0" * 38)
+    stray.parent.mkdir(exist_ok=True)
+    stray.write_bytes(b"not a blob id")
+    orphan = directory / "eols" / "ab" / ("ab" + "1" * 38)  # a version no history names, noted two hours ago
+    orphan.write_bytes(b"f" * 40)
+    os.utime(orphan, (time.time() - 7200, time.time() - 7200))
+    collect(Store(directory))
+    assert sorted((directory / "eols").glob("*/*")) == kept
+    done = nbgit(mine, "gc")
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted((directory / "eols").glob("*/*")) == kept
