@@ -187,6 +187,7 @@ def test_a_note_that_names_another_blob_is_never_trusted(clones: tuple[Path, Pat
     git(mine, "pull", "-q", "--ff-only")
     assert outputs(mine / NAME) == [[], [], []]
     assert git(mine, "status", "--porcelain").stdout == b""
+    assert not [note for note in notes if note.exists()]  # found damaged: removed
 
 
 def test_gc_keeps_the_notes_histories_name_and_drops_the_rest(clones: tuple[Path, Path]) -> None:

@@ -31,25 +31,31 @@ Fetch = Callable[[list[str]], list[bytes | None]]  # blobs by git's ids, None fo
 
 def lf_form(cleaned: bytes) -> bytes | None:
     """`cleaned` with its line endings converted to LF, as git stores it, when every one of them is CRLF;
-    None otherwise (LF notebooks, the vast majority, are told by their first line alone)."""
-    newline = cleaned.find(b"\n")
-    if newline <= 0 or cleaned[newline - 1] != 0x0D:
+    None otherwise."""
+    if not crlf_first(cleaned):
         return None
     lf = cleaned.replace(b"\r\n", b"\n")
     return lf if lf.count(b"\n") == cleaned.count(b"\n") else None  # (a lone LF would not come back as it was)
 
 
+def crlf_first(data: bytes) -> bool:
+    """Whether the first line of `data` ends with CRLF: LF notebooks, the vast majority, are told by it alone."""
+    newline = data.find(b"\n")
+    return newline > 0 and data[newline - 1] == 0x0D
+
+
 def note(store: Store, key: str, cleaned: bytes) -> None:
     """Note beside the version of blob `cleaned` (named `key`) the blob git stores of it, when its line
-    endings are CRLF and the note is not there yet (then it is only marked used)."""
-    lf = lf_form(cleaned)
-    if lf is None:
+    endings are CRLF. A note there already is only marked used: one that names another blob (damaged,
+    crafted) is never trusted, and `fetched` removes it."""
+    if not crlf_first(cleaned):
         return
-    named = store.key(lf).encode("ascii")
-    if store.read(KIND, key) == named:
+    if store.read(KIND, key) is not None:
         store.touch(KIND, key)
-    else:
-        store.write(KIND, key, named)
+        return
+    lf = lf_form(cleaned)
+    if lf is not None:
+        store.write(KIND, key, store.key(lf).encode("ascii"))
 
 
 def fetched(store: Store, keys: list[str], fetch: Fetch) -> list[bytes | None]:
@@ -61,6 +67,8 @@ def fetched(store: Store, keys: list[str], fetch: Fetch) -> list[bytes | None]:
         named = store.read(KIND, key) if blob is None else None
         if named is not None and is_name(named.strip()):
             noted[key] = named.strip().decode("ascii")
+        elif named is not None:
+            store.damaged(KIND, key, "it names no blob")
     if not noted:
         return found
     converted = dict(zip(noted, fetch(list(noted.values()))))
@@ -68,8 +76,11 @@ def fetched(store: Store, keys: list[str], fetch: Fetch) -> list[bytes | None]:
     for key, blob in zip(keys, found):
         lf = converted.get(key)
         crlf = lf.replace(b"\n", b"\r\n") if lf is not None else None
-        if blob is None and crlf is not None and store.key(crlf) == key:
-            store.touch(KIND, key)
-            blob = crlf
+        if blob is None and crlf is not None:
+            if store.key(crlf) == key:
+                store.touch(KIND, key)
+                blob = crlf
+            else:
+                store.damaged(KIND, key, "it names a blob that is not this version's")
         result.append(blob)
     return result
