@@ -206,3 +206,37 @@ def test_gc_keeps_the_notes_histories_name_and_drops_the_rest(clones: tuple[Path
     done = nbgit(mine, "gc")
     assert done.returncode == 0, done.stderr.decode()
     assert sorted((directory / "eols").glob("*/*")) == kept
+
+
+def rerun(path: Path, count: int) -> None:
+    """Run the notebook again: only execution counts change (a size git sees, without reading the file)."""
+    notebook = parse(path.read_bytes())
+    for cell in notebook.content["cells"]:
+        cell["execution_count"] = count
+    path.write_bytes(serialise(notebook))
+
+
+def test_refresh_settles_a_rerun_crlf_notebook(clones: tuple[Path, Path]) -> None:
+    """`nbgit refresh` (and Jupyter's save hook, which runs it) names the cleaned notebook as git stores it,
+    line endings converted: a re-run with no source change is no change."""
+    mine, _ = clones
+    rerun(mine / NAME, 100)
+    assert git(mine, "status", "--porcelain").stdout != b""
+    done = nbgit(mine, "refresh")
+    assert done.returncode == 0, done.stderr.decode()
+    assert git(mine, "status", "--porcelain").stdout == b""
+
+
+def test_refresh_keeps_a_line_ending_change_git_would_store(tmp_path: Path) -> None:
+    """Where git converts nothing, a notebook saved anew with CRLF line endings is a change git stores:
+    it stays modified."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    mine = make_clone(tmp_path, origin, "mine", "none")
+    git(mine, "checkout", "-q", "-b", "main")
+    (mine / NAME).write_bytes(notebook(["a = 1"], crlf=False))
+    commit(mine, "an LF notebook")
+    (mine / NAME).write_bytes(notebook(["a = 1"], crlf=True))
+    done = nbgit(mine, "refresh")
+    assert done.returncode == 0, done.stderr.decode()
+    assert git(mine, "status", "--porcelain").stdout == b" M analysis.ipynb\n"

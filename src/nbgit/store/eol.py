@@ -38,6 +38,33 @@ def lf_form(cleaned: bytes) -> bytes | None:
     return lf if lf.count(b"\n") == cleaned.count(b"\n") else None  # (a lone LF would not come back as it was)
 
 
+def plain_lf_form(cleaned: bytes) -> bytes | None:
+    """`lf_form`, when git, told to guess (`text=auto`, `core.autocrlf`), takes it for text: no NUL, no
+    lone CR, no DEL (git's count of unprintable bytes, which JSON otherwise escapes); None otherwise."""
+    lf = lf_form(cleaned)
+    return lf if lf is not None and not any(byte in lf for byte in (b"\0", b"\r", b"\x7f")) else None
+
+
+def converts(attributes: dict[str, str], autocrlf: str) -> bool:
+    """Whether git converts CRLF line endings to LF when it stores a text file with these `text`, `crlf` and
+    `eol` attributes (`git check-attr` values) under this `core.autocrlf` ("" when unset), as git's
+    convert.c decides (convert_attrs): `-text` never; `text`, `text=auto` or an `eol` always (auto:
+    text files whose blob holds no CR); otherwise as `core.autocrlf` says (true or input: as auto)."""
+    mode = _mode(attributes.get("text", "unspecified"))
+    if mode is None:
+        mode = _mode(attributes.get("crlf", "unspecified"))  # (the attribute `text` replaced)
+    if mode != "binary" and attributes.get("eol") in ("lf", "crlf"):
+        return True
+    if mode is None:
+        return autocrlf.lower() in ("true", "yes", "on", "input") or autocrlf.isdigit() and int(autocrlf) != 0
+    return mode != "binary"
+
+
+def _mode(value: str) -> str | None:
+    """What an attribute value says of a file's line endings: text, binary, auto, or nothing."""
+    return {"set": "text", "input": "text", "unset": "binary", "auto": "auto"}.get(value)
+
+
 def crlf_first(data: bytes) -> bool:
     """Whether the first line of `data` ends with CRLF: LF notebooks, the vast majority, are told by it alone."""
     newline = data.find(b"\n")

@@ -34,11 +34,13 @@ from nbgit.errors import NbgitError
 from nbgit.filter import Cleaner, clean_blob
 from nbgit.parallel import map_on_all_cores
 from nbgit.policy import Policy
+from nbgit.store import eol
 from nbgit.store.keeper import OutputKeeper
 from nbgit.terminal import one_line
 from nbgit.worktree.index import Entry, Found, IndexLock, blob_id, find_entries, racily_clean, read_index, stat_matches, with_stat
 
 UNCHANGED, CHANGED, UNSETTLED = "unchanged", "changed", "unsettled"
+CONVERTED = "converted"  # (while judging) unchanged once git converts its CRLF line endings, if it does: `_as_git_stores`
 REGULAR_MODES = ("100644", "100755")
 JUDGED_PER_WORKER = 100  # one more worker process per this many notebooks (a few ms each)
 NAMED_RACY = 100  # racily clean entries that `git diff-files` is given by name rather than the whole work tree
@@ -84,7 +86,25 @@ def judge(cwd: Path, paths: list[str], literal: bool = False) -> tuple[gitrepo.W
     keeper = OutputKeeper(tree.root, counted_by_caller=True)
     verdicts = map_on_all_cores(functools.partial(_judge_one, tree.root, cleaner.policy, tree.object_format, keeper), jobs, JUDGED_PER_WORKER)
     keeper.count(sum(verdict.written for verdict in verdicts))  # what every process wrote, counted once
-    return tree, verdicts
+    return tree, _as_git_stores(tree.root, verdicts)
+
+
+def _as_git_stores(root: Path, verdicts: list[Verdict]) -> list[Verdict]:
+    """The verdicts, those CONVERTED made UNCHANGED where git converts the path's CRLF line endings when
+    it stores it (`core.autocrlf`, `text`, `eol`: `eol.converts`), CHANGED elsewhere (git would store
+    the CRLF form: a change of line endings). One `git check-attr` and one `git config` in all, asked
+    only when some notebook is saved with CRLF line endings."""
+    converted = [verdict.path for verdict in verdicts if verdict.state == CONVERTED]
+    if not converted:
+        return verdicts
+    attributes = gitrepo.attributes_of(converted, ("text", "crlf", "eol"), root)
+    autocrlf = ([entry.value for entry in gitrepo.config_entries(r"^core\.autocrlf$", (), root)] or [""])[-1]
+    return [
+        verdict if verdict.state != CONVERTED
+        else verdict._replace(state=UNCHANGED) if eol.converts(attributes.get(verdict.path, {}), autocrlf)
+        else verdict._replace(state=CHANGED, stat=None)
+        for verdict in verdicts
+    ]
 
 
 def refresh(cwd: Path, paths: list[str], wait: float, literal: bool = False) -> Outcome:
@@ -185,11 +205,15 @@ def _judge_one(root: Path, policy: Policy, object_format: str, keeper: OutputKee
     if not stat.S_ISREG(after.st_mode) or _stat_key(before) != _stat_key(after):
         return Verdict(path, blob, UNSETTLED, None)
     cleaned, _ = clean_blob(data, path, policy)  # what git stores, also when the filter passes bad input through
+    state = UNCHANGED
     if blob_id(cleaned, object_format) != blob:
-        return Verdict(path, blob, CHANGED, None)
+        lf = eol.plain_lf_form(cleaned)  # (saved with CRLF line endings, which git may convert: `_as_git_stores`)
+        if lf is None or blob_id(lf, object_format) != blob:
+            return Verdict(path, blob, CHANGED, None)
+        state = CONVERTED
     written = keeper.written
     keeper.clean(path, data, cleaned, policy.for_path(path), read_at)
-    return Verdict(path, blob, UNCHANGED, before, keeper.written - written)
+    return Verdict(path, blob, state, before, keeper.written - written)
 
 
 def _still(file: Path, seen: os.stat_result | None) -> bool:
