@@ -11,6 +11,7 @@ such record the blob git stores of it (`nbgit.store.eol`).
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,19 @@ def test_refresh_keeps_a_line_ending_change_git_would_store(tmp_path: Path) -> N
     done = nbgit(mine, "refresh")
     assert done.returncode == 0, done.stderr.decode()
     assert git(mine, "status", "--porcelain").stdout == b" M analysis.ipynb\n"
+
+
+def test_a_version_recorded_before_notes_gets_one_when_git_writes_it_out(clones: tuple[Path, Path]) -> None:
+    """A store an nbgit before notes wrote (no `eols`) keeps working; git writing the version out again
+    (`checkout -- FILE`, a switch back) notes it, and a pull past it then brings the outputs back."""
+    mine, theirs = clones
+    had = (mine / NAME).read_bytes()
+    shutil.rmtree(git_dir(mine) / "nbgit" / "outputs" / "eols")
+    (mine / NAME).unlink()
+    git(mine, "checkout", "--", NAME)  # git writes the version out again
+    assert (mine / NAME).read_bytes() == had
+    assert sorted((git_dir(mine) / "nbgit" / "outputs" / "eols").glob("*/*"))
+    their_change(theirs, 1, "b = 20")
+    settled(mine)
+    git(mine, "pull", "-q", "--ff-only")
+    assert_untouched_cells_keep_outputs(mine, (1,), had)
