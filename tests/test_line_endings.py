@@ -257,3 +257,18 @@ def test_a_version_recorded_before_notes_gets_one_when_git_writes_it_out(clones:
     settled(mine)
     git(mine, "pull", "-q", "--ff-only")
     assert_untouched_cells_keep_outputs(mine, (1,), had)
+
+
+def test_nbgit_restore_puts_back_what_a_bare_checkout_wrote_with_crlf(clones: tuple[Path, Path]) -> None:
+    """A checkout without the store (`nbgit.restore=false`; a broken filter) writes the blob as git
+    converts it, CRLF: that is exactly as committed, and `nbgit restore` (and `nbgit status`) know it."""
+    mine, _ = clones
+    had = (mine / NAME).read_bytes()
+    (mine / NAME).unlink()
+    git(mine, "-c", "nbgit.restore=false", "checkout", "--", NAME)
+    assert outputs(mine / NAME) == [[], [], []]
+    assert b"1 notebook(s) are as committed, without the outputs this clone keeps" in nbgit(mine, "status").stdout
+    done = nbgit(mine, "restore")
+    assert done.returncode == 0, done.stderr.decode()
+    assert (mine / NAME).read_bytes() == had
+    assert git(mine, "status", "--porcelain").stdout == b""

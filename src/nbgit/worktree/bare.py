@@ -24,6 +24,7 @@ from nbgit.filter import Cleaner, own_policy
 from nbgit.gitrepo import IndexEntry, WorkTree
 from nbgit.progress import warn
 from nbgit.install.inspect import Finding
+from nbgit.store import eol
 from nbgit.store.location import clone_settings
 from nbgit.worktree.refresh import REGULAR_MODES, names, refresh
 
@@ -105,6 +106,7 @@ def missing_outputs(cwd: Path) -> list[str]:
     (its outputs, or the version a bare one replaced): what `nbgit restore` would write, barring a record
     that no longer cleans to its blob. Empty where the store is off."""
     from nbgit.store.disk import Store
+    from nbgit.store.eol import crlf_first
     from nbgit.store.history import path_name
     from nbgit.store.location import store_dir, worktree_name
     from nbgit.store.record import aside_key, belongs, recorded
@@ -117,18 +119,32 @@ def missing_outputs(cwd: Path) -> list[str]:
     missing = []
     for entry, seen in as_committed(tree, [])[0]:
         origin = path_name(entry.path, store.worktree)
-        known = recorded(store, origin, entry.blob)[1]
+        key = store.key(seen.data) if crlf_first(seen.data) else entry.blob  # (the CRLF form a checkout wrote: what the filter recorded)
+        known = recorded(store, origin, key)[1]
         if known is None or not belongs(known, origin) or known.size == len(seen.data):
-            known = store.record(aside_key(origin, entry.blob))
+            known = store.record(aside_key(origin, key))
         if known is not None and known.size != len(seen.data):
             missing.append(entry.path)
     return missing
 
 
+def _converting(root: Path, paths: list[str]) -> set[str]:
+    """Those of `paths` whose CRLF line endings git converts to LF when it stores them (`eol.converts`): a
+    checkout writes their blobs with CRLF line endings (`core.autocrlf`, `eol=crlf`), which git reads back
+    as the blob. Asked of git only where some file is larger than its blob."""
+    if not paths:
+        return set()
+    attributes = gitrepo.attributes_of(paths, ("text", "crlf", "eol"), root)
+    autocrlf = ([entry.value for entry in gitrepo.config_entries(r"^core\.autocrlf$", (), root)] or [""])[-1]
+    return {path for path in paths if eol.converts(attributes.get(path, {}), autocrlf)}
+
+
 def as_committed(tree: WorkTree, specs: list[str]) -> tuple[list[AsCommitted], list[str]]:
     """The notebooks under `specs` (pathspecs from the top of the work tree; none: all) that git's filter
-    runs nbgit on, split into those whose file is exactly their index blob and the paths of the others
-    (edited, run, saved in another layout, deleted). Only files of the blob's size are read."""
+    runs nbgit on, split into those whose file is exactly their index blob (or, where git converts line
+    endings, its CRLF form: what a checkout writes) and the paths of the others (edited, run, saved in
+    another layout, deleted). Only files of the blob's size are read (where git converts line endings,
+    also those of its CRLF form's size, told once the blobs of the larger files are read)."""
     entries = [entry for entry in gitrepo.index_entries(specs, tree.root, sparse=True) if entry.mode in REGULAR_MODES and not entry.outside]
     filtered = gitrepo.filtered_paths([entry.path for entry in entries], "nbgit", tree.root)
     entries = [entry for entry in entries if entry.path in filtered]
@@ -139,18 +155,24 @@ def as_committed(tree: WorkTree, specs: list[str]) -> tuple[list[AsCommitted], l
         except OSError:  # (deleted; outside a sparse checkout)
             differ.append(entry)
     sizes = gitrepo.blob_sizes([entry.blob for entry in entries if entry.path in present], tree.root)
+    larger = [entry.path for entry in entries if entry.path in present and present[entry.path] > sizes.get(entry.blob, present[entry.path])]
+    converted = _converting(tree.root, larger)
     sized = []
     for entry in entries:
         if entry.path in present:
-            (sized if present[entry.path] == sizes.get(entry.blob) else differ).append(entry)
+            (sized if present[entry.path] == sizes.get(entry.blob) or entry.path in converted else differ).append(entry)
     blobs = gitrepo.read_blobs([entry.blob for entry in sized], tree.root)
     found = []
     for entry in sized:
+        blob = blobs.get(entry.blob)
+        if blob is None or present[entry.path] not in (len(blob), len(blob) + blob.count(b"\n")):
+            differ.append(entry)  # (larger than its CRLF form too)
+            continue
         try:
             seen = read_file(tree.root / entry.path)
         except NbgitError:  # (no longer a file: git lists it)
             seen = None
-        if seen is not None and seen.data == blobs[entry.blob]:
+        if seen is not None and (seen.data == blob or entry.path in converted and eol.plain_lf_form(seen.data) == blob):
             found.append(AsCommitted(entry, seen))
         else:
             differ.append(entry)
