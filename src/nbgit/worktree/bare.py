@@ -26,7 +26,7 @@ from nbgit.progress import warn
 from nbgit.install.inspect import Finding
 from nbgit.store import eol
 from nbgit.store.location import clone_settings
-from nbgit.worktree.refresh import REGULAR_MODES, names, refresh
+from nbgit.worktree.refresh import REGULAR_MODES, converting, names, refresh
 
 
 class Outcome(NamedTuple):
@@ -128,17 +128,6 @@ def missing_outputs(cwd: Path) -> list[str]:
     return missing
 
 
-def _converting(root: Path, paths: list[str]) -> set[str]:
-    """Those of `paths` whose CRLF line endings git converts to LF when it stores them (`eol.converts`): a
-    checkout writes their blobs with CRLF line endings (`core.autocrlf`, `eol=crlf`), which git reads back
-    as the blob. Asked of git only where some file is larger than its blob."""
-    if not paths:
-        return set()
-    attributes = gitrepo.attributes_of(paths, ("text", "crlf", "eol"), root)
-    autocrlf = ([entry.value for entry in gitrepo.config_entries(r"^core\.autocrlf$", (), root)] or [""])[-1]
-    return {path for path in paths if eol.converts(attributes.get(path, {}), autocrlf)}
-
-
 def as_committed(tree: WorkTree, specs: list[str]) -> tuple[list[AsCommitted], list[str]]:
     """The notebooks under `specs` (pathspecs from the top of the work tree; none: all) that git's filter
     runs nbgit on, split into those whose file is exactly their index blob (or, where git converts line
@@ -156,7 +145,7 @@ def as_committed(tree: WorkTree, specs: list[str]) -> tuple[list[AsCommitted], l
             differ.append(entry)
     sizes = gitrepo.blob_sizes([entry.blob for entry in entries if entry.path in present], tree.root)
     larger = [entry.path for entry in entries if entry.path in present and present[entry.path] > sizes.get(entry.blob, present[entry.path])]
-    converted = _converting(tree.root, larger)
+    converted = converting(tree.root, larger)  # (written by a checkout with CRLF line endings, maybe)
     sized = []
     for entry in entries:
         if entry.path in present:
