@@ -272,3 +272,33 @@ def test_nbgit_restore_puts_back_what_a_bare_checkout_wrote_with_crlf(clones: tu
     assert done.returncode == 0, done.stderr.decode()
     assert (mine / NAME).read_bytes() == had
     assert git(mine, "status", "--porcelain").stdout == b""
+
+
+@pytest.mark.parametrize("attributes", ["", "text", "-text", "text=auto", "eol=crlf", "eol=lf", "text eol=lf", "-text eol=crlf",
+                                        "text=auto eol=crlf", "crlf", "-crlf", "crlf=input", "binary"])
+@pytest.mark.parametrize("autocrlf", ["", "true", "input", "false"])
+def test_which_line_endings_git_converts_is_told_as_git_tells_it(tmp_path: Path, attributes: str, autocrlf: str) -> None:
+    """`eol.converts` against git itself: a CRLF text file added under each attribute and `core.autocrlf`."""
+    from nbgit import gitrepo
+    from nbgit.store.eol import converts
+
+    repo = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(repo))
+    if autocrlf:
+        git(repo, "config", "core.autocrlf", autocrlf)
+    (repo / ".gitattributes").write_text(f"*.ipynb {attributes}\n" if attributes else "")
+    (repo / NAME).write_bytes(notebook(["a = 1"], crlf=True))
+    git(repo, "add", NAME)
+    stored = git(repo, "cat-file", "-p", f":{NAME}").stdout
+    said = gitrepo.attributes_of([NAME], ("text", "crlf", "eol"), repo)[NAME]
+    assert converts(said, autocrlf) == (b"\r\n" not in stored)
+
+
+def test_only_notebooks_whose_line_endings_all_are_crlf_are_noted() -> None:
+    from nbgit.store.eol import lf_form, plain_lf_form
+
+    assert lf_form(b'{\r\n "a": 1\r\n}\r\n') == b'{\n "a": 1\n}\n'
+    assert lf_form(b'{\n "a": 1\r\n}\r\n') is None  # LF first: an LF notebook
+    assert lf_form(b'{\r\n "a": 1\n}\r\n') is None  # a lone LF would come back as CRLF
+    assert lf_form(b'{\r\n "a": "\r"\r\n}\r\n') == b'{\n "a": "\r"\n}\n'
+    assert plain_lf_form(b'{\r\n "a": "\r"\r\n}\r\n') is None  # a lone CR: git, guessing, takes it for binary

@@ -34,8 +34,9 @@ def lf_form(cleaned: bytes) -> bytes | None:
     None otherwise."""
     if not crlf_first(cleaned):
         return None
-    lf = cleaned.replace(b"\r\n", b"\n")
-    return lf if lf.count(b"\n") == cleaned.count(b"\n") else None  # (a lone LF would not come back as it was)
+    if cleaned.count(b"\r\n") != cleaned.count(b"\n"):
+        return None  # (a lone LF would not come back as it was)
+    return cleaned.replace(b"\r\n", b"\n")
 
 
 def plain_lf_form(cleaned: bytes) -> bytes | None:
