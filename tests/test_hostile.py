@@ -998,6 +998,38 @@ def test_a_notebook_of_many_top_level_keys_comes_back_cell_by_cell_in_linear_tim
     assert back[0]["outputs"] == [] and [cell["outputs"] for cell in back[1:]] == [cell["outputs"] for cell in cells[1:]]
 
 
+@pytest.mark.parametrize("minor", [None, "5", [5], {"minor": 5}])
+def test_a_notebook_whose_minor_version_is_no_number_costs_no_other_notebook_its_outputs(repo: Path, minor: Any) -> None:
+    """A stranger's policy numbering ids (`ids = "sequential"`) and a notebook of theirs whose `nbformat_minor`
+    is no number: it is cleaned as any minor that is not a number is read (0), never an internal error, and a
+    merge bringing it in gives the user's other notebooks the outputs of their unchanged cells (the
+    store was turned off for the rest of the merge, so those came out bare)."""
+    installed(repo, "--no-hooks")
+    (repo / ".nbgit.toml").write_text('ids = "sequential"\n')
+    (repo / "a.ipynb").write_bytes(run_notebook("a = 1"))
+    (repo / "b.ipynb").write_bytes(run_notebook("b = 1", "c = 1"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "run here")
+    git(repo, "checkout", "-q", "-b", "stranger")
+    theirs = json.loads(blob(repo, "HEAD:a.ipynb"))
+    theirs["nbformat_minor"] = minor
+    mine = json.loads(blob(repo, "HEAD:b.ipynb"))
+    mine["cells"][1]["source"] = ["c = 2"]
+    for name, content in (("a.ipynb", theirs), ("b.ipynb", mine)):
+        blob_bytes = (json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        git(repo, "update-index", "--cacheinfo", f"100644,{git(repo, 'hash-object', '-w', '--stdin', input=blob_bytes).stdout.decode().strip()},{name}")
+    git(repo, *PLAIN, "commit", "-q", "-m", "the stranger's change")  # (their blobs, committed without the work tree)
+    git(repo, "checkout", "-q", "-f", "main")
+    assert b"out 0" in (repo / "b.ipynb").read_bytes()
+    merged = git_within(60, repo, "merge", "-q", "stranger")
+    said = merged.stderr.decode()
+    assert merged.returncode == 0 and "internal error" not in said and "keeping outputs failed" not in said, said
+    assert b"out 0" in (repo / "b.ipynb").read_bytes()  # the unchanged cell's output is back
+    (repo / "a.ipynb").write_bytes(run_notebook("a = 1").replace(b'"nbformat_minor": 5', b'"nbformat_minor": ' + json.dumps(minor).encode()))
+    added = git(repo, "add", "a.ipynb").stderr.decode()
+    assert "internal error" not in added and b"out 0" not in blob(repo, ":a.ipynb"), added
+
+
 # The store on a disk that takes no more: what it holds still comes back.
 
 

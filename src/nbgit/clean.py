@@ -115,7 +115,8 @@ def clean(content: dict[str, Any], major: int, policy: Policy) -> Cleaned:
         result = dict(result)
         result["cells"] = _clean_cells(content.get("cells") or [], 0, major, policy, rules, keep_all, changes)
         if policy.ids == "sequential":
-            _renumber(result["cells"], (major, content.get("nbformat_minor", 0)) >= (4, 5), changes)
+            minor = content.get("nbformat_minor", 0)  # (a stranger's may be no number: read as 0, as `Notebook.minor` reads it)
+            _renumber(result["cells"], (major, minor if isinstance(minor, int) else 0) >= (4, 5), changes)
     else:
         result = dict(result)
         offset, worksheets = 0, []
