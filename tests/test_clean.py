@@ -245,6 +245,18 @@ def test_output_size_rule_and_per_cell_marks() -> None:
     assert outputs_after({"strip_init_cells": True}, STDOUT, init_cell=True) == []
 
 
+@pytest.mark.parametrize("limit", range(14, 22))
+def test_the_output_size_rule_measures_outputs_as_stored_so_a_clean_notebook_cleans_to_itself(limit: int) -> None:
+    """`max_output_size` measures an output as it is stored, its count stripped: measured as it was read,
+    an execute_result just under the limit (its count `3`, one character) was stored with a `null` count
+    (four), over the limit, so the next clean stripped it: the blob the filter stored was not clean
+    (`nbgit clean --check` of it said it would clean), against clean(clean(x)) == clean(x)."""
+    raw = serialise(Notebook(notebook_with([code("x", [RESULT])]), 4))
+    once = clean_bytes(raw, "a.ipynb", policy_from_table({"max_output_size": limit}, "t"))
+    assert clean_bytes(once, "a.ipynb", policy_from_table({"max_output_size": limit}, "t")) == once
+    assert (b"execute_result" in once) == (limit >= 19)  # "execute_result", "4" and null: 19 characters
+
+
 def test_keep_keys_below_a_stripped_key_keep_just_that_part() -> None:
     metadata = {"colab": {"provenance": [1], "name": "x"}, "widgets": {"state": {}}, "vscode": {"interpreter": {"hash": "h"}}}
     policy = policy_from_table({"keep_keys": ["metadata.vscode.interpreter.hash"], "extra_keys": ["metadata.colab"]}, "t")

@@ -279,14 +279,30 @@ def _clean_cell(cell: dict[str, Any], plan: _Plan, policy: Policy, rules: KeyRul
     outputs = cell.get("outputs")
     if isinstance(outputs, list) and outputs:
         explicit = _keeps_outputs(cell, policy, keep_all, record.place)
-        if explicit or plan.judges_outputs:
+        if explicit or (plan.judges_outputs and policy.max_output_size is None):
             kept = [_clean_output(o, count_key, plan.strip_counts, rules, record) for o in outputs if _survives(o, explicit, policy)]
+        elif plan.judges_outputs:
+            kept = _kept_by_size(outputs, plan, policy, rules, record)
         else:
             kept = []  # what _survives says of every output then, without asking it each time
         if len(kept) < len(outputs):
             record.add(f"outputs ({len(outputs) - len(kept)})")
         changed["outputs"] = kept
     return {**result, **changed} if changed else result
+
+
+def _kept_by_size(outputs: list[Any], plan: _Plan, policy: Policy, rules: KeyRules, record: _Recorder) -> list[Any]:
+    """The outputs that survive `max_output_size` (and the type rules), cleaned. Each is measured as it is
+    stored (its count stripped: `null` is longer than `3`; its stripped metadata gone), so that an output
+    kept is kept again when the blob is cleaned: clean(clean(x)) == clean(x)."""
+    kept = []
+    for output in outputs:
+        noted = _Recorder([], record.place)
+        cleaned = _clean_output(output, plan.count_key, plan.strip_counts, rules, noted)
+        if _survives(cleaned, False, policy):
+            kept.append(cleaned)
+            record.changes.extend(noted.changes)
+    return kept
 
 
 def _keeps_outputs(cell: dict[str, Any], policy: Policy, notebook_keeps: bool, where: int | str) -> bool:
