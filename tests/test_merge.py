@@ -355,6 +355,23 @@ def test_a_cell_that_is_no_object_falls_back_to_git_text_merge(repo: Path) -> No
     assert b"x = 30" in merged and b"return x**3" in merged and b'"cells": [\n  5,' in merged  # both sides' edits, nothing lost
 
 
+@pytest.mark.parametrize("minor", [None, "5", [5]])
+def test_a_side_whose_minor_version_is_no_number_merges_as_a_notebook(repo: Path, minor: object) -> None:
+    """A stranger's notebook whose `nbformat_minor` is no number (null, a string) merges cell by cell, its
+    minor read as any minor that is no number is (0): the driver compared it with a number and fell back
+    to a text merge with a TypeError."""
+    wire_driver(repo)
+    data = (NBDIME / "files" / "multilevel-test-base.ipynb").read_bytes()
+    odd = data.replace(b'"nbformat_minor": 0', b'"nbformat_minor": ' + json.dumps(minor).encode(), 1)
+    assert odd != data
+    branches(repo, {"nb.ipynb": data}, {"nb.ipynb": data.replace(b"x = 3", b"x = 30", 1)}, {"nb.ipynb": odd.replace(b"return x**2", b"return x**3", 1)})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "failed" not in stderr and "Error" not in stderr, stderr
+    merged = (repo / "nb.ipynb").read_bytes()
+    assert b"x = 30" in merged and b"return x**3" in merged and not has_conflict_marks(merged)
+
+
 @pytest.mark.corpus
 def test_nbformat3_notebooks_merge_in_their_own_version(repo: Path) -> None:
     wire_driver(repo)

@@ -9,7 +9,7 @@ import functools
 from typing import Any, NamedTuple
 
 from nbgit.errors import NbgitError
-from nbgit.notebook import parse, serialise, source_of, too_deep
+from nbgit.notebook import minor_of, parse, serialise, source_of, too_deep
 from nbgit.policy import Policy
 from nbgit.volatile import VOLATILE_KEYS
 
@@ -115,8 +115,7 @@ def clean(content: dict[str, Any], major: int, policy: Policy) -> Cleaned:
         result = dict(result)
         result["cells"] = _clean_cells(content.get("cells") or [], 0, major, policy, rules, keep_all, changes)
         if policy.ids == "sequential":
-            minor = content.get("nbformat_minor", 0)  # (a stranger's may be no number: read as 0, as `Notebook.minor` reads it)
-            _renumber(result["cells"], (major, minor if isinstance(minor, int) else 0) >= (4, 5), changes)
+            _renumber(result["cells"], (major, minor_of(content)) >= (4, 5), changes)
     else:
         result = dict(result)
         offset, worksheets = 0, []

@@ -44,6 +44,7 @@ from nbgit.notebook import (
     Notebook,
     NotebookError,
     cells,
+    minor_of,
     parse,
     serialise,
     source_of,
@@ -263,7 +264,7 @@ def keep_both(local: dict[str, Any], remote: dict[str, Any], markers: Markers) -
         + [*right[head : len(right) - tail], marker_cell(">" * markers.size, markers.remote)]
     )
     merged = {**local, "cells": [*left[:head], *middle, *left[len(left) - tail :]]}
-    merged["nbformat_minor"] = max(local.get("nbformat_minor", 0), remote.get("nbformat_minor", 0))
+    merged["nbformat_minor"] = max(minor_of(local), minor_of(remote))
     return merged
 
 
@@ -469,7 +470,7 @@ def _upgrade(side: Notebook) -> dict[str, Any]:
 
 def _settle_ids(content: dict[str, Any]) -> dict[str, Any]:
     """nbformat 4.5+ needs a unique id on every cell, older minors none: derive missing ones from content."""
-    if content.get("nbformat_minor", 0) < 5:
+    if minor_of(content) < 5:
         content["cells"] = [{k: v for k, v in cell.items() if k != "id"} for cell in content.get("cells", [])]
         return content
     seen: set[str] = set()
@@ -676,7 +677,7 @@ def _merge_with_nbdime(
     chosen = {"local": 1, "remote": 2}.get(prefer or "")
     top = _one_sided(*({k: v for k, v in side.items() if k != "cells"} for side in (base, local, remote)))
     if top is _UNMERGED:
-        top = {**local, "nbformat_minor": max(local.get("nbformat_minor", 0), remote.get("nbformat_minor", 0))}
+        top = {**local, "nbformat_minor": max(minor_of(local), minor_of(remote))}
     merged_cells: list[dict[str, Any]] = []
     conflicted, unmarked = False, []
     for stretch, offset in _pieces(base, local, remote):

@@ -68,8 +68,13 @@ class Notebook(NamedTuple):
     @property
     def minor(self) -> int:
         """nbformat_minor, 0 when absent or not an integer."""
-        minor = self.content.get("nbformat_minor", 0)
-        return minor if isinstance(minor, int) else 0
+        return minor_of(self.content)
+
+
+def minor_of(content: dict[str, Any]) -> int:
+    """A notebook's nbformat_minor, 0 when absent or not an integer (a stranger's may be null, a string...)."""
+    minor = content.get("nbformat_minor", 0)
+    return minor if isinstance(minor, int) else 0
 
 
 def parse(data: bytes, path: str = "<stdin>", keep_lines: bool = False) -> Notebook:
