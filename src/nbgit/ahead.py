@@ -272,12 +272,6 @@ class _Follower:
         return self._folders[folder]
 
 
-def _names(self, folder: bytes, suffix: bytes) -> list[bytes]:
-        if folder not in self._folders:
-            self._folders[folder] = _names(os.path.join(self.root, folder), suffix)
-        return self._folders[folder]
-
-
 def _names(folder: bytes, suffix: bytes) -> list[bytes]:
     """The names of the regular files of `folder` ending in `suffix`, in git's order."""
     try:
