@@ -372,6 +372,27 @@ def test_a_side_whose_minor_version_is_no_number_merges_as_a_notebook(repo: Path
     assert b"x = 30" in merged and b"return x**3" in merged and not has_conflict_marks(merged)
 
 
+@pytest.mark.parametrize("ids", [[{"a": 1}, ["b"]], ["a", {"b": 1}], [["a"], ["a"]]], ids=["objects", "one-object", "lists"])
+@pytest.mark.parametrize("theirs", ["same-ids", "new-ids"])
+def test_cell_ids_that_are_no_strings_merge_as_a_notebook(repo: Path, ids: list[object], theirs: str) -> None:
+    """A stranger's cells whose ids are lists or objects (schema-invalid, plain JSON) merge cell by cell:
+    the driver hashed them and fell back to a text merge with a TypeError (`unhashable type`)."""
+    wire_driver(repo)
+
+    def notebook(cell_ids: list[object], sources: list[str]) -> bytes:
+        cells = [{"cell_type": "code", "execution_count": None, "id": i, "metadata": {}, "outputs": [], "source": s} for i, s in zip(cell_ids, sources)]
+        return (json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1, sort_keys=True) + "\n").encode()
+
+    remote_ids = ids if theirs == "same-ids" else ["r1", "r2"]
+    branches(repo, {"nb.ipynb": notebook(ids, ["x = 1", "y = 1"])}, {"nb.ipynb": notebook(ids, ["x = 2", "y = 1"])},
+             {"nb.ipynb": notebook(remote_ids, ["x = 1", "y = 2"])})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "failed" not in stderr and "Error" not in stderr, stderr
+    merged = json.loads((repo / "nb.ipynb").read_bytes())
+    assert [source_of(cell) for cell in merged["cells"]] == ["x = 2", "y = 2"]
+
+
 @pytest.mark.corpus
 def test_nbformat3_notebooks_merge_in_their_own_version(repo: Path) -> None:
     wire_driver(repo)

@@ -384,8 +384,8 @@ def _merge_in_place(base: dict[str, Any], local: dict[str, Any], remote: dict[st
         return None
     merged_cells = []
     for trio in zip(*sides):
-        if len({(cell.get("cell_type"), cell.get("id")) for cell in trio}) != 1:
-            return None
+        if any((cell.get("cell_type"), cell.get("id")) != (trio[0].get("cell_type"), trio[0].get("id")) for cell in trio[1:]):
+            return None  # (compared, not hashed: a stranger's id may be a list or an object)
         cell = _one_sided(*trio)
         if cell is _UNMERGED:
             return None
@@ -514,9 +514,9 @@ def _shared_ids(base: Notebook | None, local: Notebook, remote: Notebook, renumb
         return _with_cells((base, local, remote), (base_cells, local_cells, remote_cells))  # type: ignore[return-value]
     if local_ids and not local_ids & base_ids:
         renamed = _adopted_ids(local_cells, base_cells, replace=True)
-        old_to_new = {old["id"]: new["id"] for old, new in zip(base_cells, renamed) if old.get("id") and old["id"] != new.get("id")}
+        old_to_new = {old["id"]: new["id"] for old, new in zip(base_cells, renamed) if _is_id(old.get("id")) and old["id"] != new.get("id")}
         base_cells = renamed
-        remote_cells = [{**cell, "id": old_to_new[cell["id"]]} if cell.get("id") in old_to_new else cell for cell in remote_cells]
+        remote_cells = [{**cell, "id": old_to_new[cell["id"]]} if _is_id(cell.get("id")) and cell["id"] in old_to_new else cell for cell in remote_cells]
     if remote_ids and not remote_ids & base_ids:
         base_cells = _adopted_ids(remote_cells, base_cells, replace=False)
     shared = _ids(base_cells)
@@ -548,7 +548,12 @@ def _without_ids(cell_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _ids(cell_list: list[Any]) -> set[str]:
-    return {ident for cell in cell_list if isinstance(cell, dict) and isinstance(ident := cell.get("id"), str) and ident}
+    return {ident for cell in cell_list if isinstance(cell, dict) and _is_id(ident := cell.get("id"))}
+
+
+def _is_id(ident: Any) -> bool:
+    """Whether a cell's `id` is one (a string, not empty): a stranger's may be a list or an object."""
+    return isinstance(ident, str) and bool(ident)
 
 
 def _adopted_ids(donor: list[dict[str, Any]], taker: list[dict[str, Any]], replace: bool) -> list[dict[str, Any]]:
