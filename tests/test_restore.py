@@ -1453,3 +1453,34 @@ def test_a_killed_worker_costs_one_warning_and_the_filter_records_the_rest(clone
     assert {name: data for name, data in snapshot(clone).items() if name != first} == {name: had[name] for name in rest}
     assert_outputs(clone / first, original[first], edited=(FIRST[first],))  # what the store had of it before: the edited cell without
     assert_clean_state(clone)
+
+
+def test_one_notebook_whose_restore_fails_costs_the_others_nothing(clone: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A restore that trips over one notebook (a bug a stranger's notebook finds, as `nbformat_minor: null`
+    once did) costs that notebook alone its outputs, said by name: before, it turned the store off for
+    the rest of the git command, and every notebook written after it went out without outputs (which the
+    next `git status` takes for their newest versions). Past `CONTAINED` such notebooks the store is off,
+    as for any other failure."""
+    from nbgit.store import keeper as keeper_module
+    from nbgit.store import restore as restore_module
+
+    real_restore = restore_module.restore
+
+    def tripping(store: Store, path: str, blob: bytes, *args: Any) -> bytes:
+        if path.startswith("images"):
+            raise RuntimeError("a bug this notebook finds")
+        return real_restore(store, path, blob, *args)
+
+    monkeypatch.setattr(restore_module, "restore", tripping)
+    policy = load_policy(clone)
+    blobs = {name: git(clone, "cat-file", "blob", f":{name}").stdout for name in ("images.ipynb", "ids.ipynb", "widgets.ipynb")}
+    keeper = keeper_module.OutputKeeper(clone, one_command=True)
+    assert keeper.smudge("images.ipynb", blobs["images.ipynb"], policy.for_path("images.ipynb")) == blobs["images.ipynb"]
+    for name in ("ids.ipynb", "widgets.ipynb"):
+        assert keeper.smudge(name, blobs[name], policy.for_path(name)) == (clone / name).read_bytes() != blobs[name], name
+    said = capsys.readouterr().err
+    assert said == "nbgit: warning: images.ipynb: keeping outputs failed (RuntimeError: a bug this notebook finds); it goes out without them, the other notebooks with theirs\n"
+    for _ in range(keeper_module.CONTAINED):
+        keeper.smudge("images.ipynb", blobs["images.ipynb"], policy.for_path("images.ipynb"))
+    assert keeper.smudge("ids.ipynb", blobs["ids.ipynb"], policy.for_path("ids.ipynb")) == blobs["ids.ipynb"]  # off by now
+    assert "for the rest of this command" in capsys.readouterr().err

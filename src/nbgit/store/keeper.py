@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 ACCOUNT_EVERY = 16  # with count_at_exit, what was written is counted at exit or each time it is this part of the limit
 READ_KEPT = 16 << 20  # bytes of the notebooks git handed over that a keeper made `one_command` keeps (see `_blobs`)
+CONTAINED = 3  # notebooks whose restore may fail on its own (each said) before the store is off for the process
 
 
 def wanted(policy: Policy, path: str) -> bool:
@@ -69,6 +70,7 @@ class OutputKeeper:
         self._notes = _Opened()
         self._read: dict[str, bytes] = {}  # (one_command) the work-tree bytes git handed over last at each path: see `_blobs`
         self._read_size = 0
+        self._failed: list[str] = []  # the notebooks whose restore failed on its own (see `_guarded`)
 
     def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy, read_at: int | None = None) -> None:
         """Remember the work-tree bytes git just had cleaned (`policy` is the path's own), read at `read_at`
@@ -159,7 +161,7 @@ class OutputKeeper:
             from nbgit.store.restore import restore
 
             notes = self._guarded(lambda notes: notes, notes=True)
-            restored = self._guarded(lambda store: restore(store, path, blob, policy, lambda ids: self._blobs(ids, path, policy), notes))
+            restored = self._guarded(lambda store: restore(store, path, blob, policy, lambda ids: self._blobs(ids, path, policy), notes), notebook=path)
             self._account_notes()
             return blob if restored is None else restored
         if may_be_unclean(blob, policy):
@@ -175,7 +177,7 @@ class OutputKeeper:
             return blob
         from nbgit.store.restore import restore_asked
 
-        restored = self._guarded(lambda store: restore_asked(store, path, blob, policy, self._blobs))
+        restored = self._guarded(lambda store: restore_asked(store, path, blob, policy, self._blobs), notebook=path)
         return blob if restored is None else restored
 
     def restore_renamed(self, path: str, old_path: str, blob: bytes, policy: Policy) -> bytes:
@@ -185,7 +187,7 @@ class OutputKeeper:
             return blob
         from nbgit.store.restore import restore_renamed
 
-        restored = self._guarded(lambda store: restore_renamed(store, path, old_path, blob, policy, self._blobs))
+        restored = self._guarded(lambda store: restore_renamed(store, path, old_path, blob, policy, self._blobs), notebook=path)
         return blob if restored is None else restored
 
     def _blobs(self, ids: list[str], path: str | None = None, policy: Policy | None = None) -> list[bytes | None]:
@@ -313,9 +315,14 @@ class OutputKeeper:
             opened.limit = NOTES_LIMIT if notes else settings.limit
         return opened.store
 
-    def _guarded(self, work: Callable[[Store], T], recording: bool = False, notes: bool = False) -> T | None:
+    def _guarded(self, work: Callable[[Store], T], recording: bool = False, notes: bool = False, notebook: str | None = None) -> T | None:
         """`work` done on the store (or the notes), None when it failed: one warning, then this process goes
-        on without it; where the disk refused a record (full, read-only), without recording only (`Store.refused`)."""
+        on without it; where the disk refused a record (full, read-only), without recording only (`Store.refused`).
+
+        The restore of one `notebook` that fails otherwise than on the disk (a notebook or record that
+        trips a bug) costs that notebook alone its outputs, said by name: the others git writes in the
+        same command keep theirs (and are not taken for versions without outputs by the next `git
+        status`), up to `CONTAINED` such notebooks a process."""
         opened = self._notes if notes else self._outputs
         try:
             store = self._opened(notes)
@@ -328,6 +335,12 @@ class OutputKeeper:
                     raise
                 opened.refused = True
                 store.refused(error)
+                return None
+            except Exception as error:
+                if notebook is None or len(self._failed) >= CONTAINED:
+                    raise
+                self._failed.append(notebook)
+                warn(f"{notebook}: keeping outputs failed ({type(error).__name__}: {error}); it goes out without them, the other notebooks with theirs")
                 return None
             self._account_later(store, opened)
             return result
