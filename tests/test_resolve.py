@@ -247,11 +247,9 @@ def test_a_notebook_deleted_on_one_side_is_named_as_such_with_the_way_out(repo: 
     assert code_sources((repo / "nb.ipynb").read_bytes()) == ["value = 'local'"]
 
 
-def test_take_says_when_it_drops_the_other_sides_edits_that_merged_cleanly(repo: Path) -> None:
-    """A rebase stops on one cell edited on both sides; upstream also edited another cell, which the
-    driver merged. `--take remote` (the commit being replayed, as the driver's hint offers next to
-    "edit the marked places") takes that side whole, so upstream's other edit goes too, and the
-    rebased commit silently reverts it. resolve says so; the hints say `--take` takes a whole side."""
+def rebase_stopped_on_one_cell(repo: Path) -> str:
+    """Branch `other` edits cell a; main (upstream) edits cells a and b; `other` rebased onto main stops
+    on cell a, the driver having merged cell b: what the rebase said."""
     wire_driver(repo)
     branches(repo, {"nb.ipynb": tagged_notebook([("a", "a = 0", []), ("b", "b = 0", [])])},
              {"nb.ipynb": tagged_notebook([("a", "a = upstream", []), ("b", "b = upstream", [])])},
@@ -259,7 +257,16 @@ def test_take_says_when_it_drops_the_other_sides_edits_that_merged_cleanly(repo:
     git(repo, "checkout", "-q", "other")
     rebase = git(repo, "rebase", "main", check=False)
     assert rebase.returncode == 1
-    assert "or take one side whole, dropping the other side's edits everywhere: `nbgit resolve nb.ipynb --take local|remote`" in rebase.stderr.decode()
+    return rebase.stderr.decode()
+
+
+def test_take_says_when_it_drops_the_other_sides_edits_that_merged_cleanly(repo: Path) -> None:
+    """A rebase stops on one cell edited on both sides; upstream also edited another cell, which the
+    driver merged. `--take remote` (the commit being replayed, as the driver's hint offers next to
+    "edit the marked places") takes that side whole, so upstream's other edit goes too, and the
+    rebased commit silently reverts it. resolve says so; the hints say `--take` takes a whole side."""
+    said = rebase_stopped_on_one_cell(repo)
+    assert "or take one side whole, dropping the other side's edits everywhere: `nbgit resolve nb.ipynb --take local|remote`" in said
     assert "b = upstream" in code_sources((repo / "nb.ipynb").read_bytes())  # merged, until a side is taken whole
     done = nbgit(repo, "resolve", "nb.ipynb", "--take", "remote")
     assert done.returncode == 0
@@ -349,14 +356,8 @@ def test_prefer_settles_a_stretch_of_cells_and_a_deletion_that_side_s_way(repo: 
 def test_prefer_in_a_rebase_keeps_upstream_s_other_edit(repo: Path) -> None:
     """The rebase `--take` drops upstream's cleanly merged edit in (see above): `--prefer remote` keeps
     the replayed commit's line where both changed it, and upstream's edit of the other cell."""
-    wire_driver(repo)
-    branches(repo, {"nb.ipynb": tagged_notebook([("a", "a = 0", []), ("b", "b = 0", [])])},
-             {"nb.ipynb": tagged_notebook([("a", "a = upstream", []), ("b", "b = upstream", [])])},
-             {"nb.ipynb": tagged_notebook([("a", "a = mine", []), ("b", "b = 0", [])])})
-    git(repo, "checkout", "-q", "other")
-    rebase = git(repo, "rebase", "main", check=False)
-    assert rebase.returncode == 1
-    assert "or settle each conflict one way, keeping the other edits: `nbgit resolve nb.ipynb --prefer local|remote`" in rebase.stderr.decode()
+    said = rebase_stopped_on_one_cell(repo)
+    assert "or settle each conflict one way, keeping the other edits: `nbgit resolve nb.ipynb --prefer local|remote`" in said
     assert nbgit(repo, "resolve", "nb.ipynb", "--prefer", "remote").returncode == 0
     assert code_sources((repo / "nb.ipynb").read_bytes()) == ["a = mine", "b = upstream"]
     git(repo, "add", "nb.ipynb")
