@@ -70,7 +70,7 @@ class OutputKeeper:
         self._notes = _Opened()
         self._read: dict[str, bytes] = {}  # (one_command) the work-tree bytes git handed over last at each path: see `_blobs`
         self._read_size = 0
-        self._failed: list[str] = []  # the notebooks whose restore failed on its own (see `_guarded`)
+        self._failed = 0  # notebooks whose restore failed on its own (see `_guarded`)
 
     def clean(self, path: str, worktree: bytes, cleaned: bytes, policy: Policy, read_at: int | None = None) -> None:
         """Remember the work-tree bytes git just had cleaned (`policy` is the path's own), read at `read_at`
@@ -337,9 +337,9 @@ class OutputKeeper:
                 store.refused(error)
                 return None
             except Exception as error:
-                if notebook is None or len(self._failed) >= CONTAINED:
+                if notebook is None or self._failed >= CONTAINED:
                     raise
-                self._failed.append(notebook)
+                self._failed += 1
                 warn(f"{notebook}: keeping outputs failed ({type(error).__name__}: {error}); it goes out without them, the other notebooks with theirs")
                 return None
             self._account_later(store, opened)

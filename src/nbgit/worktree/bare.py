@@ -106,7 +106,6 @@ def missing_outputs(cwd: Path) -> list[str]:
     (its outputs, or the version a bare one replaced): what `nbgit restore` would write, barring a record
     that no longer cleans to its blob. Empty where the store is off."""
     from nbgit.store.disk import Store
-    from nbgit.store.eol import crlf_first
     from nbgit.store.history import path_name
     from nbgit.store.location import store_dir, worktree_name
     from nbgit.store.record import aside_key, belongs, recorded
@@ -119,7 +118,7 @@ def missing_outputs(cwd: Path) -> list[str]:
     missing = []
     for entry, seen in as_committed(tree, [])[0]:
         origin = path_name(entry.path, store.worktree)
-        key = store.key(seen.data) if crlf_first(seen.data) else entry.blob  # (the CRLF form a checkout wrote: what the filter recorded)
+        key = store.key(seen.data) if eol.crlf_first(seen.data) else entry.blob  # (the CRLF form a checkout wrote: what the filter recorded)
         known = recorded(store, origin, key)[1]
         if known is None or not belongs(known, origin) or known.size == len(seen.data):
             known = store.record(aside_key(origin, key))
