@@ -718,6 +718,66 @@ def test_sigterm_to_a_parallel_check_ends_it_promptly(repo: Path) -> None:
         only_errors(stderr)
 
 
+# One process per moment: a real SIGTERM raised at the n-th Python call of loading msgspec (the JSON
+# reader and the copied-code check's decoder), with nbgit's own handler. Python runs the handler
+# there, also inside msgspec's C start-up, which took the exception for a failed import of its own:
+# the signal was lost and the first typed decoder crashed the process (SIGSEGV, seen in CI).
+SIGNAL_WHILE_LOADING = """
+import os, signal, sys
+from nbgit import cli, fastjson
+from nbgit.check import fingerprints
+
+def load():
+    fastjson._load()
+    fingerprints._code_reader()
+    fingerprints._code_cells_fast(b'{"cells": [{"cell_type": "code", "source": "x", "metadata": {}}], "metadata": {}}')
+
+def calls_made(at):
+    calls = 0
+    def hook(frame, event, arg):
+        nonlocal calls
+        if event == "call":
+            calls += 1
+            if calls == at:
+                signal.raise_signal(signal.SIGTERM)
+    sys.setprofile(hook)
+    try:
+        load()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+def outcome(at):
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGTERM, cli._terminate)
+        try:
+            os._exit(0 if calls_made(at) < at else 4)  # 0: past the load, 4: the signal was lost
+        except cli.Terminated:
+            os._exit(3)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+reading, writing = os.pipe()
+if os.fork() == 0:
+    os.write(writing, str(calls_made(0)).encode())
+    os._exit(0)
+total = int(os.read(reading, 100))
+moments = range(1, total + 1, max(1, total // 250))
+print(total, len(moments), *sorted({outcome(at) for at in moments}))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forks a process per moment")
+def test_a_signal_while_msgspec_loads_is_handled_once_it_has_loaded() -> None:
+    """Every moment sampled: the process stops by the signal (never loses it, never crashes)."""
+    pytest.importorskip("msgspec")
+    done = subprocess.run([sys.executable, "-c", SIGNAL_WHILE_LOADING], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    total, sampled, *outcomes = map(int, done.stdout.split())
+    assert total > 1000 and sampled >= 200  # (msgspec's import runs thousands of Python calls)
+    assert outcomes == [3], done.stdout  # 3: stopped by Terminated; 4: signal lost; negative: killed (-11: crashed)
+
+
 # --- what git runs, policies, names, terminals and reports (filter, drivers, hooks, check, diff) -------
 
 FILTER = NBGIT.with_name("nbgit-filter-process")

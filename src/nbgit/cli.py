@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from nbgit import __version__
 from nbgit.errors import NbgitError
+from nbgit.interrupts import TERMINATING_SIGNALS
 from nbgit.terminal import shown_streams, survive_reader_leaving
 
 if TYPE_CHECKING:
     import argparse
 
 EXIT_OK, EXIT_FOUND, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
-TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 HOOKS = {
     "pre-commit": "judge the staged notebooks and refuse the commit while a problem is left; refresh them",

@@ -155,19 +155,23 @@ def _codec_if_worth_it() -> _Codec | None:
 def _load() -> _Codec | None:
     global _codec, _loaded
     if not _loaded:
-        _loaded = True
-        try:
-            import msgspec
-        except ImportError:  # an environment without it reads and writes the same, slower
-            return None
-        encoder = msgspec.json.Encoder(order="sorted")
-        reformat = msgspec.json.format
+        from nbgit.interrupts import held
+
+        with held():  # (a signal handled while msgspec sets itself up would crash it)
+            _loaded = True
+            try:
+                import msgspec
+            except ImportError:  # an environment without it reads and writes the same, slower
+                return None
+            encoder = msgspec.json.Encoder(order="sorted")
+            reformat = msgspec.json.format
+            errors = (msgspec.DecodeError, RecursionError, UnicodeError)  # ValidationError is a DecodeError
+            decoder = msgspec.json.Decoder(float_hook=_read_float)
 
         def encode(value: Any) -> bytes:
             return reformat(encoder.encode(value), indent=1)
 
-        errors = (msgspec.DecodeError, RecursionError, UnicodeError)  # ValidationError is a DecodeError
-        _codec = _Codec(msgspec.json.Decoder(float_hook=_read_float).decode, encode, errors)
+        _codec = _Codec(decoder.decode, encode, errors)
     return _codec
 
 

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from nbgit.interrupts import STOPPING, held
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -56,7 +58,7 @@ def _forked(work: Callable[[Item], Result], items: Sequence[Item], processes: in
     try:
         for _ in range(processes - 1):
             reading, writing = os.pipe()
-            with _signals_held():
+            with held(STOPPING):  # ^C and terminating signals wait until the worker is forked
                 pid = os.fork()
                 if pid == 0:
                     for other in (reading, *workers.values()):
@@ -161,29 +163,10 @@ def _pooled(work: Callable[[Item], Result], items: Sequence[Item], processes: in
 
     pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context(), initializer=_leave_signals_to_the_main_process)
     try:
-        with _signals_held():  # the workers start (at the first submit) with ^C and SIGTERM held
+        with held(STOPPING):  # the workers start (at the first submit) with ^C and SIGTERM held
             return list(pool.map(work, items, chunksize=share))
     finally:
         pool.shutdown(cancel_futures=True)  # stopped (^C, SIGTERM): only the chunks under way are finished
-
-
-def _stop_signals() -> set[int]:
-    from nbgit.cli import TERMINATING_SIGNALS
-
-    return {signal.SIGINT, *TERMINATING_SIGNALS}
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold ^C and terminating signals while workers are forked; one that came meanwhile reaches this process after."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _stop_signals())
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _leave_signals_to_the_main_process() -> None:
@@ -193,7 +176,7 @@ def _leave_signals_to_the_main_process() -> None:
     by the signal (nbgit's handler, inherited through fork) could leave the main process waiting on
     it for ever, and one that died would make a pool print a traceback.
     """
-    for number in _stop_signals():
+    for number in STOPPING:
         signal.signal(number, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _stop_signals())
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)

@@ -28,6 +28,7 @@ from operator import le
 from typing import Any, Callable, NamedTuple, Sequence
 
 from nbgit import fastjson
+from nbgit.interrupts import held
 from nbgit.notebook import cells, source_of
 
 FORMAT = 1  # raise it whenever a change here changes any hash: kept fingerprints are then rebuilt
@@ -141,13 +142,15 @@ def _code_cells_fast(data: bytes) -> tuple[str, list[tuple[int, str]]] | None:
 @cache
 def _code_reader() -> tuple[Callable[[bytes], Any], tuple[type[BaseException], ...], object]:
     """msgspec's decoder of a notebook's cells (type, source, metadata) and metadata, what it raises on
-    what it refuses, and its marker of an absent field."""
+    what it refuses, and its marker of an absent field (made with signals held, as msgspec is loaded)."""
     import msgspec
 
-    absent = msgspec.UNSET
-    cell = msgspec.defstruct("Cell", [("cell_type", Any, None), ("source", Any, absent), ("input", Any, absent), ("metadata", Any, None)])
-    notebook = msgspec.defstruct("Notebook", [("cells", list[cell] | None, absent), ("worksheets", Any, absent), ("metadata", Any, None)])  # type: ignore[valid-type]
-    return msgspec.json.Decoder(notebook).decode, (msgspec.DecodeError, RecursionError, UnicodeError), absent
+    with held():
+        absent = msgspec.UNSET
+        cell = msgspec.defstruct("Cell", [("cell_type", Any, None), ("source", Any, absent), ("input", Any, absent), ("metadata", Any, None)])
+        notebook = msgspec.defstruct("Notebook", [("cells", list[cell] | None, absent), ("worksheets", Any, absent), ("metadata", Any, None)])  # type: ignore[valid-type]
+        decoder = msgspec.json.Decoder(notebook)
+    return decoder.decode, (msgspec.DecodeError, RecursionError, UnicodeError), absent
 
 
 def module_units(text: str, language: str) -> tuple[Unit, ...]:
