@@ -718,19 +718,16 @@ def test_sigterm_to_a_parallel_check_ends_it_promptly(repo: Path) -> None:
         only_errors(stderr)
 
 
-# One process per moment: a real SIGTERM raised at the n-th Python call of loading msgspec (the JSON
-# reader and the copied-code check's decoder), with nbgit's own handler. Python runs the handler
-# there, also inside msgspec's C start-up, which took the exception for a failed import of its own:
-# the signal was lost and the first typed decoder crashed the process (SIGSEGV, seen in CI).
+# One process per moment: a real signal raised at the n-th Python call of some loading, under nbgit's
+# own handlers (`run_guarded`). Python runs a handler there, also inside an import: msgspec's C
+# start-up took nbgit's exception for a failed import of its own, lost the signal and crashed the
+# process at its first typed decoder (SIGSEGV, seen in CI); a class body turned it into a RuntimeError
+# (an internal error, exit 70); importlib's callbacks dropped it.
 SIGNAL_WHILE_LOADING = """
 import os, signal, sys
-from nbgit import cli, fastjson
-from nbgit.check import fingerprints
+from nbgit import cli
 
-def load():
-    fastjson._load()
-    fingerprints._code_reader()
-    fingerprints._code_cells_fast(b'{"cells": [{"cell_type": "code", "source": "x", "metadata": {}}], "metadata": {}}')
+code, number = sys.argv[1], getattr(signal, sys.argv[2])
 
 def calls_made(at):
     calls = 0
@@ -739,22 +736,22 @@ def calls_made(at):
         if event == "call":
             calls += 1
             if calls == at:
-                signal.raise_signal(signal.SIGTERM)
+                signal.raise_signal(number)
     sys.setprofile(hook)
     try:
-        load()
+        exec(code, {})
     finally:
-        sys.setprofile(None)
+        if sys.getprofile() is hook:
+            sys.setprofile(None)
     return calls
 
 def outcome(at):
     pid = os.fork()
     if pid == 0:
-        signal.signal(signal.SIGTERM, cli._terminate)
-        try:
-            os._exit(0 if calls_made(at) < at else 4)  # 0: past the load, 4: the signal was lost
-        except cli.Terminated:
-            os._exit(3)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        made = []
+        status = cli.run_guarded(lambda: made.append(calls_made(at)) or 0)
+        os._exit(status or (99 if made[0] >= at else 0))  # 99: the signal was lost; 0: the loading ended before
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 reading, writing = os.pipe()
@@ -762,20 +759,61 @@ if os.fork() == 0:
     os.write(writing, str(calls_made(0)).encode())
     os._exit(0)
 total = int(os.read(reading, 100))
-moments = range(1, total + 1, max(1, total // 250))
+moments = range(1, total + 1, max(1, total // 200))
 print(total, len(moments), *sorted({outcome(at) for at in moments}))
+"""
+LOADING_MSGSPEC = """
+from nbgit import fastjson
+from nbgit.check import fingerprints
+fastjson._load()
+fingerprints._code_cells_fast(b'{"cells": [{"cell_type": "code", "source": "x", "metadata": {}}], "metadata": {}}')
 """
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="forks a process per moment")
-def test_a_signal_while_msgspec_loads_is_handled_once_it_has_loaded() -> None:
-    """Every moment sampled: the process stops by the signal (never loses it, never crashes)."""
-    pytest.importorskip("msgspec")
-    done = subprocess.run([sys.executable, "-c", SIGNAL_WHILE_LOADING], capture_output=True, timeout=300)
+@pytest.mark.parametrize(
+    ("code", "name", "status"),
+    [
+        (LOADING_MSGSPEC, "SIGTERM", 128 + 15),
+        ("import nbgit.commands.check", "SIGHUP", 128 + 1),  # (what `nbgit check` loads before it reads a notebook)
+
+        ("import ipaddress, uuid, platform", "SIGINT", 130),  # (class bodies whose __set_name__ wraps what they catch)
+    ],
+    ids=["msgspec", "check-command", "class-bodies"],
+)
+def test_a_signal_while_modules_load_stops_the_command_once_they_have(code: str, name: str, status: int) -> None:
+    """Every moment sampled: the command stops by the signal with its own exit code (never loses it,
+    never reports an internal error, never crashes)."""
+    if "msgspec" in code:
+        pytest.importorskip("msgspec")
+    # (-B: every process loads the same way; one writing bytecode would make Python calls the others do not)
+    done = subprocess.run([sys.executable, "-B", "-c", SIGNAL_WHILE_LOADING, code, name], capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr
     total, sampled, *outcomes = map(int, done.stdout.split())
-    assert total > 1000 and sampled >= 200  # (msgspec's import runs thousands of Python calls)
-    assert outcomes == [3], done.stdout  # 3: stopped by Terminated; 4: signal lost; negative: killed (-11: crashed)
+    assert total > 1000 and sampled >= 200  # (each loading runs thousands of Python calls)
+    assert set(outcomes) - {0} == {status}, done.stdout  # 99: signal lost; 70: internal error; negative: killed (-11: crashed)
+
+
+WRAPPED_BY_A_CLASS_BODY = """
+import signal, sys
+from nbgit import cli
+
+class Named:
+    def __set_name__(self, owner, name):
+        signal.raise_signal(signal.SIGTERM)
+        self.name = name  # (the handler runs here: Python wraps what it raises in a RuntimeError)
+
+def work():
+    type("Made", (), {"field": Named()})  # a class made while the command runs, not by an import
+    return 0
+
+sys.exit(cli.run_guarded(work))
+"""
+
+
+def test_a_signal_wrapped_in_another_error_still_stops_the_command() -> None:
+    done = subprocess.run([sys.executable, "-c", WRAPPED_BY_A_CLASS_BODY], capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr) == (128 + signal.SIGTERM, b"nbgit: stopped by SIGTERM\n")
 
 
 # --- what git runs, policies, names, terminals and reports (filter, drivers, hooks, check, diff) -------

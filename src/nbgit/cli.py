@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from nbgit import __version__
 from nbgit.errors import NbgitError
-from nbgit.interrupts import TERMINATING_SIGNALS
+from nbgit.interrupts import TERMINATING_SIGNALS, after_import
 from nbgit.terminal import shown_streams, survive_reader_leaving
 
 if TYPE_CHECKING:
     import argparse
+    from types import FrameType
 
 EXIT_OK, EXIT_FOUND, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 
@@ -302,18 +303,18 @@ def run_guarded(work: Callable[[], int]) -> int:
     survive_reader_leaving("stdout")
     survive_reader_leaving("stderr")
     previous = {number: _handle(number, _terminate) for number in TERMINATING_SIGNALS}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not where ^C is ignored)
+        previous[signal.SIGINT] = _handle(signal.SIGINT, _interrupt)
     try:
         return work()
     except NbgitError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("nbgit: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Terminated as signalled:
-        print(f"nbgit: stopped by {signal.Signals(signalled.number).name}", file=sys.stderr)
-        return 128 + signalled.number
+    except (KeyboardInterrupt, Terminated) as stopped:
+        return _stopped(stopped)
     except Exception as error:  # noqa: BLE001 - the last line of defence
+        if (stopped := _signal_behind(error)) is not None:  # (a signal that some code wrapped in an error of its own)
+            return _stopped(stopped)
         if os.environ.get("NBGIT_DEBUG"):
             raise
         print(
@@ -335,10 +336,39 @@ class Terminated(BaseException):
         self.number = number
 
 
-def _terminate(number: int, frame: object) -> None:
+def _terminate(number: int, frame: FrameType | None) -> None:
+    if after_import(number, frame):  # (raised again once the import under way is done)
+        return
     for other in TERMINATING_SIGNALS:  # a second signal must not interrupt the cleanup the first one starts
         signal.signal(other, signal.SIG_IGN)
     raise Terminated(number)
+
+
+def _interrupt(number: int, frame: FrameType | None) -> None:
+    """^C, as Python's own handler has it, but never inside an import."""
+    if not after_import(number, frame):
+        raise KeyboardInterrupt
+
+
+def _stopped(stopped: BaseException) -> int:
+    """The line and exit code of a command stopped by ^C or a terminating signal."""
+    if isinstance(stopped, Terminated):
+        print(f"nbgit: stopped by {signal.Signals(stopped.number).name}", file=sys.stderr)
+        return 128 + stopped.number
+    print("nbgit: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _signal_behind(error: BaseException) -> BaseException | None:
+    """The ^C or terminating signal that `error` was raised for (its cause or context), if any."""
+    seen: set[int] = set()
+    behind: BaseException | None = error
+    while behind is not None and id(behind) not in seen:
+        if isinstance(behind, (KeyboardInterrupt, Terminated)):
+            return behind
+        seen.add(id(behind))
+        behind = behind.__cause__ or behind.__context__
+    return None
 
 
 def _handle(number: int, handler: Any) -> Any:
