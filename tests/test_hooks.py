@@ -5,6 +5,7 @@ temporary index of `commit -a` and `commit PATH`; the hooks `nbgit install` writ
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -76,6 +77,22 @@ def test_a_conflicted_notebook_is_refused_with_the_message(hooked: Path) -> None
     # the last line alone (what GUI clients often show) names the problem, not only "the problems above"
     assert err.splitlines()[-1].startswith("nbgit: commit refused: merged.ipynb: git conflict markers (line 11)"), err
     assert git(hooked, "rev-list", "--count", "HEAD").stdout.strip() == (b"1" if not (hooked / ".gitattributes").exists() else b"2")
+
+
+def test_a_policy_nbgit_cannot_read_refuses_the_commit_and_names_both_ways_out(hooked: Path) -> None:
+    """Nothing can be judged by a broken `.nbgit.toml` (a typo, a stranger's): the commit is refused, and
+    the last line (what GUI clients show alone) says how to fix it, or to skip nbgit's checks once."""
+    (hooked / ".nbgit.toml").write_text("this is [not toml\n")
+    notebook = {"cells": [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "hi"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (hooked / "a.ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
+    git(hooked, "add", "a.ipynb", ".nbgit.toml")
+    done = commit(hooked)
+    assert done.returncode == 1  # (git's code for a refusing hook)
+    lines = done.stderr.decode().splitlines()
+    assert lines[-2].startswith("nbgit: error: commit refused: .nbgit.toml: not valid TOML"), lines
+    assert lines[-1] == "hint: fix .nbgit.toml; see the policy reference in README.md; or commit with --no-verify to skip nbgit's checks once"
+    assert commit(hooked, "--no-verify").returncode == 0
+    assert git(hooked, "show", "HEAD:a.ipynb").stdout == (hooked / "a.ipynb").read_bytes()
 
 
 def test_a_dirty_notebook_is_refused_without_the_filter_and_cleaned_with_it(hooked: Path) -> None:

@@ -56,7 +56,11 @@ def run(name: str, args: list[str]) -> int:
             _refresh(root, changes)
         return EXIT_OK
     _refresh(root, _changes(root, ["--cached"]) or [])
-    outcome = run_checks(root, load_policy(root), Scope(staged=True))
+    try:
+        policy = load_policy(root)
+    except NbgitError as error:  # (nothing can be judged by a policy nbgit cannot read: a typo, a stranger's)
+        raise NbgitError(f"commit refused: {error.message}", f"{error.hint}; or commit with --no-verify to skip nbgit's checks once") from None
+    outcome = run_checks(root, policy, Scope(staged=True))
     if not outcome.problems:
         return EXIT_OK
     sys.stderr.write(render(outcome, "text", root))
