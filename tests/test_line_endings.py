@@ -54,11 +54,15 @@ def edit(path: Path, index: int, source: str) -> None:
 
 
 def make_clone(tmp_path: Path, origin: Path, name: str, how: str) -> Path:
-    """A clone of `origin` converting line endings as `how` says ("autocrlf", or "attributes": committed
-    `text eol=crlf`), with nbgit installed."""
+    """A clone of `origin` converting line endings as `how` says ("autocrlf", "valueless": `core.autocrlf`
+    with no value, or "attributes": committed `text eol=crlf`), with nbgit installed."""
     clone = tmp_path / name
-    config = ["-c", "core.autocrlf=true"] if how == "autocrlf" else ["-c", "core.autocrlf=false"]
+    config = ["-c", "core.autocrlf=true"] if how in ("autocrlf", "valueless") else ["-c", "core.autocrlf=false"]
     git(tmp_path, "clone", "-q", *config, str(origin), str(clone))
+    if how == "valueless":  # `[core] autocrlf` with no value, which git reads as true
+        config_file = git_dir(clone) / "config"
+        config_file.write_text(config_file.read_text(encoding="utf-8").replace("\tautocrlf = true\n", "\tautocrlf\n"), encoding="utf-8")
+        assert git(clone, "config", "--type=bool-or-str", "core.autocrlf").stdout == b"true\n"
     done = nbgit(clone, "install", "--no-hooks")
     assert done.returncode == 0, done.stderr.decode()
     return clone
@@ -274,24 +278,52 @@ def test_nbgit_restore_puts_back_what_a_bare_checkout_wrote_with_crlf(clones: tu
     assert git(mine, "status", "--porcelain").stdout == b""
 
 
+def test_a_valueless_autocrlf_converts_as_git_reads_it(tmp_path: Path) -> None:
+    """`[core] autocrlf` with no value is true to git (it converts): `nbgit refresh` settles a re-run CRLF
+    notebook there, and `nbgit status` and `nbgit restore` know a bare checkout's CRLF form as committed."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    mine = make_clone(tmp_path, origin, "mine", "valueless")
+    git(mine, "checkout", "-q", "-b", "main")
+    (mine / NAME).write_bytes(notebook(["a = 1", "b = 2"], crlf=True))
+    commit(mine, "a notebook saved with CRLF line endings")
+    assert b"\r\n" not in git(mine, "cat-file", "-p", f"HEAD:{NAME}").stdout  # git converted them
+    rerun(mine / NAME, 100)
+    had = (mine / NAME).read_bytes()
+    assert git(mine, "status", "--porcelain").stdout != b""
+    done = nbgit(mine, "refresh")
+    assert done.returncode == 0, done.stderr.decode()
+    assert git(mine, "status", "--porcelain").stdout == b""
+    (mine / NAME).unlink()
+    git(mine, "-c", "nbgit.restore=false", "checkout", "--", NAME)
+    assert outputs(mine / NAME) == [[], []]
+    assert b"1 notebook(s) are as committed, without the outputs this clone keeps" in nbgit(mine, "status").stdout
+    done = nbgit(mine, "restore")
+    assert done.returncode == 0, done.stderr.decode()
+    assert (mine / NAME).read_bytes() == had
+    assert git(mine, "status", "--porcelain").stdout == b""
+
+
 @pytest.mark.parametrize("attributes", ["", "text", "-text", "text=auto", "eol=crlf", "eol=lf", "text eol=lf", "-text eol=crlf",
                                         "text=auto eol=crlf", "crlf", "-crlf", "crlf=input", "binary"])
-@pytest.mark.parametrize("autocrlf", ["", "true", "input", "false"])
+@pytest.mark.parametrize("autocrlf", ["", "true", "input", "false", "Input", "2", "0", "= ", "(no value)"])
 def test_which_line_endings_git_converts_is_told_as_git_tells_it(tmp_path: Path, attributes: str, autocrlf: str) -> None:
-    """`eol.converts` against git itself: a CRLF text file added under each attribute and `core.autocrlf`."""
-    from nbgit import gitrepo
-    from nbgit.store.eol import converts
+    """`refresh.converting` (`eol.converts`) against git itself: a CRLF text file added under each attribute
+    and `core.autocrlf` as a config file may hold it ("= ": an empty value, false to git; "(no value)":
+    the key alone, true to git)."""
+    from nbgit.worktree.refresh import converting
 
     repo = tmp_path / "repo"
     git(tmp_path, "init", "-q", str(repo))
     if autocrlf:
-        git(repo, "config", "core.autocrlf", autocrlf)
+        line = {"(no value)": "\tautocrlf\n", "= ": "\tautocrlf =\n"}.get(autocrlf, f"\tautocrlf = {autocrlf}\n")
+        with open(git_dir(repo) / "config", "a", encoding="utf-8") as config:
+            config.write(f"[core]\n{line}")
     (repo / ".gitattributes").write_text(f"*.ipynb {attributes}\n" if attributes else "")
     (repo / NAME).write_bytes(notebook(["a = 1"], crlf=True))
     git(repo, "add", NAME)
     stored = git(repo, "cat-file", "-p", f":{NAME}").stdout
-    said = gitrepo.attributes_of([NAME], ("text", "crlf", "eol"), repo)[NAME]
-    assert converts(said, autocrlf) == (b"\r\n" not in stored)
+    assert converting(repo, [NAME]) == (set() if b"\r\n" in stored else {NAME})
 
 
 def test_only_notebooks_whose_line_endings_all_are_crlf_are_noted() -> None:

@@ -246,6 +246,18 @@ def config_entries(pattern: str, where: ConfigFile = (), cwd: Path | str | None 
     return entries
 
 
+def config_value(key: str, kind: str, cwd: Path | str | None = None) -> str | None:
+    """The value git reads for `key` (its last), as `git config --type=KIND` gives it, or None when unset:
+    with a `bool` kind, a key with no value is `true` and an empty one `false`, as git reads them, where
+    `config_entries` gives "" for both."""
+    done = subprocess.run(["git", "config", f"--type={kind}", "--get", key], cwd=cwd, capture_output=True, check=False)
+    if done.returncode == 1:  # unset
+        return None
+    if done.returncode != 0:
+        raise NbgitError(f"git config failed: {_failure(done.stderr)}", "fix the git config file it names")
+    return done.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+
 def config_set(key: str, value: str, where: ConfigFile, cwd: Path | str | None = None, add: bool = False) -> None:
     """Set `key` to `value` in one config file (replacing every value it had), or `add` one more value."""
     git("config", *where, "--add" if add else "--replace-all", key, value, cwd=cwd)

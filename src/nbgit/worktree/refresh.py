@@ -109,7 +109,7 @@ def converting(root: Path, paths: list[str]) -> set[str]:
     if not paths:
         return set()
     attributes = gitrepo.attributes_of(paths, ("text", "crlf", "eol"), root)
-    autocrlf = ([entry.value for entry in gitrepo.config_entries(r"^core\.autocrlf$", (), root)] or [""])[-1]
+    autocrlf = gitrepo.config_value("core.autocrlf", "bool-or-str", root) or ""  # (with no value: true, as git reads it)
     return {path for path in paths if eol.converts(attributes.get(path, {}), autocrlf)}
 
 
