@@ -308,10 +308,10 @@ def test_a_valueless_autocrlf_converts_as_git_reads_it(tmp_path: Path) -> None:
                                         "text=auto eol=crlf", "crlf", "-crlf", "crlf=input", "binary"])
 @pytest.mark.parametrize("autocrlf", ["", "true", "input", "false", "Input", "2", "0", "= ", "(no value)"])
 def test_which_line_endings_git_converts_is_told_as_git_tells_it(tmp_path: Path, attributes: str, autocrlf: str) -> None:
-    """`refresh.converting` (`eol.converts`) against git itself: a CRLF text file added under each attribute
+    """`eol.converting` (`eol.converts`) against git itself: a CRLF text file added under each attribute
     and `core.autocrlf` as a config file may hold it ("= ": an empty value, false to git; "(no value)":
     the key alone, true to git)."""
-    from nbgit.worktree.refresh import converting
+    from nbgit.store.eol import converting
 
     repo = tmp_path / "repo"
     git(tmp_path, "init", "-q", str(repo))

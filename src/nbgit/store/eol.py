@@ -21,6 +21,7 @@ evicted with the rest of the store, and `nbgit gc` drops those no path's history
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from nbgit.store.disk import Store, is_name
 
@@ -59,6 +60,18 @@ def converts(attributes: dict[str, str], autocrlf: str) -> bool:
     if mode is None:
         return autocrlf.lower() in ("true", "yes", "on", "input") or autocrlf.isdigit() and int(autocrlf) != 0
     return mode != "binary"
+
+
+def converting(root: Path, paths: list[str]) -> set[str]:
+    """Those of `paths` (repo-relative) whose CRLF line endings git converts to LF when it stores them
+    (`converts`); nothing is asked of git when there are none."""
+    if not paths:
+        return set()
+    from nbgit import gitrepo
+
+    attributes = gitrepo.attributes_of(paths, ("text", "crlf", "eol"), root)
+    autocrlf = gitrepo.config_value("core.autocrlf", "bool-or-str", root) or ""  # (with no value: true, as git reads it)
+    return {path for path in paths if converts(attributes.get(path, {}), autocrlf)}
 
 
 def _mode(value: str) -> str | None:

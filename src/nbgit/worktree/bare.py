@@ -26,7 +26,7 @@ from nbgit.progress import warn
 from nbgit.install.inspect import Finding
 from nbgit.store import eol
 from nbgit.store.location import clone_settings
-from nbgit.worktree.refresh import REGULAR_MODES, converting, names, refresh
+from nbgit.worktree.refresh import REGULAR_MODES, names, refresh
 
 
 class Outcome(NamedTuple):
@@ -144,7 +144,7 @@ def as_committed(tree: WorkTree, specs: list[str]) -> tuple[list[AsCommitted], l
             differ.append(entry)
     sizes = gitrepo.blob_sizes([entry.blob for entry in entries if entry.path in present], tree.root)
     larger = [entry.path for entry in entries if entry.path in present and present[entry.path] > sizes.get(entry.blob, present[entry.path])]
-    converted = converting(tree.root, larger)  # (written by a checkout with CRLF line endings, maybe)
+    converted = eol.converting(tree.root, larger)  # (written by a checkout with CRLF line endings, maybe)
     sized = []
     for entry in entries:
         if entry.path in present:

@@ -93,24 +93,14 @@ def _as_git_stores(root: Path, verdicts: list[Verdict]) -> list[Verdict]:
     """The verdicts, those CONVERTED made UNCHANGED where git converts the path's CRLF line endings when
     it stores it (`core.autocrlf`, `text`, `eol`: `eol.converts`), CHANGED elsewhere (git would store
     the CRLF form: a change of line endings). One `git check-attr` and one `git config` in all, asked
-    only when some notebook is saved with CRLF line endings (`converting`)."""
-    stored_lf = converting(root, [verdict.path for verdict in verdicts if verdict.state == CONVERTED])
+    only when some notebook is saved with CRLF line endings (`eol.converting`)."""
+    stored_lf = eol.converting(root, [verdict.path for verdict in verdicts if verdict.state == CONVERTED])
     return [
         verdict if verdict.state != CONVERTED
         else verdict._replace(state=UNCHANGED) if verdict.path in stored_lf
         else verdict._replace(state=CHANGED, stat=None)
         for verdict in verdicts
     ]
-
-
-def converting(root: Path, paths: list[str]) -> set[str]:
-    """Those of `paths` (repo-relative) whose CRLF line endings git converts to LF when it stores them
-    (`eol.converts`); nothing is asked of git when there are none."""
-    if not paths:
-        return set()
-    attributes = gitrepo.attributes_of(paths, ("text", "crlf", "eol"), root)
-    autocrlf = gitrepo.config_value("core.autocrlf", "bool-or-str", root) or ""  # (with no value: true, as git reads it)
-    return {path for path in paths if eol.converts(attributes.get(path, {}), autocrlf)}
 
 
 def refresh(cwd: Path, paths: list[str], wait: float, literal: bool = False) -> Outcome:
