@@ -10,6 +10,7 @@ such record the blob git stores of it (`nbgit.store.eol`).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -276,6 +277,72 @@ def test_nbgit_restore_puts_back_what_a_bare_checkout_wrote_with_crlf(clones: tu
     assert done.returncode == 0, done.stderr.decode()
     assert (mine / NAME).read_bytes() == had
     assert git(mine, "status", "--porcelain").stdout == b""
+
+
+def script_saved(sources: list[str]) -> bytes:
+    """A notebook never run, as a script writing `json.dumps(notebook, indent=1)` saves it: Jupyter's indent
+    and line endings (LF), keys in the script's order; nothing else the filter strips."""
+    cells = [{"cell_type": "code", "execution_count": None, "id": f"cell-{index}", "metadata": {}, "outputs": [], "source": [source]}
+             for index, source in enumerate(sources)]
+    content = {"cells": [dict(reversed(cell.items())) for cell in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return (json.dumps(content, indent=1) + "\n").encode()
+
+
+def teammate_without_nbgit(tmp_path: Path, mine: Path, name: str, data: bytes) -> None:
+    """A teammate whose clone runs no filter commits `data` at `name` and pushes; `mine` pulls it."""
+    plain = tmp_path / "plain"
+    git(tmp_path, "clone", "-q", "-c", "core.autocrlf=false", str(tmp_path / "origin.git"), str(plain))
+    (plain / name).write_bytes(data)
+    commit(plain, "written by a script")
+    git(plain, "push", "-q", "origin", "main")
+    settled(mine)
+    git(mine, "pull", "-q", "--ff-only")
+
+
+def touched(path: Path) -> None:
+    """Its modification time moved on: git compares its content with the index through the clean filter."""
+    later = path.stat().st_mtime + 5
+    os.utime(path, (later, later))
+
+
+@pytest.mark.parametrize("written_by", ["a pull", "the clone, before nbgit was installed"])
+def test_a_teammates_notebook_in_a_key_order_of_its_own_reads_back_as_its_blob(clones: tuple[Path, Path], tmp_path: Path, written_by: str) -> None:
+    """A notebook committed without nbgit, clean but for its keys' order, written out as git converts it
+    (CRLF): by a pull (the smudge notes it as written) or by the clone before nbgit was installed (nothing
+    noted: the clean finds the index's blob in the file, `keeper.staged_as_is`). `git status` lists
+    nothing, also once it is touched, and `git add` stores nothing new."""
+    mine, _ = clones
+    script = script_saved(["x = 1", "y = 2"])
+    teammate_without_nbgit(tmp_path, mine, "script.ipynb", script)
+    if written_by != "a pull":
+        how = "autocrlf" if git(mine, "config", "core.autocrlf").stdout == b"true\n" else "attributes"
+        mine = make_clone(tmp_path, tmp_path / "origin.git", "fresh", how)  # git wrote it, nbgit then installed
+    assert (mine / "script.ipynb").read_bytes() == script.replace(b"\n", b"\r\n")
+    touched(mine / "script.ipynb")
+    assert git(mine, "status", "--porcelain", "script.ipynb").stdout == b""
+    git(mine, "add", "script.ipynb")
+    assert git(mine, "diff", "--cached", "--name-only").stdout == b""
+
+
+def test_a_teammates_notebook_saved_anew_with_crlf_where_git_converts_nothing_is_stored_clean(tmp_path: Path) -> None:
+    """Where git converts no line endings, that notebook saved with CRLF line endings is not the index's
+    blob: a change git stores, cleaned (keys sorted, CRLF kept)."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    mine = make_clone(tmp_path, origin, "mine", "none")
+    git(mine, "checkout", "-q", "-b", "main")
+    (mine / NAME).write_bytes(notebook(["a = 1"], crlf=False))
+    commit(mine, "a notebook")
+    git(mine, "push", "-q", "origin", "main")
+    script = script_saved(["x = 1", "y = 2"])
+    teammate_without_nbgit(tmp_path, mine, "script.ipynb", script)
+    assert (mine / "script.ipynb").read_bytes() == script
+    (mine / "script.ipynb").write_bytes(script.replace(b"\n", b"\r\n"))
+    assert git(mine, "status", "--porcelain").stdout == b" M script.ipynb\n"
+    git(mine, "add", "script.ipynb")
+    stored = git(mine, "cat-file", "-p", ":script.ipynb").stdout
+    assert stored == serialise(parse(script.replace(b"\n", b"\r\n")))
+    assert b"\r\n" in stored
 
 
 def test_a_valueless_autocrlf_converts_as_git_reads_it(tmp_path: Path) -> None:

@@ -125,8 +125,15 @@ class OutputKeeper:
         an order of their own at Jupyter's indent, committed without nbgit. A checkout wrote it as committed
         and git must read it back as that blob, as the notes make it for what the scan finds (`smudge`);
         cleaning every clean-looking blob a checkout writes to find such ones would cost every checkout,
-        reading the index when one is cleaned costs only these. Never raises."""
-        if may_be_unclean(worktree, policy):
+        reading the index when one is cleaned costs only these.
+
+        One with CRLF line endings is looked at in its LF form: where git converts this path's line endings
+        (`eol.converting`, asked of git then only), a checkout writes a blob so, and git stores that form.
+        Never raises."""
+        from nbgit.store import eol
+
+        lf = eol.plain_lf_form(worktree)
+        if may_be_unclean(worktree if lf is None else lf, policy):
             return False
         try:
             from pathlib import Path
@@ -139,9 +146,11 @@ class OutputKeeper:
                 return False
             object_format = self._clone().object_format
             staged = find_entries(read_index(index)[0], object_format, [path]).entries.get(path)
+            if staged is None or staged.blob == blob_id(worktree, object_format):
+                return staged is not None
+            return lf is not None and staged.blob == blob_id(lf, object_format) and path in eol.converting(Path(self.root), [path])
         except Exception:  # noqa: BLE001 - no index, a damaged one, one of a format nbgit does not read: cleaned as usual
             return False
-        return staged is not None and staged.blob == blob_id(worktree, object_format)
 
     def _cleaned_before(self, path: str, worktree: bytes, policy: Policy, notes: bool = False) -> bytes | None:
         """`record.cleaned_before` in the store, or in the notes."""
