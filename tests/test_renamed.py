@@ -9,22 +9,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import git, shared_clones
+from conftest import git, nbgit, shared_clones
 
 from nbgit.notebook import Notebook, parse, serialise
 
 PLAIN = ("-c", "core.hooksPath=/dev/null")  # the teammate works without nbgit
 
 
-def notebook(edits: dict[int, str], ran: bool) -> bytes:
-    """Five code cells (`v{n} = n; print(v{n})`), `edits` replacing sources, every cell run when `ran`; as
-    Jupyter writes it (unrun, it is what nbgit would commit: the teammate's commits are clean)."""
-    cells = [{"cell_type": "code", "execution_count": number + 1 if ran else None, "id": f"c{number}", "metadata": {},
-              "outputs": [{"name": "stdout", "output_type": "stream", "text": [f"ran {number}\n"]}] if ran else [],
+def notebook(edits: dict[int, str], ran: bool, crlf: bool = False, unrun: tuple[int, ...] = ()) -> bytes:
+    """Five code cells (`v{n} = n; print(v{n})`), `edits` replacing sources, every cell run when `ran` (but
+    those `unrun`); as Jupyter writes it, with CRLF line endings when `crlf` (unrun, it is what nbgit
+    would commit: the teammate's commits are clean)."""
+    cells = [{"cell_type": "code", "execution_count": number + 1 if ran and number not in unrun else None, "id": f"c{number}", "metadata": {},
+              "outputs": [{"name": "stdout", "output_type": "stream", "text": [f"ran {number}\n"]}] if ran and number not in unrun else [],
               "source": edits.get(number, f"v{number} = {number}\nprint(v{number})")} for number in range(5)]
     content = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
                "nbformat": 4, "nbformat_minor": 5}
-    return serialise(Notebook(content, 4))
+    return serialise(Notebook(content, 4, crlf))
 
 
 def outputs(path: Path) -> list[str | None]:
@@ -90,3 +91,69 @@ def test_with_the_output_store_off_nothing_is_written(clones: tuple[Path, Path])
     pulled = git(mine, "pull", "-q", "--no-rebase")
     assert pulled.stderr == b""
     assert (mine / "b.ipynb").read_bytes() == git(mine, "show", "HEAD:b.ipynb").stdout
+
+
+@pytest.fixture
+def converting(tmp_path: Path) -> tuple[Path, Path]:
+    """As `clones`, your clone converting line endings (`core.autocrlf=true`, Git for Windows' default): git
+    writes notebooks there with CRLF line endings and stores them with LF."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "-q", str(origin), str(seed))
+    (seed / "a.ipynb").write_bytes(notebook({}, ran=False))
+    git(seed, "add", "-A")
+    git(seed, *PLAIN, "commit", "-q", "-m", "the first commit")
+    git(seed, "push", "-q", "origin", "main")
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    git(tmp_path, "clone", "-q", "-c", "core.autocrlf=true", str(origin), str(mine))
+    git(tmp_path, "clone", "-q", str(origin), str(theirs))
+    done = nbgit(mine, "install")
+    assert done.returncode == 0, done.stderr.decode()
+    assert (mine / "a.ipynb").read_bytes() == notebook({}, ran=False, crlf=True)
+    return mine, theirs
+
+
+@pytest.mark.parametrize("how", ["--no-rebase", "--rebase"])
+def test_a_teammates_rename_keeps_your_outputs_where_git_converts_line_endings(converting: tuple[Path, Path], how: str) -> None:
+    """As `test_a_teammates_rename_keeps_your_outputs`, in a clone where git writes CRLF line endings: the
+    notebook comes back at its new path byte for byte as Jupyter writes it there, CRLF line endings and
+    your outputs on every cell but the one the teammate changed."""
+    mine, theirs = converting
+    git(theirs, "mv", "a.ipynb", "b.ipynb")
+    (theirs / "b.ipynb").write_bytes(notebook({1: "v1 = 'theirs'"}, ran=False))
+    git(theirs, *PLAIN, "commit", "-q", "-am", "renamed")
+    git(theirs, "push", "-q", "origin", "main")
+    (mine / "a.ipynb").write_bytes(notebook({3: "v3 = 'mine'"}, ran=True, crlf=True))
+    git(mine, "commit", "-q", "-am", "mine")
+
+    pulled = git(mine, "pull", "-q", how, "--no-edit", check=False)
+
+    assert pulled.returncode == 0, (pulled.stdout + pulled.stderr).decode()
+    assert not (mine / "a.ipynb").exists()
+    assert (mine / "b.ipynb").read_bytes() == notebook({1: "v1 = 'theirs'", 3: "v3 = 'mine'"}, ran=True, crlf=True, unrun=(1,))
+    assert git(mine, "status", "--porcelain", "--", "a.ipynb", "b.ipynb").stdout == b""
+    assert b"ran " not in git(mine, "show", "HEAD:b.ipynb").stdout
+    assert b"\r\n" not in git(mine, "show", "HEAD:b.ipynb").stdout
+
+
+def test_a_branch_that_renamed_it_checks_out_with_your_outputs_where_git_converts_line_endings(converting: tuple[Path, Path]) -> None:
+    """As `test_a_branch_that_renamed_it_checks_out_with_your_outputs`, in a clone where git writes CRLF line
+    endings: byte for byte as Jupyter writes the moved notebook there."""
+    mine, _ = converting
+    (mine / "a.ipynb").write_bytes(notebook({}, ran=True, crlf=True))
+    git(mine, "add", "a.ipynb")  # (nothing to commit: the blob holds no outputs; git has read the file)
+    git(mine, "checkout", "-q", "-b", "moved")
+    (mine / "notes").mkdir()
+    git(mine, "mv", "a.ipynb", "notes/a.ipynb")
+    (mine / "notes" / "a.ipynb").write_bytes(notebook({0: "v0 = 'moved'"}, ran=False, crlf=True))
+    git(mine, "commit", "-q", "-am", "moved")
+    git(mine, "checkout", "-q", "main")
+    assert (mine / "a.ipynb").read_bytes() == notebook({}, ran=True, crlf=True)
+
+    git(mine, "checkout", "-q", "moved")
+
+    assert (mine / "notes" / "a.ipynb").read_bytes() == notebook({0: "v0 = 'moved'"}, ran=True, crlf=True, unrun=(0,))
+    assert git(mine, "status", "--porcelain").stdout == b"?? .gitattributes\n"
+    git(mine, "checkout", "-q", "main")
+    assert (mine / "a.ipynb").read_bytes() == notebook({}, ran=True, crlf=True)
