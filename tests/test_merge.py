@@ -923,3 +923,44 @@ def test_a_cell_deleted_on_one_side_and_only_retagged_on_the_other_keeps_both_in
     assert [cell["metadata"].get("tags") for cell in cells if cell["cell_type"] == "code"] == [None, ["important"], None]
     assert "cells 2-5: changed differently on both sides (between marker cells)" in done.stderr.decode()
     assert nbgit(repo, "resolve", "nb.ipynb").returncode == 1
+
+
+def pictured_notebook(picture: str | None, text: str = "x = 1", note: str = "Notes") -> bytes:
+    """nbformat 4.5: a Markdown cell showing `image.png` (attached with the PNG data `picture`, or none), a code
+    cell, a Markdown cell without attachments."""
+    attached = {"attachments": {"image.png": {"image/png": picture}}} if picture is not None else {}
+    content = {
+        "cells": [
+            {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "Plot:\n![image.png](attachment:image.png)", **attached},
+            {"cell_type": "code", "execution_count": None, "id": "c", "metadata": {}, "outputs": [], "source": text},
+            {"cell_type": "markdown", "id": "n", "metadata": {}, "source": note},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return (json.dumps(content, indent=1, sort_keys=True) + "\n").encode()
+
+
+@pytest.mark.parametrize("base", ["QkFTRQ==", None], ids=["both-replaced", "both-added"])
+def test_an_attachment_both_sides_changed_differently_is_a_conflict_in_its_cell(repo: Path, base: str | None) -> None:
+    """Both sides replace (or attach) `image.png` in one Markdown cell with different pictures, and local edits
+    the code cell, remote the last cell: nbdime failed (KeyError) and both sides were kept whole between marker
+    cells. The cells merge one by one instead: both edits are in, both pictures are kept (LOCAL_ and
+    REMOTE_image.png) beside the base's, no cell gains an attachments table, the conflict is named, and
+    `nbgit check` reports it."""
+    wire_driver(repo)
+    branches(repo, {"nb.ipynb": pictured_notebook(base)}, {"nb.ipynb": pictured_notebook("TE9DQUw=", "x = 2")},
+             {"nb.ipynb": pictured_notebook("UkVNT1RF", note="Notes, remote's")})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and "kept whole" not in stderr and "Error" not in stderr, stderr
+    assert "cell 1: attachments (both versions kept, as LOCAL_ and REMOTE_)" in stderr
+    merged = json.loads((repo / "nb.ipynb").read_bytes())
+    assert [cell["id"] for cell in merged["cells"]] == ["m", "c", "n"] and [source_of(cell) for cell in merged["cells"][1:]] == ["x = 2", "Notes, remote's"]
+    kept = {"image.png": {"image/png": base}} if base else {}
+    assert merged["cells"][0]["attachments"] == {**kept, "LOCAL_image.png": {"image/png": "TE9DQUw="}, "REMOTE_image.png": {"image/png": "UkVNT1RF"}}
+    assert "attachments" not in merged["cells"][2]
+    checked = nbgit(repo, "check", "nb.ipynb")
+    assert checked.returncode == 1 and "attachment image.png changed differently on both sides" in checked.stdout.decode(), checked
+

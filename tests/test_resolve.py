@@ -536,3 +536,29 @@ def test_prefer_settles_a_cell_s_metadata_and_keeps_no_record_of_the_conflict(pr
     side = "mine" if prefer == "local" else "theirs"
     assert [cell["metadata"] for cell in json.loads(result.data)["cells"]] == [{"tags": [side]}, {}]
     assert code_sources(result.data) == ["a = 1", f"b = 1\n{side} = 1"]
+
+
+@pytest.mark.parametrize("base", ["QkFTRQ==", None], ids=["both-replaced", "both-added"])
+@pytest.mark.parametrize("prefer", ["local", "remote"])
+def test_prefer_settles_an_attachment_both_sides_changed_with_that_side_s_picture(repo: Path, prefer: str, base: str | None) -> None:
+    """`image.png` replaced (or attached) differently on both sides, the code cell edited by remote: `--prefer`
+    takes that side's picture under its own name, keeps remote's edit, and `nbgit check` accepts the result
+    (nbdime failed on the attachment, both sides were kept whole and nothing could be settled)."""
+    from test_merge import pictured_notebook
+
+    wire_driver(repo)
+    pictures = {"local": "TE9DQUw=", "remote": "UkVNT1RF"}
+    branches(repo, {"nb.ipynb": pictured_notebook(base)}, {"nb.ipynb": pictured_notebook(pictures["local"])},
+             {"nb.ipynb": pictured_notebook(pictures["remote"], "x = 3")})
+    assert git(repo, "merge", "--no-edit", "other", check=False).returncode == 1
+    done = nbgit(repo, "resolve", "nb.ipynb", "--prefer", prefer)
+    assert done.returncode == 0, done.stderr.decode()
+    assert "  cell 1: attachments" in done.stderr.decode().splitlines()
+    settled = json.loads((repo / "nb.ipynb").read_bytes())
+    assert settled["cells"][0]["attachments"] == {"image.png": {"image/png": pictures[prefer]}}
+    assert [source_of(cell) for cell in settled["cells"]] == ["Plot:\n![image.png](attachment:image.png)", "x = 3", "Notes"]
+    assert "attachments" not in settled["cells"][2]
+    git(repo, "add", "nb.ipynb")
+    git(repo, "commit", "-q", "--no-edit")
+    checked = nbgit(repo, "check", "nb.ipynb")
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()

@@ -7,7 +7,8 @@ changed on one side only are decided here, position by position, without importi
 Everything else goes through
 nbdime's cell-by-cell merge with its inline strategy, stretch by stretch between cells no side changed: a source conflict becomes git-style markers
 inside the cell, cells changed or added differently on both sides are framed by marker cells, and
-metadata conflicts are recorded under `nbdime-conflicts`. Outputs that read the same on two sides (a
+metadata conflicts are recorded under `nbdime-conflicts`, an attachment changed differently on both sides is
+kept in both versions beside it (`LOCAL_name`, `REMOTE_name`). Outputs that read the same on two sides (a
 re-run that moved only timings, addresses or PNG bytes: `nbgit.outputs`) are made identical first,
 so they never conflict; real output conflicts follow `[merge] outputs`.
 Where nbdime finds no way to mark a conflict (a cell deleted on one side, only its metadata changed on
@@ -44,6 +45,7 @@ from nbgit.notebook import (
     Notebook,
     NotebookError,
     cells,
+    conflicted_attachments,
     minor_of,
     parse,
     serialise,
@@ -302,7 +304,7 @@ def describe_conflicts(content: dict[str, Any], marker_size: int) -> list[str]:
         outputs = [o for o in cell.get("outputs") or [] if isinstance(o, dict)]
         if NBDIME_CONFLICTS_KEY in metadata or any(NBDIME_CONFLICTS_KEY in (o.get("metadata") or {}) for o in outputs):
             found.append(f"cell {number}: metadata")
-        if any(str(name).startswith(("LOCAL_", "REMOTE_")) for name in cell.get("attachments") or {}):
+        if conflicted_attachments(cell):
             found.append(f"cell {number}: attachments (both versions kept, as LOCAL_ and REMOTE_)")
     return found
 
@@ -694,8 +696,8 @@ def _merge_with_nbdime(
             merged_cells += stretch[chosen] if chosen else keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
             conflicted = conflicted or not chosen
             continue
-        nodes = [nbformat.from_dict({**base, "cells": cells_of_side}) for cells_of_side in stretch]
-        with _source_renderer(markers, prefer):
+        nodes = [nbformat.from_dict({**base, "cells": cells_of_side}) for cells_of_side in _with_attachment_tables(stretch)]
+        with _nbdime_tuned(markers, prefer):
             decisions = _decide(nodes, args, prefer)
         if any(d.conflict and d.action == "base" for d in decisions):
             merged_cells += stretch[chosen] if chosen else keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
@@ -703,9 +705,31 @@ def _merge_with_nbdime(
             continue
         conflicted = conflicted or any(d.conflict for d in decisions)
         unmarked += _unmarked_conflicts(decisions, offset)
-        stretch_cells = _plain(apply_decisions(nodes[0], decisions)).get("cells", [])
+        stretch_cells = [_without_added_table(cell) for cell in _plain(apply_decisions(nodes[0], decisions)).get("cells", [])]
         merged_cells += _settled_cells(stretch_cells, prefer) if prefer else [_relabelled_markers(cell, markers) for cell in stretch_cells]
     return {**top, "cells": merged_cells}, conflicted, unmarked
+
+
+_NO_TABLE = "\0nbgit: no attachments"  # (a name no attachment Jupyter makes has)
+
+
+def _with_attachment_tables(stretch: Stretch) -> Stretch:
+    """The stretch with an `attachments` table holding only `_NO_TABLE` on each Markdown and raw cell without
+    one, when a cell of it has attachments: an image pasted into one cell on both sides is then a conflict
+    of that name, which nbdime can decide, rather than of the whole table (where its strategy fails)."""
+    if not any(isinstance(cell, dict) and cell.get("attachments") for side in stretch for cell in side):
+        return stretch
+    return tuple([{**cell, "attachments": {_NO_TABLE: {}}} if isinstance(cell, dict) and cell.get("cell_type") in ("markdown", "raw")
+                  and "attachments" not in cell else cell for cell in side] for side in stretch)  # type: ignore[return-value]
+
+
+def _without_added_table(cell: dict[str, Any]) -> dict[str, Any]:
+    """A merged cell without `_NO_TABLE`, and without its table when that held nothing else (no side gave it one)."""
+    table = cell.get("attachments")
+    if not isinstance(table, dict) or _NO_TABLE not in table:
+        return cell
+    rest = {name: value for name, value in table.items() if name != _NO_TABLE}
+    return {**cell, "attachments": rest} if rest else {k: v for k, v in cell.items() if k != "attachments"}
 
 
 def _decide(nodes: list[Any], args: Namespace, prefer: str | None) -> list[Any]:
@@ -718,7 +742,7 @@ def _decide(nodes: list[Any], args: Namespace, prefer: str | None) -> list[Any]:
 
     strategies = notebook_merge_strategies(args)
     if prefer:
-        strategies.update(dict.fromkeys(("/metadata", "/cells/*/metadata", "/cells/*/outputs/*/metadata"), f"use-{prefer}"))
+        strategies.update(dict.fromkeys(("/metadata", "/cells/*/metadata", "/cells/*/outputs/*/metadata", "/cells/*/attachments"), f"use-{prefer}"))
     base, local, remote = nodes
     return decide_merge_with_diff(base, local, remote, diff_notebooks(base, local), diff_notebooks(base, remote), strategies)
 
@@ -909,28 +933,63 @@ def _unmarked_conflicts(decisions: list[Any], offset: int) -> list[str]:
     """Conflicts nbdime decided without leaving a mark in the notebook, described from its decisions."""
     found = []
     for decision in decisions:
-        if not decision.conflict or decision.action == "local":
-            continue
+        if not decision.conflict or decision.action in ("local", "custom"):
+            continue  # (custom: both versions kept beside the attachment, `_marked_attachments`)
         if "attachments" in decision.common_path:
             names = sorted({str(d.key) for d in [*(decision.local_diff or []), *(decision.remote_diff or [])]})
-            if not any(name.startswith(("LOCAL_", "REMOTE_")) for name in names):
-                found.append(f"attachment {', '.join(names)} (at {_where(decision.common_path, offset)}): removed on one side, changed on the other; the change is kept")
+            found.append(f"attachment {', '.join(names)} (at {_where(decision.common_path, offset)}): removed on one side, changed on the other; the change is kept")
     return found
 
 
 @contextlib.contextmanager
-def _source_renderer(markers: Markers, prefer: str | None = None) -> Iterator[None]:
-    """Have nbdime's inline strategy render source conflicts through `git merge-file` with git's marker
-    size and labels (nbdime hard-codes 7, local and remote) and the repository's conflict style, or
-    settled `prefer`'s way, in-process for the duration only."""
+def _nbdime_tuned(markers: Markers, prefer: str | None = None) -> Iterator[None]:
+    """Have nbdime, in-process for the duration only, render source conflicts through `git merge-file`
+    with git's marker size and labels (nbdime hard-codes 7, local and remote) and the repository's
+    conflict style, or settled `prefer`'s way; and compare and merge a cell's attachments whole, name by
+    name (`_whole_attachments`, `_marked_attachments`): its own strategy fails on an attachment both
+    sides changed (nbdime 4.0.4: a KeyError, the patch below the attachment's name left unadjusted)."""
+    from nbdime.diffing import notebooks
     from nbdime.merging import strategies
 
-    original = strategies.merge_render
+    originals = strategies.merge_render, strategies.resolve_strategy_inline_attachments, notebooks.notebook_differs[_ATTACHMENTS]
     strategies.merge_render = functools.partial(_render_source, markers=markers, prefer=prefer)
+    strategies.resolve_strategy_inline_attachments = _marked_attachments
+    notebooks.notebook_differs[_ATTACHMENTS] = functools.partial(_whole_attachments, differ=originals[2])
     try:
         yield
     finally:
-        strategies.merge_render = original
+        strategies.merge_render, strategies.resolve_strategy_inline_attachments, notebooks.notebook_differs[_ATTACHMENTS] = originals
+
+
+_ATTACHMENTS = "/cells/*/attachments"
+
+
+def _whole_attachments(before: Any, after: Any, path: str = _ATTACHMENTS, config: Any = None, differ: Any = None) -> Any:
+    """nbdime's diff of two cells' attachments with each changed attachment replaced whole, not patched
+    mime type by mime type: a conflict is then one attachment's, which nbdime can decide."""
+    from nbdime.diff_format import op_replace
+
+    return [op_replace(entry.key, after[entry.key]) if entry.op == "patch" else entry for entry in differ(before, after, path, config)]
+
+
+def _marked_attachments(path: tuple[Any, ...], attachments: dict[str, Any], decisions: Any) -> None:
+    """nbdime's inline strategy for a cell's attachments, for whole ones (`_whole_attachments`): one removed
+    on one side and changed on the other keeps the change (a conflict named on stderr,
+    `_unmarked_conflicts`); one both sides changed differently keeps the base's version under its name and
+    each side's beside it, as `LOCAL_name` and `REMOTE_name`."""
+    from nbdime.diff_format import op_add, op_replace
+
+    conflicted = [d for d in decisions if d.conflict]
+    decisions.decisions = [d for d in decisions if not d.conflict]
+    for decision in conflicted:
+        for mine, theirs in zip(decision.local_diff, decision.remote_diff):
+            if mine.op == "remove" or theirs.op == "remove":
+                keep = decisions.remote if mine.op == "remove" else decisions.local
+                keep(path, mine, theirs, conflict=True, strategy="inline-attachments")
+                continue
+            both = [(op_replace if f"{side}_{mine.key}" in attachments else op_add)(f"{side}_{mine.key}", entry.value)
+                    for side, entry in (("LOCAL", mine), ("REMOTE", theirs))]
+            decisions.custom(path, mine, theirs, both, conflict=True, strategy="inline-attachments")
 
 
 def _render_source(base: str, local: str, remote: str, strategy: Any = None, markers: Markers = Markers(), prefer: str | None = None) -> tuple[str, int]:

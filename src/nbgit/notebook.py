@@ -142,6 +142,13 @@ def source_of(cell: dict[str, Any]) -> str:
     return text if isinstance(text, str) else ""
 
 
+def conflicted_attachments(cell: dict[str, Any]) -> list[str]:
+    """The names of a cell's attachments that a merge left in conflict: both versions kept beside it, as
+    `LOCAL_name` and `REMOTE_name` (nbdime's way, which nbgit's merge keeps)."""
+    names = cell.get("attachments") if isinstance(cell.get("attachments"), dict) else {}
+    return sorted({str(name).split("_", 1)[1] for name in names if str(name).startswith(("LOCAL_", "REMOTE_"))})
+
+
 def too_deep(path: str) -> NotebookError:
     """The error for JSON nested deeper than Python's recursion allows (hostile or broken, never Jupyter's)."""
     return NotebookError(f"{path}: JSON nested too deeply", _restore(path))

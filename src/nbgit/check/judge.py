@@ -19,7 +19,19 @@ from typing import Any, Iterator, NamedTuple
 
 from nbgit.check.catalogue import Problem, Settings, problem
 from nbgit.clean import CleanError, clean, dropped
-from nbgit.notebook import MARKER_STARTS, NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, NotebookError, cells, first_conflict_marker, parse, serialise, source_of
+from nbgit.notebook import (
+    MARKER_STARTS,
+    NBDIME_CONFLICTS_KEY,
+    REMOTE_METADATA_KEY,
+    Notebook,
+    NotebookError,
+    cells,
+    conflicted_attachments,
+    first_conflict_marker,
+    parse,
+    serialise,
+    source_of,
+)
 from nbgit.policy import Policy
 
 
@@ -27,7 +39,7 @@ from nbgit.policy import Policy
 _MARKER_LINE = re.compile(r'^(?:`|<span style="color:red"><b>)?(<{7,}|>{7,})(?=[ `<]|$)', re.MULTILINE)
 _FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1|\Z)", re.MULTILINE | re.DOTALL)
 _FIRST_CHANGES = ("outputs", "execution_count", "prompt_number", "dropped")
-_RECORD_KEYS = (NBDIME_CONFLICTS_KEY.encode(), REMOTE_METADATA_KEY.encode())
+_RECORD_KEYS = (NBDIME_CONFLICTS_KEY.encode(), REMOTE_METADATA_KEY.encode(), b'"LOCAL_', b'"REMOTE_')  # (and an attachment's two versions)
 # Of one notebook's code cells holding a marker line, the characters compiled to tell the marker from a
 # string; past them a marker counts. Compiling source that does not compile takes about 3 s and 500 MB
 # a MB (a 10 MB cell: 30 s and 4.8 GB), and nbdev's marker examples are a few lines.
@@ -121,16 +133,17 @@ def _schema(path: str, content: dict[str, Any], notebook: Notebook) -> Iterator[
 
 def _may_hold_markers(canonical: bytes, angles: bool | None = None) -> bool:
     """Whether the cleaned notebook, in Jupyter's layout (which never escapes `<` or `>`), could hold an
-    inline marker, nbdime's conflict record or the other side's metadata: a scan in C that spares the
+    inline marker, nbdime's conflict record, the other side's metadata or an attachment's two versions: a scan in C that spares the
     per-cell search on almost every notebook. `angles`: whether it holds `<<<<<<<` or `>>>>>>>`, when
     known already (its bytes are those committed, scanned for git's markers)."""
     if angles is None:
         angles = MARKER_STARTS[0] in canonical or MARKER_STARTS[1] in canonical
-    return angles or _RECORD_KEYS[0] in canonical or _RECORD_KEYS[1] in canonical
+    return angles or any(key in canonical for key in _RECORD_KEYS)
 
 
 def _inline_conflicts(path: str, content: dict[str, Any]) -> Iterator[Problem]:
-    """Markers left inside cells by nbdime's inline merge or nbdev's merge, and nbdime's recorded conflicts."""
+    """Markers left inside cells by nbdime's inline merge or nbdev's merge, nbdime's recorded conflicts, and
+    attachments a merge kept in two versions."""
     if NBDIME_CONFLICTS_KEY in (content.get("metadata") or {}):
         yield problem("conflict", path, "unresolved nbdime conflicts recorded in the notebook's metadata (nbdime-conflicts)",
                       hint="resolve them with `nbdime mergetool`, then delete the `nbdime-conflicts` key")
@@ -145,6 +158,9 @@ def _inline_conflicts(path: str, content: dict[str, Any]) -> Iterator[Problem]:
             yield problem("conflict", path, "unresolved nbdime conflicts recorded in the cell's metadata (nbdime-conflicts)", cell=number,
                           hint="resolve them with `nbdime mergetool`, then delete the cell's `nbdime-conflicts` key")
             continue
+        for name in conflicted_attachments(cell):
+            yield problem("conflict", path, f"attachment {name} changed differently on both sides of a merge (LOCAL_{name} and REMOTE_{name} hold each side's)",
+                          cell=number, hint=f"keep the version you want as {name}, then delete LOCAL_{name} and REMOTE_{name}")
         marker, compiled = _source_marker(cell, python, compilable)
         compilable -= compiled
         marker = marker or _output_marker(cell)
