@@ -429,6 +429,30 @@ def test_v3_upgraded_on_one_side_mints_no_conflicting_ids(repo: Path) -> None:
     assert merged.nbformat == 4 and merged.cells[-1].source == "remote note"
 
 
+@pytest.mark.corpus
+@pytest.mark.parametrize("minor", [None, "0", [0]])
+@pytest.mark.parametrize("odd", ["remote", "every v3 side"])
+def test_v3_whose_minor_version_is_no_number_upgraded_on_one_side_merges_as_a_notebook(repo: Path, minor: object, odd: str) -> None:
+    """Local upgraded the notebook to v4; remote (or the base and remote) is v3 with an `nbformat_minor` that is no
+    number (null, a string): nbformat's upgrade failed on it (an AssertionError) and the driver fell back to a text
+    merge. Its minor is read as any minor that is no number is (0), and the sides merge cell by cell."""
+    wire_driver(repo)
+    path = next(p for p in corpus_files("dev") if b'"nbformat": 3' in p.read_bytes() and p.stat().st_size < 30000)
+    base = path.read_bytes()
+    upgraded = nbformat.writes(nbformat.reads(base.decode(), as_version=4)).encode()
+    notebook = json.loads(base)
+    notebook["nbformat_minor"] = minor
+    odd_base = json.dumps(notebook, indent=1).encode()
+    notebook["worksheets"][0]["cells"].append({"cell_type": "markdown", "metadata": {}, "source": ["remote note"]})
+    branches(repo, {"nb.ipynb": odd_base if odd == "every v3 side" else base}, {"nb.ipynb": upgraded}, {"nb.ipynb": json.dumps(notebook, indent=1).encode()})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "failed" not in stderr and "Error" not in stderr and "text" not in stderr, stderr
+    merged = validate((repo / "nb.ipynb").read_bytes())
+    assert merged.nbformat == 4 and merged.cells[-1].source == "remote note"
+    assert [cell.source for cell in merged.cells[:-1]] == [cell.source for cell in nbformat.reads(upgraded.decode(), as_version=4).cells]
+
+
 def test_marker_size_from_gitattributes(repo: Path) -> None:
     wire_driver(repo, "*.ipynb merge=nbgit conflict-marker-size=10\n")
     files = NBDIME / "files"

@@ -458,10 +458,12 @@ def _renamed(cell: dict[str, Any], old: str, new: str) -> dict[str, Any]:
 
 
 def _upgrade(side: Notebook) -> dict[str, Any]:
+    """An older side as v4, by nbformat; its minor read as `minor_of` reads it (nbformat's upgrade fails on
+    one that is no number: an AssertionError)."""
     if side.major == 4:
         return side.content
     nbformat = _nbformat()
-    upgraded = _plain(nbformat.convert(nbformat.from_dict(side.content), 4))
+    upgraded = _plain(nbformat.convert(nbformat.from_dict({**side.content, "nbformat_minor": side.minor}), 4))
     for cell in upgraded.get("cells", []):
         cell.pop("id", None)  # minted at random by the upgrade: never let them conflict
     upgraded["nbformat_minor"] = 4
