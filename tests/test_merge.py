@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -988,3 +989,64 @@ def test_an_attachment_both_sides_changed_differently_is_a_conflict_in_its_cell(
     checked = nbgit(repo, "check", "nb.ipynb")
     assert checked.returncode == 1 and "attachment image.png changed differently on both sides" in checked.stdout.decode(), checked
 
+
+def idless_notebook(sources: list[str]) -> bytes:
+    """nbformat 4.4 code cells without ids."""
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source} for source in sources]
+    return (json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, indent=1, sort_keys=True) + "\n").encode()
+
+
+@pytest.mark.parametrize("deleting", ["local", "remote"])
+def test_a_cell_rewritten_on_both_sides_and_its_neighbour_deleted_on_one_is_a_conflict(repo: Path, deleting: str) -> None:
+    """Without ids, a one-line cell rewritten on both sides is to nbdime a deletion and an insertion on each;
+    when one side also deleted the cell before it, the insertions landed at different places and the merge
+    kept both rewrites, one after the other, without a conflict. Both sides replaced one cell differently:
+    it is marked, and `--prefer` settles it either way."""
+    wire_driver(repo)
+    base = ["import os", "x = 1", "y = 2", "print(x, y)"]
+    mine = {"local": ["import os", "y = 'local'", "print(x, y)"], "remote": ["import os", "x = 1", "y = 'local'", "print(x, y)"]}
+    theirs = {"local": ["import os", "x = 1", "y = 'remote'", "print(x, y)"], "remote": ["import os", "y = 'remote'", "print(x, y)"]}
+    branches(repo, {"nb.ipynb": idless_notebook(base)}, {"nb.ipynb": idless_notebook(mine[deleting])}, {"nb.ipynb": idless_notebook(theirs[deleting])})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 1, done.stderr.decode()
+    assert "changed differently on both sides (between marker cells)" in done.stderr.decode()
+    merged = (repo / "nb.ipynb").read_bytes()
+    validate(merged)
+    sources = [source_of(cell) for cell in json.loads(merged)["cells"]]
+    assert sources[0] == "import os" and sources[-1] == "print(x, y)" and "y = 'local'" in sources and "y = 'remote'" in sources
+    assert sources.index("y = 'local'") < sources.index(next(s for s in sources if "=======" in s)) < sources.index("y = 'remote'")
+    for prefer, side in (("local", mine[deleting]), ("remote", theirs[deleting])):
+        assert nbgit(repo, "resolve", "nb.ipynb", "--prefer", prefer).returncode == 0
+        assert code_sources((repo / "nb.ipynb").read_bytes()) == side
+        git(repo, "checkout", "-m", "--", "nb.ipynb")
+
+
+def rewritten(notebook: dict, shared: int, tag: str, deleted: int | None) -> bytes:
+    """The notebook with cell `shared` rewritten whole as `TAG = 1`, and cell `deleted` gone (when one is named)."""
+    cells = json.loads(json.dumps(notebook["cells"]))
+    cells[shared]["source"] = f"{tag} = 1"
+    if deleted is not None:
+        del cells[deleted]
+    return (json.dumps({**notebook, "cells": cells}, indent=1) + "\n").encode()
+
+
+@pytest.mark.corpus
+def test_property_a_cell_rewritten_on_both_sides_is_a_conflict_whatever_its_neighbours() -> None:
+    """Dev notebooks without ids: both sides rewrite one code cell whole, and one side (or neither) deletes the
+    cell before or after it. Every merge is a conflict holding both rewrites (before, a deleted neighbour
+    made 12 of these 30 merges clean, with both rewrites one after the other)."""
+    chosen = random.Random(7)
+    merges = 0
+    for path in dev_notebooks(30):
+        notebook = json.loads(path.read_bytes())
+        notebook["nbformat_minor"] = 4
+        for cell in notebook["cells"]:
+            cell.pop("id", None)
+        code = [index for index, cell in enumerate(notebook["cells"]) if cell["cell_type"] == "code" and 0 < index < len(notebook["cells"]) - 1]
+        shared, deleting, neighbour = chosen.choice(code), chosen.choice(["local", "remote", None]), chosen.choice([-1, 1])
+        sides = [rewritten(notebook, shared, tag, shared + neighbour if deleting == tag else None) for tag in ("local", "remote")]
+        result = merge_bytes((json.dumps(notebook, indent=1) + "\n").encode(), *sides, path.name, Policy())
+        lines = [line for cell in json.loads(result.data)["cells"] for line in source_of(cell).splitlines()]
+        assert result.conflicts and "local = 1" in lines and "remote = 1" in lines, (path.name, deleting, result.conflicts)
+        merges += 1
+    assert merges == 30

@@ -12,8 +12,9 @@ kept in both versions beside it (`LOCAL_name`, `REMOTE_name`). Outputs that read
 re-run that moved only timings, addresses or PNG bytes: `nbgit.outputs`) are made identical first,
 so they never conflict; real output conflicts follow `[merge] outputs`.
 Where nbdime finds no way to mark a conflict (a cell deleted on one side, only its metadata changed on
-the other) it would keep the base, dropping both changes: both sides' cells of that stretch are kept
-between marker cells instead. A guard checks that every line a side introduced survives; if nbdime
+the other) it would keep the base, dropping both changes, or where it keeps, unmarked, cells both sides put
+in the place of one (`_replaced_differently`): both sides' cells of that stretch are kept between marker
+cells instead. A guard checks that every line a side introduced survives; if nbdime
 would drop one (nbdime#597), fails, or takes more than NBDIME_SECONDS, both sides are kept whole between marker cells. Sides that are not notebooks fall back to
 git's own text merge.
 """
@@ -701,7 +702,7 @@ def _merge_with_nbdime(
         nodes = [nbformat.from_dict({**base, "cells": cells_of_side}) for cells_of_side in _with_attachment_tables(stretch)]
         with _nbdime_tuned(markers, prefer):
             decisions = _decide(nodes, args, prefer)
-        if any(d.conflict and d.action == "base" for d in decisions):
+        if any(d.conflict and d.action == "base" for d in decisions) or _replaced_differently(decisions):
             merged_cells += stretch[chosen] if chosen else keep_both({"cells": stretch[1]}, {"cells": stretch[2]}, markers)["cells"]
             conflicted = conflicted or not chosen
             continue
@@ -732,6 +733,33 @@ def _without_added_table(cell: dict[str, Any]) -> dict[str, Any]:
         return cell
     rest = {name: value for name, value in table.items() if name != _NO_TABLE}
     return {**cell, "attachments": rest} if rest else {k: v for k, v in cell.items() if k != "attachments"}
+
+
+def _replaced_differently(decisions: list[Any]) -> bool:
+    """Whether nbdime's decisions for a stretch keep, unmarked, cells both sides put in the place of one base
+    cell. A cell rewritten past recognition is to nbdime a deletion and an insertion; rewritten on both
+    sides, the two insertions meet and conflict, unless one side also deleted the cell beside it: then they
+    land at different places and both are kept, as if the sides had changed different cells. As git's
+    merge does for lines, a base cell both sides deleted, each within a run of changes that inserts cells
+    (different ones), is a conflict."""
+    runs = [_changed_runs([op for d in decisions if tuple(d.common_path) == ("cells",) and not d.conflict for op in d.get(f"{side}_diff") or []])
+            for side in ("local", "remote")]
+    return any(mine[2] and theirs[2] and max(mine[0], theirs[0]) < min(mine[1], theirs[1]) and mine[2] != theirs[2]
+               for mine in runs[0] for theirs in runs[1])
+
+
+def _changed_runs(ops: list[Any]) -> list[tuple[int, int, list[Any]]]:
+    """A side's insertions and deletions of cells as runs that touch: (first base cell, the one past the
+    run, the cells inserted in it)."""
+    spans = sorted(((op.key, op.key + (op.length if op.op == "removerange" else 0), op.valuelist if op.op == "addrange" else [])
+                    for op in ops if op.op in ("addrange", "removerange")), key=lambda span: span[:2])
+    runs: list[tuple[int, int, list[Any]]] = []
+    for start, end, added in spans:
+        if runs and start <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end), runs[-1][2] + added)
+        else:
+            runs.append((start, end, list(added)))
+    return runs
 
 
 def _decide(nodes: list[Any], args: Namespace, prefer: str | None) -> list[Any]:
