@@ -562,3 +562,29 @@ def test_prefer_settles_an_attachment_both_sides_changed_with_that_side_s_pictur
     git(repo, "commit", "-q", "--no-edit")
     checked = nbgit(repo, "check", "nb.ipynb")
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+@pytest.mark.parametrize("removal", ["key", "table emptied"])
+@pytest.mark.parametrize("removing", ["local", "remote"])
+def test_an_attachment_removed_on_one_side_and_changed_on_the_other_is_a_conflict_either_way(repo: Path, removing: str, removal: str) -> None:
+    """One side deletes `image.png` (its cell's whole attachments key, or leaving an empty table), the other
+    replaces it: the merge keeps the new picture and names the conflict, whichever side removed it (when
+    remote removed it the merge was clean, remote's removal silently dropped); `--prefer` settles it either way."""
+    from test_merge import pictured_notebook
+
+    wire_driver(repo)
+    removed = pictured_notebook(None)
+    if removal == "table emptied":
+        removed = json.dumps({**json.loads(removed), "cells": [{**cell, "attachments": {}} if cell["id"] == "m" else cell for cell in json.loads(removed)["cells"]]}).encode()
+    changed = pictured_notebook("Q0hBTkdF")
+    branches(repo, {"nb.ipynb": pictured_notebook("QkFTRQ==")}, {"nb.ipynb": removed if removing == "local" else changed},
+             {"nb.ipynb": changed if removing == "local" else removed})
+    done = git(repo, "merge", "--no-edit", "other", check=False)
+    assert done.returncode == 1, done.stderr.decode()
+    assert "attachment image.png (at /cells/0/attachments): removed on one side, changed on the other; the change is kept" in done.stderr.decode()
+    assert json.loads((repo / "nb.ipynb").read_bytes())["cells"][0]["attachments"] == {"image.png": {"image/png": "Q0hBTkdF"}}
+    for prefer in ("local", "remote"):
+        assert nbgit(repo, "resolve", "nb.ipynb", "--prefer", prefer).returncode == 0
+        kept = json.loads((repo / "nb.ipynb").read_bytes())["cells"][0].get("attachments") or {}
+        assert kept == ({} if prefer == removing else {"image.png": {"image/png": "Q0hBTkdF"}}), prefer
+        git(repo, "checkout", "-m", "--", "nb.ipynb")

@@ -963,7 +963,7 @@ def _unmarked_conflicts(decisions: list[Any], offset: int) -> list[str]:
     """Conflicts nbdime decided without leaving a mark in the notebook, described from its decisions."""
     found = []
     for decision in decisions:
-        if not decision.conflict or decision.action in ("local", "custom"):
+        if not decision.conflict or decision.action == "custom":
             continue  # (custom: both versions kept beside the attachment, `_marked_attachments`)
         if "attachments" in decision.common_path:
             names = sorted({str(d.key) for d in [*(decision.local_diff or []), *(decision.remote_diff or [])]})
