@@ -33,7 +33,7 @@ CHECKS: dict[str, Check] = {
               "run `nbgit check --fix` (or `nbgit clean PATH`), or `nbgit install` so that git cleans notebooks as they are added", True),
         Check("invalid", "unreadable: not JSON, not a notebook, or not valid for nbformat's schema",
               "open and re-save it in Jupyter, or fix it by hand (`git checkout -- PATH` restores the committed one)"),
-        Check("conflict", "merge conflict markers: git's, nbdime's inline markers or `nbdime-conflicts` metadata, nbdev's marker cells",
+        Check("conflict", "merge conflict markers: git's, nbdime's inline markers or `nbdime-conflicts` metadata, nbdev's marker cells, an attachment's two versions",
               "open it, keep the side you want in each marked place and delete the marker lines or marker cells"),
         Check("unsynced", "a notebook and its text twin are out of step", "run `nbgit sync PATH` (or `nbgit check --fix`)", True),
         Check("orphan", "a text twin whose notebook is gone (or a notebook whose twin is gone)",
