@@ -119,7 +119,10 @@ def test_a_notebook_replaced_by_another_file_is_judged_afresh(checked: Path) -> 
 
 
 def test_a_notebook_written_just_now_is_not_remembered_by_its_stat_data(checked: Path) -> None:
-    """Within the racy window a second write could keep every stat field: such a file is read each run."""
+    """Within the racy window a second write could keep every stat field: such a file is read each run.
+    (Its modification time is set ahead, so that it stays in the window however slowly the check runs.)"""
+    ahead = time.time_ns() + 3600 * 1_000_000_000
+    os.utime(checked / "nb.ipynb", ns=(ahead, ahead))
     assert messages(checked) == ["planted verdict"]
     assert saved(checked)["files"] == {}
 
