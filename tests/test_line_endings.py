@@ -233,15 +233,21 @@ def test_refresh_settles_a_rerun_crlf_notebook(clones: tuple[Path, Path]) -> Non
     assert git(mine, "status", "--porcelain").stdout == b""
 
 
-def test_refresh_keeps_a_line_ending_change_git_would_store(tmp_path: Path) -> None:
-    """Where git converts nothing, a notebook saved anew with CRLF line endings is a change git stores:
-    it stays modified."""
+def converting_nothing(tmp_path: Path) -> Path:
+    """A clone of a new bare origin where git converts no line endings, NAME committed with LF ones."""
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     mine = make_clone(tmp_path, origin, "mine", "none")
     git(mine, "checkout", "-q", "-b", "main")
     (mine / NAME).write_bytes(notebook(["a = 1"], crlf=False))
     commit(mine, "an LF notebook")
+    return mine
+
+
+def test_refresh_keeps_a_line_ending_change_git_would_store(tmp_path: Path) -> None:
+    """Where git converts nothing, a notebook saved anew with CRLF line endings is a change git stores:
+    it stays modified."""
+    mine = converting_nothing(tmp_path)
     (mine / NAME).write_bytes(notebook(["a = 1"], crlf=True))
     done = nbgit(mine, "refresh")
     assert done.returncode == 0, done.stderr.decode()
@@ -327,12 +333,7 @@ def test_a_teammates_notebook_in_a_key_order_of_its_own_reads_back_as_its_blob(c
 def test_a_teammates_notebook_saved_anew_with_crlf_where_git_converts_nothing_is_stored_clean(tmp_path: Path) -> None:
     """Where git converts no line endings, that notebook saved with CRLF line endings is not the index's
     blob: a change git stores, cleaned (keys sorted, CRLF kept)."""
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    mine = make_clone(tmp_path, origin, "mine", "none")
-    git(mine, "checkout", "-q", "-b", "main")
-    (mine / NAME).write_bytes(notebook(["a = 1"], crlf=False))
-    commit(mine, "a notebook")
+    mine = converting_nothing(tmp_path)
     git(mine, "push", "-q", "origin", "main")
     script = script_saved(["x = 1", "y = 2"])
     teammate_without_nbgit(tmp_path, mine, "script.ipynb", script)

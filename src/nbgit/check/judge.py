@@ -19,19 +19,8 @@ from typing import Any, Iterator, NamedTuple
 
 from nbgit.check.catalogue import Problem, Settings, problem
 from nbgit.clean import CleanError, clean, dropped
-from nbgit.notebook import (
-    MARKER_STARTS,
-    NBDIME_CONFLICTS_KEY,
-    REMOTE_METADATA_KEY,
-    Notebook,
-    NotebookError,
-    cells,
-    conflicted_attachments,
-    first_conflict_marker,
-    parse,
-    serialise,
-    source_of,
-)
+from nbgit.notebook import MARKER_STARTS, NBDIME_CONFLICTS_KEY, REMOTE_METADATA_KEY, Notebook, NotebookError, cells
+from nbgit.notebook import conflicted_attachments, first_conflict_marker, parse, serialise, source_of
 from nbgit.policy import Policy
 
 
